@@ -1,0 +1,122 @@
+"""The command line: a click group, the options every scan shares, and exit codes.
+
+Exit codes: 0 nothing found, 1 findings, 2 the scan could not be done.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kimi_secret_scan import __version__
+from kimi_secret_scan.errors import ExitCode, ScanError
+from kimi_secret_scan.reports import FORMATS
+from kimi_secret_scan.reports.text import summary
+from kimi_secret_scan.scan import ScanResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def scan_options(command: F) -> F:
+    """The options every scanning command shares."""
+    options = [
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(sorted(FORMATS)),
+            default="text",
+            show_default=True,
+            help="Output format.",
+        ),
+        click.option(
+            "--output",
+            "output_file",
+            type=click.Path(dir_okay=False, writable=True),
+            help="Write the report to this file instead of standard output.",
+        ),
+        click.option(
+            "--show-secrets",
+            is_flag=True,
+            help="Print keys whole. Without it every output holds keys redacted.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def report(
+    result: ScanResult, output_format: str, output_file: str | None, show_secrets: bool
+) -> int:
+    """Render, write, and turn the result into the exit code."""
+    use_color = (
+        output_file is None
+        and output_format == "text"
+        and sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
+    )
+    text = FORMATS[output_format](result, show_secrets, use_color)
+    if output_file:
+        try:
+            Path(output_file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ScanError(f"cannot write {output_file}: {exc.strerror}") from None
+        click.echo(summary(result), err=True)
+    else:
+        click.echo(text, nl=False, color=use_color)
+    return ExitCode.FINDINGS if result.findings else ExitCode.CLEAN
+
+
+def handle_errors(command: F) -> F:
+    """ScanError → one line on stderr and exit 2. No traceback, and no key in the message."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            code = command(*args, **kwargs)
+        except ScanError as exc:
+            click.echo(f"kimi-secret-scan: error: {exc}", err=True)
+            sys.exit(ExitCode.ERROR)
+        except KeyboardInterrupt:
+            click.echo("kimi-secret-scan: interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            # The message of an unexpected error may hold content we read: print its type only.
+            if os.environ.get("KIMI_SECRET_SCAN_DEBUG"):
+                raise
+            click.echo(
+                f"kimi-secret-scan: internal error ({type(exc).__name__}); nothing was "
+                "reported as clean. Set KIMI_SECRET_SCAN_DEBUG=1 for the traceback.",
+                err=True,
+            )
+            sys.exit(ExitCode.ERROR)
+        sys.exit(code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kimi-secret-scan")
+def main() -> None:
+    """Find Kimi / Moonshot AI API keys before they are committed, in CI, and in history.
+
+    Exit codes: 0 nothing found, 1 keys found, 2 the scan could not be done.
+    """
+
+
+def _register() -> None:
+    from kimi_secret_scan.commands import commit_msg, files, staged
+
+    for module in (staged, files, commit_msg):
+        main.add_command(module.command)
+
+
+_register()

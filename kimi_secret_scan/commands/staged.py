@@ -1,0 +1,43 @@
+"""`kimi-secret-scan staged`: what the next commit adds (the pre-commit hook)."""
+
+from __future__ import annotations
+
+import click
+
+from kimi_secret_scan import git
+from kimi_secret_scan.cli import handle_errors, report, scan_options
+from kimi_secret_scan.scan import scan
+from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE
+from kimi_secret_scan.sources.staged import iter_staged
+
+
+@click.command("staged")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--repo",
+    default=".",
+    type=click.Path(file_okay=False),
+    help="The repository (default: the one around the current directory).",
+)
+@click.option("--max-file-size", default=DEFAULT_MAX_SIZE, show_default=True, type=int,
+              help="Files larger than this many bytes are skipped (and said so).")
+@scan_options
+@handle_errors
+def command(
+    paths: tuple[str, ...],
+    repo: str,
+    max_file_size: int,
+    output_format: str,
+    output_file: str | None,
+    show_secrets: bool,
+) -> int:
+    """Scan what the next commit adds: the index against HEAD, only added lines.
+
+    PATHS limit the scan. A PATH the commit does not change is scanned whole, from disk:
+    that is how `pre-commit run --all-files` and `--files` are honoured.
+    """
+    found = git.find_repo(repo)
+    base = "HEAD" if git.has_commit(found.root) else "the empty tree (first commit)"
+    items = iter_staged(found, list(paths) if paths else None, max_size=max_file_size)
+    result = scan("staged", f"staged changes against {base}", items)
+    return report(result, output_format, output_file, show_secrets)

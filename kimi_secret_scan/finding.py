@@ -1,0 +1,135 @@
+"""The one type that crosses every boundary: a key found at a place.
+
+A `Finding` holds the whole key because filters (baselines, allow lists) need it, but
+nothing that renders a finding may print it: `repr`, `str` and `to_dict` give only the
+redacted form and the key's SHA-256 unless the caller explicitly asks for the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class Confidence(IntEnum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Confidence:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"unknown confidence {text!r} (low, medium, high)") from None
+
+
+class KeyKind:
+    """Which console revokes the key; decides the remediation text."""
+
+    KIMI_CODE = "kimi-code"
+    PLATFORM_CN = "moonshot-platform-cn"
+    PLATFORM_INTL = "moonshot-platform-intl"
+    PLATFORM = "moonshot-platform"  # region unknown
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author: str
+    email: str
+    date: str  # ISO 8601, as git prints it with %aI
+
+
+def redact(secret: str) -> str:
+    """`sk-kimi-AbCd…WxYz`: the prefix, the first and last four characters of the body."""
+    for prefix in ("sk-kimi-", "sk-"):
+        if secret.startswith(prefix):
+            head, body = prefix, secret[len(prefix) :]
+            break
+    else:
+        head, body = "", secret
+    if len(body) >= 16:
+        return f"{head}{body[:4]}…{body[-4:]}"
+    if len(body) >= 8:
+        return f"{head}{body[:2]}…"
+    return f"{head}…"
+
+
+def sha256_hex(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True, repr=False)
+class Finding:
+    rule: Rule
+    confidence: Confidence
+    key_kind: str
+    path: str
+    line: int
+    column: int
+    end_column: int
+    secret: str = field(compare=True)
+    # A window of the line around the key (long minified lines are cut), key included.
+    excerpt: str = ""
+    commit: Commit | None = None
+    note: str | None = None
+    # Which encoding the key was found under (base64, percent, …), None when plain.
+    encoding: str | None = None
+
+    @property
+    def secret_sha256(self) -> str:
+        return sha256_hex(self.secret)
+
+    @property
+    def redacted(self) -> str:
+        return redact(self.secret)
+
+    def shown_secret(self, show_secrets: bool) -> str:
+        return self.secret if show_secrets else self.redacted
+
+    def shown_excerpt(self, show_secrets: bool) -> str:
+        if show_secrets:
+            return self.excerpt
+        return self.excerpt.replace(self.secret, self.redacted)
+
+    def __repr__(self) -> str:
+        return (
+            f"Finding(rule={self.rule.id!r}, path={self.path!r}, line={self.line}, "
+            f"column={self.column}, secret={self.redacted!r})"
+        )
+
+    __str__ = __repr__
+
+    def to_dict(self, show_secrets: bool = False) -> dict[str, Any]:
+        return {
+            "rule": self.rule.id,
+            "title": self.rule.title,
+            "confidence": str(self.confidence),
+            "key_kind": self.key_kind,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_column": self.end_column,
+            "secret": self.shown_secret(show_secrets),
+            "secret_sha256": self.secret_sha256,
+            "excerpt": self.shown_excerpt(show_secrets),
+            "commit": self.commit.sha if self.commit else None,
+            "author": (f"{self.commit.author} <{self.commit.email}>" if self.commit else None),
+            "date": self.commit.date if self.commit else None,
+            "note": self.note,
+            "encoding": self.encoding,
+        }

@@ -1,0 +1,78 @@
+"""Text for people: each finding, what to do per kind of key, and a summary line."""
+
+from __future__ import annotations
+
+import click
+
+from kimi_secret_scan import remediation
+from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.scan import ScanResult
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def summary(result: ScanResult) -> str:
+    stats = result.stats
+    what = "added lines" if result.mode in ("staged",) else "lines"
+    scanned = f"scanned {_plural(stats.files, 'file')}, {stats.lines} {what}"
+    if stats.commits:
+        scanned += f", {_plural(stats.commits, 'commit')}"
+    if stats.skipped:
+        scanned += f"; {stats.skipped.__len__()} skipped"
+    if result.findings:
+        keys = len({f.secret_sha256 for f in result.findings})
+        files = len({f.path for f in result.findings})
+        found = (
+            f"{_plural(len(result.findings), 'finding')} ({_plural(keys, 'distinct key')}) "
+            f"in {_plural(files, 'file')}"
+        )
+    elif stats.files == 0 and not stats.skipped:
+        found = "nothing to scan"
+    else:
+        found = "no Kimi keys found"
+    return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"
+
+
+def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
+    where = f"{f.path}:{f.line}:{f.column}"
+    if f.commit:
+        where = f"{f.commit.sha[:12]}:{where}"
+    head = (
+        click.style(where, bold=True, fg="red") if color else where
+    ) + f": {f.rule.title} [{f.rule.id}, {f.confidence} confidence]"
+    lines = [head, f"    {f.shown_excerpt(show_secrets).strip()}"]
+    if f.commit:
+        lines.append(f"    committed by {f.commit.author} on {f.commit.date}")
+    if f.encoding:
+        lines.append(f"    found {f.encoding}-encoded")
+    if f.note:
+        lines.append(f"    note: {f.note}")
+    lines.append(f"    → {remediation.console_hint(f.key_kind)}")
+    return lines
+
+
+def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
+    out: list[str] = []
+    for f in result.findings:
+        out.extend(_finding(f, show_secrets, color))
+        out.append("")
+    by_kind: dict[str, list[str]] = {}
+    for f in result.findings:
+        shown = f.shown_secret(show_secrets)
+        if shown not in by_kind.setdefault(f.key_kind, []):
+            by_kind[f.key_kind].append(shown)
+    for kind, keys in by_kind.items():
+        title = f"What to do about the {remediation.KIND_NAMES[kind]}"
+        out.append(click.style(title, bold=True) if color else title)
+        steps = [*remediation.revoke_steps(kind, keys), remediation.fix_step(result.mode)]
+        out.extend(f"  {n}. {step}" for n, step in enumerate(steps, 1))
+        out.append("")
+    for skipped in result.stats.skipped:
+        out.append(f"skipped {skipped.path}: {skipped.reason}")
+    line = summary(result)
+    if color:
+        line = click.style(line, fg="red" if result.findings else "green")
+    out.append(line)
+    return "\n".join(out) + "\n"

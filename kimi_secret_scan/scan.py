@@ -1,0 +1,61 @@
+"""The pipeline: sources' content through the detectors and filters into one result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
+from kimi_secret_scan.finding import Finding
+
+
+@dataclass
+class Stats:
+    files: int = 0
+    lines: int = 0
+    bytes: int = 0
+    commits: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass
+class ScanResult:
+    mode: str
+    scope: str  # what was scanned, in words, e.g. "staged changes against HEAD"
+    findings: list[Finding] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+
+
+def _line_count(content: Content) -> int:
+    if content.lines is not None:
+        return len(content.lines)
+    data = content.data
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def scan(
+    mode: str,
+    scope: str,
+    items: Iterable[Content | Skipped],
+    filters: Sequence[Filter] = DEFAULT_FILTERS,
+) -> ScanResult:
+    result = ScanResult(mode=mode, scope=scope)
+    stats = result.stats
+    for item in items:
+        if isinstance(item, Skipped):
+            stats.skipped.append(item)
+            continue
+        stats.files += 1
+        stats.lines += _line_count(item)
+        stats.bytes += len(item.data)
+        findings = detect(item)
+        for keep in filters:
+            if not findings:
+                break
+            findings = keep(item, findings)
+        result.findings.extend(findings)
+    return result

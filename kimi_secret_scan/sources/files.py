@@ -1,0 +1,90 @@
+"""Files and directories on disk, inside a git repository or not.
+
+Directories are walked with dotfiles included. Inside a repository, the files git ignores
+are left out (unless asked) by asking git itself, so `.gitignore`, `.git/info/exclude` and
+global excludes all apply exactly as git applies them. Symbolic links met while walking are
+not followed: a link can point out of the tree. A file named explicitly is always read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from kimi_secret_scan import git
+from kimi_secret_scan.content import Content, Skipped
+
+DEFAULT_MAX_SIZE = 100 * 1024 * 1024
+
+
+def _display(path: Path, relative_to: Path | None) -> str:
+    base = relative_to or Path.cwd()
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _read(path: Path, shown: str, max_size: int) -> Content | Skipped:
+    try:
+        size = path.stat().st_size
+        if size > max_size:
+            return Skipped(shown, f"larger than the size limit ({size} > {max_size} bytes)")
+        with path.open("rb") as handle:
+            data = handle.read()
+    except PermissionError:
+        return Skipped(shown, "permission denied")
+    except OSError as exc:
+        return Skipped(shown, f"could not be read ({exc.strerror or exc.__class__.__name__})")
+    return Content(path=shown, data=data)
+
+
+def _walk_all(directory: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(directory, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        for name in sorted(files):
+            yield Path(root) / name
+
+
+def _walk_git(directory: Path) -> Iterator[Path] | None:
+    """Files under `directory` that git does not ignore; None when it is not in a repository."""
+    out = git.try_git(
+        ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."], directory
+    )
+    if out is None:
+        return None
+    names = sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
+    return (directory / name for name in names)
+
+
+def iter_files(
+    paths: Iterable[str],
+    max_size: int = DEFAULT_MAX_SIZE,
+    include_ignored: bool = False,
+    relative_to: Path | None = None,
+    explicit: bool = False,
+) -> Iterator[Content | Skipped]:
+    for given in paths:
+        path = Path(given)
+        if path.is_symlink() and not explicit:
+            yield Skipped(_display(path, relative_to), "symbolic link, not followed")
+            continue
+        if path.is_file():
+            yield _read(path, _display(path.absolute(), relative_to), max_size)
+            continue
+        if not path.exists():
+            raise git.ScanError(f"{given}: no such file or directory")
+        if not path.is_dir():
+            yield Skipped(_display(path, relative_to), "not a regular file")
+            continue
+        walked = None if include_ignored else _walk_git(path.absolute())
+        for child in walked if walked is not None else _walk_all(path.absolute()):
+            shown = _display(child, relative_to)
+            if child.is_symlink():
+                yield Skipped(shown, "symbolic link, not followed")
+            elif child.is_dir():
+                yield Skipped(shown, "submodule or nested repository, not scanned")
+            elif child.is_file():
+                yield _read(child, shown, max_size)
+            # a tracked file deleted from the working tree has nothing on disk to scan
