@@ -8,23 +8,70 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from kimi_secret_scan import __version__
+from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
+from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
 from kimi_secret_scan.reports import FORMATS
 from kimi_secret_scan.reports.text import summary
-from kimi_secret_scan.scan import ScanResult
+from kimi_secret_scan.scan import ScanResult, scan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def scan_options(command: F) -> F:
-    """The options every scanning command shares."""
+@dataclass
+class ScanOptions:
+    """What every scanning command shares: how to filter, render and where to write.
+
+    Commands get one as `opts`, build their source's items, and call
+    `opts.report(opts.scan(mode, scope, items))`.
+    """
+
+    output_format: str = "text"
+    output_file: str | None = None
+    show_secrets: bool = False
+    filters: list[Filter] = field(default_factory=lambda: list(DEFAULT_FILTERS))
+
+    def scan(self, mode: str, scope: str, items: Iterable[Content | Skipped]) -> ScanResult:
+        return scan(mode, scope, items, self.filters)
+
+    def report(self, result: ScanResult) -> int:
+        """Render, write, and turn the result into the exit code."""
+        use_color = (
+            self.output_file is None
+            and self.output_format == "text"
+            and sys.stdout.isatty()
+            and not os.environ.get("NO_COLOR")
+        )
+        text = FORMATS[self.output_format](result, self.show_secrets, use_color)
+        if self.output_file:
+            try:
+                Path(self.output_file).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise ScanError(f"cannot write {self.output_file}: {exc.strerror}") from None
+            click.echo(summary(result), err=True)
+        else:
+            click.echo(text, nl=False, color=use_color)
+        return ExitCode.FINDINGS if result.findings else ExitCode.CLEAN
+
+
+def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the shared options; the command receives them as one `opts: ScanOptions`."""
+
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any, output_format: str, output_file: str | None, show_secrets: bool, **kwargs: Any
+    ) -> Any:
+        opts = ScanOptions(output_format, output_file, show_secrets)
+        return command(*args, opts=opts, **kwargs)
+
     options = [
         click.option(
             "--format",
@@ -46,31 +93,10 @@ def scan_options(command: F) -> F:
             help="Print keys whole. Without it every output holds keys redacted.",
         ),
     ]
+    decorated: Callable[..., Any] = wrapper
     for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def report(
-    result: ScanResult, output_format: str, output_file: str | None, show_secrets: bool
-) -> int:
-    """Render, write, and turn the result into the exit code."""
-    use_color = (
-        output_file is None
-        and output_format == "text"
-        and sys.stdout.isatty()
-        and not os.environ.get("NO_COLOR")
-    )
-    text = FORMATS[output_format](result, show_secrets, use_color)
-    if output_file:
-        try:
-            Path(output_file).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ScanError(f"cannot write {output_file}: {exc.strerror}") from None
-        click.echo(summary(result), err=True)
-    else:
-        click.echo(text, nl=False, color=use_color)
-    return ExitCode.FINDINGS if result.findings else ExitCode.CLEAN
+        decorated = option(decorated)
+    return decorated
 
 
 def handle_errors(command: F) -> F:

@@ -59,7 +59,17 @@ _KEY_ASSIGNMENT = regex.compile(
 _MASK_AFTER = (b"*", b"\xe2\x80\xa6", b"...", b"<", b"{", b"$", b"[")
 
 _OTHER_VENDOR_PREFIXES = (
-    "ant-", "proj-", "svcacct-", "admin-", "None-", "or-", "api-", "sp-", "ws-", "lf-", "live-",
+    "ant-",
+    "proj-",
+    "svcacct-",
+    "admin-",
+    "None-",
+    "or-",
+    "api-",
+    "sp-",
+    "ws-",
+    "lf-",
+    "live-",
 )
 
 
@@ -139,8 +149,7 @@ class _Scan:
         """Is there a match of `pattern` within the context window, outside [start, end)?"""
         lo, hi = start - _CONTEXT_WINDOW, end + _CONTEXT_WINDOW
         return any(
-            s < hi and e > lo and not (s >= start and e <= end)
-            for s, e in self._positions(pattern)
+            s < hi and e > lo and not (s >= start and e <= end) for s, e in self._positions(pattern)
         )
 
     def line_prefix(self, start: int) -> bytes:
@@ -280,8 +289,13 @@ def detect(content: Content) -> list[Finding]:
             finding = scan.sk_token(start, end)
             if finding is not None:
                 found.append((start, finding))
-    if has_context and (b"earer" in data or b"EARER" in data or b"pi-key" in data
-                        or b"PI-KEY" in data or b"pi-Key" in data):
+    if has_context and (
+        b"earer" in data
+        or b"EARER" in data
+        or b"pi-key" in data
+        or b"PI-KEY" in data
+        or b"pi-Key" in data
+    ):
         for match in _HEADER.finditer(data):
             start, end = match.span(1)
             finding = scan.header_token(start, end)

@@ -9,6 +9,7 @@ probability under about one in a million, while the placeholders seen in documen
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 
@@ -38,8 +39,24 @@ _SEQUENCES = (
     "9876543210",
 )
 # Short words that mark a placeholder anywhere in a token of a non-standard shape.
-_LOOSE_WORDS = ("your", "xxx", "example", "test", "dummy", "fake", "sample", "placeholder",
-                "replace", "here", "redacted", "changeme", "insert", "todo", "secret", "token")
+_LOOSE_WORDS = (
+    "your",
+    "xxx",
+    "example",
+    "test",
+    "dummy",
+    "fake",
+    "sample",
+    "placeholder",
+    "replace",
+    "here",
+    "redacted",
+    "changeme",
+    "insert",
+    "todo",
+    "secret",
+    "token",
+)
 
 
 def shannon_entropy(text: str) -> float:
@@ -51,7 +68,7 @@ def shannon_entropy(text: str) -> float:
 
 def _longest_run(text: str) -> int:
     best = run = 1 if text else 0
-    for prev, cur in zip(text, text[1:]):
+    for prev, cur in itertools.pairwise(text):
         run = run + 1 if cur == prev else 1
         best = max(best, run)
     return best

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kimi_secret_scan.cli import handle_errors, report, scan_options
-from kimi_secret_scan.scan import scan
+from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
 from kimi_secret_scan.sources.message import read_message
 
 
@@ -13,9 +12,7 @@ from kimi_secret_scan.sources.message import read_message
 @click.argument("message_file", type=click.Path())
 @scan_options
 @handle_errors
-def command(
-    message_file: str, output_format: str, output_file: str | None, show_secrets: bool
-) -> int:
+def command(message_file: str, opts: ScanOptions) -> int:
     """Scan a commit message file (as the commit-msg hook passes it)."""
-    result = scan("commit-msg", "commit message", [read_message(message_file)])
-    return report(result, output_format, output_file, show_secrets)
+    result = opts.scan("commit-msg", "commit message", [read_message(message_file)])
+    return opts.report(result)

@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import click
 
-from kimi_secret_scan.cli import handle_errors, report, scan_options
-from kimi_secret_scan.scan import scan
+from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
 from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE, iter_files
 
 
 @click.command("files")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--include-ignored", is_flag=True,
-              help="Also scan files that git ignores (inside a repository).")
-@click.option("--max-file-size", default=DEFAULT_MAX_SIZE, show_default=True, type=int,
-              help="Files larger than this many bytes are skipped (and said so).")
+@click.option(
+    "--include-ignored",
+    is_flag=True,
+    help="Also scan files that git ignores (inside a repository).",
+)
+@click.option(
+    "--max-file-size",
+    default=DEFAULT_MAX_SIZE,
+    show_default=True,
+    type=int,
+    help="Files larger than this many bytes are skipped (and said so).",
+)
 @scan_options
 @handle_errors
 def command(
     paths: tuple[str, ...],
     include_ignored: bool,
     max_file_size: int,
-    output_format: str,
-    output_file: str | None,
-    show_secrets: bool,
+    opts: ScanOptions,
 ) -> int:
     """Scan files and directories (dotfiles included; git-ignored files skipped)."""
     items = iter_files(paths, max_size=max_file_size, include_ignored=include_ignored)
-    result = scan("files", "files on disk", items)
-    return report(result, output_format, output_file, show_secrets)
+    result = opts.scan("files", "files on disk", items)
+    return opts.report(result)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from kimi_secret_scan import git
-from kimi_secret_scan.cli import handle_errors, report, scan_options
-from kimi_secret_scan.scan import scan
+from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
 from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE
 from kimi_secret_scan.sources.staged import iter_staged
 
@@ -19,17 +18,20 @@ from kimi_secret_scan.sources.staged import iter_staged
     type=click.Path(file_okay=False),
     help="The repository (default: the one around the current directory).",
 )
-@click.option("--max-file-size", default=DEFAULT_MAX_SIZE, show_default=True, type=int,
-              help="Files larger than this many bytes are skipped (and said so).")
+@click.option(
+    "--max-file-size",
+    default=DEFAULT_MAX_SIZE,
+    show_default=True,
+    type=int,
+    help="Files larger than this many bytes are skipped (and said so).",
+)
 @scan_options
 @handle_errors
 def command(
     paths: tuple[str, ...],
     repo: str,
     max_file_size: int,
-    output_format: str,
-    output_file: str | None,
-    show_secrets: bool,
+    opts: ScanOptions,
 ) -> int:
     """Scan what the next commit adds: the index against HEAD, only added lines.
 
@@ -39,5 +41,5 @@ def command(
     found = git.find_repo(repo)
     base = "HEAD" if git.has_commit(found.root) else "the empty tree (first commit)"
     items = iter_staged(found, list(paths) if paths else None, max_size=max_file_size)
-    result = scan("staged", f"staged changes against {base}", items)
-    return report(result, output_format, output_file, show_secrets)
+    result = opts.scan("staged", f"staged changes against {base}", items)
+    return opts.report(result)

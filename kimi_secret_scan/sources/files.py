@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.errors import ScanError
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 
@@ -74,7 +75,7 @@ def iter_files(
             yield _read(path, _display(path.absolute(), relative_to), max_size)
             continue
         if not path.exists():
-            raise git.ScanError(f"{given}: no such file or directory")
+            raise ScanError(f"{given}: no such file or directory")
         if not path.is_dir():
             yield Skipped(_display(path, relative_to), "not a regular file")
             continue

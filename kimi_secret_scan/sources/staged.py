@@ -18,6 +18,7 @@ import regex
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.sources.files import iter_files
 
 _DIFF_OPTIONS = ["--cached", "--find-renames", "--no-ext-diff", "--no-textconv", "--no-color"]
@@ -81,11 +82,13 @@ def staged_changes(repo: git.Repo) -> list[tuple[Change, frozenset[int], bool]]:
     patch = git.run_git(["diff", *_DIFF_OPTIONS, "-U0", base], repo.root)
     sections = _added_lines(b"\n" + patch)
     if len(sections) != len(changes):
-        raise git.ScanError(
+        raise ScanError(
             "could not match git's patch to its file list "
             f"({len(sections)} sections for {len(changes)} files)"
         )
-    return [(change, lines, binary) for change, (lines, binary) in zip(changes, sections)]
+    return [
+        (change, lines, binary) for change, (lines, binary) in zip(changes, sections, strict=True)
+    ]
 
 
 def _merge_head(repo: git.Repo) -> bool:
@@ -106,8 +109,12 @@ def iter_staged(
         wanted = {_repo_relative(repo, p) for p in paths}
         staged = {c.path for c, _, _ in changes if c.status != "D"}
         if not wanted <= staged:
-            yield from iter_files([str(repo.root / p) for p in sorted(wanted)], max_size=max_size,
-                                  relative_to=repo.root, explicit=True)
+            yield from iter_files(
+                [str(repo.root / p) for p in sorted(wanted)],
+                max_size=max_size,
+                relative_to=repo.root,
+                explicit=True,
+            )
             return
         changes = [item for item in changes if item[0].path in wanted]
 
@@ -138,17 +145,19 @@ def iter_staged(
         if in_merge and "\n" not in change.path:
             wanted_ids.append(f"MERGE_HEAD:{change.path}")
     blobs: dict[str, bytes] = {}
-    for (_, kind, data), asked in zip(git.cat_file(repo.root, wanted_ids), wanted_ids):
+    for (_, kind, data), asked in zip(
+        git.cat_file(repo.root, wanted_ids), wanted_ids, strict=False
+    ):
         if kind == "blob":
             blobs[asked] = data
 
     for change, lines, binary in todo:
-        data = blobs.get(change.new_id)
-        if data is None:
+        new_data = blobs.get(change.new_id)
+        if new_data is None:
             yield Skipped(change.path, "staged object could not be read")
             continue
-        if len(data) > max_size:
-            yield Skipped(change.path, f"larger than the size limit ({len(data)} bytes)")
+        if len(new_data) > max_size:
+            yield Skipped(change.path, f"larger than the size limit ({len(new_data)} bytes)")
             continue
         before = [blobs.get(f"MERGE_HEAD:{change.path}", b"")]
         if binary:
@@ -156,7 +165,7 @@ def iter_staged(
         known = _secrets_in(change.path, before)
         yield Content(
             path=change.path,
-            data=data,
+            data=new_data,
             lines=None if binary else lines,
             known_secrets=known,
         )
