@@ -22,6 +22,7 @@ from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
 from kimi_secret_scan.reports import FORMATS
 from kimi_secret_scan.reports.text import summary
 from kimi_secret_scan.scan import ScanResult, scan
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,9 +39,10 @@ class ScanOptions:
     output_file: str | None = None
     show_secrets: bool = False
     filters: list[Filter] = field(default_factory=lambda: list(DEFAULT_FILTERS))
+    settings: DetectorSettings = DEFAULT_SETTINGS
 
     def scan(self, mode: str, scope: str, items: Iterable[Content | Skipped]) -> ScanResult:
-        return scan(mode, scope, items, self.filters)
+        return scan(mode, scope, items, self.filters, self.settings)
 
     def report(self, result: ScanResult) -> int:
         """Render, write, and turn the result into the exit code."""

@@ -14,6 +14,7 @@ from kimi_secret_scan import rules
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
 from kimi_secret_scan.randomness import is_placeholder_body, looks_random
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
 # An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
 # follow an escape (`\n`, `%20`, `\u0020`) so JSON strings and URLs are still read.
@@ -35,6 +36,10 @@ _HEADER_BEFORE = regex.compile(
 
 # Words that tie a place to Kimi / Moonshot, and hints at which console issued the key.
 _CONTEXT = regex.compile(rb"(?i)moonshot|kimi")
+_ASSIGN_TAIL = (
+    rb"[\w.\-\[\]]{0,40}\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
+    rb"\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
+)
 _KIMI_CODE_HINT = regex.compile(rb"(?i)api\.kimi\.com|kimi\.com/code|kimi[_-]?code|kimi-for-coding")
 _CN_HINT = regex.compile(rb"(?i)moonshot\.cn|platform\.kimi\.com")
 _INTL_HINT = regex.compile(rb"(?i)moonshot\.ai|platform\.kimi\.ai")
@@ -46,10 +51,7 @@ _OTHER_VENDOR = regex.compile(
 _CONTEXT_WINDOW = 2048
 
 # `KIMI_API_KEY=`, `"moonshot_key": "`, `kimi.api_key = '`: a Kimi-named setting being assigned.
-_KIMI_ASSIGNMENT = regex.compile(
-    rb"(?i)(?:kimi|moonshot)[\w.\-\[\]]{0,40}\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
-    rb"\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
-)
+_KIMI_ASSIGNMENT = regex.compile(rb"(?i)(?:kimi|moonshot)" + _ASSIGN_TAIL)
 # A key-like setting being assigned (api_key, apiKey, AUTH_TOKEN, x-api-key, …).
 _KEY_ASSIGNMENT = regex.compile(
     rb"(?i)(?:key|token|secret|auth\w*|password)\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
@@ -130,10 +132,33 @@ def _excerpt(data: bytes, line_start: int, line_end: int, start: int, end: int) 
     return ("…" if lo > line_start else "") + text + ("…" if hi < line_end else "")
 
 
+class _Patterns:
+    """The context and assignment patterns, extended by the project's settings."""
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self.context = _CONTEXT
+        self.assignment = _KIMI_ASSIGNMENT
+        if settings.context_words:
+            words = b"|".join(regex.escape(w.encode()) for w in settings.context_words)
+            self.context = regex.compile(rb"(?i)moonshot|kimi|" + words)
+        if settings.variable_names or settings.context_words:
+            names = b"|".join(
+                regex.escape(n.encode())
+                for n in (*settings.variable_names, *settings.context_words)
+            )
+            self.assignment = regex.compile(
+                rb"(?i)(?:kimi|moonshot|" + names + rb")" + _ASSIGN_TAIL
+            )
+
+
+_DEFAULT_PATTERNS = _Patterns(DEFAULT_SETTINGS)
+
+
 class _Scan:
     """The state of one content's scan: the data and the lazily found context positions."""
 
-    def __init__(self, content: Content) -> None:
+    def __init__(self, content: Content, patterns: _Patterns) -> None:
+        self.patterns = patterns
         self.content = content
         self.data = content.data
         self.locator = _Locator(self.data)
@@ -211,7 +236,7 @@ class _Scan:
         if len(body) == 48 and body.isalnum():
             if is_placeholder_body(body):
                 return None
-            if self.near(_CONTEXT, start, end):
+            if self.near(self.patterns.context, start, end):
                 return self.finding(rules.MOONSHOT_KEY, Confidence.HIGH, start, end)
             if self.near(_OTHER_VENDOR, start, end):
                 return self.finding(
@@ -248,7 +273,7 @@ class _Scan:
         if not looks_random(body.replace("-", "").replace("_", "")):
             return None
         prefix = self.line_prefix(start)
-        if _KIMI_ASSIGNMENT.search(prefix):
+        if self.patterns.assignment.search(prefix):
             return self.finding(rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end)
         endpoint = self.near(_ENDPOINT, start, end)
         if endpoint and in_header:
@@ -272,14 +297,15 @@ def _may_have_context(data: bytes) -> bool:
     return any(word in data for word in (b"imi", b"IMI", b"oonshot", b"OONSHOT"))
 
 
-def detect(content: Content) -> list[Finding]:
+def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> list[Finding]:
     """Every key in the content, in offset order, before any filter."""
     data = content.data
     has_sk = b"sk-" in data
     has_context = _may_have_context(data)
     if not has_sk and not has_context:
         return []
-    scan = _Scan(content)
+    patterns = _DEFAULT_PATTERNS if settings == DEFAULT_SETTINGS else _Patterns(settings)
+    scan = _Scan(content, patterns)
     found: list[tuple[int, Finding]] = []
     if has_sk:
         for match in _SK_TOKEN.finditer(data):

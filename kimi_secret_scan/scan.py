@@ -9,6 +9,7 @@ from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
 from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
 
 @dataclass
@@ -42,6 +43,7 @@ def scan(
     scope: str,
     items: Iterable[Content | Skipped],
     filters: Sequence[Filter] = DEFAULT_FILTERS,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
 ) -> ScanResult:
     result = ScanResult(mode=mode, scope=scope)
     stats = result.stats
@@ -52,7 +54,7 @@ def scan(
         stats.files += 1
         stats.lines += _line_count(item)
         stats.bytes += len(item.data)
-        findings = detect(item)
+        findings = detect(item, settings)
         for keep in filters:
             if not findings:
                 break

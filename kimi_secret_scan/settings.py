@@ -1,0 +1,16 @@
+"""Detector settings a project can extend through its configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    # Words that, near an sk- token, tie it to Kimi (added to "kimi" and "moonshot").
+    context_words: tuple[str, ...] = ()
+    # Variable or setting names that hold a Kimi key (added to names containing kimi/moonshot).
+    variable_names: tuple[str, ...] = ()
+
+
+DEFAULT_SETTINGS = DetectorSettings()
