@@ -141,9 +141,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from kimi_secret_scan.commands import commit_msg, files, staged
+    from kimi_secret_scan.commands import commit_msg, files, history, staged
 
-    for module in (staged, files, commit_msg):
+    for module in (staged, files, commit_msg, history):
         main.add_command(module.command)
 
 
