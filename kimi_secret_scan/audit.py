@@ -17,6 +17,7 @@ from kimi_secret_scan import git, remediation
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
 from kimi_secret_scan.scan import ScanResult
+from kimi_secret_scan.sources.attribution import containing_refs
 
 # When occurrences disagree on the kind (context differs by file), the most specific wins.
 _KIND_RANK = {
@@ -110,21 +111,31 @@ def group(findings: list[Finding]) -> list[KeyGroup]:
 
 def attach_refs(groups: list[KeyGroup], repo: Path) -> None:
     """The refs each key is reachable from: refs containing any commit that holds it."""
+    tags = {f.commit.sha for g in groups for f in g.occurrences if f.commit and _is_tag(f)}
+    commits = {
+        f.commit.sha
+        for g in groups
+        for f in g.occurrences
+        if f.commit and f.commit.sha and not _is_tag(f)
+    }
+    containing = containing_refs(repo, commits)
     for g in groups:
-        commits = sorted({f.commit.sha for f in g.occurrences if f.commit and f.commit.sha})
-        if not commits:
-            continue
-        tags = [f.commit.sha for f in g.occurrences if f.commit and f.path.startswith("<tag ")]
         refs: set[str] = set()
-        plain = [c for c in commits if c not in tags]
-        if plain:
-            args = ["for-each-ref", "--format=%(refname)"]
-            args += [f"--contains={c}" for c in plain]
-            refs.update(_lines(git.run_git(args, repo)))
-        for tag in tags:
-            out = git.run_git(["for-each-ref", "--format=%(refname)", f"--points-at={tag}"], repo)
-            refs.update(_lines(out))
+        for f in g.occurrences:
+            if not f.commit or not f.commit.sha:
+                continue
+            if f.commit.sha in tags:
+                out = git.run_git(
+                    ["for-each-ref", "--format=%(refname)", f"--points-at={f.commit.sha}"], repo
+                )
+                refs.update(_lines(out))
+            else:
+                refs.update(containing.get(f.commit.sha, ()))
         g.refs = sorted(refs)
+
+
+def _is_tag(f: Finding) -> bool:
+    return f.path.startswith("<tag message ")
 
 
 def _lines(out: bytes) -> list[str]:

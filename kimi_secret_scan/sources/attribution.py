@@ -101,3 +101,42 @@ def introductions(
     for intros in found.values():
         intros.sort(key=lambda i: (i.timestamp, i.commit.date, i.path))
     return found
+
+
+def containing_refs(cwd: Path, commits: Iterable[str]) -> dict[str, set[str]]:
+    """For each commit, the refs whose history contains it.
+
+    `git for-each-ref --contains` walks history once per ref (half a second per call on a
+    repository with 4,500 pull-request refs), so instead one `rev-list --reverse
+    --topo-order --parents` pass propagates, parents before children, a bit per wanted
+    commit. Only commits descending from a wanted commit hold an entry.
+    """
+    wanted = sorted(set(commits))
+    result: dict[str, set[str]] = {c: set() for c in wanted}
+    if not wanted:
+        return result
+    bit = {c: 1 << i for i, c in enumerate(wanted)}
+    tips: dict[str, list[str]] = {}
+    refs = git.run_git(["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"], cwd)
+    for line in refs.decode("utf-8", "surrogateescape").splitlines():
+        oid, peeled, name = line.split(" ", 2)
+        tips.setdefault(peeled or oid, []).append(name)
+    reach: dict[str, int] = {}
+    walk = git.run_git(["rev-list", "--reverse", "--topo-order", "--parents", "--all"], cwd)
+    for entry in walk.split(b"\n"):
+        if not entry:
+            continue
+        ids = entry.decode().split(" ")
+        bits = bit.get(ids[0], 0)
+        for parent in ids[1:]:
+            bits |= reach.get(parent, 0)
+        if bits:
+            reach[ids[0]] = bits
+    for tip, names in tips.items():
+        bits = reach.get(tip, 0)
+        if not bits:
+            continue
+        for commit, mask in bit.items():
+            if bits & mask:
+                result[commit].update(names)
+    return result

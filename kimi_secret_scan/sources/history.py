@@ -1,9 +1,9 @@
 """Every blob, commit message and tag message reachable from the refs: each read once.
 
-Enumeration is `git rev-list --objects` (every ref, and the reflogs, by default) piped
-into `git cat-file --batch-check` to learn each object's type and size; the blobs,
-commits and annotated tags among them are read through one long-lived
-`git cat-file --batch --buffer` stream in large chunks. Each unique blob is scanned once,
+`git rev-list --objects` (every ref, and the reflogs, by default) is piped straight into
+one long-lived `git cat-file --batch --buffer`, which prints each object with its type,
+size and path; Python only reads that one stream, in large chunks, skips the trees, and
+reads the blobs, commits and annotated tags. Each unique blob is scanned once,
 whole, whatever number of commits and paths hold it; only the blobs that held a key are
 then attributed to the commits and paths that introduced them (sources/attribution.py),
 read again, and yielded as one Content per (commit, path), so the usual detectors and
@@ -21,7 +21,6 @@ import datetime as dt
 import os
 import subprocess
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +78,11 @@ Progress = Callable[[int, int], None]  # (objects read, bytes read)
 
 
 class _ChunkReader:
-    """Objects from `git cat-file --batch`, parsed out of large raw reads."""
+    """Objects from `git cat-file --batch=<format>`, parsed out of large raw reads.
+
+    The header format is "<id> <type> <size> <path>": the size is the third field, since a
+    path may hold spaces.
+    """
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -102,24 +105,37 @@ class _ChunkReader:
         self.pos = 0
         return have >= need
 
-    def next(self) -> tuple[bytes, bytes] | None:
-        """(header, data) of the next object, or None at the end."""
+    def header(self) -> list[bytes] | None:
+        """The next header's fields (id, type, size, path), or None at the end."""
         while True:
             end = self.buf.find(b"\n", self.pos)
             if end >= 0:
                 break
             if not self._fill(len(self.buf) - self.pos + 1):
                 return None
-        header = self.buf[self.pos : end]
+        fields = self.buf[self.pos : end].split(b" ", 3)
         self.pos = end + 1
-        if header.endswith(b" missing"):
-            return header, b""
-        size = int(header.rsplit(b" ", 1)[1])
+        return fields
+
+    def data(self, size: int) -> bytes:
         if not self._fill(size + 1):
             raise ScanError("git cat-file stopped in the middle of an object")
         data = self.buf[self.pos : self.pos + size]
         self.pos += size + 1
-        return header, data
+        return data
+
+    def skip(self, size: int) -> None:
+        """Discard an object without holding it (blobs over the size limit)."""
+        left = size + 1
+        while left > 0:
+            have = len(self.buf) - self.pos
+            if have >= left:
+                self.pos += left
+                return
+            left -= have
+            self.buf, self.pos = os.read(self.fd, min(left, _CHUNK)), 0
+            if not self.buf:
+                raise ScanError("git cat-file stopped in the middle of an object")
 
 
 def _grow_pipe(fd: int) -> None:
@@ -191,121 +207,92 @@ class HistorySource:
 
     # -- phase 1: read everything once -------------------------------------------------
 
-    def _enumerate(self) -> Iterator[tuple[str, str, int, str]]:
-        """(id, type, size, path) of every object, from rev-list | cat-file --batch-check."""
+    def _read_all(self) -> None:
+        """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
         rev_list = _popen(
             ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
             self.repo,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        assert rev_list.stdout is not None
-        check = _popen(
-            [
-                "cat-file",
-                "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)",
-                "--buffer",
-            ],
+        assert rev_list.stdout is not None and rev_list.stderr is not None
+        cat = _popen(
+            ["cat-file", "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)", "--buffer"],
             self.repo,
             stdin=rev_list.stdout,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
         rev_list.stdout.close()
-        assert check.stdout is not None
-        try:
-            for line in check.stdout:
-                parts = line.rstrip(b"\n").split(b" ", 3)
-                if len(parts) == 2:  # "?<id> missing": absent from a partial clone
-                    yield parts[0].lstrip(b"?").decode(), "missing", 0, ""
-                    continue
-                path = parts[3].decode("utf-8", "surrogateescape") if len(parts) > 3 else ""
-                yield parts[0].decode(), parts[1].decode(), int(parts[2]), path
-        finally:
-            check.stdout.close()
-            check.wait()
-            assert rev_list.stderr is not None
-            err = rev_list.stderr.read()
-            rev_list.stderr.close()
-            if rev_list.wait() != 0:
-                raise ScanError(f"git rev-list failed: {git._first_line(err)}")
-
-    def _read_all(self) -> None:
-        cat = _popen(
-            ["cat-file", "--batch", "--buffer"],
-            self.repo,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert cat.stdin is not None and cat.stdout is not None
+        assert cat.stdout is not None
         _grow_pipe(cat.stdout.fileno())
-        pending: deque[tuple[str, str]] = deque()  # (type, path) of each id sent, in order
-        failure: list[BaseException] = []
-        stdin = cat.stdin
-        skipped = self.stats.skipped
-
-        def feed() -> None:
-            try:
-                for oid, kind, size, path in self._enumerate():
-                    if kind == "missing":
-                        skipped.append(
-                            Skipped(oid, "object not in this clone (partial clone), not fetched")
-                        )
-                    elif kind in ("blob", "commit", "tag"):
-                        if kind == "blob" and size > self.max_size:
-                            skipped.append(
-                                Skipped(
-                                    f"{path or oid} (blob {oid[:12]})",
-                                    f"larger than the size limit ({size} > {self.max_size} bytes)",
-                                )
-                            )
-                            continue
-                        pending.append((kind, path))
-                        stdin.write(oid.encode() + b"\n")
-            except BaseException as exc:  # reported by the reader: never a silent pass
-                failure.append(exc)
-            finally:
-                with contextlib.suppress(OSError):
-                    stdin.close()
-
-        writer = threading.Thread(target=feed, daemon=True)
-        writer.start()
-        reader = _ChunkReader(cat.stdout.fileno())
-        stats, progress, settings = self.stats, self.progress, self.settings
-        count = 0
+        # rev-list reports on stderr; read it aside so a full pipe never blocks it.
+        errors: list[bytes] = []
+        stderr = rev_list.stderr
+        drain = threading.Thread(target=lambda: errors.append(stderr.read()))
+        drain.start()
         try:
-            while True:
-                item = reader.next()
-                if item is None:
-                    break
-                header, data = item
-                kind, path = pending.popleft()
-                count += 1
-                stats.bytes += len(data)
-                if kind == "blob":
-                    stats.blobs += 1
-                    found = detect(Content(path=path, data=data), settings)
-                    if found:
-                        oid = header.split(b" ", 1)[0].decode()
-                        self.blob_keys[oid] = {f.secret_sha256 for f in found}
-                        self.blob_path[oid] = path
-                else:
-                    self._message(header, kind, data)
-                if progress is not None and not count & 255:
-                    progress(count, stats.bytes)
+            self._consume(_ChunkReader(cat.stdout.fileno()))
         finally:
             if cat.poll() is None:
                 cat.kill()
             cat.wait()
-            writer.join(timeout=5)
             cat.stdout.close()
-        if failure:
-            raise failure[0]
+            if rev_list.poll() is None:
+                rev_list.kill()
+            code = rev_list.wait()
+            drain.join()
+            stderr.close()
+        if code != 0:
+            raise ScanError(f"git rev-list failed: {git._first_line(b''.join(errors))}")
+
+    def _consume(self, reader: _ChunkReader) -> None:
+        stats, progress, settings = self.stats, self.progress, self.settings
+        max_size = self.max_size
+        count = 0
+        while True:
+            fields = reader.header()
+            if fields is None:
+                break
+            count += 1
+            if len(fields) < 3:  # "?<id> missing": absent from a partial clone
+                oid = fields[0].lstrip(b"?").decode()
+                stats.skipped.append(
+                    Skipped(oid, "object not in this clone (partial clone), not fetched")
+                )
+                continue
+            kind, size = fields[1], int(fields[2])
+            if kind == b"tree":
+                reader.skip(size)
+                continue
+            if kind == b"blob":
+                path = fields[3].decode("utf-8", "surrogateescape") if len(fields) > 3 else ""
+                if size > max_size:
+                    reader.skip(size)
+                    oid = fields[0].decode()
+                    stats.skipped.append(
+                        Skipped(
+                            f"{path or oid} (blob {oid[:12]})",
+                            f"larger than the size limit ({size} > {max_size} bytes)",
+                        )
+                    )
+                    continue
+                data = reader.data(size)
+                stats.blobs += 1
+                stats.bytes += size
+                found = detect(Content(path=path, data=data), settings)
+                if found:
+                    oid = fields[0].decode()
+                    self.blob_keys[oid] = {f.secret_sha256 for f in found}
+                    self.blob_path[oid] = path
+            else:
+                self._message(fields[0].decode(), kind.decode(), reader.data(size))
+            if progress is not None and not count & 255:
+                progress(count, stats.bytes)
         if progress is not None:
             progress(count, stats.bytes)
 
-    def _message(self, header: bytes, kind: str, data: bytes) -> None:
+    def _message(self, oid: str, kind: str, data: bytes) -> None:
         if kind == "commit":
             self.stats.commits += 1
         else:
@@ -314,7 +301,6 @@ class HistorySource:
         if not sep or not text:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
-            oid = header.split(b" ", 1)[0].decode()
             self.messages.append(_Message(oid, kind, head, text))
 
     # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
