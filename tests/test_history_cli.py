@@ -1,0 +1,69 @@
+"""`kimi-secret-scan history` edge cases: empty and bare repositories, size limits, progress,
+errors, and this project's own history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests import keygen
+from tests.gitrepo import GitRepo, git, run_cli
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def test_repository_without_commits_is_clean(repo: GitRepo) -> None:
+    run = run_cli("history", cwd=repo.path)
+    assert run.code == 0, run.all
+    assert "no Kimi keys found" in run.out
+
+
+def test_not_a_repository_is_an_error(tmp_path: Path) -> None:
+    run = run_cli("history", "--repo", str(tmp_path), cwd=tmp_path)
+    assert run.code == 2
+    assert run.err.startswith("kimi-secret-scan: error:")
+    assert "Traceback" not in run.err
+
+
+def test_unknown_rev_is_an_error(repo: GitRepo) -> None:
+    repo.commit_file("a.txt", "a\n")
+    run = run_cli("history", "no-such-branch", cwd=repo.path)
+    assert run.code == 2
+    assert "rev-list failed" in run.err
+
+
+def test_bare_clone_is_audited(repo: GitRepo, tmp_path: Path) -> None:
+    key = keygen.kimi_code_key()
+    repo.commit_file("cfg.yaml", f"api_key: {key}\n")
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--mirror", str(repo.path), str(bare))
+    run = run_cli("history", "--repo", str(bare), "--format", "json", cwd=tmp_path)
+    assert run.code == 1, run.all
+    data = json.loads(run.out)
+    (group,) = data["groups"]
+    assert group["refs"] == ["refs/heads/main"]
+    assert group["in_head"] is True
+    assert group["head_paths"] == ["cfg.yaml"]
+
+
+def test_blob_over_the_size_limit_is_skipped_and_said(repo: GitRepo) -> None:
+    repo.commit_file("big.bin", "x" * 5000 + f"\nkimi {keygen.moonshot_key()}\n")
+    run = run_cli("history", "--max-file-size", "1000", cwd=repo.path)
+    assert run.code == 0
+    assert "skipped big.bin" in run.out
+    assert "larger than the size limit" in run.out
+
+
+def test_progress_goes_to_stderr_only_when_asked_or_on_a_terminal(repo: GitRepo) -> None:
+    repo.commit_file("a.txt", "a\n")
+    quiet = run_cli("history", cwd=repo.path)
+    assert "objects" not in quiet.err  # stderr is a pipe here: no progress
+    shown = run_cli("history", "--progress", cwd=repo.path)
+    assert shown.code == 0
+    assert "objects" not in shown.out
+    assert "objects, " in shown.err and "MB/s" in shown.err
+
+
+def test_this_project_history_is_clean() -> None:
+    run = run_cli("history", "--repo", str(PROJECT), cwd=PROJECT)
+    assert run.code == 0, run.all
