@@ -178,10 +178,11 @@ def purge_steps(groups: list[KeyGroup], replacements_file: str | None) -> list[s
         "Work on a fresh mirror clone, never on your working copy: "
         "`git clone --mirror <remote-url> purge.git && cd purge.git`.",
         "Rewrite every ref (git-filter-repo 2.47 or later): "
-        f"`git filter-repo --sensitive-data-removal --replace-text {file}"
-        + (f" --replace-message {file}" if in_messages else "")
-        + "`. Every key becomes "
-        f"{REPLACEMENT}; filter-repo expires the reflogs and repacks.",
+        f"`git filter-repo --sensitive-data-removal --replace-text {file} "
+        f"--replace-message {file}`. Every key becomes {REPLACEMENT} in every file "
+        "version"
+        + (" and in the commit and tag messages that hold one" if in_messages else " and message")
+        + "; filter-repo expires the reflogs and repacks.",
         "Check the result: `kimi-secret-scan history --repo .` must find nothing.",
         "Force-push every rewritten ref: `git push --force --mirror origin`"
         + (f" (affected here: {', '.join(sorted(spaces))})" if spaces else "")
