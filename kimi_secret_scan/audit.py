@@ -17,7 +17,7 @@ from kimi_secret_scan import git, remediation
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
 from kimi_secret_scan.scan import ScanResult
-from kimi_secret_scan.sources.attribution import containing_refs
+from kimi_secret_scan.sources.attribution import RefWalk
 
 # When occurrences disagree on the kind (context differs by file), the most specific wins.
 _KIND_RANK = {
@@ -109,7 +109,7 @@ def group(findings: list[Finding]) -> list[KeyGroup]:
     return groups
 
 
-def attach_refs(groups: list[KeyGroup], repo: Path) -> None:
+def attach_refs(groups: list[KeyGroup], repo: Path, walk: RefWalk | None = None) -> None:
     """The refs each key is reachable from: refs containing any commit that holds it."""
     tags = {f.commit.sha for g in groups for f in g.occurrences if f.commit and _is_tag(f)}
     commits = {
@@ -118,7 +118,7 @@ def attach_refs(groups: list[KeyGroup], repo: Path) -> None:
         for f in g.occurrences
         if f.commit and f.commit.sha and not _is_tag(f)
     }
-    containing = containing_refs(repo, commits)
+    containing = (walk or RefWalk(repo)).containing(commits)
     for g in groups:
         refs: set[str] = set()
         for f in g.occurrences:

@@ -345,3 +345,10 @@ def test_write_replacements_refused_inside_the_repository(built: Built) -> None:
     assert run.code == 2
     assert "inside the scanned repository" in run.err
     assert not (built.repo.path / "keys.txt").exists()
+
+
+def test_no_reflog_leaves_out_older_stash_entries(built: Built) -> None:
+    run = run_cli("history", "--format", "json", "--no-reflog", cwd=built.repo.path)
+    found = {f["secret_sha256"] for f in json.loads(run.out)["findings"]}
+    assert sha256_hex(built.keys["old_stash"]) not in found
+    assert sha256_hex(built.keys["stash"]) in found

@@ -94,7 +94,7 @@ def command(
     result.stats.bytes = stats.bytes
     result.stats.commits = stats.commits
     groups = audit.group(result.findings)
-    audit.attach_refs(groups, root)
+    audit.attach_refs(groups, root, source.ref_walk)
     head = source.head_paths()
     for g in groups:
         g.head_paths = sorted(head.get(g.sha256, []))

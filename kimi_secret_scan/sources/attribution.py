@@ -9,11 +9,13 @@ finds a key typed while resolving a merge (an "evil merge"), which `git log -p` 
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kimi_secret_scan import git
+from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 
 # One record per commit (per parent, for merges): the header fields, then raw diff pairs.
@@ -103,40 +105,70 @@ def introductions(
     return found
 
 
-def containing_refs(cwd: Path, commits: Iterable[str]) -> dict[str, set[str]]:
-    """For each commit, the refs whose history contains it.
+class RefWalk:
+    """Which refs contain which commits, from one history walk.
 
     `git for-each-ref --contains` walks history once per ref (half a second per call on a
     repository with 4,500 pull-request refs), so instead one `rev-list --reverse
     --topo-order --parents` pass propagates, parents before children, a bit per wanted
-    commit. Only commits descending from a wanted commit hold an entry.
+    commit; only commits descending from a wanted commit hold an entry. The walk starts
+    when this object is made, so git sorts history while the caller attributes blobs.
     """
-    wanted = sorted(set(commits))
-    result: dict[str, set[str]] = {c: set() for c in wanted}
-    if not wanted:
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        try:
+            self.proc: subprocess.Popen[bytes] = subprocess.Popen(
+                ["git", "rev-list", "--reverse", "--topo-order", "--parents", "--all"],
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=git.git_env(),
+            )
+        except FileNotFoundError:
+            raise ScanError("git was not found on PATH; install git and try again") from None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def containing(self, commits: Iterable[str]) -> dict[str, set[str]]:
+        """For each commit, the refs whose history contains it."""
+        wanted = sorted(set(commits))
+        result: dict[str, set[str]] = {c: set() for c in wanted}
+        if not wanted:
+            self.close()
+            return result
+        bit = {c: 1 << i for i, c in enumerate(wanted)}
+        tips: dict[str, list[str]] = {}
+        refs = git.run_git(
+            ["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"], self.cwd
+        )
+        for line in refs.decode("utf-8", "surrogateescape").splitlines():
+            oid, peeled, name = line.split(" ", 2)
+            tips.setdefault(peeled or oid, []).append(name)
+        reach: dict[str, int] = {}
+        assert self.proc.stdout is not None
+        try:
+            for entry in self.proc.stdout:
+                ids = entry.decode().split()
+                if not ids:
+                    continue
+                bits = bit.get(ids[0], 0)
+                for parent in ids[1:]:
+                    bits |= reach.get(parent, 0)
+                if bits:
+                    reach[ids[0]] = bits
+        finally:
+            self.close()
+        for tip, names in tips.items():
+            bits = reach.get(tip, 0)
+            if not bits:
+                continue
+            for commit, mask in bit.items():
+                if bits & mask:
+                    result[commit].update(names)
         return result
-    bit = {c: 1 << i for i, c in enumerate(wanted)}
-    tips: dict[str, list[str]] = {}
-    refs = git.run_git(["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"], cwd)
-    for line in refs.decode("utf-8", "surrogateescape").splitlines():
-        oid, peeled, name = line.split(" ", 2)
-        tips.setdefault(peeled or oid, []).append(name)
-    reach: dict[str, int] = {}
-    walk = git.run_git(["rev-list", "--reverse", "--topo-order", "--parents", "--all"], cwd)
-    for entry in walk.split(b"\n"):
-        if not entry:
-            continue
-        ids = entry.decode().split(" ")
-        bits = bit.get(ids[0], 0)
-        for parent in ids[1:]:
-            bits |= reach.get(parent, 0)
-        if bits:
-            reach[ids[0]] = bits
-    for tip, names in tips.items():
-        bits = reach.get(tip, 0)
-        if not bits:
-            continue
-        for commit, mask in bit.items():
-            if bits & mask:
-                result[commit].update(names)
-    return result

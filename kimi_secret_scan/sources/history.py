@@ -31,7 +31,7 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
-from kimi_secret_scan.sources.attribution import Introduction, introductions
+from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introductions
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 _CHUNK = 1 << 20
@@ -202,8 +202,7 @@ class HistorySource:
         self.blob_keys: dict[str, set[str]] = {}
         self.blob_path: dict[str, str] = {}
         self.messages: list[_Message] = []
-        # (commit or tag id, path) -> blob id, for each occurrence yielded.
-        self.occurrence_blob: dict[tuple[str, str], str] = {}
+        self.ref_walk: RefWalk | None = None
 
     # -- phase 1: read everything once -------------------------------------------------
 
@@ -308,6 +307,8 @@ class HistorySource:
     def items(self) -> Iterator[Content | Skipped]:
         self._read_all()
         yield from self.stats.skipped
+        if self.blob_keys or self.messages:
+            self.ref_walk = RefWalk(self.repo)  # runs while the blobs are attributed
         intros = introductions(self.repo, self.blob_keys, self.selection.rev_args())
         ids = sorted(self.blob_keys)
         for oid, kind, data in git.cat_file(self.repo, ids):
@@ -316,11 +317,9 @@ class HistorySource:
             places: list[Introduction] = intros.get(oid, [])
             if not places:
                 # Reachable, but no commit adds it (a tag pointing straight at a blob).
-                self.occurrence_blob[("", self.blob_path[oid])] = oid
                 yield Content(path=self.blob_path[oid] or oid, data=data)
                 continue
             for place in places:
-                self.occurrence_blob[(place.commit.sha, place.path)] = oid
                 yield Content(path=place.path, data=data, commit=place.commit)
         for message in self.messages:
             yield self._message_content(message)
