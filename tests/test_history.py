@@ -89,6 +89,8 @@ def _build(b: Built) -> None:
         "message",
         "tag_message",
         "head",
+        "note",
+        "pull",
     ):
         k[name] = keygen.kimi_code_key() if name in ("branch", "message") else keygen.moonshot_key()
 
@@ -161,7 +163,17 @@ def _build(b: Built) -> None:
     r.add()
     b.commits["head"] = _commit(r, "settings", ALICE, "2024-01-12T10:00:00+00:00")
 
-    # 9. the stash: an older entry (only in the stash reflog) and the latest one.
+    # 9. a git note, and a pull-request ref the hosting service fetched.
+    r.git("notes", "add", "-m", f"debug: MOONSHOT_API_KEY={k['note']}", b.commits["head"])
+    r.git("checkout", "-q", "-b", "pr-7")
+    r.write("pr.py", f'moonshot_key = "{k["pull"]}"\n')
+    r.add()
+    b.commits["pull"] = _commit(r, "contributor change", BOB, "2024-01-13T10:00:00+00:00")
+    r.git("checkout", "-q", "main")
+    r.git("update-ref", "refs/pull/7/head", "pr-7")
+    r.git("branch", "-q", "-D", "pr-7")
+
+    # 10. the stash: an older entry (only in the stash reflog) and the latest one.
     r.write("README.md", f"# demo\nMOONSHOT_API_KEY={k['old_stash']}\n")
     r.git("stash", "-q")
     r.write("README.md", f"# demo\nMOONSHOT_API_KEY={k['stash']}\n")
@@ -258,6 +270,19 @@ def test_stash_latest_and_older_entry(built: Built) -> None:
     assert group["reflog_only"] is True
 
 
+def test_git_note(built: Built) -> None:
+    (occ,) = built.occurrences("note")
+    assert occ["path"] == built.commits["head"]  # notes are stored at the annotated id
+    assert built.group("note")["refs"] == ["refs/notes/commits"]
+
+
+def test_pull_request_ref(built: Built) -> None:
+    (occ,) = built.occurrences("pull")
+    assert occ["commit"] == built.commits["pull"]
+    assert occ["author"] == BOB
+    assert built.group("pull")["refs"] == ["refs/pull/7/head"]
+
+
 def test_key_in_head(built: Built) -> None:
     group = built.group("head")
     assert group["in_head"] is True
@@ -290,7 +315,7 @@ def test_text_output_leads_with_the_plan(built: Built) -> None:
     out = run.out
     if os.environ.get("SHOW_HISTORY_OUTPUT"):
         print(out)
-    assert out.startswith("History audit: 11 distinct keys leaked")
+    assert out.startswith("History audit: 13 distinct keys leaked")
     revoke = out.index("Step 1. Revoke and rotate every key")
     purge = out.index("Once every key is revoked, purge history")
     assert revoke < out.index("Step 2. Remove the keys from the current files") < purge
@@ -305,7 +330,7 @@ def test_text_output_leads_with_the_plan(built: Built) -> None:
     assert "git stash clear" in out
     for key in built.keys.values():
         assert key not in out
-    assert out.rstrip().splitlines()[-1].startswith("kimi-secret-scan: 12 findings (11 distinct")
+    assert out.rstrip().splitlines()[-1].startswith("kimi-secret-scan: 14 findings (13 distinct")
 
 
 def test_show_secrets_prints_keys(built: Built) -> None:
