@@ -165,6 +165,7 @@ class Tool:
     argv: list[str]
     times: list[float] = field(default_factory=list)
     rss: list[int] = field(default_factory=list)  # KiB
+    cpu: list[float] = field(default_factory=list)  # user + system, whole process tree
 
     def run(self, cwd: Path) -> int:
         start = time.perf_counter()
@@ -174,6 +175,7 @@ class Tool:
         _, status, usage = os.wait4(proc.pid, 0)
         self.times.append(time.perf_counter() - start)
         self.rss.append(usage.ru_maxrss)
+        self.cpu.append(usage.ru_utime + usage.ru_stime)
         proc.returncode = os.waitstatus_to_exitcode(status)
         return proc.returncode
 
@@ -238,6 +240,7 @@ def main() -> int:
         for tool in tools:
             tool.times.clear()
             tool.rss.clear()
+            tool.cpu.clear()
         for _ in range(args.runs):
             for tool in tools:
                 tool.run(HERE.parent)
@@ -251,15 +254,19 @@ def main() -> int:
     print()
     base = statistics.median(floor.times)
     base_rss = statistics.median(floor.rss)
-    rows = [("tool", "median", "x floor", "peak RSS", "x floor RSS")]
+    base_cpu = statistics.median(floor.cpu)
+    rows = [("tool", "median", "x floor", "CPU", "x floor CPU", "peak RSS", "x floor RSS")]
     for tool in tools:
         t = statistics.median(tool.times)
         m = statistics.median(tool.rss)
+        c = statistics.median(tool.cpu)
         rows.append(
             (
                 tool.name,
                 f"{t:.2f} s",
                 f"{t / base:.2f}",
+                f"{c:.2f} s",
+                f"{c / base_cpu:.2f}",
                 f"{m / 1024:.0f} MiB",
                 f"{m / base_rss:.2f}",
             )

@@ -139,7 +139,7 @@ def _is_tag(f: Finding) -> bool:
 
 
 def _lines(out: bytes) -> list[str]:
-    return [line for line in out.decode("utf-8", "surrogateescape").splitlines() if line]
+    return [line for line in out.decode("utf-8", "replace").splitlines() if line]
 
 
 # -- the plan ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ errors, and this project's own history."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tests import keygen
@@ -67,3 +68,34 @@ def test_progress_goes_to_stderr_only_when_asked_or_on_a_terminal(repo: GitRepo)
 def test_this_project_history_is_clean() -> None:
     run = run_cli("history", "--repo", str(PROJECT), cwd=PROJECT)
     assert run.code == 0, run.all
+
+
+def test_shallow_clone_is_said(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit_file("a.txt", "a\n")
+    repo.commit_file("b.txt", "b\n")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow))
+    run = run_cli("history", cwd=shallow)
+    assert run.code == 0
+    assert "skipped (shallow clone)" in run.out
+
+
+def test_file_name_and_author_not_in_utf8(repo: GitRepo) -> None:
+    name = os.fsdecode(b"caf\xe9.env")  # Latin-1, as old repositories hold them
+    repo.write(name, f"MOONSHOT_API_KEY={keygen.moonshot_key()}\n")
+    repo.add()
+    repo.git(
+        "-c",
+        "i18n.commitEncoding=latin1",
+        "commit",
+        "-q",
+        "-m",
+        "x",
+        "--author",
+        os.fsdecode(b"Jos\xe9 <jose@example.com>"),
+    )
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    (occ,) = json.loads(run.out)["findings"]
+    assert occ["path"] == "caf\ufffd.env"
+    assert occ["author"] == "Jos\u00e9 <jose@example.com>"  # git log re-encodes to UTF-8

@@ -32,7 +32,7 @@ class Introduction:
 
 
 def _decode(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "replace")
 
 
 def introductions(
@@ -147,7 +147,7 @@ class RefWalk:
         refs = git.run_git(
             ["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"], self.cwd
         )
-        for line in refs.decode("utf-8", "surrogateescape").splitlines():
+        for line in refs.decode("utf-8", "replace").splitlines():
             oid, peeled, name = line.split(" ", 2)
             tips.setdefault(peeled or oid, []).append(name)
         reach: dict[str, int] = {}

@@ -265,7 +265,7 @@ class HistorySource:
                 reader.skip(size)
                 continue
             if kind == b"blob":
-                path = fields[3].decode("utf-8", "surrogateescape") if len(fields) > 3 else ""
+                path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
                 if size > max_size:
                     reader.skip(size)
                     oid = fields[0].decode()
@@ -306,6 +306,15 @@ class HistorySource:
 
     def items(self) -> Iterator[Content | Skipped]:
         self._read_all()
+        if git.try_git(["rev-parse", "--is-shallow-repository"], self.repo) == b"true\n":
+            self.stats.skipped.append(
+                Skipped(
+                    "(shallow clone)",
+                    "history beyond the shallow boundary is not here, and keys that entered "
+                    "history before it look as if the boundary commit added them; run "
+                    "`git fetch --unshallow` for a full audit",
+                )
+            )
         yield from self.stats.skipped
         if self.blob_keys or self.messages:
             self.ref_walk = RefWalk(self.repo)  # runs while the blobs are attributed
@@ -356,7 +365,7 @@ class HistorySource:
                 continue
             oid = parts[2].decode()
             for sha in self.blob_keys.get(oid, ()):
-                found.setdefault(sha, []).append(path.decode("utf-8", "surrogateescape"))
+                found.setdefault(sha, []).append(path.decode("utf-8", "replace"))
         return found
 
 
