@@ -99,3 +99,11 @@ def test_file_name_and_author_not_in_utf8(repo: GitRepo) -> None:
     (occ,) = json.loads(run.out)["findings"]
     assert occ["path"] == "caf\ufffd.env"
     assert occ["author"] == "Jos\u00e9 <jose@example.com>"  # git log re-encodes to UTF-8
+
+
+def test_revision_that_looks_like_an_option_is_refused(repo: GitRepo) -> None:
+    repo.commit_file("a.txt", "a\n")
+    run = run_cli("history", "--", "--output=written.txt", cwd=repo.path)
+    assert run.code == 2
+    assert "cannot start with '-'" in run.err
+    assert not (repo.path / "written.txt").exists()

@@ -79,6 +79,10 @@ def command(
     it. Keys are grouped by distinct key, with where each first appeared, the refs it is
     reachable from, whether it is still in HEAD, and the revoke-then-purge plan.
     """
+    for rev in (*revs, since or ""):
+        if rev.startswith("-"):
+            # Passed on to git log / rev-list, an option such as --output=FILE would write.
+            raise ScanError(f"{rev}: a revision cannot start with '-'")
     root = find_repo_dir(repo)
     selection = Selection(revs=revs, since=since, reflog=not no_reflog)
     show = Progress.wanted() if progress is None else progress
