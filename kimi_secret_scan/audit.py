@@ -176,7 +176,8 @@ def purge_steps(groups: list[KeyGroup], replacements_file: str | None) -> list[s
             "keep it outside the repository and delete it when you are done)."
         ),
         "Work on a fresh mirror clone, never on your working copy: "
-        "`git clone --mirror <remote-url> purge.git && cd purge.git`.",
+        "`git clone --mirror <remote-url> purge.git && cd purge.git`. Refs that exist only "
+        "in your clone (branches never pushed) are not in it: push them first or delete them.",
         "Rewrite every ref (git-filter-repo 2.47 or later): "
         f"`git filter-repo --sensitive-data-removal --replace-text {file} "
         f"--replace-message {file}`. Every key becomes {REPLACEMENT} in every file "
