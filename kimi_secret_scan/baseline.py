@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from kimi_secret_scan.config import shown
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding
 
@@ -137,7 +138,7 @@ def write(baseline: Baseline, path: Path) -> None:
 
 
 def _entry(path: Path, index: int, raw: Any) -> Entry:
-    where = f"{path}: [[known]] entry {index + 1}"
+    where = f"{shown(path)}: [[known]] entry {index + 1}"
     if not isinstance(raw, dict):
         raise ScanError(f"{where}: must be a table")
     unknown = sorted(set(raw) - set(_ENTRY_KEYS))
@@ -166,26 +167,27 @@ def _entry(path: Path, index: int, raw: Any) -> Entry:
 
 
 def load(path: Path) -> Baseline:
+    name = shown(path)
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
-        raise ScanError(f"baseline {path}: no such file") from None
+        raise ScanError(f"baseline {name}: no such file") from None
     except OSError as exc:
-        raise ScanError(f"cannot read baseline {path}: {exc.strerror}") from None
+        raise ScanError(f"cannot read baseline {name}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScanError(f"baseline {path}: invalid TOML: {exc}") from None
+        raise ScanError(f"baseline {name}: invalid TOML: {exc}") from None
     unknown = sorted(set(data) - {"version", "source", "known"})
     if unknown:
-        raise ScanError(f"baseline {path}: {unknown[0]}: unknown key")
+        raise ScanError(f"baseline {name}: {unknown[0]}: unknown key")
     if data.get("version", VERSION) != VERSION:
-        raise ScanError(f"baseline {path}: version {data.get('version')!r} is not {VERSION}")
+        raise ScanError(f"baseline {name}: version {data.get('version')!r} is not {VERSION}")
     known = data.get("known", [])
     if not isinstance(known, list):
-        raise ScanError(f"baseline {path}: known: must be an array of tables ([[known]])")
+        raise ScanError(f"baseline {name}: known: must be an array of tables ([[known]])")
     source = data.get("source")
     if source is not None and not isinstance(source, str):
-        raise ScanError(f"baseline {path}: source: must be a string")
+        raise ScanError(f"baseline {name}: source: must be a string")
     entries = tuple(_entry(path, i, raw) for i, raw in enumerate(known))
     return Baseline(entries=entries, source=source, path=path)
 

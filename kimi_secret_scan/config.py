@@ -70,6 +70,14 @@ class Config:
         return self.baseline or self.root / DEFAULT_BASELINE
 
 
+def shown(path: Path) -> str:
+    """A path for a message: relative to the current directory when under it."""
+    try:
+        return path.absolute().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 class _Reader:
     """Typed access to the table, every error naming the file and the key."""
 
@@ -79,7 +87,7 @@ class _Reader:
         self.table = table
 
     def error(self, key: str, message: str) -> ScanError:
-        return ScanError(f"{self.source}: {self.where}{key}: {message}")
+        return ScanError(f"{shown(self.source)}: {self.where}{key}: {message}")
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.table.get(key, [])
@@ -109,7 +117,7 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
         raise ScanError(
-            f"{source}: {where}{unknown[0]}: unknown key (known keys: {', '.join(KEYS)})"
+            f"{shown(source)}: {where}{unknown[0]}: unknown key (known keys: {', '.join(KEYS)})"
         )
     read = _Reader(source, where, table)
 
@@ -173,7 +181,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ScanError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScanError(f"{path}: invalid TOML: {exc}") from None
+        raise ScanError(f"{shown(path)}: invalid TOML: {exc}") from None
 
 
 def _table_of(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -182,7 +190,7 @@ def _table_of(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
         return None
     table = tool["kimi-secret-scan"]
     if not isinstance(table, dict):
-        raise ScanError(f"{path}: [{TABLE}] must be a table")
+        raise ScanError(f"{shown(path)}: [{TABLE}] must be a table")
     return table
 
 
@@ -192,7 +200,7 @@ def load_file(path: Path, root: Path) -> Config:
     if path.name == PYPROJECT:
         table = _table_of(path, data)
         if table is None:
-            raise ScanError(f"{path}: has no [{TABLE}] table")
+            raise ScanError(f"{shown(path)}: has no [{TABLE}] table")
         return _parse(path, f"[{TABLE}] ", table, root)
     return _parse(path, "", data, root)
 

@@ -60,6 +60,9 @@ def _run_source(source: str, args: Sequence[str], config: Config) -> list[tuple[
     if code not in (None, ExitCode.CLEAN):
         # The scan printed its own one-line error.
         raise SystemExit(ExitCode.ERROR)
+    if not sink.results:
+        # A command that renders without opts.report() would otherwise give an empty baseline.
+        raise ScanError(f"--from {source}: the command handed no scan result to the baseline")
     return [(result.mode, f) for result in sink.results for f in result.findings]
 
 
@@ -82,6 +85,13 @@ def _new_entries(
 
 def _baseline_path(config: Config, file: str | None) -> Path:
     return Path(file) if file else config.baseline_path
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.absolute().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _plural(n: int, word: str, words: str = "") -> str:
@@ -193,7 +203,7 @@ def create(
     entries = _new_entries(found, config.root, status, reason, any_path)
     baseline_file.write(Baseline(entries=tuple(entries), source=source), path)
     click.echo(
-        f"kimi-secret-scan: wrote {path} with {_plural(len(entries), 'entry', 'entries')} "
+        f"kimi-secret-scan: wrote {_shown(path)} with {_plural(len(entries), 'entry', 'entries')} "
         f"({_plural(len({e.sha256 for e in entries}), 'distinct key')}) from `{source}`"
     )
     return ExitCode.CLEAN
@@ -232,7 +242,7 @@ def update(
     dropped = len(old.normalized().entries) - len(kept)
     baseline_file.write(Baseline(entries=(*kept, *added), source=source), path)
     click.echo(
-        f"kimi-secret-scan: updated {path}: {len(added)} added, {len(kept)} kept, "
+        f"kimi-secret-scan: updated {_shown(path)}: {len(added)} added, {len(kept)} kept, "
         f"{dropped} dropped (no longer found by `{source}`)"
     )
     return ExitCode.CLEAN
@@ -269,7 +279,7 @@ def audit(
     total = len(old.normalized().entries)
     stale_count = _plural(len(stale), "stale entry", "stale entries")
     click.echo(
-        f"kimi-secret-scan: {path}: {stale_count} of {total} "
+        f"kimi-secret-scan: {_shown(path)}: {stale_count} of {total} "
         f"(no longer found by `{source}`); {_plural(unlisted, 'finding')} not in the baseline"
         + ("; `baseline update` drops stale entries" if stale else "")
     )
