@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,11 +24,6 @@ from typing import Any
 from kimi_secret_scan.config import shown
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 VERSION = 1
 STATUSES = ("unreviewed", "revoked", "false-positive", "test-key", "accepted")
@@ -126,6 +120,8 @@ def dumps(baseline: Baseline) -> str:
 
 def write(baseline: Baseline, path: Path) -> None:
     """Write atomically: a reader never sees half a baseline."""
+    import tempfile  # only the baseline commands write; scans should not pay for the import
+
     text = dumps(baseline)
     directory = path.parent if str(path.parent) else Path(".")
     try:
@@ -167,6 +163,12 @@ def _entry(path: Path, index: int, raw: Any) -> Entry:
 
 
 def load(path: Path) -> Baseline:
+    # Imported here: the module is loaded by every command (for `baseline`), read rarely.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10 has no tomllib; tomli is its backport
+        import tomli as tomllib
+
     name = shown(path)
     try:
         with path.open("rb") as handle:

@@ -20,7 +20,6 @@ from kimi_secret_scan.config import Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
-from kimi_secret_scan.filters.baseline import BaselineFilter
 from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.reports import FORMATS
 from kimi_secret_scan.reports.text import summary
@@ -106,10 +105,8 @@ def configure(
     """ScanOptions from the command line and the project configuration (the command line
     wins). Under a ResultSink the sink's configuration is used and no baseline applies."""
     config = sink.config if sink else suppressions.load_config(config_file, use_config)
-    baseline = None
-    if sink is None and use_baseline:
-        loaded = suppressions.load_baseline(config, baseline_file)
-        baseline = BaselineFilter(loaded, config.root) if loaded is not None else None
+    use_baseline = use_baseline and sink is None
+    baseline = suppressions.baseline_filter(config, baseline_file) if use_baseline else None
     return ScanOptions(
         output_format=output_format or config.format or "text",
         output_file=output_file,

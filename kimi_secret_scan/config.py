@@ -26,11 +26,6 @@ from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.globs import Glob, compile_glob
 from kimi_secret_scan.settings import DetectorSettings
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 has no tomllib; tomli is its backport
-    import tomli as tomllib
-
 DEDICATED_FILE = ".kimi-secret-scan.toml"
 PYPROJECT = "pyproject.toml"
 TABLE = "tool.kimi-secret-scan"
@@ -174,6 +169,11 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    # Imported here: most runs find no configuration file.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10 has no tomllib; tomli is its backport
+        import tomli as tomllib
     try:
         with path.open("rb") as handle:
             data: dict[str, Any] = tomllib.load(handle)

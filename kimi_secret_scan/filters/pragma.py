@@ -19,6 +19,7 @@ What a comment covers, precisely:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import regex
@@ -27,16 +28,22 @@ from kimi_secret_scan.content import Content
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.rules import RULES_BY_ID
 
-_SAME_LINE = regex.compile(
-    r"kimi-secret-scan:[ \t]*allow(?![\w-])|pragma:[ \t]*allowlist[ \t]+secret|gitleaks:allow",
-    regex.IGNORECASE,
+_SAME_LINE = (
+    r"kimi-secret-scan:[ \t]*allow(?![\w-])|pragma:[ \t]*allowlist[ \t]+secret|gitleaks:allow"
 )
-_NEXT_LINE = regex.compile(
+_NEXT_LINE = (
     r"kimi-secret-scan:[ \t]*allow-next-line(?![\w-])"
-    r"|pragma:[ \t]*allowlist[ \t]+nextline[ \t]+secret",
-    regex.IGNORECASE,
+    r"|pragma:[ \t]*allowlist[ \t]+nextline[ \t]+secret"
 )
-_TARGET = regex.compile(r"sha256:([0-9a-fA-F]{8,64})\b|([a-z0-9]+(?:-[a-z0-9]+)+)")
+_TARGET = r"sha256:([0-9a-fA-F]{8,64})\b|([a-z0-9]+(?:-[a-z0-9]+)+)"
+
+
+@functools.cache
+def _compiled(pattern: str) -> regex.Pattern[str]:
+    # Compiled on first use: a clean hook run never needs them.
+    return regex.compile(pattern, regex.IGNORECASE if pattern != _TARGET else 0)
+
+
 # Only our own marker takes targets; its words run to the end of the line or a comment end.
 _OWN = "kimi-secret-scan:"
 _QUICK = (b"allow", b"ALLOW", b"Allow")
@@ -67,7 +74,7 @@ class _Allow:
 def _targets(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     shas: list[str] = []
     rules: list[str] = []
-    for match in _TARGET.finditer(text):
+    for match in _compiled(_TARGET).finditer(text):
         if match.group(1):
             shas.append(match.group(1).lower())
         elif match.group(2) in RULES_BY_ID:
@@ -75,8 +82,8 @@ def _targets(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(shas), tuple(rules)
 
 
-def _allow(line: str, pattern: regex.Pattern[str], next_line: bool) -> _Allow | None:
-    match = pattern.search(line)
+def _allow(line: str, pattern: str, next_line: bool) -> _Allow | None:
+    match = _compiled(pattern).search(line)
     if match is None:
         return None
     shas: tuple[str, ...] = ()
