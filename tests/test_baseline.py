@@ -217,3 +217,36 @@ def test_baseline_file_itself_scans_clean(project: tuple[GitRepo, str]) -> None:
     assert run_cli("baseline", "create", cwd=repo.path).code == 0
     run = run_cli("files", BASELINE, "--no-baseline", cwd=repo.path)
     assert run.code == 0, run.out
+
+
+def test_from_names_any_scanning_command_registered_later(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--from history` (and range, ci, …) work as soon as those commands are registered:
+    here a command added at run time, built like every scanning command."""
+    import click
+    from click.testing import CliRunner
+
+    from kimi_secret_scan.cli import ScanOptions, handle_errors, main, scan_options
+    from kimi_secret_scan.content import Content
+
+    key = kimi_code_key()
+
+    @click.command("later")
+    @click.argument("name")
+    @scan_options
+    @handle_errors
+    def later(name: str, opts: ScanOptions) -> int:
+        items = [Content(path=f"{name}.py", data=f'K = "{key}"\n'.encode())]
+        return opts.report(opts.scan("later", "a later command", items))
+
+    monkeypatch.setitem(main.commands, "later", later)
+    monkeypatch.chdir(repo.path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["baseline", "create", "--from", "later", "--", "cfg"])
+    assert result.exit_code == 0, result.output
+    loaded = bl.load(repo.path / BASELINE)
+    assert loaded.source == "later"
+    assert [(e.sha256, e.path) for e in loaded.entries] == [(sha256_hex(key), "cfg.py")]
+    assert runner.invoke(main, ["later", "cfg"]).exit_code == 0
+    assert runner.invoke(main, ["later", "other"]).exit_code == 1
