@@ -141,9 +141,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from kimi_secret_scan.commands import commit_msg, files, staged
+    from kimi_secret_scan.commands import ci, commit_msg, files, pre_push, pre_receive, staged
+    from kimi_secret_scan.commands import range as range_
 
-    for module in (staged, files, commit_msg):
+    for module in (staged, files, commit_msg, range_, ci, pre_push, pre_receive):
         main.add_command(module.command)
 
 
