@@ -4,7 +4,7 @@ Which commits: `git log <include> --not <exclude>`, oldest first, so a range is 
 way git names it (`HEAD --not BASE`, or `TIP --not --remotes=origin` for a new branch).
 
 What a commit adds: every blob whose path changed against *each* of its parents
-(`git diff-tree -m --always`, rename-aware). A merge's own changes are therefore scanned,
+(`git diff-tree` against each parent, rename-aware). A merge's own changes are therefore scanned,
 conflict resolutions and evil merges included, while content that merely arrives from one
 side of the merge is not (that side's commits carry it).
 
@@ -164,7 +164,7 @@ def list_commits(cwd: Path, rev_range: RevRange) -> list[RangeCommit]:
 
 
 def _parse_diff_tree(raw: bytes) -> list[tuple[str, list[_Change]]]:
-    """`diff-tree -z --always -m` output as (commit id, changes) blocks, one per parent."""
+    """`diff-tree -z --always --stdin` output as (commit id, changes) blocks."""
     blocks: list[tuple[str, list[_Change]]] = []
     fields = raw.split(b"\0")
     i = 0
@@ -192,26 +192,22 @@ def _parse_diff_tree(raw: bytes) -> list[tuple[str, list[_Change]]]:
     return blocks
 
 
+_DIFF_TREE = ["diff-tree", "--stdin", "-r", "--raw", "-z", "--no-abbrev", "-M", "--root"]
+
+
 def _changes_per_parent(
     cwd: Path, commits: Sequence[RangeCommit]
 ) -> dict[str, list[list[_Change]]]:
-    ids = "".join(f"{c.commit.sha}\n" for c in commits).encode()
-    raw = git.run_git(
-        [
-            "diff-tree",
-            "--stdin",
-            "-m",
-            "-r",
-            "--raw",
-            "-z",
-            "--no-abbrev",
-            "-M",
-            "--root",
-            "--always",
-        ],
-        cwd,
-        input=ids,
-    )
+    # One `<commit> <parent>` line per parent (a root commit: `<commit>` alone) with
+    # --always gives one block per parent, in order, even when a diff is empty; `-m` would
+    # silently drop the empty ones.
+    lines = []
+    for c in commits:
+        if c.parents:
+            lines.extend(f"{c.commit.sha} {parent}\n" for parent in c.parents)
+        else:
+            lines.append(f"{c.commit.sha}\n")
+    raw = git.run_git([*_DIFF_TREE, "--always"], cwd, input="".join(lines).encode())
     per_commit: dict[str, list[list[_Change]]] = {}
     for sha, changes in _parse_diff_tree(raw):
         per_commit.setdefault(sha, []).append(changes)
