@@ -201,7 +201,7 @@ def _changes_per_parent(
     # One `<commit> <parent>` line per parent (a root commit: `<commit>` alone) with
     # --always gives one block per parent, in order, even when a diff is empty; `-m` would
     # silently drop the empty ones.
-    lines = []
+    lines: list[str] = []
     for c in commits:
         if c.parents:
             lines.extend(f"{c.commit.sha} {parent}\n" for parent in c.parents)
