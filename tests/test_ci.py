@@ -14,11 +14,23 @@ import yaml
 from tests.gitrepo import GitRepo, Run, run_cli
 from tests.remotes import ZERO, cloned, findings, key_line, readme_block, with_origin
 
-_GITHUB_VARS = ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_SHA", "GITHUB_REF",
-                "GITHUB_BASE_REF", "GITHUB_STEP_SUMMARY")
-_GITLAB_VARS = ("CI_COMMIT_SHA", "CI_COMMIT_BEFORE_SHA", "CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME",
-                "CI_MERGE_REQUEST_IID", "CI_MERGE_REQUEST_DIFF_BASE_SHA",
-                "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+_GITHUB_VARS = (
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_SHA",
+    "GITHUB_REF",
+    "GITHUB_BASE_REF",
+    "GITHUB_STEP_SUMMARY",
+)
+_GITLAB_VARS = (
+    "CI_COMMIT_SHA",
+    "CI_COMMIT_BEFORE_SHA",
+    "CI_COMMIT_BRANCH",
+    "CI_COMMIT_REF_NAME",
+    "CI_MERGE_REQUEST_IID",
+    "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+)
 
 
 def no_ci() -> dict[str, str]:
@@ -29,8 +41,13 @@ def no_ci() -> dict[str, str]:
 def github_env(tmp: Path, event: str, payload: dict[str, object], sha: str) -> dict[str, str]:
     path = tmp / f"{event}-event.json"
     path.write_text(json.dumps(payload), encoding="utf-8")
-    return {**no_ci(), "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event,
-            "GITHUB_EVENT_PATH": str(path), "GITHUB_SHA": sha}
+    return {
+        **no_ci(),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(path),
+        "GITHUB_SHA": sha,
+    }
 
 
 def gitlab_env(**values: str) -> dict[str, str]:
@@ -76,8 +93,10 @@ def _paths(run: Run) -> list[str]:
 
 def test_github_pull_request_scans_base_to_head(project: Project) -> None:
     clone = project.ci_clone()
-    payload = {"number": 7, "pull_request": {"base": {"sha": project.old_main},
-                                             "head": {"sha": project.feature}}}
+    payload = {
+        "number": 7,
+        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": project.feature}},
+    }
     env = github_env(project.tmp, "pull_request", payload, project.feature)
     run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
     assert run.code == 1, run.all
@@ -92,8 +111,10 @@ def test_github_pull_request_falls_back_to_the_checked_out_merge(project: Projec
     # actions/checkout checks out the PR's test merge; pretend its head is not fetched.
     clone.git("checkout", "-q", "-b", "pr-merge", project.old_main)
     clone.git("merge", "-q", "--no-ff", "-m", "Merge feature into main", "origin/feature")
-    payload = {"number": 7, "pull_request": {"base": {"sha": project.old_main},
-                                             "head": {"sha": "1" * 40}}}
+    payload = {
+        "number": 7,
+        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": "1" * 40}},
+    }
     env = github_env(project.tmp, "pull_request", payload, clone.head())
     assert _paths(run_cli("ci", "--format", "json", env=env, cwd=clone.path)) == ["feature.py"]
 
@@ -109,8 +130,12 @@ def test_github_push_scans_before_to_after(project: Project) -> None:
 
 def test_github_new_branch_scans_only_commits_on_no_other_branch(project: Project) -> None:
     clone = project.ci_clone()
-    payload = {"ref": "refs/heads/feature", "before": ZERO, "after": project.feature,
-               "created": True}
+    payload = {
+        "ref": "refs/heads/feature",
+        "before": ZERO,
+        "after": project.feature,
+        "created": True,
+    }
     env = github_env(project.tmp, "push", payload, project.feature)
     run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
     assert _paths(run) == ["feature.py"]  # not legacy.py, which main already had
@@ -121,16 +146,21 @@ def test_github_branch_without_new_commits_scans_nothing(project: Project) -> No
     project.work.git("push", "-q", "origin", "main:copy")
     clone = project.ci_clone()
     payload = {"ref": "refs/heads/copy", "before": ZERO, "after": project.new_main}
-    run = run_cli("ci", env=github_env(project.tmp, "push", payload, project.new_main),
-                  cwd=clone.path)
+    run = run_cli(
+        "ci", env=github_env(project.tmp, "push", payload, project.new_main), cwd=clone.path
+    )
     assert run.code == 0, run.all
     assert "0 commits" in run.err
 
 
 def test_github_deleted_branch_scans_nothing(project: Project) -> None:
     clone = project.ci_clone()
-    payload = {"ref": "refs/heads/feature", "before": project.feature, "after": ZERO,
-               "deleted": True}
+    payload = {
+        "ref": "refs/heads/feature",
+        "before": project.feature,
+        "after": ZERO,
+        "deleted": True,
+    }
     run = run_cli("ci", env=github_env(project.tmp, "push", payload, ZERO), cwd=clone.path)
     assert run.code == 0, run.all
     assert "deletion of feature: nothing to scan" in run.err
@@ -143,20 +173,32 @@ def test_github_force_push_scans_what_is_new(project: Project) -> None:
     rewritten = work.commit_file("rewritten.py", line, "rewritten history")
     work.git("push", "-q", "-f", "origin", "main")
     clone = project.ci_clone()  # the old tip is on no ref the clone fetched
-    payload = {"ref": "refs/heads/main", "before": project.new_main, "after": rewritten,
-               "forced": True}
-    run = run_cli("ci", "--format", "json", env=github_env(project.tmp, "push", payload,
-                                                          rewritten), cwd=clone.path)
+    payload = {
+        "ref": "refs/heads/main",
+        "before": project.new_main,
+        "after": rewritten,
+        "forced": True,
+    }
+    run = run_cli(
+        "ci",
+        "--format",
+        "json",
+        env=github_env(project.tmp, "push", payload, rewritten),
+        cwd=clone.path,
+    )
     assert _paths(run) == ["rewritten.py"]
     assert "force push to main" in run.err
 
 
 def test_github_shallow_checkout_fails_with_the_fix(project: Project) -> None:
     clone = project.ci_clone("--depth", "1", "--branch", "feature")
-    payload = {"number": 7, "pull_request": {"base": {"sha": project.old_main},
-                                             "head": {"sha": project.feature}}}
-    run = run_cli("ci", env=github_env(project.tmp, "pull_request", payload, project.feature),
-                  cwd=clone.path)
+    payload = {
+        "number": 7,
+        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": project.feature}},
+    }
+    run = run_cli(
+        "ci", env=github_env(project.tmp, "pull_request", payload, project.feature), cwd=clone.path
+    )
     assert run.code == 2, run.all
     assert "shallow" in run.err and "fetch-depth: 0" in run.err
     assert run.out == "" and "Traceback" not in run.all
@@ -167,25 +209,31 @@ def test_github_shallow_new_branch_fails_rather_than_scanning_everything(
 ) -> None:
     clone = project.ci_clone("--depth", "1", "--branch", "feature")
     payload = {"ref": "refs/heads/feature", "before": ZERO, "after": project.feature}
-    run = run_cli("ci", env=github_env(project.tmp, "push", payload, project.feature),
-                  cwd=clone.path)
+    run = run_cli(
+        "ci", env=github_env(project.tmp, "push", payload, project.feature), cwd=clone.path
+    )
     assert run.code == 2, run.all
     assert "shallow clone" in run.err and "fetch-depth: 0" in run.err
 
 
 def test_github_event_without_a_range_is_an_error(project: Project) -> None:
     clone = project.ci_clone()
-    run = run_cli("ci", env=github_env(project.tmp, "schedule", {}, project.new_main),
-                  cwd=clone.path)
+    run = run_cli(
+        "ci", env=github_env(project.tmp, "schedule", {}, project.new_main), cwd=clone.path
+    )
     assert run.code == 2
     assert "'schedule' has no commit range" in run.err and "--base" in run.err
 
 
 def test_gitlab_merge_request_uses_the_diff_base(project: Project) -> None:
     clone = project.ci_clone()
-    env = gitlab_env(CI_MERGE_REQUEST_IID="3", CI_MERGE_REQUEST_DIFF_BASE_SHA=project.old_main,
-                     CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main", CI_COMMIT_SHA=project.feature,
-                     CI_COMMIT_BEFORE_SHA=ZERO)
+    env = gitlab_env(
+        CI_MERGE_REQUEST_IID="3",
+        CI_MERGE_REQUEST_DIFF_BASE_SHA=project.old_main,
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main",
+        CI_COMMIT_SHA=project.feature,
+        CI_COMMIT_BEFORE_SHA=ZERO,
+    )
     run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
     assert _paths(run) == ["feature.py"]
     assert "GitLab CI merge request !3" in run.err
@@ -193,15 +241,23 @@ def test_gitlab_merge_request_uses_the_diff_base(project: Project) -> None:
 
 def test_gitlab_push_uses_the_before_sha(project: Project) -> None:
     clone = project.ci_clone()
-    env = gitlab_env(CI_COMMIT_BEFORE_SHA=project.old_main, CI_COMMIT_SHA=project.new_main,
-                     CI_COMMIT_BRANCH="main", CI_COMMIT_REF_NAME="main")
+    env = gitlab_env(
+        CI_COMMIT_BEFORE_SHA=project.old_main,
+        CI_COMMIT_SHA=project.new_main,
+        CI_COMMIT_BRANCH="main",
+        CI_COMMIT_REF_NAME="main",
+    )
     assert _paths(run_cli("ci", "--format", "json", env=env, cwd=clone.path)) == ["main.py"]
 
 
 def test_gitlab_new_branch_scans_only_its_own_commits(project: Project) -> None:
     clone = project.ci_clone()
-    env = gitlab_env(CI_COMMIT_BEFORE_SHA=ZERO, CI_COMMIT_SHA=project.feature,
-                     CI_COMMIT_BRANCH="feature", CI_COMMIT_REF_NAME="feature")
+    env = gitlab_env(
+        CI_COMMIT_BEFORE_SHA=ZERO,
+        CI_COMMIT_SHA=project.feature,
+        CI_COMMIT_BRANCH="feature",
+        CI_COMMIT_REF_NAME="feature",
+    )
     run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
     assert _paths(run) == ["feature.py"]
     assert "new branch feature" in run.err
@@ -209,8 +265,11 @@ def test_gitlab_new_branch_scans_only_its_own_commits(project: Project) -> None:
 
 def test_gitlab_shallow_clone_without_the_base_fails_with_the_fix(project: Project) -> None:
     clone = project.ci_clone("--depth", "1")
-    env = gitlab_env(CI_COMMIT_BEFORE_SHA=project.old_main, CI_COMMIT_SHA=project.new_main,
-                     CI_COMMIT_BRANCH="main")
+    env = gitlab_env(
+        CI_COMMIT_BEFORE_SHA=project.old_main,
+        CI_COMMIT_SHA=project.new_main,
+        CI_COMMIT_BRANCH="main",
+    )
     run = run_cli("ci", env=env, cwd=clone.path)
     assert run.code == 2
     assert "GIT_DEPTH: 0" in run.err
@@ -218,8 +277,7 @@ def test_gitlab_shallow_clone_without_the_base_fails_with_the_fix(project: Proje
 
 def test_generic_base_and_no_ci(project: Project) -> None:
     clone = project.ci_clone()
-    run = run_cli("ci", "--base", project.old_main, "--format", "json", env=no_ci(),
-                  cwd=clone.path)
+    run = run_cli("ci", "--base", project.old_main, "--format", "json", env=no_ci(), cwd=clone.path)
     assert _paths(run) == ["main.py"]
     assert f"--base: commits in {project.old_main[:12]}.." in run.err
     run = run_cli("ci", env=no_ci(), cwd=clone.path)
@@ -248,8 +306,10 @@ def test_readme_github_workflow_runs_as_written(project: Project) -> None:
     assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads `on` as True
 
     clone = project.ci_clone()
-    payload = {"number": 7, "pull_request": {"base": {"sha": project.old_main},
-                                             "head": {"sha": project.feature}}}
+    payload = {
+        "number": 7,
+        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": project.feature}},
+    }
     env = github_env(project.tmp, "pull_request", payload, project.feature)
     summary = project.tmp / "step-summary.md"
     env["GITHUB_STEP_SUMMARY"] = str(summary)
@@ -271,8 +331,11 @@ def test_readme_gitlab_job_runs_as_written(project: Project) -> None:
     [scan] = [line for line in job["script"] if line.startswith("kimi-secret-scan")]
     argv = _scanner_argv(scan)
     clone = project.ci_clone()
-    env = gitlab_env(CI_MERGE_REQUEST_IID="3", CI_MERGE_REQUEST_DIFF_BASE_SHA=project.old_main,
-                     CI_COMMIT_SHA=project.feature)
+    env = gitlab_env(
+        CI_MERGE_REQUEST_IID="3",
+        CI_MERGE_REQUEST_DIFF_BASE_SHA=project.old_main,
+        CI_COMMIT_SHA=project.feature,
+    )
     run = run_cli(*argv, env=env, cwd=clone.path)
     assert run.code == 1, run.all
     report = json.loads((clone.path / argv[argv.index("--output") + 1]).read_text())

@@ -23,8 +23,14 @@ def test_annotations_point_at_file_line_and_column(repo: GitRepo, tmp_path: Path
     added = repo.commit_file("odd, name: here.py", "a = 1\n\n" + line)
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n", encoding="utf-8")
-    run = run_cli("range", f"{base}..HEAD", "--format", "github", cwd=repo.path,
-                  env={"GITHUB_STEP_SUMMARY": str(summary)})
+    run = run_cli(
+        "range",
+        f"{base}..HEAD",
+        "--format",
+        "github",
+        cwd=repo.path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert run.code == 1, run.all
     lines = run.out.splitlines()
     assert len(lines) == 2
@@ -52,8 +58,14 @@ def test_clean_run_and_skipped_content(repo: GitRepo, tmp_path: Path) -> None:
     repo.git("update-index", "--add", "--cacheinfo", f"160000,{sub_head},vendor/sub")
     repo.commit("submodule")
     summary = tmp_path / "summary.md"
-    run = run_cli("range", f"{base}..HEAD", "--format", "github", cwd=repo.path,
-                  env={"GITHUB_STEP_SUMMARY": str(summary)})
+    run = run_cli(
+        "range",
+        f"{base}..HEAD",
+        "--format",
+        "github",
+        cwd=repo.path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert run.code == 0, run.all
     assert run.out.splitlines()[0].startswith("::notice title=skipped::")
     assert "vendor/sub" in run.out

@@ -134,8 +134,9 @@ def test_range_through_a_shallow_cut_is_refused(tmp_path: Path) -> None:
     other = upstream.commit_file("o.txt", "o\n")
     upstream.git("checkout", "-q", "main")
     upstream.commit_file("b.txt", "b\n")
-    shallow = cloned(f"file://{upstream.path}", tmp_path / "shallow", "--depth", "1",
-                     "--no-single-branch")
+    shallow = cloned(
+        f"file://{upstream.path}", tmp_path / "shallow", "--depth", "1", "--no-single-branch"
+    )
     # `other` is in the clone, but main's history is cut: main minus other reaches the cut,
     # whose commit would look as if it added every file.
     run = run_cli("range", f"{other}..main", cwd=shallow.path)

@@ -66,16 +66,23 @@ GITHUB_SARIF = {
                         "type": "array",
                         "items": {
                             "type": "object",
-                            "required": ["ruleId", "ruleIndex", "message", "locations",
-                                         "partialFingerprints"],
+                            "required": [
+                                "ruleId",
+                                "ruleIndex",
+                                "message",
+                                "locations",
+                                "partialFingerprints",
+                            ],
                             "properties": {
                                 "ruleIndex": {"type": "integer", "minimum": 0},
                                 "message": {"type": "object", "required": ["text"]},
                                 "partialFingerprints": {
                                     "type": "object",
                                     "minProperties": 1,
-                                    "additionalProperties": {"type": "string",
-                                                             "pattern": "^[0-9a-f]{64}$"},
+                                    "additionalProperties": {
+                                        "type": "string",
+                                        "pattern": "^[0-9a-f]{64}$",
+                                    },
                                 },
                                 "locations": {
                                     "type": "array",
@@ -101,13 +108,16 @@ GITHUB_SARIF = {
                                                     },
                                                     "region": {
                                                         "type": "object",
-                                                        "required": ["startLine",
-                                                                     "startColumn"],
+                                                        "required": ["startLine", "startColumn"],
                                                         "properties": {
-                                                            "startLine": {"type": "integer",
-                                                                          "minimum": 1},
-                                                            "startColumn": {"type": "integer",
-                                                                            "minimum": 1},
+                                                            "startLine": {
+                                                                "type": "integer",
+                                                                "minimum": 1,
+                                                            },
+                                                            "startColumn": {
+                                                                "type": "integer",
+                                                                "minimum": 1,
+                                                            },
                                                         },
                                                     },
                                                 },
@@ -151,38 +161,37 @@ def _repo_with_keys(repo: GitRepo) -> tuple[str, list[str]]:
     platform = moonshot_key()
     repo.commit_file("my dir/conf ü.py", "x = 1\n" + line)
     repo.commit_file(
-        "client.py", f'client = OpenAI(api_key="{platform}", base_url="https://api.moonshot.cn/v1")\n'
+        "client.py",
+        f'client = OpenAI(api_key="{platform}", base_url="https://api.moonshot.cn/v1")\n',
     )
     return base, [kimi, platform]
 
 
 def test_range_sarif_validates_and_never_holds_the_key(repo: GitRepo) -> None:
     base, keys = _repo_with_keys(repo)
-    run = run_cli("range", f"{base}..HEAD", "--format", "sarif", "--show-secrets",
-                  cwd=repo.path)
+    run = run_cli("range", f"{base}..HEAD", "--format", "sarif", "--show-secrets", cwd=repo.path)
     assert run.code == 1, run.all
     for key in keys:
         assert key not in run.out  # not even with --show-secrets
     sarif = json.loads(run.out)
     validate(sarif)
     results = sarif["runs"][0]["results"]
-    uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                  for r in results)
+    uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results)
     assert uris == ["client.py", "my%20dir/conf%20%C3%BC.py"]
-    by_uri = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r
-              for r in results}
+    by_uri = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r for r in results}
     region = by_uri["my%20dir/conf%20%C3%BC.py"]["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (2, 17)
     assert {r["ruleId"] for r in results} == {"kimi-code-api-key", "moonshot-api-key"}
     assert by_uri["client.py"]["properties"]["commit"] == repo.head()
-    assert by_uri["client.py"]["properties"]["secretSha256"] != by_uri[
-        "my%20dir/conf%20%C3%BC.py"]["properties"]["secretSha256"]
+    assert (
+        by_uri["client.py"]["properties"]["secretSha256"]
+        != by_uri["my%20dir/conf%20%C3%BC.py"]["properties"]["secretSha256"]
+    )
 
 
 def test_the_validators_reject_what_github_rejects(repo: GitRepo) -> None:
     base, _ = _repo_with_keys(repo)
-    good = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif",
-                              cwd=repo.path).out)
+    good = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif", cwd=repo.path).out)
     validate(good)
     broken: list[dict[str, Any]] = []
     for change in ("duplicate rule", "absolute uri", "line 0", "unknown property"):
@@ -210,14 +219,13 @@ def test_the_validators_reject_what_github_rejects(repo: GitRepo) -> None:
 
 def test_fingerprints_are_stable_and_distinct(repo: GitRepo) -> None:
     base, _ = _repo_with_keys(repo)
-    first = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif",
-                               cwd=repo.path).out)
-    second = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif",
-                                cwd=repo.path).out)
+    first = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif", cwd=repo.path).out)
+    second = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif", cwd=repo.path).out)
 
     def prints(sarif: dict[str, Any]) -> list[str]:
-        return [r["partialFingerprints"]["kimiSecretLocation/v1"]
-                for r in sarif["runs"][0]["results"]]
+        return [
+            r["partialFingerprints"]["kimiSecretLocation/v1"] for r in sarif["runs"][0]["results"]
+        ]
 
     assert prints(first) == prints(second)
     assert len(set(prints(first))) == 2
@@ -232,8 +240,7 @@ def test_every_command_writes_sarif_clean_runs_too(repo: GitRepo, tmp_path: Path
     assert staged.code == 1
     validate(json.loads(staged.out))
     out = tmp_path / "report.sarif"
-    clean = run_cli("files", "clean.txt", "--format", "sarif", "--output", str(out),
-                    cwd=repo.path)
+    clean = run_cli("files", "clean.txt", "--format", "sarif", "--output", str(out), cwd=repo.path)
     assert clean.code == 0, clean.all
     sarif = json.loads(out.read_text(encoding="utf-8"))
     validate(sarif)
