@@ -169,3 +169,12 @@ def test_root_commit_in_range_scans_every_file(repo: GitRepo) -> None:
     assert [f["path"] for f in _scan(repo, "main..fresh")] == []
     # A root commit has no parent: everything in it is added.
     assert [f["path"] for f in _scan(repo, "fresh..main")] == ["k.py"]
+
+
+def test_findings_come_in_commit_order(repo: GitRepo) -> None:
+    base = repo.commit_file("existing.py", "A = 1\n")
+    line, _ = key_line()
+    first = repo.commit_file("existing.py", "A = 1\n" + line, "edit: compared with the parent")
+    line, _ = key_line()
+    second = repo.commit_file("new.py", line, "new file: nothing to compare with")
+    assert [f["commit"] for f in _scan(repo, f"{base}..HEAD")] == [first, second]

@@ -21,7 +21,7 @@ import click
 
 from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
 from kimi_secret_scan.commands.range import git_dir_cwd, max_size_option, repo_option, scan_commits
-from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.sources.commits import RevRange, is_zero, resolve_commit
 
 
@@ -96,4 +96,12 @@ def command(
         rev_range, described = from_stdin(cwd, remote, sys.stdin.read())
     what = ", ".join(described) or "nothing"
     scope = f"push to {remote} ({what}): commits not on {remote}"
-    return scan_commits(opts, cwd, rev_range, "pre-push", scope, max_file_size)
+    code = scan_commits(opts, cwd, rev_range, "pre-push", scope, max_file_size)
+    if code == ExitCode.FINDINGS:
+        click.echo(
+            "kimi-secret-scan: push blocked: the key(s) above are in commits not yet on "
+            f"{remote}. Remove them from those commits (git commit --amend, or git rebase -i "
+            "for older ones), and revoke any key that was shared elsewhere; then push again.",
+            err=True,
+        )
+    return code

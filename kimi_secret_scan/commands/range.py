@@ -47,6 +47,11 @@ def scan_commits(
     items = iter_commit_contents(cwd, commits, max_size=max_size, settings=opts.settings)
     result = opts.scan(mode, scope, items)
     result.stats.commits = n
+    # The source yields blobs that need no comparison first; report in commit order.
+    order = {c.commit.sha: i for i, c in enumerate(commits)}
+    result.findings.sort(
+        key=lambda f: (order.get(f.commit.sha, n) if f.commit else n, f.path, f.line, f.column)
+    )
     return opts.report(result)
 
 
