@@ -74,6 +74,8 @@ def github(env: Mapping[str, str]) -> CiRange:
     sha = env.get("GITHUB_SHA") or None
     if event in ("pull_request", "pull_request_target"):
         base = _get(payload, "pull_request", "base", "sha")
+        if not base and env.get("GITHUB_BASE_REF"):
+            base = f"origin/{env['GITHUB_BASE_REF']}"
         head = _get(payload, "pull_request", "head", "sha") or sha
         if not base or not head:
             raise ScanError("the pull_request event file has no base and head commits")

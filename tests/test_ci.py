@@ -119,6 +119,15 @@ def test_github_pull_request_falls_back_to_the_checked_out_merge(project: Projec
     assert _paths(run_cli("ci", "--format", "json", env=env, cwd=clone.path)) == ["feature.py"]
 
 
+def test_github_pull_request_without_base_sha_uses_github_base_ref(project: Project) -> None:
+    clone = project.ci_clone()
+    payload = {"number": 8, "pull_request": {"head": {"sha": project.feature}}}
+    env = github_env(project.tmp, "pull_request", payload, project.feature)
+    env["GITHUB_BASE_REF"] = "main"
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["feature.py"]
+
+
 def test_github_push_scans_before_to_after(project: Project) -> None:
     clone = project.ci_clone()
     payload = {"ref": "refs/heads/main", "before": project.old_main, "after": project.new_main}
