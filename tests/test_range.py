@@ -178,3 +178,13 @@ def test_findings_come_in_commit_order(repo: GitRepo) -> None:
     line, _ = key_line()
     second = repo.commit_file("new.py", line, "new file: nothing to compare with")
     assert [f["commit"] for f in _scan(repo, f"{base}..HEAD")] == [first, second]
+
+
+def test_an_unreadable_blob_is_an_error_not_a_clean_result(repo: GitRepo) -> None:
+    base = repo.commit_file("a.txt", "a\n")
+    repo.commit_file("b.txt", "lost\n")
+    blob = repo.git("rev-parse", "HEAD:b.txt").strip()
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()  # a corrupt repository
+    run = run_cli("range", f"{base}..HEAD", cwd=repo.path)
+    assert run.code == 2, run.all
+    assert "cannot read" in run.err and "b.txt" in run.err

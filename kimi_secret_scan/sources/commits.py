@@ -4,9 +4,9 @@ Which commits: `git log <include> --not <exclude>`, oldest first, so a range is 
 way git names it (`HEAD --not BASE`, or `TIP --not --remotes=origin` for a new branch).
 
 What a commit adds: every blob whose path changed against *each* of its parents
-(`git diff-tree` against each parent, rename-aware). A merge's own changes are therefore scanned,
-conflict resolutions and evil merges included, while content that merely arrives from one
-side of the merge is not (that side's commits carry it).
+(`git diff-tree` once per parent, rename-aware). A merge's own changes are therefore
+scanned, conflict resolutions and evil merges included, while content that merely arrives
+from one side of the merge is not (that side's commits carry it).
 
 What counts: each new blob is scanned whole, and a key is reported only when no parent's
 version of that path (the rename source for a renamed file) already held it. Keys are
@@ -14,7 +14,8 @@ compared, not lines: a key moved within a file, or a file renamed, adds nothing;
 copied into another file does. Deleting a key adds nothing.
 
 Reading is two streams of `git cat-file --batch`: the new blobs, then only for the few
-blobs that hold a candidate key, the parents' versions to compare against.
+blobs that hold a candidate key, the parents' versions to compare against. An object that
+cannot be read stops the scan (exit 2): a blob left out could hide a key.
 """
 
 from __future__ import annotations
@@ -266,8 +267,7 @@ def iter_commit_contents(
         read += 1
         shown = f"{entry.commit.sha[:12]}:{entry.path}"
         if kind != "blob":
-            yield Skipped(shown, "the commit's object could not be read")
-            continue
+            raise ScanError(f"cannot read {shown} (object {entry.blob[:12]} is {kind})")
         if len(data) > max_size:
             yield Skipped(shown, f"larger than the size limit ({len(data)} > {max_size} bytes)")
             continue
@@ -282,17 +282,15 @@ def iter_commit_contents(
     wanted = sorted({oid for entry, _ in pending for oid in entry.baseline})
     known_by_blob: dict[str, frozenset[str]] = {}
     for oid, kind, data in git.cat_file(cwd, wanted):
-        if kind == "blob" and len(data) <= max_size:
+        if kind == "blob":
             secrets = {f.secret for f in detect(Content("", data), settings)}
             known_by_blob[oid] = frozenset(secrets)
     for entry, data in pending:
         missing = [oid for oid in entry.baseline if oid not in known_by_blob]
         if missing:
-            # Without the parent's version every key would look new; say so instead.
-            yield Skipped(
-                f"{entry.commit.sha[:12]}:{entry.path}",
-                "the parent's version could not be read to compare against",
+            raise ScanError(
+                f"cannot read the parent's version of {entry.commit.sha[:12]}:{entry.path} "
+                f"(object {missing[0][:12]}) to compare against"
             )
-            continue
         known = frozenset(s for oid in entry.baseline for s in known_by_blob[oid])
         yield Content(path=entry.path, data=data, commit=entry.commit, known_secrets=known)
