@@ -351,3 +351,23 @@ def test_readme_gitlab_job_runs_as_written(project: Project) -> None:
     assert [f["path"] for f in report["findings"]] == ["feature.py"]
     assert job["artifacts"]["when"] == "always"
     assert sys.executable  # the scanner ran with this interpreter (run_cli)
+
+
+def test_github_merge_queue(project: Project) -> None:
+    clone = project.ci_clone()
+    payload = {"merge_group": {"base_sha": project.old_main, "head_sha": project.feature}}
+    env = github_env(project.tmp, "merge_group", payload, project.feature)
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["feature.py"] and "merge queue" in run.err
+
+
+def test_gitlab_merge_request_without_diff_base_uses_the_target_branch(project: Project) -> None:
+    clone = project.ci_clone()
+    env = gitlab_env(
+        CI_MERGE_REQUEST_IID="4",
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main",
+        CI_COMMIT_SHA=project.feature,
+    )
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["feature.py"]
+    assert f"{project.new_main[:12]}..{project.feature[:12]}" in run.err
