@@ -249,9 +249,18 @@ def main() -> None:
 
 
 def _register() -> None:
-    from kimi_secret_scan.commands import baseline, commit_msg, files, staged
+    from kimi_secret_scan.commands import (
+        baseline,
+        ci,
+        commit_msg,
+        files,
+        pre_push,
+        pre_receive,
+        staged,
+    )
+    from kimi_secret_scan.commands import range as range_
 
-    for module in (staged, files, commit_msg, baseline):
+    for module in (staged, files, commit_msg, range_, ci, pre_push, pre_receive, baseline):
         main.add_command(module.command)
 
 
