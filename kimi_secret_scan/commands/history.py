@@ -12,7 +12,7 @@ from kimi_secret_scan import audit
 from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.progress import Progress
-from kimi_secret_scan.reports import FORMATS, history_json, history_text
+from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import (
     DEFAULT_MAX_SIZE,
     HistorySource,
@@ -116,7 +116,10 @@ def command(
 
 
 def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
-    """Like ScanOptions.report, with the history renderers for text and JSON."""
+    """ScanOptions.report, with the history renderers for text and JSON (the plan and the
+    groups need more than a ScanResult). Every other case goes through ScanOptions.report."""
+    if opts.sink is not None or opts.output_format not in ("text", "json"):
+        return opts.report(report.result)
     use_color = (
         opts.output_file is None
         and opts.output_format == "text"
@@ -125,10 +128,8 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
     )
     if opts.output_format == "text":
         text = history_text.render(report, opts.show_secrets, use_color)
-    elif opts.output_format == "json":
-        text = history_json.render(report, opts.show_secrets)
     else:
-        text = FORMATS[opts.output_format](report.result, opts.show_secrets, use_color)
+        text = history_json.render(report, opts.show_secrets)
     if opts.output_file:
         try:
             Path(opts.output_file).write_text(text, encoding="utf-8")
@@ -137,4 +138,12 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
         click.echo(history_text.summary(report), err=True)
     else:
         click.echo(text, nl=False, color=use_color)
-    return ExitCode.FINDINGS if report.result.findings else ExitCode.CLEAN
+    findings = report.result.findings
+    failing = [f for f in findings if f.confidence >= opts.min_confidence]
+    if len(failing) < len(findings):
+        click.echo(
+            f"kimi-secret-scan: {len(findings) - len(failing)} of {len(findings)} findings "
+            f"below the minimum confidence ({opts.min_confidence}): reported, not failing",
+            err=True,
+        )
+    return ExitCode.FINDINGS if failing else ExitCode.CLEAN
