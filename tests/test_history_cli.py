@@ -107,3 +107,12 @@ def test_revision_that_looks_like_an_option_is_refused(repo: GitRepo) -> None:
     assert run.code == 2
     assert "cannot start with '-'" in run.err
     assert not (repo.path / "written.txt").exists()
+
+
+def test_min_confidence_reports_without_failing(repo: GitRepo) -> None:
+    repo.commit_file("notes.txt", f"token {keygen.moonshot_key()}\n")  # no Kimi context
+    run = run_cli("history", "--min-confidence", "high", cwd=repo.path)
+    assert run.code == 0, run.all
+    assert "History audit: 1 distinct key leaked" in run.out
+    assert "below the minimum confidence (high)" in run.err
+    assert run_cli("history", cwd=repo.path).code == 1
