@@ -139,10 +139,14 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
             header = stdout.readline()
             if not header:
                 break
-            parts = header.split()
-            if len(parts) == 2 and parts[1] == b"missing":
-                yield parts[0].decode(), "missing", b""
+            # `<name> missing` echoes the name asked for, which may hold spaces
+            # (MERGE_HEAD:a file.py): split from the right.
+            stripped = header.rstrip(b"\n")
+            name, _, last = stripped.rpartition(b" ")
+            if last in (b"missing", b"ambiguous"):
+                yield name.decode("utf-8", "surrogateescape"), "missing", b""
                 continue
+            parts = stripped.split()
             if len(parts) != 3:
                 raise ScanError(f"unexpected output from git cat-file: {header[:80]!r}")
             size = int(parts[2])

@@ -15,8 +15,8 @@ def _plural(n: int, word: str) -> str:
 
 def summary(result: ScanResult) -> str:
     stats = result.stats
-    what = "added lines" if result.mode in ("staged",) else "lines"
-    scanned = f"scanned {_plural(stats.files, 'file')}, {stats.lines} {what}"
+    what = "added line" if result.mode in ("staged",) else "line"
+    scanned = f"scanned {_plural(stats.files, 'file')}, {_plural(stats.lines, what)}"
     if stats.commits:
         scanned += f", {_plural(stats.commits, 'commit')}"
     if stats.skipped:

@@ -21,8 +21,29 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.sources.files import iter_files
 
-_DIFF_OPTIONS = ["--cached", "--find-renames", "--no-ext-diff", "--no-textconv", "--no-color"]
+# Options fixed here so that no user configuration (diff.noprefix, diff.interHunkContext,
+# diff.submodule=log, color.ui, diff.external, textconv drivers…) changes what we parse.
+# --inter-hunk-context=0 matters most: fused hunks would count unchanged lines as added.
+_DIFF_OPTIONS = [
+    "--cached",
+    "--find-renames",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-color",
+    "--ignore-submodules=none",
+    "--submodule=short",
+    "--raw",
+    "-z",
+    "--no-abbrev",
+    "--patch",
+    "-U0",
+    "--inter-hunk-context=0",
+    "--full-index",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+]
 _HUNK = regex.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", regex.MULTILINE)
+_INDEX = regex.compile(rb"^index [0-9a-f]+\.\.([0-9a-f]+)", regex.MULTILINE)
 _SUBMODULE = "160000"
 _ZERO = regex.compile(r"^0+$")
 
@@ -38,61 +59,105 @@ class Change:
     old_path: str
 
 
-def _parse_raw(raw: bytes) -> list[Change]:
-    fields = raw.split(b"\0")
+@dataclass(frozen=True)
+class _Section:
+    """One `diff --git` section of the patch: the new blob's id, added lines, binary or not."""
+
+    new_id: str | None
+    lines: frozenset[int]
+    binary: bool
+
+
+def _parse_raw(output: bytes) -> tuple[list[Change], bytes]:
+    """The raw records at the start of `--raw -z --patch` output, and the patch after them."""
     changes: list[Change] = []
-    i = 0
-    while i < len(fields) and fields[i]:
-        meta = fields[i].decode().lstrip(":").split()
+    pos = 0
+
+    def field() -> bytes:
+        nonlocal pos
+        end = output.find(b"\0", pos)
+        if end < 0:
+            raise ScanError("could not read git's list of staged changes")
+        value, pos = output[pos:end], end + 1
+        return value
+
+    while output.startswith(b":", pos):
+        meta = field().decode("ascii").lstrip(":").split()
         old_mode, new_mode, old_id, new_id, status = meta[:5]
         status = status[0]
-        old_path = fields[i + 1].decode("utf-8", "surrogateescape")
-        if status in "RC":
-            path = fields[i + 2].decode("utf-8", "surrogateescape")
-            i += 3
-        else:
-            path = old_path
-            i += 2
+        old_path = field().decode("utf-8", "surrogateescape")
+        path = field().decode("utf-8", "surrogateescape") if status in "RC" else old_path
         changes.append(Change(status, old_mode, new_mode, old_id, new_id, path, old_path))
-    return changes
+    if output.startswith(b"\0", pos):
+        pos += 1  # the empty record between the raw list and the patch
+    return changes, output[pos:]
 
 
-def _added_lines(patch: bytes) -> list[tuple[frozenset[int], bool]]:
-    """Per file section of a -U0 patch: the added line numbers, and whether it is binary."""
-    sections: list[tuple[frozenset[int], bool]] = []
-    for section in patch.split(b"\ndiff --git "):
-        if not section.strip():
-            continue
+def _parse_patch(patch: bytes) -> list[_Section]:
+    sections: list[_Section] = []
+    # A file's content lines start with '+', '-' or ' ' in a patch, and names with a newline
+    # are quoted in headers, so a section can only start at a line beginning "diff --git ".
+    # What precedes the first one ("* Unmerged path …" notes) is not a section.
+    for text in (b"\n" + patch).split(b"\ndiff --git ")[1:]:
+        first_hunk = text.find(b"\n@@ ")
+        header = text if first_hunk < 0 else text[:first_hunk]
+        index = _INDEX.search(header)
         lines: set[int] = set()
-        for match in _HUNK.finditer(section):
+        for match in _HUNK.finditer(text):
             start = int(match.group(1))
             count = int(match.group(2)) if match.group(2) is not None else 1
             lines.update(range(start, start + count))
-        binary = b"\nBinary files " in section or b"\nGIT binary patch" in section
-        sections.append((frozenset(lines), binary))
+        binary = b"\nBinary files " in header or b"\nGIT binary patch" in header
+        new_id = index.group(1).decode("ascii") if index else None
+        sections.append(_Section(new_id, frozenset(lines), binary))
     return sections
 
 
+def _pair(changes: list[Change], sections: list[_Section]) -> list[tuple[Change, _Section]]:
+    """Match each raw record with its patch section.
+
+    git writes one section per record, except: an unmerged path gets none (only a note),
+    and a type change (file to symlink, file to submodule) gets two, the old side's
+    deletion and then the new side's addition. The blob ids in the sections' `index` lines
+    confirm the match, so a mismatch is an error, never a silently wrong line set.
+    """
+    paired: list[tuple[Change, _Section]] = []
+    it = iter(sections)
+    empty = _Section(None, frozenset(), False)
+    try:
+        for change in changes:
+            if change.status == "U":
+                paired.append((change, empty))
+                continue
+            if change.status == "T":
+                next(it)
+            section = next(it)
+            if section.new_id is not None and section.new_id != change.new_id:
+                raise StopIteration
+            paired.append((change, section))
+    except StopIteration:
+        raise ScanError(
+            "could not match git's patch to its list of staged files; please report this "
+            "with the output of `git diff --cached --raw`"
+        ) from None
+    if next(it, None) is not None:
+        raise ScanError("git's patch has more sections than staged files; please report this")
+    return paired
+
+
 def staged_changes(repo: git.Repo) -> list[tuple[Change, frozenset[int], bool]]:
-    base = "HEAD" if git.has_commit(repo.root) else git.empty_tree(repo.root)
-    raw = git.run_git(["diff", *_DIFF_OPTIONS, "--raw", "-z", "--no-abbrev", base], repo.root)
-    changes = _parse_raw(raw)
+    # Without a revision, `git diff --cached` compares with HEAD, or with the empty tree
+    # before the first commit.
+    output = git.run_git(["diff", *_DIFF_OPTIONS], repo.root)
+    changes, patch = _parse_raw(output)
     if not changes:
         return []
-    patch = git.run_git(["diff", *_DIFF_OPTIONS, "-U0", base], repo.root)
-    sections = _added_lines(b"\n" + patch)
-    if len(sections) != len(changes):
-        raise ScanError(
-            "could not match git's patch to its file list "
-            f"({len(sections)} sections for {len(changes)} files)"
-        )
-    return [
-        (change, lines, binary) for change, (lines, binary) in zip(changes, sections, strict=True)
-    ]
+    return [(c, s.lines, s.binary) for c, s in _pair(changes, _parse_patch(patch))]
 
 
 def _merge_head(repo: git.Repo) -> bool:
-    return git.has_commit(repo.root, "MERGE_HEAD")
+    # The per-worktree git dir holds MERGE_HEAD; reading the file saves a git process.
+    return (repo.git_dir / "MERGE_HEAD").is_file()
 
 
 def iter_staged(
