@@ -528,3 +528,17 @@ def test_git_missing_from_path(repo: GitRepo, tmp_path: Path) -> None:
     (bin_dir / "python3").symlink_to(sys.executable)
     run = run_cli("staged", cwd=repo.path, env={"PATH": str(bin_dir)})
     assert_one_line_error(run, "git was not found")
+
+
+def test_named_paths_that_are_not_staged_are_scanned_whole(repo: GitRepo) -> None:
+    """What `pre-commit run --all-files` / `--files` ask: the given files, whole."""
+    repo.commit_file("pkg/old.py", f"x = 1\nKEY = '{kimi_code_key()}'\n")
+    repo.write("new.py", "x = 1\n")
+    repo.add("new.py")
+    run, report = staged(repo, "old.py", "../new.py", cwd=repo.path / "pkg")
+    assert run.code == 1
+    assert report["mode"] == "files"
+    assert "whole" in report["scope"]
+    assert found(report) == [("pkg/old.py", 2, 8)]
+    assert report["stats"]["files"] == 2
+    assert report["stats"]["lines"] == 3

@@ -145,7 +145,10 @@ def _pair(changes: list[Change], sections: list[_Section]) -> list[tuple[Change,
     return paired
 
 
-def staged_changes(repo: git.Repo) -> list[tuple[Change, frozenset[int], bool]]:
+StagedChanges = list[tuple[Change, frozenset[int], bool]]
+
+
+def staged_changes(repo: git.Repo) -> StagedChanges:
     # Without a revision, `git diff --cached` compares with HEAD, or with the empty tree
     # before the first commit.
     output = git.run_git(["diff", *_DIFF_OPTIONS], repo.root)
@@ -160,27 +163,48 @@ def _merge_head(repo: git.Repo) -> bool:
     return (repo.git_dir / "MERGE_HEAD").is_file()
 
 
+def whole_file_paths(repo: git.Repo, paths: list[str], changes: StagedChanges) -> list[str] | None:
+    """The files to scan whole, when `paths` names a file the commit does not change.
+
+    Then the caller is not a commit but `pre-commit run --all-files` or `--files` (or a
+    person naming files): every named file is scanned whole from disk, so that such a run
+    never passes by scanning nothing. None when every named path is staged.
+    """
+    wanted = {_repo_relative(repo, p) for p in paths}
+    staged = {c.path for c, _, _ in changes if c.status != "D"}
+    return None if wanted <= staged else sorted(wanted)
+
+
+def iter_whole_files(
+    repo: git.Repo, names: list[str], max_size: int = 100 * 1024 * 1024
+) -> Iterator[Content | Skipped]:
+    return iter_files(
+        [str(repo.root / name) for name in names],
+        max_size=max_size,
+        relative_to=repo.root,
+        explicit=True,
+    )
+
+
 def iter_staged(
-    repo: git.Repo, paths: list[str] | None = None, max_size: int = 100 * 1024 * 1024
+    repo: git.Repo,
+    paths: list[str] | None = None,
+    max_size: int = 100 * 1024 * 1024,
+    changes: StagedChanges | None = None,
 ) -> Iterator[Content | Skipped]:
     """Yield the staged content of each changed file (restricted to `paths` when given).
 
-    When `paths` names a file the commit does not change, the caller is not a commit (it is
-    `pre-commit run --all-files` or `--files`): every named file is then scanned whole from
-    disk, so that such a run never passes by scanning nothing.
+    `changes` is `staged_changes(repo)` when the caller has it already. Named paths the
+    commit does not change are handled as `whole_file_paths` says.
     """
-    changes = staged_changes(repo)
+    if changes is None:
+        changes = staged_changes(repo)
     if paths is not None:
-        wanted = {_repo_relative(repo, p) for p in paths}
-        staged = {c.path for c, _, _ in changes if c.status != "D"}
-        if not wanted <= staged:
-            yield from iter_files(
-                [str(repo.root / p) for p in sorted(wanted)],
-                max_size=max_size,
-                relative_to=repo.root,
-                explicit=True,
-            )
+        whole = whole_file_paths(repo, paths, changes)
+        if whole is not None:
+            yield from iter_whole_files(repo, whole, max_size)
             return
+        wanted = {_repo_relative(repo, p) for p in paths}
         changes = [item for item in changes if item[0].path in wanted]
 
     todo: list[tuple[Change, frozenset[int], bool]] = []
