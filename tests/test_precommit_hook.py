@@ -136,7 +136,9 @@ def test_all_files_and_files_scan_what_they_are_given_whole(
     repo.commit_file("clean.py", body)
     repo.commit_file("leak.py", body + f"KIMI_API_KEY = '{kimi_code_key()}'\n")
     # Nothing is staged: a plain run has nothing to check, so try-repo must be given files.
-    caught = pre_commit("try-repo", str(hooks_path), "kimi-secret-scan", "--all-files", cwd=repo.path)
+    caught = pre_commit(
+        "try-repo", str(hooks_path), "kimi-secret-scan", "--all-files", cwd=repo.path
+    )
     output = caught.stdout + caught.stderr
     assert caught.returncode == 1, output
     assert "leak.py:11:17" in output
