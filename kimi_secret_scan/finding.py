@@ -7,7 +7,6 @@ redacted form and the key's SHA-256 unless the caller explicitly asks for the ke
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -70,6 +69,9 @@ def redact(secret: str) -> str:
 
 
 def sha256_hex(secret: str) -> str:
+    # Imported here: hashlib loads OpenSSL (~7 ms), which a clean hook run never needs.
+    import hashlib
+
     return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
 
 

@@ -67,6 +67,8 @@ def try_git(args: list[str], cwd: Path | str) -> bytes | None:
 class Repo:
     root: Path  # the work tree's top level
     git_dir: Path
+    # The commit HEAD names, None before the first commit (asked in the same git call).
+    head: str | None = None
 
 
 def find_repo(path: Path | str = ".") -> Repo:
@@ -75,8 +77,18 @@ def find_repo(path: Path | str = ".") -> Repo:
         raise ScanError(f"{path} does not exist")
     cwd = path if path.is_dir() else path.parent
     try:
+        # One process answers all three questions; `--verify -q` makes an unborn HEAD exit 1
+        # quietly after the first two answers, instead of failing the whole call.
         proc = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir"],
+            [
+                "git",
+                "rev-parse",
+                "--show-toplevel",
+                "--absolute-git-dir",
+                "--verify",
+                "-q",
+                "HEAD^{commit}",
+            ],
             cwd=cwd,
             capture_output=True,
             env=git_env(),
@@ -84,15 +96,18 @@ def find_repo(path: Path | str = ".") -> Repo:
         )
     except FileNotFoundError:
         raise ScanError("git was not found on PATH; install git and try again") from None
-    if proc.returncode != 0:
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    unborn = proc.returncode == 1 and len(lines) == 2 and not proc.stderr.strip()
+    if proc.returncode != 0 and not unborn:
         message = _first_line(proc.stderr)
         if "not a git repository" in message:
             raise ScanError(f"{path.resolve()} is not inside a git repository")
         if "work tree" in message:
             raise ScanError(f"{path.resolve()} is a bare repository: it has no index to scan")
         raise ScanError(f"cannot read the repository at {path}: {message}")
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    return Repo(root=Path(lines[0]), git_dir=Path(lines[1]))
+    return Repo(
+        root=Path(lines[0]), git_dir=Path(lines[1]), head=None if unborn else lines[2].strip()
+    )
 
 
 def has_commit(cwd: Path, rev: str = "HEAD") -> bool:

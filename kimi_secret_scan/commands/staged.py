@@ -53,7 +53,7 @@ def command(
             "files", "the named files, whole: they are not all staged changes", items
         )
         return opts.report(result)
-    base = "HEAD" if git.has_commit(found.root) else "the empty tree (first commit)"
+    base = "HEAD" if found.head else "the empty tree (first commit)"
     items = iter_staged(
         found, list(paths) if paths else None, max_size=max_file_size, changes=changes
     )

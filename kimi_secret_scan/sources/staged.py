@@ -9,11 +9,10 @@ already had is not new either.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import regex
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
@@ -42,10 +41,10 @@ _DIFF_OPTIONS = [
     "--src-prefix=a/",
     "--dst-prefix=b/",
 ]
-_HUNK = regex.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", regex.MULTILINE)
-_INDEX = regex.compile(rb"^index [0-9a-f]+\.\.([0-9a-f]+)", regex.MULTILINE)
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
+_INDEX = re.compile(rb"^index [0-9a-f]+\.\.([0-9a-f]+)", re.MULTILINE)
 _SUBMODULE = "160000"
-_ZERO = regex.compile(r"^0+$")
+_ZERO = re.compile(r"^0+$")
 
 
 @dataclass(frozen=True)
