@@ -542,3 +542,31 @@ def test_named_paths_that_are_not_staged_are_scanned_whole(repo: GitRepo) -> Non
     assert found(report) == [("pkg/old.py", 2, 8)]
     assert report["stats"]["files"] == 2
     assert report["stats"]["lines"] == 3
+
+
+def test_new_file_content_is_rebuilt_exactly_from_the_patch(repo: GitRepo) -> None:
+    """New files are read from the patch (not a second git call) only when byte-exact."""
+    from kimi_secret_scan import git as kgit
+    from kimi_secret_scan.sources.staged import staged_changes
+
+    contents = {
+        "crlf.txt": b"one\r\ntwo\r\n",
+        "no-final-newline.txt": b"one\ntwo",
+        "empty.txt": b"",
+        "only-newline.txt": b"\n",
+        "blank-lines.txt": b"\n\n\nx\n\n",
+        "lookalike-lines.txt": b"+plus\n\\ backslash\n@@ -0,0 +1 @@\ndiff --git a/x b/x\n",
+        "latin1.txt": b"caf\xe9\n",
+        "lone-cr.txt": b"a\rb\n",
+    }
+    for name, data in contents.items():
+        repo.write(name, data)
+    repo.add()
+    changes = staged_changes(kgit.find_repo(repo.path))
+    rebuilt = {change.path: section.content for change, section in changes}
+    for name, data in contents.items():
+        if data:  # an empty file has no hunk, and nothing to rebuild
+            assert rebuilt[name] == data, name
+    run, report = staged(repo)
+    assert run.code == 0
+    assert report["stats"]["files"] == len(contents) - 1  # the empty file adds no line

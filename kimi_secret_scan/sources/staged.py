@@ -59,12 +59,47 @@ class Change:
 
 
 @dataclass(frozen=True)
-class _Section:
+class Section:
     """One `diff --git` section of the patch: the new blob's id, added lines, binary or not."""
 
     new_id: str | None
     lines: frozenset[int]
     binary: bool
+    # A new file's whole content, rebuilt from its patch (every line is added), else None.
+    content: bytes | None = None
+
+
+def _new_file_content(text: bytes, first_hunk: int) -> bytes | None:
+    """The content of a file whose patch is one hunk from nothing (`@@ -0,0 +1,N @@`).
+
+    Such a patch holds every line of the file, so the blob need not be read again; the
+    caller checks the result against the blob id before trusting it.
+    """
+    hunk = first_hunk + 1
+    if not text.startswith(b"@@ -0,0 +", hunk) or text.find(b"\n@@ ", hunk) >= 0:
+        return None
+    body_start = text.find(b"\n", hunk) + 1
+    if body_start == 0:
+        return None
+    body = text[body_start:]
+    if body and not body.endswith(b"\n"):
+        body += b"\n"  # every section but the last lost its final newline to the split
+    rows = body.split(b"\n")[:-1]
+    no_newline_at_end = bool(rows) and rows[-1].startswith(b"\\ ")
+    if no_newline_at_end:
+        rows.pop()
+    if not all(row.startswith(b"+") for row in rows):
+        return None
+    content = b"\n".join(row[1:] for row in rows)
+    return content if no_newline_at_end or not rows else content + b"\n"
+
+
+def _blob_id(data: bytes, id_length: int) -> str:
+    """git's object id of a blob holding `data` (SHA-1, or SHA-256 repositories)."""
+    import hashlib  # only when there is content to check
+
+    digest = hashlib.sha1 if id_length == 40 else hashlib.sha256
+    return digest(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _parse_raw(output: bytes) -> tuple[list[Change], bytes]:
@@ -92,8 +127,8 @@ def _parse_raw(output: bytes) -> tuple[list[Change], bytes]:
     return changes, output[pos:]
 
 
-def _parse_patch(patch: bytes) -> list[_Section]:
-    sections: list[_Section] = []
+def _parse_patch(patch: bytes) -> list[Section]:
+    sections: list[Section] = []
     # A file's content lines start with '+', '-' or ' ' in a patch, and names with a newline
     # are quoted in headers, so a section can only start at a line beginning "diff --git ".
     # What precedes the first one ("* Unmerged path …" notes) is not a section.
@@ -108,11 +143,12 @@ def _parse_patch(patch: bytes) -> list[_Section]:
             lines.update(range(start, start + count))
         binary = b"\nBinary files " in header or b"\nGIT binary patch" in header
         new_id = index.group(1).decode("ascii") if index else None
-        sections.append(_Section(new_id, frozenset(lines), binary))
+        content = None if binary or first_hunk < 0 else _new_file_content(text, first_hunk)
+        sections.append(Section(new_id, frozenset(lines), binary, content))
     return sections
 
 
-def _pair(changes: list[Change], sections: list[_Section]) -> list[tuple[Change, _Section]]:
+def _pair(changes: list[Change], sections: list[Section]) -> list[tuple[Change, Section]]:
     """Match each raw record with its patch section.
 
     git writes one section per record, except: an unmerged path gets none (only a note),
@@ -120,9 +156,9 @@ def _pair(changes: list[Change], sections: list[_Section]) -> list[tuple[Change,
     deletion and then the new side's addition. The blob ids in the sections' `index` lines
     confirm the match, so a mismatch is an error, never a silently wrong line set.
     """
-    paired: list[tuple[Change, _Section]] = []
+    paired: list[tuple[Change, Section]] = []
     it = iter(sections)
-    empty = _Section(None, frozenset(), False)
+    empty = Section(None, frozenset(), False)
     try:
         for change in changes:
             if change.status == "U":
@@ -144,7 +180,7 @@ def _pair(changes: list[Change], sections: list[_Section]) -> list[tuple[Change,
     return paired
 
 
-StagedChanges = list[tuple[Change, frozenset[int], bool]]
+StagedChanges = list[tuple[Change, Section]]
 
 
 def staged_changes(repo: git.Repo) -> StagedChanges:
@@ -154,7 +190,7 @@ def staged_changes(repo: git.Repo) -> StagedChanges:
     changes, patch = _parse_raw(output)
     if not changes:
         return []
-    return [(c, s.lines, s.binary) for c, s in _pair(changes, _parse_patch(patch))]
+    return _pair(changes, _parse_patch(patch))
 
 
 def _merge_head(repo: git.Repo) -> bool:
@@ -170,7 +206,7 @@ def whole_file_paths(repo: git.Repo, paths: list[str], changes: StagedChanges) -
     never passes by scanning nothing. None when every named path is staged.
     """
     wanted = {_repo_relative(repo, p) for p in paths}
-    staged = {c.path for c, _, _ in changes if c.status != "D"}
+    staged = {c.path for c, _ in changes if c.status != "D"}
     return None if wanted <= staged else sorted(wanted)
 
 
@@ -206,8 +242,8 @@ def iter_staged(
         wanted = {_repo_relative(repo, p) for p in paths}
         changes = [item for item in changes if item[0].path in wanted]
 
-    todo: list[tuple[Change, frozenset[int], bool]] = []
-    for change, lines, binary in changes:
+    todo: StagedChanges = []
+    for change, section in changes:
         if change.status == "D":
             continue
         if change.new_mode == _SUBMODULE:
@@ -216,30 +252,39 @@ def iter_staged(
         if change.status == "U" or _ZERO.match(change.new_id):
             yield Skipped(change.path, "unmerged: resolve the conflict and stage it again")
             continue
-        if not lines and not binary:
+        if not section.lines and not section.binary:
             continue  # a pure rename or mode change adds no line
-        todo.append((change, lines, binary))
+        todo.append((change, section))
     if not todo:
         return
 
-    # Objects to read: each new blob; for binary changes the old one too; during a merge
-    # the other side's version of each path.
+    # A new file's content is in the patch already; it is used when it hashes to the staged
+    # blob's id (so it is exactly what the commit will hold), which spares reading the blob.
+    blobs: dict[str, bytes] = {}
+    for change, section in todo:
+        content = section.content
+        if content is not None and _blob_id(content, len(change.new_id)) == change.new_id:
+            blobs[change.new_id] = content
+
+    # Objects still to read: other new blobs; for binary changes the old one too; during a
+    # merge the other side's version of each path.
     in_merge = _merge_head(repo)
     wanted_ids: list[str] = []
-    for change, _, binary in todo:
-        wanted_ids.append(change.new_id)
-        if binary and not _ZERO.match(change.old_id):
+    for change, section in todo:
+        if change.new_id not in blobs:
+            wanted_ids.append(change.new_id)
+        if section.binary and not _ZERO.match(change.old_id):
             wanted_ids.append(change.old_id)
         if in_merge and "\n" not in change.path:
             wanted_ids.append(f"MERGE_HEAD:{change.path}")
-    blobs: dict[str, bytes] = {}
-    for (_, kind, data), asked in zip(
-        git.cat_file(repo.root, wanted_ids), wanted_ids, strict=False
-    ):
-        if kind == "blob":
-            blobs[asked] = data
+    if wanted_ids:
+        for (_, kind, data), asked in zip(
+            git.cat_file(repo.root, wanted_ids), wanted_ids, strict=False
+        ):
+            if kind == "blob":
+                blobs[asked] = data
 
-    for change, lines, binary in todo:
+    for change, section in todo:
         new_data = blobs.get(change.new_id)
         if new_data is None:
             yield Skipped(change.path, "staged object could not be read")
@@ -248,13 +293,13 @@ def iter_staged(
             yield Skipped(change.path, f"larger than the size limit ({len(new_data)} bytes)")
             continue
         before = [blobs.get(f"MERGE_HEAD:{change.path}", b"")]
-        if binary:
+        if section.binary:
             before.append(blobs.get(change.old_id, b""))
         known = _secrets_in(change.path, before)
         yield Content(
             path=change.path,
             data=new_data,
-            lines=None if binary else lines,
+            lines=None if section.binary else section.lines,
             known_secrets=known,
         )
 
