@@ -20,6 +20,10 @@ from kimi_secret_scan.errors import ScanError
 
 def git_env() -> dict[str, str]:
     env = dict(os.environ)
+    # GIT_DIFF_OPTS=--unified=N takes precedence over -U0 on the command line and would count
+    # unchanged lines as added; GIT_EXTERNAL_DIFF would replace the patch we parse.
+    env.pop("GIT_DIFF_OPTS", None)
+    env.pop("GIT_EXTERNAL_DIFF", None)
     env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C")
     return env
 

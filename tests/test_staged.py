@@ -222,6 +222,35 @@ def test_user_diff_configuration_does_not_change_the_result(
     assert report["stats"]["lines"] == 2
 
 
+def test_git_diff_opts_in_the_environment_does_not_widen_hunks(repo: GitRepo) -> None:
+    """GIT_DIFF_OPTS=--unified=N overrides -U0 on git's command line; it must not apply."""
+    old = kimi_code_key()
+    body = [f"line {n}\n" for n in range(1, 12)]
+    body[4] = f"OLD = '{old}'\n"
+    repo.commit_file("config.py", "".join(body))
+    body[5] = "line 6 changed\n"
+    repo.write("config.py", "".join(body))
+    repo.add()
+    run = run_cli("staged", "--format", "json", cwd=repo.path, env={"GIT_DIFF_OPTS": "-u5"})
+    assert run.code == 0, run.all
+    assert json.loads(run.out)["stats"]["lines"] == 1
+
+
+def test_linked_worktree_with_a_merge_in_progress(repo: GitRepo, tmp_path: Path) -> None:
+    key = kimi_code_key()
+    _merge_with_key_on_the_other_side(repo, key)
+    linked = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", "-b", "feature", str(linked), "main")
+    subprocess.run(["git", "merge", "--no-commit", "--no-ff", "-q", "side"], cwd=linked, check=True)
+    run = run_cli("staged", "--format", "json", cwd=linked)
+    assert run.code == 0, run.all
+    (linked / "conf.py").write_text(f"import os\nKEY = '{key}'\nNEW = '{kimi_code_key()}'\n")
+    subprocess.run(["git", "add", "conf.py"], cwd=linked, check=True)
+    run = run_cli("staged", "--format", "json", cwd=linked)
+    assert run.code == 1, run.all
+    assert found(json.loads(run.out)) == [("conf.py", 3, 8)]
+
+
 # --- deletions, renames, mode and type changes ------------------------------------------------
 
 
