@@ -127,6 +127,25 @@ def test_installed_hooks_block_a_staged_key_and_a_key_in_the_message(
     assert "COMMIT_EDITMSG:3:13" in output
     assert repo.head() == second
 
+    # A merge whose conflict is resolved by keeping our side: pre-commit names the
+    # conflicted file, which the commit does not change; its old key must not block.
+    repo.git("reset", "-q", "--hard")
+    repo.write("conf.py", f"MODE = 'base'\nKIMI_API_KEY = '{kimi_code_key()}'\n")
+    repo.add("conf.py")
+    repo.commit("an old key, committed before the hooks existed")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.git("commit", "-q", "--no-verify", "--allow-empty", "-m", "side")
+    repo.write("conf.py", repo.path.joinpath("conf.py").read_text().replace("base", "side"))
+    repo.git("commit", "-q", "--no-verify", "-am", "side")
+    repo.git("checkout", "-q", "main")
+    repo.write("conf.py", repo.path.joinpath("conf.py").read_text().replace("base", "main"))
+    repo.git("commit", "-q", "--no-verify", "-am", "main")
+    subprocess.run(["git", "merge", "-q", "side"], cwd=repo.path, capture_output=True)
+    repo.git("checkout", "--ours", "conf.py")
+    repo.add("conf.py")
+    merged = git_commit(repo, "--no-edit")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+
 
 def test_all_files_and_files_scan_what_they_are_given_whole(
     repo: GitRepo, hooks_repo: tuple[Path, str]

@@ -204,7 +204,14 @@ def whole_file_paths(repo: git.Repo, paths: list[str], changes: StagedChanges) -
     Then the caller is not a commit but `pre-commit run --all-files` or `--files` (or a
     person naming files): every named file is scanned whole from disk, so that such a run
     never passes by scanning nothing. None when every named path is staged.
+
+    Never inside `git commit`, which sets GIT_INDEX_FILE for its hooks: there the named
+    paths only narrow the staged scan. (During a merge, pre-commit names the conflicted
+    files, and one resolved by keeping our side is not a staged change; scanning it whole
+    would report keys the commit does not add.)
     """
+    if os.environ.get("GIT_INDEX_FILE"):
+        return None
     wanted = {_repo_relative(repo, p) for p in paths}
     staged = {c.path for c, _ in changes if c.status != "D"}
     return None if wanted <= staged else sorted(wanted)
