@@ -375,6 +375,10 @@ def test_unusual_file_names(repo: GitRepo, name: str) -> None:
     run, report = staged(repo)
     assert run.code == 1, run.all
     assert found(report) == [(name, 2, 8)]
+    # In text, each finding's location stays on one line.
+    text = run_cli("staged", cwd=repo.path).out
+    shown = json.dumps(name, ensure_ascii=False) if not name.isprintable() else name
+    assert f"{shown}:2:8: Kimi Code API key" in text.splitlines()[0]
 
 
 def test_paths_limit_the_scan_and_accept_unusual_names(repo: GitRepo) -> None:
