@@ -170,16 +170,41 @@ def measure(
             cpu.append((usage.ru_utime + usage.ru_stime) * 1000)
             rss.append(usage.ru_maxrss)
             codes.append(proc.returncode)
+    peak = _peak_rss_kib(argv, cwd, shell)
     return Measurement(
         name,
         " ".join(argv),
         statistics.median(times),
         min(times),
         statistics.median(cpu),
-        max(rss) / 1024,
+        (peak if peak is not None else max(rss)) / 1024,
         sorted(set(codes)),
         note,
     )
+
+
+def _peak_rss_kib(argv: Sequence[str], cwd: Path, shell: bool) -> int | None:
+    """Peak RSS from GNU time, as the peers were measured.
+
+    os.wait4's figure is not used when GNU time is there: a child forked from this Python
+    process starts with this process's resident size, and Linux keeps that high-water mark
+    across exec, so small commands would all show ~16 MiB.
+    """
+    gnu_time = Path("/usr/bin/time")
+    if not gnu_time.exists():
+        return None
+    with tempfile.NamedTemporaryFile("r") as out:
+        command = ["sh", "-c", " ".join(argv)] if shell else list(argv)
+        subprocess.run(
+            [str(gnu_time), "-f", "%M", "-o", out.name, *command],
+            cwd=cwd,
+            env=_git_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        text = out.read().strip().splitlines()
+    return int(text[-1]) if text and text[-1].isdigit() else None
 
 
 def check_findings(scanner: str, corpus: Corpus) -> str:
