@@ -68,6 +68,17 @@ def pre_commit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _config(hooks_path: Path, rev: str) -> str:
+    return (
+        f"repos:\n"
+        f"  - repo: {hooks_path}\n"
+        f"    rev: {rev}\n"
+        f"    hooks:\n"
+        f"      - id: kimi-secret-scan\n"
+        f"      - id: kimi-secret-scan-commit-msg\n"
+    )
+
+
 def git_commit(repo: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", "commit", *args], cwd=repo.path, env=_env(), capture_output=True, text=True
@@ -78,15 +89,7 @@ def test_installed_hooks_block_a_staged_key_and_a_key_in_the_message(
     repo: GitRepo, hooks_repo: tuple[Path, str]
 ) -> None:
     hooks_path, rev = hooks_repo
-    repo.write(
-        ".pre-commit-config.yaml",
-        f"repos:\n"
-        f"  - repo: {hooks_path}\n"
-        f"    rev: {rev}\n"
-        f"    hooks:\n"
-        f"      - id: kimi-secret-scan\n"
-        f"      - id: kimi-secret-scan-commit-msg\n",
-    )
+    repo.write(".pre-commit-config.yaml", _config(hooks_path, rev))
     repo.commit_file("app.py", "import os\n", message="start")
     repo.add(".pre-commit-config.yaml")
     repo.commit("add pre-commit")
@@ -147,30 +150,41 @@ def test_installed_hooks_block_a_staged_key_and_a_key_in_the_message(
     assert merged.returncode == 0, merged.stdout + merged.stderr
 
 
-def test_all_files_and_files_scan_what_they_are_given_whole(
+def test_files_option_scans_the_named_files_whole(
+    repo: GitRepo, hooks_repo: tuple[Path, str]
+) -> None:
+    """`pre-commit run --files` (as pre-commit.ci and CI jobs run it), with a config file:
+    the environment built for the test above is reused (try-repo builds a new one each time)."""
+    hooks_path, rev = hooks_repo
+    repo.write(".pre-commit-config.yaml", _config(hooks_path, rev))
+    body = "".join(f"x{n} = {n}\n" for n in range(10))
+    repo.commit_file("clean.py", body)
+    repo.commit_file("leak.py", body + f"KIMI_API_KEY = '{kimi_code_key()}'\n")
+    repo.add(".pre-commit-config.yaml")
+    repo.commit("add pre-commit")
+
+    clean = pre_commit("run", "kimi-secret-scan", "--files", "clean.py", cwd=repo.path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "Passed" in clean.stdout
+
+    leak = pre_commit("run", "kimi-secret-scan", "--files", "leak.py", "clean.py", cwd=repo.path)
+    assert leak.returncode == 1, leak.stdout + leak.stderr
+    assert "leak.py:11:17" in leak.stdout
+    assert "scanned 2 files, 21 lines (the named files, whole" in leak.stdout
+
+
+def test_try_repo_all_files_catches_a_key_already_committed(
     repo: GitRepo, hooks_repo: tuple[Path, str]
 ) -> None:
     hooks_path, _ = hooks_repo
     body = "".join(f"x{n} = {n}\n" for n in range(10))
     repo.commit_file("clean.py", body)
-    repo.commit_file("leak.py", body + f"KIMI_API_KEY = '{kimi_code_key()}'\n")
-    # Nothing is staged: a plain run has nothing to check, so try-repo must be given files.
+    repo.commit_file("docs/setup.md", f"export MOONSHOT_API_KEY={moonshot_key()}\n")
+    # Nothing is staged: without --all-files the hook would have no file to check.
     caught = pre_commit(
         "try-repo", str(hooks_path), "kimi-secret-scan", "--all-files", cwd=repo.path
     )
     output = caught.stdout + caught.stderr
     assert caught.returncode == 1, output
-    assert "leak.py:11:17" in output
-    assert "scanned 2 files, 21 lines (the named files, whole" in output
-
-    chosen = pre_commit(
-        "try-repo", str(hooks_path), "kimi-secret-scan", "--files", "clean.py", cwd=repo.path
-    )
-    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
-    assert "Passed" in chosen.stdout
-
-    chosen = pre_commit(
-        "try-repo", str(hooks_path), "kimi-secret-scan", "--files", "leak.py", cwd=repo.path
-    )
-    assert chosen.returncode == 1, chosen.stdout + chosen.stderr
-    assert "leak.py:11:17" in chosen.stdout
+    assert "docs/setup.md:1:25" in output
+    assert "scanned 2 files, 11 lines (the named files, whole" in output
