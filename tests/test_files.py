@@ -223,3 +223,23 @@ def test_unreadable_file_met_while_walking_is_reported_as_skipped(tmp_path: Path
     assert run.code == 1, run.all
     assert "tree/ok.txt:1:14" in run.out
     assert "skipped tree/locked.txt: permission denied" in run.out
+
+
+def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.env").write_text(key_line())
+    _, report = files("sub", "sub/a.env", "./sub/a.env", cwd=tmp_path)
+    assert paths(report) == ["sub/a.env"]
+    assert report["stats"]["files"] == 1
+
+
+def test_files_works_without_git(repo: GitRepo, tmp_path: Path) -> None:
+    """Without git there are no ignore rules to apply: everything under the path is read."""
+    repo.write(".gitignore", "*.env\n")
+    repo.write("prod.env", key_line())
+    repo.write("app.py", key_line())
+    bin_dir = tmp_path / "bin-without-git"
+    bin_dir.mkdir()
+    run = run_cli("files", "--format", "json", ".", cwd=repo.path, env={"PATH": str(bin_dir)})
+    assert run.code == 1, run.all
+    assert paths(json.loads(run.out)) == ["app.py", "prod.env"]

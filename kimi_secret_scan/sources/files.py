@@ -57,9 +57,13 @@ def _walk_all(directory: Path) -> Iterator[Path]:
 
 def _walk_git(directory: Path) -> Iterator[Path] | None:
     """Files under `directory` that git does not ignore; None when it is not in a repository."""
-    out = git.try_git(
-        ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."], directory
-    )
+    try:
+        out = git.try_git(
+            ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            directory,
+        )
+    except ScanError:
+        return None  # git is not installed: there are no ignore rules to apply
     if out is None:
         return None
     names = sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
@@ -73,13 +77,23 @@ def iter_files(
     relative_to: Path | None = None,
     explicit: bool = False,
 ) -> Iterator[Content | Skipped]:
+    seen: set[Path] = set()  # `files . a.py` reads a.py once
+
+    def first_time(path: Path) -> bool:
+        key = path.absolute()
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     for given in paths:
         path = Path(given)
         if path.is_symlink() and not explicit:
             yield Skipped(_display(path, relative_to), "symbolic link, not followed")
             continue
         if path.is_file():
-            yield _read(path, _display(path.absolute(), relative_to), max_size, named=True)
+            if first_time(path):
+                yield _read(path, _display(path.absolute(), relative_to), max_size, named=True)
             continue
         if not path.exists():
             raise ScanError(f"{given}: no such file or directory")
@@ -90,6 +104,8 @@ def iter_files(
             raise ScanError(f"{_display(path.absolute(), relative_to)}: permission denied")
         walked = None if include_ignored else _walk_git(path.absolute())
         for child in walked if walked is not None else _walk_all(path.absolute()):
+            if not first_time(child):
+                continue
             shown = _display(child, relative_to)
             if child.is_symlink():
                 yield Skipped(shown, "symbolic link, not followed")
