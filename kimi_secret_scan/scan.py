@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
-from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.finding import Finding, redact_neighbours
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
 
@@ -54,7 +54,7 @@ def scan(
         stats.files += 1
         stats.lines += _line_count(item)
         stats.bytes += len(item.data)
-        findings = detect(item, settings)
+        findings = redact_neighbours(detect(item, settings))
         for keep in filters:
             if not findings:
                 break

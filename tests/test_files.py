@@ -233,13 +233,10 @@ def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
     assert report["stats"]["files"] == 1
 
 
-def test_files_works_without_git(repo: GitRepo, tmp_path: Path) -> None:
-    """Without git there are no ignore rules to apply: everything under the path is read."""
-    repo.write(".gitignore", "*.env\n")
-    repo.write("prod.env", key_line())
+def test_git_missing_is_an_error(repo: GitRepo, tmp_path: Path) -> None:
+    """Without git the ignore rules cannot be applied: exit 2, in one line."""
     repo.write("app.py", key_line())
     bin_dir = tmp_path / "bin-without-git"
     bin_dir.mkdir()
-    run = run_cli("files", "--format", "json", ".", cwd=repo.path, env={"PATH": str(bin_dir)})
-    assert run.code == 1, run.all
-    assert paths(json.loads(run.out)) == ["app.py", "prod.env"]
+    run = run_cli("files", ".", cwd=repo.path, env={"PATH": str(bin_dir)})
+    assert_one_line_error(run, "git was not found")

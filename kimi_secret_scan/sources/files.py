@@ -57,13 +57,9 @@ def _walk_all(directory: Path) -> Iterator[Path]:
 
 def _walk_git(directory: Path) -> Iterator[Path] | None:
     """Files under `directory` that git does not ignore; None when it is not in a repository."""
-    try:
-        out = git.try_git(
-            ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            directory,
-        )
-    except ScanError:
-        return None  # git is not installed: there are no ignore rules to apply
+    out = git.try_git(
+        ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."], directory
+    )
     if out is None:
         return None
     names = sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
