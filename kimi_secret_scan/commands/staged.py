@@ -55,7 +55,11 @@ def command(
         return opts.report(result)
     base = "HEAD" if found.head else "the empty tree (first commit)"
     items = iter_staged(
-        found, list(paths) if paths else None, max_size=max_file_size, changes=changes
+        found,
+        list(paths) if paths else None,
+        max_size=max_file_size,
+        changes=changes,
+        settings=opts.settings,
     )
     result = opts.scan("staged", f"staged changes against {base}", items)
     return opts.report(result)

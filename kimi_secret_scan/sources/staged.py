@@ -18,6 +18,7 @@ from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources.files import iter_files
 
 # Options fixed here so that no user configuration (diff.noprefix, diff.interHunkContext,
@@ -233,6 +234,7 @@ def iter_staged(
     paths: list[str] | None = None,
     max_size: int = 100 * 1024 * 1024,
     changes: StagedChanges | None = None,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
 ) -> Iterator[Content | Skipped]:
     """Yield the staged content of each changed file (restricted to `paths` when given).
 
@@ -302,7 +304,7 @@ def iter_staged(
         before = [blobs.get(f"MERGE_HEAD:{change.path}", b"")]
         if section.binary:
             before.append(blobs.get(change.old_id, b""))
-        known = _secrets_in(change.path, before)
+        known = _secrets_in(change.path, before, settings)
         yield Content(
             path=change.path,
             data=new_data,
@@ -311,11 +313,11 @@ def iter_staged(
         )
 
 
-def _secrets_in(path: str, blobs: list[bytes]) -> frozenset[str]:
+def _secrets_in(path: str, blobs: list[bytes], settings: DetectorSettings) -> frozenset[str]:
     found: set[str] = set()
     for data in blobs:
         if data:
-            found.update(f.secret for f in detect(Content(path=path, data=data)))
+            found.update(f.secret for f in detect(Content(path=path, data=data), settings))
     return frozenset(found)
 
 
