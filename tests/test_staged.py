@@ -501,6 +501,21 @@ def test_submodule_entry_is_reported_as_skipped(repo: GitRepo) -> None:
     assert report["stats"]["skipped"][0]["path"] == "vendor/lib"
 
 
+def test_submodule_configuration_does_not_hide_or_break_anything(repo: GitRepo) -> None:
+    """diff.submodule=log writes no `diff --git` section for a submodule; ignoreSubmodules
+    would drop it from the list: neither may shift the other files' lines."""
+    head = repo.commit_file("a.txt", "a\n")
+    repo.git("config", "diff.submodule", "log")
+    repo.git("config", "diff.ignoreSubmodules", "all")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{head},0-first/lib")
+    repo.write("z-last.py", f"x = 1\nKEY = '{kimi_code_key()}'\n")
+    repo.add("z-last.py")
+    run = run_cli("staged", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert "z-last.py:2:8" in run.out
+    assert "skipped 0-first/lib: submodule" in run.out
+
+
 def test_file_replaced_by_a_submodule_is_reported_as_skipped(repo: GitRepo) -> None:
     head = repo.commit_file("vendor", f"KEY = '{kimi_code_key()}'\n")
     repo.git("rm", "-q", "--cached", "vendor")
