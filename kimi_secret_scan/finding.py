@@ -7,7 +7,6 @@ redacted form and the key's SHA-256 unless the caller explicitly asks for the ke
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -77,6 +76,9 @@ _SK_TOKEN = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{12,}")
 
 
 def sha256_hex(secret: str) -> str:
+    # Imported here: hashlib loads OpenSSL (~7 ms), which a clean hook run never needs.
+    import hashlib
+
     return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
 
 

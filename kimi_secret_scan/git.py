@@ -20,6 +20,10 @@ from kimi_secret_scan.errors import ScanError
 
 def git_env() -> dict[str, str]:
     env = dict(os.environ)
+    # GIT_DIFF_OPTS=--unified=N takes precedence over -U0 on the command line and would count
+    # unchanged lines as added; GIT_EXTERNAL_DIFF would replace the patch we parse.
+    env.pop("GIT_DIFF_OPTS", None)
+    env.pop("GIT_EXTERNAL_DIFF", None)
     env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C")
     return env
 
@@ -67,6 +71,8 @@ def try_git(args: list[str], cwd: Path | str) -> bytes | None:
 class Repo:
     root: Path  # the work tree's top level
     git_dir: Path
+    # The commit HEAD names, None before the first commit (asked in the same git call).
+    head: str | None = None
 
 
 def find_repo(path: Path | str = ".") -> Repo:
@@ -75,8 +81,18 @@ def find_repo(path: Path | str = ".") -> Repo:
         raise ScanError(f"{path} does not exist")
     cwd = path if path.is_dir() else path.parent
     try:
+        # One process answers all three questions; `--verify -q` makes an unborn HEAD exit 1
+        # quietly after the first two answers, instead of failing the whole call.
         proc = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel", "--absolute-git-dir"],
+            [
+                "git",
+                "rev-parse",
+                "--show-toplevel",
+                "--absolute-git-dir",
+                "--verify",
+                "-q",
+                "HEAD^{commit}",
+            ],
             cwd=cwd,
             capture_output=True,
             env=git_env(),
@@ -84,15 +100,18 @@ def find_repo(path: Path | str = ".") -> Repo:
         )
     except FileNotFoundError:
         raise ScanError("git was not found on PATH; install git and try again") from None
-    if proc.returncode != 0:
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    unborn = proc.returncode == 1 and len(lines) == 2 and not proc.stderr.strip()
+    if proc.returncode != 0 and not unborn:
         message = _first_line(proc.stderr)
         if "not a git repository" in message:
             raise ScanError(f"{path.resolve()} is not inside a git repository")
         if "work tree" in message:
             raise ScanError(f"{path.resolve()} is a bare repository: it has no index to scan")
         raise ScanError(f"cannot read the repository at {path}: {message}")
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    return Repo(root=Path(lines[0]), git_dir=Path(lines[1]))
+    return Repo(
+        root=Path(lines[0]), git_dir=Path(lines[1]), head=None if unborn else lines[2].strip()
+    )
 
 
 def has_commit(cwd: Path, rev: str = "HEAD") -> bool:
@@ -139,10 +158,14 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
             header = stdout.readline()
             if not header:
                 break
-            parts = header.split()
-            if len(parts) == 2 and parts[1] == b"missing":
-                yield parts[0].decode(), "missing", b""
+            # `<name> missing` echoes the name asked for, which may hold spaces
+            # (MERGE_HEAD:a file.py): split from the right.
+            stripped = header.rstrip(b"\n")
+            name, _, last = stripped.rpartition(b" ")
+            if last in (b"missing", b"ambiguous"):
+                yield name.decode("utf-8", "surrogateescape"), "missing", b""
                 continue
+            parts = stripped.split()
             if len(parts) != 3:
                 raise ScanError(f"unexpected output from git cat-file: {header[:80]!r}")
             size = int(parts[2])

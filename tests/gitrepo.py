@@ -21,9 +21,7 @@ class Run:
 
 
 def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, input=input, capture_output=True, check=False
-    )
+    proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr.decode()}")
     return proc.stdout.decode("utf-8", "surrogateescape")
@@ -51,8 +49,14 @@ class GitRepo:
         self.git("add", "--", *(names or (".",)))
 
     def commit(self, message: str = "change", *, allow_empty: bool = False) -> str:
-        self.git("commit", "-q", "--no-verify", "-m", message,
-                 *(["--allow-empty"] if allow_empty else []))
+        self.git(
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            message,
+            *(["--allow-empty"] if allow_empty else []),
+        )
         return self.head()
 
     def commit_file(self, name: str, content: str | bytes, message: str = "change") -> str:
@@ -64,8 +68,9 @@ class GitRepo:
         return self.git("rev-parse", "HEAD").strip()
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            input: bytes | None = None) -> Run:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, input: bytes | None = None
+) -> Run:
     """The real command line, in a real process."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
@@ -79,5 +84,8 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
         capture_output=True,
         check=False,
     )
-    return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"),
-               proc.stderr.decode("utf-8", "replace"))
+    return Run(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )

@@ -9,7 +9,7 @@ from kimi_secret_scan.sources.message import read_message
 
 
 @click.command("commit-msg")
-@click.argument("message_file", type=click.Path())
+@click.argument("message_file", type=click.Path(readable=False))
 @scan_options
 @handle_errors
 def command(message_file: str, opts: ScanOptions) -> int:

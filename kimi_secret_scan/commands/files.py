@@ -9,7 +9,8 @@ from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE, iter_files
 
 
 @click.command("files")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+# readable=False: an unreadable path is reported by the scan itself, in one line (exit 2).
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
 @click.option(
     "--include-ignored",
     is_flag=True,
@@ -31,6 +32,10 @@ def command(
     opts: ScanOptions,
 ) -> int:
     """Scan files and directories (dotfiles included; git-ignored files skipped)."""
-    items = iter_files(paths, max_size=max_file_size, include_ignored=include_ignored)
+    # Every path here was named by the user: a named symbolic link is followed (as cat
+    # would); only links met while walking a directory are not.
+    items = iter_files(
+        paths, max_size=max_file_size, include_ignored=include_ignored, explicit=True
+    )
     result = opts.scan("files", "files on disk", items)
     return opts.report(result)

@@ -7,7 +7,12 @@ import click
 from kimi_secret_scan import git
 from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
 from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE
-from kimi_secret_scan.sources.staged import iter_staged
+from kimi_secret_scan.sources.staged import (
+    iter_staged,
+    iter_whole_files,
+    staged_changes,
+    whole_file_paths,
+)
 
 
 @click.command("staged")
@@ -39,7 +44,22 @@ def command(
     that is how `pre-commit run --all-files` and `--files` are honoured.
     """
     found = git.find_repo(repo)
-    base = "HEAD" if git.has_commit(found.root) else "the empty tree (first commit)"
-    items = iter_staged(found, list(paths) if paths else None, max_size=max_file_size)
+    changes = staged_changes(found)
+    whole = whole_file_paths(found, list(paths), changes) if paths else None
+    if whole is not None:
+        # pre-commit --all-files / --files: the named files, whole, as `files` would.
+        items = iter_whole_files(found, whole, max_size=max_file_size)
+        result = opts.scan(
+            "files", "the named files, whole: they are not all staged changes", items
+        )
+        return opts.report(result)
+    base = "HEAD" if found.head else "the empty tree (first commit)"
+    items = iter_staged(
+        found,
+        list(paths) if paths else None,
+        max_size=max_file_size,
+        changes=changes,
+        settings=opts.settings,
+    )
     result = opts.scan("staged", f"staged changes against {base}", items)
     return opts.report(result)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from kimi_secret_scan import remediation
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.scan import ScanResult
+
+
+def shown_path(path: str) -> str:
+    """A path on one line: names with a newline, a tab or other control characters are
+    quoted with escapes (as git quotes them), undecodable bytes shown as U+FFFD."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if text.isprintable():
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _plural(n: int, word: str) -> str:
@@ -15,8 +26,8 @@ def _plural(n: int, word: str) -> str:
 
 def summary(result: ScanResult) -> str:
     stats = result.stats
-    what = "added lines" if result.mode in ("staged",) else "lines"
-    scanned = f"scanned {_plural(stats.files, 'file')}, {stats.lines} {what}"
+    what = "added line" if result.mode in ("staged",) else "line"
+    scanned = f"scanned {_plural(stats.files, 'file')}, {_plural(stats.lines, what)}"
     if stats.commits:
         scanned += f", {_plural(stats.commits, 'commit')}"
     if stats.skipped:
@@ -36,7 +47,7 @@ def summary(result: ScanResult) -> str:
 
 
 def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
-    where = f"{f.path}:{f.line}:{f.column}"
+    where = f"{shown_path(f.path)}:{f.line}:{f.column}"
     if f.commit:
         where = f"{f.commit.sha[:12]}:{where}"
     head = (
@@ -70,7 +81,7 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
         out.extend(f"  {n}. {step}" for n, step in enumerate(steps, 1))
         out.append("")
     for skipped in result.stats.skipped:
-        out.append(f"skipped {skipped.path}: {skipped.reason}")
+        out.append(f"skipped {shown_path(skipped.path)}: {skipped.reason}")
     line = summary(result)
     if color:
         line = click.style(line, fg="red" if result.findings else "green")

@@ -27,17 +27,24 @@ def _display(path: Path, relative_to: Path | None) -> str:
         return path.as_posix()
 
 
-def _read(path: Path, shown: str, max_size: int) -> Content | Skipped:
+def _read(path: Path, shown: str, max_size: int, named: bool = False) -> Content | Skipped:
+    """Read one file. A file the user named that cannot be read stops the scan (exit 2);
+    one met while walking a directory is reported as skipped."""
     try:
         size = path.stat().st_size
         if size > max_size:
             return Skipped(shown, f"larger than the size limit ({size} > {max_size} bytes)")
         with path.open("rb") as handle:
             data = handle.read()
-    except PermissionError:
-        return Skipped(shown, "permission denied")
     except OSError as exc:
-        return Skipped(shown, f"could not be read ({exc.strerror or exc.__class__.__name__})")
+        reason = (
+            "permission denied"
+            if isinstance(exc, PermissionError)
+            else (f"could not be read ({exc.strerror or exc.__class__.__name__})")
+        )
+        if named:
+            raise ScanError(f"{shown}: {reason}") from None
+        return Skipped(shown, reason)
     return Content(path=shown, data=data)
 
 
@@ -66,21 +73,35 @@ def iter_files(
     relative_to: Path | None = None,
     explicit: bool = False,
 ) -> Iterator[Content | Skipped]:
+    seen: set[Path] = set()  # `files . a.py` reads a.py once
+
+    def first_time(path: Path) -> bool:
+        key = path.absolute()
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     for given in paths:
         path = Path(given)
         if path.is_symlink() and not explicit:
             yield Skipped(_display(path, relative_to), "symbolic link, not followed")
             continue
         if path.is_file():
-            yield _read(path, _display(path.absolute(), relative_to), max_size)
+            if first_time(path):
+                yield _read(path, _display(path.absolute(), relative_to), max_size, named=True)
             continue
         if not path.exists():
             raise ScanError(f"{given}: no such file or directory")
         if not path.is_dir():
             yield Skipped(_display(path, relative_to), "not a regular file")
             continue
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise ScanError(f"{_display(path.absolute(), relative_to)}: permission denied")
         walked = None if include_ignored else _walk_git(path.absolute())
         for child in walked if walked is not None else _walk_all(path.absolute()):
+            if not first_time(child):
+                continue
             shown = _display(child, relative_to)
             if child.is_symlink():
                 yield Skipped(shown, "symbolic link, not followed")

@@ -9,22 +9,43 @@ already had is not new either.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import regex
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources.files import iter_files
 
-_DIFF_OPTIONS = ["--cached", "--find-renames", "--no-ext-diff", "--no-textconv", "--no-color"]
-_HUNK = regex.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", regex.MULTILINE)
+# Options fixed here so that no user configuration (diff.noprefix, diff.interHunkContext,
+# diff.submodule=log, color.ui, diff.external, textconv drivers…) changes what we parse.
+# --inter-hunk-context=0 matters most: fused hunks would count unchanged lines as added.
+_DIFF_OPTIONS = [
+    "--cached",
+    "--find-renames",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-color",
+    "--ignore-submodules=none",
+    "--submodule=short",
+    "--raw",
+    "-z",
+    "--no-abbrev",
+    "--patch",
+    "-U0",
+    "--inter-hunk-context=0",
+    "--full-index",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+]
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
+_INDEX = re.compile(rb"^index [0-9a-f]+\.\.([0-9a-f]+)", re.MULTILINE)
 _SUBMODULE = "160000"
-_ZERO = regex.compile(r"^0+$")
+_ZERO = re.compile(r"^0+$")
 
 
 @dataclass(frozen=True)
@@ -38,88 +59,200 @@ class Change:
     old_path: str
 
 
-def _parse_raw(raw: bytes) -> list[Change]:
-    fields = raw.split(b"\0")
+@dataclass(frozen=True)
+class Section:
+    """One `diff --git` section of the patch: the new blob's id, added lines, binary or not."""
+
+    new_id: str | None
+    lines: frozenset[int]
+    binary: bool
+    # A new file's whole content, rebuilt from its patch (every line is added), else None.
+    content: bytes | None = None
+
+
+def _new_file_content(text: bytes, first_hunk: int) -> bytes | None:
+    """The content of a file whose patch is one hunk from nothing (`@@ -0,0 +1,N @@`).
+
+    Such a patch holds every line of the file, so the blob need not be read again; the
+    caller checks the result against the blob id before trusting it.
+    """
+    hunk = first_hunk + 1
+    if not text.startswith(b"@@ -0,0 +", hunk) or text.find(b"\n@@ ", hunk) >= 0:
+        return None
+    body_start = text.find(b"\n", hunk) + 1
+    if body_start == 0:
+        return None
+    body = text[body_start:]
+    if body and not body.endswith(b"\n"):
+        body += b"\n"  # every section but the last lost its final newline to the split
+    rows = body.split(b"\n")[:-1]
+    no_newline_at_end = bool(rows) and rows[-1].startswith(b"\\ ")
+    if no_newline_at_end:
+        rows.pop()
+    if not all(row.startswith(b"+") for row in rows):
+        return None
+    content = b"\n".join(row[1:] for row in rows)
+    return content if no_newline_at_end or not rows else content + b"\n"
+
+
+def _blob_id(data: bytes, id_length: int) -> str:
+    """git's object id of a blob holding `data` (SHA-1, or SHA-256 repositories)."""
+    import hashlib  # only when there is content to check
+
+    digest = hashlib.sha1 if id_length == 40 else hashlib.sha256
+    return digest(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _parse_raw(output: bytes) -> tuple[list[Change], bytes]:
+    """The raw records at the start of `--raw -z --patch` output, and the patch after them."""
     changes: list[Change] = []
-    i = 0
-    while i < len(fields) and fields[i]:
-        meta = fields[i].decode().lstrip(":").split()
+    pos = 0
+
+    def field() -> bytes:
+        nonlocal pos
+        end = output.find(b"\0", pos)
+        if end < 0:
+            raise ScanError("could not read git's list of staged changes")
+        value, pos = output[pos:end], end + 1
+        return value
+
+    while output.startswith(b":", pos):
+        meta = field().decode("ascii").lstrip(":").split()
         old_mode, new_mode, old_id, new_id, status = meta[:5]
         status = status[0]
-        old_path = fields[i + 1].decode("utf-8", "surrogateescape")
-        if status in "RC":
-            path = fields[i + 2].decode("utf-8", "surrogateescape")
-            i += 3
-        else:
-            path = old_path
-            i += 2
+        old_path = field().decode("utf-8", "surrogateescape")
+        path = field().decode("utf-8", "surrogateescape") if status in "RC" else old_path
         changes.append(Change(status, old_mode, new_mode, old_id, new_id, path, old_path))
-    return changes
+    if output.startswith(b"\0", pos):
+        pos += 1  # the empty record between the raw list and the patch
+    return changes, output[pos:]
 
 
-def _added_lines(patch: bytes) -> list[tuple[frozenset[int], bool]]:
-    """Per file section of a -U0 patch: the added line numbers, and whether it is binary."""
-    sections: list[tuple[frozenset[int], bool]] = []
-    for section in patch.split(b"\ndiff --git "):
-        if not section.strip():
-            continue
+def _parse_patch(patch: bytes) -> list[Section]:
+    sections: list[Section] = []
+    # A file's content lines start with '+', '-' or ' ' in a patch, and names with a newline
+    # are quoted in headers, so a section can only start at a line beginning "diff --git ".
+    # What precedes the first one ("* Unmerged path …" notes) is not a section.
+    for text in (b"\n" + patch).split(b"\ndiff --git ")[1:]:
+        first_hunk = text.find(b"\n@@ ")
+        header = text if first_hunk < 0 else text[:first_hunk]
+        index = _INDEX.search(header)
         lines: set[int] = set()
-        for match in _HUNK.finditer(section):
+        for match in _HUNK.finditer(text):
             start = int(match.group(1))
             count = int(match.group(2)) if match.group(2) is not None else 1
             lines.update(range(start, start + count))
-        binary = b"\nBinary files " in section or b"\nGIT binary patch" in section
-        sections.append((frozenset(lines), binary))
+        binary = b"\nBinary files " in header or b"\nGIT binary patch" in header
+        new_id = index.group(1).decode("ascii") if index else None
+        content = None if binary or first_hunk < 0 else _new_file_content(text, first_hunk)
+        sections.append(Section(new_id, frozenset(lines), binary, content))
     return sections
 
 
-def staged_changes(repo: git.Repo) -> list[tuple[Change, frozenset[int], bool]]:
-    base = "HEAD" if git.has_commit(repo.root) else git.empty_tree(repo.root)
-    raw = git.run_git(["diff", *_DIFF_OPTIONS, "--raw", "-z", "--no-abbrev", base], repo.root)
-    changes = _parse_raw(raw)
+def _pair(changes: list[Change], sections: list[Section]) -> list[tuple[Change, Section]]:
+    """Match each raw record with its patch section.
+
+    git writes one section per record, except: an unmerged path gets none (only a note),
+    and a type change (file to symlink, file to submodule) gets two, the old side's
+    deletion and then the new side's addition. The blob ids in the sections' `index` lines
+    confirm the match, so a mismatch is an error, never a silently wrong line set.
+    """
+    paired: list[tuple[Change, Section]] = []
+    it = iter(sections)
+    empty = Section(None, frozenset(), False)
+    try:
+        for change in changes:
+            if change.status == "U":
+                paired.append((change, empty))
+                continue
+            if change.status == "T":
+                next(it)
+            section = next(it)
+            if section.new_id is not None and section.new_id != change.new_id:
+                raise StopIteration
+            paired.append((change, section))
+    except StopIteration:
+        raise ScanError(
+            "could not match git's patch to its list of staged files; please report this "
+            "with the output of `git diff --cached --raw`"
+        ) from None
+    if next(it, None) is not None:
+        raise ScanError("git's patch has more sections than staged files; please report this")
+    return paired
+
+
+StagedChanges = list[tuple[Change, Section]]
+
+
+def staged_changes(repo: git.Repo) -> StagedChanges:
+    # Without a revision, `git diff --cached` compares with HEAD, or with the empty tree
+    # before the first commit.
+    output = git.run_git(["diff", *_DIFF_OPTIONS], repo.root)
+    changes, patch = _parse_raw(output)
     if not changes:
         return []
-    patch = git.run_git(["diff", *_DIFF_OPTIONS, "-U0", base], repo.root)
-    sections = _added_lines(b"\n" + patch)
-    if len(sections) != len(changes):
-        raise ScanError(
-            "could not match git's patch to its file list "
-            f"({len(sections)} sections for {len(changes)} files)"
-        )
-    return [
-        (change, lines, binary) for change, (lines, binary) in zip(changes, sections, strict=True)
-    ]
+    return _pair(changes, _parse_patch(patch))
 
 
 def _merge_head(repo: git.Repo) -> bool:
-    return git.has_commit(repo.root, "MERGE_HEAD")
+    # The per-worktree git dir holds MERGE_HEAD; reading the file saves a git process.
+    return (repo.git_dir / "MERGE_HEAD").is_file()
+
+
+def whole_file_paths(repo: git.Repo, paths: list[str], changes: StagedChanges) -> list[str] | None:
+    """The files to scan whole, when `paths` names a file the commit does not change.
+
+    Then the caller is not a commit but `pre-commit run --all-files` or `--files` (or a
+    person naming files): every named file is scanned whole from disk, so that such a run
+    never passes by scanning nothing. None when every named path is staged.
+
+    Never inside `git commit`, which sets GIT_INDEX_FILE for its hooks: there the named
+    paths only narrow the staged scan. (During a merge, pre-commit names the conflicted
+    files, and one resolved by keeping our side is not a staged change; scanning it whole
+    would report keys the commit does not add.)
+    """
+    if os.environ.get("GIT_INDEX_FILE"):
+        return None
+    wanted = {_repo_relative(repo, p) for p in paths}
+    staged = {c.path for c, _ in changes if c.status != "D"}
+    return None if wanted <= staged else sorted(wanted)
+
+
+def iter_whole_files(
+    repo: git.Repo, names: list[str], max_size: int = 100 * 1024 * 1024
+) -> Iterator[Content | Skipped]:
+    return iter_files(
+        [str(repo.root / name) for name in names],
+        max_size=max_size,
+        relative_to=repo.root,
+        explicit=True,
+    )
 
 
 def iter_staged(
-    repo: git.Repo, paths: list[str] | None = None, max_size: int = 100 * 1024 * 1024
+    repo: git.Repo,
+    paths: list[str] | None = None,
+    max_size: int = 100 * 1024 * 1024,
+    changes: StagedChanges | None = None,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
 ) -> Iterator[Content | Skipped]:
     """Yield the staged content of each changed file (restricted to `paths` when given).
 
-    When `paths` names a file the commit does not change, the caller is not a commit (it is
-    `pre-commit run --all-files` or `--files`): every named file is then scanned whole from
-    disk, so that such a run never passes by scanning nothing.
+    `changes` is `staged_changes(repo)` when the caller has it already. Named paths the
+    commit does not change are handled as `whole_file_paths` says.
     """
-    changes = staged_changes(repo)
+    if changes is None:
+        changes = staged_changes(repo)
     if paths is not None:
-        wanted = {_repo_relative(repo, p) for p in paths}
-        staged = {c.path for c, _, _ in changes if c.status != "D"}
-        if not wanted <= staged:
-            yield from iter_files(
-                [str(repo.root / p) for p in sorted(wanted)],
-                max_size=max_size,
-                relative_to=repo.root,
-                explicit=True,
-            )
+        whole = whole_file_paths(repo, paths, changes)
+        if whole is not None:
+            yield from iter_whole_files(repo, whole, max_size)
             return
+        wanted = {_repo_relative(repo, p) for p in paths}
         changes = [item for item in changes if item[0].path in wanted]
 
-    todo: list[tuple[Change, frozenset[int], bool]] = []
-    for change, lines, binary in changes:
+    todo: StagedChanges = []
+    for change, section in changes:
         if change.status == "D":
             continue
         if change.new_mode == _SUBMODULE:
@@ -128,30 +261,39 @@ def iter_staged(
         if change.status == "U" or _ZERO.match(change.new_id):
             yield Skipped(change.path, "unmerged: resolve the conflict and stage it again")
             continue
-        if not lines and not binary:
+        if not section.lines and not section.binary:
             continue  # a pure rename or mode change adds no line
-        todo.append((change, lines, binary))
+        todo.append((change, section))
     if not todo:
         return
 
-    # Objects to read: each new blob; for binary changes the old one too; during a merge
-    # the other side's version of each path.
+    # A new file's content is in the patch already; it is used when it hashes to the staged
+    # blob's id (so it is exactly what the commit will hold), which spares reading the blob.
+    blobs: dict[str, bytes] = {}
+    for change, section in todo:
+        content = section.content
+        if content is not None and _blob_id(content, len(change.new_id)) == change.new_id:
+            blobs[change.new_id] = content
+
+    # Objects still to read: other new blobs; for binary changes the old one too; during a
+    # merge the other side's version of each path.
     in_merge = _merge_head(repo)
     wanted_ids: list[str] = []
-    for change, _, binary in todo:
-        wanted_ids.append(change.new_id)
-        if binary and not _ZERO.match(change.old_id):
+    for change, section in todo:
+        if change.new_id not in blobs:
+            wanted_ids.append(change.new_id)
+        if section.binary and not _ZERO.match(change.old_id):
             wanted_ids.append(change.old_id)
         if in_merge and "\n" not in change.path:
             wanted_ids.append(f"MERGE_HEAD:{change.path}")
-    blobs: dict[str, bytes] = {}
-    for (_, kind, data), asked in zip(
-        git.cat_file(repo.root, wanted_ids), wanted_ids, strict=False
-    ):
-        if kind == "blob":
-            blobs[asked] = data
+    if wanted_ids:
+        for (_, kind, data), asked in zip(
+            git.cat_file(repo.root, wanted_ids), wanted_ids, strict=False
+        ):
+            if kind == "blob":
+                blobs[asked] = data
 
-    for change, lines, binary in todo:
+    for change, section in todo:
         new_data = blobs.get(change.new_id)
         if new_data is None:
             yield Skipped(change.path, "staged object could not be read")
@@ -160,22 +302,22 @@ def iter_staged(
             yield Skipped(change.path, f"larger than the size limit ({len(new_data)} bytes)")
             continue
         before = [blobs.get(f"MERGE_HEAD:{change.path}", b"")]
-        if binary:
+        if section.binary:
             before.append(blobs.get(change.old_id, b""))
-        known = _secrets_in(change.path, before)
+        known = _secrets_in(change.path, before, settings)
         yield Content(
             path=change.path,
             data=new_data,
-            lines=None if binary else lines,
+            lines=None if section.binary else section.lines,
             known_secrets=known,
         )
 
 
-def _secrets_in(path: str, blobs: list[bytes]) -> frozenset[str]:
+def _secrets_in(path: str, blobs: list[bytes], settings: DetectorSettings) -> frozenset[str]:
     found: set[str] = set()
     for data in blobs:
         if data:
-            found.update(f.secret for f in detect(Content(path=path, data=data)))
+            found.update(f.secret for f in detect(Content(path=path, data=data), settings))
     return frozenset(found)
 
 

@@ -1,0 +1,100 @@
+"""`kimi-secret-scan commit-msg FILE`: the commit message, as the commit-msg hook gets it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.gitrepo import GitRepo, run_cli
+from tests.keygen import kimi_code_key, moonshot_key
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_message_with_a_key_is_reported(tmp_path: Path) -> None:
+    key = kimi_code_key()
+    (tmp_path / "MSG").write_text(f"Fix the client\n\nUsed {key} to test it.\n")
+    run = run_cli("commit-msg", "MSG", cwd=tmp_path)
+    assert run.code == 1, run.all
+    assert "MSG:3:6: Kimi Code API key" in run.out
+    assert key not in run.all
+    assert "Edit the commit message" in run.out
+    assert "scanned 1 file, 3 lines (commit message)" in run.out
+
+
+def test_clean_message_passes(tmp_path: Path) -> None:
+    (tmp_path / "MSG").write_text("Read the key from KIMI_API_KEY (sk-xxxx in the docs)\n")
+    run = run_cli("commit-msg", "MSG", cwd=tmp_path)
+    assert run.code == 0, run.all
+    assert "no Kimi keys found" in run.out
+
+
+def test_verbose_commit_diff_below_the_scissors_is_not_the_message(tmp_path: Path) -> None:
+    key = kimi_code_key()
+    scissors = "# ------------------------ >8 ------------------------\n"
+    (tmp_path / "MSG").write_text(
+        "Add config\n\n" + scissors + "# Do not modify or remove the line above.\n"
+        "diff --git a/c.py b/c.py\n" + f"+KEY = '{key}'\n"
+    )
+    run = run_cli("commit-msg", "--format", "json", "MSG", cwd=tmp_path)
+    assert run.code == 0, run.all
+    assert json.loads(run.out)["stats"]["lines"] == 2
+
+
+def test_non_utf8_message(tmp_path: Path) -> None:
+    key = moonshot_key()
+    (tmp_path / "MSG").write_bytes(b"caf\xe9 moonshot " + key.encode() + b"\n")
+    run = run_cli("commit-msg", "--format", "json", "MSG", cwd=tmp_path)
+    assert run.code == 1, run.all
+    finding = json.loads(run.out)["findings"][0]
+    assert (finding["line"], finding["column"]) == (1, 15)
+
+
+def test_empty_message_file(tmp_path: Path) -> None:
+    (tmp_path / "MSG").write_bytes(b"")
+    run = run_cli("commit-msg", "MSG", cwd=tmp_path)
+    assert run.code == 0, run.all
+
+
+def test_missing_message_file_is_an_error(tmp_path: Path) -> None:
+    run = run_cli("commit-msg", "NOPE", cwd=tmp_path)
+    assert run.code == 2
+    assert run.out == ""
+    assert run.err.count("\n") == 1
+    assert run.err.startswith("kimi-secret-scan: error: NOPE")
+
+
+def test_directory_instead_of_a_message_file_is_an_error(tmp_path: Path) -> None:
+    run = run_cli("commit-msg", ".", cwd=tmp_path)
+    assert run.code == 2
+    assert run.err.count("\n") == 1 and "error" in run.err
+
+
+def test_real_commit_msg_hook_blocks_the_commit(repo: GitRepo) -> None:
+    hook = repo.path / ".git" / "hooks" / "commit-msg"
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m kimi_secret_scan commit-msg "$1"\n')
+    hook.chmod(0o755)
+    repo.write("a.txt", "a\n")
+    repo.add()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+
+    def commit(message: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "commit", "-q", "-m", message],
+            cwd=repo.path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    proc = commit(f"Add a\n\nkey: {kimi_code_key()}")
+    assert proc.returncode != 0
+    assert "COMMIT_EDITMSG:3:6" in proc.stdout + proc.stderr
+    assert subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=repo.path).returncode
+
+    proc = commit("Add a")
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,190 @@
+"""The hooks through the real pre-commit framework, in real repositories.
+
+The framework installs this project from a git repository into its own virtual environment
+(pip, from the package index). The hooks repository is a snapshot of this checkout's files,
+uncommitted changes included, committed once per session, so `pre-commit try-repo` and a
+`.pre-commit-config.yaml` pointing at it test exactly the code under test, and pre-commit
+builds the environment once (PRE_COMMIT_HOME is shared by the session, see conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import GitRepo, git
+from tests.keygen import kimi_code_key, moonshot_key
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def hooks_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A git repository holding this checkout's files (tracked and untracked, not ignored)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode("utf-8", "surrogateescape")
+    target = tmp_path_factory.mktemp("hooks-repo")
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if not source.is_file():
+            continue  # deleted in the working tree
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target / name)
+    env = _env()
+    for args in (
+        ["init", "-q", "--initial-branch=main"],
+        ["add", "-A"],
+        ["commit", "-q", "--no-verify", "-m", "snapshot of the checkout under test"],
+    ):
+        subprocess.run(["git", *args], cwd=target, env=env, check=True, capture_output=True)
+    rev = git(target, "rev-parse", "HEAD").strip()
+    return target, rev
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    env.update(PRE_COMMIT_COLOR="never", GIT_AUTHOR_NAME="Ada", GIT_COMMITTER_NAME="Ada")
+    return env
+
+
+def pre_commit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _config(hooks_path: Path, rev: str) -> str:
+    return (
+        f"repos:\n"
+        f"  - repo: {hooks_path}\n"
+        f"    rev: {rev}\n"
+        f"    hooks:\n"
+        f"      - id: kimi-secret-scan\n"
+        f"      - id: kimi-secret-scan-commit-msg\n"
+    )
+
+
+def git_commit(repo: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "commit", *args], cwd=repo.path, env=_env(), capture_output=True, text=True
+    )
+
+
+def test_installed_hooks_block_a_staged_key_and_a_key_in_the_message(
+    repo: GitRepo, hooks_repo: tuple[Path, str]
+) -> None:
+    hooks_path, rev = hooks_repo
+    repo.write(".pre-commit-config.yaml", _config(hooks_path, rev))
+    repo.commit_file("app.py", "import os\n", message="start")
+    repo.add(".pre-commit-config.yaml")
+    repo.commit("add pre-commit")
+    installed = pre_commit(
+        "install", "--hook-type", "pre-commit", "--hook-type", "commit-msg", cwd=repo.path
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    start = repo.head()
+
+    # A staged key blocks the commit, with its location; the key is not printed whole.
+    key = kimi_code_key()
+    repo.write("app.py", f"import os\nKIMI_API_KEY = '{key}'\n")
+    repo.add("app.py")
+    blocked = git_commit(repo, "-m", "add the client")
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, output
+    assert "app.py:2:17" in output
+    assert "Kimi Code API key" in output
+    assert key not in output
+    assert repo.head() == start
+
+    # The fixed file commits; a key left unstaged in another file does not block it.
+    repo.write("app.py", "import os\nKIMI_API_KEY = os.environ['KIMI_API_KEY']\n")
+    repo.add("app.py")
+    repo.write("notes.txt", f"moonshot {moonshot_key()}\n")  # untracked, never staged
+    passed = git_commit(repo, "-m", "add the client")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert repo.head() != start
+    assert (repo.path / "notes.txt").exists()
+
+    # The commit-msg hook blocks a message holding a key.
+    second = repo.head()
+    repo.write("README.md", "readme\n")
+    repo.add("README.md")
+    blocked = git_commit(repo, "-m", f"docs\n\ntested with {kimi_code_key()}")
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, output
+    assert "COMMIT_EDITMSG:3:13" in output
+    assert repo.head() == second
+
+    # A merge whose conflict is resolved by keeping our side: pre-commit names the
+    # conflicted file, which the commit does not change; its old key must not block.
+    repo.git("reset", "-q", "--hard")
+    repo.write("conf.py", f"MODE = 'base'\nKIMI_API_KEY = '{kimi_code_key()}'\n")
+    repo.add("conf.py")
+    repo.commit("an old key, committed before the hooks existed")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.git("commit", "-q", "--no-verify", "--allow-empty", "-m", "side")
+    repo.write("conf.py", repo.path.joinpath("conf.py").read_text().replace("base", "side"))
+    repo.git("commit", "-q", "--no-verify", "-am", "side")
+    repo.git("checkout", "-q", "main")
+    repo.write("conf.py", repo.path.joinpath("conf.py").read_text().replace("base", "main"))
+    repo.git("commit", "-q", "--no-verify", "-am", "main")
+    subprocess.run(["git", "merge", "-q", "side"], cwd=repo.path, capture_output=True)
+    repo.git("checkout", "--ours", "conf.py")
+    repo.add("conf.py")
+    merged = git_commit(repo, "--no-edit")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+
+
+def test_files_option_scans_the_named_files_whole(
+    repo: GitRepo, hooks_repo: tuple[Path, str]
+) -> None:
+    """`pre-commit run --files` (as pre-commit.ci and CI jobs run it), with a config file:
+    the environment built for the test above is reused (try-repo builds a new one each time)."""
+    hooks_path, rev = hooks_repo
+    repo.write(".pre-commit-config.yaml", _config(hooks_path, rev))
+    body = "".join(f"x{n} = {n}\n" for n in range(10))
+    repo.commit_file("clean.py", body)
+    repo.commit_file("leak.py", body + f"KIMI_API_KEY = '{kimi_code_key()}'\n")
+    repo.add(".pre-commit-config.yaml")
+    repo.commit("add pre-commit")
+
+    clean = pre_commit("run", "kimi-secret-scan", "--files", "clean.py", cwd=repo.path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "Passed" in clean.stdout
+
+    leak = pre_commit("run", "kimi-secret-scan", "--files", "leak.py", "clean.py", cwd=repo.path)
+    assert leak.returncode == 1, leak.stdout + leak.stderr
+    assert "leak.py:11:17" in leak.stdout
+    assert "scanned 2 files, 21 lines (the named files, whole" in leak.stdout
+
+
+def test_try_repo_all_files_catches_a_key_already_committed(
+    repo: GitRepo, hooks_repo: tuple[Path, str]
+) -> None:
+    hooks_path, _ = hooks_repo
+    body = "".join(f"x{n} = {n}\n" for n in range(10))
+    repo.commit_file("clean.py", body)
+    repo.commit_file("docs/setup.md", f"export MOONSHOT_API_KEY={moonshot_key()}\n")
+    # Nothing is staged: without --all-files the hook would have no file to check.
+    caught = pre_commit(
+        "try-repo", str(hooks_path), "kimi-secret-scan", "--all-files", cwd=repo.path
+    )
+    output = caught.stdout + caught.stderr
+    assert caught.returncode == 1, output
+    assert "docs/setup.md:1:25" in output
+    assert "scanned 2 files, 11 lines (the named files, whole" in output
