@@ -6,6 +6,7 @@ Exit codes: 0 nothing found, 1 findings, 2 the scan could not be done.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -239,7 +240,33 @@ def handle_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Command name → module under kimi_secret_scan.commands. Commands are imported only when
+# run: the pre-commit hook pays for its own imports, not for the history or CI machinery.
+_COMMANDS = {
+    "staged": "staged",
+    "files": "files",
+    "commit-msg": "commit_msg",
+    "history": "history",
+    "range": "range",
+    "ci": "ci",
+    "pre-push": "pre_push",
+    "pre-receive": "pre_receive",
+    "baseline": "baseline",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*_COMMANDS, *(n for n in super().list_commands(ctx) if n not in _COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            module = importlib.import_module(f"kimi_secret_scan.commands.{_COMMANDS[cmd_name]}")
+            self.add_command(module.command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kimi-secret-scan")
 def main() -> None:
     """Find Kimi / Moonshot AI API keys before they are committed, in CI, and in history.
@@ -248,21 +275,8 @@ def main() -> None:
     """
 
 
-def _register() -> None:
-    from kimi_secret_scan.commands import (
-        baseline,
-        ci,
-        commit_msg,
-        files,
-        history,
-        pre_push,
-        pre_receive,
-        staged,
-    )
-    from kimi_secret_scan.commands import range as range_
-
-    for module in (staged, files, commit_msg, range_, ci, pre_push, pre_receive, baseline, history):
-        main.add_command(module.command)
-
-
-_register()
+def all_commands() -> dict[str, click.Command]:
+    """Every command, loaded."""
+    with click.Context(main) as ctx:
+        found = {name: main.get_command(ctx, name) for name in main.list_commands(ctx)}
+    return {name: cmd for name, cmd in found.items() if cmd is not None}

@@ -18,7 +18,7 @@ import click
 from kimi_secret_scan import baseline as baseline_file
 from kimi_secret_scan import repo_paths, suppressions
 from kimi_secret_scan.baseline import STATUSES, Baseline, Entry, entry_for
-from kimi_secret_scan.cli import ResultSink, handle_errors, main
+from kimi_secret_scan.cli import ResultSink, all_commands, handle_errors
 from kimi_secret_scan.config import Config
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.filters.baseline import BaselineFilter
@@ -31,7 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _scanning_commands() -> dict[str, click.Command]:
     return {
         name: cmd
-        for name, cmd in main.commands.items()
+        for name, cmd in all_commands().items()
         if any(param.name == "baseline_file" for param in cmd.params)
     }
 

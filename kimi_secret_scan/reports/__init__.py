@@ -1,19 +1,33 @@
 """Output formats. Each module renders a ScanResult to a string behind one small interface;
-`FORMATS` is the only place that maps a --format value to a renderer."""
+`FORMATS` is the only place that maps a --format value to a renderer. A format's module is
+imported the first time it is used, so a hook run pays only for the format it prints."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
-from kimi_secret_scan.reports import github, json_report, sarif, text
-from kimi_secret_scan.scan import ScanResult
+if TYPE_CHECKING:
+    from kimi_secret_scan.scan import ScanResult
 
 # render(result, show_secrets, color) -> str
-Renderer = Callable[[ScanResult, bool, bool], str]
+Renderer = Callable[["ScanResult", bool, bool], str]
 
-FORMATS: dict[str, Renderer] = {
-    "text": text.render,
-    "json": json_report.render,
-    "sarif": sarif.render,
-    "github": github.render,
-}
+_MODULES = {"text": "text", "json": "json_report", "sarif": "sarif", "github": "github"}
+
+
+class _Formats(Mapping[str, Renderer]):
+    def __getitem__(self, name: str) -> Renderer:
+        module = importlib.import_module(f"kimi_secret_scan.reports.{_MODULES[name]}")
+        renderer: Renderer = module.render
+        return renderer
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
+
+    def __len__(self) -> int:
+        return len(_MODULES)
+
+
+FORMATS: Mapping[str, Renderer] = _Formats()
