@@ -1,17 +1,20 @@
 """Every blob, commit message and tag message reachable from the refs: each read once.
 
-`git rev-list --objects` (every ref, and the reflogs, by default) is piped straight into
-one long-lived `git cat-file --batch --buffer`, which prints each object with its type,
-size and path; Python only reads that one stream, in large chunks, skips the trees, and
+The default audit (every ref and reflog) has one `git cat-file --batch-all-objects
+--unordered` print the whole object store in pack order: git's floor, with no history walk.
+A narrowed audit (REVS, --since, --no-reflog) or a partial clone pipes `git rev-list
+--objects` straight into one long-lived `git cat-file --batch --buffer` instead. Python
+only reads that one stream, in large reads into one reusable buffer, skips the trees, and
 reads the blobs, commits and annotated tags. Each unique blob is scanned once,
 whole, whatever number of commits and paths hold it; only the blobs that held a key are
 then attributed to the commits and paths that introduced them (sources/attribution.py),
 read again, and yielded as one Content per (commit, path), so the usual detectors and
-filters decide what is reported.
+filters decide what is reported. In the default audit, what held a key but no ref or
+reflog reaches is noted as skipped, not reported.
 
-Memory is bounded by the largest object plus the pipes' buffers: nothing of the history is
-kept but the ids of the blobs that held a key. Objects absent from a partial clone are
-reported as skipped, never fetched.
+Memory is bounded by the largest object plus a 4 MiB read buffer and the pipes' buffers:
+nothing of the history is kept but the ids of the blobs that held a key. Objects absent
+from a partial clone are reported as skipped, never fetched.
 """
 
 from __future__ import annotations
