@@ -117,7 +117,9 @@ def _parse_raw(output: bytes) -> tuple[list[Change], bytes]:
         return value
 
     while output.startswith(b":", pos):
-        meta = field().decode("ascii").lstrip(":").split()
+        meta = field().decode("ascii", "replace").lstrip(":").split()
+        if len(meta) < 5 or not meta[4]:
+            raise ScanError("could not read git's list of staged changes")
         old_mode, new_mode, old_id, new_id, status = meta[:5]
         status = status[0]
         old_path = field().decode("utf-8", "surrogateescape")
