@@ -8,9 +8,13 @@ matched. Which lines count (the lines a commit adds) is the source's business, n
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from dataclasses import dataclass
+
 import regex
 
-from kimi_secret_scan import rules
+from kimi_secret_scan import decoders, rules
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
 from kimi_secret_scan.randomness import is_placeholder_body, looks_random
@@ -19,7 +23,7 @@ from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 # An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
 # follow an escape (`\n`, `%20`, `\u0020`) so JSON strings and URLs are still read.
 _SK_TOKEN = regex.compile(
-    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}))sk-[A-Za-z0-9_-]++"
+    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}))sk-[A-Za-z0-9_-]*+"
 )
 _MAX_TOKEN = 300
 
@@ -154,32 +158,127 @@ class _Patterns:
 _DEFAULT_PATTERNS = _Patterns(DEFAULT_SETTINGS)
 
 
-class _Scan:
-    """The state of one content's scan: the data and the lazily found context positions."""
+@functools.lru_cache(maxsize=8)
+def _patterns_for(settings: DetectorSettings) -> _Patterns:
+    # Compiled once per settings, not once per blob of a history scan.
+    return _DEFAULT_PATTERNS if settings == DEFAULT_SETTINGS else _Patterns(settings)
 
-    def __init__(self, content: Content, patterns: _Patterns) -> None:
+
+class DetectionTimeout(Exception):
+    """A pattern took longer than its time limit on this content: it is skipped, and said so."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# A guard, not a budget: every pattern is linear, so only a regex-engine surprise reaches it.
+REGEX_TIMEOUT = 20.0
+# How many encodings deep a key is looked for (base64 in base64 in a JSON string: 3).
+MAX_DEPTH = 3
+
+# Pieces of one key written as several strings or across a line break. Each alternative
+# ends where the next piece starts:
+#   "sk-" + "…", 'sk-' . '…', "sk-" "…" (also JSON-escaped quotes), optionally over a newline
+#   shell line continuation: sk-\⏎…
+#   a line break inside a quoted string (curl -H "Authorization: Bearer sk-⏎…")
+#   notebook source lines: …sk-\n",⏎ "…
+_GLUE = regex.compile(
+    rb"\\?[\"'\x60][ \t]*(?:\+|\.\.?|&|\|\|)?[ \t]*"
+    rb"(?:\\?\r?\n[ \t]*(?:(?:\+|\.\.?|&)[ \t]*)?)?\\?[\"'\x60]"
+    rb"|\\\r?\n[ \t]*"
+    rb"|\r?\n[ \t]*"
+    rb"|\\n\\?\"[ \t]*,[ \t]*\r?\n[ \t]*\""
+)
+_PIECE = regex.compile(rb"[A-Za-z0-9_-]++")
+_MAX_PIECES = 4
+_JOINED_BODIES = (48, 69)  # sk- + 48, sk-kimi- + 64
+
+# Any `sk` followed by a hyphen, plain or escaped: one search tells whether a file needs the
+# token pass, the escape decoders, or neither.
+_SK_ANY = regex.compile(rb"sk(?:-|%2[dD]|%25|\\(?:u002[dD]|x2[dD]|055|-)|&#(?:45|x2[dD]);)")
+_SK_ENTITY = regex.compile(rb"sk&#(?:45|x2[dD]);")
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a decoded layer came from: its parent and the parent offset of each byte."""
+
+    parent: _Scan
+    positions: list[int]
+    encoding: str
+
+
+class _Scan:
+    """The state of one layer's scan: the data and the lazily found context positions.
+
+    The top layer is the content itself; decoded layers point back to it through `origin`,
+    so findings inside them are located at the encoded text.
+    """
+
+    def __init__(
+        self,
+        content: Content,
+        data: bytes,
+        patterns: _Patterns,
+        origin: _Origin | None = None,
+        label: str | None = None,
+    ) -> None:
         self.patterns = patterns
         self.content = content
-        self.data = content.data
-        self.locator = _Locator(self.data)
+        self.data = data
+        self.origin = origin
+        self.depth: int = 0 if origin is None else origin.parent.depth + 1
+        self.root: _Scan = self if origin is None else origin.parent.root
+        parent_label = None if origin is None else origin.parent.label
+        own = label if origin is None else origin.encoding
+        self.label: str | None = "+".join(x for x in (parent_label, own) if x) or None
+        self.locator = _Locator(data)
         self._near_cache: dict[int, list[tuple[int, int]]] = {}
+
+    def to_parent(self, offset: int) -> int:
+        assert self.origin is not None
+        positions = self.origin.positions
+        return positions[min(offset, len(positions) - 1)]
+
+    def to_root(self, offset: int) -> int:
+        scan = self
+        while scan.origin is not None:
+            offset = scan.to_parent(offset)
+            scan = scan.origin.parent
+        return offset
 
     def _positions(self, pattern: regex.Pattern[bytes]) -> list[tuple[int, int]]:
         key = id(pattern)
         if key not in self._near_cache:
-            self._near_cache[key] = [m.span() for m in pattern.finditer(self.data)]
+            self._near_cache[key] = [
+                m.span() for m in pattern.finditer(self.data, timeout=REGEX_TIMEOUT)
+            ]
         return self._near_cache[key]
 
     def near(self, pattern: regex.Pattern[bytes], start: int, end: int) -> bool:
-        """Is there a match of `pattern` within the context window, outside [start, end)?"""
+        """Is there a match of `pattern` within the context window, outside [start, end)?
+
+        In a decoded layer the encoded text's surroundings count too (a Kubernetes Secret
+        named `moonshot-credentials` is context for the base64 value under it).
+        """
         lo, hi = start - _CONTEXT_WINDOW, end + _CONTEXT_WINDOW
-        return any(
+        if any(
             s < hi and e > lo and not (s >= start and e <= end) for s, e in self._positions(pattern)
-        )
+        ):
+            return True
+        if self.origin is None:
+            return False
+        return self.origin.parent.near(pattern, self.to_parent(start), self.to_parent(end))
 
     def line_prefix(self, start: int) -> bytes:
         line_start = self.data.rfind(b"\n", max(0, start - 200), start) + 1
-        return self.data[max(line_start, start - 200) : start]
+        prefix = self.data[max(line_start, start - 200) : start]
+        if line_start == 0 and self.origin is not None and len(prefix) < 200:
+            # The decoded window starts mid-line: what precedes the encoded text counts too
+            # (`api_key: <base64>`, `Authorization: Basic <base64>`).
+            prefix = self.origin.parent.line_prefix(self.to_parent(0)) + prefix
+        return prefix[-200:]
 
     def key_kind(self, start: int, end: int, secret: str) -> str:
         if secret.startswith("sk-kimi-") or self.near(_KIMI_CODE_HINT, start, end):
@@ -200,11 +299,32 @@ class _Scan:
         end: int,
         key_kind: str | None = None,
         note: str | None = None,
+        secret: str | None = None,
     ) -> Finding:
-        secret = _decode(self.data[start:end])
-        line = self.locator.line_of(start)
-        line_start, line_end = self.locator.line_bounds(start)
-        column = len(_decode(self.data[line_start:start])) + 1
+        if secret is None:
+            secret = _decode(self.data[start:end])
+        root = self.root
+        root_start, root_end = self.to_root(start), self.to_root(end)
+        data = root.data
+        line = root.locator.line_of(root_start)
+        line_start, line_end = root.locator.line_bounds(root_start)
+        column = _column(data, line_start, root_start)
+        end_column = column + (
+            len(_decode(data[root_start:root_end])) if root_end <= line_end else len(secret)
+        )
+        if data[root_start:root_end] == secret.encode("utf-8", "surrogatepass"):
+            excerpt = _excerpt(data, line_start, line_end, root_start, root_end)
+        else:
+            # Decoded or joined: show the key (redacted on output) where its encoded or split
+            # form is, so an excerpt never carries a whole key in another spelling.
+            lo = max(line_start, root_start - 80)
+            before = ("…" if lo > line_start else "") + _decode(data[lo:root_start])
+            if root_end <= line_end:
+                hi = min(line_end, root_end + 80)
+                after = _decode(data[root_end:hi]) + ("…" if hi < line_end else "")
+            else:
+                after = "…"
+            excerpt = (before + secret + after).replace("\t", " ")
         return Finding(
             rule=rule,
             confidence=confidence,
@@ -212,24 +332,54 @@ class _Scan:
             path=self.content.path,
             line=line,
             column=column,
-            end_column=column + len(secret),
+            end_column=end_column,
             secret=secret,
-            excerpt=_excerpt(self.data, line_start, line_end, start, end),
+            excerpt=excerpt,
             commit=self.content.commit,
             note=note,
+            encoding=self.label,
         )
 
     def masked(self, end: int) -> bool:
         return self.data.startswith(_MASK_AFTER, end)
 
-    def sk_token(self, start: int, end: int) -> Finding | None:
-        token = _decode(self.data[start:end])
+    def joined_token(self, end: int, token: str) -> tuple[str, int] | None:
+        """The key continued after `end` in further strings or lines, when that makes a key.
+
+        Only joins that produce exactly a Kimi Code or Open Platform shape are returned: a
+        prefix followed by unrelated text must not become a finding.
+        """
+        data = self.data
+        pieces = [token]
+        length = len(token) - 3
+        pos = end
+        for _ in range(_MAX_PIECES - 1):
+            glue = _GLUE.match(data, pos, timeout=REGEX_TIMEOUT)
+            if glue is None:
+                return None
+            piece = _PIECE.match(data, glue.end(), timeout=REGEX_TIMEOUT)
+            if piece is None:
+                return None
+            pieces.append(_decode(piece.group()))
+            length += piece.end() - piece.start()
+            pos = piece.end()
+            if length in _JOINED_BODIES:
+                return "".join(pieces), pos
+            if length > max(_JOINED_BODIES):
+                return None
+        return None
+
+    def sk_token(
+        self, start: int, end: int, token: str | None = None, joined: bool = False
+    ) -> Finding | None:
+        if token is None:
+            token = _decode(self.data[start:end])
         body = token[3:]
         in_header = _HEADER_BEFORE.search(self.line_prefix(start)) is not None
         if body.startswith("kimi-") and len(body) == 69 and body[5:].isalnum():
             if is_placeholder_body(body[5:]):
                 return None
-            return self.finding(rules.KIMI_CODE_KEY, Confidence.HIGH, start, end)
+            return self.finding(rules.KIMI_CODE_KEY, Confidence.HIGH, start, end, secret=token)
         vendor = _is_other_vendor_body(body)
         if vendor:
             return None
@@ -237,7 +387,7 @@ class _Scan:
             if is_placeholder_body(body):
                 return None
             if self.near(self.patterns.context, start, end):
-                return self.finding(rules.MOONSHOT_KEY, Confidence.HIGH, start, end)
+                return self.finding(rules.MOONSHOT_KEY, Confidence.HIGH, start, end, secret=token)
             if self.near(_OTHER_VENDOR, start, end):
                 return self.finding(
                     rules.MOONSHOT_KEY,
@@ -246,6 +396,7 @@ class _Scan:
                     end,
                     note="Moonshot-shaped, but the context points to another provider or an "
                     "OpenAI-compatible relay; check which service issued it.",
+                    secret=token,
                 )
             return self.finding(
                 rules.MOONSHOT_KEY,
@@ -254,8 +405,9 @@ class _Scan:
                 end,
                 note="No Kimi / Moonshot context nearby: the shape is Moonshot's, but "
                 "OpenAI-compatible relays (New-API) issue keys of the same shape.",
+                secret=token,
             )
-        if self.masked(end):
+        if joined or self.masked(end):
             return None
         if body.startswith("ki"):
             tail = body[5:] if body.startswith("kimi-") else body[2:]
@@ -293,39 +445,136 @@ class _Scan:
         return self.finding(rules.AUTH_HEADER_KEY, Confidence.MEDIUM, start, end)
 
 
-def _may_have_context(data: bytes) -> bool:
-    return any(word in data for word in (b"imi", b"IMI", b"oonshot", b"OONSHOT"))
+def _column(data: bytes, line_start: int, offset: int) -> int:
+    """1-based column in characters (a UTF-8 byte-order mark is not one)."""
+    prefix = data[line_start:offset]
+    if line_start == 0 and prefix.startswith(b"\xef\xbb\xbf"):
+        prefix = prefix[3:]
+    return len(_decode(prefix)) + 1
 
 
-def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> list[Finding]:
-    """Every key in the content, in offset order, before any filter."""
-    data = content.data
-    has_sk = b"sk-" in data
-    has_context = _may_have_context(data)
-    if not has_sk and not has_context:
-        return []
-    patterns = _DEFAULT_PATTERNS if settings == DEFAULT_SETTINGS else _Patterns(settings)
-    scan = _Scan(content, patterns)
-    found: list[tuple[int, Finding]] = []
-    if has_sk:
-        for match in _SK_TOKEN.finditer(data):
-            start, end = match.span()
-            if end - start > _MAX_TOKEN:
-                continue
-            finding = scan.sk_token(start, end)
-            if finding is not None:
-                found.append((start, finding))
-    if has_context and (
-        b"earer" in data
-        or b"EARER" in data
-        or b"pi-key" in data
-        or b"PI-KEY" in data
-        or b"pi-Key" in data
-    ):
-        for match in _HEADER.finditer(data):
+# Header words, in the spellings that occur; looked for only where an endpoint is named.
+_HEADER_WORDS = (b"earer", b"EARER", b"pi-key", b"PI-KEY", b"pi-Key")
+# Kimi endpoints as written in code (host names are lower case in practice). The header
+# rule needs one nearby, so a file without any skips that rule after two short searches.
+_ENDPOINT_WORDS = (b"moonshot.", b"kimi.com")
+
+
+def _may_have_header(data: bytes) -> bool:
+    return any(word in data for word in _ENDPOINT_WORDS) and any(
+        word in data for word in _HEADER_WORDS
+    )
+
+
+def _scan_layer(
+    scan: _Scan,
+    found: list[tuple[int, Finding]],
+    first_sk: regex.Match[bytes] | None = None,
+    b64_starts: list[int] | None = None,
+) -> None:
+    """Findings of one layer, then of every encoded text inside it, to MAX_DEPTH."""
+    data = scan.data
+    deep = scan.depth > 0
+    if deep:
+        first_sk = _SK_ANY.search(data)
+    if first_sk is not None:
+        if first_sk.group() == b"sk-" or b"sk-" in data:
+            _sk_tokens(scan, found)
+        if scan.depth < MAX_DEPTH:
+            for match in decoders.SK_ESCAPED.finditer(
+                data, first_sk.start(), timeout=REGEX_TIMEOUT
+            ):
+                decoded = (
+                    decoders.percent_window(data, match.start())
+                    if match.group()[2:3] == b"%"
+                    else decoders.escape_window(data, match.start())
+                )
+                _sublayer(scan, decoded, found)
+            for match in _SK_ENTITY.finditer(data, first_sk.start(), timeout=REGEX_TIMEOUT):
+                _sublayer(scan, decoders.entity_window(data, match.start()), found)
+    if deep and scan.depth < MAX_DEPTH:
+        for match in decoders.SK_FULLY_ESCAPED.finditer(data, timeout=REGEX_TIMEOUT):
+            head = match.group()[:1]
+            window = (
+                decoders.percent_window
+                if head == b"%"
+                else decoders.entity_window
+                if head == b"&"
+                else decoders.escape_window
+            )
+            _sublayer(scan, window(data, match.start()), found)
+    if _may_have_header(data):
+        for match in _HEADER.finditer(data, timeout=REGEX_TIMEOUT):
             start, end = match.span(1)
             finding = scan.header_token(start, end)
             if finding is not None:
-                found.append((start, finding))
-    found.sort(key=lambda item: item[0])
-    return [finding for _, finding in found]
+                found.append((scan.to_root(start), finding))
+    if scan.depth < MAX_DEPTH:
+        starts = b64_starts if b64_starts is not None else decoders.base64_starts(data, deep)
+        for decoded in decoders.base64_windows(data, starts):
+            _sublayer(scan, decoded, found)
+
+
+def _sublayer(scan: _Scan, decoded: decoders.Decoded, found: list[tuple[int, Finding]]) -> None:
+    origin = _Origin(scan, decoded.positions, decoded.encoding)
+    _scan_layer(_Scan(scan.content, decoded.data, scan.patterns, origin), found)
+
+
+def _sk_tokens(scan: _Scan, found: list[tuple[int, Finding]]) -> None:
+    data = scan.data
+    for match in _SK_TOKEN.finditer(data, timeout=REGEX_TIMEOUT):
+        start, end = match.span()
+        if end - start > _MAX_TOKEN:
+            continue
+        finding = scan.sk_token(start, end)
+        if finding is None and end - start < 3 + max(_JOINED_BODIES):
+            joined = scan.joined_token(end, _decode(match.group()))
+            if joined is not None:
+                token, joined_end = joined
+                finding = scan.sk_token(start, joined_end, token, joined=True)
+                if finding is not None:
+                    note = "Written in pieces (across strings or lines); reported joined."
+                    note = f"{note} {finding.note}" if finding.note else note
+                    finding = dataclasses.replace(finding, note=note)
+        if finding is not None:
+            found.append((scan.to_root(start), finding))
+
+
+def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> list[Finding]:
+    """Every key in the content, in offset order, before any filter.
+
+    Raises DetectionTimeout when a pattern exceeds its time limit on this content.
+    """
+    patterns = _DEFAULT_PATTERNS if settings is DEFAULT_SETTINGS else _patterns_for(settings)
+    data = content.data
+    wide = decoders.text_encoding(data)
+    label = None
+    if wide is not None:
+        # UTF-16 / UTF-32 text is read as the characters it holds; lines and columns are the
+        # same in both spellings.
+        data = decoders.transcode(data, wide)
+        label = wide.rsplit("-", 1)[0]
+    # The cheap gates first (one regex with a literal prefix, a few finds): most content
+    # holds nothing to look at, and is left without building any scan state.
+    first_sk = _SK_ANY.search(data)
+    b64_starts = decoders.base64_starts(data, deep=False)
+    if first_sk is None and not b64_starts and not _may_have_header(data):
+        return []
+    found: list[tuple[int, Finding]] = []
+    try:
+        _scan_layer(_Scan(content, data, patterns, label=label), found, first_sk, b64_starts)
+    except TimeoutError:
+        raise DetectionTimeout(
+            f"a pattern took longer than {REGEX_TIMEOUT:g} s; content not scanned"
+        ) from None
+    found.sort(key=lambda item: (item[0], item[1].encoding is not None))
+    # The same key at the same place may be reached plainly and through a decoder (a JSON
+    # string with other escapes in it): keep the first, plainest report.
+    seen: set[tuple[int, str]] = set()
+    out: list[Finding] = []
+    for offset, finding in found:
+        key = (offset, finding.secret)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out
