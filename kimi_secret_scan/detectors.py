@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import regex
@@ -190,6 +191,7 @@ _GLUE = regex.compile(
     rb"|\r?\n[ \t]*"
     rb"|\\n\\?\"[ \t]*,[ \t]*\r?\n[ \t]*\""
 )
+_GLUE_STARTS = frozenset((b"\\", b'"', b"'", b"\x60", b"\r", b"\n"))
 _PIECE = regex.compile(rb"[A-Za-z0-9_-]++")
 _MAX_PIECES = 4
 _JOINED_BODIES = (48, 69)  # sk- + 48, sk-kimi- + 64
@@ -354,12 +356,14 @@ class _Scan:
         length = len(token) - 3
         pos = end
         for _ in range(_MAX_PIECES - 1):
+            if data[pos : pos + 1] not in _GLUE_STARTS:
+                return None
             glue = _GLUE.match(data, pos, timeout=REGEX_TIMEOUT)
             if glue is None:
                 return None
             piece = _PIECE.match(data, glue.end(), timeout=REGEX_TIMEOUT)
-            if piece is None:
-                return None
+            if piece is None or data.startswith(b"sk-", piece.start()):
+                return None  # nothing follows, or the next key begins
             pieces.append(_decode(piece.group()))
             length += piece.end() - piece.start()
             pos = piece.end()
@@ -375,7 +379,6 @@ class _Scan:
         if token is None:
             token = _decode(self.data[start:end])
         body = token[3:]
-        in_header = _HEADER_BEFORE.search(self.line_prefix(start)) is not None
         if body.startswith("kimi-") and len(body) == 69 and body[5:].isalnum():
             if is_placeholder_body(body[5:]):
                 return None
@@ -428,7 +431,7 @@ class _Scan:
         if self.patterns.assignment.search(prefix):
             return self.finding(rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end)
         endpoint = self.near(_ENDPOINT, start, end)
-        if endpoint and in_header:
+        if endpoint and _HEADER_BEFORE.search(prefix) is not None:
             return self.finding(rules.AUTH_HEADER_KEY, Confidence.MEDIUM, start, end)
         if endpoint and _KEY_ASSIGNMENT.search(prefix):
             return self.finding(rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end)
@@ -477,21 +480,19 @@ def _scan_layer(
     deep = scan.depth > 0
     if deep:
         first_sk = _SK_ANY.search(data)
+    hits: list[tuple[int, Callable[[bytes, int], decoders.Decoded]]] = []
     if first_sk is not None:
         if first_sk.group() == b"sk-" or b"sk-" in data:
             _sk_tokens(scan, found)
         if scan.depth < MAX_DEPTH:
-            for match in decoders.SK_ESCAPED.finditer(
-                data, first_sk.start(), timeout=REGEX_TIMEOUT
-            ):
-                decoded = (
-                    decoders.percent_window(data, match.start())
-                    if match.group()[2:3] == b"%"
-                    else decoders.escape_window(data, match.start())
+            at = first_sk.start()
+            for match in decoders.SK_ESCAPED.finditer(data, at, timeout=REGEX_TIMEOUT):
+                percent = match.group()[2:3] == b"%"
+                hits.append(
+                    (match.start(), decoders.percent_window if percent else decoders.escape_window)
                 )
-                _sublayer(scan, decoded, found)
-            for match in _SK_ENTITY.finditer(data, first_sk.start(), timeout=REGEX_TIMEOUT):
-                _sublayer(scan, decoders.entity_window(data, match.start()), found)
+            for match in _SK_ENTITY.finditer(data, at, timeout=REGEX_TIMEOUT):
+                hits.append((match.start(), decoders.entity_window))
     if deep and scan.depth < MAX_DEPTH:
         for match in decoders.SK_FULLY_ESCAPED.finditer(data, timeout=REGEX_TIMEOUT):
             head = match.group()[:1]
@@ -502,7 +503,8 @@ def _scan_layer(
                 if head == b"&"
                 else decoders.escape_window
             )
-            _sublayer(scan, window(data, match.start()), found)
+            hits.append((match.start(), window))
+    _open_windows(scan, hits, found)
     if _may_have_header(data):
         for match in _HEADER.finditer(data, timeout=REGEX_TIMEOUT):
             start, end = match.span(1)
@@ -513,6 +515,28 @@ def _scan_layer(
         starts = b64_starts if b64_starts is not None else decoders.base64_starts(data, deep)
         for decoded in decoders.base64_windows(data, starts):
             _sublayer(scan, decoded, found)
+
+
+def _open_windows(
+    scan: _Scan,
+    hits: list[tuple[int, Callable[[bytes, int], decoders.Decoded]]],
+    found: list[tuple[int, Finding]],
+) -> None:
+    """Decode a window around each escaped `sk`, once per stretch of text.
+
+    A hit inside a window already decoded the same way is skipped unless it lies near the
+    window's end (where its key could be cut off), so a megabyte of escapes decodes each
+    byte about once, not once per escape.
+    """
+    covered: dict[Callable[[bytes, int], decoders.Decoded], int] = {}
+    opened = 0
+    for pos, window in sorted(hits, key=lambda hit: hit[0]):
+        if pos < covered.get(window, -1) or opened >= decoders.MAX_WINDOWS:
+            continue
+        decoded = window(scan.data, pos)
+        opened += 1
+        covered[window] = decoded.positions[-1] - 2 * _MAX_TOKEN
+        _sublayer(scan, decoded, found)
 
 
 def _sublayer(scan: _Scan, decoded: decoders.Decoded, found: list[tuple[int, Finding]]) -> None:
