@@ -564,20 +564,9 @@ def _sk_tokens(scan: _Scan, found: list[tuple[int, Finding]]) -> None:
             found.append((scan.to_root(start), finding))
 
 
-def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> list[Finding]:
-    """Every key in the content, in offset order, before any filter.
-
-    Raises DetectionTimeout when a pattern exceeds its time limit on this content.
-    """
-    patterns = _DEFAULT_PATTERNS if settings is DEFAULT_SETTINGS else _patterns_for(settings)
-    data = content.data
-    wide = decoders.text_encoding(data)
-    label = None
-    if wide is not None:
-        # UTF-16 / UTF-32 text is read as the characters it holds; lines and columns are the
-        # same in both spellings.
-        data = decoders.transcode(data, wide)
-        label = wide.rsplit("-", 1)[0]
+def _detect_in(
+    content: Content, data: bytes, patterns: _Patterns, label: str | None
+) -> list[Finding]:
     # The cheap gates first (one regex with a literal prefix, a few finds): most content
     # holds nothing to look at, and is left without building any scan state.
     first_sk = _SK_ANY.search(data)
@@ -602,3 +591,22 @@ def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> l
             seen.add(key)
             out.append(finding)
     return out
+
+
+def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> list[Finding]:
+    """Every key in the content, in offset order, before any filter.
+
+    Raises DetectionTimeout when a pattern exceeds its time limit on this content.
+    """
+    patterns = _DEFAULT_PATTERNS if settings is DEFAULT_SETTINGS else _patterns_for(settings)
+    wide = decoders.text_encoding(content.data)
+    if wide is None:
+        return _detect_in(content, content.data, patterns, None)
+    # UTF-16 / UTF-32 text is read as the characters it holds (lines and columns are the
+    # same in both spellings). The bytes are read as they are too: a binary file may merely
+    # look wide, and must not hide an ASCII key by doing so.
+    text = decoders.transcode(content.data, wide)
+    found = _detect_in(content, text, patterns, wide.rsplit("-", 1)[0])
+    keys = {f.secret for f in found}
+    found += [f for f in _detect_in(content, content.data, patterns, None) if f.secret not in keys]
+    return found
