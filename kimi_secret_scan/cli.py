@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 import click
 
-from kimi_secret_scan import __version__
+from kimi_secret_scan import __version__, suppressions
+from kimi_secret_scan.config import Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
+from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.reports import FORMATS
 from kimi_secret_scan.reports.text import summary
 from kimi_secret_scan.scan import ScanResult, scan
@@ -28,11 +30,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
+class ResultSink:
+    """Set as the click context object by `baseline create|update|audit`: the scanning
+    command it runs hands its results here instead of reporting them."""
+
+    config: Config
+    results: list[ScanResult] = field(default_factory=list)
+
+
+@dataclass
 class ScanOptions:
     """What every scanning command shares: how to filter, render and where to write.
 
     Commands get one as `opts`, build their source's items, and call
-    `opts.report(opts.scan(mode, scope, items))`.
+    `opts.report(opts.scan(mode, scope, items))`. The project configuration and baseline
+    are already in `filters`, `settings`, `min_confidence` and `output_format`.
     """
 
     output_format: str = "text"
@@ -40,12 +52,19 @@ class ScanOptions:
     show_secrets: bool = False
     filters: list[Filter] = field(default_factory=lambda: list(DEFAULT_FILTERS))
     settings: DetectorSettings = DEFAULT_SETTINGS
+    # Findings below this confidence are reported but do not fail the run.
+    min_confidence: Confidence = Confidence.LOW
+    config: Config | None = None
+    sink: ResultSink | None = None
 
     def scan(self, mode: str, scope: str, items: Iterable[Content | Skipped]) -> ScanResult:
         return scan(mode, scope, items, self.filters, self.settings)
 
     def report(self, result: ScanResult) -> int:
         """Render, write, and turn the result into the exit code."""
+        if self.sink is not None:
+            self.sink.results.append(result)
+            return ExitCode.CLEAN
         use_color = (
             self.output_file is None
             and self.output_format == "text"
@@ -61,7 +80,45 @@ class ScanOptions:
             click.echo(summary(result), err=True)
         else:
             click.echo(text, nl=False, color=use_color)
-        return ExitCode.FINDINGS if result.findings else ExitCode.CLEAN
+        failing = [f for f in result.findings if f.confidence >= self.min_confidence]
+        below = len(result.findings) - len(failing)
+        if below:
+            click.echo(
+                f"kimi-secret-scan: {below} of {len(result.findings)} findings "
+                f"below the minimum confidence ({self.min_confidence}): reported, not failing",
+                err=True,
+            )
+        return ExitCode.FINDINGS if failing else ExitCode.CLEAN
+
+
+def configure(
+    output_format: str | None = None,
+    output_file: str | None = None,
+    show_secrets: bool = False,
+    config_file: str | None = None,
+    use_config: bool = True,
+    baseline_file: str | None = None,
+    use_baseline: bool = True,
+    min_confidence: str | None = None,
+    sink: ResultSink | None = None,
+) -> ScanOptions:
+    """ScanOptions from the command line and the project configuration (the command line
+    wins). Under a ResultSink the sink's configuration is used and no baseline applies."""
+    config = sink.config if sink else suppressions.load_config(config_file, use_config)
+    use_baseline = use_baseline and sink is None
+    baseline = suppressions.baseline_filter(config, baseline_file) if use_baseline else None
+    return ScanOptions(
+        output_format=output_format or config.format or "text",
+        output_file=output_file,
+        show_secrets=show_secrets,
+        filters=suppressions.filters_for(config, baseline),
+        settings=config.settings,
+        min_confidence=(
+            Confidence.parse(min_confidence) if min_confidence else config.min_confidence
+        ),
+        config=config,
+        sink=sink,
+    )
 
 
 def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,9 +126,38 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(
-        *args: Any, output_format: str, output_file: str | None, show_secrets: bool, **kwargs: Any
+        *args: Any,
+        output_format: str | None,
+        output_file: str | None,
+        show_secrets: bool,
+        config_file: str | None,
+        no_config: bool,
+        baseline_file: str | None,
+        no_baseline: bool,
+        min_confidence: str | None,
+        **kwargs: Any,
     ) -> Any:
-        opts = ScanOptions(output_format, output_file, show_secrets)
+        if config_file and no_config:
+            raise click.UsageError("--config and --no-config exclude each other")
+        if baseline_file and no_baseline:
+            raise click.UsageError("--baseline and --no-baseline exclude each other")
+        context = click.get_current_context(silent=True)
+        sink = context.find_object(ResultSink) if context else None
+        try:
+            opts = configure(
+                output_format,
+                output_file,
+                show_secrets,
+                config_file,
+                not no_config,
+                baseline_file,
+                not no_baseline,
+                min_confidence,
+                sink,
+            )
+        except ScanError as exc:
+            click.echo(f"kimi-secret-scan: error: {exc}", err=True)
+            sys.exit(ExitCode.ERROR)
         return command(*args, opts=opts, **kwargs)
 
     options = [
@@ -79,9 +165,8 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--format",
             "output_format",
             type=click.Choice(sorted(FORMATS)),
-            default="text",
-            show_default=True,
-            help="Output format.",
+            default=None,
+            help="Output format (default: the configured one, else text).",
         ),
         click.option(
             "--output",
@@ -93,6 +178,29 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--show-secrets",
             is_flag=True,
             help="Print keys whole. Without it every output holds keys redacted.",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False),
+            help="Read the configuration from this file instead of .kimi-secret-scan.toml "
+            "or pyproject.toml at the repository root.",
+        ),
+        click.option("--no-config", is_flag=True, help="Ignore the project configuration."),
+        click.option(
+            "--baseline",
+            "baseline_file",
+            type=click.Path(dir_okay=False),
+            help="Do not report the keys this baseline lists (default: the configured "
+            "baseline, else .kimi-secret-scan-baseline.toml at the root when present).",
+        ),
+        click.option("--no-baseline", is_flag=True, help="Report baselined keys too."),
+        click.option(
+            "--min-confidence",
+            type=click.Choice(["low", "medium", "high"]),
+            default=None,
+            help="Findings below this confidence are reported but do not fail the run "
+            "(default: the configured one, else low).",
         ),
     ]
     decorated: Callable[..., Any] = wrapper
@@ -141,9 +249,18 @@ def main() -> None:
 
 
 def _register() -> None:
-    from kimi_secret_scan.commands import commit_msg, files, staged
+    from kimi_secret_scan.commands import (
+        baseline,
+        ci,
+        commit_msg,
+        files,
+        pre_push,
+        pre_receive,
+        staged,
+    )
+    from kimi_secret_scan.commands import range as range_
 
-    for module in (staged, files, commit_msg):
+    for module in (staged, files, commit_msg, range_, ci, pre_push, pre_receive, baseline):
         main.add_command(module.command)
 
 

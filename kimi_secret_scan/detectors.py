@@ -129,12 +129,44 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def _excerpt(data: bytes, line_start: int, line_end: int, start: int, end: int) -> str:
-    # Long (minified) lines are cut to a window around the key so output stays readable.
-    lo = max(line_start, start - 80)
-    hi = min(line_end, end + 80)
-    text = _decode(data[lo:hi]).replace("\t", " ")
-    return ("…" if lo > line_start else "") + text + ("…" if hi < line_end else "")
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    secret: str
+    line_start: int
+    line_end: int
+
+
+def _excerpt_spans(data: bytes, focus: _Span, spans: list[_Span]) -> str:
+    """The focus key's line, cut to a window around it, with every key on it in place of
+    its spelling there (encoded or split keys shown decoded, so redaction hides them)."""
+    line_start, line_end = focus.line_start, focus.line_end
+    lo = max(line_start, focus.start - 80)
+    hi = min(line_end, max(focus.end, focus.start) + 80)
+    on_line = sorted(
+        (sp for sp in spans if sp.start < line_end and sp.end > line_start), key=lambda sp: sp.start
+    )
+    for sp in on_line:  # never cut a key in half at the window's edge
+        if sp.start < lo < sp.end:
+            lo = max(line_start, sp.start)
+        if sp.start < hi < sp.end:
+            hi = min(line_end, sp.end)
+    out: list[str] = ["…"] if lo > line_start else []
+    pos = lo
+    for sp in on_line:
+        if sp.start < pos or sp.start >= hi:
+            continue
+        out += [_decode(data[pos : sp.start]), sp.secret]
+        if sp.end > line_end:  # split over lines: the rest of this line is part of the key
+            pos = hi = line_end
+            out.append("…")
+            break
+        pos = sp.end
+    out.append(_decode(data[pos:hi]))
+    if hi < line_end:
+        out.append("…")
+    return "".join(out).replace("\t", " ")
 
 
 class _Patterns:
@@ -236,6 +268,8 @@ class _Scan:
         own = label if origin is None else origin.encoding
         self.label: str | None = "+".join(x for x in (parent_label, own) if x) or None
         self.locator = _Locator(data)
+        # Where each finding's key (in whatever spelling) is in the root data, by id().
+        self.spans: dict[int, _Span] = {}
         self._near_cache: dict[int, list[tuple[int, int]]] = {}
 
     def to_parent(self, offset: int) -> int:
@@ -314,20 +348,11 @@ class _Scan:
         end_column = column + (
             len(_decode(data[root_start:root_end])) if root_end <= line_end else len(secret)
         )
-        if data[root_start:root_end] == secret.encode("utf-8", "surrogatepass"):
-            excerpt = _excerpt(data, line_start, line_end, root_start, root_end)
-        else:
-            # Decoded or joined: show the key (redacted on output) where its encoded or split
-            # form is, so an excerpt never carries a whole key in another spelling.
-            lo = max(line_start, root_start - 80)
-            before = ("…" if lo > line_start else "") + _decode(data[lo:root_start])
-            if root_end <= line_end:
-                hi = min(line_end, root_end + 80)
-                after = _decode(data[root_end:hi]) + ("…" if hi < line_end else "")
-            else:
-                after = "…"
-            excerpt = (before + secret + after).replace("\t", " ")
-        return Finding(
+        # Decoded or joined keys are shown (redacted on output) in place of their encoded or
+        # split form, so an excerpt never carries a whole key in another spelling.
+        span = _Span(root_start, root_end, secret, line_start, line_end)
+        excerpt = _excerpt_spans(data, span, [span])
+        finding = Finding(
             rule=rule,
             confidence=confidence,
             key_kind=key_kind or self.key_kind(start, end, secret),
@@ -341,6 +366,8 @@ class _Scan:
             note=note,
             encoding=self.label,
         )
+        root.spans[id(finding)] = span
+        return finding
 
     def masked(self, end: int) -> bool:
         return self.data.startswith(_MASK_AFTER, end)
@@ -559,7 +586,10 @@ def _sk_tokens(scan: _Scan, found: list[tuple[int, Finding]]) -> None:
                 if finding is not None:
                     note = "Written in pieces (across strings or lines); reported joined."
                     note = f"{note} {finding.note}" if finding.note else note
-                    finding = dataclasses.replace(finding, note=note)
+                    joined_finding = dataclasses.replace(finding, note=note)
+                    spans = scan.root.spans
+                    spans[id(joined_finding)] = spans.pop(id(finding))
+                    finding = joined_finding
         if finding is not None:
             found.append((scan.to_root(start), finding))
 
@@ -574,12 +604,26 @@ def _detect_in(
     if first_sk is None and not b64_starts and not _may_have_header(data):
         return []
     found: list[tuple[int, Finding]] = []
+    scan = _Scan(content, data, patterns, label=label)
     try:
-        _scan_layer(_Scan(content, data, patterns, label=label), found, first_sk, b64_starts)
+        _scan_layer(scan, found, first_sk, b64_starts)
     except TimeoutError:
         raise DetectionTimeout(
             f"a pattern took longer than {REGEX_TIMEOUT:g} s; content not scanned"
         ) from None
+    spans = scan.spans
+    if len(spans) > 1:
+        # Rebuild excerpts with every key on the line in place, so no excerpt shows a
+        # neighbouring key in an encoded or split spelling.
+        found = [
+            (
+                offset,
+                dataclasses.replace(
+                    f, excerpt=_excerpt_spans(data, spans[id(f)], list(spans.values()))
+                ),
+            )
+            for offset, f in found
+        ]
     found.sort(key=lambda item: (item[0], item[1].encoding is not None))
     # The same key at the same place may be reached plainly and through a decoder (a JSON
     # string with other escapes in it): keep the first, plainest report.

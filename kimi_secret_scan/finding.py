@@ -8,7 +8,9 @@ redacted form and the key's SHA-256 unless the caller explicitly asks for the ke
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
@@ -69,6 +71,11 @@ def redact(secret: str) -> str:
     return f"{head}…"
 
 
+# Any sk- token long enough to be a key: excerpts are redacted of these too, so a line with
+# a second key (suppressed, or of another vendor) never shows it whole.
+_SK_TOKEN = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{12,}")
+
+
 def sha256_hex(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -104,7 +111,8 @@ class Finding:
     def shown_excerpt(self, show_secrets: bool) -> str:
         if show_secrets:
             return self.excerpt
-        return self.excerpt.replace(self.secret, self.redacted)
+        text = self.excerpt.replace(self.secret, self.redacted)
+        return _SK_TOKEN.sub(lambda m: redact(m.group(0)), text)
 
     def __repr__(self) -> str:
         return (
@@ -133,3 +141,22 @@ class Finding:
             "note": self.note,
             "encoding": self.encoding,
         }
+
+
+def redact_neighbours(findings: Sequence[Finding]) -> list[Finding]:
+    """Redact, in each finding's excerpt, the other keys found in the same content.
+
+    An excerpt is the finding's line; when that line holds a second key, showing the first
+    finding with --show-secrets must not be the only thing that keeps the second one hidden.
+    """
+    secrets = {f.secret for f in findings}
+    if len(secrets) < 2:
+        return list(findings)
+    out = []
+    for f in findings:
+        excerpt = f.excerpt
+        for other in secrets - {f.secret}:
+            if other in excerpt:
+                excerpt = excerpt.replace(other, redact(other))
+        out.append(f if excerpt == f.excerpt else replace(f, excerpt=excerpt))
+    return out

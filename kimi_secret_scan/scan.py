@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import DetectionTimeout, detect
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
-from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.finding import Finding, redact_neighbours
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
 
@@ -52,7 +52,7 @@ def scan(
             stats.skipped.append(item)
             continue
         try:
-            findings = detect(item, settings)
+            findings = redact_neighbours(detect(item, settings))
         except DetectionTimeout as exc:
             stats.skipped.append(Skipped(item.path, exc.reason))
             continue

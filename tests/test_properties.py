@@ -151,15 +151,18 @@ def test_key_shaped_noise_never_crashes(parts: list[bytes]) -> None:
 @given(
     seed=st.integers(0, 2**32),
     syntaxes=st.lists(st.sampled_from(sorted(SYNTAXES)), min_size=1, max_size=4),
+    one_line=st.booleans(),
     show=st.booleans(),
 )
 def test_no_format_shows_a_whole_key_unless_asked(
-    seed: int, syntaxes: list[str], show: bool
+    seed: int, syntaxes: list[str], one_line: bool, show: bool
 ) -> None:
     rng = random.Random(seed)
     keys = [keygen.kimi_code_key(rng) if i % 2 else keygen.moonshot_key(rng) for i in range(4)]
     lines = [SYNTAXES[s](keys[i % 4])[0] for i, s in enumerate(syntaxes)]
-    result = scan("files", "test", [Content(path="f.txt", data="\n".join(lines).encode())])
+    # On one line, each finding's excerpt holds the other keys in their own spellings.
+    text = (" ; " if one_line else "\n").join(lines)
+    result = scan("files", "test", [Content(path="f.txt", data=text.encode())])
     assert result.findings
     for name, render in FORMATS.items():
         out = render(result, show, False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kimi_secret_scan.reports import json_report, text
+from kimi_secret_scan.reports import github, json_report, sarif, text
 from kimi_secret_scan.scan import ScanResult
 
 # render(result, show_secrets, color) -> str
@@ -14,4 +14,6 @@ Renderer = Callable[[ScanResult, bool, bool], str]
 FORMATS: dict[str, Renderer] = {
     "text": text.render,
     "json": json_report.render,
+    "sarif": sarif.render,
+    "github": github.render,
 }

@@ -1,0 +1,107 @@
+"""`kimi-secret-scan pre-push`: the commits a push would send that the remote lacks.
+
+Works as a plain git hook (`<remote> <url>` arguments, one `<local ref> <local sha>
+<remote ref> <remote sha>` line per pushed ref on stdin, every line honoured) and under
+the pre-commit framework (PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF / PRE_COMMIT_REMOTE_NAME;
+pre-commit keeps stdin to itself).
+
+Whatever the remote already has is excluded: the remote's old tip for each ref and every
+remote-tracking branch of that remote. So a new branch scans only its own new commits, a
+force push scans only what is new, and a deleted ref scans nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
+from kimi_secret_scan.commands.range import git_dir_cwd, max_size_option, repo_option, scan_commits
+from kimi_secret_scan.errors import ExitCode, ScanError
+from kimi_secret_scan.sources.commits import RevRange, is_zero, resolve_commit
+
+
+def _on_remote(cwd: Path, remote: str, remote_shas: list[str]) -> tuple[str, ...]:
+    known = [sha for sha in remote_shas if resolve_commit(cwd, sha)]
+    return (*known, f"--remotes={remote}")
+
+
+def from_stdin(cwd: Path, remote: str, text: str) -> tuple[RevRange, list[str]]:
+    """The range of a plain hook's stdin; and, per pushed ref, what it does, in words."""
+    include: list[str] = []
+    remote_shas: list[str] = []
+    described: list[str] = []
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 4:
+            raise ScanError(f"unexpected pre-push input line: {line[:120]!r}")
+        _local_ref, local_sha, remote_ref, remote_sha = parts
+        if is_zero(local_sha):
+            described.append(f"delete {remote_ref}")
+            continue
+        include.append(local_sha)
+        if is_zero(remote_sha):
+            described.append(f"new {remote_ref}")
+        else:
+            remote_shas.append(remote_sha)
+            described.append(f"update {remote_ref}")
+    return RevRange(tuple(include), _on_remote(cwd, remote, remote_shas)), described
+
+
+def from_pre_commit(cwd: Path, env: Mapping[str, str]) -> tuple[RevRange, list[str]]:
+    remote = env.get("PRE_COMMIT_REMOTE_NAME") or "origin"
+    to_ref = env.get("PRE_COMMIT_TO_REF")
+    from_ref = env.get("PRE_COMMIT_FROM_REF")
+    branch = env.get("PRE_COMMIT_REMOTE_BRANCH") or "the remote branch"
+    if to_ref:
+        remote_shas = [from_ref] if from_ref and not is_zero(from_ref) else []
+        return RevRange((to_ref,), _on_remote(cwd, remote, remote_shas)), [f"update {branch}"]
+    # pre-commit passes no refs when the push includes a root commit (it runs "all files").
+    local = env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
+    return RevRange((local,), _on_remote(cwd, remote, [])), [f"new {branch}"]
+
+
+@click.command("pre-push")
+@click.argument("remote", required=False)
+@click.argument("url", required=False)
+@repo_option
+@max_size_option
+@scan_options
+@handle_errors
+def command(
+    remote: str | None, url: str | None, repo: str, max_file_size: int, opts: ScanOptions
+) -> int:
+    """Scan the commits a push sends that the remote does not have (the pre-push hook).
+
+    Run by hand (stdin a terminal), it scans what pushing HEAD to REMOTE (default origin)
+    would send.
+    """
+    cwd = git_dir_cwd(repo)
+    env = os.environ
+    if env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_REMOTE_NAME"):
+        rev_range, described = from_pre_commit(cwd, env)
+        remote = env.get("PRE_COMMIT_REMOTE_NAME") or remote or "origin"
+    elif sys.stdin is None or sys.stdin.isatty():
+        remote = remote or "origin"
+        rev_range = RevRange(("HEAD",), (f"--remotes={remote}",))
+        described = ["HEAD"]
+    else:
+        remote = remote or "origin"
+        rev_range, described = from_stdin(cwd, remote, sys.stdin.read())
+    what = ", ".join(described) or "nothing"
+    scope = f"push to {remote} ({what}): commits not on {remote}"
+    code = scan_commits(opts, cwd, rev_range, "pre-push", scope, max_file_size)
+    if code == ExitCode.FINDINGS:
+        click.echo(
+            "kimi-secret-scan: push blocked: the key(s) above are in commits not yet on "
+            f"{remote}. Remove them from those commits (git commit --amend, or git rebase -i "
+            "for older ones), and revoke any key that was shared elsewhere; then push again.",
+            err=True,
+        )
+    return code

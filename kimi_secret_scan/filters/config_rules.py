@@ -1,0 +1,32 @@
+"""The project configuration's filters: excluded paths, allowed values, disabled rules."""
+
+from __future__ import annotations
+
+from kimi_secret_scan import repo_paths
+from kimi_secret_scan.config import Config
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.filters import Filter
+from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.globs import excluded
+
+
+def config_filter(config: Config) -> Filter | None:
+    """One filter for what the configuration allows; None when it allows nothing."""
+    if not (config.exclude or config.allow_values or config.allow_regexes or config.disable_rules):
+        return None
+
+    def allowed_by_config(content: Content, findings: list[Finding]) -> list[Finding]:
+        if config.exclude and any(
+            excluded(path, config.exclude)
+            for path in repo_paths.candidates(content.path, config.root)
+        ):
+            return []
+        return [
+            f
+            for f in findings
+            if f.rule.id not in config.disable_rules
+            and f.secret not in config.allow_values
+            and not any(rx.search(f.secret) for rx in config.allow_regexes)
+        ]
+
+    return allowed_by_config

@@ -1,0 +1,153 @@
+"""Inline allow comments.
+
+On the key's line, after the key:   `kimi-secret-scan: allow` (also `pragma: allowlist
+secret` and `gitleaks:allow`, for projects migrating from detect-secrets and gitleaks).
+On the line before the key:        `kimi-secret-scan: allow-next-line` (also `pragma:
+allowlist nextline secret`), for formats without trailing comments (.env, .properties, JSON).
+
+What a comment covers, precisely:
+- only keys on the line it applies to; on its own line, only keys that end before the
+  comment starts (a key pasted into or after the comment is never covered);
+- a bare comment covers one key: when the covered part of the line holds two or more
+  distinct keys it covers none of them, and each is reported with a note saying how to
+  name the one meant;
+- `kimi-secret-scan: allow sha256:1a2b3c4d` (a prefix of at least 8 hex digits of the key's
+  SHA-256, as the JSON report prints it) or `… allow moonshot-api-key` (a rule id) covers
+  exactly the keys named, however many keys the line holds. Other words after the marker
+  are free text (a reason).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+import regex
+
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.rules import RULES_BY_ID
+
+_SAME_LINE = (
+    r"kimi-secret-scan:[ \t]*allow(?![\w-])|pragma:[ \t]*allowlist[ \t]+secret|gitleaks:allow"
+)
+_NEXT_LINE = (
+    r"kimi-secret-scan:[ \t]*allow-next-line(?![\w-])"
+    r"|pragma:[ \t]*allowlist[ \t]+nextline[ \t]+secret"
+)
+_TARGET = r"sha256:([0-9a-fA-F]{8,64})\b|([a-z0-9]+(?:-[a-z0-9]+)+)"
+
+
+@functools.cache
+def _compiled(pattern: str) -> regex.Pattern[str]:
+    # Compiled on first use: a clean hook run never needs them.
+    return regex.compile(pattern, regex.IGNORECASE if pattern != _TARGET else 0)
+
+
+# Only our own marker takes targets; its words run to the end of the line or a comment end.
+_OWN = "kimi-secret-scan:"
+_QUICK = (b"allow", b"ALLOW", b"Allow")
+
+AMBIGUOUS_NOTE = (
+    "an allow comment here covers one key, but this line holds several: name this one with "
+    "`kimi-secret-scan: allow sha256:{prefix}`"
+)
+
+
+@dataclass(frozen=True)
+class _Allow:
+    # Character offset of the comment in its line; None for allow-next-line (whole line).
+    start: int | None
+    shas: tuple[str, ...]
+    rules: tuple[str, ...]
+
+    @property
+    def named(self) -> bool:
+        return bool(self.shas or self.rules)
+
+    def names(self, finding: Finding) -> bool:
+        return finding.rule.id in self.rules or any(
+            finding.secret_sha256.startswith(s) for s in self.shas
+        )
+
+
+def _targets(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    shas: list[str] = []
+    rules: list[str] = []
+    for match in _compiled(_TARGET).finditer(text):
+        if match.group(1):
+            shas.append(match.group(1).lower())
+        elif match.group(2) in RULES_BY_ID:
+            rules.append(match.group(2))
+    return tuple(shas), tuple(rules)
+
+
+def _allow(line: str, pattern: str, next_line: bool) -> _Allow | None:
+    match = _compiled(pattern).search(line)
+    if match is None:
+        return None
+    shas: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    if match.group(0).lower().startswith(_OWN):
+        shas, rules = _targets(line[match.end() :])
+    return _Allow(start=None if next_line else match.start(), shas=shas, rules=rules)
+
+
+def _lines(data: bytes, wanted: set[int]) -> dict[int, str]:
+    """The text of the wanted 1-based line numbers, reading no further than needed."""
+    found: dict[int, str] = {}
+    last = max(wanted)
+    start, number = 0, 1
+    while number <= last and start <= len(data):
+        end = data.find(b"\n", start)
+        stop = len(data) if end < 0 else end
+        if number in wanted:
+            found[number] = data[start:stop].rstrip(b"\r").decode("utf-8", "replace")
+        if end < 0:
+            break
+        start, number = end + 1, number + 1
+    return found
+
+
+def _cover(findings: list[Finding], allow: _Allow) -> tuple[set[int], set[int]]:
+    """(covered, ambiguous) indexes of the findings of one line under one comment."""
+    before = [
+        i for i, f in enumerate(findings) if allow.start is None or f.end_column - 1 <= allow.start
+    ]
+    if allow.named:
+        return {i for i in before if allow.names(findings[i])}, set()
+    if len({findings[i].secret_sha256 for i in before}) == 1:
+        return set(before), set()
+    return set(), set(before)
+
+
+def allow_comments(content: Content, findings: list[Finding]) -> list[Finding]:
+    if not any(word in content.data for word in _QUICK):
+        return findings
+    by_line: dict[int, list[int]] = {}
+    for i, f in enumerate(findings):
+        by_line.setdefault(f.line, []).append(i)
+    wanted = set(by_line) | {n - 1 for n in by_line if n > 1}
+    text = _lines(content.data, wanted)
+    covered: set[int] = set()
+    ambiguous: set[int] = set()
+    for number, indexes in by_line.items():
+        line_findings = [findings[i] for i in indexes]
+        for allow in (
+            _allow(text.get(number, ""), _SAME_LINE, next_line=False),
+            _allow(text.get(number - 1, ""), _NEXT_LINE, next_line=True),
+        ):
+            if allow is None:
+                continue
+            hit, unclear = _cover(line_findings, allow)
+            covered |= {indexes[i] for i in hit}
+            ambiguous |= {indexes[i] for i in unclear}
+    kept: list[Finding] = []
+    for i, f in enumerate(findings):
+        if i in covered:
+            continue
+        if i in ambiguous:
+            note = AMBIGUOUS_NOTE.format(prefix=f.secret_sha256[:12])
+            f = replace(f, note=f"{f.note} {note}" if f.note else note)
+        kept.append(f)
+    return kept

@@ -1,0 +1,79 @@
+"""GitHub Actions workflow commands: one `::error` annotation per finding, on the file and
+line, plus a Markdown job summary appended to $GITHUB_STEP_SUMMARY when that is set."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from kimi_secret_scan import remediation
+from kimi_secret_scan.finding import Confidence, Finding
+from kimi_secret_scan.reports.text import summary
+from kimi_secret_scan.scan import ScanResult
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(f: Finding, show_secrets: bool) -> str:
+    level = "warning" if f.confidence == Confidence.LOW else "error"
+    props = {
+        "file": f.path,
+        "line": str(f.line),
+        "endLine": str(f.line),
+        "col": str(f.column),
+        "endColumn": str(f.end_column),
+        "title": f"{f.rule.title} ({f.rule.id})",
+    }
+    message = (
+        f"{f.shown_secret(show_secrets)} [{f.confidence} confidence]: "
+        f"{remediation.console_hint(f.key_kind)}."
+    )
+    if f.commit:
+        message += f" Added in {f.commit.sha[:12]} by {f.commit.author} on {f.commit.date}."
+    shown = ",".join(f"{key}={_escape_property(value)}" for key, value in props.items())
+    return f"::{level} {shown}::{_escape_data(message)}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_summary(result: ScanResult, show_secrets: bool) -> str:
+    lines = ["## kimi-secret-scan", "", summary(result).removeprefix("kimi-secret-scan: "), ""]
+    if result.findings:
+        lines += ["| where | commit | rule | key | revoke |", "| --- | --- | --- | --- | --- |"]
+        for f in result.findings:
+            lines.append(
+                f"| `{_cell(f.path)}:{f.line}:{f.column}` "
+                f"| {f.commit.sha[:12] if f.commit else ''} "
+                f"| {f.rule.id} | `{_cell(f.shown_secret(show_secrets))}` "
+                f"| {_cell(remediation.console_hint(f.key_kind))} |"
+            )
+        lines.append("")
+    for skipped in result.stats.skipped:
+        lines.append(f"- skipped `{_cell(skipped.path)}`: {_cell(skipped.reason)}")
+    return "\n".join(lines) + "\n"
+
+
+def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
+    out = [annotation(f, show_secrets) for f in result.findings]
+    for skipped in result.stats.skipped:
+        out.append(f"::notice title=skipped::{_escape_data(skipped.path + ': ' + skipped.reason)}")
+    out.append(summary(result))
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        # The job summary is a side channel GitHub reads after the step; the annotations
+        # and the exit code do not depend on it, so a failure to write it only warns.
+        try:
+            with open(step_summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown_summary(result, show_secrets))
+        except OSError as exc:
+            click.echo(f"kimi-secret-scan: cannot write GITHUB_STEP_SUMMARY: {exc}", err=True)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,123 @@
+"""SARIF 2.1.0 for GitHub code scanning (`github/codeql-action/upload-sarif`).
+
+What GitHub needs and peers have got wrong: one rule object per rule id (duplicates are
+rejected), artifact URIs relative to the repository root (percent-encoded, no leading
+slash), and stable `partialFingerprints` so an alert keeps its identity between runs.
+The fingerprint is derived from the key's SHA-256 and the path; the key itself is never
+written, not even with --show-secrets, because SARIF files are uploaded and kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+from urllib.parse import quote
+
+from kimi_secret_scan import __version__, remediation
+from kimi_secret_scan.finding import Confidence, Finding
+from kimi_secret_scan.rules import ALL_RULES
+from kimi_secret_scan.scan import ScanResult
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/kimi-secret-scan/kimi-secret-scan"
+_LEVEL = {Confidence.HIGH: "error", Confidence.MEDIUM: "error", Confidence.LOW: "warning"}
+# GitHub sorts security alerts by this (CVSS-like; a leaked API key is critical).
+_SEVERITY = {Confidence.HIGH: "9.0", Confidence.MEDIUM: "7.5", Confidence.LOW: "5.0"}
+
+
+def _rules() -> list[dict[str, Any]]:
+    return [
+        {
+            "id": rule.id,
+            "name": "".join(part.capitalize() for part in rule.id.split("-")),
+            "shortDescription": {"text": rule.title},
+            "fullDescription": {"text": rule.description},
+            "help": {
+                "text": "Revoke the key in the console that issued it, create a new one, "
+                "and read it from an environment variable or secret store instead.",
+            },
+            "defaultConfiguration": {"level": "error"},
+            "properties": {
+                "tags": ["security", "secret", "kimi", "moonshot"],
+                "security-severity": "9.0",
+                "precision": "high",
+            },
+        }
+        for rule in ALL_RULES
+    ]
+
+
+def artifact_uri(path: str) -> str:
+    """A relative URI reference for a repository path."""
+    return quote(path.replace("\\", "/").lstrip("/"), safe="/-._~")
+
+
+def fingerprint(finding: Finding) -> str:
+    return hashlib.sha256(f"{finding.secret_sha256}:{finding.path}".encode()).hexdigest()
+
+
+def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    message = f"{f.rule.title}: {f.redacted}. {remediation.console_hint(f.key_kind).capitalize()}."
+    if f.commit:
+        message += f" Added in commit {f.commit.sha[:12]} by {f.commit.author}."
+    region: dict[str, Any] = {
+        "startLine": f.line,
+        "startColumn": f.column,
+        "endLine": f.line,
+        "endColumn": f.end_column,
+    }
+    properties: dict[str, Any] = {
+        "confidence": str(f.confidence),
+        "keyKind": f.key_kind,
+        "secretSha256": f.secret_sha256,
+        "redactedSecret": f.redacted,
+        "security-severity": _SEVERITY[f.confidence],
+    }
+    if f.commit:
+        properties["commit"] = f.commit.sha
+    return {
+        "ruleId": f.rule.id,
+        "ruleIndex": rule_index[f.rule.id],
+        "level": _LEVEL[f.confidence],
+        "message": {"text": message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": artifact_uri(f.path), "uriBaseId": "%SRCROOT%"},
+                    "region": region,
+                }
+            }
+        ],
+        "partialFingerprints": {"kimiSecretLocation/v1": fingerprint(f)},
+        "properties": properties,
+    }
+
+
+def as_dict(result: ScanResult) -> dict[str, Any]:
+    rules = _rules()
+    rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kimi-secret-scan",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                # Our columns count characters (code points), not UTF-16 units.
+                "columnKind": "unicodeCodePoints",
+                "results": [_result(f, rule_index) for f in result.findings],
+                "properties": {"mode": result.mode, "scope": result.scope},
+            }
+        ],
+    }
+
+
+def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
+    return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,296 @@
+"""Commits of a range, and the blobs each of them adds.
+
+Which commits: `git log <include> --not <exclude>`, oldest first, so a range is named the
+way git names it (`HEAD --not BASE`, or `TIP --not --remotes=origin` for a new branch).
+
+What a commit adds: every blob whose path changed against *each* of its parents
+(`git diff-tree` once per parent, rename-aware). A merge's own changes are therefore
+scanned, conflict resolutions and evil merges included, while content that merely arrives
+from one side of the merge is not (that side's commits carry it).
+
+What counts: each new blob is scanned whole, and a key is reported only when no parent's
+version of that path (the rename source for a renamed file) already held it. Keys are
+compared, not lines: a key moved within a file, or a file renamed, adds nothing; a key
+copied into another file does. Deleting a key adds nothing.
+
+Reading is two streams of `git cat-file --batch`: the new blobs, then only for the few
+blobs that hold a candidate key, the parents' versions to compare against. An object that
+cannot be read stops the scan (exit 2): a blob left out could hide a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kimi_secret_scan import git
+from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.finding import Commit
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+
+_SUBMODULE = "160000"
+_SEP = "\x1f"
+_LOG_FORMAT = "%H %P%x1f%an%x1f%ae%x1f%aI%x1e"
+
+
+def is_zero(sha: str) -> bool:
+    """The all-zero id git uses for 'no commit' (a new or deleted ref)."""
+    return bool(sha) and set(sha) == {"0"}
+
+
+class ShallowHistory(ScanError):
+    """The range reaches past the history this clone has: scanning it would be wrong."""
+
+
+@dataclass(frozen=True)
+class RevRange:
+    """The commits reachable from `include` and from none of `exclude`.
+
+    `exclude` holds revisions or git's ref-set options (`--remotes=origin`, `--all`).
+    """
+
+    include: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RangeCommit:
+    commit: Commit
+    parents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Change:
+    status: str
+    new_mode: str
+    old_id: str
+    new_id: str
+    path: str
+
+
+@dataclass(frozen=True)
+class _Added:
+    """A blob a commit adds at a path, and the parents' blobs it is compared with."""
+
+    commit: Commit
+    path: str
+    blob: str
+    baseline: tuple[str, ...]
+
+
+def resolve_commit(cwd: Path, rev: str) -> str | None:
+    """The full id of the commit `rev` names, or None when this repository lacks it."""
+    if not rev or rev.startswith("-"):
+        return None  # never let a revision be read as an option
+    out = git.try_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd)
+    return out.decode().strip() if out else None
+
+
+def missing_commit_error(cwd: Path, rev: str, what: str) -> ScanError:
+    """Why `rev` cannot be scanned from, and how to fix it (a shallow clone, usually)."""
+    if is_shallow(cwd):
+        return ScanError(
+            f"the {what} {rev} is not in this clone, which is shallow, so the commits to scan "
+            "cannot be worked out; fetch the whole history (`fetch-depth: 0` for "
+            "actions/checkout, `GIT_DEPTH: 0` on GitLab, or `git fetch --unshallow`) or at "
+            f"least the {what} (`git fetch origin {rev}`), then run again"
+        )
+    return ScanError(
+        f"the {what} {rev} is not a commit in this repository; fetch it "
+        f"(`git fetch origin {rev}`) and run again"
+    )
+
+
+def is_shallow(cwd: Path) -> bool:
+    out = git.try_git(["rev-parse", "--is-shallow-repository"], cwd)
+    return out is not None and out.strip() == b"true"
+
+
+def _shallow_boundary(cwd: Path) -> set[str]:
+    if not is_shallow(cwd):
+        return set()
+    path = git.run_git(["rev-parse", "--git-path", "shallow"], cwd).decode().strip()
+    try:
+        text = (cwd / path).read_text(encoding="ascii")
+    except OSError:
+        return set()
+    return {line.strip() for line in text.splitlines() if line.strip()}
+
+
+def list_commits(cwd: Path, rev_range: RevRange) -> list[RangeCommit]:
+    """The range's commits, parents before children.
+
+    Raises ShallowHistory when a commit of the range is a shallow clone's cut-off point:
+    its real parents are missing, so everything in it would look newly added.
+    """
+    if not rev_range.include:
+        return []
+    out = git.run_git(
+        [
+            "-c",
+            "log.showSignature=false",
+            "log",
+            "--no-color",
+            "--topo-order",
+            "--reverse",
+            f"--format={_LOG_FORMAT}",
+            *rev_range.include,
+            "--not",
+            *rev_range.exclude,
+            "--",
+        ],
+        cwd,
+    )
+    commits: list[RangeCommit] = []
+    for record in out.decode("utf-8", "surrogateescape").split("\x1e"):
+        record = record.strip("\n")
+        if not record:
+            continue
+        ids, author, email, date = record.split(_SEP)
+        sha, *parents = ids.split()
+        commits.append(RangeCommit(Commit(sha, author, email, date), tuple(parents)))
+    boundary = _shallow_boundary(cwd)
+    for item in commits:
+        if item.commit.sha in boundary:
+            raise ShallowHistory(
+                f"this is a shallow clone and its history stops at {item.commit.sha[:12]}, "
+                "inside the range to scan, so its parents are missing; fetch the whole "
+                "history (`git fetch --unshallow`, or `fetch-depth: 0` for actions/checkout) "
+                "and run again"
+            )
+    return commits
+
+
+def _parse_diff_tree(raw: bytes) -> list[tuple[str, list[_Change]]]:
+    """`diff-tree -z --always --stdin` output as (commit id, changes) blocks."""
+    blocks: list[tuple[str, list[_Change]]] = []
+    fields = raw.split(b"\0")
+    i = 0
+    while i < len(fields):
+        field = fields[i]
+        if not field.strip():
+            i += 1
+            continue
+        if not field.startswith(b":"):
+            blocks.append((field.decode().strip(), []))
+            i += 1
+            continue
+        _old_mode, new_mode, old_id, new_id, status = field[1:].decode().split()[:5]
+        if status[0] in "RC":
+            path = fields[i + 2]
+            i += 3
+        else:
+            path = fields[i + 1]
+            i += 2
+        if not blocks:
+            raise ScanError("unexpected output from git diff-tree (no commit header)")
+        blocks[-1][1].append(
+            _Change(status[0], new_mode, old_id, new_id, path.decode("utf-8", "surrogateescape"))
+        )
+    return blocks
+
+
+_DIFF_TREE = ["diff-tree", "--stdin", "-r", "--raw", "-z", "--no-abbrev", "-M", "--root"]
+
+
+def _changes_per_parent(
+    cwd: Path, commits: Sequence[RangeCommit]
+) -> dict[str, list[list[_Change]]]:
+    # One `<commit> <parent>` line per parent (a root commit: `<commit>` alone) with
+    # --always gives one block per parent, in order, even when a diff is empty; `-m` would
+    # silently drop the empty ones.
+    lines: list[str] = []
+    for c in commits:
+        if c.parents:
+            lines.extend(f"{c.commit.sha} {parent}\n" for parent in c.parents)
+        else:
+            lines.append(f"{c.commit.sha}\n")
+    raw = git.run_git([*_DIFF_TREE, "--always"], cwd, input="".join(lines).encode())
+    per_commit: dict[str, list[list[_Change]]] = {}
+    for sha, changes in _parse_diff_tree(raw):
+        per_commit.setdefault(sha, []).append(changes)
+    return per_commit
+
+
+def _added(
+    commits: Sequence[RangeCommit], per_commit: dict[str, list[list[_Change]]]
+) -> Iterator[_Added | Skipped]:
+    for item in commits:
+        blocks = per_commit.get(item.commit.sha)
+        expected = max(1, len(item.parents))
+        if blocks is None or len(blocks) != expected:
+            raise ScanError(
+                f"git diff-tree gave {0 if blocks is None else len(blocks)} diffs for commit "
+                f"{item.commit.sha[:12]}, which has {len(item.parents)} parents"
+            )
+        # A path is the commit's own change only when it differs from every parent.
+        by_path = [{c.path: c for c in block if c.status != "D"} for block in blocks]
+        for path, first in by_path[0].items():
+            versions = [changes.get(path) for changes in by_path]
+            if any(v is None or v.new_id != first.new_id for v in versions):
+                continue
+            if first.new_mode == _SUBMODULE:
+                yield Skipped(
+                    f"{item.commit.sha[:12]}:{path}",
+                    "submodule (its commits are scanned in its own repository)",
+                )
+                continue
+            baseline = tuple(v.old_id for v in versions if v is not None and not is_zero(v.old_id))
+            yield _Added(item.commit, path, first.new_id, baseline)
+
+
+def iter_commit_contents(
+    cwd: Path,
+    commits: Sequence[RangeCommit],
+    max_size: int = 100 * 1024 * 1024,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
+) -> Iterator[Content | Skipped]:
+    """Yield each blob the commits add, whole, with the keys its parents already held."""
+    if not commits:
+        return
+    per_commit = _changes_per_parent(cwd, commits)
+    added: list[_Added] = []
+    for entry in _added(commits, per_commit):
+        if isinstance(entry, Skipped):
+            yield entry
+        else:
+            added.append(entry)
+
+    # First pass: every new blob. Most hold no candidate key and are final as they are.
+    pending: list[tuple[_Added, bytes]] = []
+    read = 0
+    stream = git.cat_file(cwd, [a.blob for a in added])
+    for entry, (_, kind, data) in zip(added, stream, strict=False):
+        read += 1
+        shown = f"{entry.commit.sha[:12]}:{entry.path}"
+        if kind != "blob":
+            raise ScanError(f"cannot read {shown} (object {entry.blob[:12]} is {kind})")
+        if len(data) > max_size:
+            yield Skipped(shown, f"larger than the size limit ({len(data)} > {max_size} bytes)")
+            continue
+        if entry.baseline and detect(Content(entry.path, data), settings):
+            pending.append((entry, data))
+            continue
+        yield Content(path=entry.path, data=data, commit=entry.commit)
+    if read != len(added):
+        raise ScanError(f"git cat-file stopped after {read} of {len(added)} objects")
+
+    # Second pass: the parents' versions of the few blobs with candidates.
+    wanted = sorted({oid for entry, _ in pending for oid in entry.baseline})
+    known_by_blob: dict[str, frozenset[str]] = {}
+    for oid, kind, data in git.cat_file(cwd, wanted):
+        if kind == "blob":
+            secrets = {f.secret for f in detect(Content("", data), settings)}
+            known_by_blob[oid] = frozenset(secrets)
+    for entry, data in pending:
+        missing = [oid for oid in entry.baseline if oid not in known_by_blob]
+        if missing:
+            raise ScanError(
+                f"cannot read the parent's version of {entry.commit.sha[:12]}:{entry.path} "
+                f"(object {missing[0][:12]}) to compare against"
+            )
+        known = frozenset(s for oid in entry.baseline for s in known_by_blob[oid])
+        yield Content(path=entry.path, data=data, commit=entry.commit, known_secrets=known)

@@ -1,0 +1,68 @@
+"""Helpers for range, CI and push tests: keys in files, bare remotes, clones, README blocks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.gitrepo import GitRepo, Run, git
+from tests.keygen import kimi_code_key
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+ZERO = "0" * 40
+
+
+def key_line(key: str | None = None) -> tuple[str, str]:
+    """A line assigning a fresh Kimi Code key, and the key."""
+    key = key or kimi_code_key()
+    return f'KIMI_API_KEY = "{key}"\n', key
+
+
+def findings(run: Run) -> list[dict[str, Any]]:
+    assert run.code in (0, 1), run.all
+    return list(json.loads(run.out)["findings"])
+
+
+def existing(path: Path) -> GitRepo:
+    repo = GitRepo.__new__(GitRepo)
+    repo.path = path
+    return repo
+
+
+def cloned(url: str | Path, path: Path, *args: str) -> GitRepo:
+    git(path.parent, "clone", "-q", *args, str(url), str(path))
+    return existing(path)
+
+
+def with_origin(tmp: Path) -> tuple[GitRepo, GitRepo]:
+    """A bare `origin` and a work repository whose main is pushed to it."""
+    origin = GitRepo(tmp / "origin.git", bare=True)
+    work = GitRepo(tmp / "work")
+    work.git("remote", "add", "origin", str(origin.path))
+    return origin, work
+
+
+def scanner_path_env() -> dict[str, str]:
+    """PATH with this interpreter's bin first, so `kimi-secret-scan` in hooks is ours."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+
+
+def readme_block(containing: str, lang: str) -> str:
+    """The README's fenced ```lang block that contains `containing` (exactly one)."""
+    text = README.read_text(encoding="utf-8")
+    blocks = re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+    matches = [b for b in blocks if containing in b]
+    assert len(matches) == 1, f"{len(matches)} README {lang} blocks contain {containing!r}"
+    return matches[0]
+
+
+def install_hook(git_dir: Path, name: str, script: str) -> None:
+    hook = git_dir / "hooks" / name
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(script, encoding="utf-8")
+    hook.chmod(0o755)

@@ -1,0 +1,373 @@
+"""`kimi-secret-scan ci`: the range each CI sets up, against real remotes and clones."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.gitrepo import GitRepo, Run, run_cli
+from tests.remotes import ZERO, cloned, findings, key_line, readme_block, with_origin
+
+_GITHUB_VARS = (
+    "GITHUB_EVENT_NAME",
+    "GITHUB_EVENT_PATH",
+    "GITHUB_SHA",
+    "GITHUB_REF",
+    "GITHUB_BASE_REF",
+    "GITHUB_STEP_SUMMARY",
+)
+_GITLAB_VARS = (
+    "CI_COMMIT_SHA",
+    "CI_COMMIT_BEFORE_SHA",
+    "CI_COMMIT_BRANCH",
+    "CI_COMMIT_REF_NAME",
+    "CI_MERGE_REQUEST_IID",
+    "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+)
+
+
+def no_ci() -> dict[str, str]:
+    """Blank every CI variable we read, so the tests behave the same inside a real CI."""
+    return {name: "" for name in ("GITHUB_ACTIONS", "GITLAB_CI", *_GITHUB_VARS, *_GITLAB_VARS)}
+
+
+def github_env(tmp: Path, event: str, payload: dict[str, object], sha: str) -> dict[str, str]:
+    path = tmp / f"{event}-event.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    return {
+        **no_ci(),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(path),
+        "GITHUB_SHA": sha,
+    }
+
+
+def gitlab_env(**values: str) -> dict[str, str]:
+    return {**no_ci(), "GITLAB_CI": "true", **values}
+
+
+@dataclass
+class Project:
+    origin: GitRepo
+    work: GitRepo
+    old_main: str  # main before the push; its history holds an old key already
+    new_main: str  # main after a push that adds a key
+    feature: str  # a branch off old_main adding a key
+    tmp: Path
+
+    def ci_clone(self, *args: str) -> GitRepo:
+        name = f"ci{len(list(self.tmp.glob('ci*')))}"
+        return cloned(f"file://{self.origin.path}", self.tmp / name, *args)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    origin, work = with_origin(tmp_path)
+    old_line, _ = key_line()
+    work.commit_file("legacy.py", old_line, "an old key, already on the remote")
+    old_main = work.commit_file("README.md", "hello\n")
+    work.git("push", "-q", "origin", "main")
+    work.git("checkout", "-q", "-b", "feature")
+    line, _ = key_line()
+    work.commit_file("feature.py", line, "feature adds a key")
+    feature = work.commit_file("feature.txt", "clean\n")
+    work.git("push", "-q", "origin", "feature")
+    work.git("checkout", "-q", "main")
+    line, _ = key_line()
+    new_main = work.commit_file("main.py", line, "main adds a key")
+    work.git("push", "-q", "origin", "main")
+    return Project(origin, work, old_main, new_main, feature, tmp_path)
+
+
+def _paths(run: Run) -> list[str]:
+    return [f["path"] for f in findings(run)]
+
+
+def test_github_pull_request_scans_base_to_head(project: Project) -> None:
+    clone = project.ci_clone()
+    payload = {
+        "number": 7,
+        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": project.feature}},
+    }
+    env = github_env(project.tmp, "pull_request", payload, project.feature)
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert run.code == 1, run.all
+    assert _paths(run) == ["feature.py"]
+    assert "GitHub Actions pull request #7" in run.err
+    assert f"{project.old_main[:12]}..{project.feature[:12]}" in run.err
+    assert "2 commits" in run.err
+
+
+def test_github_pull_request_falls_back_to_the_checked_out_merge(project: Project) -> None:
+    clone = project.ci_clone()
+    # actions/checkout checks out the PR's test merge; pretend its head is not fetched.
+    clone.git("checkout", "-q", "-b", "pr-merge", project.old_main)
+    clone.git("merge", "-q", "--no-ff", "-m", "Merge feature into main", "origin/feature")
+    payload = {
+        "number": 7,
+        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": "1" * 40}},
+    }
+    env = github_env(project.tmp, "pull_request", payload, clone.head())
+    assert _paths(run_cli("ci", "--format", "json", env=env, cwd=clone.path)) == ["feature.py"]
+
+
+def test_github_pull_request_without_base_sha_uses_github_base_ref(project: Project) -> None:
+    clone = project.ci_clone()
+    payload = {"number": 8, "pull_request": {"head": {"sha": project.feature}}}
+    env = github_env(project.tmp, "pull_request", payload, project.feature)
+    env["GITHUB_BASE_REF"] = "main"
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["feature.py"]
+
+
+def test_github_push_scans_before_to_after(project: Project) -> None:
+    clone = project.ci_clone()
+    payload = {"ref": "refs/heads/main", "before": project.old_main, "after": project.new_main}
+    env = github_env(project.tmp, "push", payload, project.new_main)
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["main.py"]
+    assert "push to main" in run.err and "1 commit" in run.err
+
+
+def test_github_new_branch_scans_only_commits_on_no_other_branch(project: Project) -> None:
+    clone = project.ci_clone()
+    payload = {
+        "ref": "refs/heads/feature",
+        "before": ZERO,
+        "after": project.feature,
+        "created": True,
+    }
+    env = github_env(project.tmp, "push", payload, project.feature)
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["feature.py"]  # not legacy.py, which main already had
+    assert "new branch feature" in run.err and "2 commits" in run.err
+
+
+def test_github_branch_without_new_commits_scans_nothing(project: Project) -> None:
+    project.work.git("push", "-q", "origin", "main:copy")
+    clone = project.ci_clone()
+    payload = {"ref": "refs/heads/copy", "before": ZERO, "after": project.new_main}
+    run = run_cli(
+        "ci", env=github_env(project.tmp, "push", payload, project.new_main), cwd=clone.path
+    )
+    assert run.code == 0, run.all
+    assert "0 commits" in run.err
+
+
+def test_github_deleted_branch_scans_nothing(project: Project) -> None:
+    clone = project.ci_clone()
+    payload = {
+        "ref": "refs/heads/feature",
+        "before": project.feature,
+        "after": ZERO,
+        "deleted": True,
+    }
+    run = run_cli("ci", env=github_env(project.tmp, "push", payload, ZERO), cwd=clone.path)
+    assert run.code == 0, run.all
+    assert "deletion of feature: nothing to scan" in run.err
+
+
+def test_github_force_push_scans_what_is_new(project: Project) -> None:
+    work = project.work
+    work.git("reset", "-q", "--hard", project.old_main)
+    line, _ = key_line()
+    rewritten = work.commit_file("rewritten.py", line, "rewritten history")
+    work.git("push", "-q", "-f", "origin", "main")
+    clone = project.ci_clone()  # the old tip is on no ref the clone fetched
+    payload = {
+        "ref": "refs/heads/main",
+        "before": project.new_main,
+        "after": rewritten,
+        "forced": True,
+    }
+    run = run_cli(
+        "ci",
+        "--format",
+        "json",
+        env=github_env(project.tmp, "push", payload, rewritten),
+        cwd=clone.path,
+    )
+    assert _paths(run) == ["rewritten.py"]
+    assert "force push to main" in run.err
+
+
+def test_github_shallow_checkout_fails_with_the_fix(project: Project) -> None:
+    clone = project.ci_clone("--depth", "1", "--branch", "feature")
+    payload = {
+        "number": 7,
+        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": project.feature}},
+    }
+    run = run_cli(
+        "ci", env=github_env(project.tmp, "pull_request", payload, project.feature), cwd=clone.path
+    )
+    assert run.code == 2, run.all
+    assert "shallow" in run.err and "fetch-depth: 0" in run.err
+    assert run.out == "" and "Traceback" not in run.all
+
+
+def test_github_shallow_new_branch_fails_rather_than_scanning_everything(
+    project: Project,
+) -> None:
+    clone = project.ci_clone("--depth", "1", "--branch", "feature")
+    payload = {"ref": "refs/heads/feature", "before": ZERO, "after": project.feature}
+    run = run_cli(
+        "ci", env=github_env(project.tmp, "push", payload, project.feature), cwd=clone.path
+    )
+    assert run.code == 2, run.all
+    assert "shallow clone" in run.err and "fetch-depth: 0" in run.err
+
+
+def test_github_event_without_a_range_is_an_error(project: Project) -> None:
+    clone = project.ci_clone()
+    run = run_cli(
+        "ci", env=github_env(project.tmp, "schedule", {}, project.new_main), cwd=clone.path
+    )
+    assert run.code == 2
+    assert "'schedule' has no commit range" in run.err and "--base" in run.err
+
+
+def test_gitlab_merge_request_uses_the_diff_base(project: Project) -> None:
+    clone = project.ci_clone()
+    env = gitlab_env(
+        CI_MERGE_REQUEST_IID="3",
+        CI_MERGE_REQUEST_DIFF_BASE_SHA=project.old_main,
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main",
+        CI_COMMIT_SHA=project.feature,
+        CI_COMMIT_BEFORE_SHA=ZERO,
+    )
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["feature.py"]
+    assert "GitLab CI merge request !3" in run.err
+
+
+def test_gitlab_push_uses_the_before_sha(project: Project) -> None:
+    clone = project.ci_clone()
+    env = gitlab_env(
+        CI_COMMIT_BEFORE_SHA=project.old_main,
+        CI_COMMIT_SHA=project.new_main,
+        CI_COMMIT_BRANCH="main",
+        CI_COMMIT_REF_NAME="main",
+    )
+    assert _paths(run_cli("ci", "--format", "json", env=env, cwd=clone.path)) == ["main.py"]
+
+
+def test_gitlab_new_branch_scans_only_its_own_commits(project: Project) -> None:
+    clone = project.ci_clone()
+    env = gitlab_env(
+        CI_COMMIT_BEFORE_SHA=ZERO,
+        CI_COMMIT_SHA=project.feature,
+        CI_COMMIT_BRANCH="feature",
+        CI_COMMIT_REF_NAME="feature",
+    )
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["feature.py"]
+    assert "new branch feature" in run.err
+
+
+def test_gitlab_shallow_clone_without_the_base_fails_with_the_fix(project: Project) -> None:
+    clone = project.ci_clone("--depth", "1")
+    env = gitlab_env(
+        CI_COMMIT_BEFORE_SHA=project.old_main,
+        CI_COMMIT_SHA=project.new_main,
+        CI_COMMIT_BRANCH="main",
+    )
+    run = run_cli("ci", env=env, cwd=clone.path)
+    assert run.code == 2
+    assert "GIT_DEPTH: 0" in run.err
+
+
+def test_generic_base_and_no_ci(project: Project) -> None:
+    clone = project.ci_clone()
+    run = run_cli("ci", "--base", project.old_main, "--format", "json", env=no_ci(), cwd=clone.path)
+    assert _paths(run) == ["main.py"]
+    assert f"--base: commits in {project.old_main[:12]}.." in run.err
+    run = run_cli("ci", env=no_ci(), cwd=clone.path)
+    assert run.code == 2
+    assert "no supported CI detected" in run.err and "--base" in run.err
+
+
+def _scanner_argv(command: str) -> list[str]:
+    argv = shlex.split(command)
+    assert argv[0] == "kimi-secret-scan"
+    return argv[1:]
+
+
+def test_readme_github_workflow_runs_as_written(project: Project) -> None:
+    workflow = yaml.safe_load(readme_block("upload-sarif", "yaml"))
+    steps = workflow["jobs"]["scan"]["steps"]
+    checkout = next(s for s in steps if str(s.get("uses", "")).startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0
+    scan = next(s for s in steps if s.get("name") == "Scan the pushed commits")
+    annotate = next(s for s in steps if s.get("name") == "Annotate the pull request")
+    upload = next(s for s in steps if "upload-sarif" in str(s.get("uses", "")))
+    argv = _scanner_argv(scan["run"])
+    sarif_file = argv[argv.index("--output") + 1]
+    assert upload["with"]["sarif_file"] == sarif_file
+    assert "cancelled()" in upload["if"]  # uploaded when the scan step fails, too
+    assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads `on` as True
+
+    clone = project.ci_clone()
+    payload = {
+        "number": 7,
+        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": project.feature}},
+    }
+    env = github_env(project.tmp, "pull_request", payload, project.feature)
+    summary = project.tmp / "step-summary.md"
+    env["GITHUB_STEP_SUMMARY"] = str(summary)
+    run = run_cli(*argv, env=env, cwd=clone.path)
+    assert run.code == 1, run.all
+    sarif = json.loads((clone.path / sarif_file).read_text(encoding="utf-8"))
+    [result] = sarif["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "feature.py"
+
+    run = run_cli(*_scanner_argv(annotate["run"]), env=env, cwd=clone.path)
+    assert run.code == 1
+    assert run.out.startswith("::error file=feature.py,line=1,")
+    assert "feature.py" in summary.read_text(encoding="utf-8")
+
+
+def test_readme_gitlab_job_runs_as_written(project: Project) -> None:
+    job = yaml.safe_load(readme_block("GIT_DEPTH", "yaml"))["kimi-secret-scan"]
+    assert job["variables"]["GIT_DEPTH"] == 0
+    [scan] = [line for line in job["script"] if line.startswith("kimi-secret-scan")]
+    argv = _scanner_argv(scan)
+    clone = project.ci_clone()
+    env = gitlab_env(
+        CI_MERGE_REQUEST_IID="3",
+        CI_MERGE_REQUEST_DIFF_BASE_SHA=project.old_main,
+        CI_COMMIT_SHA=project.feature,
+    )
+    run = run_cli(*argv, env=env, cwd=clone.path)
+    assert run.code == 1, run.all
+    report = json.loads((clone.path / argv[argv.index("--output") + 1]).read_text())
+    assert [f["path"] for f in report["findings"]] == ["feature.py"]
+    assert job["artifacts"]["when"] == "always"
+    assert sys.executable  # the scanner ran with this interpreter (run_cli)
+
+
+def test_github_merge_queue(project: Project) -> None:
+    clone = project.ci_clone()
+    payload = {"merge_group": {"base_sha": project.old_main, "head_sha": project.feature}}
+    env = github_env(project.tmp, "merge_group", payload, project.feature)
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["feature.py"] and "merge queue" in run.err
+
+
+def test_gitlab_merge_request_without_diff_base_uses_the_target_branch(project: Project) -> None:
+    clone = project.ci_clone()
+    env = gitlab_env(
+        CI_MERGE_REQUEST_IID="4",
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main",
+        CI_COMMIT_SHA=project.feature,
+    )
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert _paths(run) == ["feature.py"]
+    assert f"{project.new_main[:12]}..{project.feature[:12]}" in run.err

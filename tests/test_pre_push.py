@@ -1,0 +1,205 @@
+"""`kimi-secret-scan pre-push`: real pushes to real bare remotes, through git's own hook and
+through the pre-commit framework."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import GitRepo, run_cli
+from tests.remotes import (
+    ZERO,
+    install_hook,
+    key_line,
+    readme_block,
+    scanner_path_env,
+    with_origin,
+)
+
+
+def push(repo: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **scanner_path_env()}
+    return subprocess.run(
+        ["git", "push", *args], cwd=repo.path, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def remote_tip(origin: GitRepo, branch: str) -> str | None:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+        cwd=origin.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() or None
+
+
+@pytest.fixture
+def pushed(tmp_path: Path) -> tuple[GitRepo, GitRepo, str]:
+    """origin with main pushed (its history holds an old key), and the README's git hook."""
+    origin, work = with_origin(tmp_path)
+    line, _ = key_line()
+    work.commit_file("legacy.py", line, "an old key, pushed before the hook existed")
+    work.commit_file("README.md", "hi\n")
+    work.git("push", "-q", "origin", "main")
+    install_hook(work.path / ".git", "pre-push", readme_block(".git/hooks/pre-push:", "sh"))
+    return origin, work, line
+
+
+def test_new_branch_scans_only_its_own_commits(pushed: tuple[GitRepo, GitRepo, str]) -> None:
+    origin, work, _ = pushed
+    work.git("checkout", "-q", "-b", "feature")
+    clean = work.commit_file("feature.txt", "clean\n")
+    proc = push(work, "origin", "feature")
+    assert proc.returncode == 0, proc.stderr  # legacy.py's key is already on the remote
+    assert "1 commit" in proc.stderr
+    assert remote_tip(origin, "feature") == clean
+
+    line, key = key_line()
+    work.commit_file("secret.py", line)
+    work.git("checkout", "-q", "-b", "feature2")
+    proc = push(work, "origin", "feature2")
+    assert proc.returncode != 0
+    assert "secret.py:1:17" in proc.stderr or "secret.py:1:17" in proc.stdout
+    assert key not in proc.stdout + proc.stderr
+    assert remote_tip(origin, "feature2") is None
+
+
+def test_update_force_push_and_delete(pushed: tuple[GitRepo, GitRepo, str]) -> None:
+    origin, work, _ = pushed
+    before = work.head()
+    line, _ = key_line()
+    work.commit_file("leak.py", line)
+    assert push(work, "origin", "main").returncode != 0
+    assert remote_tip(origin, "main") == before
+
+    # Rewrite the commit without the key: a force push of what is new passes.
+    work.git("reset", "-q", "--hard", "HEAD~2")  # drop README.md's pushed commit too
+    fixed = work.commit_file("fixed.txt", "no key\n")
+    proc = push(work, "-f", "origin", "main")
+    assert proc.returncode == 0, proc.stderr
+    assert remote_tip(origin, "main") == fixed
+
+    # A force push that adds a key is blocked.
+    work.git("reset", "-q", "--hard", "HEAD~1")
+    work.commit_file("again.py", line)
+    assert push(work, "-f", "origin", "main").returncode != 0
+    assert remote_tip(origin, "main") == fixed
+
+    work.git("push", "-q", "--no-verify", "origin", "main:doomed")
+    proc = push(work, "origin", "--delete", "doomed")
+    assert proc.returncode == 0, proc.stderr
+    assert remote_tip(origin, "doomed") is None
+
+
+def test_every_pushed_ref_is_scanned(pushed: tuple[GitRepo, GitRepo, str]) -> None:
+    origin, work, _ = pushed
+    work.git("checkout", "-q", "-b", "a")
+    work.commit_file("a.txt", "a\n")
+    work.git("checkout", "-q", "-b", "b", "main")
+    line, _ = key_line()
+    work.commit_file("b.py", line)
+    proc = push(work, "origin", "a", "b")  # the key is on the second ref
+    assert proc.returncode != 0
+    assert "b.py" in proc.stdout + proc.stderr
+    assert remote_tip(origin, "a") is None and remote_tip(origin, "b") is None
+
+
+def test_stdin_protocol_directly(pushed: tuple[GitRepo, GitRepo, str]) -> None:
+    origin, work, _ = pushed
+    main = work.head()
+    line, _ = key_line()
+    work.git("checkout", "-q", "-b", "topic")
+    topic = work.commit_file("t.py", line)
+    lines = (
+        f"refs/heads/topic {topic} refs/heads/topic {ZERO}\n(delete) {ZERO} refs/heads/old {main}\n"
+    )
+    run = run_cli(
+        "pre-push",
+        "origin",
+        str(origin.path),
+        "--format",
+        "json",
+        cwd=work.path,
+        input=lines.encode(),
+    )
+    assert run.code == 1, run.all
+    assert "new refs/heads/topic, delete refs/heads/old" in run.err
+    only_delete = f"(delete) {ZERO} refs/heads/old {main}\n"
+    run = run_cli("pre-push", "origin", "url", cwd=work.path, input=only_delete.encode())
+    assert run.code == 0 and "0 commits" in run.err
+    run = run_cli("pre-push", "origin", "url", cwd=work.path, input=b"garbage\n")
+    assert run.code == 2
+
+
+def test_pre_commit_environment_variables(pushed: tuple[GitRepo, GitRepo, str]) -> None:
+    _, work, _ = pushed
+    main = work.head()
+    line, _ = key_line()
+    work.git("checkout", "-q", "-b", "topic")
+    topic = work.commit_file("t.py", line)
+    env = {
+        "PRE_COMMIT_FROM_REF": main,
+        "PRE_COMMIT_TO_REF": topic,
+        "PRE_COMMIT_REMOTE_NAME": "origin",
+        "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/topic",
+    }
+    run = run_cli("pre-push", cwd=work.path, env=env, input=b"")
+    assert run.code == 1, run.all
+    # pre-commit's "all files" push (a root commit is pushed) sets no refs.
+    env = {
+        "PRE_COMMIT_REMOTE_NAME": "elsewhere",
+        "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main",
+        "PRE_COMMIT_FROM_REF": "",
+        "PRE_COMMIT_TO_REF": "",
+    }
+    run = run_cli("pre-push", "--format", "json", cwd=work.path, env=env, input=b"")
+    assert run.code == 1 and "legacy.py" in run.out  # nothing is on `elsewhere` yet
+
+
+def test_under_the_pre_commit_framework(tmp_path: Path) -> None:
+    origin, work = with_origin(tmp_path)
+    config = (
+        "repos:\n- repo: local\n  hooks:\n"
+        "  - id: kimi-secret-scan-push\n    name: kimi-secret-scan-push\n"
+        f"    entry: {sys.executable} -m kimi_secret_scan pre-push\n"
+        "    language: system\n    stages: [pre-push]\n    pass_filenames: false\n"
+        "    always_run: true\n"
+    )
+    work.commit_file(".pre-commit-config.yaml", config)
+    subprocess.run(
+        [sys.executable, "-m", "pre_commit", "install", "--hook-type", "pre-push"],
+        cwd=work.path,
+        check=True,
+        capture_output=True,
+    )
+    proc = push(work, "origin", "main")  # a root commit: pre-commit runs with no refs
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line, key = key_line()
+    work.commit_file("k.py", line)
+    proc = push(work, "origin", "main")
+    assert proc.returncode != 0
+    assert "k.py:1:17" in proc.stdout and key not in proc.stdout + proc.stderr
+    assert remote_tip(origin, "main") != work.head()
+
+
+def test_pre_commit_hooks_file_declares_the_push_and_history_hooks() -> None:
+    import yaml
+
+    hooks = {
+        h["id"]: h
+        for h in yaml.safe_load(
+            (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text()
+        )
+    }
+    push_hook = hooks["kimi-secret-scan-push"]
+    assert push_hook["entry"] == "kimi-secret-scan pre-push"
+    assert push_hook["stages"] == ["pre-push"] and push_hook["pass_filenames"] is False
+    history = hooks["kimi-secret-scan-history"]
+    assert history["entry"] == "kimi-secret-scan history"
+    assert history["stages"] == ["manual"] and history["pass_filenames"] is False

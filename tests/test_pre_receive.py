@@ -1,0 +1,119 @@
+"""`kimi-secret-scan pre-receive`: a real bare repository with the README's hook, and real
+`git push`es against it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import GitRepo, run_cli
+from tests.remotes import ZERO, install_hook, key_line, readme_block, scanner_path_env
+
+
+def push(repo: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
+    # The hook runs on the "server" with this environment: put our scanner on its PATH.
+    env = {**os.environ, **scanner_path_env()}
+    return subprocess.run(
+        ["git", "push", *args], cwd=repo.path, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def tip(server: GitRepo, branch: str) -> str | None:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+        cwd=server.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() or None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> tuple[GitRepo, GitRepo]:
+    server = GitRepo(tmp_path / "server.git", bare=True)
+    install_hook(server.path, "pre-receive", readme_block("hooks/pre-receive:", "sh"))
+    work = GitRepo(tmp_path / "work")
+    work.git("remote", "add", "origin", str(server.path))
+    work.commit_file("README.md", "hello\n")
+    proc = push(work, "origin", "main")
+    assert proc.returncode == 0, proc.stderr
+    return server, work
+
+
+def test_push_adding_a_key_is_rejected_with_the_findings(server: tuple[GitRepo, GitRepo]) -> None:
+    repo, work = server
+    before = tip(repo, "main")
+    line, key = key_line()
+    work.commit_file("config.py", "x = 1\n" + line, "add config")
+    work.commit_file("other.txt", "clean\n")
+    proc = push(work, "origin", "main")
+    assert proc.returncode != 0
+    assert "pre-receive hook declined" in proc.stderr
+    remote_lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("remote:")]
+    shown = "\n".join(remote_lines)
+    assert "config.py:2:17" in shown and "Kimi Code API key" in shown
+    assert key[:12] in shown and key not in proc.stdout + proc.stderr  # redacted
+    assert "push rejected" in shown
+    assert tip(repo, "main") == before  # the ref did not move
+
+
+def test_clean_push_and_key_deletion_pass(server: tuple[GitRepo, GitRepo]) -> None:
+    repo, work = server
+    clean = work.commit_file("notes.txt", "nothing secret\n")
+    proc = push(work, "origin", "main")
+    assert proc.returncode == 0, proc.stderr
+    assert tip(repo, "main") == clean
+
+    # A key that got in before the hook existed may be deleted.
+    line, _ = key_line()
+    work.commit_file("old.py", line)
+    os.rename(repo.path / "hooks" / "pre-receive", repo.path / "hooks" / "off")
+    assert push(work, "origin", "main").returncode == 0
+    os.rename(repo.path / "hooks" / "off", repo.path / "hooks" / "pre-receive")
+    work.git("rm", "-q", "old.py")
+    removed = work.commit("remove the key")
+    proc = push(work, "origin", "main")
+    assert proc.returncode == 0, proc.stderr
+    assert tip(repo, "main") == removed
+
+
+def test_new_branch_force_push_and_deleted_ref(server: tuple[GitRepo, GitRepo]) -> None:
+    repo, work = server
+    # A new branch is scanned for its own commits only.
+    work.git("checkout", "-q", "-b", "feature")
+    line, _ = key_line()
+    work.commit_file("f.py", line)
+    assert push(work, "origin", "feature").returncode != 0
+    assert tip(repo, "feature") is None
+    work.git("reset", "-q", "--hard", "HEAD~1")
+    work.commit_file("f.txt", "fine\n")
+    assert push(work, "origin", "feature").returncode == 0
+
+    # A force push that brings a key is rejected; one that does not passes.
+    work.git("reset", "-q", "--hard", "HEAD~1")
+    work.commit_file("forced.py", line)
+    assert push(work, "-f", "origin", "feature").returncode != 0
+    work.git("reset", "-q", "--hard", "HEAD~1")
+    forced = work.commit_file("forced.txt", "fine\n")
+    assert push(work, "-f", "origin", "feature").returncode == 0
+    assert tip(repo, "feature") == forced
+
+    # Deleting a ref adds nothing.
+    assert push(work, "origin", "--delete", "feature").returncode == 0
+    assert tip(repo, "feature") is None
+
+
+def test_stdin_protocol_directly(server: tuple[GitRepo, GitRepo]) -> None:
+    repo, _ = server
+    main = tip(repo, "main")
+    assert main
+    run = run_cli("pre-receive", cwd=repo.path, input=f"{main} {ZERO} refs/heads/main\n".encode())
+    assert run.code == 0 and "delete refs/heads/main" in run.err
+    run = run_cli("pre-receive", cwd=repo.path, input=b"not a ref update\n")
+    assert run.code == 2
+    run = run_cli("pre-receive", cwd=repo.path, input=f"{ZERO} {'1' * 40} refs/heads/x\n".encode())
+    assert run.code == 2  # an object it cannot read is an error, which rejects the push

