@@ -17,6 +17,7 @@ import regex
 
 from kimi_secret_scan import decoders, rules
 from kimi_secret_scan.content import Content
+from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
 from kimi_secret_scan.randomness import is_placeholder_body, looks_random
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
@@ -197,11 +198,16 @@ def _patterns_for(settings: DetectorSettings) -> _Patterns:
     return _DEFAULT_PATTERNS if settings == DEFAULT_SETTINGS else _Patterns(settings)
 
 
-class DetectionTimeout(Exception):
-    """A pattern took longer than its time limit on this content: it is skipped, and said so."""
+class DetectionTimeout(ScanError):
+    """A pattern took longer than its time limit on this content.
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    scan() reports the content as skipped; a caller that does not catch it stops with
+    exit code 2 and a one-line message, never with a silent pass.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}" if path else reason)
+        self.path = path
         self.reason = reason
 
 
@@ -609,7 +615,7 @@ def _detect_in(
         _scan_layer(scan, found, first_sk, b64_starts)
     except TimeoutError:
         raise DetectionTimeout(
-            f"a pattern took longer than {REGEX_TIMEOUT:g} s; content not scanned"
+            content.path, f"a pattern took longer than {REGEX_TIMEOUT:g} s; content not scanned"
         ) from None
     spans = scan.spans
     if len(spans) > 1:
