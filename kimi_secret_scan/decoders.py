@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import regex
@@ -65,32 +65,33 @@ def _is_b64(byte: int) -> bool:
     return byte in _B64_CHARS
 
 
+_B64_SEGMENT = regex.compile(rb"[A-Za-z0-9+/_-]+")
+_WRAP = regex.compile(rb"\r?\n[ \t]*(?=[A-Za-z0-9+/_-])")
+
+
 def _collect_forward(data: bytes, start: int, limit: int) -> tuple[bytearray, list[int]]:
     """Base64 characters from `start` on, across wrapped lines, with their offsets."""
     chars = bytearray()
     where: list[int] = []
     pos = start
-    end = len(data)
-    line_run = 0
-    while pos < end and len(chars) < limit:
-        byte = data[pos]
-        if _is_b64(byte):
-            chars.append(byte)
-            where.append(pos)
-            line_run += 1
-            pos += 1
-            continue
-        if byte in b"\r\n" and line_run in _WRAP_WIDTHS:
-            nxt = pos + 1
-            if byte == 13 and data[nxt : nxt + 1] == b"\n":
-                nxt += 1
-            while nxt < end and data[nxt] in b" \t":
-                nxt += 1
-            if nxt < end and _is_b64(data[nxt]):
-                pos = nxt
-                line_run = 0
-                continue
-        break
+    while len(chars) < limit:
+        segment = _B64_SEGMENT.match(data, pos, min(len(data), pos + limit - len(chars)))
+        if segment is None:
+            break
+        chars += segment.group()
+        where.extend(range(segment.start(), segment.end()))
+        pos = segment.end()
+        # Continue on the next line only after a line of a standard wrapping width (the
+        # window may start inside the first line's run: measure that run whole).
+        run_start = segment.start()
+        while run_start > 0 and segment.start() - run_start < 80 and _is_b64(data[run_start - 1]):
+            run_start -= 1
+        if segment.end() - run_start not in _WRAP_WIDTHS:
+            break
+        wrap = _WRAP.match(data, pos)
+        if wrap is None:
+            break
+        pos = wrap.end()
     return chars, where
 
 
@@ -185,26 +186,44 @@ def _window_bounds(data: bytes, pos: int, stop: bytes) -> tuple[int, int]:
     return lo, hi
 
 
-_HEX = frozenset(b"0123456789abcdefABCDEF")
+_PERCENT = regex.compile(rb"%[0-9A-Fa-f]{2}")
+_ESCAPE = regex.compile(rb"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[0-7]{1,3}|[nrt\"'\\/\x60-])")
+
+
+def _rewrite(
+    data: bytes,
+    lo: int,
+    hi: int,
+    pattern: regex.Pattern[bytes],
+    encoding: str,
+    replace: Callable[[bytes], bytes | None],
+) -> Decoded:
+    """Copy data[lo:hi] with each match of `pattern` replaced, keeping every byte's origin.
+
+    Text between matches is copied in bulk, so the cost is per escape, not per byte.
+    """
+    out = bytearray()
+    positions: list[int] = []
+    pos = lo
+    for match in pattern.finditer(data, lo, hi):
+        text = replace(match.group())
+        if text is None:
+            continue
+        out += data[pos : match.start()]
+        positions.extend(range(pos, match.start()))
+        out += text
+        positions.extend([match.start()] * len(text))
+        pos = match.end()
+    out += data[pos:hi]
+    positions.extend(range(pos, hi))
+    positions.append(hi)
+    return Decoded(bytes(out), positions, encoding)
 
 
 def percent_window(data: bytes, pos: int) -> Decoded:
     """Percent-decode the URL-like run (no spaces, quotes or line breaks) around `pos`."""
-    lo, hi = _window_bounds(data, pos, b" \t\r\n\"'<>`")
-    out = bytearray()
-    positions: list[int] = []
-    i = lo
-    while i < hi:
-        if data[i] == 0x25 and i + 3 <= hi and all(b in _HEX for b in data[i + 1 : i + 3]):
-            out.append(int(data[i + 1 : i + 3], 16))
-            positions.append(i)
-            i += 3
-            continue
-        out.append(data[i])
-        positions.append(i)
-        i += 1
-    positions.append(hi)
-    return Decoded(bytes(out), positions, "percent")
+    lo, hi = _window_bounds(data, pos, b" \t\r\n\"'<>\x60")
+    return _rewrite(data, lo, hi, _PERCENT, "percent", lambda m: bytes([int(m[1:], 16)]))
 
 
 _SIMPLE_ESCAPES = {
@@ -220,72 +239,36 @@ _SIMPLE_ESCAPES = {
 }
 
 
-def _escape_at(data: bytes, i: int, hi: int) -> tuple[bytes, int] | None:
-    """The bytes a backslash escape at i stands for, and its length."""
-    kind = data[i + 1] if i + 1 < hi else -1
+def _unescape(escape: bytes) -> bytes | None:
+    """The bytes a backslash escape stands for; None to leave it as written."""
+    kind = escape[1]
     if kind in (ord("u"), ord("x")):
-        width = 4 if kind == ord("u") else 2
-        digits = data[i + 2 : i + 2 + width]
-        if len(digits) == width and i + 2 + width <= hi and all(b in _HEX for b in digits):
-            code = int(digits, 16)
-            return chr(code).encode("utf-8", "surrogatepass"), 2 + width
-        return None
+        return chr(int(escape[2:], 16)).encode("utf-8", "surrogatepass")
     if 0x30 <= kind <= 0x37:
-        j = i + 1
-        while j < min(hi, i + 4) and 0x30 <= data[j] <= 0x37:
-            j += 1
-        code = int(data[i + 1 : j], 8)
-        return (bytes([code]) if code < 256 else None), j - i  # type: ignore[return-value]
-    if kind in _SIMPLE_ESCAPES:
-        return _SIMPLE_ESCAPES[kind], 2
-    return None
+        code = int(escape[1:], 8)
+        return bytes([code]) if code < 256 else None
+    return _SIMPLE_ESCAPES.get(kind)
 
 
 def escape_window(data: bytes, pos: int) -> Decoded:
     """Undo string-literal escapes (JSON, JavaScript, Python, C) on the line around `pos`."""
     lo, hi = _window_bounds(data, pos, b"\n")
-    out = bytearray()
-    positions: list[int] = []
-    i = lo
-    while i < hi:
-        if data[i] == 0x5C:
-            escaped = _escape_at(data, i, hi)
-            if escaped is not None and escaped[0] is not None:
-                text, length = escaped
-                out += text
-                positions.extend([i] * len(text))
-                i += length
-                continue
-        out.append(data[i])
-        positions.append(i)
-        i += 1
-    positions.append(hi)
-    return Decoded(bytes(out), positions, "escape")
+    return _rewrite(data, lo, hi, _ESCAPE, "escape", _unescape)
 
 
 _ENTITY = regex.compile(rb"&#(?:([0-9]{1,7})|[xX]([0-9A-Fa-f]{1,6}));")
 
 
+def _entity(reference: bytes) -> bytes:
+    digits = reference[2:-1]
+    code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    return chr(min(code, 0x10FFFF)).encode("utf-8", "surrogatepass")
+
+
 def entity_window(data: bytes, pos: int) -> Decoded:
     """Undo numeric HTML / XML character references on the line around `pos`."""
     lo, hi = _window_bounds(data, pos, b"\n")
-    out = bytearray()
-    positions: list[int] = []
-    i = lo
-    for match in _ENTITY.finditer(data, lo, hi):
-        for j in range(i, match.start()):
-            out.append(data[j])
-            positions.append(j)
-        code = int(match.group(1)) if match.group(1) else int(match.group(2), 16)
-        text = chr(min(code, 0x10FFFF)).encode("utf-8", "surrogatepass")
-        out += text
-        positions.extend([match.start()] * len(text))
-        i = match.end()
-    for j in range(i, hi):
-        out.append(data[j])
-        positions.append(j)
-    positions.append(hi)
-    return Decoded(bytes(out), positions, "html-entity")
+    return _rewrite(data, lo, hi, _ENTITY, "html-entity", _entity)
 
 
 # Byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).
