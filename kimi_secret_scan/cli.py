@@ -254,13 +254,14 @@ def _register() -> None:
         ci,
         commit_msg,
         files,
+        history,
         pre_push,
         pre_receive,
         staged,
     )
     from kimi_secret_scan.commands import range as range_
 
-    for module in (staged, files, commit_msg, range_, ci, pre_push, pre_receive, baseline):
+    for module in (staged, files, commit_msg, range_, ci, pre_push, pre_receive, baseline, history):
         main.add_command(module.command)
 
 

@@ -491,15 +491,20 @@ def _column(data: bytes, line_start: int, offset: int) -> int:
 
 # Header words, in the spellings that occur; looked for only where an endpoint is named.
 _HEADER_WORDS = (b"earer", b"EARER", b"pi-key", b"PI-KEY", b"pi-Key")
-# Kimi endpoints as written in code (host names are lower case in practice). The header
-# rule needs one nearby, so a file without any skips that rule after two short searches.
-_ENDPOINT_WORDS = (b"moonshot.", b"kimi.com")
+
+
+# A header token is reported only with an _ENDPOINT nearby, and every _ENDPOINT match holds
+# "moonshot." or "kimi.com" in some case. Checking for them first keeps the header regex off
+# the many files that say "Bearer" but never name a Kimi endpoint: most of the cost of a
+# history scan, where nearly every blob has no sk- at all. One lower-cased copy and two
+# searches cost less than searching each case variant.
+def _may_have_endpoint(data: bytes) -> bool:
+    folded = data.lower()
+    return b"moonshot." in folded or b"kimi.com" in folded
 
 
 def _may_have_header(data: bytes) -> bool:
-    return any(word in data for word in _ENDPOINT_WORDS) and any(
-        word in data for word in _HEADER_WORDS
-    )
+    return _may_have_endpoint(data) and any(word in data for word in _HEADER_WORDS)
 
 
 def _scan_layer(

@@ -1,0 +1,161 @@
+"""The history audit for people: the plan first (revoke, clean the tree, purge), then each
+occurrence, then one summary line."""
+
+from __future__ import annotations
+
+import click
+
+from kimi_secret_scan import audit, remediation
+from kimi_secret_scan.audit import HistoryReport, KeyGroup
+from kimi_secret_scan.finding import Finding
+
+_MAX_REFS_SHOWN = 6
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def summary(report: HistoryReport) -> str:
+    result = report.result
+    stats = result.stats
+    scanned = (
+        f"scanned {_plural(report.blobs, 'blob')} ({_size(stats.bytes)}), "
+        f"{_plural(report.commits, 'commit')}"
+    )
+    if report.tags:
+        scanned += f", {_plural(report.tags, 'tag')}"
+    if stats.skipped:
+        scanned += f"; {len(stats.skipped)} skipped"
+    if result.findings:
+        files = len({f.path for f in result.findings})
+        found = (
+            f"{_plural(len(result.findings), 'finding')} "
+            f"({_plural(len(report.groups), 'distinct key')}) in {_plural(files, 'path')}"
+        )
+    else:
+        found = "no Kimi keys found"
+    return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"
+
+
+def _where(f: Finding) -> str:
+    place = f"{f.path}:{f.line}:{f.column}"
+    return f"{f.commit.sha[:12]} {place}" if f.commit and f.commit.sha else place
+
+
+def _by(f: Finding) -> str:
+    if not f.commit:
+        return "no commit adds it (reachable through a tag or ref that points at the blob)"
+    return f"by {f.commit.author} <{f.commit.email}> on {f.commit.date}"
+
+
+def _refs(g: KeyGroup) -> str:
+    if not g.refs:
+        if g.reflog_only:
+            return "on no ref: only in reflogs of this clone (older stash entry, amended or reset)"
+        return "on no ref"
+    shown = ", ".join(g.refs[:_MAX_REFS_SHOWN])
+    more = len(g.refs) - _MAX_REFS_SHOWN
+    tail = f" and {more:,} more" if more > 0 else ""
+    return f"reachable from {_plural(len(g.refs), 'ref')}: {shown}{tail}"
+
+
+def _key_block(g: KeyGroup, show_secrets: bool, color: bool) -> list[str]:
+    title = f"Key {g.number}: {g.shown(show_secrets)} ({remediation.KIND_NAMES[g.kind]})"
+    first = g.first
+    lines = [
+        f"  {click.style(title, bold=True, fg='red') if color else title}",
+        f"     first appeared: {_where(first)}, {_by(first)}",
+        f"     {_plural(len(g.occurrences), 'occurrence')}; {_refs(g)}",
+    ]
+    if g.head_paths:
+        lines.append(f"     still in the current HEAD tree: {', '.join(g.head_paths)}")
+    else:
+        lines.append("     not in the current HEAD tree (history only)")
+    lines.append(f"     → {remediation.console_hint(g.kind)}")
+    return lines
+
+
+def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
+    groups = report.groups
+
+    def heading(text: str) -> str:
+        return click.style(text, bold=True) if color else text
+
+    out = [
+        heading(
+            f"History audit: {_plural(len(groups), 'distinct key')} leaked, "
+            f"{_plural(len(report.result.findings), 'occurrence')}. The plan, in order:"
+        ),
+        "",
+        heading("Step 1. Revoke and rotate every key, now (before anything else)"),
+    ]
+    for g in groups:
+        out.extend(_key_block(g, show_secrets, color))
+        out.append("")
+    by_kind: dict[str, list[KeyGroup]] = {}
+    for g in groups:
+        by_kind.setdefault(g.kind, []).append(g)
+    for kind, members in by_kind.items():
+        numbers = ", ".join(str(g.number) for g in members)
+        label = "Key" if len(members) == 1 else "Keys"
+        out.append(f"  {label} {numbers}, {remediation.KIND_NAMES[kind]}:")
+        steps = remediation.revoke_steps(kind, [g.shown(show_secrets) for g in members])
+        out.extend(
+            f"     {letter}. {step}" for letter, step in zip("abcdefgh", steps, strict=False)
+        )
+        out.append("")
+    step = 2
+    in_head = [g for g in groups if g.head_paths]
+    if in_head:
+        out.append(heading(f"Step {step}. Remove the keys from the current files"))
+        for g in in_head:
+            out.append(
+                f"  {', '.join(g.head_paths)} (key {g.number}): replace the key with a read "
+                "of an environment variable or your secret store, and commit."
+            )
+        out.append("")
+        step += 1
+    out.append(heading(f"Step {step}. Once every key is revoked, purge history"))
+    out.append(f"  {audit.USELESS_WITHOUT_REVOKE}")
+    for letter, text in zip(
+        "abcdefghij", audit.purge_steps(groups, report.replacements_file), strict=False
+    ):
+        out.append(f"  {letter}. {text}")
+    out.append("")
+    return out
+
+
+def _occurrence(f: Finding, number: int, show_secrets: bool, color: bool) -> list[str]:
+    where = _where(f)
+    head = (
+        click.style(where, bold=True) if color else where
+    ) + f": key {number}, {f.rule.title} [{f.rule.id}, {f.confidence} confidence]"
+    lines = [head, f"    {f.shown_excerpt(show_secrets).strip()}", f"    {_by(f)}"]
+    if f.note:
+        lines.append(f"    note: {f.note}")
+    return lines
+
+
+def render(report: HistoryReport, show_secrets: bool, color: bool = False) -> str:
+    out: list[str] = []
+    if report.groups:
+        out.extend(_plan(report, show_secrets, color))
+        out.append(click.style("Occurrences", bold=True) if color else "Occurrences")
+        out.append("(each commit that introduced a key at a path, oldest first per key)")
+        out.append("")
+        for g in report.groups:
+            for f in g.occurrences:
+                out.extend(_occurrence(f, g.number, show_secrets, color))
+                out.append("")
+    for skipped in report.result.stats.skipped:
+        out.append(f"skipped {skipped.path}: {skipped.reason}")
+    line = summary(report)
+    if color:
+        line = click.style(line, fg="red" if report.result.findings else "green")
+    out.append(line)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,383 @@
+"""Every blob, commit message and tag message reachable from the refs: each read once.
+
+`git rev-list --objects` (every ref, and the reflogs, by default) is piped straight into
+one long-lived `git cat-file --batch --buffer`, which prints each object with its type,
+size and path; Python only reads that one stream, in large chunks, skips the trees, and
+reads the blobs, commits and annotated tags. Each unique blob is scanned once,
+whole, whatever number of commits and paths hold it; only the blobs that held a key are
+then attributed to the commits and paths that introduced them (sources/attribution.py),
+read again, and yielded as one Content per (commit, path), so the usual detectors and
+filters decide what is reported.
+
+Memory is bounded by the largest object plus the pipes' buffers: nothing of the history is
+kept but the ids of the blobs that held a key. Objects absent from a partial clone are
+reported as skipped, never fetched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kimi_secret_scan import git
+from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.finding import Commit
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introductions
+
+DEFAULT_MAX_SIZE = 100 * 1024 * 1024
+_CHUNK = 1 << 20
+_F_SETPIPE_SZ = 1031  # Linux: larger pipes mean fewer context switches per MB
+COMMIT_MESSAGE = "<commit message>"
+
+
+def tag_message_path(name: str) -> str:
+    return f"<tag message {name}>"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which history to read: `revs` (default: every ref) minus what `since` reaches."""
+
+    revs: tuple[str, ...] = ()
+    since: str | None = None
+    reflog: bool = True
+
+    def rev_args(self) -> list[str]:
+        args = list(self.revs) if self.revs else ["--all"]
+        if self.reflog and not self.revs:
+            # Older stash entries and amended or reset commits live only in reflogs.
+            args.append("--reflog")
+        if self.since:
+            args += ["--not", self.since]
+        return args
+
+    def describe(self) -> str:
+        what = ", ".join(self.revs) if self.revs else "every ref and reflog"
+        return f"history of {what}" + (f" since {self.since}" if self.since else "")
+
+
+@dataclass
+class HistoryStats:
+    blobs: int = 0
+    commits: int = 0
+    tags: int = 0
+    bytes: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+Progress = Callable[[int, int], None]  # (objects read, bytes read)
+
+
+class _ChunkReader:
+    """Objects from `git cat-file --batch=<format>`, parsed out of large raw reads.
+
+    The header format is "<id> <type> <size> <path>": the size is the third field, since a
+    path may hold spaces.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = b""
+        self.pos = 0
+
+    def _fill(self, need: int) -> bool:
+        """Make at least `need` unread bytes available; False at end of stream."""
+        have = len(self.buf) - self.pos
+        if have >= need:
+            return True
+        parts = [self.buf[self.pos :]]
+        while have < need:
+            chunk = os.read(self.fd, max(need - have, _CHUNK))
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self.buf = b"".join(parts)
+        self.pos = 0
+        return have >= need
+
+    def header(self) -> list[bytes] | None:
+        """The next header's fields (id, type, size, path), or None at the end."""
+        while True:
+            end = self.buf.find(b"\n", self.pos)
+            if end >= 0:
+                break
+            if not self._fill(len(self.buf) - self.pos + 1):
+                return None
+        fields = self.buf[self.pos : end].split(b" ", 3)
+        self.pos = end + 1
+        return fields
+
+    def data(self, size: int) -> bytes:
+        if not self._fill(size + 1):
+            raise ScanError("git cat-file stopped in the middle of an object")
+        data = self.buf[self.pos : self.pos + size]
+        self.pos += size + 1
+        return data
+
+    def skip(self, size: int) -> None:
+        """Discard an object without holding it (blobs over the size limit)."""
+        left = size + 1
+        while left > 0:
+            have = len(self.buf) - self.pos
+            if have >= left:
+                self.pos += left
+                return
+            left -= have
+            self.buf, self.pos = os.read(self.fd, min(left, _CHUNK)), 0
+            if not self.buf:
+                raise ScanError("git cat-file stopped in the middle of an object")
+
+
+def _grow_pipe(fd: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        import fcntl
+
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, _CHUNK)
+
+
+def _popen(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+            ["git", *args], cwd=cwd, env=git.git_env(), **kwargs
+        )
+    except FileNotFoundError:
+        raise ScanError("git was not found on PATH; install git and try again") from None
+
+
+def _person(header: bytes, field_name: bytes) -> Commit | None:
+    """author/tagger line of a commit or tag object → name, email, ISO date."""
+    for line in header.split(b"\n"):
+        if not line.startswith(field_name + b" "):
+            continue
+        text = line[len(field_name) + 1 :].decode("utf-8", "replace")
+        name, _, rest = text.partition(" <")
+        email, _, when = rest.partition("> ")
+        stamp, _, tz = when.partition(" ")
+        try:
+            sign = -1 if tz.startswith("-") else 1
+            offset = dt.timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * sign
+            date = dt.datetime.fromtimestamp(int(stamp), dt.timezone(offset)).isoformat()
+        except (ValueError, IndexError):
+            date = ""
+        return Commit(sha="", author=name, email=email, date=date)
+    return None
+
+
+@dataclass
+class _Message:
+    oid: str
+    kind: str  # commit or tag
+    header: bytes
+    text: bytes
+
+
+class HistorySource:
+    """Scan once, then yield the content of every occurrence of a key."""
+
+    def __init__(
+        self,
+        repo: Path,
+        selection: Selection,
+        settings: DetectorSettings = DEFAULT_SETTINGS,
+        max_size: int = DEFAULT_MAX_SIZE,
+        progress: Progress | None = None,
+    ) -> None:
+        self.repo = repo
+        self.selection = selection
+        self.settings = settings
+        self.max_size = max_size
+        self.progress = progress
+        self.stats = HistoryStats()
+        # blob id -> the SHA-256 of each key its raw scan found (for "still in HEAD").
+        self.blob_keys: dict[str, set[str]] = {}
+        self.blob_path: dict[str, str] = {}
+        self.messages: list[_Message] = []
+        self.ref_walk: RefWalk | None = None
+
+    # -- phase 1: read everything once -------------------------------------------------
+
+    def _read_all(self) -> None:
+        """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
+        rev_list = _popen(
+            ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
+            self.repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert rev_list.stdout is not None and rev_list.stderr is not None
+        cat = _popen(
+            ["cat-file", "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)", "--buffer"],
+            self.repo,
+            stdin=rev_list.stdout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        rev_list.stdout.close()
+        assert cat.stdout is not None
+        _grow_pipe(cat.stdout.fileno())
+        # rev-list reports on stderr; read it aside so a full pipe never blocks it.
+        errors: list[bytes] = []
+        stderr = rev_list.stderr
+        drain = threading.Thread(target=lambda: errors.append(stderr.read()))
+        drain.start()
+        try:
+            self._consume(_ChunkReader(cat.stdout.fileno()))
+        finally:
+            if cat.poll() is None:
+                cat.kill()
+            cat.wait()
+            cat.stdout.close()
+            if rev_list.poll() is None:
+                rev_list.kill()
+            code = rev_list.wait()
+            drain.join()
+            stderr.close()
+        if code != 0:
+            raise ScanError(f"git rev-list failed: {git._first_line(b''.join(errors))}")
+
+    def _consume(self, reader: _ChunkReader) -> None:
+        stats, progress, settings = self.stats, self.progress, self.settings
+        max_size = self.max_size
+        count = 0
+        while True:
+            fields = reader.header()
+            if fields is None:
+                break
+            count += 1
+            if len(fields) < 3:  # "?<id> missing": absent from a partial clone
+                oid = fields[0].lstrip(b"?").decode()
+                stats.skipped.append(
+                    Skipped(oid, "object not in this clone (partial clone), not fetched")
+                )
+                continue
+            kind, size = fields[1], int(fields[2])
+            if kind == b"tree":
+                reader.skip(size)
+                continue
+            if kind == b"blob":
+                path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
+                if size > max_size:
+                    reader.skip(size)
+                    oid = fields[0].decode()
+                    stats.skipped.append(
+                        Skipped(
+                            f"{path or oid} (blob {oid[:12]})",
+                            f"larger than the size limit ({size} > {max_size} bytes)",
+                        )
+                    )
+                    continue
+                data = reader.data(size)
+                stats.blobs += 1
+                stats.bytes += size
+                found = detect(Content(path=path, data=data), settings)
+                if found:
+                    oid = fields[0].decode()
+                    self.blob_keys[oid] = {f.secret_sha256 for f in found}
+                    self.blob_path[oid] = path
+            else:
+                self._message(fields[0].decode(), kind.decode(), reader.data(size))
+            if progress is not None and not count & 255:
+                progress(count, stats.bytes)
+        if progress is not None:
+            progress(count, stats.bytes)
+
+    def _message(self, oid: str, kind: str, data: bytes) -> None:
+        if kind == "commit":
+            self.stats.commits += 1
+        else:
+            self.stats.tags += 1
+        head, sep, text = data.partition(b"\n\n")
+        if not sep or not text:
+            return
+        if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
+            self.messages.append(_Message(oid, kind, head, text))
+
+    # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
+
+    def items(self) -> Iterator[Content | Skipped]:
+        self._read_all()
+        if git.try_git(["rev-parse", "--is-shallow-repository"], self.repo) == b"true\n":
+            self.stats.skipped.append(
+                Skipped(
+                    "(shallow clone)",
+                    "history beyond the shallow boundary is not here, and keys that entered "
+                    "history before it look as if the boundary commit added them; run "
+                    "`git fetch --unshallow` for a full audit",
+                )
+            )
+        yield from self.stats.skipped
+        if self.blob_keys or self.messages:
+            self.ref_walk = RefWalk(self.repo)  # runs while the blobs are attributed
+        intros = introductions(self.repo, self.blob_keys, self.selection.rev_args())
+        ids = sorted(self.blob_keys)
+        for oid, kind, data in git.cat_file(self.repo, ids):
+            if kind != "blob":
+                continue
+            places: list[Introduction] = intros.get(oid, [])
+            if not places:
+                # Reachable, but no commit adds it (a tag pointing straight at a blob).
+                yield Content(path=self.blob_path[oid] or oid, data=data)
+                continue
+            for place in places:
+                yield Content(path=place.path, data=data, commit=place.commit)
+        for message in self.messages:
+            yield self._message_content(message)
+
+    def _message_content(self, message: _Message) -> Content:
+        if message.kind == "commit":
+            person = _person(message.header, b"author")
+            path = COMMIT_MESSAGE
+        else:
+            person = _person(message.header, b"tagger")
+            name = b""
+            for line in message.header.split(b"\n"):
+                if line.startswith(b"tag "):
+                    name = line[4:]
+            path = tag_message_path(name.decode("utf-8", "replace"))
+        commit = Commit(
+            sha=message.oid,
+            author=person.author if person else "",
+            email=person.email if person else "",
+            date=person.date if person else "",
+        )
+        return Content(path=path, data=message.text, commit=commit)
+
+    def head_paths(self) -> dict[str, list[str]]:
+        """Key SHA-256 -> the paths of HEAD's tree that hold it."""
+        if not self.blob_keys or not git.has_commit(self.repo):
+            return {}
+        out = git.run_git(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
+        found: dict[str, list[str]] = {}
+        for entry in out.split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            parts = meta.split()
+            if len(parts) != 3 or parts[1] != b"blob":
+                continue
+            oid = parts[2].decode()
+            for sha in self.blob_keys.get(oid, ()):
+                found.setdefault(sha, []).append(path.decode("utf-8", "replace"))
+        return found
+
+
+def find_repo_dir(path: str) -> Path:
+    """The git directory to read: a work tree's top level, or a bare repository."""
+    target = Path(path)
+    if not target.exists():
+        raise ScanError(f"{path} does not exist")
+    out = git.try_git(["rev-parse", "--absolute-git-dir"], target)
+    if out is None:
+        raise ScanError(f"{target.resolve()} is not inside a git repository")
+    top = git.try_git(["rev-parse", "--show-toplevel"], target)
+    if top and top.strip():
+        return Path(top.decode("utf-8", "surrogateescape").strip())
+    return Path(out.decode("utf-8", "surrogateescape").strip())

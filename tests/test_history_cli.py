@@ -1,0 +1,118 @@
+"""`kimi-secret-scan history` edge cases: empty and bare repositories, size limits, progress,
+errors, and this project's own history."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tests import keygen
+from tests.gitrepo import GitRepo, git, run_cli
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def test_repository_without_commits_is_clean(repo: GitRepo) -> None:
+    run = run_cli("history", cwd=repo.path)
+    assert run.code == 0, run.all
+    assert "no Kimi keys found" in run.out
+
+
+def test_not_a_repository_is_an_error(tmp_path: Path) -> None:
+    run = run_cli("history", "--repo", str(tmp_path), cwd=tmp_path)
+    assert run.code == 2
+    assert run.err.startswith("kimi-secret-scan: error:")
+    assert "Traceback" not in run.err
+
+
+def test_unknown_rev_is_an_error(repo: GitRepo) -> None:
+    repo.commit_file("a.txt", "a\n")
+    run = run_cli("history", "no-such-branch", cwd=repo.path)
+    assert run.code == 2
+    assert "rev-list failed" in run.err
+
+
+def test_bare_clone_is_audited(repo: GitRepo, tmp_path: Path) -> None:
+    key = keygen.kimi_code_key()
+    repo.commit_file("cfg.yaml", f"api_key: {key}\n")
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--mirror", str(repo.path), str(bare))
+    run = run_cli("history", "--repo", str(bare), "--format", "json", cwd=tmp_path)
+    assert run.code == 1, run.all
+    data = json.loads(run.out)
+    (group,) = data["groups"]
+    assert group["refs"] == ["refs/heads/main"]
+    assert group["in_head"] is True
+    assert group["head_paths"] == ["cfg.yaml"]
+
+
+def test_blob_over_the_size_limit_is_skipped_and_said(repo: GitRepo) -> None:
+    repo.commit_file("big.bin", "x" * 5000 + f"\nkimi {keygen.moonshot_key()}\n")
+    run = run_cli("history", "--max-file-size", "1000", cwd=repo.path)
+    assert run.code == 0
+    assert "skipped big.bin" in run.out
+    assert "larger than the size limit" in run.out
+
+
+def test_progress_goes_to_stderr_only_when_asked_or_on_a_terminal(repo: GitRepo) -> None:
+    repo.commit_file("a.txt", "a\n")
+    quiet = run_cli("history", cwd=repo.path)
+    assert "objects" not in quiet.err  # stderr is a pipe here: no progress
+    shown = run_cli("history", "--progress", cwd=repo.path)
+    assert shown.code == 0
+    assert "objects" not in shown.out
+    assert "objects, " in shown.err and "MB/s" in shown.err
+
+
+def test_this_project_history_is_clean() -> None:
+    run = run_cli("history", "--repo", str(PROJECT), cwd=PROJECT)
+    assert run.code == 0, run.all
+
+
+def test_shallow_clone_is_said(repo: GitRepo, tmp_path: Path) -> None:
+    repo.commit_file("a.txt", "a\n")
+    repo.commit_file("b.txt", "b\n")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow))
+    run = run_cli("history", cwd=shallow)
+    assert run.code == 0
+    assert "skipped (shallow clone)" in run.out
+
+
+def test_file_name_and_author_not_in_utf8(repo: GitRepo) -> None:
+    name = os.fsdecode(b"caf\xe9.env")  # Latin-1, as old repositories hold them
+    repo.write(name, f"MOONSHOT_API_KEY={keygen.moonshot_key()}\n")
+    repo.add()
+    repo.git(
+        "-c",
+        "i18n.commitEncoding=latin1",
+        "commit",
+        "-q",
+        "-m",
+        "x",
+        "--author",
+        os.fsdecode(b"Jos\xe9 <jose@example.com>"),
+    )
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    (occ,) = json.loads(run.out)["findings"]
+    assert occ["path"] == "caf\ufffd.env"
+    assert occ["author"] == "Jos\u00e9 <jose@example.com>"  # git log re-encodes to UTF-8
+
+
+def test_revision_that_looks_like_an_option_is_refused(repo: GitRepo) -> None:
+    repo.commit_file("a.txt", "a\n")
+    run = run_cli("history", "--", "--output=written.txt", cwd=repo.path)
+    assert run.code == 2
+    assert "cannot start with '-'" in run.err
+    assert not (repo.path / "written.txt").exists()
+
+
+def test_min_confidence_reports_without_failing(repo: GitRepo) -> None:
+    repo.commit_file("notes.txt", f"token {keygen.moonshot_key()}\n")  # no Kimi context
+    run = run_cli("history", "--min-confidence", "high", cwd=repo.path)
+    assert run.code == 0, run.all
+    assert "History audit: 1 distinct key leaked" in run.out
+    assert "below the minimum confidence (high)" in run.err
+    assert run_cli("history", cwd=repo.path).code == 1
