@@ -174,6 +174,7 @@ class _Patterns:
     """The context and assignment patterns, extended by the project's settings."""
 
     def __init__(self, settings: DetectorSettings) -> None:
+        self.folded_words = tuple(w.lower().encode() for w in settings.context_words)
         self.context = _CONTEXT
         self.assignment = _KIMI_ASSIGNMENT
         if settings.context_words:
@@ -498,13 +499,23 @@ _HEADER_WORDS = (b"earer", b"EARER", b"pi-key", b"PI-KEY", b"pi-Key")
 # the many files that say "Bearer" but never name a Kimi endpoint: most of the cost of a
 # history scan, where nearly every blob has no sk- at all. One lower-cased copy and two
 # searches cost less than searching each case variant.
-def _may_have_endpoint(data: bytes) -> bool:
-    folded = data.lower()
-    return b"moonshot." in folded or b"kimi.com" in folded
+def _may_have_header(data: bytes, folded: bytes) -> bool:
+    return (b"moonshot." in folded or b"kimi.com" in folded) and any(
+        word in data for word in _HEADER_WORDS
+    )
 
 
-def _may_have_header(data: bytes) -> bool:
-    return _may_have_endpoint(data) and any(word in data for word in _HEADER_WORDS)
+def _names_kimi(folded: bytes, patterns: _Patterns) -> bool:
+    """Does the lower-cased content name Moonshot, a Kimi endpoint, or a project word?
+
+    Two long words, searched for in every blob of a history, cost no more than main's
+    endpoint test; a bare "kimi" (short, so a slower search) is left out.
+    """
+    return (
+        b"moonshot" in folded
+        or b"kimi.com" in folded
+        or any(word in folded for word in patterns.folded_words)
+    )
 
 
 def _scan_layer(
@@ -512,6 +523,7 @@ def _scan_layer(
     found: list[tuple[int, Finding]],
     first_sk: regex.Match[bytes] | None = None,
     b64_starts: list[int] | None = None,
+    header: bool | None = None,
 ) -> None:
     """Findings of one layer, then of every encoded text inside it, to MAX_DEPTH."""
     data = scan.data
@@ -543,14 +555,20 @@ def _scan_layer(
             )
             hits.append((match.start(), window))
     _open_windows(scan, hits, found)
-    if _may_have_header(data):
+    if header is None:
+        header = _may_have_header(data, data.lower())
+    if header:
         for match in _HEADER.finditer(data, timeout=REGEX_TIMEOUT):
             start, end = match.span(1)
             finding = scan.header_token(start, end)
             if finding is not None:
                 found.append((scan.to_root(start), finding))
     if scan.depth < MAX_DEPTH:
-        starts = b64_starts if b64_starts is not None else decoders.base64_starts(data, deep)
+        starts = (
+            b64_starts
+            if b64_starts is not None
+            else decoders.base64_starts(data, deep=True, broad=True)
+        )
         for decoded in decoders.base64_windows(data, starts):
             _sublayer(scan, decoded, found)
 
@@ -605,19 +623,88 @@ def _sk_tokens(scan: _Scan, found: list[tuple[int, Finding]]) -> None:
             found.append((scan.to_root(start), finding))
 
 
+# Configuration, data and scripts: where base64 values are often credentials (Kubernetes
+# Secrets, Docker configs, .env files, HTTP requests, notebooks) and few of a history's
+# bytes are. There every base64 spelling of `sk-` and base64 JSON objects are looked for;
+# elsewhere (source code, documents, media: most of the bytes) only the long base64
+# spelling of `sk-kimi-`, unless the content names Moonshot or a Kimi endpoint.
+_CONFIG_SUFFIXES = frozenset(
+    [
+        "yaml",
+        "yml",
+        "json",
+        "jsonc",
+        "json5",
+        "env",
+        "toml",
+        "ini",
+        "cfg",
+        "conf",
+        "config",
+        "properties",
+        "txt",
+        "http",
+        "rest",
+        "ipynb",
+        "sh",
+        "bash",
+        "zsh",
+        "fish",
+        "ps1",
+        "psm1",
+        "bat",
+        "cmd",
+        "tf",
+        "tfvars",
+        "hcl",
+        "xml",
+        "plist",
+        "secret",
+        "secrets",
+        "npmrc",
+        "netrc",
+        "pypirc",
+        "dockercfg",
+        "dockerconfigjson",
+        "log",
+        "csv",
+        "tsv",
+        "b64",
+        "base64",
+    ]
+)
+
+
+def _is_config(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.startswith(".env") or "." not in name.lstrip("."):
+        return True  # .env.local; Dockerfile, .npmrc and other names without a suffix
+    return name.rsplit(".", 1)[-1] in _CONFIG_SUFFIXES
+
+
+_WIDE_MARKS = (b"\xff\xfe", b"\xfe\xff")
+_KIMI_CODE_BASE64 = decoders.KIMI_CODE_TRIGGERS[0][0]
+
+
 def _detect_in(
     content: Content, data: bytes, patterns: _Patterns, label: str | None
 ) -> list[Finding]:
     # The cheap gates first (one regex with a literal prefix, a few finds): most content
     # holds nothing to look at, and is left without building any scan state.
     first_sk = _SK_ANY.search(data)
-    b64_starts = decoders.base64_starts(data, deep=False)
-    if first_sk is None and not b64_starts and not _may_have_header(data):
+    # One lower-cased copy serves every case-insensitive word test (cheaper than a search per
+    # case variant); the endpoint words are only looked for where "kimi"/"moonshot" are.
+    folded = data.lower()
+    names_kimi = _names_kimi(folded, patterns)
+    header = names_kimi and any(word in data for word in _HEADER_WORDS)
+    broad = names_kimi or _is_config(content.path)
+    b64_starts = decoders.base64_starts(data, deep=False, broad=broad)
+    if first_sk is None and not b64_starts and not header:
         return []
     found: list[tuple[int, Finding]] = []
     scan = _Scan(content, data, patterns, label=label)
     try:
-        _scan_layer(scan, found, first_sk, b64_starts)
+        _scan_layer(scan, found, first_sk, b64_starts, header)
     except TimeoutError:
         raise DetectionTimeout(
             content.path, f"a pattern took longer than {REGEX_TIMEOUT:g} s; content not scanned"
@@ -654,9 +741,27 @@ def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> l
     Raises DetectionTimeout when a pattern exceeds its time limit on this content.
     """
     patterns = _DEFAULT_PATTERNS if settings is DEFAULT_SETTINGS else _patterns_for(settings)
-    wide = decoders.text_encoding(content.data)
+    data = content.data
+    # Nearly every blob of a history holds nothing: decide that with the fewest, fastest
+    # searches, inline (a function call per blob is measurable over a whole history).
+    head = data[:2]
+    if (
+        b"\x00" not in head
+        and head not in _WIDE_MARKS
+        and _SK_ANY.search(data) is None
+        and _KIMI_CODE_BASE64 not in data
+    ):
+        folded = data.lower()
+        if (
+            b"moonshot" not in folded
+            and b"kimi.com" not in folded
+            and not (patterns.folded_words and _names_kimi(folded, patterns))
+            and (not _is_config(content.path) or not decoders.base64_starts(data, False, True))
+        ):
+            return []
+    wide = decoders.text_encoding(data)
     if wide is None:
-        return _detect_in(content, content.data, patterns, None)
+        return _detect_in(content, data, patterns, None)
     # UTF-16 / UTF-32 text is read as the characters it holds (lines and columns are the
     # same in both spellings). The bytes are read as they are too: a binary file may merely
     # look wide, and must not hide an ASCII key by doing so.
