@@ -55,9 +55,6 @@ def _fixed_chars(plain: bytes) -> list[tuple[bytes, int, int]]:
 
 # "sk-" base64-encoded: c2st at alignment 0, NrL at 1, zay at 2.
 SK_TRIGGERS = _fixed_chars(b"sk-")
-# "sk-kimi-" base64-encoded as the start of a value (alignment 0): a Kubernetes Secret's
-# data, `echo -n $KEY | base64`. Long, so searching for it is cheap.
-KIMI_CODE_TRIGGERS = _fixed_chars(b"sk-kimi-")[:1]
 # A base64 run that holds a JSON object ({"…) is opened whole: Docker and Kubernetes wrap
 # credentials (which may themselves be base64) in such objects.
 JSON_TRIGGER = b"eyJ"
@@ -116,20 +113,21 @@ def _decode_b64(chars: bytearray, where: list[int], label: str) -> Decoded | Non
 def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
     """Where base64 groups that may hold a key start: cheap finds only, usually none.
 
-    Every content is searched for a base64-encoded `sk-kimi-` value (one long needle, so
-    one fast search). Only content that names Kimi or Moonshot (`broad`) is searched for
-    the three spellings of a bare `sk-` at any alignment and for base64 JSON objects (Docker
-    credentials, whose `auth` is base64 inside base64): those short needles would cost
-    each blob of a history scan a full extra pass. Inside already-decoded text (`deep`),
-    which is small, everything is tried, and every base64 run long enough to hold a key.
+    Only content the caller chose (`broad`: configuration files, or content naming Kimi or
+    Moonshot) is searched, for the three spellings of `sk-` at any alignment and for base64
+    JSON objects (Docker credentials, whose `auth` is base64 inside base64): each short
+    needle is a full pass over the content. Inside already-decoded text (`deep`), which is
+    small, every base64 run long enough to hold a key is tried too.
     """
     starts: list[int] = []
-    for needle, index, _ in SK_TRIGGERS if deep or broad else KIMI_CODE_TRIGGERS:
+    if not (deep or broad):
+        return starts
+    for needle, index, _ in SK_TRIGGERS:
         pos = data.find(needle)
         while pos >= 0 and len(starts) < MAX_WINDOWS:
             starts.append(pos - index)
             pos = data.find(needle, pos + 1)
-    pos = data.find(JSON_TRIGGER) if deep or broad else -1
+    pos = data.find(JSON_TRIGGER)
     while pos >= 0 and len(starts) < MAX_WINDOWS:
         if pos == 0 or not _is_b64(data[pos - 1]):
             starts.append(pos)
@@ -288,18 +286,16 @@ _BOMS = (
 def text_encoding(data: bytes) -> str | None:
     """The wide encoding a file is written in (UTF-16 / UTF-32), None for byte encodings.
 
-    A byte-order mark decides; without one, text that starts with a NUL in one of its first
-    two bytes, has NULs in at least half of its odd or even bytes in the first 2 KiB, and
-    holds an `sk-` written in UTF-16 (PowerShell and some editors write UTF-16 without a
-    mark). The first tests are O(1), so ordinary files and binaries cost nothing here.
+    A byte-order mark decides; without one, text whose first 2 KiB has a NUL in at least
+    half of its odd or even bytes (mostly ASCII characters) and that holds an `sk-` written
+    in UTF-16 (PowerShell and some editors write UTF-16 without a mark). A NUL byte is
+    looked for first: a single-byte search, and files without one cannot be UTF-16.
     """
-    # Without a byte-order mark, wide text is recognised only when it starts with an ASCII
-    # character: a NUL in one of its first two bytes.
-    if (len(data) < 2 or (data[0] and data[1])) and data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
-        return None
     for bom, name in _BOMS:
         if data.startswith(bom):
             return name
+    if b"\x00" not in data:
+        return None
     # UTF-16 text has a NUL in every other byte from the start; binary files (most content
     # with a NUL) do not, and are spared the two searches below.
     head = data[:2048]

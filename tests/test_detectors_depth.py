@@ -136,14 +136,13 @@ def test_crlf_and_bom_columns() -> None:
     assert finding.excerpt.endswith(key[-4:])  # no trailing carriage return
 
 
-def test_base64_in_source_code_needs_kimi_code_shape_or_context() -> None:
+def test_base64_in_source_code_needs_context() -> None:
     kimi = keygen.kimi_code_key()
     moon = keygen.moonshot_key()
     code = f'K = b64decode("{_b64(kimi)}")\nM = b64decode("{_b64(moon)}")\n'
-    found = detect(Content(path="app/keys.py", data=code.encode()))
-    # In source code a base64 Kimi Code key is always found; a base64 Open Platform key
-    # only where the file names Moonshot or a Kimi endpoint (or in a config file).
-    assert [f.secret for f in found] == [kimi]
+    # Base64 in source code is decoded only where the file names Moonshot or a Kimi
+    # endpoint; in configuration files always.
+    assert detect(Content(path="app/keys.py", data=code.encode())) == []
     with_context = code + "BASE = 'https://api.moonshot.cn/v1'\n"
     found = detect(Content(path="app/keys.py", data=with_context.encode()))
     assert [f.secret for f in found] == [kimi, moon]
