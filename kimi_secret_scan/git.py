@@ -124,6 +124,21 @@ def empty_tree(cwd: Path) -> str:
     return run_git(["hash-object", "-t", "tree", "/dev/null"], cwd).decode().strip()
 
 
+def object_sizes(cwd: Path, object_ids: list[str]) -> dict[str, int]:
+    """Sizes of objects, without reading them (one `git cat-file --batch-check`)."""
+    out = run_git(
+        ["cat-file", "--batch-check=%(objectname) %(objectsize)"],
+        cwd,
+        input="".join(f"{oid}\n" for oid in object_ids).encode(),
+    )
+    sizes: dict[str, int] = {}
+    for line in out.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    return sizes
+
+
 def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, bytes]]:
     """Stream (id, type, data) for each object through one `git cat-file --batch`.
 
