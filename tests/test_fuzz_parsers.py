@@ -17,23 +17,32 @@ from kimi_secret_scan.content import Content
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.git import parse_batch
+from kimi_secret_scan.randomness import is_placeholder_body
 from kimi_secret_scan.sources import commits, staged
 from kimi_secret_scan.sources.history import _ChunkReader
 from tests.keygen import ALNUM
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 oid = st.text("0123456789abcdef", min_size=40, max_size=40)
 path = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0\n"), min_size=1)
 junk = st.binary(max_size=600)
 
 
 def _key(body: str, kimi: bool) -> str:
-    return ("sk-" + "kimi-" + (body * 2)[:64]) if kimi else ("sk-" + body[:48])
+    return ("sk-" + "kimi-" + body) if kimi else ("sk-" + body[:48])
 
 
+# Bodies the scanner does not take for placeholders (a real key passes that test with a
+# probability above 1 - 1e-6; hypothesis likes the improbable ones, like all zeros).
 key = st.builds(
     _key,
-    st.text(ALNUM, min_size=48, max_size=48).filter(lambda b: len(set(b)) > 12),
+    st.text(ALNUM, min_size=64, max_size=64).filter(
+        lambda b: not is_placeholder_body(b) and not is_placeholder_body(b[:48])
+    ),
     st.booleans(),
 )
 
