@@ -12,6 +12,7 @@ from kimi_secret_scan import audit
 from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.progress import Progress
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import (
     DEFAULT_MAX_SIZE,
@@ -130,12 +131,14 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
         text = history_text.render(report, opts.show_secrets, use_color)
     else:
         text = history_json.render(report, opts.show_secrets)
+    if not opts.show_secrets:
+        text = redact_text(text)  # a path or a ref can be named after a key
     if opts.output_file:
         try:
             Path(opts.output_file).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise ScanError(f"cannot write {opts.output_file}: {exc.strerror}") from None
-        click.echo(history_text.summary(report), err=True)
+        click.echo(redact_text(history_text.summary(report)), err=True)
     else:
         click.echo(text, nl=False, color=use_color)
     findings = report.result.findings
