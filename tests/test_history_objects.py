@@ -5,9 +5,15 @@ from an alternate must be read, and narrowed audits and partial clones keep the 
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kimi_secret_scan.sources.history import _StreamReader
 from tests import keygen
 from tests.gitrepo import GitRepo, git, run_cli
 
@@ -101,3 +107,34 @@ def test_objects_borrowed_from_an_alternate_are_read(repo: GitRepo, tmp_path: Pa
     assert code == 1
     assert [f["path"] for f in report["findings"]] == ["cfg.yaml"]
     assert report["stats"]["skipped"] == []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["blob", "tree", "commit"]), st.binary(max_size=300)),
+        max_size=8,
+    ),
+    st.sampled_from([8, 64, 200, 4096]),
+)
+def test_stream_reader_on_small_buffers(objects: list[tuple[str, bytes]], size: int) -> None:
+    """Objects and headers larger than the buffer, and split anywhere across reads."""
+    stream = b"".join(
+        f"{i:040x} {kind} {len(data)}\n".encode() + data + b"\n"
+        for i, (kind, data) in enumerate(objects)
+    )
+    read, write = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write, stream), os.close(write)))
+    writer.start()
+    reader = _StreamReader(read, size)
+    try:
+        for i, (kind, data) in enumerate(objects):
+            assert reader.header() == [f"{i:040x}".encode(), kind.encode(), str(len(data)).encode()]
+            if kind == "tree":
+                reader.skip(len(data))
+            else:
+                assert reader.data(len(data)) == data
+        assert reader.header() is None
+    finally:
+        writer.join()
+        os.close(read)

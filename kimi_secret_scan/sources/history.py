@@ -112,8 +112,8 @@ class _StreamReader:
             # Move the unread tail (part of one object or header) to the front.
             tail = self.end - self.start
             if tail == len(self.buf):
+                self.view.release()  # a bytearray with a live view cannot grow
                 self.buf.extend(bytes(len(self.buf)))  # a header longer than the buffer
-                self.view.release()
                 self.view = memoryview(self.buf)
             else:
                 self.buf[:tail] = self.buf[self.start : self.end]
