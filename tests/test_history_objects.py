@@ -4,6 +4,7 @@ from an alternate must be read, and narrowed audits and partial clones keep the 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -95,6 +96,18 @@ def test_narrowed_audit_and_partial_clone_walk_the_refs(repo: GitRepo) -> None:
     (repo.path / ".git" / "objects" / "pack" / "marker.promisor").write_text("")
     code, report = _audit(repo.path)
     assert code == 0 and _notes(report) == []
+
+
+def test_path_dependent_detection_is_not_lost(repo: GitRepo) -> None:
+    """Base64 is searched only in configuration files: read without its path, the blob must
+    still be scanned as one, and reported at its real path, and only there."""
+    key = keygen.moonshot_key()
+    line = f"AUTH_BLOB={base64.b64encode(key.encode()).decode()}\n"
+    repo.commit_file("deploy/.env", line)
+    repo.commit_file("notes.md", line + "\n")  # not a configuration file: not searched
+    code, report = _audit(repo.path)
+    assert code == 1
+    assert [f["path"] for f in report["findings"]] == ["deploy/.env"]
 
 
 def test_objects_borrowed_from_an_alternate_are_read(repo: GitRepo, tmp_path: Path) -> None:

@@ -362,6 +362,9 @@ class HistorySource:
                 data = reader.data(size)
                 stats.blobs += 1
                 stats.bytes += size
+                # Without a path (every-object mode) the detectors take the blob for a
+                # configuration file, their broadest reading: what a real path would let
+                # them find is found; the matched blobs are read again at their paths.
                 found = detect(Content(path=path, data=data), settings)
                 if found:
                     oid = fields[0].decode()
