@@ -15,11 +15,6 @@ the tree, from wait4, as /usr/bin/time reports it):
     object once);
   - `kimi-secret-scan history` (every ref and reflog, JSON to /dev/null);
   - every peer scanner found on PATH (gitleaks, betterleaks, kingfisher, trufflehog).
-
-A corpus with `.promisor` packs (a partial-clone snapshot) is audited with the history walk
-(`rev-list --objects`), the only way to see what it lacks; --drop-promisor removes those
-markers in the temporary copy, so the default audit's path (the object store read whole)
-is measured on it too; the objects the snapshot lacks are then not reported as skipped.
 """
 
 from __future__ import annotations
@@ -208,21 +203,12 @@ def main() -> int:
     parser.add_argument("--repo", type=Path, help="a mirror clone to use (default: psf/requests)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261124)
-    parser.add_argument(
-        "--drop-promisor",
-        action="store_true",
-        help="remove the copy's .promisor markers: measure the audit of a complete clone",
-    )
     args = parser.parse_args()
 
     source = corpus(args.repo)
     with tempfile.TemporaryDirectory(prefix="kimi-bench-") as tmp:
         repo = Path(tmp) / "corpus.git"
         shutil.copytree(source, repo, symlinks=True)
-        promisor = sorted((repo / "objects" / "pack").glob("*.promisor"))
-        if args.drop_promisor:
-            for marker in promisor:
-                marker.unlink()
         planted, placeholders = plant(repo, args.seed)
         refs = len(git(repo, "for-each-ref", "--format=x").splitlines())
         commits = int(git(repo, "rev-list", "--all", "--count").strip())
@@ -264,9 +250,6 @@ def main() -> int:
         f"placeholders; {refs:,} refs, {commits:,} commits, {stats['blobs']:,} unique blobs "
         f"({stats['bytes'] / 1e6:,.0f} MB read by the audit), {len(stats['skipped'])} skipped"
     )
-    if promisor:
-        how = "removed: object store read whole" if args.drop_promisor else "kept: history walk"
-        print(f"partial-clone markers (.promisor packs): {len(promisor)} {how}")
     print(f"runs: median of {args.runs}; python {sys.version.split()[0]}; {os.cpu_count()} cores")
     print()
     base = statistics.median(floor.times)

@@ -19,7 +19,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.git import parse_batch
 from kimi_secret_scan.randomness import is_placeholder_body
 from kimi_secret_scan.sources import commits, staged
-from kimi_secret_scan.sources.history import _StreamReader
+from kimi_secret_scan.sources.history import _ChunkReader
 from tests.keygen import ALNUM
 
 FUZZ = settings(
@@ -123,7 +123,7 @@ def test_history_chunk_reader_parses_back(objects: list[tuple[str, str, bytes]])
     with tempfile.TemporaryFile() as handle:
         handle.write(stream)
         handle.seek(0)
-        reader = _StreamReader(os.dup(handle.fileno()))
+        reader = _ChunkReader(os.dup(handle.fileno()))
         try:
             for o, kind, data in objects:
                 fields = reader.header()
