@@ -89,7 +89,25 @@ class ScanOptions:
                 f"below the minimum confidence ({self.min_confidence}): reported, not failing",
                 err=True,
             )
-        return ExitCode.FINDINGS if failing else ExitCode.CLEAN
+        return outcome(bool(failing), result.stats.skipped)
+
+
+def outcome(failing: bool, skipped: Iterable[Skipped]) -> int:
+    """The exit code: 1 with findings; else 2 when something could not be read (said in
+    one line), since content that was not read may hold a key; else 0."""
+    if failing:
+        return ExitCode.FINDINGS
+    unread = [s for s in skipped if s.unreadable]
+    if not unread:
+        return ExitCode.CLEAN
+    first = unread[0]
+    more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+    click.echo(
+        f"kimi-secret-scan: error: the scan is incomplete: {first.path}{more} could not be "
+        f"read ({first.reason}); not reporting clean",
+        err=True,
+    )
+    return ExitCode.ERROR
 
 
 def configure(

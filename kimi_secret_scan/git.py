@@ -9,6 +9,7 @@ of the environment so GIT_INDEX_FILE (set by `git commit -a` / `git commit PATH`
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator
@@ -24,8 +25,55 @@ def git_env() -> dict[str, str]:
     # unchanged lines as added; GIT_EXTERNAL_DIFF would replace the patch we parse.
     env.pop("GIT_DIFF_OPTS", None)
     env.pop("GIT_EXTERNAL_DIFF", None)
-    env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C")
+    env.update(
+        GIT_OPTIONAL_LOCKS="0",
+        GIT_TERMINAL_PROMPT="0",
+        LC_ALL="C",
+        LANGUAGE="C",
+        # Replace refs and grafts change what history *shows*, not what is stored, pushed
+        # or cloned: read the real objects, so a key hidden behind a replacement is found
+        # (the replacements are reachable from refs/replace/ and scanned too).
+        GIT_NO_REPLACE_OBJECTS="1",
+        # A partial clone would otherwise fetch missing objects from its promisor remote
+        # (git 2.44+ honours this); we scan what is here and report what is not.
+        GIT_NO_LAZY_FETCH="1",
+    )
     return env
+
+
+MIN_VERSION = (2, 20)
+_checked = False
+
+
+def _git_not_found() -> ScanError:
+    return ScanError("git was not found on PATH; install git and try again")
+
+
+def check_version() -> None:
+    """Refuse a git older than MIN_VERSION, once per process, before the first git call.
+
+    Checked up front rather than after a failure: an old git does not always fail, it can
+    answer differently (before 2.15 `rev-parse --is-shallow-repository` echoes the option,
+    which reads as "not shallow"). One `git --version` costs about a millisecond.
+    """
+    global _checked
+    if _checked:
+        return
+    try:
+        proc = subprocess.run(["git", "--version"], capture_output=True, env=git_env(), check=False)
+    except FileNotFoundError:
+        raise _git_not_found() from None
+    _checked = True
+    text = proc.stdout.decode("utf-8", "replace").strip()
+    match = re.search(r"(\d+)\.(\d+)", text)
+    if match is None:
+        return  # an unusual build that does not say: let its answers speak
+    found = (int(match.group(1)), int(match.group(2)))
+    if found < MIN_VERSION:
+        raise ScanError(
+            f"{text} is too old: kimi-secret-scan needs git "
+            f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or later; upgrade git and try again"
+        )
 
 
 def _first_line(stderr: bytes) -> str:
@@ -38,6 +86,7 @@ def _first_line(stderr: bytes) -> str:
 
 def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> bytes:
     """Run git and return its stdout; any failure becomes a one-line ScanError."""
+    check_version()
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -58,6 +107,7 @@ def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> byt
 
 def try_git(args: list[str], cwd: Path | str) -> bytes | None:
     """Run git; None when it exits non-zero (for questions such as 'is there a HEAD?')."""
+    check_version()
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, env=git_env(), check=False
@@ -80,6 +130,7 @@ def find_repo(path: Path | str = ".") -> Repo:
     if not path.exists():
         raise ScanError(f"{path} does not exist")
     cwd = path if path.is_dir() else path.parent
+    check_version()
     try:
         # One process answers all three questions; `--verify -q` makes an unborn HEAD exit 1
         # quietly after the first two answers, instead of failing the whole call.
@@ -116,6 +167,16 @@ def find_repo(path: Path | str = ".") -> Repo:
 
 def has_commit(cwd: Path, rev: str = "HEAD") -> bool:
     return try_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd) is not None
+
+
+def is_partial_clone(cwd: Path) -> bool:
+    """A clone made with --filter: objects it lacks live on a promisor remote."""
+    out = try_git(
+        ["config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"], cwd
+    )
+    return any(
+        line.split()[-1:] != [b"false"] for line in (out or b"").splitlines() if line.strip()
+    )
 
 
 def empty_tree(cwd: Path) -> str:

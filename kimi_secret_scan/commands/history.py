@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from kimi_secret_scan import audit
-from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
-from kimi_secret_scan.errors import ExitCode, ScanError
+from kimi_secret_scan.cli import ScanOptions, handle_errors, outcome, scan_options
+from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import (
@@ -146,4 +146,4 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
             f"below the minimum confidence ({opts.min_confidence}): reported, not failing",
             err=True,
         )
-    return ExitCode.FINDINGS if failing else ExitCode.CLEAN
+    return outcome(bool(failing), report.result.stats.skipped)

@@ -44,7 +44,7 @@ def _read(path: Path, shown: str, max_size: int, named: bool = False) -> Content
         )
         if named:
             raise ScanError(f"{shown}: {reason}") from None
-        return Skipped(shown, reason)
+        return Skipped(shown, reason, unreadable=True)
     return Content(path=shown, data=data)
 
 
