@@ -72,7 +72,7 @@ class ScanOptions:
             and sys.stdout.isatty()
             and not os.environ.get("NO_COLOR")
         )
-        text = FORMATS[self.output_format](result, self.show_secrets, use_color)
+        text = valid_utf8(FORMATS[self.output_format](result, self.show_secrets, use_color))
         if self.output_file:
             try:
                 Path(self.output_file).write_text(text, encoding="utf-8")
@@ -90,6 +90,17 @@ class ScanOptions:
                 err=True,
             )
         return outcome(bool(failing), result.stats.skipped)
+
+
+def valid_utf8(text: str) -> str:
+    """A report as valid UTF-8: a file name that is not UTF-8 (Linux allows any bytes)
+    reaches us with its bytes as surrogates, which no encoder accepts; they become U+FFFD,
+    as git shows them, in every format, on stdout and in --output files alike."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def outcome(failing: bool, skipped: Iterable[Skipped]) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kimi_secret_scan import audit
-from kimi_secret_scan.cli import ScanOptions, handle_errors, outcome, scan_options
+from kimi_secret_scan.cli import ScanOptions, handle_errors, outcome, scan_options, valid_utf8
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.reports import history_json, history_text
@@ -130,6 +130,7 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
         text = history_text.render(report, opts.show_secrets, use_color)
     else:
         text = history_json.render(report, opts.show_secrets)
+    text = valid_utf8(text)
     if opts.output_file:
         try:
             Path(opts.output_file).write_text(text, encoding="utf-8")

@@ -51,11 +51,14 @@ def _rules() -> list[dict[str, Any]]:
 
 def artifact_uri(path: str) -> str:
     """A relative URI reference for a repository path."""
-    return quote(path.replace("\\", "/").lstrip("/"), safe="/-._~")
+    # Bytes, not text: a file name that is not UTF-8 keeps its own bytes, percent-encoded.
+    raw = path.replace("\\", "/").lstrip("/").encode("utf-8", "surrogateescape")
+    return quote(raw, safe="/-._~")
 
 
 def fingerprint(finding: Finding) -> str:
-    return hashlib.sha256(f"{finding.secret_sha256}:{finding.path}".encode()).hexdigest()
+    key = f"{finding.secret_sha256}:{finding.path}".encode("utf-8", "surrogateescape")
+    return hashlib.sha256(key).hexdigest()
 
 
 def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
