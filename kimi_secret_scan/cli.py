@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from kimi_secret_scan import __version__, suppressions
-from kimi_secret_scan.config import Config
+from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
@@ -188,6 +188,9 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         except ScanError as exc:
             click.echo(f"kimi-secret-scan: error: {exc}", err=True)
             sys.exit(ExitCode.ERROR)
+        if "max_file_size" in kwargs and kwargs["max_file_size"] is None:
+            config = opts.config
+            kwargs["max_file_size"] = config.max_file_size if config else DEFAULT_MAX_FILE_SIZE
         return command(*args, opts=opts, **kwargs)
 
     options = [
@@ -237,6 +240,17 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         decorated = option(decorated)
     return decorated
+
+
+# Every scanning command has it; unset, the configured `max-file-size` applies (scan_options).
+max_size_option = click.option(
+    "--max-file-size",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="BYTES",
+    help="Skip files and blobs larger than this, listing each as skipped (default: "
+    "`max-file-size` in the configuration, else 104857600, i.e. 100 MiB).",
+)
 
 
 def handle_errors(command: F) -> F:

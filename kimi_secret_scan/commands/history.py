@@ -9,12 +9,18 @@ from pathlib import Path
 import click
 
 from kimi_secret_scan import audit
-from kimi_secret_scan.cli import ScanOptions, handle_errors, outcome, scan_options, valid_utf8
+from kimi_secret_scan.cli import (
+    ScanOptions,
+    handle_errors,
+    max_size_option,
+    outcome,
+    scan_options,
+    valid_utf8,
+)
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import (
-    DEFAULT_MAX_SIZE,
     HistorySource,
     Selection,
     find_repo_dir,
@@ -40,13 +46,7 @@ from kimi_secret_scan.sources.history import (
     help="Leave out commits reachable only from reflogs (older stash entries, amended or "
     "reset commits). Ignored when REVS are given.",
 )
-@click.option(
-    "--max-file-size",
-    default=DEFAULT_MAX_SIZE,
-    show_default=True,
-    type=int,
-    help="Blobs larger than this many bytes are skipped (and said so).",
-)
+@max_size_option
 @click.option(
     "--write-replacements",
     "replacements",

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from kimi_secret_scan import git
-from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
+from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.sources.commits import (
     RevRange,
@@ -75,13 +75,6 @@ def range_between(cwd: Path, base: str, head: str) -> tuple[RevRange, str]:
     return RevRange((head_id,), (base_id,)), f"{base_id[:12]}..{head_id[:12]}"
 
 
-max_size_option = click.option(
-    "--max-file-size",
-    default=DEFAULT_MAX_SIZE,
-    show_default=True,
-    type=int,
-    help="Blobs larger than this many bytes are skipped (and said so).",
-)
 repo_option = click.option(
     "--repo",
     default=".",
