@@ -34,6 +34,9 @@ def git_env() -> dict[str, str]:
         # or cloned: read the real objects, so a key hidden behind a replacement is found
         # (the replacements are reachable from refs/replace/ and scanned too).
         GIT_NO_REPLACE_OBJECTS="1",
+        # The same for the deprecated .git/info/grafts: a graft file that cannot exist
+        # (reading an empty one would print a deprecation hint on every call).
+        GIT_GRAFT_FILE=os.path.join(os.devnull, "no-grafts"),
         # A partial clone would otherwise fetch missing objects from its promisor remote
         # (git 2.44+ honours this); we scan what is here and report what is not.
         GIT_NO_LAZY_FETCH="1",
@@ -47,6 +50,14 @@ _checked = False
 
 def _git_not_found() -> ScanError:
     return ScanError("git was not found on PATH; install git and try again")
+
+
+def spawn_error(exc: FileNotFoundError) -> ScanError:
+    """Why git could not be started: not on PATH, or the directory to run it in is gone
+    (both raise FileNotFoundError; the missing name tells which)."""
+    if exc.filename in (None, "git"):
+        return _git_not_found()
+    return ScanError(f"{exc.filename} does not exist")
 
 
 def check_version() -> None:
@@ -96,8 +107,8 @@ def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> byt
             env=git_env(),
             check=False,
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
     except NotADirectoryError:
         raise ScanError(f"{cwd} is not a directory") from None
     if proc.returncode != 0:
@@ -112,8 +123,8 @@ def try_git(args: list[str], cwd: Path | str) -> bytes | None:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, env=git_env(), check=False
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
     return proc.stdout if proc.returncode == 0 else None
 
 
@@ -149,10 +160,14 @@ def find_repo(path: Path | str = ".") -> Repo:
             env=git_env(),
             check=False,
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    unborn = proc.returncode == 1 and len(lines) == 2 and not proc.stderr.strip()
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
+    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
+    quiet = proc.returncode in (0, 1) and not proc.stderr.strip()
+    if quiet and len(lines) > 3 - proc.returncode:
+        # A path holding a newline: the joint answer cannot be split, so ask one at a time.
+        return _find_repo_slowly(cwd)
+    unborn = proc.returncode == 1 and len(lines) == 2 and quiet
     if proc.returncode != 0 and not unborn:
         message = _first_line(proc.stderr)
         if "not a git repository" in message:
@@ -162,6 +177,18 @@ def find_repo(path: Path | str = ".") -> Repo:
         raise ScanError(f"cannot read the repository at {path}: {message}")
     return Repo(
         root=Path(lines[0]), git_dir=Path(lines[1]), head=None if unborn else lines[2].strip()
+    )
+
+
+def _find_repo_slowly(cwd: Path) -> Repo:
+    def answer(*args: str) -> str:
+        return run_git(["rev-parse", *args], cwd).decode("utf-8", "surrogateescape")[:-1]
+
+    head = try_git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], cwd)
+    return Repo(
+        root=Path(answer("--show-toplevel")),
+        git_dir=Path(answer("--absolute-git-dir")),
+        head=head.decode().strip() if head else None,
     )
 
 
@@ -199,8 +226,8 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
             stderr=subprocess.DEVNULL,
             env=git_env(),
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
 

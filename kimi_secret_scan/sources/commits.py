@@ -129,7 +129,8 @@ def is_shallow(cwd: Path) -> bool:
 def _shallow_boundary(cwd: Path) -> set[str]:
     if not is_shallow(cwd):
         return set()
-    path = git.run_git(["rev-parse", "--git-path", "shallow"], cwd).decode().strip()
+    out = git.run_git(["rev-parse", "--git-path", "shallow"], cwd)
+    path = out.decode("utf-8", "surrogateescape").removesuffix("\n")
     try:
         text = (cwd / path).read_text(encoding="ascii")
     except OSError:

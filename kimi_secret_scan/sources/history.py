@@ -151,8 +151,8 @@ def _popen(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen[byt
         return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
             ["git", *args], cwd=cwd, env=git.git_env(), **kwargs
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
+    except FileNotFoundError as exc:
+        raise git.spawn_error(exc) from None
 
 
 def _person(header: bytes, field_name: bytes) -> Commit | None:
@@ -411,5 +411,5 @@ def find_repo_dir(path: str) -> Path:
         raise ScanError(f"{target.resolve()} is not inside a git repository")
     top = git.try_git(["rev-parse", "--show-toplevel"], target)
     if top and top.strip():
-        return Path(top.decode("utf-8", "surrogateescape").strip())
-    return Path(out.decode("utf-8", "surrogateescape").strip())
+        return Path(top.decode("utf-8", "surrogateescape").removesuffix("\n"))
+    return Path(out.decode("utf-8", "surrogateescape").removesuffix("\n"))
