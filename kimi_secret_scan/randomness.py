@@ -41,7 +41,7 @@ _SEQUENCES = (
 # Short words that mark a placeholder anywhere in a token of a non-standard shape.
 _LOOSE_WORDS = (
     "your",
-    "xxx",
+    "xxxx",
     "example",
     "test",
     "dummy",

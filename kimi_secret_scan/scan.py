@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kimi_secret_scan.content import Content, Skipped
-from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.detectors import DetectionTimeout, detect
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
 from kimi_secret_scan.finding import Finding, redact_neighbours
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
@@ -51,10 +51,14 @@ def scan(
         if isinstance(item, Skipped):
             stats.skipped.append(item)
             continue
+        try:
+            findings = redact_neighbours(detect(item, settings))
+        except DetectionTimeout as exc:
+            stats.skipped.append(Skipped(item.path, exc.reason))
+            continue
         stats.files += 1
         stats.lines += _line_count(item)
         stats.bytes += len(item.data)
-        findings = redact_neighbours(detect(item, settings))
         for keep in filters:
             if not findings:
                 break

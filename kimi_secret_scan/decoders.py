@@ -1,0 +1,314 @@
+"""Decode text that may hide a key, keeping where each decoded byte came from.
+
+Every decoder returns `Decoded` windows: the decoded bytes plus, for each of them, the offset
+of the encoded text it came from, so a key found inside is reported where its encoded form
+is. Decoders only ever look at small windows around a trigger that the caller found with
+cheap `bytes.find` calls; nothing here walks a whole file byte by byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import regex
+
+# Bounds that keep one decode cheap whatever the input: the size of a window, and how many
+# windows one piece of content may open (a megabyte of triggers must not mean a million).
+WINDOW = 4096
+MAX_WINDOWS = 512
+
+_B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
+# Line widths that base64 tools wrap at (PEM 64, MIME and coreutils `base64` 76).
+_WRAP_WIDTHS = (64, 76)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    data: bytes
+    # positions[i]: offset in the encoded text of decoded byte i; positions[len(data)] is the
+    # end of the window.
+    positions: list[int]
+    encoding: str
+
+
+def _fixed_chars(plain: bytes) -> list[tuple[bytes, int, int]]:
+    """The base64 characters fully determined by `plain` at each of the three alignments.
+
+    Returns (needle, index of the needle in its 4-character group run, offset of `plain` in
+    the decoded group) so a needle found at p means the group run starts at p - index.
+    """
+    out = []
+    for align in range(3):
+        tail = 3 + (-(align + len(plain)) % 3)
+        low = base64.b64encode(b"\x00" * align + plain + b"\x00" * tail)
+        high = base64.b64encode(b"\xff" * align + plain + b"\xff" * tail)
+        first = next(i for i in range(len(low)) if low[i] == high[i])
+        last = first
+        while last + 1 < len(low) and low[last + 1] == high[last + 1]:
+            last += 1
+        out.append((bytes(low[first : last + 1]), first, align))
+    return out
+
+
+# "sk-" base64-encoded: c2st at alignment 0, NrL at 1, zay at 2.
+SK_TRIGGERS = _fixed_chars(b"sk-")
+# A base64 run that holds a JSON object ({"…) is opened whole: Docker and Kubernetes wrap
+# credentials (which may themselves be base64) in such objects.
+JSON_TRIGGER = b"eyJ"
+
+
+def _is_b64(byte: int) -> bool:
+    return byte in _B64_CHARS
+
+
+_B64_SEGMENT = regex.compile(rb"[A-Za-z0-9+/_-]+")
+_WRAP = regex.compile(rb"\r?\n[ \t]*(?=[A-Za-z0-9+/_-])")
+
+
+def _collect_forward(data: bytes, start: int, limit: int) -> tuple[bytearray, list[int]]:
+    """Base64 characters from `start` on, across wrapped lines, with their offsets."""
+    chars = bytearray()
+    where: list[int] = []
+    pos = start
+    while len(chars) < limit:
+        segment = _B64_SEGMENT.match(data, pos, min(len(data), pos + limit - len(chars)))
+        if segment is None:
+            break
+        chars += segment.group()
+        where.extend(range(segment.start(), segment.end()))
+        pos = segment.end()
+        # Continue on the next line only after a line of a standard wrapping width (the
+        # window may start inside the first line's run: measure that run whole).
+        run_start = segment.start()
+        while run_start > 0 and segment.start() - run_start < 80 and _is_b64(data[run_start - 1]):
+            run_start -= 1
+        if segment.end() - run_start not in _WRAP_WIDTHS:
+            break
+        wrap = _WRAP.match(data, pos)
+        if wrap is None:
+            break
+        pos = wrap.end()
+    return chars, where
+
+
+def _decode_b64(chars: bytearray, where: list[int], label: str) -> Decoded | None:
+    usable = len(chars) - (1 if len(chars) % 4 == 1 else 0)
+    if usable < 8:
+        return None
+    text = bytes(chars[:usable]).replace(b"-", b"+").replace(b"_", b"/")
+    text += b"=" * (-usable % 4)
+    try:
+        decoded = binascii.a2b_base64(text)
+    except binascii.Error:
+        return None
+    # Decoded byte i starts in character 4 * (i // 3) + i % 3 of the run.
+    positions = [where[4 * (i // 3) + i % 3] for i in range(len(decoded))]
+    positions.append(where[usable - 1] + 1)
+    return Decoded(decoded, positions, label)
+
+
+def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
+    """Where base64 groups that may hold a key start: cheap finds only, usually none.
+
+    Only content the caller chose (`broad`: configuration files, or content naming Kimi or
+    Moonshot) is searched, for the three spellings of `sk-` at any alignment and for base64
+    JSON objects (Docker credentials, whose `auth` is base64 inside base64): each short
+    needle is a full pass over the content. Inside already-decoded text (`deep`), which is
+    small, every base64 run long enough to hold a key is tried too.
+    """
+    starts: list[int] = []
+    if not (deep or broad):
+        return starts
+    for needle, index, _ in SK_TRIGGERS:
+        pos = data.find(needle)
+        while pos >= 0 and len(starts) < MAX_WINDOWS:
+            starts.append(pos - index)
+            pos = data.find(needle, pos + 1)
+    pos = data.find(JSON_TRIGGER)
+    while pos >= 0 and len(starts) < MAX_WINDOWS:
+        if pos == 0 or not _is_b64(data[pos - 1]):
+            starts.append(pos)
+        pos = data.find(JSON_TRIGGER, pos + 1)
+    if deep:
+        starts.extend(match.start() for match in _B64_RUN.finditer(data))
+    return starts
+
+
+def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
+    """Decode the base64 around each start that `base64_starts` found."""
+    opened: set[int] = set()
+    count = 0
+    for group in sorted(set(starts)):
+        if group < 0 or count >= MAX_WINDOWS:
+            continue
+        # A later trigger inside a window already decoded at the same alignment adds nothing.
+        if any(group - s < WINDOW and (group - s) % 4 == 0 for s in opened if s <= group):
+            continue
+        # Back up whole groups, so the context before the key is decoded too.
+        first = group
+        while (
+            first - 4 >= 0
+            and group - first < WINDOW // 4
+            and all(_is_b64(b) for b in data[first - 4 : first])
+        ):
+            first -= 4
+        chars, where = _collect_forward(data, first, WINDOW)
+        if len(chars) < 16:
+            continue
+        opened.add(first)
+        count += 1
+        window = _decode_b64(chars, where, "base64")
+        if window is not None:
+            yield window
+
+
+_B64_RUN = regex.compile(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{64,}")
+
+# Escaped forms of the `-` after `sk`, in URLs (percent) and in string literals.
+SK_ESCAPED = regex.compile(rb"sk(?:%2[dD]|%25|\\(?:u002[dD]|x2[dD]|055|-))")
+# The whole `sk-` escaped, found only inside already-decoded text (rare, and costly to look
+# for in every file).
+SK_FULLY_ESCAPED = regex.compile(
+    rb"%73%6[bB]|\\u0073\\u006[bB]|\\x73\\x6[bB]|&#(?:115|x73);&#(?:107|x6[bB]);"
+)
+
+
+def _window_bounds(data: bytes, pos: int, stop: bytes) -> tuple[int, int]:
+    lo = max(0, pos - WINDOW // 2)
+    hi = min(len(data), pos + WINDOW // 2)
+    for byte in stop:
+        cut = data.rfind(bytes([byte]), lo, pos)
+        if cut >= 0:
+            lo = max(lo, cut + 1)
+        cut = data.find(bytes([byte]), pos, hi)
+        if cut >= 0:
+            hi = min(hi, cut)
+    return lo, hi
+
+
+_PERCENT = regex.compile(rb"%[0-9A-Fa-f]{2}")
+_ESCAPE = regex.compile(rb"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[0-7]{1,3}|[nrt\"'\\/\x60-])")
+
+
+def _rewrite(
+    data: bytes,
+    lo: int,
+    hi: int,
+    pattern: regex.Pattern[bytes],
+    encoding: str,
+    replace: Callable[[bytes], bytes | None],
+) -> Decoded:
+    """Copy data[lo:hi] with each match of `pattern` replaced, keeping every byte's origin.
+
+    Text between matches is copied in bulk, so the cost is per escape, not per byte.
+    """
+    out = bytearray()
+    positions: list[int] = []
+    pos = lo
+    for match in pattern.finditer(data, lo, hi):
+        text = replace(match.group())
+        if text is None:
+            continue
+        out += data[pos : match.start()]
+        positions.extend(range(pos, match.start()))
+        out += text
+        positions.extend([match.start()] * len(text))
+        pos = match.end()
+    out += data[pos:hi]
+    positions.extend(range(pos, hi))
+    positions.append(hi)
+    return Decoded(bytes(out), positions, encoding)
+
+
+def percent_window(data: bytes, pos: int) -> Decoded:
+    """Percent-decode the URL-like run (no spaces, quotes or line breaks) around `pos`."""
+    lo, hi = _window_bounds(data, pos, b" \t\r\n\"'<>\x60")
+    return _rewrite(data, lo, hi, _PERCENT, "percent", lambda m: bytes([int(m[1:], 16)]))
+
+
+_SIMPLE_ESCAPES = {
+    ord("n"): b"\n",
+    ord("r"): b"\r",
+    ord("t"): b"\t",
+    ord('"'): b'"',
+    ord("'"): b"'",
+    ord("\\"): b"\\",
+    ord("/"): b"/",
+    ord("-"): b"-",
+    ord("`"): b"`",
+}
+
+
+def _unescape(escape: bytes) -> bytes | None:
+    """The bytes a backslash escape stands for; None to leave it as written."""
+    kind = escape[1]
+    if kind in (ord("u"), ord("x")):
+        return chr(int(escape[2:], 16)).encode("utf-8", "surrogatepass")
+    if 0x30 <= kind <= 0x37:
+        code = int(escape[1:], 8)
+        return bytes([code]) if code < 256 else None
+    return _SIMPLE_ESCAPES.get(kind)
+
+
+def escape_window(data: bytes, pos: int) -> Decoded:
+    """Undo string-literal escapes (JSON, JavaScript, Python, C) on the line around `pos`."""
+    lo, hi = _window_bounds(data, pos, b"\n")
+    return _rewrite(data, lo, hi, _ESCAPE, "escape", _unescape)
+
+
+_ENTITY = regex.compile(rb"&#(?:([0-9]{1,7})|[xX]([0-9A-Fa-f]{1,6}));")
+
+
+def _entity(reference: bytes) -> bytes:
+    digits = reference[2:-1]
+    code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    return chr(min(code, 0x10FFFF)).encode("utf-8", "surrogatepass")
+
+
+def entity_window(data: bytes, pos: int) -> Decoded:
+    """Undo numeric HTML / XML character references on the line around `pos`."""
+    lo, hi = _window_bounds(data, pos, b"\n")
+    return _rewrite(data, lo, hi, _ENTITY, "html-entity", _entity)
+
+
+# Byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+
+def text_encoding(data: bytes) -> str | None:
+    """The wide encoding a file is written in (UTF-16 / UTF-32), None for byte encodings.
+
+    A byte-order mark decides; without one, text whose first 2 KiB has a NUL in at least
+    half of its odd or even bytes (mostly ASCII characters) and that holds an `sk-` written
+    in UTF-16 (PowerShell and some editors write UTF-16 without a mark). A NUL byte is
+    looked for first: a single-byte search, and files without one cannot be UTF-16.
+    """
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    if b"\x00" not in data:
+        return None
+    # UTF-16 text has a NUL in every other byte from the start; binary files (most content
+    # with a NUL) do not, and are spared the two searches below.
+    head = data[:2048]
+    if max(head[0::2].count(0), head[1::2].count(0)) * 4 < len(head):
+        return None
+    if b"s\x00k\x00-\x00" in data:
+        return "utf-16-le"
+    if b"\x00s\x00k\x00-" in data:
+        return "utf-16-be"
+    return None
+
+
+def transcode(data: bytes, encoding: str) -> bytes:
+    """The text as UTF-8: lines and columns (counted in characters) stay the same."""
+    text = data.decode(encoding, "replace")
+    return text.lstrip("\ufeff").encode("utf-8", "surrogatepass")

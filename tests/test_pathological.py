@@ -1,0 +1,106 @@
+"""Inputs built to make a scanner backtrack, loop or explode: each must finish, and a file
+given up on must be reported as skipped, never silently passed."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+
+import pytest
+
+from kimi_secret_scan import detectors
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.reports import FORMATS
+from kimi_secret_scan.reports.text import summary
+from kimi_secret_scan.scan import scan
+from tests import keygen
+from tests.gitrepo import GitRepo, run_cli
+
+MB = 1024 * 1024
+
+
+def _detect(data: bytes) -> list[detectors.Finding]:
+    return detect(Content(path="p", data=data))
+
+
+def test_a_megabyte_of_sk_prefixes() -> None:
+    assert _detect(b"sk-" * (MB // 3)) == []
+    assert _detect(b"sk-kimi-" * (MB // 8)) == []
+    assert _detect(b"sk- " * (MB // 4)) == []
+    assert _detect(b'"sk-" + ' * (MB // 8)) == []
+
+
+def test_a_megabyte_of_escaped_prefixes() -> None:
+    for unit in (b"sk\\u002d", b"sk%2D", b"sk&#45;", b"sk\\x2d", b"\\u0073\\u006b"):
+        assert _detect(unit * (MB // len(unit))) == []
+
+
+def test_a_megabyte_of_base64_triggers() -> None:
+    for unit in (b"c2st", b"NrLa", b"zay0", b"eyJh"):
+        assert _detect(unit * (MB // 4) + b"\n.dockerconfigjson") == []
+
+
+def test_one_ten_megabyte_line_reports_the_right_column() -> None:
+    key = keygen.kimi_code_key()
+    filler = b"var a=function(b){return b*2};" * (10 * MB // 31)
+    data = filler + b'var k="' + key.encode() + b'";' + filler[:1000]
+    findings = _detect(data)
+    assert [(f.line, f.column, f.secret) for f in findings] == [(1, len(filler) + 8, key)]
+    # The excerpt is a window around the key, not the whole line.
+    assert len(findings[0].excerpt) < 300
+
+
+def test_ten_megabytes_of_lines_with_crlf() -> None:
+    key = keygen.moonshot_key()
+    lines = [b"x = 1  # moonshot"] * (10 * MB // 19)
+    data = b"\r\n".join([*lines, b'KEY = "' + key.encode() + b'"', b""])
+    findings = _detect(data)
+    assert [(f.line, f.column) for f in findings] == [(len(lines) + 1, 8)]
+
+
+def test_nesting_is_bounded() -> None:
+    key = keygen.kimi_code_key()
+    text = key.encode()
+    for _ in range(12):
+        text = base64.b64encode(b"x: " + text)
+    assert _detect(text) == []  # beyond the depth limit: finishes, finds nothing
+
+
+def test_three_levels_deep_are_opened() -> None:
+    key = keygen.kimi_code_key()
+    auth = base64.b64encode(b"robot:" + key.replace("-", "%2D").encode()).decode()
+    config = json.dumps({"auths": {"registry.example.com": {"auth": auth}}})
+    data = b".dockerconfigjson: " + base64.b64encode(config.encode()) + b"\n"
+    findings = _detect(data)
+    assert [(f.secret, f.encoding) for f in findings] == [(key, "base64+base64+percent")]
+
+
+def test_random_base64_megabyte() -> None:
+    blob = base64.b64encode(random.Random(1).randbytes(MB))
+    assert _detect(blob) == []
+    assert _detect(base64.encodebytes(blob)) == []
+
+
+def test_a_regex_timeout_skips_the_file_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = keygen.kimi_code_key()
+    data = (b"sk-" + b"a" * 40 + b" ") * (2 * MB // 44) + key.encode()
+    monkeypatch.setattr(detectors, "REGEX_TIMEOUT", 1e-9)
+    with pytest.raises(detectors.DetectionTimeout):
+        _detect(data)
+    result = scan("files", "test", [Content(path="huge.txt", data=data)])
+    assert [s.path for s in result.stats.skipped] == ["huge.txt"]
+    assert result.findings == []
+    assert "1 skipped" in summary(result)
+    assert "skipped huge.txt: " in FORMATS["text"](result, False, False)
+    assert '"path": "huge.txt"' in FORMATS["json"](result, False, False)
+
+
+def test_pathological_file_through_the_cli(repo: GitRepo) -> None:
+    key = keygen.kimi_code_key()
+    repo.write("big.min.js", b"sk-" * (MB // 3) + b"\n" + b"a;" * MB + key.encode() + b"\n")
+    run = run_cli("files", "big.min.js", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert "big.min.js:2:" in run.out
+    assert key not in run.all
