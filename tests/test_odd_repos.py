@@ -234,6 +234,20 @@ def _many_refs(tmp: Path) -> Layout:
     return Layout(repo.path, base, head, "conf.py", key)
 
 
+def _shallow_clone(tmp: Path) -> Layout:
+    """Work on top of a depth-1 clone: the new commits are whole, the old history absent."""
+    src = GitRepo(tmp / "shallow-src")
+    for n in range(3):
+        src.commit_file("old.txt", f"version {n}\n", f"old {n}")
+    clone = tmp / "shallow"
+    git(tmp, "clone", "-q", "--depth", "1", f"file://{src.path}", str(clone))
+    repo = GitRepo.__new__(GitRepo)
+    repo.path = clone
+    key = kimi_code_key()
+    base, head = plant(repo, "conf.py", key_file(key))
+    return Layout(clone, base, head, "conf.py", key)
+
+
 LAYOUTS = {
     "plain": _plain,
     "detached-head": _detached,
@@ -244,6 +258,7 @@ LAYOUTS = {
     "binary-file": _binary,
     "linked-worktree": _linked_worktree,
     "10000-refs": _many_refs,
+    "shallow-clone": _shallow_clone,
 }
 
 
@@ -259,6 +274,8 @@ def test_key_is_found_by_every_command(layouts: dict[str, Layout], layout: str) 
     for command, run in planted.run_each("--format", "json").items():
         expect(run, 1)
         assert finding_paths(run) == {planted.path}, (command, run.all)
+        if layout == "shallow-clone" and command == "history":
+            assert any(s["path"] == "(shallow clone)" for s in skipped(run))
         if layout == "autocrlf" and command in ("staged", "files"):
             assert {f["line"] for f in report(run)["findings"]} == {2}, command
 
