@@ -128,6 +128,19 @@ def try_git(args: list[str], cwd: Path | str) -> bytes | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
+def try_git_warnings(args: list[str], cwd: Path | str) -> tuple[bytes | None, list[str]]:
+    """try_git, plus git's stderr lines (warnings it gives while still exiting 0)."""
+    check_version()
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, env=git_env(), check=False
+        )
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
+    lines = proc.stderr.decode("utf-8", "surrogateescape").splitlines()
+    return (proc.stdout if proc.returncode == 0 else None), lines
+
+
 @dataclass(frozen=True)
 class Repo:
     root: Path  # the work tree's top level

@@ -175,7 +175,8 @@ def _hooks_path(tmp: Path) -> Layout:
 
 
 def _odd_repo_path(tmp: Path) -> Layout:
-    repo = GitRepo(tmp / "a repo with 'single' \"double\" quotes\nand a newline")
+    # Spaces, quotes, a byte that is not UTF-8 and a newline, in the repository path itself.
+    repo = GitRepo(tmp / os.fsdecode(b"a repo with 'q' \"dq\" \xff\nand a newline"))
     key = kimi_code_key()
     base, head = plant(repo, "conf.py", key_file(key))
     return Layout(repo.path, base, head, "conf.py", key)
@@ -716,3 +717,41 @@ def test_files_outside_a_repository_walks_the_directory(tmp_path: Path) -> None:
     run = run_cli("files", ".", "--format", "json", cwd=tmp_path)
     expect(run, 1)
     assert finding_paths(run) == {"a.env"}
+
+
+# --- what a directory walk meets: unreadable directories, FIFOs -----------------------------
+
+
+@pytest.mark.parametrize("in_repo", [True, False], ids=["in-a-repository", "plain-directory"])
+def test_unreadable_directory_is_never_reported_clean(tmp_path: Path, in_repo: bool) -> None:
+    from tests.test_files import run_unprivileged
+
+    tree = tmp_path / "tree"
+    if in_repo:
+        GitRepo(tree)
+    locked = tree / "locked"
+    locked.mkdir(parents=True)
+    (locked / "conf.py").write_bytes(key_file(kimi_code_key()))
+    (tree / "ok.txt").write_text("nothing here\n")
+    locked.chmod(0)
+    try:
+        run = run_unprivileged("files", ".", "--format", "json", cwd=tree)
+        (tree / "leak.py").write_bytes(key_file(kimi_code_key()))
+        with_key = run_unprivileged("files", ".", cwd=tree)
+    finally:
+        locked.chmod(0o755)
+    expect(run, 2, "the scan is incomplete: locked")
+    assert [s["path"] for s in skipped(run)] == ["locked"]
+    assert "directory could not be read" in skipped(run)[0]["reason"]
+    expect(with_key, 1)  # keys found still fail as findings; the gap is listed too
+    assert "skipped locked: directory could not be read" in with_key.out
+
+
+def test_fifo_is_listed_and_never_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "a.env").write_bytes(key_file(kimi_code_key()))
+    run = run_cli("files", ".", "--format", "json", cwd=tmp_path)  # would hang if it read
+    expect(run, 1)
+    assert {s["path"]: s["reason"] for s in skipped(run)} == {
+        "pipe": "not a regular file (FIFO, socket or device), not read"
+    }
