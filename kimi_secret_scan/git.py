@@ -88,11 +88,14 @@ def check_version() -> None:
 
 
 def _first_line(stderr: bytes) -> str:
-    for line in stderr.decode("utf-8", "replace").splitlines():
-        line = line.strip()
-        if line:
-            return line.removeprefix("fatal: ").removeprefix("error: ")
-    return "no message"
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return "no message"
+    first = lines[0].removeprefix("fatal: ").removeprefix("error: ")
+    if first.endswith(":") and len(lines) > 1:
+        first += " " + lines[1]  # "unknown repository extension found:" / "\tname"
+    return first
 
 
 def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> bytes:
@@ -203,6 +206,18 @@ def _find_repo_slowly(cwd: Path) -> Repo:
         git_dir=Path(answer("--absolute-git-dir")),
         head=head.decode().strip() if head else None,
     )
+
+
+def require_repo(path: Path, not_a_repo: str) -> bytes:
+    """`git rev-parse --absolute-git-dir` in `path`; when git refuses, why, in one line:
+    `not_a_repo` when it is no repository, else git's own reason (dubious ownership…)."""
+    out, errors = try_git_warnings(["rev-parse", "--absolute-git-dir"], path)
+    if out is not None:
+        return out
+    message = _first_line("\n".join(errors).encode("utf-8", "surrogateescape"))
+    if "not a git repository" in message:
+        raise ScanError(not_a_repo)
+    raise ScanError(f"cannot read the repository at {path}: {message}")
 
 
 def has_commit(cwd: Path, rev: str = "HEAD") -> bool:

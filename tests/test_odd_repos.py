@@ -755,3 +755,16 @@ def test_fifo_is_listed_and_never_read(tmp_path: Path) -> None:
     assert {s["path"]: s["reason"] for s in skipped(run)} == {
         "pipe": "not a regular file (FIFO, socket or device), not read"
     }
+
+
+def test_repository_this_git_cannot_read(tmp_path: Path) -> None:
+    """git refuses the repository (here an unknown extension; dubious ownership is alike):
+    every command that needs it says git's reason, in one line."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.git("config", "core.repositoryformatversion", "1")
+    repo.git("config", "extensions.kimiFuture", "true")
+    layout = Layout(repo.path, "HEAD~1", "HEAD", "", "")
+    commands = tuple(c for c in COMMANDS if c != "files")  # files walks the disk without git
+    for run in layout.run_each(commands=commands).values():
+        expect(run, 2, "cannot read the repository at .: unknown repository extension")
+        assert "kimifuture" in run.err.lower()

@@ -27,8 +27,7 @@ def git_dir_cwd(repo: str) -> Path:
     path = Path(repo)
     if not path.is_dir():
         raise ScanError(f"{repo} is not a directory")
-    if git.try_git(["rev-parse", "--git-dir"], path) is None:
-        raise ScanError(f"{path.resolve()} is not a git repository")
+    git.require_repo(path, f"{path.resolve()} is not a git repository")
     return path
 
 

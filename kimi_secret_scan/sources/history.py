@@ -406,9 +406,7 @@ def find_repo_dir(path: str) -> Path:
     target = Path(path)
     if not target.exists():
         raise ScanError(f"{path} does not exist")
-    out = git.try_git(["rev-parse", "--absolute-git-dir"], target)
-    if out is None:
-        raise ScanError(f"{target.resolve()} is not inside a git repository")
+    out = git.require_repo(target, f"{target.resolve()} is not inside a git repository")
     top = git.try_git(["rev-parse", "--show-toplevel"], target)
     if top and top.strip():
         return Path(top.decode("utf-8", "surrogateescape").removesuffix("\n"))
