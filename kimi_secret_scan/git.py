@@ -65,7 +65,7 @@ def check_version() -> None:
 
     Checked up front rather than after a failure: an old git does not always fail, it can
     answer differently (before 2.15 `rev-parse --is-shallow-repository` echoes the option,
-    which reads as "not shallow"). One `git --version` costs about a millisecond.
+    which reads as "not shallow"). One `git --version` costs 1-3 ms.
     """
     global _checked
     if _checked:
