@@ -22,6 +22,7 @@ from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
 from kimi_secret_scan.finding import Confidence
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import FORMATS
 from kimi_secret_scan.reports.text import summary
 from kimi_secret_scan.scan import ScanResult, scan
@@ -73,12 +74,14 @@ class ScanOptions:
             and not os.environ.get("NO_COLOR")
         )
         text = valid_utf8(FORMATS[self.output_format](result, self.show_secrets, use_color))
+        if not self.show_secrets:
+            text = redact_text(text)  # a path can be named after a key
         if self.output_file:
             try:
                 Path(self.output_file).write_text(text, encoding="utf-8")
             except OSError as exc:
                 raise ScanError(f"cannot write {self.output_file}: {exc.strerror}") from None
-            click.echo(summary(result), err=True)
+            click.echo(redact_text(summary(result)), err=True)
         else:
             click.echo(text, nl=False, color=use_color)
         failing = [f for f in result.findings if f.confidence >= self.min_confidence]
@@ -186,7 +189,7 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 sink,
             )
         except ScanError as exc:
-            click.echo(f"kimi-secret-scan: error: {exc}", err=True)
+            click.echo(f"kimi-secret-scan: error: {redact_text(str(exc))}", err=True)
             sys.exit(ExitCode.ERROR)
         if "max_file_size" in kwargs and kwargs["max_file_size"] is None:
             config = opts.config
@@ -261,7 +264,8 @@ def handle_errors(command: F) -> F:
         try:
             code = command(*args, **kwargs)
         except ScanError as exc:
-            click.echo(f"kimi-secret-scan: error: {exc}", err=True)
+            # The message may quote what the user typed (a revision, a path): a key too.
+            click.echo(f"kimi-secret-scan: error: {redact_text(str(exc))}", err=True)
             sys.exit(ExitCode.ERROR)
         except KeyboardInterrupt:
             click.echo("kimi-secret-scan: interrupted", err=True)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from kimi_secret_scan.errors import ScanError
 
@@ -239,6 +240,21 @@ def empty_tree(cwd: Path) -> str:
     return run_git(["hash-object", "-t", "tree", "/dev/null"], cwd).decode().strip()
 
 
+def object_sizes(cwd: Path, object_ids: list[str]) -> dict[str, int]:
+    """Sizes of objects, without reading them (one `git cat-file --batch-check`)."""
+    out = run_git(
+        ["cat-file", "--batch-check=%(objectname) %(objectsize)"],
+        cwd,
+        input="".join(f"{oid}\n" for oid in object_ids).encode(),
+    )
+    sizes: dict[str, int] = {}
+    for line in out.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    return sizes
+
+
 def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, bytes]]:
     """Stream (id, type, data) for each object through one `git cat-file --batch`.
 
@@ -270,27 +286,37 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     try:
-        while True:
-            header = stdout.readline()
-            if not header:
-                break
-            # `<name> missing` echoes the name asked for, which may hold spaces
-            # (MERGE_HEAD:a file.py): split from the right.
-            stripped = header.rstrip(b"\n")
-            name, _, last = stripped.rpartition(b" ")
-            if last in (b"missing", b"ambiguous"):
-                yield name.decode("utf-8", "surrogateescape"), "missing", b""
-                continue
-            parts = stripped.split()
-            if len(parts) != 3:
-                raise ScanError(f"unexpected output from git cat-file: {header[:80]!r}")
-            size = int(parts[2])
-            data = stdout.read(size)
-            stdout.read(1)  # the newline after each object
-            yield parts[0].decode(), parts[1].decode(), data
+        yield from parse_batch(stdout)
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
         writer.join(timeout=1)
         stdout.close()
+
+
+def parse_batch(stdout: IO[bytes]) -> Iterator[tuple[str, str, bytes]]:
+    """(id, type, data) for each object of a `git cat-file --batch` stream.
+
+    Output that does not follow the format (a header that is not "<id> <type> <size>", an
+    object cut short) raises ScanError: never a wrong or partial object.
+    """
+    while True:
+        header = stdout.readline()
+        if not header:
+            break
+        # `<name> missing` echoes the name asked for, which may hold spaces
+        # (MERGE_HEAD:a file.py): split from the right.
+        stripped = header.rstrip(b"\n")
+        name, _, last = stripped.rpartition(b" ")
+        if last in (b"missing", b"ambiguous"):
+            yield name.decode("utf-8", "surrogateescape"), "missing", b""
+            continue
+        parts = stripped.split()
+        if len(parts) != 3 or not parts[2].isdigit() or not parts[0].isascii():
+            raise ScanError(f"unexpected output from git cat-file: {header[:80]!r}")
+        size = int(parts[2])
+        data = stdout.read(size)
+        if len(data) != size or stdout.read(1) != b"\n":
+            raise ScanError("git cat-file stopped in the middle of an object")
+        yield parts[0].decode(), parts[1].decode("utf-8", "replace"), data

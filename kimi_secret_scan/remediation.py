@@ -92,6 +92,25 @@ def fix_step(mode: str) -> str:
             "file was ever committed, the key is in history too: run "
             "`kimi-secret-scan history` for the clean-up plan."
         )
+    if mode == "pre-push":
+        return (
+            "The key is in commits you have not pushed yet: take it out of them (`git commit "
+            "--amend` for the last commit, `git rebase -i @{upstream}` for earlier ones), then "
+            "push again. Nothing reached the remote."
+        )
+    if mode == "pre-receive":
+        return (
+            "The push was rejected and nothing was stored on the server. Take the key out of "
+            "the commits (`git commit --amend`, or `git rebase -i` for earlier ones) and push "
+            "again."
+        )
+    if mode in ("range", "ci"):
+        return (
+            "Take the key out of the branch's commits before merging (`git rebase -i` onto the "
+            "base, or squash), and force-push the branch. The commits were pushed, so revoke "
+            "first; if they reached a shared branch, follow `kimi-secret-scan history`'s "
+            "clean-up plan."
+        )
     return (
         "Remove the key from the files that still hold it, then follow the history "
         "clean-up plan (`kimi-secret-scan history`)."

@@ -19,6 +19,7 @@ from kimi_secret_scan.cli import (
 )
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.progress import Progress
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import (
     HistorySource,
@@ -131,12 +132,14 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
     else:
         text = history_json.render(report, opts.show_secrets)
     text = valid_utf8(text)
+    if not opts.show_secrets:
+        text = redact_text(text)  # a path or a ref can be named after a key
     if opts.output_file:
         try:
             Path(opts.output_file).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise ScanError(f"cannot write {opts.output_file}: {exc.strerror}") from None
-        click.echo(history_text.summary(report), err=True)
+        click.echo(redact_text(history_text.summary(report)), err=True)
     else:
         click.echo(text, nl=False, color=use_color)
     findings = report.result.findings

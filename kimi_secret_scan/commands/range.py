@@ -12,6 +12,7 @@ import click
 from kimi_secret_scan import git
 from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
 from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.sources.commits import (
     RevRange,
     iter_commit_contents,
@@ -42,7 +43,9 @@ def scan_commits(
     """List the range's commits, say on stderr what is scanned, scan, and report."""
     commits = list_commits(cwd, rev_range)
     n = len(commits)
-    click.echo(f"kimi-secret-scan: {scope}: {n} commit{'' if n == 1 else 's'}", err=True)
+    # The scope quotes the revisions as typed: a key typed as one is not echoed whole.
+    line = f"kimi-secret-scan: {scope}: {n} commit{'' if n == 1 else 's'}"
+    click.echo(redact_text(line), err=True)
     items = iter_commit_contents(cwd, commits, max_size=max_size, settings=opts.settings)
     result = opts.scan(mode, scope, items)
     result.stats.commits = n

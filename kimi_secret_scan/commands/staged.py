@@ -37,7 +37,7 @@ def command(
     that is how `pre-commit run --all-files` and `--files` are honoured.
     """
     found = git.find_repo(repo)
-    changes = staged_changes(found)
+    changes = staged_changes(found, max_file_size)
     whole = whole_file_paths(found, list(paths), changes) if paths else None
     if whole is not None:
         # pre-commit --all-files / --files: the named files, whole, as `files` would.

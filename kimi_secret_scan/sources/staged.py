@@ -19,7 +19,7 @@ from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
-from kimi_secret_scan.sources.files import iter_files
+from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE, iter_files
 
 # Options fixed here so that no user configuration (diff.noprefix, diff.interHunkContext,
 # diff.submodule=log, color.ui, diff.external, textconv drivers…) changes what we parse.
@@ -117,7 +117,9 @@ def _parse_raw(output: bytes) -> tuple[list[Change], bytes]:
         return value
 
     while output.startswith(b":", pos):
-        meta = field().decode("ascii").lstrip(":").split()
+        meta = field().decode("ascii", "replace").lstrip(":").split()
+        if len(meta) < 5 or not meta[4]:
+            raise ScanError("could not read git's list of staged changes")
         old_mode, new_mode, old_id, new_id, status = meta[:5]
         status = status[0]
         old_path = field().decode("utf-8", "surrogateescape")
@@ -184,10 +186,13 @@ def _pair(changes: list[Change], sections: list[Section]) -> list[tuple[Change, 
 StagedChanges = list[tuple[Change, Section]]
 
 
-def staged_changes(repo: git.Repo) -> StagedChanges:
+def staged_changes(repo: git.Repo, max_size: int = DEFAULT_MAX_SIZE) -> StagedChanges:
     # Without a revision, `git diff --cached` compares with HEAD, or with the empty tree
-    # before the first commit.
-    output = git.run_git(["diff", *_DIFF_OPTIONS], repo.root)
+    # before the first commit. Files over the size limit are diffed as binary
+    # (core.bigFileThreshold), so git never prints a huge file into the patch we hold.
+    output = git.run_git(
+        ["-c", f"core.bigFileThreshold={max_size}", "diff", *_DIFF_OPTIONS], repo.root
+    )
     changes, patch = _parse_raw(output)
     if not changes:
         return []
@@ -219,7 +224,7 @@ def whole_file_paths(repo: git.Repo, paths: list[str], changes: StagedChanges) -
 
 
 def iter_whole_files(
-    repo: git.Repo, names: list[str], max_size: int = 100 * 1024 * 1024
+    repo: git.Repo, names: list[str], max_size: int = DEFAULT_MAX_SIZE
 ) -> Iterator[Content | Skipped]:
     return iter_files(
         [str(repo.root / name) for name in names],
@@ -232,7 +237,7 @@ def iter_whole_files(
 def iter_staged(
     repo: git.Repo,
     paths: list[str] | None = None,
-    max_size: int = 100 * 1024 * 1024,
+    max_size: int = DEFAULT_MAX_SIZE,
     changes: StagedChanges | None = None,
     settings: DetectorSettings = DEFAULT_SETTINGS,
 ) -> Iterator[Content | Skipped]:
@@ -242,7 +247,7 @@ def iter_staged(
     commit does not change are handled as `whole_file_paths` says.
     """
     if changes is None:
-        changes = staged_changes(repo)
+        changes = staged_changes(repo, max_size)
     if paths is not None:
         whole = whole_file_paths(repo, paths, changes)
         if whole is not None:
@@ -275,14 +280,28 @@ def iter_staged(
         if content is not None and _blob_id(content, len(change.new_id)) == change.new_id:
             blobs[change.new_id] = content
 
-    # Objects still to read: other new blobs; for binary changes the old one too; during a
-    # merge the other side's version of each path.
+    # Binary sections include files over the size limit: look at sizes before reading.
+    binary_ids = [c.new_id for c, s in todo if s.binary and c.new_id not in blobs]
+    binary_ids += [c.old_id for c, s in todo if s.binary and not _ZERO.match(c.old_id)]
+    sizes = git.object_sizes(repo.root, binary_ids) if binary_ids else {}
+    oversized = {oid for oid, size in sizes.items() if size > max_size}
+    kept: StagedChanges = []
+    for change, section in todo:
+        if change.new_id in oversized:
+            size = sizes[change.new_id]
+            yield Skipped(change.path, f"larger than the size limit ({size} > {max_size} bytes)")
+        else:
+            kept.append((change, section))
+    todo = kept
+
+    # Objects still to read: other new blobs; for binary changes the old one too (unless
+    # over the limit); during a merge the other side's version of each path.
     in_merge = _merge_head(repo)
     wanted_ids: list[str] = []
     for change, section in todo:
         if change.new_id not in blobs:
             wanted_ids.append(change.new_id)
-        if section.binary and not _ZERO.match(change.old_id):
+        if section.binary and not _ZERO.match(change.old_id) and change.old_id not in oversized:
             wanted_ids.append(change.old_id)
         if in_merge and "\n" not in change.path:
             wanted_ids.append(f"MERGE_HEAD:{change.path}")

@@ -1,0 +1,99 @@
+"""Ctrl-C during a history scan: prompt exit 130, a one-line message, no git left running.
+
+The history is built to take a few seconds to scan (a few MB of lines that each look like
+a key candidate). SIGINT is sent once the scanner has started its git processes: to the
+whole process group, as a terminal's Ctrl-C does, and to the scanner alone, as `kill -INT`
+does (then git gets no signal and must be stopped by the scanner).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import git
+
+
+def slow_history(path: Path) -> Path:
+    git(path.parent, "init", "-q", "--bare", str(path))
+    stream = []
+    for i in range(12):
+        data = b"".join(b'KIMI_API_KEY="sk-%06d%06d"\n' % (i, j) for j in range(30_000))
+        message = b"change %d\n" % i
+        stream.append(b"blob\nmark :1\ndata %d\n%s\n" % (len(data), data))
+        stream.append(
+            b"commit refs/heads/main\ncommitter A <a@example.com> %d +0000\ndata %d\n%s"
+            % (1_700_000_000 + i, len(message), message)
+        )
+        stream.append(b"M 100644 :1 f%d.txt\n\n" % (i % 4))
+    git(path, "fast-import", "--quiet", input=b"".join(stream))
+    return path
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid …": comm may hold spaces, so split after the last ')'.
+        if int(stat.rpartition(")")[2].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def running_in(directory: Path) -> list[int]:
+    """Processes whose working directory is `directory` (git runs in the repository)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")) == directory:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("target", ["group", "scanner"])
+def test_sigint_during_history_scan(tmp_path: Path, target: str) -> None:
+    repo = slow_history(tmp_path / "slow.git").resolve()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kimi_secret_scan", "history", "--repo", str(repo)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 20
+    while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert proc.poll() is None, "the scan ended before it could be interrupted"
+    started = children(proc.pid)
+    assert started
+    if target == "group":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGINT)
+    # A generous bound that only catches a hang; it is not a timing assertion.
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert err.decode().strip().splitlines()[-1] == "kimi-secret-scan: interrupted"
+    assert b"Traceback" not in err
+    assert out == b""
+    for _ in range(50):  # git, if killed, may take a moment to be reaped
+        if not running_in(repo):
+            break
+        time.sleep(0.05)
+    assert running_in(repo) == []

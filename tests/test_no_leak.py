@@ -1,0 +1,145 @@
+"""No whole key in anything the scanner prints or writes, unless --show-secrets asks for it.
+
+The matrix (tests/scenario.py) runs every command in every format in reports.FORMATS (so a
+new format is covered without a change here), to stdout, with --output, with the GitHub
+job summary file, and with --show-secrets, plus the baseline commands; stdout, stderr and
+every file written are searched for each key whole. Then the error paths: a key typed as a
+revision, a path, an --output directory, a configuration value; a file and a branch named
+after a key; and an unexpected exception raised with a key in its message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kimi_secret_scan.cli import handle_errors
+from tests import scenario
+from tests.gitrepo import GitRepo, run_cli
+from tests.keygen import kimi_code_key
+from tests.scenario import Run, Scenario
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> tuple[Scenario, list[Run]]:
+    return scenario.matrix(tmp_path_factory)
+
+
+def leaked(s: Scenario, text: str) -> list[str]:
+    return [key for key in s.keys if key in text]
+
+
+def test_no_key_without_show_secrets(matrix: tuple[Scenario, list[Run]]) -> None:
+    s, runs = matrix
+    checked = 0
+    for run in runs:
+        if run.show_secrets or "--write-replacements" in run.args:
+            continue
+        assert run.code in (0, 1), (run.name, run.err)
+        assert leaked(s, run.everything) == [], run.name
+        checked += 1
+    assert checked > 40
+
+
+def test_show_secrets_shows_keys_except_in_sarif(matrix: tuple[Scenario, list[Run]]) -> None:
+    s, runs = matrix
+    shown = [r for r in runs if r.show_secrets]
+    assert shown
+    for run in shown:
+        if "sarif" in run.args:
+            assert leaked(s, run.everything) == [], run.name
+        else:
+            assert leaked(s, run.out), run.name
+
+
+def test_baseline_files_hold_hashes_not_keys(matrix: tuple[Scenario, list[Run]]) -> None:
+    s, runs = matrix
+    files = [r.output for r in runs if r.args[0] == "baseline"]
+    assert files and all("sha256 =" in text for text in files)
+    for text in files:
+        assert leaked(s, text) == []
+
+
+def test_write_replacements_is_the_one_whole_key_file(matrix: tuple[Scenario, list[Run]]) -> None:
+    s, runs = matrix
+    (run,) = [r for r in runs if "--write-replacements" in r.args]
+    assert leaked(s, run.output)
+    assert leaked(s, run.out + run.err) == []
+
+
+@pytest.fixture
+def keyed_repo(repo: GitRepo) -> tuple[GitRepo, str]:
+    key = kimi_code_key()
+    repo.commit_file("a.txt", "x = 1\n", "start")
+    return repo, key
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["range", "{key}..HEAD"],
+        ["range", "HEAD..{key}"],
+        ["history", "{key}"],
+        ["history", "--since", "{key}"],
+        ["ci", "--base", "{key}"],
+        ["commit-msg", "missing/{key}"],
+        ["files", "{key}"],
+        ["history", "--repo", "{key}"],
+        ["staged", "--output", "missing/{key}/report.json"],
+        ["files", "a.txt", "--baseline", "{key}.toml"],
+    ],
+)
+def test_errors_do_not_echo_a_typed_key(keyed_repo: tuple[GitRepo, str], args: list[str]) -> None:
+    repo, key = keyed_repo
+    run = run_cli(*(a.replace("{key}", key) for a in args), cwd=repo.path)
+    assert run.code == 2, run.all
+    assert key not in run.all
+    assert "sk-kimi-" in run.err  # said, redacted
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        'format = "{key}"',
+        'min-confidence = "{key}"',
+        'disable-rules = ["{key}"]',
+        '"{key}" = 1',
+        'exclude = ["[{key}"]',
+        'allow-regexes = ["({key}"]',
+    ],
+)
+def test_config_errors_do_not_echo_a_key(keyed_repo: tuple[GitRepo, str], config: str) -> None:
+    repo, key = keyed_repo
+    repo.write(".kimi-secret-scan.toml", config.replace("{key}", key) + "\n")
+    for args in (["files", "a.txt"], ["baseline", "create", "--file", "../b.toml"]):
+        run = run_cli(*args, cwd=repo.path)
+        assert run.code == 2, run.all
+        assert key not in run.all
+
+
+def test_file_and_branch_named_after_a_key(keyed_repo: tuple[GitRepo, str]) -> None:
+    repo, key = keyed_repo
+    repo.commit_file(f"conf/{key}.env", f"KIMI_API_KEY={key}\n", "add")
+    repo.git("branch", key)
+    for fmt in ("text", "json", "sarif", "github"):
+        for args in (["files", "conf"], ["history"], ["range", f"{key}~1..{key}"]):
+            run = run_cli(*args, "--format", fmt, cwd=repo.path)
+            assert run.code == 1, run.all
+            assert key not in run.all, (args, fmt)
+
+
+def test_an_unexpected_error_with_a_key_in_scope(tmp_path: Path) -> None:
+    key = kimi_code_key()
+
+    @click.command()
+    @handle_errors
+    def crash() -> int:
+        raise ValueError(f"cannot parse {key!r}")
+
+    result = CliRunner().invoke(crash, [])
+    assert result.exit_code == 2
+    assert "internal error (ValueError)" in result.output
+    assert key not in result.output
