@@ -99,6 +99,17 @@ def _first_line(stderr: bytes) -> str:
     return first
 
 
+def _subcommand(args: list[str]) -> str:
+    """The git command that ran, past `-c name=value` options: `git diff`, not `git -c`."""
+    rest = iter(args)
+    for arg in rest:
+        if arg == "-c":
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return arg
+    return args[0] if args else "git"
+
+
 def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> bytes:
     """Run git and return its stdout; any failure becomes a one-line ScanError."""
     check_version()
@@ -116,7 +127,7 @@ def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> byt
     except NotADirectoryError:
         raise ScanError(f"{cwd} is not a directory") from None
     if proc.returncode != 0:
-        raise ScanError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+        raise ScanError(f"git {_subcommand(args)} failed: {_first_line(proc.stderr)}")
     return proc.stdout
 
 
