@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -768,3 +769,24 @@ def test_repository_this_git_cannot_read(tmp_path: Path) -> None:
     for run in layout.run_each(commands=commands).values():
         expect(run, 2, "cannot read the repository at .: unknown repository extension")
         assert "kimifuture" in run.err.lower()
+
+
+def test_pre_push_by_hand_on_an_unborn_branch(tmp_path: Path) -> None:
+    """Run from a terminal (no refs on stdin), pre-push scans what pushing HEAD would send."""
+    import pty
+
+    repo = GitRepo(tmp_path / "empty")
+    master, terminal = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kimi_secret_scan", "pre-push"],
+            cwd=repo.path,
+            stdin=terminal,
+            capture_output=True,
+            check=False,
+        )
+    finally:
+        os.close(master)
+        os.close(terminal)
+    run = Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+    expect(run, 2, "HEAD is on main, which has no commits yet")
