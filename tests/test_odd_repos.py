@@ -28,6 +28,7 @@ import pytest
 from tests.gitrepo import GitRepo, Run, git, run_cli
 from tests.keygen import kimi_code_key
 from tests.remotes import install_hook, scanner_path_env
+from tests.test_sarif import validate
 
 ERROR = "kimi-secret-scan: error: "
 COMMANDS = ("staged", "files", "history", "range", "ci", "pre-push", "pre-receive")
@@ -292,6 +293,7 @@ def test_odd_file_name_in_every_format(layouts: dict[str, Layout], command: str,
         # One line per finding: the newline in the name is escaped, the odd byte replaced.
         assert '"dir with space/caf\ufffd \\"q\\" \'sq\'\\nnl.env":2:' in run.out
     elif fmt == "sarif":
+        validate(json.loads(run.out))
         uris = {
             loc["physicalLocation"]["artifactLocation"]["uri"]
             for result in json.loads(run.out)["runs"][0]["results"]
@@ -451,6 +453,7 @@ def test_submodule_is_reported_as_not_scanned(with_submodule: Layout, fmt: str) 
 def test_submodule_notice_in_sarif_and_github(with_submodule: Layout) -> None:
     run = with_submodule.run("history", "--format", "sarif")
     expect(run, 0)
+    validate(json.loads(run.out))
     invocation = json.loads(run.out)["runs"][0]["invocations"][0]
     assert invocation["executionSuccessful"] is True
     texts = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
@@ -558,6 +561,7 @@ def test_corrupt_objects_are_errors_not_clean(tmp_path: Path) -> None:
     assert any("missing or corrupt" in s["reason"] for s in skipped(run))
     run = run_cli("history", "--format", "sarif", cwd=repo.path)
     expect(run, 2, blob)
+    validate(json.loads(run.out))
     assert json.loads(run.out)["runs"][0]["invocations"][0]["executionSuccessful"] is False
     for args in (["range", f"{base}..{head}"], ["ci", "--base", base]):
         expect(run_cli(*args, cwd=repo.path), 2, blob[:12])
@@ -634,6 +638,7 @@ def test_size_limit_in_text_sarif_and_github(big_file: Layout) -> None:
     run = big_file.run("range", "--max-file-size", "1000")
     assert "skipped" in run.out and "big.py" in run.out and "size limit" in run.out
     run = big_file.run("history", "--max-file-size", "1000", "--format", "sarif")
+    validate(json.loads(run.out))
     notes = json.loads(run.out)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert any("big.py" in n["message"]["text"] for n in notes)
     assert all(n["level"] == "note" for n in notes)
