@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from kimi_secret_scan import __version__, suppressions
-from kimi_secret_scan.config import Config
+from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
@@ -73,7 +73,7 @@ class ScanOptions:
             and sys.stdout.isatty()
             and not os.environ.get("NO_COLOR")
         )
-        text = FORMATS[self.output_format](result, self.show_secrets, use_color)
+        text = valid_utf8(FORMATS[self.output_format](result, self.show_secrets, use_color))
         if not self.show_secrets:
             text = redact_text(text)  # a path can be named after a key
         if self.output_file:
@@ -92,7 +92,36 @@ class ScanOptions:
                 f"below the minimum confidence ({self.min_confidence}): reported, not failing",
                 err=True,
             )
-        return ExitCode.FINDINGS if failing else ExitCode.CLEAN
+        return outcome(bool(failing), result.stats.skipped)
+
+
+def valid_utf8(text: str) -> str:
+    """A report as valid UTF-8: a file name that is not UTF-8 (Linux allows any bytes)
+    reaches us with its bytes as surrogates, which no encoder accepts; they become U+FFFD,
+    as git shows them, in every format, on stdout and in --output files alike."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
+
+
+def outcome(failing: bool, skipped: Iterable[Skipped]) -> int:
+    """The exit code: 1 with findings; else 2 when something could not be read (said in
+    one line), since content that was not read may hold a key; else 0."""
+    if failing:
+        return ExitCode.FINDINGS
+    unread = [s for s in skipped if s.unreadable]
+    if not unread:
+        return ExitCode.CLEAN
+    first = unread[0]
+    more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+    click.echo(
+        f"kimi-secret-scan: error: the scan is incomplete: {first.path}{more} could not be "
+        f"read ({first.reason}); not reporting clean",
+        err=True,
+    )
+    return ExitCode.ERROR
 
 
 def configure(
@@ -162,6 +191,9 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         except ScanError as exc:
             click.echo(f"kimi-secret-scan: error: {redact_text(str(exc))}", err=True)
             sys.exit(ExitCode.ERROR)
+        if "max_file_size" in kwargs and kwargs["max_file_size"] is None:
+            config = opts.config
+            kwargs["max_file_size"] = config.max_file_size if config else DEFAULT_MAX_FILE_SIZE
         return command(*args, opts=opts, **kwargs)
 
     options = [
@@ -211,6 +243,17 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         decorated = option(decorated)
     return decorated
+
+
+# Every scanning command has it; unset, the configured `max-file-size` applies (scan_options).
+max_size_option = click.option(
+    "--max-file-size",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="BYTES",
+    help="Skip files and blobs larger than this, listing each as skipped (default: "
+    "`max-file-size` in the configuration, else 104857600, i.e. 100 MiB).",
+)
 
 
 def handle_errors(command: F) -> F:

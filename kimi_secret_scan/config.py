@@ -43,7 +43,10 @@ KEYS = (
     "baseline",
     "min-confidence",
     "format",
+    "max-file-size",
 )
+# Files and blobs larger than this are skipped, and listed as skipped (never silently).
+DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Config:
     baseline: Path | None = None  # configured; None: DEFAULT_BASELINE at the root if present
     min_confidence: Confidence = Confidence.LOW
     format: str | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
     @property
     def baseline_path(self) -> Path:
@@ -150,6 +154,10 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
             "format", f"unknown format {output_format!r} (formats: {', '.join(sorted(FORMATS))})"
         )
 
+    size = table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise read.error("max-file-size", "must be a number of bytes (an integer, 0 or more)")
+
     return Config(
         root=root,
         source=source,
@@ -165,6 +173,7 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
         baseline=(source.parent / baseline) if baseline else None,
         min_confidence=min_confidence,
         format=output_format,
+        max_file_size=size,
     )
 
 

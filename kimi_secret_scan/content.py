@@ -24,3 +24,7 @@ class Skipped:
 
     path: str
     reason: str
+    # True when the content exists but could not be read (a missing or corrupt object, an
+    # unreadable file): a run that found nothing else then exits 2, never 0, since what was
+    # not read may hold a key. False for skips by policy (size limit, submodule, symlink).
+    unreadable: bool = False

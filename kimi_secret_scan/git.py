@@ -9,6 +9,7 @@ of the environment so GIT_INDEX_FILE (set by `git commit -a` / `git commit PATH`
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator
@@ -25,20 +26,93 @@ def git_env() -> dict[str, str]:
     # unchanged lines as added; GIT_EXTERNAL_DIFF would replace the patch we parse.
     env.pop("GIT_DIFF_OPTS", None)
     env.pop("GIT_EXTERNAL_DIFF", None)
-    env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C")
+    env.update(
+        GIT_OPTIONAL_LOCKS="0",
+        GIT_TERMINAL_PROMPT="0",
+        LC_ALL="C",
+        LANGUAGE="C",
+        # Replace refs and grafts change what history *shows*, not what is stored, pushed
+        # or cloned: read the real objects, so a key hidden behind a replacement is found
+        # (the replacements are reachable from refs/replace/ and scanned too).
+        GIT_NO_REPLACE_OBJECTS="1",
+        # The same for the deprecated .git/info/grafts: a graft file that cannot exist
+        # (reading an empty one would print a deprecation hint on every call).
+        GIT_GRAFT_FILE=os.path.join(os.devnull, "no-grafts"),
+        # A partial clone would otherwise fetch missing objects from its promisor remote
+        # (git 2.44+ honours this); we scan what is here and report what is not.
+        GIT_NO_LAZY_FETCH="1",
+    )
     return env
 
 
+MIN_VERSION = (2, 20)
+_checked = False
+
+
+def _git_not_found() -> ScanError:
+    return ScanError("git was not found on PATH; install git and try again")
+
+
+def spawn_error(exc: FileNotFoundError) -> ScanError:
+    """Why git could not be started: not on PATH, or the directory to run it in is gone
+    (both raise FileNotFoundError; the missing name tells which)."""
+    if exc.filename in (None, "git"):
+        return _git_not_found()
+    return ScanError(f"{exc.filename} does not exist")
+
+
+def check_version() -> None:
+    """Refuse a git older than MIN_VERSION, once per process, before the first git call.
+
+    Checked up front rather than after a failure: an old git does not always fail, it can
+    answer differently (before 2.15 `rev-parse --is-shallow-repository` echoes the option,
+    which reads as "not shallow"). One `git --version` costs 1-3 ms.
+    """
+    global _checked
+    if _checked:
+        return
+    try:
+        proc = subprocess.run(["git", "--version"], capture_output=True, env=git_env(), check=False)
+    except FileNotFoundError:
+        raise _git_not_found() from None
+    _checked = True
+    text = proc.stdout.decode("utf-8", "replace").strip()
+    match = re.search(r"(\d+)\.(\d+)", text)
+    if match is None:
+        return  # an unusual build that does not say: let its answers speak
+    found = (int(match.group(1)), int(match.group(2)))
+    if found < MIN_VERSION:
+        raise ScanError(
+            f"{text} is too old: kimi-secret-scan needs git "
+            f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or later; upgrade git and try again"
+        )
+
+
 def _first_line(stderr: bytes) -> str:
-    for line in stderr.decode("utf-8", "replace").splitlines():
-        line = line.strip()
-        if line:
-            return line.removeprefix("fatal: ").removeprefix("error: ")
-    return "no message"
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return "no message"
+    first = lines[0].removeprefix("fatal: ").removeprefix("error: ")
+    if first.endswith(":") and len(lines) > 1:
+        first += " " + lines[1]  # "unknown repository extension found:" / "\tname"
+    return first
+
+
+def _subcommand(args: list[str]) -> str:
+    """The git command that ran, past `-c name=value` options: `git diff`, not `git -c`."""
+    rest = iter(args)
+    for arg in rest:
+        if arg == "-c":
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return arg
+    return args[0] if args else "git"
 
 
 def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> bytes:
     """Run git and return its stdout; any failure becomes a one-line ScanError."""
+    check_version()
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -48,24 +122,38 @@ def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> byt
             env=git_env(),
             check=False,
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
     except NotADirectoryError:
         raise ScanError(f"{cwd} is not a directory") from None
     if proc.returncode != 0:
-        raise ScanError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+        raise ScanError(f"git {_subcommand(args)} failed: {_first_line(proc.stderr)}")
     return proc.stdout
 
 
 def try_git(args: list[str], cwd: Path | str) -> bytes | None:
     """Run git; None when it exits non-zero (for questions such as 'is there a HEAD?')."""
+    check_version()
     try:
         proc = subprocess.run(
             ["git", *args], cwd=cwd, capture_output=True, env=git_env(), check=False
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
     return proc.stdout if proc.returncode == 0 else None
+
+
+def try_git_warnings(args: list[str], cwd: Path | str) -> tuple[bytes | None, list[str]]:
+    """try_git, plus git's stderr lines (warnings it gives while still exiting 0)."""
+    check_version()
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, env=git_env(), check=False
+        )
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
+    lines = proc.stderr.decode("utf-8", "surrogateescape").splitlines()
+    return (proc.stdout if proc.returncode == 0 else None), lines
 
 
 @dataclass(frozen=True)
@@ -81,6 +169,7 @@ def find_repo(path: Path | str = ".") -> Repo:
     if not path.exists():
         raise ScanError(f"{path} does not exist")
     cwd = path if path.is_dir() else path.parent
+    check_version()
     try:
         # One process answers all three questions; `--verify -q` makes an unborn HEAD exit 1
         # quietly after the first two answers, instead of failing the whole call.
@@ -99,10 +188,14 @@ def find_repo(path: Path | str = ".") -> Repo:
             env=git_env(),
             check=False,
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    unborn = proc.returncode == 1 and len(lines) == 2 and not proc.stderr.strip()
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
+    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
+    quiet = proc.returncode in (0, 1) and not proc.stderr.strip()
+    if quiet and len(lines) > 3 - proc.returncode:
+        # A path holding a newline: the joint answer cannot be split, so ask one at a time.
+        return _find_repo_slowly(cwd)
+    unborn = proc.returncode == 1 and len(lines) == 2 and quiet
     if proc.returncode != 0 and not unborn:
         message = _first_line(proc.stderr)
         if "not a git repository" in message:
@@ -115,8 +208,42 @@ def find_repo(path: Path | str = ".") -> Repo:
     )
 
 
+def _find_repo_slowly(cwd: Path) -> Repo:
+    def answer(*args: str) -> str:
+        return run_git(["rev-parse", *args], cwd).decode("utf-8", "surrogateescape")[:-1]
+
+    head = try_git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], cwd)
+    return Repo(
+        root=Path(answer("--show-toplevel")),
+        git_dir=Path(answer("--absolute-git-dir")),
+        head=head.decode().strip() if head else None,
+    )
+
+
+def require_repo(path: Path, not_a_repo: str) -> bytes:
+    """`git rev-parse --absolute-git-dir` in `path`; when git refuses, why, in one line:
+    `not_a_repo` when it is no repository, else git's own reason (dubious ownership…)."""
+    out, errors = try_git_warnings(["rev-parse", "--absolute-git-dir"], path)
+    if out is not None:
+        return out
+    message = _first_line("\n".join(errors).encode("utf-8", "surrogateescape"))
+    if "not a git repository" in message:
+        raise ScanError(not_a_repo)
+    raise ScanError(f"cannot read the repository at {path}: {message}")
+
+
 def has_commit(cwd: Path, rev: str = "HEAD") -> bool:
     return try_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd) is not None
+
+
+def is_partial_clone(cwd: Path) -> bool:
+    """A clone made with --filter: objects it lacks live on a promisor remote."""
+    out = try_git(
+        ["config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"], cwd
+    )
+    return any(
+        line.split()[-1:] != [b"false"] for line in (out or b"").splitlines() if line.strip()
+    )
 
 
 def empty_tree(cwd: Path) -> str:
@@ -154,8 +281,8 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
             stderr=subprocess.DEVNULL,
             env=git_env(),
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
 

@@ -19,7 +19,7 @@ def find_root(start: Path | None = None) -> Path:
     here = (start or Path.cwd()).absolute()
     out = git.try_git(["rev-parse", "--show-toplevel"], here)
     if out:
-        text = out.decode("utf-8", "surrogateescape").strip()
+        text = out.decode("utf-8", "surrogateescape").removesuffix("\n")
         if text:
             return Path(text)
     return here

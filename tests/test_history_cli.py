@@ -16,7 +16,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 def test_repository_without_commits_is_clean(repo: GitRepo) -> None:
     run = run_cli("history", cwd=repo.path)
     assert run.code == 0, run.all
-    assert "no Kimi keys found" in run.out
+    assert "nothing to scan: no commits yet" in run.out
 
 
 def test_not_a_repository_is_an_error(tmp_path: Path) -> None:

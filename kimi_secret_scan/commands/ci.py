@@ -9,10 +9,9 @@ import click
 
 from kimi_secret_scan import git
 from kimi_secret_scan.ci_env import CiRange, detect_range
-from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
+from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
 from kimi_secret_scan.commands.range import (
     git_dir_cwd,
-    max_size_option,
     range_between,
     repo_option,
     scan_commits,

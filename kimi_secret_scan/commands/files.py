@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
-from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE, iter_files
+from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
+from kimi_secret_scan.sources.files import iter_files
 
 
 @click.command("files")
@@ -16,13 +16,7 @@ from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE, iter_files
     is_flag=True,
     help="Also scan files that git ignores (inside a repository).",
 )
-@click.option(
-    "--max-file-size",
-    default=DEFAULT_MAX_SIZE,
-    show_default=True,
-    type=int,
-    help="Files larger than this many bytes are skipped (and said so).",
-)
+@max_size_option
 @scan_options
 @handle_errors
 def command(

@@ -9,13 +9,19 @@ from pathlib import Path
 import click
 
 from kimi_secret_scan import audit
-from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
-from kimi_secret_scan.errors import ExitCode, ScanError
+from kimi_secret_scan.cli import (
+    ScanOptions,
+    handle_errors,
+    max_size_option,
+    outcome,
+    scan_options,
+    valid_utf8,
+)
+from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import (
-    DEFAULT_MAX_SIZE,
     HistorySource,
     Selection,
     find_repo_dir,
@@ -41,13 +47,7 @@ from kimi_secret_scan.sources.history import (
     help="Leave out commits reachable only from reflogs (older stash entries, amended or "
     "reset commits). Ignored when REVS are given.",
 )
-@click.option(
-    "--max-file-size",
-    default=DEFAULT_MAX_SIZE,
-    show_default=True,
-    type=int,
-    help="Blobs larger than this many bytes are skipped (and said so).",
-)
+@max_size_option
 @click.option(
     "--write-replacements",
     "replacements",
@@ -131,6 +131,7 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
         text = history_text.render(report, opts.show_secrets, use_color)
     else:
         text = history_json.render(report, opts.show_secrets)
+    text = valid_utf8(text)
     if not opts.show_secrets:
         text = redact_text(text)  # a path or a ref can be named after a key
     if opts.output_file:
@@ -149,4 +150,4 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
             f"below the minimum confidence ({opts.min_confidence}): reported, not failing",
             err=True,
         )
-    return ExitCode.FINDINGS if failing else ExitCode.CLEAN
+    return outcome(bool(failing), report.result.stats.skipped)

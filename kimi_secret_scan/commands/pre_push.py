@@ -19,10 +19,15 @@ from pathlib import Path
 
 import click
 
-from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
-from kimi_secret_scan.commands.range import git_dir_cwd, max_size_option, repo_option, scan_commits
+from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
+from kimi_secret_scan.commands.range import git_dir_cwd, repo_option, scan_commits
 from kimi_secret_scan.errors import ExitCode, ScanError
-from kimi_secret_scan.sources.commits import RevRange, is_zero, resolve_commit
+from kimi_secret_scan.sources.commits import (
+    RevRange,
+    is_zero,
+    missing_commit_error,
+    resolve_commit,
+)
 
 
 def _on_remote(cwd: Path, remote: str, remote_shas: list[str]) -> tuple[str, ...]:
@@ -89,6 +94,8 @@ def command(
         remote = env.get("PRE_COMMIT_REMOTE_NAME") or remote or "origin"
     elif sys.stdin is None or sys.stdin.isatty():
         remote = remote or "origin"
+        if resolve_commit(cwd, "HEAD") is None:
+            raise missing_commit_error(cwd, "HEAD", "head")  # an unborn branch, said plainly
         rev_range = RevRange(("HEAD",), (f"--remotes={remote}",))
         described = ["HEAD"]
     else:

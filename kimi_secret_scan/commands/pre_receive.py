@@ -14,8 +14,8 @@ import sys
 
 import click
 
-from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
-from kimi_secret_scan.commands.range import git_dir_cwd, max_size_option, repo_option, scan_commits
+from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
+from kimi_secret_scan.commands.range import git_dir_cwd, repo_option, scan_commits
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.sources.commits import RevRange, is_zero
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from kimi_secret_scan import git
-from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
+from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.sources.commits import (
@@ -28,8 +28,7 @@ def git_dir_cwd(repo: str) -> Path:
     path = Path(repo)
     if not path.is_dir():
         raise ScanError(f"{repo} is not a directory")
-    if git.try_git(["rev-parse", "--git-dir"], path) is None:
-        raise ScanError(f"{path.resolve()} is not a git repository")
+    git.require_repo(path, f"{path.resolve()} is not a git repository")
     return path
 
 
@@ -78,13 +77,6 @@ def range_between(cwd: Path, base: str, head: str) -> tuple[RevRange, str]:
     return RevRange((head_id,), (base_id,)), f"{base_id[:12]}..{head_id[:12]}"
 
 
-max_size_option = click.option(
-    "--max-file-size",
-    default=DEFAULT_MAX_SIZE,
-    show_default=True,
-    type=int,
-    help="Blobs larger than this many bytes are skipped (and said so).",
-)
 repo_option = click.option(
     "--repo",
     default=".",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from kimi_secret_scan import git
-from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
-from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE
+from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
 from kimi_secret_scan.sources.staged import (
     iter_staged,
     iter_whole_files,
@@ -23,13 +22,7 @@ from kimi_secret_scan.sources.staged import (
     type=click.Path(file_okay=False),
     help="The repository (default: the one around the current directory).",
 )
-@click.option(
-    "--max-file-size",
-    default=DEFAULT_MAX_SIZE,
-    show_default=True,
-    type=int,
-    help="Files larger than this many bytes are skipped (and said so).",
-)
+@max_size_option
 @scan_options
 @handle_errors
 def command(

@@ -65,7 +65,9 @@ def markdown_summary(result: ScanResult, show_secrets: bool) -> str:
 def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
     out = [annotation(f, show_secrets) for f in result.findings]
     for skipped in result.stats.skipped:
-        out.append(f"::notice title=skipped::{_escape_data(skipped.path + ': ' + skipped.reason)}")
+        level = "warning" if skipped.unreadable else "notice"
+        text = _escape_data(skipped.path + ": " + skipped.reason)
+        out.append(f"::{level} title=skipped::{text}")
     out.append(summary(result))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:

@@ -8,6 +8,7 @@ import click
 from kimi_secret_scan import audit, remediation
 from kimi_secret_scan.audit import HistoryReport, KeyGroup
 from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.reports.text import shown_path
 
 _MAX_REFS_SHOWN = 6
 
@@ -37,13 +38,17 @@ def summary(report: HistoryReport) -> str:
             f"{_plural(len(result.findings), 'finding')} "
             f"({_plural(len(report.groups), 'distinct key')}) in {_plural(files, 'path')}"
         )
+    elif any(s.unreadable for s in stats.skipped):
+        found = "no Kimi keys found in what could be read (INCOMPLETE: see skipped)"
+    elif not report.commits and not report.blobs and not report.tags:
+        found = "nothing to scan: no commits yet"
     else:
         found = "no Kimi keys found"
     return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"
 
 
 def _where(f: Finding) -> str:
-    place = f"{f.path}:{f.line}:{f.column}"
+    place = f"{shown_path(f.path)}:{f.line}:{f.column}"
     return f"{f.commit.sha[:12]} {place}" if f.commit and f.commit.sha else place
 
 
@@ -73,7 +78,9 @@ def _key_block(g: KeyGroup, show_secrets: bool, color: bool) -> list[str]:
         f"     {_plural(len(g.occurrences), 'occurrence')}; {_refs(g)}",
     ]
     if g.head_paths:
-        lines.append(f"     still in the current HEAD tree: {', '.join(g.head_paths)}")
+        lines.append(
+            f"     still in the current HEAD tree: {', '.join(map(shown_path, g.head_paths))}"
+        )
     else:
         lines.append("     not in the current HEAD tree (history only)")
     lines.append(f"     → {remediation.console_hint(g.kind)}")
@@ -115,7 +122,8 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
         out.append(heading(f"Step {step}. Remove the keys from the current files"))
         for g in in_head:
             out.append(
-                f"  {', '.join(g.head_paths)} (key {g.number}): replace the key with a read "
+                f"  {', '.join(map(shown_path, g.head_paths))} (key {g.number}): replace the "
+                "key with a read "
                 "of an environment variable or your secret store, and commit."
             )
         out.append("")
@@ -153,7 +161,7 @@ def render(report: HistoryReport, show_secrets: bool, color: bool = False) -> st
                 out.extend(_occurrence(f, g.number, show_secrets, color))
                 out.append("")
     for skipped in report.result.stats.skipped:
-        out.append(f"skipped {skipped.path}: {skipped.reason}")
+        out.append(f"skipped {shown_path(skipped.path)}: {skipped.reason}")
     line = summary(report)
     if color:
         line = click.style(line, fg="red" if report.result.findings else "green")

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from kimi_secret_scan import __version__, remediation
+from kimi_secret_scan.content import Skipped
 from kimi_secret_scan.finding import Confidence, Finding
 from kimi_secret_scan.rules import ALL_RULES
 from kimi_secret_scan.scan import ScanResult
@@ -50,11 +51,14 @@ def _rules() -> list[dict[str, Any]]:
 
 def artifact_uri(path: str) -> str:
     """A relative URI reference for a repository path."""
-    return quote(path.replace("\\", "/").lstrip("/"), safe="/-._~")
+    # Bytes, not text: a file name that is not UTF-8 keeps its own bytes, percent-encoded.
+    raw = path.replace("\\", "/").lstrip("/").encode("utf-8", "surrogateescape")
+    return quote(raw, safe="/-._~")
 
 
 def fingerprint(finding: Finding) -> str:
-    return hashlib.sha256(f"{finding.secret_sha256}:{finding.path}".encode()).hexdigest()
+    key = f"{finding.secret_sha256}:{finding.path}".encode("utf-8", "surrogateescape")
+    return hashlib.sha256(key).hexdigest()
 
 
 def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
@@ -94,6 +98,14 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def _notification(skipped: Skipped) -> dict[str, Any]:
+    return {
+        "level": "warning" if skipped.unreadable else "note",
+        "message": {"text": f"skipped {skipped.path}: {skipped.reason}"},
+        "descriptor": {"id": "unreadable" if skipped.unreadable else "skipped"},
+    }
+
+
 def as_dict(result: ScanResult) -> dict[str, Any]:
     rules = _rules()
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
@@ -113,6 +125,15 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
                 # Our columns count characters (code points), not UTF-16 units.
                 "columnKind": "unicodeCodePoints",
                 "results": [_result(f, rule_index) for f in result.findings],
+                # What was not scanned is said here, so a clean SARIF is never silent about it.
+                "invocations": [
+                    {
+                        "executionSuccessful": not any(s.unreadable for s in result.stats.skipped),
+                        "toolExecutionNotifications": [
+                            _notification(s) for s in result.stats.skipped
+                        ],
+                    }
+                ],
                 "properties": {"mode": result.mode, "scope": result.scope},
             }
         ],

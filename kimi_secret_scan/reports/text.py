@@ -41,6 +41,8 @@ def summary(result: ScanResult) -> str:
         )
     elif stats.files == 0 and not stats.skipped:
         found = "nothing to scan"
+    elif any(s.unreadable for s in stats.skipped):
+        found = "no Kimi keys found in what could be read (INCOMPLETE: see skipped)"
     else:
         found = "no Kimi keys found"
     return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kimi_secret_scan import git
-from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 
 # One record per commit (per parent, for merges): the header fields, then raw diff pairs.
@@ -125,8 +124,8 @@ class RefWalk:
                 stderr=subprocess.DEVNULL,
                 env=git.git_env(),
             )
-        except FileNotFoundError:
-            raise ScanError("git was not found on PATH; install git and try again") from None
+        except FileNotFoundError as exc:
+            raise git.spawn_error(exc) from None
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -91,6 +91,13 @@ def resolve_commit(cwd: Path, rev: str) -> str | None:
 
 def missing_commit_error(cwd: Path, rev: str, what: str) -> ScanError:
     """Why `rev` cannot be scanned from, and how to fix it (a shallow clone, usually)."""
+    if rev == "HEAD" and not git.has_commit(cwd):
+        branch = git.try_git(["symbolic-ref", "-q", "--short", "HEAD"], cwd)
+        name = branch.decode("utf-8", "replace").strip() if branch else "HEAD"
+        return ScanError(
+            f"HEAD is on {name}, which has no commits yet: there are no commits to scan; "
+            "commit first, or name the commits to scan"
+        )
     if is_shallow(cwd):
         return ScanError(
             f"the {what} {rev} is not in this clone, which is shallow, so the commits to scan "
@@ -104,6 +111,16 @@ def missing_commit_error(cwd: Path, rev: str, what: str) -> ScanError:
     )
 
 
+def _hint(cwd: Path) -> str:
+    """Why an object may be absent: a partial clone, else a damaged repository."""
+    if git.is_partial_clone(cwd):
+        return (
+            " (this is a partial clone and the object was not fetched; fetch the blobs, "
+            "e.g. `git fetch --refetch` without a filter, and run again)"
+        )
+    return " (missing or corrupt; run `git fsck`)"
+
+
 def is_shallow(cwd: Path) -> bool:
     out = git.try_git(["rev-parse", "--is-shallow-repository"], cwd)
     return out is not None and out.strip() == b"true"
@@ -112,7 +129,8 @@ def is_shallow(cwd: Path) -> bool:
 def _shallow_boundary(cwd: Path) -> set[str]:
     if not is_shallow(cwd):
         return set()
-    path = git.run_git(["rev-parse", "--git-path", "shallow"], cwd).decode().strip()
+    out = git.run_git(["rev-parse", "--git-path", "shallow"], cwd)
+    path = out.decode("utf-8", "surrogateescape").removesuffix("\n")
     try:
         text = (cwd / path).read_text(encoding="ascii")
     except OSError:
@@ -267,7 +285,7 @@ def iter_commit_contents(
         read += 1
         shown = f"{entry.commit.sha[:12]}:{entry.path}"
         if kind != "blob":
-            raise ScanError(f"cannot read {shown} (object {entry.blob[:12]} is {kind})")
+            raise ScanError(f"cannot read {shown}: object {entry.blob} is {kind}{_hint(cwd)}")
         if len(data) > max_size:
             yield Skipped(shown, f"larger than the size limit ({len(data)} > {max_size} bytes)")
             continue
@@ -276,7 +294,11 @@ def iter_commit_contents(
             continue
         yield Content(path=entry.path, data=data, commit=entry.commit)
     if read != len(added):
-        raise ScanError(f"git cat-file stopped after {read} of {len(added)} objects")
+        entry = added[read]
+        raise ScanError(
+            f"cannot read {entry.commit.sha[:12]}:{entry.path}: git cat-file stopped at "
+            f"object {entry.blob} ({read} of {len(added)} read){_hint(cwd)}"
+        )
 
     # Second pass: the parents' versions of the few blobs with candidates.
     wanted = sorted({oid for entry, _ in pending for oid in entry.baseline})
@@ -290,7 +312,7 @@ def iter_commit_contents(
         if missing:
             raise ScanError(
                 f"cannot read the parent's version of {entry.commit.sha[:12]}:{entry.path} "
-                f"(object {missing[0][:12]}) to compare against"
+                f"(object {missing[0]}) to compare against{_hint(cwd)}"
             )
         known = frozenset(s for oid in entry.baseline for s in known_by_blob[oid])
         yield Content(path=entry.path, data=data, commit=entry.commit, known_secrets=known)

@@ -8,7 +8,9 @@ not followed: a link can point out of the tree. A file named explicitly is alway
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -44,26 +46,44 @@ def _read(path: Path, shown: str, max_size: int, named: bool = False) -> Content
         )
         if named:
             raise ScanError(f"{shown}: {reason}") from None
-        return Skipped(shown, reason)
+        return Skipped(shown, reason, unreadable=True)
     return Content(path=shown, data=data)
 
 
-def _walk_all(directory: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(directory, followlinks=False):
+_UNREADABLE_DIR = re.compile(r"could not open directory '(.*)/?': (.*)$")
+
+
+def _unreadable_dir(path: Path, why: str) -> Skipped:
+    return Skipped(str(path), f"directory could not be read ({why})", unreadable=True)
+
+
+def _walk_all(directory: Path) -> Iterator[Path | Skipped]:
+    failed: list[OSError] = []
+    for root, dirs, files in os.walk(directory, onerror=failed.append, followlinks=False):
+        yield from (_unreadable_dir(Path(e.filename), e.strerror or "error") for e in failed)
+        failed.clear()
         dirs[:] = sorted(d for d in dirs if d != ".git")
         for name in sorted(files):
             yield Path(root) / name
+    yield from (_unreadable_dir(Path(e.filename), e.strerror or "error") for e in failed)
 
 
-def _walk_git(directory: Path) -> Iterator[Path] | None:
-    """Files under `directory` that git does not ignore; None when it is not in a repository."""
-    out = git.try_git(
+def _walk_git(directory: Path) -> Iterator[Path | Skipped] | None:
+    """Files under `directory` that git does not ignore; None when it is not in a repository.
+
+    git skips a directory it cannot open with only a warning: each becomes a Skipped.
+    """
+    out, warnings = git.try_git_warnings(
         ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."], directory
     )
     if out is None:
         return None
     names = sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
-    return (directory / name for name in names)
+    unreadable = [m for m in map(_UNREADABLE_DIR.search, warnings) if m]
+    return itertools.chain(
+        (_unreadable_dir(directory / m.group(1).rstrip("/"), m.group(2)) for m in unreadable),
+        (directory / name for name in names),
+    )
 
 
 def iter_files(
@@ -100,6 +120,11 @@ def iter_files(
             raise ScanError(f"{_display(path.absolute(), relative_to)}: permission denied")
         walked = None if include_ignored else _walk_git(path.absolute())
         for child in walked if walked is not None else _walk_all(path.absolute()):
+            if isinstance(child, Skipped):
+                yield Skipped(
+                    _display(Path(child.path), relative_to), child.reason, child.unreadable
+                )
+                continue
             if not first_time(child):
                 continue
             shown = _display(child, relative_to)
@@ -109,4 +134,7 @@ def iter_files(
                 yield Skipped(shown, "submodule or nested repository, not scanned")
             elif child.is_file():
                 yield _read(child, shown, max_size)
+            elif child.exists():
+                # Reading a FIFO would block, a device never ends: neither holds a file.
+                yield Skipped(shown, "not a regular file (FIFO, socket or device), not read")
             # a tracked file deleted from the working tree has nothing on disk to scan

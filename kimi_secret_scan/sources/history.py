@@ -44,6 +44,7 @@ DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 _CHUNK = 1 << 20
 _F_SETPIPE_SZ = 1031  # Linux: larger pipes mean fewer context switches per MB
 COMMIT_MESSAGE = "<commit message>"
+_GITLINK = b"160000 "
 
 
 def tag_message_path(name: str) -> str:
@@ -157,8 +158,8 @@ def _popen(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen[byt
         return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
             ["git", *args], cwd=cwd, env=git.git_env(), **kwargs
         )
-    except FileNotFoundError:
-        raise ScanError("git was not found on PATH; install git and try again") from None
+    except FileNotFoundError as exc:
+        raise git.spawn_error(exc) from None
 
 
 def _person(header: bytes, field_name: bytes) -> Commit | None:
@@ -210,6 +211,9 @@ class HistorySource:
         self.blob_path: dict[str, str] = {}
         self.messages: list[_Message] = []
         self.ref_walk: RefWalk | None = None
+        # Paths at which some commit holds a submodule (gitlink): not scanned, and said so.
+        self.submodules: set[str] = set()
+        self._partial: bool | None = None
 
     # -- phase 1: read everything once -------------------------------------------------
 
@@ -261,15 +265,19 @@ class HistorySource:
             if fields is None:
                 break
             count += 1
-            if len(fields) < 3:  # "?<id> missing": absent from a partial clone
+            if len(fields) < 3:  # "?<id>" (rev-list) or "<id> missing" (cat-file)
                 oid = fields[0].lstrip(b"?").decode()
-                stats.skipped.append(
-                    Skipped(oid, "object not in this clone (partial clone), not fetched")
-                )
+                stats.skipped.append(Skipped(f"object {oid}", self._missing_reason(), True))
                 continue
             kind, size = fields[1], int(fields[2])
             if kind == b"tree":
-                reader.skip(size)
+                data = reader.data(size)
+                # rev-list never lists a submodule's commit (a gitlink): find them in the
+                # trees, so a submodule is reported as not scanned rather than passed over.
+                if _GITLINK in data:
+                    # A tree entry holds the raw id: half the hex id's length (SHA-1 or 256).
+                    raw_id = len(fields[0]) // 2
+                    self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
                 continue
             if kind == b"blob":
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
@@ -298,6 +306,26 @@ class HistorySource:
         if progress is not None:
             progress(count, stats.bytes)
 
+    def _missing_reason(self) -> str:
+        if self._partial is None:
+            self._partial = git.is_partial_clone(self.repo)
+        if self._partial:
+            return "object not in this clone (partial clone), not fetched and not scanned"
+        return "object missing or corrupt in this repository, not scanned (run `git fsck`)"
+
+    def _gitlinks(self, tree_path: bytes, data: bytes, raw_id: int) -> None:
+        pos, end = 0, len(data)
+        while pos < end:
+            space = data.find(b" ", pos)
+            nul = data.find(b"\0", space)
+            if space < 0 or nul < 0:
+                return
+            if data[pos:space] == b"160000":
+                name = data[space + 1 : nul]
+                path = tree_path + b"/" + name if tree_path else name
+                self.submodules.add(path.decode("utf-8", "surrogateescape"))
+            pos = nul + 1 + raw_id
+
     def _message(self, oid: str, kind: str, data: bytes) -> None:
         if kind == "commit":
             self.stats.commits += 1
@@ -313,6 +341,10 @@ class HistorySource:
 
     def items(self) -> Iterator[Content | Skipped]:
         self._read_all()
+        for path in sorted(self.submodules):
+            self.stats.skipped.append(
+                Skipped(path, "submodule, not scanned (scan its own repository's history)")
+            )
         if git.try_git(["rev-parse", "--is-shallow-repository"], self.repo) == b"true\n":
             self.stats.skipped.append(
                 Skipped(
@@ -381,10 +413,8 @@ def find_repo_dir(path: str) -> Path:
     target = Path(path)
     if not target.exists():
         raise ScanError(f"{path} does not exist")
-    out = git.try_git(["rev-parse", "--absolute-git-dir"], target)
-    if out is None:
-        raise ScanError(f"{target.resolve()} is not inside a git repository")
+    out = git.require_repo(target, f"{target.resolve()} is not inside a git repository")
     top = git.try_git(["rev-parse", "--show-toplevel"], target)
     if top and top.strip():
-        return Path(top.decode("utf-8", "surrogateescape").strip())
-    return Path(out.decode("utf-8", "surrogateescape").strip())
+        return Path(top.decode("utf-8", "surrogateescape").removesuffix("\n"))
+    return Path(out.decode("utf-8", "surrogateescape").removesuffix("\n"))

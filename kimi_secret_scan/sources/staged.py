@@ -315,7 +315,7 @@ def iter_staged(
     for change, section in todo:
         new_data = blobs.get(change.new_id)
         if new_data is None:
-            yield Skipped(change.path, "staged object could not be read")
+            yield Skipped(change.path, "staged object could not be read", unreadable=True)
             continue
         if len(new_data) > max_size:
             yield Skipped(change.path, f"larger than the size limit ({len(new_data)} bytes)")
