@@ -1179,7 +1179,7 @@ def negatives(seed: int = 60) -> list[Case]:
     add(
         "sequential",
         "seq.txt",
-        moon_ctx + "KEY=sk-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV\n",
+        moon_ctx + "KEY=sk-" + string.ascii_lowercase + string.ascii_uppercase[:22] + "\n",
         "sequential placeholder",
     )
     add("repeated-kimi", "rep.txt", "sk-kimi-" + "aB3d" * 16 + "\n", "repeated pattern")
