@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,30 +81,35 @@ class KeyGroup:
         }
 
 
-def _when(finding: Finding) -> tuple[int, dt.datetime, str, int]:
+def _when(
+    finding: Finding, age: Mapping[str, int] | None = None
+) -> tuple[int, int, dt.datetime, str, int]:
+    """Oldest first: by the commit graph where the commit's place in it is known, else by
+    date (commit and tag messages)."""
     if finding.commit is None or not finding.commit.date:
-        return (1, dt.datetime.max.replace(tzinfo=dt.timezone.utc), finding.path, finding.line)
+        return (1, 0, dt.datetime.max.replace(tzinfo=dt.timezone.utc), finding.path, finding.line)
+    graph = -age[finding.commit.sha] if age and finding.commit.sha in age else 0
     try:
         when = dt.datetime.fromisoformat(finding.commit.date)
     except ValueError:
         when = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
-    return (0, when, finding.path, finding.line)
+    return (0, graph, when, finding.path, finding.line)
 
 
-def group(findings: list[Finding]) -> list[KeyGroup]:
+def group(findings: list[Finding], age: Mapping[str, int] | None = None) -> list[KeyGroup]:
     """One group per distinct key, oldest first appearance first."""
     by_key: dict[str, list[Finding]] = {}
     for f in findings:
         by_key.setdefault(f.secret_sha256, []).append(f)
     groups: list[KeyGroup] = []
     for sha, occurrences in by_key.items():
-        occurrences.sort(key=_when)
+        occurrences.sort(key=lambda f: _when(f, age))
         kind = max((f.key_kind for f in occurrences), key=lambda k: _KIND_RANK.get(k, 0))
         first = occurrences[0]
         groups.append(KeyGroup(0, first.secret, sha, kind, first.rule, occurrences))
-    groups.sort(key=lambda g: _when(g.first))
+    groups.sort(key=lambda g: _when(g.first, age))
     for number, g in enumerate(groups, 1):
         g.number = number
     return groups

@@ -303,6 +303,23 @@ _COMMANDS = {
 
 
 class _LazyGroup(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Click's own usage errors quote what was typed: redact keys in them too."""
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            # `message` is declared Final in click's stubs; it is a plain attribute.
+            setattr(exc, "message", redact_text(exc.message))  # noqa: B010
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*_COMMANDS, *(n for n in super().list_commands(ctx) if n not in _COMMANDS)]
 

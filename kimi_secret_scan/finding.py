@@ -72,7 +72,7 @@ def redact(secret: str) -> str:
 
 # Any sk- token long enough to be a key: excerpts are redacted of these too, so a line with
 # a second key (suppressed, or of another vendor) never shows it whole.
-_SK_TOKEN = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{12,}")
+_SK_TOKEN = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{12,}|sk-(?:kimi-)?[A-Za-z0-9]{20,}")
 
 
 def sha256_hex(secret: str) -> str:

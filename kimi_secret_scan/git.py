@@ -1,7 +1,9 @@
 """Thin, read-only wrappers around git plumbing.
 
-The hook path uses plain subprocesses: importing GitPython costs ~60 ms, a large share of
-a pre-commit budget of 150 ms. Every call runs with GIT_OPTIONAL_LOCKS=0 so that git never
+All git access is plain subprocesses that stream git's output. GitPython is not used:
+importing it costs ~60 ms, a large share of a pre-commit budget of 150 ms, and its object
+reads are one round trip per object where a history audit needs one pipelined
+`cat-file --batch` stream. Every call runs with GIT_OPTIONAL_LOCKS=0 so that git never
 refreshes the index or takes locks in the repository we only read, and inherits the rest
 of the environment so GIT_INDEX_FILE (set by `git commit -a` / `git commit PATH`) is honoured.
 """

@@ -11,8 +11,9 @@ import re
 from kimi_secret_scan.finding import redact
 
 # An sk- token with a run of 20+ letters and digits: the shape of every key the detectors
-# report, and not of ordinary names such as `sk-learn-notes.md`.
-_KEY_SHAPED = re.compile(r"(?<![A-Za-z0-9])sk-(?:kimi-)?[A-Za-z0-9]{20,}")
+# report, and not of ordinary names such as `sk-learn-notes.md`. No left boundary: a
+# branch may be named `xsk-<key>`, and hiding a harmless `task-…` costs nothing.
+_KEY_SHAPED = re.compile(r"sk-(?:kimi-)?[A-Za-z0-9]{20,}")
 
 
 def redact_text(text: str) -> str:

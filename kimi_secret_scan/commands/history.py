@@ -98,7 +98,7 @@ def command(
     result.stats.files = stats.blobs
     result.stats.bytes = stats.bytes
     result.stats.commits = stats.commits
-    groups = audit.group(result.findings)
+    groups = audit.group(result.findings, source.commit_age)
     audit.attach_refs(groups, root, source.ref_walk)
     head = source.head_paths()
     for g in groups:

@@ -28,6 +28,9 @@ class Introduction:
     commit: Commit
     path: str
     timestamp: int  # committer time: when the content entered history
+    # Position in a topological walk, children before parents: larger is older. Dates
+    # can lie (rebases, cherry-picks, clocks); the commit graph cannot.
+    age: int = 0
 
 
 def _decode(raw: bytes) -> str:
@@ -45,6 +48,7 @@ def introductions(
     args = [
         "log",
         "-m",
+        "--topo-order",
         "--raw",
         "--no-abbrev",
         "--no-renames",
@@ -60,6 +64,7 @@ def introductions(
     # (commit, blob, path) -> how many parent diffs showed it; a merge needs all of them.
     seen: dict[tuple[str, str, str], int] = {}
     commits: dict[str, tuple[Commit, int, int]] = {}
+    age: dict[str, int] = {}
     for record in out.split(b"\x01"):
         if not record:
             continue
@@ -69,6 +74,7 @@ def introductions(
         ids = _decode(fields[0]).split()
         sha, parents = ids[0], len(ids) - 1
         if sha not in commits:
+            age[sha] = len(age)
             commit = Commit(
                 sha=sha,
                 author=_decode(fields[1]),
@@ -98,9 +104,9 @@ def introductions(
     for (sha, blob, path), count in seen.items():
         commit, parents, timestamp = commits[sha]
         if count >= parents:
-            found[blob].append(Introduction(commit, path, timestamp))
+            found[blob].append(Introduction(commit, path, timestamp, age[sha]))
     for intros in found.values():
-        intros.sort(key=lambda i: (i.timestamp, i.commit.date, i.path))
+        intros.sort(key=lambda i: (-i.age, i.path))
     return found
 
 

@@ -69,7 +69,8 @@ class Selection:
         return args
 
     def describe(self) -> str:
-        what = ", ".join(self.revs) if self.revs else "every ref and reflog"
+        every = "every ref and reflog" if self.reflog else "every ref"
+        what = ", ".join(self.revs) if self.revs else every
         return f"history of {what}" + (f" since {self.since}" if self.since else "")
 
 
@@ -206,6 +207,8 @@ class HistorySource:
         self.max_size = max_size
         self.progress = progress
         self.stats = HistoryStats()
+        # Commit → age in the topological walk (larger is older), for ordering occurrences.
+        self.commit_age: dict[str, int] = {}
         # blob id -> the SHA-256 of each key its raw scan found (for "still in HEAD").
         self.blob_keys: dict[str, set[str]] = {}
         self.blob_path: dict[str, str] = {}
@@ -358,6 +361,9 @@ class HistorySource:
         if self.blob_keys or self.messages:
             self.ref_walk = RefWalk(self.repo)  # runs while the blobs are attributed
         intros = introductions(self.repo, self.blob_keys, self.selection.rev_args())
+        for blob_intros in intros.values():
+            for intro in blob_intros:
+                self.commit_age[intro.commit.sha] = intro.age
         ids = sorted(self.blob_keys)
         for oid, kind, data in git.cat_file(self.repo, ids):
             if kind != "blob":
