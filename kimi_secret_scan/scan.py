@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import DetectionTimeout, detect
-from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
+from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter, counted_lines
 from kimi_secret_scan.finding import Finding, redact_neighbours
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
@@ -19,6 +19,7 @@ class Stats:
     bytes: int = 0
     commits: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    suppressed: int = 0
 
 
 @dataclass
@@ -62,6 +63,11 @@ def scan(
         for keep in filters:
             if not findings:
                 break
+            before = len(findings)
             findings = keep(item, findings)
+            if keep is not counted_lines:
+                # Allowed by configuration, an inline comment or the baseline: said in the
+                # summary, so a run that suppressed something never looks like a plain pass.
+                stats.suppressed += before - len(findings)
         result.findings.extend(findings)
     return result

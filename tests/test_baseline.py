@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -78,12 +79,15 @@ def test_create_then_scans_are_clean_and_new_keys_still_found(project: tuple[Git
     assert run.code == 0, run.all
     text = (repo.path / BASELINE).read_text(encoding="utf-8")
     assert key not in text and sha256_hex(key) in text and 'path = "app.py"' in text
-    assert run_cli("files", ".", cwd=repo.path).code == 0
+    clean = run_cli("files", ".", cwd=repo.path)
+    # Clean, and says what it allowed: a suppressed key never looks like a plain pass.
+    assert clean.code == 0 and "1 allowed by baseline, comment or config" in clean.out
     # A different key on the very same line is found.
     other = moonshot_key()
     repo.write("app.py", f'import os\nMOONSHOT_API_KEY = "{key}"; KIMI = "{other}"\n')
     run = run_cli("files", ".", "--format", "json", cwd=repo.path)
     assert run.code == 1 and sha256_hex(other) in run.out and sha256_hex(key) not in run.out
+    assert json.loads(run.out)["stats"]["suppressed"] == 1
     # --no-baseline shows both.
     run = run_cli("files", ".", "--no-baseline", "--format", "json", cwd=repo.path)
     assert run.code == 1 and sha256_hex(key) in run.out

@@ -32,6 +32,8 @@ def summary(report: HistoryReport) -> str:
         scanned += f", {_plural(report.tags, 'tag')}"
     if stats.skipped:
         scanned += f"; {len(stats.skipped)} skipped"
+    if stats.suppressed:
+        scanned += f"; {stats.suppressed} allowed by baseline, comment or config"
     if result.findings:
         files = len({f.path for f in result.findings})
         found = (

@@ -25,6 +25,7 @@ def as_dict(result: ScanResult, show_secrets: bool) -> dict[str, Any]:
             "findings": len(result.findings),
             "distinct_keys": len({f.secret_sha256 for f in result.findings}),
             "skipped": [{"path": s.path, "reason": s.reason} for s in stats.skipped],
+            "suppressed": stats.suppressed,
         },
     }
 

@@ -31,7 +31,9 @@ def summary(result: ScanResult) -> str:
     if stats.commits:
         scanned += f", {_plural(stats.commits, 'commit')}"
     if stats.skipped:
-        scanned += f"; {stats.skipped.__len__()} skipped"
+        scanned += f"; {len(stats.skipped)} skipped"
+    if stats.suppressed:
+        scanned += f"; {stats.suppressed} allowed by baseline, comment or config"
     if result.findings:
         keys = len({f.secret_sha256 for f in result.findings})
         files = len({f.path for f in result.findings})
