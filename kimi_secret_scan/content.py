@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from kimi_secret_scan.finding import Commit
 
@@ -16,6 +17,10 @@ class Content:
     commit: Commit | None = None
     # Keys already present before the change (binary files have no line diff): not reported.
     known_secrets: frozenset[str] = frozenset()
+    # Content too large to hold: `data` is empty, and each call gives its bytes anew in
+    # chunks of any size (`size` in all); scan() reads it one window at a time.
+    chunks: Callable[[], Iterator[bytes]] | None = field(default=None, compare=False)
+    size: int = 0
 
 
 @dataclass(frozen=True)

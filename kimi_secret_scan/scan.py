@@ -10,6 +10,7 @@ from kimi_secret_scan.detectors import DetectionTimeout, detect
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter, counted_lines
 from kimi_secret_scan.finding import Finding, redact_neighbours
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+from kimi_secret_scan.windows import own_findings, part, shift, windows
 
 
 @dataclass
@@ -52,22 +53,71 @@ def scan(
         if isinstance(item, Skipped):
             stats.skipped.append(item)
             continue
-        try:
-            findings = redact_neighbours(detect(item, settings))
-        except DetectionTimeout as exc:
-            stats.skipped.append(Skipped(item.path, exc.reason))
-            continue
-        stats.files += 1
-        stats.lines += _line_count(item)
-        stats.bytes += len(item.data)
-        for keep in filters:
-            if not findings:
-                break
-            before = len(findings)
-            findings = keep(item, findings)
-            if keep is not counted_lines:
-                # Allowed by configuration, an inline comment or the baseline: said in the
-                # summary, so a run that suppressed something never looks like a plain pass.
-                stats.suppressed += before - len(findings)
-        result.findings.extend(findings)
+        if item.chunks is not None:
+            done = _scan_windows(item, filters, settings, result)
+        else:
+            done = _scan_whole(item, filters, settings, result)
+        if done:
+            stats.files += 1
     return result
+
+
+def _filter(
+    item: Content, findings: list[Finding], filters: Sequence[Filter], stats: Stats
+) -> list[Finding]:
+    for keep in filters:
+        if not findings:
+            break
+        before = len(findings)
+        findings = keep(item, findings)
+        if keep is not counted_lines:
+            # Allowed by configuration, an inline comment or the baseline: said in the
+            # summary, so a run that suppressed something never looks like a plain pass.
+            stats.suppressed += before - len(findings)
+    return findings
+
+
+def _scan_whole(
+    item: Content, filters: Sequence[Filter], settings: DetectorSettings, result: ScanResult
+) -> bool:
+    try:
+        findings = redact_neighbours(detect(item, settings))
+    except DetectionTimeout as exc:
+        result.stats.skipped.append(Skipped(item.path, exc.reason))
+        return False
+    result.stats.lines += _line_count(item)
+    result.stats.bytes += len(item.data)
+    result.findings.extend(_filter(item, findings, filters, result.stats))
+    return True
+
+
+def _scan_windows(
+    item: Content, filters: Sequence[Filter], settings: DetectorSettings, result: ScanResult
+) -> bool:
+    """Content too large to hold, one window at a time. The filters see each window as a
+    content of its own (an allow comment is read on the window's lines), before the
+    findings are moved to the whole content's lines."""
+    assert item.chunks is not None
+    findings: list[Finding] = []
+    newlines = 0
+    tail = b""
+    stats = Stats()
+    for win in windows(item.chunks()):
+        window = part(item, win)
+        try:
+            found = redact_neighbours(own_findings(window, win, settings))
+        except DetectionTimeout as exc:
+            result.stats.skipped.append(Skipped(item.path, exc.reason))
+            return False
+        findings += shift(_filter(window, found, filters, stats), win)
+        own = win.data[win.own_start : win.own_end]
+        newlines += own.count(b"\n")
+        tail = own[-1:] or tail
+    result.stats.suppressed += stats.suppressed
+    if item.lines is not None:
+        result.stats.lines += len(item.lines)
+    elif tail:
+        result.stats.lines += newlines + (0 if tail == b"\n" else 1)
+    result.stats.bytes += item.size
+    result.findings.extend(findings)
+    return True

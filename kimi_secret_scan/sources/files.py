@@ -12,13 +12,16 @@ import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.windows import WINDOW
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
+_CHUNK = 1 << 20
 
 
 def _display(path: Path, relative_to: Path | None) -> str:
@@ -37,7 +40,8 @@ def _read(path: Path, shown: str, max_size: int, named: bool = False) -> Content
         if size > max_size:
             return Skipped(shown, f"larger than the size limit ({size} > {max_size} bytes)")
         with path.open("rb") as handle:
-            data = handle.read()
+            # A file larger than a window is read again, in chunks, as it is scanned.
+            data = handle.read() if size <= WINDOW else b""
     except OSError as exc:
         reason = (
             "permission denied"
@@ -47,7 +51,18 @@ def _read(path: Path, shown: str, max_size: int, named: bool = False) -> Content
         if named:
             raise ScanError(f"{shown}: {reason}") from None
         return Skipped(shown, reason, unreadable=True)
+    if size > WINDOW:
+        return Content(path=shown, data=b"", chunks=partial(_chunks, path, shown), size=size)
     return Content(path=shown, data=data)
+
+
+def _chunks(path: Path, shown: str) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+    except OSError as exc:
+        raise ScanError(f"{shown}: could not be read ({exc.strerror or exc})") from None
 
 
 _UNREADABLE_DIR = re.compile(r"could not open directory '(.*)/?': (.*)$")

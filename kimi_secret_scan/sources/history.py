@@ -30,6 +30,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from kimi_secret_scan import git
@@ -39,6 +40,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introductions
+from kimi_secret_scan.windows import WINDOW, detect_chunks
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 _CHUNK = 1 << 20
@@ -133,6 +135,22 @@ class _ChunkReader:
         self.pos += size + 1
         return data
 
+    def pieces(self, size: int) -> Iterator[bytes]:
+        """An object in pieces as they arrive (blobs larger than a window)."""
+        left = size
+        while left > 0:
+            if self.pos >= len(self.buf):
+                self.buf, self.pos = os.read(self.fd, _CHUNK), 0
+                if not self.buf:
+                    raise ScanError("git cat-file stopped in the middle of an object")
+            take = min(left, len(self.buf) - self.pos)
+            yield self.buf[self.pos : self.pos + take]
+            self.pos += take
+            left -= take
+        if not self._fill(1):
+            raise ScanError("git cat-file stopped in the middle of an object")
+        self.pos += 1
+
     def skip(self, size: int) -> None:
         """Discard an object without holding it (blobs over the size limit)."""
         left = size + 1
@@ -212,6 +230,8 @@ class HistorySource:
         # blob id -> the SHA-256 of each key its raw scan found (for "still in HEAD").
         self.blob_keys: dict[str, set[str]] = {}
         self.blob_path: dict[str, str] = {}
+        # blob id -> size, for the blobs that held a key and are too large to hold.
+        self.big_blobs: dict[str, int] = {}
         self.messages: list[_Message] = []
         self.ref_walk: RefWalk | None = None
         # Paths at which some commit holds a submodule (gitlink): not scanned, and said so.
@@ -294,12 +314,16 @@ class HistorySource:
                         )
                     )
                     continue
-                data = reader.data(size)
                 stats.blobs += 1
                 stats.bytes += size
-                found = detect(Content(path=path, data=data), settings)
+                if size > WINDOW:
+                    found = detect_chunks(Content(path, b""), reader.pieces(size), settings)
+                else:
+                    found = detect(Content(path=path, data=reader.data(size)), settings)
                 if found:
                     oid = fields[0].decode()
+                    if size > WINDOW:
+                        self.big_blobs[oid] = size
                     self.blob_keys[oid] = {f.secret_sha256 for f in found}
                     self.blob_path[oid] = path
             else:
@@ -364,19 +388,27 @@ class HistorySource:
         for blob_intros in intros.values():
             for intro in blob_intros:
                 self.commit_age[intro.commit.sha] = intro.age
-        ids = sorted(self.blob_keys)
+        ids = sorted(oid for oid in self.blob_keys if oid not in self.big_blobs)
         for oid, kind, data in git.cat_file(self.repo, ids):
-            if kind != "blob":
-                continue
-            places: list[Introduction] = intros.get(oid, [])
-            if not places:
-                # Reachable, but no commit adds it (a tag pointing straight at a blob).
-                yield Content(path=self.blob_path[oid] or oid, data=data)
-                continue
-            for place in places:
-                yield Content(path=place.path, data=data, commit=place.commit)
+            if kind == "blob":
+                yield from self._occurrences(oid, intros, data)
+        for oid in sorted(self.big_blobs):
+            yield from self._occurrences(oid, intros, b"")
         for message in self.messages:
             yield self._message_content(message)
+
+    def _occurrences(
+        self, oid: str, intros: dict[str, list[Introduction]], data: bytes
+    ) -> Iterator[Content]:
+        big = oid in self.big_blobs
+        chunks = partial(_blob_chunks, self.repo, oid) if big else None
+        size = self.big_blobs.get(oid, 0)
+        places: list[Introduction] = intros.get(oid, [])
+        if not places:
+            # Reachable, but no commit adds it (a tag pointing straight at a blob).
+            yield Content(self.blob_path[oid] or oid, data, chunks=chunks, size=size)
+        for place in places:
+            yield Content(place.path, data, commit=place.commit, chunks=chunks, size=size)
 
     def _message_content(self, message: _Message) -> Content:
         if message.kind == "commit":
@@ -412,6 +444,24 @@ class HistorySource:
             for sha in self.blob_keys.get(oid, ()):
                 found.setdefault(sha, []).append(path.decode("utf-8", "replace"))
         return found
+
+
+def _blob_chunks(repo: Path, oid: str) -> Iterator[bytes]:
+    """A blob read again in chunks, never whole (one that held a key, too large to hold)."""
+    proc = _popen(["cat-file", "blob", oid], repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        while chunk := proc.stdout.read(_CHUNK):
+            yield chunk
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        error = proc.stderr.read()
+        code = proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    if code != 0:
+        raise ScanError(f"git cat-file blob {oid} failed: {git._first_line(error)}")
 
 
 def find_repo_dir(path: str) -> Path:

@@ -1,0 +1,144 @@
+"""Content larger than a window, scanned one window at a time in bounded memory.
+
+Each window is the window's own bytes with OVERLAP bytes of the neighbouring text on both
+sides, so every key starting in its own part is seen with all the context the detectors
+read around it: the context window (2,048 bytes each way), the line prefix (200), a key
+split over strings (under 300), a decoder's window (4,096). A finding is kept only by the
+window whose own part holds its start, so each key is reported once, at the line and
+column of the whole content.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+
+# Overridable so tests reach several windows with small files.
+WINDOW = int(os.environ.get("KIMI_SECRET_SCAN_WINDOW", str(8 << 20)))
+OVERLAP = 64 << 10
+_BOM = b"\xef\xbb\xbf"
+
+
+def _chars(data: bytes | bytearray) -> int:
+    """Characters, counted as the detectors count a column."""
+    return len(data.decode("utf-8", "replace"))
+
+
+def _boundary(buf: bytearray, pos: int) -> int:
+    """`pos`, moved forward off a UTF-8 continuation byte, so no character is cut."""
+    for _ in range(3):
+        if pos < len(buf) and 0x80 <= buf[pos] < 0xC0:
+            pos += 1
+    return pos
+
+
+@dataclass(frozen=True)
+class Window:
+    data: bytes
+    own_start: int  # the window's own part, as offsets in data
+    own_end: int
+    last: bool
+    lines_before: int  # newlines before data[0] in the whole content
+    column_before: int  # characters from the start of that line to data[0]
+
+
+def windows(
+    chunks: Iterable[bytes], window: int | None = None, overlap: int = OVERLAP
+) -> Iterator[Window]:
+    """Windows over a stream of chunks of any size; never more than one window held."""
+    size = window or WINDOW
+    source = iter(chunks)
+    buf = bytearray()
+    own_start = lines_before = column_before = 0
+    first, done = True, False
+    while True:
+        while not done and len(buf) < own_start + size + overlap:
+            chunk = next(source, None)
+            if chunk is None:
+                done = True
+            else:
+                buf += chunk
+        own_end = len(buf) if done else _boundary(buf, own_start + size)
+        yield Window(bytes(buf), own_start, own_end, done, lines_before, column_before)
+        if done:
+            return
+        cut = _boundary(buf, max(0, own_end - overlap))
+        dropped = buf[:cut]
+        newline = dropped.rfind(b"\n")
+        if newline >= 0:
+            lines_before += dropped.count(b"\n")
+            column_before = _chars(dropped[newline + 1 :])
+        else:
+            # The detectors do not count a leading byte-order mark as a column.
+            bom = first and lines_before == 0 and dropped.startswith(_BOM)
+            column_before += _chars(dropped) - (1 if bom else 0)
+        first = False
+        del buf[:cut]
+        own_start = own_end - cut
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    """(line, column) of an offset, counted as the detectors count them."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    prefix = data[line_start:offset]
+    if line_start == 0 and prefix.startswith(_BOM):
+        prefix = prefix[3:]
+    return data.count(b"\n", 0, offset) + 1, len(prefix.decode("utf-8", "replace")) + 1
+
+
+def part(content: Content, win: Window) -> Content:
+    """The window as a content of its own: line numbers relative to the window."""
+    lines = content.lines
+    if lines is not None:
+        lines = frozenset(n - win.lines_before for n in lines if n > win.lines_before)
+    return dataclasses.replace(content, data=win.data, lines=lines, chunks=None, size=0)
+
+
+def own_findings(
+    content: Content, win: Window, settings: DetectorSettings = DEFAULT_SETTINGS
+) -> list[Finding]:
+    """The findings that start in the window's own part, located in the window."""
+    found = detect(content, settings)
+    if not found:
+        return found
+    lo = _position(win.data, win.own_start)
+    hi = None if win.last else _position(win.data, win.own_end)
+    return [
+        f for f in found if (f.line, f.column) >= lo and (hi is None or (f.line, f.column) < hi)
+    ]
+
+
+def shift(findings: list[Finding], win: Window) -> list[Finding]:
+    """Findings located in the window, located in the whole content."""
+    out = []
+    for f in findings:
+        extra = win.column_before if f.line == 1 else 0
+        out.append(
+            dataclasses.replace(
+                f,
+                line=f.line + win.lines_before,
+                column=f.column + extra,
+                end_column=f.end_column + extra,
+            )
+        )
+    return out
+
+
+def detect_chunks(
+    content: Content,
+    chunks: Iterable[bytes],
+    settings: DetectorSettings = DEFAULT_SETTINGS,
+    window: int | None = None,
+) -> list[Finding]:
+    """detect() over content given as chunks, window by window, before any filter."""
+    out: list[Finding] = []
+    for win in windows(chunks, window):
+        out += shift(own_findings(part(content, win), win, settings), win)
+    return out
