@@ -11,6 +11,7 @@ column of the whole content.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -69,6 +70,10 @@ def windows(
         yield Window(bytes(buf), own_start, own_end, done, lines_before, column_before)
         if done:
             return
+        # The detectors' scan state is a reference cycle (each layer points at its root)
+        # holding the window's bytes: without a collection here, windows pile up until the
+        # collector happens to run, and memory grows with the file after all.
+        gc.collect()
         cut = _boundary(buf, max(0, own_end - overlap))
         dropped = buf[:cut]
         newline = dropped.rfind(b"\n")

@@ -3,8 +3,9 @@
 `git rev-list --objects` (every ref, and the reflogs, by default) is piped straight into
 one long-lived `git cat-file --batch --buffer`, which prints each object with its type,
 size and path; Python only reads that one stream, in large chunks, skips the trees, and
-reads the blobs, commits and annotated tags. Each unique blob is scanned once,
-whole, whatever number of commits and paths hold it; only the blobs that held a key are
+reads the blobs, commits and annotated tags. Each unique blob is scanned once
+(one larger than a window, windows.py, in windows as it arrives), whatever number of
+commits and paths hold it; only the blobs that held a key are
 then attributed to the commits and paths that introduced them (sources/attribution.py),
 read again, and yielded as one Content per (commit, path), so the usual detectors and
 filters decide what is reported.
@@ -16,8 +17,9 @@ Without a path every blob would have to be read as a configuration file, which c
 more than the walk (+0.9 s CPU there), and unreachable objects would have to be told apart
 afterwards. See bench/README.md, "History audit".
 
-Memory is bounded by the largest object plus the pipes' buffers: nothing of the history is
-kept but the ids of the blobs that held a key. Objects absent from a partial clone are
+Memory is bounded by a window (or the largest object under it) plus the pipes' buffers:
+nothing of the history is kept but the ids of the blobs that held a key; a large blob that
+held one is read again with `git cat-file blob`, in chunks. Objects absent from a partial clone are
 reported as skipped, never fetched.
 """
 
