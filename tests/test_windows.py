@@ -42,10 +42,10 @@ def _document() -> tuple[str, list[str]]:
     parts = [keys[0], "\n"]  # at the very start
     parts.append(_filler(rng, WINDOW - 1200))
     parts.append("the moonshot account\n")  # context for keys[3], in the previous window
-    parts.append(_filler(rng, 1000))
+    parts.append(_filler(rng, 1000) + "y" * 100 + "\n")
     parts.append(f"a = '{keys[3]}'\n")  # starts in the next window's own part
     parts.append(_filler(rng, WINDOW - 2000))
-    parts.append("k" * 1900 + f" {keys[1]} x\n")  # the key straddles the boundary
+    parts.append("k" * 1860 + f" {keys[1]} x\n")  # the key straddles the boundary
     parts.append(_filler(rng, WINDOW // 2))
     # One line longer than two windows, with keys in its middle and near its end.
     parts.append("\u00e9" * (WINDOW * 3 // 4) + f" kimi: {keys[4]} ")
@@ -83,7 +83,13 @@ def _check(text: str, keys: list[str], windowed: dict[str, Any], whole: dict[str
 
 def test_files_larger_than_a_window(tmp_path: Path) -> None:
     text, keys = _document()
-    assert len(text.encode()) > 4 * WINDOW
+    data = text.encode()
+    assert len(data) > 4 * WINDOW
+    # Where the keys sit: context only in the previous window, a key across a boundary.
+    context, late = data.index(b"moonshot account"), data.index(keys[3].encode())
+    assert context < WINDOW < late < context + 2000
+    straddling = data.index(keys[1].encode())
+    assert straddling < 2 * WINDOW < straddling + len(keys[1])
     (tmp_path / "big.txt").write_bytes(text.encode())
     runs = [
         run_cli("files", "--format", "json", "big.txt", cwd=tmp_path, env=e) for e in (SMALL, WHOLE)
