@@ -8,13 +8,9 @@ import click
 from kimi_secret_scan import audit, remediation
 from kimi_secret_scan.audit import HistoryReport, KeyGroup
 from kimi_secret_scan.finding import Finding
-from kimi_secret_scan.reports.text import shown_path
+from kimi_secret_scan.reports.text import clean_verdict, plural, set_aside, shown_path
 
 _MAX_REFS_SHOWN = 6
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _size(n: int) -> str:
@@ -25,27 +21,22 @@ def summary(report: HistoryReport) -> str:
     result = report.result
     stats = result.stats
     scanned = (
-        f"scanned {_plural(report.blobs, 'blob')} ({_size(stats.bytes)}), "
-        f"{_plural(report.commits, 'commit')}"
+        f"scanned {plural(report.blobs, 'blob')} ({_size(stats.bytes)}), "
+        f"{plural(report.commits, 'commit')}"
     )
     if report.tags:
-        scanned += f", {_plural(report.tags, 'tag')}"
-    if stats.skipped:
-        scanned += f"; {len(stats.skipped)} skipped"
-    if stats.suppressed:
-        scanned += f"; {stats.suppressed} allowed by baseline, comment or config"
+        scanned += f", {plural(report.tags, 'tag')}"
+    scanned += set_aside(stats)
     if result.findings:
         files = len({f.path for f in result.findings})
         found = (
-            f"{_plural(len(result.findings), 'finding')} "
-            f"({_plural(len(report.groups), 'distinct key')}) in {_plural(files, 'path')}"
+            f"{plural(len(result.findings), 'finding')} "
+            f"({plural(len(report.groups), 'distinct key')}) in {plural(files, 'path')}"
         )
-    elif any(s.unreadable for s in stats.skipped):
-        found = "no Kimi keys found in what could be read (INCOMPLETE: see skipped)"
-    elif not report.commits and not report.blobs and not report.tags:
-        found = "nothing to scan: no commits yet"
+    elif report.commits or report.blobs or report.tags or any(s.unreadable for s in stats.skipped):
+        found = clean_verdict(stats, "no Kimi keys found")
     else:
-        found = "no Kimi keys found"
+        found = "nothing to scan: no commits yet"
     return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"
 
 
@@ -68,7 +59,7 @@ def _refs(g: KeyGroup) -> str:
     shown = ", ".join(g.refs[:_MAX_REFS_SHOWN])
     more = len(g.refs) - _MAX_REFS_SHOWN
     tail = f" and {more:,} more" if more > 0 else ""
-    return f"reachable from {_plural(len(g.refs), 'ref')}: {shown}{tail}"
+    return f"reachable from {plural(len(g.refs), 'ref')}: {shown}{tail}"
 
 
 def _key_block(g: KeyGroup, show_secrets: bool, color: bool) -> list[str]:
@@ -77,7 +68,7 @@ def _key_block(g: KeyGroup, show_secrets: bool, color: bool) -> list[str]:
     lines = [
         f"  {click.style(title, bold=True, fg='red') if color else title}",
         f"     first appeared: {_where(first)}, {_by(first)}",
-        f"     {_plural(len(g.occurrences), 'occurrence')}; {_refs(g)}",
+        f"     {plural(len(g.occurrences), 'occurrence')}; {_refs(g)}",
     ]
     if g.head_paths:
         lines.append(
@@ -97,8 +88,8 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
 
     out = [
         heading(
-            f"History audit: {_plural(len(groups), 'distinct key')} leaked, "
-            f"{_plural(len(report.result.findings), 'occurrence')}. The plan, in order:"
+            f"History audit: {plural(len(groups), 'distinct key')} leaked, "
+            f"{plural(len(report.result.findings), 'occurrence')}. The plan, in order:"
         ),
         "",
         heading("Step 1. Revoke and rotate every key, now (before anything else)"),

@@ -8,7 +8,7 @@ import click
 
 from kimi_secret_scan import remediation
 from kimi_secret_scan.finding import Finding
-from kimi_secret_scan.scan import ScanResult
+from kimi_secret_scan.scan import ScanResult, Stats
 
 
 def shown_path(path: str) -> str:
@@ -20,33 +20,43 @@ def shown_path(path: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def set_aside(stats: Stats) -> str:
+    """What a summary line adds about items skipped and findings allowed."""
+    text = f"; {len(stats.skipped)} skipped" if stats.skipped else ""
+    if stats.suppressed:
+        text += f"; {stats.suppressed} allowed by baseline, comment or config"
+    return text
+
+
+def clean_verdict(stats: Stats, nothing: str) -> str:
+    """The summary's verdict when nothing was found: `nothing` when nothing was read."""
+    if any(s.unreadable for s in stats.skipped):
+        return "no Kimi keys found in what could be read (INCOMPLETE: see skipped)"
+    if stats.files == 0 and not stats.skipped:
+        return nothing
+    return "no Kimi keys found"
 
 
 def summary(result: ScanResult) -> str:
     stats = result.stats
     what = "added line" if result.mode in ("staged",) else "line"
-    scanned = f"scanned {_plural(stats.files, 'file')}, {_plural(stats.lines, what)}"
+    scanned = f"scanned {plural(stats.files, 'file')}, {plural(stats.lines, what)}"
     if stats.commits:
-        scanned += f", {_plural(stats.commits, 'commit')}"
-    if stats.skipped:
-        scanned += f"; {len(stats.skipped)} skipped"
-    if stats.suppressed:
-        scanned += f"; {stats.suppressed} allowed by baseline, comment or config"
+        scanned += f", {plural(stats.commits, 'commit')}"
+    scanned += set_aside(stats)
     if result.findings:
         keys = len({f.secret_sha256 for f in result.findings})
         files = len({f.path for f in result.findings})
         found = (
-            f"{_plural(len(result.findings), 'finding')} ({_plural(keys, 'distinct key')}) "
-            f"in {_plural(files, 'file')}"
+            f"{plural(len(result.findings), 'finding')} ({plural(keys, 'distinct key')}) "
+            f"in {plural(files, 'file')}"
         )
-    elif stats.files == 0 and not stats.skipped:
-        found = "nothing to scan"
-    elif any(s.unreadable for s in stats.skipped):
-        found = "no Kimi keys found in what could be read (INCOMPLETE: see skipped)"
     else:
-        found = "no Kimi keys found"
+        found = clean_verdict(stats, "nothing to scan")
     return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"
 
 
