@@ -17,7 +17,7 @@ from typing import Any
 from kimi_secret_scan import git, remediation
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
-from kimi_secret_scan.scan import ScanResult
+from kimi_secret_scan.result import ScanResult
 from kimi_secret_scan.sources.attribution import RefWalk
 
 # When occurrences disagree on the kind (context differs by file), the most specific wins.

@@ -25,7 +25,8 @@ from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import FORMATS
 from kimi_secret_scan.reports.text import summary
-from kimi_secret_scan.scan import ScanResult, scan
+from kimi_secret_scan.result import ScanResult
+from kimi_secret_scan.scan import scan
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,6 +59,13 @@ class ScanOptions:
     min_confidence: Confidence = Confidence.LOW
     config: Config | None = None
     sink: ResultSink | None = None
+    # What the command line said, for the gates (gate.py): a file named with --config, and
+    # a --max-file-size given (None: not given). The project configuration is the change's
+    # own in a gate, so these decide what a gate trusts.
+    config_given: bool = False
+    max_file_size_option: int | None = None
+    # Gates: fail (exit 1) on a finding hidden by a suppression the scanned change added.
+    fail_new_suppressions: bool = False
 
     def scan(self, mode: str, scope: str, items: Iterable[Content | Skipped]) -> ScanResult:
         return scan(mode, scope, items, self.filters, self.settings)
@@ -92,7 +100,16 @@ class ScanOptions:
                 f"below the minimum confidence ({self.min_confidence}): reported, not failing",
                 err=True,
             )
-        return outcome(bool(failing), result.stats.skipped)
+        hidden = len(result.new_suppressions)
+        if hidden:
+            verdict = "failing" if self.fail_new_suppressions else "reported, not failing"
+            click.echo(
+                f"kimi-secret-scan: {hidden} finding{'' if hidden == 1 else 's'} hidden by "
+                f"suppressions this change added: {verdict}",
+                err=True,
+            )
+        new_fail = bool(hidden) and self.fail_new_suppressions
+        return outcome(bool(failing) or new_fail, result.stats.skipped)
 
 
 def valid_utf8(text: str) -> str:
@@ -107,21 +124,22 @@ def valid_utf8(text: str) -> str:
 
 
 def outcome(failing: bool, skipped: Iterable[Skipped]) -> int:
-    """The exit code: 1 with findings; else 2 when something could not be read (said in
-    one line), since content that was not read may hold a key; else 0."""
+    """The exit code: 1 with findings; else 2 when something could not be read or scanned
+    (said in one line), since content that was not read may hold a key; else 0. With
+    findings and something unread, the exit is 1 and the line still says incomplete."""
+    unread = [s for s in skipped if s.unreadable]
+    if unread:
+        first = unread[0]
+        more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+        tail = "" if failing else "; not reporting clean"
+        click.echo(
+            f"kimi-secret-scan: {'warning' if failing else 'error'}: the scan is incomplete: "
+            f"{first.path}{more} could not be read or scanned ({first.reason}){tail}",
+            err=True,
+        )
     if failing:
         return ExitCode.FINDINGS
-    unread = [s for s in skipped if s.unreadable]
-    if not unread:
-        return ExitCode.CLEAN
-    first = unread[0]
-    more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
-    click.echo(
-        f"kimi-secret-scan: error: the scan is incomplete: {first.path}{more} could not be "
-        f"read ({first.reason}); not reporting clean",
-        err=True,
-    )
-    return ExitCode.ERROR
+    return ExitCode.ERROR if unread else ExitCode.CLEAN
 
 
 def configure(
@@ -191,6 +209,8 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         except ScanError as exc:
             click.echo(f"kimi-secret-scan: error: {redact_text(str(exc))}", err=True)
             sys.exit(ExitCode.ERROR)
+        opts.config_given = config_file is not None
+        opts.max_file_size_option = kwargs.get("max_file_size")
         if "max_file_size" in kwargs and kwargs["max_file_size"] is None:
             config = opts.config
             kwargs["max_file_size"] = config.max_file_size if config else DEFAULT_MAX_FILE_SIZE
@@ -243,6 +263,17 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         decorated = option(decorated)
     return decorated
+
+
+# The gates' own (range, ci, pre-push, pre-receive): see gate.py.
+new_suppressions_option = click.option(
+    "--no-new-suppressions",
+    "no_new_suppressions",
+    is_flag=True,
+    help="Fail (exit 1) when a finding is hidden by a suppression the scanned change "
+    "itself added: configuration, baseline entry or inline allow comment (default: "
+    '`new-suppressions` in the base side\'s configuration, else "report": listed, not failing).',
+)
 
 
 # Every scanning command has it; unset, the configured `max-file-size` applies (scan_options).

@@ -44,7 +44,10 @@ KEYS = (
     "min-confidence",
     "format",
     "max-file-size",
+    "new-suppressions",
 )
+# What a gate does with a finding hidden by a suppression the scanned change added.
+NEW_SUPPRESSIONS = ("report", "fail")
 # Files and blobs larger than this are skipped, and listed as skipped (never silently).
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
@@ -63,6 +66,9 @@ class Config:
     min_confidence: Confidence = Confidence.LOW
     format: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    # True when the file sets max-file-size: the user accepted skipping larger files.
+    max_file_size_set: bool = False
+    new_suppressions: str = "report"
 
     @property
     def baseline_path(self) -> Path:
@@ -158,6 +164,10 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise read.error("max-file-size", "must be a number of bytes (an integer, 0 or more)")
 
+    new_suppressions = read.string("new-suppressions") or "report"
+    if new_suppressions not in NEW_SUPPRESSIONS:
+        raise read.error("new-suppressions", 'must be "report" or "fail"')
+
     return Config(
         root=root,
         source=source,
@@ -174,6 +184,8 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
         min_confidence=min_confidence,
         format=output_format,
         max_file_size=size,
+        max_file_size_set="max-file-size" in table,
+        new_suppressions=new_suppressions,
     )
 
 

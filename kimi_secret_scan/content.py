@@ -21,6 +21,9 @@ class Content:
     # chunks of any size (`size` in all); scan() reads it one window at a time.
     chunks: Callable[[], Iterator[bytes]] | None = field(default=None, compare=False)
     size: int = 0
+    # Not a file: a commit or tag message, a ref name, a path name, a person's name and
+    # email. `path` then says which ("commit message of 1a2b3c4d5e6f"); it is counted apart.
+    metadata: bool = False
 
 
 @dataclass(frozen=True)

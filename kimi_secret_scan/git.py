@@ -248,6 +248,16 @@ def is_partial_clone(cwd: Path) -> bool:
     )
 
 
+def promisor_remote(cwd: Path) -> str | None:
+    """The remote a partial clone's absent objects come from (its first promisor remote)."""
+    out = try_git(["config", "--get-regexp", r"^remote\..*\.promisor$"], cwd)
+    for line in (out or b"").decode("utf-8", "surrogateescape").splitlines():
+        name, _, value = line.partition(" ")
+        if value.strip() != "false":
+            return name.removeprefix("remote.").removesuffix(".promisor")
+    return None
+
+
 def empty_tree(cwd: Path) -> str:
     # Asked of git rather than hard-coded so SHA-256 repositories work too.
     return run_git(["hash-object", "-t", "tree", "/dev/null"], cwd).decode().strip()

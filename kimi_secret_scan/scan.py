@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import DetectionTimeout, detect
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter, counted_lines
 from kimi_secret_scan.finding import Finding, redact_neighbours
+from kimi_secret_scan.result import ScanResult, Stats
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.windows import own_findings, part, shift, windows
 
-
-@dataclass
-class Stats:
-    files: int = 0
-    lines: int = 0
-    bytes: int = 0
-    commits: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    suppressed: int = 0
-
-
-@dataclass
-class ScanResult:
-    mode: str
-    scope: str  # what was scanned, in words, e.g. "staged changes against HEAD"
-    findings: list[Finding] = field(default_factory=list)
-    stats: Stats = field(default_factory=Stats)
+__all__ = ["ScanResult", "Stats", "scan"]  # ScanResult and Stats live in result.py
 
 
 def _line_count(content: Content) -> int:
@@ -57,7 +41,9 @@ def scan(
             done = _scan_windows(item, filters, settings, result)
         else:
             done = _scan_whole(item, filters, settings, result)
-        if done:
+        if done and item.metadata:
+            stats.metadata += 1
+        elif done:
             stats.files += 1
     return result
 
@@ -77,16 +63,25 @@ def _filter(
     return findings
 
 
+def _timed_out(item: Content, exc: DetectionTimeout) -> Skipped:
+    """Content a pattern gave up on was not scanned: it may hold a key, so the run is
+    incomplete (exit 2 unless keys were found), never a pass. Which content gives up
+    depends on the machine's speed, so a limit must not be a way to get a key through."""
+    where = f"{item.commit.sha[:12]}:{item.path}" if item.commit else item.path
+    return Skipped(where, exc.reason, unreadable=True)
+
+
 def _scan_whole(
     item: Content, filters: Sequence[Filter], settings: DetectorSettings, result: ScanResult
 ) -> bool:
     try:
         findings = redact_neighbours(detect(item, settings))
     except DetectionTimeout as exc:
-        result.stats.skipped.append(Skipped(item.path, exc.reason))
+        result.stats.skipped.append(_timed_out(item, exc))
         return False
-    result.stats.lines += _line_count(item)
-    result.stats.bytes += len(item.data)
+    if not item.metadata:
+        result.stats.lines += _line_count(item)
+        result.stats.bytes += len(item.data)
     result.findings.extend(_filter(item, findings, filters, result.stats))
     return True
 
@@ -107,7 +102,7 @@ def _scan_windows(
         try:
             found = redact_neighbours(own_findings(window, win, settings))
         except DetectionTimeout as exc:
-            result.stats.skipped.append(Skipped(item.path, exc.reason))
+            result.stats.skipped.append(_timed_out(item, exc))
             return False
         findings += shift(_filter(window, found, filters, stats), win)
         own = win.data[win.own_start : win.own_end]

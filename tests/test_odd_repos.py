@@ -540,7 +540,7 @@ def test_partial_clone_commit_scans_say_which_object(partial_clone: Layout, comm
         run = run_cli("pre-push", "mirror", "url", cwd=partial_clone.cwd, input=stdin)
     else:
         run = partial_clone.run(command)
-    expect(run, 2, "this is a partial clone and the object was not fetched")
+    expect(run, 2, "a promisor object of this partial clone, never downloaded")
     if command != "pre-push":  # the push also sends the root commit, read first
         assert blob in run.err
 
@@ -641,9 +641,10 @@ def test_size_limit_in_text_sarif_and_github(big_file: Layout) -> None:
     validate(json.loads(run.out))
     notes = json.loads(run.out)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert any("big.py" in n["message"]["text"] for n in notes)
-    assert all(n["level"] == "note" for n in notes)
+    # A limit the user set skips knowingly, and is still a warning in every format.
+    assert all(n["level"] == "warning" for n in notes)
     run = big_file.run("staged", "--max-file-size", "1000", "--format", "github")
-    assert "::notice title=skipped::big.py: larger than the size limit" in run.out
+    assert "::warning title=skipped::big.py: larger than the size limit" in run.out
     # Without the limit the key is found: the skip was the limit's doing.
     expect(big_file.run("staged"), 1)
 

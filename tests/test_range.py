@@ -187,4 +187,4 @@ def test_an_unreadable_blob_is_an_error_not_a_clean_result(repo: GitRepo) -> Non
     (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()  # a corrupt repository
     run = run_cli("range", f"{base}..HEAD", cwd=repo.path)
     assert run.code == 2, run.all
-    assert "cannot read" in run.err and "b.txt" in run.err
+    assert "could not be read" in run.err and "b.txt" in run.err

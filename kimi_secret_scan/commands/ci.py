@@ -9,7 +9,13 @@ import click
 
 from kimi_secret_scan import git
 from kimi_secret_scan.ci_env import CiRange, detect_range
-from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
+from kimi_secret_scan.cli import (
+    ScanOptions,
+    handle_errors,
+    max_size_option,
+    new_suppressions_option,
+    scan_options,
+)
 from kimi_secret_scan.commands.range import (
     git_dir_cwd,
     range_between,
@@ -65,9 +71,17 @@ def choose_range(cwd: Path, ci: CiRange) -> tuple[RevRange, str]:
 @click.option("--head", default="HEAD", show_default=True, help="The tip to scan, with --base.")
 @repo_option
 @max_size_option
+@new_suppressions_option
 @scan_options
 @handle_errors
-def command(base: str | None, head: str, repo: str, max_file_size: int, opts: ScanOptions) -> int:
+def command(
+    base: str | None,
+    head: str,
+    repo: str,
+    max_file_size: int,
+    no_new_suppressions: bool,
+    opts: ScanOptions,
+) -> int:
     """Scan the commits the current CI push or pull request adds.
 
     GitHub Actions (pull_request, push, merge_group) and GitLab CI (merge requests and
@@ -87,4 +101,4 @@ def command(base: str | None, head: str, repo: str, max_file_size: int, opts: Sc
             return ExitCode.CLEAN
         rev_range, shown = choose_range(cwd, ci)
         scope = f"{ci.provider} {ci.event}: {shown}"
-    return scan_commits(opts, cwd, rev_range, "ci", scope, max_file_size)
+    return scan_commits(opts, cwd, rev_range, "ci", scope, no_new_suppressions=no_new_suppressions)

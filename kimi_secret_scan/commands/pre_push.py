@@ -19,7 +19,14 @@ from pathlib import Path
 
 import click
 
-from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
+from kimi_secret_scan import git
+from kimi_secret_scan.cli import (
+    ScanOptions,
+    handle_errors,
+    max_size_option,
+    new_suppressions_option,
+    scan_options,
+)
 from kimi_secret_scan.commands.range import git_dir_cwd, repo_option, scan_commits
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.sources.commits import (
@@ -28,6 +35,7 @@ from kimi_secret_scan.sources.commits import (
     missing_commit_error,
     resolve_commit,
 )
+from kimi_secret_scan.sources.metadata import PushedRef
 
 
 def _on_remote(cwd: Path, remote: str, remote_shas: list[str]) -> tuple[str, ...]:
@@ -35,11 +43,15 @@ def _on_remote(cwd: Path, remote: str, remote_shas: list[str]) -> tuple[str, ...
     return (*known, f"--remotes={remote}")
 
 
-def from_stdin(cwd: Path, remote: str, text: str) -> tuple[RevRange, list[str]]:
-    """The range of a plain hook's stdin; and, per pushed ref, what it does, in words."""
+def from_stdin(
+    cwd: Path, remote: str, text: str, refs: list[PushedRef] | None = None
+) -> tuple[RevRange, list[str]]:
+    """The range of a plain hook's stdin; and, per pushed ref, what it does, in words.
+    The refs pushed (local and remote names, and what they point at) go to `refs`."""
     include: list[str] = []
     remote_shas: list[str] = []
     described: list[str] = []
+    refs = [] if refs is None else refs
     for line in text.splitlines():
         parts = line.split()
         if not parts:
@@ -51,6 +63,7 @@ def from_stdin(cwd: Path, remote: str, text: str) -> tuple[RevRange, list[str]]:
             described.append(f"delete {remote_ref}")
             continue
         include.append(local_sha)
+        refs += [PushedRef(_local_ref, local_sha), PushedRef(remote_ref, local_sha)]
         if is_zero(remote_sha):
             described.append(f"new {remote_ref}")
         else:
@@ -77,10 +90,16 @@ def from_pre_commit(cwd: Path, env: Mapping[str, str]) -> tuple[RevRange, list[s
 @click.argument("url", required=False)
 @repo_option
 @max_size_option
+@new_suppressions_option
 @scan_options
 @handle_errors
 def command(
-    remote: str | None, url: str | None, repo: str, max_file_size: int, opts: ScanOptions
+    remote: str | None,
+    url: str | None,
+    repo: str,
+    max_file_size: int,
+    no_new_suppressions: bool,
+    opts: ScanOptions,
 ) -> int:
     """Scan the commits a push sends that the remote does not have (the pre-push hook).
 
@@ -89,21 +108,32 @@ def command(
     """
     cwd = git_dir_cwd(repo)
     env = os.environ
+    refs: list[PushedRef] = []
     if env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_REMOTE_NAME"):
         rev_range, described = from_pre_commit(cwd, env)
         remote = env.get("PRE_COMMIT_REMOTE_NAME") or remote or "origin"
+        tip = rev_range.include[0]
+        for name in ("PRE_COMMIT_LOCAL_BRANCH", "PRE_COMMIT_REMOTE_BRANCH"):
+            if env.get(name):
+                refs.append(PushedRef(env[name], tip))
     elif sys.stdin is None or sys.stdin.isatty():
         remote = remote or "origin"
         if resolve_commit(cwd, "HEAD") is None:
             raise missing_commit_error(cwd, "HEAD", "head")  # an unborn branch, said plainly
         rev_range = RevRange(("HEAD",), (f"--remotes={remote}",))
         described = ["HEAD"]
+        branch = git.try_git(["symbolic-ref", "-q", "HEAD"], cwd)
+        if branch:
+            name = branch.decode("utf-8", "surrogateescape").removesuffix("\n")
+            refs.append(PushedRef(name, "HEAD"))
     else:
         remote = remote or "origin"
-        rev_range, described = from_stdin(cwd, remote, sys.stdin.read())
+        rev_range, described = from_stdin(cwd, remote, sys.stdin.read(), refs)
     what = ", ".join(described) or "nothing"
     scope = f"push to {remote} ({what}): commits not on {remote}"
-    code = scan_commits(opts, cwd, rev_range, "pre-push", scope, max_file_size)
+    code = scan_commits(
+        opts, cwd, rev_range, "pre-push", scope, refs, no_new_suppressions=no_new_suppressions
+    )
     if code == ExitCode.FINDINGS:
         click.echo(
             "kimi-secret-scan: push blocked: the key(s) above are in commits not yet on "

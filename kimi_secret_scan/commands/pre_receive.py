@@ -14,16 +14,24 @@ import sys
 
 import click
 
-from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
+from kimi_secret_scan.cli import (
+    ScanOptions,
+    handle_errors,
+    max_size_option,
+    new_suppressions_option,
+    scan_options,
+)
 from kimi_secret_scan.commands.range import git_dir_cwd, repo_option, scan_commits
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.sources.commits import RevRange, is_zero
+from kimi_secret_scan.sources.metadata import PushedRef
 
 
-def parse_updates(text: str) -> tuple[list[str], list[str]]:
-    """The new tips to scan, and each ref's update in words."""
+def parse_updates(text: str, refs: list[PushedRef] | None = None) -> tuple[list[str], list[str]]:
+    """The new tips to scan, and each ref's update in words; the refs set go to `refs`."""
     tips: list[str] = []
     described: list[str] = []
+    refs = [] if refs is None else refs
     for line in text.splitlines():
         parts = line.split()
         if not parts:
@@ -34,9 +42,11 @@ def parse_updates(text: str) -> tuple[list[str], list[str]]:
         if is_zero(new):
             described.append(f"delete {ref}")
         elif is_zero(old):
+            refs.append(PushedRef(ref, new))
             tips.append(new)
             described.append(f"new {ref}")
         else:
+            refs.append(PushedRef(ref, new))
             tips.append(new)
             described.append(f"update {ref}")
     return tips, described
@@ -45,15 +55,28 @@ def parse_updates(text: str) -> tuple[list[str], list[str]]:
 @click.command("pre-receive")
 @repo_option
 @max_size_option
+@new_suppressions_option
 @scan_options
 @handle_errors
-def command(repo: str, max_file_size: int, opts: ScanOptions) -> int:
-    """Reject a push that adds a key (server-side hook; ref updates on stdin)."""
+def command(repo: str, max_file_size: int, no_new_suppressions: bool, opts: ScanOptions) -> int:
+    """Reject a push that adds a key (server-side hook; ref updates on stdin).
+
+    The configuration is this repository's own (`.kimi-secret-scan.toml` in the directory
+    git runs the hook in, i.e. the bare repository) or --config: never the pushed commits'.
+    """
     cwd = git_dir_cwd(repo)
-    tips, described = parse_updates(sys.stdin.read() if sys.stdin else "")
+    refs: list[PushedRef] = []
+    tips, described = parse_updates(sys.stdin.read() if sys.stdin else "", refs)
     scope = f"push ({', '.join(described) or 'nothing'}): commits not yet in this repository"
     code = scan_commits(
-        opts, cwd, RevRange(tuple(tips), ("--all",)), "pre-receive", scope, max_file_size
+        opts,
+        cwd,
+        RevRange(tuple(tips), ("--all",)),
+        "pre-receive",
+        scope,
+        refs,
+        server=True,
+        no_new_suppressions=no_new_suppressions,
     )
     if code == ExitCode.FINDINGS:
         click.echo(

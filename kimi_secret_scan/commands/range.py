@@ -5,14 +5,27 @@ Also the shared runner of every command that scans commits (ci, pre-push, pre-re
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import click
 
-from kimi_secret_scan import git
-from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
+from kimi_secret_scan import gate, git, repo_paths
+from kimi_secret_scan.cli import (
+    ScanOptions,
+    handle_errors,
+    max_size_option,
+    new_suppressions_option,
+    scan_options,
+)
+from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
+from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.filters.baseline import BaselineFilter
 from kimi_secret_scan.redaction import redact_text
+from kimi_secret_scan.scan import scan
+from kimi_secret_scan.sources import metadata
 from kimi_secret_scan.sources.commits import (
     RevRange,
     iter_commit_contents,
@@ -20,7 +33,7 @@ from kimi_secret_scan.sources.commits import (
     missing_commit_error,
     resolve_commit,
 )
-from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE
+from kimi_secret_scan.sources.metadata import PushedRef
 
 
 def git_dir_cwd(repo: str) -> Path:
@@ -38,17 +51,56 @@ def scan_commits(
     rev_range: RevRange,
     mode: str,
     scope: str,
-    max_size: int = DEFAULT_MAX_SIZE,
+    refs: Sequence[PushedRef] | None = None,
+    server: bool = False,
+    no_new_suppressions: bool = False,
 ) -> int:
-    """List the range's commits, say on stderr what is scanned, scan, and report."""
+    """List the range's commits, say on stderr what is scanned, scan, and report.
+
+    Everything the commits publish is scanned: the blobs they add, the names of those
+    paths, their messages and people, the annotated tags and names of `refs` (the refs a
+    push updates; None: the refs that point into the range, and the notes on its commits).
+    The base side's suppressions are trusted (`server`: this repository's own, for
+    pre-receive); what only the change's own suppressions hide is reported (gate.py).
+    """
     commits = list_commits(cwd, rev_range)
     n = len(commits)
     # The scope quotes the revisions as typed: a key typed as one is not echoed whole.
     line = f"kimi-secret-scan: {scope}: {n} commit{'' if n == 1 else 's'}"
     click.echo(redact_text(line), err=True)
-    items = iter_commit_contents(cwd, commits, max_size=max_size, settings=opts.settings)
-    result = opts.scan(mode, scope, items)
+    config = opts.config or Config(root=repo_paths.find_root())
+    baseline = next((f for f in opts.filters if isinstance(f, BaselineFilter)), None)
+    if server or not commits:
+        trusted = gate.server_side(config, baseline)
+    else:
+        first = commits[0]  # parents come before children: its parent is the base side
+        base = first.parents[0] if first.parents else None
+        trusted = gate.base_side(cwd, base, config, baseline, opts.config_given)
+    # A size limit the change sets does not apply; one the user set is accepted.
+    if opts.max_file_size_option is not None:
+        limit, accepted = opts.max_file_size_option, True
+    elif trusted.config.max_file_size_set:
+        limit, accepted = trusted.config.max_file_size, True
+    else:
+        limit, accepted = DEFAULT_MAX_FILE_SIZE, False
+    hidden = gate.NewSuppressions(opts.filters, config, trusted)
+    shas = [c.commit.sha for c in commits]
+    notes = refs is None
+    pushed = list(metadata.refs_at(cwd, shas) if refs is None else refs)
+    tags = [ref for ref in pushed if ref.name.startswith("refs/tags/")]
+    items: Iterable[Content | Skipped] = itertools.chain(
+        iter_commit_contents(
+            cwd, commits, max_size=limit, settings=opts.settings, size_accepted=accepted
+        ),
+        metadata.commit_metadata(cwd, shas),
+        metadata.tag_metadata(cwd, tags),
+        metadata.ref_names(pushed),
+        metadata.notes_on(cwd, shas) if notes else (),
+    )
+    result = scan(mode, scope, items, hidden.filters(), opts.settings)
     result.stats.commits = n
+    result.new_suppressions = hidden.found
+    opts.fail_new_suppressions = no_new_suppressions or trusted.config.new_suppressions == "fail"
     # The source yields blobs that need no comparison first; report in commit order.
     order = {c.commit.sha: i for i, c in enumerate(commits)}
     result.findings.sort(
@@ -89,10 +141,16 @@ repo_option = click.option(
 @click.argument("spec", metavar="BASE..HEAD")
 @repo_option
 @max_size_option
+@new_suppressions_option
 @scan_options
 @handle_errors
-def command(spec: str, repo: str, max_file_size: int, opts: ScanOptions) -> int:
+def command(
+    spec: str, repo: str, max_file_size: int, no_new_suppressions: bool, opts: ScanOptions
+) -> int:
     """Scan every commit in BASE..HEAD (merge commits included) for keys they add.
+
+    Their messages, authors and committers, the names of the files they add, the refs and
+    annotated tags that point at them and the notes on them are scanned too.
 
     BASE...HEAD names the same commits: those HEAD has that BASE lacks. Only keys a commit
     adds are reported; a key its parent already had, or one it deletes, is not.
@@ -100,6 +158,7 @@ def command(spec: str, repo: str, max_file_size: int, opts: ScanOptions) -> int:
     cwd = git_dir_cwd(repo)
     base, head = parse_range(spec)
     rev_range, shown = range_between(cwd, base, head)
+    scope = f"commits in {shown} ({spec})"
     return scan_commits(
-        opts, cwd, rev_range, "range", f"commits in {shown} ({spec})", max_file_size
+        opts, cwd, rev_range, "range", scope, no_new_suppressions=no_new_suppressions
     )

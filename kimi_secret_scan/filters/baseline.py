@@ -14,6 +14,7 @@ from kimi_secret_scan.finding import Finding
 class BaselineFilter:
     def __init__(self, baseline: Baseline, root: Path) -> None:
         self.root = root
+        self.path = baseline.path  # the file read (None: built in memory)
         self.by_sha: dict[str, list[Entry]] = {}
         for entry in baseline.entries:
             self.by_sha.setdefault(entry.sha256, []).append(entry)

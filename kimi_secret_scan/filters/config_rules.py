@@ -30,3 +30,19 @@ def config_filter(config: Config) -> Filter | None:
         ]
 
     return allowed_by_config
+
+
+def why_allowed(config: Config, path: str, finding: Finding) -> str | None:
+    """Which setting of `config` allows `finding` in content at `path` (None: none does);
+    the same tests as the filter above, one finding at a time, to say why."""
+    if config.exclude and any(
+        excluded(p, config.exclude) for p in repo_paths.candidates(path, config.root)
+    ):
+        return "exclude"
+    if finding.rule.id in config.disable_rules:
+        return "disable-rules"
+    if finding.secret in config.allow_values:
+        return "allow-values"
+    if any(rx.search(finding.secret) for rx in config.allow_regexes):
+        return "allow-regexes"
+    return None

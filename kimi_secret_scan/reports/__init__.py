@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kimi_secret_scan.scan import ScanResult
+    from kimi_secret_scan.result import ScanResult
 
 # render(result, show_secrets, color) -> str
 Renderer = Callable[["ScanResult", bool, bool], str]

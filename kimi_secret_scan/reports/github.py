@@ -10,7 +10,7 @@ import click
 from kimi_secret_scan import remediation
 from kimi_secret_scan.finding import Confidence, Finding
 from kimi_secret_scan.reports.text import summary
-from kimi_secret_scan.scan import ScanResult
+from kimi_secret_scan.result import NewSuppression, ScanResult
 
 
 def _escape_data(text: str) -> str:
@@ -57,15 +57,46 @@ def markdown_summary(result: ScanResult, show_secrets: bool) -> str:
                 f"| {_cell(remediation.console_hint(f.key_kind))} |"
             )
         lines.append("")
+    if result.new_suppressions:
+        lines += [
+            "Suppressed by this change:",
+            "",
+            "| where | commit | rule | key | why |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for h in result.new_suppressions:
+            f = h.finding
+            lines.append(
+                f"| `{_cell(f.path)}:{f.line}:{f.column}` "
+                f"| {f.commit.sha[:12] if f.commit else ''} "
+                f"| {f.rule.id} | `{_cell(f.redacted)}` | {_cell(h.justification)} |"
+            )
+        lines.append("")
     for skipped in result.stats.skipped:
         lines.append(f"- skipped `{_cell(skipped.path)}`: {_cell(skipped.reason)}")
     return "\n".join(lines) + "\n"
 
 
+def suppressed_annotation(hidden: NewSuppression) -> str:
+    """A `::warning` on the line: a key hidden by a suppression the change added."""
+    f = hidden.finding
+    props = {
+        "file": f.path,
+        "line": str(f.line),
+        "col": str(f.column),
+        "title": "Key hidden by a suppression this change added",
+    }
+    message = f"{f.rule.title}: {f.redacted} is suppressed by {hidden.justification}"
+    shown = ",".join(f"{key}={_escape_property(value)}" for key, value in props.items())
+    return f"::warning {shown}::{_escape_data(message)}"
+
+
 def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
     out = [annotation(f, show_secrets) for f in result.findings]
+    out += [suppressed_annotation(h) for h in result.new_suppressions]
     for skipped in result.stats.skipped:
-        level = "warning" if skipped.unreadable else "notice"
+        # Unread content, or a file over a size limit: a warning, never a mere notice.
+        level = "warning" if skipped.unreadable or "size limit" in skipped.reason else "notice"
         text = _escape_data(skipped.path + ": " + skipped.reason)
         out.append(f"::{level} title=skipped::{text}")
     out.append(summary(result))

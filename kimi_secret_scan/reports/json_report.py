@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from kimi_secret_scan import __version__
-from kimi_secret_scan.scan import ScanResult
+from kimi_secret_scan.result import ScanResult
 
 
 def as_dict(result: ScanResult, show_secrets: bool) -> dict[str, Any]:
@@ -26,7 +26,16 @@ def as_dict(result: ScanResult, show_secrets: bool) -> dict[str, Any]:
             "distinct_keys": len({f.secret_sha256 for f in result.findings}),
             "skipped": [{"path": s.path, "reason": s.reason} for s in stats.skipped],
             "suppressed": stats.suppressed,
+            "metadata": stats.metadata,
+            # False when something could not be read or scanned, findings or not.
+            "complete": result.complete,
+            "incomplete": [{"path": s.path, "reason": s.reason} for s in result.unread],
         },
+        # Findings hidden by suppressions the scanned change added (gates): always redacted.
+        "suppressed": [
+            {**h.finding.to_dict(False), "kind": h.kind, "justification": h.justification}
+            for h in result.new_suppressions
+        ],
     }
 
 

@@ -17,8 +17,8 @@ from urllib.parse import quote
 from kimi_secret_scan import __version__, remediation
 from kimi_secret_scan.content import Skipped
 from kimi_secret_scan.finding import Confidence, Finding
+from kimi_secret_scan.result import NewSuppression, ScanResult
 from kimi_secret_scan.rules import ALL_RULES
-from kimi_secret_scan.scan import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/kimi-secret-scan/kimi-secret-scan"
@@ -98,9 +98,22 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     }
 
 
+def _suppressed(hidden: NewSuppression, rule_index: dict[str, int]) -> dict[str, Any]:
+    """A finding the scanned change's own suppression hides: a result with `suppressions`
+    (so it is shown as suppressed, not silently absent)."""
+    out = _result(hidden.finding, rule_index)
+    out["suppressions"] = [
+        {"kind": hidden.kind, "status": "accepted", "justification": hidden.justification}
+    ]
+    out["properties"]["suppressedByThisChange"] = True
+    return out
+
+
 def _notification(skipped: Skipped) -> dict[str, Any]:
+    # A size limit the user set skips a file knowingly: still a warning, so it is seen.
+    by_size = "size limit" in skipped.reason
     return {
-        "level": "warning" if skipped.unreadable else "note",
+        "level": "warning" if skipped.unreadable or by_size else "note",
         "message": {"text": f"skipped {skipped.path}: {skipped.reason}"},
         "descriptor": {"id": "unreadable" if skipped.unreadable else "skipped"},
     }
@@ -124,7 +137,8 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
                 },
                 # Our columns count characters (code points), not UTF-16 units.
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(f, rule_index) for f in result.findings],
+                "results": [_result(f, rule_index) for f in result.findings]
+                + [_suppressed(h, rule_index) for h in result.new_suppressions],
                 # What was not scanned is said here, so a clean SARIF is never silent about it.
                 "invocations": [
                     {

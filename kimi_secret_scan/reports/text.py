@@ -8,7 +8,7 @@ import click
 
 from kimi_secret_scan import remediation
 from kimi_secret_scan.finding import Finding
-from kimi_secret_scan.scan import ScanResult, Stats
+from kimi_secret_scan.result import ScanResult, Stats
 
 
 def shown_path(path: str) -> str:
@@ -32,11 +32,17 @@ def set_aside(stats: Stats) -> str:
     return text
 
 
+def new_suppressions(result: ScanResult) -> str:
+    """The summary's words for findings hidden by suppressions the change added."""
+    n = len(result.new_suppressions)
+    return f"; {n} of them by suppressions this change added" if n else ""
+
+
 def clean_verdict(stats: Stats, nothing: str) -> str:
     """The summary's verdict when nothing was found: `nothing` when nothing was read."""
     if any(s.unreadable for s in stats.skipped):
         return "no Kimi keys found in what could be read (INCOMPLETE: see skipped)"
-    if stats.files == 0 and not stats.skipped:
+    if stats.files == 0 and not stats.skipped and not stats.metadata:
         return nothing
     return "no Kimi keys found"
 
@@ -47,7 +53,10 @@ def summary(result: ScanResult) -> str:
     scanned = f"scanned {plural(stats.files, 'file')}, {plural(stats.lines, what)}"
     if stats.commits:
         scanned += f", {plural(stats.commits, 'commit')}"
-    scanned += set_aside(stats)
+    if stats.metadata:
+        what = "message, name or identity" if stats.metadata == 1 else "messages, names, identities"
+        scanned += f", {stats.metadata:,} {what}"
+    scanned += set_aside(stats) + new_suppressions(result)
     if result.findings:
         keys = len({f.secret_sha256 for f in result.findings})
         files = len({f.path for f in result.findings})
@@ -55,6 +64,12 @@ def summary(result: ScanResult) -> str:
             f"{plural(len(result.findings), 'finding')} ({plural(keys, 'distinct key')}) "
             f"in {plural(files, 'file')}"
         )
+        if not result.complete:
+            # Keys were found, and something was not read: both are said.
+            found += (
+                f"; INCOMPLETE: {plural(len(result.unread), 'item')} could not be read or "
+                "scanned (see skipped), and may hold more"
+            )
     else:
         found = clean_verdict(stats, "nothing to scan")
     return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"
@@ -94,6 +109,13 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
         steps = [*remediation.revoke_steps(kind, keys), remediation.fix_step(result.mode)]
         out.extend(f"  {n}. {step}" for n, step in enumerate(steps, 1))
         out.append("")
+    for hidden in result.new_suppressions:
+        f = hidden.finding
+        where = f"{f.commit.sha[:12]}:" if f.commit else ""
+        out.append(
+            f"suppressed by this change: {where}{shown_path(f.path)}:{f.line}:{f.column}: "
+            f"{f.rule.title} {f.redacted}: {hidden.justification}"
+        )
     for skipped in result.stats.skipped:
         out.append(f"skipped {shown_path(skipped.path)}: {skipped.reason}")
     line = summary(result)

@@ -11,11 +11,13 @@ from one side of the merge is not (that side's commits carry it).
 What counts: each new blob is scanned whole, and a key is reported only when no parent's
 version of that path (the rename source for a renamed file) already held it. Keys are
 compared, not lines: a key moved within a file, or a file renamed, adds nothing; a key
-copied into another file does. Deleting a key adds nothing.
+copied into another file does. Deleting a key adds nothing. The names of the paths a
+commit adds are yielded too (sources/metadata.py yields the rest of what a push publishes).
 
 Reading is two streams of `git cat-file --batch`: the new blobs, then only for the few
 blobs that hold a candidate key, the parents' versions to compare against. An object that
-cannot be read stops the scan (exit 2): a blob left out could hide a key.
+cannot be read is skipped as unread: the rest is scanned, and the run is incomplete (exit 2,
+or 1 with findings, saying so): a blob left out could hide a key.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+from kimi_secret_scan.sources import metadata
 
 _SUBMODULE = "160000"
 _SEP = "\x1f"
@@ -114,11 +117,18 @@ def missing_commit_error(cwd: Path, rev: str, what: str) -> ScanError:
 def _hint(cwd: Path) -> str:
     """Why an object may be absent: a partial clone, else a damaged repository."""
     if git.is_partial_clone(cwd):
-        return (
-            " (this is a partial clone and the object was not fetched; fetch the blobs, "
-            "e.g. `git fetch --refetch` without a filter, and run again)"
-        )
+        return f" ({partial_clone_hint(cwd)})"
     return " (missing or corrupt; run `git fsck`)"
+
+
+def partial_clone_hint(cwd: Path) -> str:
+    """A partial clone's absent objects, named as such, with the command that fetches them
+    (git 2.39: `--refetch` alone re-applies the clone's filter and fetches no blob)."""
+    remote = git.promisor_remote(cwd) or "origin"
+    return (
+        "a promisor object of this partial clone, never downloaded; fetch every object "
+        f"with `git fetch --refetch --no-filter {remote}` and run again"
+    )
 
 
 def is_shallow(cwd: Path) -> bool:
@@ -265,17 +275,28 @@ def iter_commit_contents(
     commits: Sequence[RangeCommit],
     max_size: int = 100 * 1024 * 1024,
     settings: DetectorSettings = DEFAULT_SETTINGS,
+    size_accepted: bool = True,
 ) -> Iterator[Content | Skipped]:
-    """Yield each blob the commits add, whole, with the keys its parents already held."""
+    """Yield each blob the commits add, whole, with the keys its parents already held; and
+    per commit, the names of the paths it adds (a file name is published too).
+
+    A blob over `max_size` is skipped; unless `size_accepted` (the user chose the limit)
+    it is skipped as unread, so a gate fails rather than pass what it did not scan.
+    """
     if not commits:
         return
     per_commit = _changes_per_parent(cwd, commits)
     added: list[_Added] = []
+    names: dict[str, list[str]] = {}
     for entry in _added(commits, per_commit):
         if isinstance(entry, Skipped):
             yield entry
         else:
             added.append(entry)
+            names.setdefault(entry.commit.sha, []).append(entry.path)
+    for sha, paths in names.items():
+        text = "\n".join(paths).encode("utf-8", "surrogateescape")
+        yield Content(metadata.commit_path_names(sha), text, metadata=True)
 
     # First pass: every new blob. Most hold no candidate key and are final as they are.
     pending: list[tuple[_Added, bytes]] = []
@@ -285,19 +306,22 @@ def iter_commit_contents(
         read += 1
         shown = f"{entry.commit.sha[:12]}:{entry.path}"
         if kind != "blob":
-            raise ScanError(f"cannot read {shown}: object {entry.blob} is {kind}{_hint(cwd)}")
+            # Not read: said, and the run is incomplete; the rest is still scanned, so a
+            # key found elsewhere is reported with it.
+            yield Skipped(shown, f"object {entry.blob} is {kind}{_hint(cwd)}", unreadable=True)
+            continue
         if len(data) > max_size:
-            yield Skipped(shown, f"larger than the size limit ({len(data)} > {max_size} bytes)")
+            yield Skipped(shown, too_large(len(data), max_size, size_accepted), not size_accepted)
             continue
         if entry.baseline and detect(Content(entry.path, data), settings):
             pending.append((entry, data))
             continue
         yield Content(path=entry.path, data=data, commit=entry.commit)
-    if read != len(added):
-        entry = added[read]
-        raise ScanError(
-            f"cannot read {entry.commit.sha[:12]}:{entry.path}: git cat-file stopped at "
-            f"object {entry.blob} ({read} of {len(added)} read){_hint(cwd)}"
+    for entry in added[read:]:
+        yield Skipped(
+            f"{entry.commit.sha[:12]}:{entry.path}",
+            f"git cat-file stopped before object {entry.blob}{_hint(cwd)}",
+            unreadable=True,
         )
 
     # Second pass: the parents' versions of the few blobs with candidates.
@@ -310,9 +334,25 @@ def iter_commit_contents(
     for entry, data in pending:
         missing = [oid for oid in entry.baseline if oid not in known_by_blob]
         if missing:
-            raise ScanError(
-                f"cannot read the parent's version of {entry.commit.sha[:12]}:{entry.path} "
-                f"(object {missing[0]}) to compare against{_hint(cwd)}"
+            yield Skipped(
+                f"{entry.commit.sha[:12]}:{entry.path}",
+                f"the parent's version (object {missing[0]}) could not be read to compare "
+                f"against{_hint(cwd)}",
+                unreadable=True,
             )
+            continue
         known = frozenset(s for oid in entry.baseline for s in known_by_blob[oid])
         yield Content(path=entry.path, data=data, commit=entry.commit, known_secrets=known)
+
+
+def too_large(size: int, limit: int, accepted: bool) -> str:
+    """Why a blob over the size limit was not scanned; and, when the limit is the default
+    rather than one the user chose, that the gate fails for it and how to decide."""
+    reason = f"larger than the size limit ({size} > {limit} bytes)"
+    if accepted:
+        return reason + ", which the configuration or --max-file-size sets"
+    return (
+        reason + "; not scanned, so the scan is incomplete: scan it with a larger "
+        "--max-file-size, or accept skipping it by setting --max-file-size (or max-file-size "
+        "in the configuration) yourself"
+    )

@@ -26,7 +26,6 @@ reported as skipped, never fetched.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import subprocess
 import threading
@@ -42,6 +41,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introductions
+from kimi_secret_scan.sources.message import person as _person
 from kimi_secret_scan.windows import WINDOW, detect_chunks
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
@@ -181,25 +181,6 @@ def _popen(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen[byt
         )
     except FileNotFoundError as exc:
         raise git.spawn_error(exc) from None
-
-
-def _person(header: bytes, field_name: bytes) -> Commit | None:
-    """author/tagger line of a commit or tag object → name, email, ISO date."""
-    for line in header.split(b"\n"):
-        if not line.startswith(field_name + b" "):
-            continue
-        text = line[len(field_name) + 1 :].decode("utf-8", "replace")
-        name, _, rest = text.partition(" <")
-        email, _, when = rest.partition("> ")
-        stamp, _, tz = when.partition(" ")
-        try:
-            sign = -1 if tz.startswith("-") else 1
-            offset = dt.timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * sign
-            date = dt.datetime.fromtimestamp(int(stamp), dt.timezone(offset)).isoformat()
-        except (ValueError, IndexError):
-            date = ""
-        return Commit(sha="", author=name, email=email, date=date)
-    return None
 
 
 @dataclass

@@ -1,0 +1,175 @@
+"""What a gate trusts: the base side's suppressions and limits, never the change's own.
+
+A pull request can carry its own `.kimi-secret-scan.toml` (`exclude = ["*"]`,
+`allow-values`, `max-file-size = 1`), its own baseline entry or an inline allow comment.
+The gates (range, ci, pre-push, pre-receive) still apply the configuration they are given,
+as every command does, but they also read the configuration and baseline of the *base
+side* (the parent of the oldest commit scanned; for pre-receive, the server's own files)
+and compare: a finding that only the change's suppressions hide is a *new suppression*.
+It is reported in every format, and fails the gate with `--no-new-suppressions` or
+`new-suppressions = "fail"` in the base side's configuration.
+
+An inline allow comment always counts as new in a gate: every finding of a commit range is
+a key the range adds, so the comment that covers it covers a line the range added (or put a
+new key under an old `allow-next-line`). A size limit is read only from the command line or
+the base side: a limit the change sets does not apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kimi_secret_scan import config as config_file
+from kimi_secret_scan import git
+from kimi_secret_scan.config import Config
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.filters import Filter, counted_lines
+from kimi_secret_scan.filters.baseline import BaselineFilter
+from kimi_secret_scan.filters.config_rules import config_filter, why_allowed
+from kimi_secret_scan.filters.pragma import allow_comments
+from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.result import NewSuppression
+
+
+@dataclass(frozen=True)
+class Trusted:
+    """The suppressions and limits of the base side (or the server)."""
+
+    config: Config
+    baseline: BaselineFilter | None
+    where: str  # in words: "the base side (1a2b3c4d5e6f)", "this server's configuration"
+
+
+def _under(path: Path | None, root: Path) -> str | None:
+    """`path` relative to `root` when it lies inside it (a file the change can change)."""
+    if path is None:
+        return None
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _copy_blob(cwd: Path, rev: str, rel: str, tmp: Path) -> Path | None:
+    data = git.try_git(["cat-file", "blob", f"{rev}:{rel}"], cwd)
+    if data is None:
+        return None
+    target = tmp / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def base_side(
+    cwd: Path,
+    base: str | None,
+    effective: Config,
+    baseline: BaselineFilter | None,
+    explicit_config: bool,
+) -> Trusted:
+    """The configuration and baseline as the base commit `base` has them (None: the range
+    starts at a root commit, so there is no base side: nothing is trusted). A file outside
+    the repository (`--config /etc/...`) is not the change's to edit, and is trusted."""
+    root = effective.root
+    where = f"the base side ({base[:12]})" if base else "the base side (none: a root commit)"
+    rel_config = _under(effective.source, root)
+    with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-base-") as name:
+        tmp = Path(name)
+        if effective.source is not None and rel_config is None:
+            config = effective  # outside the repository
+        elif base is None:
+            config = Config(root=root)
+        elif explicit_config and rel_config is not None:
+            copied = _copy_blob(cwd, base, rel_config, tmp)
+            config = config_file.load_file(copied, tmp) if copied else Config(root=tmp)
+        else:
+            for candidate in (config_file.DEDICATED_FILE, config_file.PYPROJECT):
+                _copy_blob(cwd, base, candidate, tmp)
+            config = config_file.discover(tmp)
+        trusted_baseline: BaselineFilter | None = None
+        baseline_path = baseline.path if baseline is not None else None
+        rel_baseline = _under(baseline_path, root)
+        if baseline is not None and rel_baseline is None:
+            trusted_baseline = baseline  # outside the repository
+        elif base is not None and rel_baseline is not None:
+            # The same path on the base side: a baseline the change added or moved the
+            # setting to is absent there, so its entries are new.
+            copied = _copy_blob(cwd, base, rel_baseline, tmp)
+            if copied is not None:
+                from kimi_secret_scan import baseline as baseline_file
+
+                trusted_baseline = BaselineFilter(baseline_file.load(copied), root)
+        if config.root == tmp:
+            config = dataclasses.replace(config, root=root, baseline=None)
+    return Trusted(config, trusted_baseline, where)
+
+
+def server_side(effective: Config, baseline: BaselineFilter | None) -> Trusted:
+    """pre-receive: the server's configuration and baseline are trusted as they are."""
+    return Trusted(effective, baseline, "this server's configuration")
+
+
+def _key(f: Finding) -> tuple[str, int, int, str, str | None]:
+    return (f.path, f.line, f.column, f.secret, f.encoding)
+
+
+class NewSuppressions:
+    """A filter that applies the effective suppressions, and records each finding they
+    hide that the trusted side would not hide. Use it as `[counted_lines, this]`."""
+
+    def __init__(self, effective: Sequence[Filter], config: Config, trusted: Trusted) -> None:
+        self.effective = [f for f in effective if f is not counted_lines]
+        self.config = config
+        by_config = config_filter(trusted.config)
+        self.trusted: list[Filter] = [f for f in (by_config, trusted.baseline) if f is not None]
+        self.where = trusted.where
+        self.found: list[NewSuppression] = []
+
+    def filters(self) -> list[Filter]:
+        return [counted_lines, self]
+
+    def _trusted_hides(self, content: Content, finding: Finding) -> bool:
+        kept = [finding]
+        for keep in self.trusted:
+            kept = keep(content, kept)
+            if not kept:
+                return True
+        return False
+
+    def _why(self, keep: Filter, content: Content, finding: Finding) -> tuple[str, str]:
+        if keep is allow_comments:
+            return (
+                "inSource",
+                f"an inline allow comment on line {finding.line} (or the line before), which "
+                "this change added: every key of a scanned change is new",
+            )
+        if isinstance(keep, BaselineFilter):
+            return (
+                "external",
+                f"a baseline entry that {self.where} does not have: this change added it",
+            )
+        setting = why_allowed(self.config, content.path, finding) or "a setting"
+        source = config_file.shown(self.config.source) if self.config.source else "configuration"
+        return (
+            "external",
+            f"{source}: `{setting}` allows it, and {self.where} does not: this change set it",
+        )
+
+    def __call__(self, content: Content, findings: list[Finding]) -> list[Finding]:
+        kept = findings
+        for keep in self.effective:
+            if not kept:
+                break
+            after = keep(content, kept)
+            if len(after) < len(kept):
+                left = {_key(f) for f in after}
+                for f in kept:
+                    if _key(f) not in left and not self._trusted_hides(content, f):
+                        kind, why = self._why(keep, content, f)
+                        self.found.append(NewSuppression(f, kind, why))
+            kept = after
+        return kept

@@ -1,0 +1,160 @@
+"""What a push publishes besides files: messages, names and identities.
+
+A push sends commit messages, annotated tag messages, notes, the names of the refs it
+updates, the names of the files it adds, and the names and emails of the authors,
+committers and taggers. Each is a place a key can be pasted, and each is public once
+pushed, so the gates (range, ci, pre-push, pre-receive) scan them all, as `history` scans
+the messages of the whole repository.
+
+Each piece is yielded as its own Content with `metadata=True` and a `path` that says which
+piece it is (`commit message of 1a2b3c4d5e6f`, `author of 1a2b3c4d5e6f`, `ref name`,
+`tag message of v1.0`, `note on 1a2b3c4d5e6f (refs/notes/commits)`); the path names of a
+commit are yielded by sources/commits.py, which already lists them. An object that cannot
+be read is skipped as unreadable: the scan is then incomplete, never clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kimi_secret_scan import git
+from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.finding import Commit
+from kimi_secret_scan.sources.message import person
+
+# Header fields whose values are ids or people (scanned as people): every other header line
+# of a commit (mergetag, encoding, gpgsig, anything a tool added) is scanned as text.
+_KNOWN_HEADERS = (b"tree ", b"parent ", b"author ", b"committer ")
+_ROLES = ((b"author", "author"), (b"committer", "committer"))
+
+
+@dataclass(frozen=True)
+class PushedRef:
+    """A ref a push or range publishes: its full name and the object it points at."""
+
+    name: str
+    oid: str
+
+
+def commit_path_names(sha: str) -> str:
+    return f"path name in {sha[:12]}"
+
+
+def _unreadable(what: str, oid: str, hint: str) -> Skipped:
+    return Skipped(f"{what} {oid}", f"object could not be read{hint}", unreadable=True)
+
+
+def _identity(found: Commit | None) -> str:
+    return f"{found.author} <{found.email}>" if found else ""
+
+
+def commit_metadata(cwd: Path, shas: Sequence[str], hint: str = "") -> Iterator[Content | Skipped]:
+    """Each commit's message, other header lines, and (once per distinct identity) its
+    author and committer."""
+    seen: set[str] = set()
+    read = 0
+    for oid, kind, data in git.cat_file(cwd, shas):
+        read += 1
+        if kind != "commit":
+            yield _unreadable("commit", oid, hint)
+            continue
+        head, _, text = data.partition(b"\n\n")
+        author = person(head, b"author")
+        commit = Commit(
+            oid,
+            author.author if author else "",
+            author.email if author else "",
+            author.date if author else "",
+        )
+        short = oid[:12]
+        if text.strip():
+            yield Content(f"commit message of {short}", text, commit=commit, metadata=True)
+        extra = b"\n".join(
+            line for line in head.split(b"\n") if not line.startswith(_KNOWN_HEADERS)
+        )
+        if extra.strip():
+            yield Content(f"commit header of {short}", extra, commit=commit, metadata=True)
+        for field, role in _ROLES:
+            ident = _identity(person(head, field))
+            if ident and ident not in seen:
+                seen.add(ident)
+                yield Content(f"{role} of {short}", ident.encode(), commit=commit, metadata=True)
+    if read != len(shas):
+        yield _unreadable("commit", shas[read], hint)
+
+
+def tag_metadata(
+    cwd: Path, tags: Sequence[PushedRef], hint: str = ""
+) -> Iterator[Content | Skipped]:
+    """Each annotated tag's message and tagger (the tags among `tags`; others are skipped)."""
+    objects = list(tags)
+    read = 0
+    for (oid, kind, data), ref in zip(
+        git.cat_file(cwd, [t.oid for t in objects]), objects, strict=False
+    ):
+        read += 1
+        if kind == "missing":
+            yield _unreadable("tag", oid, hint)
+            continue
+        if kind != "tag":
+            continue  # a lightweight tag: its name is scanned as a ref name
+        head, _, text = data.partition(b"\n\n")
+        name = ref.name.removeprefix("refs/tags/")
+        tagger = person(head, b"tagger")
+        who = Commit(
+            oid,
+            tagger.author if tagger else "",
+            tagger.email if tagger else "",
+            tagger.date if tagger else "",
+        )
+        if text.strip():
+            yield Content(f"tag message of {name}", text, commit=who, metadata=True)
+        ident = _identity(tagger)
+        if ident:
+            yield Content(f"tagger of {name}", ident.encode(), commit=who, metadata=True)
+    if read != len(objects):
+        yield _unreadable("tag", objects[read].oid, hint)
+
+
+def ref_names(refs: Iterable[PushedRef]) -> Iterator[Content]:
+    for name in sorted({ref.name for ref in refs}):
+        yield Content("ref name", name.encode("utf-8", "surrogateescape"), metadata=True)
+
+
+def refs_at(cwd: Path, shas: Iterable[str]) -> list[PushedRef]:
+    """The refs (branches, tags, remote-tracking branches) whose tip is one of `shas`:
+    what names the commits of a range. An annotated tag's id is the tag object's."""
+    wanted = set(shas)
+    if not wanted:
+        return []
+    out = git.run_git(["for-each-ref", "--format=%(objectname)%00%(*objectname)%00%(refname)"], cwd)
+    found: list[PushedRef] = []
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        parts = line.split("\0")
+        if len(parts) == 3 and (parts[0] in wanted or parts[1] in wanted):
+            found.append(PushedRef(parts[2], parts[0]))
+    return found
+
+
+def notes_on(cwd: Path, shas: Iterable[str], hint: str = "") -> Iterator[Content | Skipped]:
+    """The notes (every refs/notes/* ref) attached to the commits `shas`."""
+    wanted = set(shas)
+    out = git.run_git(["for-each-ref", "--format=%(refname)", "refs/notes/"], cwd)
+    notes: list[tuple[str, str, str]] = []  # (note blob, annotated commit, notes ref)
+    for ref in out.decode("utf-8", "surrogateescape").splitlines():
+        listed = git.try_git(["notes", f"--ref={ref}", "list"], cwd) or b""
+        for line in listed.decode("ascii", "replace").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1] in wanted:
+                notes.append((parts[0], parts[1], ref))
+    if not notes:
+        return
+    for (oid, kind, data), (_, target, ref) in zip(
+        git.cat_file(cwd, [n[0] for n in notes]), notes, strict=False
+    ):
+        if kind != "blob":
+            yield _unreadable("note", oid, hint)
+            continue
+        yield Content(f"note on {target[:12]} ({ref})", data, metadata=True)
