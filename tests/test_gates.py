@@ -1,0 +1,405 @@
+"""A gate that cannot be talked out of failing (issue 11): everything a push publishes is
+scanned, suppressions the change adds are said (and can fail), limits never pass a gate,
+and an incomplete scan says so even when it finds keys. Real repositories, the real CLI,
+real pushes through the documented pre-receive hook."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gitrepo import GitRepo, Run, run_cli
+from tests.keygen import kimi_code_key, moonshot_key
+from tests.remotes import ZERO, install_hook, readme_block, scanner_path_env
+from tests.test_sarif import validate
+
+GATES = ("range", "ci", "pre-push", "pre-receive")
+ATTACKS = ("commit message", "tag message", "ref name", "path name", "author", "note")
+
+
+def push(work: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **scanner_path_env()}
+    return subprocess.run(
+        ["git", "push", *args], cwd=work.path, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def setup(tmp_path: Path, hook: bool) -> tuple[GitRepo, GitRepo, str]:
+    """A bare server (with the documented pre-receive hook, or none) and a work clone whose
+    main is pushed there; returns (server, work, base)."""
+    server = GitRepo(tmp_path / "server.git", bare=True)
+    work = GitRepo(tmp_path / "work")
+    work.git("remote", "add", "origin", str(server.path))
+    base = work.commit_file("README.md", "hello\n", "base")
+    proc = push(work, "origin", "main")
+    assert proc.returncode == 0, proc.stderr
+    work.git("fetch", "-q", "origin")
+    if hook:
+        install_hook(server.path, "pre-receive", readme_block("hooks/pre-receive:", "sh"))
+    return server, work, base
+
+
+def attack(work: GitRepo, kind: str, key: str) -> tuple[list[str], str]:
+    """Publish `key` the way `kind` says; the refs to push, and the location expected."""
+    if kind == "commit message":
+        work.commit(f"configure MOONSHOT_API_KEY={key}", allow_empty=True)
+        return ["refs/heads/main"], "commit message of "
+    if kind == "tag message":
+        work.commit("release", allow_empty=True)
+        work.git("tag", "-a", "v1", "-m", f"release key {key}")
+        return ["refs/heads/main", "refs/tags/v1"], "tag message of v1"
+    if kind == "ref name":
+        work.commit("work", allow_empty=True)
+        work.git("branch", f"wip/{key}")
+        return [f"refs/heads/wip/{key}"], "ref name"
+    if kind == "path name":
+        work.commit_file(f"keys/{key}.txt", "nothing inside\n", "add a file")
+        return ["refs/heads/main"], "path name in "
+    if kind == "author":
+        work.write("a.txt", "a\n")
+        work.add("a.txt")
+        work.git("commit", "-q", "--no-verify", "-m", "a", "--author", f"Ada <{key}@example.com>")
+        return ["refs/heads/main"], "author of "
+    assert kind == "note"
+    work.commit("work", allow_empty=True)
+    work.git("notes", "add", "-m", f"deployed with {key}", "HEAD")
+    return ["refs/heads/main", "refs/notes/commits"], "note on "
+
+
+def pre_push_stdin(work: GitRepo, refs: list[str]) -> bytes:
+    lines = []
+    for ref in refs:
+        sha = work.git("rev-parse", ref).strip()
+        remote = work.git(
+            "for-each-ref", "--format=%(objectname)", f"refs/remotes/origin/{ref[11:]}"
+        )
+        old = remote.strip() if ref.startswith("refs/heads/") and remote.strip() else ZERO
+        lines.append(f"{ref} {sha} {ref} {old}\n")
+    return "".join(lines).encode()
+
+
+def report(run: Run) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(run.out)
+    return data
+
+
+@pytest.mark.parametrize("kind", ATTACKS)
+@pytest.mark.parametrize("gate", GATES)
+def test_gates_scan_everything_a_push_publishes(tmp_path: Path, gate: str, kind: str) -> None:
+    key = kimi_code_key()
+    _server, work, base = setup(tmp_path, hook=gate == "pre-receive")
+    refs, where = attack(work, kind, key)
+    if gate == "pre-receive":
+        proc = push(work, "origin", *refs)
+        shown = proc.stdout + proc.stderr
+        assert proc.returncode != 0, shown
+        assert "pre-receive hook declined" in shown
+        if kind != "note":  # a pushed notes ref is its commits' files (named by the commit)
+            assert where in shown, shown
+        # git itself echoes a ref name it rejected; what the scanner printed is redacted.
+        remote = "\n".join(ln for ln in shown.splitlines() if ln.startswith("remote:"))
+        assert key not in remote
+        return
+    fmt = ("--format", "json")
+    if gate == "range":
+        run = run_cli("range", f"{base}..HEAD", *fmt, cwd=work.path)
+    elif gate == "ci":
+        run = run_cli("ci", "--base", base, *fmt, cwd=work.path)
+    else:
+        stdin = pre_push_stdin(work, refs)
+        run = run_cli("pre-push", "origin", "url", *fmt, cwd=work.path, input=stdin)
+    assert run.code == 1, run.all
+    paths = [f["path"] for f in report(run)["findings"]]
+    if gate == "pre-push" and kind == "note":
+        assert paths, run.out  # the notes commit's file
+    else:
+        assert any(p.startswith(where) for p in paths), paths
+    assert key not in run.all
+
+
+def test_a_commit_message_alone_is_no_longer_nothing_to_scan(repo: GitRepo) -> None:
+    """The issue's own reproduction, in text."""
+    repo.commit_file("README.md", "hello\n")
+    key = moonshot_key()
+    sha = repo.commit(f"MOONSHOT_API_KEY={key}", allow_empty=True)
+    run = run_cli("range", "HEAD~1..HEAD", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert f"commit message of {sha[:12]}:1:" in run.out
+    assert "nothing to scan" not in run.all and key not in run.all
+
+
+# --- suppressions the change adds ------------------------------------------------------------
+
+SUPPRESSIONS = (
+    "exclude",
+    "allow-regexes",
+    "allow-values",
+    "disable-rules",
+    "baseline",
+    "inline",
+)
+
+
+def suppress(work: GitRepo, how: str, key: str) -> str:
+    """Commit `key` hidden the way `how` says; the SARIF suppression kind expected."""
+    line = f'MOONSHOT_API_KEY = "{key}"'
+    if how == "inline":
+        work.commit_file("app.py", f"{line}  # kimi-secret-scan: allow\n", "add app")
+        return "inSource"
+    config = {
+        "exclude": 'exclude = ["*"]\n',
+        "allow-regexes": 'allow-regexes = ["."]\n',
+        "allow-values": f'allow-values = ["{key}"]\n',
+        "disable-rules": 'disable-rules = ["moonshot-api-key"]\n',
+        "baseline": "",
+    }[how]
+    if how == "baseline":
+        import hashlib
+
+        sha = hashlib.sha256(key.encode()).hexdigest()
+        work.write(
+            ".kimi-secret-scan-baseline.toml",
+            f'version = 1\n\n[[known]]\nsha256 = "{sha}"\nrule = "moonshot-api-key"\n',
+        )
+    else:
+        work.write(".kimi-secret-scan.toml", config)
+    work.write("app.py", line + "\n")
+    work.add()
+    work.commit("add app, and quiet the scanner")
+    return "external"
+
+
+def gate_run(gate: str, work: GitRepo, base: str, *extra: str) -> Run:
+    if gate == "range":
+        return run_cli("range", f"{base}..HEAD", *extra, cwd=work.path)
+    if gate == "ci":
+        return run_cli("ci", "--base", base, *extra, cwd=work.path)
+    stdin = pre_push_stdin(work, ["refs/heads/main"])
+    return run_cli("pre-push", "origin", "url", *extra, cwd=work.path, input=stdin)
+
+
+@pytest.mark.parametrize("how", SUPPRESSIONS)
+def test_a_suppression_the_change_adds_is_said_in_every_format(tmp_path: Path, how: str) -> None:
+    key = moonshot_key()
+    _server, work, base = setup(tmp_path, hook=False)
+    kind = suppress(work, how, key)
+
+    run = gate_run("range", work, base, "--format", "json")
+    assert run.code == 0, run.all  # reported, not failing, by default
+    # (allow-values holds the key itself, in the configuration file: hidden there too)
+    [hidden] = [h for h in report(run)["suppressed"] if h["path"] == "app.py"]
+    assert hidden["path"] == "app.py" and hidden["kind"] == kind and hidden["justification"]
+    assert hidden["secret"] != key and key not in run.all
+
+    text = gate_run("range", work, base)
+    assert "suppressed by this change: " in text.out and "app.py:1:" in text.out
+    assert "of them by suppressions this change added" in text.out
+
+    sarif = json.loads(gate_run("range", work, base, "--format", "sarif").out)
+    validate(sarif)
+    [result] = [
+        r
+        for r in sarif["runs"][0]["results"]
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "app.py"
+    ]
+    assert result["suppressions"][0]["kind"] == kind
+    assert result["suppressions"][0]["justification"]
+
+    summary = tmp_path / "summary.md"
+    github = run_cli(
+        "range",
+        f"{base}..HEAD",
+        "--format",
+        "github",
+        cwd=work.path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert "::warning file=app.py,line=1," in github.out
+    assert "Suppressed by this change" in summary.read_text()
+    assert key not in github.all + summary.read_text()
+
+
+@pytest.mark.parametrize("gate", ("range", "ci", "pre-push"))
+def test_new_suppressions_fail_on_request(tmp_path: Path, gate: str) -> None:
+    key = moonshot_key()
+    _server, work, base = setup(tmp_path, hook=False)
+    suppress(work, "exclude", key)
+    assert gate_run(gate, work, base).code == 0
+    run = gate_run(gate, work, base, "--no-new-suppressions")
+    assert run.code == 1, run.all
+    assert "hidden by suppressions this change added: failing" in run.err
+
+
+def test_the_base_sides_configuration_decides_to_fail(tmp_path: Path) -> None:
+    key = moonshot_key()
+    _server, work, _ = setup(tmp_path, hook=False)
+    base = work.commit_file(".kimi-secret-scan.toml", 'new-suppressions = "fail"\n', "policy")
+    work.commit_file("app.py", f'KEY = "{key}"  # kimi-secret-scan: allow\n', "add app")
+    run = gate_run("range", work, base)
+    assert run.code == 1, run.all
+    # The change cannot turn the policy off: its own config says "report".
+    work.commit_file(".kimi-secret-scan.toml", 'new-suppressions = "report"\n', "relax")
+    assert gate_run("range", work, base).code == 1
+
+
+def test_suppressions_already_on_the_base_side_stay_silent(tmp_path: Path) -> None:
+    key = moonshot_key()
+    _server, work, _ = setup(tmp_path, hook=False)
+    base = work.commit_file(".kimi-secret-scan.toml", 'exclude = ["fixtures/**"]\n', "policy")
+    work.commit_file("fixtures/app.py", f'KEY = "{key}"\n', "fixture")
+    run = gate_run("range", work, base, "--no-new-suppressions", "--format", "json")
+    assert run.code == 0, run.all
+    assert report(run)["suppressed"] == [] and report(run)["stats"]["suppressed"] == 1
+
+
+def test_a_size_limit_the_change_sets_does_not_apply(tmp_path: Path) -> None:
+    key = moonshot_key()
+    _server, work, base = setup(tmp_path, hook=False)
+    work.write(".kimi-secret-scan.toml", "max-file-size = 1\n")
+    work.write("app.py", f'KEY = "{key}"\n')
+    work.add()
+    work.commit("add app")
+    for gate in ("range", "ci", "pre-push"):
+        assert gate_run(gate, work, base).code == 1, gate
+    # A limit the user sets on the command line is accepted, and said.
+    run = gate_run("range", work, base, "--max-file-size", "1", "--format", "github")
+    assert run.code == 0, run.all
+    assert "::warning title=skipped::" in run.out and "size limit" in run.out
+
+
+def test_pre_receive_takes_its_configuration_from_the_server(tmp_path: Path) -> None:
+    key = moonshot_key()
+    server, work, _ = setup(tmp_path, hook=True)
+    # Pushed configuration does not apply on the server.
+    work.write(".kimi-secret-scan.toml", 'exclude = ["*"]\nmax-file-size = 1\n')
+    work.write("app.py", f'KEY = "{key}"\n')
+    work.add()
+    work.commit("add app")
+    proc = push(work, "origin", "main")
+    assert proc.returncode != 0 and "app.py:1:" in proc.stderr, proc.stderr
+    # An inline allow comment is a suppression the push adds: failing, by the server's policy.
+    work.git("reset", "-q", "--hard", "HEAD~1")
+    work.commit_file("app.py", f'KEY = "{key}"  # kimi-secret-scan: allow\n', "add app")
+    proc = push(work, "origin", "main")
+    assert proc.returncode == 0, proc.stderr
+    assert "suppressed by this change: " in proc.stderr
+    (server.path / ".kimi-secret-scan.toml").write_text('new-suppressions = "fail"\n')
+    work.commit_file("b.py", f'KEY = "{moonshot_key()}"  # kimi-secret-scan: allow\n', "more")
+    proc = push(work, "origin", "main")
+    assert proc.returncode != 0 and "failing" in proc.stderr, proc.stderr
+
+
+# --- limits never pass a gate ----------------------------------------------------------------
+
+# The real CLI, with the pattern time limit set by the test (no option sets it: it is a guard
+# against a regex-engine surprise, and where it bites depends on the machine's speed).
+_TIMED = (
+    "import sys; from kimi_secret_scan import detectors; detectors.REGEX_TIMEOUT = 1e-9; "
+    "from kimi_secret_scan.cli import main; sys.argv[0] = 'kimi-secret-scan'; main()"
+)
+
+
+def run_timed(*args: str, cwd: Path, input: bytes | None = None) -> Run:
+    proc = subprocess.run(
+        [sys.executable, "-c", _TIMED, *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+def dense(key: str) -> bytes:
+    """The issue's attack: many key-shaped tokens, and one key."""
+    tokens = "\n".join(moonshot_key() for _ in range(2000))
+    return (tokens + f"\nKIMI_API_KEY = {key}\n").encode()
+
+
+@pytest.mark.parametrize("gate", ("staged", *GATES))
+def test_content_skipped_for_time_fails_the_gate(tmp_path: Path, gate: str) -> None:
+    key = kimi_code_key()
+    server, work, base = setup(tmp_path, hook=False)
+    work.write("tokens.txt", dense(key))
+    work.add("tokens.txt")
+    if gate == "staged":
+        run = run_timed("staged", cwd=work.path)
+    else:
+        work.commit("tokens")
+        if gate == "range":
+            run = run_timed("range", f"{base}..HEAD", cwd=work.path)
+        elif gate == "ci":
+            run = run_timed("ci", "--base", base, cwd=work.path)
+        elif gate == "pre-push":
+            stdin = pre_push_stdin(work, ["refs/heads/main"])
+            run = run_timed("pre-push", "origin", "url", cwd=work.path, input=stdin)
+        else:
+            # The pushed objects are in the server, on no ref: as in a push's quarantine.
+            tip = work.head()
+            work.git("push", "-q", "origin", f"{tip}:refs/tmp/incoming")
+            server.git("update-ref", "-d", "refs/tmp/incoming")
+            stdin = f"{base} {tip} refs/heads/main\n".encode()
+            run = run_timed("pre-receive", cwd=server.path, input=stdin)
+    assert run.code == 2, run.all
+    assert "tokens.txt" in run.err and "longer than" in run.err
+    assert key not in run.all
+
+
+# --- incomplete, even with findings ----------------------------------------------------------
+
+
+@pytest.fixture
+def partial_clone(tmp_path: Path) -> tuple[Path, str, str]:
+    src = GitRepo(tmp_path / "src")
+    src.git("config", "uploadpack.allowFilter", "true")
+    base = src.commit_file("README.md", "clean\n", "base")
+    src.commit_file("conf.py", f'KIMI_API_KEY = "{kimi_code_key()}"\n', "key")
+    src.commit(f"MOONSHOT_API_KEY={moonshot_key()}", allow_empty=True)
+    clone = tmp_path / "clone"
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--no-checkout",
+            "--filter=blob:none",
+            f"file://{src.path}",
+            str(clone),
+        ],
+        check=True,
+    )
+    return clone, base, src.head()
+
+
+def test_keys_found_and_objects_missing_say_incomplete(
+    partial_clone: tuple[Path, str, str],
+) -> None:
+    clone, base, _ = partial_clone
+    spec = f"{base}..HEAD"
+    run = run_cli("range", spec, "--format", "json", cwd=clone)
+    assert run.code == 1, run.all  # the commit message's key
+    data = report(run)
+    assert data["stats"]["complete"] is False
+    [missing] = data["stats"]["incomplete"]
+    assert "promisor object of this partial clone, never downloaded" in missing["reason"]
+    assert "git fsck" not in run.all
+    text = run_cli("range", spec, cwd=clone)
+    assert "INCOMPLETE: 1 item could not be read or scanned" in text.out
+    sarif = json.loads(run_cli("range", spec, "--format", "sarif", cwd=clone).out)
+    validate(sarif)
+    invocation = sarif["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    assert any(n["level"] == "warning" for n in invocation["toolExecutionNotifications"])
+    # The printed command, verbatim, fetches what was missing; the scan is then complete.
+    command = missing["reason"].split("`")[1]
+    assert command == "git fetch --refetch --no-filter origin"
+    subprocess.run(command.split(), cwd=clone, check=True, capture_output=True)
+    after = run_cli("range", spec, "--format", "json", cwd=clone)
+    assert after.code == 1 and report(after)["stats"]["complete"] is True
+    assert {f["path"] for f in report(after)["findings"]} >= {"conf.py"}
