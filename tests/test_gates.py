@@ -403,3 +403,16 @@ def test_keys_found_and_objects_missing_say_incomplete(
     after = run_cli("range", spec, "--format", "json", cwd=clone)
     assert after.code == 1 and report(after)["stats"]["complete"] is True
     assert {f["path"] for f in report(after)["findings"]} >= {"conf.py"}
+
+
+def test_the_documented_command_fails_on_a_new_suppression(tmp_path: Path) -> None:
+    key = moonshot_key()
+    _server, work, _ = setup(tmp_path, hook=False)
+    suppress(work, "allow-regexes", key)
+    snippet = readme_block("--no-new-suppressions", "sh")
+    env = {**os.environ, **scanner_path_env()}
+    proc = subprocess.run(
+        ["sh", "-c", snippet], cwd=work.path, env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "suppressed by this change: " in proc.stdout and key not in proc.stdout + proc.stderr
