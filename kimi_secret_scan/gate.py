@@ -27,6 +27,7 @@ from kimi_secret_scan import config as config_file
 from kimi_secret_scan import git
 from kimi_secret_scan.config import Config
 from kimi_secret_scan.content import Content
+from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.filters import Filter, counted_lines
 from kimi_secret_scan.filters.baseline import BaselineFilter
 from kimi_secret_scan.filters.config_rules import config_filter, why_allowed
@@ -74,8 +75,23 @@ def base_side(
     """The configuration and baseline as the base commit `base` has them (None: the range
     starts at a root commit, so there is no base side: nothing is trusted). A file outside
     the repository (`--config /etc/...`) is not the change's to edit, and is trusted."""
-    root = effective.root
     where = f"the base side ({base[:12]})" if base else "the base side (none: a root commit)"
+    try:
+        return _base_side(cwd, base, effective, baseline, explicit_config, where)
+    except ScanError as exc:
+        # The message names a temporary copy: say whose file it is.
+        raise ScanError(f"the configuration of {where}: {exc}") from None
+
+
+def _base_side(
+    cwd: Path,
+    base: str | None,
+    effective: Config,
+    baseline: BaselineFilter | None,
+    explicit_config: bool,
+    where: str,
+) -> Trusted:
+    root = effective.root
     rel_config = _under(effective.source, root)
     with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-base-") as name:
         tmp = Path(name)

@@ -416,3 +416,23 @@ def test_the_documented_command_fails_on_a_new_suppression(tmp_path: Path) -> No
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "suppressed by this change: " in proc.stdout and key not in proc.stdout + proc.stderr
+
+
+def test_a_file_over_the_default_size_limit_fails_the_gate(tmp_path: Path) -> None:
+    """The default limit bounds a hook's memory; crossing it is not a pass (exit 2). A limit
+    the user sets is an accepted skip: exit 0, and a warning."""
+    _server, work, base = setup(tmp_path, hook=False)
+    big = work.path / "dump.bin"
+    with big.open("wb") as handle:
+        handle.truncate(100 * 1024 * 1024 + 1)  # one byte over the default, zeros
+    work.add("dump.bin")
+    run = run_cli("staged", cwd=work.path)
+    assert run.code == 2, run.all
+    assert "dump.bin" in run.err and "size limit" in run.err and "incomplete" in run.err
+    accepted = run_cli("staged", "--max-file-size", "1000", cwd=work.path)
+    assert accepted.code == 0 and "skipped dump.bin: larger than the size limit" in accepted.out
+    work.commit("dump")
+    run = run_cli("range", f"{base}..HEAD", "--format", "json", cwd=work.path)
+    assert run.code == 2, run.all
+    assert report(run)["stats"]["complete"] is False
+    assert run_cli("range", f"{base}..HEAD", "--max-file-size", "1000", cwd=work.path).code == 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kimi_secret_scan import gate, git, repo_paths
+from kimi_secret_scan import gate, gate_limits, git, repo_paths
 from kimi_secret_scan.cli import (
     ScanOptions,
     handle_errors,
@@ -89,8 +89,8 @@ def scan_commits(
     pushed = list(metadata.refs_at(cwd, shas) if refs is None else refs)
     tags = [ref for ref in pushed if ref.name.startswith("refs/tags/")]
     items: Iterable[Content | Skipped] = itertools.chain(
-        iter_commit_contents(
-            cwd, commits, max_size=limit, settings=opts.settings, size_accepted=accepted
+        gate_limits.size_skips_unread(
+            iter_commit_contents(cwd, commits, max_size=limit, settings=opts.settings), accepted
         ),
         metadata.commit_metadata(cwd, shas),
         metadata.tag_metadata(cwd, tags),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import click
 
-from kimi_secret_scan import git
+from kimi_secret_scan import gate_limits, git
 from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
 from kimi_secret_scan.sources.staged import (
     iter_staged,
@@ -38,12 +40,18 @@ def command(
     """
     found = git.find_repo(repo)
     changes = staged_changes(found, max_file_size)
+    # A file over the default size limit fails the hook (exit 2); one over a limit the
+    # user set (--max-file-size, max-file-size) is skipped and said.
+    config = opts.config
+    accepted = opts.max_file_size_option is not None or bool(config and config.max_file_size_set)
     whole = whole_file_paths(found, list(paths), changes) if paths else None
     if whole is not None:
         # pre-commit --all-files / --files: the named files, whole, as `files` would.
         items = iter_whole_files(found, whole, max_size=max_file_size)
         result = opts.scan(
-            "files", "the named files, whole: they are not all staged changes", items
+            "files",
+            "the named files, whole: they are not all staged changes",
+            gate_limits.size_skips_unread(items, accepted),
         )
         return opts.report(result)
     base = "HEAD" if found.head else "the empty tree (first commit)"
@@ -54,5 +62,12 @@ def command(
         changes=changes,
         settings=opts.settings,
     )
-    result = opts.scan("staged", f"staged changes against {base}", items)
+    # The names of the files the commit creates are published with it.
+    named = set(paths)
+    created = [c.path for c, _ in changes if c.status in "ARC" and (not named or c.path in named)]
+    all_items = itertools.chain(
+        gate_limits.size_skips_unread(items, accepted),
+        gate_limits.new_path_names(created, "path name"),
+    )
+    result = opts.scan("staged", f"staged changes against {base}", all_items)
     return opts.report(result)

@@ -77,7 +77,7 @@ def summary(result: ScanResult) -> str:
 
 def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
     where = f"{shown_path(f.path)}:{f.line}:{f.column}"
-    if f.commit:
+    if f.commit and f.commit.sha[:12] not in f.path:  # "commit message of <sha>" names it
         where = f"{f.commit.sha[:12]}:{where}"
     head = (
         click.style(where, bold=True, fg="red") if color else where

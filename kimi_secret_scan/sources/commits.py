@@ -82,6 +82,8 @@ class _Added:
     path: str
     blob: str
     baseline: tuple[str, ...]
+    # The path is a name no parent had (added, or the target of a rename or copy).
+    new_name: bool = True
 
 
 def resolve_commit(cwd: Path, rev: str) -> str | None:
@@ -267,7 +269,8 @@ def _added(
                 )
                 continue
             baseline = tuple(v.old_id for v in versions if v is not None and not is_zero(v.old_id))
-            yield _Added(item.commit, path, first.new_id, baseline)
+            new_name = all(v is not None and v.status in "ARC" for v in versions)
+            yield _Added(item.commit, path, first.new_id, baseline, new_name)
 
 
 def iter_commit_contents(
@@ -275,14 +278,9 @@ def iter_commit_contents(
     commits: Sequence[RangeCommit],
     max_size: int = 100 * 1024 * 1024,
     settings: DetectorSettings = DEFAULT_SETTINGS,
-    size_accepted: bool = True,
 ) -> Iterator[Content | Skipped]:
     """Yield each blob the commits add, whole, with the keys its parents already held; and
-    per commit, the names of the paths it adds (a file name is published too).
-
-    A blob over `max_size` is skipped; unless `size_accepted` (the user chose the limit)
-    it is skipped as unread, so a gate fails rather than pass what it did not scan.
-    """
+    per commit, the names of the paths it creates (a file name is published too)."""
     if not commits:
         return
     per_commit = _changes_per_parent(cwd, commits)
@@ -293,10 +291,26 @@ def iter_commit_contents(
             yield entry
         else:
             added.append(entry)
-            names.setdefault(entry.commit.sha, []).append(entry.path)
+            if entry.new_name:
+                names.setdefault(entry.commit.sha, []).append(entry.path)
     for sha, paths in names.items():
         text = "\n".join(paths).encode("utf-8", "surrogateescape")
         yield Content(metadata.commit_path_names(sha), text, metadata=True)
+
+    # Blobs over the limit are skipped from their size alone, never read: a pushed 4 GiB
+    # file costs the hook nothing. (A partial clone may fail the size query: then each blob
+    # is measured as it is read.)
+    try:
+        sizes = git.object_sizes(cwd, [a.blob for a in added])
+    except ScanError:
+        sizes = {}
+    for entry in added:
+        if sizes.get(entry.blob, 0) > max_size:
+            yield Skipped(
+                f"{entry.commit.sha[:12]}:{entry.path}",
+                f"larger than the size limit ({sizes[entry.blob]} > {max_size} bytes)",
+            )
+    added = [a for a in added if sizes.get(a.blob, 0) <= max_size]
 
     # First pass: every new blob. Most hold no candidate key and are final as they are.
     pending: list[tuple[_Added, bytes]] = []
@@ -311,7 +325,7 @@ def iter_commit_contents(
             yield Skipped(shown, f"object {entry.blob} is {kind}{_hint(cwd)}", unreadable=True)
             continue
         if len(data) > max_size:
-            yield Skipped(shown, too_large(len(data), max_size, size_accepted), not size_accepted)
+            yield Skipped(shown, f"larger than the size limit ({len(data)} > {max_size} bytes)")
             continue
         if entry.baseline and detect(Content(entry.path, data), settings):
             pending.append((entry, data))
@@ -343,16 +357,3 @@ def iter_commit_contents(
             continue
         known = frozenset(s for oid in entry.baseline for s in known_by_blob[oid])
         yield Content(path=entry.path, data=data, commit=entry.commit, known_secrets=known)
-
-
-def too_large(size: int, limit: int, accepted: bool) -> str:
-    """Why a blob over the size limit was not scanned; and, when the limit is the default
-    rather than one the user chose, that the gate fails for it and how to decide."""
-    reason = f"larger than the size limit ({size} > {limit} bytes)"
-    if accepted:
-        return reason + ", which the configuration or --max-file-size sets"
-    return (
-        reason + "; not scanned, so the scan is incomplete: scan it with a larger "
-        "--max-file-size, or accept skipping it by setting --max-file-size (or max-file-size "
-        "in the configuration) yourself"
-    )
