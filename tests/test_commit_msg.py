@@ -22,7 +22,8 @@ def test_message_with_a_key_is_reported(tmp_path: Path) -> None:
     assert "MSG:3:6: Kimi Code API key" in run.out
     assert key not in run.all
     assert "Edit the commit message" in run.out
-    assert "scanned 1 file, 3 lines (commit message)" in run.out
+    # the author the commit will record (one identity: author and committer are the same)
+    assert "scanned 1 file, 3 lines, 1 message, name or identity (commit message)" in run.out
 
 
 def test_clean_message_passes(tmp_path: Path) -> None:
@@ -98,3 +99,13 @@ def test_real_commit_msg_hook_blocks_the_commit(repo: GitRepo) -> None:
 
     proc = commit("Add a")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_key_in_the_author_email_is_reported(repo: GitRepo) -> None:
+    """The commit-msg hook also scans the identity the commit will record."""
+    key = moonshot_key()
+    (repo.path / "MSG").write_text("Fix the client\n")
+    run = run_cli("commit-msg", "MSG", cwd=repo.path, env={"GIT_AUTHOR_EMAIL": f"{key}@x.org"})
+    assert run.code == 1, run.all
+    assert "author of this commit:1:" in run.out
+    assert key not in run.all

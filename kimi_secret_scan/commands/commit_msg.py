@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
-from kimi_secret_scan.sources.message import read_message
+from kimi_secret_scan.sources.message import commit_identities, read_message
 
 
 @click.command("commit-msg")
@@ -13,6 +15,8 @@ from kimi_secret_scan.sources.message import read_message
 @scan_options
 @handle_errors
 def command(message_file: str, opts: ScanOptions) -> int:
-    """Scan a commit message file (as the commit-msg hook passes it)."""
-    result = opts.scan("commit-msg", "commit message", [read_message(message_file)])
+    """Scan a commit message file (as the commit-msg hook passes it), and the author and
+    committer the commit will record."""
+    items = [read_message(message_file), *commit_identities(Path.cwd())]
+    result = opts.scan("commit-msg", "commit message", items)
     return opts.report(result)

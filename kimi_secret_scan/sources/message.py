@@ -4,8 +4,10 @@ or tag object (author, committer, tagger), read from its header."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
+from kimi_secret_scan import git
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
@@ -43,3 +45,16 @@ def person(header: bytes, field_name: bytes) -> Commit | None:
             date = ""
         return Commit(sha="", author=name, email=email, date=date)
     return None
+
+
+def commit_identities(cwd: Path) -> Iterator[Content]:
+    """The author and committer the commit being made will record (`git var`): published
+    with it, so a key typed as a name or an email is found before the commit exists."""
+    seen: set[str] = set()
+    for var, role in (("GIT_AUTHOR_IDENT", "author"), ("GIT_COMMITTER_IDENT", "committer")):
+        out = git.try_git(["var", var], cwd)
+        found = person(b"x " + out.strip(), b"x") if out else None
+        ident = f"{found.author} <{found.email}>" if found else ""
+        if ident and ident not in seen:
+            seen.add(ident)
+            yield Content(f"{role} of this commit", ident.encode(), metadata=True)
