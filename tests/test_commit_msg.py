@@ -22,8 +22,7 @@ def test_message_with_a_key_is_reported(tmp_path: Path) -> None:
     assert "MSG:3:6: Kimi Code API key" in run.out
     assert key not in run.all
     assert "Edit the commit message" in run.out
-    # the author the commit will record (one identity: author and committer are the same)
-    assert "scanned 1 file, 3 lines, 1 message, name or identity (commit message)" in run.out
+    assert "scanned 1 file, 3 lines (commit message)" in run.out
 
 
 def test_clean_message_passes(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def summary(result: ScanResult) -> str:
     scanned = f"scanned {plural(stats.files, 'file')}, {plural(stats.lines, what)}"
     if stats.commits:
         scanned += f", {plural(stats.commits, 'commit')}"
-    if stats.metadata:
+    if stats.metadata and stats.commits:  # (a hook's one file name or identity: not said)
         what = "message, name or identity" if stats.metadata == 1 else "messages, names, identities"
         scanned += f", {stats.metadata:,} {what}"
     scanned += set_aside(stats) + new_suppressions(result)
