@@ -20,7 +20,15 @@ from tests.remotes import ZERO, install_hook, readme_block, scanner_path_env
 from tests.test_sarif import validate
 
 GATES = ("range", "ci", "pre-push", "pre-receive")
-ATTACKS = ("commit message", "tag message", "ref name", "path name", "author", "note")
+ATTACKS = (
+    "commit message",
+    "tag message",
+    "tag of a tag",
+    "ref name",
+    "path name",
+    "author",
+    "note",
+)
 
 
 def push(work: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
@@ -54,6 +62,12 @@ def attack(work: GitRepo, kind: str, key: str) -> tuple[list[str], str]:
         work.commit("release", allow_empty=True)
         work.git("tag", "-a", "v1", "-m", f"release key {key}")
         return ["refs/heads/main", "refs/tags/v1"], "tag message of v1"
+    if kind == "tag of a tag":
+        work.commit("release", allow_empty=True)
+        work.git("tag", "-a", "inner", "-m", f"release key {key}")
+        work.git("tag", "-a", "outer", "-m", "signed off", "inner")
+        work.git("tag", "-d", "inner")
+        return ["refs/heads/main", "refs/tags/outer"], "tag message of outer^{}"
     if kind == "ref name":
         work.commit("work", allow_empty=True)
         work.git("branch", f"wip/{key}")

@@ -88,34 +88,44 @@ def commit_metadata(cwd: Path, shas: Sequence[str], hint: str = "") -> Iterator[
 def tag_metadata(
     cwd: Path, tags: Sequence[PushedRef], hint: str = ""
 ) -> Iterator[Content | Skipped]:
-    """Each annotated tag's message and tagger (the tags among `tags`; others are skipped)."""
-    objects = list(tags)
-    read = 0
-    for (oid, kind, data), ref in zip(
-        git.cat_file(cwd, [t.oid for t in objects]), objects, strict=False
-    ):
-        read += 1
-        if kind == "missing":
-            yield _unreadable("tag", oid, hint)
-            continue
-        if kind != "tag":
-            continue  # a lightweight tag: its name is scanned as a ref name
-        head, _, text = data.partition(b"\n\n")
-        name = ref.name.removeprefix("refs/tags/")
-        tagger = person(head, b"tagger")
-        who = Commit(
-            oid,
-            tagger.author if tagger else "",
-            tagger.email if tagger else "",
-            tagger.date if tagger else "",
-        )
-        if text.strip():
-            yield Content(f"tag message of {name}", text, commit=who, metadata=True)
-        ident = _identity(tagger)
-        if ident:
-            yield Content(f"tagger of {name}", ident.encode(), commit=who, metadata=True)
-    if read != len(objects):
-        yield _unreadable("tag", objects[read].oid, hint)
+    """Each annotated tag's message and tagger (the tags among `tags`; lightweight ones are
+    passed over: their names are scanned as ref names). A tag of a tag is followed, a few
+    levels deep, so a message one level down is not left out."""
+    pending = list(tags)
+    for _depth in range(8):
+        if not pending:
+            return
+        nested: list[PushedRef] = []
+        read = 0
+        for (oid, kind, data), ref in zip(
+            git.cat_file(cwd, [t.oid for t in pending]), pending, strict=False
+        ):
+            read += 1
+            if kind == "missing":
+                yield _unreadable("tag", oid, hint)
+                continue
+            if kind != "tag":
+                continue
+            head, _, text = data.partition(b"\n\n")
+            name = ref.name.removeprefix("refs/tags/")
+            tagger = person(head, b"tagger")
+            who = Commit(
+                oid,
+                tagger.author if tagger else "",
+                tagger.email if tagger else "",
+                tagger.date if tagger else "",
+            )
+            if text.strip():
+                yield Content(f"tag message of {name}", text, commit=who, metadata=True)
+            ident = _identity(tagger)
+            if ident:
+                yield Content(f"tagger of {name}", ident.encode(), commit=who, metadata=True)
+            if b"\ntype tag" in head:
+                target = head.split(b"\n", 1)[0].removeprefix(b"object ").decode()
+                nested.append(PushedRef(f"{ref.name}^{{}}", target))
+        if read != len(pending):
+            yield _unreadable("tag", pending[read].oid, hint)
+        pending = nested
 
 
 def ref_names(refs: Iterable[PushedRef]) -> Iterator[Content]:
@@ -129,12 +139,29 @@ def refs_at(cwd: Path, shas: Iterable[str]) -> list[PushedRef]:
     wanted = set(shas)
     if not wanted:
         return []
-    out = git.run_git(["for-each-ref", "--format=%(objectname)%00%(*objectname)%00%(refname)"], cwd)
+    out = git.run_git(
+        ["for-each-ref", "--format=%(objectname)%00%(*objectname)%00%(*objecttype)%00%(refname)"],
+        cwd,
+    )
     found: list[PushedRef] = []
+    nested: list[PushedRef] = []  # tags of tags: %(*objectname) peels one level only
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         parts = line.split("\0")
-        if len(parts) == 3 and (parts[0] in wanted or parts[1] in wanted):
-            found.append(PushedRef(parts[2], parts[0]))
+        if len(parts) != 4:
+            continue
+        if parts[0] in wanted or parts[1] in wanted:
+            found.append(PushedRef(parts[3], parts[0]))
+        elif parts[2] == "tag":
+            nested.append(PushedRef(parts[3], parts[0]))
+    if nested:
+        peeled = git.run_git(
+            ["cat-file", "--batch-check=%(objectname)"],
+            cwd,
+            input="".join(f"{ref.oid}^{{commit}}\n" for ref in nested).encode(),
+        )
+        for ref, line in zip(nested, peeled.decode("ascii", "replace").splitlines(), strict=False):
+            if line.strip() in wanted:
+                found.append(ref)
     return found
 
 
