@@ -4,6 +4,7 @@ the line before it, where it is in the content)."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import regex
@@ -11,7 +12,7 @@ import regex
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detect import limits
 from kimi_secret_scan.detect.context import CN_HINT, INTL_HINT, KIMI_CODE_HINT, Patterns
-from kimi_secret_scan.detect.excerpt import Locator, Span, column, decode_text, excerpt_spans
+from kimi_secret_scan.detect.excerpt import Locator, Span, decode_text
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
 
 # Masked keys (`sk-kimi-abcd…`, `sk-…***`) are what people paste into docs on purpose.
@@ -54,7 +55,7 @@ class Layer:
         self.locator = Locator(data)
         # Where each finding's key (in whatever spelling) is in the root data, by id().
         self.spans: dict[int, Span] = {}
-        self._near_cache: dict[int, list[tuple[int, int]]] = {}
+        self._near_cache: dict[int, tuple[list[int], list[int]]] = {}
 
     def to_parent(self, offset: int) -> int:
         assert self.origin is not None
@@ -68,25 +69,33 @@ class Layer:
             scan = scan.origin.parent
         return offset
 
-    def _positions(self, pattern: regex.Pattern[bytes]) -> list[tuple[int, int]]:
+    def _positions(self, pattern: regex.Pattern[bytes]) -> tuple[list[int], list[int]]:
+        """Starts and ends of the pattern's matches (both increasing: matches never overlap)."""
         key = id(pattern)
         if key not in self._near_cache:
-            self._near_cache[key] = [
-                m.span() for m in pattern.finditer(self.data, timeout=limits.REGEX_TIMEOUT)
-            ]
+            starts: list[int] = []
+            ends: list[int] = []
+            for m in pattern.finditer(self.data, timeout=limits.REGEX_TIMEOUT):
+                starts.append(m.start())
+                ends.append(m.end())
+            self._near_cache[key] = (starts, ends)
         return self._near_cache[key]
 
     def near(self, pattern: regex.Pattern[bytes], start: int, end: int) -> bool:
         """Is there a match of `pattern` within the context window, outside [start, end)?
 
         In a decoded layer the encoded text's surroundings count too (a Kubernetes Secret
-        named `moonshot-credentials` is context for the base64 value under it).
+        named `moonshot-credentials` is context for the base64 value under it). Matches are
+        found once per layer and looked up by bisection, so a file with thousands of keys
+        and thousands of context words costs no more than the sum of both.
         """
         lo, hi = start - limits.CONTEXT_WINDOW, end + limits.CONTEXT_WINDOW
-        if any(
-            s < hi and e > lo and not (s >= start and e <= end) for s, e in self._positions(pattern)
-        ):
-            return True
+        starts, ends = self._positions(pattern)
+        i = bisect.bisect_right(ends, lo)
+        while i < len(starts) and starts[i] < hi:
+            if not (starts[i] >= start and ends[i] <= end):
+                return True
+            i += 1
         if self.origin is None:
             return False
         return self.origin.parent.near(pattern, self.to_parent(start), self.to_parent(end))
@@ -128,14 +137,14 @@ class Layer:
         data = root.data
         line = root.locator.line_of(root_start)
         line_start, line_end = root.locator.line_bounds(root_start)
-        col = column(data, line_start, root_start)
+        col = root.locator.column(line_start, root_start)
         end_column = col + (
             len(decode_text(data[root_start:root_end])) if root_end <= line_end else len(secret)
         )
-        # Decoded or joined keys are shown (redacted on output) in place of their encoded or
-        # split form, so an excerpt never carries a whole key in another spelling.
+        # The excerpt is made once every key of the content is known (layered.py), from
+        # this span: decoded or joined keys are shown (redacted on output) in place of their
+        # encoded or split form, so an excerpt never carries a whole key in another spelling.
         span = Span(root_start, root_end, secret, line_start, line_end)
-        excerpt = excerpt_spans(data, span, [span])
         finding = Finding(
             rule=rule,
             confidence=confidence,
@@ -145,7 +154,6 @@ class Layer:
             column=col,
             end_column=end_column,
             secret=secret,
-            excerpt=excerpt,
             commit=self.content.commit,
             note=note,
             encoding=self.label,

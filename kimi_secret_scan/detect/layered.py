@@ -18,7 +18,7 @@ from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detect import limits
 from kimi_secret_scan.detect.context import Patterns, names_kimi, patterns_for
-from kimi_secret_scan.detect.excerpt import excerpt_spans
+from kimi_secret_scan.detect.excerpt import SpanIndex
 from kimi_secret_scan.detect.headers import HEADER_WORDS, find_headers, may_have_header
 from kimi_secret_scan.detect.layer import Layer, Origin
 from kimi_secret_scan.detect.limits import DetectionTimeout
@@ -194,19 +194,13 @@ def _detect_in(
             content.path,
             f"a pattern took longer than {limits.REGEX_TIMEOUT:g} s; content not scanned",
         ) from None
+    # Excerpts show every key of their line in place (its decoded or joined form), so no
+    # excerpt shows a neighbouring key in an encoded or split spelling.
     spans = scan.spans
-    if len(spans) > 1:
-        # Rebuild excerpts with every key on the line in place, so no excerpt shows a
-        # neighbouring key in an encoded or split spelling.
-        found = [
-            (
-                offset,
-                dataclasses.replace(
-                    f, excerpt=excerpt_spans(data, spans[id(f)], list(spans.values()))
-                ),
-            )
-            for offset, f in found
-        ]
+    index = SpanIndex(data, spans.values())
+    found = [
+        (offset, dataclasses.replace(f, excerpt=index.excerpt(spans[id(f)]))) for offset, f in found
+    ]
     found.sort(key=lambda item: (item[0], item[1].encoding is not None))
     # The same key at the same place may be reached plainly and through a decoder (a JSON
     # string with other escapes in it): keep the first, plainest report.
