@@ -137,15 +137,24 @@ def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
     return starts
 
 
+# Characters of base64 that hold a whole key after a trigger group (sk-kimi- + 64 is 72
+# bytes, 96 characters), with room for the group's own alignment.
+_KEY_CHARS = 104
+
+
 def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
-    """Decode the base64 around each start that `base64_starts` found."""
-    opened: set[int] = set()
+    """Decode the base64 around each start that `base64_starts` found.
+
+    A later start is skipped only when an earlier window actually decoded it, as a group
+    (at a character index that is a multiple of 4 in that window's run) with a whole key's
+    worth of characters after it, or the run's end: a window stops at the end of its own
+    line, so a trigger on the next line (the next value of a Kubernetes Secret) is opened
+    on its own whatever its distance or alignment.
+    """
+    covered: set[int] = set()
     count = 0
     for group in sorted(set(starts)):
-        if group < 0 or count >= MAX_WINDOWS:
-            continue
-        # A later trigger inside a window already decoded at the same alignment adds nothing.
-        if any(group - s < WINDOW and (group - s) % 4 == 0 for s in opened if s <= group):
+        if group < 0 or count >= MAX_WINDOWS or group in covered:
             continue
         # Back up whole groups, so the context before the key is decoded too.
         first = group
@@ -158,8 +167,11 @@ def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
         chars, where = _collect_forward(data, first, WINDOW)
         if len(chars) < 16:
             continue
-        opened.add(first)
         count += 1
+        # The run ended before the window's limit: every group in it was decoded whole.
+        whole = len(chars) < WINDOW
+        last = len(chars) if whole else len(chars) - _KEY_CHARS
+        covered.update(where[i] for i in range(0, max(0, last), 4))
         window = _decode_b64(chars, where, "base64")
         if window is not None:
             yield window
