@@ -272,3 +272,24 @@ def looks_random(body: str, min_length: int = 20) -> bool:
     if _longest_run(body) >= 5 or _has_sequence(body, 6):
         return False
     return shannon_entropy(body) >= _entropy_floor(len(body))
+
+
+def secret_looking(value: str) -> bool:
+    """For any value in a setting named for Kimi, whatever its vendor shape: long enough,
+    letters and digits both, and not a placeholder (placeholder words, repeated or
+    sequential characters, a repeated block, too few distinct characters)."""
+    core = "".join(c for c in value if c.isascii() and c.isalnum())
+    if len(core) < 16:
+        return False
+    lower = value.lower()
+    if any(word in lower for word in _LOOSE_WORDS):
+        return False
+    if not (any(c.isdigit() for c in core) and any(c.isalpha() for c in core)):
+        return False
+    raw = core.encode()
+    n = len(raw)
+    if 2 * _structured_pairs(raw.lower()) >= n - 1:
+        return False
+    if raw.find(raw[:_BLOCK], 1) >= 0 or raw.rfind(raw[-_BLOCK:], 0, n - 1) >= 0:
+        return False
+    return len(set(core)) >= min(10, n // 2)

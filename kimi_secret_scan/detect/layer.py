@@ -17,6 +17,8 @@ from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
 
 # Masked keys (`sk-kimi-abcd…`, `sk-…***`) are what people paste into docs on purpose.
 _MASK_AFTER = (b"*", b"\xe2\x80\xa6", b"...", b"<", b"{", b"$", b"[")
+# How comment lines start in shell, YAML, .env, Python, C-family, SQL, INI and HTML.
+_COMMENT_MARKS = (b"#", b"//", b"/*", b"*", b"--", b";", b"<!--")
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Layer:
         self.locator = Locator(data)
         # Where each finding's key (in whatever spelling) is in the root data, by id().
         self.spans: dict[int, Span] = {}
-        self._near_cache: dict[int, tuple[list[int], list[int]]] = {}
+        self._near_cache: dict[tuple[int, bool], tuple[list[int], list[int]]] = {}
 
     def to_parent(self, offset: int) -> int:
         assert self.origin is not None
@@ -69,28 +71,49 @@ class Layer:
             scan = scan.origin.parent
         return offset
 
-    def _positions(self, pattern: regex.Pattern[bytes]) -> tuple[list[int], list[int]]:
-        """Starts and ends of the pattern's matches (both increasing: matches never overlap)."""
-        key = id(pattern)
+    def _positions(
+        self, pattern: regex.Pattern[bytes], code_only: bool = False
+    ) -> tuple[list[int], list[int]]:
+        """Starts and ends of the pattern's matches (both increasing: matches never overlap);
+        with `code_only`, only those outside comment lines."""
+        key = (id(pattern), code_only)
         if key not in self._near_cache:
             starts: list[int] = []
             ends: list[int] = []
-            for m in pattern.finditer(self.data, timeout=limits.REGEX_TIMEOUT):
-                starts.append(m.start())
-                ends.append(m.end())
+            if code_only:
+                for s, e in zip(*self._positions(pattern), strict=True):
+                    if not self.in_comment(s):
+                        starts.append(s)
+                        ends.append(e)
+            else:
+                for m in pattern.finditer(self.data, timeout=limits.REGEX_TIMEOUT):
+                    starts.append(m.start())
+                    ends.append(m.end())
             self._near_cache[key] = (starts, ends)
         return self._near_cache[key]
 
-    def near(self, pattern: regex.Pattern[bytes], start: int, end: int) -> bool:
+    def in_comment(self, offset: int) -> bool:
+        """Is `offset` on a comment line (`#`, `//`, `/*`, `*`, `--`, `;`, `<!--`)?"""
+        data = self.data
+        line_start = data.rfind(b"\n", max(0, offset - 400), offset) + 1
+        if line_start == 0 and offset > 400:
+            return False
+        return data[line_start:offset].lstrip(b" \t").startswith(_COMMENT_MARKS)
+
+    def near(
+        self, pattern: regex.Pattern[bytes], start: int, end: int, code_only: bool = False
+    ) -> bool:
         """Is there a match of `pattern` within the context window, outside [start, end)?
 
         In a decoded layer the encoded text's surroundings count too (a Kubernetes Secret
         named `moonshot-credentials` is context for the base64 value under it). Matches are
         found once per layer and looked up by bisection, so a file with thousands of keys
-        and thousands of context words costs no more than the sum of both.
+        and thousands of context words costs no more than the sum of both. `code_only`
+        leaves out matches on comment lines (a console URL in a comment is weaker context
+        than an endpoint the code calls).
         """
         lo, hi = start - limits.CONTEXT_WINDOW, end + limits.CONTEXT_WINDOW
-        starts, ends = self._positions(pattern)
+        starts, ends = self._positions(pattern, code_only)
         i = bisect.bisect_right(ends, lo)
         while i < len(starts) and starts[i] < hi:
             if not (starts[i] >= start and ends[i] <= end):
@@ -98,7 +121,8 @@ class Layer:
             i += 1
         if self.origin is None:
             return False
-        return self.origin.parent.near(pattern, self.to_parent(start), self.to_parent(end))
+        parent = self.origin.parent
+        return parent.near(pattern, self.to_parent(start), self.to_parent(end), code_only)
 
     def line_prefix(self, start: int) -> bytes:
         line_start = self.data.rfind(b"\n", max(0, start - 200), start) + 1

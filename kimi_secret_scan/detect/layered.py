@@ -17,6 +17,7 @@ import regex
 from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detect import limits
+from kimi_secret_scan.detect.assigned import find_kimi_settings
 from kimi_secret_scan.detect.context import Patterns, names_kimi, patterns_for
 from kimi_secret_scan.detect.excerpt import SpanIndex
 from kimi_secret_scan.detect.headers import HEADER_WORDS, find_headers, may_have_header
@@ -35,10 +36,13 @@ def _scan_layer(
     first_sk: regex.Match[bytes] | None = None,
     b64_starts: list[int] | None = None,
     header: bool | None = None,
+    folded: bytes | None = None,
 ) -> None:
     """Findings of one layer, then of every encoded text inside it, to MAX_DEPTH."""
     data = scan.data
     deep = scan.depth > 0
+    if folded is None:
+        folded = data.lower()
     timeout = limits.REGEX_TIMEOUT
     if deep:
         first_sk = SK_ANY.search(data)
@@ -67,8 +71,10 @@ def _scan_layer(
             )
             hits.append((match.start(), window))
     _open_windows(scan, hits, found)
+    if b"kimi" in folded or b"moonshot" in folded:
+        find_kimi_settings(scan, found, folded)
     if header is None:
-        header = may_have_header(data, data.lower())
+        header = may_have_header(data, folded)
     if header:
         find_headers(scan, found)
     if scan.depth < limits.MAX_DEPTH:
@@ -183,12 +189,12 @@ def _detect_in(
     header = kimi and any(word in data for word in HEADER_WORDS)
     broad = kimi or _is_config(content.path)
     b64_starts = decoders.base64_starts(data, deep=False, broad=broad)
-    if first_sk is None and not b64_starts and not header:
+    if first_sk is None and not b64_starts and not header and not kimi and b"kimi" not in folded:
         return []
     found: _Found = []
     scan = Layer(content, data, patterns, label=label)
     try:
-        _scan_layer(scan, found, first_sk, b64_starts, header)
+        _scan_layer(scan, found, first_sk, b64_starts, header, folded)
     except TimeoutError:
         raise DetectionTimeout(
             content.path,
@@ -238,7 +244,7 @@ def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> l
         folded = data.lower()
         if (
             b"moonshot" not in folded
-            and b"kimi.com" not in folded
+            and b"kimi" not in folded  # KIMI_API_KEY=<a value of any shape>; holds kimi.com
             and not (patterns.folded_words and names_kimi(folded, patterns))
             and (not _is_config(content.path) or not decoders.base64_starts(data, False, True))
         ):

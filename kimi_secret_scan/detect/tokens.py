@@ -9,12 +9,18 @@ import regex
 
 from kimi_secret_scan import rules
 from kimi_secret_scan.detect import limits
-from kimi_secret_scan.detect.context import ENDPOINT, KEY_ASSIGNMENT, OTHER_VENDOR
+from kimi_secret_scan.detect.context import (
+    API_HOST,
+    ENDPOINT,
+    KEY_ASSIGNMENT,
+    OTHER_VENDOR,
+    named_for_other_vendor,
+)
 from kimi_secret_scan.detect.excerpt import decode_text
 from kimi_secret_scan.detect.headers import HEADER_BEFORE
 from kimi_secret_scan.detect.layer import Layer
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind
-from kimi_secret_scan.randomness import is_placeholder_body, looks_random
+from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secret_looking
 
 # An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
 # follow an escape (`\n`, `%20`, `\u0020`) so JSON strings and URLs are still read.
@@ -123,7 +129,15 @@ def sk_token(
         return scan.finding(rules.KIMI_CODE_KEY, Confidence.HIGH, start, end, secret=token)
     vendor = other_vendor_body(body)
     if vendor:
-        return None
+        # Positively another provider's shape: a key of that provider, unless it sits in a
+        # setting named for Kimi (a relay's key, or one pasted into the wrong place).
+        if joined or scan.masked(end) or not kimi_setting(scan, start):
+            return None
+        if not secret_looking(body):
+            return None
+        return scan.finding(
+            rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end, note=setting_note(token)
+        )
     if len(body) == 48 and body.isalnum():
         if is_placeholder_body(body):
             return None
@@ -163,17 +177,34 @@ def sk_token(
                 "treat it as a key unless you know it is cut or made up.",
             )
         return None
-    if not looks_random(body.replace("-", "").replace("_", "")):
-        return None
     prefix = scan.line_prefix(start)
     if scan.patterns.assignment.search(prefix):
-        return scan.finding(rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end)
+        if not secret_looking(body):
+            return None
+        return scan.finding(
+            rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end, note=setting_note(token)
+        )
+    if not looks_random(body.replace("-", "").replace("_", "")):
+        return None
     endpoint = scan.near(ENDPOINT, start, end)
     if endpoint and HEADER_BEFORE.search(prefix) is not None:
         return scan.finding(rules.AUTH_HEADER_KEY, Confidence.MEDIUM, start, end)
     if endpoint and KEY_ASSIGNMENT.search(prefix):
-        return scan.finding(rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end)
+        # A generic key setting (api_key, AUTH_TOKEN) is tied to Kimi by an endpoint the code
+        # names, not by one in a comment; a setting named for another provider only by an
+        # API host the code calls (OPENAI_BASE_URL=https://api.moonshot.cn/v1).
+        if named_for_other_vendor(prefix):
+            tied = scan.near(API_HOST, start, end, code_only=True)
+        else:
+            tied = scan.near(ENDPOINT, start, end, code_only=True)
+        if tied:
+            return scan.finding(rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end)
     return None
+
+
+def kimi_setting(scan: Layer, start: int) -> bool:
+    """Is the text at `start` the value of a setting named for Kimi (KIMI_API_KEY=)?"""
+    return scan.patterns.assignment.search(scan.line_prefix(start)) is not None
 
 
 def find_sk_tokens(scan: Layer, found: list[tuple[int, Finding]]) -> None:
@@ -198,3 +229,57 @@ def find_sk_tokens(scan: Layer, found: list[tuple[int, Finding]]) -> None:
                     finding = joined_finding
         if finding is not None:
             found.append((scan.to_root(start), finding))
+
+
+_HEX = frozenset("0123456789abcdef")
+_HEX_UPPER = frozenset("0123456789ABCDEF")
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_URL_SAFE = _ALNUM | {"-", "_"}
+_BASE64 = _ALNUM | {"+", "/", "="}
+
+
+def describe_shape(value: str) -> str:
+    """The shape of a value in words, naming the providers whose keys look like it."""
+    prefix = ""
+    body = value
+    if value.startswith("sk-"):
+        prefix, body = "sk- + ", value[3:]
+        vendor = other_vendor_body(body)
+        if vendor == "DeepSeek / DashScope (32 hex digits)":
+            return "sk- + 32 hex digits, like DeepSeek / DashScope keys"
+        if vendor is not None:
+            return f"sk- + {len(body)} characters, like {vendor} keys"
+    n = len(body)
+    chars = set(body)
+    if chars <= _HEX or chars <= _HEX_UPPER:
+        kind = "hex digits"
+    elif chars <= _ALNUM:
+        kind = "letters and digits"
+    elif chars <= _URL_SAFE:
+        kind = "URL-safe characters"
+    elif chars <= _BASE64:
+        kind = "base64 characters"
+    else:
+        kind = "characters"
+    like = ""
+    if prefix and kind == "URL-safe characters" and n == 22:
+        like = ", like a LiteLLM proxy's virtual keys"
+    elif prefix and kind == "hex digits" and n == 32:
+        like = ", like DeepSeek / DashScope keys"
+    elif not prefix and value.startswith("AIza") and n == 39:
+        like = ", like a Google (Gemini) API key"
+    elif not prefix and value.startswith("eyJ") and value.count(".") == 2:
+        return "a JSON Web Token"
+    elif not prefix and "." in value:
+        head = value.partition(".")[0]
+        if len(head) == 32 and set(head) <= _HEX:
+            return "32 hex digits, a dot and a secret, like Zhipu (GLM) keys"
+    return f"{prefix}{n} {kind}{like}"
+
+
+def setting_note(value: str) -> str:
+    return (
+        f"Assigned to a setting named for Kimi / Moonshot; shape: {describe_shape(value)}. "
+        "Whatever a Kimi setting holds is a credential for Kimi (often through a relay) "
+        "and has leaked."
+    )
