@@ -34,8 +34,6 @@ KIMI_CODE_HINT = regex.compile(rb"(?i)api\.kimi\.com|kimi\.com/code|kimi[_-]?cod
 CN_HINT = regex.compile(rb"(?i)moonshot\.cn|platform\.kimi\.com")
 INTL_HINT = regex.compile(rb"(?i)moonshot\.ai|platform\.kimi\.ai")
 ENDPOINT = regex.compile(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com|moonshot\.(?:cn|ai)/")
-# The API hosts code calls (a console page, platform.moonshot.cn, is not one).
-API_HOST = regex.compile(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com")
 OTHER_VENDOR = regex.compile(
     rb"(?i)api\.openai\.com|openrouter|deepseek|dashscope|siliconflow|one-?api|new-?api"
     rb"|api\.anthropic\.com|api\.together|groq"
@@ -52,18 +50,34 @@ KEY_ASSIGNMENT = regex.compile(
 )
 
 
-# The name a value is assigned to, at the end of the text before the value.
-_ASSIGNED_NAME = regex.compile(
-    rb"([A-Za-z0-9_.\-]{1,80})\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
-    rb"\\?[\"'\x60]?[ \t]*(?:(?i:bearer)[ \t]+)?$"
-)
-# Words in a setting's name that name another provider (OPENAI_API_KEY, GEMINI_API_KEY...).
-_OTHER_VENDOR_NAME = regex.compile(
-    rb"(?i)openai|azure|gemini|google|anthropic|claude|deepseek|dashscope|qwen|zhipu|glm"
-    rb"|baichuan|minimax|groq|mistral|cohere|together|openrouter|siliconflow|perplexity"
-    rb"|xai|grok|hunyuan|doubao|volc|ernie|stepfun|huggingface|replicate|fireworks"
-    rb"|voyage|jina|tavily|serp|langsmith|pinecone|github|aws|stripe"
-)
+# The patterns below are compiled on first use: only a key-shaped token that is not of an
+# exact key shape needs them, never a clean hook run.
+
+
+@functools.cache
+def api_host() -> regex.Pattern[bytes]:
+    """The API hosts code calls (a console page, platform.moonshot.cn, is not one)."""
+    return regex.compile(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com")
+
+
+@functools.cache
+def _assigned_name() -> regex.Pattern[bytes]:
+    # The name a value is assigned to, at the end of the text before the value.
+    return regex.compile(
+        rb"([A-Za-z0-9_.\-]{1,80})\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
+        rb"\\?[\"'\x60]?[ \t]*(?:(?i:bearer)[ \t]+)?$"
+    )
+
+
+@functools.cache
+def _other_vendor_name() -> regex.Pattern[bytes]:
+    # Words in a setting's name that name another provider (OPENAI_API_KEY, GEMINI_API_KEY).
+    return regex.compile(
+        rb"(?i)openai|azure|gemini|google|anthropic|claude|deepseek|dashscope|qwen|zhipu|glm"
+        rb"|baichuan|minimax|groq|mistral|cohere|together|openrouter|siliconflow|perplexity"
+        rb"|xai|grok|hunyuan|doubao|volc|ernie|stepfun|huggingface|replicate|fireworks"
+        rb"|voyage|jina|tavily|serp|langsmith|pinecone|github|aws|stripe"
+    )
 
 
 def named_for_other_vendor(prefix: bytes) -> bool:
@@ -73,11 +87,11 @@ def named_for_other_vendor(prefix: bytes) -> bool:
     (OPENAI_API_KEY with OPENAI_BASE_URL=https://api.moonshot.cn/v1 is how the OpenAI SDK
     reaches Moonshot), never a word or a console URL in a comment.
     """
-    match = _ASSIGNED_NAME.search(prefix)
+    match = _assigned_name().search(prefix)
     if match is None:
         return False
     name = match.group(1)
-    return _OTHER_VENDOR_NAME.search(name) is not None and CONTEXT.search(name) is None
+    return _other_vendor_name().search(name) is not None and CONTEXT.search(name) is None
 
 
 class Patterns:

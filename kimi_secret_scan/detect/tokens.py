@@ -10,10 +10,10 @@ import regex
 from kimi_secret_scan import rules
 from kimi_secret_scan.detect import limits
 from kimi_secret_scan.detect.context import (
-    API_HOST,
     ENDPOINT,
     KEY_ASSIGNMENT,
     OTHER_VENDOR,
+    api_host,
     named_for_other_vendor,
 )
 from kimi_secret_scan.detect.excerpt import decode_text
@@ -194,7 +194,7 @@ def sk_token(
         # names, not by one in a comment; a setting named for another provider only by an
         # API host the code calls (OPENAI_BASE_URL=https://api.moonshot.cn/v1).
         if named_for_other_vendor(prefix):
-            tied = scan.near(API_HOST, start, end, code_only=True)
+            tied = scan.near(api_host(), start, end, code_only=True)
         else:
             tied = scan.near(ENDPOINT, start, end, code_only=True)
         if tied:
