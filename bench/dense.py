@@ -6,7 +6,8 @@ For each count N it writes a file of N `sk-` + 48 tokens (generated at run time,
 `KEY_i=<token>` line each) with one more key in the middle next to a Kimi base URL, runs
 `python -m kimi_secret_scan files <file> --format json` on it (the real CLI, in a fresh
 process), checks that every token is reported and the planted key at high confidence, and
-prints the wall time and the time per MB. `--src` runs another checkout's code (for example
+prints the wall time, the CPU time of the scan's process (steadier than the wall time on a
+shared machine) and both per MB. `--src` runs another checkout's code (for example
 main's, to measure before a change): its directory is put first on PYTHONPATH. A run over
 `--timeout` seconds is stopped and reported as such. Nothing here asserts a time.
 """
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import string
 import subprocess
 import sys
@@ -61,7 +63,12 @@ def dense_file(n: int, seed: int = 11) -> tuple[bytes, str]:
     return "".join(lines).encode(), key
 
 
-def run(n: int, src: str | None, timeout: float) -> tuple[float | None, int]:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(n: int, src: str | None, timeout: float) -> tuple[float | None, float, int]:
     data, key = dense_file(n)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "tokens.txt")
@@ -71,12 +78,13 @@ def run(n: int, src: str | None, timeout: float) -> tuple[float | None, int]:
             env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
         cmd = [sys.executable, "-m", "kimi_secret_scan", "files", str(path), "--format", "json"]
         cmd += ["--no-config", "--no-baseline"]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         try:
             proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return None, len(data)
+            return None, 0.0, len(data)
         elapsed = time.perf_counter() - start
+        cpu = _cpu() - cpu
     report = json.loads(proc.stdout)
     findings = report["findings"]
     planted = [f for f in findings if f["line"] == n // 2 + 3]
@@ -84,7 +92,7 @@ def run(n: int, src: str | None, timeout: float) -> tuple[float | None, int]:
         sys.exit(f"{n} keys: exit {proc.returncode}, {len(findings)} findings (want {n + 1})")
     if planted[0]["confidence"] != "high" or planted[0]["secret"] == key:
         sys.exit(f"{n} keys: the planted key was not reported at high confidence, redacted")
-    return elapsed, len(data)
+    return elapsed, cpu, len(data)
 
 
 def main() -> None:
@@ -93,14 +101,15 @@ def main() -> None:
     parser.add_argument("--src", help="a checkout whose kimi_secret_scan to run")
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
-    print(f"{'keys':>8}  {'MB':>6}  {'wall':>9}  {'s/MB':>7}")
+    print(f"{'keys':>8}  {'MB':>6}  {'wall':>9}  {'s/MB':>7}  {'CPU':>8}  {'CPU s/MB':>8}")
     for n in args.keys:
-        elapsed, size = run(n, args.src, args.timeout)
+        elapsed, cpu, size = run(n, args.src, args.timeout)
         mb = size / 1e6
         if elapsed is None:
             print(f"{n:>8}  {mb:6.2f}  >{args.timeout:7.0f}s  {'-':>7}", flush=True)
         else:
-            print(f"{n:>8}  {mb:6.2f}  {elapsed:8.2f}s  {elapsed / mb:7.2f}", flush=True)
+            wall = f"{elapsed:8.2f}s  {elapsed / mb:7.2f}"
+            print(f"{n:>8}  {mb:6.2f}  {wall}  {cpu:7.2f}s  {cpu / mb:8.2f}", flush=True)
 
 
 if __name__ == "__main__":
