@@ -20,6 +20,22 @@ import regex
 WINDOW = 4096
 MAX_WINDOWS = 512
 
+
+def window_budget(size: int) -> int:
+    """How many windows content of `size` bytes may open: MAX_WINDOWS, or one per 32 bytes
+    for larger content (a Kubernetes Secret with thousands of values), so the cost stays
+    linear in the content and no value is left undecoded for being late in a long file."""
+    return max(MAX_WINDOWS, size // 32)
+
+
+class WindowLimit(Exception):
+    """The content holds more encoded text to open than its window budget allows: the
+    caller must report it as not scanned whole, never as clean."""
+
+    def __init__(self, opened: int) -> None:
+        super().__init__(f"more than {opened} encoded values to decode")
+        self.opened = opened
+
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 # Line widths that base64 tools wrap at (PEM 64, MIME and coreutils `base64` 76).
 _WRAP_WIDTHS = (64, 76)
@@ -124,11 +140,11 @@ def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
         return starts
     for needle, index, _ in SK_TRIGGERS:
         pos = data.find(needle)
-        while pos >= 0 and len(starts) < MAX_WINDOWS:
+        while pos >= 0:
             starts.append(pos - index)
             pos = data.find(needle, pos + 1)
     pos = data.find(JSON_TRIGGER)
-    while pos >= 0 and len(starts) < MAX_WINDOWS:
+    while pos >= 0:
         if pos == 0 or not _is_b64(data[pos - 1]):
             starts.append(pos)
         pos = data.find(JSON_TRIGGER, pos + 1)
@@ -145,6 +161,7 @@ _KEY_CHARS = 104
 def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
     """Decode the base64 around each start that `base64_starts` found.
 
+    Raises WindowLimit when more windows are needed than `window_budget` allows.
     A later start is skipped only when an earlier window actually decoded it, as a group
     (at a character index that is a multiple of 4 in that window's run) with a whole key's
     worth of characters after it, or the run's end: a window stops at the end of its own
@@ -153,9 +170,12 @@ def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
     """
     covered: set[int] = set()
     count = 0
+    budget = window_budget(len(data))
     for group in sorted(set(starts)):
-        if group < 0 or count >= MAX_WINDOWS or group in covered:
+        if group < 0 or group in covered:
             continue
+        if count >= budget:
+            raise WindowLimit(count)
         # Back up whole groups, so the context before the key is decoded too.
         first = group
         while (

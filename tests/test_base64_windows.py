@@ -14,7 +14,8 @@ import textwrap
 import pytest
 
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.detectors import DetectionTimeout, detect
+from kimi_secret_scan.scan import scan
 from tests import keygen
 
 HEX = "0123456789abcdef"
@@ -112,3 +113,31 @@ def test_two_kimi_values_in_one_secret_are_both_found() -> None:
         text = _secret(entries, style, "data")
         found = detect(Content(path="secret.yaml", data=text.encode()))
         assert [f.secret for f in found] == [a, b], style
+
+
+def test_a_secret_with_thousands_of_values_decodes_the_last() -> None:
+    # 512 windows were the limit whatever the size: values after the 512th were not decoded.
+    rng = random.Random(7)
+    lines = ["kind: Secret", "data:"]
+    for i in range(2000):
+        lines.append(
+            f"  OTHER_{i}: "
+            + _encode("sk-" + "".join(rng.choice(HEX) for _ in range(32)), "padded")
+        )
+    key = keygen.kimi_code_key(rng)
+    lines.append("  KIMI_CODE_KEY: " + _encode(key, "padded"))
+    text = "\n".join(lines) + "\n"
+    found = detect(Content(path="secret.yaml", data=text.encode()))
+    assert [(f.secret, f.line, f.encoding) for f in found] == [(key, len(lines), "base64")]
+
+
+def test_more_encoded_values_than_the_budget_is_not_a_clean_pass() -> None:
+    # One base64 value (holding `sk-`) every 21 bytes: more windows than one per 32 bytes.
+    rng = random.Random(8)
+    unit = [("c2st" + base64.b64encode(rng.randbytes(12)).decode() + "\n") for _ in range(50_000)]
+    data = "".join(unit).encode()
+    with pytest.raises(DetectionTimeout, match="encoded values"):
+        detect(Content(path="blob.b64", data=data))
+    result = scan("files", "test", [Content(path="blob.b64", data=data)])
+    assert [s.path for s in result.stats.skipped] == ["blob.b64"]
+    assert "not scanned whole" in result.stats.skipped[0].reason

@@ -100,9 +100,12 @@ def _open_windows(
     """
     covered: dict[Callable[[bytes, int], decoders.Decoded], int] = {}
     opened = 0
+    budget = decoders.window_budget(len(scan.data))
     for pos, window in sorted(hits, key=lambda hit: hit[0]):
-        if pos < covered.get(window, -1) or opened >= decoders.MAX_WINDOWS:
+        if pos < covered.get(window, -1):
             continue
+        if opened >= budget:
+            raise decoders.WindowLimit(opened)
         decoded = window(scan.data, pos)
         opened += 1
         covered[window] = decoded.positions[-1] - 2 * limits.MAX_TOKEN
@@ -199,6 +202,10 @@ def _detect_in(
         raise DetectionTimeout(
             content.path,
             f"a pattern took longer than {limits.REGEX_TIMEOUT:g} s; content not scanned",
+        ) from None
+    except decoders.WindowLimit as exc:
+        raise DetectionTimeout(
+            content.path, f"{exc} (a decoder's limit for this size); content not scanned whole"
         ) from None
     # Excerpts show every key of their line in place (its decoded or joined form), so no
     # excerpt shows a neighbouring key in an encoded or split spelling.
