@@ -36,6 +36,7 @@ class WindowLimit(Exception):
         super().__init__(f"more than {opened} encoded values to decode")
         self.opened = opened
 
+
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 # Line widths that base64 tools wrap at (PEM 64, MIME and coreutils `base64` 76).
 _WRAP_WIDTHS = (64, 76)
