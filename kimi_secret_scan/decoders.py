@@ -20,6 +20,23 @@ import regex
 WINDOW = 4096
 MAX_WINDOWS = 512
 
+
+def window_budget(size: int) -> int:
+    """How many windows content of `size` bytes may open: MAX_WINDOWS, or one per 32 bytes
+    for larger content (a Kubernetes Secret with thousands of values), so the cost stays
+    linear in the content and no value is left undecoded for being late in a long file."""
+    return max(MAX_WINDOWS, size // 32)
+
+
+class WindowLimit(Exception):
+    """The content holds more encoded text to open than its window budget allows: the
+    caller must report it as not scanned whole, never as clean."""
+
+    def __init__(self, opened: int) -> None:
+        super().__init__(f"more than {opened} encoded values to decode")
+        self.opened = opened
+
+
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 # Line widths that base64 tools wrap at (PEM 64, MIME and coreutils `base64` 76).
 _WRAP_WIDTHS = (64, 76)
@@ -124,11 +141,11 @@ def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
         return starts
     for needle, index, _ in SK_TRIGGERS:
         pos = data.find(needle)
-        while pos >= 0 and len(starts) < MAX_WINDOWS:
+        while pos >= 0:
             starts.append(pos - index)
             pos = data.find(needle, pos + 1)
     pos = data.find(JSON_TRIGGER)
-    while pos >= 0 and len(starts) < MAX_WINDOWS:
+    while pos >= 0:
         if pos == 0 or not _is_b64(data[pos - 1]):
             starts.append(pos)
         pos = data.find(JSON_TRIGGER, pos + 1)
@@ -137,16 +154,29 @@ def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
     return starts
 
 
+# Characters of base64 that hold a whole key after a trigger group (sk-kimi- + 64 is 72
+# bytes, 96 characters), with room for the group's own alignment.
+_KEY_CHARS = 104
+
+
 def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
-    """Decode the base64 around each start that `base64_starts` found."""
-    opened: set[int] = set()
+    """Decode the base64 around each start that `base64_starts` found.
+
+    Raises WindowLimit when more windows are needed than `window_budget` allows.
+    A later start is skipped only when an earlier window actually decoded it, as a group
+    (at a character index that is a multiple of 4 in that window's run) with a whole key's
+    worth of characters after it, or the run's end: a window stops at the end of its own
+    line, so a trigger on the next line (the next value of a Kubernetes Secret) is opened
+    on its own whatever its distance or alignment.
+    """
+    covered: set[int] = set()
     count = 0
+    budget = window_budget(len(data))
     for group in sorted(set(starts)):
-        if group < 0 or count >= MAX_WINDOWS:
+        if group < 0 or group in covered:
             continue
-        # A later trigger inside a window already decoded at the same alignment adds nothing.
-        if any(group - s < WINDOW and (group - s) % 4 == 0 for s in opened if s <= group):
-            continue
+        if count >= budget:
+            raise WindowLimit(count)
         # Back up whole groups, so the context before the key is decoded too.
         first = group
         while (
@@ -158,8 +188,11 @@ def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
         chars, where = _collect_forward(data, first, WINDOW)
         if len(chars) < 16:
             continue
-        opened.add(first)
         count += 1
+        # The run ended before the window's limit: every group in it was decoded whole.
+        whole = len(chars) < WINDOW
+        last = len(chars) if whole else len(chars) - _KEY_CHARS
+        covered.update(where[i] for i in range(0, max(0, last), 4))
         window = _decode_b64(chars, where, "base64")
         if window is not None:
             yield window

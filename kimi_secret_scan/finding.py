@@ -8,7 +8,7 @@ redacted form and the key's SHA-256 unless the caller explicitly asks for the ke
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
@@ -145,20 +145,63 @@ class Finding:
         }
 
 
+def _heads(secrets: Iterable[str], size: int) -> dict[str, list[str]]:
+    """Secrets by their first `size` characters, longest first within each head."""
+    heads: dict[str, list[str]] = {}
+    for secret in secrets:
+        heads.setdefault(secret[:size], []).append(secret)
+    for same in heads.values():
+        same.sort(key=len, reverse=True)
+    return heads
+
+
 def redact_neighbours(findings: Sequence[Finding]) -> list[Finding]:
     """Redact, in each finding's excerpt, the other keys found in the same content.
 
     An excerpt is the finding's line; when that line holds a second key, showing the first
     finding with --show-secrets must not be the only thing that keeps the second one hidden.
+
+    Linear in the number of findings: an excerpt is searched for the places a key can start
+    (each `sk-`, found by `str.find`) and the secrets starting there are looked up by their
+    first characters, instead of testing every other secret against every excerpt. Secrets
+    of other shapes (header tokens, rare) are looked up at every position of the excerpt.
     """
     secrets = {f.secret for f in findings}
     if len(secrets) < 2:
         return list(findings)
+    sk = [s for s in secrets if s.startswith("sk-")]
+    other = [s for s in secrets if not s.startswith("sk-")]
+    sk_size = min((len(s) for s in sk), default=1)
+    other_size = min((len(s) for s in other), default=1)
+    sk_heads = _heads(sk, sk_size)
+    other_heads = _heads(other, other_size)
     out = []
     for f in findings:
         excerpt = f.excerpt
-        for other in secrets - {f.secret}:
-            if other in excerpt:
-                excerpt = excerpt.replace(other, redact(other))
-        out.append(f if excerpt == f.excerpt else replace(f, excerpt=excerpt))
+        hits: list[tuple[int, str]] = []
+        at = excerpt.find("sk-") if sk_heads else -1
+        while at >= 0:
+            for cand in sk_heads.get(excerpt[at : at + sk_size], ()):
+                if excerpt.startswith(cand, at):
+                    hits.append((at, cand))
+                    break
+            at = excerpt.find("sk-", at + 1)
+        if other_heads:
+            for at in range(len(excerpt) - other_size + 1):
+                for cand in other_heads.get(excerpt[at : at + other_size], ()):
+                    if excerpt.startswith(cand, at):
+                        hits.append((at, cand))
+                        break
+        pieces: list[str] = []
+        pos = 0
+        for at, cand in sorted(hits):
+            if at < pos or cand == f.secret:
+                continue
+            pieces += [excerpt[pos:at], redact(cand)]
+            pos = at + len(cand)
+        if not pieces:
+            out.append(f)
+        else:
+            pieces.append(excerpt[pos:])
+            out.append(replace(f, excerpt="".join(pieces)))
     return out

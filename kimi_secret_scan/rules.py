@@ -26,8 +26,10 @@ KIMI_UNUSUAL_KEY = Rule(
 KIMI_ASSIGNED_KEY = Rule(
     id="kimi-assigned-key",
     title="Key assigned to a Kimi / Moonshot setting",
-    description="An sk- token of another shape assigned to a Kimi-named variable or setting "
-    "(KIMI_API_KEY, MOONSHOT_API_KEY, ANTHROPIC_AUTH_TOKEN next to a Kimi base URL, ...).",
+    description="A secret-looking value of any shape in a setting named for Kimi "
+    "(KIMI_API_KEY, MOONSHOT_API_KEY, 月之暗面密钥; the note names the shape), or an sk- "
+    "token in a key setting next to a Kimi endpoint the code calls (ANTHROPIC_AUTH_TOKEN "
+    "with ANTHROPIC_BASE_URL=https://api.kimi.com/coding/, ...).",
 )
 AUTH_HEADER_KEY = Rule(
     id="kimi-auth-header",

@@ -32,6 +32,7 @@ class Expect:
     line: int
     column: int | None = None  # checked when given
     encoding: str | None = None  # checked when given; "" means plain (None in the finding)
+    confidence: str | None = None  # checked when given ("low", "medium", "high")
 
 
 @dataclass(frozen=True)
@@ -943,7 +944,266 @@ def positives(seed: int = 6) -> list[Case]:
             "Markdown inline code",
         )
     )
+    cases += _kimi_settings(k)
+    cases += _chinese_context(k)
+    cases += _placeholder_lookalikes(k)
     return cases
+
+
+def _expect(
+    name: str, path: str, text: str, key: str, rule: str, shape: str, confidence: str, **kw: Any
+) -> Case:
+    """A plain key at its place, with the confidence it must be reported at."""
+    line, column = _locate(text, key)
+    data = kw.get("data") or text.encode()
+    encoding = kw.get("encoding", "")
+    return Case(name, path, data, (Expect(rule, key, line, column, encoding, confidence),), shape)
+
+
+def _hex(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
+
+def _kimi_settings(k: _Keys) -> list[Case]:
+    """Round two (issue 16): a setting named for Kimi holding a value of any vendor's shape."""
+    rng = k.rng
+    out: list[Case] = []
+    word = string.ascii_letters + string.digits + "_-"
+    deepseek = "sk-" + _hex(rng, 32)
+    out.append(
+        _expect(
+            "kimi-setting-deepseek-shape",
+            ".env",
+            f"KIMI_API_KEY={deepseek}\n",
+            deepseek,
+            ASSIGNED,
+            "sk- + 32 hex in KIMI_API_KEY",
+            "medium",
+        )
+    )
+    bare = _hex(rng, 32)
+    out.append(
+        _expect(
+            "moonshot-setting-bare-hex",
+            "deploy/.env.production",
+            f"# relay\nMOONSHOT_API_KEY={bare}\n",
+            bare,
+            ASSIGNED,
+            "32 hex digits in MOONSHOT_API_KEY",
+            "medium",
+        )
+    )
+    bare = _hex(rng, 32)
+    out.append(
+        _expect(
+            "kimi-setting-json-hex",
+            "config.json",
+            json.dumps({"providers": {"moonshot_api_key": bare}}, indent=2) + "\n",
+            bare,
+            ASSIGNED,
+            "32 hex digits in a JSON setting",
+            "medium",
+        )
+    )
+    google = "AIza" + k.body(35)
+    out.append(
+        _expect(
+            "kimi-setting-google-shape",
+            "settings.yaml",
+            f"llm:\n  kimi_api_key: {google}\n",
+            google,
+            ASSIGNED,
+            "Google key shape in kimi_api_key",
+            "medium",
+        )
+    )
+    litellm = "sk-" + k.body(9) + "_" + k.body(6) + "-" + k.body(5)
+    out.append(
+        _expect(
+            "kimi-setting-litellm-shape",
+            "docker-compose.yml",
+            f"services:\n  app:\n    environment:\n      - KIMI_API_KEY={litellm}\n",
+            litellm,
+            ASSIGNED,
+            "LiteLLM virtual key in KIMI_API_KEY",
+            "medium",
+        )
+    )
+    zhipu = _hex(rng, 32) + "." + k.body(16)
+    out.append(
+        _expect(
+            "kimi-setting-zhipu-shape",
+            "app.py",
+            f'MOONSHOT_API_KEY = "{zhipu}"\n',
+            zhipu,
+            ASSIGNED,
+            "Zhipu key shape in MOONSHOT_API_KEY",
+            "medium",
+        )
+    )
+    svcacct = "sk-svcacct-" + "".join(rng.choice(word) for _ in range(60))
+    out.append(
+        _expect(
+            "openai-svcacct",
+            "svc.env",
+            f"KIMI_API_KEY={svcacct}\n",
+            svcacct,
+            ASSIGNED,
+            "OpenAI service account in KIMI_API_KEY",
+            "medium",
+        )
+    )
+    ds = "sk-" + _hex(rng, 32)
+    out.append(
+        _expect(
+            "kimi-setting-ts",
+            "src/config.ts",
+            f'export const kimiApiKey: string = "{ds}";\n',
+            ds,
+            ASSIGNED,
+            "TypeScript constant named for Kimi",
+            "medium",
+        )
+    )
+    # A setting named for another provider, tied to Kimi by the endpoint the code calls.
+    relay = "sk-" + k.body(10) + "_" + k.body(11)
+    text = f"OPENAI_BASE_URL=https://api.moonshot.cn/v1\nOPENAI_API_KEY={relay}\n"
+    out.append(
+        _expect(
+            "openai-named-moonshot-endpoint",
+            ".env",
+            text,
+            relay,
+            ASSIGNED,
+            "OPENAI_API_KEY with a Moonshot base URL",
+            "medium",
+        )
+    )
+    return out
+
+
+def _chinese_context(k: _Keys) -> list[Case]:
+    """Round two (issue 16): 月之暗面 as context, in the spellings the decoders read."""
+    out: list[Case] = []
+    m = k.moonshot()
+    out.append(
+        _expect(
+            "zh-utf8-context",
+            "docs/快速开始.md",
+            f"## 月之暗面开放平台\n\n```bash\nexport API_KEY={m}\n```\n",
+            m,
+            MOONSHOT,
+            "Chinese heading as the only context",
+            "high",
+        )
+    )
+    m = k.moonshot()
+    text = json.dumps({"provider": "月之暗面", "model": "default", "api_key": m}) + "\n"
+    out.append(
+        _expect(
+            "zh-json-escaped-context",
+            "providers.json",
+            text,
+            m,
+            MOONSHOT,
+            "json.dumps escapes 月之暗面 as \\u6708…",
+            "high",
+        )
+    )
+    m = k.moonshot()
+    text = f'# 北京月之暗面科技有限公司\r\n$env:API_KEY = "{m}"\r\n'
+    line, column = _locate(text, m)
+    out.append(
+        Case(
+            "zh-utf16-context",
+            "profile.ps1",
+            text.encode("utf-16"),
+            (Expect(MOONSHOT, m, line, column, "utf-16", "high"),),
+            "UTF-16 PowerShell profile with a Chinese comment",
+        )
+    )
+    m = k.moonshot()
+    q = urllib.parse.quote("月之暗面")
+    out.append(
+        _expect(
+            "zh-percent-context",
+            "requests.log",
+            f"GET /relay?vendor={q}&key={m} HTTP/1.1\n",
+            m,
+            MOONSHOT,
+            "percent-encoded 月之暗面 in a URL",
+            "high",
+        )
+    )
+    m = k.moonshot()
+    out.append(
+        _expect(
+            "zh-entity-context",
+            "index.html",
+            "<p>&#26376;&#20043;&#26263;&#38754; API</p>\n<code>" + m + "</code>\n",
+            m,
+            MOONSHOT,
+            "HTML entities for 月之暗面",
+            "high",
+        )
+    )
+    m = k.moonshot()
+    out.append(
+        _expect(
+            "zh-pinyin-context",
+            "settings.py",
+            f'PROVIDER = "yuezhianmian"\nAPI_KEY = "{m}"\n',
+            m,
+            MOONSHOT,
+            "pinyin name as context",
+            "high",
+        )
+    )
+    ds = "sk-" + _hex(k.rng, 32)
+    out.append(
+        _expect(
+            "zh-named-setting",
+            "config.yaml",
+            f"月之暗面密钥: {ds}\n",
+            ds,
+            ASSIGNED,
+            "a setting named in Chinese",
+            "medium",
+        )
+    )
+    return out
+
+
+def _placeholder_lookalikes(k: _Keys) -> list[Case]:
+    """Round two (issue 16): random keys that start or hold what a placeholder has."""
+    out: list[Case] = []
+    for i, start in enumerate(("test", "Demo", "abcd", "your", "FAKE", "1234")):
+        key = "sk-" + start + k.body(44)
+        out.append(
+            _expect(
+                f"lookalike-start-{i}",
+                "kimi.env",
+                f"MOONSHOT_API_KEY={key}\n",
+                key,
+                MOONSHOT,
+                f"random key starting with {start}",
+                "high",
+            )
+        )
+    body = k.body(64)
+    key = "sk-kimi-" + body[:30] + "zzzzz" + body[35:]
+    out.append(
+        _expect(
+            "lookalike-run-kimi",
+            "claude.json",
+            json.dumps({"env": {"ANTHROPIC_AUTH_TOKEN": key}}) + "\n",
+            key,
+            KIMI_CODE,
+            "Kimi Code key holding a five-character run",
+            "high",
+        )
+    )
+    return out
 
 
 def _one_api(rng: random.Random) -> str:
@@ -1022,12 +1282,9 @@ def negatives(seed: int = 60) -> list[Case]:
     )
     proj = "sk-proj-" + _chars(rng, word, 74) + "T3Blbk" + "FJ" + _chars(rng, word, 74)
     add("openai-project", "openai.env", f"OPENAI_API_KEY={proj}\n# kimi later\n", "OpenAI project")
-    add(
-        "openai-svcacct",
-        "svc.env",
-        "KIMI_API_KEY=sk-svcacct-" + _chars(rng, word, 60) + "\n",
-        "OpenAI service account (mis-assigned)",
-    )
+    # (An OpenAI service-account key in KIMI_API_KEY is a positive since round two: whatever a
+    # Kimi setting holds is reported; see _kimi_settings.)
+    _chars(rng, word, 60)  # keeps the seeded sequence of the cases below unchanged
     add(
         "openai-admin", "admin.env", "key=sk-admin-" + _chars(rng, word, 120) + "\n", "OpenAI admin"
     )
@@ -1323,6 +1580,56 @@ def negatives(seed: int = 60) -> list[Case]:
         moon_ctx + "<code>sk&#45;your&#45;key&#45;here</code>\n",
         "entity placeholder",
     )
+    # Round two (issue 16): references and placeholders in settings named for Kimi.
+    add(
+        "kimi-setting-references",
+        "app/settings.py",
+        "KIMI_API_KEY = os.environ['KIMI_API_KEY']\n"
+        "MOONSHOT_API_KEY = os.getenv('MOONSHOT_API_KEY', '')\n"
+        "kimi_api_key = settings.kimi_api_key\n"
+        "const kimiApiKey = process.env.KIMI_API_KEY_PRODUCTION\n"
+        "KIMI_API_KEY=${KIMI_API_KEY}\n"
+        "KIMI_API_KEY=$(cat /run/secrets/kimi)\n"
+        "MOONSHOT_API_KEY=KIMI_API_KEY_FROM_VAULT_2024\n"
+        "MOONSHOT_API_KEY_FILE=/run/secrets/moonshot_api_key\n"
+        "kimi_token: {{ secrets.KIMI_TOKEN }}\n",
+        "references, not values",
+    )
+    add(
+        "kimi-setting-placeholders",
+        ".env.example",
+        "KIMI_API_KEY=your_kimi_api_key_here\n"
+        "MOONSHOT_API_KEY=" + "0" * 32 + "\n"
+        "KIMI_API_KEY=sk-" + "a" * 32 + "\n"
+        "MOONSHOT_API_KEY=sk-0123456789abcdef0123456789abcdef\n"
+        "KIMI_API_KEY=replace-with-your-key-from-platform\n"
+        "KIMI_BASE_URL=https://api.moonshot.cn/v1\n"
+        "KIMI_MODEL_NAME=kimi-k2-0905-preview\n",
+        "placeholders in Kimi settings",
+    )
+    # The false positive of the real-repository run: a multi-provider template whose
+    # OPENAI/GEMINI keys are LiteLLM virtual keys, with a commented Moonshot block 44 lines on.
+    template = [
+        "# LLM providers",
+        "OPENAI_API_KEY=sk-" + keygen.body(10, rng) + "_" + keygen.body(11, rng),
+    ]
+    template.append("GEMINI_API_KEY=sk-" + keygen.body(12, rng) + "-" + keygen.body(9, rng))
+    template += [f"# option {i}: see the provider's documentation" for i in range(42)]
+    template += ["# Moonshot API (https://platform.moonshot.cn/)", "# MOONSHOT_API_KEY=", ""]
+    add("litellm-template", ".env.template", "\n".join(template), "commented console URL")
+    add(
+        "openai-named-commented-endpoint",
+        "config.py",
+        "# base_url = 'https://api.moonshot.cn/v1'\n"
+        "OPENAI_API_KEY = 'sk-" + keygen.body(30, rng) + "'\n",
+        "another provider's setting, endpoint only in a comment",
+    )
+    add(
+        "zh-placeholder",
+        "教程.md",
+        "月之暗面 API Key 示例：sk-" + "x" * 48 + "\n",
+        "placeholder in Chinese docs",
+    )
     return cases
 
 
@@ -1362,6 +1669,8 @@ def evaluate(case: Case, findings: list[Any]) -> Outcome:
             if want.column is not None and f.column != want.column:
                 continue
             if want.encoding is not None and (f.encoding or "") != want.encoding:
+                continue
+            if want.confidence is not None and str(f.confidence) != want.confidence:
                 continue
             hit = i
             break

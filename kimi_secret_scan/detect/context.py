@@ -1,0 +1,142 @@
+"""Context: the words, endpoints and setting names that tie a place to Kimi / Moonshot."""
+
+from __future__ import annotations
+
+import functools
+
+import regex
+
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+
+# Chinese documentation and code name Moonshot AI 月之暗面 (its company name, 北京月之暗面科技
+# 有限公司; pinyin yuezhianmian); "Kimi 开放平台" and "Moonshot AI 开放平台" already hold
+# an ASCII name. Besides UTF-8 (and UTF-16, read as UTF-8), the spellings that JSON
+# (`json.dumps` escapes non-ASCII by default), URLs and HTML give it.
+CHINESE_NAMES = (
+    "月之暗面".encode(),
+    rb"\\u6708\\u4e4b\\u6697\\u9762",
+    rb"%e6%9c%88%e4%b9%8b%e6%9a%97%e9%9d%a2",
+    rb"&#26376;&#20043;&#26263;&#38754;",
+    rb"&#x6708;&#x4e4b;&#x6697;&#x9762;",
+    b"yuezhianmian",
+)
+_NAMES = rb"moonshot|kimi|" + b"|".join(CHINESE_NAMES)
+# Words that tie a place to Kimi / Moonshot, and hints at which console issued the key.
+CONTEXT = regex.compile(rb"(?i)" + _NAMES)
+# What may follow a Kimi name in a setting's name: ASCII name characters, or Chinese
+# (`月之暗面密钥:`), up to 40 bytes; then the assignment.
+# A type annotation may come between (`kimiApiKey: string =`, `kimi_api_key: str =`).
+ASSIGN_TAIL = (
+    rb"(?:[\w.\-\[\]]|[\x80-\xff]){0,40}(?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\]|]{0,30}[ \t]*(?==))?"
+    rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
+)
+KIMI_CODE_HINT = regex.compile(rb"(?i)api\.kimi\.com|kimi\.com/code|kimi[_-]?code|kimi-for-coding")
+CN_HINT = regex.compile(rb"(?i)moonshot\.cn|platform\.kimi\.com")
+INTL_HINT = regex.compile(rb"(?i)moonshot\.ai|platform\.kimi\.ai")
+ENDPOINT = regex.compile(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com|moonshot\.(?:cn|ai)/")
+OTHER_VENDOR = regex.compile(
+    rb"(?i)api\.openai\.com|openrouter|deepseek|dashscope|siliconflow|one-?api|new-?api"
+    rb"|api\.anthropic\.com|api\.together|groq"
+)
+
+# `KIMI_API_KEY=`, `"moonshot_key": "`, `kimi.api_key = '`: a Kimi-named setting being assigned.
+KIMI_ASSIGNMENT = regex.compile(
+    rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + rb")" + ASSIGN_TAIL
+)
+# A key-like setting being assigned (api_key, apiKey, AUTH_TOKEN, x-api-key, …).
+KEY_ASSIGNMENT = regex.compile(
+    rb"(?i)(?:key|token|secret|auth\w*|password)\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
+    rb"\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
+)
+
+
+# The patterns below are compiled on first use: only a key-shaped token that is not of an
+# exact key shape needs them, never a clean hook run.
+
+
+@functools.cache
+def api_host() -> regex.Pattern[bytes]:
+    """The API hosts code calls (a console page, platform.moonshot.cn, is not one)."""
+    return regex.compile(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com")
+
+
+@functools.cache
+def _assigned_name() -> regex.Pattern[bytes]:
+    # The name a value is assigned to, at the end of the text before the value.
+    return regex.compile(
+        rb"([A-Za-z0-9_.\-]{1,80})\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
+        rb"\\?[\"'\x60]?[ \t]*(?:(?i:bearer)[ \t]+)?$"
+    )
+
+
+@functools.cache
+def _other_vendor_name() -> regex.Pattern[bytes]:
+    # Words in a setting's name that name another provider (OPENAI_API_KEY, GEMINI_API_KEY).
+    return regex.compile(
+        rb"(?i)openai|azure|gemini|google|anthropic|claude|deepseek|dashscope|qwen|zhipu|glm"
+        rb"|baichuan|minimax|groq|mistral|cohere|together|openrouter|siliconflow|perplexity"
+        rb"|xai|grok|hunyuan|doubao|volc|ernie|stepfun|huggingface|replicate|fireworks"
+        rb"|voyage|jina|tavily|serp|langsmith|pinecone|github|aws|stripe"
+    )
+
+
+def named_for_other_vendor(prefix: bytes) -> bool:
+    """Is the value after `prefix` assigned to a setting named for another provider?
+
+    Such a setting is not a Kimi setting: only an endpoint the code calls ties it to Kimi
+    (OPENAI_API_KEY with OPENAI_BASE_URL=https://api.moonshot.cn/v1 is how the OpenAI SDK
+    reaches Moonshot), never a word or a console URL in a comment.
+    """
+    match = _assigned_name().search(prefix)
+    if match is None:
+        return False
+    name = match.group(1)
+    return _other_vendor_name().search(name) is not None and CONTEXT.search(name) is None
+
+
+class Patterns:
+    """The context and assignment patterns, extended by the project's settings."""
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self.folded_words = tuple(w.lower().encode() for w in settings.context_words)
+        self.context = CONTEXT
+        self.assignment = KIMI_ASSIGNMENT
+        if settings.context_words:
+            words = b"|".join(regex.escape(w.encode()) for w in settings.context_words)
+            self.context = regex.compile(rb"(?i)" + _NAMES + b"|" + words)
+        if settings.variable_names or settings.context_words:
+            names = b"|".join(
+                regex.escape(n.encode())
+                for n in (*settings.variable_names, *settings.context_words)
+            )
+            self.assignment = regex.compile(
+                rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + b"|" + names + rb")" + ASSIGN_TAIL
+            )
+
+
+DEFAULT_PATTERNS = Patterns(DEFAULT_SETTINGS)
+
+
+@functools.lru_cache(maxsize=8)
+def _patterns_for(settings: DetectorSettings) -> Patterns:
+    return Patterns(settings)
+
+
+def patterns_for(settings: DetectorSettings) -> Patterns:
+    # Compiled once per settings, not once per blob of a history scan.
+    if settings is DEFAULT_SETTINGS or settings == DEFAULT_SETTINGS:
+        return DEFAULT_PATTERNS
+    return _patterns_for(settings)
+
+
+def names_kimi(folded: bytes, patterns: Patterns) -> bool:
+    """Does the lower-cased content name Moonshot, a Kimi endpoint, or a project word?
+
+    Two long words, searched for in every blob of a history, cost no more than main's
+    endpoint test; a bare "kimi" (short, so a slower search) is left out.
+    """
+    return (
+        b"moonshot" in folded
+        or b"kimi.com" in folded
+        or any(word in folded for word in patterns.folded_words)
+    )

@@ -1,0 +1,189 @@
+"""One layer of a scan: the data (the content itself, or text decoded from it), where its
+bytes came from, and the questions every detector asks of a place in it (context nearby,
+the line before it, where it is in the content)."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import regex
+
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.detect import limits
+from kimi_secret_scan.detect.context import CN_HINT, INTL_HINT, KIMI_CODE_HINT, Patterns
+from kimi_secret_scan.detect.excerpt import Locator, Span, decode_text
+from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
+
+# Masked keys (`sk-kimi-abcd…`, `sk-…***`) are what people paste into docs on purpose.
+_MASK_AFTER = (b"*", b"\xe2\x80\xa6", b"...", b"<", b"{", b"$", b"[")
+# How comment lines start in shell, YAML, .env, Python, C-family, SQL, INI and HTML.
+_COMMENT_MARKS = (b"#", b"//", b"/*", b"*", b"--", b";", b"<!--")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a decoded layer came from: its parent and the parent offset of each byte."""
+
+    parent: Layer
+    positions: list[int]
+    encoding: str
+
+
+class Layer:
+    """The state of one layer's scan: the data and the lazily found context positions.
+
+    The top layer is the content itself; decoded layers point back to it through `origin`,
+    so findings inside them are located at the encoded text.
+    """
+
+    def __init__(
+        self,
+        content: Content,
+        data: bytes,
+        patterns: Patterns,
+        origin: Origin | None = None,
+        label: str | None = None,
+    ) -> None:
+        self.patterns = patterns
+        self.content = content
+        self.data = data
+        self.origin = origin
+        self.depth: int = 0 if origin is None else origin.parent.depth + 1
+        self.root: Layer = self if origin is None else origin.parent.root
+        parent_label = None if origin is None else origin.parent.label
+        own = label if origin is None else origin.encoding
+        self.label: str | None = "+".join(x for x in (parent_label, own) if x) or None
+        self.locator = Locator(data)
+        # Where each finding's key (in whatever spelling) is in the root data, by id().
+        self.spans: dict[int, Span] = {}
+        self._near_cache: dict[tuple[int, bool], tuple[list[int], list[int]]] = {}
+
+    def to_parent(self, offset: int) -> int:
+        assert self.origin is not None
+        positions = self.origin.positions
+        return positions[min(offset, len(positions) - 1)]
+
+    def to_root(self, offset: int) -> int:
+        scan = self
+        while scan.origin is not None:
+            offset = scan.to_parent(offset)
+            scan = scan.origin.parent
+        return offset
+
+    def _positions(
+        self, pattern: regex.Pattern[bytes], code_only: bool = False
+    ) -> tuple[list[int], list[int]]:
+        """Starts and ends of the pattern's matches (both increasing: matches never overlap);
+        with `code_only`, only those outside comment lines."""
+        key = (id(pattern), code_only)
+        if key not in self._near_cache:
+            starts: list[int] = []
+            ends: list[int] = []
+            if code_only:
+                for s, e in zip(*self._positions(pattern), strict=True):
+                    if not self.in_comment(s):
+                        starts.append(s)
+                        ends.append(e)
+            else:
+                for m in pattern.finditer(self.data, timeout=limits.REGEX_TIMEOUT):
+                    starts.append(m.start())
+                    ends.append(m.end())
+            self._near_cache[key] = (starts, ends)
+        return self._near_cache[key]
+
+    def in_comment(self, offset: int) -> bool:
+        """Is `offset` on a comment line (`#`, `//`, `/*`, `*`, `--`, `;`, `<!--`)?"""
+        data = self.data
+        line_start = data.rfind(b"\n", max(0, offset - 400), offset) + 1
+        if line_start == 0 and offset > 400:
+            return False
+        return data[line_start:offset].lstrip(b" \t").startswith(_COMMENT_MARKS)
+
+    def near(
+        self, pattern: regex.Pattern[bytes], start: int, end: int, code_only: bool = False
+    ) -> bool:
+        """Is there a match of `pattern` within the context window, outside [start, end)?
+
+        In a decoded layer the encoded text's surroundings count too (a Kubernetes Secret
+        named `moonshot-credentials` is context for the base64 value under it). Matches are
+        found once per layer and looked up by bisection, so a file with thousands of keys
+        and thousands of context words costs no more than the sum of both. `code_only`
+        leaves out matches on comment lines (a console URL in a comment is weaker context
+        than an endpoint the code calls).
+        """
+        lo, hi = start - limits.CONTEXT_WINDOW, end + limits.CONTEXT_WINDOW
+        starts, ends = self._positions(pattern, code_only)
+        i = bisect.bisect_right(ends, lo)
+        while i < len(starts) and starts[i] < hi:
+            if not (starts[i] >= start and ends[i] <= end):
+                return True
+            i += 1
+        if self.origin is None:
+            return False
+        parent = self.origin.parent
+        return parent.near(pattern, self.to_parent(start), self.to_parent(end), code_only)
+
+    def line_prefix(self, start: int) -> bytes:
+        line_start = self.data.rfind(b"\n", max(0, start - 200), start) + 1
+        prefix = self.data[max(line_start, start - 200) : start]
+        if line_start == 0 and self.origin is not None and len(prefix) < 200:
+            # The decoded window starts mid-line: what precedes the encoded text counts too
+            # (`api_key: <base64>`, `Authorization: Basic <base64>`).
+            prefix = self.origin.parent.line_prefix(self.to_parent(0)) + prefix
+        return prefix[-200:]
+
+    def key_kind(self, start: int, end: int, secret: str) -> str:
+        if secret.startswith("sk-kimi-") or self.near(KIMI_CODE_HINT, start, end):
+            return KeyKind.KIMI_CODE
+        cn = self.near(CN_HINT, start, end)
+        intl = self.near(INTL_HINT, start, end)
+        if cn and not intl:
+            return KeyKind.PLATFORM_CN
+        if intl and not cn:
+            return KeyKind.PLATFORM_INTL
+        return KeyKind.PLATFORM
+
+    def finding(
+        self,
+        rule: Rule,
+        confidence: Confidence,
+        start: int,
+        end: int,
+        key_kind: str | None = None,
+        note: str | None = None,
+        secret: str | None = None,
+    ) -> Finding:
+        if secret is None:
+            secret = decode_text(self.data[start:end])
+        root = self.root
+        root_start, root_end = self.to_root(start), self.to_root(end)
+        data = root.data
+        line = root.locator.line_of(root_start)
+        line_start, line_end = root.locator.line_bounds(root_start)
+        col = root.locator.column(line_start, root_start)
+        end_column = col + (
+            len(decode_text(data[root_start:root_end])) if root_end <= line_end else len(secret)
+        )
+        # The excerpt is made once every key of the content is known (layered.py), from
+        # this span: decoded or joined keys are shown (redacted on output) in place of their
+        # encoded or split form, so an excerpt never carries a whole key in another spelling.
+        span = Span(root_start, root_end, secret, line_start, line_end)
+        finding = Finding(
+            rule=rule,
+            confidence=confidence,
+            key_kind=key_kind or self.key_kind(start, end, secret),
+            path=self.content.path,
+            line=line,
+            column=col,
+            end_column=end_column,
+            secret=secret,
+            commit=self.content.commit,
+            note=note,
+            encoding=self.label,
+        )
+        root.spans[id(finding)] = span
+        return finding
+
+    def masked(self, end: int) -> bool:
+        return self.data.startswith(_MASK_AFTER, end)

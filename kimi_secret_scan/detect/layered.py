@@ -1,0 +1,259 @@
+"""Layered decoding: scan the content, then every encoded text inside it (escapes, percent,
+HTML entities, base64, UTF-16), to MAX_DEPTH, and gather the findings in content order.
+
+The scan is built for whole files and whole blobs: cheap `bytes.find` prefilters decide
+whether any regex runs at all, every pattern is linear (possessive or bounded quantifiers,
+no nested repetition), and line and column are computed only for the few offsets that
+matched. Which lines count (the lines a commit adds) is the source's business, not ours.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import regex
+
+from kimi_secret_scan import decoders
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.detect import limits
+from kimi_secret_scan.detect.assigned import find_kimi_settings
+from kimi_secret_scan.detect.context import Patterns, names_kimi, patterns_for
+from kimi_secret_scan.detect.excerpt import SpanIndex
+from kimi_secret_scan.detect.headers import HEADER_WORDS, find_headers, may_have_header
+from kimi_secret_scan.detect.layer import Layer, Origin
+from kimi_secret_scan.detect.limits import DetectionTimeout
+from kimi_secret_scan.detect.tokens import SK_ANY, SK_ENTITY, find_sk_tokens
+from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+
+_Found = list[tuple[int, Finding]]
+
+
+def _scan_layer(
+    scan: Layer,
+    found: _Found,
+    first_sk: regex.Match[bytes] | None = None,
+    b64_starts: list[int] | None = None,
+    header: bool | None = None,
+    folded: bytes | None = None,
+) -> None:
+    """Findings of one layer, then of every encoded text inside it, to MAX_DEPTH."""
+    data = scan.data
+    deep = scan.depth > 0
+    if folded is None:
+        folded = data.lower()
+    timeout = limits.REGEX_TIMEOUT
+    if deep:
+        first_sk = SK_ANY.search(data)
+    hits: list[tuple[int, Callable[[bytes, int], decoders.Decoded]]] = []
+    if first_sk is not None:
+        if first_sk.group() == b"sk-" or b"sk-" in data:
+            find_sk_tokens(scan, found)
+        if scan.depth < limits.MAX_DEPTH:
+            at = first_sk.start()
+            for match in decoders.SK_ESCAPED.finditer(data, at, timeout=timeout):
+                percent = match.group()[2:3] == b"%"
+                hits.append(
+                    (match.start(), decoders.percent_window if percent else decoders.escape_window)
+                )
+            for match in SK_ENTITY.finditer(data, at, timeout=timeout):
+                hits.append((match.start(), decoders.entity_window))
+    if deep and scan.depth < limits.MAX_DEPTH:
+        for match in decoders.SK_FULLY_ESCAPED.finditer(data, timeout=timeout):
+            head = match.group()[:1]
+            window = (
+                decoders.percent_window
+                if head == b"%"
+                else decoders.entity_window
+                if head == b"&"
+                else decoders.escape_window
+            )
+            hits.append((match.start(), window))
+    _open_windows(scan, hits, found)
+    if b"kimi" in folded or b"moonshot" in folded:
+        find_kimi_settings(scan, found, folded)
+    if header is None:
+        header = may_have_header(data, folded)
+    if header:
+        find_headers(scan, found)
+    if scan.depth < limits.MAX_DEPTH:
+        starts = (
+            b64_starts
+            if b64_starts is not None
+            else decoders.base64_starts(data, deep=True, broad=True)
+        )
+        for decoded in decoders.base64_windows(data, starts):
+            _sublayer(scan, decoded, found)
+
+
+def _open_windows(
+    scan: Layer,
+    hits: list[tuple[int, Callable[[bytes, int], decoders.Decoded]]],
+    found: _Found,
+) -> None:
+    """Decode a window around each escaped `sk`, once per stretch of text.
+
+    A hit inside a window already decoded the same way is skipped unless it lies near the
+    window's end (where its key could be cut off), so a megabyte of escapes decodes each
+    byte about once, not once per escape.
+    """
+    covered: dict[Callable[[bytes, int], decoders.Decoded], int] = {}
+    opened = 0
+    budget = decoders.window_budget(len(scan.data))
+    for pos, window in sorted(hits, key=lambda hit: hit[0]):
+        if pos < covered.get(window, -1):
+            continue
+        if opened >= budget:
+            raise decoders.WindowLimit(opened)
+        decoded = window(scan.data, pos)
+        opened += 1
+        covered[window] = decoded.positions[-1] - 2 * limits.MAX_TOKEN
+        _sublayer(scan, decoded, found)
+
+
+def _sublayer(scan: Layer, decoded: decoders.Decoded, found: _Found) -> None:
+    origin = Origin(scan, decoded.positions, decoded.encoding)
+    _scan_layer(Layer(scan.content, decoded.data, scan.patterns, origin), found)
+
+
+# Configuration, data and scripts: where base64 values are often credentials (Kubernetes
+# Secrets, Docker configs, .env files, HTTP requests, notebooks) and few of a history's
+# bytes are. Base64 is searched there, and in any content that names Moonshot or a Kimi
+# endpoint; not in the rest (source code, documents, media: most of the bytes), where the
+# four short searches for its spellings would make detect() about three times slower.
+_CONFIG_SUFFIXES = frozenset(
+    [
+        "yaml",
+        "yml",
+        "json",
+        "jsonc",
+        "json5",
+        "env",
+        "toml",
+        "ini",
+        "cfg",
+        "conf",
+        "config",
+        "properties",
+        "txt",
+        "http",
+        "rest",
+        "ipynb",
+        "sh",
+        "bash",
+        "zsh",
+        "fish",
+        "ps1",
+        "psm1",
+        "bat",
+        "cmd",
+        "tf",
+        "tfvars",
+        "hcl",
+        "xml",
+        "plist",
+        "secret",
+        "secrets",
+        "npmrc",
+        "netrc",
+        "pypirc",
+        "dockercfg",
+        "dockerconfigjson",
+        "log",
+        "csv",
+        "tsv",
+        "b64",
+        "base64",
+    ]
+)
+
+
+def _is_config(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.startswith(".env") or "." not in name.lstrip("."):
+        return True  # .env.local; Dockerfile, .npmrc and other names without a suffix
+    return name.rsplit(".", 1)[-1] in _CONFIG_SUFFIXES
+
+
+_WIDE_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _detect_in(
+    content: Content, data: bytes, patterns: Patterns, label: str | None
+) -> list[Finding]:
+    # The cheap gates first (one regex with a literal prefix, a few finds): most content
+    # holds nothing to look at, and is left without building any scan state.
+    first_sk = SK_ANY.search(data)
+    # One lower-cased copy serves every case-insensitive word test (cheaper than a search per
+    # case variant); the endpoint words are only looked for where "kimi"/"moonshot" are.
+    folded = data.lower()
+    kimi = names_kimi(folded, patterns)
+    header = kimi and any(word in data for word in HEADER_WORDS)
+    broad = kimi or _is_config(content.path)
+    b64_starts = decoders.base64_starts(data, deep=False, broad=broad)
+    if first_sk is None and not b64_starts and not header and not kimi and b"kimi" not in folded:
+        return []
+    found: _Found = []
+    scan = Layer(content, data, patterns, label=label)
+    try:
+        _scan_layer(scan, found, first_sk, b64_starts, header, folded)
+    except TimeoutError:
+        raise DetectionTimeout(
+            content.path,
+            f"a pattern took longer than {limits.REGEX_TIMEOUT:g} s; content not scanned",
+        ) from None
+    except decoders.WindowLimit as exc:
+        raise DetectionTimeout(
+            content.path, f"{exc} (a decoder's limit for this size); content not scanned whole"
+        ) from None
+    # Excerpts show every key of their line in place (its decoded or joined form), so no
+    # excerpt shows a neighbouring key in an encoded or split spelling.
+    spans = scan.spans
+    index = SpanIndex(data, spans.values())
+    found = [
+        (offset, dataclasses.replace(f, excerpt=index.excerpt(spans[id(f)]))) for offset, f in found
+    ]
+    found.sort(key=lambda item: (item[0], item[1].encoding is not None))
+    # The same key at the same place may be reached plainly and through a decoder (a JSON
+    # string with other escapes in it): keep the first, plainest report.
+    seen: set[tuple[int, str]] = set()
+    out: list[Finding] = []
+    for offset, finding in found:
+        key = (offset, finding.secret)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out
+
+
+def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> list[Finding]:
+    """Every key in the content, in offset order, before any filter.
+
+    Raises DetectionTimeout when a pattern exceeds its time limit on this content.
+    """
+    patterns = patterns_for(settings)
+    data = content.data
+    if data[:2] in _WIDE_MARKS or b"\x00" in data:
+        wide = decoders.text_encoding(data)
+        if wide is not None:
+            # UTF-16 / UTF-32 text is read as the characters it holds (lines and columns are
+            # the same in both spellings). The bytes are read as they are too: a binary file
+            # may merely look wide, and must not hide an ASCII key by doing so.
+            text = decoders.transcode(data, wide)
+            found = _detect_in(content, text, patterns, wide.rsplit("-", 1)[0])
+            keys = {f.secret for f in found}
+            raw = _detect_in(content, data, patterns, None)
+            return found + [f for f in raw if f.secret not in keys]
+    # Nearly every blob of a history holds nothing: decide that with the fewest, fastest
+    # searches, inline (a function call per blob is measurable over a whole history).
+    if SK_ANY.search(data) is None:
+        folded = data.lower()
+        if (
+            b"moonshot" not in folded
+            and b"kimi" not in folded  # KIMI_API_KEY=<a value of any shape>; holds kimi.com
+            and not (patterns.folded_words and names_kimi(folded, patterns))
+            and (not _is_config(content.path) or not decoders.base64_starts(data, False, True))
+        ):
+            return []
+    return _detect_in(content, data, patterns, None)

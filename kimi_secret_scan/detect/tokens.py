@@ -1,0 +1,285 @@
+"""sk- tokens and their shapes: which vendor a body belongs to, keys written in pieces, and
+the judgement of one token (rule and confidence) from its shape and its context."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import regex
+
+from kimi_secret_scan import rules
+from kimi_secret_scan.detect import limits
+from kimi_secret_scan.detect.context import (
+    ENDPOINT,
+    KEY_ASSIGNMENT,
+    OTHER_VENDOR,
+    api_host,
+    named_for_other_vendor,
+)
+from kimi_secret_scan.detect.excerpt import decode_text
+from kimi_secret_scan.detect.headers import HEADER_BEFORE
+from kimi_secret_scan.detect.layer import Layer
+from kimi_secret_scan.finding import Confidence, Finding, KeyKind
+from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secret_looking
+
+# An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
+# follow an escape (`\n`, `%20`, `\u0020`) so JSON strings and URLs are still read.
+SK_TOKEN = regex.compile(
+    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}))sk-[A-Za-z0-9_-]*+"
+)
+
+# Any `sk` followed by a hyphen, plain or escaped: one search tells whether a file needs the
+# token pass, the escape decoders, or neither.
+SK_ANY = regex.compile(rb"sk(?:-|%2[dD]|%25|\\(?:u002[dD]|x2[dD]|055|-)|&#(?:45|x2[dD]);)")
+SK_ENTITY = regex.compile(rb"sk&#(?:45|x2[dD]);")
+
+_OTHER_VENDOR_PREFIXES = (
+    "ant-",
+    "proj-",
+    "svcacct-",
+    "admin-",
+    "None-",
+    "or-",
+    "api-",
+    "sp-",
+    "ws-",
+    "lf-",
+    "live-",
+)
+
+
+def other_vendor_body(body: str) -> str | None:
+    """Name the vendor when a token body is positively another vendor's, else None."""
+    if body.startswith(_OTHER_VENDOR_PREFIXES):
+        return "another vendor's prefixed key"
+    if len(body) == 32 and all(c in "0123456789abcdef" for c in body):
+        return "DeepSeek / DashScope (32 hex digits)"
+    if len(body) == 48:
+        if "T3BlbkFJ" in body:
+            return "OpenAI (T3BlbkFJ marker)"
+        if body.isalpha() and body.islower():
+            return "SiliconFlow (all lower-case)"
+        tail = body[16:]
+        if all(
+            (c in "0123456789ABCDEF") if i % 2 == 0 else (c in "0123456789abcdef")
+            for i, c in enumerate(tail)
+        ):
+            return "One-API relay"
+    return None
+
+
+# Pieces of one key written as several strings or across a line break. Each alternative
+# ends where the next piece starts:
+#   "sk-" + "…", 'sk-' . '…', "sk-" "…" (also JSON-escaped quotes), optionally over a newline
+#   shell line continuation: sk-\⏎…
+#   a line break inside a quoted string (curl -H "Authorization: Bearer sk-⏎…")
+#   notebook source lines: …sk-\n",⏎ "…
+_GLUE = regex.compile(
+    rb"\\?[\"'\x60][ \t]*(?:\+|\.\.?|&|\|\|)?[ \t]*"
+    rb"(?:\\?\r?\n[ \t]*(?:(?:\+|\.\.?|&)[ \t]*)?)?\\?[\"'\x60]"
+    rb"|\\\r?\n[ \t]*"
+    rb"|\r?\n[ \t]*"
+    rb"|\\n\\?\"[ \t]*,[ \t]*\r?\n[ \t]*\""
+)
+_GLUE_STARTS = frozenset((b"\\", b'"', b"'", b"\x60", b"\r", b"\n"))
+_PIECE = regex.compile(rb"[A-Za-z0-9_-]++")
+_MAX_PIECES = 4
+_JOINED_BODIES = (48, 69)  # sk- + 48, sk-kimi- + 64
+
+
+def joined_token(scan: Layer, end: int, token: str) -> tuple[str, int] | None:
+    """The key continued after `end` in further strings or lines, when that makes a key.
+
+    Only joins that produce exactly a Kimi Code or Open Platform shape are returned: a
+    prefix followed by unrelated text must not become a finding.
+    """
+    data = scan.data
+    pieces = [token]
+    length = len(token) - 3
+    pos = end
+    for _ in range(_MAX_PIECES - 1):
+        if data[pos : pos + 1] not in _GLUE_STARTS:
+            return None
+        glue = _GLUE.match(data, pos, timeout=limits.REGEX_TIMEOUT)
+        if glue is None:
+            return None
+        piece = _PIECE.match(data, glue.end(), timeout=limits.REGEX_TIMEOUT)
+        if piece is None or data.startswith(b"sk-", piece.start()):
+            return None  # nothing follows, or the next key begins
+        pieces.append(decode_text(piece.group()))
+        length += piece.end() - piece.start()
+        pos = piece.end()
+        if length in _JOINED_BODIES:
+            return "".join(pieces), pos
+        if length > max(_JOINED_BODIES):
+            return None
+    return None
+
+
+def sk_token(
+    scan: Layer, start: int, end: int, token: str | None = None, joined: bool = False
+) -> Finding | None:
+    """The finding for the sk- token at [start, end) of the layer, or None."""
+    if token is None:
+        token = decode_text(scan.data[start:end])
+    body = token[3:]
+    if body.startswith("kimi-") and len(body) == 69 and body[5:].isalnum():
+        if is_placeholder_body(body[5:]):
+            return None
+        return scan.finding(rules.KIMI_CODE_KEY, Confidence.HIGH, start, end, secret=token)
+    vendor = other_vendor_body(body)
+    if vendor:
+        # Positively another provider's shape: a key of that provider, unless it sits in a
+        # setting named for Kimi (a relay's key, or one pasted into the wrong place).
+        if joined or scan.masked(end) or not kimi_setting(scan, start):
+            return None
+        if not secret_looking(body):
+            return None
+        return scan.finding(
+            rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end, note=setting_note(token)
+        )
+    if len(body) == 48 and body.isalnum():
+        if is_placeholder_body(body):
+            return None
+        if scan.near(scan.patterns.context, start, end):
+            return scan.finding(rules.MOONSHOT_KEY, Confidence.HIGH, start, end, secret=token)
+        if scan.near(OTHER_VENDOR, start, end):
+            return scan.finding(
+                rules.MOONSHOT_KEY,
+                Confidence.LOW,
+                start,
+                end,
+                note="Moonshot-shaped, but the context points to another provider or an "
+                "OpenAI-compatible relay; check which service issued it.",
+                secret=token,
+            )
+        return scan.finding(
+            rules.MOONSHOT_KEY,
+            Confidence.MEDIUM,
+            start,
+            end,
+            note="No Kimi / Moonshot context nearby: the shape is Moonshot's, but "
+            "OpenAI-compatible relays (New-API) issue keys of the same shape.",
+            secret=token,
+        )
+    if joined or scan.masked(end):
+        return None
+    if body.startswith("ki"):
+        tail = body[5:] if body.startswith("kimi-") else body[2:]
+        if 40 <= len(tail) <= 100 and tail.isalnum() and looks_random(tail):
+            return scan.finding(
+                rules.KIMI_UNUSUAL_KEY,
+                Confidence.MEDIUM,
+                start,
+                end,
+                key_kind=KeyKind.KIMI_CODE,
+                note="Starts like a Kimi Code key (sk-ki…) but is not 64 characters: "
+                "treat it as a key unless you know it is cut or made up.",
+            )
+        return None
+    prefix = scan.line_prefix(start)
+    if scan.patterns.assignment.search(prefix):
+        if not secret_looking(body):
+            return None
+        return scan.finding(
+            rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end, note=setting_note(token)
+        )
+    if not looks_random(body.replace("-", "").replace("_", "")):
+        return None
+    endpoint = scan.near(ENDPOINT, start, end)
+    if endpoint and HEADER_BEFORE.search(prefix) is not None:
+        return scan.finding(rules.AUTH_HEADER_KEY, Confidence.MEDIUM, start, end)
+    if endpoint and KEY_ASSIGNMENT.search(prefix):
+        # A generic key setting (api_key, AUTH_TOKEN) is tied to Kimi by an endpoint the code
+        # names, not by one in a comment; a setting named for another provider only by an
+        # API host the code calls (OPENAI_BASE_URL=https://api.moonshot.cn/v1).
+        if named_for_other_vendor(prefix):
+            tied = scan.near(api_host(), start, end, code_only=True)
+        else:
+            tied = scan.near(ENDPOINT, start, end, code_only=True)
+        if tied:
+            return scan.finding(rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end)
+    return None
+
+
+def kimi_setting(scan: Layer, start: int) -> bool:
+    """Is the text at `start` the value of a setting named for Kimi (KIMI_API_KEY=)?"""
+    return scan.patterns.assignment.search(scan.line_prefix(start)) is not None
+
+
+def find_sk_tokens(scan: Layer, found: list[tuple[int, Finding]]) -> None:
+    """Every sk- token of the layer, judged; keys written in pieces are joined first."""
+    data = scan.data
+    for match in SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT):
+        start, end = match.span()
+        if end - start > limits.MAX_TOKEN:
+            continue
+        finding = sk_token(scan, start, end)
+        if finding is None and end - start < 3 + max(_JOINED_BODIES):
+            joined = joined_token(scan, end, decode_text(match.group()))
+            if joined is not None:
+                token, joined_end = joined
+                finding = sk_token(scan, start, joined_end, token, joined=True)
+                if finding is not None:
+                    note = "Written in pieces (across strings or lines); reported joined."
+                    note = f"{note} {finding.note}" if finding.note else note
+                    joined_finding = dataclasses.replace(finding, note=note)
+                    spans = scan.root.spans
+                    spans[id(joined_finding)] = spans.pop(id(finding))
+                    finding = joined_finding
+        if finding is not None:
+            found.append((scan.to_root(start), finding))
+
+
+_HEX = frozenset("0123456789abcdef")
+_HEX_UPPER = frozenset("0123456789ABCDEF")
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_URL_SAFE = _ALNUM | {"-", "_"}
+_BASE64 = _ALNUM | {"+", "/", "="}
+
+
+def describe_shape(value: str) -> str:
+    """The shape of a value in words, naming the providers whose keys look like it."""
+    prefix = ""
+    body = value
+    if value.startswith("sk-"):
+        prefix, body = "sk- + ", value[3:]
+        vendor = other_vendor_body(body)
+        if vendor == "DeepSeek / DashScope (32 hex digits)":
+            return "sk- + 32 hex digits, like DeepSeek / DashScope keys"
+        if vendor is not None:
+            return f"sk- + {len(body)} characters, like {vendor} keys"
+    n = len(body)
+    chars = set(body)
+    if chars <= _HEX or chars <= _HEX_UPPER:
+        kind = "hex digits"
+    elif chars <= _ALNUM:
+        kind = "letters and digits"
+    elif chars <= _URL_SAFE:
+        kind = "URL-safe characters"
+    elif chars <= _BASE64:
+        kind = "base64 characters"
+    else:
+        kind = "characters"
+    like = ""
+    if prefix and kind == "URL-safe characters" and n == 22:
+        like = ", like a LiteLLM proxy's virtual keys"
+    elif prefix and kind == "hex digits" and n == 32:
+        like = ", like DeepSeek / DashScope keys"
+    elif not prefix and value.startswith("AIza") and n == 39:
+        like = ", like a Google (Gemini) API key"
+    elif not prefix and value.startswith("eyJ") and value.count(".") == 2:
+        return "a JSON Web Token"
+    elif not prefix and "." in value:
+        head = value.partition(".")[0]
+        if len(head) == 32 and set(head) <= _HEX:
+            return "32 hex digits, a dot and a secret, like Zhipu (GLM) keys"
+    return f"{prefix}{n} {kind}{like}"
+
+
+def setting_note(value: str) -> str:
+    return (
+        f"Assigned to a setting named for Kimi / Moonshot; shape: {describe_shape(value)}. "
+        "Whatever a Kimi setting holds is a credential for Kimi (often through a relay) "
+        "and has leaked."
+    )

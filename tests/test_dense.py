@@ -1,0 +1,59 @@
+"""Dense input: files holding tens of thousands of keys are scanned in time linear in the
+file (issue 11). The findings are asserted, never the time: a quadratic scan of these files
+takes minutes and hits the 20 s pattern limit, which would report the file as skipped."""
+
+from __future__ import annotations
+
+import random
+
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.finding import Confidence
+from kimi_secret_scan.scan import scan
+from tests import keygen
+
+
+def _dense(count: int, seed: int) -> tuple[bytes, str, int]:
+    """`count` key-shaped tokens one per line, and one key with Kimi context in the middle."""
+    rng = random.Random(seed)
+    lines = [f"KEY_{i}={keygen.moonshot_key(rng)}\n" for i in range(count)]
+    key = keygen.moonshot_key(rng)
+    middle = count // 2
+    lines.insert(
+        middle, f"# Kimi\nMOONSHOT_BASE_URL=https://api.moonshot.cn/v1\nMOONSHOT_API_KEY={key}\n"
+    )
+    return "".join(lines).encode(), key, middle + 3
+
+
+def test_45000_tokens_and_one_real_key() -> None:
+    data, key, line = _dense(45_000, seed=3)
+    assert 2_500_000 < len(data) < 3_000_000
+    result = scan("files", "dense", [Content(path="tokens.txt", data=data)])
+    assert result.stats.skipped == []
+    findings = result.findings
+    assert len(findings) == 45_001
+    assert len({f.secret for f in findings}) == 45_001
+    real = [f for f in findings if f.secret == key]
+    assert len(real) == 1
+    assert (real[0].line, real[0].column, real[0].confidence) == (line, 18, Confidence.HIGH)
+    assert real[0].key_kind == "moonshot-platform-cn"
+    # Every finding's excerpt is its own line, with its own key.
+    assert all(f.excerpt.endswith(f.secret) for f in findings)
+    assert [f.line for f in findings] == sorted(f.line for f in findings)
+
+
+def test_thousands_of_keys_on_one_line_each_excerpt_hides_the_others() -> None:
+    rng = random.Random(5)
+    keys = [keygen.moonshot_key(rng) if i % 3 else keygen.kimi_code_key(rng) for i in range(3000)]
+    text = "moonshot = [" + ", ".join(f'"{k}"' for k in keys) + "]\n"
+    result = scan("files", "dense", [Content(path="keys.py", data=text.encode())])
+    findings = result.findings
+    assert [f.secret for f in findings] == keys
+    for f in findings:
+        assert f.line == 1
+        assert text.index(f.secret) + 1 == f.column
+        assert f.end_column == f.column + len(f.secret)
+        # The excerpt shows the finding's key, and every other key on it redacted.
+        assert f.secret in f.excerpt
+        others = [k for k in keys if k != f.secret and k[:16] in f.excerpt]
+        assert others == []
+        assert f.excerpt.count("…") >= 2

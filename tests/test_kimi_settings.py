@@ -1,0 +1,77 @@
+"""Settings named for Kimi (issue 16): any secret-looking value is reported at medium
+confidence with its shape named; a setting named for another provider is not a Kimi setting;
+a console URL in a comment does not tie a key to Kimi."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.detectors import detect
+from tests import keygen
+from tests.gitrepo import GitRepo, run_cli
+
+HEX = "0123456789abcdef"
+
+
+def _hex(n: int, rng: random.Random) -> str:
+    return "".join(rng.choice(HEX) for _ in range(n))
+
+
+def _one(text: str, path: str = ".env") -> list[tuple[str, str, str | None]]:
+    return [
+        (f.rule.id, str(f.confidence), f.note)
+        for f in detect(Content(path=path, data=text.encode()))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shape"),
+    [
+        ("KIMI_API_KEY", "sk-{hex32}", "sk- + 32 hex digits, like DeepSeek / DashScope keys"),
+        ("MOONSHOT_API_KEY", "{hex32}", "32 hex digits"),
+        ("KIMI_CODE_API_KEY", "sk-{b9}_{b6}-{b5}", "sk- + 22 URL-safe characters, like a LiteLLM"),
+        ("kimi_api_key", "AIza{b35}", "39 letters and digits, like a Google (Gemini) API key"),
+        ("MOONSHOT_API_KEY", "{hex32}.{b16}", "32 hex digits, a dot and a secret, like Zhipu"),
+    ],
+)
+def test_a_kimi_setting_reports_any_secret_shape(name: str, value: str, shape: str) -> None:
+    rng = random.Random(name + value)
+    value = value.format(
+        hex32=_hex(32, rng),
+        b5=keygen.body(5, rng),
+        b6=keygen.body(6, rng),
+        b9=keygen.body(9, rng),
+        b16=keygen.body(16, rng),
+        b35=keygen.body(35, rng),
+    )
+    [(rule, confidence, note)] = _one(f"{name}={value}\n")
+    assert (rule, confidence) == ("kimi-assigned-key", "medium")
+    assert note is not None and f"shape: {shape}" in note
+
+
+def test_another_providers_setting_needs_an_endpoint_the_code_calls() -> None:
+    rng = random.Random(4)
+    relay = "sk-" + keygen.body(10, rng) + "_" + keygen.body(11, rng)
+    commented = f"# OPENAI_BASE_URL=https://api.moonshot.cn/v1\nOPENAI_API_KEY={relay}\n"
+    console = f"OPENAI_API_KEY={relay}\n# Moonshot API (https://platform.moonshot.cn/)\n"
+    called = f"OPENAI_BASE_URL=https://api.moonshot.cn/v1\nOPENAI_API_KEY={relay}\n"
+    assert _one(commented) == []
+    assert _one(console) == []
+    assert [r for r, _, _ in _one(called)] == ["kimi-assigned-key"]
+
+
+def test_the_shape_is_in_the_json_report(repo: GitRepo) -> None:
+    rng = random.Random(9)
+    value = "sk-" + _hex(32, rng)
+    repo.write("deploy.env", f"KIMI_API_KEY={value}\n")
+    run = run_cli("files", "deploy.env", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.err
+    [finding] = json.loads(run.out)["findings"]
+    assert finding["rule"] == "kimi-assigned-key"
+    assert finding["confidence"] == "medium"
+    assert "shape: sk- + 32 hex digits, like DeepSeek / DashScope keys" in finding["note"]
+    assert value not in run.out

@@ -1,0 +1,92 @@
+"""Placeholder rules judge the whole body, and the chance that they drop a real key is
+computed and kept under 1e-9 (issue 16): the bound, a million random bodies, and keys whose
+start or a short run looks like a placeholder's."""
+
+from __future__ import annotations
+
+import os
+import string
+
+import pytest
+
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.randomness import is_placeholder_body, placeholder_bound, placeholder_rule
+from tests import keygen
+
+ALNUM = (string.ascii_letters + string.digits).encode()
+# Bytes 0..247 map evenly onto the 62 letters and digits (248 = 4 * 62); the rest are dropped.
+_TO_ALNUM = bytes(ALNUM[i % 62] for i in range(256))
+_UNEVEN = bytes(range(248, 256))
+
+
+def _random_bodies(count: int, length: int) -> list[str]:
+    """`count` uniformly random bodies, drawn at C speed (no Python loop per character)."""
+    need = count * length
+    raw = b""
+    while len(raw) < need:
+        raw += os.urandom(need + need // 16).translate(_TO_ALNUM, _UNEVEN)
+    text = raw[:need].decode()
+    return [text[i : i + length] for i in range(0, need, length)]
+
+
+@pytest.mark.parametrize("length", [48, 64])
+def test_computed_bound_is_below_one_in_a_billion(length: int) -> None:
+    bound = placeholder_bound(length)
+    assert set(bound) == {
+        "single case",
+        "repeated or sequential characters",
+        "repeated block",
+        "readable words",
+    }
+    assert all(0 <= p < 1e-10 for p in bound.values()), bound
+    assert sum(bound.values()) < 1e-9
+
+
+def test_a_million_random_bodies_are_keys() -> None:
+    bodies = _random_bodies(800_000, 48) + _random_bodies(200_000, 64)
+    dropped = [b for b in bodies if is_placeholder_body(b)]
+    # Expected count under the bound: about 1e-5; any hit is a bug in the bound or the rules.
+    assert dropped == []
+
+
+STARTS = ["test", "Test", "TEST", "demo", "dEmO", "abcd", "your", "Your", "fake", "1234", "xxxx"]
+
+
+@pytest.mark.parametrize("start", STARTS)
+def test_a_random_key_that_starts_like_a_placeholder_is_found(start: str) -> None:
+    body = start + keygen.body(44)
+    assert placeholder_rule(body) is None
+    kimi = start + keygen.body(60)
+    text = f"MOONSHOT_API_KEY=sk-{body}\nKIMI_CODE_KEY=sk-kimi-{kimi}\n"
+    found = detect(Content(path=".env", data=text.encode()))
+    assert [f.secret for f in found] == ["sk-" + body, "sk-kimi-" + kimi]
+
+
+@pytest.mark.parametrize("run", ["aaaaa", "7777777", "abcdef", "123456", "ZYXWVU", "test1234"])
+def test_a_random_key_holding_a_short_run_is_found(run: str) -> None:
+    base = keygen.body(48)
+    body = base[:20] + run + base[20 + len(run) :]
+    assert placeholder_rule(body) is None
+    found = detect(Content(path="kimi.py", data=f'client = Kimi(api_key="sk-{body}")\n'.encode()))
+    assert [f.secret for f in found] == ["sk-" + body]
+
+
+@pytest.mark.parametrize(
+    ("body", "rule"),
+    [
+        ("x" * 48, "single case"),
+        ("X" * 64, "single case"),
+        ("1234567890" * 4 + "12345678", "single case"),
+        ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV", "repeated or sequential characters"),
+        ("AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKl", "repeated or sequential characters"),
+        ("aB3d" * 12, "repeated block"),
+        ("aB3d" * 16, "repeated block"),
+        ("k8Jz" * 12, "repeated block"),
+        ("Q7zKa1B2" * 8, "repeated block"),
+        ("YourMoonshotApiKeyHereReplaceThisWithTheRealKey1", "readable words"),
+        ("ReplaceWithYourKimiCodeApiKeyFromThePlatform" + "0000Xy9q", "readable words"),
+    ],
+)
+def test_placeholders_are_still_placeholders(body: str, rule: str) -> None:
+    assert placeholder_rule(body) == rule
