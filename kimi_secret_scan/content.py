@@ -21,6 +21,12 @@ class Content:
     # chunks of any size (`size` in all); scan() reads it one window at a time.
     chunks: Callable[[], Iterator[bytes]] | None = field(default=None, compare=False)
     size: int = 0
+    # A piece of a container (unpack/): the path of the outermost container holding it, so
+    # what excludes the container excludes its pieces too.
+    container: str | None = None
+    # A database row (unpack/sqlite.py): the line each cell starts on, and the cell's name
+    # (`[row 12].key`), so a finding is located in its cell rather than in the row.
+    cells: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,18 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from kimi_secret_scan.content import Content
+from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+from kimi_secret_scan.unpack import (
+    DEFAULT_LIMITS,
+    Limits,
+    container_kind,
+    expand,
+    head_of,
+    relocate,
+)
 
 # Overridable so tests reach several windows with small files.
 WINDOW = int(os.environ.get("KIMI_SECRET_SCAN_WINDOW", str(8 << 20)))
@@ -147,3 +155,38 @@ def detect_chunks(
     for win in windows(chunks, window):
         out += shift(own_findings(part(content, win), win, settings), win)
     return out
+
+
+def detect_members(
+    content: Content,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[list[Finding], list[Skipped]]:
+    """detect() over every piece a container holds (nothing when it is not one), before
+    any filter, each finding located in its piece; and what could not be unpacked."""
+    found: list[Finding] = []
+    skipped: list[Skipped] = []
+    for piece in expand(content, limits):
+        if isinstance(piece, Skipped):
+            skipped.append(piece)
+        elif piece.chunks is not None:
+            found += detect_chunks(piece, piece.chunks(), settings)
+        else:
+            found += relocate(piece, detect(piece, settings))
+    return found, skipped
+
+
+def detect_all(
+    content: Content,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[Finding]:
+    """detect() over content as it is and, when it is a container, over what it holds:
+    for the sources that compare keys with an earlier version (which keys a change adds)."""
+    if content.chunks is not None:
+        found = detect_chunks(content, content.chunks(), settings)
+    else:
+        found = detect(content, settings)
+    if container_kind(head_of(content)) is not None:
+        found += detect_members(content, settings, limits)[0]
+    return found

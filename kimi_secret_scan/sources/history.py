@@ -26,6 +26,7 @@ reported as skipped, never fetched.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import subprocess
@@ -34,15 +35,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
-from kimi_secret_scan.finding import Commit
+from kimi_secret_scan.finding import Commit, Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introductions
-from kimi_secret_scan.windows import WINDOW, detect_chunks
+from kimi_secret_scan.unpack import HEAD, container_kind
+from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 _CHUNK = 1 << 20
@@ -165,6 +168,40 @@ class _ChunkReader:
             self.buf, self.pos = os.read(self.fd, min(left, _CHUNK)), 0
             if not self.buf:
                 raise ScanError("git cat-file stopped in the middle of an object")
+
+
+class _Tee:
+    """A large blob's pieces as they stream by; kept in a temporary file only when its
+    first bytes name a container, so it can be unpacked after its bytes are scanned."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self.pieces = pieces
+        self.spool: IO[bytes] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        head = b""
+        deciding = True
+        for piece in self.pieces:
+            if deciding:
+                head += piece
+                if len(head) >= HEAD:
+                    deciding = False
+                    if container_kind(head[:HEAD]) is not None:
+                        import tempfile
+
+                        self.spool = tempfile.NamedTemporaryFile(prefix="kimi-secret-scan-")  # noqa: SIM115
+                        self.spool.write(head)
+            elif self.spool is not None:
+                self.spool.write(piece)
+            yield piece
+        if self.spool is not None:
+            self.spool.flush()
+
+    def replay(self) -> Iterator[bytes]:
+        assert self.spool is not None
+        with open(self.spool.name, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
 
 
 def _grow_pipe(fd: int) -> None:
@@ -308,7 +345,6 @@ class HistorySource:
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
                 if size > max_size:
                     reader.skip(size)
-                    oid = fields[0].decode()
                     stats.skipped.append(
                         Skipped(
                             f"{path or oid} (blob {oid[:12]})",
@@ -318,12 +354,20 @@ class HistorySource:
                     continue
                 stats.blobs += 1
                 stats.bytes += size
+                oid = fields[0].decode()
                 if size > WINDOW:
-                    found = detect_chunks(Content(path, b""), reader.pieces(size), settings)
+                    tee = _Tee(reader.pieces(size))
+                    found = detect_chunks(Content(path, b""), tee, settings)
+                    if tee.spool is not None:
+                        whole = Content(path, b"", chunks=tee.replay, size=size)
+                        found += self._members(whole, oid, found)
+                        tee.spool.close()
                 else:
-                    found = detect(Content(path=path, data=reader.data(size)), settings)
+                    content = Content(path=path, data=reader.data(size))
+                    found = detect(content, settings)
+                    if container_kind(content.data[:HEAD]) is not None:
+                        found += self._members(content, oid, found)
                 if found:
-                    oid = fields[0].decode()
                     if size > WINDOW:
                         self.big_blobs[oid] = size
                     self.blob_keys[oid] = {f.secret_sha256 for f in found}
@@ -334,6 +378,17 @@ class HistorySource:
                 progress(count, stats.bytes)
         if progress is not None:
             progress(count, stats.bytes)
+
+    def _members(self, content: Content, oid: str, raw: list[Finding]) -> list[Finding]:
+        """The keys inside a container blob. What could not be unpacked is said here for a
+        blob that holds no key; one that does is unpacked again, with the same result, when
+        its occurrences are scanned."""
+        found, skipped = detect_members(content, self.settings)
+        if not found and not raw:
+            for skip in skipped:
+                shown = f"{skip.path} (blob {oid[:12]})"
+                self.stats.skipped.append(dataclasses.replace(skip, path=shown))
+        return found
 
     def _missing_reason(self) -> str:
         if self._partial is None:
