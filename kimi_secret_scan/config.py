@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.globs import Glob, compile_glob
 from kimi_secret_scan.settings import DetectorSettings
+from kimi_secret_scan.unpack import DEFAULT_LIMITS
 
 DEDICATED_FILE = ".kimi-secret-scan.toml"
 PYPROJECT = "pyproject.toml"
@@ -44,6 +45,17 @@ KEYS = (
     "min-confidence",
     "format",
     "max-file-size",
+    "max-unpacked-bytes",
+    "max-unpack-ratio",
+    "max-unpack-depth",
+    "max-unpacked-members",
+)
+# Limits on unpacking containers (docs/containers.md): key, Limits field, least value.
+_LIMIT_KEYS = (
+    ("max-unpacked-bytes", "max_bytes", 0),
+    ("max-unpack-ratio", "max_ratio", 1),
+    ("max-unpack-depth", "max_depth", 1),
+    ("max-unpacked-members", "max_members", 0),
 )
 # Files and blobs larger than this are skipped, and listed as skipped (never silently).
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
@@ -158,6 +170,13 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise read.error("max-file-size", "must be a number of bytes (an integer, 0 or more)")
 
+    limits = DEFAULT_LIMITS
+    for key, attr, least in _LIMIT_KEYS:
+        value = table.get(key, getattr(limits, attr))
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise read.error(key, f"must be an integer, {least} or more")
+        limits = replace(limits, **{attr: value})
+
     return Config(
         root=root,
         source=source,
@@ -167,6 +186,7 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
         settings=DetectorSettings(
             context_words=read.strings("context-words"),
             variable_names=read.strings("variable-names"),
+            limits=limits,
         ),
         disable_rules=frozenset(disabled),
         inline_allow=read.boolean("inline-allow", True),

@@ -11,8 +11,6 @@ from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter, counted_lines
 from kimi_secret_scan.finding import Finding, redact_neighbours
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.unpack import (
-    DEFAULT_LIMITS,
-    Limits,
     container_kind,
     expand,
     head_of,
@@ -54,7 +52,6 @@ def scan(
     items: Iterable[Content | Skipped],
     filters: Sequence[Filter] = DEFAULT_FILTERS,
     settings: DetectorSettings = DEFAULT_SETTINGS,
-    limits: Limits = DEFAULT_LIMITS,
 ) -> ScanResult:
     result = ScanResult(mode=mode, scope=scope)
     stats = result.stats
@@ -65,7 +62,7 @@ def scan(
         # Only content whose first bytes name a container is unpacked (a few byte
         # comparisons per item otherwise, so a history of plain files pays nothing).
         if container_kind(head_of(item)) is not None:
-            inside = _scan_members(item, filters, settings, limits, result)
+            inside = _scan_members(item, filters, settings, result)
             if inside:
                 # The container's own bytes are scanned too (a stored member, a deleted
                 # database row still on its page), but a key found in a member is
@@ -92,12 +89,11 @@ def _scan_members(
     item: Content,
     filters: Sequence[Filter],
     settings: DetectorSettings,
-    limits: Limits,
     result: ScanResult,
 ) -> frozenset[str]:
     """Scan what a container holds; the keys found in it, before any filter."""
     found: set[str] = set()
-    for piece in expand(item, limits):
+    for piece in expand(item, settings.limits):
         if isinstance(piece, Skipped):
             result.stats.skipped.append(piece)
         else:

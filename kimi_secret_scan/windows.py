@@ -21,8 +21,6 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.unpack import (
-    DEFAULT_LIMITS,
-    Limits,
     container_kind,
     expand,
     head_of,
@@ -160,13 +158,12 @@ def detect_chunks(
 def detect_members(
     content: Content,
     settings: DetectorSettings = DEFAULT_SETTINGS,
-    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[list[Finding], list[Skipped]]:
     """detect() over every piece a container holds (nothing when it is not one), before
     any filter, each finding located in its piece; and what could not be unpacked."""
     found: list[Finding] = []
     skipped: list[Skipped] = []
-    for piece in expand(content, limits):
+    for piece in expand(content, settings.limits):
         if isinstance(piece, Skipped):
             skipped.append(piece)
         elif piece.chunks is not None:
@@ -179,7 +176,6 @@ def detect_members(
 def detect_all(
     content: Content,
     settings: DetectorSettings = DEFAULT_SETTINGS,
-    limits: Limits = DEFAULT_LIMITS,
 ) -> list[Finding]:
     """detect() over content as it is and, when it is a container, over what it holds:
     for the sources that compare keys with an earlier version (which keys a change adds)."""
@@ -188,5 +184,5 @@ def detect_all(
     else:
         found = detect(content, settings)
     if container_kind(head_of(content)) is not None:
-        found += detect_members(content, settings, limits)[0]
+        found += detect_members(content, settings)[0]
     return found

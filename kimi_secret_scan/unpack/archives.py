@@ -50,11 +50,11 @@ class Budget:
             return
         limits = self.limits
         if self.cap == limits.max_bytes:
-            why = f"more than {limits.max_bytes} bytes unpacked (limit --max-unpacked-bytes)"
+            why = f"more than {limits.max_bytes} bytes unpacked (limit: max-unpacked-bytes)"
         else:
             why = (
                 f"unpacks to more than {limits.max_ratio} times the size of {self.top} "
-                "(limit --max-unpack-ratio): a compression bomb?"
+                "(limit: max-unpack-ratio): a compression bomb?"
             )
         raise LimitHit(where, f"{why}; this and the rest of {self.top} were not scanned")
 
@@ -63,8 +63,8 @@ class Budget:
         if self.members > self.limits.max_members:
             raise LimitHit(
                 where,
-                f"more than {self.limits.max_members} members in {self.top} (limit "
-                "--max-unpacked-members); this and the rest were not scanned",
+                f"more than {self.limits.max_members} members in {self.top} (limit: "
+                "max-unpacked-members); this and the rest were not scanned",
             )
 
 
@@ -213,8 +213,8 @@ def member(
         elif depth >= budget.limits.max_depth:
             yield Skipped(
                 path,
-                f"{kind} nested {depth + 1} containers deep, not opened (limit "
-                f"--max-unpack-depth {budget.limits.max_depth}); its bytes were scanned as "
+                f"{kind} nested {depth + 1} containers deep, not opened (limit: "
+                f"max-unpack-depth {budget.limits.max_depth}); its bytes were scanned as "
                 "they are",
             )
             yield leaf(data, path, base)
