@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.globs import Glob, compile_glob
 from kimi_secret_scan.settings import DetectorSettings
-from kimi_secret_scan.unpack import DEFAULT_LIMITS
+from kimi_secret_scan.unpack import DEFAULT_LIMITS, Limits
 
 DEDICATED_FILE = ".kimi-secret-scan.toml"
 PYPROJECT = "pyproject.toml"
@@ -57,6 +57,12 @@ _LIMIT_KEYS = (
     ("max-unpack-depth", "max_depth", 1),
     ("max-unpacked-members", "max_members", 0),
 )
+
+
+def _default_limits() -> dict[str, int]:
+    return {attr: getattr(DEFAULT_LIMITS, attr) for _, attr, _ in _LIMIT_KEYS}
+
+
 # Files and blobs larger than this are skipped, and listed as skipped (never silently).
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
@@ -170,12 +176,13 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise read.error("max-file-size", "must be a number of bytes (an integer, 0 or more)")
 
-    limits = DEFAULT_LIMITS
+    chosen: dict[str, int] = {}
     for key, attr, least in _LIMIT_KEYS:
-        value = table.get(key, getattr(limits, attr))
+        value = table.get(key, getattr(DEFAULT_LIMITS, attr))
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise read.error(key, f"must be an integer, {least} or more")
-        limits = replace(limits, **{attr: value})
+        chosen[attr] = value
+    limits = Limits(**chosen) if chosen != _default_limits() else DEFAULT_LIMITS
 
     return Config(
         root=root,

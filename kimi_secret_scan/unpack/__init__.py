@@ -15,9 +15,7 @@ only when a container is met, so the pre-commit hook's start-up does not pay for
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.finding import Finding
@@ -26,22 +24,36 @@ from kimi_secret_scan.finding import Finding
 HEAD = 512
 
 
-@dataclass(frozen=True)
 class Limits:
-    """What one container (with everything nested in it) may unpack to."""
+    """What one container (with everything nested in it) may unpack to.
 
-    # Bytes unpacked in all, every nesting level counted.
-    max_bytes: int = 256 << 20
-    # Unpacked bytes per byte of the container, once past `ratio_floor` bytes: a small
-    # file that unpacks to gigabytes is a bomb, while anything may unpack to a few MiB.
-    max_ratio: int = 200
-    ratio_floor: int = 16 << 20
-    # Containers inside containers (a tar.gz is two: gzip, then tar).
-    max_depth: int = 5
-    # Members (files of an archive, rows of a database) read in all.
-    max_members: int = 10_000
-    # Seconds a database may take to read (SQLite's progress handler enforces it).
-    max_seconds: float = 60.0
+    A plain class, not a dataclass: building a dataclass costs the pre-commit hook's
+    start-up about half a millisecond, and this module is imported by every run.
+    """
+
+    __slots__ = ("max_bytes", "max_depth", "max_members", "max_ratio", "max_seconds", "ratio_floor")
+
+    def __init__(
+        self,
+        max_bytes: int = 256 << 20,
+        max_ratio: int = 200,
+        ratio_floor: int = 16 << 20,
+        max_depth: int = 5,
+        max_members: int = 10_000,
+        max_seconds: float = 60.0,
+    ) -> None:
+        # Bytes unpacked in all, every nesting level counted.
+        self.max_bytes = max_bytes
+        # Unpacked bytes per byte of the container, once past `ratio_floor` bytes: a small
+        # file that unpacks to gigabytes is a bomb, while anything may unpack to a few MiB.
+        self.max_ratio = max_ratio
+        self.ratio_floor = ratio_floor
+        # Containers inside containers (a tar.gz is two: gzip, then tar).
+        self.max_depth = max_depth
+        # Members read in all (files of an archive, tables of a database).
+        self.max_members = max_members
+        # Seconds a database may take to read (SQLite's progress handler enforces it).
+        self.max_seconds = max_seconds
 
 
 DEFAULT_LIMITS = Limits()
@@ -103,6 +115,8 @@ def relocate(content: Content, findings: list[Finding]) -> list[Finding]:
     line counted from the cell's first line."""
     if not content.cells or not findings:
         return findings
+    import dataclasses
+
     out = []
     for f in findings:
         first, name = content.cells[0]
