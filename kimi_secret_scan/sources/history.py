@@ -29,6 +29,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -52,6 +53,7 @@ _CHUNK = 1 << 20
 _F_SETPIPE_SZ = 1031  # Linux: larger pipes mean fewer context switches per MB
 COMMIT_MESSAGE = "<commit message>"
 _GITLINK = b"160000 "
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def tag_message_path(name: str) -> str:
@@ -276,6 +278,9 @@ class HistorySource:
         # Paths at which some commit holds a submodule (gitlink): not scanned, and said so.
         self.submodules: set[str] = set()
         self._partial: bool | None = None
+        # Read when first needed: refs that point at blobs; notes commit -> its notes ref.
+        self.blob_refs: dict[str, list[str]] | None = None
+        self.notes: dict[str, str] | None = None
 
     # -- phase 1: read everything once -------------------------------------------------
 
@@ -462,10 +467,47 @@ class HistorySource:
         size = self.big_blobs.get(oid, 0)
         places: list[Introduction] = intros.get(oid, [])
         if not places:
-            # Reachable, but no commit adds it (a tag pointing straight at a blob).
-            yield Content(self.blob_path[oid] or oid, data, chunks=chunks, size=size)
+            # Reachable, but no commit adds it: a tag (or another ref) pointing straight at
+            # the blob, which is then located by that ref.
+            for name in self._blob_refs().get(oid) or [self.blob_path[oid] or oid]:
+                yield Content(name, data, chunks=chunks, size=size)
         for place in places:
-            yield Content(place.path, data, commit=place.commit, chunks=chunks, size=size)
+            path = self._note_path(place) or place.path
+            yield Content(path, data, commit=place.commit, chunks=chunks, size=size)
+
+    def _blob_refs(self) -> dict[str, list[str]]:
+        """Blob id -> the refs that point at it, directly or through an annotated tag."""
+        if self.blob_refs is None:
+            self.blob_refs = {}
+            out = git.run_git(
+                [
+                    "for-each-ref",
+                    "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)",
+                ],
+                self.repo,
+            )
+            for line in out.decode("utf-8", "replace").splitlines():
+                kind, oid, peeled_kind, peeled, name = line.split(" ", 4)
+                if kind == "blob" or peeled_kind == "blob":
+                    blob = oid if kind == "blob" else peeled
+                    self.blob_refs.setdefault(blob, []).append(name)
+        return self.blob_refs
+
+    def _note_path(self, place: Introduction) -> str | None:
+        """A git note is a blob stored at the annotated object's id (split by fan-out
+        directories) in a notes ref's tree: say so, with the ref and the object."""
+        annotated = place.path.replace("/", "")
+        if len(annotated) not in (40, 64) or not _HEX.fullmatch(annotated):
+            return None
+        if self.notes is None:
+            self.notes = {}
+            names = git.run_git(["for-each-ref", "--format=%(refname)", "refs/notes/"], self.repo)
+            for name in names.decode("utf-8", "replace").splitlines():
+                out = git.run_git(["rev-list", name, "--"], self.repo)
+                for commit in out.decode().split():
+                    self.notes.setdefault(commit, name)
+        ref = self.notes.get(place.commit.sha)
+        return f"note on {annotated} ({ref})" if ref else None
 
     def _message_content(self, message: _Message) -> Content:
         if message.kind == "commit":
