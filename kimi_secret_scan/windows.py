@@ -247,5 +247,8 @@ def detect_all(
     else:
         found = detect(content, settings)
     if container_kind(head_of(content)) is not None:
-        found += detect_members(content, settings)[0]
+        inside = detect_members(content, settings)[0]
+        # As the pipeline reports it: a key in a member there, not also at the container.
+        keys = {f.secret for f in inside}
+        found = [f for f in found if f.secret not in keys] + inside
     return found
