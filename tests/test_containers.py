@@ -308,3 +308,55 @@ def test_large_container_in_history_and_files(repo: GitRepo, window: str) -> Non
     for args in (("history",), ("files", "big.zip")):
         run = run_cli(*args, "--format", "json", cwd=repo.path, env=env)
         assert list(located(run).values()) == [("big.zip!conf/.env", 1)], args
+
+
+def test_sqlite_in_wal_mode_and_larger_than_a_window(tmp_path: Path) -> None:
+    key = moonshot_key()
+    path = tmp_path / "wal.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("CREATE TABLE t (note TEXT, k TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [("x" * 500, "") for _ in range(100)])
+    conn.execute("INSERT INTO t VALUES ('moonshot', ?)", (key,))
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    for env in ({}, {"KIMI_SECRET_SCAN_WINDOW": "8192"}):  # in memory; from a temporary file
+        run = run_cli("files", "wal.db", "--format", "json", cwd=tmp_path, env=env)
+        assert list(located(run).values()) == [("wal.db!t[row 101].k", 1)], env
+        assert _skipped(run) == []
+
+
+def test_pre_receive_rejects_a_push_of_a_zip_holding_a_key(tmp_path: Path) -> None:
+    """The server-side gate, with the README's hook, on a real push."""
+    import os
+    import subprocess
+
+    from tests.remotes import install_hook, readme_block, scanner_path_env
+
+    server = GitRepo(tmp_path / "server.git", bare=True)
+    install_hook(server.path, "pre-receive", readme_block("hooks/pre-receive:", "sh"))
+    work = GitRepo(tmp_path / "work")
+    work.git("remote", "add", "origin", str(server.path))
+    work.commit_file("README.md", "hello\n")
+    env = {**os.environ, **scanner_path_env()}
+
+    def push() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "push", "origin", "main"],
+            cwd=work.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert push().returncode == 0
+    key = moonshot_key()
+    work.commit_file(
+        "backup.zip", zip_bytes({"config/.env": f"A=1\nKIMI_API_KEY={key}\n".encode()})
+    )
+    proc = push()
+    assert proc.returncode != 0
+    assert "backup.zip!config/.env:2:" in proc.stderr
+    assert key not in proc.stdout + proc.stderr

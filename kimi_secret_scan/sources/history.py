@@ -350,6 +350,7 @@ class HistorySource:
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
                 if size > max_size:
                     reader.skip(size)
+                    oid = fields[0].decode()
                     stats.skipped.append(
                         Skipped(
                             f"{path or oid} (blob {oid[:12]})",

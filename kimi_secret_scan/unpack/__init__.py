@@ -95,10 +95,17 @@ def head_of(content: Content) -> bytes:
     if content.chunks is None:
         return content.data[:HEAD]
     out = b""
-    for chunk in content.chunks():
-        out += chunk
-        if len(out) >= HEAD:
-            break
+    chunks = content.chunks()
+    try:
+        for chunk in chunks:
+            out += chunk
+            if len(out) >= HEAD:
+                break
+    finally:
+        # Now, not when collected: a blob's chunks come from a git process to stop.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
     return out[:HEAD]
 
 

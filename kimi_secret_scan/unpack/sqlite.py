@@ -34,16 +34,29 @@ def _authorizer(action: int, arg1: str | None, *_: object) -> int:
     return sqlite3.SQLITE_DENY
 
 
+# Bytes 18 and 19 of the header: 2 when the database is in WAL mode, which an in-memory
+# (deserialized) or immutable database cannot open; 1 reads the same pages the legacy way.
+_WAL = slice(18, 20)
+
+
 def _connect(data: Data) -> sqlite3.Connection:
     deserialize = getattr(sqlite3.Connection, "deserialize", None)  # Python 3.11+
     if data.raw is not None and deserialize is not None:
+        raw = data.raw
+        if raw[_WAL] == b"\x02\x02":
+            raw = raw[:18] + b"\x01\x01" + raw[20:]
         conn = sqlite3.connect(":memory:")
-        deserialize(conn, data.raw)
+        deserialize(conn, raw)
         return conn
     if data.file is None:
         data.file = temp_file()
         data.file.write(data.raw or b"")
-        data.file.flush()
+    # Always a temporary copy of ours, never the scanned file: it may be changed.
+    data.file.seek(18)
+    if data.file.read(2) == b"\x02\x02":
+        data.file.seek(18)
+        data.file.write(b"\x01\x01")
+    data.file.flush()
     name = quote(data.file.name)
     return sqlite3.connect(f"file:{name}?mode=ro&immutable=1", uri=True)
 
