@@ -360,3 +360,15 @@ def test_pre_receive_rejects_a_push_of_a_zip_holding_a_key(tmp_path: Path) -> No
     assert proc.returncode != 0
     assert "backup.zip!config/.env:2:" in proc.stderr
     assert key not in proc.stdout + proc.stderr
+
+
+def test_documented_limits_configuration_is_read(tmp_path: Path) -> None:
+    """The docs/containers.md snippet, verbatim, as a project's configuration."""
+    from tests.remotes import readme_block
+
+    _limit(tmp_path, readme_block("max-unpack-ratio", "toml"))
+    # 24 MiB of zeros: past the 16 MiB floor, a thousand times its size.
+    (tmp_path / "bomb.zip").write_bytes(zip_bytes({"zeros.txt": bytes(24 << 20)}))
+    run = run_cli("files", ".", "--format", "json", cwd=tmp_path)
+    [skip] = _skipped(run)
+    assert "500 times the size of bomb.zip" in skip["reason"]
