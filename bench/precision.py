@@ -16,8 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.windows import detect_all as detect  # detect(), and inside containers
 from tests.corpus import Outcome, Tally, evaluate, negatives, positives, tally
+from tests.corpus_containers import container_negatives, container_positives
 
 
 def main() -> None:
@@ -28,7 +29,8 @@ def main() -> None:
     started = time.perf_counter()
     n_pos = n_neg = n_bytes = 0
     for seed in range(args.seeds):
-        pos, neg = positives(6 + seed * 1000), negatives(60 + seed * 1000)
+        pos = positives(6 + seed * 1000) + container_positives(6 + seed * 1000)
+        neg = negatives(60 + seed * 1000) + container_negatives(60 + seed * 1000)
         n_pos, n_neg = n_pos + len(pos), n_neg + len(neg)
         for case in pos + neg:
             n_bytes += len(case.data)

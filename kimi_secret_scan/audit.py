@@ -128,6 +128,8 @@ def attach_refs(groups: list[KeyGroup], repo: Path, walk: RefWalk | None = None)
     for g in groups:
         refs: set[str] = set()
         for f in g.occurrences:
+            if not f.commit and f.path.startswith("refs/"):
+                refs.add(f.path)  # a blob no commit adds, located by the ref that tags it
             if not f.commit or not f.commit.sha:
                 continue
             if f.commit.sha in tags:

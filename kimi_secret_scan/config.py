@@ -25,6 +25,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.globs import Glob, compile_glob
 from kimi_secret_scan.settings import DetectorSettings
+from kimi_secret_scan.unpack import DEFAULT_LIMITS, Limits
 
 DEDICATED_FILE = ".kimi-secret-scan.toml"
 PYPROJECT = "pyproject.toml"
@@ -45,9 +46,26 @@ KEYS = (
     "format",
     "max-file-size",
     "new-suppressions",
+    "max-unpacked-bytes",
+    "max-unpack-ratio",
+    "max-unpack-depth",
+    "max-unpacked-members",
+)
+# Limits on unpacking containers (docs/containers.md): key, Limits field, least value.
+_LIMIT_KEYS = (
+    ("max-unpacked-bytes", "max_bytes", 0),
+    ("max-unpack-ratio", "max_ratio", 1),
+    ("max-unpack-depth", "max_depth", 1),
+    ("max-unpacked-members", "max_members", 0),
 )
 # What a gate does with a finding hidden by a suppression the scanned change added.
 NEW_SUPPRESSIONS = ("report", "fail")
+
+
+def _default_limits() -> dict[str, int]:
+    return {attr: getattr(DEFAULT_LIMITS, attr) for _, attr, _ in _LIMIT_KEYS}
+
+
 # Files and blobs larger than this are skipped, and listed as skipped (never silently).
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
@@ -168,6 +186,14 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
     if new_suppressions not in NEW_SUPPRESSIONS:
         raise read.error("new-suppressions", 'must be "report" or "fail"')
 
+    chosen: dict[str, int] = {}
+    for key, attr, least in _LIMIT_KEYS:
+        value = table.get(key, getattr(DEFAULT_LIMITS, attr))
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise read.error(key, f"must be an integer, {least} or more")
+        chosen[attr] = value
+    limits = Limits(**chosen) if chosen != _default_limits() else DEFAULT_LIMITS
+
     return Config(
         root=root,
         source=source,
@@ -177,6 +203,7 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
         settings=DetectorSettings(
             context_words=read.strings("context-words"),
             variable_names=read.strings("variable-names"),
+            limits=limits,
         ),
         disable_rules=frozenset(disabled),
         inline_allow=read.boolean("inline-allow", True),

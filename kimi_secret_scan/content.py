@@ -24,6 +24,12 @@ class Content:
     # Not a file: a commit or tag message, a ref name, a path name, a person's name and
     # email. `path` then says which ("commit message of 1a2b3c4d5e6f"); it is counted apart.
     metadata: bool = False
+    # A piece of a container (unpack/): the path of the outermost container holding it, so
+    # what excludes the container excludes its pieces too.
+    container: str | None = None
+    # A database row (unpack/sqlite.py): the line each cell starts on, and the cell's name
+    # (`[row 12].key`), so a finding is located in its cell rather than in the row.
+    cells: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -332,13 +332,33 @@ def text_encoding(data: bytes) -> str | None:
     # UTF-16 text has a NUL in every other byte from the start; binary files (most content
     # with a NUL) do not, and are spared the two searches below.
     head = data[:2048]
-    if max(head[0::2].count(0), head[1::2].count(0)) * 4 < len(head):
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if max(even, odd) * 4 < len(head):
         return None
-    if b"s\x00k\x00-\x00" in data:
-        return "utf-16-le"
-    if b"\x00s\x00k\x00-" in data:
-        return "utf-16-be"
-    return None
+    # Which bytes hold the NULs tells the byte order ("s\0" little-endian, "\0s" big):
+    # each spelling of `sk-` is found inside the other one shifted by a byte.
+    if odd >= even:
+        return "utf-16-le" if b"s\x00k\x00-\x00" in data else None
+    return "utf-16-be" if b"\x00s\x00k\x00-" in data else None
+
+
+def stream_encoding(head: bytes) -> str | None:
+    """The wide encoding of content read in windows, from its first bytes alone: a
+    byte-order mark, or a NUL in every other byte of mostly ASCII UTF-16. Unlike
+    text_encoding it needs no `sk-` (a key may sit in any later window, which has no mark
+    either); the windows' bytes are scanned as they are too, so a binary file that merely
+    looks wide hides nothing."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    head = head[:2048]
+    if len(head) < 64 or b"\x00" not in head:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    # Text: NULs in one half of the bytes, hardly any in the other (zeros fill both).
+    if max(even, odd) * 4 < len(head) or min(even, odd) * 16 > len(head):
+        return None
+    return "utf-16-le" if odd >= even else "utf-16-be"
 
 
 def transcode(data: bytes, encoding: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import DetectionTimeout, detect
@@ -10,6 +11,12 @@ from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter, counted_lines
 from kimi_secret_scan.finding import Finding, redact_neighbours
 from kimi_secret_scan.result import ScanResult, Stats
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+from kimi_secret_scan.unpack import (
+    container_kind,
+    expand,
+    head_of,
+    relocate,
+)
 from kimi_secret_scan.windows import own_findings, part, shift, windows
 
 __all__ = ["ScanResult", "Stats", "scan"]  # ScanResult and Stats live in result.py
@@ -37,15 +44,49 @@ def scan(
         if isinstance(item, Skipped):
             stats.skipped.append(item)
             continue
-        if item.chunks is not None:
-            done = _scan_windows(item, filters, settings, result)
-        else:
-            done = _scan_whole(item, filters, settings, result)
+        # Only content whose first bytes name a container is unpacked (a few byte
+        # comparisons per item otherwise, so a history of plain files pays nothing).
+        if container_kind(head_of(item)) is not None:
+            inside = _scan_members(item, filters, settings, result)
+            if inside:
+                # The container's own bytes are scanned too (a stored member, a deleted
+                # database row still on its page), but a key found in a member is
+                # reported there, once, not again at the container's path.
+                item = replace(item, known_secrets=item.known_secrets | inside)
+        done = _scan_one(item, filters, settings, result)
         if done and item.metadata:
             stats.metadata += 1
         elif done:
             stats.files += 1
     return result
+
+
+def _scan_one(
+    item: Content,
+    filters: Sequence[Filter],
+    settings: DetectorSettings,
+    result: ScanResult,
+    found: set[str] | None = None,
+) -> bool:
+    if item.chunks is not None:
+        return _scan_windows(item, filters, settings, result, found)
+    return _scan_whole(item, filters, settings, result, found)
+
+
+def _scan_members(
+    item: Content,
+    filters: Sequence[Filter],
+    settings: DetectorSettings,
+    result: ScanResult,
+) -> frozenset[str]:
+    """Scan what a container holds; the keys found in it, before any filter."""
+    found: set[str] = set()
+    for piece in expand(item, settings.limits):
+        if isinstance(piece, Skipped):
+            result.stats.skipped.append(piece)
+        else:
+            _scan_one(piece, filters, settings, result, found)
+    return frozenset(found)
 
 
 def _filter(
@@ -72,13 +113,19 @@ def _timed_out(item: Content, exc: DetectionTimeout) -> Skipped:
 
 
 def _scan_whole(
-    item: Content, filters: Sequence[Filter], settings: DetectorSettings, result: ScanResult
+    item: Content,
+    filters: Sequence[Filter],
+    settings: DetectorSettings,
+    result: ScanResult,
+    found: set[str] | None = None,
 ) -> bool:
     try:
-        findings = redact_neighbours(detect(item, settings))
+        findings = redact_neighbours(relocate(item, detect(item, settings)))
     except DetectionTimeout as exc:
         result.stats.skipped.append(_timed_out(item, exc))
         return False
+    if found is not None:
+        found.update(f.secret for f in findings)
     if not item.metadata:
         result.stats.lines += _line_count(item)
         result.stats.bytes += len(item.data)
@@ -87,7 +134,11 @@ def _scan_whole(
 
 
 def _scan_windows(
-    item: Content, filters: Sequence[Filter], settings: DetectorSettings, result: ScanResult
+    item: Content,
+    filters: Sequence[Filter],
+    settings: DetectorSettings,
+    result: ScanResult,
+    found: set[str] | None = None,
 ) -> bool:
     """Content too large to hold, one window at a time. The filters see each window as a
     content of its own (an allow comment is read on the window's lines), before the
@@ -100,11 +151,13 @@ def _scan_windows(
     for win in windows(item.chunks()):
         window = part(item, win)
         try:
-            found = redact_neighbours(own_findings(window, win, settings))
+            found_here = redact_neighbours(own_findings(window, win, settings))
         except DetectionTimeout as exc:
             result.stats.skipped.append(_timed_out(item, exc))
             return False
-        findings += shift(_filter(window, found, filters, stats), win)
+        if found is not None:
+            found.update(f.secret for f in found_here)
+        findings += shift(_filter(window, found_here, filters, stats), win)
         own = win.data[win.own_start : win.own_end]
         newlines += own.count(b"\n")
         tail = own[-1:] or tail

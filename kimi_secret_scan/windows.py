@@ -16,10 +16,17 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from kimi_secret_scan.content import Content
+from kimi_secret_scan import decoders
+from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+from kimi_secret_scan.unpack import (
+    container_kind,
+    expand,
+    head_of,
+    relocate,
+)
 
 # Overridable so tests reach several windows with small files.
 WINDOW = int(os.environ.get("KIMI_SECRET_SCAN_WINDOW", str(8 << 20)))
@@ -32,8 +39,17 @@ def _chars(data: bytes | bytearray) -> int:
     return len(data.decode("utf-8", "replace"))
 
 
-def _boundary(buf: bytearray, pos: int) -> int:
-    """`pos`, moved forward off a UTF-8 continuation byte, so no character is cut."""
+def _boundary(buf: bytearray, pos: int, unit: int = 1, little: bool = True) -> int:
+    """`pos`, moved forward so no character is cut: off a UTF-8 continuation byte, or
+    onto a whole UTF-16/32 code unit (not between a surrogate pair's halves)."""
+    if unit > 1:
+        pos += -pos % unit
+        if unit == 2 and 2 <= pos < len(buf):
+            # The byte order's high byte of the unit before: a high surrogate D800-DBFF.
+            high = buf[pos - 1] if little else buf[pos - 2]
+            if 0xD8 <= high <= 0xDB:
+                pos += 2
+        return min(pos, len(buf))
     for _ in range(3):
         if pos < len(buf) and 0x80 <= buf[pos] < 0xC0:
             pos += 1
@@ -48,6 +64,13 @@ class Window:
     last: bool
     lines_before: int  # newlines before data[0] in the whole content
     column_before: int  # characters from the start of that line to data[0]
+    # UTF-16/32 content (told from its first bytes): windows hold whole code units, and
+    # lines and columns count its characters, as detect() counts them in a whole file.
+    encoding: str | None = None
+
+
+def _decoded(data: bytes | bytearray, encoding: str | None) -> str:
+    return bytes(data).decode(encoding or "utf-8", "replace")
 
 
 def windows(
@@ -59,6 +82,8 @@ def windows(
     buf = bytearray()
     own_start = lines_before = column_before = 0
     first, done = True, False
+    encoding: str | None = None
+    unit, little = 1, True
     while True:
         while not done and len(buf) < own_start + size + overlap:
             chunk = next(source, None)
@@ -66,24 +91,36 @@ def windows(
                 done = True
             else:
                 buf += chunk
-        own_end = len(buf) if done else _boundary(buf, own_start + size)
-        yield Window(bytes(buf), own_start, own_end, done, lines_before, column_before)
+        if first:
+            encoding = decoders.stream_encoding(bytes(buf[:2048]))
+            unit = 1 if encoding is None else 4 if "32" in encoding else 2
+            little = encoding is None or encoding.endswith("le")
+        own_end = len(buf) if done else _boundary(buf, own_start + size, unit, little)
+        yield Window(bytes(buf), own_start, own_end, done, lines_before, column_before, encoding)
         if done:
             return
         # The detectors' scan state is a reference cycle (each layer points at its root)
         # holding the window's bytes: without a collection here, windows pile up until the
         # collector happens to run, and memory grows with the file after all.
         gc.collect()
-        cut = _boundary(buf, max(0, own_end - overlap))
+        cut = _boundary(buf, max(0, own_end - overlap), unit, little)
         dropped = buf[:cut]
-        newline = dropped.rfind(b"\n")
-        if newline >= 0:
-            lines_before += dropped.count(b"\n")
-            column_before = _chars(dropped[newline + 1 :])
+        if encoding is not None:
+            text = _decoded(dropped, encoding)
+            if first:
+                text = text.removeprefix("\ufeff")
+            newline = text.rfind("\n")
+            lines_before += text.count("\n")
+            column_before = len(text) - newline - 1 if newline >= 0 else column_before + len(text)
         else:
-            # The detectors do not count a leading byte-order mark as a column.
-            bom = first and lines_before == 0 and dropped.startswith(_BOM)
-            column_before += _chars(dropped) - (1 if bom else 0)
+            newline = dropped.rfind(b"\n")
+            if newline >= 0:
+                lines_before += dropped.count(b"\n")
+                column_before = _chars(dropped[newline + 1 :])
+            else:
+                # The detectors do not count a leading byte-order mark as a column.
+                bom = first and lines_before == 0 and dropped.startswith(_BOM)
+                column_before += _chars(dropped) - (1 if bom else 0)
         first = False
         del buf[:cut]
         own_start = own_end - cut
@@ -96,6 +133,13 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     if line_start == 0 and prefix.startswith(_BOM):
         prefix = prefix[3:]
     return data.count(b"\n", 0, offset) + 1, len(prefix.decode("utf-8", "replace")) + 1
+
+
+def _text_position(data: bytes, offset: int, encoding: str) -> tuple[int, int]:
+    """(line, column) of an offset in wide text, in characters (as decoders.transcode)."""
+    prefix = _decoded(data[:offset], encoding).lstrip("\ufeff")
+    newline = prefix.rfind("\n")
+    return prefix.count("\n") + 1, len(prefix) - newline
 
 
 def part(content: Content, win: Window) -> Content:
@@ -111,6 +155,8 @@ def own_findings(
 ) -> list[Finding]:
     """The findings that start in the window's own part, located in the window."""
     found = detect(content, settings)
+    if win.encoding is not None:
+        return _own_wide_findings(content, win, found, settings)
     if not found:
         return found
     lo = _position(win.data, win.own_start)
@@ -118,6 +164,29 @@ def own_findings(
     return [
         f for f in found if (f.line, f.column) >= lo and (hi is None or (f.line, f.column) < hi)
     ]
+
+
+def _own_wide_findings(
+    content: Content, win: Window, raw: list[Finding], settings: DetectorSettings
+) -> list[Finding]:
+    """A window of UTF-16/32 text: its characters are scanned (a later window has no
+    byte-order mark for detect() to know them by), then its bytes as they are, as detect()
+    does for a whole file; each kept where its start falls in the window's own part."""
+    assert win.encoding is not None
+    text = decoders.transcode(win.data, win.encoding)
+    found = detect(dataclasses.replace(content, data=text), settings)
+    lo = _text_position(win.data, win.own_start, win.encoding)
+    hi = None if win.last else _text_position(win.data, win.own_end, win.encoding)
+    out = [f for f in found if (f.line, f.column) >= lo and (hi is None or (f.line, f.column) < hi)]
+    keys = {f.secret for f in found}
+    raw = [f for f in raw if f.secret not in keys and f.encoding is None]
+    if raw:
+        lo = _position(win.data, win.own_start)
+        hi = None if win.last else _position(win.data, win.own_end)
+        out += [
+            f for f in raw if (f.line, f.column) >= lo and (hi is None or (f.line, f.column) < hi)
+        ]
+    return out
 
 
 def shift(findings: list[Finding], win: Window) -> list[Finding]:
@@ -147,3 +216,39 @@ def detect_chunks(
     for win in windows(chunks, window):
         out += shift(own_findings(part(content, win), win, settings), win)
     return out
+
+
+def detect_members(
+    content: Content,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
+) -> tuple[list[Finding], list[Skipped]]:
+    """detect() over every piece a container holds (nothing when it is not one), before
+    any filter, each finding located in its piece; and what could not be unpacked."""
+    found: list[Finding] = []
+    skipped: list[Skipped] = []
+    for piece in expand(content, settings.limits):
+        if isinstance(piece, Skipped):
+            skipped.append(piece)
+        elif piece.chunks is not None:
+            found += detect_chunks(piece, piece.chunks(), settings)
+        else:
+            found += relocate(piece, detect(piece, settings))
+    return found, skipped
+
+
+def detect_all(
+    content: Content,
+    settings: DetectorSettings = DEFAULT_SETTINGS,
+) -> list[Finding]:
+    """detect() over content as it is and, when it is a container, over what it holds:
+    for the sources that compare keys with an earlier version (which keys a change adds)."""
+    if content.chunks is not None:
+        found = detect_chunks(content, content.chunks(), settings)
+    else:
+        found = detect(content, settings)
+    if container_kind(head_of(content)) is not None:
+        inside = detect_members(content, settings)[0]
+        # As the pipeline reports it: a key in a member there, not also at the container.
+        keys = {f.secret for f in inside}
+        found = [f for f in found if f.secret not in keys] + inside
+    return found

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.windows import detect_all as detect
 from tests.corpus import Case, evaluate, negatives, positives
+from tests.corpus_containers import container_negatives, container_positives
 
-POSITIVES = positives()
-NEGATIVES = negatives()
+POSITIVES = positives() + container_positives()
+NEGATIVES = negatives() + container_negatives()
 
 
 def test_corpus_is_large_enough() -> None:

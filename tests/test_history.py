@@ -272,7 +272,8 @@ def test_stash_latest_and_older_entry(built: Built) -> None:
 
 def test_git_note(built: Built) -> None:
     (occ,) = built.occurrences("note")
-    assert occ["path"] == built.commits["head"]  # notes are stored at the annotated id
+    # Located by the annotated object and the notes ref (git stores it at the object's id).
+    assert occ["path"] == f"note on {built.commits['head']} (refs/notes/commits)"
     assert built.group("note")["refs"] == ["refs/notes/commits"]
 
 

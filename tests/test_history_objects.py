@@ -40,9 +40,14 @@ def test_blob_a_tag_points_at_is_reported(repo: GitRepo) -> None:
     repo.commit_file("a.txt", "a\n")
     blob = _dangling_blob(repo, f"MOONSHOT_API_KEY={keygen.moonshot_key()}\n")
     repo.git("tag", "raw-blob", blob)
+    repo.git("tag", "-a", "-m", "a blob", "annotated-blob", blob)
     code, report = _audit(repo.path)
     assert code == 1
-    assert [f["path"] for f in report["findings"]] == [blob]
+    # Located by the tags that point at it, not "on no ref".
+    paths = [f["path"] for f in report["findings"]]
+    assert sorted(paths) == ["refs/tags/annotated-blob", "refs/tags/raw-blob"]
+    [group] = report["groups"]
+    assert group["refs"] == ["refs/tags/annotated-blob", "refs/tags/raw-blob"]
 
 
 def test_commit_only_in_a_reflog_is_reported(repo: GitRepo) -> None:

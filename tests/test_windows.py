@@ -150,3 +150,44 @@ def test_windowed_equals_whole(pieces: list[tuple[int, str, int]], chunk: int, w
     chunks = (data[i : i + chunk] for i in range(0, len(data), chunk))
     windowed = detect_chunks(Content(path="doc.txt", data=b""), chunks, window=window)
     assert windowed == detect(content)
+
+
+def test_utf16_larger_than_a_window(tmp_path: Path) -> None:
+    """UTF-16 with and without a byte-order mark, both byte orders: every key after the
+    first window too, at the same line and column as a whole scan."""
+    text, keys = _document()
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+        (tmp_path / f"{encoding}.txt").write_bytes(text.encode(encoding))
+        runs = [
+            run_cli("files", "--format", "json", f"{encoding}.txt", cwd=tmp_path, env=e)
+            for e in (SMALL, WHOLE)
+        ]
+        windowed, whole = (json.loads(r.out) for r in runs)
+        _check(text, keys, windowed, whole)
+
+
+def test_utf16_history_blob_larger_than_a_window(repo: GitRepo) -> None:
+    text, keys = _document()
+    repo.commit_file("big.txt", text.encode("utf-16"))
+    run = run_cli("history", "--format", "json", cwd=repo.path, env=SMALL)
+    whole = run_cli("history", "--format", "json", cwd=repo.path, env=WHOLE)
+    _check(text, keys, json.loads(run.out), json.loads(whole.out))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.sampled_from(["utf-16", "utf-16-le", "utf-16-be", "utf-32"]),
+    st.integers(1, 5000),
+    st.integers(4000, 40000),
+)
+def test_wide_windowed_equals_whole(encoding: str, chunk: int, window: int) -> None:
+    filler = "ab c\u00e9 \U0001f600\n" * (OVERLAP // 8)
+    text = filler + "".join(f"x{n} = '{k}'\n" + filler[: 977 * n] for n, k in enumerate(_KEYS))
+    data = text.encode(encoding)
+    chunks = (data[i : i + chunk] for i in range(0, len(data), chunk))
+    windowed = detect_chunks(Content(path="doc.txt", data=b""), chunks, window=window)
+    whole = detect(Content(path="doc.txt", data=data))
+    assert len(whole) == len(_KEYS)
+    assert [(f.line, f.column, f.secret) for f in windowed] == [
+        (f.line, f.column, f.secret) for f in whole
+    ]

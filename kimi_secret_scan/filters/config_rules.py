@@ -16,9 +16,12 @@ def config_filter(config: Config) -> Filter | None:
         return None
 
     def allowed_by_config(content: Content, findings: list[Finding]) -> list[Finding]:
+        # A piece of a container is excluded with its container, or by its own path.
+        shown = (content.path,) if content.container is None else (content.path, content.container)
         if config.exclude and any(
             excluded(path, config.exclude)
-            for path in repo_paths.candidates(content.path, config.root)
+            for name in shown
+            for path in repo_paths.candidates(name, config.root)
         ):
             return []
         return [

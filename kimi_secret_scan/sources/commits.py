@@ -28,11 +28,11 @@ from pathlib import Path
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
-from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources import metadata
+from kimi_secret_scan.windows import detect_all
 
 _SUBMODULE = "160000"
 _SEP = "\x1f"
@@ -327,7 +327,8 @@ def iter_commit_contents(
         if len(data) > max_size:
             yield Skipped(shown, f"larger than the size limit ({len(data)} > {max_size} bytes)")
             continue
-        if entry.baseline and detect(Content(entry.path, data), settings):
+        # Containers are unpacked here too: a key a parent's version already held is not new.
+        if entry.baseline and detect_all(Content(entry.path, data), settings):
             pending.append((entry, data))
             continue
         yield Content(path=entry.path, data=data, commit=entry.commit)
@@ -343,7 +344,7 @@ def iter_commit_contents(
     known_by_blob: dict[str, frozenset[str]] = {}
     for oid, kind, data in git.cat_file(cwd, wanted):
         if kind == "blob":
-            secrets = {f.secret for f in detect(Content("", data), settings)}
+            secrets = {f.secret for f in detect_all(Content("", data), settings)}
             known_by_blob[oid] = frozenset(secrets)
     for entry, data in pending:
         missing = [oid for oid in entry.baseline if oid not in known_by_blob]

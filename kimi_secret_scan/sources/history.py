@@ -26,29 +26,34 @@ reported as skipped, never fetched.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
-from kimi_secret_scan.finding import Commit
+from kimi_secret_scan.finding import Commit, Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introductions
 from kimi_secret_scan.sources.message import person as _person
-from kimi_secret_scan.windows import WINDOW, detect_chunks
+from kimi_secret_scan.unpack import HEAD, container_kind
+from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 _CHUNK = 1 << 20
 _F_SETPIPE_SZ = 1031  # Linux: larger pipes mean fewer context switches per MB
 COMMIT_MESSAGE = "<commit message>"
 _GITLINK = b"160000 "
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def tag_message_path(name: str) -> str:
@@ -167,6 +172,40 @@ class _ChunkReader:
                 raise ScanError("git cat-file stopped in the middle of an object")
 
 
+class _Tee:
+    """A large blob's pieces as they stream by; kept in a temporary file only when its
+    first bytes name a container, so it can be unpacked after its bytes are scanned."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self.pieces = pieces
+        self.spool: IO[bytes] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        head = b""
+        deciding = True
+        for piece in self.pieces:
+            if deciding:
+                head += piece
+                if len(head) >= HEAD:
+                    deciding = False
+                    if container_kind(head[:HEAD]) is not None:
+                        import tempfile
+
+                        self.spool = tempfile.NamedTemporaryFile(prefix="kimi-secret-scan-")  # noqa: SIM115
+                        self.spool.write(head)
+            elif self.spool is not None:
+                self.spool.write(piece)
+            yield piece
+        if self.spool is not None:
+            self.spool.flush()
+
+    def replay(self) -> Iterator[bytes]:
+        assert self.spool is not None
+        with open(self.spool.name, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+
+
 def _grow_pipe(fd: int) -> None:
     with contextlib.suppress(OSError, AttributeError):
         import fcntl
@@ -220,6 +259,9 @@ class HistorySource:
         # Paths at which some commit holds a submodule (gitlink): not scanned, and said so.
         self.submodules: set[str] = set()
         self._partial: bool | None = None
+        # Read when first needed: refs that point at blobs; notes commit -> its notes ref.
+        self.blob_refs: dict[str, list[str]] | None = None
+        self.notes: dict[str, str] | None = None
 
     # -- phase 1: read everything once -------------------------------------------------
 
@@ -299,12 +341,20 @@ class HistorySource:
                     continue
                 stats.blobs += 1
                 stats.bytes += size
+                oid = fields[0].decode()
                 if size > WINDOW:
-                    found = detect_chunks(Content(path, b""), reader.pieces(size), settings)
+                    tee = _Tee(reader.pieces(size))
+                    found = detect_chunks(Content(path, b""), tee, settings)
+                    if tee.spool is not None:
+                        whole = Content(path, b"", chunks=tee.replay, size=size)
+                        found += self._members(whole, oid, found)
+                        tee.spool.close()
                 else:
-                    found = detect(Content(path=path, data=reader.data(size)), settings)
+                    content = Content(path=path, data=reader.data(size))
+                    found = detect(content, settings)
+                    if container_kind(content.data[:HEAD]) is not None:
+                        found += self._members(content, oid, found)
                 if found:
-                    oid = fields[0].decode()
                     if size > WINDOW:
                         self.big_blobs[oid] = size
                     self.blob_keys[oid] = {f.secret_sha256 for f in found}
@@ -315,6 +365,17 @@ class HistorySource:
                 progress(count, stats.bytes)
         if progress is not None:
             progress(count, stats.bytes)
+
+    def _members(self, content: Content, oid: str, raw: list[Finding]) -> list[Finding]:
+        """The keys inside a container blob. What could not be unpacked is said here for a
+        blob that holds no key; one that does is unpacked again, with the same result, when
+        its occurrences are scanned."""
+        found, skipped = detect_members(content, self.settings)
+        if not found and not raw:
+            for skip in skipped:
+                shown = f"{skip.path} (blob {oid[:12]})"
+                self.stats.skipped.append(dataclasses.replace(skip, path=shown))
+        return found
 
     def _missing_reason(self) -> str:
         if self._partial is None:
@@ -388,10 +449,47 @@ class HistorySource:
         size = self.big_blobs.get(oid, 0)
         places: list[Introduction] = intros.get(oid, [])
         if not places:
-            # Reachable, but no commit adds it (a tag pointing straight at a blob).
-            yield Content(self.blob_path[oid] or oid, data, chunks=chunks, size=size)
+            # Reachable, but no commit adds it: a tag (or another ref) pointing straight at
+            # the blob, which is then located by that ref.
+            for name in self._blob_refs().get(oid) or [self.blob_path[oid] or oid]:
+                yield Content(name, data, chunks=chunks, size=size)
         for place in places:
-            yield Content(place.path, data, commit=place.commit, chunks=chunks, size=size)
+            path = self._note_path(place) or place.path
+            yield Content(path, data, commit=place.commit, chunks=chunks, size=size)
+
+    def _blob_refs(self) -> dict[str, list[str]]:
+        """Blob id -> the refs that point at it, directly or through an annotated tag."""
+        if self.blob_refs is None:
+            self.blob_refs = {}
+            out = git.run_git(
+                [
+                    "for-each-ref",
+                    "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)",
+                ],
+                self.repo,
+            )
+            for line in out.decode("utf-8", "replace").splitlines():
+                kind, oid, peeled_kind, peeled, name = line.split(" ", 4)
+                if kind == "blob" or peeled_kind == "blob":
+                    blob = oid if kind == "blob" else peeled
+                    self.blob_refs.setdefault(blob, []).append(name)
+        return self.blob_refs
+
+    def _note_path(self, place: Introduction) -> str | None:
+        """A git note is a blob stored at the annotated object's id (split by fan-out
+        directories) in a notes ref's tree: say so, with the ref and the object."""
+        annotated = place.path.replace("/", "")
+        if len(annotated) not in (40, 64) or not _HEX.fullmatch(annotated):
+            return None
+        if self.notes is None:
+            self.notes = {}
+            names = git.run_git(["for-each-ref", "--format=%(refname)", "refs/notes/"], self.repo)
+            for name in names.decode("utf-8", "replace").splitlines():
+                out = git.run_git(["rev-list", name, "--"], self.repo)
+                for commit in out.decode().split():
+                    self.notes.setdefault(commit, name)
+        ref = self.notes.get(place.commit.sha)
+        return f"note on {annotated} ({ref})" if ref else None
 
     def _message_content(self, message: _Message) -> Content:
         if message.kind == "commit":

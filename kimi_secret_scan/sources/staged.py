@@ -16,10 +16,10 @@ from pathlib import Path
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
-from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE, iter_files
+from kimi_secret_scan.windows import detect_all
 
 # Options fixed here so that no user configuration (diff.noprefix, diff.interHunkContext,
 # diff.submodule=log, color.ui, diff.external, textconv drivers…) changes what we parse.
@@ -336,7 +336,8 @@ def _secrets_in(path: str, blobs: list[bytes], settings: DetectorSettings) -> fr
     found: set[str] = set()
     for data in blobs:
         if data:
-            found.update(f.secret for f in detect(Content(path=path, data=data), settings))
+            # A container's earlier version is unpacked too: keys it already held are not new.
+            found.update(f.secret for f in detect_all(Content(path=path, data=data), settings))
     return frozenset(found)
 
 
