@@ -169,7 +169,9 @@ def list_commits(cwd: Path, rev_range: RevRange) -> list[RangeCommit]:
             continue
         ids, author, email, date = record.split(_SEP)
         sha, *parents = ids.split()
-        commits.append(RangeCommit(Commit(sha, author, email, date), tuple(parents)))
+        commits.append(
+            RangeCommit(Commit(sha, author, email, date, tuple(parents)), tuple(parents))
+        )
     boundary = _shallow_boundary(cwd)
     for item in commits:
         if item.commit.sha in boundary:
