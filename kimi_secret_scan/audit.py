@@ -397,7 +397,7 @@ def write_replacements(groups: list[KeyGroup], target: str, repo: Path) -> Path:
     """Write `KEY==>REPLACEMENT` lines for git filter-repo: the one file with keys whole.
     A text file: one line per key, each ending in a newline. Returns its absolute path."""
     path = Path(target)
-    absolute = path.absolute()
+    absolute = Path(os.path.abspath(path))  # printed: no `sub/../..` in it
     root = repo.resolve()
     try:
         absolute.resolve().relative_to(root)
