@@ -20,6 +20,7 @@ import pytest
 from tests.gitrepo import GitRepo, Run, git, run_cli
 from tests.keygen import kimi_code_key, moonshot_key
 from tests.remotes import cloned, install_hook, scanner_path_env, with_origin
+from tests.test_precommit_hook import hooks_repo  # noqa: F401 (a fixture)
 
 WAY_OUT = "Not a real key"
 HAS_FILTER_REPO = shutil.which("git-filter-repo", path=scanner_path_env()["PATH"]) is not None
@@ -489,3 +490,34 @@ def test_write_replacements_then_paths_are_absolute(tmp_path: Path) -> None:
     target = (tmp_path / "out.txt").resolve()
     assert f"to {target} (mode 0600)" in run.out
     assert target.read_text().endswith("\n")
+
+
+# -- under pre-commit: SKIP= ----------------------------------------------------------------
+
+
+def test_pre_commit_skip_as_printed(repo: GitRepo, hooks_repo: tuple[Path, str]) -> None:  # noqa: F811
+    from tests.test_precommit_hook import _config, _env, pre_commit
+
+    hooks_path, rev = hooks_repo
+    repo.write(".pre-commit-config.yaml", _config(hooks_path, rev))
+    repo.add(".pre-commit-config.yaml")
+    repo.commit("add pre-commit")
+    installed = pre_commit("install", "--hook-type", "pre-commit", cwd=repo.path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    repo.write("tests/fixture.py", f'FAKE = "{kimi_code_key()}"\n')
+    repo.add()
+    env = _env()
+    env.pop("PRE_COMMIT", None)
+    # The message comes from the editor, as for any `git commit` without -m.
+    env["GIT_EDITOR"] = "printf 'add a fixture\\n' >"
+    blocked = sh("git commit", repo.path, env)
+    assert blocked.code != 0
+    (skip, _) = reversed(way_out_commands(blocked.all))
+    assert skip == "SKIP=kimi-secret-scan git commit"
+    start = repo.head()
+    run_ok(skip, repo.path, env)
+    assert repo.head() != start
+    # Outside pre-commit, `SKIP=` would do nothing: it is not offered.
+    repo.write("tests/other.py", f'FAKE = "{kimi_code_key()}"\n')
+    repo.add()
+    assert "SKIP=" not in run_cli("staged", cwd=repo.path).out
