@@ -235,11 +235,14 @@ def _listed(items: Sequence[str]) -> str:
     return ", ".join(items)
 
 
-def file_steps(leaks: Sequence[Leak], commands: bool, then: str) -> list[list[str]]:
+def file_steps(
+    leaks: Sequence[Leak], commands: bool, then: str, rotated: bool = False
+) -> list[list[str]]:
     """How to take the keys out of the files that hold them, and keep them out: one step
     per way of fixing (code, secrets file, example), each listing its files once.
     `commands`: print the git commands (the files are in a git work tree, paths from its
-    root); `then` ends each step ("commit", "stage the edit", ...)."""
+    root); `then` ends each step ("commit", "stage the edit", ...); `rotated`: the keys were
+    published, so a secrets file gets the new key, not the old value."""
     groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: []}
     env_vars: list[str] = []
     for leak in leaks:
@@ -267,10 +270,10 @@ def file_steps(leaks: Sequence[Leak], commands: bool, then: str) -> list[list[st
     if secrets:
         names = _listed(secrets)
         verb = "is" if len(secrets) == 1 else "are"
+        value = "put the new key there" if rotated else "the key may stay there: keep the value"
         text = (
-            f"{names} {verb} where the variable is set, so the key may stay there: keep the "
-            "value, and stop tracking the file (ignore it and take it out of the index; the "
-            "file stays on disk)"
+            f"{names} {verb} where the variable is set, so {value}; and stop tracking the "
+            "file (ignore it and take it out of the index; the file stays on disk)"
         )
         if commands:
             ignore = " ".join(_q(_ignore_pattern(p)) for p in secrets)
@@ -319,16 +322,15 @@ def _revoke_if_shared(leaks: Sequence[Leak], reason: str) -> list[str]:
 
 
 def _revoke_first(leaks: Sequence[Leak], why: str) -> list[list[str]]:
-    """Published keys: revoke and rotate, first, per kind, each kind's steps once."""
-    steps: list[list[str]] = []
+    """Published keys: revoke and rotate every key, first; each kind's steps once."""
+    lines = [f"Revoke and rotate every key, first ({why}):"]
     for kind, keys in _by_kind(leaks).items():
-        lines = [f"Revoke and rotate, first ({why}): {KIND_NAMES[kind]} {_listed(keys)}"]
+        lines.append(f"{KIND_NAMES[kind]}: {_listed(keys)}")
         lines += [
             f"  {letter}. {text}"
             for letter, text in zip("abc", revoke_steps(kind, keys), strict=False)
         ]
-        steps.append(lines)
-    return steps
+    return [lines]
 
 
 def _commits_named(leaks: Sequence[Leak]) -> list[str]:
@@ -346,10 +348,10 @@ def rewrite_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
     in_message = any(file_kind(p) == MESSAGE for leak in leaks for p in leak.paths)
     roots = {c for leak in leaks for c in leak.roots}
     named = f"commit {short[0]}" if len(short) == 1 else f"commits {_listed(short)}"
+    them = "the key" if len(leaks) == 1 else "the keys"
     lines = [
-        f"Take the key out of {named} (the first one that adds it, and every later one): "
-        "with the fixed files staged as above, redo the commits from "
-        f"{short[0]} on as one commit"
+        f"Take {them} out of {named}: with the fixed files staged as above, redo the "
+        f"commits from {short[0]} on as one commit"
         + (
             " (it is the first commit of the branch, so its parent is none)"
             if first in roots
@@ -417,14 +419,14 @@ def plan(mode: str, leaks: Sequence[Leak], remote: str | None = None) -> list[li
         return steps
     if stage == PUBLISHED:
         if mode == "pre-receive":
-            why = "the push carried it off your machine; the server refused it, but it may "
-            why += "be on another remote or fork"
+            why = "the push carried them off your machine; the server refused them, but they "
+            why += "may be on another remote or fork"
             after = "push again"
         else:
-            why = "these commits were pushed: assume the key was copied"
+            why = "these commits were pushed: assume the keys were copied"
             after = "force-push the branch (`git push --force-with-lease`)"
         steps.extend(_revoke_first(leaks, why))
-        steps.extend(file_steps(leaks, commands=True, then="stage the edit"))
+        steps.extend(file_steps(leaks, commands=True, then="stage the edit", rotated=True))
         steps.extend(rewrite_steps(leaks, after))
         if mode != "pre-receive":
             steps.append(
@@ -451,20 +453,26 @@ def plan(mode: str, leaks: Sequence[Leak], remote: str | None = None) -> list[li
     return steps
 
 
-PLAN_TITLE = {
-    UNCOMMITTED: "What to do: the keys are staged, not committed yet",
-    UNPUSHED: "What to do: the keys are in commits not pushed yet",
-    PUBLISHED: "What to do: the keys were published",
-    WORKTREE: "What to do about the keys in these files",
-}
-
-
-def plan_title(mode: str) -> str:
+def plan_title(mode: str, count: int) -> str:
+    keys = "the key is" if count == 1 else "the keys are"
     if mode == "commit-msg":
-        return "What to do: the key is in the commit message; the commit was not made"
+        return f"What to do: {keys} in the commit message; the commit was not made"
     if mode == "pre-receive":
-        return "What to do: the push was rejected; treat the keys as leaked"
-    return PLAN_TITLE[stage_of(mode)]
+        them = "it" if count == 1 else "them"
+        return f"What to do: the push was rejected, but treat {them} as leaked"
+    stage = stage_of(mode)
+    if stage == UNCOMMITTED:
+        return f"What to do: {keys} staged, not committed yet"
+    if stage == UNPUSHED:
+        return f"What to do: {keys} in commits not pushed yet"
+    if stage == PUBLISHED:
+        them = "it" if count == 1 else "them"
+        return f"What to do: {keys} in pushed commits, so treat {them} as leaked"
+    return (
+        "What to do about the keys in these files"
+        if count > 1
+        else ("What to do about the key in this file")
+    )
 
 
 # -- the way out of a false positive -----------------------------------------------------------

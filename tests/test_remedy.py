@@ -291,7 +291,7 @@ def test_range_plan_revokes_first_and_runs_as_printed(tmp_path: Path) -> None:
     out = run.out
     no_contradiction(out)
     assert "Revoke?" not in out
-    first = out.index("Revoke and rotate, first")
+    first = out.index("Revoke and rotate every key, first")
     assert first < out.index("read the key from the environment") < out.index("git reset")
     work.write("client.py", 'import os\nKIMI_API_KEY = os.environ["KIMI_API_KEY"]\n')
     cmds = plan_commands(out)
@@ -315,7 +315,7 @@ def test_pre_receive_plan_revokes_first(tmp_path: Path) -> None:
     pushed = sh(f"git push {server.path} main", work.path)
     assert pushed.code != 0
     no_contradiction(pushed.all)
-    assert "Revoke and rotate, first" in pushed.all
+    assert "Revoke and rotate every key, first" in pushed.all
     assert "nothing was stored" in pushed.err
 
 

@@ -128,7 +128,7 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
         ]
         commands = target is not None and not target.bare
         fixes = remediation.file_steps(
-            leaks, commands=commands, then="stage the edit, commit and push"
+            leaks, commands=commands, then="stage the edit, commit and push", rotated=True
         )
         for letter, fix in zip("abc", fixes, strict=False):
             out.extend(step_lines(f"{letter}.", fix))

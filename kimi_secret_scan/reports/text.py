@@ -114,7 +114,7 @@ def plan_lines(result: ScanResult, show_secrets: bool, color: bool) -> list[str]
     if not result.findings:
         return []
     leaks = remediation.leaks_from(result.findings, show_secrets)
-    title = remediation.plan_title(result.mode)
+    title = remediation.plan_title(result.mode, len(leaks))
     out = [click.style(title, bold=True) if color else title]
     for n, step in enumerate(remediation.plan(result.mode, leaks), 1):
         out.extend(step_lines(f"{n}.", step))
