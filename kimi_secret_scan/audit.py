@@ -326,7 +326,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
             f"$ git clone --mirror {source} {mirror}",
         ],
         [
-            "Rewrite every ref (git-filter-repo 2.47 or later: `pip install git-filter-repo`). "
+            "Rewrite every ref (git-filter-repo 2.47 or later; on PyPI as git-filter-repo). "
             f"Every key becomes {REPLACEMENT} in every file version"
             + (" and in the commit and tag messages that hold one" if in_messages else "")
             + "; filter-repo expires the mirror's reflogs and repacks it:",

@@ -312,8 +312,12 @@ def _revoke_if_shared(leaks: Sequence[Leak], reason: str) -> list[str]:
     anywhere else. Said once, with each kind's console once."""
     lines = [
         f"Revoke? {reason}, so this alone is no reason to rotate "
-        f"{'the key' if len(leaks) == 1 else 'the keys'}. Revoke any that was ever anywhere else "
-        "(another repository, a chat, a ticket, a log, a shared drive), or if you are not "
+        + (
+            "the key. Revoke it if it was ever anywhere else"
+            if len(leaks) == 1
+            else "the keys. Revoke any that was ever anywhere else"
+        )
+        + " (another repository, a chat, a ticket, a log, a shared drive), or if you are not "
         "sure where it has been:"
     ]
     for kind, keys in _by_kind(leaks).items():
@@ -529,7 +533,8 @@ def way_out(
                 )
                 lines.append(f"  - in {path}, add `{text}` {where}, or")
     lines.append(
-        "  - record each key's hash in the baseline (then commit the baseline file it names):"
+        f"  - record {'its hash' if len(leaks) == 1 else 'their hashes'} in the baseline "
+        "(then commit the baseline file it names):"
     )
     hashes = " ".join(f"--hash {leak.sha256}" for leak in leaks)
     lines.append(f'$ kimi-secret-scan baseline add {hashes} --reason "not a real key"')

@@ -521,3 +521,22 @@ def test_pre_commit_skip_as_printed(repo: GitRepo, hooks_repo: tuple[Path, str])
     repo.write("tests/other.py", f'FAKE = "{kimi_code_key()}"\n')
     repo.add()
     assert "SKIP=" not in run_cli("staged", cwd=repo.path).out
+
+
+def _docs_block(containing: str) -> str:
+    """The ```sh block of docs/after-a-leak.md that holds `containing` (exactly one)."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "after-a-leak.md").read_text()
+    (block,) = [b for b in re.findall(r"```sh\n(.*?)```", text, flags=re.S) if containing in b]
+    return block
+
+
+def test_documented_shallow_clone_commands_run(upstream: GitRepo, tmp_path: Path) -> None:
+    lines = [line for line in _docs_block("--allow-shallow").splitlines() if line.strip()]
+    assert len(lines) == 2
+    # Each documented line is a way out of exit 2: run each in its own fresh shallow clone.
+    for n, line in enumerate(lines):
+        fresh = cloned(f"file://{upstream.path}", tmp_path / f"c{n}", "--depth", "1")
+        assert run_cli("history", cwd=fresh.path).code == 2
+        run_ok(line, fresh.path)  # the audit with --allow-shallow exits 0 here
+        if line.startswith("git fetch"):
+            assert run_cli("history", cwd=fresh.path).code == 0
