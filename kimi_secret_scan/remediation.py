@@ -280,7 +280,8 @@ def file_steps(
             steps.append(
                 [
                     f"{text}:",
-                    f"$ printf '%s\\n' {ignore} >> .gitignore && git rm --cached -q -- "
+                    # The leading newline: a .gitignore without a final one keeps its last line.
+                    f"$ printf '\\n%s\\n' {ignore} >> .gitignore && git rm --cached -q -- "
                     f"{_paths(secrets)} && git add .gitignore",
                 ]
             )

@@ -76,6 +76,7 @@ def no_contradiction(text: str) -> None:
 
 def _three_keys(repo: GitRepo) -> dict[str, str]:
     repo.commit_file("README.md", "# app\n", "start")
+    repo.commit_file(".gitignore", "/build", "ignore the build (no final newline)")
     keys = {".env": moonshot_key(), "client.py": kimi_code_key(), "cn.py": moonshot_key()}
     repo.write(".env", f"MOONSHOT_API_KEY={keys['.env']}\n")
     repo.write("client.py", f'import os\nKIMI_API_KEY = "{keys["client.py"]}"\n')
@@ -117,7 +118,7 @@ def test_staged_plan_commands_run_as_printed(repo: GitRepo) -> None:
     cmds = plan_commands(run.out)
     assert cmds == [
         "git add -- client.py cn.py",
-        "printf '%s\\n' /.env >> .gitignore && git rm --cached -q -- .env && git add .gitignore",
+        "printf '\\n%s\\n' /.env >> .gitignore && git rm --cached -q -- .env && git add .gitignore",
     ]
     for command in cmds:
         run_ok(command, repo.path)
@@ -126,7 +127,7 @@ def test_staged_plan_commands_run_as_printed(repo: GitRepo) -> None:
     # The value stays where it is set; git no longer tracks or offers the file.
     assert keys[".env"] in (repo.path / ".env").read_text()
     assert repo.git("ls-files", "--", ".env") == ""
-    assert repo.git("check-ignore", ".env").strip() == ".env"
+    assert repo.git("check-ignore", ".env", "build").split() == [".env", "build"]
     repo.commit("read the keys from the environment")
     assert run_cli("history", cwd=repo.path).code == 0
 
@@ -540,3 +541,23 @@ def test_documented_shallow_clone_commands_run(upstream: GitRepo, tmp_path: Path
         run_ok(line, fresh.path)  # the audit with --allow-shallow exits 0 here
         if line.startswith("git fetch"):
             assert run_cli("history", cwd=fresh.path).code == 0
+
+
+def test_false_positive_baseline_add_as_printed_by_pre_push_and_range(tmp_path: Path) -> None:
+    origin, work, _ = _pre_push_repo(tmp_path)
+    blocked = sh("git push origin main", work.path)
+    assert blocked.code != 0
+    (add,) = way_out_commands(blocked.all)
+    assert "SKIP=" not in blocked.all  # a plain git hook: SKIP would mean nothing
+    run_ok(add, work.path)
+    run_ok("git push origin main", work.path)
+    # The same key in a branch CI scans: the committed baseline lets it through there too.
+    work.git("checkout", "-q", "-b", "feature")
+    work.commit_file("again.py", f"FAKE = {kimi_code_key()!r}\n", "another fixture")
+    work.git("push", "-q", "--no-verify", "origin", "feature")
+    run = run_cli("range", "origin/main..origin/feature", cwd=work.path)
+    assert run.code == 1
+    (add,) = way_out_commands(run.out)
+    run_ok(add, work.path)
+    assert run_cli("range", "origin/main..origin/feature", cwd=work.path).code == 0
+    assert origin.path.exists()
