@@ -561,3 +561,31 @@ def test_false_positive_baseline_add_as_printed_by_pre_push_and_range(tmp_path: 
     run_ok(add, work.path)
     assert run_cli("range", "origin/main..origin/feature", cwd=work.path).code == 0
     assert origin.path.exists()
+
+
+@pytest.mark.parametrize("branches", ["--single-branch", "--no-single-branch"])
+def test_shallow_clone_with_a_commit_id_base_hint_works(
+    upstream: GitRepo, tmp_path: Path, branches: str
+) -> None:
+    """The base given by id (as CI gives it): missing from a single-branch clone, or present
+    with the range crossing the shallow cut; either way the hint printed works."""
+    base = upstream.git("rev-parse", "main").strip()
+    clone = cloned(f"file://{upstream.path}", tmp_path / "c", "--depth", "1", branches)
+    run = run_cli("range", f"{base}..origin/feature", cwd=clone.path)
+    assert run.code == 2
+    if branches == "--no-single-branch":
+        assert "history stops at" in run.err
+    run_ok(_hint(run), clone.path)
+    assert run_cli("range", f"{base}..origin/feature", cwd=clone.path).code == 0
+
+
+def test_key_only_in_the_reflog_clear_step_as_printed(repo: GitRepo) -> None:
+    repo.commit_file("README.md", "# app\n", "start")
+    repo.commit_file("client.py", f'KIMI_API_KEY = "{kimi_code_key()}"\n', "oops")
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    run = run_cli("history", cwd=repo.path)
+    assert run.code == 1
+    (clear,) = [c for c in plan_commands(run.out) if "reflog expire" in c]
+    assert clear.startswith(f"git -C {repo.path} stash clear && ")
+    run_ok(clear, repo.path)
+    assert run_cli("history", cwd=repo.path).code == 0
