@@ -302,11 +302,6 @@ def file_steps(
 
 # -- the plan of a report that is not a history audit ----------------------------------------
 
-_NOT_LEFT = {
-    UNCOMMITTED: "The key is staged, not committed yet",
-    UNPUSHED: "The key is in a commit that has not been pushed",
-}
-
 
 def _revoke_if_shared(leaks: Sequence[Leak], reason: str) -> list[str]:
     """Unpublished keys: revoking is not needed because of this, but wise if they were
@@ -358,7 +353,8 @@ def rewrite_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
         f"Take {them} out of {named}: with the fixed files staged as above, redo the "
         f"commits from {short[0]} on as one commit"
         + (
-            " (it is the first commit of the branch, so its parent is none)"
+            " (it is a root commit, with no parent to go back to: the branch is emptied, the "
+            "staged files kept)"
             if first in roots
             else ""
         )
