@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,57 +162,229 @@ def _affected_namespaces(groups: list[KeyGroup]) -> set[str]:
     spaces: set[str] = set()
     for g in groups:
         for ref in g.refs:
-            if ref in _LOCAL_REFS:
-                continue
+            if ref in _LOCAL_REFS or ref.startswith("refs/remotes/"):
+                continue  # this clone's own: not in a mirror of the remote
             parts = ref.split("/")
             spaces.add("/".join(parts[:2]) if len(parts) > 2 else ref)
     return spaces
 
 
-def purge_steps(groups: list[KeyGroup], replacements_file: str | None) -> list[str]:
-    """History purge, to run once every key above is revoked."""
-    file = replacements_file or "../kimi-replacements.txt"
+GITHUB_SDR_DOCS = (
+    "https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/"
+    "removing-sensitive-data-from-a-repository"
+)
+GITHUB_SUPPORT = "https://support.github.com/contact"
+GITLAB_REMOVE_BLOBS = (
+    "https://docs.gitlab.com/user/project/repository/repository_size/#remove-blobs"
+)
+GITLAB_CLEANUP = (
+    "https://docs.gitlab.com/user/project/repository/repository_size/#clean-up-repository"
+)
+AFTER_A_LEAK_DOCS = (
+    "docs/after-a-leak.md (https://github.com/kimi-secret-scan/kimi-secret-scan/blob/main/"
+    "docs/after-a-leak.md)"
+)
+
+
+@dataclass
+class PurgeTarget:
+    """Where the purge happens: the repository audited, its remote, and the paths the plan
+    prints, all absolute, so each command works pasted from any directory."""
+
+    root: Path  # the work tree's top level, or a bare repository's directory
+    bare: bool
+    remote: str | None = None  # the remote's name (origin when there is one)
+    url: str | None = None  # as configured
+    local_remote: Path | None = None  # the remote's directory when it is on this machine
+
+    @property
+    def name(self) -> str:
+        return self.root.name.removesuffix(".git") or "repository"
+
+    @property
+    def mirror(self) -> Path:
+        return self.root.parent / f"{self.name}-purge.git"
+
+    @property
+    def replacements(self) -> Path:
+        return self.root.parent / f"{self.name}-kimi-replacements.txt"
+
+    @property
+    def host(self) -> str | None:
+        """The host of a remote URL (`https://host/…`, `ssh://user@host/…`, `user@host:…`)."""
+        url = self.url or ""
+        if "://" in url:
+            rest = url.split("://", 1)[1]
+            return rest.split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0].lower() or None
+        if ":" in url.split("/", 1)[0]:
+            return url.split(":", 1)[0].rsplit("@", 1)[-1].lower()
+        return None
+
+    @property
+    def server_path(self) -> str | None:
+        url = self.url or ""
+        if url.startswith("ssh://"):
+            rest = url.split("://", 1)[1]
+            return "/" + rest.split("/", 1)[1] if "/" in rest else None
+        if self.host and "://" not in url:
+            return url.split(":", 1)[1]
+        return None
+
+
+def purge_target(root: Path) -> PurgeTarget:
+    """The audited repository and its remote (origin, else the first one), read with git."""
+    root = root.absolute()
+    bare = git.try_git(["rev-parse", "--is-bare-repository"], root) == b"true\n"
+    names = _lines(git.try_git(["remote"], root) or b"")
+    remote = "origin" if "origin" in names else (names[0] if names else None)
+    if remote is None:
+        return PurgeTarget(root, bare)
+    out = git.try_git(["config", "--get", f"remote.{remote}.url"], root)
+    url = out.decode("utf-8", "surrogateescape").strip() if out else None
+    target = PurgeTarget(root, bare, remote, url)
+    if url and target.host is None:
+        # A path, or file://: the remote lives on this machine, and the plan can name it.
+        local = Path(url.removeprefix("file://"))
+        target.local_remote = local if local.is_absolute() else (root / local).resolve()
+        target.url = str(target.local_remote)
+    return target
+
+
+def _q(path: Path | str) -> str:
+    return shlex.quote(str(path))
+
+
+def _server_steps(target: PurgeTarget) -> list[list[str]]:
+    """Unreachable objects stay on the server until it prunes them: what each host needs."""
+    host = target.host
+    if target.local_remote is not None:
+        remote = _q(target.local_remote)
+        return [
+            [
+                "On the server: the old commits are unreachable now but still stored (a "
+                "force-push deletes nothing); prune them where the remote lives, then check it:",
+                f"$ git -C {remote} reflog expire --expire=now --all && "
+                f"git -C {remote} gc --prune=now",
+                f"$ kimi-secret-scan history --repo {remote}",
+            ]
+        ]
+    if host in ("github.com", "www.github.com"):
+        return [
+            [
+                "On GitHub: the old commits stay readable through pull-request refs "
+                "(refs/pull/*, which no push can change), in forks, and in cached views, "
+                "until GitHub removes them. Ask GitHub Support "
+                f'({GITHUB_SUPPORT}, "removing sensitive data") with the repository, the '
+                "pull requests that hold the keys and the first changed commits filter-repo "
+                f"printed; see {GITHUB_SDR_DOCS}. Forks are not rewritten: ask their owners "
+                f"to delete them. Details: {AFTER_A_LEAK_DOCS}."
+            ]
+        ]
+    if host == "gitlab.com" or (host or "").startswith("gitlab."):
+        return [
+            [
+                "On GitLab: merge-request refs (refs/merge-requests/*) and keep-around refs "
+                "keep the old commits. Upload filter-repo's commit map, "
+                f"{target.mirror / 'filter-repo' / 'commit-map'}, in Settings → Repository → "
+                f"Repository cleanup ({GITLAB_CLEANUP}), which removes those refs and runs "
+                f"housekeeping; blobs still listed can be removed by id ({GITLAB_REMOVE_BLOBS}). "
+                f"Details: {AFTER_A_LEAK_DOCS}."
+            ]
+        ]
+    where = target.server_path or "the repository's directory"
+    return [
+        [
+            f"On the server ({host or 'the remote'}): the old commits are unreachable but "
+            f"still stored until it prunes them. Where the repository lives ({where}), run "
+            "`git reflog expire --expire=now --all && git gc --prune=now`, or ask the "
+            f"server's administrators to. Details: {AFTER_A_LEAK_DOCS}."
+        ]
+    ]
+
+
+def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
+    """History purge, to run once every key above is revoked. Each step is a list of lines;
+    `$ ` lines are commands, with absolute paths, runnable as printed from anywhere."""
+    file = _q(target.replacements)
+    mirror = _q(target.mirror)
     spaces = _affected_namespaces(groups)
     in_messages = any(f.path.startswith("<") for g in groups for f in g.occurrences)
     local = [g for g in groups if g.local_only]
+    source = _q(target.url or target.root)
     steps = [
-        (
-            f"Write the replacements file (it holds every key whole, so keep it outside "
-            f"the repository): `kimi-secret-scan history --write-replacements {file}`. "
-            "It is created with mode 0600; delete it when you are done."
-            if replacements_file is None
-            else f"The replacements file is {file} (mode 0600; it holds every key whole: "
-            "keep it outside the repository and delete it when you are done)."
-        ),
-        "Work on a fresh mirror clone, never on your working copy: "
-        "`git clone --mirror <remote-url> purge.git && cd purge.git`. Refs that exist only "
-        "in your clone (branches never pushed) are not in it: push them first or delete them.",
-        "Rewrite every ref (git-filter-repo 2.47 or later): "
-        f"`git filter-repo --sensitive-data-removal --replace-text {file} "
-        f"--replace-message {file}`. Every key becomes {REPLACEMENT} in every file "
-        "version"
-        + (" and in the commit and tag messages that hold one" if in_messages else " and message")
-        + "; filter-repo expires the reflogs and repacks.",
-        "Check the result: `kimi-secret-scan history --repo .` must find nothing.",
-        "Force-push every rewritten ref: `git push --force --mirror origin`"
-        + (f" (affected here: {', '.join(sorted(spaces))})" if spaces else "")
-        + ". Lift branch protection for the push; the hosting service rejects "
-        "refs/pull/* (read-only), which is expected.",
-        "Ask every collaborator to delete their clone and clone again: a pull or merge "
-        "from an old clone brings the keys back. Close or re-create open pull requests.",
-        "On the hosting side: the old commits stay reachable through cached pull-request "
-        "refs and commit pages until the host removes them; on GitHub, contact GitHub "
-        "Support with the first changed commits that filter-repo printed. Forks are not "
-        "rewritten: ask their owners to delete them. CI caches and artifacts may hold "
-        "copies too.",
+        [
+            "Write the replacements file, outside the repository (it holds every key whole; "
+            "mode 0600):",
+            f"$ kimi-secret-scan history --repo {_q(target.root)} --write-replacements {file}",
+        ],
+        [
+            (
+                f"Mirror-clone the remote ({target.remote}) next to this repository, never "
+                "inside a working copy. Refs that exist only here (branches never pushed) are "
+                "not in it: push them first, or delete them:"
+                if target.remote
+                else "This repository has no remote: rewrite a mirror clone of it, next to it:"
+            ),
+            f"$ git clone --mirror {source} {mirror}",
+        ],
+        [
+            "Rewrite every ref (git-filter-repo 2.47 or later; on PyPI as git-filter-repo). "
+            f"Every key becomes {REPLACEMENT} in every file version"
+            + (" and in the commit and tag messages that hold one" if in_messages else "")
+            + "; filter-repo expires the mirror's reflogs and repacks it:",
+            f"$ git -C {mirror} filter-repo --sensitive-data-removal --replace-text {file} "
+            f"--replace-message {file}",
+        ],
+        [
+            "Check the rewritten mirror: it must find nothing (exit 0):",
+            f"$ kimi-secret-scan history --repo {mirror}",
+        ],
     ]
+    if target.remote:
+        steps.append(
+            [
+                "Force-push every rewritten ref"
+                + (f" (affected here: {', '.join(sorted(spaces))})" if spaces else "")
+                + ". Lift branch protection for the push; a host rejects refs/pull/* "
+                "(read-only), which is expected:",
+                f"$ git -C {mirror} push --force --mirror {_q(target.remote)}",
+            ]
+        )
+        steps.extend(_server_steps(target))
+        steps.append(
+            [
+                "Replace every clone, this one included: each still holds the old commits, "
+                "and a pull or push from it brings the keys back. Clone again (move "
+                "uncommitted work over by hand), and ask every collaborator to do the same; "
+                "close or re-create open pull requests:",
+                f"$ git clone {source} {_q(target.root.parent / (target.name + '-clean'))}",
+            ]
+        )
+    else:
+        steps.append(
+            [
+                f"Replace this repository with a clone of the mirror (clone {mirror} again "
+                "where this one is, and move uncommitted work over by hand)."
+            ]
+        )
+    steps.append(
+        [
+            "CI caches, build artifacts and logs may hold copies too: delete them. Then "
+            "delete the replacements file (it holds the keys) and the mirror:",
+            f"$ rm -f {file} && rm -rf {mirror}",
+        ]
+    )
     if local:
         listed = ", ".join(str(g.number) for g in local)
         steps.append(
-            f"Key {listed}: only in this clone's stash or reflogs (an older stash entry, or "
-            "a commit amended or reset away), so the fresh clone above does not hold it. "
-            "Clear it here: `git stash clear && git reflog expire --expire=now --all && "
-            "git gc --prune=now`. If it was ever pushed, it is leaked all the same."
+            [
+                f"Key {listed}: only in this clone's stash or reflogs (an older stash entry, "
+                "or a commit amended or reset away), so the mirror does not hold it. If you "
+                "keep this clone, clear it here (if it was ever pushed, it is leaked all the "
+                "same):",
+                f"$ git -C {_q(target.root)} stash clear && git -C {_q(target.root)} reflog "
+                f"expire --expire=now --all && git -C {_q(target.root)} gc --prune=now",
+            ]
         )
     return steps
 
@@ -222,10 +395,11 @@ USELESS_WITHOUT_REVOKE = (
 )
 
 
-def write_replacements(groups: list[KeyGroup], target: str, repo: Path) -> None:
-    """Write `KEY==>REPLACEMENT` lines for git filter-repo: the one file with keys whole."""
+def write_replacements(groups: list[KeyGroup], target: str, repo: Path) -> Path:
+    """Write `KEY==>REPLACEMENT` lines for git filter-repo: the one file with keys whole.
+    A text file: one line per key, each ending in a newline. Returns its absolute path."""
     path = Path(target)
-    absolute = path.absolute()
+    absolute = Path(os.path.abspath(path))  # printed: no `sub/../..` in it
     root = repo.resolve()
     try:
         absolute.resolve().relative_to(root)
@@ -245,9 +419,12 @@ def write_replacements(groups: list[KeyGroup], target: str, repo: Path) -> None:
         raise ScanError(f"cannot write {target}: {exc.strerror}") from None
     try:
         os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_TRUNC
-        os.write(fd, text.encode("utf-8", "surrogateescape"))
+        data = text.encode("utf-8", "surrogateescape")
+        while data:
+            data = data[os.write(fd, data) :]
     finally:
         os.close(fd)
+    return absolute
 
 
 @dataclass
@@ -259,4 +436,4 @@ class HistoryReport:
     blobs: int
     commits: int
     tags: int
-    replacements_file: str | None = None
+    target: PurgeTarget | None = None  # None: only the repository is known (tests)

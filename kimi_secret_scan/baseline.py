@@ -70,6 +70,10 @@ class Baseline:
         return replace(self, entries=tuple(sorted(seen.values(), key=lambda e: e.sort_key)))
 
 
+def is_sha256(text: str) -> bool:
+    return _SHA256.fullmatch(text) is not None
+
+
 def entry_for(finding: Finding, path: str | None, status: str, reason: str) -> Entry:
     return Entry(
         sha256=finding.secret_sha256,
@@ -108,8 +112,10 @@ def dumps(baseline: Baseline) -> str:
     for entry in baseline.normalized().entries:
         lines += ["", "[[known]]"]
         lines.append(f"sha256 = {_quote(entry.sha256)}")
-        lines.append(f"rule = {_quote(entry.rule)}")
-        lines.append(f"secret = {_quote(entry.secret)}")
+        if entry.rule:  # empty when added by hash (`baseline add`)
+            lines.append(f"rule = {_quote(entry.rule)}")
+        if entry.secret:
+            lines.append(f"secret = {_quote(entry.secret)}")
         if entry.path is not None:
             lines.append(f"path = {_quote(entry.path)}")
         lines.append(f"status = {_quote(entry.status)}")

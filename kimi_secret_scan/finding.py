@@ -53,6 +53,9 @@ class Commit:
     author: str
     email: str
     date: str  # ISO 8601, as git prints it with %aI
+    # The parents' ids where the source knows them (range, pre-push, ...); () for a root
+    # commit, which the remediation plan cannot `reset` to the parent of.
+    parents: tuple[str, ...] | None = field(default=None, compare=False)
 
 
 def redact(secret: str) -> str:

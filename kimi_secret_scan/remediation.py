@@ -1,13 +1,32 @@
-"""What to do about a key, by the kind of key (which console revokes it) and by the mode.
+"""What to do about a key: by the kind of key (which console revokes it) and by the stage
+the key has reached (which decides whether to revoke, and how to take it out).
 
 Advice is routed by kind because the consoles are not interchangeable: a Kimi Code key is
 managed only in the Kimi Code Console, and China (.cn) and international (.ai) platform
 keys live in separate accounts.
+
+Three stages, one model (issue 12):
+- not yet committed (`staged`): nothing left this machine through git;
+- committed, not pushed (`commit-msg`, `pre-push`): nothing left it either;
+- published (`range`, `ci`, `pre-receive`, `history`): the key crossed the network, so it
+  is revoked first, always.
+Each plan says, in order and only where it applies: whether to revoke, how to take the key
+out (unstage and edit; rewrite the local commits, named; purge published history), and how
+to keep it out (an environment variable in code; for a `.env` or secrets file, keep the
+value and stop tracking the file). Steps shared by several keys are printed once.
+
+Every command a plan prints is on its own line after `$ `, runnable as printed in the
+situation it is printed for; the tests run each one (tests/test_remedy.py).
 """
 
 from __future__ import annotations
 
-from kimi_secret_scan.finding import KeyKind
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from kimi_secret_scan.finding import Finding, KeyKind
 
 KIMI_CODE_CONSOLE = "https://www.kimi.com/code/console"
 PLATFORM_CN_CONSOLE = "https://platform.moonshot.cn/console/api-keys"
@@ -39,6 +58,34 @@ def console_hint(kind: str) -> str:
     if kind == KeyKind.PLATFORM_INTL:
         return f"revoke it on the international platform ({PLATFORM_INTL_CONSOLE})"
     return "revoke it on the Moonshot platform (China or international, see below)"
+
+
+def console_line(kind: str) -> str:
+    """Where this kind of key is managed, with no verdict on whether to revoke it (that
+    depends on the stage, and the plan below the findings says it once)."""
+    if kind == KeyKind.KIMI_CODE:
+        return f"Kimi Code key, managed in the Kimi Code Console ({KIMI_CODE_CONSOLE})"
+    if kind == KeyKind.PLATFORM_CN:
+        return f"China platform key, managed at {PLATFORM_CN_CONSOLE}"
+    if kind == KeyKind.PLATFORM_INTL:
+        return f"international platform key, managed at {PLATFORM_INTL_CONSOLE}"
+    if kind == KeyKind.PLATFORM:
+        return "Open Platform key, region unknown (China or international console, see below)"
+    return "issuer unknown (see below)"
+
+
+def _where_revoked(kind: str) -> str:
+    """The console, in a few words, for the short list of an unpublished plan."""
+    if kind == KeyKind.KIMI_CODE:
+        return f"{KIMI_CODE_CONSOLE} → API Keys"
+    if kind == KeyKind.PLATFORM_CN:
+        return f"{PLATFORM_CN_CONSOLE} → API Key 管理"
+    if kind == KeyKind.PLATFORM_INTL:
+        return f"{PLATFORM_INTL_CONSOLE} → API Keys"
+    return (
+        f"whichever of {PLATFORM_CN_CONSOLE} (China) and {PLATFORM_INTL_CONSOLE} "
+        "(international) lists it"
+    )
 
 
 def revoke_steps(kind: str, keys: list[str]) -> list[str]:
@@ -76,42 +123,420 @@ def revoke_steps(kind: str, keys: list[str]) -> list[str]:
     ]
 
 
-def fix_step(mode: str) -> str:
-    """The last step, which depends on where the key was found."""
-    if mode == "staged":
-        return (
-            "Fix the file: replace the key with a read of the environment variable, then "
-            "`git add` the file again (or `git restore --staged <path>` to unstage it). "
-            "The key never reached a commit; once it is out, commit as usual."
+# -- stages --------------------------------------------------------------------------------
+
+UNCOMMITTED = "uncommitted"  # staged: the next commit would add it
+UNPUSHED = "unpushed"  # commit-msg, pre-push: on this machine only
+PUBLISHED = "published"  # range, ci, pre-receive, history: it crossed the network
+WORKTREE = "worktree"  # files: where the file has been is not known
+
+_STAGES = {
+    "staged": UNCOMMITTED,
+    "commit-msg": UNPUSHED,
+    "pre-push": UNPUSHED,
+    "range": PUBLISHED,
+    "ci": PUBLISHED,
+    "pre-receive": PUBLISHED,
+    "history": PUBLISHED,
+}
+
+# The hook ids of .pre-commit-hooks.yaml, for `SKIP=<id>`.
+PRE_COMMIT_HOOK_IDS = {
+    "staged": "kimi-secret-scan",
+    "commit-msg": "kimi-secret-scan-commit-msg",
+    "pre-push": "kimi-secret-scan-push",
+}
+_GIT_ACTION = {"staged": "git commit", "commit-msg": "git commit", "pre-push": "git push"}
+
+
+def stage_of(mode: str) -> str:
+    return _STAGES.get(mode, WORKTREE)
+
+
+@dataclass
+class Leak:
+    """One distinct key of a report: what a plan needs to know about it."""
+
+    shown: str  # redacted, or whole under --show-secrets
+    kind: str
+    sha256: str
+    places: list[tuple[str, int]] = field(default_factory=list)  # (path, line), in order
+    commits: list[str] = field(default_factory=list)  # full ids, in commit order
+    roots: set[str] = field(default_factory=set)  # those of `commits` with no parent
+
+    @property
+    def paths(self) -> list[str]:
+        return list(dict.fromkeys(path for path, _ in self.places))
+
+
+def leaks_from(findings: Sequence[Finding], show_secrets: bool) -> list[Leak]:
+    """One Leak per distinct key, in the order of the findings (commit order for commits)."""
+    by_key: dict[str, Leak] = {}
+    for f in findings:
+        leak = by_key.get(f.secret_sha256)
+        if leak is None:
+            leak = by_key[f.secret_sha256] = Leak(
+                f.shown_secret(show_secrets), f.key_kind, f.secret_sha256
+            )
+        if (f.path, f.line) not in leak.places:
+            leak.places.append((f.path, f.line))
+        if f.commit and f.commit.sha and f.commit.sha not in leak.commits:
+            leak.commits.append(f.commit.sha)
+            if f.commit.parents == ():
+                leak.roots.add(f.commit.sha)
+    return list(by_key.values())
+
+
+def _by_kind(leaks: Sequence[Leak]) -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {}
+    for leak in leaks:
+        kinds.setdefault(leak.kind, []).append(leak.shown)
+    return kinds
+
+
+# -- what kind of file holds the key -------------------------------------------------------
+
+_EXAMPLE_MARKERS = (".example", ".sample", ".template", ".dist", ".tmpl", ".tpl")
+_SECRETS_NAMES = {".env", ".envrc", ".secrets", ".netrc", "secrets.toml", "secrets.json"}
+_SECRETS_NAMES |= {"secrets.yaml", "secrets.yml", "secrets.ini"}
+
+CODE, SECRETS, EXAMPLE, MESSAGE = "code", "secrets", "example", "message"
+
+
+def file_kind(path: str) -> str:
+    """How a file is fixed: code reads the key from the environment; a `.env` or secrets
+    file is where the key belongs, so it stays and the file is no longer tracked; an example
+    file gets a placeholder; a commit or tag message is reworded."""
+    if path.startswith("<"):
+        return MESSAGE
+    name = PurePosixPath(path).name.lower()
+    if any(marker in name for marker in _EXAMPLE_MARKERS):
+        return EXAMPLE
+    if name in _SECRETS_NAMES or name.startswith((".env.", "credentials")) or name.endswith(".env"):
+        return SECRETS
+    return CODE
+
+
+def _q(path: str) -> str:
+    return shlex.quote(path)
+
+
+def _paths(paths: Sequence[str]) -> str:
+    return " ".join(_q(p) for p in paths)
+
+
+def _ignore_pattern(path: str) -> str:
+    """A .gitignore line matching exactly this path from the root."""
+    escaped = "".join("\\" + ch if ch in "\\*?[!# " else ch for ch in path)
+    return "/" + escaped
+
+
+def _listed(items: Sequence[str]) -> str:
+    return ", ".join(items)
+
+
+def file_steps(
+    leaks: Sequence[Leak], commands: bool, then: str, rotated: bool = False
+) -> list[list[str]]:
+    """How to take the keys out of the files that hold them, and keep them out: one step
+    per way of fixing (code, secrets file, example), each listing its files once.
+    `commands`: print the git commands (the files are in a git work tree, paths from its
+    root); `then` ends each step ("commit", "stage the edit", ...); `rotated`: the keys were
+    published, so a secrets file gets the new key, not the old value."""
+    groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: []}
+    env_vars: list[str] = []
+    for leak in leaks:
+        for path in leak.paths:
+            kind = file_kind(path)
+            if kind in groups and path not in groups[kind]:
+                groups[kind].append(path)
+            if kind == CODE:
+                var = _ENV_VAR.get(leak.kind, "KIMI_API_KEY")
+                if var not in env_vars:
+                    env_vars.append(var)
+    steps: list[list[str]] = []
+    code = groups[CODE]
+    if code:
+        text = (
+            f"In {_listed(code)}: read the key from the environment instead of writing it "
+            f"in the file ({' or '.join(env_vars)}, set outside the repository: a `.env` file "
+            "that is not tracked, your secret store, a CI secret)"
         )
+        if commands:
+            steps.append([f"{text}; then {then}:", f"$ git add -- {_paths(code)}"])
+        else:
+            steps.append([f"{text}; then {then}."])
+    secrets = groups[SECRETS]
+    if secrets:
+        names = _listed(secrets)
+        verb = "is" if len(secrets) == 1 else "are"
+        value = "put the new key there" if rotated else "the key may stay there: keep the value"
+        text = (
+            f"{names} {verb} where the variable is set, so {value}; and stop tracking the "
+            "file (ignore it and take it out of the index; the file stays on disk)"
+        )
+        if commands:
+            ignore = " ".join(_q(_ignore_pattern(p)) for p in secrets)
+            steps.append(
+                [
+                    f"{text}:",
+                    # The leading newline: a .gitignore without a final one keeps its last line.
+                    f"$ printf '\\n%s\\n' {ignore} >> .gitignore && git rm --cached -q -- "
+                    f"{_paths(secrets)} && git add .gitignore",
+                ]
+            )
+        else:
+            steps.append([f"{text}: add it to .gitignore and run `git rm --cached` on it."])
+    example = groups[EXAMPLE]
+    if example:
+        text = (
+            f"In {_listed(example)}: an example file shows the shape, not a key: replace the "
+            "key with a placeholder (for example sk-your-key-here)"
+        )
+        if commands:
+            steps.append([f"{text}; then {then}:", f"$ git add -- {_paths(example)}"])
+        else:
+            steps.append([f"{text}; then {then}."])
+    return steps
+
+
+# -- the plan of a report that is not a history audit ----------------------------------------
+
+
+def _revoke_if_shared(leaks: Sequence[Leak], reason: str) -> list[str]:
+    """Unpublished keys: revoking is not needed because of this, but wise if they were
+    anywhere else. Said once, with each kind's console once."""
+    lines = [
+        f"Revoke? {reason}, so this alone is no reason to rotate "
+        + (
+            "the key. Revoke it if it was ever anywhere else"
+            if len(leaks) == 1
+            else "the keys. Revoke any that was ever anywhere else"
+        )
+        + " (another repository, a chat, a ticket, a log, a shared drive), or if you are not "
+        "sure where it has been:"
+    ]
+    for kind, keys in _by_kind(leaks).items():
+        lines.append(f"  {_listed(keys)}, {KIND_NAMES[kind]}: {_where_revoked(kind)}")
+    return lines
+
+
+def _revoke_first(leaks: Sequence[Leak], why: str) -> list[list[str]]:
+    """Published keys: revoke and rotate every key, first; each kind's steps once."""
+    lines = [f"Revoke and rotate every key, first ({why}):"]
+    for kind, keys in _by_kind(leaks).items():
+        lines.append(f"{KIND_NAMES[kind]}: {_listed(keys)}")
+        lines += [
+            f"  {letter}. {text}"
+            for letter, text in zip("abc", revoke_steps(kind, keys), strict=False)
+        ]
+    return [lines]
+
+
+def _commits_named(leaks: Sequence[Leak]) -> list[str]:
+    return list(dict.fromkeys(sha for leak in leaks for sha in leak.commits))
+
+
+def rewrite_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
+    """Take the keys out of local commits: the commits named, and a non-interactive way to
+    redo them (reset to before the first, keep the fixed index, commit again)."""
+    commits = _commits_named(leaks)
+    if not commits:
+        return []
+    first = commits[0]
+    short = [c[:12] for c in commits]
+    in_message = any(file_kind(p) == MESSAGE for leak in leaks for p in leak.paths)
+    roots = {c for leak in leaks for c in leak.roots}
+    named = f"commit {short[0]}" if len(short) == 1 else f"commits {_listed(short)}"
+    them = "the key" if len(leaks) == 1 else "the keys"
+    lines = [
+        f"Take {them} out of {named}: with the fixed files staged as above, redo the "
+        f"commits from {short[0]} on as one commit"
+        + (
+            " (it is a root commit, with no parent to go back to: the branch is emptied, the "
+            "staged files kept)"
+            if first in roots
+            else ""
+        )
+        + ":"
+    ]
+    if first in roots:
+        lines.append("$ git update-ref -d HEAD")
+    else:
+        lines.append(f"$ git reset --soft {first[:12]}^")
+    if in_message:
+        lines.append(
+            "then commit with a message that does not hold the key (`git commit`). "
+            f"To keep the commits apart instead: `git rebase -i {first[:12]}^`, mark the "
+            "commits `reword` or `edit`, and fix each."
+        )
+    else:
+        lines.append(f"$ git commit -q -C {first[:12]}")
+        lines.append(
+            f"(`-C` reuses the message and author of {short[0]}. If it is your last commit, "
+            f"`git commit --amend --no-edit` does the same; to keep several commits apart, "
+            f"`git rebase -i {first[:12]}^` and mark them `edit`.) Then {then}."
+        )
+    return [lines]
+
+
+def plan(mode: str, leaks: Sequence[Leak], remote: str | None = None) -> list[list[str]]:
+    """The numbered steps of a report on `mode`'s findings, in order. Each step is a list of
+    lines; a line starting with `$ ` is a command, runnable as printed."""
+    stage = stage_of(mode)
+    if not leaks:
+        return []
+    steps: list[list[str]] = []
     if mode == "commit-msg":
-        return "Edit the commit message to remove the key; the commit was not made."
-    if mode == "files":
-        return (
-            "Fix the file: replace the key with a read of the environment variable. If the "
-            "file was ever committed, the key is in history too: run "
-            "`kimi-secret-scan history` for the clean-up plan."
+        steps.append(
+            _revoke_if_shared(
+                leaks,
+                "The commit was not made: the key is only in "
+                "the message you typed, on this machine",
+            )
         )
-    if mode == "pre-push":
-        return (
-            "The key is in commits you have not pushed yet: take it out of them (`git commit "
-            "--amend` for the last commit, `git rebase -i @{upstream}` for earlier ones), then "
-            "push again. Nothing reached the remote."
+        steps.append(
+            [
+                "Write the message again without the key, and commit again (the rejected "
+                "message stays in .git/COMMIT_EDITMSG until the next commit replaces it)."
+            ]
         )
-    if mode == "pre-receive":
-        return (
-            "The push was rejected and nothing was stored on the server. Take the key out of "
-            "the commits (`git commit --amend`, or `git rebase -i` for earlier ones) and push "
-            "again."
+        return steps
+    if stage == UNCOMMITTED:
+        steps.append(_revoke_if_shared(leaks, "Nothing has left this machine through git yet"))
+        steps.extend(file_steps(leaks, commands=True, then="stage the edit"))
+        steps.append(["Commit again: the commit adds no key now."])
+        return steps
+    if stage == UNPUSHED:
+        where = remote or "the remote"
+        steps.append(
+            _revoke_if_shared(
+                leaks,
+                f"The push was stopped before it sent anything: {where} has none of these commits",
+            )
         )
-    if mode in ("range", "ci"):
-        return (
-            "Take the key out of the branch's commits before merging (`git rebase -i` onto the "
-            "base, or squash), and force-push the branch. The commits were pushed, so revoke "
-            "first; if they reached a shared branch, follow `kimi-secret-scan history`'s "
-            "clean-up plan."
-        )
-    return (
-        "Remove the key from the files that still hold it, then follow the history "
-        "clean-up plan (`kimi-secret-scan history`)."
+        steps.extend(file_steps(leaks, commands=True, then="stage the edit"))
+        steps.extend(rewrite_steps(leaks, "push again"))
+        return steps
+    if stage == PUBLISHED:
+        if mode == "pre-receive":
+            why = "the push carried them off your machine; the server refused them, but they "
+            why += "may be on another remote or fork"
+            after = "push again"
+        else:
+            why = "these commits were pushed: assume the keys were copied"
+            after = "force-push the branch (`git push --force-with-lease`)"
+        steps.extend(_revoke_first(leaks, why))
+        steps.extend(file_steps(leaks, commands=True, then="stage the edit", rotated=True))
+        steps.extend(rewrite_steps(leaks, after))
+        if mode != "pre-receive":
+            steps.append(
+                [
+                    "If the commits already reached a shared branch (merged) or others "
+                    "fetched them, rewriting the branch is not enough: audit the whole "
+                    "history and follow its purge plan:",
+                    "$ kimi-secret-scan history",
+                ]
+            )
+        return steps
+    # files: the working tree, whatever has been committed.
+    steps.append(
+        [
+            "Revoke? If the file was ever committed and pushed, or the key was shared anywhere, "
+            "revoke it (`kimi-secret-scan history` shows whether history holds it):",
+            *(
+                f"  {_listed(keys)}, {KIND_NAMES[kind]}: {_where_revoked(kind)}"
+                for kind, keys in _by_kind(leaks).items()
+            ),
+        ]
     )
+    steps.extend(file_steps(leaks, commands=False, then="commit"))
+    return steps
+
+
+def plan_title(mode: str, count: int) -> str:
+    keys = "the key is" if count == 1 else "the keys are"
+    if mode == "commit-msg":
+        return f"What to do: {keys} in the commit message; the commit was not made"
+    if mode == "pre-receive":
+        them = "it" if count == 1 else "them"
+        return f"What to do: the push was rejected, but treat {them} as leaked"
+    stage = stage_of(mode)
+    if stage == UNCOMMITTED:
+        return f"What to do: {keys} staged, not committed yet"
+    if stage == UNPUSHED:
+        return f"What to do: {keys} in commits not pushed yet"
+    if stage == PUBLISHED:
+        them = "it" if count == 1 else "them"
+        return f"What to do: {keys} in pushed commits, so treat {them} as leaked"
+    return (
+        "What to do about the keys in these files"
+        if count > 1
+        else ("What to do about the key in this file")
+    )
+
+
+# -- the way out of a false positive -----------------------------------------------------------
+
+_HASH_COMMENT = {".py", ".sh", ".bash", ".zsh", ".rb", ".pl", ".r", ".yaml", ".yml", ".toml"}
+_HASH_COMMENT |= {".cfg", ".conf", ".tf", ".ps1", ".mk", ".dockerfile", ".nix", ".el"}
+_SLASH_COMMENT = {".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".go", ".java", ".kt", ".c"}
+_SLASH_COMMENT |= {".cc", ".cpp", ".h", ".hpp", ".cs", ".rs", ".swift", ".php", ".scala"}
+_SLASH_COMMENT |= {".dart", ".groovy", ".gradle", ".jsonc"}
+# Formats where a trailing comment would become part of the value.
+_NEXT_LINE_COMMENT = {".ini", ".properties"}
+
+
+def allow_comment(path: str) -> tuple[str, bool] | None:
+    """The inline allow comment for a file: (text, on the line before) or None when the
+    format has no comments (JSON, say)."""
+    name = PurePosixPath(path).name.lower()
+    suffix = PurePosixPath(name).suffix
+    if file_kind(path) in (SECRETS, EXAMPLE) and (
+        name.startswith(".env") or name.endswith(".env") or ".env." in name
+    ):
+        return "# kimi-secret-scan: allow-next-line", True
+    if suffix in _NEXT_LINE_COMMENT:
+        return "# kimi-secret-scan: allow-next-line", True
+    if suffix in _HASH_COMMENT or name in ("dockerfile", "makefile", ".envrc"):
+        return "# kimi-secret-scan: allow", False
+    if suffix in _SLASH_COMMENT:
+        return "// kimi-secret-scan: allow", False
+    return None
+
+
+def way_out(
+    mode: str, leaks: Sequence[Leak], several_on_line: set[tuple[str, int]], pre_commit: bool
+) -> list[str]:
+    """If a finding is not a key: how to let it through, never by typing the key."""
+    if mode in ("history", "pre-receive") or not leaks:
+        return []
+    lines = [
+        "Not a real key (a test fixture, a made-up example)? Let it through without typing it:"
+    ]
+    if stage_of(mode) in (UNCOMMITTED, WORKTREE):
+        for leak in leaks:
+            for path, line in leak.places:
+                comment = allow_comment(path)
+                if comment is None:
+                    continue
+                text, before = comment
+                if (path, line) in several_on_line and not before:
+                    text += f" sha256:{leak.sha256[:12]}"
+                where = (
+                    f"on a new line just before line {line}"
+                    if before
+                    else (f"at the end of line {line}")
+                )
+                lines.append(f"  - in {path}, add `{text}` {where}, or")
+    lines.append(
+        f"  - record {'its hash' if len(leaks) == 1 else 'their hashes'} in the baseline "
+        "(then commit the baseline file it names):"
+    )
+    hashes = " ".join(f"--hash {leak.sha256}" for leak in leaks)
+    lines.append(f'$ kimi-secret-scan baseline add {hashes} --reason "not a real key"')
+    hook = PRE_COMMIT_HOOK_IDS.get(mode)
+    if pre_commit and hook:
+        lines.append("  - or, under pre-commit, skip this hook once:")
+        lines.append(f"$ SKIP={hook} {_GIT_ACTION[mode]}")
+    return lines

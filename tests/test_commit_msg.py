@@ -21,7 +21,7 @@ def test_message_with_a_key_is_reported(tmp_path: Path) -> None:
     assert run.code == 1, run.all
     assert "MSG:3:6: Kimi Code API key" in run.out
     assert key not in run.all
-    assert "Edit the commit message" in run.out
+    assert "Write the message again without the key" in run.out
     assert "scanned 1 file, 3 lines (commit message)" in run.out
 
 

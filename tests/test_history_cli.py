@@ -76,8 +76,13 @@ def test_shallow_clone_is_said(repo: GitRepo, tmp_path: Path) -> None:
     shallow = tmp_path / "shallow"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow))
     run = run_cli("history", cwd=shallow)
-    assert run.code == 0
+    # The history before the boundary was not read: never a green run (issue 12).
+    assert run.code == 2, run.all
     assert "skipped (shallow clone)" in run.out
+    assert "`git fetch --unshallow`" in run.out and "--allow-shallow" in run.out
+    accepted = run_cli("history", "--allow-shallow", cwd=shallow)
+    assert accepted.code == 0, accepted.all
+    assert "skipped (shallow clone)" in accepted.out
 
 
 def test_file_name_and_author_not_in_utf8(repo: GitRepo) -> None:

@@ -1,4 +1,4 @@
-"""`kimi-secret-scan baseline create|update|audit`: the file of keys already known.
+"""`kimi-secret-scan baseline create|update|audit|add`: the file of keys already known.
 
 The findings come from running one of the scanning commands (`--from files`, `staged`,
 `history`, …, with its own arguments after `--`) exactly as it runs on its own, with the
@@ -284,3 +284,77 @@ def audit(
         + ("; `baseline update` drops stale entries" if stale else "")
     )
     return ExitCode.FINDINGS if stale else ExitCode.CLEAN
+
+
+@command.command("add")
+@click.option(
+    "--hash",
+    "hashes",
+    multiple=True,
+    required=True,
+    metavar="SHA256",
+    help="The SHA-256 of the key, as a blocked run prints it (repeatable). The key itself "
+    "is never typed.",
+)
+@click.option("--reason", required=True, help="Why it is allowed (recorded on the entry).")
+@click.option(
+    "--status",
+    type=click.Choice(STATUSES),
+    default="false-positive",
+    show_default=True,
+    help="Status of the entries added.",
+)
+@click.option(
+    "--path",
+    "entry_path",
+    default=None,
+    help="Only in this path (from the repository root); default: wherever it appears.",
+)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False),
+    help="The baseline file (default: the configured one, else "
+    ".kimi-secret-scan-baseline.toml at the repository root).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Read the configuration from this file.",
+)
+@click.option("--no-config", is_flag=True, help="Ignore the project configuration.")
+@handle_errors
+def add(
+    hashes: tuple[str, ...],
+    reason: str,
+    status: str,
+    entry_path: str | None,
+    file: str | None,
+    config_file: str | None,
+    no_config: bool,
+) -> int:
+    """Add keys by their SHA-256, without scanning: the way out of a false positive that a
+    blocked commit, push or CI run prints (it gives the hash).
+
+    \b
+    Example:
+      kimi-secret-scan baseline add --hash 1f0e…(64 hex digits) --reason "test fixture"
+    """
+    config = suppressions.load_config(config_file, not no_config)
+    path = _baseline_path(config, file)
+    old = baseline_file.load(path) if path.exists() else Baseline()
+    added = []
+    for raw in hashes:
+        sha = raw.strip().lower().removeprefix("sha256:")
+        if not baseline_file.is_sha256(sha):
+            raise ScanError(f"--hash {raw[:80]!r}: not a SHA-256 (64 hex digits)")
+        added.append(
+            Entry(sha256=sha, rule="", secret="", path=entry_path, status=status, reason=reason)
+        )
+    baseline_file.write(Baseline(entries=(*added, *old.entries), source=old.source), path)
+    click.echo(
+        f"kimi-secret-scan: added {_plural(len(added), 'entry', 'entries')} to {_shown(path)} "
+        f"(status {status}); commit it so that every scan and CI read it"
+    )
+    return ExitCode.CLEAN

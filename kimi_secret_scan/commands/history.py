@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -17,11 +19,12 @@ from kimi_secret_scan.cli import (
     scan_options,
     valid_utf8,
 )
-from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import (
+    SHALLOW,
     HistorySource,
     Selection,
     find_repo_dir,
@@ -47,6 +50,12 @@ from kimi_secret_scan.sources.history import (
     help="Leave out commits reachable only from reflogs (older stash entries, amended or "
     "reset commits). Ignored when REVS are given.",
 )
+@click.option(
+    "--allow-shallow",
+    is_flag=True,
+    help="In a shallow clone, audit what is here and exit 0 when it is clean (default: exit "
+    "2, since the history before the shallow boundary is not scanned).",
+)
 @max_size_option
 @click.option(
     "--write-replacements",
@@ -54,7 +63,8 @@ from kimi_secret_scan.sources.history import (
     metavar="FILE",
     type=click.Path(dir_okay=False),
     help="Write the keys found, whole, as a `git filter-repo --replace-text` file (mode "
-    "0600, refused inside the repository). Delete it after the purge.",
+    "0600, refused inside the repository), print one line saying where, and exit 0 instead "
+    "of printing the report. Delete it after the purge.",
 )
 @click.option(
     "--progress/--no-progress",
@@ -68,6 +78,7 @@ def command(
     repo: str,
     since: str | None,
     no_reflog: bool,
+    allow_shallow: bool,
     max_file_size: int,
     replacements: str | None,
     progress: bool | None,
@@ -103,16 +114,25 @@ def command(
     head = source.head_paths()
     for g in groups:
         g.head_paths = sorted(head.get(g.sha256, []))
+    if not allow_shallow:
+        # History before the boundary was not read: a clean verdict would be a silent pass.
+        skipped = result.stats.skipped
+        for i, item in enumerate(skipped):
+            if item.path == SHALLOW and not item.unreadable:
+                skipped[i] = replace(item, unreadable=True)
     report = audit.HistoryReport(
-        result, groups, stats.blobs, stats.commits, stats.tags, replacements
+        result, groups, stats.blobs, stats.commits, stats.tags, audit.purge_target(root)
     )
     if replacements and groups:
-        audit.write_replacements(groups, replacements, root)
+        written = audit.write_replacements(groups, replacements, root)
+        shown = shlex.quote(str(written))
         click.echo(
-            f"kimi-secret-scan: wrote {len(groups)} key(s) WHOLE to {replacements} (mode 0600). "
-            "Keep it out of the repository and delete it after the purge.",
-            err=True,
+            f"kimi-secret-scan: wrote {len(groups)} key(s), whole, to {written} (mode 0600). "
+            f"Use it in a mirror clone: git filter-repo --sensitive-data-removal --replace-text "
+            f"{shown} --replace-message {shown} (`kimi-secret-scan history` prints every step); "
+            "delete it after the purge."
         )
+        return ExitCode.CLEAN
     return _report(opts, report)
 
 

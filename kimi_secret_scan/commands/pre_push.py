@@ -137,8 +137,8 @@ def command(
     if code == ExitCode.FINDINGS:
         click.echo(
             "kimi-secret-scan: push blocked: the key(s) above are in commits not yet on "
-            f"{remote}. Remove them from those commits (git commit --amend, or git rebase -i "
-            "for older ones), and revoke any key that was shared elsewhere; then push again.",
+            f"{remote}; nothing was sent. Take them out of those commits (the steps above), "
+            "then push again.",
             err=True,
         )
     return code

@@ -80,8 +80,9 @@ def command(repo: str, max_file_size: int, no_new_suppressions: bool, opts: Scan
     )
     if code == ExitCode.FINDINGS:
         click.echo(
-            "kimi-secret-scan: push rejected: it adds the key(s) above. Remove them from the "
-            "commits (git rebase -i / git commit --amend), revoke them, and push again.",
+            "kimi-secret-scan: push rejected: it adds the key(s) above, and nothing was "
+            "stored. Revoke them first, take them out of the commits (the steps above), then "
+            "push again.",
             err=True,
         )
     return code

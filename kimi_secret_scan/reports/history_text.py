@@ -8,7 +8,13 @@ import click
 from kimi_secret_scan import audit, remediation
 from kimi_secret_scan.audit import HistoryReport, KeyGroup
 from kimi_secret_scan.finding import Finding
-from kimi_secret_scan.reports.text import clean_verdict, plural, set_aside, shown_path
+from kimi_secret_scan.reports.text import (
+    clean_verdict,
+    plural,
+    set_aside,
+    shown_path,
+    step_lines,
+)
 
 _MAX_REFS_SHOWN = 6
 
@@ -111,22 +117,28 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
         out.append("")
     step = 2
     in_head = [g for g in groups if g.head_paths]
+    target = report.target
     if in_head:
         out.append(heading(f"Step {step}. Remove the keys from the current files"))
-        for g in in_head:
-            out.append(
-                f"  {', '.join(map(shown_path, g.head_paths))} (key {g.number}): replace the "
-                "key with a read "
-                "of an environment variable or your secret store, and commit."
+        leaks = [
+            remediation.Leak(
+                g.shown(show_secrets), g.kind, g.sha256, [(p, 0) for p in g.head_paths]
             )
+            for g in in_head
+        ]
+        commands = target is not None and not target.bare
+        fixes = remediation.file_steps(
+            leaks, commands=commands, then="stage the edit, commit and push", rotated=True
+        )
+        for letter, fix in zip("abc", fixes, strict=False):
+            out.extend(step_lines(f"{letter}.", fix))
         out.append("")
         step += 1
     out.append(heading(f"Step {step}. Once every key is revoked, purge history"))
     out.append(f"  {audit.USELESS_WITHOUT_REVOKE}")
-    for letter, text in zip(
-        "abcdefghij", audit.purge_steps(groups, report.replacements_file), strict=False
-    ):
-        out.append(f"  {letter}. {text}")
+    if target is not None:
+        for letter, purge in zip("abcdefghijkl", audit.purge_steps(groups, target), strict=False):
+            out.extend(step_lines(f"{letter}.", purge))
     out.append("")
     return out
 

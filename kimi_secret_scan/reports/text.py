@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -89,7 +90,7 @@ def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
         lines.append(f"    found {f.encoding}-encoded")
     if f.note:
         lines.append(f"    note: {f.note}")
-    lines.append(f"    → {remediation.console_hint(f.key_kind)}")
+    lines.append(f"    → {remediation.console_line(f.key_kind)}")
     return lines
 
 
@@ -98,17 +99,7 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
     for f in result.findings:
         out.extend(_finding(f, show_secrets, color))
         out.append("")
-    by_kind: dict[str, list[str]] = {}
-    for f in result.findings:
-        shown = f.shown_secret(show_secrets)
-        if shown not in by_kind.setdefault(f.key_kind, []):
-            by_kind[f.key_kind].append(shown)
-    for kind, keys in by_kind.items():
-        title = f"What to do about the {remediation.KIND_NAMES[kind]}"
-        out.append(click.style(title, bold=True) if color else title)
-        steps = [*remediation.revoke_steps(kind, keys), remediation.fix_step(result.mode)]
-        out.extend(f"  {n}. {step}" for n, step in enumerate(steps, 1))
-        out.append("")
+    out.extend(plan_lines(result, show_secrets, color))
     for hidden in result.new_suppressions:
         f = hidden.finding
         where = f"{f.commit.sha[:12]}:" if f.commit else ""
@@ -123,3 +114,40 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
         line = click.style(line, fg="red" if result.findings else "green")
     out.append(line)
     return "\n".join(out) + "\n"
+
+
+def step_lines(number: str, step: list[str]) -> list[str]:
+    """One numbered step: its text, then its commands on lines of their own (`$ ...`,
+    indented, to copy as they are)."""
+    out = []
+    for i, line in enumerate(step):
+        if line.startswith("$ "):
+            out.append(f"       {line}")
+        elif i == 0:
+            out.append(f"  {number} {line}")
+        else:
+            out.append(f"     {line}")
+    return out
+
+
+def plan_lines(result: ScanResult, show_secrets: bool, color: bool) -> list[str]:
+    """What to do, by the stage the keys reached (remediation.plan), then the way out of a
+    false positive for a report that blocks the user."""
+    if not result.findings:
+        return []
+    leaks = remediation.leaks_from(result.findings, show_secrets)
+    title = remediation.plan_title(result.mode, len(leaks))
+    out = [click.style(title, bold=True) if color else title]
+    for n, step in enumerate(remediation.plan(result.mode, leaks), 1):
+        out.extend(step_lines(f"{n}.", step))
+    out.append("")
+    lines: dict[tuple[str, int], set[str]] = {}
+    for f in result.findings:
+        lines.setdefault((f.path, f.line), set()).add(f.secret_sha256)
+    several = {place for place, keys in lines.items() if len(keys) > 1}
+    # pre-commit sets PRE_COMMIT=1 for the hooks it runs: only then is `SKIP=` a way out.
+    way_out = remediation.way_out(result.mode, leaks, several, bool(os.environ.get("PRE_COMMIT")))
+    if way_out:
+        out.extend(f"       {line}" if line.startswith("$ ") else line for line in way_out)
+        out.append("")
+    return out

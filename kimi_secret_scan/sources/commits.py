@@ -22,6 +22,8 @@ or 1 with findings, saying so): a blob left out could hide a key.
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,13 +109,40 @@ def missing_commit_error(cwd: Path, rev: str, what: str) -> ScanError:
         return ScanError(
             f"the {what} {rev} is not in this clone, which is shallow, so the commits to scan "
             "cannot be worked out; fetch the whole history (`fetch-depth: 0` for "
-            "actions/checkout, `GIT_DEPTH: 0` on GitLab, or `git fetch --unshallow`) or at "
-            f"least the {what} (`git fetch origin {rev}`), then run again"
+            "actions/checkout, `GIT_DEPTH: 0` on GitLab), or here: "
+            f"`{fetch_hint(cwd, rev, shallow=True)}`; then run again"
         )
     return ScanError(
         f"the {what} {rev} is not a commit in this repository; fetch it "
-        f"(`git fetch origin {rev}`) and run again"
+        f"(`{fetch_hint(cwd, rev, shallow=False)}`) and run again"
     )
+
+
+def fetch_hint(cwd: Path, rev: str, shallow: bool) -> str:
+    """A `git fetch` that brings `rev` into this clone, tested as printed (issue 12).
+
+    A remote-tracking name (`origin/main`) is fetched into its own ref, which a single-branch
+    clone would not update otherwise. In a shallow clone, fetching the base alone does not
+    connect it to HEAD (the boundary commit stays parentless): `HEAD~N` needs N more
+    commits (`--deepen=N`), anything else the whole history (`--unshallow`).
+    """
+    out = git.try_git(["remote"], cwd) or b""
+    remotes = out.decode("utf-8", "surrogateescape").split()
+    remote = "origin" if "origin" in remotes or not remotes else remotes[0]
+    unshallow = "--unshallow " if shallow else ""
+    for name in sorted(remotes, key=len, reverse=True):
+        for prefix in (f"refs/remotes/{name}/", f"{name}/"):
+            branch = rev[len(prefix) :] if rev.startswith(prefix) else ""
+            if branch and not branch.startswith("-"):
+                spec = shlex.quote(f"{branch}:refs/remotes/{name}/{branch}")
+                return f"git fetch {unshallow}{shlex.quote(name)} {spec}"
+    if shallow:
+        back = re.fullmatch(r"HEAD(?:~(\d*)|(\^+))", rev)
+        if back:
+            depth = int(back.group(1) or 1) if back.group(2) is None else len(back.group(2))
+            return f"git fetch --deepen={depth}"
+        return "git fetch --unshallow"
+    return f"git fetch {shlex.quote(remote)} {shlex.quote(rev)}"
 
 
 def _hint(cwd: Path) -> str:
@@ -181,7 +210,9 @@ def list_commits(cwd: Path, rev_range: RevRange) -> list[RangeCommit]:
             continue
         ids, author, email, date = record.split(_SEP)
         sha, *parents = ids.split()
-        commits.append(RangeCommit(Commit(sha, author, email, date), tuple(parents)))
+        commits.append(
+            RangeCommit(Commit(sha, author, email, date, tuple(parents)), tuple(parents))
+        )
     boundary = _shallow_boundary(cwd)
     for item in commits:
         if item.commit.sha in boundary:

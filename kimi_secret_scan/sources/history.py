@@ -417,14 +417,7 @@ class HistorySource:
                 Skipped(path, "submodule, not scanned (scan its own repository's history)")
             )
         if git.try_git(["rev-parse", "--is-shallow-repository"], self.repo) == b"true\n":
-            self.stats.skipped.append(
-                Skipped(
-                    "(shallow clone)",
-                    "history beyond the shallow boundary is not here, and keys that entered "
-                    "history before it look as if the boundary commit added them; run "
-                    "`git fetch --unshallow` for a full audit",
-                )
-            )
+            self.stats.skipped.append(Skipped(SHALLOW, SHALLOW_REASON))
         yield from self.stats.skipped
         if self.blob_keys or self.messages:
             self.ref_walk = RefWalk(self.repo)  # runs while the blobs are attributed
@@ -543,6 +536,14 @@ def _blob_chunks(repo: Path, oid: str) -> Iterator[bytes]:
         proc.stderr.close()
     if code != 0:
         raise ScanError(f"git cat-file blob {oid} failed: {git._first_line(error)}")
+
+
+SHALLOW = "(shallow clone)"
+SHALLOW_REASON = (
+    "history before the shallow boundary is not in this clone, and keys that entered history "
+    "before it look as if the boundary commit added them; fetch the whole history "
+    "(`git fetch --unshallow`), or pass --allow-shallow to audit only what is here"
+)
 
 
 def find_repo_dir(path: str) -> Path:
