@@ -37,6 +37,8 @@ def annotation(f: Finding, show_secrets: bool) -> str:
     )
     if f.commit:
         message += f" Added in {f.commit.sha[:12]} by {f.commit.author} on {f.commit.date}."
+    if f.verification:
+        message += f" Verification: {f.verification.describe()}."
     shown = ",".join(f"{key}={_escape_property(value)}" for key, value in props.items())
     return f"::{level} {shown}::{_escape_data(message)}"
 

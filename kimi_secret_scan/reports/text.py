@@ -9,6 +9,7 @@ import click
 from kimi_secret_scan import remediation
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.scan import ScanResult, Stats
+from kimi_secret_scan.verdict import Verdict, rank, tagged
 
 
 def shown_path(path: str) -> str:
@@ -74,6 +75,8 @@ def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
         lines.append(f"    found {f.encoding}-encoded")
     if f.note:
         lines.append(f"    note: {f.note}")
+    if f.verification:
+        lines.append(f"    verification: {f.verification.describe()}")
     lines.append(f"    → {remediation.console_hint(f.key_kind)}")
     return lines
 
@@ -83,12 +86,13 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
     for f in result.findings:
         out.extend(_finding(f, show_secrets, color))
         out.append("")
-    by_kind: dict[str, list[str]] = {}
+    by_kind: dict[str, dict[str, Verdict | None]] = {}
     for f in result.findings:
-        shown = f.shown_secret(show_secrets)
-        if shown not in by_kind.setdefault(f.key_kind, []):
-            by_kind[f.key_kind].append(shown)
-    for kind, keys in by_kind.items():
+        by_kind.setdefault(f.key_kind, {}).setdefault(f.shown_secret(show_secrets), f.verification)
+    for kind, verdicts in by_kind.items():
+        # With --verify, each key says what its service said, live keys first.
+        ordered = sorted(verdicts.items(), key=lambda item: rank(item[1]))
+        keys = [tagged(shown, verdict) for shown, verdict in ordered]
         title = f"What to do about the {remediation.KIND_NAMES[kind]}"
         out.append(click.style(title, bold=True) if color else title)
         steps = [*remediation.revoke_steps(kind, keys), remediation.fix_step(result.mode)]
