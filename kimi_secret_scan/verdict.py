@@ -23,7 +23,7 @@ RANK = {LIVE: 0, UNKNOWN: 1, REVOKED: 2}
 @dataclass(frozen=True)
 class Verdict:
     status: str  # LIVE, REVOKED or UNKNOWN
-    reason: str  # for a person: "HTTP 200", "HTTP 401 on api.moonshot.cn and api.moonshot.ai"
+    reason: str  # for a person: "HTTP 200", "HTTP 401, after HTTP 401 on api.moonshot.cn"
     host: str | None  # the official host that answered (None when none was asked)
     # Why an unknown is unknown: "network" (no HTTP answer), "deadline" (the time limit
     # ended it), "http" (an answer that says neither), "not-sent". Not part of the JSON.

@@ -142,6 +142,7 @@ class _Transport:
                     "Host": host,
                     "Authorization": f"Bearer {secret}",
                     "Accept": "application/json",
+                    "Accept-Encoding": "identity",  # said here, or http.client adds it first
                     "User-Agent": f"kimi-secret-scan/{__version__} (--verify)",
                     "Connection": "close",
                 },
@@ -239,7 +240,7 @@ def verify_one(key: Key, tr: _Transport, deadline: float) -> Verdict:
         return Verdict(UNKNOWN, "issuer unknown: not sent anywhere", None, "not-sent")
     if not _SENDABLE.fullmatch(key.secret):
         return Verdict(UNKNOWN, "not a well-formed key: not sent", None, "not-sent")
-    earlier = ""  # "; api.moonshot.cn: HTTP 401" after a region fallback
+    earlier = ""  # ", after HTTP 401 on api.moonshot.cn" after a region fallback
     for i, host in enumerate(hosts):
         remaining = deadline - time.monotonic()
         if remaining <= 0.05:
@@ -252,7 +253,7 @@ def verify_one(key: Key, tr: _Transport, deadline: float) -> Verdict:
         if status == 401 and i + 1 < len(hosts):
             # The key may belong to the other region: China and international keys are
             # separate credential domains, and each says 401 to the other's keys.
-            earlier += f"; {host}: {reason}"
+            earlier = f", after {reason} on {host}"
             continue
         return Verdict(verdict, reason + earlier, host, "http")
     raise AssertionError("unreachable: the last host always returns")

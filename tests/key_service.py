@@ -164,7 +164,12 @@ def _serve(answers: Path, log: Path, portfile: Path, cert: str, key: str) -> Non
                 "path": self.path,
                 "scheme": scheme,
                 "key_sha256": sha(token) if token else None,
-                "user_agent": self.headers.get("User-Agent", ""),
+                "version": self.request_version,
+                # Every header in order, the key's place marked, never the key.
+                "headers": [
+                    [name, "Bearer sk-…" if name.lower() == "authorization" else value]
+                    for name, value in self.headers.items()
+                ],
             }
             with _LOCK, log.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(entry) + "\n")

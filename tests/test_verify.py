@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from kimi_secret_scan.cli import all_commands
 from tests.gitrepo import GitRepo, Run, run_cli
 from tests.key_service import ADDRESS_ENV, CA_ENV, KeyService, make_ca, make_certs, running
 from tests.keygen import kimi_code_key, moonshot_key
+from tests.remotes import scanner_path_env
 
 CN, INTL, CODE = "api.moonshot.cn", "api.moonshot.ai", "api.kimi.com"
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,12 +143,12 @@ def test_region_fallback_asks_the_named_region_first(service: KeyService, tmp_pa
     assert verdicts[_sha(intl_ctx_cn_key)] == {
         "status": "live",
         "host": CN,
-        "reason": "HTTP 200; api.moonshot.ai: HTTP 401",
+        "reason": "HTTP 200, after HTTP 401 on api.moonshot.ai",
     }
     assert verdicts[_sha(both_refuse)] == {
         "status": "revoked",
         "host": CN,
-        "reason": "HTTP 401; api.moonshot.ai: HTTP 401",
+        "reason": "HTTP 401, after HTTP 401 on api.moonshot.ai",
     }
     # No region in the context: China first.
     assert verdicts[_sha(no_region)]["host"] == INTL
@@ -392,3 +394,92 @@ def test_the_hook_path_never_loads_the_client(repo: GitRepo) -> None:
         [sys.executable, "-c", probe], cwd=repo.path, capture_output=True, text=True
     )
     assert "LOADED 1 []" in proc.stderr, proc.stderr
+
+
+# -- docs/verify.md: its commands run verbatim, in the situation it shows -------------------
+
+DOCS = ROOT / "docs" / "verify.md"
+
+
+def _doc_blocks(lang: str) -> list[str]:
+    return re.findall(rf"^ *```{lang}\n(.*?)^ *```", DOCS.read_text(encoding="utf-8"), re.S | re.M)
+
+
+def _sh(command: str, cwd: Path, env: dict[str, str]) -> Run:
+    proc = subprocess.run(
+        ["sh", "-c", command],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _keyless_lines(block: str, *marks: str) -> list[str]:
+    """The block's lines that carry a verdict, stripped; lines with a key differ per run."""
+    return [
+        line.strip()
+        for line in block.splitlines()
+        if any(mark in line for mark in marks) and "sk-" not in line
+    ]
+
+
+def test_the_documented_runs_and_request(service: KeyService, repo: GitRepo) -> None:
+    old, live = kimi_code_key(), moonshot_key()
+    service.answer(old, 401)
+    service.answer(live, {CN: 200})
+    repo.commit_file(".env", f"KIMI_API_KEY={old}\n", "env")
+    repo.commit_file(
+        "app/client.py",
+        f'import openai\nclient = openai.OpenAI(\n    api_key="{live}",\n'
+        '    base_url="https://api.moonshot.cn/v1",\n)\n',
+        "client",
+    )
+    repo.git("rm", "-q", ".env")
+    repo.commit("drop env")
+    commands = _doc_blocks("sh")
+    assert commands == ["kimi-secret-scan history --verify\n"] * 2
+    shown = _doc_blocks("text")
+    before_doc, after_doc, request_doc, offline_doc = shown
+    env = {**service.env(), **scanner_path_env()}
+
+    before = _sh(commands[0], repo.path, env)
+    assert before.code == 1, before.all
+    actual = [line.strip() for line in before.all.splitlines()]
+    expected = _keyless_lines(before_doc, "verification:", "--verify:", "Step 1")
+    assert len(expected) == 4
+    for line in expected:
+        assert line in actual, line
+    assert before.out.index("Key 2: ") < before.out.index("Key 1: ")
+
+    # The documented JSON object is what history --format json puts on the live key's group.
+    data = _json(run_cli("history", "--verify", "--format", "json", cwd=repo.path,
+                         env=service.env()))  # fmt: skip
+    (snippet,) = [b for b in _doc_blocks("json") if '"verification"' in b]
+    group = next(g for g in data["groups"] if g["secret_sha256"] == _sha(live))
+    assert json.loads("{" + snippet + "}") == {"verification": group["verification"]}
+
+    # The request, whole, as the server received it (the key's place marked).
+    request = service.requests(live)[0]
+    first, *headers = request_doc.strip().splitlines()
+    assert first == f"{request['method']} {request['path']} {request['version']}"
+    assert [h.split(": ", 1) for h in headers] == request["headers"]
+
+    # After rotation: both keys refused everywhere, the same command says so.
+    service.answer(live, 401)
+    after = _sh(commands[1], repo.path, env)
+    assert after.code == 1, after.all
+    actual = [line.strip() for line in after.all.splitlines()]
+    expected = _keyless_lines(after_doc, "verification:", "--verify:")
+    assert len(expected) == 2
+    for line in expected:
+        assert line in actual, line
+
+    # Offline: one line, the same but for the reason (here the port refuses).
+    offline_env = {**env, ADDRESS_ENV: f"127.0.0.1:{_closed_port()}"}
+    offline = _sh(commands[0], repo.path, offline_env)
+    assert offline.code == 1, offline.all
+    (line,) = [x for x in offline.err.splitlines() if "--verify" in x]
+    assert line.replace("(connection refused)", "(host name not resolved)") == offline_doc.strip()
