@@ -483,3 +483,49 @@ def test_the_documented_runs_and_request(service: KeyService, repo: GitRepo) -> 
     assert offline.code == 1, offline.all
     (line,) = [x for x in offline.err.splitlines() if "--verify" in x]
     assert line.replace("(connection refused)", "(host name not resolved)") == offline_doc.strip()
+
+
+def test_the_ipv6_loopback_is_accepted_and_nothing_else_parses(service: KeyService) -> None:
+    from kimi_secret_scan import verify
+    from kimi_secret_scan.errors import ScanError
+
+    ca = str(service.ca)
+    assert verify.transport({ADDRESS_ENV: "[::1]:8443", CA_ENV: ca}).loopback == ("::1", 8443)
+    assert verify.transport({ADDRESS_ENV: "127.0.0.1:1", CA_ENV: ca}).loopback == ("127.0.0.1", 1)
+    assert verify.transport({}).loopback is None
+    for bad in ("[::1]", "::1:8443", "[0:0:0:0:0:0:0:2]:1", "127.0.0.1:99999", "127.1:80"):
+        with pytest.raises(ScanError, match="accepts only"):
+            verify.transport({ADDRESS_ENV: bad, CA_ENV: ca})
+    with pytest.raises(ScanError, match="needs"):
+        verify.transport({ADDRESS_ENV: "127.0.0.1:8443"})
+
+
+def test_occurrences_that_disagree_on_the_region_make_it_unknown() -> None:
+    """One key found with China context in one file and international in another: the
+    region is unknown (China first); Kimi Code context wins; no platform kind, no request."""
+    from kimi_secret_scan import verify
+    from kimi_secret_scan.finding import Confidence, Finding, KeyKind
+    from kimi_secret_scan.rules import MOONSHOT_KEY
+
+    def found(secret: str, kind: str) -> Finding:
+        return Finding(MOONSHOT_KEY, Confidence.HIGH, kind, "a.py", 1, 1, 52, secret)
+
+    a, b, c, d = moonshot_key(), moonshot_key(), moonshot_key(), moonshot_key()
+    keys = verify.distinct_keys(
+        [
+            found(a, KeyKind.PLATFORM_CN),
+            found(a, KeyKind.PLATFORM_INTL),
+            found(b, KeyKind.PLATFORM_INTL),
+            found(b, KeyKind.PLATFORM),
+            found(c, KeyKind.PLATFORM),
+            found(c, KeyKind.KIMI_CODE),
+            found(d, KeyKind.UNKNOWN),
+        ]
+    )
+    assert [(k.kind, verify.hosts_for(k)) for k in keys] == [
+        (KeyKind.PLATFORM, [CN, INTL]),
+        (KeyKind.PLATFORM_INTL, [INTL, CN]),
+        (KeyKind.KIMI_CODE, [CODE]),
+        (KeyKind.UNKNOWN, []),
+    ]
+    assert all(k.secret not in repr(k) for k in keys)
