@@ -188,12 +188,16 @@ def test_text_sarif_and_github_carry_the_verdict(service: KeyService, tmp_path: 
     assert shown[_sha(live)] == {"status": "live", "reason": "HTTP 200", "host": CODE}
     assert shown[_sha(revoked)]["status"] == "revoked"
 
-    github = run_cli("files", str(src), "--format", "github", "--verify", cwd=tmp_path, env=env)
+    summary = tmp_path / "summary.md"
+    github = run_cli("files", str(src), "--format", "github", "--verify", cwd=tmp_path,
+                     env={**env, "GITHUB_STEP_SUMMARY": str(summary)})  # fmt: skip
     assert github.code == 1, github.all
     annotations = [line for line in github.out.splitlines() if line.startswith("::")]
     assert any("Verification: live (api.kimi.com: HTTP 200)." in a for a in annotations)
     assert any("Verification: revoked or invalid" in a for a in annotations)
-    _no_key_in([live, revoked], text.all, sarif.all, github.all)
+    table = summary.read_text(encoding="utf-8")
+    assert "…" in table and "(live)" in table and "(revoked or invalid)" in table, table
+    _no_key_in([live, revoked], text.all, sarif.all, github.all, table)
     # Three runs, one request per key each.
     assert len(service.requests(live)) == 3
 

@@ -55,7 +55,9 @@ def markdown_summary(result: ScanResult, show_secrets: bool) -> str:
             lines.append(
                 f"| `{_cell(f.path)}:{f.line}:{f.column}` "
                 f"| {f.commit.sha[:12] if f.commit else ''} "
-                f"| {f.rule.id} | `{_cell(f.shown_secret(show_secrets))}` "
+                f"| {f.rule.id} | `{_cell(f.shown_secret(show_secrets))}`"
+                + (f" ({f.verification.word})" if f.verification else "")
+                + " "
                 f"| {_cell(remediation.console_hint(f.key_kind))} |"
             )
         lines.append("")
