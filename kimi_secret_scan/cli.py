@@ -108,9 +108,12 @@ class ScanOptions:
         from kimi_secret_scan import verify
 
         verdicts = verify.verify_findings(result.findings)
-        result.findings = [
-            replace(f, verification=verdicts.get(f.secret_sha256)) for f in result.findings
-        ]
+        found = []
+        for f in result.findings:
+            verdict = verdicts.get(f.secret_sha256)
+            kind = verify.confirmed_kind(f.key_kind, verdict)
+            found.append(replace(f, verification=verdict, key_kind=kind))
+        result.findings = found
         click.echo(redact_text(verify.notice(verdicts)), err=True)
 
 

@@ -305,6 +305,19 @@ def verify_findings(findings: Sequence[Finding]) -> dict[str, Verdict]:
     return verify(distinct_keys(findings))
 
 
+_PLATFORM_KINDS = {KeyKind.PLATFORM, KeyKind.PLATFORM_CN, KeyKind.PLATFORM_INTL}
+_REGION_OF_HOST = {PLATFORM_CN_HOST: KeyKind.PLATFORM_CN, PLATFORM_INTL_HOST: KeyKind.PLATFORM_INTL}
+
+
+def confirmed_kind(kind: str, verdict: Verdict | None) -> str:
+    """An Open Platform key that works on one region belongs to it, whatever the context
+    suggested: the report then names that console. Refusals tell nothing (each region
+    refuses the other's keys), so only a live answer changes the kind."""
+    if verdict is not None and verdict.status == LIVE and kind in _PLATFORM_KINDS:
+        return _REGION_OF_HOST.get(verdict.host or "", kind)
+    return kind
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 

@@ -139,7 +139,8 @@ def test_region_fallback_asks_the_named_region_first(service: KeyService, tmp_pa
     )
     run = run_cli("files", str(src), "--format", "json", "--verify", cwd=tmp_path,
                   env=service.env())  # fmt: skip
-    verdicts = _verdicts(_json(run))
+    data = _json(run)
+    verdicts = _verdicts(data)
     assert verdicts[_sha(intl_ctx_cn_key)] == {
         "status": "live",
         "host": CN,
@@ -152,6 +153,11 @@ def test_region_fallback_asks_the_named_region_first(service: KeyService, tmp_pa
     }
     # No region in the context: China first.
     assert verdicts[_sha(no_region)]["host"] == INTL
+    # A live answer settles the region, and so the console the report names.
+    kinds = {f["secret_sha256"]: f["key_kind"] for f in data["findings"]}
+    assert kinds[_sha(intl_ctx_cn_key)] == "moonshot-platform-cn"
+    assert kinds[_sha(no_region)] == "moonshot-platform-intl"
+    assert kinds[_sha(both_refuse)] == "moonshot-platform-intl"  # as the context said
     assert [r["host"] for r in service.requests(intl_ctx_cn_key)] == [INTL, CN]
     assert [r["host"] for r in service.requests(both_refuse)] == [INTL, CN]
     assert [r["host"] for r in service.requests(no_region)] == [CN, INTL]
