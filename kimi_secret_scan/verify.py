@@ -13,7 +13,9 @@ The key goes only to the official host of its kind, over HTTPS with certificate 
 name verification, in an `Authorization: Bearer` header: never in a URL, never in a log,
 never in an error message (errors are described by their kind, not their text). One
 request per distinct key (two when the first region says 401), at most `WORKERS` at a
-time, all within `TOTAL_SECONDS`. Redirects are not followed. No proxy is used.
+time, all within `TOTAL_SECONDS`. Redirects are not followed. Through an `http://`
+HTTPS_PROXY the request runs in a CONNECT tunnel: TLS is still end to end with the official
+host, so the proxy sees its name, never the key.
 
 A verdict never changes the exit code: a revoked key has leaked all the same.
 
@@ -120,20 +122,60 @@ def distinct_keys(findings: Iterable[Finding]) -> list[Key]:
 # -- where connections go -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Proxy:
+    """An `http://` proxy from HTTPS_PROXY: it is asked to CONNECT to the official host and
+    then sees only TLS bytes; the certificate checked is still the official host's."""
+
+    host: str
+    port: int
+    authorization: str | None  # Proxy-Authorization, from user:password in the URL
+
+
+class _ProxyUnusable(Exception):
+    """HTTPS_PROXY is set but cannot be used; the message never quotes its value."""
+
+
 class _Transport:
     """HTTPS to the official host, or, for tests, to a loopback address (see the module)."""
 
-    def __init__(self, loopback: tuple[str, int] | None, cafile: str | None) -> None:
+    def __init__(
+        self,
+        loopback: tuple[str, int] | None,
+        cafile: str | None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.loopback = loopback
         # CERT_REQUIRED and host name checking, with the system's trust store (or, for the
         # test address only, the test's own certificate authority).
         self.context = ssl.create_default_context(cafile=cafile)
         self.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        env = os.environ if env is None else env
+        self.proxy_url = env.get("https_proxy") or env.get("HTTPS_PROXY") or ""
+        self.no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
+
+    def _proxy_for(self, host: str) -> _Proxy | None:
+        """The proxy for `host` (the official name, also when the test address is used), as
+        curl and Python read the environment: https_proxy, then no_proxy's exceptions."""
+        if not self.proxy_url or _bypassed(host, self.no_proxy):
+            return None
+        return _parse_proxy(self.proxy_url)
 
     def get(self, host: str, path: str, secret: str, timeout: float) -> int:
         """The HTTP status of `GET path` on `host`, the key in the Authorization header."""
         address, port = self.loopback or (host, 443)
-        conn = http.client.HTTPSConnection(address, port, timeout=timeout, context=self.context)
+        proxy = self._proxy_for(host)
+        if proxy is None:
+            conn = http.client.HTTPSConnection(address, port, timeout=timeout, context=self.context)
+        else:
+            conn = http.client.HTTPSConnection(
+                proxy.host, proxy.port, timeout=timeout, context=self.context
+            )
+            auth = proxy.authorization
+            tunnel_headers = {"Proxy-Authorization": auth} if auth else None
+            # TLS runs inside the tunnel, checked against `address`: the proxy never sees
+            # the request, so never the key.
+            conn.set_tunnel(address, port, headers=tunnel_headers)
         try:
             conn.request(
                 "GET",
@@ -154,6 +196,32 @@ class _Transport:
             conn.close()
 
 
+def _bypassed(host: str, no_proxy: str) -> bool:
+    for entry in no_proxy.replace(" ", "").split(","):
+        name = entry.lower().lstrip(".").split(":")[0]
+        if entry == "*" or (name and (host == name or host.endswith("." + name))):
+            return True
+    return False
+
+
+def _parse_proxy(url: str) -> _Proxy:
+    import base64
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(url if "://" in url else "http://" + url)
+        port = parts.port or 80
+    except ValueError:
+        raise _ProxyUnusable("HTTPS_PROXY is not a valid URL") from None
+    if parts.scheme != "http" or not parts.hostname:
+        raise _ProxyUnusable("HTTPS_PROXY: only http:// proxies are supported")
+    authorization = None
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    return _Proxy(parts.hostname, port, authorization)
+
+
 def transport(env: Mapping[str, str] | None = None) -> _Transport:
     """The transport for this run. Raises ScanError (exit 2) when the test address names
     anything but a loopback address, or a test CA is given without it."""
@@ -166,13 +234,13 @@ def transport(env: Mapping[str, str] | None = None) -> _Transport:
                 f"{TEST_CA_ENV} is set without {TEST_ADDRESS_ENV}: a test certificate "
                 "authority is never trusted for the official hosts"
             )
-        return _Transport(None, None)
+        return _Transport(None, None, env)
     loopback = _parse_loopback(address)
     if not cafile:
         raise ScanError(f"{TEST_ADDRESS_ENV} needs {TEST_CA_ENV} (the test server's CA file)")
     if not os.path.isfile(cafile):
         raise ScanError(f"{TEST_CA_ENV}: {cafile}: no such file")
-    return _Transport(loopback, cafile)
+    return _Transport(loopback, cafile, env)
 
 
 def _parse_loopback(text: str) -> tuple[str, int]:
@@ -202,6 +270,8 @@ def _ask(tr: _Transport, host: str, secret: str, timeout: float) -> tuple[int | 
     the kind of failure only: an exception's text is never passed on."""
     try:
         return tr.get(host, PATHS[host], secret, timeout), "", "http"
+    except _ProxyUnusable as exc:
+        return None, str(exc), "network"
     except ssl.SSLCertVerificationError as exc:
         return None, f"certificate not trusted ({exc.verify_message})", "network"
     except ssl.SSLError:
@@ -215,6 +285,11 @@ def _ask(tr: _Transport, host: str, secret: str, timeout: float) -> tuple[int | 
     except ConnectionError as exc:
         return None, f"connection failed ({type(exc).__name__})", "network"
     except OSError as exc:
+        # http.client reports a refused CONNECT as OSError("Tunnel connection failed: 407 …").
+        first = str(exc.args[0]) if exc.args else ""
+        tunnel = re.match(r"Tunnel connection failed: (\d{3})", first)
+        if tunnel:
+            return None, f"the proxy refused the tunnel (HTTP {tunnel.group(1)})", "network"
         return None, f"network error ({exc.strerror or type(exc).__name__})", "network"
     except http.client.HTTPException as exc:
         return None, f"malformed HTTP answer ({type(exc).__name__})", "network"

@@ -101,7 +101,9 @@ class KeyService:
     ca: Path
 
     def env(self, ca: Path | None = None) -> dict[str, str]:
-        return {ADDRESS_ENV: f"127.0.0.1:{self.port}", CA_ENV: str(ca or self.ca)}
+        # A proxy set on the machine running the tests is not used (empty counts as unset).
+        no_proxy = {name: "" for name in ("https_proxy", "HTTPS_PROXY")}
+        return {ADDRESS_ENV: f"127.0.0.1:{self.port}", CA_ENV: str(ca or self.ca), **no_proxy}
 
     def answer(self, key: str, answer: int | str | dict[str, int | str]) -> None:
         answers = json.loads(self.answers_file.read_text(encoding="utf-8"))

@@ -6,12 +6,14 @@ what arrived, the key only as a SHA-256. Nothing leaves loopback.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -539,3 +541,93 @@ def test_occurrences_that_disagree_on_the_region_make_it_unknown() -> None:
         (KeyKind.UNKNOWN, []),
     ]
     assert all(k.secret not in repr(k) for k in keys)
+
+
+# -- through an HTTPS_PROXY -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, Path]]:
+    """A CONNECT proxy process (tests/connect_proxy.py): its port, CONNECT log, and wire."""
+    folder = tmp_path_factory.mktemp("proxy")
+    log, wire, portfile = folder / "connects.jsonl", folder / "wire.bin", folder / "port"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.connect_proxy", str(log), str(wire), str(portfile)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(1500):
+            if portfile.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        assert portfile.exists(), "the proxy did not start"
+        yield int(portfile.read_text()), log, wire
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _connects(log: Path) -> list[dict[str, Any]]:
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def test_a_proxy_tunnels_and_never_sees_the_key(
+    service: KeyService, proxy: tuple[int, Path, Path], tmp_path: Path
+) -> None:
+    port, log, wire = proxy
+    key = kimi_code_key()
+    service.answer(key, 200)
+    src = _files(tmp_path, **{"a.py": f'K = "{key}"\n'})
+    before = len(_connects(log))
+    env = {**service.env(), "HTTPS_PROXY": f"http://ada:pa%3Ass@127.0.0.1:{port}"}
+    run = run_cli("files", str(src), "--format", "json", "--verify", cwd=tmp_path, env=env)
+    assert _verdicts(_json(run))[_sha(key)]["status"] == "live"
+    (connect,) = _connects(log)[before:]
+    assert connect == {
+        "method": "CONNECT",
+        "target": f"127.0.0.1:{service.port}",
+        "proxy_authorization": "Basic " + base64.b64encode(b"ada:pa:ss").decode(),
+    }
+    # Everything the client sent through the proxy was TLS: no key, no header, no path.
+    sent = wire.read_bytes()
+    for clear in (key.encode(), key[-24:].encode(), b"Bearer", b"/coding/v1/models"):
+        assert clear not in sent
+    assert len(service.requests(key)) == 1
+
+    # NO_PROXY naming the official host: straight there.
+    run = run_cli("files", str(src), "--format", "json", "--verify", cwd=tmp_path,
+                  env={**env, "NO_PROXY": ".kimi.com"})  # fmt: skip
+    assert _verdicts(_json(run))[_sha(key)]["status"] == "live"
+    assert len(_connects(log)) == before + 1
+    assert len(service.requests(key)) == 2
+
+
+@pytest.mark.parametrize(
+    ("proxy_url", "reason"),
+    [
+        ("https://127.0.0.1:{port}", "HTTPS_PROXY: only http:// proxies are supported"),
+        ("http://deny:deny@127.0.0.1:{port}", "the proxy refused the tunnel (HTTP 407)"),
+    ],
+)
+def test_an_unusable_proxy_leaves_keys_unknown_in_one_line(
+    proxy_url: str,
+    reason: str,
+    service: KeyService,
+    proxy: tuple[int, Path, Path],
+    tmp_path: Path,
+) -> None:
+    key = kimi_code_key()
+    service.answer(key, 200)
+    src = _files(tmp_path, **{"a.py": f'K = "{key}"\n'})
+    env = {**service.env(), "https_proxy": proxy_url.format(port=proxy[0])}
+    run = run_cli("files", str(src), "--format", "json", "--verify", cwd=tmp_path, env=env)
+    verdict = {"status": "unknown", "reason": reason, "host": CODE}
+    assert _verdicts(_json(run))[_sha(key)] == verdict
+    notice = f"kimi-secret-scan: --verify: could not reach the key services ({reason})"
+    assert _notice(run).startswith(notice)
+    assert "deny" not in run.err
+    assert service.requests(key) == []
