@@ -277,7 +277,7 @@ def _ask(tr: _Transport, host: str, secret: str, timeout: float) -> tuple[int | 
     except ssl.SSLError:
         return None, "TLS handshake failed", "network"
     except TimeoutError:
-        return None, f"no answer within {timeout:.0f} s", "network"
+        return None, f"no answer within {round(timeout, 1):g} s", "network"
     except ConnectionRefusedError:
         return None, "connection refused", "network"
     except socket.gaierror:
@@ -319,7 +319,7 @@ def verify_one(key: Key, tr: _Transport, deadline: float) -> Verdict:
     for i, host in enumerate(hosts):
         remaining = deadline - time.monotonic()
         if remaining <= 0.05:
-            return Verdict(UNKNOWN, "time limit reached" + earlier, host, "deadline")
+            return Verdict(UNKNOWN, "time limit reached" + earlier, None, "deadline")
         timeout = min(REQUEST_SECONDS, remaining)
         status, error, cause = _ask(tr, host, key.secret, timeout)
         if status is None:
