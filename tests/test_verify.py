@@ -22,7 +22,15 @@ import pytest
 
 from kimi_secret_scan.cli import all_commands
 from tests.gitrepo import GitRepo, Run, run_cli
-from tests.key_service import ADDRESS_ENV, CA_ENV, KeyService, make_ca, make_certs, running
+from tests.key_service import (
+    ADDRESS_ENV,
+    CA_ENV,
+    KeyService,
+    make_ca,
+    make_certs,
+    running,
+)
+from tests.key_service import sha as _sha
 from tests.keygen import kimi_code_key, moonshot_key
 from tests.remotes import scanner_path_env
 
@@ -57,12 +65,6 @@ def _verdicts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for f in data["findings"]:
         assert out.setdefault(f["secret_sha256"], f["verification"]) == f["verification"]
     return out
-
-
-def _sha(key: str) -> str:
-    from tests.key_service import sha
-
-    return sha(key)
 
 
 def _no_key_in(keys: list[str], *texts: str) -> None:
