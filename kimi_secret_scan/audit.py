@@ -20,6 +20,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
 from kimi_secret_scan.result import ScanResult
 from kimi_secret_scan.sources.attribution import RefWalk
+from kimi_secret_scan.verdict import Verdict
 
 # When occurrences disagree on the kind (context differs by file), the most specific wins.
 _KIND_RANK = {
@@ -64,6 +65,11 @@ class KeyGroup:
     def shown(self, show_secrets: bool) -> str:
         return self.secret if show_secrets else self.redacted
 
+    @property
+    def verification(self) -> Verdict | None:
+        """--verify's verdict: one per distinct key, so every occurrence carries the same."""
+        return next((f.verification for f in self.occurrences if f.verification), None)
+
     def to_dict(self, show_secrets: bool) -> dict[str, Any]:
         first = self.first.to_dict(show_secrets)
         return {
@@ -79,6 +85,7 @@ class KeyGroup:
             "reflog_only": self.reflog_only,
             "in_head": bool(self.head_paths),
             "head_paths": self.head_paths,
+            "verification": self.verification.to_dict() if self.verification else None,
         }
 
 

@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,6 +66,8 @@ class ScanOptions:
     max_file_size_option: int | None = None
     # Gates: fail (exit 1) on a finding hidden by a suppression the scanned change added.
     fail_new_suppressions: bool = False
+    # --verify: ask the issuing service about each distinct key before reporting.
+    verify: bool = False
 
     def scan(self, mode: str, scope: str, items: Iterable[Content | Skipped]) -> ScanResult:
         return scan(mode, scope, items, self.filters, self.settings)
@@ -75,6 +77,7 @@ class ScanOptions:
         if self.sink is not None:
             self.sink.results.append(result)
             return ExitCode.CLEAN
+        self.verify_keys(result)
         use_color = (
             self.output_file is None
             and self.output_format == "text"
@@ -110,6 +113,25 @@ class ScanOptions:
             )
         new_fail = bool(hidden) and self.fail_new_suppressions
         return outcome(bool(failing) or new_fail, result.stats.skipped)
+
+    def verify_keys(self, result: ScanResult) -> None:
+        """--verify: attach each key's verdict to its findings and say the counts in one
+        line on stderr. Verdicts never change the exit code. The client (ssl, http.client)
+        is imported only here, so a hook run without --verify never loads it."""
+        if not self.verify or self.sink is not None or not result.findings:
+            return
+        if all(f.verification is not None for f in result.findings):
+            return  # already verified (history reports some formats through report())
+        from kimi_secret_scan import verify
+
+        verdicts = verify.verify_findings(result.findings)
+        found = []
+        for f in result.findings:
+            verdict = verdicts.get(f.secret_sha256)
+            kind = verify.confirmed_kind(f.key_kind, verdict)
+            found.append(replace(f, verification=verdict, key_kind=kind))
+        result.findings = found
+        click.echo(redact_text(verify.notice(verdicts)), err=True)
 
 
 def valid_utf8(text: str) -> str:
@@ -186,6 +208,7 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         baseline_file: str | None,
         no_baseline: bool,
         min_confidence: str | None,
+        verify: bool,
         **kwargs: Any,
     ) -> Any:
         if config_file and no_config:
@@ -206,6 +229,11 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 min_confidence,
                 sink,
             )
+            if verify:
+                from kimi_secret_scan import verify as verifier
+
+                verifier.transport()  # a misused test address is refused before scanning
+                opts.verify = True
         except ScanError as exc:
             click.echo(f"kimi-secret-scan: error: {redact_text(str(exc))}", err=True)
             sys.exit(ExitCode.ERROR)
@@ -257,6 +285,14 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Findings below this confidence are reported but do not fail the run "
             "(default: the configured one, else low).",
+        ),
+        click.option(
+            "--verify",
+            is_flag=True,
+            help="Ask the service that issued each key found whether it still works: one "
+            "HTTPS request per distinct key, key in the Authorization header, only to "
+            "api.moonshot.cn / api.moonshot.ai or api.kimi.com (10 s at most). Never "
+            "changes the exit code. See docs/verify.md.",
         ),
     ]
     decorated: Callable[..., Any] = wrapper

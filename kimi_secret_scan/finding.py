@@ -11,7 +11,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kimi_secret_scan.verdict import Verdict
 
 
 class Confidence(IntEnum):
@@ -101,6 +104,8 @@ class Finding:
     note: str | None = None
     # Which encoding the key was found under (base64, percent, …), None when plain.
     encoding: str | None = None
+    # What the issuing service said about the key (--verify); None when not asked.
+    verification: Verdict | None = field(default=None, compare=False)
 
     @property
     def secret_sha256(self) -> str:
@@ -145,6 +150,7 @@ class Finding:
             "date": self.commit.date if self.commit else None,
             "note": self.note,
             "encoding": self.encoding,
+            "verification": self.verification.to_dict() if self.verification else None,
         }
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from kimi_secret_scan.finding import Finding, KeyKind
+from kimi_secret_scan.verdict import Verdict, rank, tagged
 
 KIMI_CODE_CONSOLE = "https://www.kimi.com/code/console"
 PLATFORM_CN_CONSOLE = "https://platform.moonshot.cn/console/api-keys"
@@ -172,7 +173,9 @@ class Leak:
 def leaks_from(findings: Sequence[Finding], show_secrets: bool) -> list[Leak]:
     """One Leak per distinct key, in the order of the findings (commit order for commits)."""
     by_key: dict[str, Leak] = {}
+    verdicts: dict[str, Verdict | None] = {}
     for f in findings:
+        verdicts.setdefault(f.secret_sha256, f.verification)
         leak = by_key.get(f.secret_sha256)
         if leak is None:
             leak = by_key[f.secret_sha256] = Leak(
@@ -184,7 +187,12 @@ def leaks_from(findings: Sequence[Finding], show_secrets: bool) -> list[Leak]:
             leak.commits.append(f.commit.sha)
             if f.commit.parents == ():
                 leak.roots.add(f.commit.sha)
-    return list(by_key.values())
+    # With --verify, each key says what its service said, and live keys come first: they
+    # are the ones to revoke now.
+    leaks = sorted(by_key.values(), key=lambda leak: rank(verdicts.get(leak.sha256)))
+    for leak in leaks:
+        leak.shown = tagged(leak.shown, verdicts.get(leak.sha256))
+    return leaks
 
 
 def _by_kind(leaks: Sequence[Leak]) -> dict[str, list[str]]:

@@ -105,6 +105,7 @@ def command(
     finally:
         if meter is not None:
             meter.done()
+    opts.verify_keys(result)  # before grouping: each group shows its key's verdict
     stats = source.stats
     result.stats.files = stats.blobs
     result.stats.bytes = stats.bytes

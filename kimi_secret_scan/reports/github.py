@@ -37,6 +37,8 @@ def annotation(f: Finding, show_secrets: bool) -> str:
     )
     if f.commit:
         message += f" Added in {f.commit.sha[:12]} by {f.commit.author} on {f.commit.date}."
+    if f.verification:
+        message += f" Verification: {f.verification.describe()}."
     shown = ",".join(f"{key}={_escape_property(value)}" for key, value in props.items())
     return f"::{level} {shown}::{_escape_data(message)}"
 
@@ -53,7 +55,9 @@ def markdown_summary(result: ScanResult, show_secrets: bool) -> str:
             lines.append(
                 f"| `{_cell(f.path)}:{f.line}:{f.column}` "
                 f"| {f.commit.sha[:12] if f.commit else ''} "
-                f"| {f.rule.id} | `{_cell(f.shown_secret(show_secrets))}` "
+                f"| {f.rule.id} | `{_cell(f.shown_secret(show_secrets))}`"
+                + (f" ({f.verification.word})" if f.verification else "")
+                + " "
                 f"| {_cell(remediation.console_hint(f.key_kind))} |"
             )
         lines.append("")

@@ -15,6 +15,7 @@ from kimi_secret_scan.reports.text import (
     shown_path,
     step_lines,
 )
+from kimi_secret_scan.verdict import rank, tagged
 
 _MAX_REFS_SHOWN = 6
 
@@ -82,12 +83,15 @@ def _key_block(g: KeyGroup, show_secrets: bool, color: bool) -> list[str]:
         )
     else:
         lines.append("     not in the current HEAD tree (history only)")
+    if g.verification:
+        lines.append(f"     verification: {g.verification.describe()}")
     lines.append(f"     → {remediation.console_hint(g.kind)}")
     return lines
 
 
 def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
-    groups = report.groups
+    # With --verify, live keys come first: they are the ones an attacker can use now.
+    groups = sorted(report.groups, key=lambda g: rank(g.verification))
 
     def heading(text: str) -> str:
         return click.style(text, bold=True) if color else text
@@ -110,7 +114,9 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
         numbers = ", ".join(str(g.number) for g in members)
         label = "Key" if len(members) == 1 else "Keys"
         out.append(f"  {label} {numbers}, {remediation.KIND_NAMES[kind]}:")
-        steps = remediation.revoke_steps(kind, [g.shown(show_secrets) for g in members])
+        steps = remediation.revoke_steps(
+            kind, [tagged(g.shown(show_secrets), g.verification) for g in members]
+        )
         out.extend(
             f"     {letter}. {step}" for letter, step in zip("abcdefgh", steps, strict=False)
         )

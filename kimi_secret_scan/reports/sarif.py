@@ -80,6 +80,9 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     }
     if f.commit:
         properties["commit"] = f.commit.sha
+    if f.verification:
+        properties["verification"] = f.verification.to_dict()
+        message += f" Verification: {f.verification.describe()}."
     return {
         "ruleId": f.rule.id,
         "ruleIndex": rule_index[f.rule.id],

@@ -90,6 +90,8 @@ def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
         lines.append(f"    found {f.encoding}-encoded")
     if f.note:
         lines.append(f"    note: {f.note}")
+    if f.verification:
+        lines.append(f"    verification: {f.verification.describe()}")
     lines.append(f"    → {remediation.console_line(f.key_kind)}")
     return lines
 
