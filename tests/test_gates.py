@@ -314,7 +314,7 @@ def test_pre_receive_takes_its_configuration_from_the_server(tmp_path: Path) -> 
 # The real CLI, with the pattern time limit set by the test (no option sets it: it is a guard
 # against a regex-engine surprise, and where it bites depends on the machine's speed).
 _TIMED = (
-    "import sys; from kimi_secret_scan import detectors; detectors.REGEX_TIMEOUT = 1e-9; "
+    "import sys; from kimi_secret_scan.detect import limits; limits.REGEX_TIMEOUT = 1e-9; "
     "from kimi_secret_scan.cli import main; sys.argv[0] = 'kimi-secret-scan'; main()"
 )
 
