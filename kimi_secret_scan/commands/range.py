@@ -45,7 +45,8 @@ def scan_commits(
     n = len(commits)
     # The scope quotes the revisions as typed: a key typed as one is not echoed whole.
     line = f"kimi-secret-scan: {scope}: {n} commit{'' if n == 1 else 's'}"
-    click.echo(redact_text(line), err=True)
+    if not opts.quiet:
+        click.echo(redact_text(line), err=True)
     items = iter_commit_contents(cwd, commits, max_size=max_size, settings=opts.settings)
     result = opts.scan(mode, scope, items)
     result.stats.commits = n

@@ -101,3 +101,8 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
         line = click.style(line, fg="red" if result.findings else "green")
     out.append(line)
     return "\n".join(out) + "\n"
+
+
+def finding_lines(f: Finding, show_secrets: bool, color: bool) -> list[str]:
+    """One finding's lines as the text report prints them (for --quiet, which prints only these)."""
+    return _finding(f, show_secrets, color)
