@@ -149,7 +149,7 @@ def test_the_version_is_written_once_and_the_release_tag_is_documented() -> None
 
 
 def test_pipx_from_the_git_url_and_from_a_path(
-    tmp_path: Path, source_snapshot: Path, wheelhouse: Path
+    tmp_path: Path, source_snapshot: Path, wheelhouse: Path, dist: tuple[Path, Path]
 ) -> None:
     env = fresh_env(tmp_path, wheelhouse)
     block = readme_block("pipx install git+", "sh")
@@ -159,10 +159,10 @@ def test_pipx_from_the_git_url_and_from_a_path(
     found = sh(audit, repo.path, env, check=False)
     assert found.returncode == 1, found.stdout + found.stderr
     assert "app.py" in found.stdout
-    # From a path (a clone), in another pipx home.
+    # From a path (the built wheel), in another pipx home.
     (tmp_path / "second").mkdir()
     other = fresh_env(tmp_path / "second", wheelhouse)
-    sh(f"pipx install {source_snapshot}", tmp_path, other)
+    sh(f"pipx install {dist[1]}", tmp_path, other)
     version = sh("kimi-secret-scan --version", tmp_path, other)
     assert version.stdout.strip() == f"kimi-secret-scan, version {packaging.version()}"
 
@@ -259,3 +259,25 @@ def test_pre_commit_try_repo_as_documented(
     output = caught.stdout + caught.stderr
     assert caught.returncode == 1, output
     assert "docs/setup.md:1:21" in output
+
+
+def test_pre_push_and_manual_history_hooks_as_documented(
+    consumer: GitRepo, source_snapshot: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """docs/ci.md: the push and history hooks added next to the others, then its commands."""
+    config = local(readme_block("id: kimi-secret-scan-commit-msg", "yaml"), source_snapshot)
+    config += readme_block("id: kimi-secret-scan-push", "yaml")
+    consumer.write(".pre-commit-config.yaml", config)
+    consumer.add(".pre-commit-config.yaml")
+    consumer.commit("add pre-commit")
+    consumer.commit_file("old.py", f'KIMI_API_KEY = "{kimi_code_key()}"\n', "an old leak")
+    env = fresh_env(tmp_path, wheelhouse, PRE_COMMIT_HOME=os.environ["PRE_COMMIT_HOME"])
+    install, audit = [
+        line for line in readme_block("pre-commit install --hook-type pre-push", "sh").splitlines()
+        if line.strip()
+    ]  # fmt: skip
+    sh(install, consumer.path, env)
+    assert (consumer.path / ".git" / "hooks" / "pre-push").is_file()
+    found = sh(audit, consumer.path, env, check=False)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "old.py" in found.stdout
