@@ -57,6 +57,8 @@ def test_one_run_writes_text_sarif_json_and_annotations(
     assert [(p["artifactLocation"]["uri"], p["region"]["startLine"]) for p in locations] == [
         ("app.py", 1)
     ]
+    assert results["properties"]["suppressed"] == 2
+    assert "2 allowed by baseline, comment or config" in run.out  # text and annotations' summary
     notes = results["invocations"][0]["toolExecutionNotifications"]
     assert any("big.txt" in n["message"]["text"] for n in notes)
     for text in (run.out, run.err, report.read_text("utf-8"), sarif.read_text("utf-8")):

@@ -79,7 +79,7 @@ def command(
             raise ScanError(f"{rev}: a revision cannot start with '-'")
     root = find_repo_dir(repo)
     selection = Selection(revs=revs, since=since, reflog=not no_reflog)
-    show = Progress.wanted() if progress is None else progress
+    show = (Progress.wanted() and not opts.quiet) if progress is None else progress
     meter = Progress("kimi-secret-scan history") if show else None
     source = HistorySource(root, selection, opts.settings, max_file_size, meter)
     try:

@@ -104,7 +104,7 @@ def command(
     what = ", ".join(described) or "nothing"
     scope = f"push to {remote} ({what}): commits not on {remote}"
     code = scan_commits(opts, cwd, rev_range, "pre-push", scope, max_file_size)
-    if code == ExitCode.FINDINGS:
+    if code == ExitCode.FINDINGS and not opts.quiet:
         click.echo(
             "kimi-secret-scan: push blocked: the key(s) above are in commits not yet on "
             f"{remote}. Remove them from those commits (git commit --amend, or git rebase -i "

@@ -55,7 +55,7 @@ def command(repo: str, max_file_size: int, opts: ScanOptions) -> int:
     code = scan_commits(
         opts, cwd, RevRange(tuple(tips), ("--all",)), "pre-receive", scope, max_file_size
     )
-    if code == ExitCode.FINDINGS:
+    if code == ExitCode.FINDINGS and not opts.quiet:
         click.echo(
             "kimi-secret-scan: push rejected: it adds the key(s) above. Remove them from the "
             "commits (git rebase -i / git commit --amend), revoke them, and push again.",
