@@ -25,7 +25,7 @@ from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.formats import FORMAT_NAMES, ReportTarget, parse_target, stdout_conflict
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import FORMATS
-from kimi_secret_scan.reports.text import summary
+from kimi_secret_scan.reports.text import shown_path, summary
 from kimi_secret_scan.scan import ScanResult, scan
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
@@ -111,11 +111,12 @@ class ScanOptions:
         readable_on_stdout = False
         for target in targets:
             color = target.to_stdout and target.format == "text" and color_wanted()
-            text = own(target.format, color) if own is not None else None
+            if self.quiet and target.format == "text":
+                text: str | None = quiet_text(result, self.show_secrets, color)
+            else:
+                text = own(target.format, color) if own is not None else None
             if text is None:
                 text = FORMATS[target.format](result, self.show_secrets, color)
-            if self.quiet and target.format == "text":
-                text = quiet_text(result, self.show_secrets, color)
             text = valid_utf8(text)
             if not self.show_secrets:
                 text = redact_text(text)  # a path can be named after a key
@@ -144,7 +145,7 @@ class ScanOptions:
             f = allowed.finding
             where = f"{f.commit.sha[:12]}:" if f.commit else ""
             line = (
-                f"kimi-secret-scan: allowed {where}{f.path}:{f.line}:{f.column} "
+                f"kimi-secret-scan: allowed {where}{shown_path(f.path)}:{f.line}:{f.column} "
                 f"{f.shown_secret(False)} ({f.rule.id}) by {allowed.by}"
             )
             click.echo(redact_text(valid_utf8(line)), err=True)
