@@ -191,7 +191,10 @@ def test_push_writes_sarif_annotations_and_summary_from_one_scan(
     assert _sarif_paths(workspace / "kimi-secret-scan.sarif") == ["main.py"]
     annotations = [line for line in scan.stdout.splitlines() if line.startswith("::error ")]
     assert len(annotations) == 1 and "file=main.py,line=1," in annotations[0]
-    assert "main.py:1:17: Kimi Code API key" in scan.stdout  # the text plan in the log
+    # Only workflow commands and the summary line on stdout, which the runner parses.
+    assert [line for line in scan.stdout.splitlines() if not line.startswith("::")] == [
+        line for line in scan.stdout.splitlines() if line.startswith("kimi-secret-scan: ")
+    ]
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
     assert "## kimi-secret-scan" in summary and "`main.py:1:17`" in summary
     assert _outputs(env) == {"exit-code": "1", "sarif": "kimi-secret-scan.sarif"}

@@ -304,10 +304,11 @@ def test_output_blocks(pushed: tuple[GitRepo, str]) -> None:
     )
     [block] = sh_blocks("--report sarif:kimi-secret-scan.sarif")
     ci, files = run_lines(block, clone.path, [1, 1], env)
-    assert "::error file=client.py" in ci and "client.py:1:17" in ci
+    assert "::error file=client.py" in ci
+    assert "client.py:1:17: Kimi Code API key" in files
     for name in ("kimi-secret-scan.sarif", "scan.sarif", "scan.json"):
         assert "client.py" in (clone.path / name).read_text(encoding="utf-8")
-    assert files.count("1 finding") == 1  # said once, on stderr, when no report is on screen
+    assert files.count("1 finding") == 1  # the summary once: in the text on screen
 
 
 def test_commands_without_the_framework_block(repo: GitRepo) -> None:
