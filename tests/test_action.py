@@ -301,3 +301,20 @@ def test_documented_scheduled_audit_uses_the_history_command() -> None:
     [scan] = [s for s in steps if str(s.get("uses", "")).startswith("kimi-secret-scan/")]
     assert scan["with"] == {"command": "history", "sarif": ""}
     assert set(scan["with"]) <= set(action()["inputs"])
+
+
+def test_a_shallow_checkout_fails_with_exit_2_and_says_why(runner: Runner, remote: Remote) -> None:
+    """actions/checkout's default depth of 1: the push's base is missing, and the job fails
+    with the scanner's exit code 2 rather than passing on what it could not scan."""
+    (remote.tmp / "shallow").mkdir()
+    workspace = cloned(
+        f"file://{remote.origin.path}", remote.tmp / "shallow" / "workspace", "--depth", "1"
+    ).path
+    payload = {"before": remote.old_main, "after": remote.new_main, "ref": "refs/heads/main"}
+    env = runner.env(
+        workspace, "push", payload, GITHUB_SHA=remote.new_main, GITHUB_REF="refs/heads/main"
+    )
+    scan = runner.step("Scan", env)
+    assert scan.returncode == 2, scan.stdout + scan.stderr
+    assert "fetch-depth: 0" in scan.stderr
+    assert _outputs(env)["exit-code"] == "2"

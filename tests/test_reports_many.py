@@ -192,3 +192,12 @@ def test_no_color_and_force_color(
     # Colour is for the terminal only: a file or another format never gets it.
     as_json = run_cli("files", "--format", "json", cwd=repo.path, env=env)
     assert "\x1b[" not in as_json.out
+
+
+def test_a_report_that_cannot_be_written_is_an_error(
+    allowed_and_found: tuple[GitRepo, str, str], tmp_path: Path
+) -> None:
+    repo, _, _ = allowed_and_found
+    run = run_cli("files", "--report", f"sarif:{tmp_path}/missing/out.sarif", cwd=repo.path)
+    assert run.code == 2, run.all
+    assert "cannot write" in run.err and "missing/out.sarif" in run.err
