@@ -46,8 +46,11 @@ def color_wanted() -> bool:
     return sys.stdout.isatty()
 
 
-def write_output(path: str, text: str) -> None:
-    """Write a report file: the one writer behind --output and --report FORMAT:PATH."""
+def write_output(path: str, text: str, *, whole_keys: bool) -> None:
+    """Write a report file: the one writer behind --output and --report FORMAT:PATH.
+    `whole_keys`: the text may hold keys whole (--show-secrets), for a writer that then
+    makes the file private."""
+    del whole_keys  # not yet used: the file gets the user's umask
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -121,7 +124,7 @@ class ScanOptions:
             if not self.show_secrets:
                 text = redact_text(text)  # a path can be named after a key
             if target.path is not None:
-                write_output(target.path, text)
+                write_output(target.path, text, whole_keys=self.show_secrets)
             else:
                 readable_on_stdout = readable_on_stdout or target.format in ("text", "github")
                 click.echo(text, nl=False, color=color)
