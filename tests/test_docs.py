@@ -201,32 +201,49 @@ def test_every_command_and_option_is_documented_in_the_pages() -> None:
 # --- every sh block is run ------------------------------------------------------------------
 
 
-def _selectors_in_tests() -> set[str]:
-    """The strings tests pass to readme_block(…, "sh") or sh_blocks(…) to find a block."""
-    selectors = set()
+def _call_name(node: ast.Call) -> str:
+    if isinstance(node.func, ast.Name):
+        return node.func.id
+    if isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return ""
+
+
+def _run_by_tests() -> tuple[set[str], set[str]]:
+    """What the tests select blocks by: the strings passed to a block helper (readme_block,
+    sh_blocks, or any helper named *block*), and the pages whose every sh block a test runs
+    (a helper called with "sh" alone, in a test file that names the page)."""
+    selectors: set[str] = set()
+    whole_pages: set[str] = set()
     for source in (ROOT / "tests").glob("*.py"):
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        text = source.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.Call) or "block" not in _call_name(node):
                 continue
             args = node.args
             if not args or not isinstance(args[0], ast.Constant):
                 continue
-            if node.func.id == "sh_blocks" or (
-                node.func.id == "readme_block"
-                and len(args) > 1
-                and isinstance(args[1], ast.Constant)
-                and args[1].value == "sh"
-            ):
-                selectors.add(str(args[0].value))
-    return selectors
+            first = str(args[0].value)
+            if first == "sh":
+                whole_pages.update(re.findall(r"([\w-]+\.md)\b", text))
+                continue
+            langs = [a.value for a in args[1:] if isinstance(a, ast.Constant)]
+            if not langs or langs[0] == "sh":
+                selectors.add(first)
+    return selectors, whole_pages
 
 
 def test_every_sh_block_is_run_by_a_test_or_says_why_not() -> None:
-    selectors = _selectors_in_tests()
-    blocks = sh_blocks()
-    unrun = [b for b in blocks if not any(s in b for s in selectors | set(NOT_RUN))]
+    selectors, whole_pages = _run_by_tests()
+    unrun = []
+    for page, text in documented_texts():
+        for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+            if page.name in whole_pages and page.name != "README.md":
+                continue
+            if not any(s in block for s in selectors | set(NOT_RUN)):
+                unrun.append(f"{page.name}: {block.splitlines()[0]}")
     assert unrun == [], "```sh blocks no test runs (run one, or add it to NOT_RUN with why)"
+    blocks = sh_blocks()
     stale = [s for s in NOT_RUN if not any(s in b for b in blocks)]
     assert stale == []
 
