@@ -159,11 +159,12 @@ def test_pipx_from_the_git_url_and_from_a_path(
     found = sh(audit, repo.path, env, check=False)
     assert found.returncode == 1, found.stdout + found.stderr
     assert "app.py" in found.stdout
-    # From a path (the built wheel), in another pipx home.
-    (tmp_path / "second").mkdir()
-    other = fresh_env(tmp_path / "second", wheelhouse)
-    sh(f"pipx install {dist[1]}", tmp_path, other)
-    version = sh("kimi-secret-scan --version", tmp_path, other)
+    # From a path (the built wheel): pipx makes a new environment for it (--force replaces
+    # the one above; a second pipx home would build pipx's shared pip again).
+    sh(f"pipx install --force {dist[1]}", tmp_path, env)
+    listed = sh("pipx list --short", tmp_path, env)
+    assert listed.stdout.split() == ["kimi-secret-scan", packaging.version()]
+    version = sh("kimi-secret-scan --version", tmp_path, env)
     assert version.stdout.strip() == f"kimi-secret-scan, version {packaging.version()}"
 
 
