@@ -22,14 +22,40 @@ from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
 from kimi_secret_scan.finding import Confidence
+from kimi_secret_scan.formats import FORMAT_NAMES, ReportTarget, parse_target, stdout_conflict
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import FORMATS
-from kimi_secret_scan.reports.text import summary
+from kimi_secret_scan.reports.text import shown_path, summary
 from kimi_secret_scan.result import ScanResult
 from kimi_secret_scan.scan import scan
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# A command's own renderer for a format, given the format and whether to colour; None for
+# the common ScanResult renderers (history renders its text and JSON from its groups).
+OwnRenderer = Callable[[str, bool], "str | None"]
+
+
+def color_wanted() -> bool:
+    """Colour on standard output: never under NO_COLOR (no-color.org), always under
+    FORCE_COLOR (force-color.org; "0" and empty mean unset), else only on a terminal."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
+    return sys.stdout.isatty()
+
+
+def write_output(path: str, text: str, *, whole_keys: bool) -> None:
+    """Write a report file: the one writer behind --output and --report FORMAT:PATH.
+    `whole_keys`: the text may hold keys whole (--show-secrets), for a writer that then
+    makes the file private."""
+    del whole_keys  # not yet used: the file gets the user's umask
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ScanError(f"cannot write {path}: {exc.strerror}") from None
 
 
 @dataclass
@@ -68,36 +94,58 @@ class ScanOptions:
     fail_new_suppressions: bool = False
     # --verify: ask the issuing service about each distinct key before reporting.
     verify: bool = False
+    # --report FORMAT[:PATH], each one more report of the same result.
+    reports: list[ReportTarget] = field(default_factory=list)
+    # --format or --output given on the command line: that report is written beside --report.
+    main_report_asked: bool = False
+    verbose: bool = False
+    quiet: bool = False
 
     def scan(self, mode: str, scope: str, items: Iterable[Content | Skipped]) -> ScanResult:
         return scan(mode, scope, items, self.filters, self.settings)
 
-    def report(self, result: ScanResult) -> int:
-        """Render, write, and turn the result into the exit code."""
+    def targets(self) -> list[ReportTarget]:
+        """The reports of this run: --format/--output is one, each --report another; with
+        neither, text on standard output."""
+        if self.reports and not self.main_report_asked:
+            return list(self.reports)
+        return [ReportTarget(self.output_format, self.output_file), *self.reports]
+
+    def report(
+        self, result: ScanResult, own: OwnRenderer | None = None, tail: str | None = None
+    ) -> int:
+        """Render every report of the run from this one result, write each, and turn the
+        result into the exit code. `tail` is the summary line said on stderr when no report
+        reached the terminal (default: the text summary)."""
         if self.sink is not None:
             self.sink.results.append(result)
             return ExitCode.CLEAN
         self.verify_keys(result)
-        use_color = (
-            self.output_file is None
-            and self.output_format == "text"
-            and sys.stdout.isatty()
-            and not os.environ.get("NO_COLOR")
-        )
-        text = valid_utf8(FORMATS[self.output_format](result, self.show_secrets, use_color))
-        if not self.show_secrets:
-            text = redact_text(text)  # a path can be named after a key
-        if self.output_file:
-            try:
-                Path(self.output_file).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise ScanError(f"cannot write {self.output_file}: {exc.strerror}") from None
-            click.echo(redact_text(summary(result)), err=True)
-        else:
-            click.echo(text, nl=False, color=use_color)
+        targets = self.targets()
+        readable_on_stdout = False
+        for target in targets:
+            color = target.to_stdout and target.format == "text" and color_wanted()
+            if self.quiet and target.format == "text":
+                text: str | None = quiet_text(result, self.show_secrets, color)
+            else:
+                text = own(target.format, color) if own is not None else None
+            if text is None:
+                text = FORMATS[target.format](result, self.show_secrets, color)
+            text = valid_utf8(text)
+            if not self.show_secrets:
+                text = redact_text(text)  # a path can be named after a key
+            if target.path is not None:
+                write_output(target.path, text, whole_keys=self.show_secrets)
+            else:
+                readable_on_stdout = readable_on_stdout or target.format in ("text", "github")
+                click.echo(text, nl=False, color=color)
+        if self.verbose:
+            self.list_allowed(result)
+        if not readable_on_stdout and not self.quiet and any(t.path for t in targets):
+            click.echo(redact_text(tail if tail is not None else summary(result)), err=True)
         failing = [f for f in result.findings if f.confidence >= self.min_confidence]
         below = len(result.findings) - len(failing)
-        if below:
+        if below and not self.quiet:
             click.echo(
                 f"kimi-secret-scan: {below} of {len(result.findings)} findings "
                 f"below the minimum confidence ({self.min_confidence}): reported, not failing",
@@ -132,6 +180,27 @@ class ScanOptions:
             found.append(replace(f, verification=verdict, key_kind=kind))
         result.findings = found
         click.echo(redact_text(verify.notice(verdicts)), err=True)
+
+    def list_allowed(self, result: ScanResult) -> None:
+        """--verbose: each finding a suppression allowed, redacted, and what allowed it."""
+        for allowed in result.stats.allowed:
+            f = allowed.finding
+            where = f"{f.commit.sha[:12]}:" if f.commit else ""
+            line = (
+                f"kimi-secret-scan: allowed {where}{shown_path(f.path)}:{f.line}:{f.column} "
+                f"{f.shown_secret(False)} ({f.rule.id}) by {allowed.by}"
+            )
+            click.echo(redact_text(valid_utf8(line)), err=True)
+
+
+def quiet_text(result: ScanResult, show_secrets: bool, color: bool) -> str:
+    """--quiet text: each finding's block, without the plan, the skips and the summary."""
+    from kimi_secret_scan.reports.text import finding_lines
+
+    lines: list[str] = []
+    for f in result.findings:
+        lines.extend(finding_lines(f, show_secrets, color))
+    return "".join(line + "\n" for line in lines)
 
 
 def valid_utf8(text: str) -> str:
@@ -174,13 +243,16 @@ def configure(
     use_baseline: bool = True,
     min_confidence: str | None = None,
     sink: ResultSink | None = None,
+    reports: tuple[str, ...] = (),
+    verbose: bool = False,
+    quiet: bool = False,
 ) -> ScanOptions:
     """ScanOptions from the command line and the project configuration (the command line
     wins). Under a ResultSink the sink's configuration is used and no baseline applies."""
     config = sink.config if sink else suppressions.load_config(config_file, use_config)
     use_baseline = use_baseline and sink is None
     baseline = suppressions.baseline_filter(config, baseline_file) if use_baseline else None
-    return ScanOptions(
+    opts = ScanOptions(
         output_format=output_format or config.format or "text",
         output_file=output_file,
         show_secrets=show_secrets,
@@ -191,7 +263,28 @@ def configure(
         ),
         config=config,
         sink=sink,
+        reports=report_targets(reports, output_file),
+        main_report_asked=output_format is not None or output_file is not None,
+        verbose=verbose,
+        quiet=quiet,
     )
+    conflict = stdout_conflict(opts.targets())
+    if conflict:
+        raise click.UsageError(conflict)
+    return opts
+
+
+def report_targets(values: tuple[str, ...], output_file: str | None) -> list[ReportTarget]:
+    """--report values, checked: known formats, one path per file, one document on stdout."""
+    try:
+        targets = [parse_target(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--report'") from None
+    paths = [t.path for t in targets if t.path] + ([output_file] if output_file else [])
+    for path in paths:
+        if paths.count(path) > 1:
+            raise click.BadParameter(f"two reports would write {path}", param_hint="'--report'")
+    return targets
 
 
 def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -209,8 +302,13 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         no_baseline: bool,
         min_confidence: str | None,
         verify: bool,
+        reports: tuple[str, ...],
+        verbose: bool,
+        quiet: bool,
         **kwargs: Any,
     ) -> Any:
+        if verbose and quiet:
+            raise click.UsageError("--verbose and --quiet exclude each other")
         if config_file and no_config:
             raise click.UsageError("--config and --no-config exclude each other")
         if baseline_file and no_baseline:
@@ -228,6 +326,9 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 not no_baseline,
                 min_confidence,
                 sink,
+                reports,
+                verbose,
+                quiet,
             )
             if verify:
                 from kimi_secret_scan import verify as verifier
@@ -248,7 +349,7 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--format",
             "output_format",
-            type=click.Choice(sorted(FORMATS)),
+            type=click.Choice(sorted(FORMAT_NAMES)),
             default=None,
             help="Output format (default: the configured one, else text).",
         ),
@@ -257,6 +358,28 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "output_file",
             type=click.Path(dir_okay=False, writable=True),
             help="Write the report to this file instead of standard output.",
+        ),
+        click.option(
+            "--report",
+            "reports",
+            multiple=True,
+            metavar="FORMAT[:PATH]",
+            help="One more report of the same scan, to PATH or standard output; repeatable "
+            f"({', '.join(FORMAT_NAMES)}). With --report, the default text report is "
+            "printed only when asked for (--report text, or --format/--output).",
+        ),
+        click.option(
+            "--verbose",
+            "-v",
+            is_flag=True,
+            help="Also list, on stderr, each finding that a baseline, comment or the "
+            "configuration allowed (redacted), and what allowed it.",
+        ),
+        click.option(
+            "--quiet",
+            "-q",
+            is_flag=True,
+            help="Print only the findings: no plan, summary or notes (errors still print).",
         ),
         click.option(
             "--show-secrets",

@@ -134,7 +134,7 @@ class _Reader:
 
 
 def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Config:
-    from kimi_secret_scan.reports import FORMATS
+    from kimi_secret_scan.formats import FORMAT_NAMES
     from kimi_secret_scan.rules import RULES_BY_ID
 
     unknown = sorted(set(table) - set(KEYS))
@@ -173,9 +173,10 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
         raise read.error("min-confidence", str(exc)) from None
 
     output_format = read.string("format")
-    if output_format is not None and output_format not in FORMATS:
+    if output_format is not None and output_format not in FORMAT_NAMES:
         raise read.error(
-            "format", f"unknown format {output_format!r} (formats: {', '.join(sorted(FORMATS))})"
+            "format",
+            f"unknown format {output_format!r} (formats: {', '.join(sorted(FORMAT_NAMES))})",
         )
 
     size = table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)

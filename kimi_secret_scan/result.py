@@ -26,6 +26,14 @@ class NewSuppression:
     justification: str
 
 
+@dataclass(frozen=True)
+class Allowed:
+    """A finding a suppression allowed, and what allowed it (listed by --verbose)."""
+
+    finding: Finding
+    by: str
+
+
 @dataclass
 class Stats:
     files: int = 0
@@ -34,6 +42,7 @@ class Stats:
     commits: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     suppressed: int = 0
+    allowed: list[Allowed] = field(default_factory=list)
     # Messages, names and identities scanned (sources/metadata.py), apart from files.
     metadata: int = 0
 

@@ -9,7 +9,7 @@ from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import DetectionTimeout, detect
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter, counted_lines
 from kimi_secret_scan.finding import Finding, redact_neighbours
-from kimi_secret_scan.result import ScanResult, Stats
+from kimi_secret_scan.result import Allowed, ScanResult, Stats
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.unpack import (
     container_kind,
@@ -19,7 +19,20 @@ from kimi_secret_scan.unpack import (
 )
 from kimi_secret_scan.windows import own_findings, part, shift, windows
 
-__all__ = ["ScanResult", "Stats", "scan"]  # ScanResult and Stats live in result.py
+__all__ = ["Allowed", "ScanResult", "Stats", "scan"]  # ScanResult and Stats live in result.py
+
+
+# What each filter is called when it allows a finding; a filter with an `explain(content,
+# finding)` attribute says more (the configuration names its setting).
+_ALLOWED_BY = {"allow_comments": "an inline allow comment", "BaselineFilter": "the baseline"}
+
+
+def allowed_by(keep: Filter, content: Content, finding: Finding) -> str:
+    explain = getattr(keep, "explain", None)
+    if explain is not None:
+        return str(explain(content, finding))
+    name = getattr(keep, "__name__", type(keep).__name__)
+    return _ALLOWED_BY.get(name, name)
 
 
 def _line_count(content: Content) -> int:
@@ -95,12 +108,16 @@ def _filter(
     for keep in filters:
         if not findings:
             break
-        before = len(findings)
+        before = findings
         findings = keep(item, findings)
-        if keep is not counted_lines:
+        if keep is not counted_lines and len(findings) < len(before):
             # Allowed by configuration, an inline comment or the baseline: said in the
             # summary, so a run that suppressed something never looks like a plain pass.
-            stats.suppressed += before - len(findings)
+            stats.suppressed += len(before) - len(findings)
+            kept = {id(f) for f in findings}
+            stats.allowed.extend(
+                Allowed(f, allowed_by(keep, item, f)) for f in before if id(f) not in kept
+            )
     return findings
 
 
@@ -157,11 +174,16 @@ def _scan_windows(
             return False
         if found is not None:
             found.update(f.secret for f in found_here)
+        seen = len(stats.allowed)
         findings += shift(_filter(window, found_here, filters, stats), win)
+        new = stats.allowed[seen:]
+        moved = shift([a.finding for a in new], win)
+        stats.allowed[seen:] = [Allowed(f, a.by) for a, f in zip(new, moved, strict=True)]
         own = win.data[win.own_start : win.own_end]
         newlines += own.count(b"\n")
         tail = own[-1:] or tail
     result.stats.suppressed += stats.suppressed
+    result.stats.allowed.extend(stats.allowed)
     if item.lines is not None:
         result.stats.lines += len(item.lines)
     elif tail:

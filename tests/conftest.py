@@ -30,3 +30,29 @@ def _isolated_git(
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
     return GitRepo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def source_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout as a git repository, tagged as a release (tests/packaging.py)."""
+    from tests import packaging
+
+    return packaging.snapshot(tmp_path_factory.mktemp("source-snapshot"))
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The build backend and the runtime dependencies as files, for offline installs."""
+    from tests import packaging
+
+    return packaging.download_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.fixture(scope="session")
+def dist(
+    tmp_path_factory: pytest.TempPathFactory, source_snapshot: Path, wheelhouse: Path
+) -> tuple[Path, Path]:
+    """The sdist and the wheel, built once per session from the snapshot."""
+    from tests import packaging
+
+    return packaging.build(source_snapshot, tmp_path_factory.mktemp("dist"), wheelhouse)

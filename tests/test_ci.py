@@ -300,40 +300,6 @@ def _scanner_argv(command: str) -> list[str]:
     return argv[1:]
 
 
-def test_readme_github_workflow_runs_as_written(project: Project) -> None:
-    workflow = yaml.safe_load(readme_block("upload-sarif", "yaml"))
-    steps = workflow["jobs"]["scan"]["steps"]
-    checkout = next(s for s in steps if str(s.get("uses", "")).startswith("actions/checkout"))
-    assert checkout["with"]["fetch-depth"] == 0
-    scan = next(s for s in steps if s.get("name") == "Scan the pushed commits")
-    annotate = next(s for s in steps if s.get("name") == "Annotate the pull request")
-    upload = next(s for s in steps if "upload-sarif" in str(s.get("uses", "")))
-    argv = _scanner_argv(scan["run"])
-    sarif_file = argv[argv.index("--output") + 1]
-    assert upload["with"]["sarif_file"] == sarif_file
-    assert "cancelled()" in upload["if"]  # uploaded when the scan step fails, too
-    assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads `on` as True
-
-    clone = project.ci_clone()
-    payload = {
-        "number": 7,
-        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": project.feature}},
-    }
-    env = github_env(project.tmp, "pull_request", payload, project.feature)
-    summary = project.tmp / "step-summary.md"
-    env["GITHUB_STEP_SUMMARY"] = str(summary)
-    run = run_cli(*argv, env=env, cwd=clone.path)
-    assert run.code == 1, run.all
-    sarif = json.loads((clone.path / sarif_file).read_text(encoding="utf-8"))
-    [result] = sarif["runs"][0]["results"]
-    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "feature.py"
-
-    run = run_cli(*_scanner_argv(annotate["run"]), env=env, cwd=clone.path)
-    assert run.code == 1
-    assert run.out.startswith("::error file=feature.py,line=1,")
-    assert "feature.py" in summary.read_text(encoding="utf-8")
-
-
 def test_readme_gitlab_job_runs_as_written(project: Project) -> None:
     job = yaml.safe_load(readme_block("GIT_DEPTH", "yaml"))["kimi-secret-scan"]
     assert job["variables"]["GIT_DEPTH"] == 0

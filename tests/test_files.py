@@ -174,9 +174,19 @@ def test_missing_path_is_an_error(tmp_path: Path) -> None:
     assert_one_line_error(run, "does-not-exist.txt")
 
 
-def test_no_path_is_a_usage_error(tmp_path: Path) -> None:
-    run = run_cli("files", cwd=tmp_path)
-    assert run.code == 2
+def test_no_path_scans_the_current_directory(tmp_path: Path) -> None:
+    key = kimi_code_key()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "app.py").write_text(f'KIMI_API_KEY = "{key}"\n', encoding="utf-8")
+    (tmp_path / "clean.txt").write_text("nothing here\n", encoding="utf-8")
+    run = run_cli("files", "--format", "json", cwd=tmp_path)
+    assert run.code == 1, run.all
+    report = json.loads(run.out)
+    assert [f["path"] for f in report["findings"]] == ["sub/app.py"]
+    assert report["stats"]["files"] == 2
+    assert run_cli("files", cwd=tmp_path / "sub").code == 1
+    (tmp_path / "sub" / "app.py").unlink()
+    assert run_cli("files", cwd=tmp_path).code == 0
 
 
 def _without_root_privilege() -> None:

@@ -95,7 +95,8 @@ def command(
     else:
         ci = detect_range(os.environ)
         if ci.nothing:
-            click.echo(f"kimi-secret-scan: {ci.provider} {ci.event}: nothing to scan", err=True)
+            if not opts.quiet:
+                click.echo(f"kimi-secret-scan: {ci.provider} {ci.event}: nothing to scan", err=True)
             result = opts.scan("ci", f"{ci.provider} {ci.event}", [])
             opts.report(result)
             return ExitCode.CLEAN

@@ -10,7 +10,7 @@ from kimi_secret_scan.sources.files import iter_files
 
 @click.command("files")
 # readable=False: an unreadable path is reported by the scan itself, in one line (exit 2).
-@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option(
     "--include-ignored",
     is_flag=True,
@@ -25,7 +25,9 @@ def command(
     max_file_size: int,
     opts: ScanOptions,
 ) -> int:
-    """Scan files and directories (dotfiles included; git-ignored files skipped)."""
+    """Scan files and directories, the current directory when none is named (dotfiles
+    included; git-ignored files skipped)."""
+    paths = paths or (".",)
     # Every path here was named by the user: a named symbolic link is followed (as cat
     # would); only links met while walking a directory are not.
     items = iter_files(

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import click
 
@@ -15,13 +12,10 @@ from kimi_secret_scan.cli import (
     ScanOptions,
     handle_errors,
     max_size_option,
-    outcome,
     scan_options,
-    valid_utf8,
 )
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.progress import Progress
-from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import (
     SHALLOW,
@@ -97,7 +91,7 @@ def command(
             raise ScanError(f"{rev}: a revision cannot start with '-'")
     root = find_repo_dir(repo)
     selection = Selection(revs=revs, since=since, reflog=not no_reflog)
-    show = Progress.wanted() if progress is None else progress
+    show = (Progress.wanted() and not opts.quiet) if progress is None else progress
     meter = Progress("kimi-secret-scan history") if show else None
     source = HistorySource(root, selection, opts.settings, max_file_size, meter)
     try:
@@ -139,36 +133,13 @@ def command(
 
 def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
     """ScanOptions.report, with the history renderers for text and JSON (the plan and the
-    groups need more than a ScanResult). Every other case goes through ScanOptions.report."""
-    if opts.sink is not None or opts.output_format not in ("text", "json"):
-        return opts.report(report.result)
-    use_color = (
-        opts.output_file is None
-        and opts.output_format == "text"
-        and sys.stdout.isatty()
-        and not os.environ.get("NO_COLOR")
-    )
-    if opts.output_format == "text":
-        text = history_text.render(report, opts.show_secrets, use_color)
-    else:
-        text = history_json.render(report, opts.show_secrets)
-    text = valid_utf8(text)
-    if not opts.show_secrets:
-        text = redact_text(text)  # a path or a ref can be named after a key
-    if opts.output_file:
-        try:
-            Path(opts.output_file).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ScanError(f"cannot write {opts.output_file}: {exc.strerror}") from None
-        click.echo(redact_text(history_text.summary(report)), err=True)
-    else:
-        click.echo(text, nl=False, color=use_color)
-    findings = report.result.findings
-    failing = [f for f in findings if f.confidence >= opts.min_confidence]
-    if len(failing) < len(findings):
-        click.echo(
-            f"kimi-secret-scan: {len(findings) - len(failing)} of {len(findings)} findings "
-            f"below the minimum confidence ({opts.min_confidence}): reported, not failing",
-            err=True,
-        )
-    return outcome(bool(failing), report.result.stats.skipped)
+    groups need more than a ScanResult); SARIF and GitHub render the result as elsewhere."""
+
+    def own(output_format: str, color: bool) -> str | None:
+        if output_format == "text":
+            return history_text.render(report, opts.show_secrets, color)
+        if output_format == "json":
+            return history_json.render(report, opts.show_secrets)
+        return None
+
+    return opts.report(report.result, own, tail=history_text.summary(report))

@@ -134,7 +134,7 @@ def command(
     code = scan_commits(
         opts, cwd, rev_range, "pre-push", scope, refs, no_new_suppressions=no_new_suppressions
     )
-    if code == ExitCode.FINDINGS:
+    if code == ExitCode.FINDINGS and not opts.quiet:
         click.echo(
             "kimi-secret-scan: push blocked: the key(s) above are in commits not yet on "
             f"{remote}; nothing was sent. Take them out of those commits (the steps above), "

@@ -78,7 +78,7 @@ def command(repo: str, max_file_size: int, no_new_suppressions: bool, opts: Scan
         server=True,
         no_new_suppressions=no_new_suppressions,
     )
-    if code == ExitCode.FINDINGS:
+    if code == ExitCode.FINDINGS and not opts.quiet:
         click.echo(
             "kimi-secret-scan: push rejected: it adds the key(s) above, and nothing was "
             "stored. Revoke them first, take them out of the commits (the steps above), then "

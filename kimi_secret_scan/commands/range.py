@@ -67,7 +67,8 @@ def scan_commits(
     n = len(commits)
     # The scope quotes the revisions as typed: a key typed as one is not echoed whole.
     line = f"kimi-secret-scan: {scope}: {n} commit{'' if n == 1 else 's'}"
-    click.echo(redact_text(line), err=True)
+    if not opts.quiet:
+        click.echo(redact_text(line), err=True)
     config = opts.config or Config(root=repo_paths.find_root())
     baseline = next((f for f in opts.filters if isinstance(f, BaselineFilter)), None)
     if server or not commits:

@@ -32,6 +32,19 @@ def config_filter(config: Config) -> Filter | None:
             and not any(rx.search(f.secret) for rx in config.allow_regexes)
         ]
 
+    def explain(content: Content, finding: Finding) -> str:
+        """What in the configuration allowed the finding (for --verbose)."""
+        where = config.source.name if config.source else "configuration"
+        if finding.rule.id in config.disable_rules:
+            return f"{where}: disable-rules {finding.rule.id}"
+        if finding.secret in config.allow_values:
+            return f"{where}: allow-values"
+        for rx in config.allow_regexes:
+            if rx.search(finding.secret):
+                return f"{where}: allow-regexes {rx.pattern!r}"
+        return f"{where}: exclude"
+
+    allowed_by_config.explain = explain  # type: ignore[attr-defined]
     return allowed_by_config
 
 

@@ -151,7 +151,12 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
                         ],
                     }
                 ],
-                "properties": {"mode": result.mode, "scope": result.scope},
+                "properties": {
+                    "mode": result.mode,
+                    "scope": result.scope,
+                    # Allowed by baseline, comment or config, as the other formats count them.
+                    "suppressed": result.stats.suppressed,
+                },
             }
         ],
     }

@@ -153,3 +153,8 @@ def plan_lines(result: ScanResult, show_secrets: bool, color: bool) -> list[str]
         out.extend(f"       {line}" if line.startswith("$ ") else line for line in way_out)
         out.append("")
     return out
+
+
+def finding_lines(f: Finding, show_secrets: bool, color: bool) -> list[str]:
+    """One finding's lines as the text report prints them (for --quiet, which prints only these)."""
+    return _finding(f, show_secrets, color)
