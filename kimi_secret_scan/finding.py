@@ -154,14 +154,24 @@ class Finding:
         }
 
 
-def _heads(secrets: Iterable[str], size: int) -> dict[str, list[str]]:
-    """Secrets by their first `size` characters, longest first within each head."""
-    heads: dict[str, list[str]] = {}
+def _heads(secrets: Iterable[str], size: int) -> dict[str, list[tuple[int, frozenset[str]]]]:
+    """Secrets by their first `size` characters, then by length (longest first): a lookup
+    costs one set test per distinct length, however many secrets share a head."""
+    grouped: dict[str, dict[int, set[str]]] = {}
     for secret in secrets:
-        heads.setdefault(secret[:size], []).append(secret)
-    for same in heads.values():
-        same.sort(key=len, reverse=True)
-    return heads
+        grouped.setdefault(secret[:size], {}).setdefault(len(secret), set()).add(secret)
+    return {
+        head: [(n, frozenset(same)) for n, same in sorted(by_length.items(), reverse=True)]
+        for head, by_length in grouped.items()
+    }
+
+
+def _match(excerpt: str, at: int, group: list[tuple[int, frozenset[str]]]) -> str | None:
+    for length, same in group:
+        candidate = excerpt[at : at + length]
+        if candidate in same:
+            return candidate
+    return None
 
 
 def redact_neighbours(findings: Sequence[Finding]) -> list[Finding]:
@@ -190,17 +200,17 @@ def redact_neighbours(findings: Sequence[Finding]) -> list[Finding]:
         hits: list[tuple[int, str]] = []
         at = excerpt.find("sk-") if sk_heads else -1
         while at >= 0:
-            for cand in sk_heads.get(excerpt[at : at + sk_size], ()):
-                if excerpt.startswith(cand, at):
-                    hits.append((at, cand))
-                    break
+            group = sk_heads.get(excerpt[at : at + sk_size])
+            found = _match(excerpt, at, group) if group else None
+            if found is not None:
+                hits.append((at, found))
             at = excerpt.find("sk-", at + 1)
         if other_heads:
             for at in range(len(excerpt) - other_size + 1):
-                for cand in other_heads.get(excerpt[at : at + other_size], ()):
-                    if excerpt.startswith(cand, at):
-                        hits.append((at, cand))
-                        break
+                group = other_heads.get(excerpt[at : at + other_size])
+                found = _match(excerpt, at, group) if group else None
+                if found is not None:
+                    hits.append((at, found))
         pieces: list[str] = []
         pos = 0
         for at, cand in sorted(hits):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import random
 
+from kimi_secret_scan import rules
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.finding import Confidence
+from kimi_secret_scan.finding import Confidence, Finding, redact, redact_neighbours
 from kimi_secret_scan.scan import scan
 from tests import keygen
 
@@ -57,3 +58,23 @@ def test_thousands_of_keys_on_one_line_each_excerpt_hides_the_others() -> None:
         others = [k for k in keys if k != f.secret and k[:16] in f.excerpt]
         assert others == []
         assert f.excerpt.count("…") >= 2
+
+
+def test_neighbours_sharing_a_head_or_without_sk_are_redacted() -> None:
+    rng = random.Random(6)
+    head = "sk-" + keygen.body(30, rng)
+    a = head + keygen.body(18, rng)  # an Open Platform key
+    b = head + keygen.body(9, rng)  # a shorter token with the same first 33 characters
+    c = keygen.body(40, rng)  # a header token, no sk-
+    line = f"x={a} y={b} Authorization: Bearer {c}"
+    findings = [
+        Finding(rules.MOONSHOT_KEY, Confidence.HIGH, "p", "f", 1, 3, 54, a, excerpt=line),
+        Finding(rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, "p", "f", 1, 1, 1, b, excerpt=line),
+        Finding(rules.AUTH_HEADER_KEY, Confidence.MEDIUM, "p", "f", 1, 1, 1, c, excerpt=line),
+    ]
+    out = redact_neighbours(findings)
+    for f in out:
+        assert f.secret in f.excerpt
+        for other in {a, b, c} - {f.secret}:
+            assert other not in f.excerpt
+            assert redact(other) in f.excerpt
