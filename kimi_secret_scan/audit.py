@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kimi_secret_scan import git, remediation
+from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
+from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.scan import ScanResult
+from kimi_secret_scan.settings import DetectorSettings
 from kimi_secret_scan.sources.attribution import RefWalk
+from kimi_secret_scan.sources.history import HistorySource, Selection
 
 # When occurrences disagree on the kind (context differs by file), the most specific wins.
 _KIND_RANK = {
@@ -258,3 +262,37 @@ class HistoryReport:
     commits: int
     tags: int
     replacements_file: str | None = None
+
+
+# scan(mode, scope, items): ScanOptions.scan, the pipeline with the configured filters.
+Scanner = Callable[[str, str, Iterable[Content | Skipped]], ScanResult]
+
+
+def run_history(
+    root: Path,
+    selection: Selection,
+    scanner: Scanner,
+    settings: DetectorSettings,
+    max_file_size: int,
+    meter: Progress | None = None,
+    replacements_file: str | None = None,
+) -> HistoryReport:
+    """The history audit of one repository: scan every reachable object, then group by key
+    and attach refs and HEAD paths. Shared by `history` and the organisation audit, so both
+    write the same report."""
+    source = HistorySource(root, selection, settings, max_file_size, meter)
+    try:
+        result = scanner("history", selection.describe(), source.items())
+    finally:
+        if meter is not None:
+            meter.done()
+    stats = source.stats
+    result.stats.files = stats.blobs
+    result.stats.bytes = stats.bytes
+    result.stats.commits = stats.commits
+    groups = group(result.findings, source.commit_age)
+    attach_refs(groups, root, source.ref_walk)
+    head = source.head_paths()
+    for g in groups:
+        g.head_paths = sorted(head.get(g.sha256, []))
+    return HistoryReport(result, groups, stats.blobs, stats.commits, stats.tags, replacements_file)

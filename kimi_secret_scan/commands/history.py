@@ -21,11 +21,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import history_json, history_text
-from kimi_secret_scan.sources.history import (
-    HistorySource,
-    Selection,
-    find_repo_dir,
-)
+from kimi_secret_scan.sources.history import Selection, find_repo_dir
 
 
 @click.command("history")
@@ -88,24 +84,10 @@ def command(
     selection = Selection(revs=revs, since=since, reflog=not no_reflog)
     show = Progress.wanted() if progress is None else progress
     meter = Progress("kimi-secret-scan history") if show else None
-    source = HistorySource(root, selection, opts.settings, max_file_size, meter)
-    try:
-        result = opts.scan("history", selection.describe(), source.items())
-    finally:
-        if meter is not None:
-            meter.done()
-    stats = source.stats
-    result.stats.files = stats.blobs
-    result.stats.bytes = stats.bytes
-    result.stats.commits = stats.commits
-    groups = audit.group(result.findings, source.commit_age)
-    audit.attach_refs(groups, root, source.ref_walk)
-    head = source.head_paths()
-    for g in groups:
-        g.head_paths = sorted(head.get(g.sha256, []))
-    report = audit.HistoryReport(
-        result, groups, stats.blobs, stats.commits, stats.tags, replacements
+    report = audit.run_history(
+        root, selection, opts.scan, opts.settings, max_file_size, meter, replacements
     )
+    groups = report.groups
     if replacements and groups:
         audit.write_replacements(groups, replacements, root)
         click.echo(
