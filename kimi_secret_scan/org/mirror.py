@@ -143,5 +143,11 @@ def ensure(target: Target, cache: Path, report: Report) -> Path:
     except GitCommandError as exc:
         shutil.rmtree(partial, ignore_errors=True)
         raise ScanError(f"cannot clone {target.name}: {reason(exc, cloning)}") from None
-    partial.rename(path)
+    try:
+        partial.rename(path)
+    except OSError:
+        # Another audit sharing the cache cloned it first: theirs is as good as ours.
+        shutil.rmtree(partial, ignore_errors=True)
+        if not path.is_dir():
+            raise
     return path

@@ -294,14 +294,23 @@ def run(jobs: list[Job], workers: int, display: Display) -> list[Outcome]:
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     outcomes: list[Outcome] = []
+    pool = ctx.Pool(max(1, min(workers, len(jobs) or 1)), _init, (queue,), 1)
     try:
-        with ctx.Pool(max(1, min(workers, len(jobs) or 1)), _init, (queue,), 1) as pool:
-            for outcome in pool.imap_unordered(work, jobs):
-                outcomes.append(outcome)
-                display.finished(outcome)
+        for outcome in pool.imap_unordered(work, jobs):
+            outcomes.append(outcome)
+            display.finished(outcome)
+        # close + join, not terminate (what `with Pool` does): a worker killed while its
+        # queue feeder holds the queue's shared lock would leave every later put waiting.
+        pool.close()
+        pool.join()
+    except BaseException:
+        pool.terminate()
+        raise
     finally:
         queue.put(None)
         reader.join(timeout=5)
+        queue.close()
+        queue.cancel_join_thread()  # never wait at exit for a message nobody will read
         display.close()
     return outcomes
 
