@@ -137,7 +137,8 @@ def _key_section(key: dict[str, Any], start: dt.datetime, now: dt.datetime) -> s
         rows.append(
             f'<tr class="location" data-repository="{_e(repo["repository"])}">'
             f"<td>{_e(repo['repository'])}</td>"
-            f"<td>{_e(first.get('date'))}<br><code>{_e(first.get('path'))}:"
+            f'<td><span title="{_e(first.get("date"))}">{_e(str(first.get("date") or "")[:10])}'
+            f"</span><br><code>{_e(first.get('path'))}:"
             f"{_e(first.get('line'))}</code> "
             f"<span class=mono>{_e(str(first.get('commit') or '')[:12])}</span></td>"
             f"<td>{_state_text(repo)}</td><td>{locations}</td></tr>"
@@ -210,6 +211,14 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
     if failed:
         body.append(
             f'<section id="failed"><h2>Could not be audited</h2><ul>{failed}</ul></section>'
+        )
+    if merged["keys"]:
+        body.append(
+            '<p class="legend">Timelines, from first commit to now: '
+            f'<span style="color:{_BAR["present"]}">■</span> still in the default branch, '
+            f'<span style="color:{_BAR["removed"]}">■</span> removed from it (still in its '
+            f'history until purged), <span style="color:{_BAR["offbranch"]}">■</span> only on '
+            "other refs.</p>"
         )
     body.extend(_key_section(k, start, now) for k in merged["keys"])
     if not merged["keys"]:
