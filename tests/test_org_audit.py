@@ -367,3 +367,18 @@ def test_progress_shows_per_repository_and_overall_only_when_asked(tmp_path: Pat
     assert "\r" not in quiet.err
     shown = run_cli(*args, "--progress", cwd=tmp_path, env=dict(os.environ, CI="true"))
     assert "\raudit 0/1" in shown.err
+
+
+def test_a_repository_read_incompletely_is_never_reported_clean(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.write("a.txt", "a\n")
+    repo.write("b.txt", "b\n")
+    repo.add()
+    repo.commit()
+    blob = repo.git("rev-parse", "HEAD:b.txt").strip()
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    run = run_cli("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), cwd=tmp_path)
+    assert run.code == 2, run.all
+    assert "INCOMPLETE: 1 object(s) could not be read" in run.err
+    assert "1 read incompletely" in run.out
+    assert f"incomplete: {repo.path}: 1 object(s) could not be read" in run.out

@@ -66,6 +66,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         targets.setdefault(str(info.get("key") or info.get("name")), {"info": info, "data": data})
     keys: dict[str, dict[str, Any]] = {}
     failed = []
+    incomplete: list[dict[str, Any]] = []
     audited = []
     for entry in sorted(targets.values(), key=lambda e: str(e["info"].get("name"))):
         info, data = entry["info"], entry["data"]
@@ -74,6 +75,14 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             failed.append({"repository": name, "error": str(data["error"])})
             continue
         audited.append(name)
+        if info.get("unreadable"):
+            incomplete.append(
+                {
+                    "repository": name,
+                    "unreadable": int(info["unreadable"]),
+                    "reason": str(info.get("unreadable_reason")),
+                }
+            )
         findings = data.get("findings") or []
         for g in data.get("groups") or []:
             sha = str(g.get("secret_sha256"))
@@ -135,6 +144,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             "targets": len(targets),
             "audited": len(audited),
             "failed": len(failed),
+            "incomplete": len(incomplete),
             "keys": len(merged_keys),
             "kinds": dict(sorted(kinds.items())),
             **verdicts,
@@ -143,6 +153,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         },
         "keys": merged_keys,
         "failed": failed,
+        "incomplete": incomplete,
         "plan": plan(merged_keys),
     }
 
@@ -176,8 +187,8 @@ def plan(keys: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def exit_code(merged: dict[str, Any]) -> int:
-    """2 when a target could not be audited (its keys are unknown: never reported as done,
-    even beside keys found elsewhere), else 1 with keys, else 0."""
-    if merged["summary"]["failed"]:
+    """2 when a target could not be audited or read whole (what was not read may hold a key:
+    never reported as done, even beside keys found elsewhere), else 1 with keys, else 0."""
+    if merged["summary"]["failed"] or merged["summary"]["incomplete"]:
         return 2
     return 1 if merged["summary"]["keys"] else 0

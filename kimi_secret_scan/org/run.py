@@ -53,6 +53,7 @@ class Outcome:
     keys: int = 0
     error: str | None = None
     output: str = ""
+    unreadable: int = 0  # objects that could not be read: the audit of this target is partial
 
 
 # -- in the worker ---------------------------------------------------------------------------
@@ -199,10 +200,18 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         entry["default_branch"] = branch
         entry["on_default_branch"] = branch is not None and branch in g.refs
         entry["removed"] = timeline.removal(root, g, branch) if branch else None
-    data["target"] = {**_target_info(target), "default_branch": branch, "tips": tips}
+    unread = [sk for sk in result.result.stats.skipped if sk.unreadable]
+    data["target"] = {
+        **_target_info(target),
+        "default_branch": branch,
+        "tips": tips,
+        # What could not be read may hold a key: the merge reports the target as incomplete.
+        "unreadable": len(unread),
+        "unreadable_reason": unread[0].reason if unread else None,
+    }
     _write(output, data)
     report("done", 0, 0)
-    return Outcome(target.name, "audited", len(result.groups), None, str(output))
+    return Outcome(target.name, "audited", len(result.groups), None, str(output), len(unread))
 
 
 # -- in the parent ---------------------------------------------------------------------------
@@ -240,6 +249,8 @@ class Display:
                 what = f"{outcome.keys} key(s)" + (
                     " (unchanged since the last run)" if outcome.status == "unchanged" else ""
                 )
+                if outcome.unreadable:
+                    what += f"; INCOMPLETE: {outcome.unreadable} object(s) could not be read"
             self._clear()
             line = f"kimi-secret-scan audit: [{self.done}/{self.total}] {outcome.name}: {what}"
             self.stream.write(redact_text(line) + "\n")

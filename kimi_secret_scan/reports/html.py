@@ -193,6 +193,10 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
     failed = "".join(
         f'<li class="failed"><code>{_e(f["repository"])}</code>: {_e(f["error"])}</li>'
         for f in merged["failed"]
+    ) + "".join(
+        f'<li class="failed"><code>{_e(p["repository"])}</code>: {_e(p["unreadable"])} '
+        f"object(s) could not be read ({_e(p['reason'])})</li>"
+        for p in merged.get("incomplete", [])
     )
     body = [
         "<h1>Kimi / Moonshot key audit</h1>",
@@ -210,7 +214,8 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
         )
     if failed:
         body.append(
-            f'<section id="failed"><h2>Could not be audited</h2><ul>{failed}</ul></section>'
+            f'<section id="failed"><h2>Could not be audited, or not whole</h2><ul>{failed}</ul>'
+            "</section>"
         )
     if merged["keys"]:
         body.append(

@@ -35,7 +35,8 @@ def render_text(merged: dict[str, Any]) -> str:
     out = [
         f"kimi-secret-scan merge: {s['keys']} distinct key(s) in {s['repositories_affected']} "
         f"of {s['audited']} audited repositories ({s['locations']} location(s))"
-        + (f"; {s['failed']} could not be audited" if s["failed"] else ""),
+        + (f"; {s['failed']} could not be audited" if s["failed"] else "")
+        + (f"; {s['incomplete']} read incompletely" if s["incomplete"] else ""),
     ]
     if s["keys"]:
         kinds = ", ".join(f"{n} {kind}" for kind, n in s["kinds"].items())
@@ -64,6 +65,12 @@ def render_text(merged: dict[str, Any]) -> str:
     for fail in merged["failed"]:
         out.append("")
         out.append(f"could not be audited: {fail['repository']}: {fail['error']}")
+    for part in merged["incomplete"]:
+        out.append("")
+        out.append(
+            f"incomplete: {part['repository']}: {part['unreadable']} object(s) could not be "
+            f"read ({part['reason']})"
+        )
     if merged["keys"]:
         out.append("")
         out.append("Plan: revoke each key once, then purge each repository.")
