@@ -382,3 +382,19 @@ def test_a_repository_read_incompletely_is_never_reported_clean(tmp_path: Path) 
     assert "INCOMPLETE: 1 object(s) could not be read" in run.err
     assert "1 read incompletely" in run.out
     assert f"incomplete: {repo.path}: 1 object(s) could not be read" in run.out
+
+
+def test_merge_takes_plain_history_reports_too(tmp_path: Path) -> None:
+    key = kimi_code_key()
+    reports = []
+    for name in ("api", "web"):
+        repo = GitRepo(tmp_path / name)
+        repo.commit_file("settings.py", f'KIMI_API_KEY = "{key}"\n')
+        out = tmp_path / f"{name}.json"
+        run = run_cli("history", "--format", "json", "--output", str(out), cwd=repo.path)
+        assert run.code == 1, run.all
+        reports.append(str(out))
+    merged = run_cli("merge", *reports, "--format", "json", cwd=tmp_path)
+    assert merged.code == 1, merged.all
+    (only,) = json.loads(merged.out)["keys"]
+    assert sorted(r["repository"] for r in only["repositories"]) == ["api", "web"]

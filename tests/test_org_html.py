@@ -120,6 +120,11 @@ def test_the_browser_shows_counts_tables_and_timelines(
     assert '<div class="card" id="count-keys"><b>3</b>' in dom.stdout
     assert '<div class="card" id="count-repositories"><b>3</b>of 4 repositories' in dom.stdout
     assert len(parsed.having("input")) >= 4  # the checklist
+    # The key index links to each key's section, and only inside the page.
+    links = [a["href"] for a in parsed.having("a")]
+    ids = {a.get("id") for _, a in parsed.tags}
+    assert len(links) == 3
+    assert all(str(link).startswith("#") and str(link)[1:] in ids for link in links)
     for key in keys.values():
         assert key not in dom.stdout
         assert redact(key) in dom.stdout
@@ -138,7 +143,8 @@ def test_hostile_names_stay_text_and_nothing_is_loaded(
     tags = {t for t, _ in parsed.tags}
     assert not tags & {"script", "img", "iframe", "link", "object", "embed"}
     assert not [a for _, a in parsed.tags if any(k.startswith("on") for k in a)]
-    assert not [a for _, a in parsed.tags if a.get("src") or (a.get("href") or "").strip()]
+    assert not [a for _, a in parsed.tags if a.get("src")]
+    assert all(str(a.get("href")).startswith("#") for t, a in parsed.tags if "href" in a)
     assert "evil&lt;img src=x onerror=" in dom.stdout
     assert "&lt;script&gt;alert(1)&lt;/script&gt;.env" in dom.stdout
     assert "x&lt;svg/onload=alert(1)&gt;" in dom.stdout

@@ -126,9 +126,10 @@ def ensure(target: Target, cache: Path, report: Report) -> Path:
         # Not a mirror of this URL (a changed URL, a damaged cache entry): clone afresh.
         shutil.rmtree(path)
     # Cloned beside its final place and renamed: an interrupted clone never looks done.
+    # What an interrupted run left behind (another pid's partial clone of this target).
+    for stale in cache.glob(f".{target.slug}.*.partial"):
+        shutil.rmtree(stale, ignore_errors=True)
     partial = cache / f".{target.slug}.{os.getpid()}.partial"
-    if partial.exists():
-        shutil.rmtree(partial)
     report("cloning", 0, 0)
     cloning = _Progress(report)
     try:

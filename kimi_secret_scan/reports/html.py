@@ -207,6 +207,15 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
         + (f"<p>Kinds: {kinds}</p>" if kinds else "")
         + "</section>",
     ]
+    if merged["keys"]:
+        index = "".join(
+            f'<li><a href="#key-{_e(k["number"])}">#{_e(k["number"])} '
+            f"<code>{_e(k['key'])}</code></a> {_e(k['key_kind'])}, "
+            f"{_e(_verdict(k)[1])}, in {len(k['repositories'])} "
+            f"repositor{'y' if len(k['repositories']) == 1 else 'ies'}</li>"
+            for k in merged["keys"]
+        )
+        body.append(f'<nav id="keys"><h2>Keys</h2><ul>{index}</ul></nav>')
     if steps:
         body.append(
             '<section id="plan"><h2>Remediation checklist: revoke each key once, then purge '
