@@ -398,3 +398,13 @@ def test_merge_takes_plain_history_reports_too(tmp_path: Path) -> None:
     assert merged.code == 1, merged.all
     (only,) = json.loads(merged.out)["keys"]
     assert sorted(r["repository"] for r in only["repositories"]) == ["api", "web"]
+
+
+def test_control_characters_from_a_repository_never_reach_the_terminal(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    name = "evil\x1b]0;pwned\x07\x1b[2J.env"
+    repo.commit_file(name, f"KIMI_API_KEY={kimi_code_key()}\n")
+    run = run_cli("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), cwd=tmp_path)
+    assert run.code == 1, run.all
+    assert "\x1b" not in run.out and "\x07" not in run.out
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J.env" in run.out

@@ -186,6 +186,21 @@ def plan(keys: list[dict[str, Any]]) -> dict[str, list[str]]:
     return {"revoke": revoke, "purge": purge}
 
 
+def printable(value: Any) -> Any:
+    """`value` with every control character in its strings shown as an escape: names, paths,
+    refs and git's error messages come from repositories and servers, and a terminal would
+    obey an escape sequence in them."""
+    if isinstance(value, str):
+        if value.isprintable():
+            return value
+        return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in value)
+    if isinstance(value, list):
+        return [printable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: printable(v) for k, v in value.items()}
+    return value
+
+
 def exit_code(merged: dict[str, Any]) -> int:
     """2 when a target could not be audited or read whole (what was not read may hold a key:
     never reported as done, even beside keys found elsewhere), else 1 with keys, else 0."""

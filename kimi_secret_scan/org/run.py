@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from kimi_secret_scan import __version__, audit, git
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.org import timeline
+from kimi_secret_scan.org.merge import printable
 from kimi_secret_scan.org.targets import Target
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.redaction import redact_text
@@ -253,7 +254,7 @@ class Display:
                     what += f"; INCOMPLETE: {outcome.unreadable} object(s) could not be read"
             self._clear()
             line = f"kimi-secret-scan audit: [{self.done}/{self.total}] {outcome.name}: {what}"
-            self.stream.write(redact_text(line) + "\n")
+            self.stream.write(redact_text(printable(line)) + "\n")
             self._draw()
 
     def _clear(self) -> None:
@@ -272,7 +273,7 @@ class Display:
         )
         width = shutil.get_terminal_size((100, 20)).columns - 1
         line = " | ".join([head, *parts])
-        self.stream.write("\r" + redact_text(line)[:width] + "\x1b[K")
+        self.stream.write("\r" + redact_text(printable(line))[:width] + "\x1b[K")
         self.stream.flush()
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from kimi_secret_scan import __version__
+from kimi_secret_scan.org.merge import printable
 from kimi_secret_scan.reports.sarif import INFORMATION_URI, SCHEMA
 
 
@@ -31,6 +32,7 @@ def _end(repo: dict[str, Any]) -> str:
 
 
 def render_text(merged: dict[str, Any]) -> str:
+    merged = printable(merged)  # for a terminal: no control character from a repository
     s = merged["summary"]
     out = [
         f"kimi-secret-scan merge: {s['keys']} distinct key(s) in {s['repositories_affected']} "
