@@ -10,16 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from kimi_secret_scan import git, remediation
+from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
+from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.result import ScanResult
+from kimi_secret_scan.settings import DetectorSettings
 from kimi_secret_scan.sources.attribution import RefWalk
+from kimi_secret_scan.sources.history import SHALLOW, HistorySource, Selection
 from kimi_secret_scan.verdict import Verdict
 
 # When occurrences disagree on the kind (context differs by file), the most specific wins.
@@ -444,3 +448,47 @@ class HistoryReport:
     commits: int
     tags: int
     target: PurgeTarget | None = None  # None: only the repository is known (tests)
+
+
+# scan(mode, scope, items): ScanOptions.scan, the pipeline with the configured filters.
+Scanner = Callable[[str, str, Iterable[Content | Skipped]], ScanResult]
+
+
+def run_history(
+    root: Path,
+    selection: Selection,
+    scanner: Scanner,
+    settings: DetectorSettings,
+    max_file_size: int,
+    meter: Progress | None = None,
+    allow_shallow: bool = False,
+    before_grouping: Callable[[ScanResult], None] | None = None,
+) -> HistoryReport:
+    """The history audit of one repository: scan every reachable object, then group by key
+    and attach refs and HEAD paths. Shared by `history` and the organisation audit, so both
+    write the same report. `before_grouping` sees the findings first (--verify: each group
+    then shows its key's verdict)."""
+    source = HistorySource(root, selection, settings, max_file_size, meter)
+    try:
+        result = scanner("history", selection.describe(), source.items())
+    finally:
+        if meter is not None:
+            meter.done()
+    if before_grouping is not None:
+        before_grouping(result)
+    stats = source.stats
+    result.stats.files = stats.blobs
+    result.stats.bytes = stats.bytes
+    result.stats.commits = stats.commits
+    groups = group(result.findings, source.commit_age)
+    attach_refs(groups, root, source.ref_walk)
+    head = source.head_paths()
+    for g in groups:
+        g.head_paths = sorted(head.get(g.sha256, []))
+    if not allow_shallow:
+        # History before the boundary was not read: a clean verdict would be a silent pass.
+        skipped = result.stats.skipped
+        for i, item in enumerate(skipped):
+            if item.path == SHALLOW and not item.unreadable:
+                skipped[i] = replace(item, unreadable=True)
+    return HistoryReport(result, groups, stats.blobs, stats.commits, stats.tags, purge_target(root))

@@ -489,6 +489,8 @@ _COMMANDS = {
     "pre-push": "pre_push",
     "pre-receive": "pre_receive",
     "baseline": "baseline",
+    "audit": "audit",
+    "merge": "merge",
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
 
 import click
 
@@ -17,12 +16,7 @@ from kimi_secret_scan.cli import (
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.reports import history_json, history_text
-from kimi_secret_scan.sources.history import (
-    SHALLOW,
-    HistorySource,
-    Selection,
-    find_repo_dir,
-)
+from kimi_secret_scan.sources.history import Selection, find_repo_dir
 
 
 @click.command("history")
@@ -93,31 +87,17 @@ def command(
     selection = Selection(revs=revs, since=since, reflog=not no_reflog)
     show = (Progress.wanted() and not opts.quiet) if progress is None else progress
     meter = Progress("kimi-secret-scan history") if show else None
-    source = HistorySource(root, selection, opts.settings, max_file_size, meter)
-    try:
-        result = opts.scan("history", selection.describe(), source.items())
-    finally:
-        if meter is not None:
-            meter.done()
-    opts.verify_keys(result)  # before grouping: each group shows its key's verdict
-    stats = source.stats
-    result.stats.files = stats.blobs
-    result.stats.bytes = stats.bytes
-    result.stats.commits = stats.commits
-    groups = audit.group(result.findings, source.commit_age)
-    audit.attach_refs(groups, root, source.ref_walk)
-    head = source.head_paths()
-    for g in groups:
-        g.head_paths = sorted(head.get(g.sha256, []))
-    if not allow_shallow:
-        # History before the boundary was not read: a clean verdict would be a silent pass.
-        skipped = result.stats.skipped
-        for i, item in enumerate(skipped):
-            if item.path == SHALLOW and not item.unreadable:
-                skipped[i] = replace(item, unreadable=True)
-    report = audit.HistoryReport(
-        result, groups, stats.blobs, stats.commits, stats.tags, audit.purge_target(root)
+    report = audit.run_history(
+        root,
+        selection,
+        opts.scan,
+        opts.settings,
+        max_file_size,
+        meter,
+        allow_shallow=allow_shallow,
+        before_grouping=opts.verify_keys,
     )
+    groups = report.groups
     if replacements and groups:
         written = audit.write_replacements(groups, replacements, root)
         shown = shlex.quote(str(written))

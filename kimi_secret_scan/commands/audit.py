@@ -1,0 +1,156 @@
+"""`kimi-secret-scan audit`: the history audit of many repositories, on one machine or
+sharded over many CI jobs, then one list of keys."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kimi_secret_scan.cli import handle_errors, max_size_option
+from kimi_secret_scan.commands.merge import emit, format_option, output_option
+from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.org import merge, run, targets
+from kimi_secret_scan.org.mirror_paths import default_cache
+
+
+def _specs(given: tuple[str, ...], targets_file: str | None) -> list[str]:
+    specs: list[str] = []
+    for spec in given:
+        if spec == "-":
+            specs.extend(targets.read_list(sys.stdin))
+        else:
+            specs.append(spec)
+    if targets_file == "-":
+        specs.extend(targets.read_list(sys.stdin))
+    elif targets_file:
+        try:
+            with open(targets_file, encoding="utf-8") as handle:
+                specs.extend(targets.read_list(handle))
+        except OSError as exc:
+            raise ScanError(f"cannot read {targets_file}: {exc.strerror}") from None
+    return specs
+
+
+def _outside(directory: Path, local: list[targets.Target], what: str) -> None:
+    """The cache and the reports are never written inside a repository being audited."""
+    resolved = directory.resolve()
+    for t in local:
+        assert t.path is not None
+        if resolved == t.path or t.path in resolved.parents:
+            raise ScanError(
+                f"{what} {directory} is inside {t.path}, which is being audited; "
+                f"choose a directory outside it"
+            )
+
+
+@click.command("audit")
+@click.argument("target_args", metavar="TARGET...", nargs=-1)
+@click.option(
+    "--targets",
+    "targets_file",
+    metavar="FILE",
+    help="Read targets from FILE, one per line (`-`: standard input; `#` starts a comment).",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Mirror clones of URL targets here, and fetch them on the next run "
+    "(default: $XDG_CACHE_HOME/kimi-secret-scan/mirrors, else ~/.cache/...).",
+)
+@click.option(
+    "--output-dir",
+    metavar="DIR",
+    default="kimi-secret-scan-audit",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="One JSON report per target. A rerun skips targets whose report was made at the "
+    "same ref tips.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Targets audited at once, each in its own process (default: the number of cores).",
+)
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Audit only shard K of N (a stable hash of each target decides). Under GitLab "
+    "`parallel:` the default is CI_NODE_INDEX/CI_NODE_TOTAL.",
+)
+@max_size_option
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file."
+)
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Baseline file.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress on stderr (default: on a terminal, and not when CI is set).",
+)
+@format_option
+@output_option
+@handle_errors
+def command(
+    target_args: tuple[str, ...],
+    targets_file: str | None,
+    cache_dir: str | None,
+    output_dir: str,
+    jobs: int | None,
+    shard: str | None,
+    max_file_size: int | None,
+    config_file: str | None,
+    baseline_file: str | None,
+    progress: bool | None,
+    output_format: str,
+    output_file: str | None,
+) -> int:
+    """Audit the history of many repositories: local paths or clone URLs (https://,
+    ssh://, git@host:path, git://, file://).
+
+    URLs are mirrored into the cache (cloned once, fetched later). Each target is audited like
+    `kimi-secret-scan history` in its own process, and its JSON report written to
+    --output-dir; then one report, grouped by distinct key across repositories, is printed.
+    A target that cannot be cloned or read is listed with git's reason, and the run exits 2
+    after the others are done; else 1 when keys were found, else 0.
+    """
+    specs = _specs(target_args, targets_file)
+    if not specs:
+        raise click.UsageError("no targets: name them, or use --targets FILE")
+    everything = targets.unique(targets.parse(spec) for spec in specs)
+    chosen_shard = targets.parse_shard(shard) if shard else targets.shard_from_ci(os.environ)
+    selected = targets.select(everything, chosen_shard)
+    if chosen_shard:
+        k, n = chosen_shard
+        click.echo(
+            f"kimi-secret-scan audit: shard {k}/{n}: {len(selected)} of {len(everything)} targets",
+            err=True,
+        )
+    local = [t for t in everything if t.path is not None]
+    cache = Path(cache_dir) if cache_dir else default_cache()
+    outdir = Path(output_dir)
+    _outside(cache, local, "the cache")
+    _outside(outdir, local, "the output directory")
+    outdir.mkdir(parents=True, exist_ok=True)
+    job_list = [
+        run.Job(
+            t,
+            str(cache.resolve()),
+            str(run.output_path(outdir, t).resolve()),
+            str(Path(config_file).resolve()) if config_file else None,
+            str(Path(baseline_file).resolve()) if baseline_file else None,
+            max_file_size,
+        )
+        for t in selected
+    ]
+    live = run.wants_live() if progress is None else progress
+    display = run.Display(len(job_list), live)
+    outcomes = run.run(job_list, jobs or os.cpu_count() or 1, display) if job_list else []
+    loaded = [(Path(o.output), merge.load(Path(o.output))) for o in outcomes]
+    return emit(merge.merge(loaded), output_format, output_file)

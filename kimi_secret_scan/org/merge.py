@@ -1,0 +1,209 @@
+"""Merge per-target (or per-shard) audit reports into one: grouped by distinct key across
+repositories, with the plan "revoke each key once, then purge each repository".
+
+Input is the JSON an audit writes per target (the history command's JSON plus `target`), or a
+plain `history --format json` report (named after its file). Keys are matched by their
+SHA-256 only; the inputs are already redacted, and so is everything merged from them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kimi_secret_scan import __version__, remediation
+from kimi_secret_scan.errors import ScanError
+
+# Which verdict wins when reports disagree (one target verified later than another).
+_VERDICT_RANK = {"live": 3, "revoked": 2, "unknown": 1}
+
+
+def input_files(paths: Iterable[str]) -> list[Path]:
+    """Files as given; for a directory, the `*.json` directly inside it."""
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.glob("*.json") if p.is_file()))
+        else:
+            files.append(path)
+    return files
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScanError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise ScanError(f"{path} is not JSON") from None
+    if not isinstance(data, dict) or data.get("tool") != "kimi-secret-scan":
+        raise ScanError(f"{path} is not a kimi-secret-scan report")
+    if "error" not in data and not isinstance(data.get("groups"), list):
+        raise ScanError(f"{path} is not a history or audit report (no `groups`)")
+    return data
+
+
+def _verdict(entries: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    best: dict[str, Any] | None = None
+    for entry in entries:
+        v = entry.get("verification")
+        if not isinstance(v, dict) or v.get("status") not in _VERDICT_RANK:
+            continue
+        if best is None or _VERDICT_RANK[v["status"]] > _VERDICT_RANK[best["status"]]:
+            best = {"status": v["status"], "reason": v.get("reason"), "host": v.get("host")}
+    return best
+
+
+def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+    """The merged report (a plain dict: every renderer reads the same thing)."""
+    targets: dict[str, dict[str, Any]] = {}
+    for path, data in reports:
+        info = data.get("target") or {"name": path.stem, "key": str(path.resolve())}
+        # The same target twice (an overlapping rerun): the first file named wins.
+        targets.setdefault(str(info.get("key") or info.get("name")), {"info": info, "data": data})
+    keys: dict[str, dict[str, Any]] = {}
+    failed = []
+    incomplete: list[dict[str, Any]] = []
+    audited = []
+    for entry in sorted(targets.values(), key=lambda e: str(e["info"].get("name"))):
+        info, data = entry["info"], entry["data"]
+        name = str(info.get("name"))
+        if "error" in data:
+            failed.append({"repository": name, "error": str(data["error"])})
+            continue
+        audited.append(name)
+        if info.get("unreadable"):
+            incomplete.append(
+                {
+                    "repository": name,
+                    "unreadable": int(info["unreadable"]),
+                    "reason": str(info.get("unreadable_reason")),
+                }
+            )
+        findings = data.get("findings") or []
+        for g in data.get("groups") or []:
+            sha = str(g.get("secret_sha256"))
+            key = keys.setdefault(
+                sha,
+                {
+                    "key": g.get("key"),
+                    "secret_sha256": sha,
+                    "key_kind": g.get("key_kind"),
+                    "rule": g.get("rule"),
+                    "verification": None,
+                    "repositories": [],
+                    "_verdicts": [],
+                },
+            )
+            mine = [f for f in findings if f.get("secret_sha256") == sha]
+            key["_verdicts"].extend([g, *mine])
+            key["repositories"].append(
+                {
+                    "repository": name,
+                    "default_branch": g.get("default_branch", info.get("default_branch")),
+                    "first_appearance": g.get("first_appearance"),
+                    "refs": g.get("refs") or [],
+                    "in_default_branch": bool(g.get("in_head")),
+                    "on_default_branch": bool(g.get("on_default_branch", g.get("in_head"))),
+                    "head_paths": g.get("head_paths") or [],
+                    "removed": g.get("removed"),
+                    "reflog_only": bool(g.get("reflog_only")),
+                    "locations": [
+                        {k: f.get(k) for k in ("path", "line", "commit", "date")} for f in mine
+                    ],
+                }
+            )
+    merged_keys = list(keys.values())
+    for key in merged_keys:
+        key["verification"] = _verdict(key.pop("_verdicts"))
+        key["repositories"].sort(key=_first_date)
+    status_rank = {"live": 0, "unknown": 1, None: 1, "revoked": 2}
+    merged_keys.sort(
+        key=lambda k: (
+            status_rank[(k["verification"] or {}).get("status")],
+            _first_date(k["repositories"][0]),
+            k["secret_sha256"],
+        )
+    )
+    for number, key in enumerate(merged_keys, 1):
+        key["number"] = number
+    kinds: dict[str, int] = {}
+    verdicts = {"live": 0, "revoked": 0, "unknown": 0, "unverified": 0}
+    for key in merged_keys:
+        kinds[str(key["key_kind"])] = kinds.get(str(key["key_kind"]), 0) + 1
+        verdicts[(key["verification"] or {}).get("status", "unverified")] += 1
+    affected = sorted({r["repository"] for k in merged_keys for r in k["repositories"]})
+    return {
+        "tool": "kimi-secret-scan",
+        "version": __version__,
+        "mode": "merge",
+        "summary": {
+            "targets": len(targets),
+            "audited": len(audited),
+            "failed": len(failed),
+            "incomplete": len(incomplete),
+            "keys": len(merged_keys),
+            "kinds": dict(sorted(kinds.items())),
+            **verdicts,
+            "repositories_affected": len(affected),
+            "locations": sum(len(r["locations"]) for k in merged_keys for r in k["repositories"]),
+        },
+        "keys": merged_keys,
+        "failed": failed,
+        "incomplete": incomplete,
+        "plan": plan(merged_keys),
+    }
+
+
+def _first_date(repo: dict[str, Any]) -> str:
+    first = repo.get("first_appearance") or {}
+    return str(first.get("date") or "9999")
+
+
+def plan(keys: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Revoke each key once (wherever it appears), then purge each repository."""
+    revoke: list[str] = []
+    by_kind: dict[str, list[str]] = {}
+    for key in keys:
+        if (key["verification"] or {}).get("status") == "revoked":
+            continue  # already revoked: nothing to do at the console
+        by_kind.setdefault(str(key["key_kind"]), []).append(f"#{key['number']} {key['key']}")
+    for kind, listed in by_kind.items():
+        revoke.extend(remediation.revoke_steps(kind, listed))
+    repos: dict[str, list[str]] = {}
+    for key in keys:
+        for r in key["repositories"]:
+            repos.setdefault(r["repository"], []).append(f"#{key['number']}")
+    purge = [
+        f"{name}: purge key(s) {', '.join(numbers)} from its history (the history audit of a "
+        "mirror clone of it prints the purge steps), then force-push and have its clones "
+        "re-made."
+        for name, numbers in sorted(repos.items())
+    ]
+    return {"revoke": revoke, "purge": purge}
+
+
+def printable(value: Any) -> Any:
+    """`value` with every control character in its strings shown as an escape: names, paths,
+    refs and git's error messages come from repositories and servers, and a terminal would
+    obey an escape sequence in them."""
+    if isinstance(value, str):
+        if value.isprintable():
+            return value
+        return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in value)
+    if isinstance(value, list):
+        return [printable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: printable(v) for k, v in value.items()}
+    return value
+
+
+def exit_code(merged: dict[str, Any]) -> int:
+    """2 when a target could not be audited or read whole (what was not read may hold a key:
+    never reported as done, even beside keys found elsewhere), else 1 with keys, else 0."""
+    if merged["summary"]["failed"] or merged["summary"]["incomplete"]:
+        return 2
+    return 1 if merged["summary"]["keys"] else 0

@@ -1,0 +1,154 @@
+"""The mirror cache: one bare mirror per clone URL, cloned once and fetched on later runs.
+
+This is the one module that imports GitPython (`git` the package, not our `git` module): its
+`Repo.clone_from(mirror=True)` / `Remote.fetch` with a `RemoteProgress` fit cloning and
+fetching well. It is imported only by the organisation audit's worker, never on the hook
+path (importing it costs tens of milliseconds), and never reads blobs (one round trip per
+object; the history pipeline streams them through `cat-file --batch` instead).
+
+Every git it starts gets the project's environment (`kimi_secret_scan.git.git_env()`), plus:
+only the transports a target may name (no `ext::`, no remote helpers), no terminal prompt
+(a CI job must fail, not hang, on a repository that wants a password), and ssh in batch mode.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+import git as gitpython  # GitPython
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.git import git_env
+from kimi_secret_scan.org.targets import URL_SCHEMES, Target
+
+# (phase, current, total) → the progress display; total is 0 when unknown.
+Report = Callable[[str, float, float], None]
+
+
+def mirror_env() -> dict[str, str]:
+    env = git_env()
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    # Only these transports, for the clone and for anything it would reach on its own.
+    env["GIT_ALLOW_PROTOCOL"] = ":".join(URL_SCHEMES)
+    env["GIT_PROTOCOL_FROM_USER"] = "0"
+    # Appended to git_env()'s own command-line configuration, if it sets any.
+    extra = {"protocol.ext.allow": "never", "credential.interactive": "false"}
+    count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    for name, value in extra.items():
+        env[f"GIT_CONFIG_KEY_{count}"] = name
+        env[f"GIT_CONFIG_VALUE_{count}"] = value
+        count += 1
+    env["GIT_CONFIG_COUNT"] = str(count)
+    if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+    return env
+
+
+class _Progress(gitpython.RemoteProgress):
+    """GitPython's parsed `--progress` lines → our display."""
+
+    _NAMES: ClassVar[dict[int, str]] = {
+        gitpython.RemoteProgress.COUNTING: "counting objects",
+        gitpython.RemoteProgress.COMPRESSING: "compressing objects",
+        gitpython.RemoteProgress.RECEIVING: "receiving objects",
+        gitpython.RemoteProgress.RESOLVING: "resolving deltas",
+        gitpython.RemoteProgress.FINDING_SOURCES: "finding sources",
+    }
+
+    def __init__(self, report: Report) -> None:
+        super().__init__()
+        self.report = report
+
+    def update(
+        self,
+        op_code: int,
+        cur_count: str | float,
+        max_count: str | float | None = None,
+        message: str = "",
+    ) -> None:
+        phase = self._NAMES.get(op_code & self.OP_MASK, "transferring")
+        self.report(phase, float(cur_count or 0), float(max_count or 0))
+
+
+def reason(exc: GitCommandError, progress: gitpython.RemoteProgress | None = None) -> str:
+    """git's own reason, in one line: the first `fatal:`/`error:` line of its stderr.
+
+    With a progress handler GitPython reads stderr itself and keeps what is not progress in
+    the handler's `error_lines` and `other_lines`, not in the exception."""
+    text = str(exc.stderr or "").strip()
+    text = text.removeprefix("stderr:").strip().strip("'").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if progress is not None:
+        lines = [
+            line.strip()
+            for line in [*progress.error_lines, *progress.other_lines, *lines]
+            if line.strip()
+        ]
+    lines = [line for line in lines if not line.startswith(("Cloning into", "remote: "))]
+    for i, line in enumerate(lines):
+        # "Connecting to host (port 9418) ... fatal: unable to connect": mid-line too.
+        at = min((line.find(w) for w in ("fatal:", "error:") if w in line), default=-1)
+        if at >= 0:
+            found = line[at:].split(":", 1)[1].strip()
+            if found.endswith(":") and i + 1 < len(lines):
+                found += " " + lines[i + 1]
+            return found
+    return lines[-1] if lines else f"git exited with {exc.status}"
+
+
+def ensure(target: Target, cache: Path, report: Report) -> Path:
+    """The target's mirror in the cache, cloned or fetched now. ScanError with git's reason
+    when the repository cannot be reached or read."""
+    assert target.url is not None
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{target.slug}.git"
+    env = mirror_env()
+    fetching = _Progress(report)
+    if path.exists():
+        try:
+            repo = gitpython.Repo(path)
+            repo.git.update_environment(**env)
+            origin = repo.remote("origin")
+            if origin.url == target.url:
+                report("fetching", 0, 0)
+                # The mirror's refspec (+refs/*:refs/*); prune drops refs deleted upstream.
+                origin.fetch(progress=fetching, prune=True)
+                return path
+        except GitCommandError as exc:
+            raise ScanError(f"cannot fetch {target.name}: {reason(exc, fetching)}") from None
+        except (InvalidGitRepositoryError, NoSuchPathError, ValueError):
+            pass
+        # Not a mirror of this URL (a changed URL, a damaged cache entry): clone afresh.
+        shutil.rmtree(path)
+    # Cloned beside its final place and renamed: an interrupted clone never looks done.
+    # What an interrupted run left behind (another pid's partial clone of this target).
+    for stale in cache.glob(f".{target.slug}.*.partial"):
+        shutil.rmtree(stale, ignore_errors=True)
+    partial = cache / f".{target.slug}.{os.getpid()}.partial"
+    report("cloning", 0, 0)
+    cloning = _Progress(report)
+    try:
+        gitpython.Repo.clone_from(
+            target.url,
+            partial,
+            # GitPython's stubs name a plain callable; a RemoteProgress is what it documents.
+            progress=cloning,  # type: ignore[arg-type]
+            env=env,
+            mirror=True,
+        )
+    except GitCommandError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise ScanError(f"cannot clone {target.name}: {reason(exc, cloning)}") from None
+    try:
+        partial.rename(path)
+    except OSError:
+        # Another audit sharing the cache cloned it first: theirs is as good as ours.
+        shutil.rmtree(partial, ignore_errors=True)
+        if not path.is_dir():
+            raise
+    return path

@@ -1,0 +1,331 @@
+"""Audit many targets on one machine: worker processes, one report file per target, and a
+progress display.
+
+Each target is audited in its own worker process, which exits after that one target
+(`maxtasksperchild=1`): memory is bounded per job and returned to the system between
+targets. A worker mirrors a URL (GitPython, imported only there), then runs the same
+history pipeline as `kimi-secret-scan history` and writes the same JSON, plus a `target`
+object (what was audited, at which ref tips) and, per key, when it left the default branch.
+A rerun skips targets whose report was made at the same ref tips with the same settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from kimi_secret_scan import __version__, audit, git
+from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.org import timeline
+from kimi_secret_scan.org.merge import printable
+from kimi_secret_scan.org.targets import Target
+from kimi_secret_scan.progress import Progress
+from kimi_secret_scan.redaction import redact_text
+
+# A target's file is the history command's JSON plus `target`; for a target that could not
+# be audited, the same header with `error` (git's reason) instead of findings.
+MODE = "history"
+
+
+@dataclass(frozen=True)
+class Job:
+    target: Target
+    cache: str
+    output: str
+    config_file: str | None = None
+    baseline_file: str | None = None
+    max_file_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    status: str  # audited | unchanged | failed
+    keys: int = 0
+    error: str | None = None
+    output: str = ""
+    unreadable: int = 0  # objects that could not be read: the audit of this target is partial
+
+
+# -- in the worker ---------------------------------------------------------------------------
+
+_queue: Any = None  # multiprocessing queue to the display, set by _init in each worker
+
+
+def _init(queue: Any) -> None:
+    global _queue
+    _queue = queue
+
+
+class _Reporter:
+    """Progress from a worker to the display: at most a few messages a second."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.phase = ""
+        self.last = 0.0
+
+    def __call__(self, phase: str, current: float, total: float) -> None:
+        now = time.monotonic()
+        if _queue is None or (phase == self.phase and now - self.last < 0.2):
+            return
+        self.phase, self.last = phase, now
+        with contextlib.suppress(OSError, ValueError):
+            _queue.put((self.name, phase, current, total))
+
+
+class _Meter(Progress):
+    """The history pipeline's progress callback, forwarded to the display."""
+
+    def __init__(self, report: _Reporter) -> None:
+        super().__init__("", stream=sys.stderr)
+        self.report = report
+
+    def __call__(self, objects: int, nbytes: int) -> None:
+        self.report("scanning", objects, 0)
+
+    def done(self) -> None:
+        pass
+
+
+def fingerprint(root: Path, job: Job) -> str:
+    """What a report depends on: the ref tips and HEAD, the tool version and the settings."""
+    digest = hashlib.sha256()
+    digest.update(__version__.encode())
+    digest.update(git.run_git(["for-each-ref", "--format=%(objectname) %(refname)"], root))
+    digest.update(git.try_git(["symbolic-ref", "-q", "HEAD"], root) or b"")
+    for name in (job.config_file, job.baseline_file):
+        if name:
+            digest.update(Path(name).read_bytes())
+    digest.update(str(job.max_file_size).encode())
+    return digest.hexdigest()
+
+
+def _target_info(target: Target) -> dict[str, Any]:
+    # The normalised key has no password; `spec` is not written (it may hold a token).
+    return {"name": target.name, "key": target.key, "url": target.url is not None}
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = redact_text(text)  # a path, a ref or a message may be named after a key
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def _previous(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def work(job: Job) -> Outcome:
+    """Audit one target; never raises (a failure is an Outcome and an error file)."""
+    target = job.target
+    output = Path(job.output)
+    report = _Reporter(target.name)
+    try:
+        return _work(job, target, output, report)
+    except ScanError as exc:
+        error = redact_text(str(exc))
+    except KeyboardInterrupt:
+        error = "interrupted"
+    except Exception as exc:  # a message could quote content: its type only
+        error = f"internal error ({type(exc).__name__})"
+    _write(
+        output,
+        {
+            "tool": "kimi-secret-scan",
+            "version": __version__,
+            "mode": MODE,
+            "target": _target_info(target),
+            "error": error,
+        },
+    )
+    report("failed", 0, 0)
+    return Outcome(target.name, "failed", error=error, output=str(output))
+
+
+def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
+    # Imported here, in the worker: the pipeline and GitPython load only where they run.
+    from kimi_secret_scan.cli import configure
+    from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE
+    from kimi_secret_scan.reports import history_json
+    from kimi_secret_scan.sources.history import Selection, find_repo_dir
+
+    if target.url is not None:
+        from kimi_secret_scan.org import mirror
+
+        root = mirror.ensure(target, Path(job.cache), report)
+    else:
+        assert target.path is not None
+        root = find_repo_dir(str(target.path))
+    tips = fingerprint(root, job)
+    previous = _previous(output)
+    if previous and previous.get("target", {}).get("tips") == tips and "error" not in previous:
+        report("unchanged", 0, 0)
+        return Outcome(target.name, "unchanged", len(previous.get("groups", [])), None, str(output))
+    opts = configure(
+        output_format="json",
+        config_file=job.config_file,
+        use_config=job.config_file is not None,
+        baseline_file=job.baseline_file,
+        use_baseline=job.baseline_file is not None,
+    )
+    max_size = job.max_file_size if job.max_file_size is not None else DEFAULT_MAX_FILE_SIZE
+    result = audit.run_history(
+        root,
+        Selection(revs=(), since=None, reflog=True),
+        opts.scan,
+        opts.settings,
+        max_size,
+        _Meter(report),
+    )
+    data = history_json.render_dict(result, show_secrets=False)
+    branch = timeline.default_branch(root)
+    for g, entry in zip(result.groups, data["groups"], strict=True):
+        entry["default_branch"] = branch
+        entry["on_default_branch"] = branch is not None and branch in g.refs
+        entry["removed"] = timeline.removal(root, g, branch) if branch else None
+    unread = [sk for sk in result.result.stats.skipped if sk.unreadable]
+    data["target"] = {
+        **_target_info(target),
+        "default_branch": branch,
+        "tips": tips,
+        # What could not be read may hold a key: the merge reports the target as incomplete.
+        "unreadable": len(unread),
+        "unreadable_reason": unread[0].reason if unread else None,
+    }
+    _write(output, data)
+    report("done", 0, 0)
+    return Outcome(target.name, "audited", len(result.groups), None, str(output), len(unread))
+
+
+# -- in the parent ---------------------------------------------------------------------------
+
+
+class Display:
+    """Overall and per-repository progress on one redrawn line (a terminal only), and one
+    line per finished target (always: it is the log of the run)."""
+
+    def __init__(self, total: int, live: bool, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.live = live
+        self.stream = stream or sys.stderr
+        self.done = 0
+        self.failed = 0
+        self.active: dict[str, tuple[str, float, float]] = {}
+        self.lock = threading.Lock()
+
+    def update(self, name: str, phase: str, current: float, total: float) -> None:
+        with self.lock:
+            if phase in ("done", "failed", "unchanged"):
+                self.active.pop(name, None)
+            else:
+                self.active[name] = (phase, current, total)
+            self._draw()
+
+    def finished(self, outcome: Outcome) -> None:
+        with self.lock:
+            self.done += 1
+            self.failed += outcome.status == "failed"
+            self.active.pop(outcome.name, None)
+            if outcome.status == "failed":
+                what = f"could not be audited: {outcome.error}"
+            else:
+                what = f"{outcome.keys} key(s)" + (
+                    " (unchanged since the last run)" if outcome.status == "unchanged" else ""
+                )
+                if outcome.unreadable:
+                    what += f"; INCOMPLETE: {outcome.unreadable} object(s) could not be read"
+            self._clear()
+            line = f"kimi-secret-scan audit: [{self.done}/{self.total}] {outcome.name}: {what}"
+            self.stream.write(redact_text(printable(line)) + "\n")
+            self._draw()
+
+    def _clear(self) -> None:
+        if self.live:
+            self.stream.write("\r\x1b[K")
+
+    def _draw(self) -> None:
+        if not self.live:
+            return
+        parts = []
+        for name, (phase, current, total) in sorted(self.active.items()):
+            amount = f" {current / total:.0%}" if total else (f" {current:,.0f}" if current else "")
+            parts.append(f"{name}: {phase}{amount}")
+        head = f"audit {self.done}/{self.total}" + (
+            f", {self.failed} failed" if self.failed else ""
+        )
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        line = " | ".join([head, *parts])
+        self.stream.write("\r" + redact_text(printable(line))[:width] + "\x1b[K")
+        self.stream.flush()
+
+    def close(self) -> None:
+        with self.lock:
+            self._clear()
+            self.stream.flush()
+
+
+def wants_live(stream: TextIO | None = None) -> bool:
+    """Progress on a terminal, never in CI (where stderr is a log)."""
+    return not os.environ.get("CI") and Progress.wanted(stream)
+
+
+def output_path(outdir: Path, target: Target) -> Path:
+    return outdir / f"{target.slug}.json"
+
+
+def run(jobs: list[Job], workers: int, display: Display) -> list[Outcome]:
+    """Audit every job in `workers` processes; outcomes in completion order."""
+    ctx = multiprocessing.get_context("spawn")  # no fork of a parent holding threads
+    queue = ctx.Queue()
+
+    def pump() -> None:
+        while True:
+            message = queue.get()
+            if message is None:
+                return
+            display.update(*message)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    outcomes: list[Outcome] = []
+    pool = ctx.Pool(max(1, min(workers, len(jobs) or 1)), _init, (queue,), 1)
+    try:
+        for outcome in pool.imap_unordered(work, jobs):
+            outcomes.append(outcome)
+            display.finished(outcome)
+        # close + join, not terminate (what `with Pool` does): a worker killed while its
+        # queue feeder holds the queue's shared lock would leave every later put waiting.
+        pool.close()
+        pool.join()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        queue.put(None)
+        reader.join(timeout=5)
+        queue.close()
+        queue.cancel_join_thread()  # never wait at exit for a message nobody will read
+        display.close()
+    return outcomes
+
+
+def outcome_dict(outcome: Outcome) -> dict[str, Any]:
+    return asdict(outcome)

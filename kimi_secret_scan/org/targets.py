@@ -1,0 +1,160 @@
+"""Targets of an organisation audit: local repository paths and clone URLs, normalised,
+named, and assigned to shards.
+
+A target's shard is a hash of its normalised form, not its position in the list: adding or
+removing targets never moves the others, and every machine of a CI fan-out computes the same
+slice from the same list without talking to the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from kimi_secret_scan.errors import ScanError
+
+# Transports git may use for a target URL. Anything else is refused before git sees it:
+# `ext::` runs a command, and `transport::address` forms reach remote helpers.
+URL_SCHEMES = ("https", "http", "ssh", "git", "file")
+_SCP_LIKE = re.compile(
+    r"^(?P<user>[A-Za-z0-9._~-]+@)?(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*|/.*)$"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    spec: str  # as given
+    url: str | None  # a clone URL, or None for a local repository
+    path: Path | None  # a local repository, or None for a URL
+    key: str  # the normalised form: what is hashed for the shard and the file name
+
+    @property
+    def name(self) -> str:
+        """How reports name the repository: host/path for a URL, the path for a directory."""
+        if self.url is None:
+            return str(self.path)
+        parts = urlsplit(self.key)
+        if parts.scheme == "file":
+            return parts.path
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.hostname or ''}{port}{parts.path}"
+
+    @property
+    def slug(self) -> str:
+        """A file name for this target: readable, and unique through a hash of the key."""
+        readable = re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("._-")[-60:] or "repo"
+        return f"{readable}-{self.digest[:12]}"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.key.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def shard(self, total: int) -> int:
+        """This target's shard, 1..total."""
+        return int(self.digest[:16], 16) % total + 1
+
+
+def is_url(spec: str) -> bool:
+    return "://" in spec or "::" in spec or _scp_like(spec) is not None
+
+
+def _scp_like(spec: str) -> re.Match[str] | None:
+    # `host:path` is git's scp-like syntax, unless the part before the colon has a slash
+    # (then it is a local path, as git decides too).
+    if "/" in spec.split(":", 1)[0] or os.path.exists(spec):
+        return None
+    return _SCP_LIKE.match(spec)
+
+
+def parse(spec: str, cwd: Path | None = None) -> Target:
+    """One target from what the user wrote. Raises ScanError for what git must not see."""
+    spec = spec.strip()
+    if not spec:
+        raise ScanError("an empty target")
+    if spec.startswith("-"):
+        raise ScanError(f"{spec}: a target cannot start with '-'")
+    if any(ord(c) < 0x20 for c in spec):
+        raise ScanError(f"{spec!r}: a target cannot hold control characters")
+    if not is_url(spec):
+        resolved = ((cwd or Path.cwd()) / os.path.expanduser(spec)).resolve()
+        return Target(spec, None, resolved, str(resolved))
+    if "::" in spec.split("://", 1)[0]:
+        # `transport::address` runs a remote helper (`ext::` runs any command).
+        raise ScanError(f"{spec}: the {spec.split('::', 1)[0]}:: transport is not allowed")
+    if "://" not in spec:
+        match = _scp_like(spec)
+        if match is None:
+            raise ScanError(f"{spec}: not a clone URL git may use ({', '.join(URL_SCHEMES)})")
+        user = match["user"] or ""
+        spec_url = f"ssh://{user}{match['host']}/{match['path'].lstrip('/')}"
+    else:
+        spec_url = spec
+    parts = urlsplit(spec_url)
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES:
+        raise ScanError(
+            f"{spec}: the {scheme or '?'} transport is not allowed ({', '.join(URL_SCHEMES)})"
+        )
+    if scheme != "file" and not parts.hostname:
+        raise ScanError(f"{spec}: a clone URL needs a host")
+    if parts.hostname and parts.hostname.startswith("-"):
+        raise ScanError(f"{spec}: a host cannot start with '-'")
+    # The normalised form: scheme and host in lower case, no trailing slash or `.git`, no
+    # password (never written into a report or a file name).
+    netloc = (parts.hostname or "").lower()
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    clean = parts.path.rstrip("/").removesuffix(".git").rstrip("/")
+    key = urlunsplit((scheme, netloc, clean, "", ""))
+    return Target(spec, spec, None, key)
+
+
+def read_list(lines: Iterable[str]) -> list[str]:
+    """Targets from a file or stdin: one per line; blank lines and `#` comments ignored."""
+    out = []
+    for line in lines:
+        text = line.strip()
+        if text and not text.startswith("#"):
+            out.append(text)
+    return out
+
+
+def unique(targets: Iterable[Target]) -> list[Target]:
+    """The same repository named twice (a trailing slash, `.git`) is audited once."""
+    seen: dict[str, Target] = {}
+    for t in targets:
+        seen.setdefault(t.key, t)
+    return list(seen.values())
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` with 1 <= K <= N."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise ScanError(f"--shard {text}: expected K/N, for example 2/5")
+    k, n = int(match[1]), int(match[2])
+    if n < 1 or not 1 <= k <= n:
+        raise ScanError(f"--shard {text}: K must be between 1 and N")
+    return k, n
+
+
+def shard_from_ci(env: Mapping[str, str]) -> tuple[int, int] | None:
+    """GitLab's `parallel: N` sets CI_NODE_INDEX (1..N) and CI_NODE_TOTAL in each job."""
+    index, total = env.get("CI_NODE_INDEX"), env.get("CI_NODE_TOTAL")
+    if not index or not total:
+        return None
+    return parse_shard(f"{index}/{total}")
+
+
+def select(targets: list[Target], shard: tuple[int, int] | None) -> list[Target]:
+    if shard is None:
+        return targets
+    k, n = shard
+    return [t for t in targets if t.shard(n) == k]

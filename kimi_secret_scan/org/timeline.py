@@ -1,0 +1,63 @@
+"""When a key left the default branch: the exposure timeline's end, per repository.
+
+The history audit says where a key first appeared and whether the default branch still
+holds it; for a key that is gone from it, this finds the first default-branch commit after
+the key's appearance whose files at those paths no longer hold it. The key is compared in
+memory only; it never appears on a command line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kimi_secret_scan import git
+from kimi_secret_scan.audit import KeyGroup
+
+# Commits touching the key's paths looked at, at most, per key and repository.
+MAX_COMMITS = 2000
+
+
+def default_branch(root: Path) -> str | None:
+    """The ref HEAD names: in a mirror, the remote's default branch."""
+    out = git.try_git(["symbolic-ref", "-q", "HEAD"], root)
+    name = (out or b"").decode("utf-8", "surrogateescape").strip()
+    return name or None
+
+
+def removal(root: Path, group: KeyGroup, branch: str) -> dict[str, Any] | None:
+    """{"commit", "date"} of the default-branch commit that removed the key, or None when
+    it never reached the default branch (or is still there)."""
+    if branch not in group.refs or group.head_paths:
+        return None
+    paths = sorted(
+        {
+            f.path
+            for f in group.occurrences
+            if f.commit and not f.path.startswith("<") and "\n" not in f.path
+        }
+    )
+    starts = sorted({f.commit.sha for f in group.occurrences if f.commit and f.commit.sha})
+    if not paths or not starts:
+        return None
+    needle = group.secret.encode("utf-8", "surrogateescape")
+    out = git.try_git(
+        [
+            "log",
+            "--reverse",
+            "--format=%H %cI",
+            f"--max-count={MAX_COMMITS}",
+            branch,
+            *(f"^{sha}" for sha in starts),
+            "--",
+            *paths,
+        ],
+        root,
+    )
+    commits = [line.split(" ", 1) for line in (out or b"").decode().splitlines() if " " in line]
+    for sha, date in commits:
+        names = [f"{sha}:{path}" for path in paths]
+        still = any(needle in data for _, kind, data in git.cat_file(root, names) if kind == "blob")
+        if not still:
+            return {"commit": sha, "date": date}
+    return None

@@ -1,0 +1,161 @@
+"""The merged organisation report (`kimi-secret-scan merge`, and the end of `audit`) as text,
+JSON and SARIF. The input is the dict `kimi_secret_scan.org.merge.merge` returns; every key
+in it is already redacted. HTML is `reports/html.py`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kimi_secret_scan import __version__
+from kimi_secret_scan.org.merge import printable
+from kimi_secret_scan.reports.sarif import INFORMATION_URI, SCHEMA
+
+
+def _status(key: dict[str, Any]) -> str:
+    v = key.get("verification") or {}
+    return str(v.get("status") or "not verified")
+
+
+def _end(repo: dict[str, Any]) -> str:
+    if repo["in_default_branch"]:
+        return f"still in {repo.get('default_branch') or 'the default branch'}: " + ", ".join(
+            repo["head_paths"]
+        )
+    if repo.get("removed"):
+        removed = repo["removed"]
+        commit = str(removed["commit"])[:12]
+        return f"removed from {repo.get('default_branch')} by {commit} ({removed['date']})"
+    if repo["refs"]:
+        return "not in the default branch; still reachable from " + ", ".join(repo["refs"])
+    return "only in reflogs"
+
+
+def render_text(merged: dict[str, Any]) -> str:
+    merged = printable(merged)  # for a terminal: no control character from a repository
+    s = merged["summary"]
+    out = [
+        f"kimi-secret-scan merge: {s['keys']} distinct key(s) in {s['repositories_affected']} "
+        f"of {s['audited']} audited repositories ({s['locations']} location(s))"
+        + (f"; {s['failed']} could not be audited" if s["failed"] else "")
+        + (f"; {s['incomplete']} read incompletely" if s["incomplete"] else ""),
+    ]
+    if s["keys"]:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in s["kinds"].items())
+        out.append(
+            f"  kinds: {kinds}; live {s['live']}, revoked {s['revoked']}, unknown {s['unknown']}, "
+            f"not verified {s['unverified']}"
+        )
+    for key in merged["keys"]:
+        out.append("")
+        out.append(
+            f"#{key['number']} {key['key']} ({key['key_kind']}, {_status(key)}) in "
+            f"{len(key['repositories'])} repositor{'y' if len(key['repositories']) == 1 else 'ies'}"
+        )
+        for repo in key["repositories"]:
+            first = repo.get("first_appearance") or {}
+            out.append(f"  {repo['repository']}")
+            out.append(
+                f"    first: {first.get('path')}:{first.get('line')} in "
+                f"{str(first.get('commit') or '')[:12]} ({first.get('date')})"
+            )
+            out.append(f"    now:   {_end(repo)}")
+            for loc in repo["locations"]:
+                out.append(
+                    f"    at:    {loc['path']}:{loc['line']} {str(loc['commit'] or '')[:12]}"
+                )
+    for fail in merged["failed"]:
+        out.append("")
+        out.append(f"could not be audited: {fail['repository']}: {fail['error']}")
+    for part in merged["incomplete"]:
+        out.append("")
+        out.append(
+            f"incomplete: {part['repository']}: {part['unreadable']} object(s) could not be "
+            f"read ({part['reason']})"
+        )
+    if merged["keys"]:
+        out.append("")
+        out.append("Plan: revoke each key once, then purge each repository.")
+        for n, step in enumerate(merged["plan"]["revoke"] + merged["plan"]["purge"], 1):
+            out.append(f"  {n}. {step}")
+    return "\n".join(out) + "\n"
+
+
+def render_json(merged: dict[str, Any]) -> str:
+    return json.dumps(merged, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_sarif(merged: dict[str, Any]) -> str:
+    """One result per key and repository; the repository is in the location's URI base id
+    and in the result's properties, since one SARIF run covers many repositories."""
+    rules: dict[str, dict[str, Any]] = {}
+    results = []
+    for key in merged["keys"]:
+        rule_id = str(key.get("rule") or "kimi-key")
+        rules.setdefault(
+            rule_id,
+            {
+                "id": rule_id,
+                "shortDescription": {"text": f"Kimi / Moonshot key ({key['key_kind']})"},
+            },
+        )
+        for repo in key["repositories"]:
+            locations = [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": str(loc["path"])},
+                        "region": {"startLine": max(1, int(loc["line"] or 1))},
+                    },
+                    "message": {"text": f"{repo['repository']} @ {loc['commit']}"},
+                }
+                for loc in repo["locations"]
+                if loc.get("path") and not str(loc["path"]).startswith("<")
+            ]
+            results.append(
+                {
+                    "ruleId": rule_id,
+                    "level": "error",
+                    "message": {
+                        "text": f"Key #{key['number']} {key['key']} ({key['key_kind']}, "
+                        f"{_status(key)}) in {repo['repository']}: {_end(repo)}"
+                    },
+                    "locations": locations[:10] or [],
+                    "partialFingerprints": {"secretSha256": key["secret_sha256"]},
+                    "properties": {
+                        "repository": repo["repository"],
+                        "keyKind": key["key_kind"],
+                        "verification": _status(key),
+                        "inDefaultBranch": repo["in_default_branch"],
+                    },
+                }
+            )
+    log = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kimi-secret-scan",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": list(rules.values()),
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(merged: dict[str, Any], output_format: str) -> str:
+    if output_format == "html":
+        from kimi_secret_scan.reports import html
+
+        return html.render(merged)
+    renderer = {"text": render_text, "json": render_json, "sarif": render_sarif}[output_format]
+    return renderer(merged)
+
+
+FORMATS = ("text", "json", "sarif", "html")

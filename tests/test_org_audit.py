@@ -1,0 +1,410 @@
+"""`kimi-secret-scan audit` and `merge` against real repositories served by `git daemon` on
+127.0.0.1 and by file://: cloning, fetching on a rerun, shards, unreachable hosts."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kimi_secret_scan.finding import redact
+from tests.gitrepo import GitRepo, run_cli
+from tests.keygen import kimi_code_key
+from tests.orgsetup import Org, build_org, closed_port, git_daemon, merged_json
+
+NO_CI = {"CI": ""}
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Org:
+    return build_org(tmp_path_factory.mktemp("org"))
+
+
+def _targets(org: Org, base: str) -> list[str]:
+    return [f"{base}/{name}.git" for name in org.names]
+
+
+def test_three_shards_merged_equal_one_unsharded_run(org: Org, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with git_daemon(org.served) as base:
+        listing = tmp_path / "targets.txt"
+        listing.write_text("# the organisation\n" + "\n".join(_targets(org, base)) + "\n")
+        whole = run_cli(
+            "audit",
+            "--targets",
+            str(listing),
+            "--cache",
+            str(cache),
+            "--output-dir",
+            str(tmp_path / "all"),
+            "--format",
+            "json",
+            "-j",
+            "2",
+            cwd=tmp_path,
+            env=NO_CI,
+        )
+        shards = []
+        for k in (1, 2):
+            shards.append(
+                run_cli(
+                    "audit",
+                    "--targets",
+                    str(listing),
+                    "--shard",
+                    f"{k}/3",
+                    "--cache",
+                    str(cache),
+                    "--output-dir",
+                    str(tmp_path / f"shard{k}"),
+                    "-j",
+                    "2",
+                    cwd=tmp_path,
+                    env=NO_CI,
+                )
+            )
+        # The third as GitLab `parallel: 3` runs it: no flag, the shard from the environment.
+        shards.append(
+            run_cli(
+                "audit",
+                "--targets",
+                str(listing),
+                "--cache",
+                str(cache),
+                "--output-dir",
+                str(tmp_path / "shard3"),
+                "-j",
+                "2",
+                cwd=tmp_path,
+                env={"CI": "true", "CI_NODE_INDEX": "3", "CI_NODE_TOTAL": "3"},
+            )
+        )
+    assert whole.code == 1, whole.all
+    for k, run in enumerate(shards, 1):
+        assert run.code in (0, 1), run.all
+        assert f"shard {k}/3:" in run.err
+    # Every target in exactly one shard, and all of them together.
+    per_shard = [sorted(p.name for p in (tmp_path / f"shard{k}").glob("*.json")) for k in (1, 2, 3)]
+    every = [name for names in per_shard for name in names]
+    assert sorted(every) == sorted(p.name for p in (tmp_path / "all").glob("*.json"))
+    assert len(every) == len(set(every)) == len(org.names) == 20
+    assert all(per_shard), "a 20-target list leaves no shard of 3 empty (stable hash)"
+
+    merged = run_cli(
+        "merge",
+        str(tmp_path / "shard1"),
+        str(tmp_path / "shard2"),
+        str(tmp_path / "shard3"),
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
+    assert merged.code == 1, merged.all
+    assert merged_json(merged) == merged_json(whole)
+
+    data = merged_json(whole)
+    assert data["summary"]["keys"] == 3
+    assert data["summary"]["audited"] == 20
+    assert data["summary"]["repositories_affected"] == 5
+    shared = [k for k in data["keys"] if k["key"] == redact(org.shared_key)]
+    assert len(shared) == 1
+    repos = {r["repository"]: r for r in shared[0]["repositories"]}
+    assert sorted(repos) == sorted(f"127.0.0.1:{base.rsplit(':', 1)[1]}/{n}" for n in org.shared_in)
+    removed_from = repos[next(r for r in repos if r.endswith(org.names[7]))]
+    assert removed_from["in_default_branch"] is False
+    assert removed_from["removed"]["commit"]
+    assert all(
+        repos[r]["in_default_branch"]
+        for r in repos
+        if r != next(iter(r for r in repos if r.endswith(org.names[7])))
+    )
+    feature_only = next(k for k in data["keys"] if k["key"] == redact(org.keys[org.names[9]][0]))
+    (repo9,) = feature_only["repositories"]
+    assert repo9["on_default_branch"] is False
+    assert repo9["refs"] == ["refs/heads/feature"]
+    text = whole.out + whole.err + merged.out
+    for keys in org.keys.values():
+        for key in keys:
+            assert key not in text
+    for report in (tmp_path / "all").glob("*.json"):
+        assert org.shared_key not in report.read_text()
+
+
+def test_rerun_fetches_and_skips_what_did_not_change(tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    a = GitRepo(served / "a.git", bare=True)
+    b = GitRepo(served / "b.git", bare=True)
+    work = GitRepo(tmp_path / "work")
+    work.commit_file("README.md", "hello\n")
+    work.git("push", "-q", str(a.path), "main")
+    work.git("push", "-q", str(b.path), "main")
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    with git_daemon(served) as base:
+        args = (
+            "audit",
+            f"{base}/a.git",
+            f"{base}/b.git",
+            "--cache",
+            str(cache),
+            "--output-dir",
+            str(out),
+            "-j",
+            "2",
+        )
+        first = run_cli(*args, cwd=tmp_path, env=NO_CI)
+        assert first.code == 0, first.all
+        assert "unchanged" not in first.err
+        assert len(list(cache.glob("*.git"))) == 2
+        again = run_cli(*args, cwd=tmp_path, env=NO_CI)
+        assert again.code == 0, again.all
+        assert again.err.count("unchanged since the last run") == 2
+        key = kimi_code_key()
+        work.commit_file("deploy.env", f"KIMI_API_KEY={key}\n")
+        work.git("push", "-q", str(b.path), "main")
+        third = run_cli(*args, "--format", "json", cwd=tmp_path, env=NO_CI)
+    assert third.code == 1, third.all
+    assert third.err.count("unchanged since the last run") == 1
+    data = json.loads(third.out)
+    assert [k["key"] for k in data["keys"]] == [redact(key)]
+    assert next(r["repository"] for r in data["keys"][0]["repositories"]).endswith("/b")
+    assert key not in third.all
+
+
+def test_unreachable_host_and_missing_repository_exit_2_after_the_others(
+    tmp_path: Path,
+) -> None:
+    served = tmp_path / "served"
+    good = GitRepo(tmp_path / "good")
+    key = kimi_code_key()
+    good.commit_file("app.py", f'KIMI_API_KEY = "{key}"\n')
+    GitRepo(served / "exists.git", bare=True)
+    good.git("push", "-q", str(served / "exists.git"), "main")
+    port = closed_port()
+    with git_daemon(served) as base:
+        run = run_cli(
+            "audit",
+            f"{base}/exists.git",
+            f"{base}/missing.git",
+            f"git://127.0.0.1:{port}/nothing.git",
+            f"file://{tmp_path}/nowhere.git",
+            "--cache",
+            str(tmp_path / "cache"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            cwd=tmp_path,
+            env=NO_CI,
+        )
+    assert run.code == 2, run.all
+    assert "access denied or repository not exported" in run.all  # git daemon's own reason
+    assert "Connection refused" in run.all
+    assert "nowhere.git' does not appear to be a git repository" in run.all
+    assert "4 of" not in run.out
+    assert "1 distinct key(s) in 1 of 1 audited repositories" in run.out
+    assert run.out.count("could not be audited:") == 3
+    assert key not in run.all
+    # The merge of what was written says the same, and exits 2 too.
+    merged = run_cli("merge", str(tmp_path / "out"), cwd=tmp_path)
+    assert merged.code == 2
+    assert merged.out == run.out
+
+
+def test_file_urls_local_paths_and_stdin(tmp_path: Path) -> None:
+    key = kimi_code_key()
+    local = GitRepo(tmp_path / "local")
+    local.commit_file("a.txt", f"KIMI_API_KEY={key}\n")
+    bare = tmp_path / "bare.git"
+    local.git("clone", "-q", "--bare", str(local.path), str(bare))
+    listing = f"{local.path}\nfile://{bare}\n# a comment\n\n"
+    run = run_cli(
+        "audit",
+        "-",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--output-dir",
+        str(tmp_path / "o"),
+        "--format",
+        "json",
+        cwd=tmp_path,
+        env=NO_CI,
+        input=listing.encode(),
+    )
+    assert run.code == 1, run.all
+    data = json.loads(run.out)
+    (only,) = data["keys"]
+    assert sorted(r["repository"] for r in only["repositories"]) == sorted(
+        [str(local.path), str(bare.with_suffix(""))]  # a URL is named without `.git`
+    )
+    assert not (local.path / "kimi-secret-scan-audit").exists()
+
+
+def test_the_cache_and_reports_never_go_inside_an_audited_repository(tmp_path: Path) -> None:
+    local = GitRepo(tmp_path / "local")
+    local.commit_file("a.txt", "x\n")
+    before = sorted(p.name for p in local.path.iterdir())
+    run = run_cli("audit", ".", cwd=local.path, env=NO_CI)
+    assert run.code == 2
+    assert "is being audited" in run.err
+    run = run_cli(
+        "audit",
+        ".",
+        "--output-dir",
+        str(tmp_path / "o"),
+        "--cache",
+        "cache",
+        cwd=local.path,
+        env=NO_CI,
+    )
+    assert run.code == 2
+    assert "the cache" in run.err
+    assert sorted(p.name for p in local.path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "ext::sh -c touch% pwned",
+        "fd::17",
+        "-uhttps://example.invalid/x",
+        "--upload-pack=touch pwned",
+        "foo://127.0.0.1/x",
+    ],
+)
+def test_dangerous_targets_are_refused_before_git_runs(tmp_path: Path, target: str) -> None:
+    run = run_cli(
+        "audit",
+        "--output-dir",
+        str(tmp_path / "o"),
+        "--cache",
+        str(tmp_path / "c"),
+        "--",
+        target,
+        cwd=tmp_path,
+        env=NO_CI,
+    )
+    assert run.code == 2, run.all
+    assert "not allowed" in run.err or "cannot start with '-'" in run.err
+    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "c").exists()
+
+
+def test_merge_carries_verification_and_orders_live_keys_first(tmp_path: Path) -> None:
+    def report(name: str, groups: list[dict[str, Any]]) -> Path:
+        path = tmp_path / f"{name}.json"
+        findings = [
+            {
+                "secret_sha256": g["secret_sha256"],
+                "path": ".env",
+                "line": 1,
+                "commit": "c" * 40,
+                "date": "2026-01-02T00:00:00+00:00",
+            }
+            for g in groups
+        ]
+        path.write_text(
+            json.dumps(
+                {
+                    "tool": "kimi-secret-scan",
+                    "mode": "history",
+                    "findings": findings,
+                    "groups": groups,
+                    "target": {"name": name, "key": name},
+                }
+            )
+        )
+        return path
+
+    def group(sha: str, verdict: str | None) -> dict[str, Any]:
+        g: dict[str, Any] = {
+            "key": f"sk-{sha[:4]}…{sha[-4:]}",
+            "secret_sha256": sha * 64,
+            "key_kind": "kimi-code",
+            "rule": "kimi-code-api-key",
+            "refs": ["refs/heads/main"],
+            "in_head": True,
+            "head_paths": [".env"],
+            "first_appearance": {"date": f"2026-01-0{len(sha)}T00:00:00+00:00"},
+        }
+        if verdict:
+            g["verification"] = {"status": verdict, "reason": "HTTP 401", "host": "api.kimi.com"}
+        return g
+
+    files = [
+        report("one", [group("a", "revoked"), group("b", None)]),
+        report("two", [group("a", "revoked"), group("c", "live")]),
+    ]
+    run = run_cli("merge", *map(str, files), "--format", "json", cwd=tmp_path)
+    assert run.code == 1, run.all
+    data = json.loads(run.out)
+    assert [k["secret_sha256"][0] for k in data["keys"]] == ["c", "b", "a"]
+    assert data["keys"][0]["verification"]["status"] == "live"
+    assert [len(k["repositories"]) for k in data["keys"]] == [1, 1, 2]
+    assert data["summary"]["live"] == 1 and data["summary"]["revoked"] == 1
+    assert data["summary"]["unverified"] == 1
+    # A revoked key needs no revoking: the plan names only the others.
+    revoke = " ".join(data["plan"]["revoke"])
+    assert "#1" in revoke and "#2" in revoke and "#3" not in revoke
+    text = run_cli("merge", *map(str, files), cwd=tmp_path)
+    assert "(kimi-code, live)" in text.out
+    sarif = json.loads(run_cli("merge", *map(str, files), "--format", "sarif", cwd=tmp_path).out)
+    assert len(sarif["runs"][0]["results"]) == 4
+
+
+def test_merge_refuses_what_is_not_a_report(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text("[]")
+    run = run_cli("merge", str(tmp_path / "x.json"), cwd=tmp_path)
+    assert run.code == 2
+    assert "not a kimi-secret-scan report" in run.err
+
+
+def test_progress_shows_per_repository_and_overall_only_when_asked(tmp_path: Path) -> None:
+    local = GitRepo(tmp_path / "local")
+    local.commit_file("a.txt", "x\n")
+    args = ("audit", str(local.path), "--output-dir", str(tmp_path / "o"))
+    quiet = run_cli(*args, cwd=tmp_path, env={"CI": "true"})
+    assert "\r" not in quiet.err
+    shown = run_cli(*args, "--progress", cwd=tmp_path, env=dict(os.environ, CI="true"))
+    assert "\raudit 0/1" in shown.err
+
+
+def test_a_repository_read_incompletely_is_never_reported_clean(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.write("a.txt", "a\n")
+    repo.write("b.txt", "b\n")
+    repo.add()
+    repo.commit()
+    blob = repo.git("rev-parse", "HEAD:b.txt").strip()
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    run = run_cli("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), cwd=tmp_path)
+    assert run.code == 2, run.all
+    assert "INCOMPLETE: 1 object(s) could not be read" in run.err
+    assert "1 read incompletely" in run.out
+    assert f"incomplete: {repo.path}: 1 object(s) could not be read" in run.out
+
+
+def test_merge_takes_plain_history_reports_too(tmp_path: Path) -> None:
+    key = kimi_code_key()
+    reports = []
+    for name in ("api", "web"):
+        repo = GitRepo(tmp_path / name)
+        repo.commit_file("settings.py", f'KIMI_API_KEY = "{key}"\n')
+        out = tmp_path / f"{name}.json"
+        run = run_cli("history", "--format", "json", "--output", str(out), cwd=repo.path)
+        assert run.code == 1, run.all
+        reports.append(str(out))
+    merged = run_cli("merge", *reports, "--format", "json", cwd=tmp_path)
+    assert merged.code == 1, merged.all
+    (only,) = json.loads(merged.out)["keys"]
+    assert sorted(r["repository"] for r in only["repositories"]) == ["api", "web"]
+
+
+def test_control_characters_from_a_repository_never_reach_the_terminal(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    name = "evil\x1b]0;pwned\x07\x1b[2J.env"
+    repo.commit_file(name, f"KIMI_API_KEY={kimi_code_key()}\n")
+    run = run_cli("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), cwd=tmp_path)
+    assert run.code == 1, run.all
+    assert "\x1b" not in run.out and "\x07" not in run.out
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J.env" in run.out
