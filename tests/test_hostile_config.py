@@ -466,3 +466,70 @@ def test_lazy_fetch_is_refused_even_by_a_git_that_ignores_git_no_lazy_fetch(
         ["git", "cat-file", "-p", blob], cwd=repo, env=plain, capture_output=True, check=False
     )
     assert sorted(p.name for p in markers.iterdir()) == ["plain"]
+
+
+# --- repository discovery never comes from scanned content --------------------------------
+
+
+def _lookalike(repo: GitRepo, where: str, script: Path) -> None:
+    """A committed directory that git would take for a bare repository, whose config sets
+    the work tree to its parent, hides every file, and runs a program."""
+    repo.write(f"{where}/HEAD", "ref: refs/heads/main\n")
+    repo.write(f"{where}/objects/.keep", "")
+    repo.write(f"{where}/refs/.keep", "")
+    repo.write(f"{where}/info/exclude", "*\n")
+    repo.write(
+        f"{where}/config",
+        f"[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tworktree = ..\n"
+        f"\tfsmonitor = {script}\n",
+    )
+
+
+@pytest.mark.parametrize("cwd, arg", [(".", "evil"), ("evil", "."), ("evil/objects", "..")])
+def test_a_directory_that_looks_like_a_git_dir_is_scanned_as_content(
+    tmp_path: Path, cwd: str, arg: str
+) -> None:
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    script = tmp_path / "mark"
+    script.write_text(MARK.format(markers=markers))
+    script.chmod(0o755)
+    repo = GitRepo(tmp_path / "repo")
+    _lookalike(repo, "evil", script)
+    repo.write("evil/notes.txt", f'KIMI_API_KEY = "{moonshot_key()}"\n')
+    repo.add()
+    repo.commit("a directory that looks like a git dir")
+    # git itself takes it for a repository, from inside it:
+    found = git(repo.path / "evil", "rev-parse", "--absolute-git-dir").strip()
+    assert found == str((repo.path / "evil").resolve())
+    env = dict(os.environ, KSS_CMD="files")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kimi_secret_scan", "files", arg],
+        cwd=repo.path / cwd,
+        env=env,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    out = proc.stdout.decode()
+    assert proc.returncode == 1, out + proc.stderr.decode()
+    assert "notes.txt:1:" in out
+    assert "scanned 6 files" in out  # HEAD, config, info/exclude, the two .keep, notes.txt
+    assert list(markers.iterdir()) == []
+
+
+def test_a_linked_worktree_still_lists_with_its_ignore_rules(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit_file(".gitignore", "ignored.txt\n")
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"))
+    (tmp_path / "wt" / "ignored.txt").write_text(f'KIMI_API_KEY = "{moonshot_key()}"\n')
+    (tmp_path / "wt" / "kept.txt").write_text("nothing\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kimi_secret_scan", "files", "."],
+        cwd=tmp_path / "wt",
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+    assert "scanned 2 files" in proc.stdout.decode()  # .gitignore and kept.txt
