@@ -11,12 +11,11 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from kimi_secret_scan import __version__, suppressions
+from kimi_secret_scan import __version__, inert, suppressions
 from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
@@ -77,10 +76,9 @@ class ScanOptions:
         if not self.show_secrets:
             text = redact_text(text)  # a path can be named after a key
         if self.output_file:
-            try:
-                Path(self.output_file).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise ScanError(f"cannot write {self.output_file}: {exc.strerror}") from None
+            from kimi_secret_scan import outfile
+
+            outfile.write(self.output_file, text, whole_keys=self.show_secrets)
             click.echo(redact_text(summary(result)), err=True)
         else:
             click.echo(text, nl=False, color=use_color)
@@ -189,7 +187,9 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 sink,
             )
         except ScanError as exc:
-            click.echo(f"kimi-secret-scan: error: {redact_text(str(exc))}", err=True)
+            # It may also quote a path or git's words about the repository: made inert.
+            message = inert.unstyled(redact_text(str(exc)))
+            click.echo(f"kimi-secret-scan: error: {message}", err=True)
             sys.exit(ExitCode.ERROR)
         if "max_file_size" in kwargs and kwargs["max_file_size"] is None:
             config = opts.config
@@ -265,7 +265,9 @@ def handle_errors(command: F) -> F:
             code = command(*args, **kwargs)
         except ScanError as exc:
             # The message may quote what the user typed (a revision, a path): a key too.
-            click.echo(f"kimi-secret-scan: error: {redact_text(str(exc))}", err=True)
+            # It may also quote a path or git's words about the repository: made inert.
+            message = inert.unstyled(redact_text(str(exc)))
+            click.echo(f"kimi-secret-scan: error: {message}", err=True)
             sys.exit(ExitCode.ERROR)
         except KeyboardInterrupt:
             click.echo("kimi-secret-scan: interrupted", err=True)

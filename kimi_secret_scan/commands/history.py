@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -135,10 +134,9 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
     if not opts.show_secrets:
         text = redact_text(text)  # a path or a ref can be named after a key
     if opts.output_file:
-        try:
-            Path(opts.output_file).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ScanError(f"cannot write {opts.output_file}: {exc.strerror}") from None
+        from kimi_secret_scan import outfile
+
+        outfile.write(opts.output_file, text, whole_keys=opts.show_secrets)
         click.echo(redact_text(history_text.summary(report)), err=True)
     else:
         click.echo(text, nl=False, color=use_color)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from kimi_secret_scan import remediation
+from kimi_secret_scan import inert, remediation
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.scan import ScanResult, Stats
 
 
 def shown_path(path: str) -> str:
     """A path on one line: names with a newline, a tab or other control characters are
-    quoted with escapes (as git quotes them), undecodable bytes shown as U+FFFD."""
-    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if text.isprintable():
-        return text
-    return json.dumps(text, ensure_ascii=False)
+    quoted with escapes (as git quotes them; C1 and bidi controls too), undecodable bytes
+    shown as U+FFFD."""
+    return inert.path(path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 def plural(n: int, word: str) -> str:
@@ -57,7 +53,7 @@ def summary(result: ScanResult) -> str:
         )
     else:
         found = clean_verdict(stats, "nothing to scan")
-    return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"
+    return f"kimi-secret-scan: {found}; {scanned} ({inert.text(result.scope)})"
 
 
 def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
@@ -67,13 +63,15 @@ def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
     head = (
         click.style(where, bold=True, fg="red") if color else where
     ) + f": {f.rule.title} [{f.rule.id}, {f.confidence} confidence]"
-    lines = [head, f"    {f.shown_excerpt(show_secrets).strip()}"]
+    lines = [head, f"    {inert.text(f.shown_excerpt(show_secrets).strip())}"]
     if f.commit:
-        lines.append(f"    committed by {f.commit.author} on {f.commit.date}")
+        lines.append(
+            f"    committed by {inert.text(f.commit.author)} on {inert.text(f.commit.date)}"
+        )
     if f.encoding:
         lines.append(f"    found {f.encoding}-encoded")
     if f.note:
-        lines.append(f"    note: {f.note}")
+        lines.append(f"    note: {inert.text(f.note)}")
     lines.append(f"    → {remediation.console_hint(f.key_kind)}")
     return lines
 
@@ -95,9 +93,9 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
         out.extend(f"  {n}. {step}" for n, step in enumerate(steps, 1))
         out.append("")
     for skipped in result.stats.skipped:
-        out.append(f"skipped {shown_path(skipped.path)}: {skipped.reason}")
+        out.append(f"skipped {shown_path(skipped.path)}: {inert.text(skipped.reason)}")
     line = summary(result)
     if color:
         line = click.style(line, fg="red" if result.findings else "green")
     out.append(line)
-    return "\n".join(out) + "\n"
+    return inert.lines("\n".join(out) + "\n")
