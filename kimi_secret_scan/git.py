@@ -118,13 +118,16 @@ def _sq(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def _add_config(env: dict[str, str], settings: tuple[tuple[str, str], ...]) -> None:
-    """Append `settings` to the command-line config carried by `env`, after any the caller
-    already had (a hook run by `git -c x=y commit` inherits those): later wins."""
+def _add_config(
+    env: dict[str, str], base: dict[str, str], settings: tuple[tuple[str, str], ...]
+) -> None:
+    """Put into `env` the variables that append `settings` to the command-line config
+    `base` (the caller's environment) already carries: a hook run by `git -c x=y commit`
+    inherits those, and ours come after them (for git, the last value wins)."""
     version = _git_version()
     if version is not None and version >= _CONFIG_COUNT_VERSION:
         try:
-            start = int(env.get("GIT_CONFIG_COUNT", "0"))
+            start = int(base.get("GIT_CONFIG_COUNT", "0"))
         except ValueError:
             start = 0
         for n, (key, value) in enumerate(settings, start):
@@ -133,58 +136,83 @@ def _add_config(env: dict[str, str], settings: tuple[tuple[str, str], ...]) -> N
         env["GIT_CONFIG_COUNT"] = str(start + len(settings))
     else:
         ours = " ".join(_sq(f"{key}={value}") for key, value in settings)
-        before = env.get("GIT_CONFIG_PARAMETERS", "").strip()
+        before = base.get("GIT_CONFIG_PARAMETERS", "").strip()
         env["GIT_CONFIG_PARAMETERS"] = f"{before} {ours}" if before else ours
+
+
+# The variables git_env() and _read_env() set, built once per process (per caller config
+# and git version): every hook call builds an environment for each of its git calls.
+_overlays: dict[tuple[object, ...], dict[str, str]] = {}
+
+
+def _overlay(read_only: bool) -> dict[str, str]:
+    base = os.environ
+    cache_key = (
+        read_only,
+        _git_version(),
+        base.get("GIT_CONFIG_COUNT"),
+        base.get("GIT_CONFIG_PARAMETERS"),
+    )
+    overlay = _overlays.get(cache_key)
+    if overlay is not None:
+        return overlay
+    overlay = {
+        "GIT_OPTIONAL_LOCKS": "0",
+        "GIT_TERMINAL_PROMPT": "0",
+        "LC_ALL": "C",
+        "LANGUAGE": "C",
+        # Replace refs and grafts change what history *shows*, not what is stored, pushed
+        # or cloned: read the real objects, so a key hidden behind a replacement is found
+        # (the replacements are reachable from refs/replace/ and scanned too).
+        "GIT_NO_REPLACE_OBJECTS": "1",
+        # The same for the deprecated .git/info/grafts: a graft file that cannot exist
+        # (reading an empty one would print a deprecation hint on every call).
+        "GIT_GRAFT_FILE": os.path.join(os.devnull, "no-grafts"),
+        # A partial clone would otherwise fetch missing objects from its promisor remote
+        # (git 2.44+ and the 2.39.4+ security releases honour this; older gits are stopped
+        # by _read_env's transport ban).
+        "GIT_NO_LAZY_FETCH": "1",
+        # The environment beats core.pager / core.editor; no program either way.
+        "GIT_PAGER": "cat",
+        "PAGER": "cat",
+        "GIT_EDITOR": ":",
+        "GIT_SEQUENCE_EDITOR": ":",
+    }
+    settings = HARDENED_CONFIG
+    if read_only:
+        # GIT_ALLOW_PROTOCOL beats every protocol.* setting of the repository; a name no
+        # transport has allows none, so a partial clone's lazy fetch fails (the object is
+        # then reported missing) on every git version, without running its remote's
+        # upload-pack, ssh command, credential helper or ext:: command.
+        overlay["GIT_ALLOW_PROTOCOL"] = "none"
+        # An empty GIT_ASKPASS beats core.askPass and SSH_ASKPASS: nothing asks.
+        overlay["GIT_ASKPASS"] = ""
+        settings = HARDENED_CONFIG + _READ_ONLY_CONFIG
+    _add_config(overlay, dict(base), settings)
+    _overlays[cache_key] = overlay
+    return overlay
+
+
+def _environment(read_only: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    # GIT_DIFF_OPTS=--unified=N takes precedence over -U0 on the command line and would count
+    # unchanged lines as added; GIT_EXTERNAL_DIFF would replace the patch we parse.
+    env.pop("GIT_DIFF_OPTS", None)
+    env.pop("GIT_EXTERNAL_DIFF", None)
+    env.update(_overlay(read_only))
+    return env
 
 
 def git_env() -> dict[str, str]:
     """The environment for every git the scanner starts (and for GitPython, off the hook
     path): the caller's environment, with what a hostile repository could use to run a
     program or change what is read overridden (HARDENED_CONFIG; docs/guarantees.md)."""
-    env = dict(os.environ)
-    # GIT_DIFF_OPTS=--unified=N takes precedence over -U0 on the command line and would count
-    # unchanged lines as added; GIT_EXTERNAL_DIFF would replace the patch we parse.
-    env.pop("GIT_DIFF_OPTS", None)
-    env.pop("GIT_EXTERNAL_DIFF", None)
-    env.update(
-        GIT_OPTIONAL_LOCKS="0",
-        GIT_TERMINAL_PROMPT="0",
-        LC_ALL="C",
-        LANGUAGE="C",
-        # Replace refs and grafts change what history *shows*, not what is stored, pushed
-        # or cloned: read the real objects, so a key hidden behind a replacement is found
-        # (the replacements are reachable from refs/replace/ and scanned too).
-        GIT_NO_REPLACE_OBJECTS="1",
-        # The same for the deprecated .git/info/grafts: a graft file that cannot exist
-        # (reading an empty one would print a deprecation hint on every call).
-        GIT_GRAFT_FILE=os.path.join(os.devnull, "no-grafts"),
-        # A partial clone would otherwise fetch missing objects from its promisor remote
-        # (git 2.44+ honours this; older gits are stopped by _read_env's transport ban).
-        GIT_NO_LAZY_FETCH="1",
-        # The environment beats core.pager / core.editor; no program either way.
-        GIT_PAGER="cat",
-        PAGER="cat",
-        GIT_EDITOR=":",
-        GIT_SEQUENCE_EDITOR=":",
-    )
-    _add_config(env, HARDENED_CONFIG)
-    return env
+    return _environment(read_only=False)
 
 
 def _read_env() -> dict[str, str]:
-    """git_env() for the scanner's own commands, which only read: no transport at all.
-
-    GIT_ALLOW_PROTOCOL beats every protocol.* setting of the repository; a name no
-    transport has allows none, so a partial clone's lazy fetch fails (the object is then
-    reported missing) on every git version, without running its remote's upload-pack,
-    ssh command, credential helper or ext:: command.
-    """
-    env = git_env()
-    env["GIT_ALLOW_PROTOCOL"] = "none"
-    # An empty GIT_ASKPASS beats core.askPass and SSH_ASKPASS: no program asks anything.
-    env["GIT_ASKPASS"] = ""
-    _add_config(env, _READ_ONLY_CONFIG)
-    return env
+    """git_env() for the scanner's own commands, which only read: no transport at all."""
+    return _environment(read_only=True)
 
 
 MIN_VERSION = (2, 20)

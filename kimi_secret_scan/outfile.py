@@ -67,6 +67,8 @@ def write(target: str | Path, text: str, *, whole_keys: bool) -> None:
         _write_in_place(path, shown, data, follow=False)
         return
     directory = (path.parent if str(path.parent) else Path(".")).resolve()
+    if not directory.is_dir():
+        raise ScanError(f"cannot write {shown}: no such directory {directory}")
     if _inside_git_dir(directory):
         raise ScanError(
             f"refusing to write {shown}: it is inside a git directory ({directory}), where a "

@@ -533,3 +533,24 @@ def test_a_linked_worktree_still_lists_with_its_ignore_rules(tmp_path: Path) -> 
     )
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
     assert "scanned 2 files" in proc.stdout.decode()  # .gitignore and kept.txt
+
+
+def test_the_guarantees_table_is_the_matrix() -> None:
+    """docs/guarantees.md quotes what plain git runs: the same as the matrix asserts."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "guarantees.md").read_text()
+    start = doc.index("| setting | `git status` |")
+    rows = [line for line in doc[start:].splitlines()[2:] if line.startswith("| ")]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    assert len(cells) == len(SETTINGS)
+    for setting, row in zip(SETTINGS, cells, strict=True):
+        shown = frozenset(
+            name for (name, _, _), cell in zip(PLAIN, row[1:5], strict=True) if cell == "runs"
+        )
+        assert shown == setting.plain, (setting.name, row)
+        assert row[5] == "none"
+    runs = sum(len(s.plain) for s in SETTINGS)
+    ran = sum(1 for s in SETTINGS if s.plain)
+    assert f"Plain git runs {ran} of the {len(SETTINGS)} settings" in doc
+    assert f"({runs} runs in\nthe {len(SETTINGS) * len(PLAIN)} cells)" in doc
+    assert f"{len(SETTINGS)} settings × {len(COMMANDS)} commands" in doc
+    assert f"0 of {len(SETTINGS) * len(COMMANDS)}" in doc
