@@ -115,8 +115,8 @@ def outcome(failing: bool, skipped: Iterable[Skipped]) -> int:
     first = unread[0]
     more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
     click.echo(
-        f"kimi-secret-scan: error: the scan is incomplete: {first.path}{more} could not be "
-        f"read ({first.reason}); not reporting clean",
+        f"kimi-secret-scan: error: the scan is incomplete: {inert.path(first.path)}{more} "
+        f"could not be read ({inert.text(first.reason)}); not reporting clean",
         err=True,
     )
     return ExitCode.ERROR

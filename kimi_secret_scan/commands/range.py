@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from kimi_secret_scan import git
+from kimi_secret_scan import git, inert
 from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.redaction import redact_text
@@ -45,7 +45,7 @@ def scan_commits(
     n = len(commits)
     # The scope quotes the revisions as typed: a key typed as one is not echoed whole.
     line = f"kimi-secret-scan: {scope}: {n} commit{'' if n == 1 else 's'}"
-    click.echo(redact_text(line), err=True)
+    click.echo(inert.text(redact_text(line)), err=True)
     items = iter_commit_contents(cwd, commits, max_size=max_size, settings=opts.settings)
     result = opts.scan(mode, scope, items)
     result.stats.commits = n
