@@ -215,6 +215,16 @@ def _read_env() -> dict[str, str]:
     return _environment(read_only=True)
 
 
+# Commands whose purpose is the network (the organisation audit clones and fetches its own
+# copies): they keep git_env()'s transports, ext:: excepted. Every other command the scanner
+# runs only reads, and gets no transport at all.
+_NETWORK_COMMANDS = frozenset({"clone", "fetch", "ls-remote"})
+
+
+def _env_for(args: list[str]) -> dict[str, str]:
+    return git_env() if _subcommand(args) in _NETWORK_COMMANDS else _read_env()
+
+
 MIN_VERSION = (2, 20)
 _checked = False
 
@@ -286,7 +296,7 @@ def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> byt
             cwd=cwd,
             input=input,
             capture_output=True,
-            env=_read_env(),
+            env=_env_for(args),
             check=False,
         )
     except FileNotFoundError as exc:
@@ -303,7 +313,7 @@ def try_git(args: list[str], cwd: Path | str) -> bytes | None:
     check_version()
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, env=_read_env(), check=False
+            ["git", *args], cwd=cwd, capture_output=True, env=_env_for(args), check=False
         )
     except FileNotFoundError as exc:
         raise spawn_error(exc) from None
@@ -315,7 +325,7 @@ def try_git_warnings(args: list[str], cwd: Path | str) -> tuple[bytes | None, li
     check_version()
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, env=_read_env(), check=False
+            ["git", *args], cwd=cwd, capture_output=True, env=_env_for(args), check=False
         )
     except FileNotFoundError as exc:
         raise spawn_error(exc) from None
@@ -335,7 +345,7 @@ def popen(args: list[str], cwd: Path | str, **streams: Any) -> Process:
     Popen's stdin/stdout/stderr (git.PIPE, git.DEVNULL or a file)."""
     check_version()
     try:
-        return subprocess.Popen(["git", *args], cwd=cwd, env=_read_env(), **streams)
+        return subprocess.Popen(["git", *args], cwd=cwd, env=_env_for(args), **streams)
     except FileNotFoundError as exc:
         raise spawn_error(exc) from None
 

@@ -554,3 +554,19 @@ def test_the_guarantees_table_is_the_matrix() -> None:
     assert f"({runs} runs in\nthe {len(SETTINGS) * len(PLAIN)} cells)" in doc
     assert f"{len(SETTINGS)} settings × {len(COMMANDS)} commands" in doc
     assert f"0 of {len(SETTINGS) * len(COMMANDS)}" in doc
+
+
+def test_network_commands_keep_their_transports_but_never_ext(tmp_path: Path) -> None:
+    """clone, fetch and ls-remote (the organisation audit's own copies) may reach a remote;
+    the ext:: transport, which runs a command, stays refused."""
+    from kimi_secret_scan import git as layer
+    from kimi_secret_scan.errors import ScanError
+
+    server = GitRepo(tmp_path / "server")
+    server.commit_file("a.txt", "a\n")
+    out = layer.run_git(["ls-remote", f"file://{server.path}"], tmp_path)
+    assert b"refs/heads/main" in out
+    marker = tmp_path / "ext-ran"
+    with pytest.raises(ScanError, match="not allowed"):
+        layer.run_git(["ls-remote", f"ext::sh -c touch% {marker}"], tmp_path)
+    assert not marker.exists()
