@@ -442,30 +442,87 @@ def test_settings_follow_a_callers_git_config_count(
     assert out[-2] == "false"  # the last value is the one git uses
 
 
-def test_lazy_fetch_is_refused_even_by_a_git_that_ignores_git_no_lazy_fetch(
-    template: Layout, tmp_path: Path
+@pytest.fixture
+def partial_clone(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A real partial clone (`--filter=blob:none`) of a server that allows filters, whose
+    promisor remote's upload-pack is a wrapper that leaves a marker, then serves the fetch.
+    Returns (clone, markers, id of a blob the clone lacks)."""
+    server = GitRepo(tmp_path / "server")
+    server.commit_file("a.txt", "first\n")
+    server.commit_file("key.py", f'KIMI_API_KEY = "{moonshot_key()}"\n')
+    server.git("config", "uploadpack.allowFilter", "true")
+    server.git("config", "uploadpack.allowAnySHA1InWant", "true")
+    clone = tmp_path / "clone"
+    git(
+        tmp_path,
+        "clone",
+        "-q",
+        "--no-checkout",
+        "--filter=blob:none",
+        f"file://{server.path}",
+        str(clone),
+    )
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    wrapper = tmp_path / "upload-pack"
+    wrapper.write_text(
+        f'#!/bin/sh\ntouch "{markers}/${{KSS_CMD:-unknown}}"\nexec git-upload-pack "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    git(clone, "config", "remote.origin.uploadpack", str(wrapper))
+    blob = git(clone, "rev-parse", "HEAD:key.py").strip()
+    return clone, markers, blob
+
+
+def test_a_real_partial_clone_is_never_fetched_from(
+    partial_clone: tuple[Path, Path, str],
 ) -> None:
-    """git before 2.44 (and before 2.39.4) does not know GIT_NO_LAZY_FETCH: without it,
-    the read-only door still allows no transport, so the promisor remote's upload-pack
-    never runs; plain git runs it."""
+    clone, markers, blob = partial_clone
+    env = dict(os.environ, KSS_CMD="scanner")
+    runs: list[tuple[list[str], bytes | None]] = [
+        (["history"], None),
+        (["range", "HEAD~1..HEAD"], None),
+    ]
+    for args, data in runs:
+        proc = subprocess.run(
+            [sys.executable, "-m", "kimi_secret_scan", *args],
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            input=data,
+            stdin=None if data else subprocess.DEVNULL,
+            check=False,
+        )
+        assert proc.returncode == 2, proc.stdout + proc.stderr  # the blob is missing: said
+    assert list(markers.iterdir()) == []
+    # Plain git fetches it, through the promisor remote's upload-pack.
+    plain = dict(os.environ, KSS_CMD="plain")
+    plain.pop("GIT_NO_LAZY_FETCH", None)
+    shown = subprocess.run(
+        ["git", "cat-file", "-p", blob], cwd=clone, env=plain, capture_output=True, check=False
+    )
+    assert shown.returncode == 0 and b"KIMI_API_KEY" in shown.stdout
+    assert sorted(p.name for p in markers.iterdir()) == ["plain"]
+
+
+def test_lazy_fetch_is_refused_even_by_a_git_that_ignores_git_no_lazy_fetch(
+    partial_clone: tuple[Path, Path, str],
+) -> None:
+    """git before 2.44 (and before the 2.39.4 security releases) does not know
+    GIT_NO_LAZY_FETCH: without it, the read-only door still allows no transport, so the
+    promisor remote's upload-pack never runs."""
     from kimi_secret_scan import git as layer
 
-    setting = next(s for s in SETTINGS if s.name == "lazy fetch: remote.<name>.uploadpack")
-    repo, markers = _hostile_copy(template, tmp_path, setting)
-    blob = git(template.repo, "rev-parse", "HEAD~1:lazy.txt").strip()
+    clone, markers, blob = partial_clone
     env = layer._read_env()
     del env["GIT_NO_LAZY_FETCH"]
     env["KSS_CMD"] = "scanner"
     proc = subprocess.run(
-        ["git", "cat-file", "-p", blob], cwd=repo, env=env, capture_output=True, check=False
+        ["git", "cat-file", "-p", blob], cwd=clone, env=env, capture_output=True, check=False
     )
     assert proc.returncode != 0
     assert b"not allowed" in proc.stderr
-    plain = dict(os.environ, KSS_CMD="plain")
-    subprocess.run(
-        ["git", "cat-file", "-p", blob], cwd=repo, env=plain, capture_output=True, check=False
-    )
-    assert sorted(p.name for p in markers.iterdir()) == ["plain"]
+    assert list(markers.iterdir()) == []
 
 
 # --- repository discovery never comes from scanned content --------------------------------
