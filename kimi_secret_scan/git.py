@@ -70,6 +70,10 @@ HARDENED_CONFIG: tuple[tuple[str, str], ...] = (
     ("diff.mnemonicPrefix", "false"),
     ("diff.relative", "false"),
     ("i18n.logOutputEncoding", "UTF-8"),
+    # Which lines count as added is the diff algorithm's answer: git's default, always.
+    ("diff.algorithm", "myers"),
+    # Authors as the commits store them, not as the repository's .mailmap renames them.
+    ("log.mailmap", "false"),
 )
 
 # Added for the commands the scanner itself runs (it only reads): no network at all, so a
