@@ -423,18 +423,10 @@ def write_replacements(groups: list[KeyGroup], target: str, repo: Path) -> Path:
             "whole; write it outside (for example ../kimi-replacements.txt)"
         )
     text = "".join(f"literal:{g.secret}==>{REPLACEMENT}\n" for g in groups)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(absolute, flags, 0o600)
-    except OSError as exc:
-        raise ScanError(f"cannot write {target}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_TRUNC
-        data = text.encode("utf-8", "surrogateescape")
-        while data:
-            data = data[os.write(fd, data) :]
-    finally:
-        os.close(fd)
+    from kimi_secret_scan import outfile
+
+    # Created 0600, never through a link nor into a git directory.
+    outfile.write(absolute, text, whole_keys=True)
     return absolute
 
 

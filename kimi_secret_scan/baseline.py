@@ -13,7 +13,6 @@ the key that was acknowledged.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Iterable
@@ -125,18 +124,12 @@ def dumps(baseline: Baseline) -> str:
 
 
 def write(baseline: Baseline, path: Path) -> None:
-    """Write atomically: a reader never sees half a baseline."""
-    import tempfile  # only the baseline commands write; scans should not pay for the import
+    """Write atomically (a reader never sees half a baseline), never through a symbolic
+    link nor into a git directory (outfile.write). It holds hashes and redacted keys, so
+    it gets the user's umask, like any file they create."""
+    from kimi_secret_scan import outfile
 
-    text = dumps(baseline)
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".kimi-secret-scan-", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ScanError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
+    outfile.write(path, dumps(baseline), whole_keys=False)
 
 
 def _entry(path: Path, index: int, raw: Any) -> Entry:

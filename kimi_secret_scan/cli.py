@@ -11,12 +11,11 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from kimi_secret_scan import __version__, suppressions
+from kimi_secret_scan import __version__, inert, suppressions
 from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
@@ -51,11 +50,9 @@ def write_output(path: str, text: str, *, whole_keys: bool) -> None:
     """Write a report file: the one writer behind --output and --report FORMAT:PATH.
     `whole_keys`: the text may hold keys whole (--show-secrets), for a writer that then
     makes the file private."""
-    del whole_keys  # not yet used: the file gets the user's umask
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ScanError(f"cannot write {path}: {exc.strerror}") from None
+    from kimi_secret_scan import outfile
+
+    outfile.write(path, text, whole_keys=whole_keys)
 
 
 @dataclass
@@ -225,7 +222,8 @@ def outcome(failing: bool, skipped: Iterable[Skipped]) -> int:
         tail = "" if failing else "; not reporting clean"
         click.echo(
             f"kimi-secret-scan: {'warning' if failing else 'error'}: the scan is incomplete: "
-            f"{first.path}{more} could not be read or scanned ({first.reason}){tail}",
+            f"{inert.path(first.path)}{more} could not be read or scanned "
+            f"({inert.text(first.reason)}){tail}",
             err=True,
         )
     if failing:
@@ -336,7 +334,9 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 verifier.transport()  # a misused test address is refused before scanning
                 opts.verify = True
         except ScanError as exc:
-            click.echo(f"kimi-secret-scan: error: {redact_text(str(exc))}", err=True)
+            # It may also quote a path or git's words about the repository: made inert.
+            message = inert.unstyled(redact_text(str(exc)))
+            click.echo(f"kimi-secret-scan: error: {message}", err=True)
             sys.exit(ExitCode.ERROR)
         opts.config_given = config_file is not None
         opts.max_file_size_option = kwargs.get("max_file_size")
@@ -455,7 +455,9 @@ def handle_errors(command: F) -> F:
             code = command(*args, **kwargs)
         except ScanError as exc:
             # The message may quote what the user typed (a revision, a path): a key too.
-            click.echo(f"kimi-secret-scan: error: {redact_text(str(exc))}", err=True)
+            # It may also quote a path or git's words about the repository: made inert.
+            message = inert.unstyled(redact_text(str(exc)))
+            click.echo(f"kimi-secret-scan: error: {message}", err=True)
             sys.exit(ExitCode.ERROR)
         except KeyboardInterrupt:
             click.echo("kimi-secret-scan: interrupted", err=True)

@@ -17,34 +17,216 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeAlias
 
 from kimi_secret_scan.errors import ScanError
 
+# Settings a scanned repository's own config (or an attacker's `include.path`) could use to
+# make a *read* command run a program, or read something other than what is stored. Each is
+# set again at git's command-line level, which beats every config file. Values that name a
+# program are set to a harmless one rather than left empty where git would run "" via a
+# shell; booleans are switched off. Why each one is here:
+HARDENED_CONFIG: tuple[tuple[str, str], ...] = (
+    # Runs a program on any command that looks at the work tree or refreshes the index
+    # (`git status`, `diff`, `ls-files`, `diff-tree` under some conditions): the classic
+    # "run code on clone-and-inspect" setting. false = no monitor, builtin or external.
+    ("core.fsmonitor", "false"),
+    # `git log` would verify every signed commit by running gpg.program (or
+    # gpg.ssh.program / gpg.x509.program): no verification, so none of them is reached.
+    ("log.showSignature", "false"),
+    # Defence in depth: were a signature ever verified, run a program that only fails.
+    ("gpg.program", "false"),
+    ("gpg.openpgp.program", "false"),
+    ("gpg.x509.program", "false"),
+    ("gpg.ssh.program", "false"),
+    ("gpg.ssh.defaultKeyCommand", "false"),
+    # A diff program replacing git's own patch (also refused per call with --no-ext-diff;
+    # a per-driver diff.<driver>.command is only honoured when external diffs are allowed).
+    ("diff.external", "false"),
+    # Pagers only start on a terminal and git never gets one from us; set anyway.
+    ("core.pager", "cat"),
+    ("pager.log", "false"),
+    ("pager.diff", "false"),
+    ("pager.show", "false"),
+    # Editors: no read command edits; set so a future call could not start one.
+    ("core.editor", ":"),
+    ("sequence.editor", ":"),
+    # Transports: the ext:: transport runs an arbitrary command; never allowed (the
+    # read-only door below also allows no transport at all).
+    ("protocol.ext.allow", "never"),
+    # Reading commands do not run hooks; point hooks at nothing all the same so that a
+    # hook could never come from the repository's hooksPath.
+    ("core.hooksPath", os.devnull),
+    # Automatic housekeeping (gc, maintenance) could start after some commands and runs
+    # with the repository's config; reading never needs it.
+    ("gc.auto", "0"),
+    ("maintenance.auto", "false"),
+    # Settings that change what the patch or log we parse looks like: colour codes, prefixes,
+    # paths relative to a subdirectory, another encoding. Keyed on the repository's wish,
+    # they would make the parser read something other than what is stored.
+    ("color.ui", "false"),
+    ("color.diff", "false"),
+    ("diff.noprefix", "false"),
+    ("diff.mnemonicPrefix", "false"),
+    ("diff.relative", "false"),
+    ("i18n.logOutputEncoding", "UTF-8"),
+    # Which lines count as added is the diff algorithm's answer: git's default, always.
+    ("diff.algorithm", "myers"),
+    # Authors as the commits store them, not as the repository's .mailmap renames them.
+    ("log.mailmap", "false"),
+)
 
-def git_env() -> dict[str, str]:
+# Added for the commands the scanner itself runs (it only reads): no network at all, so a
+# lazy fetch in a partial clone, an ssh command, a credential helper or an askpass program
+# is never reached on any git version. Not in git_env(), which callers also use to clone.
+_READ_ONLY_CONFIG: tuple[tuple[str, str], ...] = (
+    # An empty value resets the list of helpers: none is asked for a password.
+    ("credential.helper", ""),
+    ("core.askPass", ""),
+    # Never reached with no transport allowed; a command that only fails if it were.
+    ("core.sshCommand", "false"),
+    ("core.gitProxy", "false"),
+)
+
+# GIT_CONFIG_COUNT/KEY_n/VALUE_n is git's documented way to set command-line config from the
+# environment, from git 2.31. The README supports git from 2.20: before 2.31 the same
+# settings go into GIT_CONFIG_PARAMETERS, the variable `git -c` itself has always used (its
+# old 'key=value' form is still read by new gits).
+_CONFIG_COUNT_VERSION = (2, 31)
+_version_found: tuple[int, int] | None = None
+_version_text = ""
+_version_asked = False
+_git_missing = False
+
+
+def _git_version() -> tuple[int, int] | None:
+    """git's version, asked once per process (one `git --version`, 1-3 ms); None when git
+    is missing or does not say."""
+    global _version_found, _version_text, _version_asked, _git_missing
+    if not _version_asked:
+        _version_asked = True
+        env = dict(os.environ, LC_ALL="C", LANGUAGE="C")
+        try:
+            proc = subprocess.run(["git", "--version"], capture_output=True, env=env, check=False)
+        except FileNotFoundError:
+            _git_missing = True
+            return None
+        _version_text = proc.stdout.decode("utf-8", "replace").strip()
+        match = re.search(r"(\d+)\.(\d+)", _version_text)
+        if match is not None:
+            _version_found = (int(match.group(1)), int(match.group(2)))
+    return _version_found
+
+
+def _sq(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _add_config(
+    env: dict[str, str], base: dict[str, str], settings: tuple[tuple[str, str], ...]
+) -> None:
+    """Put into `env` the variables that append `settings` to the command-line config
+    `base` (the caller's environment) already carries: a hook run by `git -c x=y commit`
+    inherits those, and ours come after them (for git, the last value wins)."""
+    version = _git_version()
+    if version is not None and version >= _CONFIG_COUNT_VERSION:
+        try:
+            start = int(base.get("GIT_CONFIG_COUNT", "0"))
+        except ValueError:
+            start = 0
+        for n, (key, value) in enumerate(settings, start):
+            env[f"GIT_CONFIG_KEY_{n}"] = key
+            env[f"GIT_CONFIG_VALUE_{n}"] = value
+        env["GIT_CONFIG_COUNT"] = str(start + len(settings))
+    else:
+        ours = " ".join(_sq(f"{key}={value}") for key, value in settings)
+        before = base.get("GIT_CONFIG_PARAMETERS", "").strip()
+        env["GIT_CONFIG_PARAMETERS"] = f"{before} {ours}" if before else ours
+
+
+# The variables git_env() and _read_env() set, built once per process (per caller config
+# and git version): every hook call builds an environment for each of its git calls.
+_overlays: dict[tuple[object, ...], dict[str, str]] = {}
+
+
+def _overlay(read_only: bool) -> dict[str, str]:
+    base = os.environ
+    cache_key = (
+        read_only,
+        _git_version(),
+        base.get("GIT_CONFIG_COUNT"),
+        base.get("GIT_CONFIG_PARAMETERS"),
+    )
+    overlay = _overlays.get(cache_key)
+    if overlay is not None:
+        return overlay
+    overlay = {
+        "GIT_OPTIONAL_LOCKS": "0",
+        "GIT_TERMINAL_PROMPT": "0",
+        "LC_ALL": "C",
+        "LANGUAGE": "C",
+        # Replace refs and grafts change what history *shows*, not what is stored, pushed
+        # or cloned: read the real objects, so a key hidden behind a replacement is found
+        # (the replacements are reachable from refs/replace/ and scanned too).
+        "GIT_NO_REPLACE_OBJECTS": "1",
+        # The same for the deprecated .git/info/grafts: a graft file that cannot exist
+        # (reading an empty one would print a deprecation hint on every call).
+        "GIT_GRAFT_FILE": os.path.join(os.devnull, "no-grafts"),
+        # A partial clone would otherwise fetch missing objects from its promisor remote
+        # (git 2.44+ and the 2.39.4+ security releases honour this; older gits are stopped
+        # by _read_env's transport ban).
+        "GIT_NO_LAZY_FETCH": "1",
+        # The environment beats core.pager / core.editor; no program either way.
+        "GIT_PAGER": "cat",
+        "PAGER": "cat",
+        "GIT_EDITOR": ":",
+        "GIT_SEQUENCE_EDITOR": ":",
+    }
+    settings = HARDENED_CONFIG
+    if read_only:
+        # GIT_ALLOW_PROTOCOL beats every protocol.* setting of the repository; a name no
+        # transport has allows none, so a partial clone's lazy fetch fails (the object is
+        # then reported missing) on every git version, without running its remote's
+        # upload-pack, ssh command, credential helper or ext:: command.
+        overlay["GIT_ALLOW_PROTOCOL"] = "none"
+        # An empty GIT_ASKPASS beats core.askPass and SSH_ASKPASS: nothing asks.
+        overlay["GIT_ASKPASS"] = ""
+        settings = HARDENED_CONFIG + _READ_ONLY_CONFIG
+    _add_config(overlay, dict(base), settings)
+    _overlays[cache_key] = overlay
+    return overlay
+
+
+def _environment(read_only: bool) -> dict[str, str]:
     env = dict(os.environ)
     # GIT_DIFF_OPTS=--unified=N takes precedence over -U0 on the command line and would count
     # unchanged lines as added; GIT_EXTERNAL_DIFF would replace the patch we parse.
     env.pop("GIT_DIFF_OPTS", None)
     env.pop("GIT_EXTERNAL_DIFF", None)
-    env.update(
-        GIT_OPTIONAL_LOCKS="0",
-        GIT_TERMINAL_PROMPT="0",
-        LC_ALL="C",
-        LANGUAGE="C",
-        # Replace refs and grafts change what history *shows*, not what is stored, pushed
-        # or cloned: read the real objects, so a key hidden behind a replacement is found
-        # (the replacements are reachable from refs/replace/ and scanned too).
-        GIT_NO_REPLACE_OBJECTS="1",
-        # The same for the deprecated .git/info/grafts: a graft file that cannot exist
-        # (reading an empty one would print a deprecation hint on every call).
-        GIT_GRAFT_FILE=os.path.join(os.devnull, "no-grafts"),
-        # A partial clone would otherwise fetch missing objects from its promisor remote
-        # (git 2.44+ honours this); we scan what is here and report what is not.
-        GIT_NO_LAZY_FETCH="1",
-    )
+    env.update(_overlay(read_only))
     return env
+
+
+def git_env() -> dict[str, str]:
+    """The environment for every git the scanner starts (and for GitPython, off the hook
+    path): the caller's environment, with what a hostile repository could use to run a
+    program or change what is read overridden (HARDENED_CONFIG; docs/guarantees.md)."""
+    return _environment(read_only=False)
+
+
+def _read_env() -> dict[str, str]:
+    """git_env() for the scanner's own commands, which only read: no transport at all."""
+    return _environment(read_only=True)
+
+
+# Commands whose purpose is the network (the organisation audit clones and fetches its own
+# copies): they keep git_env()'s transports, ext:: excepted. Every other command the scanner
+# runs only reads, and gets no transport at all.
+_NETWORK_COMMANDS = frozenset({"clone", "fetch", "ls-remote"})
+
+
+def _env_for(args: list[str]) -> dict[str, str]:
+    return git_env() if _subcommand(args) in _NETWORK_COMMANDS else _read_env()
 
 
 MIN_VERSION = (2, 20)
@@ -68,24 +250,21 @@ def check_version() -> None:
 
     Checked up front rather than after a failure: an old git does not always fail, it can
     answer differently (before 2.15 `rev-parse --is-shallow-repository` echoes the option,
-    which reads as "not shallow"). One `git --version` costs 1-3 ms.
+    which reads as "not shallow"). One `git --version` costs 1-3 ms, and the same answer
+    chooses how git_env() passes its settings.
     """
     global _checked
     if _checked:
         return
-    try:
-        proc = subprocess.run(["git", "--version"], capture_output=True, env=git_env(), check=False)
-    except FileNotFoundError:
-        raise _git_not_found() from None
+    found = _git_version()
+    if _git_missing:
+        raise _git_not_found()
     _checked = True
-    text = proc.stdout.decode("utf-8", "replace").strip()
-    match = re.search(r"(\d+)\.(\d+)", text)
-    if match is None:
+    if found is None:
         return  # an unusual build that does not say: let its answers speak
-    found = (int(match.group(1)), int(match.group(2)))
     if found < MIN_VERSION:
         raise ScanError(
-            f"{text} is too old: kimi-secret-scan needs git "
+            f"{_version_text} is too old: kimi-secret-scan needs git "
             f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or later; upgrade git and try again"
         )
 
@@ -121,7 +300,7 @@ def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> byt
             cwd=cwd,
             input=input,
             capture_output=True,
-            env=git_env(),
+            env=_env_for(args),
             check=False,
         )
     except FileNotFoundError as exc:
@@ -138,7 +317,7 @@ def try_git(args: list[str], cwd: Path | str) -> bytes | None:
     check_version()
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, env=git_env(), check=False
+            ["git", *args], cwd=cwd, capture_output=True, env=_env_for(args), check=False
         )
     except FileNotFoundError as exc:
         raise spawn_error(exc) from None
@@ -150,12 +329,29 @@ def try_git_warnings(args: list[str], cwd: Path | str) -> tuple[bytes | None, li
     check_version()
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, env=git_env(), check=False
+            ["git", *args], cwd=cwd, capture_output=True, env=_env_for(args), check=False
         )
     except FileNotFoundError as exc:
         raise spawn_error(exc) from None
     lines = proc.stderr.decode("utf-8", "surrogateescape").splitlines()
     return (proc.stdout if proc.returncode == 0 else None), lines
+
+
+PIPE = subprocess.PIPE
+DEVNULL = subprocess.DEVNULL
+# A running git whose output is read as a stream (rev-list, cat-file, log).
+Process: TypeAlias = "subprocess.Popen[bytes]"
+
+
+def popen(args: list[str], cwd: Path | str, **streams: Any) -> Process:
+    """Start git with the read-only environment and stream its output: the one place,
+    with run_git and its siblings, where the scanner starts a process. `streams` are
+    Popen's stdin/stdout/stderr (git.PIPE, git.DEVNULL or a file)."""
+    check_version()
+    try:
+        return subprocess.Popen(["git", *args], cwd=cwd, env=_env_for(args), **streams)
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
 
 
 @dataclass(frozen=True)
@@ -187,7 +383,7 @@ def find_repo(path: Path | str = ".") -> Repo:
             ],
             cwd=cwd,
             capture_output=True,
-            env=git_env(),
+            env=_read_env(),
             check=False,
         )
     except FileNotFoundError as exc:
@@ -284,17 +480,7 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
     A thread feeds the ids while we read, so git never blocks on a full pipe. A missing
     object yields type 'missing' and no data.
     """
-    try:
-        proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=cwd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=git_env(),
-        )
-    except FileNotFoundError as exc:
-        raise spawn_error(exc) from None
+    proc = popen(["cat-file", "--batch"], cwd, stdin=PIPE, stdout=PIPE, stderr=DEVNULL)
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
 

@@ -48,7 +48,7 @@ def test_annotations_point_at_file_line_and_column(repo: GitRepo, tmp_path: Path
 
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n## kimi-secret-scan")  # appended, not replaced
-    assert "| `odd, name: here.py:3:17` |" in text and key not in text
+    assert "| <code>odd, name: here.py:3:17</code> |" in text and key not in text
 
 
 def test_clean_run_and_skipped_content(repo: GitRepo, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from kimi_secret_scan import baseline as baseline_file
-from kimi_secret_scan import repo_paths, suppressions
+from kimi_secret_scan import inert, repo_paths, suppressions
 from kimi_secret_scan.baseline import STATUSES, Baseline, Entry, entry_for
 from kimi_secret_scan.cli import ResultSink, all_commands, handle_errors
 from kimi_secret_scan.config import Config
@@ -275,7 +275,7 @@ def audit(
         unlisted += not entries
     stale = baseline_file.unmatched(old, matcher.matched)
     for entry in stale:
-        click.echo(f"stale: {_describe(entry)}")
+        click.echo(f"stale: {inert.text(_describe(entry))}")  # the file may be a stranger's
     total = len(old.normalized().entries)
     stale_count = _plural(len(stale), "stale entry", "stale entries")
     click.echo(

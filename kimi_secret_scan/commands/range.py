@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kimi_secret_scan import gate, gate_limits, git, repo_paths
+from kimi_secret_scan import gate, gate_limits, git, inert, repo_paths
 from kimi_secret_scan.cli import (
     ScanOptions,
     handle_errors,
@@ -68,7 +68,7 @@ def scan_commits(
     # The scope quotes the revisions as typed: a key typed as one is not echoed whole.
     line = f"kimi-secret-scan: {scope}: {n} commit{'' if n == 1 else 's'}"
     if not opts.quiet:
-        click.echo(redact_text(line), err=True)
+        click.echo(inert.text(redact_text(line)), err=True)
     config = opts.config or Config(root=repo_paths.find_root())
     baseline = next((f for f in opts.filters if isinstance(f, BaselineFilter)), None)
     if server or not commits:

@@ -7,18 +7,13 @@ import os
 
 import click
 
-from kimi_secret_scan import remediation
+from kimi_secret_scan import inert, remediation
 from kimi_secret_scan.finding import Confidence, Finding
 from kimi_secret_scan.reports.text import summary
 from kimi_secret_scan.result import NewSuppression, ScanResult
 
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+_escape_data = inert.workflow_data
+_escape_property = inert.workflow_property
 
 
 def annotation(f: Finding, show_secrets: bool) -> str:
@@ -43,19 +38,24 @@ def annotation(f: Finding, show_secrets: bool) -> str:
     return f"::{level} {shown}::{_escape_data(message)}"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+_cell = inert.markdown
+_code = inert.markdown_code
 
 
 def markdown_summary(result: ScanResult, show_secrets: bool) -> str:
-    lines = ["## kimi-secret-scan", "", summary(result).removeprefix("kimi-secret-scan: "), ""]
+    lines = [
+        "## kimi-secret-scan",
+        "",
+        _cell(summary(result).removeprefix("kimi-secret-scan: ")),
+        "",
+    ]
     if result.findings:
         lines += ["| where | commit | rule | key | revoke |", "| --- | --- | --- | --- | --- |"]
         for f in result.findings:
             lines.append(
-                f"| `{_cell(f.path)}:{f.line}:{f.column}` "
+                f"| {_code(f'{f.path}:{f.line}:{f.column}')} "
                 f"| {f.commit.sha[:12] if f.commit else ''} "
-                f"| {f.rule.id} | `{_cell(f.shown_secret(show_secrets))}`"
+                f"| {f.rule.id} | {_code(f.shown_secret(show_secrets))}"
                 + (f" ({f.verification.word})" if f.verification else "")
                 + " "
                 f"| {_cell(remediation.console_hint(f.key_kind))} |"
@@ -71,13 +71,13 @@ def markdown_summary(result: ScanResult, show_secrets: bool) -> str:
         for h in result.new_suppressions:
             f = h.finding
             lines.append(
-                f"| `{_cell(f.path)}:{f.line}:{f.column}` "
+                f"| {_code(f'{f.path}:{f.line}:{f.column}')} "
                 f"| {f.commit.sha[:12] if f.commit else ''} "
-                f"| {f.rule.id} | `{_cell(f.redacted)}` | {_cell(h.justification)} |"
+                f"| {f.rule.id} | {_code(f.redacted)} | {_cell(h.justification)} |"
             )
         lines.append("")
     for skipped in result.stats.skipped:
-        lines.append(f"- skipped `{_cell(skipped.path)}`: {_cell(skipped.reason)}")
+        lines.append(f"- skipped {_code(skipped.path)}: {_cell(skipped.reason)}")
     return "\n".join(lines) + "\n"
 
 
@@ -103,7 +103,7 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
         level = "warning" if skipped.unreadable or "size limit" in skipped.reason else "notice"
         text = _escape_data(skipped.path + ": " + skipped.reason)
         out.append(f"::{level} title=skipped::{text}")
-    out.append(summary(result))
+    out.append(inert.lines(inert.text(summary(result))))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         # The job summary is a side channel GitHub reads after the step; the annotations

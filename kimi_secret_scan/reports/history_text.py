@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from kimi_secret_scan import audit, remediation
+from kimi_secret_scan import audit, inert, remediation
 from kimi_secret_scan.audit import HistoryReport, KeyGroup
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.reports.text import (
@@ -44,7 +44,7 @@ def summary(report: HistoryReport) -> str:
         found = clean_verdict(stats, "no Kimi keys found")
     else:
         found = "nothing to scan: no commits yet"
-    return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"
+    return f"kimi-secret-scan: {found}; {scanned} ({inert.text(result.scope)})"
 
 
 def _where(f: Finding) -> str:
@@ -55,7 +55,8 @@ def _where(f: Finding) -> str:
 def _by(f: Finding) -> str:
     if not f.commit:
         return "no commit adds it (reachable through a tag or ref that points at the blob)"
-    return f"by {f.commit.author} <{f.commit.email}> on {f.commit.date}"
+    who = inert.text(f"{f.commit.author} <{f.commit.email}> on {f.commit.date}")
+    return f"by {who}"
 
 
 def _refs(g: KeyGroup) -> str:
@@ -63,7 +64,7 @@ def _refs(g: KeyGroup) -> str:
         if g.reflog_only:
             return "on no ref: only in reflogs of this clone (older stash entry, amended or reset)"
         return "on no ref"
-    shown = ", ".join(g.refs[:_MAX_REFS_SHOWN])
+    shown = ", ".join(map(inert.path, g.refs[:_MAX_REFS_SHOWN]))
     more = len(g.refs) - _MAX_REFS_SHOWN
     tail = f" and {more:,} more" if more > 0 else ""
     return f"reachable from {plural(len(g.refs), 'ref')}: {shown}{tail}"
@@ -154,9 +155,10 @@ def _occurrence(f: Finding, number: int, show_secrets: bool, color: bool) -> lis
     head = (
         click.style(where, bold=True) if color else where
     ) + f": key {number}, {f.rule.title} [{f.rule.id}, {f.confidence} confidence]"
-    lines = [head, f"    {f.shown_excerpt(show_secrets).strip()}", f"    {_by(f)}"]
+    excerpt = inert.text(f.shown_excerpt(show_secrets).strip())
+    lines = [head, f"    {excerpt}", f"    {_by(f)}"]
     if f.note:
-        lines.append(f"    note: {f.note}")
+        lines.append(f"    note: {inert.text(f.note)}")
     return lines
 
 
@@ -172,9 +174,9 @@ def render(report: HistoryReport, show_secrets: bool, color: bool = False) -> st
                 out.extend(_occurrence(f, g.number, show_secrets, color))
                 out.append("")
     for skipped in report.result.stats.skipped:
-        out.append(f"skipped {shown_path(skipped.path)}: {skipped.reason}")
+        out.append(f"skipped {shown_path(skipped.path)}: {inert.text(skipped.reason)}")
     line = summary(report)
     if color:
         line = click.style(line, fg="red" if report.result.findings else "green")
     out.append(line)
-    return "\n".join(out) + "\n"
+    return inert.lines("\n".join(out) + "\n")

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
-from kimi_secret_scan import remediation
+from kimi_secret_scan import inert, remediation
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.result import ScanResult, Stats
 
 
 def shown_path(path: str) -> str:
     """A path on one line: names with a newline, a tab or other control characters are
-    quoted with escapes (as git quotes them), undecodable bytes shown as U+FFFD."""
-    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if text.isprintable():
-        return text
-    return json.dumps(text, ensure_ascii=False)
+    quoted with escapes (as git quotes them; C1 and bidi controls too), undecodable bytes
+    shown as U+FFFD."""
+    return inert.path(path.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 def plural(n: int, word: str) -> str:
@@ -73,7 +70,7 @@ def summary(result: ScanResult) -> str:
             )
     else:
         found = clean_verdict(stats, "nothing to scan")
-    return f"kimi-secret-scan: {found}; {scanned} ({result.scope})"
+    return f"kimi-secret-scan: {found}; {scanned} ({inert.text(result.scope)})"
 
 
 def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
@@ -83,13 +80,15 @@ def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
     head = (
         click.style(where, bold=True, fg="red") if color else where
     ) + f": {f.rule.title} [{f.rule.id}, {f.confidence} confidence]"
-    lines = [head, f"    {f.shown_excerpt(show_secrets).strip()}"]
+    lines = [head, f"    {inert.text(f.shown_excerpt(show_secrets).strip())}"]
     if f.commit:
-        lines.append(f"    committed by {f.commit.author} on {f.commit.date}")
+        lines.append(
+            f"    committed by {inert.text(f.commit.author)} on {inert.text(f.commit.date)}"
+        )
     if f.encoding:
         lines.append(f"    found {f.encoding}-encoded")
     if f.note:
-        lines.append(f"    note: {f.note}")
+        lines.append(f"    note: {inert.text(f.note)}")
     if f.verification:
         lines.append(f"    verification: {f.verification.describe()}")
     lines.append(f"    → {remediation.console_line(f.key_kind)}")
@@ -107,15 +106,15 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
         where = f"{f.commit.sha[:12]}:" if f.commit else ""
         out.append(
             f"suppressed by this change: {where}{shown_path(f.path)}:{f.line}:{f.column}: "
-            f"{f.rule.title} {f.redacted}: {hidden.justification}"
+            f"{f.rule.title} {f.redacted}: {inert.text(hidden.justification)}"
         )
     for skipped in result.stats.skipped:
-        out.append(f"skipped {shown_path(skipped.path)}: {skipped.reason}")
+        out.append(f"skipped {shown_path(skipped.path)}: {inert.text(skipped.reason)}")
     line = summary(result)
     if color:
         line = click.style(line, fg="red" if result.findings else "green")
     out.append(line)
-    return "\n".join(out) + "\n"
+    return inert.lines("\n".join(out) + "\n")
 
 
 def step_lines(number: str, step: list[str]) -> list[str]:
@@ -141,7 +140,8 @@ def plan_lines(result: ScanResult, show_secrets: bool, color: bool) -> list[str]
     title = remediation.plan_title(result.mode, len(leaks))
     out = [click.style(title, bold=True) if color else title]
     for n, step in enumerate(remediation.plan(result.mode, leaks), 1):
-        out.extend(step_lines(f"{n}.", step))
+        # Steps quote paths and commit subjects: the repository author's text, made inert.
+        out.extend(step_lines(f"{n}.", [inert.text(line) for line in step]))
     out.append("")
     lines: dict[tuple[str, int], set[str]] = {}
     for f in result.findings:
@@ -150,6 +150,7 @@ def plan_lines(result: ScanResult, show_secrets: bool, color: bool) -> list[str]
     # pre-commit sets PRE_COMMIT=1 for the hooks it runs: only then is `SKIP=` a way out.
     way_out = remediation.way_out(result.mode, leaks, several, bool(os.environ.get("PRE_COMMIT")))
     if way_out:
+        way_out = [inert.text(line) for line in way_out]
         out.extend(f"       {line}" if line.startswith("$ ") else line for line in way_out)
         out.append("")
     return out

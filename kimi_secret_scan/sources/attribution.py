@@ -9,7 +9,6 @@ finds a key typed while resolving a merge (an "evil merge"), which `git log -p` 
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,16 +121,12 @@ class RefWalk:
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
-        try:
-            self.proc: subprocess.Popen[bytes] = subprocess.Popen(
-                ["git", "rev-list", "--reverse", "--topo-order", "--parents", "--all"],
-                cwd=cwd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=git.git_env(),
-            )
-        except FileNotFoundError as exc:
-            raise git.spawn_error(exc) from None
+        self.proc: git.Process = git.popen(
+            ["rev-list", "--reverse", "--topo-order", "--parents", "--all"],
+            cwd,
+            stdout=git.PIPE,
+            stderr=git.DEVNULL,
+        )
 
     def close(self) -> None:
         if self.proc.poll() is None:

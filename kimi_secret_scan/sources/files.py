@@ -83,14 +83,36 @@ def _walk_all(directory: Path) -> Iterator[Path | Skipped]:
     yield from (_unreadable_dir(Path(e.filename), e.strerror or "error") for e in failed)
 
 
+def _enclosing_repo(directory: Path) -> tuple[Path, Path] | None:
+    """(git dir, work tree) of the repository `directory` is in, found from a `.git`
+    directory or file in it or a parent, and then named to git explicitly.
+
+    git's own discovery also takes a directory that merely *looks* like a git directory
+    (HEAD, objects/, refs/) for a bare repository, and obeys its config: its `core.worktree`,
+    its excludes (which could hide files from this scan) and, before the git layer's
+    overrides, its `core.fsmonitor`. Such a directory can be scanned content (committed, or
+    unpacked from an archive): here it is content, and its files are scanned.
+    """
+    for candidate in (directory, *directory.parents):
+        dot_git = candidate / ".git"
+        if dot_git.is_dir() or dot_git.is_file():
+            return dot_git, candidate
+    return None
+
+
 def _walk_git(directory: Path) -> Iterator[Path | Skipped] | None:
     """Files under `directory` that git does not ignore; None when it is not in a repository.
 
     git skips a directory it cannot open with only a warning: each becomes a Skipped.
     """
-    out, warnings = git.try_git_warnings(
-        ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."], directory
-    )
+    listing = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."]
+    if "GIT_DIR" not in os.environ:  # else git reads the repository the caller named
+        found = _enclosing_repo(directory)
+        if found is None:
+            return None
+        git_dir, work_tree = found
+        listing = [f"--git-dir={git_dir}", f"--work-tree={work_tree}", *listing]
+    out, warnings = git.try_git_warnings(listing, directory)
     if out is None:
         return None
     names = sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})

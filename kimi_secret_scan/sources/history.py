@@ -29,7 +29,6 @@ import contextlib
 import dataclasses
 import os
 import re
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -213,15 +212,6 @@ def _grow_pipe(fd: int) -> None:
         fcntl.fcntl(fd, _F_SETPIPE_SZ, _CHUNK)
 
 
-def _popen(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen[bytes]:
-    try:
-        return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
-            ["git", *args], cwd=cwd, env=git.git_env(), **kwargs
-        )
-    except FileNotFoundError as exc:
-        raise git.spawn_error(exc) from None
-
-
 @dataclass
 class _Message:
     oid: str
@@ -267,19 +257,19 @@ class HistorySource:
 
     def _read_all(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
-        rev_list = _popen(
+        rev_list = git.popen(
             ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
             self.repo,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=git.PIPE,
+            stderr=git.PIPE,
         )
         assert rev_list.stdout is not None and rev_list.stderr is not None
-        cat = _popen(
+        cat = git.popen(
             ["cat-file", "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)", "--buffer"],
             self.repo,
             stdin=rev_list.stdout,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stdout=git.PIPE,
+            stderr=git.DEVNULL,
         )
         rev_list.stdout.close()
         assert cat.stdout is not None
@@ -522,7 +512,7 @@ class HistorySource:
 
 def _blob_chunks(repo: Path, oid: str) -> Iterator[bytes]:
     """A blob read again in chunks, never whole (one that held a key, too large to hold)."""
-    proc = _popen(["cat-file", "blob", oid], repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = git.popen(["cat-file", "blob", oid], repo, stdout=git.PIPE, stderr=git.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     try:
         while chunk := proc.stdout.read(_CHUNK):
