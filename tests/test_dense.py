@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from kimi_secret_scan import rules
 from kimi_secret_scan.content import Content
+from kimi_secret_scan.detect.excerpt import Span, SpanIndex, excerpt_spans
 from kimi_secret_scan.finding import Confidence, Finding, redact, redact_neighbours
 from kimi_secret_scan.scan import scan
 from tests import keygen
@@ -130,3 +131,38 @@ def test_linear_neighbour_redaction_matches_the_definition(
     ]
     got = [f.excerpt for f in redact_neighbours(findings)]
     assert got == _redact_neighbours_reference(findings)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(st.integers(0, 400), min_size=1, max_size=6),
+    picks=st.lists(st.tuples(st.integers(0, 10_000), st.integers(5, 90)), min_size=1, max_size=25),
+)
+def test_indexed_excerpts_match_excerpts_over_every_key(
+    lines: list[int], picks: list[tuple[int, int]]
+) -> None:
+    data = b"\n".join(b"a" * n for n in lines)
+    starts = [i + 1 for i, b in enumerate(data) if b == 10]
+    line_starts = [0, *starts]
+
+    def bounds(offset: int) -> tuple[int, int]:
+        start = max(s for s in line_starts if s <= offset)
+        end = data.find(b"\n", offset)
+        return start, len(data) if end < 0 else end
+
+    spans: list[Span] = []
+    taken: set[int] = set()
+    for at, length in picks:
+        if not data:
+            break
+        start = at % len(data)
+        end = min(len(data), start + length)
+        if taken & set(range(start, end)) or end <= start:
+            continue
+        taken |= set(range(start, end))
+        line_start, line_end = bounds(start)
+        spans.append(Span(start, end, f"<{start}>", line_start, line_end))
+    index = SpanIndex(data, spans)
+    ordered = sorted(spans, key=lambda sp: sp.start)
+    for focus in spans:
+        assert index.excerpt(focus) == excerpt_spans(data, focus, ordered)
