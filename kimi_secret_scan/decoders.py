@@ -189,13 +189,14 @@ def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
         if len(chars) < 16:
             continue
         count += 1
-        # The run ended before the window's limit: every group in it was decoded whole.
-        whole = len(chars) < WINDOW
-        last = len(chars) if whole else len(chars) - _KEY_CHARS
-        covered.update(where[i] for i in range(0, max(0, last), 4))
         window = _decode_b64(chars, where, "base64")
-        if window is not None:
-            yield window
+        if window is None:
+            continue
+        # Only what was decoded covers later starts; when the run ended before the window's
+        # limit every group in it was decoded whole, else a key's worth before the end.
+        last = len(chars) if len(chars) < WINDOW else len(chars) - _KEY_CHARS
+        covered.update(where[i] for i in range(0, max(0, last), 4))
+        yield window
 
 
 _B64_RUN = regex.compile(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{64,}")

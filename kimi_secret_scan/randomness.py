@@ -274,9 +274,10 @@ def looks_random(body: str, min_length: int = 20) -> bool:
     return shannon_entropy(body) >= _entropy_floor(len(body))
 
 
-def secret_looking(value: str) -> bool:
+def secret_looking(value: str, vendor_shape: bool = False) -> bool:
     """For any value in a setting named for Kimi, whatever its vendor shape: long enough,
-    letters and digits both, and not a placeholder (placeholder words, repeated or
+    letters and digits both (unless the value has a known provider's shape: SiliconFlow
+    keys are letters only), and not a placeholder (placeholder words, repeated or
     sequential characters, a repeated block, too few distinct characters)."""
     core = "".join(c for c in value if c.isascii() and c.isalnum())
     if len(core) < 16:
@@ -284,7 +285,7 @@ def secret_looking(value: str) -> bool:
     lower = value.lower()
     if any(word in lower for word in _LOOSE_WORDS):
         return False
-    if not (any(c.isdigit() for c in core) and any(c.isalpha() for c in core)):
+    if not vendor_shape and not (any(c.isdigit() for c in core) and any(c.isalpha() for c in core)):
         return False
     raw = core.encode()
     n = len(raw)

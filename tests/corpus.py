@@ -1065,6 +1065,18 @@ def _kimi_settings(k: _Keys) -> list[Case]:
             "medium",
         )
     )
+    silicon = "sk-" + "".join(rng.choice(string.ascii_lowercase) for _ in range(48))
+    out.append(
+        _expect(
+            "kimi-setting-siliconflow-shape",
+            ".env",
+            f"MOONSHOT_API_KEY={silicon}\n",
+            silicon,
+            ASSIGNED,
+            "SiliconFlow shape (letters only) in MOONSHOT_API_KEY",
+            "medium",
+        )
+    )
     # A setting named for another provider, tied to Kimi by the endpoint the code calls.
     relay = "sk-" + k.body(10) + "_" + k.body(11)
     text = f"OPENAI_BASE_URL=https://api.moonshot.cn/v1\nOPENAI_API_KEY={relay}\n"
@@ -1604,7 +1616,8 @@ def negatives(seed: int = 60) -> list[Case]:
         "MOONSHOT_API_KEY=sk-0123456789abcdef0123456789abcdef\n"
         "KIMI_API_KEY=replace-with-your-key-from-platform\n"
         "KIMI_BASE_URL=https://api.moonshot.cn/v1\n"
-        "KIMI_MODEL_NAME=kimi-k2-0905-preview\n",
+        "KIMI_MODEL_NAME=kimi-k2-0905-preview\n"
+        "MOONSHOT_API_KEY=sk-" + string.ascii_lowercase + string.ascii_lowercase[:22] + "\n",
         "placeholders in Kimi settings",
     )
     # The false positive of the real-repository run: a multi-provider template whose

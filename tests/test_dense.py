@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from kimi_secret_scan import rules
 from kimi_secret_scan.content import Content
+from kimi_secret_scan.detect.excerpt import Span, SpanIndex, excerpt_spans
 from kimi_secret_scan.finding import Confidence, Finding, redact, redact_neighbours
 from kimi_secret_scan.scan import scan
 from tests import keygen
@@ -78,3 +82,87 @@ def test_neighbours_sharing_a_head_or_without_sk_are_redacted() -> None:
         for other in {a, b, c} - {f.secret}:
             assert other not in f.excerpt
             assert redact(other) in f.excerpt
+
+
+def _redact_neighbours_reference(findings: list[Finding]) -> list[str]:
+    """The quadratic definition: every other secret replaced wherever it occurs."""
+    secrets = {f.secret for f in findings}
+    out = []
+    for f in findings:
+        excerpt = f.excerpt
+        for other in secrets - {f.secret}:
+            excerpt = excerpt.replace(other, redact(other))
+        out.append(excerpt)
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    shapes=st.lists(
+        st.sampled_from(["moonshot", "kimi", "header", "short"]), min_size=2, max_size=6
+    ),
+    layout=st.lists(
+        st.tuples(st.integers(0, 5), st.sampled_from([" ", "=", '"', "x", "\\n", ", "])),
+        max_size=12,
+    ),
+    seed=st.integers(0, 2**32),
+)
+def test_linear_neighbour_redaction_matches_the_definition(
+    shapes: list[str], layout: list[tuple[int, str]], seed: int
+) -> None:
+    rng = random.Random(seed)
+    make = {
+        "moonshot": lambda: keygen.moonshot_key(rng),
+        "kimi": lambda: keygen.kimi_code_key(rng),
+        "header": lambda: keygen.body(30, rng),
+        "short": lambda: "sk-" + keygen.body(24, rng),
+    }
+    secrets = [make[s]() for s in shapes]
+    excerpts = []
+    for i, secret in enumerate(secrets):
+        parts = [secret]  # each excerpt holds its own key, and others as the layout says
+        for index, glue in layout:
+            parts.append(glue + secrets[(i + index) % len(secrets)])
+        rng.shuffle(parts)
+        excerpts.append("".join(parts))
+    findings = [
+        Finding(rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, "p", "f", 1, 1, 1, s, excerpt=e)
+        for s, e in zip(secrets, excerpts, strict=True)
+    ]
+    got = [f.excerpt for f in redact_neighbours(findings)]
+    assert got == _redact_neighbours_reference(findings)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(st.integers(0, 400), min_size=1, max_size=6),
+    picks=st.lists(st.tuples(st.integers(0, 10_000), st.integers(5, 90)), min_size=1, max_size=25),
+)
+def test_indexed_excerpts_match_excerpts_over_every_key(
+    lines: list[int], picks: list[tuple[int, int]]
+) -> None:
+    data = b"\n".join(b"a" * n for n in lines)
+    starts = [i + 1 for i, b in enumerate(data) if b == 10]
+    line_starts = [0, *starts]
+
+    def bounds(offset: int) -> tuple[int, int]:
+        start = max(s for s in line_starts if s <= offset)
+        end = data.find(b"\n", offset)
+        return start, len(data) if end < 0 else end
+
+    spans: list[Span] = []
+    taken: set[int] = set()
+    for at, length in picks:
+        if not data:
+            break
+        start = at % len(data)
+        end = min(len(data), start + length)
+        if taken & set(range(start, end)) or end <= start:
+            continue
+        taken |= set(range(start, end))
+        line_start, line_end = bounds(start)
+        spans.append(Span(start, end, f"<{start}>", line_start, line_end))
+    index = SpanIndex(data, spans)
+    ordered = sorted(spans, key=lambda sp: sp.start)
+    for focus in spans:
+        assert index.excerpt(focus) == excerpt_spans(data, focus, ordered)

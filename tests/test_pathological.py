@@ -11,7 +11,6 @@ import pytest
 
 from kimi_secret_scan import detectors
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.detect import limits
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.reports import FORMATS
 from kimi_secret_scan.reports.text import summary
@@ -87,7 +86,7 @@ def test_random_base64_megabyte() -> None:
 def test_a_regex_timeout_skips_the_file_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     key = keygen.kimi_code_key()
     data = (b"sk-" + b"a" * 40 + b" ") * (2 * MB // 44) + key.encode()
-    monkeypatch.setattr(limits, "REGEX_TIMEOUT", 1e-9)
+    monkeypatch.setattr(detectors, "REGEX_TIMEOUT", 1e-9)
     with pytest.raises(detectors.DetectionTimeout):
         _detect(data)
     result = scan("files", "test", [Content(path="huge.txt", data=data)])

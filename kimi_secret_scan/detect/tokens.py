@@ -133,7 +133,7 @@ def sk_token(
         # setting named for Kimi (a relay's key, or one pasted into the wrong place).
         if joined or scan.masked(end) or not kimi_setting(scan, start):
             return None
-        if not secret_looking(body):
+        if not secret_looking(body, vendor_shape=True):
             return None
         return scan.finding(
             rules.KIMI_ASSIGNED_KEY, Confidence.MEDIUM, start, end, note=setting_note(token)
