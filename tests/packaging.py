@@ -16,15 +16,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+def _runtime_dependencies() -> tuple[str, ...]:
+    """pyproject.toml's own list, so the wheelhouse never lags behind a new dependency."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the scanner's own dependency on 3.10
+        import tomli as tomllib
+
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        return tuple(tomllib.load(f)["project"]["dependencies"])
+
+
 # What building and running the scanner needs: the build backend, the runtime dependencies,
 # and pip itself (pipx upgrades the pip of its shared environment).
-WHEELHOUSE_REQUIREMENTS = (
-    "setuptools>=77",
-    "click>=8.1",
-    "regex>=2023.0",
-    'tomli>=1.1; python_version < "3.11"',
-    "pip",
-)
+WHEELHOUSE_REQUIREMENTS = ("setuptools>=77", *_runtime_dependencies(), "pip")
 
 
 def version() -> str:

@@ -237,5 +237,5 @@ def test_baseline_and_replacements_files_are_not_written_through_links(
     assert not (tmp_path / "target.txt").exists()
     plain = tmp_path / "plain-replacements.txt"
     run = run_cli("history", "--write-replacements", str(plain), cwd=leaky.path)
-    assert run.code == 1
+    assert run.code == 0  # the file was written: nothing failed
     assert stat.S_IMODE(plain.stat().st_mode) == 0o600

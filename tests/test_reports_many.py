@@ -46,7 +46,7 @@ def test_one_run_writes_text_sarif_json_and_annotations(
     assert "app.py:1:17: Kimi Code API key" in run.out
     assert "::error file=app.py,line=1," in run.out
     assert "skipped big.txt" in run.out
-    assert "::notice title=skipped::big.txt" in run.out
+    assert "::warning title=skipped::big.txt" in run.out  # a size limit: a warning
     # The files hold the same findings, skips and suppressions.
     data = json.loads(report.read_text(encoding="utf-8"))
     assert [(f["path"], f["line"]) for f in data["findings"]] == [("app.py", 1)]

@@ -121,7 +121,9 @@ def step_lines(number: str, step: list[str]) -> list[str]:
     """One numbered step: its text, then its commands on lines of their own (`$ ...`,
     indented, to copy as they are)."""
     out = []
-    for i, line in enumerate(step):
+    for i, raw in enumerate(step):
+        # Steps quote paths, refs and commit subjects: the repository author's text.
+        line = inert.text(raw)
         if line.startswith("$ "):
             out.append(f"       {line}")
         elif i == 0:
@@ -140,8 +142,7 @@ def plan_lines(result: ScanResult, show_secrets: bool, color: bool) -> list[str]
     title = remediation.plan_title(result.mode, len(leaks))
     out = [click.style(title, bold=True) if color else title]
     for n, step in enumerate(remediation.plan(result.mode, leaks), 1):
-        # Steps quote paths and commit subjects: the repository author's text, made inert.
-        out.extend(step_lines(f"{n}.", [inert.text(line) for line in step]))
+        out.extend(step_lines(f"{n}.", step))
     out.append("")
     lines: dict[tuple[str, int], set[str]] = {}
     for f in result.findings:
