@@ -15,6 +15,7 @@ from kimi_secret_scan.org.run import Display, Outcome
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key
 from tests.orgsetup import Org, build_org, closed_port, git_daemon, merged_json
+from tests.test_sarif import validate
 
 NO_CI = {"CI": ""}
 
@@ -351,6 +352,7 @@ def test_merge_carries_verification_and_orders_live_keys_first(tmp_path: Path) -
     assert "(kimi-code, live)" in text.out
     sarif = json.loads(run_cli("merge", *map(str, files), "--format", "sarif", cwd=tmp_path).out)
     assert len(sarif["runs"][0]["results"]) == 4
+    validate(sarif)
 
 
 def test_merge_refuses_what_is_not_a_report(tmp_path: Path) -> None:
