@@ -434,3 +434,15 @@ def test_control_characters_from_a_repository_never_reach_the_terminal(tmp_path:
     assert run.code == 1, run.all
     assert "\x1b" not in run.out and "\x07" not in run.out
     assert "evil\\x1b]0;pwned\\x07\\x1b[2J.env" in run.out
+
+
+def test_a_target_cannot_allow_its_own_keys(tmp_path: Path) -> None:
+    """Its configuration and baseline are the repository's own files: not read in an audit."""
+    repo = GitRepo(tmp_path / "r")
+    key = kimi_code_key()
+    repo.commit_file(".kimi-secret-scan.toml", "allow-regexes = ['.*']\n")
+    repo.commit_file("app.py", f'KIMI_API_KEY = "{key}"\n')
+    assert run_cli("history", cwd=repo.path).code == 0  # its own configuration allows it
+    run = run_cli("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), cwd=tmp_path)
+    assert run.code == 1, run.all
+    assert redact(key) in run.out
