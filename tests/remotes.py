@@ -52,13 +52,27 @@ def scanner_path_env() -> dict[str, str]:
     return {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
 
 
+def documented_texts() -> list[tuple[Path, str]]:
+    """The README and every page under docs/: where the documented snippets live."""
+    root = README.parent
+    pages = [README, *sorted((root / "docs").glob("*.md"))]
+    return [(page, page.read_text(encoding="utf-8")) for page in pages]
+
+
 def readme_block(containing: str, lang: str) -> str:
-    """The README's fenced ```lang block that contains `containing` (exactly one)."""
-    text = README.read_text(encoding="utf-8")
-    blocks = re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
-    matches = [b for b in blocks if containing in b]
-    assert len(matches) == 1, f"{len(matches)} README {lang} blocks contain {containing!r}"
-    return matches[0]
+    """The fenced ```lang block of the README or docs/ that contains `containing`.
+
+    Exactly one distinct block may match: the README repeats a snippet of a docs page word
+    for word, and both copies are then the one tested here.
+    """
+    blocks = {
+        block
+        for _, text in documented_texts()
+        for block in re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+        if containing in block
+    }
+    assert len(blocks) == 1, f"{len(blocks)} documented {lang} blocks contain {containing!r}"
+    return blocks.pop()
 
 
 def install_hook(git_dir: Path, name: str, script: str) -> None:
