@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
+import signal
 import socket
 import subprocess
 import time
@@ -45,6 +47,8 @@ def git_daemon(base: Path) -> Iterator[str]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # `git daemon` runs git-daemon as a child: kill the whole group, not just `git`.
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 20
@@ -57,7 +61,7 @@ def git_daemon(base: Path) -> Iterator[str]:
             time.sleep(0.05)
         yield f"git://127.0.0.1:{port}"
     finally:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
 

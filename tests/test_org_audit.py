@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kimi_secret_scan.finding import redact
+from kimi_secret_scan.org.run import Display, Outcome
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key
 from tests.orgsetup import Org, build_org, closed_port, git_daemon, merged_json
+from tests.test_sarif import validate
 
 NO_CI = {"CI": ""}
 
@@ -350,6 +352,7 @@ def test_merge_carries_verification_and_orders_live_keys_first(tmp_path: Path) -
     assert "(kimi-code, live)" in text.out
     sarif = json.loads(run_cli("merge", *map(str, files), "--format", "sarif", cwd=tmp_path).out)
     assert len(sarif["runs"][0]["results"]) == 4
+    validate(sarif)
 
 
 def test_merge_refuses_what_is_not_a_report(tmp_path: Path) -> None:
@@ -362,11 +365,34 @@ def test_merge_refuses_what_is_not_a_report(tmp_path: Path) -> None:
 def test_progress_shows_per_repository_and_overall_only_when_asked(tmp_path: Path) -> None:
     local = GitRepo(tmp_path / "local")
     local.commit_file("a.txt", "x\n")
-    args = ("audit", str(local.path), "--output-dir", str(tmp_path / "o"))
-    quiet = run_cli(*args, cwd=tmp_path, env={"CI": "true"})
+    quiet = run_cli("audit", str(local.path), "--output-dir", "o1", cwd=tmp_path, env={"CI": "1"})
+    assert quiet.code == 0, quiet.all
     assert "\r" not in quiet.err
-    shown = run_cli(*args, "--progress", cwd=tmp_path, env=dict(os.environ, CI="true"))
-    assert "\raudit 0/1" in shown.err
+    shown = run_cli(
+        "audit",
+        str(local.path),
+        "--output-dir",
+        "o2",
+        "--progress",
+        cwd=tmp_path,
+        env={"CI": "1"},
+    )
+    assert shown.code == 0, shown.all
+    assert "\raudit 1/1" in shown.err  # redrawn after the target finished, then cleared
+    assert shown.err.endswith("\r\x1b[K")
+
+
+def test_the_progress_line_names_each_running_repository() -> None:
+    stream = io.StringIO()
+    display = Display(3, live=True, stream=stream)
+    display.update("acme/api", "receiving objects", 50, 200)
+    display.update("acme/web", "scanning", 1200, 0)
+    assert stream.getvalue().endswith(
+        "\raudit 0/3 | acme/api: receiving objects 25% | acme/web: scanning 1,200\x1b[K"
+    )
+    display.finished(Outcome("acme/api", "failed", error="remote error: \x1b[2J"))
+    assert "[1/3] acme/api: could not be audited: remote error: \\x1b[2J\n" in stream.getvalue()
+    assert stream.getvalue().endswith("\raudit 1/3, 1 failed | acme/web: scanning 1,200\x1b[K")
 
 
 def test_a_repository_read_incompletely_is_never_reported_clean(tmp_path: Path) -> None:
@@ -408,3 +434,15 @@ def test_control_characters_from_a_repository_never_reach_the_terminal(tmp_path:
     assert run.code == 1, run.all
     assert "\x1b" not in run.out and "\x07" not in run.out
     assert "evil\\x1b]0;pwned\\x07\\x1b[2J.env" in run.out
+
+
+def test_a_target_cannot_allow_its_own_keys(tmp_path: Path) -> None:
+    """Its configuration and baseline are the repository's own files: not read in an audit."""
+    repo = GitRepo(tmp_path / "r")
+    key = kimi_code_key()
+    repo.commit_file(".kimi-secret-scan.toml", "allow-regexes = ['.*']\n")
+    repo.commit_file("app.py", f'KIMI_API_KEY = "{key}"\n')
+    assert run_cli("history", cwd=repo.path).code == 0  # its own configuration allows it
+    run = run_cli("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), cwd=tmp_path)
+    assert run.code == 1, run.all
+    assert redact(key) in run.out

@@ -86,9 +86,18 @@ def _outside(directory: Path, local: list[targets.Target], what: str) -> None:
 )
 @max_size_option
 @click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False), help="Configuration file."
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Configuration for every target. A target's own configuration and baseline are "
+    "never read: a repository must not be able to allow its own keys in an audit.",
 )
-@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Baseline file.")
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False),
+    help="Do not report the keys this baseline lists, in any target.",
+)
 @click.option(
     "--progress/--no-progress",
     default=None,

@@ -112,7 +112,8 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
                     "removed": g.get("removed"),
                     "reflog_only": bool(g.get("reflog_only")),
                     "locations": [
-                        {k: f.get(k) for k in ("path", "line", "commit", "date")} for f in mine
+                        {k: f.get(k) for k in ("path", "line", "column", "commit", "date")}
+                        for f in mine
                     ],
                 }
             )

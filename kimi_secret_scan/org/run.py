@@ -186,7 +186,9 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         baseline_file=job.baseline_file,
         use_baseline=job.baseline_file is not None,
     )
-    max_size = job.max_file_size if job.max_file_size is not None else DEFAULT_MAX_FILE_SIZE
+    max_size = job.max_file_size
+    if max_size is None:
+        max_size = opts.config.max_file_size if opts.config else DEFAULT_MAX_FILE_SIZE
     result = audit.run_history(
         root,
         Selection(revs=(), since=None, reflog=True),

@@ -8,8 +8,9 @@ memory only; it never appears on a command line.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kimi_secret_scan import git
 from kimi_secret_scan.audit import KeyGroup
@@ -55,9 +56,18 @@ def removal(root: Path, group: KeyGroup, branch: str) -> dict[str, Any] | None:
         root,
     )
     commits = [line.split(" ", 1) for line in (out or b"").decode().splitlines() if " " in line]
-    for sha, date in commits:
-        names = [f"{sha}:{path}" for path in paths]
-        still = any(needle in data for _, kind, data in git.cat_file(root, names) if kind == "blob")
-        if not still:
-            return {"commit": sha, "date": date}
+    # One cat-file for every (commit, path), oldest first; answers come back in order, and
+    # leaving the loop early stops git.
+    names = (f"{sha}:{path}" for sha, _ in commits for path in paths)
+    # A generator (typed as an iterator): closing it kills the cat-file it started.
+    objects = cast(Generator[tuple[str, str, bytes], None, None], git.cat_file(root, names))
+    try:
+        for sha, date in commits:
+            answers = [next(objects) for _ in paths]
+            if not any(kind == "blob" and needle in data for _, kind, data in answers):
+                return {"commit": sha, "date": date}
+    except StopIteration:
+        return None
+    finally:
+        objects.close()
     return None

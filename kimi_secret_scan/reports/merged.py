@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from kimi_secret_scan import __version__
 from kimi_secret_scan.org.merge import printable
@@ -86,8 +87,8 @@ def render_json(merged: dict[str, Any]) -> str:
 
 
 def render_sarif(merged: dict[str, Any]) -> str:
-    """One result per key and repository; the repository is in the location's URI base id
-    and in the result's properties, since one SARIF run covers many repositories."""
+    """One result per key and repository. Paths are relative to each repository, so the
+    repository is named in the message and the properties (one run covers many of them)."""
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for key in merged["keys"]:
@@ -103,8 +104,11 @@ def render_sarif(merged: dict[str, Any]) -> str:
             locations = [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": str(loc["path"])},
-                        "region": {"startLine": max(1, int(loc["line"] or 1))},
+                        "artifactLocation": {"uri": quote(str(loc["path"]).lstrip("/"))},
+                        "region": {
+                            "startLine": max(1, int(loc["line"] or 1)),
+                            "startColumn": max(1, int(loc.get("column") or 1)),
+                        },
                     },
                     "message": {"text": f"{repo['repository']} @ {loc['commit']}"},
                 }
@@ -114,6 +118,7 @@ def render_sarif(merged: dict[str, Any]) -> str:
             results.append(
                 {
                     "ruleId": rule_id,
+                    "ruleIndex": list(rules).index(rule_id),
                     "level": "error",
                     "message": {
                         "text": f"Key #{key['number']} {key['key']} ({key['key_kind']}, "
