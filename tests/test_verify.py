@@ -279,7 +279,7 @@ def test_hook_and_ci_commands_verify_too(
 
 def test_every_reporting_command_has_the_option() -> None:
     commands = all_commands()
-    reporting = set(commands) - {"baseline"}
+    reporting = set(commands) - {"baseline", "merge"}  # merge reads reports: no keys
     expected = {"files", "staged", "range", "ci", "pre-push", "pre-receive", "history"}
     assert expected | {"commit-msg"} <= reporting
     for name in reporting:
@@ -633,3 +633,23 @@ def test_an_unusable_proxy_leaves_keys_unknown_in_one_line(
     assert _notice(run).startswith(notice)
     assert "deny" not in run.err
     assert service.requests(key) == []
+
+
+def test_the_organisation_audit_carries_each_verdict_into_the_merged_report(
+    service: KeyService, tmp_path: Path
+) -> None:
+    live, revoked = kimi_code_key(), kimi_code_key()
+    service.answer(live, 200)
+    service.answer(revoked, 401)
+    repo = GitRepo(tmp_path / "service")
+    repo.commit_file("a.py", f'A = "{revoked}"\nB = "{live}"\n', "add keys")
+    out = tmp_path / "reports"
+    run = run_cli(
+        "audit", str(repo.path), "--output-dir", str(out), "--cache", str(tmp_path / "cache"),
+        "--format", "json", "--verify", "--no-progress", cwd=tmp_path, env=service.env(),
+    )  # fmt: skip
+    assert run.code == 1, run.all
+    keys = {k["secret_sha256"]: k["verification"]["status"] for k in _json(run)["keys"]}
+    assert keys == {_sha(live): "live", _sha(revoked): "revoked"}
+    assert [r["host"] for r in service.requests(live)] == [CODE]  # once, to its own host
+    assert live not in run.all and revoked not in run.all

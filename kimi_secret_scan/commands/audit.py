@@ -103,6 +103,12 @@ def _outside(directory: Path, local: list[targets.Target], what: str) -> None:
     default=None,
     help="Progress on stderr (default: on a terminal, and not when CI is set).",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Ask each key's issuing service whether it is still live (docs/verify.md says what "
+    "is sent where); the merged report orders live keys first. Never changes the exit code.",
+)
 @format_option
 @output_option
 @handle_errors
@@ -117,6 +123,7 @@ def command(
     config_file: str | None,
     baseline_file: str | None,
     progress: bool | None,
+    verify: bool,
     output_format: str,
     output_file: str | None,
 ) -> int:
@@ -129,6 +136,10 @@ def command(
     A target that cannot be cloned or read is listed with git's reason, and the run exits 2
     after the others are done; else 1 when keys were found, else 0.
     """
+    if verify:
+        from kimi_secret_scan import verify as verifier
+
+        verifier.transport()  # a misused test address is refused before any clone
     specs = _specs(target_args, targets_file)
     if not specs:
         raise click.UsageError("no targets: name them, or use --targets FILE")
@@ -155,6 +166,7 @@ def command(
             str(Path(config_file).resolve()) if config_file else None,
             str(Path(baseline_file).resolve()) if baseline_file else None,
             max_file_size,
+            verify,
         )
         for t in selected
     ]

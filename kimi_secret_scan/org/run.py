@@ -45,6 +45,9 @@ class Job:
     config_file: str | None = None
     baseline_file: str | None = None
     max_file_size: int | None = None
+    # --verify: ask each key's issuing service whether it is live (one request per distinct
+    # key of this target; the keys exist only in this worker, the reports hold none whole).
+    verify: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,7 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         baseline_file=job.baseline_file,
         use_baseline=job.baseline_file is not None,
     )
+    opts.verify = job.verify
     max_size = job.max_file_size
     if max_size is None:
         max_size = opts.config.max_file_size if opts.config else DEFAULT_MAX_FILE_SIZE
@@ -196,6 +200,7 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         opts.settings,
         max_size,
         _Meter(report),
+        before_grouping=opts.verify_keys,
     )
     data = history_json.render_dict(result, show_secrets=False)
     branch = timeline.default_branch(root)
