@@ -196,7 +196,7 @@ def test_push_writes_sarif_annotations_and_summary_from_one_scan(
         line for line in scan.stdout.splitlines() if line.startswith("kimi-secret-scan: ")
     ]
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
-    assert "## kimi-secret-scan" in summary and "`main.py:1:17`" in summary
+    assert "## kimi-secret-scan" in summary and "<code>main.py:1:17</code>" in summary
     assert _outputs(env) == {"exit-code": "1", "sarif": "kimi-secret-scan.sarif"}
 
 
@@ -225,7 +225,7 @@ def test_pull_request_scans_base_to_head(runner: Runner, remote: Remote) -> None
     assert "pull request #7" in scan.stderr
     assert _sarif_paths(workspace / "reports" / "pr.sarif") == ["feature.py"]
     assert "::error file=feature.py,line=1," in scan.stdout
-    assert "`feature.py:1:17`" in Path(env["GITHUB_STEP_SUMMARY"]).read_text("utf-8")
+    assert "<code>feature.py:1:17</code>" in Path(env["GITHUB_STEP_SUMMARY"]).read_text("utf-8")
     assert _outputs(env) == {"exit-code": "1", "sarif": "reports/pr.sarif"}
 
 
