@@ -79,8 +79,11 @@ def github(env: Mapping[str, str]) -> CiRange:
         head = _get(payload, "pull_request", "head", "sha") or sha
         if not base or not head:
             raise ScanError("the pull_request event file has no base and head commits")
-        number = payload.get("number") or _get(payload, "pull_request", "number")
-        return CiRange("GitHub Actions", f"pull request #{number}", head, base, fallback_head=sha)
+        # An integer in GitHub's payload, at the top and under pull_request.
+        pr = payload.get("pull_request")
+        number = payload.get("number") or (pr.get("number") if isinstance(pr, dict) else None)
+        shown = f"pull request #{number}" if isinstance(number, int) else "pull request"
+        return CiRange("GitHub Actions", shown, head, base, fallback_head=sha)
     if event == "merge_group":
         base = _get(payload, "merge_group", "base_sha")
         head = _get(payload, "merge_group", "head_sha") or sha

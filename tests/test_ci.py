@@ -106,6 +106,25 @@ def test_github_pull_request_scans_base_to_head(project: Project) -> None:
     assert "2 commits" in run.err
 
 
+@pytest.mark.parametrize(
+    ("payload", "said"),
+    [
+        ({"number": 7, "pull_request": {"number": 7}}, "pull request #7"),
+        ({"pull_request": {"number": 9}}, "pull request #9"),  # only under pull_request
+        ({"pull_request": {}}, "pull request"),  # never "pull request #None"
+    ],
+)
+def test_github_pull_request_number_as_the_event_file_gives_it(
+    tmp_path: Path, payload: dict[str, dict[str, object]], said: str
+) -> None:
+    from kimi_secret_scan import ci_env
+
+    pr = payload["pull_request"]
+    pr["base"], pr["head"] = {"sha": "a" * 40}, {"sha": "b" * 40}
+    env = github_env(tmp_path, "pull_request", payload, "b" * 40)
+    assert ci_env.github(env).event == said
+
+
 def test_github_pull_request_falls_back_to_the_checked_out_merge(project: Project) -> None:
     clone = project.ci_clone()
     # actions/checkout checks out the PR's test merge; pretend its head is not fetched.
