@@ -246,3 +246,13 @@ def test_every_command_writes_sarif_clean_runs_too(repo: GitRepo, tmp_path: Path
     validate(sarif)
     assert sarif["runs"][0]["results"] == []
     assert len(sarif["runs"][0]["tool"]["driver"]["rules"]) >= 5
+
+
+def test_the_message_keeps_the_console_names_capitalised(repo: GitRepo) -> None:
+    """The hint's first letter is raised, nothing else lowered: "Kimi Code Console", "China"
+    (str.capitalize() used to print "the kimi code console", "the china platform")."""
+    base, _ = _repo_with_keys(repo)
+    sarif = json.loads(run_cli("range", f"{base}..HEAD", "--format", "sarif", cwd=repo.path).out)
+    messages = {r["ruleId"]: r["message"]["text"] for r in sarif["runs"][0]["results"]}
+    assert "Revoke it in the Kimi Code Console (" in messages["kimi-code-api-key"]
+    assert "Revoke it on the China platform (" in messages["moonshot-api-key"]

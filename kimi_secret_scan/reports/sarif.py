@@ -62,7 +62,9 @@ def fingerprint(finding: Finding) -> str:
 
 
 def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
-    message = f"{f.rule.title}: {f.redacted}. {remediation.console_hint(f.key_kind).capitalize()}."
+    hint = remediation.console_hint(f.key_kind)
+    # Only the first letter: str.capitalize() would also lower "Kimi Code Console", "China".
+    message = f"{f.rule.title}: {f.redacted}. {hint[:1].upper()}{hint[1:]}."
     if f.commit:
         message += f" Added in commit {f.commit.sha[:12]} by {f.commit.author}."
     region: dict[str, Any] = {
