@@ -175,6 +175,19 @@ class NewSuppressions:
             f"{source}: `{setting}` allows it, and {self.where} does not: this change set it",
         )
 
+    def explain(self, content: Content, finding: Finding) -> str:
+        """What allowed the finding, for --verbose (scan.allowed_by asks this filter): the
+        suppression that hid it, and whether the scanned change added it."""
+        from kimi_secret_scan.scan import allowed_by
+
+        for keep in self.effective:
+            if keep(content, [finding]):
+                continue
+            if self._trusted_hides(content, finding):
+                return allowed_by(keep, content, finding)
+            return self._why(keep, content, finding)[1]
+        return "a suppression"
+
     def __call__(self, content: Content, findings: list[Finding]) -> list[Finding]:
         kept = findings
         for keep in self.effective:

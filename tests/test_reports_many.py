@@ -3,6 +3,7 @@ through the real command line on real repositories."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -151,6 +152,36 @@ def test_verbose_names_the_config_setting_and_the_baseline(repo: GitRepo) -> Non
     assert run.code == 0, run.all
     assert "a.py:1:17" in run.err and "by .kimi-secret-scan.toml: allow-values" in run.err
     assert "b.py:1:17" in run.err and "by the baseline" in run.err
+
+
+def test_verbose_in_a_gate_says_what_allowed_each_finding(repo: GitRepo) -> None:
+    """In range/ci the suppressions go through the gate's NewSuppressions filter: --verbose
+    names the suppression itself (the base side's, or one the change added), never the
+    class ("by NewSuppressions")."""
+    old, new = kimi_code_key(), kimi_code_key()
+    sha = hashlib.sha256(old.encode()).hexdigest()
+    added = run_cli("baseline", "add", "--hash", sha, "--reason", "test", cwd=repo.path)
+    assert added.code == 0, added.all
+    repo.add()
+    base = repo.commit("base, with a baseline")
+    repo.write("again.py", f'AGAIN = "{old}"\n')
+    repo.write("new.py", f'KIMI_API_KEY = "{new}"  # kimi-secret-scan: allow\n')
+    repo.add()
+    repo.commit("adds an old key again and a new one allowed inline")
+    run = run_cli("range", f"{base}..HEAD", "--verbose", cwd=repo.path)
+    assert run.code == 0, run.all
+    lines = [line for line in run.err.splitlines() if "allowed " in line]
+    assert len(lines) == 2, run.err
+    assert "NewSuppressions" not in run.err
+    assert any("again.py:1:10" in line and line.endswith("by the baseline") for line in lines), (
+        lines
+    )
+    assert any(
+        "new.py:1:17" in line
+        and "by an inline allow comment on line 1" in line
+        and "this change added" in line
+        for line in lines
+    ), lines
 
 
 def test_quiet_prints_only_the_findings(
