@@ -23,7 +23,12 @@ from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.result import ScanResult
 from kimi_secret_scan.settings import DetectorSettings
 from kimi_secret_scan.sources.attribution import RefWalk
-from kimi_secret_scan.sources.history import SHALLOW, HistorySource, Selection
+from kimi_secret_scan.sources.history import (
+    SHALLOW,
+    SHALLOW_ACCEPTED,
+    HistorySource,
+    Selection,
+)
 from kimi_secret_scan.verdict import Verdict
 
 # When occurrences disagree on the kind (context differs by file), the most specific wins.
@@ -477,10 +482,14 @@ def run_history(
     head = source.head_paths()
     for g in groups:
         g.head_paths = sorted(head.get(g.sha256, []))
-    if not allow_shallow:
-        # History before the boundary was not read: a clean verdict would be a silent pass.
-        skipped = result.stats.skipped
-        for i, item in enumerate(skipped):
-            if item.path == SHALLOW and not item.unreadable:
-                skipped[i] = replace(item, unreadable=True)
+    skipped = result.stats.skipped
+    for i, item in enumerate(skipped):
+        if item.path != SHALLOW or item.unreadable:
+            continue
+        if allow_shallow:
+            # Accepted: say so, rather than telling the user to pass what they passed.
+            skipped[i] = replace(item, reason=SHALLOW_ACCEPTED)
+        else:
+            # History before the boundary was not read: a clean verdict would be a silent pass.
+            skipped[i] = replace(item, unreadable=True)
     return HistoryReport(result, groups, stats.blobs, stats.commits, stats.tags, purge_target(root))

@@ -83,6 +83,9 @@ def test_shallow_clone_is_said(repo: GitRepo, tmp_path: Path) -> None:
     accepted = run_cli("history", "--allow-shallow", cwd=shallow)
     assert accepted.code == 0, accepted.all
     assert "skipped (shallow clone)" in accepted.out
+    # Accepted, so not told to pass the option it passed.
+    assert "pass --allow-shallow" not in accepted.out
+    assert "only what is here was audited (--allow-shallow)" in accepted.out
 
 
 def test_file_name_and_author_not_in_utf8(repo: GitRepo) -> None:

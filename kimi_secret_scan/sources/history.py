@@ -534,6 +534,11 @@ SHALLOW_REASON = (
     "before it look as if the boundary commit added them; fetch the whole history "
     "(`git fetch --unshallow`), or pass --allow-shallow to audit only what is here"
 )
+SHALLOW_ACCEPTED = (
+    "history before the shallow boundary is not in this clone, and keys that entered history "
+    "before it look as if the boundary commit added them; only what is here was audited "
+    "(--allow-shallow); `git fetch --unshallow` fetches the rest"
+)
 
 
 def find_repo_dir(path: str) -> Path:
