@@ -152,11 +152,10 @@ def test_pipx_from_the_git_url_and_from_a_path(
     tmp_path: Path, source_snapshot: Path, wheelhouse: Path, dist: tuple[Path, Path]
 ) -> None:
     env = fresh_env(tmp_path, wheelhouse)
-    block = readme_block("pipx install git+", "sh")
-    install, audit = [line for line in block.splitlines() if line.strip()]
-    sh(local(install, source_snapshot), tmp_path, env)
+    # One command installs and audits the repository it runs in.
+    [command] = [line for line in readme_block("pipx install git+", "sh").splitlines() if line]
     repo = leaky_repo(tmp_path)
-    found = sh(audit, repo.path, env, check=False)
+    found = sh(local(command, source_snapshot), repo.path, env, check=False)
     assert found.returncode == 1, found.stdout + found.stderr
     assert "app.py" in found.stdout
     # From a path (the built wheel): pipx makes a new environment for it (--force replaces
