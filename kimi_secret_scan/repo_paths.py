@@ -17,12 +17,8 @@ from kimi_secret_scan import git
 def find_root(start: Path | None = None) -> Path:
     """The top level of the repository around `start` (the current directory), else itself."""
     here = (start or Path.cwd()).absolute()
-    out = git.try_git(["rev-parse", "--show-toplevel"], here)
-    if out:
-        text = out.decode("utf-8", "surrogateescape").removesuffix("\n")
-        if text:
-            return Path(text)
-    return here
+    # git.toplevel asks what the command will ask next (find_repo) and keeps the answer.
+    return git.toplevel(here) or here
 
 
 def from_cwd(path: str, root: Path) -> str:

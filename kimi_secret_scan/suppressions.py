@@ -23,14 +23,13 @@ def load_config(path: str | None = None, use_config: bool = True) -> Config:
 
 def load_baseline(config: Config, path: str | None = None) -> Baseline | None:
     """`--baseline FILE` (must exist), else the configured or default path when it exists."""
-    # Imported here: most hook runs have no baseline and should not pay for the module.
+    if path is None and not config.baseline_path.is_file():
+        return None
+    # Imported only now: most hook runs have no baseline and should not pay for the module
+    # (nor for hashlib, which it imports).
     from kimi_secret_scan import baseline as baseline_file
 
-    if path is not None:
-        return baseline_file.load(Path(path))
-    if config.baseline_path.is_file():
-        return baseline_file.load(config.baseline_path)
-    return None
+    return baseline_file.load(Path(path) if path is not None else config.baseline_path)
 
 
 def baseline_filter(config: Config, path: str | None = None) -> BaselineFilter | None:

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from kimi_secret_scan import inert, remediation
+from kimi_secret_scan import inert
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.result import ScanResult, Stats
 
@@ -91,6 +91,8 @@ def _finding(f: Finding, show_secrets: bool, color: bool) -> list[str]:
         lines.append(f"    note: {inert.text(f.note)}")
     if f.verification:
         lines.append(f"    verification: {f.verification.describe()}")
+    from kimi_secret_scan import remediation  # only a report with findings needs it
+
     lines.append(f"    → {remediation.console_line(f.key_kind)}")
     return lines
 
@@ -138,6 +140,8 @@ def plan_lines(result: ScanResult, show_secrets: bool, color: bool) -> list[str]
     false positive for a report that blocks the user."""
     if not result.findings:
         return []
+    from kimi_secret_scan import remediation  # a clean hook run does not load it
+
     leaks = remediation.leaks_from(result.findings, show_secrets)
     title = remediation.plan_title(result.mode, len(leaks))
     out = [click.style(title, bold=True) if color else title]

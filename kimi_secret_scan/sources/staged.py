@@ -97,10 +97,27 @@ def _new_file_content(text: bytes, first_hunk: int) -> bytes | None:
 
 def _blob_id(data: bytes, id_length: int) -> str:
     """git's object id of a blob holding `data` (SHA-1, or SHA-256 repositories)."""
-    import hashlib  # only when there is content to check
+    header = b"blob %d\0" % len(data)
+    if len(data) <= _BUILTIN_HASH_MAX:
+        # CPython's own _sha1/_sha256 load in microseconds; hashlib loads OpenSSL (~2 ms
+        # of every hook run), which only pays for itself on large files.
+        try:
+            if id_length == 40:
+                from _sha1 import sha1 as small_digest  # type: ignore[import-not-found]
+            else:
+                from _sha256 import sha256 as small_digest  # type: ignore[import-not-found]
+        except ImportError:  # a build without them
+            pass
+        else:
+            return str(small_digest(header + data).hexdigest())
+    import hashlib
 
     digest = hashlib.sha1 if id_length == 40 else hashlib.sha256
-    return digest(b"blob %d\0" % len(data) + data).hexdigest()
+    return digest(header + data).hexdigest()
+
+
+# Up to this size a blob id is computed with the interpreter's built-in hash modules.
+_BUILTIN_HASH_MAX = 1 << 20
 
 
 def _parse_raw(output: bytes) -> tuple[list[Change], bytes]:
