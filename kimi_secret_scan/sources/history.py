@@ -294,25 +294,34 @@ class HistorySource:
         detectors; their few results (the blobs that held a key, messages that did, what
         was skipped) merged back in stream order, so the report is the same for any count.
 
-        Blocks of _SHARD_BLOCK consecutive objects go round-robin to the workers: objects
-        near each other in the walk share delta bases, which cat-file caches per process.
+        The listing is cut into _TASKS_PER_JOB × jobs runs of consecutive objects (objects
+        near each other in the walk share delta bases, which each cat-file caches), handed
+        to whichever worker is free: blob sizes vary too much for equal shares of objects
+        to be equal shares of work.
         """
-        # Smaller blocks for a small listing, so that every worker gets some (--jobs given).
-        size = max(1, min(_SHARD_BLOCK, len(lines) // (jobs * 8)))
-        blocks = [lines[i : i + size] for i in range(0, len(lines), size)]
-        jobs = min(jobs, len(blocks)) or 1
-        pool = git.worker_pool(jobs)
+        import concurrent.futures
+
+        tasks = min(len(lines), jobs * _TASKS_PER_JOB) or 1
+        bounds = [len(lines) * t // tasks for t in range(tasks + 1)]
+        pool = git.worker_pool(min(jobs, tasks))
         try:
             futures = [
                 pool.submit(
                     _scan_shard,
                     self.repo,
-                    b"".join(line for block in blocks[k::jobs] for line in block),
+                    b"".join(lines[bounds[t] : bounds[t + 1]]),
                     self.settings,
                     self.max_size,
                 )
-                for k in range(jobs)
+                for t in range(tasks)
             ]
+            read = 0
+            for done in concurrent.futures.as_completed(futures):
+                part = done.result()
+                read += part.count
+                if self.progress is not None:
+                    self.progress(read, self.stats.bytes + part.stats.bytes)
+                self.stats.bytes += part.stats.bytes
             shards = [future.result() for future in futures]
         except BaseException:
             for process in list(getattr(pool, "_processes", {}).values()):
@@ -320,38 +329,21 @@ class HistorySource:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-
-        def global_position(k: int, local: int) -> int:
-            # Worker k read blocks k, k + jobs, k + 2·jobs… in that order, each of `size`
-            # objects but the very last one.
-            return (k + (local // size) * jobs) * size + local % size
-
-        skipped: list[tuple[int, Skipped]] = []
-        messages: list[_Message] = []
-        count = 0
-        for k, shard in enumerate(shards):
+        for start, shard in zip(bounds, shards, strict=False):
             stats = shard.stats
             self.stats.blobs += stats.blobs
             self.stats.commits += stats.commits
             self.stats.tags += stats.tags
-            self.stats.bytes += stats.bytes
-            skipped += [
-                (global_position(k, at), item)
-                for at, item in zip(shard.skipped_at, stats.skipped, strict=True)
-            ]
+            self.stats.skipped += stats.skipped
+            self.skipped_at += [start + at for at in shard.skipped_at]
             for message in shard.messages:
-                message.position = global_position(k, message.position)
-                messages.append(message)
+                message.position += start
+                self.messages.append(message)
             self.blob_keys.update(shard.blob_keys)
             self.blob_path.update(shard.blob_path)
             self.big_blobs.update(shard.big_blobs)
             self.submodules |= shard.submodules
-            count += shard.count
-        skipped.sort(key=lambda pair: pair[0])
-        self.stats.skipped = [item for _, item in skipped]
-        self.messages = sorted(messages, key=lambda message: message.position)
-        if self.progress is not None:
-            self.progress(count, self.stats.bytes)
+            self.count += shard.count
 
     def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
@@ -617,8 +609,8 @@ _BATCH_FORMAT = "%(objectname) %(objecttype) %(objectsize) %(rest)"
 # Below this many objects one process reads the history: starting workers (a fork and a
 # cat-file each, a few ms) would cost more than they save.
 _SHARD_MIN_OBJECTS = 20_000
-# Consecutive objects of the walk a worker reads together (delta bases are shared nearby).
-_SHARD_BLOCK = 1024
+# Runs of the listing per worker: more balance the load, each costs a cat-file start.
+_TASKS_PER_JOB = 4
 
 
 @dataclass
