@@ -613,3 +613,11 @@ def usable_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def in_daemon_process() -> bool:
+    """True in a daemonic multiprocessing worker (the organisation audit's), which
+    multiprocessing forbids to start a worker pool of its own."""
+    import multiprocessing
+
+    return bool(multiprocessing.current_process().daemon)

@@ -11,7 +11,6 @@ goes through here; JSON and SARIF stay exact (JSON escapes them itself).
 from __future__ import annotations
 
 import html
-import json
 import re
 
 # C0 controls but TAB (which only moves to the next tab stop) and LF (the report's own line
@@ -43,6 +42,8 @@ def path(value: str) -> str:
     such names), so a name holding `, ` or a newline cannot pass for two."""
     if value.isprintable():
         return value
+    import json  # rare: most paths are printable, and a clean hook run need not load json
+
     return text(json.dumps(value, ensure_ascii=False))
 
 

@@ -30,6 +30,7 @@ NEVER_ON_A_CLEAN_RUN = (
     "bz2",
     "lzma",
     "tomllib",  # no configuration file to parse
+    "json",  # no JSON report asked for
     "hashlib",  # nothing to hash: no finding, no baseline
     "kimi_secret_scan.verify",  # only with --verify
     "kimi_secret_scan.verdict",

@@ -201,6 +201,7 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         max_size,
         _Meter(report),
         before_grouping=opts.verify_keys,
+        jobs=1,  # the repositories are already audited in parallel, one per worker
     )
     data = history_json.render_dict(result, show_secrets=False)
     branch = timeline.default_branch(root)

@@ -266,6 +266,8 @@ class HistorySource:
 
     def _read_all(self) -> None:
         jobs = self.jobs if self.jobs is not None else git.usable_cpus()
+        if jobs > 1 and git.in_daemon_process():
+            jobs = 1  # a multiprocessing pool's worker may not start processes of its own
         if jobs <= 1:
             self._read_piped()
             return
