@@ -621,3 +621,31 @@ def in_daemon_process() -> bool:
     import multiprocessing
 
     return bool(multiprocessing.current_process().daemon)
+
+
+def blob_chunks(cwd: Path, name: str, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """A blob (an id, or `REV:PATH`) in chunks as `git cat-file blob` writes it, never held
+    whole; a failure (a missing object) raises ScanError after what was read."""
+    try:
+        proc = subprocess.Popen(
+            ["git", "cat-file", "blob", name],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_env(),
+        )
+    except FileNotFoundError as exc:
+        raise spawn_error(exc) from None
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        while data := proc.stdout.read(chunk):
+            yield data
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        error = proc.stderr.read()
+        code = proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    if code != 0:
+        raise ScanError(f"git cat-file blob {name} failed: {_first_line(error)}")

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from kimi_secret_scan import git
@@ -19,7 +20,7 @@ from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources.files import DEFAULT_MAX_SIZE, iter_files
-from kimi_secret_scan.windows import detect_all
+from kimi_secret_scan.windows import WINDOW, detect_all
 
 # Options fixed here so that no user configuration (diff.noprefix, diff.interHunkContext,
 # diff.submodule=log, color.ui, diff.external, textconv drivers…) changes what we parse.
@@ -207,8 +208,11 @@ def staged_changes(repo: git.Repo, max_size: int = DEFAULT_MAX_SIZE) -> StagedCh
     # Without a revision, `git diff --cached` compares with HEAD, or with the empty tree
     # before the first commit. Files over the size limit are diffed as binary
     # (core.bigFileThreshold), so git never prints a huge file into the patch we hold.
+    # Files over a scanning window are diffed as binary too, and then read from their blobs
+    # one window at a time (iter_staged): a patch is parsed whole, at ~10x the file's size.
+    threshold = min(max_size, WINDOW)
     output = git.run_git(
-        ["-c", f"core.bigFileThreshold={max_size}", "diff", *_DIFF_OPTIONS], repo.root
+        ["-c", f"core.bigFileThreshold={threshold}", "diff", *_DIFF_OPTIONS], repo.root
     )
     changes, patch = _parse_raw(output)
     if not changes:
@@ -302,6 +306,8 @@ def iter_staged(
     binary_ids += [c.old_id for c, s in todo if s.binary and not _ZERO.match(c.old_id)]
     sizes = git.object_sizes(repo.root, binary_ids) if binary_ids else {}
     oversized = {oid for oid, size in sizes.items() if size > max_size}
+    # Under the limit but over a window: read in chunks, never whole (_streamed).
+    big = {oid for oid, size in sizes.items() if WINDOW < size <= max_size}
     kept: StagedChanges = []
     for change, section in todo:
         if change.new_id in oversized:
@@ -316,12 +322,19 @@ def iter_staged(
     in_merge = _merge_head(repo)
     wanted_ids: list[str] = []
     for change, section in todo:
+        if change.new_id in big:
+            continue  # read by _streamed, with the versions it is compared with
         if change.new_id not in blobs:
             wanted_ids.append(change.new_id)
         if section.binary and not _ZERO.match(change.old_id) and change.old_id not in oversized:
             wanted_ids.append(change.old_id)
         if in_merge and "\n" not in change.path:
             wanted_ids.append(f"MERGE_HEAD:{change.path}")
+    for change, _ in todo:
+        old_id = change.old_id
+        held = old_id in big or old_id in oversized or _ZERO.match(old_id)
+        if change.new_id in big and not held:
+            wanted_ids.append(old_id)  # a small earlier version is read whole
     if wanted_ids:
         for (_, kind, data), asked in zip(
             git.cat_file(repo.root, wanted_ids), wanted_ids, strict=False
@@ -330,6 +343,9 @@ def iter_staged(
                 blobs[asked] = data
 
     for change, section in todo:
+        if change.new_id in big:
+            yield _streamed(repo, change, sizes, oversized, big, blobs, in_merge, settings)
+            continue
         new_data = blobs.get(change.new_id)
         if new_data is None:
             yield Skipped(change.path, "staged object could not be read", unreadable=True)
@@ -347,6 +363,51 @@ def iter_staged(
             lines=None if section.binary else section.lines,
             known_secrets=known,
         )
+
+
+def _streamed(
+    repo: git.Repo,
+    change: Change,
+    sizes: dict[str, int],
+    oversized: set[str],
+    big: set[str],
+    blobs: dict[str, bytes],
+    in_merge: bool,
+    settings: DetectorSettings,
+) -> Content:
+    """A staged file larger than a window, read from its blob one window at a time (as
+    `files` and `history` read one): like a binary file, its keys count unless its earlier
+    version (or, during a merge, the other side's) already held them."""
+    path, old_id = change.path, change.old_id
+    before: list[Content] = []
+    if not _ZERO.match(old_id) and old_id not in oversized:
+        if old_id in big:
+            chunks = partial(git.blob_chunks, repo.root, old_id)
+            before.append(Content(path, b"", chunks=chunks, size=sizes[old_id]))
+        else:
+            before.append(Content(path, blobs.get(old_id, b"")))
+    if in_merge and "\n" not in path:
+        other = partial(_if_present, repo.root, f"MERGE_HEAD:{path}")
+        before.append(Content(path, b"", chunks=other))
+    known: set[str] = set()
+    for earlier in before:
+        known.update(f.secret for f in detect_all(earlier, settings))
+    return Content(
+        path=path,
+        data=b"",
+        lines=None,
+        known_secrets=frozenset(known),
+        chunks=partial(git.blob_chunks, repo.root, change.new_id),
+        size=sizes[change.new_id],
+    )
+
+
+def _if_present(cwd: Path, name: str) -> Iterator[bytes]:
+    """A blob's chunks, or nothing when it does not exist (a path the other side lacks)."""
+    try:
+        yield from git.blob_chunks(cwd, name)
+    except ScanError:
+        return
 
 
 def _secrets_in(path: str, blobs: list[bytes], settings: DetectorSettings) -> frozenset[str]:
