@@ -374,6 +374,7 @@ _found_for_config: dict[str, Repo] = {}
 def toplevel(start: Path) -> Path | None:
     """The top level of the work tree around `start`; None outside one (no repository, a
     bare one, or one git refuses to read: the caller falls back to `start`)."""
+    check_version()  # a missing or too old git is an error here too, never a fallback
     try:
         repo = find_repo(start)
     except ScanError:
