@@ -627,16 +627,7 @@ def in_daemon_process() -> bool:
 def blob_chunks(cwd: Path, name: str, chunk: int = 1 << 20) -> Iterator[bytes]:
     """A blob (an id, or `REV:PATH`) in chunks as `git cat-file blob` writes it, never held
     whole; a failure (a missing object) raises ScanError after what was read."""
-    try:
-        proc = subprocess.Popen(
-            ["git", "cat-file", "blob", name],
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=git_env(),
-        )
-    except FileNotFoundError as exc:
-        raise spawn_error(exc) from None
+    proc = popen(["cat-file", "blob", name], cwd, stdout=PIPE, stderr=PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     try:
         while data := proc.stdout.read(chunk):

@@ -26,6 +26,7 @@ import re
 import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from kimi_secret_scan import git
@@ -34,7 +35,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources import metadata
-from kimi_secret_scan.windows import detect_all
+from kimi_secret_scan.windows import WINDOW, detect_all
 
 _SUBMODULE = "160000"
 _SEP = "\x1f"
@@ -329,19 +330,26 @@ def iter_commit_contents(
         yield Content(metadata.commit_path_names(sha), text, metadata=True)
 
     # Blobs over the limit are skipped from their size alone, never read: a pushed 4 GiB
-    # file costs the hook nothing. (A partial clone may fail the size query: then each blob
-    # is measured as it is read.)
+    # file costs the hook nothing. Blobs over a window are scanned one window at a time,
+    # never held whole. (A partial clone may fail the size query: then each blob is
+    # measured as it is read.)
     try:
-        sizes = git.object_sizes(cwd, [a.blob for a in added])
+        sizes = git.object_sizes(cwd, [a.blob for a in added]) if added else {}
     except ScanError:
         sizes = {}
+    small: list[_Added] = []
     for entry in added:
-        if sizes.get(entry.blob, 0) > max_size:
+        size = sizes.get(entry.blob, 0)
+        if size > max_size:
             yield Skipped(
                 f"{entry.commit.sha[:12]}:{entry.path}",
-                f"larger than the size limit ({sizes[entry.blob]} > {max_size} bytes)",
+                f"larger than the size limit ({size} > {max_size} bytes)",
             )
-    added = [a for a in added if sizes.get(a.blob, 0) <= max_size]
+        elif size > WINDOW:
+            yield _windowed(cwd, entry, size, settings)
+        else:
+            small.append(entry)
+    added = small
 
     # First pass: every new blob. Most hold no candidate key and are final as they are.
     pending: list[tuple[_Added, bytes]] = []
@@ -389,3 +397,20 @@ def iter_commit_contents(
             continue
         known = frozenset(s for oid in entry.baseline for s in known_by_blob[oid])
         yield Content(path=entry.path, data=data, commit=entry.commit, known_secrets=known)
+
+
+def _windowed(cwd: Path, entry: _Added, size: int, settings: DetectorSettings) -> Content:
+    """A blob larger than a window, read in chunks each time it is scanned; the keys its
+    parents' versions held (read in chunks too) are not new."""
+    known: set[str] = set()
+    for oid in entry.baseline:
+        earlier = Content(entry.path, b"", chunks=partial(git.blob_chunks, cwd, oid))
+        known.update(f.secret for f in detect_all(earlier, settings))
+    return Content(
+        path=entry.path,
+        data=b"",
+        commit=entry.commit,
+        known_secrets=frozenset(known),
+        chunks=partial(git.blob_chunks, cwd, entry.blob),
+        size=size,
+    )
