@@ -96,6 +96,8 @@ def build_history(path: Path, size_mb: int, rng: random.Random) -> str:
 def build_big_file(path: Path, size_mb: int, rng: random.Random) -> str:
     """A work tree with one `size_mb` MiB file (key near the end), staged but not committed."""
     git(path.parent, "init", "-q", "--initial-branch=main", str(path))
+    # A first commit, so that `range HEAD~1..HEAD` reads the commit that adds the file.
+    git(path, "commit", "-q", "--no-verify", "--allow-empty", "-m", "start")
     key = _key(rng)
     size = size_mb * MIB
     with (path / "big.txt").open("wb") as handle:
@@ -188,6 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(run("file, scanned", ["staged", *big_limit], big, file_key, False))
         git(big, "commit", "-q", "--no-verify", "-m", "big")
         results.append(run("file, scanned", ["history", *big_limit], big, file_key, False))
+        results.append(
+            run("file, scanned", ["range", "HEAD~1..HEAD", *big_limit], big, file_key, False)
+        )
 
     print()
     print(
