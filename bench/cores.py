@@ -118,6 +118,12 @@ def main() -> int:
     parser.add_argument("--jobs", default="1,2")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
+        "--tasks-per-job",
+        type=int,
+        default=history._TASKS_PER_JOB,
+        help="runs of the listing per worker (each starts a cat-file)",
+    )
+    parser.add_argument(
         "--plant",
         action="store_true",
         help="audit a copy of --repo with bench/history.py's planted keys (so attribution runs)",
@@ -139,6 +145,7 @@ def main() -> int:
         print(f"planted {len(planted)} keys in a copy: {copy}")
         args.repo = copy
     jobs = [int(j) for j in args.jobs.split(",")]
+    history._TASKS_PER_JOB = args.tasks_per_job
     results: dict[int, list[dict[str, Any]]] = {j: [] for j in jobs}
     for _ in range(args.runs):
         for j in jobs:
