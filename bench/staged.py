@@ -69,7 +69,7 @@ def _filler_line(rng: random.Random, n: int) -> str:
     return f"{a}_{n} = compute_{b}({n}, {rng.randint(0, 9999)})  # step {n}\n"
 
 
-def build_corpus(root: Path, seed: int | None = None) -> Corpus:
+def build_corpus(root: Path, seed: int | None = None, clean: bool = False) -> Corpus:
     rng = random.Random(seed)
     repo = root / "repo"
     repo.mkdir(parents=True)
@@ -102,8 +102,12 @@ def build_corpus(root: Path, seed: int | None = None) -> Corpus:
         180: ("docs/setup_180.md", f"ANTHROPIC_API_KEY={placeholder}\n"),
     }
     per_file = LINES // FILES
+
+    def name_of(i: int) -> str:
+        return f"src/module_{i}.py"
+
     for i in range(FILES):
-        name, extra = special.get(i, (f"src/module_{i}.py", ""))
+        name, extra = (f"src/module_{i}.py", "") if clean else special.get(i, (name_of(i), ""))
         extra_lines = extra.count("\n")
         body = "".join(_filler_line(rng, n) for n in range(per_file - extra_lines))
         target = repo / name
@@ -115,7 +119,7 @@ def build_corpus(root: Path, seed: int | None = None) -> Corpus:
     # A key in the working tree only: staged files are left as they are in the index.
     with (repo / "src" / "module_3.py").open("a") as handle:
         handle.write(f'KIMI_API_KEY = "{unstaged_key}"\n')
-    return Corpus(repo, [platform_key, code_key, header_key], unstaged_key)
+    return Corpus(repo, [] if clean else [platform_key, code_key, header_key], unstaged_key)
 
 
 def _git_env() -> dict[str, str]:
@@ -237,8 +241,11 @@ def check_findings(scanner: str, corpus: Corpus) -> str:
         text=True,
         check=False,
     )
-    if proc.returncode != 1:
-        raise SystemExit(f"expected exit 1 from the scan, got {proc.returncode}: {proc.stderr}")
+    expected = 1 if corpus.keys else 0
+    if proc.returncode != expected:
+        raise SystemExit(
+            f"expected exit {expected} from the scan, got {proc.returncode}: {proc.stderr}"
+        )
     report = json.loads(proc.stdout)
     found = sorted(f["secret"] for f in report["findings"])
     if found != sorted(corpus.keys):
@@ -345,6 +352,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated repository")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
+        "--clean",
+        action="store_true",
+        help="stage the same 200 files without any key or placeholder (the common commit)",
+    )
+    parser.add_argument(
         "--scanner",
         default="fresh",
         help="'fresh' (default): pip install this checkout, not editable, into a temporary "
@@ -372,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             scanner = found
             python = _script_python(Path(found))
         print(f"scanner: {scanner}")
-        corpus = build_corpus(workdir, args.seed)
+        corpus = build_corpus(workdir, args.seed, args.clean)
         diff_size = len(
             subprocess.run(
                 ["git", "diff", "--staged", "-U0"],
