@@ -12,6 +12,7 @@ import pytest
 
 from tests.gitrepo import run_cli
 from tests.test_history import Built, built  # noqa: F401  (the module's fixture)
+from tests.test_odd_repos import Layout, partial_clone, with_submodule  # noqa: F401
 
 
 def _audit(b: Built, *args: str) -> tuple[int, dict[str, Any]]:
@@ -39,3 +40,16 @@ def test_workers_report_the_same_skips(built: Built) -> None:  # noqa: F811
     assert code == 1  # the keys in small blobs are still found
     assert len(one["stats"]["skipped"]) > 3
     assert many == one
+
+
+def test_workers_say_missing_objects_and_submodules_as_one_process_does(
+    partial_clone: Layout,  # noqa: F811
+    with_submodule: Layout,  # noqa: F811
+) -> None:
+    """A partial clone's absent blobs and a submodule are reported the same with workers."""
+    for layout, code in ((partial_clone, 2), (with_submodule, 0)):
+        one = run_cli("history", "--format", "json", "--jobs", "1", cwd=layout.cwd)
+        many = run_cli("history", "--format", "json", "--jobs", "2", cwd=layout.cwd)
+        assert one.code == many.code == code, (one.all, many.all)
+        assert json.loads(many.out) == json.loads(one.out)
+        assert json.loads(one.out)["stats"]["skipped"]
