@@ -42,6 +42,8 @@ COMMANDS: list[tuple[str, list[str], bytes | None]] = [
     ),
     ("pre-receive", ["pre-receive"], b"{base} {head} refs/heads/main\n"),
     ("history", ["history"], None),
+    # The history read split among worker processes, each starting its own cat-file.
+    ("history-jobs", ["history", "--jobs", "2"], None),
     ("baseline-create", ["baseline", "create", "--file", "{dir}/baseline.toml"], None),
     ("baseline-update", ["baseline", "update", "--file", "{dir}/baseline.toml"], None),
     ("baseline-audit", ["baseline", "audit", "--file", "{dir}/baseline.toml"], None),
@@ -368,7 +370,7 @@ def test_no_command_runs_a_program_from_the_repository_config(
 def test_matrix_size() -> None:
     """The size the docs quote: settings x commands (baseline create, update, audit count
     as three)."""
-    assert (len(SETTINGS), len(COMMANDS)) == (13, 11)
+    assert (len(SETTINGS), len(COMMANDS)) == (13, 12)
 
 
 # --- the door itself -----------------------------------------------------------------------
