@@ -138,14 +138,15 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
             leaks, commands=commands, then="stage the edit, commit and push", rotated=True
         )
         for letter, fix in zip("abc", fixes, strict=False):
-            out.extend(step_lines(f"{letter}.", fix))
+            # Steps quote paths: the repository author's text, made inert (as in text.py).
+            out.extend(step_lines(f"{letter}.", [inert.text(line) for line in fix]))
         out.append("")
         step += 1
     out.append(heading(f"Step {step}. Once every key is revoked, purge history"))
     out.append(f"  {audit.USELESS_WITHOUT_REVOKE}")
     if target is not None:
         for letter, purge in zip("abcdefghijkl", audit.purge_steps(groups, target), strict=False):
-            out.extend(step_lines(f"{letter}.", purge))
+            out.extend(step_lines(f"{letter}.", [inert.text(line) for line in purge]))
     out.append("")
     return out
 

@@ -185,3 +185,54 @@ def notes_on(cwd: Path, shas: Iterable[str], hint: str = "") -> Iterator[Content
             yield _unreadable("note", oid, hint)
             continue
         yield Content(f"note on {target[:12]} ({ref})", data, metadata=True)
+
+
+def non_commit_tips(
+    cwd: Path, refs: Sequence[PushedRef], exclude: Sequence[str], max_size: int
+) -> Iterator[Content | Skipped]:
+    """The blobs a pushed ref publishes without a commit: a tag (lightweight or annotated,
+    a tag of a tag) of a blob or a tree. `git log` lists no commit for such a tip, so
+    without this a key in `git tag t $(git hash-object -w key.txt)` would be pushed unread.
+    Objects reachable from `exclude` (what the other side already has) are not new."""
+    if not refs:
+        return
+    out = git.run_git(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        cwd,
+        input="".join(f"{ref.oid}^{{}}\n" for ref in refs).encode(),
+    )
+    tips: dict[str, str] = {}  # peeled blob or tree id -> the ref that names it
+    for ref, line in zip(refs, out.decode("ascii", "replace").splitlines(), strict=False):
+        parts = line.split()
+        if len(parts) == 2 and parts[1] in ("blob", "tree"):
+            tips.setdefault(parts[0], ref.name)
+    if not tips:
+        return
+    wanted: list[tuple[str, str]] = []  # (object id, where in words)
+    seen: set[str] = set()
+    for tip, ref_name in tips.items():
+        listed = git.run_git(["rev-list", "--objects", tip, "--not", *exclude, "--"], cwd)
+        for raw in listed.decode("utf-8", "surrogateescape").splitlines():
+            oid, _, name = raw.partition(" ")
+            if oid not in seen:
+                seen.add(oid)
+                wanted.append((oid, f"{ref_name}:{name}" if name else ref_name))
+    sizes = git.object_sizes(cwd, [oid for oid, _ in wanted])
+    readable: list[tuple[str, str]] = []
+    for oid, where in wanted:
+        if sizes.get(oid, 0) > max_size:
+            yield Skipped(
+                where,
+                f"blob {oid[:12]} is larger than the size limit ({max_size} bytes); "
+                "not scanned, so the scan is incomplete",
+                unreadable=True,
+            )
+        else:
+            readable.append((oid, where))
+    for (oid, kind, data), (_, where) in zip(
+        git.cat_file(cwd, [oid for oid, _ in readable]), readable, strict=False
+    ):
+        if kind == "missing":
+            yield _unreadable("object", oid, "")
+        elif kind == "blob":
+            yield Content(where, data)
