@@ -147,3 +147,21 @@ def test_a_tag_of_a_blob_or_tree_holding_a_key_is_rejected(
     clean = work.git("hash-object", "-w", "--stdin", input=b"hello\n").strip()
     work.git("tag", "t2", clean)
     assert push(work, "origin", "refs/tags/t2").returncode == 0
+
+
+def test_a_key_in_a_tag_objects_header_is_rejected(server: tuple[GitRepo, GitRepo]) -> None:
+    # The `tag <name>` line of a tag object need not be the ref's name, and a hand-made
+    # object can carry other header lines: both are published, and were never scanned.
+    _repo, work = server
+    key, other = key_line()[1], key_line()[1]
+    head = work.head()
+    raw = (
+        f"object {head}\ntype commit\ntag {key}\ntagger a <a@x> 1700000000 +0000\n"
+        f"x-extra {other}\n\nrelease\n"
+    )
+    oid = work.git("hash-object", "-t", "tag", "-w", "--literally", "--stdin", input=raw.encode())
+    work.git("update-ref", "refs/tags/v1", oid.strip())
+    proc = push(work, "origin", "refs/tags/v1")
+    assert proc.returncode != 0, proc.stderr
+    assert proc.stderr.count("tag header of v1") >= 2
+    assert key not in proc.stderr and other not in proc.stderr

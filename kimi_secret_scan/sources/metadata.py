@@ -28,6 +28,9 @@ from kimi_secret_scan.sources.message import person
 # of a commit (mergetag, encoding, gpgsig, anything a tool added) is scanned as text.
 _KNOWN_HEADERS = (b"tree ", b"parent ", b"author ", b"committer ")
 _ROLES = ((b"author", "author"), (b"committer", "committer"))
+# A tag object's header lines not scanned elsewhere: its `tag <name>` line (which need not
+# be the ref's name) and any other line a hand-made object carries are published too.
+_KNOWN_TAG_HEADERS = (b"object ", b"type ", b"tagger ")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,11 @@ def tag_metadata(
             )
             if text.strip():
                 yield Content(f"tag message of {name}", text, commit=who, metadata=True)
+            extra = b"\n".join(
+                line for line in head.split(b"\n") if not line.startswith(_KNOWN_TAG_HEADERS)
+            )
+            if extra.strip():
+                yield Content(f"tag header of {name}", extra, commit=who, metadata=True)
             ident = _identity(tagger)
             if ident:
                 yield Content(f"tagger of {name}", ident.encode(), commit=who, metadata=True)
