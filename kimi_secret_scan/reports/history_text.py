@@ -138,15 +138,14 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
             leaks, commands=commands, then="stage the edit, commit and push", rotated=True
         )
         for letter, fix in zip("abc", fixes, strict=False):
-            # Steps quote paths: the repository author's text, made inert (as in text.py).
-            out.extend(step_lines(f"{letter}.", [inert.text(line) for line in fix]))
+            out.extend(step_lines(f"{letter}.", fix))  # step_lines makes each line inert
         out.append("")
         step += 1
     out.append(heading(f"Step {step}. Once every key is revoked, purge history"))
     out.append(f"  {audit.USELESS_WITHOUT_REVOKE}")
     if target is not None:
         for letter, purge in zip("abcdefghijkl", audit.purge_steps(groups, target), strict=False):
-            out.extend(step_lines(f"{letter}.", [inert.text(line) for line in purge]))
+            out.extend(step_lines(f"{letter}.", purge))
     out.append("")
     return out
 
