@@ -8,6 +8,7 @@ already had is not new either.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -324,12 +325,27 @@ def iter_staged(
         if section.binary:
             before.append(blobs.get(change.old_id, b""))
         known = _secrets_in(change.path, before, settings)
+        earlier = None
+        if not section.binary and not _ZERO.match(change.old_id):
+            earlier = functools.partial(
+                _earlier_secrets, repo.root, change.old_id, change.path, settings
+            )
         yield Content(
             path=change.path,
             data=new_data,
             lines=None if section.binary else section.lines,
             known_secrets=known,
+            earlier_secrets=earlier,
         )
+
+
+def _earlier_secrets(
+    root: Path, old_id: str, path: str, settings: DetectorSettings
+) -> frozenset[str]:
+    """The keys of a file's version before the staged change (read only when a finding
+    falls outside the added lines)."""
+    blobs = [data for _, kind, data in git.cat_file(root, [old_id]) if kind == "blob"]
+    return _secrets_in(path, blobs, settings)
 
 
 def _secrets_in(path: str, blobs: list[bytes], settings: DetectorSettings) -> frozenset[str]:
