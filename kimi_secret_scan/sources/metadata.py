@@ -244,3 +244,54 @@ def non_commit_tips(
             yield _unreadable("object", oid, "")
         elif kind == "blob":
             yield Content(where, data)
+
+
+def history_names(cwd: Path, rev_args: Sequence[str]) -> Iterator[Content]:
+    """What a history audit reads besides files and messages, as the gates do for a push:
+    the names of every ref, every path any commit holds, and each distinct author, committer
+    and tagger. Names are many and short, so each kind is one piece of content, a name a
+    line (the finding's excerpt shows which); an identity names the first commit that
+    carries it."""
+    refs = git.run_git(["for-each-ref", "--format=%(refname)"], cwd)
+    if refs.strip():
+        yield Content("ref names", refs, metadata=True)
+    listing = git.run_git(["rev-list", "--objects", "--missing=allow-any", *rev_args, "--"], cwd)
+    paths = {
+        line.partition(b" ")[2]
+        for line in listing.split(b"\n")
+        if b" " in line  # "<id> <path>": trees and blobs under a name
+    }
+    paths.discard(b"")
+    if paths:
+        yield Content("path names", b"\n".join(sorted(paths)) + b"\n", metadata=True)
+    log = git.run_git(
+        # Oldest first: an identity names the first commit that carries it.
+        ["log", "--reverse", "--format=%H%x00%an <%ae>%x00%cn <%ce>%x00%aI", *rev_args, "--"],
+        cwd,
+    )
+    seen: set[bytes] = set()
+    for line in log.split(b"\n"):
+        fields = line.split(b"\0")
+        if len(fields) != 4:
+            continue
+        sha = fields[0].decode("ascii", "replace")
+        for role, ident in (("author", fields[1]), ("committer", fields[2])):
+            if ident in seen or ident == b" <>":
+                continue
+            seen.add(ident)
+            who = ident.decode("utf-8", "replace")
+            name, _, email = who.rpartition(" <")
+            commit = Commit(
+                sha, name, email.removesuffix(">"), fields[3].decode("ascii", "replace")
+            )
+            yield Content(f"{role} of {sha[:12]}", ident, commit=commit, metadata=True)
+    taggers = git.run_git(
+        ["for-each-ref", "--format=%(refname:short)%00%(taggername) %(taggeremail)", "refs/tags"],
+        cwd,
+    )
+    for line in taggers.split(b"\n"):
+        tag, _, ident = line.partition(b"\0")
+        if ident.strip() and ident != b" " and ident not in seen:
+            seen.add(ident)
+            name = tag.decode("utf-8", "replace")
+            yield Content(f"tagger of {name}", ident, metadata=True)
