@@ -592,6 +592,22 @@ def test_named_paths_that_are_not_staged_are_scanned_whole(repo: GitRepo) -> Non
     assert report["stats"]["lines"] == 3
 
 
+def test_a_named_symbolic_link_is_read_as_git_stores_it_not_followed(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A committed link to a file outside the repository (/proc/self/environ, ~/.netrc):
+    named to the hook, its target's name is scanned, never the target it points at."""
+    secret = tmp_path / "outside.env"
+    secret.write_text(f"KIMI_API_KEY={kimi_code_key()}\n")
+    repo.commit_file("README.md", "hi\n")
+    (repo.path / "env.txt").symlink_to(secret)
+    repo.add("env.txt")
+    repo.commit("a link")
+    run, report = staged(repo, "env.txt", "README.md")
+    assert run.code == 0, run.all
+    assert report["stats"]["files"] == 2
+
+
 def test_new_file_content_is_rebuilt_exactly_from_the_patch(repo: GitRepo) -> None:
     """New files are read from the patch (not a second git call) only when byte-exact."""
     from kimi_secret_scan import git as kgit

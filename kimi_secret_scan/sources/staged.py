@@ -227,12 +227,17 @@ def whole_file_paths(repo: git.Repo, paths: list[str], changes: StagedChanges) -
 def iter_whole_files(
     repo: git.Repo, names: list[str], max_size: int = DEFAULT_MAX_SIZE
 ) -> Iterator[Content | Skipped]:
-    return iter_files(
-        [str(repo.root / name) for name in names],
-        max_size=max_size,
-        relative_to=repo.root,
-        explicit=True,
-    )
+    """The named files whole. A symbolic link is read as git stores it, its target's name:
+    a committed link to /proc/self/environ or ~/.netrc must not make the hook read (and
+    quote) what it points at."""
+    files = []
+    for name in names:
+        path = repo.root / name
+        if path.is_symlink():
+            yield Content(path=name, data=os.fsencode(os.readlink(path)))
+        else:
+            files.append(str(path))
+    yield from iter_files(files, max_size=max_size, relative_to=repo.root, explicit=True)
 
 
 def iter_staged(
