@@ -8,6 +8,7 @@ un-leaks it. Rewriting history without revoking is therefore useless, and the pl
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import shlex
 from collections.abc import Callable, Iterable, Mapping
@@ -22,6 +23,7 @@ from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.result import ScanResult
 from kimi_secret_scan.settings import DetectorSettings
+from kimi_secret_scan.sources import metadata
 from kimi_secret_scan.sources.attribution import RefWalk
 from kimi_secret_scan.sources.history import (
     SHALLOW,
@@ -468,7 +470,11 @@ def run_history(
     then shows its key's verdict)."""
     source = HistorySource(root, selection, settings, max_file_size, meter, jobs)
     try:
-        result = scanner("history", selection.describe(), source.items())
+        # Names and identities too, as the gates read them for a push (after the objects,
+        # in the same process: Ctrl-C leaves no git behind).
+        names = metadata.history_names(root, selection.rev_args())
+        items = itertools.chain(source.items(), names)
+        result = scanner("history", selection.describe(), items)
     finally:
         if meter is not None:
             meter.done()

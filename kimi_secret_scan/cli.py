@@ -87,6 +87,8 @@ class ScanOptions:
     # own in a gate, so these decide what a gate trusts.
     config_given: bool = False
     max_file_size_option: int | None = None
+    # --min-confidence given on the command line (else a gate takes the base side's).
+    min_confidence_given: bool = False
     # Gates: fail (exit 1) on a finding hidden by a suppression the scanned change added.
     fail_new_suppressions: bool = False
     # --verify: ask the issuing service about each distinct key before reporting.
@@ -259,6 +261,7 @@ def configure(
         min_confidence=(
             Confidence.parse(min_confidence) if min_confidence else config.min_confidence
         ),
+        min_confidence_given=min_confidence is not None,
         config=config,
         sink=sink,
         reports=report_targets(reports, output_file),

@@ -17,6 +17,10 @@ class Content:
     commit: Commit | None = None
     # Keys already present before the change (binary files have no line diff): not reported.
     known_secrets: frozenset[str] = frozenset()
+    # The keys of the content's earlier version, asked only when a finding falls outside
+    # `lines` (a key written in pieces can start on an unchanged line and end on an added
+    # one): it counts when the earlier version did not hold it. None: nothing earlier.
+    earlier_secrets: Callable[[], frozenset[str]] | None = field(default=None, compare=False)
     # Content too large to hold: `data` is empty, and each call gives its bytes anew in
     # chunks of any size (`size` in all); scan() reads it one window at a time.
     chunks: Callable[[], Iterator[bytes]] | None = field(default=None, compare=False)

@@ -18,6 +18,7 @@ the base side: a limit the change sets does not apply.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,7 +111,12 @@ def _base_side(
         baseline_path = baseline.path if baseline is not None else None
         rel_baseline = _under(baseline_path, root)
         if baseline is not None and rel_baseline is None:
-            trusted_baseline = baseline  # outside the repository
+            # Outside the repository: trusted when the change did not choose it.
+            base_named = _base_named_baseline(config, tmp, root)
+            if _outside_chosen_by_user(
+                baseline_path, effective, rel_config is None, base_named, root
+            ):
+                trusted_baseline = baseline
         elif base is not None and rel_baseline is not None:
             # The same path on the base side: a baseline the change added or moved the
             # setting to is absent there, so its entries are new.
@@ -122,6 +128,48 @@ def _base_side(
         if config.root == tmp:
             config = dataclasses.replace(config, root=root, baseline=None)
     return Trusted(config, trusted_baseline, where)
+
+
+def _base_named_baseline(config: Config, tmp: Path, root: Path) -> Path | None:
+    """The baseline the base side's configuration names, as a path in the repository."""
+    if config.root != tmp or config.baseline is None:
+        return None
+    try:
+        return root / config.baseline.relative_to(tmp)
+    except ValueError:
+        return config.baseline  # an absolute path
+
+
+def _lexically_outside(path: Path, root: Path) -> bool:
+    norm = Path(os.path.normpath(path.absolute()))
+    top = Path(os.path.normpath(root.absolute()))
+    return norm != top and top not in norm.parents
+
+
+def _outside_chosen_by_user(
+    path: Path | None,
+    effective: Config,
+    config_outside: bool,
+    base_named: Path | None,
+    root: Path,
+) -> bool:
+    """A baseline outside the repository is trusted only when the scanned change did not
+    choose it: `--baseline FILE`, a configuration outside the repository, or the base side's
+    configuration naming that outside path itself. Not when the change's configuration
+    names it (`baseline = "/tmp/x.toml"`), nor through a symbolic link the change commits
+    (`baseline.toml -> /tmp/x.toml`): any file outside that holds the key's hash would
+    then hide the key without a word."""
+    if path is None:
+        return False
+    if effective.source is not None and config_outside:
+        return True
+    if path.resolve() != effective.baseline_path.resolve():
+        return True  # named on the command line
+    return (
+        base_named is not None
+        and _lexically_outside(base_named, root)
+        and base_named.resolve() == path.resolve()
+    )
 
 
 def server_side(effective: Config, baseline: BaselineFilter | None) -> Trusted:

@@ -58,7 +58,10 @@ def console_hint(kind: str) -> str:
         return f"revoke it on the China platform ({PLATFORM_CN_CONSOLE})"
     if kind == KeyKind.PLATFORM_INTL:
         return f"revoke it on the international platform ({PLATFORM_INTL_CONSOLE})"
-    return "revoke it on the Moonshot platform (China or international, see below)"
+    return (
+        "revoke it on the Moonshot platform: the region is unknown, so look in both consoles, "
+        f"{PLATFORM_CN_CONSOLE} and {PLATFORM_INTL_CONSOLE}"
+    )
 
 
 def console_line(kind: str) -> str:

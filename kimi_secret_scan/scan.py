@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from kimi_secret_scan.content import Content, Skipped
@@ -50,7 +50,12 @@ def scan(
     items: Iterable[Content | Skipped],
     filters: Sequence[Filter] = DEFAULT_FILTERS,
     settings: DetectorSettings = DEFAULT_SETTINGS,
+    unread_containers: Callable[[str], bool] | None = None,
 ) -> ScanResult:
+    """`unread_containers` (the commit gates): for a container path it says True of, what
+    the container holds but could not be unpacked (a limit, an encrypted member, a damaged
+    archive) makes the scan incomplete, exit 2, instead of a pass with a note: a key
+    inside may be going in."""
     result = ScanResult(mode=mode, scope=scope)
     stats = result.stats
     for item in items:
@@ -60,7 +65,10 @@ def scan(
         # Only content whose first bytes name a container is unpacked (a few byte
         # comparisons per item otherwise, so a history of plain files pays nothing).
         if container_kind(head_of(item)) is not None:
-            inside = _scan_members(item, filters, settings, result)
+            unread = unread_containers is not None and unread_containers(
+                item.container or item.path
+            )
+            inside = _scan_members(item, filters, settings, result, unread)
             if inside:
                 # The container's own bytes are scanned too (a stored member, a deleted
                 # database row still on its page), but a key found in a member is
@@ -91,15 +99,24 @@ def _scan_members(
     filters: Sequence[Filter],
     settings: DetectorSettings,
     result: ScanResult,
+    unread: bool = False,
 ) -> frozenset[str]:
     """Scan what a container holds; the keys found in it, before any filter."""
     found: set[str] = set()
     for piece in expand(item, settings.limits):
         if isinstance(piece, Skipped):
+            if unread and not piece.unreadable:
+                piece = Skipped(piece.path, piece.reason + _GATE_UNREAD, unreadable=True)
             result.stats.skipped.append(piece)
         else:
             _scan_one(piece, filters, settings, result, found)
     return frozenset(found)
+
+
+_GATE_UNREAD = (
+    "; a gate cannot tell what it holds, so the scan is incomplete (to accept that, "
+    "exclude the file in the base side's configuration)"
+)
 
 
 def _filter(

@@ -254,3 +254,39 @@ def test_from_names_any_scanning_command_registered_later(
     assert [(e.sha256, e.path) for e in loaded.entries] == [(sha256_hex(key), "cfg.py")]
     assert runner.invoke(main, ["later", "cfg"]).exit_code == 0
     assert runner.invoke(main, ["later", "other"]).exit_code == 1
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "symlinked directory"])
+def test_repository_config_cannot_aim_baseline_writes_outside_it(
+    project: tuple[GitRepo, str], tmp_path: Path, how: str
+) -> None:
+    # A hostile repository's `baseline` setting once made `baseline create` create any file
+    # (~/.bash_profile), holding path names the repository chose (`$(…)` runs when sourced).
+    repo, _key = project
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    named = {
+        "absolute": str(outside / "victim.toml"),
+        "dotdot": "../outside/victim.toml",
+        "symlinked directory": "lnk/victim.toml",
+    }[how]
+    (repo.path / "lnk").symlink_to(outside)
+    (repo.path / ".kimi-secret-scan.toml").write_text(f"baseline = {json.dumps(named)}\n")
+    for args in (
+        ["baseline", "create"],
+        ["baseline", "update"],
+        ["baseline", "add", "--hash", "0" * 64, "--reason", "x"],
+    ):
+        run = run_cli(*args, cwd=repo.path)
+        assert run.code == 2, run.all
+        assert "outside the repository" in run.err
+        assert not (outside / "victim.toml").exists()
+    # Named by the user, it is written.
+    run = run_cli("baseline", "create", "--file", str(outside / "mine.toml"), cwd=repo.path)
+    assert run.code == 0, run.all
+    assert (outside / "mine.toml").is_file()
+    # Inside the repository, as before.
+    (repo.path / ".kimi-secret-scan.toml").write_text('baseline = "sub/b.toml"\n')
+    (repo.path / "sub").mkdir()
+    assert run_cli("baseline", "create", cwd=repo.path).code == 0
+    assert (repo.path / "sub" / "b.toml").is_file()

@@ -450,3 +450,139 @@ def test_a_file_over_the_default_size_limit_fails_the_gate(tmp_path: Path) -> No
     assert run.code == 2, run.all
     assert report(run)["stats"]["complete"] is False
     assert run_cli("range", f"{base}..HEAD", "--max-file-size", "1000", cwd=work.path).code == 0
+
+
+@pytest.mark.parametrize("how", ["config names it", "symbolic link", "default name linked"])
+def test_a_baseline_outside_the_repository_chosen_by_the_change_is_not_trusted(
+    tmp_path: Path, how: str
+) -> None:
+    # A file outside the repository that holds the key's hash (a shared runner's /tmp, a
+    # sibling checkout) was trusted as "not the change's to edit" even when the change's own
+    # configuration, or a symbolic link it commits, chose it: the key was hidden silently,
+    # even under --no-new-suppressions.
+    import hashlib
+
+    key = moonshot_key()
+    _server, work, base = setup(tmp_path, hook=False)
+    outside = tmp_path / "shared" / "known.toml"
+    outside.parent.mkdir()
+    sha = hashlib.sha256(key.encode()).hexdigest()
+    outside.write_text(f'version = 1\n\n[[known]]\nsha256 = "{sha}"\nrule = "moonshot-api-key"\n')
+    if how == "config names it":
+        work.write(".kimi-secret-scan.toml", f"baseline = {json.dumps(str(outside))}\n")
+    elif how == "symbolic link":
+        work.write(".kimi-secret-scan.toml", 'baseline = "known.toml"\n')
+        (work.path / "known.toml").symlink_to(outside)
+    else:
+        (work.path / ".kimi-secret-scan-baseline.toml").symlink_to(outside)
+    work.write("app.py", f'MOONSHOT_API_KEY = "{key}"\n')
+    work.add()
+    work.commit("add app")
+    run = gate_run("range", work, base, "--no-new-suppressions")
+    assert run.code == 1, run.all
+    assert "hidden by suppressions this change added: failing" in run.err
+    assert key not in run.all
+
+
+def test_a_baseline_outside_named_by_the_base_side_stays_trusted(tmp_path: Path) -> None:
+    import hashlib
+
+    key = moonshot_key()
+    _server, work, _ = setup(tmp_path, hook=False)
+    outside = tmp_path / "shared" / "known.toml"
+    outside.parent.mkdir()
+    sha = hashlib.sha256(key.encode()).hexdigest()
+    outside.write_text(f'version = 1\n\n[[known]]\nsha256 = "{sha}"\nrule = "moonshot-api-key"\n')
+    base = work.commit_file(
+        ".kimi-secret-scan.toml", f"baseline = {json.dumps(str(outside))}\n", "policy"
+    )
+    work.commit_file("app.py", f'MOONSHOT_API_KEY = "{key}"\n', "add app")
+    run = gate_run("range", work, base, "--no-new-suppressions", "--format", "json")
+    assert run.code == 0, run.all
+    assert report(run)["suppressed"] == []
+
+
+def _zip(name: str, data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _unopenable(how: str, key: str) -> bytes:
+    """A container holding `key` deflated (so not in its own bytes) that is not unpacked."""
+    import gzip
+
+    payload = f"KIMI_API_KEY={key}\n".encode()
+    if how == "encrypted flag":
+        data = bytearray(_zip(".env", payload))
+        data[6] |= 1  # "encrypted": the member is plain deflate all the same
+        data[data.find(b"PK\x01\x02") + 8] |= 1
+        return bytes(data)
+    if how == "truncated gzip":
+        return gzip.compress(payload + b"x" * 100)[:-8]
+    data = payload
+    for _ in range(7):  # deeper than max-unpack-depth
+        data = _zip("inner.zip", data)
+    return data
+
+
+@pytest.mark.parametrize("how", ["encrypted flag", "truncated gzip", "too deep"])
+def test_a_container_the_gate_cannot_open_fails_it(tmp_path: Path, how: str) -> None:
+    key = kimi_code_key()
+    _server, work, base = setup(tmp_path, hook=True)
+    work.commit_file("backup.bin", _unopenable(how, key), "backup")
+    for gate in ("range", "ci", "pre-push"):
+        run = gate_run(gate, work, base)
+        assert run.code == 2, (gate, run.all)
+        assert "incomplete" in run.all and key not in run.all
+    proc = push(work, "origin", "main")
+    assert proc.returncode != 0, proc.stderr
+    # The base side can accept it by excluding the file.
+    work.commit_file(".kimi-secret-scan.toml", 'exclude = ["backup.bin"]\n', "accept")
+    accepted = work.head()
+    work.commit_file("backup2.bin", b"plain\n", "more")
+    work.commit_file("backup.bin", _unopenable(how, kimi_code_key()), "backup again")
+    assert gate_run("range", work, accepted).code == 0
+
+
+@pytest.mark.parametrize("limit", ["max-unpacked-members = 0", "max-unpacked-bytes = 1"])
+def test_container_limits_the_change_sets_do_not_apply(tmp_path: Path, limit: str) -> None:
+    key = kimi_code_key()
+    _server, work, base = setup(tmp_path, hook=False)
+    work.write(".kimi-secret-scan.toml", limit + "\n")
+    work.write("backup.zip", _zip(".env", f"KIMI_API_KEY={key}\n".encode()))
+    work.add()
+    work.commit("backup, and a limit")
+    run = gate_run("range", work, base, "--format", "json")
+    assert run.code == 1, run.all
+    assert [f["path"] for f in report(run)["findings"]] == ["backup.zip!.env"]
+
+
+def test_a_minimum_confidence_the_change_sets_does_not_apply(tmp_path: Path) -> None:
+    # `min-confidence = "high"` in the change's own configuration once let its medium
+    # findings (a secret assigned to MOONSHOT_API_KEY) pass every gate with exit 0.
+    import random
+    import string
+
+    secret = "abcd" + "".join(
+        random.choice(string.ascii_letters + string.digits) for _ in range(40)
+    )
+    _server, work, base = setup(tmp_path, hook=False)
+    work.write(".kimi-secret-scan.toml", 'min-confidence = "high"\n')
+    work.write("x.env", f"MOONSHOT_API_KEY={secret}\n")
+    work.add()
+    work.commit("a setting, and a threshold")
+    for gate in ("range", "ci", "pre-push"):
+        run = gate_run(gate, work, base)
+        assert run.code == 1, (gate, run.all)
+    # The base side's threshold, or the command line's, still decides.
+    assert gate_run("range", work, base, "--min-confidence", "high").code == 0
+    policy = work.commit_file(
+        ".kimi-secret-scan.toml", '# the policy\nmin-confidence = "high"\n', "policy"
+    )
+    work.commit_file("y.env", f"MOONSHOT_API_KEY={secret[::-1]}\n", "another")
+    assert gate_run("range", work, policy).code == 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
+from kimi_secret_scan.finding import sha256_hex
 from tests import keygen
 from tests.gitrepo import GitRepo, git, run_cli
 
@@ -124,3 +126,30 @@ def test_min_confidence_reports_without_failing(repo: GitRepo) -> None:
     assert "History audit: 1 distinct key leaked" in run.out
     assert "below the minimum confidence (high)" in run.err
     assert run_cli("history", cwd=repo.path).code == 1
+
+
+def test_history_reads_names_and_identities_as_the_gates_do(tmp_path: Path) -> None:
+    """A key in an author's email, a branch name, a file name or a tagger is found by the
+    audit of the whole history, as the gates find it in a push (issue 11)."""
+    email, branch, name, tagger = (keygen.kimi_code_key() for _ in range(4))
+    repo = GitRepo(tmp_path / "r")
+    repo.git("commit", "-q", "--allow-empty", "-m", "a", f"--author=Eve <{email}@example.com>")
+    repo.git("branch", f"feature/{branch}")
+    repo.commit_file(f"notes/{name}.txt", "hello\n", "b")
+    subprocess.run(  # the tagger is the committer identity, which the tests set by env
+        ["git", "tag", "-a", "v1", "-m", "release"],
+        cwd=repo.path,
+        env={**os.environ, "GIT_COMMITTER_EMAIL": f"{tagger}@example.com"},
+        check=True,
+    )
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    places = {f["secret_sha256"]: f["path"] for f in json.loads(run.out)["findings"]}
+    assert places[sha256_hex(branch)] == "ref names"
+    assert places[sha256_hex(name)] == "path names"
+    assert places[sha256_hex(email)].startswith("author of ")
+    assert places[sha256_hex(tagger)] == "tagger of v1"
+    text = run_cli("history", cwd=repo.path)
+    assert "in the name of a ref" in text.out and "in the name of a file" in text.out
+    for key in (email, branch, name, tagger):
+        assert key not in run.all + text.all

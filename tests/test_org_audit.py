@@ -240,6 +240,8 @@ def test_file_urls_local_paths_and_stdin(tmp_path: Path) -> None:
         [str(local.path), str(bare.with_suffix(""))]  # a URL is named without `.git`
     )
     assert not (local.path / "kimi-secret-scan-audit").exists()
+    # The mirrors hold the keys: the cache is this user's alone.
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
 
 
 def test_the_cache_and_reports_never_go_inside_an_audited_repository(tmp_path: Path) -> None:
@@ -434,6 +436,13 @@ def test_control_characters_from_a_repository_never_reach_the_terminal(tmp_path:
     assert run.code == 1, run.all
     assert "\x1b" not in run.out and "\x07" not in run.out
     assert "evil\\x1b]0;pwned\\x07\\x1b[2J.env" in run.out
+    page = tmp_path / "audit.html"
+    merged = run_cli("merge", str(tmp_path / "o"), "--format", "html", "--output", str(page),
+                     cwd=tmp_path)  # fmt: skip
+    assert merged.code == 1, merged.all
+    html = page.read_text(encoding="utf-8")
+    assert "\x1b" not in html and "\x07" not in html  # shown escaped in the page too
+    assert "evil\\x1b]0;pwned" in html
 
 
 def test_a_target_cannot_allow_its_own_keys(tmp_path: Path) -> None:

@@ -117,3 +117,51 @@ def test_stdin_protocol_directly(server: tuple[GitRepo, GitRepo]) -> None:
     assert run.code == 2
     run = run_cli("pre-receive", cwd=repo.path, input=f"{ZERO} {'1' * 40} refs/heads/x\n".encode())
     assert run.code == 2  # an object it cannot read is an error, which rejects the push
+
+
+@pytest.mark.parametrize("annotated", [False, True])
+@pytest.mark.parametrize("target", ["blob", "tree"])
+def test_a_tag_of_a_blob_or_tree_holding_a_key_is_rejected(
+    server: tuple[GitRepo, GitRepo], target: str, annotated: bool
+) -> None:
+    # `git log` lists no commit for a tag that names a blob or a tree, so such a push once
+    # passed with "0 commits" while it stored the key on the server.
+    _repo, work = server
+    line, key = key_line()
+    blob = work.git("hash-object", "-w", "--stdin", input=line.encode()).strip()
+    oid = blob
+    if target == "tree":
+        tree = work.git("mktree", input=f"100644 blob {blob}\tk.txt\n".encode()).strip()
+        oid = work.git("mktree", input=f"040000 tree {tree}\tdir\n".encode()).strip()
+    if annotated:
+        work.git("tag", "-a", "-m", "release", "t1", oid)
+    else:
+        work.git("tag", "t1", oid)
+    proc = push(work, "origin", "refs/tags/t1")
+    assert proc.returncode != 0, proc.stderr
+    assert "Kimi Code API key" in proc.stderr
+    where = "refs/tags/t1:dir/k.txt" if target == "tree" else "refs/tags/t1:1:"
+    assert where in proc.stderr
+    assert key not in proc.stderr
+    # A tag of a clean blob still goes through.
+    clean = work.git("hash-object", "-w", "--stdin", input=b"hello\n").strip()
+    work.git("tag", "t2", clean)
+    assert push(work, "origin", "refs/tags/t2").returncode == 0
+
+
+def test_a_key_in_a_tag_objects_header_is_rejected(server: tuple[GitRepo, GitRepo]) -> None:
+    # The `tag <name>` line of a tag object need not be the ref's name, and a hand-made
+    # object can carry other header lines: both are published, and were never scanned.
+    _repo, work = server
+    key, other = key_line()[1], key_line()[1]
+    head = work.head()
+    raw = (
+        f"object {head}\ntype commit\ntag {key}\ntagger a <a@x> 1700000000 +0000\n"
+        f"x-extra {other}\n\nrelease\n"
+    )
+    oid = work.git("hash-object", "-t", "tag", "-w", "--literally", "--stdin", input=raw.encode())
+    work.git("update-ref", "refs/tags/v1", oid.strip())
+    proc = push(work, "origin", "refs/tags/v1")
+    assert proc.returncode != 0, proc.stderr
+    assert proc.stderr.count("tag header of v1") >= 2
+    assert key not in proc.stderr and other not in proc.stderr

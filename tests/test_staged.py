@@ -592,6 +592,22 @@ def test_named_paths_that_are_not_staged_are_scanned_whole(repo: GitRepo) -> Non
     assert report["stats"]["lines"] == 3
 
 
+def test_a_named_symbolic_link_is_read_as_git_stores_it_not_followed(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """A committed link to a file outside the repository (/proc/self/environ, ~/.netrc):
+    named to the hook, its target's name is scanned, never the target it points at."""
+    secret = tmp_path / "outside.env"
+    secret.write_text(f"KIMI_API_KEY={kimi_code_key()}\n")
+    repo.commit_file("README.md", "hi\n")
+    (repo.path / "env.txt").symlink_to(secret)
+    repo.add("env.txt")
+    repo.commit("a link")
+    run, report = staged(repo, "env.txt", "README.md")
+    assert run.code == 0, run.all
+    assert report["stats"]["files"] == 2
+
+
 def test_new_file_content_is_rebuilt_exactly_from_the_patch(repo: GitRepo) -> None:
     """New files are read from the patch (not a second git call) only when byte-exact."""
     from kimi_secret_scan import git as kgit
@@ -618,3 +634,28 @@ def test_new_file_content_is_rebuilt_exactly_from_the_patch(repo: GitRepo) -> No
     run, report = staged(repo)
     assert run.code == 0
     assert report["stats"]["files"] == len(contents) - 1  # the empty file adds no line
+
+
+def test_key_in_pieces_starting_on_an_unchanged_line_is_reported(repo: GitRepo) -> None:
+    """The first piece was committed alone (no key); the change adds the rest on the next
+    line. The joined key is reported at its first line, which the change did not touch: it
+    counts all the same, since the earlier version held no such key (a gate must not pass
+    a key because of where it starts)."""
+    key = kimi_code_key()
+    repo.commit_file("app.py", f'KIMI_API_KEY = ("{key[:40]}"\n    "")\n', "start")
+    repo.write("app.py", f'KIMI_API_KEY = ("{key[:40]}"\n    "{key[40:]}")\n')
+    repo.add("app.py")
+    run = run_cli("staged", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    [finding] = json.loads(run.out)["findings"]
+    assert (finding["path"], finding["line"]) == ("app.py", 1)
+    assert key not in run.all
+
+
+def test_key_already_held_in_pieces_is_not_reported_again(repo: GitRepo) -> None:
+    key = kimi_code_key()
+    repo.commit_file("app.py", f'KIMI_API_KEY = ("{key[:40]}"\n    "{key[40:]}")\n', "start")
+    repo.write("app.py", f'KIMI_API_KEY = ("{key[:40]}"\n    "{key[40:]}")\nOTHER = 1\n')
+    repo.add("app.py")
+    run = run_cli("staged", cwd=repo.path)
+    assert run.code == 0, run.all

@@ -87,6 +87,35 @@ def _baseline_path(config: Config, file: str | None) -> Path:
     return Path(file) if file else config.baseline_path
 
 
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _baseline_to_write(config: Config, file: str | None) -> Path:
+    """The baseline file a command writes. A repository's own configuration is written by
+    whoever wrote the repository: its `baseline` setting may only name a file inside it
+    (symbolic links resolved), or `baseline create` in a downloaded repository would create
+    `~/.bash_profile` with file names of that repository's choosing in it."""
+    path = _baseline_path(config, file)
+    source = config.source
+    if (
+        file is None
+        and config.baseline is not None
+        and source is not None
+        and _inside(source, config.root)
+        and not _inside(path, config.root)
+    ):
+        raise ScanError(
+            f"refusing to write the baseline {path}: `baseline` in {_shown(source)} names a "
+            f"file outside the repository ({path.resolve()}); pass --file to write there"
+        )
+    return path
+
+
 def _shown(path: Path) -> str:
     try:
         return path.absolute().relative_to(Path.cwd()).as_posix()
@@ -195,7 +224,7 @@ def create(
       kimi-secret-scan baseline create --from files -- tests/fixtures
     """
     config = suppressions.load_config(config_file, not no_config)
-    path = _baseline_path(config, file)
+    path = _baseline_to_write(config, file)
     if path.exists() and not force:
         raise ScanError(f"{path} exists: use `baseline update`, or --force to replace it")
     source = source or DEFAULT_SOURCE
@@ -229,7 +258,7 @@ def update(
     baseline was created with unless --from names another.
     """
     config = suppressions.load_config(config_file, not no_config)
-    path = _baseline_path(config, file)
+    path = _baseline_to_write(config, file)
     old = baseline_file.load(path)
     source = source or old.source or DEFAULT_SOURCE
     found = _run_source(source, source_args, config)
@@ -342,7 +371,7 @@ def add(
       kimi-secret-scan baseline add --hash 1f0e…(64 hex digits) --reason "test fixture"
     """
     config = suppressions.load_config(config_file, not no_config)
-    path = _baseline_path(config, file)
+    path = _baseline_to_write(config, file)
     old = baseline_file.load(path) if path.exists() else Baseline()
     added = []
     for raw in hashes:

@@ -5,6 +5,7 @@ Also the shared runner of every command that scans commits (ci, pre-push, pre-re
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.filters.baseline import BaselineFilter
+from kimi_secret_scan.globs import excluded
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.scan import scan
 from kimi_secret_scan.sources import metadata
@@ -84,6 +86,12 @@ def scan_commits(
         limit, accepted = trusted.config.max_file_size, True
     else:
         limit, accepted = DEFAULT_MAX_FILE_SIZE, False
+    # Container limits the change sets do not apply either (`max-unpacked-members = 0`
+    # would turn every archive into "skipped"): the base side's (or the server's) limits.
+    settings = dataclasses.replace(opts.settings, limits=trusted.config.settings.limits)
+    if not opts.min_confidence_given:
+        # A change's `min-confidence = "high"` would let its medium findings pass the gate.
+        opts.min_confidence = trusted.config.min_confidence
     hidden = gate.NewSuppressions(opts.filters, config, trusted)
     shas = [c.commit.sha for c in commits]
     notes = refs is None
@@ -91,14 +99,25 @@ def scan_commits(
     tags = [ref for ref in pushed if ref.name.startswith("refs/tags/")]
     items: Iterable[Content | Skipped] = itertools.chain(
         gate_limits.size_skips_unread(
-            iter_commit_contents(cwd, commits, max_size=limit, settings=opts.settings), accepted
+            iter_commit_contents(cwd, commits, max_size=limit, settings=settings), accepted
         ),
         metadata.commit_metadata(cwd, shas),
         metadata.tag_metadata(cwd, tags),
         metadata.ref_names(pushed),
         metadata.notes_on(cwd, shas) if notes else (),
+        # A pushed tag of a blob or a tree publishes objects no commit of the range holds.
+        metadata.non_commit_tips(cwd, pushed, rev_range.exclude, limit),
     )
-    result = scan(mode, scope, items, hidden.filters(), opts.settings)
+    base_exclude = trusted.config.exclude
+
+    def must_unpack(path: str) -> bool:
+        # What the base side (or the server) excludes may stay unopened; nothing else may.
+        return not any(
+            excluded(name, base_exclude)
+            for name in repo_paths.candidates(path, trusted.config.root)
+        )
+
+    result = scan(mode, scope, items, hidden.filters(), settings, unread_containers=must_unpack)
     result.stats.commits = n
     result.new_suppressions = hidden.found
     opts.fail_new_suppressions = no_new_suppressions or trusted.config.new_suppressions == "fail"

@@ -105,7 +105,8 @@ def ensure(target: Target, cache: Path, report: Report) -> Path:
     """The target's mirror in the cache, cloned or fetched now. ScanError with git's reason
     when the repository cannot be reached or read."""
     assert target.url is not None
-    cache.mkdir(parents=True, exist_ok=True)
+    # The mirrors hold every key their repositories ever leaked: readable by this user only.
+    cache.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = cache / f"{target.slug}.git"
     env = mirror_env()
     fetching = _Progress(report)

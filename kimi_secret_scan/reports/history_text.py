@@ -52,8 +52,21 @@ def _where(f: Finding) -> str:
     return f"{f.commit.sha[:12]} {place}" if f.commit and f.commit.sha else place
 
 
+# Names a history audit reads as one piece each (sources/metadata.history_names).
+_NAMES = {
+    "ref names": "in the name of a ref (rename or delete the ref, here and on every remote)",
+    "path names": (
+        "in the name of a file some commit holds (the purge below replaces keys in contents "
+        "and messages, not in names: rename the path in history too, with filter-repo's "
+        "--path-rename)"
+    ),
+}
+
+
 def _by(f: Finding) -> str:
     if not f.commit:
+        if f.path in _NAMES:
+            return _NAMES[f.path]
         return "no commit adds it (reachable through a tag or ref that points at the blob)"
     who = inert.text(f"{f.commit.author} <{f.commit.email}> on {f.commit.date}")
     return f"by {who}"
@@ -138,7 +151,7 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
             leaks, commands=commands, then="stage the edit, commit and push", rotated=True
         )
         for letter, fix in zip("abc", fixes, strict=False):
-            out.extend(step_lines(f"{letter}.", fix))
+            out.extend(step_lines(f"{letter}.", fix))  # step_lines makes each line inert
         out.append("")
         step += 1
     out.append(heading(f"Step {step}. Once every key is revoked, purge history"))

@@ -13,7 +13,7 @@ import datetime as dt
 from html import escape
 from typing import Any
 
-from kimi_secret_scan import __version__
+from kimi_secret_scan import __version__, inert
 
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;
@@ -39,7 +39,9 @@ _BAR = {"present": "#d93025", "removed": "#8ab4a0", "offbranch": "#e8a33d", "ref
 
 
 def _e(value: object) -> str:
-    return escape(str(value if value is not None else ""), quote=True)
+    # Names, paths and refs are the repositories' authors' text: HTML-escaped, and their
+    # controls and bidi overrides shown escaped, so a name cannot read as another.
+    return escape(inert.text(str(value if value is not None else "")), quote=True)
 
 
 def _date(text: object) -> dt.datetime | None:

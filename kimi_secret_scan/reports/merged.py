@@ -8,9 +8,9 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from kimi_secret_scan import __version__
 from kimi_secret_scan.org.merge import printable
-from kimi_secret_scan.reports.sarif import INFORMATION_URI, SCHEMA
+from kimi_secret_scan.reports import sarif
+from kimi_secret_scan.reports.sarif import SCHEMA
 
 
 def _status(key: dict[str, Any]) -> str:
@@ -139,14 +139,7 @@ def render_sarif(merged: dict[str, Any]) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "kimi-secret-scan",
-                        "version": __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": list(rules.values()),
-                    }
-                },
+                "tool": sarif.tool(list(rules.values())),
                 "results": results,
             }
         ],

@@ -124,6 +124,19 @@ def _notification(skipped: Skipped) -> dict[str, Any]:
     }
 
 
+def tool(rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """SARIF's `tool` object: this scanner and the rules its results name (shared with the
+    merged organisation report)."""
+    return {
+        "driver": {
+            "name": "kimi-secret-scan",
+            "version": __version__,
+            "informationUri": INFORMATION_URI,
+            "rules": rules,
+        }
+    }
+
+
 def as_dict(result: ScanResult) -> dict[str, Any]:
     rules = _rules()
     rule_index = {rule["id"]: i for i, rule in enumerate(rules)}
@@ -132,14 +145,7 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "kimi-secret-scan",
-                        "version": __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": rules,
-                    }
-                },
+                "tool": tool(rules),
                 # Our columns count characters (code points), not UTF-16 units.
                 "columnKind": "unicodeCodePoints",
                 "results": [_result(f, rule_index) for f in result.findings]

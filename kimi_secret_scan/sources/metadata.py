@@ -28,6 +28,9 @@ from kimi_secret_scan.sources.message import person
 # of a commit (mergetag, encoding, gpgsig, anything a tool added) is scanned as text.
 _KNOWN_HEADERS = (b"tree ", b"parent ", b"author ", b"committer ")
 _ROLES = ((b"author", "author"), (b"committer", "committer"))
+# A tag object's header lines not scanned elsewhere: its `tag <name>` line (which need not
+# be the ref's name) and any other line a hand-made object carries are published too.
+_KNOWN_TAG_HEADERS = (b"object ", b"type ", b"tagger ")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,11 @@ def tag_metadata(
             )
             if text.strip():
                 yield Content(f"tag message of {name}", text, commit=who, metadata=True)
+            extra = b"\n".join(
+                line for line in head.split(b"\n") if not line.startswith(_KNOWN_TAG_HEADERS)
+            )
+            if extra.strip():
+                yield Content(f"tag header of {name}", extra, commit=who, metadata=True)
             ident = _identity(tagger)
             if ident:
                 yield Content(f"tagger of {name}", ident.encode(), commit=who, metadata=True)
@@ -185,3 +193,105 @@ def notes_on(cwd: Path, shas: Iterable[str], hint: str = "") -> Iterator[Content
             yield _unreadable("note", oid, hint)
             continue
         yield Content(f"note on {target[:12]} ({ref})", data, metadata=True)
+
+
+def non_commit_tips(
+    cwd: Path, refs: Sequence[PushedRef], exclude: Sequence[str], max_size: int
+) -> Iterator[Content | Skipped]:
+    """The blobs a pushed ref publishes without a commit: a tag (lightweight or annotated,
+    a tag of a tag) of a blob or a tree. `git log` lists no commit for such a tip, so
+    without this a key in `git tag t $(git hash-object -w key.txt)` would be pushed unread.
+    Objects reachable from `exclude` (what the other side already has) are not new."""
+    if not refs:
+        return
+    out = git.run_git(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        cwd,
+        input="".join(f"{ref.oid}^{{}}\n" for ref in refs).encode(),
+    )
+    tips: dict[str, str] = {}  # peeled blob or tree id -> the ref that names it
+    for ref, line in zip(refs, out.decode("ascii", "replace").splitlines(), strict=False):
+        parts = line.split()
+        if len(parts) == 2 and parts[1] in ("blob", "tree"):
+            tips.setdefault(parts[0], ref.name)
+    if not tips:
+        return
+    wanted: list[tuple[str, str]] = []  # (object id, where in words)
+    seen: set[str] = set()
+    for tip, ref_name in tips.items():
+        listed = git.run_git(["rev-list", "--objects", tip, "--not", *exclude, "--"], cwd)
+        for raw in listed.decode("utf-8", "surrogateescape").splitlines():
+            oid, _, name = raw.partition(" ")
+            if oid not in seen:
+                seen.add(oid)
+                wanted.append((oid, f"{ref_name}:{name}" if name else ref_name))
+    sizes = git.object_sizes(cwd, [oid for oid, _ in wanted])
+    readable: list[tuple[str, str]] = []
+    for oid, where in wanted:
+        if sizes.get(oid, 0) > max_size:
+            yield Skipped(
+                where,
+                f"blob {oid[:12]} is larger than the size limit ({max_size} bytes); "
+                "not scanned, so the scan is incomplete",
+                unreadable=True,
+            )
+        else:
+            readable.append((oid, where))
+    for (oid, kind, data), (_, where) in zip(
+        git.cat_file(cwd, [oid for oid, _ in readable]), readable, strict=False
+    ):
+        if kind == "missing":
+            yield _unreadable("object", oid, "")
+        elif kind == "blob":
+            yield Content(where, data)
+
+
+def history_names(cwd: Path, rev_args: Sequence[str]) -> Iterator[Content]:
+    """What a history audit reads besides files and messages, as the gates do for a push:
+    the names of every ref, every path any commit holds, and each distinct author, committer
+    and tagger. Names are many and short, so each kind is one piece of content, a name a
+    line (the finding's excerpt shows which); an identity names the first commit that
+    carries it."""
+    refs = git.run_git(["for-each-ref", "--format=%(refname)"], cwd)
+    if refs.strip():
+        yield Content("ref names", refs, metadata=True)
+    listing = git.run_git(["rev-list", "--objects", "--missing=allow-any", *rev_args, "--"], cwd)
+    paths = {
+        line.partition(b" ")[2]
+        for line in listing.split(b"\n")
+        if b" " in line  # "<id> <path>": trees and blobs under a name
+    }
+    paths.discard(b"")
+    if paths:
+        yield Content("path names", b"\n".join(sorted(paths)) + b"\n", metadata=True)
+    log = git.run_git(
+        # Oldest first: an identity names the first commit that carries it.
+        ["log", "--reverse", "--format=%H%x00%an <%ae>%x00%cn <%ce>%x00%aI", *rev_args, "--"],
+        cwd,
+    )
+    seen: set[bytes] = set()
+    for line in log.split(b"\n"):
+        fields = line.split(b"\0")
+        if len(fields) != 4:
+            continue
+        sha = fields[0].decode("ascii", "replace")
+        for role, ident in (("author", fields[1]), ("committer", fields[2])):
+            if ident in seen or ident == b" <>":
+                continue
+            seen.add(ident)
+            who = ident.decode("utf-8", "replace")
+            name, _, email = who.rpartition(" <")
+            commit = Commit(
+                sha, name, email.removesuffix(">"), fields[3].decode("ascii", "replace")
+            )
+            yield Content(f"{role} of {sha[:12]}", ident, commit=commit, metadata=True)
+    taggers = git.run_git(
+        ["for-each-ref", "--format=%(refname:short)%00%(taggername) %(taggeremail)", "refs/tags"],
+        cwd,
+    )
+    for line in taggers.split(b"\n"):
+        tag, _, ident = line.partition(b"\0")
+        if ident.strip() and ident != b" " and ident not in seen:
+            seen.add(ident)
+            name = tag.decode("utf-8", "replace")
+            yield Content(f"tagger of {name}", ident, metadata=True)

@@ -8,6 +8,7 @@ already had is not new either.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -247,12 +248,17 @@ def whole_file_paths(repo: git.Repo, paths: list[str], changes: StagedChanges) -
 def iter_whole_files(
     repo: git.Repo, names: list[str], max_size: int = DEFAULT_MAX_SIZE
 ) -> Iterator[Content | Skipped]:
-    return iter_files(
-        [str(repo.root / name) for name in names],
-        max_size=max_size,
-        relative_to=repo.root,
-        explicit=True,
-    )
+    """The named files whole. A symbolic link is read as git stores it, its target's name:
+    a committed link to /proc/self/environ or ~/.netrc must not make the hook read (and
+    quote) what it points at."""
+    files = []
+    for name in names:
+        path = repo.root / name
+        if path.is_symlink():
+            yield Content(path=name, data=os.fsencode(os.readlink(path)))
+        else:
+            files.append(str(path))
+    yield from iter_files(files, max_size=max_size, relative_to=repo.root, explicit=True)
 
 
 def iter_staged(
@@ -357,11 +363,17 @@ def iter_staged(
         if section.binary:
             before.append(blobs.get(change.old_id, b""))
         known = _secrets_in(change.path, before, settings)
+        earlier = None
+        if not section.binary and not _ZERO.match(change.old_id):
+            earlier = functools.partial(
+                _earlier_secrets, repo.root, change.old_id, change.path, settings
+            )
         yield Content(
             path=change.path,
             data=new_data,
             lines=None if section.binary else section.lines,
             known_secrets=known,
+            earlier_secrets=earlier,
         )
 
 
@@ -408,6 +420,15 @@ def _if_present(cwd: Path, name: str) -> Iterator[bytes]:
         yield from git.blob_chunks(cwd, name)
     except ScanError:
         return
+
+
+def _earlier_secrets(
+    root: Path, old_id: str, path: str, settings: DetectorSettings
+) -> frozenset[str]:
+    """The keys of a file's version before the staged change (read only when a finding
+    falls outside the added lines)."""
+    blobs = [data for _, kind, data in git.cat_file(root, [old_id]) if kind == "blob"]
+    return _secrets_in(path, blobs, settings)
 
 
 def _secrets_in(path: str, blobs: list[bytes], settings: DetectorSettings) -> frozenset[str]:
