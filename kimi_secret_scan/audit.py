@@ -281,8 +281,7 @@ def _server_steps(target: PurgeTarget) -> list[list[str]]:
             [
                 "On the server: the old commits are unreachable now but still stored (a "
                 "force-push deletes nothing); prune them where the remote lives, then check it:",
-                f"$ git -C {remote} reflog expire --expire=now --all && "
-                f"git -C {remote} gc --prune=now",
+                f"$ {prune_command(target.local_remote)}",
                 f"$ kimi-secret-scan history --repo {remote}",
             ]
         ]
@@ -472,7 +471,8 @@ def run_history(
     try:
         # Names and identities too, as the gates read them for a push (after the objects,
         # in the same process: Ctrl-C leaves no git behind).
-        names = metadata.history_names(root, selection.rev_args())
+        listed: list[int] = []
+        names = metadata.history_names(root, selection.rev_args(), listed)
         items = itertools.chain(source.items(), names)
         result = scanner("history", selection.describe(), items)
     finally:
@@ -499,4 +499,37 @@ def run_history(
         else:
             # History before the boundary was not read: a clean verdict would be a silent pass.
             skipped[i] = replace(item, unreadable=True)
-    return HistoryReport(result, groups, stats.blobs, stats.commits, stats.tags, purge_target(root))
+    target = purge_target(root)
+    if target.bare and listed and not (selection.revs or selection.since) and selection.reflog:
+        stored = unreachable_note(target.root, listed[0])
+        if stored is not None:
+            skipped.append(stored)
+    return HistoryReport(result, groups, stats.blobs, stats.commits, stats.tags, target)
+
+
+UNREACHABLE = "unreachable objects"
+
+
+def prune_command(repo: Path) -> str:
+    """What makes a bare repository forget what no ref or reflog reaches (a server after a
+    force-push): the plan prints it, and so does the note below."""
+    return f"git -C {_q(repo)} reflog expire --expire=now --all && git -C {_q(repo)} gc --prune=now"
+
+
+def unreachable_note(repo: Path, reachable: int) -> Skipped | None:
+    """In a bare repository (a server), objects that no ref or reflog reaches are what a
+    force-push leaves behind: not history, so not scanned, but still stored and served to
+    anyone who asks for them by id. Said, with the prune, so that an audit of a server
+    before the prune never reads as "the key is gone"."""
+    out = git.try_git(["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"], repo)
+    if out is None:
+        return None
+    extra = out.count(b"\n") - reachable
+    if extra <= 0:
+        return None
+    return Skipped(
+        UNREACHABLE,
+        f"{extra} objects are stored here that no ref or reflog reaches (left by a force-push "
+        "or a rewrite), not scanned; a server still serves them to anyone who asks by id. "
+        f"Prune them: {prune_command(repo)}",
+    )

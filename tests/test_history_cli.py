@@ -153,3 +153,32 @@ def test_history_reads_names_and_identities_as_the_gates_do(tmp_path: Path) -> N
     assert "in the name of a ref" in text.out and "in the name of a file" in text.out
     for key in (email, branch, name, tagger):
         assert key not in run.all + text.all
+
+
+def test_a_server_after_a_force_push_says_what_it_still_stores(tmp_path: Path) -> None:
+    """A force-push removes a key from every ref, but the bare repository keeps the old
+    objects and serves them by id: its audit says so, with the prune, and the prune as
+    printed makes the old blob unreadable."""
+    server = GitRepo(tmp_path / "server.git", bare=True)
+    work = GitRepo(tmp_path / "work")
+    work.git("remote", "add", "origin", str(server.path))
+    work.commit_file("README.md", "hi\n", "start")
+    work.commit_file(".env", f"KIMI_API_KEY={keygen.kimi_code_key()}\n", "oops")
+    blob = work.git("rev-parse", "HEAD:.env").strip()
+    work.git("push", "-q", "origin", "HEAD:refs/heads/main")
+    work.git("reset", "-q", "--hard", "HEAD~1")
+    work.git("push", "-q", "--force", "origin", "HEAD:refs/heads/main")
+
+    before = run_cli("history", "--repo", str(server.path), cwd=tmp_path)
+    assert before.code == 0, before.all  # no ref reaches the key: history is clean...
+    assert "skipped unreachable objects:" in before.out  # ...but the server still has it
+    command = before.out.split("Prune them: ", 1)[1].splitlines()[0]
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+    after = run_cli("history", "--repo", str(server.path), cwd=tmp_path)
+    assert after.code == 0 and "unreachable" not in after.out, after.all
+    gone = subprocess.run(
+        ["git", "cat-file", "-p", blob], cwd=server.path, capture_output=True, check=False
+    )
+    assert gone.returncode != 0

@@ -246,7 +246,9 @@ def non_commit_tips(
             yield Content(where, data)
 
 
-def history_names(cwd: Path, rev_args: Sequence[str]) -> Iterator[Content]:
+def history_names(
+    cwd: Path, rev_args: Sequence[str], listed: list[int] | None = None
+) -> Iterator[Content]:
     """What a history audit reads besides files and messages, as the gates do for a push:
     the names of every ref, every path any commit holds, and each distinct author, committer
     and tagger. Names are many and short, so each kind is one piece of content, a name a
@@ -256,6 +258,8 @@ def history_names(cwd: Path, rev_args: Sequence[str]) -> Iterator[Content]:
     if refs.strip():
         yield Content("ref names", refs, metadata=True)
     listing = git.run_git(["rev-list", "--objects", "--missing=allow-any", *rev_args, "--"], cwd)
+    if listed is not None:
+        listed.append(listing.count(b"\n"))  # every object the refs and reflogs reach
     paths = {
         line.partition(b" ")[2]
         for line in listing.split(b"\n")
