@@ -351,7 +351,7 @@ def test_merge_carries_verification_and_orders_live_keys_first(tmp_path: Path) -
     revoke = " ".join(data["plan"]["revoke"])
     assert "#1" in revoke and "#2" in revoke and "#3" not in revoke
     text = run_cli("merge", *map(str, files), cwd=tmp_path)
-    assert "(kimi-code, live)" in text.out
+    assert "(Kimi Code key, live)" in text.out
     sarif = json.loads(run_cli("merge", *map(str, files), "--format", "sarif", cwd=tmp_path).out)
     assert len(sarif["runs"][0]["results"]) == 4
     validate(sarif)

@@ -13,7 +13,7 @@ import datetime as dt
 from html import escape
 from typing import Any
 
-from kimi_secret_scan import __version__, inert
+from kimi_secret_scan import __version__, inert, remediation
 
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;
@@ -36,6 +36,12 @@ svg text{font:11px system-ui,sans-serif;fill:#333}
 """
 
 _BAR = {"present": "#d93025", "removed": "#8ab4a0", "offbranch": "#e8a33d", "reflog": "#b0b0b8"}
+
+
+def _kind(key: dict[str, Any]) -> str:
+    """The kind as people read it (`Kimi Code key`), not its JSON name (`kimi-code`)."""
+    kind = str(key.get("key_kind"))
+    return remediation.KIND_NAMES.get(kind, kind)
 
 
 def _e(value: object) -> str:
@@ -151,7 +157,7 @@ def _key_section(key: dict[str, Any], start: dt.datetime, now: dt.datetime) -> s
         f'<section class="key" id="key-{_e(key["number"])}" data-repositories="{n}" '
         f'data-status="{_e(status)}">'
         f"<h2>#{_e(key['number'])} <code class=redacted>{_e(key['key'])}</code> "
-        f"<small>{_e(key['key_kind'])}</small> "
+        f"<small>{_e(_kind(key))}</small> "
         f'<span class="badge {_e(status)}"'
         + (f' title="{_e(reason)}"' if reason else "")
         + f">{_e(label)}</span></h2>"
@@ -212,7 +218,7 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
     if merged["keys"]:
         index = "".join(
             f'<li><a href="#key-{_e(k["number"])}">#{_e(k["number"])} '
-            f"<code>{_e(k['key'])}</code></a> {_e(k['key_kind'])}, "
+            f"<code>{_e(k['key'])}</code></a> {_e(_kind(k))}, "
             f"{_e(_verdict(k)[1])}, in {len(k['repositories'])} "
             f"repositor{'y' if len(k['repositories']) == 1 else 'ies'}</li>"
             for k in merged["keys"]

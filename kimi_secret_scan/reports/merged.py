@@ -8,9 +8,15 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from kimi_secret_scan import remediation
 from kimi_secret_scan.org.merge import printable
 from kimi_secret_scan.reports import sarif
 from kimi_secret_scan.reports.sarif import SCHEMA
+
+
+def _kind(key: dict[str, Any]) -> str:
+    kind = str(key.get("key_kind"))
+    return remediation.KIND_NAMES.get(kind, kind)
 
 
 def _status(key: dict[str, Any]) -> str:
@@ -50,7 +56,7 @@ def render_text(merged: dict[str, Any]) -> str:
     for key in merged["keys"]:
         out.append("")
         out.append(
-            f"#{key['number']} {key['key']} ({key['key_kind']}, {_status(key)}) in "
+            f"#{key['number']} {key['key']} ({_kind(key)}, {_status(key)}) in "
             f"{len(key['repositories'])} repositor{'y' if len(key['repositories']) == 1 else 'ies'}"
         )
         for repo in key["repositories"]:
@@ -121,7 +127,7 @@ def render_sarif(merged: dict[str, Any]) -> str:
                     "ruleIndex": list(rules).index(rule_id),
                     "level": "error",
                     "message": {
-                        "text": f"Key #{key['number']} {key['key']} ({key['key_kind']}, "
+                        "text": f"Key #{key['number']} {key['key']} ({_kind(key)}, "
                         f"{_status(key)}) in {repo['repository']}: {_end(repo)}"
                     },
                     "locations": locations[:10] or [],
