@@ -227,16 +227,30 @@ def _pair(changes: list[Change], sections: list[Section]) -> list[tuple[Change, 
 StagedChanges = list[tuple[Change, Section]]
 
 
+def _diff_args(max_size: int) -> list[str]:
+    threshold = min(max_size, WINDOW)
+    return ["-c", f"core.bigFileThreshold={threshold}", "diff", *_DIFF_OPTIONS]
+
+
+def prefetch_diff() -> None:
+    """Start the hook's `git diff` in the current directory before the command line is
+    parsed (pre-commit runs hooks from the top level). staged_changes() uses it only when
+    it asks for the very same command there, with the same environment (the default size
+    limit, no --repo elsewhere); otherwise it is discarded and the diff run as usual."""
+    try:
+        here = os.getcwd()
+    except OSError:
+        return  # a directory removed under us: the command says so
+    git.prefetch(_diff_args(DEFAULT_MAX_SIZE), here)
+
+
 def staged_changes(repo: git.Repo, max_size: int = DEFAULT_MAX_SIZE) -> StagedChanges:
     # Without a revision, `git diff --cached` compares with HEAD, or with the empty tree
     # before the first commit. Files over the size limit are diffed as binary
     # (core.bigFileThreshold), so git never prints a huge file into the patch we hold.
     # Files over a scanning window are diffed as binary too, and then read from their blobs
     # one window at a time (iter_staged): a patch is parsed whole, at ~10x the file's size.
-    threshold = min(max_size, WINDOW)
-    output = git.run_git(
-        ["-c", f"core.bigFileThreshold={threshold}", "diff", *_DIFF_OPTIONS], repo.root
-    )
+    output = git.run_git(_diff_args(max_size), repo.root)
     changes, patch = _parse_raw(output)
     if not changes:
         return []
