@@ -330,8 +330,10 @@ def prefetch(args: list[str], cwd: str) -> None:
     so that git works while Python imports the scanner. Only a read is ever prefetched."""
     global _prefetched
     discard_prefetched()
+    found = _git_version()  # not check_version(): its refusal is the command's to say
+    if found is None or found < MIN_VERSION:
+        return
     try:
-        check_version()
         env = _env_for(args)
         proc = subprocess.Popen(
             ["git", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -170,6 +170,8 @@ def test_the_diff_started_early_is_used_only_when_it_is_the_commands(
     starts, top = _starts_and_output(repo, tmp_path, repo.path)
     assert top.returncode == 1, top.stderr
     assert sum(s.startswith("-c core.bigFileThreshold") for s in starts) == 1, starts
+    assert sum(s.startswith("rev-parse") for s in starts) == 1, starts
+    assert len(starts) == 3, starts
     for cwd, args in ((repo.path / "sub", ()), (repo.path, ("--max-file-size", "4096"))):
         starts, other = _starts_and_output(repo, tmp_path, cwd, *args)
         assert other.returncode == 1, other.stderr
