@@ -1,4 +1,4 @@
-from kimi_secret_scan.cli import main
+from kimi_secret_scan.entry import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import regex
 
+from kimi_secret_scan.lazy_regex import lazy
+
 # Bounds that keep one decode cheap whatever the input: the size of a window, and how many
 # windows one piece of content may open (a megabyte of triggers must not mean a million).
 WINDOW = 4096
@@ -81,8 +83,8 @@ def _is_b64(byte: int) -> bool:
     return byte in _B64_CHARS
 
 
-_B64_SEGMENT = regex.compile(rb"[A-Za-z0-9+/_-]+")
-_WRAP = regex.compile(rb"\r?\n[ \t]*(?=[A-Za-z0-9+/_-])")
+_B64_SEGMENT = lazy(rb"[A-Za-z0-9+/_-]+")
+_WRAP = lazy(rb"\r?\n[ \t]*(?=[A-Za-z0-9+/_-])")
 
 
 def _collect_forward(data: bytes, start: int, limit: int) -> tuple[bytearray, list[int]]:
@@ -199,13 +201,13 @@ def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
         yield window
 
 
-_B64_RUN = regex.compile(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{64,}")
+_B64_RUN = lazy(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{64,}")
 
 # Escaped forms of the `-` after `sk`, in URLs (percent) and in string literals.
-SK_ESCAPED = regex.compile(rb"sk(?:%2[dD]|%25|\\(?:u002[dD]|x2[dD]|055|-))")
+SK_ESCAPED = lazy(rb"sk(?:%2[dD]|%25|\\(?:u002[dD]|x2[dD]|055|-))")
 # The whole `sk-` escaped, found only inside already-decoded text (rare, and costly to look
 # for in every file).
-SK_FULLY_ESCAPED = regex.compile(
+SK_FULLY_ESCAPED = lazy(
     rb"%73%6[bB]|\\u0073\\u006[bB]|\\x73\\x6[bB]|&#(?:115|x73);&#(?:107|x6[bB]);"
 )
 
@@ -223,8 +225,8 @@ def _window_bounds(data: bytes, pos: int, stop: bytes) -> tuple[int, int]:
     return lo, hi
 
 
-_PERCENT = regex.compile(rb"%[0-9A-Fa-f]{2}")
-_ESCAPE = regex.compile(rb"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[0-7]{1,3}|[nrt\"'\\/\x60-])")
+_PERCENT = lazy(rb"%[0-9A-Fa-f]{2}")
+_ESCAPE = lazy(rb"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[0-7]{1,3}|[nrt\"'\\/\x60-])")
 
 
 def _rewrite(
@@ -293,7 +295,7 @@ def escape_window(data: bytes, pos: int) -> Decoded:
     return _rewrite(data, lo, hi, _ESCAPE, "escape", _unescape)
 
 
-_ENTITY = regex.compile(rb"&#(?:([0-9]{1,7})|[xX]([0-9A-Fa-f]{1,6}));")
+_ENTITY = lazy(rb"&#(?:([0-9]{1,7})|[xX]([0-9A-Fa-f]{1,6}));")
 
 
 def _entity(reference: bytes) -> bytes:

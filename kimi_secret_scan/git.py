@@ -10,6 +10,7 @@ of the environment so GIT_INDEX_FILE (set by `git commit -a` / `git commit PATH`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -102,19 +103,42 @@ _version_asked = False
 _git_missing = False
 
 
+_version_probe: subprocess.Popen[bytes] | None = None
+
+
+def _start_git_version() -> subprocess.Popen[bytes]:
+    env = dict(os.environ, LC_ALL="C", LANGUAGE="C")
+    return subprocess.Popen(
+        ["git", "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+
+
+def start_version_probe() -> None:
+    """Start `git --version` now and read its answer when first needed. The entry point
+    calls this before importing the rest of the scanner, so git answers while Python
+    imports (~35 ms) instead of after: 1-3 ms less wall time on every run."""
+    global _version_probe
+    if _version_asked or _version_probe is not None:
+        return
+    try:
+        _version_probe = _start_git_version()
+    except OSError:
+        _version_probe = None  # asked again when needed; that call says what went wrong
+
+
 def _git_version() -> tuple[int, int] | None:
     """git's version, asked once per process (one `git --version`, 1-3 ms); None when git
     is missing or does not say."""
     global _version_found, _version_text, _version_asked, _git_missing
     if not _version_asked:
         _version_asked = True
-        env = dict(os.environ, LC_ALL="C", LANGUAGE="C")
         try:
-            proc = subprocess.run(["git", "--version"], capture_output=True, env=env, check=False)
+            proc = _version_probe if _version_probe is not None else _start_git_version()
+            stdout, _ = proc.communicate()
         except FileNotFoundError:
             _git_missing = True
             return None
-        _version_text = proc.stdout.decode("utf-8", "replace").strip()
+        _version_text = stdout.decode("utf-8", "replace").strip()
         match = re.search(r"(\d+)\.(\d+)", _version_text)
         if match is not None:
             _version_found = (int(match.group(1)), int(match.group(2)))
@@ -294,9 +318,79 @@ def _subcommand(args: list[str]) -> str:
     return args[0] if args else "git"
 
 
+# A read started before it was asked for (prefetch): its arguments, directory, environment.
+_PREFETCH_PIPE = 1 << 20  # /proc/sys/fs/pipe-max-size by default
+_prefetched: tuple[list[str], str, dict[str, str], subprocess.Popen[bytes]] | None = None
+
+
+def prefetch(args: list[str], cwd: str) -> None:
+    """Start `git ARGS` in `cwd` now, for the next run_git() to use when it asks for exactly
+    the same command, in the same directory, with the same environment; any other call
+    discards it (killed, never read). The hook's entry point starts its `git diff` this way,
+    so that git works while Python imports the scanner. Only a read is ever prefetched."""
+    global _prefetched
+    discard_prefetched()
+    found = _git_version()  # not check_version(): its refusal is the command's to say
+    if found is None or found < MIN_VERSION:
+        return
+    try:
+        env = _env_for(args)
+        proc = subprocess.Popen(
+            ["git", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except (ScanError, OSError):
+        return  # the command itself will meet (and report) the same trouble
+    _prefetched = (list(args), cwd, env, proc)
+    # Nobody reads the pipe until the command asks: a pipe of 64 KiB would stop git a
+    # quarter of the way through the hook's 250 KiB patch. Linux lets a pipe grow to 1 MiB.
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: git waits for the reader as usual
+        return
+    grow = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if grow is not None and proc.stdout is not None:
+        with contextlib.suppress(OSError):  # then git waits for the reader as usual
+            fcntl.fcntl(proc.stdout.fileno(), grow, _PREFETCH_PIPE)
+
+
+def discard_prefetched() -> None:
+    """Stop a prefetched git nobody asked for (before exit, or when another call comes)."""
+    global _prefetched
+    if _prefetched is not None:
+        proc = _prefetched[3]
+        _prefetched = None
+        proc.kill()
+        proc.communicate()
+
+
+def _take_prefetched(
+    args: list[str], cwd: Path | str, input: bytes | None
+) -> subprocess.Popen[bytes] | None:
+    global _prefetched
+    if _prefetched is None:
+        return None
+    want_args, want_cwd, want_env, proc = _prefetched
+    if (
+        input is None
+        and args == want_args
+        and os.fspath(cwd) == want_cwd
+        and _env_for(args) == want_env
+    ):
+        _prefetched = None
+        return proc
+    discard_prefetched()
+    return None
+
+
 def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> bytes:
     """Run git and return its stdout; any failure becomes a one-line ScanError."""
     check_version()
+    early = _take_prefetched(args, cwd, input)
+    if early is not None:
+        stdout, stderr = early.communicate()
+        if early.returncode != 0:
+            raise ScanError(f"git {_subcommand(args)} failed: {_first_line(stderr)}")
+        return bytes(stdout)
     try:
         proc = subprocess.run(
             ["git", *args],

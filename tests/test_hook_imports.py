@@ -132,3 +132,48 @@ def test_a_staged_run_starts_three_git_processes(repo: GitRepo, tmp_path: Path) 
     starts = log.read_text().splitlines()
     assert len(starts) <= 3, starts
     assert sum(s.startswith("rev-parse") for s in starts) == 1, starts
+
+
+def _starts_and_output(
+    repo: GitRepo, tmp_path: Path, cwd: Path, *args: str
+) -> tuple[list[str], subprocess.CompletedProcess[str]]:
+    real = shutil.which("git")
+    assert real is not None
+    shim_dir = tmp_path / "shim"
+    shim_dir.mkdir(exist_ok=True)
+    log = tmp_path / "starts.log"
+    log.write_text("")
+    shim = shim_dir / "git"
+    shim.write_text(f'#!/bin/sh\necho "$1 $2 $3" >> "{log}"\nexec "{real}" "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    env = dict(os.environ, PATH=f"{shim_dir}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kimi_secret_scan", "staged", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return log.read_text().splitlines(), proc
+
+
+def test_the_diff_started_early_is_used_only_when_it_is_the_commands(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """The entry point starts the hook's `git diff` in the current directory while Python
+    imports. From the top level with default limits the command uses it (one diff); from a
+    subdirectory or with another size limit it is discarded and the diff run again, with
+    the same report."""
+    repo.commit_file("sub/a.txt", "hello\n")
+    repo.write("sub/b.py", f'KIMI_API_KEY = "{kimi_code_key()}"\n')
+    repo.add("sub/b.py")
+    starts, top = _starts_and_output(repo, tmp_path, repo.path)
+    assert top.returncode == 1, top.stderr
+    assert sum(s.startswith("-c core.bigFileThreshold") for s in starts) == 1, starts
+    assert sum(s.startswith("rev-parse") for s in starts) == 1, starts
+    assert len(starts) == 3, starts
+    for cwd, args in ((repo.path / "sub", ()), (repo.path, ("--max-file-size", "4096"))):
+        starts, other = _starts_and_output(repo, tmp_path, cwd, *args)
+        assert other.returncode == 1, other.stderr
+        assert sum(s.startswith("-c core.bigFileThreshold") for s in starts) == 2, starts
+        assert other.stdout == top.stdout

@@ -16,6 +16,7 @@ from kimi_secret_scan.detect.excerpt import decode_text
 from kimi_secret_scan.detect.layer import Layer
 from kimi_secret_scan.detect.tokens import setting_note
 from kimi_secret_scan.finding import Confidence, Finding
+from kimi_secret_scan.lazy_regex import lazy
 from kimi_secret_scan.randomness import secret_looking
 
 _compiled: list[regex.Pattern[bytes]] = []
@@ -37,8 +38,8 @@ def _setting() -> regex.Pattern[bytes]:
 
 # A value that names something instead of holding it: another variable (`KIMI_KEY_PROD`),
 # or a dotted path without digits (`settings.kimi_api_key`, `process.env.KIMI_API_KEY`).
-_VARIABLE = regex.compile(rb"[A-Z][A-Z0-9]*+(?:_[A-Z0-9]++)++")
-_DOTTED = regex.compile(rb"[A-Za-z_$][A-Za-z_$]*+(?:\.[A-Za-z_$][A-Za-z_$]*+)++")
+_VARIABLE = lazy(rb"[A-Z][A-Z0-9]*+(?:_[A-Z0-9]++)++")
+_DOTTED = lazy(rb"[A-Za-z_$][A-Za-z_$]*+(?:\.[A-Za-z_$][A-Za-z_$]*+)++")
 _CODE_AFTER = (b"(", b"[", b"{", b"$")
 
 

@@ -6,6 +6,7 @@ import functools
 
 import regex
 
+from kimi_secret_scan.lazy_regex import lazy
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
 # Chinese documentation and code name Moonshot AI 月之暗面 (its company name, 北京月之暗面科技
@@ -22,7 +23,7 @@ CHINESE_NAMES = (
 )
 _NAMES = rb"moonshot|kimi|" + b"|".join(CHINESE_NAMES)
 # Words that tie a place to Kimi / Moonshot, and hints at which console issued the key.
-CONTEXT = regex.compile(rb"(?i)" + _NAMES)
+CONTEXT = lazy(rb"(?i)" + _NAMES)
 # What may follow a Kimi name in a setting's name: ASCII name characters, or Chinese
 # (`月之暗面密钥:`), up to 40 bytes; then the assignment.
 # A type annotation may come between (`kimiApiKey: string =`, `kimi_api_key: str =`).
@@ -30,21 +31,19 @@ ASSIGN_TAIL = (
     rb"(?:[\w.\-\[\]]|[\x80-\xff]){0,40}(?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\]|]{0,30}[ \t]*(?==))?"
     rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
 )
-KIMI_CODE_HINT = regex.compile(rb"(?i)api\.kimi\.com|kimi\.com/code|kimi[_-]?code|kimi-for-coding")
-CN_HINT = regex.compile(rb"(?i)moonshot\.cn|platform\.kimi\.com")
-INTL_HINT = regex.compile(rb"(?i)moonshot\.ai|platform\.kimi\.ai")
-ENDPOINT = regex.compile(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com|moonshot\.(?:cn|ai)/")
-OTHER_VENDOR = regex.compile(
+KIMI_CODE_HINT = lazy(rb"(?i)api\.kimi\.com|kimi\.com/code|kimi[_-]?code|kimi-for-coding")
+CN_HINT = lazy(rb"(?i)moonshot\.cn|platform\.kimi\.com")
+INTL_HINT = lazy(rb"(?i)moonshot\.ai|platform\.kimi\.ai")
+ENDPOINT = lazy(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com|moonshot\.(?:cn|ai)/")
+OTHER_VENDOR = lazy(
     rb"(?i)api\.openai\.com|openrouter|deepseek|dashscope|siliconflow|one-?api|new-?api"
     rb"|api\.anthropic\.com|api\.together|groq"
 )
 
 # `KIMI_API_KEY=`, `"moonshot_key": "`, `kimi.api_key = '`: a Kimi-named setting being assigned.
-KIMI_ASSIGNMENT = regex.compile(
-    rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + rb")" + ASSIGN_TAIL
-)
+KIMI_ASSIGNMENT = lazy(rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + rb")" + ASSIGN_TAIL)
 # A key-like setting being assigned (api_key, apiKey, AUTH_TOKEN, x-api-key, …).
-KEY_ASSIGNMENT = regex.compile(
+KEY_ASSIGNMENT = lazy(
     rb"(?i)(?:key|token|secret|auth\w*|password)\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
     rb"\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
 )

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import regex
-
 from kimi_secret_scan import rules
 from kimi_secret_scan.detect import limits
 from kimi_secret_scan.detect.context import ENDPOINT
 from kimi_secret_scan.detect.excerpt import decode_text
 from kimi_secret_scan.detect.layer import Layer
 from kimi_secret_scan.finding import Confidence, Finding
+from kimi_secret_scan.lazy_regex import lazy
 from kimi_secret_scan.randomness import looks_random
 
 # Literal tokens in Authorization / x-api-key headers, in the forms curl, raw HTTP, and the
 # header maps of Python, JS, Go, Ruby and Java write them (quotes may be JSON-escaped).
-_HEADER = regex.compile(
+_HEADER = lazy(
     rb"(?i)(?:authorization\\?[\"'\x60]?[ \t]*(?::|=>?|,)[ \t]*\\?[\"'\x60]?[ \t]*bearer[ \t]+"
     rb"|x-api-key\\?[\"'\x60]?[ \t]*(?::|=>?|,)[ \t]*\\?[\"'\x60]?[ \t]*)"
     rb"([A-Za-z0-9._~+/=-]{20,512})"
 )
-HEADER_BEFORE = regex.compile(
+HEADER_BEFORE = lazy(
     rb"(?i)(?:bearer[ \t]+|x-api-key\\?[\"'\x60]?[ \t]*(?::|=>?|,)[ \t]*\\?[\"'\x60]?[ \t]*)$"
 )
 

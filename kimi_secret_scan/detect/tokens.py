@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import regex
-
 from kimi_secret_scan import rules
 from kimi_secret_scan.detect import limits
 from kimi_secret_scan.detect.context import (
@@ -20,18 +18,19 @@ from kimi_secret_scan.detect.excerpt import decode_text
 from kimi_secret_scan.detect.headers import HEADER_BEFORE
 from kimi_secret_scan.detect.layer import Layer
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind
+from kimi_secret_scan.lazy_regex import lazy
 from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secret_looking
 
 # An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
 # follow an escape (`\n`, `%20`, `\u0020`) so JSON strings and URLs are still read.
-SK_TOKEN = regex.compile(
+SK_TOKEN = lazy(
     rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}))sk-[A-Za-z0-9_-]*+"
 )
 
 # Any `sk` followed by a hyphen, plain or escaped: one search tells whether a file needs the
 # token pass, the escape decoders, or neither.
-SK_ANY = regex.compile(rb"sk(?:-|%2[dD]|%25|\\(?:u002[dD]|x2[dD]|055|-)|&#(?:45|x2[dD]);)")
-SK_ENTITY = regex.compile(rb"sk&#(?:45|x2[dD]);")
+SK_ANY = lazy(rb"sk(?:-|%2[dD]|%25|\\(?:u002[dD]|x2[dD]|055|-)|&#(?:45|x2[dD]);)")
+SK_ENTITY = lazy(rb"sk&#(?:45|x2[dD]);")
 
 _OTHER_VENDOR_PREFIXES = (
     "ant-",
@@ -74,7 +73,7 @@ def other_vendor_body(body: str) -> str | None:
 #   shell line continuation: sk-\⏎…
 #   a line break inside a quoted string (curl -H "Authorization: Bearer sk-⏎…")
 #   notebook source lines: …sk-\n",⏎ "…
-_GLUE = regex.compile(
+_GLUE = lazy(
     rb"\\?[\"'\x60][ \t]*(?:\+|\.\.?|&|\|\|)?[ \t]*"
     rb"(?:\\?\r?\n[ \t]*(?:(?:\+|\.\.?|&)[ \t]*)?)?\\?[\"'\x60]"
     rb"|\\\r?\n[ \t]*"
@@ -82,7 +81,7 @@ _GLUE = regex.compile(
     rb"|\\n\\?\"[ \t]*,[ \t]*\r?\n[ \t]*\""
 )
 _GLUE_STARTS = frozenset((b"\\", b'"', b"'", b"\x60", b"\r", b"\n"))
-_PIECE = regex.compile(rb"[A-Za-z0-9_-]++")
+_PIECE = lazy(rb"[A-Za-z0-9_-]++")
 _MAX_PIECES = 4
 _JOINED_BODIES = (48, 69)  # sk- + 48, sk-kimi- + 64
 

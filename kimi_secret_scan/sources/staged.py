@@ -85,16 +85,23 @@ def _new_file_content(text: bytes, first_hunk: int) -> bytes | None:
     if body_start == 0:
         return None
     body = text[body_start:]
-    if body and not body.endswith(b"\n"):
+    if not body:
+        return b""
+    if not body.endswith(b"\n"):
         body += b"\n"  # every section but the last lost its final newline to the split
-    rows = body.split(b"\n")[:-1]
-    no_newline_at_end = bool(rows) and rows[-1].startswith(b"\\ ")
+    # Whole-buffer operations, not a loop over rows: 5,000 lines cost ~4 ms row by row.
+    last_row = body.rfind(b"\n", 0, len(body) - 1) + 1
+    no_newline_at_end = body.startswith(b"\\ ", last_row)
     if no_newline_at_end:
-        rows.pop()
-    if not all(row.startswith(b"+") for row in rows):
+        body = body[:last_row]
+        if not body:
+            return b""
+    # Every row must be an added one: the body starts with '+' and so does every row after
+    # a line break (all of them but the final one, which ends the body).
+    if body[:1] != b"+" or body.count(b"\n+") != body.count(b"\n") - 1:
         return None
-    content = b"\n".join(row[1:] for row in rows)
-    return content if no_newline_at_end or not rows else content + b"\n"
+    content = body[1:].replace(b"\n+", b"\n")
+    return content[:-1] if no_newline_at_end else content
 
 
 def _blob_id(data: bytes, id_length: int) -> str:
@@ -149,6 +156,21 @@ def _parse_raw(output: bytes) -> tuple[list[Change], bytes]:
     return changes, output[pos:]
 
 
+def _hunks(text: bytes, first_hunk: int) -> Iterator[re.Match[bytes]]:
+    """`_HUNK.finditer(text)`, but trying the pattern only where a line starts with "@@ "
+    (a multi-line `^` makes `re` try every position of the 250 KiB patch: ~3 ms)."""
+    if text.startswith(b"@@ "):
+        match = _HUNK.match(text)
+        if match is not None:
+            yield match
+    at = first_hunk
+    while at >= 0:
+        match = _HUNK.match(text, at + 1)
+        if match is not None:
+            yield match
+        at = text.find(b"\n@@ ", at + 1)
+
+
 def _parse_patch(patch: bytes) -> list[Section]:
     sections: list[Section] = []
     # A file's content lines start with '+', '-' or ' ' in a patch, and names with a newline
@@ -159,7 +181,7 @@ def _parse_patch(patch: bytes) -> list[Section]:
         header = text if first_hunk < 0 else text[:first_hunk]
         index = _INDEX.search(header)
         lines: set[int] = set()
-        for match in _HUNK.finditer(text):
+        for match in _hunks(text, first_hunk):
             start = int(match.group(1))
             count = int(match.group(2)) if match.group(2) is not None else 1
             lines.update(range(start, start + count))
@@ -205,16 +227,30 @@ def _pair(changes: list[Change], sections: list[Section]) -> list[tuple[Change, 
 StagedChanges = list[tuple[Change, Section]]
 
 
+def _diff_args(max_size: int) -> list[str]:
+    threshold = min(max_size, WINDOW)
+    return ["-c", f"core.bigFileThreshold={threshold}", "diff", *_DIFF_OPTIONS]
+
+
+def prefetch_diff() -> None:
+    """Start the hook's `git diff` in the current directory before the command line is
+    parsed (pre-commit runs hooks from the top level). staged_changes() uses it only when
+    it asks for the very same command there, with the same environment (the default size
+    limit, no --repo elsewhere); otherwise it is discarded and the diff run as usual."""
+    try:
+        here = os.getcwd()
+    except OSError:
+        return  # a directory removed under us: the command says so
+    git.prefetch(_diff_args(DEFAULT_MAX_SIZE), here)
+
+
 def staged_changes(repo: git.Repo, max_size: int = DEFAULT_MAX_SIZE) -> StagedChanges:
     # Without a revision, `git diff --cached` compares with HEAD, or with the empty tree
     # before the first commit. Files over the size limit are diffed as binary
     # (core.bigFileThreshold), so git never prints a huge file into the patch we hold.
     # Files over a scanning window are diffed as binary too, and then read from their blobs
     # one window at a time (iter_staged): a patch is parsed whole, at ~10x the file's size.
-    threshold = min(max_size, WINDOW)
-    output = git.run_git(
-        ["-c", f"core.bigFileThreshold={threshold}", "diff", *_DIFF_OPTIONS], repo.root
-    )
+    output = git.run_git(_diff_args(max_size), repo.root)
     changes, patch = _parse_raw(output)
     if not changes:
         return []
