@@ -676,18 +676,28 @@ def batch_objects(cwd: Path, listing: bytes, batch_format: str) -> Process:
         )
 
 
-def _worker_start() -> None:
+def _worker_start(temp_dir: str | None = None) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the
     # workers, whose cat-file then ends on a closed pipe), so no worker prints a traceback.
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if temp_dir is not None:
+        # The parent kills its workers on Ctrl-C: no finally runs there, so a named
+        # temporary file (a large container's spool, an unpacked member, each holding
+        # whole keys) would be left behind. They go into a directory the parent removes.
+        import tempfile
+
+        tempfile.tempdir = temp_dir
 
 
-def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+def worker_pool(
+    workers: int, temp_dir: str | None = None
+) -> concurrent.futures.ProcessPoolExecutor:
     """`workers` processes for the sharded history read. Forked where the platform allows
     it (Linux): a worker starts with the parent's modules already imported, in ~1 ms,
-    instead of importing them again (~100 ms each with spawn)."""
+    instead of importing them again (~100 ms each with spawn). `temp_dir`: where the
+    workers create their temporary files (the caller removes it after the pool)."""
     import concurrent.futures
     import multiprocessing
     import sys
@@ -699,6 +709,7 @@ def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
         max_workers=workers,
         mp_context=multiprocessing.get_context(method),
         initializer=_worker_start,
+        initargs=(temp_dir,),
     )
 
 

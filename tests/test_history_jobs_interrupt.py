@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.gitrepo import git
 from tests.test_interrupt import children, running_in, slow_history
 
 
@@ -50,3 +51,59 @@ def test_sigint_while_workers_read(tmp_path: Path, target: str) -> None:
             break
         time.sleep(0.05)
     assert running_in(repo) == []
+
+
+def _big_container_history(path: Path) -> Path:
+    """Bare repository: several zips over a window (8 MiB), each with a key in a member, so
+    the workers spool them to temporary files while they read."""
+    import io
+    import zipfile
+
+    from tests.keygen import kimi_code_key
+
+    git(path.parent, "init", "-q", "--bare", str(path))
+    stream = []
+    for i in range(6):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr("filler.bin", os.urandom(24 << 20))
+            archive.writestr("cfg.env", f"KIMI_API_KEY={kimi_code_key()}\n")
+        data = buffer.getvalue()
+        message = b"change %d\n" % i
+        stream.append(b"blob\nmark :1\ndata %d\n%s\n" % (len(data), data))
+        stream.append(
+            b"commit refs/heads/main\ncommitter A <a@example.com> %d +0000\ndata %d\n%s"
+            % (1_700_000_000 + i, len(message), message)
+        )
+        stream.append(b"M 100644 :1 bundle%d.zip\n\n" % i)
+    git(path, "fast-import", "--quiet", input=b"".join(stream))
+    return path
+
+
+def test_sigint_leaves_no_worker_temp_file(tmp_path: Path) -> None:
+    """Workers are killed on Ctrl-C, so no finally of theirs runs: a large container's
+    spool (whole keys in it) must still not be left in the temporary directory."""
+    repo = _big_container_history(tmp_path / "zips.git").resolve()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kimi_secret_scan", "history", "--jobs", "2", "--repo", str(repo)],
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 30
+    spooled = False
+    while proc.poll() is None and time.monotonic() < deadline:
+        spooled = any(p.is_file() for p in temp.rglob("kimi-secret-scan-*"))
+        if spooled:
+            break
+        time.sleep(0.01)
+    assert spooled, "no worker spooled a container before the scan ended"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert list(temp.iterdir()) == []

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
@@ -46,6 +46,9 @@ from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introduc
 from kimi_secret_scan.sources.message import person as _person
 from kimi_secret_scan.unpack import HEAD, container_kind
 from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 _CHUNK = 1 << 20
@@ -301,11 +304,25 @@ class HistorySource:
         to whichever worker is free: blob sizes vary too much for equal shares of objects
         to be equal shares of work.
         """
-        import concurrent.futures
+        import tempfile
 
         tasks = min(len(lines), jobs * _TASKS_PER_JOB) or 1
         bounds = [len(lines) * t // tasks for t in range(tasks + 1)]
-        pool = git.worker_pool(min(jobs, tasks))
+        # The workers' temporary files (spools that hold whole keys) in a directory of
+        # their own, removed here even when the workers were killed (Ctrl-C).
+        with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-workers-") as temp_dir:
+            shards = self._run_shards(lines, bounds, git.worker_pool(min(jobs, tasks), temp_dir))
+        self._merge_shards(bounds, shards)
+
+    def _run_shards(
+        self,
+        lines: list[bytes],
+        bounds: list[int],
+        pool: concurrent.futures.ProcessPoolExecutor,
+    ) -> list[_Shard]:
+        import concurrent.futures
+
+        tasks = len(bounds) - 1
         try:
             futures = [
                 pool.submit(
@@ -331,6 +348,9 @@ class HistorySource:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        return shards
+
+    def _merge_shards(self, bounds: list[int], shards: list[_Shard]) -> None:
         for start, shard in zip(bounds, shards, strict=False):
             stats = shard.stats
             self.stats.blobs += stats.blobs
