@@ -22,7 +22,10 @@ from tests.gitrepo import GitRepo
         ("https://GitHub.com/Org/Repo.git/", "https://github.com/Org/Repo"),
         ("git@github.com:Org/Repo.git", "ssh://git@github.com/Org/Repo"),
         ("ssh://git@host:2222/x.git", "ssh://git@host:2222/x"),
-        ("https://user:token@host/r", "https://user@host/r"),
+        ("https://user:token@host/r", "https://host/r"),
+        # A token given as the user name (GitHub's `https://<token>@github.com/…`).
+        ("https://ghp_token@github.com/o/r.git", "https://github.com/o/r"),
+        ("http://token@host/r", "http://host/r"),
         ("file:///srv/a/", "file:///srv/a"),
     ],
 )
@@ -30,7 +33,7 @@ def test_urls_are_normalised_without_passwords(spec: str, key: str) -> None:
     target = targets.parse(spec)
     assert target.key == key
     assert target.url == spec
-    assert "token" not in target.name + target.slug
+    assert "token" not in target.name + target.slug + target.key
 
 
 def test_same_repository_named_twice_is_one_target() -> None:

@@ -105,9 +105,11 @@ def parse(spec: str, cwd: Path | None = None) -> Target:
     if parts.hostname and parts.hostname.startswith("-"):
         raise ScanError(f"{spec}: a host cannot start with '-'")
     # The normalised form: scheme and host in lower case, no trailing slash or `.git`, no
-    # password (never written into a report or a file name).
+    # password (never written into a report or a file name). Over http(s) no user name
+    # either: there it is often the token itself (`https://<token>@github.com/…`), and the
+    # key is written into every target's report. An ssh user (`git@`) is an account name.
     netloc = (parts.hostname or "").lower()
-    if parts.username:
+    if parts.username and scheme not in ("http", "https"):
         netloc = f"{parts.username}@{netloc}"
     if parts.port:
         netloc += f":{parts.port}"
