@@ -80,14 +80,21 @@ def _big_container_history(path: Path) -> Path:
     return path
 
 
-def test_sigint_leaves_no_worker_temp_file(tmp_path: Path) -> None:
-    """Workers are killed on Ctrl-C, so no finally of theirs runs: a large container's
-    spool (whole keys in it) must still not be left in the temporary directory."""
+@pytest.mark.parametrize("command", ["history", "audit"])
+def test_sigint_leaves_no_worker_temp_file(tmp_path: Path, command: str) -> None:
+    """Workers are killed on Ctrl-C (history --jobs) or terminated (the organisation
+    audit's pool), so no finally of theirs runs: a large container's spool (whole keys in
+    it) must still not be left in the temporary directory."""
     repo = _big_container_history(tmp_path / "zips.git").resolve()
     temp = tmp_path / "tmp"
     temp.mkdir()
+    if command == "history":
+        args = ["history", "--jobs", "2", "--repo", str(repo)]
+    else:
+        out = str(tmp_path / "reports")
+        args = ["audit", "--no-progress", "--output-dir", out, "-j", "1", str(repo)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kimi_secret_scan", "history", "--jobs", "2", "--repo", str(repo)],
+        [sys.executable, "-m", "kimi_secret_scan", *args],
         cwd=tmp_path,
         env={**os.environ, "TMPDIR": str(temp)},
         stdout=subprocess.PIPE,

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -65,9 +66,15 @@ class Outcome:
 _queue: Any = None  # multiprocessing queue to the display, set by _init in each worker
 
 
-def _init(queue: Any) -> None:
+def _init(queue: Any, temp_dir: str | None = None) -> None:
     global _queue
     _queue = queue
+    if temp_dir is not None:
+        # Ctrl-C terminates the workers, and no finally of theirs runs: a large container's
+        # spool (whole keys in it) goes into a directory the parent removes after them.
+        import tempfile
+
+        tempfile.tempdir = temp_dir
 
 
 class _Reporter:
@@ -314,7 +321,22 @@ def run(jobs: list[Job], workers: int, display: Display) -> list[Outcome]:
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     outcomes: list[Outcome] = []
-    pool = ctx.Pool(max(1, min(workers, len(jobs) or 1)), _init, (queue,), 1)
+    with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-audit-") as temp_dir:
+        _run_pool(ctx, queue, jobs, workers, display, outcomes, temp_dir, reader)
+    return outcomes
+
+
+def _run_pool(
+    ctx: Any,
+    queue: Any,
+    jobs: list[Job],
+    workers: int,
+    display: Display,
+    outcomes: list[Outcome],
+    temp_dir: str,
+    reader: threading.Thread,
+) -> None:
+    pool = ctx.Pool(max(1, min(workers, len(jobs) or 1)), _init, (queue, temp_dir), 1)
     try:
         for outcome in pool.imap_unordered(work, jobs):
             outcomes.append(outcome)
@@ -332,7 +354,6 @@ def run(jobs: list[Job], workers: int, display: Display) -> list[Outcome]:
         queue.close()
         queue.cancel_join_thread()  # never wait at exit for a message nobody will read
         display.close()
-    return outcomes
 
 
 def outcome_dict(outcome: Outcome) -> dict[str, Any]:
