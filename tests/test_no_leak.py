@@ -131,6 +131,33 @@ def test_file_and_branch_named_after_a_key(keyed_repo: tuple[GitRepo, str]) -> N
             assert key not in run.all, (args, fmt)
 
 
+@pytest.mark.parametrize("encoding", ["base64", "base64url", "percent"])
+def test_file_and_branch_named_after_an_encoded_key(
+    keyed_repo: tuple[GitRepo, str], encoding: str
+) -> None:
+    """The detectors find a key encoded in a name; the name, printed as a finding's place
+    or in a key's list of refs, must not carry it whole in that encoding either."""
+    import base64
+
+    repo, key = keyed_repo
+    other = kimi_code_key()
+    if encoding == "base64":
+        while "/" in (encoded := base64.b64encode(key.encode()).decode()):
+            key = kimi_code_key()  # a "/" would split the file name into directories
+    elif encoding == "base64url":
+        encoded = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    else:
+        encoded = "".join(f"%{b:02X}" for b in key.encode())
+    repo.commit_file(f"conf-{encoded}.env", f"KIMI_API_KEY={other}\n", "add")
+    repo.git("branch", f"x/{encoded}")
+    for fmt in ("text", "json", "sarif", "github"):
+        for args in (["history"], ["range", "HEAD~1..HEAD"]):
+            run = run_cli(*args, "--format", fmt, cwd=repo.path)
+            assert run.code == 1, run.all
+            assert encoded not in run.all, (args, fmt)
+            assert encoded[8:40] not in run.all, (args, fmt)
+
+
 def test_an_unexpected_error_with_a_key_in_scope(tmp_path: Path) -> None:
     key = kimi_code_key()
 
