@@ -449,6 +449,26 @@ max_size_option = click.option(
 )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`timeout`, a cancelled CI job, `kill`), raised where the scan is, so that it
+    stops as Ctrl-C stops it: history's worker processes killed (not left running, holding
+    the job's output pipes), temporary files that hold keys removed."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread (the CLI called from a test's thread)
+        pass
+
+
 def handle_errors(command: F) -> F:
     """ScanError → one line on stderr and exit 2. No traceback, and no key in the message."""
 
@@ -462,6 +482,9 @@ def handle_errors(command: F) -> F:
             message = inert.unstyled(redact_text(str(exc)))
             click.echo(f"kimi-secret-scan: error: {message}", err=True)
             sys.exit(ExitCode.ERROR)
+        except Terminated:
+            click.echo("kimi-secret-scan: terminated", err=True)
+            sys.exit(143)
         except KeyboardInterrupt:
             click.echo("kimi-secret-scan: interrupted", err=True)
             sys.exit(130)
@@ -502,6 +525,7 @@ _COMMANDS = {
 class _LazyGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Click's own usage errors quote what was typed: redact keys in them too."""
+        _stop_on_sigterm()
         if kwargs.get("standalone_mode", True) is False:
             return super().main(*args, **kwargs)
         kwargs["standalone_mode"] = False

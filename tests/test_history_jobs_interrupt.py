@@ -6,6 +6,7 @@ workers ignore SIGINT, the parent stops them, and their cat-files end on a close
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -113,4 +114,40 @@ def test_sigint_leaves_no_worker_temp_file(tmp_path: Path, command: str) -> None
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
+    assert list(temp.iterdir()) == []
+
+
+def test_sigterm_stops_the_workers_and_removes_their_files(tmp_path: Path) -> None:
+    """SIGTERM to the scanner alone (`timeout`, a cancelled CI job): it used to die at once,
+    leaving its workers running for good (holding the job's output pipes) and their spools
+    (whole keys) in the temporary directory. Now it stops as Ctrl-C stops it."""
+    repo = _big_container_history(tmp_path / "zips.git").resolve()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kimi_secret_scan", "history", "--jobs", "2", "--repo", str(repo)],
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        if any(p.is_file() for p in temp.rglob("kimi-secret-scan-*")):
+            break
+        time.sleep(0.01)
+    workers = children(proc.pid)
+    assert proc.poll() is None and workers, "the workers had not started"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=30)  # a worker left running would hold the pipe
+    except subprocess.TimeoutExpired:
+        for pid in workers:  # not left behind by a failing run
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        raise
+    assert proc.returncode == 143, err
+    assert err.decode().strip().splitlines()[-1] == "kimi-secret-scan: terminated"
+    assert b"Traceback" not in err
     assert list(temp.iterdir()) == []
