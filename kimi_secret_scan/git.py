@@ -682,6 +682,9 @@ def _worker_start(temp_dir: str | None = None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM to the group ends a worker at once (the parent's handler, inherited by a
+    # fork, would raise in it and print a traceback); the parent cleans up after it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if temp_dir is not None:
         # The parent kills its workers on Ctrl-C: no finally runs there, so a named
         # temporary file (a large container's spool, an unpacked member, each holding
