@@ -124,11 +124,15 @@ def test_file_and_branch_named_after_a_key(keyed_repo: tuple[GitRepo, str]) -> N
     repo, key = keyed_repo
     repo.commit_file(f"conf/{key}.env", f"KIMI_API_KEY={key}\n", "add")
     repo.git("branch", key)
+    summary = repo.path.parent / "step-summary.md"
     for fmt in ("text", "json", "sarif", "github"):
         for args in (["files", "conf"], ["history"], ["range", f"{key}~1..{key}"]):
-            run = run_cli(*args, "--format", fmt, cwd=repo.path)
+            env = {"GITHUB_STEP_SUMMARY": str(summary)}
+            run = run_cli(*args, "--format", fmt, cwd=repo.path, env=env)
             assert run.code == 1, run.all
             assert key not in run.all, (args, fmt)
+            # The job summary is written beside the report, and shown on the run's page.
+            assert key not in (summary.read_text() if summary.exists() else ""), (args, fmt)
 
 
 @pytest.mark.parametrize("encoding", ["base64", "base64url", "percent"])

@@ -9,6 +9,7 @@ import click
 
 from kimi_secret_scan import inert, remediation
 from kimi_secret_scan.finding import Confidence, Finding
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports.text import summary
 from kimi_secret_scan.result import NewSuppression, ScanResult
 
@@ -109,8 +110,13 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
         # The job summary is a side channel GitHub reads after the step; the annotations
         # and the exit code do not depend on it, so a failure to write it only warns.
         try:
+            text = markdown_summary(result, show_secrets)
+            if not show_secrets:
+                # Written here, not through the CLI's output: its net for a path or ref
+                # named after a key (redact_text) is applied here too.
+                text = redact_text(text)
             with open(step_summary, "a", encoding="utf-8") as handle:
-                handle.write(markdown_summary(result, show_secrets))
+                handle.write(text)
         except OSError as exc:
             click.echo(f"kimi-secret-scan: cannot write GITHUB_STEP_SUMMARY: {exc}", err=True)
     return "\n".join(out) + "\n"
