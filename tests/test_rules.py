@@ -232,3 +232,17 @@ def test_revoke_and_rotate_advice_names_the_right_console(tmp_path: Path) -> Non
     assert out.count("What to do") == 1
     assert out.count("read the key from the environment") == 1
     assert "KIMI_API_KEY or MOONSHOT_API_KEY" in out
+
+
+def test_a_kimi_code_key_glued_to_what_precedes_it_is_found() -> None:
+    """The exact Kimi Code shape needs no left boundary (hostile review 2: an author name of
+    an escape code followed by a key passed the audit); a longer token is still not one."""
+    from kimi_secret_scan.content import Content
+    from kimi_secret_scan.detectors import detect
+    from tests.keygen import kimi_code_key
+
+    key = kimi_code_key()
+    for glued in (f"J{key}", f"x9{key}", f"_{key}", f"-{key}", f"\x1b[2J{key}"):
+        found = detect(Content("a.txt", glued.encode()))
+        assert [f.secret for f in found] == [key], glued[:4]
+    assert detect(Content("a.txt", f"J{key}x".encode())) == []

@@ -24,7 +24,10 @@ from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secre
 # An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
 # follow an escape (`\n`, `%20`, `\u0020`) so JSON strings and URLs are still read.
 SK_TOKEN = lazy(
-    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}))sk-[A-Za-z0-9_-]*+"
+    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4})"
+    # The exact Kimi Code shape needs no left boundary: glued to what precedes it
+    # (`Jsk-kimi-…`, an escape code, a name) it is still a key, and no random text holds it.
+    rb"|(?=sk-kimi-[A-Za-z0-9]{64}(?![A-Za-z0-9_-])))sk-[A-Za-z0-9_-]*+"
 )
 
 # Any `sk` followed by a hyphen, plain or escaped: one search tells whether a file needs the
