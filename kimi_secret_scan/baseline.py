@@ -23,6 +23,7 @@ from typing import Any
 from kimi_secret_scan.config import shown
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.redaction import redact_text
 
 VERSION = 1
 STATUSES = ("unreviewed", "revoked", "false-positive", "test-key", "accepted")
@@ -52,7 +53,13 @@ class Entry:
         return (self.sha256, self.path or "")
 
     def matches(self, finding: Finding, paths: tuple[str, ...]) -> bool:
-        return finding.secret_sha256 == self.sha256 and (self.path is None or self.path in paths)
+        if finding.secret_sha256 != self.sha256:
+            return False
+        if self.path is None or self.path in paths:
+            return True
+        # A path named after a key is written redacted (the file never holds a key): it
+        # matches the same path redacted.
+        return "…" in self.path and self.path in {redact_text(p) for p in paths}
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,7 @@ def dumps(baseline: Baseline) -> str:
         if entry.secret:
             lines.append(f"secret = {_quote(entry.secret)}")
         if entry.path is not None:
-            lines.append(f"path = {_quote(entry.path)}")
+            lines.append(f"path = {_quote(redact_text(entry.path))}")
         lines.append(f"status = {_quote(entry.status)}")
         if entry.reason:
             lines.append(f"reason = {_quote(entry.reason)}")

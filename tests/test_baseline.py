@@ -290,3 +290,18 @@ def test_repository_config_cannot_aim_baseline_writes_outside_it(
     (repo.path / "sub").mkdir()
     assert run_cli("baseline", "create", cwd=repo.path).code == 0
     assert (repo.path / "sub" / "b.toml").is_file()
+
+
+def test_a_path_named_after_a_key_is_written_redacted_and_still_matches(tmp_path: Path) -> None:
+    """The baseline file never holds a key, not even in a path (hostile review 2); the
+    redacted path still matches the file it names, and only that file."""
+    repo = GitRepo(tmp_path / "repo")
+    name_key, content_key = kimi_code_key(), kimi_code_key()
+    repo.commit_file(f"conf/{name_key}.env", f"KIMI_API_KEY={content_key}\n")
+    run = run_cli("baseline", "create", cwd=repo.path)
+    assert run.code == 0, run.all
+    text = (repo.path / ".kimi-secret-scan-baseline.toml").read_text(encoding="utf-8")
+    assert name_key not in text and content_key not in text
+    assert run_cli("files", ".", cwd=repo.path).code == 0  # the known key is allowed there
+    repo.write("other.env", f"KIMI_API_KEY={content_key}\n")
+    assert run_cli("files", ".", cwd=repo.path).code == 1  # and not in another file
