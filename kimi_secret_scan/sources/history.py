@@ -545,7 +545,7 @@ class HistorySource:
         self, oid: str, intros: dict[str, list[Introduction]], data: bytes
     ) -> Iterator[Content]:
         big = oid in self.big_blobs
-        chunks = partial(_blob_chunks, self.repo, oid) if big else None
+        chunks = partial(git.blob_chunks, self.repo, oid, _CHUNK) if big else None
         size = self.big_blobs.get(oid, 0)
         places: list[Introduction] = intros.get(oid, [])
         if not places:
@@ -663,24 +663,6 @@ def _scan_shard(repo: Path, listing: bytes, settings: DetectorSettings, max_size
         source.submodules,
         source.count,
     )
-
-
-def _blob_chunks(repo: Path, oid: str) -> Iterator[bytes]:
-    """A blob read again in chunks, never whole (one that held a key, too large to hold)."""
-    proc = git.popen(["cat-file", "blob", oid], repo, stdout=git.PIPE, stderr=git.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        while chunk := proc.stdout.read(_CHUNK):
-            yield chunk
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        error = proc.stderr.read()
-        code = proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-    if code != 0:
-        raise ScanError(f"git cat-file blob {oid} failed: {git._first_line(error)}")
 
 
 SHALLOW = "(shallow clone)"
