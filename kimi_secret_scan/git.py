@@ -676,6 +676,28 @@ def batch_objects(cwd: Path, listing: bytes, batch_format: str) -> Process:
         )
 
 
+def _die_with_parent(sig: int) -> None:
+    """On Linux, ask the kernel to end this worker when its parent dies, however it dies
+    (SIGKILL, the OOM killer): an orphaned worker would keep reading the repository and hold
+    the CI job's output pipes open. Elsewhere, or if the call is refused, nothing changes."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)  # the parent died before the request took effect
+
+
 def _worker_start(temp_dir: str | None = None) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the
     # workers, whose cat-file then ends on a closed pipe), so no worker prints a traceback.
@@ -685,6 +707,7 @@ def _worker_start(temp_dir: str | None = None) -> None:
     # SIGTERM to the group ends a worker at once (the parent's handler, inherited by a
     # fork, would raise in it and print a traceback); the parent cleans up after it.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent(signal.SIGTERM)
     if temp_dir is not None:
         # The parent kills its workers on Ctrl-C: no finally runs there, so a named
         # temporary file (a large container's spool, an unpacked member, each holding

@@ -151,3 +151,32 @@ def test_sigterm_stops_the_workers_and_removes_their_files(tmp_path: Path) -> No
     assert err.decode().strip().splitlines()[-1] == "kimi-secret-scan: terminated"
     assert b"Traceback" not in err
     assert list(temp.iterdir()) == []
+
+
+def test_workers_end_when_the_scanner_is_killed(tmp_path: Path) -> None:
+    """SIGKILL (the OOM killer, a runner's hard stop) gives the parent no chance to clean
+    up: its workers end with it all the same, and no git reads the repository after."""
+    repo = slow_history(tmp_path / "slow.git").resolve()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kimi_secret_scan", "history", "--jobs", "2", "--repo", str(repo)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 20
+    while len(children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    workers = children(proc.pid)
+    assert proc.poll() is None and len(workers) >= 2, "the workers had not started"
+    proc.kill()
+    proc.wait()
+
+    def alive() -> list[int]:
+        return [w for w in workers if Path(f"/proc/{w}").exists()] + running_in(repo)
+
+    for _ in range(100):  # a generous bound that only catches a worker left running
+        if not alive():
+            break
+        time.sleep(0.05)
+    assert alive() == []
