@@ -362,6 +362,12 @@ def test_merge_refuses_what_is_not_a_report(tmp_path: Path) -> None:
     run = run_cli("merge", str(tmp_path / "x.json"), cwd=tmp_path)
     assert run.code == 2
     assert "not a kimi-secret-scan report" in run.err
+    # Valid JSON from our tool's name, with fields of other types (hostile review 2).
+    for body in ('"groups": [1]', '"groups": [{"refs": "abc"}]', '"groups": [], "target": [1]'):
+        (tmp_path / "y.json").write_text('{"tool": "kimi-secret-scan", ' + body + "}")
+        run = run_cli("merge", str(tmp_path / "y.json"), cwd=tmp_path)
+        assert run.code == 2 and "its fields have other types" in run.err, run.all
+        assert "internal error" not in run.err
 
 
 def test_progress_shows_per_repository_and_overall_only_when_asked(tmp_path: Path) -> None:

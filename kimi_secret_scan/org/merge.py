@@ -43,7 +43,30 @@ def load(path: Path) -> dict[str, Any]:
         raise ScanError(f"{path} is not a kimi-secret-scan report")
     if "error" not in data and not isinstance(data.get("groups"), list):
         raise ScanError(f"{path} is not a history or audit report (no `groups`)")
+    if not _well_formed(data):
+        raise ScanError(f"{path} is not a history or audit report (its fields have other types)")
     return data
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _well_formed(data: dict[str, Any]) -> bool:
+    """The fields merge reads have the types our reports give them (a report is input: it
+    may come from an artifact anyone could upload)."""
+    if not isinstance(data.get("target", {}), dict):
+        return False
+    for name in ("groups", "findings"):
+        items = data.get(name, [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            return False
+    for g in data.get("groups", []):
+        if not all(_strings(g.get(field, [])) for field in ("refs", "head_paths")):
+            return False
+        if not isinstance(g.get("first_appearance") or {}, dict):
+            return False
+    return True
 
 
 def _verdict(entries: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
