@@ -180,3 +180,36 @@ def test_workers_end_when_the_scanner_is_killed(tmp_path: Path) -> None:
             break
         time.sleep(0.05)
     assert alive() == []
+
+
+def test_ctrl_c_while_the_organisation_audit_reads(tmp_path: Path) -> None:
+    """SIGINT to the group while the pool's workers read: exit 130, no worker traceback
+    (workers start with SIGINT blocked, then ignore it; the parent stops them)."""
+    repos = [str(slow_history(tmp_path / f"slow{n}.git").resolve()) for n in range(2)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kimi_secret_scan", "audit", *repos, "--jobs", "2",
+         "--output-dir", str(tmp_path / "out"), "--no-progress"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+
+    def workers() -> list[int]:  # the pool's processes (python), not a git
+        found = []
+        for pid in children(proc.pid):
+            with contextlib.suppress(OSError):
+                if b"python" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(pid)
+        return found
+
+    deadline = time.monotonic() + 20
+    while not workers() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the workers are reading (a spawned worker still starting up is not)
+    assert proc.poll() is None, "the audit ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)  # only catches a hang
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err and b"Fatal Python error" not in err, err

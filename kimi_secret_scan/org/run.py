@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -69,6 +70,12 @@ _queue: Any = None  # multiprocessing queue to the display, set by _init in each
 def _init(queue: Any, temp_dir: str | None = None) -> None:
     global _queue
     _queue = queue
+    # Ctrl-C reaches the whole process group: the parent alone handles it (it terminates
+    # the pool). SIGINT was blocked while the pool started, so none arrived half-way through
+    # this worker's start-up; ignored now, then let through.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if temp_dir is not None:
         # Ctrl-C terminates the workers, and no finally of theirs runs: a large container's
         # spool (whole keys in it) goes into a directory the parent removes after them.
@@ -336,8 +343,18 @@ def _run_pool(
     temp_dir: str,
     reader: threading.Thread,
 ) -> None:
-    pool = ctx.Pool(max(1, min(workers, len(jobs) or 1)), _init, (queue, temp_dir), 1)
+    blocking = hasattr(signal, "pthread_sigmask")
+    if blocking:  # the workers start with SIGINT blocked (see _init)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
+        pool = ctx.Pool(max(1, min(workers, len(jobs) or 1)), _init, (queue, temp_dir), 1)
+    except BaseException:
+        if blocking:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        raise
+    try:
+        if blocking:  # a Ctrl-C that came meanwhile is raised here, where the pool is stopped
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         for outcome in pool.imap_unordered(work, jobs):
             outcomes.append(outcome)
             display.finished(outcome)
