@@ -49,7 +49,9 @@ def summary(report: HistoryReport) -> str:
 
 def _where(f: Finding) -> str:
     place = f"{shown_path(f.path)}:{f.line}:{f.column}"
-    return f"{f.commit.sha[:12]} {place}" if f.commit and f.commit.sha else place
+    if not f.commit or not f.commit.sha or f.commit.sha[:12] in f.path:
+        return place  # `author of 1a2b3c4d5e6f` names its commit already
+    return f"{f.commit.sha[:12]} {place}"
 
 
 # Names a history audit reads as one piece each (sources/metadata.history_names).
