@@ -516,6 +516,65 @@ def allow_comment(path: str) -> tuple[str, bool] | None:
     return None
 
 
+def server_way_out(
+    leaks: Sequence[Leak],
+    several_on_line: set[tuple[str, int]],
+    baseline: str | None,
+    refuses_comments: bool,
+) -> list[str]:
+    """pre-receive: the way out is the server's to give, from its own configuration (a
+    pusher's own baseline or config is never read there)."""
+    if not leaks:
+        return []
+    lines = [
+        "Not a real key (a test fixture, a made-up example)? This server decides what it "
+        "lets through:"
+    ]
+    if refuses_comments:
+        lines.append("  - it refuses allow comments that a push adds (`new-suppressions`);")
+    else:
+        for leak in leaks:
+            for path, line in leak.places:
+                comment = allow_comment(path)
+                if comment is None:
+                    continue
+                text, before = comment
+                if (path, line) in several_on_line and not before:
+                    text += f" sha256:{leak.sha256[:12]}"
+                where = (
+                    f"on a new line just before line {line}"
+                    if before
+                    else f"at the end of line {line}"
+                )
+                lines.append(
+                    f"  - in {path}, add `{text}` {where}, stage it, redo the commits as the "
+                    "last step above says, and push again (the server reports the comment as "
+                    "one this push added), or"
+                )
+    hashes = " ".join(f"--hash {leak.sha256}" for leak in leaks)
+    one = len(leaks) == 1
+    if baseline:
+        lines.append(
+            f"  - ask its administrators to allow {'it' if one else 'them'} by "
+            f"{'its hash' if one else 'their hashes'} in the server's baseline; on the "
+            "server they run:"
+        )
+        lines.append(
+            f"$ kimi-secret-scan baseline add --file {shlex.quote(baseline)} {hashes} "
+            '--reason "not a real key"'
+        )
+    else:
+        shown = ", ".join(leak.sha256 for leak in leaks)
+        lines.append(
+            f"  - ask its administrators to allow {'it' if one else 'them'} by SHA-256 "
+            f"({shown}): the server names no baseline yet, so they add `baseline = "
+            '"<a file outside the repository>"` to its `.kimi-secret-scan.toml` and record '
+            "the hash there with `kimi-secret-scan baseline add --file` (docs/ci.md, "
+            '"On the server").'
+        )
+    return lines
+
+
 def way_out(
     mode: str, leaks: Sequence[Leak], several_on_line: set[tuple[str, int]], pre_commit: bool
 ) -> list[str]:

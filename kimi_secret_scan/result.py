@@ -55,6 +55,11 @@ class ScanResult:
     stats: Stats = field(default_factory=Stats)
     # Findings hidden by a suppression the scanned change added (gates only).
     new_suppressions: list[NewSuppression] = field(default_factory=list)
+    # pre-receive: what the server's own configuration offers a pusher whose finding is not
+    # a key (its baseline file, if it names one, and whether it refuses suppressions a push
+    # adds); the way out of a false positive is then the server's to give.
+    server_baseline: str | None = None
+    refuses_new_suppressions: bool = False
 
     @property
     def unread(self) -> list[Skipped]:

@@ -165,3 +165,75 @@ def test_a_key_in_a_tag_objects_header_is_rejected(server: tuple[GitRepo, GitRep
     assert proc.returncode != 0, proc.stderr
     assert proc.stderr.count("tag header of v1") >= 2
     assert key not in proc.stderr and other not in proc.stderr
+
+
+# -- the way out of a false positive, on the server's terms --------------------------------
+
+
+def _remote_text(proc: subprocess.CompletedProcess[str]) -> str:
+    """What the pusher reads: the server's lines without git's `remote: ` prefix."""
+    return "\n".join(
+        ln.removeprefix("remote:").strip()
+        for ln in proc.stderr.splitlines()
+        if ln.startswith("remote:")
+    )
+
+
+def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **scanner_path_env()}
+    return subprocess.run(
+        ["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_false_positive_allow_comment_as_the_server_says(server: tuple[GitRepo, GitRepo]) -> None:
+    repo, work = server
+    line, _ = key_line()
+    work.commit_file("fixture.py", "x = 1\n" + line, "add a fixture")
+    work.commit_file("other.txt", "clean\n")
+    proc = push(work, "origin", "main")
+    assert proc.returncode != 0
+    text = _remote_text(proc)
+    plan, _, way_out = text.partition("Not a real key")
+    assert "in fixture.py, add `# kimi-secret-scan: allow` at the end of line 2" in way_out
+    assert "baseline = " in way_out  # the server names no baseline: how to give it one
+    assert "$ " not in way_out  # nothing the pusher could run there without the server
+    # As it says: the comment, staged, then the last step's commands, then push again.
+    path = work.path / "fixture.py"
+    rows = path.read_text().splitlines()
+    rows[1] += "  # kimi-secret-scan: allow"
+    path.write_text("\n".join(rows) + "\n")
+    work.git("add", "fixture.py")
+    last_step = plan.rsplit("\n3. ", 1)[1]
+    for command in [ln.strip()[2:] for ln in last_step.splitlines() if ln.strip().startswith("$ ")]:
+        done = _shell(command, work.path)
+        assert done.returncode == 0, command + done.stderr
+    again = push(work, "origin", "main")
+    assert again.returncode == 0, again.stderr
+    assert "hidden by suppressions this change added" in again.stderr
+    assert tip(repo, "main") == work.head()
+
+
+def test_false_positive_server_baseline_as_printed(
+    server: tuple[GitRepo, GitRepo], tmp_path: Path
+) -> None:
+    repo, work = server
+    outside = tmp_path / "server-baseline.toml"
+    (repo.path / ".kimi-secret-scan.toml").write_text(
+        f'new-suppressions = "fail"\nbaseline = "{outside}"\n'
+    )
+    line, _ = key_line()
+    work.commit_file("fixture.py", line, "add a fixture")
+    proc = push(work, "origin", "main")
+    assert proc.returncode != 0
+    way_out = _remote_text(proc).partition("Not a real key")[2]
+    assert "refuses allow comments" in way_out and "add `#" not in way_out
+    (add,) = [ln.strip()[2:] for ln in way_out.splitlines() if ln.strip().startswith("$ ")]
+    assert add.startswith(f"kimi-secret-scan baseline add --file {outside} --hash ")
+    # The administrators run it on the server, in the repository's directory.
+    done = _shell(add, repo.path)
+    assert done.returncode == 0, done.stderr
+    assert "reads it from now on" in done.stdout and "commit it" not in done.stdout
+    again = push(work, "origin", "main")
+    assert again.returncode == 0, again.stderr
+    assert tip(repo, "main") == work.head()

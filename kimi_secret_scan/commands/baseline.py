@@ -384,6 +384,12 @@ def add(
     baseline_file.write(Baseline(entries=(*added, *old.entries), source=old.source), path)
     click.echo(
         f"kimi-secret-scan: added {_plural(len(added), 'entry', 'entries')} to {_shown(path)} "
-        f"(status {status}); commit it so that every scan and CI read it"
+        f"(status {status}); "
+        + (
+            "commit it so that every scan and CI read it"
+            if path.resolve().is_relative_to(config.root.resolve())
+            # A server's baseline (pre-receive) lives beside its bare repositories.
+            else "every scan that uses this file reads it from now on"
+        )
     )
     return ExitCode.CLEAN

@@ -121,6 +121,11 @@ def scan_commits(
     result.stats.commits = n
     result.new_suppressions = hidden.found
     opts.fail_new_suppressions = no_new_suppressions or trusted.config.new_suppressions == "fail"
+    if server:
+        result.refuses_new_suppressions = opts.fail_new_suppressions
+        named = trusted.baseline.path if trusted.baseline is not None else None
+        named = named or trusted.config.baseline
+        result.server_baseline = str(Path(named).resolve()) if named else None
     # The source yields blobs that need no comparison first; report in commit order.
     order = {c.commit.sha: i for i, c in enumerate(commits)}
     result.findings.sort(

@@ -153,7 +153,14 @@ def plan_lines(result: ScanResult, show_secrets: bool, color: bool) -> list[str]
         lines.setdefault((f.path, f.line), set()).add(f.secret_sha256)
     several = {place for place, keys in lines.items() if len(keys) > 1}
     # pre-commit sets PRE_COMMIT=1 for the hooks it runs: only then is `SKIP=` a way out.
-    way_out = remediation.way_out(result.mode, leaks, several, bool(os.environ.get("PRE_COMMIT")))
+    if result.mode == "pre-receive":
+        way_out = remediation.server_way_out(
+            leaks, several, result.server_baseline, result.refuses_new_suppressions
+        )
+    else:
+        way_out = remediation.way_out(
+            result.mode, leaks, several, bool(os.environ.get("PRE_COMMIT"))
+        )
     if way_out:
         way_out = [inert.text(line) for line in way_out]
         out.extend(f"       {line}" if line.startswith("$ ") else line for line in way_out)
