@@ -122,6 +122,7 @@ class ScanOptions:
         self.verify_keys(result)
         targets = self.targets()
         readable_on_stdout = False
+        text_on_stdout = any(t.path is None and t.format == "text" for t in targets)
         for target in targets:
             color = target.to_stdout and target.format == "text" and color_wanted()
             if self.quiet and target.format == "text":
@@ -131,6 +132,11 @@ class ScanOptions:
             if text is None:
                 text = FORMATS[target.format](result, self.show_secrets, color)
             text = valid_utf8(text)
+            if target.format == "github" and target.path is None and text_on_stdout:
+                # The text report on the same stream ends with the same summary line.
+                head, _, last = text.rstrip("\n").rpartition("\n")
+                if last == summary(result):
+                    text = head + "\n" if head else ""
             if not self.show_secrets:
                 text = redact_text(text)  # a path can be named after a key
             if target.path is not None:

@@ -81,3 +81,16 @@ def test_without_step_summary_nothing_is_written(repo: GitRepo) -> None:
     assert run.code == 1
     assert run.out.startswith("::error file=k.py,line=1,")
     assert not list(repo.path.glob("*.md"))
+
+
+def test_annotations_and_text_on_one_terminal_say_the_summary_once(repo: GitRepo) -> None:
+    line, _ = key_line()
+    repo.write("app.py", line)
+    run = run_cli("files", ".", "--report", "github", "--report", "text", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert run.out.startswith("::error ")
+    summaries = [ln for ln in run.out.splitlines() if ln.startswith("kimi-secret-scan: 1 finding")]
+    assert len(summaries) == 1, run.out
+    # Alone, the annotations keep their own summary line.
+    alone = run_cli("files", ".", "--report", "github", cwd=repo.path)
+    assert alone.out.splitlines()[-1].startswith("kimi-secret-scan: 1 finding")
