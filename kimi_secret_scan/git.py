@@ -409,6 +409,47 @@ def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> byt
     return proc.stdout
 
 
+def stream_git(args: list[str], cwd: Path | str, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """run_git's stdout in chunks as git writes it, for output that may be too large to
+    hold (the caller keeps what it needs); any failure becomes a one-line ScanError after
+    the output. A prefetched run of the same command is used as run_git uses it."""
+    check_version()
+    proc = _take_prefetched(args, cwd, None)
+    if proc is None:
+        try:
+            proc = subprocess.Popen(
+                ["git", *args],
+                cwd=cwd,
+                env=_env_for(args),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError as exc:
+            raise spawn_error(exc) from None
+        except NotADirectoryError:
+            raise ScanError(f"{cwd} is not a directory") from None
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout, stderr = proc.stdout, proc.stderr
+    errors: list[bytes] = []
+    # stderr is drained beside stdout: git blocks on a full pipe of warnings otherwise.
+    drain = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
+    drain.start()
+    read_all = False
+    try:
+        while data := os.read(stdout.fileno(), chunk):
+            yield data
+        read_all = True
+    finally:
+        if not read_all:
+            proc.kill()  # the caller stopped early
+        code = proc.wait()
+        drain.join()
+        stdout.close()
+        stderr.close()
+    if code != 0:
+        raise ScanError(f"git {_subcommand(args)} failed: {_first_line(b''.join(errors))}")
+
+
 def try_git(args: list[str], cwd: Path | str) -> bytes | None:
     """Run git; None when it exits non-zero (for questions such as 'is there a HEAD?')."""
     check_version()

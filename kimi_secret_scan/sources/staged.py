@@ -250,11 +250,89 @@ def staged_changes(repo: git.Repo, max_size: int = DEFAULT_MAX_SIZE) -> StagedCh
     # (core.bigFileThreshold), so git never prints a huge file into the patch we hold.
     # Files over a scanning window are diffed as binary too, and then read from their blobs
     # one window at a time (iter_staged): a patch is parsed whole, at ~10x the file's size.
-    output = git.run_git(_diff_args(max_size), repo.root)
+    output = _bounded(git.stream_git(_diff_args(max_size), repo.root))
     changes, patch = _parse_raw(output)
     if not changes:
         return []
     return _pair(changes, _parse_patch(patch))
+
+
+# A patch section is held and parsed only up to these sizes; a larger one is cut to its
+# header and marked binary, so its file is read from its blob (in windows when it is over
+# one), as a file over core.bigFileThreshold is. The threshold alone does not bound the
+# patch: a `diff` attribute (`* diff` in .gitattributes: the committer's to write) makes
+# git print a file of any size as text, and parsing costs ~7x the section's bytes, plus
+# ~100 bytes per added line (a patch of 4 MB of empty lines cost 495 MiB).
+_SECTION_BYTES = WINDOW
+_SECTION_LINES = 1 << 18
+_SECTION = b"\ndiff --git "
+_CUT = b"\nBinary files differ (not held: the patch section is too large)\n"
+
+
+def _raw_end(output: bytearray, pos: int) -> tuple[int, bool]:
+    """(offset after the last whole raw record from `pos`, whether the patch starts there).
+    The raw records come first in `--raw -z --patch` output, and their NUL-separated paths
+    are verbatim (a path may hold "\ndiff --git "): they are never cut."""
+    while pos < len(output) and output[pos] == ord(":"):
+        end = output.find(b"\0", pos)
+        if end < 0:
+            return pos, False
+        meta = output[pos:end].split()
+        paths = 2 if len(meta) >= 5 and meta[4][0] in b"RC" else 1
+        at = end + 1
+        for _ in range(paths):
+            end = output.find(b"\0", at)
+            if end < 0:
+                return pos, False
+            at = end + 1
+        pos = at
+    return pos, pos < len(output)
+
+
+def _bounded(chunks: Iterator[bytes]) -> bytes:
+    """git's `--raw -z --patch` output with each patch section over _SECTION_BYTES bytes or
+    _SECTION_LINES lines cut to its header and marked binary (_CUT): what is held stays
+    bounded whatever the size of a file or its attributes."""
+    out = bytearray()
+    raw_pos, in_patch = 0, False
+    section = lines = 0  # where the current section starts in `out`; its newlines so far
+    skipping, tail = False, b""
+    for chunk in chunks:
+        data = chunk
+        while data:
+            if skipping:
+                # Dropping a cut section's rest, up to the next section's start (a line
+                # that starts a section cannot be a content line, which starts with +, -
+                # or a space), which may lie across chunks.
+                seen = tail + data
+                at = seen.find(_SECTION)
+                if at < 0:
+                    tail = seen[-(len(_SECTION) - 1) :]
+                    break
+                skipping, data = False, seen[at + 1 :]
+                section = len(out)
+            start = len(out)
+            out += data
+            data = b""
+            if not in_patch:
+                raw_pos, in_patch = _raw_end(out, raw_pos)
+                if not in_patch:
+                    break
+                section = start = raw_pos
+            at = out.rfind(_SECTION, max(section, start - len(_SECTION)))
+            if at >= 0 or start == section:
+                section = max(section, at + 1)
+                lines = out.count(b"\n", section)
+            else:
+                lines += out.count(b"\n", start)
+            if len(out) - section > _SECTION_BYTES or lines > _SECTION_LINES:
+                hunk = out.find(b"\n@@ ", section, section + _SECTION_BYTES)
+                cut = hunk if hunk >= 0 else section + _SECTION_BYTES
+                data = bytes(out[cut:])
+                del out[cut:]
+                out += _CUT
+                skipping, tail = True, b""
+    return bytes(out)
 
 
 def _merge_head(repo: git.Repo) -> bool:
