@@ -7,7 +7,8 @@ Builds, in a temporary directory and at run time (nothing is stored in this repo
   base64 text, one blob holding a generated key;
 - one file of `--file-mb` MiB (default 500) of the same kind of text with a generated key
   near its end, on disk, staged (for `staged`), then committed (for `history`, `range`,
-  `ci`, `pre-push`, `pre-receive`); the same file is also a commit message (`commit-msg`).
+  `ci`, `pre-push`, `pre-receive`); the same file is also the message of a commit-msg hook
+  (`commit-msg`) and of a last commit (`range`, `history`).
 
 Each command that reads files or blobs runs once in a fresh process with the size limit
 raised above the file (it is scanned: exit 1, the planted key found), and once with the
@@ -408,6 +409,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 key,
                 gate_default,
             )
+
+        # A commit whose message is the 500 MiB file: a push may carry one (no size limit
+        # applies to messages).
+        if bench.wanted("range") or bench.wanted("history"):
+            message = f"message {args.file_mb} MiB"
+            git(big, "commit", "-q", "--no-verify", "--allow-empty", "-F", "big.txt")
+            bench.run(message, ["range", "HEAD~1..HEAD"], big, key, 1)
+            bench.run(message, ["history"], big, key, 1)
 
     print()
     print(f"{'case':<26}{'command':<62}{'wall s':>7}{'tree MiB':>10}{'Python MiB':>11}{'exit':>5}")

@@ -121,3 +121,30 @@ def test_what_is_held_of_a_patch_stays_under_the_section_bounds(
     assert held.count(staged._CUT) == 1
     sections = staged._parse_patch(staged._parse_raw(held)[1])
     assert [(s.binary, sorted(s.lines)) for s in sections] == [(True, []), (False, [1])]
+
+
+def test_a_few_lines_added_to_a_large_text_file_read_it_in_windows(repo: GitRepo) -> None:
+    # Under `* diff` a large file's patch is text, and small when a few lines change: its
+    # blob (and, for keys off the added lines, its earlier version) is read in windows.
+    old_key, new_key = kimi_code_key(), kimi_code_key()
+    repo.commit_file(".gitattributes", "* diff\n")
+    repo.commit_file("big.env", f"KIMI_API_KEY={old_key}\n" + _filler(10_000))
+    repo.write("big.env", f"KIMI_API_KEY={old_key}\n" + _filler(10_000) + f"K={new_key}\n")
+    repo.add()
+    code, report = _staged(repo)
+    assert code == 1
+    assert [(f["line"], f["secret"]) for f in report["findings"]] == [(10_002, new_key)]
+
+
+def test_a_large_blob_behind_a_text_section_is_not_held(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staged, "WINDOW", 64 << 10)
+    repo.commit_file(".gitattributes", "* diff\n")
+    repo.commit_file("big.txt", _filler(10_000))
+    repo.write("big.txt", _filler(10_000) + "one more line\n")
+    repo.add()
+    [content] = list(staged.iter_staged(git.find_repo(repo.path)))
+    assert isinstance(content, staged.Content)
+    assert content.data == b"" and content.chunks is not None
+    assert content.lines == frozenset({10_001})

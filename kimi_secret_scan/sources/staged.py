@@ -456,13 +456,28 @@ def iter_staged(
         if change.new_id in big and not held:
             wanted_ids.append(old_id)  # a small earlier version is read whole
     if wanted_ids:
-        for (_, kind, data), asked in zip(
-            git.cat_file(repo.root, wanted_ids), wanted_ids, strict=False
+        # A text section's blob can be large too (a `diff` attribute makes git diff a large
+        # file as text; a few changed lines of one make a small patch): a blob over a
+        # window is passed over here and read in chunks, never whole.
+        for (_, kind, data, size), asked in zip(
+            git.cat_file_bounded(repo.root, wanted_ids, WINDOW), wanted_ids, strict=False
         ):
-            if kind == "blob":
+            if kind != "blob":
+                continue
+            if data is None:
+                sizes[asked] = size
+                (big if size <= max_size else oversized).add(asked)
+            else:
                 blobs[asked] = data
 
     for change, section in todo:
+        if change.new_id in oversized:
+            size = sizes[change.new_id]
+            yield Skipped(change.path, f"larger than the size limit ({size} > {max_size} bytes)")
+            continue
+        if change.new_id in big and not section.binary:
+            yield _streamed_lines(repo, change, section, sizes, blobs, in_merge, settings)
+            continue
         if change.new_id in big:
             yield _streamed(repo, change, sizes, oversized, big, blobs, in_merge, settings)
             continue
@@ -477,6 +492,9 @@ def iter_staged(
         if section.binary:
             before.append(blobs.get(change.old_id, b""))
         known = _secrets_in(change.path, before, settings)
+        if section.binary and change.old_id in big:  # a large file made small
+            old = _chunked_secrets(repo.root, change.old_id, change.path, settings)
+            known = known | old
         earlier = None
         if not section.binary and not _ZERO.match(change.old_id):
             earlier = functools.partial(
@@ -528,6 +546,45 @@ def _streamed(
     )
 
 
+def _streamed_lines(
+    repo: git.Repo,
+    change: Change,
+    section: Section,
+    sizes: dict[str, int],
+    blobs: dict[str, bytes],
+    in_merge: bool,
+    settings: DetectorSettings,
+) -> Content:
+    """A staged file larger than a window whose patch is text (a few lines changed, or a
+    `diff` attribute): read from its blob one window at a time, its added lines counted
+    as in a small file's patch."""
+    path, old_id = change.path, change.old_id
+    known: set[str] = set()
+    if in_merge and "\n" not in path:
+        other = f"MERGE_HEAD:{path}"
+        held = blobs.get(other)
+        theirs = (
+            Content(path, held)
+            if held is not None
+            else Content(path, b"", chunks=partial(_if_present, repo.root, other))
+        )
+        known.update(f.secret for f in detect_all(theirs, settings))
+    earlier = None
+    if not _ZERO.match(old_id):
+        earlier = functools.cache(
+            functools.partial(_earlier_secrets, repo.root, old_id, path, settings)
+        )
+    return Content(
+        path=path,
+        data=b"",
+        lines=section.lines,
+        known_secrets=frozenset(known),
+        earlier_secrets=earlier,
+        chunks=partial(git.blob_chunks, repo.root, change.new_id),
+        size=sizes[change.new_id],
+    )
+
+
 def _if_present(cwd: Path, name: str) -> Iterator[bytes]:
     """A blob's chunks, or nothing when it does not exist (a path the other side lacks)."""
     try:
@@ -541,8 +598,19 @@ def _earlier_secrets(
 ) -> frozenset[str]:
     """The keys of a file's version before the staged change (read only when a finding
     falls outside the added lines)."""
-    blobs = [data for _, kind, data in git.cat_file(root, [old_id]) if kind == "blob"]
-    return _secrets_in(path, blobs, settings)
+    for _, kind, data, _ in git.cat_file_bounded(root, [old_id], WINDOW):
+        if kind != "blob":
+            break
+        if data is None:  # over a window: read in chunks, never whole
+            return _chunked_secrets(root, old_id, path, settings)
+        return _secrets_in(path, [data], settings)
+    return frozenset()
+
+
+def _chunked_secrets(root: Path, oid: str, path: str, settings: DetectorSettings) -> frozenset[str]:
+    """The keys of a blob larger than a window, read in chunks."""
+    earlier = Content(path, b"", chunks=partial(git.blob_chunks, root, oid))
+    return frozenset(f.secret for f in detect_all(earlier, settings))
 
 
 def _secrets_in(path: str, blobs: list[bytes], settings: DetectorSettings) -> frozenset[str]:
