@@ -8,7 +8,8 @@ Builds, in a temporary directory and at run time (nothing is stored in this repo
 - one file of `--file-mb` MiB (default 500) of the same kind of text with a generated key
   near its end, on disk, staged (for `staged`), then committed (for `history`, `range`,
   `ci`, `pre-push`, `pre-receive`); the same file is also the message of a commit-msg hook
-  (`commit-msg`) and of a last commit (`range`, `history`).
+  (`commit-msg`) and of a last commit (`range`, `history`); last, one line is appended to
+  it under a `* diff` attribute and staged (`staged`: a small text patch of a large blob).
 
 Each command that reads files or blobs runs once in a fresh process with the size limit
 raised above the file (it is scanned: exit 1, the planted key found), and once with the
@@ -273,7 +274,7 @@ class Bench:
 def _row(m: Measure) -> str:
     flag = "" if m.ok else "  UNEXPECTED"
     return (
-        f"{m.case:<26}{m.command:<62}{m.seconds:>7.1f}{m.peak_mib:>10.0f}"
+        f"{m.case:<28}{m.command:<62}{m.seconds:>7.1f}{m.peak_mib:>10.0f}"
         f"{m.python_mib:>11.0f}{m.code:>5}{flag}"
     )
 
@@ -418,8 +419,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench.run(message, ["range", "HEAD~1..HEAD"], big, key, 1)
             bench.run(message, ["history"], big, key, 1)
 
+        # The committer's `* diff`, and one line appended to the 500 MiB file: a small
+        # text patch of a large blob (the key is in the earlier version: not new, exit 0).
+        if bench.wanted("staged"):
+            (big / ".gitattributes").write_text("* diff\n")
+            git(big, "add", ".gitattributes")
+            git(big, "commit", "-q", "--no-verify", "-m", "attributes")
+            with (big / "big.txt").open("a") as handle:
+                handle.write("one more line\n")
+            git(big, "add", "big.txt")
+            edited = f"{file_} +1 line, * diff"
+            bench.run(edited, ["staged"], big, key, 2 if over else 0)
+            bench.run(edited, ["staged", *big_limit], big, key, 0)
+
     print()
-    print(f"{'case':<26}{'command':<62}{'wall s':>7}{'tree MiB':>10}{'Python MiB':>11}{'exit':>5}")
+    print(f"{'case':<28}{'command':<62}{'wall s':>7}{'tree MiB':>10}{'Python MiB':>11}{'exit':>5}")
     for m in bench.results:
         print(_row(m))
     return 0 if all(m.ok for m in bench.results) else 1
