@@ -15,7 +15,7 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
@@ -409,6 +409,47 @@ def run_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> byt
     return proc.stdout
 
 
+def stream_git(args: list[str], cwd: Path | str, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """run_git's stdout in chunks as git writes it, for output that may be too large to
+    hold (the caller keeps what it needs); any failure becomes a one-line ScanError after
+    the output. A prefetched run of the same command is used as run_git uses it."""
+    check_version()
+    proc = _take_prefetched(args, cwd, None)
+    if proc is None:
+        try:
+            proc = subprocess.Popen(
+                ["git", *args],
+                cwd=cwd,
+                env=_env_for(args),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError as exc:
+            raise spawn_error(exc) from None
+        except NotADirectoryError:
+            raise ScanError(f"{cwd} is not a directory") from None
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout, stderr = proc.stdout, proc.stderr
+    errors: list[bytes] = []
+    # stderr is drained beside stdout: git blocks on a full pipe of warnings otherwise.
+    drain = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
+    drain.start()
+    read_all = False
+    try:
+        while data := os.read(stdout.fileno(), chunk):
+            yield data
+        read_all = True
+    finally:
+        if not read_all:
+            proc.kill()  # the caller stopped early
+        code = proc.wait()
+        drain.join()
+        stdout.close()
+        stderr.close()
+    if code != 0:
+        raise ScanError(f"git {_subcommand(args)} failed: {_first_line(b''.join(errors))}")
+
+
 def try_git(args: list[str], cwd: Path | str) -> bytes | None:
     """Run git; None when it exits non-zero (for questions such as 'is there a HEAD?')."""
     check_version()
@@ -598,6 +639,16 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
     A thread feeds the ids while we read, so git never blocks on a full pipe. A missing
     object yields type 'missing' and no data.
     """
+    for oid, kind, data, _ in cat_file_bounded(cwd, object_ids):
+        yield oid, kind, data if data is not None else b""
+
+
+def cat_file_bounded(
+    cwd: Path, object_ids: Iterable[str], hold: int | None = None
+) -> Iterator[tuple[str, str, bytes | None, int]]:
+    """cat_file, with each object's size; an object larger than `hold` bytes is passed
+    over in the stream and yielded with None for its data (the caller reads it in chunks:
+    object_chunks)."""
     proc = popen(["cat-file", "--batch"], cwd, stdin=PIPE, stdout=PIPE, stderr=DEVNULL)
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
@@ -613,7 +664,7 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     try:
-        yield from parse_batch(stdout)
+        yield from _parse_batch_sized(stdout, hold)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -628,6 +679,13 @@ def parse_batch(stdout: IO[bytes]) -> Iterator[tuple[str, str, bytes]]:
     Output that does not follow the format (a header that is not "<id> <type> <size>", an
     object cut short) raises ScanError: never a wrong or partial object.
     """
+    for oid, kind, data, _ in _parse_batch_sized(stdout, None):
+        yield oid, kind, data if data is not None else b""
+
+
+def _parse_batch_sized(
+    stdout: IO[bytes], hold: int | None
+) -> Iterator[tuple[str, str, bytes | None, int]]:
     while True:
         header = stdout.readline()
         if not header:
@@ -637,16 +695,25 @@ def parse_batch(stdout: IO[bytes]) -> Iterator[tuple[str, str, bytes]]:
         stripped = header.rstrip(b"\n")
         name, _, last = stripped.rpartition(b" ")
         if last in (b"missing", b"ambiguous"):
-            yield name.decode("utf-8", "surrogateescape"), "missing", b""
+            yield name.decode("utf-8", "surrogateescape"), "missing", b"", 0
             continue
         parts = stripped.split()
         if len(parts) != 3 or not parts[2].isdigit() or not parts[0].isascii():
             raise ScanError(f"unexpected output from git cat-file: {header[:80]!r}")
         size = int(parts[2])
+        oid, kind = parts[0].decode(), parts[1].decode("utf-8", "replace")
+        if hold is not None and size > hold:
+            left = size
+            while left and (piece := stdout.read(min(left, 1 << 20))):
+                left -= len(piece)
+            if left or stdout.read(1) != b"\n":
+                raise ScanError("git cat-file stopped in the middle of an object")
+            yield oid, kind, None, size
+            continue
         data = stdout.read(size)
         if len(data) != size or stdout.read(1) != b"\n":
             raise ScanError("git cat-file stopped in the middle of an object")
-        yield parts[0].decode(), parts[1].decode("utf-8", "replace"), data
+        yield oid, kind, data, size
 
 
 # -- the sharded history read (sources/history.py): its process starts live here ----------
@@ -758,11 +825,24 @@ def in_daemon_process() -> bool:
 def blob_chunks(cwd: Path, name: str, chunk: int = 1 << 20) -> Iterator[bytes]:
     """A blob (an id, or `REV:PATH`) in chunks as `git cat-file blob` writes it, never held
     whole; a failure (a missing object) raises ScanError after what was read."""
-    proc = popen(["cat-file", "blob", name], cwd, stdout=PIPE, stderr=PIPE)
+    return object_chunks(cwd, "blob", name, chunk)
+
+
+def object_chunks(
+    cwd: Path, kind: str, name: str, chunk: int = 1 << 20, offset: int = 0
+) -> Generator[bytes, None, None]:
+    """An object of type `kind` (blob, commit, tag) in chunks as `git cat-file KIND`
+    writes it, from byte `offset` on, never held whole; a failure raises ScanError after
+    what was read."""
+    proc = popen(["cat-file", kind, name], cwd, stdout=PIPE, stderr=PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     try:
         while data := proc.stdout.read(chunk):
-            yield data
+            if offset >= len(data):
+                offset -= len(data)
+                continue
+            yield data[offset:] if offset else data
+            offset = 0
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -771,4 +851,4 @@ def blob_chunks(cwd: Path, name: str, chunk: int = 1 << 20) -> Iterator[bytes]:
         proc.stdout.close()
         proc.stderr.close()
     if code != 0:
-        raise ScanError(f"git cat-file blob {name} failed: {_first_line(error)}")
+        raise ScanError(f"git cat-file {kind} {name} failed: {_first_line(error)}")

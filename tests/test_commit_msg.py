@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from kimi_secret_scan.sources import message
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key, moonshot_key
 
@@ -108,3 +111,58 @@ def test_a_key_in_the_author_email_is_reported(repo: GitRepo) -> None:
     assert run.code == 1, run.all
     assert "author of this commit:1:" in run.out
     assert key not in run.all
+
+
+# A message larger than a scanning window (git takes one of any size) is read in chunks,
+# never whole; KIMI_SECRET_SCAN_WINDOW makes a few hundred KB take the path of 500 MiB.
+_SMALL_WINDOW = {"KIMI_SECRET_SCAN_WINDOW": str(128 << 10)}
+
+
+def _filler(lines: int) -> str:
+    return "".join(f"line {i}: an ordinary sentence of a very long message\n" for i in range(lines))
+
+
+def test_a_message_over_a_window_is_scanned_in_windows(tmp_path: Path) -> None:
+    key, late = kimi_code_key(), moonshot_key()
+    (tmp_path / "MSG").write_text(
+        "Subject\n\n"
+        + _filler(5_000)
+        + f"Used {key} here\n"
+        + _filler(5_000)
+        + f"MOONSHOT_API_KEY={late}\n"
+    )
+    run = run_cli(
+        "commit-msg", "--format", "json", "--show-secrets", "MSG", cwd=tmp_path, env=_SMALL_WINDOW
+    )
+    assert run.code == 1, run.all
+    report = json.loads(run.out)
+    found = [(f["line"], f["column"], f["secret"]) for f in report["findings"]]
+    assert found == [(5_003, 6, key), (10_004, 18, late)]
+    assert report["stats"]["lines"] == 10_004
+
+
+def test_the_scissors_cut_a_message_over_a_window(tmp_path: Path) -> None:
+    key = kimi_code_key()
+    scissors = "# ------------------------ >8 ------------------------\n"
+    # The mark lies across the reader's 1 MiB chunks and past several windows.
+    head = "Subject\n\n" + _filler(20_000)
+    pad = "x" * ((1 << 20) - len(head.encode()) % (1 << 20) - 10) + "\n"
+    (tmp_path / "MSG").write_text(
+        head + pad + scissors + "diff --git a/c.py b/c.py\n" + f"+KEY = '{key}'\n"
+    )
+    run = run_cli("commit-msg", "--format", "json", "MSG", cwd=tmp_path, env=_SMALL_WINDOW)
+    assert run.code == 0, run.all
+    assert json.loads(run.out)["stats"]["lines"] == 20_003
+
+
+def test_a_message_over_a_window_is_not_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(message, "WINDOW", 1024)
+    text = "Subject\n\n" + _filler(3_000)
+    (tmp_path / "MSG").write_text(
+        text + "# ------------------------ >8 ------------------------\n+x\n"
+    )
+    content = message.read_message(str(tmp_path / "MSG"))
+    assert content.data == b"" and content.chunks is not None
+    assert b"".join(content.chunks()) == text.encode() and content.size == len(text)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import os
 import re
 import threading
@@ -222,6 +223,10 @@ class _Message:
     header: bytes
     text: bytes
     position: int = 0  # the object's place in the listing, to merge shards in stream order
+    # A message larger than a window is not held: `text` is empty, and the message is read
+    # again from the object, from this offset, in chunks.
+    offset: int = 0
+    length: int = 0
 
 
 class HistorySource:
@@ -461,6 +466,8 @@ class HistorySource:
                         self.big_blobs[oid] = size
                     self.blob_keys[oid] = {f.secret_sha256 for f in found}
                     self.blob_path[oid] = path
+            elif size > WINDOW:
+                self._big_message(fields[0].decode(), kind.decode(), reader.pieces(size), size)
             else:
                 self._message(fields[0].decode(), kind.decode(), reader.data(size))
             if progress is not None and not count & 255:
@@ -514,6 +521,38 @@ class HistorySource:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
             self.messages.append(_Message(oid, kind, head, text, self.position))
+
+    def _big_message(self, oid: str, kind: str, pieces: Iterator[bytes], size: int) -> None:
+        """A commit or tag larger than a window (its message of any size): the message is
+        scanned as its pieces stream by, and read again in chunks only if it held a key."""
+        if kind == "commit":
+            self.stats.commits += 1
+        else:
+            self.stats.tags += 1
+        held = bytearray()
+        seen = 0  # bytes of the object before held[0]
+        head = b""
+        for piece in pieces:
+            start = max(0, len(held) - 1)
+            held += piece
+            end = held.find(b"\n\n", start)
+            if end >= 0:
+                head = head or bytes(held[:end])
+                offset = seen + end + 2
+                rest = bytes(held[end + 2 :])
+                del held
+                message = itertools.chain([rest], pieces)
+                if detect_chunks(Content(COMMIT_MESSAGE, b""), message, self.settings):
+                    found = _Message(oid, kind, head, b"", self.position, offset, size - offset)
+                    self.messages.append(found)
+                for _ in message:  # the rest of the object, when the scan stopped early
+                    pass
+                return
+            if len(held) > WINDOW:
+                # A header larger than a window: its start kept for the people in it.
+                head = head or bytes(held[:WINDOW])
+                seen += len(held) - 1
+                del held[:-1]
 
     # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
 
@@ -608,6 +647,11 @@ class HistorySource:
             email=person.email if person else "",
             date=person.date if person else "",
         )
+        if message.offset:
+            chunks = partial(
+                git.object_chunks, self.repo, message.kind, message.oid, offset=message.offset
+            )
+            return Content(path, b"", commit=commit, chunks=chunks, size=message.length)
         return Content(path=path, data=message.text, commit=commit)
 
     def head_paths(self) -> dict[str, list[str]]:

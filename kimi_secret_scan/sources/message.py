@@ -4,28 +4,77 @@ or tag object (author, committer, tagger), read from its header."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
+from kimi_secret_scan.windows import WINDOW
 
 # `git commit -v` appends the diff below this line; git drops it from the message, and the
 # staged scan already covers the diff.
 _SCISSORS = b"------------------------ >8 ------------------------"
 
 
+_CHUNK = 1 << 20
+
+
 def read_message(path: str) -> Content:
+    """The message as git will record it. One larger than a scanning window (git takes a
+    message of any size) is read in chunks as it is scanned, never whole: the file is the
+    committer's, and a 500 MiB one cost 10 times that."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size <= WINDOW:
+                data = handle.read()
+                cut = data.find(_SCISSORS)
+                if cut >= 0:
+                    data = data[: data.rfind(b"\n", 0, cut) + 1]
+                return Content(path=path, data=data)
+            end = _scissors_line(handle)
     except OSError as exc:
         raise ScanError(f"{path}: {exc.strerror or 'cannot be read'}") from None
-    cut = data.find(_SCISSORS)
-    if cut >= 0:
-        data = data[: data.rfind(b"\n", 0, cut) + 1]
-    return Content(path=path, data=data)
+    return Content(path=path, data=b"", chunks=partial(_chunks, path, end), size=end)
+
+
+def _scissors_line(handle: BinaryIO) -> int:
+    """Where the message read from `handle` ends: the start of the line holding the first
+    scissors mark (as read_message cuts a small one), else the end of the file."""
+    keep = len(_SCISSORS) - 1
+    buf = b""
+    start = 0  # offset of buf[0] in the file
+    newline = 0  # offset just past the last newline before buf
+    while chunk := handle.read(_CHUNK):
+        buf += chunk
+        found = buf.find(_SCISSORS)
+        if found >= 0:
+            before = buf.rfind(b"\n", 0, found)
+            return start + before + 1 if before >= 0 else newline
+        drop = max(0, len(buf) - keep)
+        last = buf.rfind(b"\n", 0, drop)
+        if last >= 0:
+            newline = start + last + 1
+        start += drop
+        buf = buf[drop:]
+    return start + len(buf)
+
+
+def _chunks(path: str, end: int) -> Iterator[bytes]:
+    """The file's first `end` bytes, in chunks."""
+    try:
+        with open(path, "rb") as handle:
+            left = end
+            while left > 0 and (chunk := handle.read(min(_CHUNK, left))):
+                left -= len(chunk)
+                yield chunk
+    except OSError as exc:
+        raise ScanError(f"{path}: {exc.strerror or 'cannot be read'}") from None
 
 
 def person(header: bytes, field_name: bytes) -> Commit | None:

@@ -15,14 +15,17 @@ be read is skipped as unreadable: the scan is then incomplete, never clean.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.sources.message import person
+from kimi_secret_scan.windows import WINDOW
 
 # Header fields whose values are ids or people (scanned as people): every other header line
 # of a commit (mergetag, encoding, gpgsig, anything a tool added) is scanned as text.
@@ -58,34 +61,88 @@ def commit_metadata(cwd: Path, shas: Sequence[str], hint: str = "") -> Iterator[
     author and committer."""
     seen: set[str] = set()
     read = 0
-    for oid, kind, data in git.cat_file(cwd, shas):
+    for oid, kind, data, size in git.cat_file_bounded(cwd, shas, WINDOW):
         read += 1
         if kind != "commit":
             yield _unreadable("commit", oid, hint)
             continue
-        head, _, text = data.partition(b"\n\n")
-        author = person(head, b"author")
-        commit = Commit(
-            oid,
-            author.author if author else "",
-            author.email if author else "",
-            author.date if author else "",
-        )
-        short = oid[:12]
-        if text.strip():
-            yield Content(f"commit message of {short}", text, commit=commit, metadata=True)
-        extra = b"\n".join(
-            line for line in head.split(b"\n") if not line.startswith(_KNOWN_HEADERS)
-        )
-        if extra.strip():
-            yield Content(f"commit header of {short}", extra, commit=commit, metadata=True)
-        for field, role in _ROLES:
-            ident = _identity(person(head, field))
-            if ident and ident not in seen:
-                seen.add(ident)
-                yield Content(f"{role} of {short}", ident.encode(), commit=commit, metadata=True)
+        if data is not None:
+            head, _, text = data.partition(b"\n\n")
+            yield from _commit_pieces(oid, head, text, seen)
+            continue
+        # A commit larger than a window (a push may carry a message of any size): its
+        # message is read in chunks as it is scanned, never held.
+        big = _BigObject.read(cwd, "commit", oid, size)
+        yield from _commit_pieces(oid, big.head, b"", seen, whole_head=big.message is not None)
+        commit = _commit_of(oid, big.head)
+        if big.message is None:
+            shown = f"commit header of {oid[:12]}"
+            chunks = partial(git.object_chunks, cwd, "commit", oid)
+            yield Content(shown, b"", commit=commit, metadata=True, chunks=chunks, size=size)
+        else:
+            shown = f"commit message of {oid[:12]}"
+            yield Content(
+                shown, b"", commit=commit, metadata=True, chunks=big.message, size=big.size
+            )
     if read != len(shas):
         yield _unreadable("commit", shas[read], hint)
+
+
+def _commit_of(oid: str, head: bytes) -> Commit:
+    author = person(head, b"author")
+    return Commit(
+        oid,
+        author.author if author else "",
+        author.email if author else "",
+        author.date if author else "",
+    )
+
+
+def _commit_pieces(
+    oid: str, head: bytes, text: bytes, seen: set[str], whole_head: bool = True
+) -> Iterator[Content]:
+    """A commit's message, its header lines other than ids and people, and its people (each
+    identity once in `seen`). `whole_head` False: `head` is only the start of a header too
+    large to hold, scanned whole by the caller; its people are still read from it."""
+    commit = _commit_of(oid, head)
+    short = oid[:12]
+    if text.strip():
+        yield Content(f"commit message of {short}", text, commit=commit, metadata=True)
+    extra = b"\n".join(line for line in head.split(b"\n") if not line.startswith(_KNOWN_HEADERS))
+    if whole_head and extra.strip():
+        yield Content(f"commit header of {short}", extra, commit=commit, metadata=True)
+    for field, role in _ROLES:
+        ident = _identity(person(head, field))
+        if ident and ident not in seen:
+            seen.add(ident)
+            yield Content(f"{role} of {short}", ident.encode(), commit=commit, metadata=True)
+
+
+@dataclass(frozen=True)
+class _BigObject:
+    """A commit or tag object larger than a window: its header (at most a window of it)
+    and its message as chunks read anew on each call (None when the header alone is
+    larger than a window: the caller then scans the whole object as its header)."""
+
+    head: bytes
+    message: Callable[[], Iterator[bytes]] | None
+    size: int
+
+    @classmethod
+    def read(cls, cwd: Path, kind: str, oid: str, size: int) -> _BigObject:
+        held = bytearray()
+        with contextlib.closing(git.object_chunks(cwd, kind, oid)) as chunks:
+            for chunk in chunks:
+                start = max(0, len(held) - 1)
+                held += chunk
+                end = held.find(b"\n\n", start)
+                if end >= 0:
+                    at = end + 2
+                    message = partial(git.object_chunks, cwd, kind, oid, offset=at)
+                    return cls(bytes(held[:end]), message, size - at)
+                if len(held) > WINDOW:
+                    break
+        return cls(bytes(held[:WINDOW]), None, 0)
 
 
 def tag_metadata(
@@ -100,8 +157,8 @@ def tag_metadata(
             return
         nested: list[PushedRef] = []
         read = 0
-        for (oid, kind, data), ref in zip(
-            git.cat_file(cwd, [t.oid for t in pending]), pending, strict=False
+        for (oid, kind, data, size), ref in zip(
+            git.cat_file_bounded(cwd, [t.oid for t in pending], WINDOW), pending, strict=False
         ):
             read += 1
             if kind == "missing":
@@ -109,7 +166,12 @@ def tag_metadata(
                 continue
             if kind != "tag":
                 continue
-            head, _, text = data.partition(b"\n\n")
+            big = None
+            if data is None:  # larger than a window: its message is read in chunks
+                big = _BigObject.read(cwd, "tag", oid, size)
+                head, text = big.head, b""
+            else:
+                head, _, text = data.partition(b"\n\n")
             name = ref.name.removeprefix("refs/tags/")
             tagger = person(head, b"tagger")
             who = Commit(
@@ -123,8 +185,17 @@ def tag_metadata(
             extra = b"\n".join(
                 line for line in head.split(b"\n") if not line.startswith(_KNOWN_TAG_HEADERS)
             )
-            if extra.strip():
+            if big is not None and big.message is None:
+                chunks = partial(git.object_chunks, cwd, "tag", oid)
+                shown = f"tag header of {name}"
+                yield Content(shown, b"", commit=who, metadata=True, chunks=chunks, size=size)
+            elif extra.strip():
                 yield Content(f"tag header of {name}", extra, commit=who, metadata=True)
+            if big is not None and big.message is not None:
+                shown = f"tag message of {name}"
+                yield Content(
+                    shown, b"", commit=who, metadata=True, chunks=big.message, size=big.size
+                )
             ident = _identity(tagger)
             if ident:
                 yield Content(f"tagger of {name}", ident.encode(), commit=who, metadata=True)
@@ -186,13 +257,18 @@ def notes_on(cwd: Path, shas: Iterable[str], hint: str = "") -> Iterator[Content
                 notes.append((parts[0], parts[1], ref))
     if not notes:
         return
-    for (oid, kind, data), (_, target, ref) in zip(
-        git.cat_file(cwd, [n[0] for n in notes]), notes, strict=False
+    for (oid, kind, data, size), (_, target, ref) in zip(
+        git.cat_file_bounded(cwd, [n[0] for n in notes], WINDOW), notes, strict=False
     ):
         if kind != "blob":
             yield _unreadable("note", oid, hint)
             continue
-        yield Content(f"note on {target[:12]} ({ref})", data, metadata=True)
+        shown = f"note on {target[:12]} ({ref})"
+        if data is None:  # larger than a window: read in chunks as it is scanned
+            chunks = partial(git.blob_chunks, cwd, oid)
+            yield Content(shown, b"", metadata=True, chunks=chunks, size=size)
+        else:
+            yield Content(shown, data, metadata=True)
 
 
 def non_commit_tips(

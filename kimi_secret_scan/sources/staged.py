@@ -250,11 +250,89 @@ def staged_changes(repo: git.Repo, max_size: int = DEFAULT_MAX_SIZE) -> StagedCh
     # (core.bigFileThreshold), so git never prints a huge file into the patch we hold.
     # Files over a scanning window are diffed as binary too, and then read from their blobs
     # one window at a time (iter_staged): a patch is parsed whole, at ~10x the file's size.
-    output = git.run_git(_diff_args(max_size), repo.root)
+    output = _bounded(git.stream_git(_diff_args(max_size), repo.root))
     changes, patch = _parse_raw(output)
     if not changes:
         return []
     return _pair(changes, _parse_patch(patch))
+
+
+# A patch section is held and parsed only up to these sizes; a larger one is cut to its
+# header and marked binary, so its file is read from its blob (in windows when it is over
+# one), as a file over core.bigFileThreshold is. The threshold alone does not bound the
+# patch: a `diff` attribute (`* diff` in .gitattributes: the committer's to write) makes
+# git print a file of any size as text, and parsing costs ~7x the section's bytes, plus
+# ~100 bytes per added line (a patch of 4 MB of empty lines cost 495 MiB).
+_SECTION_BYTES = WINDOW
+_SECTION_LINES = 1 << 18
+_SECTION = b"\ndiff --git "
+_CUT = b"\nBinary files differ (not held: the patch section is too large)\n"
+
+
+def _raw_end(output: bytearray, pos: int) -> tuple[int, bool]:
+    """(offset after the last whole raw record from `pos`, whether the patch starts there).
+    The raw records come first in `--raw -z --patch` output, and their NUL-separated paths
+    are verbatim (a path may hold "\ndiff --git "): they are never cut."""
+    while pos < len(output) and output[pos] == ord(":"):
+        end = output.find(b"\0", pos)
+        if end < 0:
+            return pos, False
+        meta = output[pos:end].split()
+        paths = 2 if len(meta) >= 5 and meta[4][0] in b"RC" else 1
+        at = end + 1
+        for _ in range(paths):
+            end = output.find(b"\0", at)
+            if end < 0:
+                return pos, False
+            at = end + 1
+        pos = at
+    return pos, pos < len(output)
+
+
+def _bounded(chunks: Iterator[bytes]) -> bytes:
+    """git's `--raw -z --patch` output with each patch section over _SECTION_BYTES bytes or
+    _SECTION_LINES lines cut to its header and marked binary (_CUT): what is held stays
+    bounded whatever the size of a file or its attributes."""
+    out = bytearray()
+    raw_pos, in_patch = 0, False
+    section = lines = 0  # where the current section starts in `out`; its newlines so far
+    skipping, tail = False, b""
+    for chunk in chunks:
+        data = chunk
+        while data:
+            if skipping:
+                # Dropping a cut section's rest, up to the next section's start (a line
+                # that starts a section cannot be a content line, which starts with +, -
+                # or a space), which may lie across chunks.
+                seen = tail + data
+                at = seen.find(_SECTION)
+                if at < 0:
+                    tail = seen[-(len(_SECTION) - 1) :]
+                    break
+                skipping, data = False, seen[at + 1 :]
+                section = len(out)
+            start = len(out)
+            out += data
+            data = b""
+            if not in_patch:
+                raw_pos, in_patch = _raw_end(out, raw_pos)
+                if not in_patch:
+                    break
+                section = start = raw_pos
+            at = out.rfind(_SECTION, max(section, start - len(_SECTION)))
+            if at >= 0 or start == section:
+                section = max(section, at + 1)
+                lines = out.count(b"\n", section)
+            else:
+                lines += out.count(b"\n", start)
+            if len(out) - section > _SECTION_BYTES or lines > _SECTION_LINES:
+                hunk = out.find(b"\n@@ ", section, section + _SECTION_BYTES)
+                cut = hunk if hunk >= 0 else section + _SECTION_BYTES
+                data = bytes(out[cut:])
+                del out[cut:]
+                out += _CUT
+                skipping, tail = True, b""
+    return bytes(out)
 
 
 def _merge_head(repo: git.Repo) -> bool:
@@ -378,13 +456,28 @@ def iter_staged(
         if change.new_id in big and not held:
             wanted_ids.append(old_id)  # a small earlier version is read whole
     if wanted_ids:
-        for (_, kind, data), asked in zip(
-            git.cat_file(repo.root, wanted_ids), wanted_ids, strict=False
+        # A text section's blob can be large too (a `diff` attribute makes git diff a large
+        # file as text; a few changed lines of one make a small patch): a blob over a
+        # window is passed over here and read in chunks, never whole.
+        for (_, kind, data, size), asked in zip(
+            git.cat_file_bounded(repo.root, wanted_ids, WINDOW), wanted_ids, strict=False
         ):
-            if kind == "blob":
+            if kind != "blob":
+                continue
+            if data is None:
+                sizes[asked] = size
+                (big if size <= max_size else oversized).add(asked)
+            else:
                 blobs[asked] = data
 
     for change, section in todo:
+        if change.new_id in oversized:
+            size = sizes[change.new_id]
+            yield Skipped(change.path, f"larger than the size limit ({size} > {max_size} bytes)")
+            continue
+        if change.new_id in big and not section.binary:
+            yield _streamed_lines(repo, change, section, sizes, blobs, in_merge, settings)
+            continue
         if change.new_id in big:
             yield _streamed(repo, change, sizes, oversized, big, blobs, in_merge, settings)
             continue
@@ -399,6 +492,9 @@ def iter_staged(
         if section.binary:
             before.append(blobs.get(change.old_id, b""))
         known = _secrets_in(change.path, before, settings)
+        if section.binary and change.old_id in big:  # a large file made small
+            old = _chunked_secrets(repo.root, change.old_id, change.path, settings)
+            known = known | old
         earlier = None
         if not section.binary and not _ZERO.match(change.old_id):
             earlier = functools.partial(
@@ -450,6 +546,45 @@ def _streamed(
     )
 
 
+def _streamed_lines(
+    repo: git.Repo,
+    change: Change,
+    section: Section,
+    sizes: dict[str, int],
+    blobs: dict[str, bytes],
+    in_merge: bool,
+    settings: DetectorSettings,
+) -> Content:
+    """A staged file larger than a window whose patch is text (a few lines changed, or a
+    `diff` attribute): read from its blob one window at a time, its added lines counted
+    as in a small file's patch."""
+    path, old_id = change.path, change.old_id
+    known: set[str] = set()
+    if in_merge and "\n" not in path:
+        other = f"MERGE_HEAD:{path}"
+        held = blobs.get(other)
+        theirs = (
+            Content(path, held)
+            if held is not None
+            else Content(path, b"", chunks=partial(_if_present, repo.root, other))
+        )
+        known.update(f.secret for f in detect_all(theirs, settings))
+    earlier = None
+    if not _ZERO.match(old_id):
+        earlier = functools.cache(
+            functools.partial(_earlier_secrets, repo.root, old_id, path, settings)
+        )
+    return Content(
+        path=path,
+        data=b"",
+        lines=section.lines,
+        known_secrets=frozenset(known),
+        earlier_secrets=earlier,
+        chunks=partial(git.blob_chunks, repo.root, change.new_id),
+        size=sizes[change.new_id],
+    )
+
+
 def _if_present(cwd: Path, name: str) -> Iterator[bytes]:
     """A blob's chunks, or nothing when it does not exist (a path the other side lacks)."""
     try:
@@ -463,8 +598,19 @@ def _earlier_secrets(
 ) -> frozenset[str]:
     """The keys of a file's version before the staged change (read only when a finding
     falls outside the added lines)."""
-    blobs = [data for _, kind, data in git.cat_file(root, [old_id]) if kind == "blob"]
-    return _secrets_in(path, blobs, settings)
+    for _, kind, data, _ in git.cat_file_bounded(root, [old_id], WINDOW):
+        if kind != "blob":
+            break
+        if data is None:  # over a window: read in chunks, never whole
+            return _chunked_secrets(root, old_id, path, settings)
+        return _secrets_in(path, [data], settings)
+    return frozenset()
+
+
+def _chunked_secrets(root: Path, oid: str, path: str, settings: DetectorSettings) -> frozenset[str]:
+    """The keys of a blob larger than a window, read in chunks."""
+    earlier = Content(path, b"", chunks=partial(git.blob_chunks, root, oid))
+    return frozenset(f.secret for f in detect_all(earlier, settings))
 
 
 def _secrets_in(path: str, blobs: list[bytes], settings: DetectorSettings) -> frozenset[str]:

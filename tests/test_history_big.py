@@ -1,0 +1,49 @@
+"""history reads a commit or tag message larger than a scanning window in pieces as the
+object streams by, and again in chunks only when it held a key: never whole (a 54 MB
+commit message cost 321 MiB). The window is made small (KIMI_SECRET_SCAN_WINDOW) so that
+a few hundred KB take that path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.gitrepo import GitRepo, run_cli
+from tests.keygen import kimi_code_key
+
+SMALL = {"KIMI_SECRET_SCAN_WINDOW": str(128 << 10)}
+
+
+def _filler(lines: int) -> str:
+    return "".join(f"row {i}: an ordinary line of a very long message\n" for i in range(lines))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])  # read in one stream, or by worker processes
+def test_history_reads_large_commit_and_tag_messages_in_windows(repo: GitRepo, jobs: str) -> None:
+    repo.commit_file("README.md", "# demo\n")
+    commit_key, tag_key = kimi_code_key(), kimi_code_key()
+    (repo.path / ".git" / "MSG").write_text(
+        "Subject\n\n" + _filler(8_000) + f"KIMI_API_KEY={commit_key}\n" + _filler(10)
+    )
+    repo.write("a.txt", "a\n")
+    repo.add()
+    repo.git("commit", "-q", "--no-verify", "-F", ".git/MSG")
+    sha = repo.head()
+    (repo.path / ".git" / "TAG").write_text("Release\n\n" + _filler(9_000) + f"K={tag_key}\n")
+    repo.git("tag", "-a", "v1", "-F", ".git/TAG")
+    # A large message without a key is scanned too, and reports nothing.
+    (repo.path / ".git" / "MSG").write_text("Clean\n\n" + _filler(8_000))
+    repo.git("commit", "-q", "--no-verify", "--allow-empty", "-F", ".git/MSG")
+    run = run_cli(
+        "history", "--jobs", jobs, "--format", "json", "--show-secrets", cwd=repo.path, env=SMALL
+    )
+    assert run.code == 1, run.all
+    found = {
+        (f["path"], f["line"], f["secret"], f["commit"]) for f in json.loads(run.out)["findings"]
+    }
+    tag_id = repo.git("rev-parse", "v1").strip()
+    assert found == {
+        ("<commit message>", 8_003, commit_key, sha),
+        ("<tag message v1>", 9_003, tag_key, tag_id),
+    }
