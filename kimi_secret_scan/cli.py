@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from kimi_secret_scan import __version__, inert, suppressions
+from kimi_secret_scan import __version__, inert, record, suppressions
 from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
@@ -55,7 +55,8 @@ def write_output(path: str, text: str, *, whole_keys: bool) -> None:
     outfile.write(path, text, whole_keys=whole_keys)
 
 
-@dataclass
+@record.mutable
+@dataclass(init=False, repr=False, eq=False)
 class ResultSink:
     """Set as the click context object by `baseline create|update|audit`: the scanning
     command it runs hands its results here instead of reporting them."""
@@ -63,8 +64,13 @@ class ResultSink:
     config: Config
     results: list[ScanResult] = field(default_factory=list)
 
+    def __init__(self, config: Config, results: list[ScanResult] | None = None) -> None:
+        self.config = config
+        self.results = [] if results is None else results
 
-@dataclass
+
+@record.mutable
+@dataclass(init=False, repr=False, eq=False)
 class ScanOptions:
     """What every scanning command shares: how to filter, render and where to write.
 
@@ -99,6 +105,44 @@ class ScanOptions:
     main_report_asked: bool = False
     verbose: bool = False
     quiet: bool = False
+
+    def __init__(
+        self,
+        output_format: str = "text",
+        output_file: str | None = None,
+        show_secrets: bool = False,
+        filters: list[Filter] | None = None,
+        settings: DetectorSettings = DEFAULT_SETTINGS,
+        min_confidence: Confidence = Confidence.LOW,
+        config: Config | None = None,
+        sink: ResultSink | None = None,
+        config_given: bool = False,
+        max_file_size_option: int | None = None,
+        min_confidence_given: bool = False,
+        fail_new_suppressions: bool = False,
+        verify: bool = False,
+        reports: list[ReportTarget] | None = None,
+        main_report_asked: bool = False,
+        verbose: bool = False,
+        quiet: bool = False,
+    ) -> None:
+        self.output_format = output_format
+        self.output_file = output_file
+        self.show_secrets = show_secrets
+        self.filters = list(DEFAULT_FILTERS) if filters is None else filters
+        self.settings = settings
+        self.min_confidence = min_confidence
+        self.config = config
+        self.sink = sink
+        self.config_given = config_given
+        self.max_file_size_option = max_file_size_option
+        self.min_confidence_given = min_confidence_given
+        self.fail_new_suppressions = fail_new_suppressions
+        self.verify = verify
+        self.reports = [] if reports is None else reports
+        self.main_report_asked = main_report_asked
+        self.verbose = verbose
+        self.quiet = quiet
 
     def scan(self, mode: str, scope: str, items: Iterable[Content | Skipped]) -> ScanResult:
         return scan(mode, scope, items, self.filters, self.settings)

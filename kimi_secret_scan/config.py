@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kimi_secret_scan import record
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.globs import Glob, compile_glob
@@ -70,8 +71,11 @@ def _default_limits() -> dict[str, int]:
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Config:
+    """The project configuration, as read (or its defaults)."""
+
     root: Path  # the repository root; relative paths in the config are read from it
     source: Path | None = None  # the file read; None when there is none
     exclude: tuple[Glob, ...] = ()
@@ -87,6 +91,41 @@ class Config:
     # True when the file sets max-file-size: the user accepted skipping larger files.
     max_file_size_set: bool = False
     new_suppressions: str = "report"
+
+    def __init__(
+        self,
+        root: Path,
+        source: Path | None = None,
+        exclude: tuple[Glob, ...] = (),
+        allow_values: frozenset[str] = frozenset(),
+        allow_regexes: tuple[re.Pattern[str], ...] = (),
+        settings: DetectorSettings | None = None,
+        disable_rules: frozenset[str] = frozenset(),
+        inline_allow: bool = True,
+        baseline: Path | None = None,
+        min_confidence: Confidence = Confidence.LOW,
+        format: str | None = None,
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        max_file_size_set: bool = False,
+        new_suppressions: str = "report",
+    ) -> None:
+        record.assign(
+            self,
+            root=root,
+            source=source,
+            exclude=exclude,
+            allow_values=allow_values,
+            allow_regexes=allow_regexes,
+            settings=DetectorSettings() if settings is None else settings,
+            disable_rules=disable_rules,
+            inline_allow=inline_allow,
+            baseline=baseline,
+            min_confidence=min_confidence,
+            format=format,
+            max_file_size=max_file_size,
+            max_file_size_set=max_file_size_set,
+            new_suppressions=new_suppressions,
+        )
 
     @property
     def baseline_path(self) -> Path:

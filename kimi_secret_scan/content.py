@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from kimi_secret_scan import record
 from kimi_secret_scan.finding import Commit
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Content:
+    """A piece of content to scan, and where it lives."""
+
     path: str
     data: bytes
     # 1-based line numbers whose findings count (the lines a commit adds); None: every line.
@@ -35,8 +39,38 @@ class Content:
     # (`[row 12].key`), so a finding is located in its cell rather than in the row.
     cells: tuple[tuple[int, str], ...] = ()
 
+    def __init__(
+        self,
+        path: str,
+        data: bytes,
+        lines: frozenset[int] | None = None,
+        commit: Commit | None = None,
+        known_secrets: frozenset[str] = frozenset(),
+        earlier_secrets: Callable[[], frozenset[str]] | None = None,
+        chunks: Callable[[], Iterator[bytes]] | None = None,
+        size: int = 0,
+        metadata: bool = False,
+        container: str | None = None,
+        cells: tuple[tuple[int, str], ...] = (),
+    ) -> None:
+        record.assign(
+            self,
+            path=path,
+            data=data,
+            lines=lines,
+            commit=commit,
+            known_secrets=known_secrets,
+            earlier_secrets=earlier_secrets,
+            chunks=chunks,
+            size=size,
+            metadata=metadata,
+            container=container,
+            cells=cells,
+        )
 
-@dataclass(frozen=True)
+
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Skipped:
     """Something a source could not scan. Reported, never dropped silently."""
 
@@ -46,3 +80,6 @@ class Skipped:
     # unreadable file): a run that found nothing else then exits 2, never 0, since what was
     # not read may hold a key. False for skips by policy (size limit, submodule, symlink).
     unreadable: bool = False
+
+    def __init__(self, path: str, reason: str, unreadable: bool = False) -> None:
+        record.assign(self, path=path, reason=reason, unreadable=unreadable)

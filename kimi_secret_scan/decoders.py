@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import regex
 
+from kimi_secret_scan import record
 from kimi_secret_scan.lazy_regex import lazy
 
 # Bounds that keep one decode cheap whatever the input: the size of a window, and how many
@@ -44,13 +45,19 @@ _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _WRAP_WIDTHS = (64, 76)
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Decoded:
+    """Bytes decoded from an encoded window, with where each came from."""
+
     data: bytes
     # positions[i]: offset in the encoded text of decoded byte i; positions[len(data)] is the
     # end of the window.
     positions: list[int]
     encoding: str
+
+    def __init__(self, data: bytes, positions: list[int], encoding: str) -> None:
+        record.assign(self, data=data, positions=positions, encoding=encoding)
 
 
 def _fixed_chars(plain: bytes) -> list[tuple[bytes, int, int]]:

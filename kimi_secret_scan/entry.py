@@ -46,6 +46,10 @@ def run() -> NoReturn:
             prefetch_diff()
         from kimi_secret_scan.cli import main
     finally:
+        # What the imports made (~27,000 tracked objects: modules, classes, functions) lives
+        # as long as the process: frozen, a collection during the run no longer walks it
+        # (a hook run's one gen-1 pass over it cost ~2-4 ms; frozen, its passes ~0.2 ms).
+        gc.freeze()
         gc.enable()
 
     try:

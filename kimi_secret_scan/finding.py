@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from kimi_secret_scan import record
+
 if TYPE_CHECKING:
     from kimi_secret_scan.verdict import Verdict
 
@@ -43,15 +45,24 @@ class KeyKind:
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Rule:
+    """What a finding is: the rule's id, title and description."""
+
     id: str
     title: str
     description: str
 
+    def __init__(self, id: str, title: str, description: str) -> None:
+        record.assign(self, id=id, title=title, description=description)
 
-@dataclass(frozen=True)
+
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Commit:
+    """The commit a finding was found in, as git names it."""
+
     sha: str
     author: str
     email: str
@@ -59,6 +70,11 @@ class Commit:
     # The parents' ids where the source knows them (range, pre-push, ...); () for a root
     # commit, which the remediation plan cannot `reset` to the parent of.
     parents: tuple[str, ...] | None = field(default=None, compare=False)
+
+    def __init__(
+        self, sha: str, author: str, email: str, date: str, parents: tuple[str, ...] | None = None
+    ) -> None:
+        record.assign(self, sha=sha, author=author, email=email, date=date, parents=parents)
 
 
 def redact(secret: str) -> str:
@@ -95,8 +111,11 @@ def sha256_hex(secret: str) -> str:
     return str(sha256(data).hexdigest())
 
 
-@dataclass(frozen=True, repr=False)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Finding:
+    """A key found at a place (one type for every source and report)."""
+
     rule: Rule
     confidence: Confidence
     key_kind: str
@@ -113,6 +132,39 @@ class Finding:
     encoding: str | None = None
     # What the issuing service said about the key (--verify); None when not asked.
     verification: Verdict | None = field(default=None, compare=False)
+
+    def __init__(
+        self,
+        rule: Rule,
+        confidence: Confidence,
+        key_kind: str,
+        path: str,
+        line: int,
+        column: int,
+        end_column: int,
+        secret: str,
+        excerpt: str = "",
+        commit: Commit | None = None,
+        note: str | None = None,
+        encoding: str | None = None,
+        verification: Verdict | None = None,
+    ) -> None:
+        record.assign(
+            self,
+            rule=rule,
+            confidence=confidence,
+            key_kind=key_kind,
+            path=path,
+            line=line,
+            column=column,
+            end_column=end_column,
+            secret=secret,
+            excerpt=excerpt,
+            commit=commit,
+            note=note,
+            encoding=encoding,
+            verification=verification,
+        )
 
     @property
     def secret_sha256(self) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kimi_secret_scan import record
+
 # The order is the order --help lists them in.
 FORMAT_NAMES: tuple[str, ...] = ("text", "json", "sarif", "github")
 
@@ -15,12 +17,16 @@ FORMAT_NAMES: tuple[str, ...] = ("text", "json", "sarif", "github")
 DOCUMENTS = frozenset({"json", "sarif"})
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class ReportTarget:
     """One report of a run: a format, written to a file, or to standard output (None)."""
 
     format: str
     path: str | None = None
+
+    def __init__(self, format: str, path: str | None = None) -> None:
+        record.assign(self, format=format, path=path)
 
     @property
     def to_stdout(self) -> bool:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
+from kimi_secret_scan import record
 from kimi_secret_scan.errors import ScanError
 
 if TYPE_CHECKING:
@@ -492,12 +493,18 @@ def popen(args: list[str], cwd: Path | str, **streams: Any) -> Process:
         raise spawn_error(exc) from None
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Repo:
+    """A repository, as `git rev-parse` names it."""
+
     root: Path  # the work tree's top level
     git_dir: Path
     # The commit HEAD names, None before the first commit (asked in the same git call).
     head: str | None = None
+
+    def __init__(self, root: Path, git_dir: Path, head: str | None = None) -> None:
+        record.assign(self, root=root, git_dir=git_dir, head=head)
 
 
 # The repository toplevel() found while the configuration was looked up, kept for the

@@ -11,12 +11,20 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kimi_secret_scan import record
 
-@dataclass(frozen=True)
+
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Glob:
+    """An exclude pattern, compiled; `negate` for a `!pattern`."""
+
     text: str
     pattern: re.Pattern[str]
     negate: bool
+
+    def __init__(self, text: str, pattern: re.Pattern[str], negate: bool) -> None:
+        record.assign(self, text=text, pattern=pattern, negate=negate)
 
 
 def _translate(glob: str) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from kimi_secret_scan import record
 from kimi_secret_scan.finding import Finding, KeyKind
 from kimi_secret_scan.verdict import Verdict, rank, tagged
 
@@ -157,7 +158,8 @@ def stage_of(mode: str) -> str:
     return _STAGES.get(mode, WORKTREE)
 
 
-@dataclass
+@record.mutable
+@dataclass(init=False, repr=False, eq=False)
 class Leak:
     """One distinct key of a report: what a plan needs to know about it."""
 
@@ -167,6 +169,22 @@ class Leak:
     places: list[tuple[str, int]] = field(default_factory=list)  # (path, line), in order
     commits: list[str] = field(default_factory=list)  # full ids, in commit order
     roots: set[str] = field(default_factory=set)  # those of `commits` with no parent
+
+    def __init__(
+        self,
+        shown: str,
+        kind: str,
+        sha256: str,
+        places: list[tuple[str, int]] | None = None,
+        commits: list[str] | None = None,
+        roots: set[str] | None = None,
+    ) -> None:
+        self.shown = shown
+        self.kind = kind
+        self.sha256 = sha256
+        self.places = [] if places is None else places
+        self.commits = [] if commits is None else commits
+        self.roots = set() if roots is None else roots
 
     @property
     def paths(self) -> list[str]:

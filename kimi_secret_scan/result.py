@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kimi_secret_scan import record
 from kimi_secret_scan.content import Skipped
 from kimi_secret_scan.finding import Finding
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class NewSuppression:
     """A finding hidden by something the scanned change itself added or changed.
 
@@ -25,17 +27,27 @@ class NewSuppression:
     kind: str
     justification: str
 
+    def __init__(self, finding: Finding, kind: str, justification: str) -> None:
+        record.assign(self, finding=finding, kind=kind, justification=justification)
 
-@dataclass(frozen=True)
+
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Allowed:
     """A finding a suppression allowed, and what allowed it (listed by --verbose)."""
 
     finding: Finding
     by: str
 
+    def __init__(self, finding: Finding, by: str) -> None:
+        record.assign(self, finding=finding, by=by)
 
-@dataclass
+
+@record.mutable
+@dataclass(init=False, repr=False, eq=False)
 class Stats:
+    """What a scan read, set aside and suppressed."""
+
     files: int = 0
     lines: int = 0
     bytes: int = 0
@@ -46,9 +58,32 @@ class Stats:
     # Messages, names and identities scanned (sources/metadata.py), apart from files.
     metadata: int = 0
 
+    def __init__(
+        self,
+        files: int = 0,
+        lines: int = 0,
+        bytes: int = 0,
+        commits: int = 0,
+        skipped: list[Skipped] | None = None,
+        suppressed: int = 0,
+        allowed: list[Allowed] | None = None,
+        metadata: int = 0,
+    ) -> None:
+        self.files = files
+        self.lines = lines
+        self.bytes = bytes
+        self.commits = commits
+        self.skipped = [] if skipped is None else skipped
+        self.suppressed = suppressed
+        self.allowed = [] if allowed is None else allowed
+        self.metadata = metadata
 
-@dataclass
+
+@record.mutable
+@dataclass(init=False, repr=False, eq=False)
 class ScanResult:
+    """A scan's findings and statistics."""
+
     mode: str
     scope: str  # what was scanned, in words, e.g. "staged changes against HEAD"
     findings: list[Finding] = field(default_factory=list)
@@ -60,6 +95,20 @@ class ScanResult:
     # adds); the way out of a false positive is then the server's to give.
     server_baseline: str | None = None
     refuses_new_suppressions: bool = False
+
+    def __init__(
+        self,
+        mode: str,
+        scope: str,
+        findings: list[Finding] | None = None,
+        stats: Stats | None = None,
+        new_suppressions: list[NewSuppression] | None = None,
+    ) -> None:
+        self.mode = mode
+        self.scope = scope
+        self.findings = [] if findings is None else findings
+        self.stats = Stats() if stats is None else stats
+        self.new_suppressions = [] if new_suppressions is None else new_suppressions
 
     @property
     def unread(self) -> list[Skipped]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kimi_secret_scan import record
+
 LIVE = "live"
 REVOKED = "revoked"
 UNKNOWN = "unknown"
@@ -20,14 +22,20 @@ WORDS = {LIVE: "live", REVOKED: "revoked or invalid", UNKNOWN: "unknown"}
 RANK = {LIVE: 0, UNKNOWN: 1, REVOKED: 2}
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Verdict:
+    """What the issuing service said about a key (--verify)."""
+
     status: str  # LIVE, REVOKED or UNKNOWN
     reason: str  # for a person: "HTTP 200", "HTTP 401, after HTTP 401 on api.moonshot.cn"
     host: str | None  # the official host that answered (None when none was asked)
     # Why an unknown is unknown: "network" (no HTTP answer), "deadline" (the time limit
     # ended it), "http" (an answer that says neither), "not-sent". Not part of the JSON.
     cause: str = field(default="http", compare=False)
+
+    def __init__(self, status: str, reason: str, host: str | None, cause: str = "http") -> None:
+        record.assign(self, status=status, reason=reason, host=host, cause=cause)
 
     @property
     def word(self) -> str:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from kimi_secret_scan import decoders
+from kimi_secret_scan import decoders, record
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.finding import Finding
@@ -56,8 +56,11 @@ def _boundary(buf: bytearray, pos: int, unit: int = 1, little: bool = True) -> i
     return pos
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Window:
+    """A window of a large content, with where it starts in the whole."""
+
     data: bytes
     own_start: int  # the window's own part, as offsets in data
     own_end: int
@@ -67,6 +70,27 @@ class Window:
     # UTF-16/32 content (told from its first bytes): windows hold whole code units, and
     # lines and columns count its characters, as detect() counts them in a whole file.
     encoding: str | None = None
+
+    def __init__(
+        self,
+        data: bytes,
+        own_start: int,
+        own_end: int,
+        last: bool,
+        lines_before: int,
+        column_before: int,
+        encoding: str | None = None,
+    ) -> None:
+        record.assign(
+            self,
+            data=data,
+            own_start=own_start,
+            own_end=own_end,
+            last=last,
+            lines_before=lines_before,
+            column_before=column_before,
+            encoding=encoding,
+        )
 
 
 def _decoded(data: bytes | bytearray, encoding: str | None) -> str:

@@ -6,6 +6,8 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kimi_secret_scan import record
+
 
 def decode_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
@@ -97,13 +99,26 @@ def column(data: bytes, line_start: int, offset: int) -> int:
     return len(decode_text(prefix)) + 1
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Span:
+    """A key's place in its content, and the line around it."""
+
     start: int
     end: int
     secret: str
     line_start: int
     line_end: int
+
+    def __init__(self, start: int, end: int, secret: str, line_start: int, line_end: int) -> None:
+        record.assign(
+            self,
+            start=start,
+            end=end,
+            secret=secret,
+            line_start=line_start,
+            line_end=line_end,
+        )
 
 
 def excerpt_spans(data: bytes, focus: Span, spans: list[Span]) -> str:

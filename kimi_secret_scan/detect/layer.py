@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import regex
 
+from kimi_secret_scan import record
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detect import limits
 from kimi_secret_scan.detect.context import CN_HINT, INTL_HINT, KIMI_CODE_HINT, Patterns
@@ -21,13 +22,17 @@ _MASK_AFTER = (b"*", b"\xe2\x80\xa6", b"...", b"<", b"{", b"$", b"[")
 _COMMENT_MARKS = (b"#", b"//", b"/*", b"*", b"--", b";", b"<!--")
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Origin:
     """Where a decoded layer came from: its parent and the parent offset of each byte."""
 
     parent: Layer
     positions: list[int]
     encoding: str
+
+    def __init__(self, parent: Layer, positions: list[int], encoding: str) -> None:
+        record.assign(self, parent=parent, positions=positions, encoding=encoding)
 
 
 class Layer:

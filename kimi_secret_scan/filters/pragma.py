@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import regex
 
+from kimi_secret_scan import record
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.rules import RULES_BY_ID
@@ -54,12 +55,18 @@ AMBIGUOUS_NOTE = (
 )
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class _Allow:
+    """An allow comment: where it is, and the keys and rules it names."""
+
     # Character offset of the comment in its line; None for allow-next-line (whole line).
     start: int | None
     shas: tuple[str, ...]
     rules: tuple[str, ...]
+
+    def __init__(self, start: int | None, shas: tuple[str, ...], rules: tuple[str, ...]) -> None:
+        record.assign(self, start=start, shas=shas, rules=rules)
 
     @property
     def named(self) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from kimi_secret_scan import git
+from kimi_secret_scan import git, record
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
@@ -50,8 +50,11 @@ _SUBMODULE = "160000"
 _ZERO = re.compile(r"^0+$")
 
 
-@dataclass(frozen=True)
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Change:
+    """One row of `git diff --raw`: a staged change to one path."""
+
     status: str  # A, C, D, M, R, T, U
     old_mode: str
     new_mode: str
@@ -60,8 +63,30 @@ class Change:
     path: str
     old_path: str
 
+    def __init__(
+        self,
+        status: str,
+        old_mode: str,
+        new_mode: str,
+        old_id: str,
+        new_id: str,
+        path: str,
+        old_path: str,
+    ) -> None:
+        record.assign(
+            self,
+            status=status,
+            old_mode=old_mode,
+            new_mode=new_mode,
+            old_id=old_id,
+            new_id=new_id,
+            path=path,
+            old_path=old_path,
+        )
 
-@dataclass(frozen=True)
+
+@record.frozen
+@dataclass(init=False, repr=False, eq=False)
 class Section:
     """One `diff --git` section of the patch: the new blob's id, added lines, binary or not."""
 
@@ -70,6 +95,15 @@ class Section:
     binary: bool
     # A new file's whole content, rebuilt from its patch (every line is added), else None.
     content: bytes | None = None
+
+    def __init__(
+        self,
+        new_id: str | None,
+        lines: frozenset[int],
+        binary: bool,
+        content: bytes | None = None,
+    ) -> None:
+        record.assign(self, new_id=new_id, lines=lines, binary=binary, content=content)
 
 
 def _new_file_content(text: bytes, first_hunk: int) -> bytes | None:
