@@ -1,19 +1,20 @@
 """The detectors' fast path finds what the full path finds, on any content.
 
-detect() decides most content with a few literal searches in the lower-cased copy, runs the
-Kimi-setting pattern only where a setting's head follows a name, the header pattern only on
-lines holding a header word, and finds base64 triggers from their rarest letter. The full
-path, built here by swapping those pieces for the plain ones (every name tried, the header
-pattern over the whole layer, every trigger found with bytes.find, SK_ANY always searched),
-must give the same findings, or the same error, on generated content: keys in Kimi
-contexts, settings of any shape, headers, base64, escapes, UTF-16.
+detect() surveys the top layer in few passes (`sk`, "kimi" and the heads of Kimi-named
+settings found together from the `k`), runs the Kimi-setting pattern only where a setting's
+head follows a name, the header pattern only on lines holding a header word, and finds base64
+triggers from their rarest letter. The full path, built here by swapping those pieces for
+the plain ones (SK_ANY and each word searched on its own, every name tried, the header
+pattern over the whole layer, every trigger found with bytes.find), must give the same
+findings, or the same error, on generated content: keys in Kimi contexts, settings of any
+shape, headers, base64, escapes, UTF-16, project words.
 """
 
 from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from unittest import mock
 
@@ -24,6 +25,7 @@ from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detect import headers, layered
 from kimi_secret_scan.detect.layer import Layer
+from kimi_secret_scan.detect.tokens import SK_ANY
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding
@@ -72,24 +74,21 @@ def _full_base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
     return starts
 
 
-class _Anywhere:
-    """A hit at offset 0: makes _detect_in search SK_ANY and "kimi" in every content."""
-
-    def group(self) -> bytes:
-        return b""
-
-    def start(self) -> int:
-        return 0
+def _full_survey(data: bytes, folded: bytes) -> layered._Survey:
+    names = _full_setting_starts(folded, True, True)
+    endpoint = b"kimi.com" in folded or b"moonshot." in folded
+    return layered._Survey(
+        SK_ANY.search(data), b"kimi" in folded, b"moonshot" in folded, (names[0], endpoint)
+    )
 
 
 @contextmanager
 def _full_path() -> Iterator[None]:
-    always: Callable[..., _Anywhere] = lambda *_: _Anywhere()  # noqa: E731
     with (
+        mock.patch.object(layered, "_survey", _full_survey),
         mock.patch.object(layered, "setting_starts", _full_setting_starts),
         mock.patch.object(layered, "find_headers", _full_find_headers),
         mock.patch.object(decoders, "base64_starts", _full_base64_starts),
-        mock.patch.object(layered, "_sk_or_kimi", lambda: always),
     ):
         yield
 
@@ -136,6 +135,9 @@ TAILS = [
     "_KEY_PROD",
     "ApiKey: string ",
     "_key_" + "x" * 17,
+    "_" + "a" * 29 + "credential" + "b" * 16,
+    "_" + "a" * 29 + "credential" + "b" * 17,
+    "_" + "a" * 29 + "credential" + "b" * 16 + '" :',
 ]
 OPERATORS = ["=", ": ", " => ", " := ", ", ", "(", '": "', "='", '\\": \\"', " = Bearer ", " "]
 HEADERS = [
@@ -256,4 +258,5 @@ def test_the_full_path_is_the_plain_one() -> None:
     with _full_path():
         assert decoders.base64_starts is _full_base64_starts
         assert layered.setting_starts is _full_setting_starts
+        assert layered._survey is _full_survey
     assert decoders.base64_starts is _base64_starts

@@ -13,13 +13,19 @@ import dataclasses
 import functools
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 import regex
 
 from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detect import limits
-from kimi_secret_scan.detect.assigned import find_kimi_settings, setting_starts
+from kimi_secret_scan.detect.assigned import (
+    SETTING_HEAD,
+    find_kimi_settings,
+    kimi_setting_at,
+    setting_starts,
+)
 from kimi_secret_scan.detect.context import Patterns, patterns_for
 from kimi_secret_scan.detect.excerpt import SpanIndex
 from kimi_secret_scan.detect.headers import find_headers
@@ -196,18 +202,61 @@ def _names(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int], bool]:
     return starts, kimi_com or (moonshot and b"moonshot." in folded)
 
 
-# `sk` and a hyphen in any spelling SK_ANY knows, or "kimi", in lower-cased content: one
-# pass of `re`'s literal-prefix search (it scans for "k", rare in text) answers for both, so
-# content with neither (most of a history that never names Kimi) is spared SK_ANY's search.
-# Lower case makes it match a superset of SK_ANY's matches: SK_ANY itself decides after.
-@functools.cache
-def _sk_or_kimi() -> Callable[..., re.Match[bytes] | None]:
-    return re.compile(rb"k(?:(?<=sk)(?:-|%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)|imi)").search
+# `sk` and a hyphen in any spelling SK_ANY knows, in lower case (a superset of SK_ANY's
+# matches, which SK_ANY decides after), found from the `k`: `re` scans for a literal's first
+# letter with memchr, and "k" is rare in text. The first pattern also stops at any "kimi":
+# one pass that content naming neither (most of a history) ends with. The second, run over
+# the rest of content that holds either, finds every `sk` and, of the kimis, only those that
+# name kimi.com or may start a setting (a Kimi project names Kimi on most lines).
+_SK_TAIL = rb"(?<=sk)(?:-|%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
 
 
 @functools.cache
-def _kimi_search() -> Callable[..., re.Match[bytes] | None]:
-    return re.compile(b"kimi").search
+def _k_passes() -> tuple[Callable[..., re.Match[bytes] | None], ...]:
+    return (
+        re.compile(rb"k(?:" + _SK_TAIL + rb"|imi)").search,
+        re.compile(rb"k(?:" + _SK_TAIL + rb"|imi(?:(\.com)|" + SETTING_HEAD + rb"))").search,
+        re.compile(b"kimi").search,
+    )
+
+
+class _Survey(NamedTuple):
+    first_sk: regex.Match[bytes] | None  # SK_ANY.search(data)
+    kimi: bool  # "kimi" in the lower-cased data
+    moonshot: bool  # "moonshot" in it
+    names: tuple[list[int], bool]  # as _names gives
+
+
+def _survey(data: bytes, folded: bytes) -> _Survey:
+    """What the gates and the detectors ask of the top layer, in as few passes as it takes:
+    one for content without `sk`, "kimi" and "moonshot"; SK_ANY's own search is never run."""
+    first, every, kimi_search = _k_passes()
+    hit = first(folded)
+    first_sk = None
+    kimi = False
+    starts: list[int] = []
+    kimi_com = False
+    if hit is not None:
+        match = every(folded, hit.start())
+        while match is not None:
+            pos = match.start()
+            if folded[pos + 1 : pos + 2] == b"i":
+                kimi = True
+                com = match.group(1) is not None
+                kimi_com = kimi_com or com
+                if kimi_setting_at(folded, pos, com):
+                    starts.append(pos)
+            elif first_sk is None:
+                # The first `sk` hit that SK_ANY matches in the data is SK_ANY's first match.
+                first_sk = SK_ANY.match(data, pos - 1)
+            match = every(folded, pos + 1)
+        kimi = kimi or hit.group() == b"kimi" or kimi_search(folded, hit.start()) is not None
+    moonshot = b"moonshot" in folded
+    if moonshot:
+        more, _ = setting_starts(folded, False, True)
+        starts = sorted(starts + more) if starts else more
+    endpoint = kimi_com or (moonshot and b"moonshot." in folded)
+    return _Survey(first_sk, kimi, moonshot, (starts, endpoint))
 
 
 def _detect_in(
@@ -222,15 +271,7 @@ def _detect_in(
     # One lower-cased copy serves every case-insensitive word test (cheaper than a search per
     # case variant), and the settings' and headers' searches after them.
     folded = data.lower()
-    hit = _sk_or_kimi()(folded)
-    if hit is None:
-        first_sk = None
-        kimi_word = False
-    else:
-        first_sk = SK_ANY.search(data)
-        kimi_word = hit.group() == b"kimi" or _kimi_search()(folded, hit.start()) is not None
-    moonshot = b"moonshot" in folded
-    names = _names(folded, kimi_word, moonshot)
+    first_sk, kimi_word, moonshot, names = _survey(data, folded)
     # names_kimi(folded, patterns), from the finds above (_names found "kimi.com").
     kimi = moonshot or names[1] or any(word in folded for word in patterns.folded_words)
     broad = kimi or _is_config(content.path)
