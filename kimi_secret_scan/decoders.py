@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -136,6 +138,31 @@ def _decode_b64(chars: bytearray, where: list[int], label: str) -> Decoded | Non
     return Decoded(decoded, positions, label)
 
 
+# How many letters of each `sk-` trigger the search pattern starts with (its tail): `re`
+# finds a literal by scanning for its first letter, and "c" is far more common in text than
+# "2" ("eyJ": "e" against "J"), so the pattern starts at the rarer letter and looks behind for
+# the rest. Both find exactly the needle's occurrences, none overlapping.
+_TRIGGER_TAILS = {b"c2st": 3, b"NrL": 3, b"zay": 3}
+
+
+@functools.cache
+def _trigger_searches() -> tuple[Callable[..., re.Match[bytes] | None], ...]:
+    out = []
+    for needle, _, _ in SK_TRIGGERS:
+        tail = _TRIGGER_TAILS[needle]
+        head = needle[: len(needle) - tail]
+        pattern = re.escape(needle[len(needle) - tail :])
+        if head:
+            pattern += b"(?<=" + re.escape(needle) + b")"
+        out.append(re.compile(pattern).search)
+    return tuple(out)
+
+
+@functools.cache
+def _json_search() -> Callable[..., re.Match[bytes] | None]:
+    return re.compile(b"J(?<=" + JSON_TRIGGER + b")").search
+
+
 def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
     """Where base64 groups that may hold a key start: cheap finds only, usually none.
 
@@ -148,16 +175,20 @@ def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
     starts: list[int] = []
     if not (deep or broad):
         return starts
-    for needle, index, _ in SK_TRIGGERS:
-        pos = data.find(needle)
-        while pos >= 0:
-            starts.append(pos - index)
-            pos = data.find(needle, pos + 1)
-    pos = data.find(JSON_TRIGGER)
-    while pos >= 0:
+    for (needle, index, _), search in zip(SK_TRIGGERS, _trigger_searches(), strict=True):
+        # `search` finds the needle from its rarest letter on (see _trigger_searches).
+        back = index + len(needle) - _TRIGGER_TAILS[needle]
+        match = search(data)
+        while match is not None:
+            starts.append(match.start() - back)
+            match = search(data, match.end())
+    search = _json_search()
+    match = search(data)
+    while match is not None:
+        pos = match.start() - 2  # the match is the J of eyJ
         if pos == 0 or not _is_b64(data[pos - 1]):
             starts.append(pos)
-        pos = data.find(JSON_TRIGGER, pos + 1)
+        match = search(data, match.end())
     if deep:
         starts.extend(match.start() for match in _B64_RUN.finditer(data))
     return starts

@@ -7,6 +7,8 @@ reported, at medium confidence, with its shape named; references (`${…}`, `os.
 from __future__ import annotations
 
 import binascii
+import functools
+import re
 
 import regex
 
@@ -54,26 +56,92 @@ def _encodes_sk(value: bytes) -> bool:
         return False
 
 
-def _names(folded: bytes) -> list[int]:
-    """Where `kimi` and `moonshot` start (finds, not a regex over the whole content)."""
+# Where a setting named for Kimi may start: the name, a key word within its 30 name
+# characters, and the assignment. It is `_setting()`'s pattern up to the assignment, in lower
+# case (plus a lookahead that pattern implies), so it matches in the lower-cased data wherever
+# `_setting()` can match in the data (bytes.lower keeps every offset). Searched with `re`,
+# whose literal-prefix search is several times faster than trying `_setting()` at every
+# "kimi" of a file that names Kimi on most lines (`from kimi_cli import …`). Bounded
+# repetitions only: linear.
+# The lookahead comes first and fails fast on the common name that is no setting
+# (`kimi_cli.tools import`): the name's characters after kimi/moonshot, the key word's and
+# those after it are one run of [\w.-] (at most 30 + 10 + 16), and the assignment begins
+# with a character outside it, so the whole run is followed by the assignment. (Greedy, not
+# possessive: `re` has possessive quantifiers only from Python 3.11; a run longer than 56
+# fails after at most 57 steps.)
+_HEAD = (
+    rb"(?=[\w.\-]{0,56}(?![\w.\-])\\?[\"'\x60]?[ \t]*[:=,])"
+    rb"[\w.\-]{0,30}?(?:key|token|secret|auth|passw(?:or)?d|credential)[\w.\-]{0,16}"
+)
+_HEAD_TAIL = rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,)"
+
+
+# What follows the name in a setting's head (for callers that search for the name together
+# with other things in one pass: layered._survey).
+SETTING_HEAD = _HEAD + _HEAD_TAIL
+
+
+@functools.cache
+def _setting_heads() -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
+    # Compiled on first use, like `_setting()`. The first also finds "kimi.com" (a Kimi
+    # endpoint, which the caller needs to know of) in the same pass over the content.
+    return (
+        re.compile(rb"kimi(?:(\.com)|" + SETTING_HEAD + rb")"),
+        re.compile(rb"moonshot" + SETTING_HEAD),
+        re.compile(rb"kimi" + SETTING_HEAD),
+    )
+
+
+def kimi_setting_at(folded: bytes, pos: int, com: bool) -> bool:
+    r"""For a match of `kimi(?:(\.com)|SETTING_HEAD)` at `pos` (`com`: its `.com` group
+    matched): may a setting start there? Only where the name starts a word; a `kimi.com`
+    match hides the setting's head it may also begin (`kimi.com.key=`)."""
+    if pos > 0 and folded[pos - 1 : pos].isalnum():
+        return False
+    return not com or _setting_heads()[2].match(folded, pos) is not None
+
+
+def setting_starts(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int], bool]:
+    """Every offset where a name starts (`kimi`, `moonshot`, not inside a longer word) and
+    the head of a setting follows: the only offsets where `_setting()` can match; and
+    whether the content names kimi.com. `folded`: the content in lower case; `kimi`,
+    `moonshot`: whether it holds each name (a name it does not hold is not searched for).
+
+    Each search starts one byte after the previous match, as matches may nest
+    (`kimi_moonshot_key`)."""
     at: list[int] = []
-    for word in (b"kimi", b"moonshot"):
-        pos = folded.find(word)
-        while pos >= 0:
+    kimi_com = False
+    kimi_head, moonshot_head, _ = _setting_heads()
+    if kimi:
+        search = kimi_head.search
+        match = search(folded)
+        while match is not None:
+            pos = match.start()
+            com = match.group(1) is not None
+            kimi_com = kimi_com or com
+            if kimi_setting_at(folded, pos, com):
+                at.append(pos)
+            match = search(folded, pos + 1)
+    if moonshot:
+        search = moonshot_head.search
+        match = search(folded)
+        while match is not None:
+            pos = match.start()
             if pos == 0 or not folded[pos - 1 : pos].isalnum():
                 at.append(pos)
-            pos = folded.find(word, pos + 1)
-    at.sort()
-    return at
+            match = search(folded, pos + 1)
+        if kimi:
+            at.sort()
+    return at, kimi_com
 
 
-def find_kimi_settings(scan: Layer, found: list[tuple[int, Finding]], folded: bytes) -> None:
-    """Every non-sk- value of a setting named for Kimi in the layer (`folded`: its data in
-    lower case), tried only where the content says kimi or moonshot."""
+def find_kimi_settings(scan: Layer, found: list[tuple[int, Finding]], starts: list[int]) -> None:
+    """Every non-sk- value of a setting named for Kimi in the layer, tried only at `starts`
+    (from `setting_starts`)."""
     data = scan.data
     setting = _setting()
     done = -1
-    for pos in _names(folded):
+    for pos in starts:
         if pos < done:
             continue
         match = setting.match(data, pos, timeout=limits.REGEX_TIMEOUT)

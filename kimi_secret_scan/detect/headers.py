@@ -22,19 +22,9 @@ HEADER_BEFORE = lazy(
     rb"(?i)(?:bearer[ \t]+|x-api-key\\?[\"'\x60]?[ \t]*(?::|=>?|,)[ \t]*\\?[\"'\x60]?[ \t]*)$"
 )
 
-# Header words, in the spellings that occur; looked for only where an endpoint is named.
-HEADER_WORDS = (b"earer", b"EARER", b"pi-key", b"PI-KEY", b"pi-Key")
 
-
-# A header token is reported only with an ENDPOINT nearby, and every ENDPOINT match holds
-# "moonshot." or "kimi.com" in some case. Checking for them first keeps the header regex off
-# the many files that say "Bearer" but never name a Kimi endpoint: most of the cost of a
-# history scan, where nearly every blob has no sk- at all. One lower-cased copy and two
-# searches cost less than searching each case variant.
-def may_have_header(data: bytes, folded: bytes) -> bool:
-    return (b"moonshot." in folded or b"kimi.com" in folded) and any(
-        word in data for word in HEADER_WORDS
-    )
+# Every match of _HEADER holds "bearer" or "x-api-key" (in some case) and no line break.
+_HEADER_WORDS = (b"bearer", b"x-api-key")
 
 
 def header_token(scan: Layer, start: int, end: int) -> Finding | None:
@@ -48,9 +38,28 @@ def header_token(scan: Layer, start: int, end: int) -> Finding | None:
     return scan.finding(rules.AUTH_HEADER_KEY, Confidence.MEDIUM, start, end)
 
 
-def find_headers(scan: Layer, found: list[tuple[int, Finding]]) -> None:
-    for match in _HEADER.finditer(scan.data, timeout=limits.REGEX_TIMEOUT):
-        start, end = match.span(1)
-        finding = header_token(scan, start, end)
-        if finding is not None:
-            found.append((scan.to_root(start), finding))
+def find_headers(scan: Layer, found: list[tuple[int, Finding]], folded: bytes) -> None:
+    """Header tokens of the layer (`folded`: its data in lower case).
+
+    _HEADER runs only over the lines that hold a header word, not over the whole layer: a
+    file that names a Kimi endpoint (a Kimi project's every README) is mostly other text,
+    and the pattern's case-insensitive alternation is slow to search for. No match spans a
+    line break, so the matches are the same.
+    """
+    data = scan.data
+    lines: set[tuple[int, int]] = set()
+    for word in _HEADER_WORDS:
+        pos = folded.find(word)
+        while pos >= 0:
+            start = folded.rfind(b"\n", 0, pos) + 1
+            end = folded.find(b"\n", pos)
+            if end < 0:
+                end = len(folded)
+            lines.add((start, end))
+            pos = folded.find(word, end)
+    for line_start, line_end in sorted(lines):
+        for match in _HEADER.finditer(data, line_start, line_end, timeout=limits.REGEX_TIMEOUT):
+            start, end = match.span(1)
+            finding = header_token(scan, start, end)
+            if finding is not None:
+                found.append((scan.to_root(start), finding))

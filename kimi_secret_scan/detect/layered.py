@@ -10,17 +10,25 @@ matched. Which lines count (the lines a commit adds) is the source's business, n
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 import regex
 
 from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detect import limits
-from kimi_secret_scan.detect.assigned import find_kimi_settings
-from kimi_secret_scan.detect.context import Patterns, names_kimi, patterns_for
+from kimi_secret_scan.detect.assigned import (
+    SETTING_HEAD,
+    find_kimi_settings,
+    kimi_setting_at,
+    setting_starts,
+)
+from kimi_secret_scan.detect.context import Patterns, patterns_for
 from kimi_secret_scan.detect.excerpt import SpanIndex
-from kimi_secret_scan.detect.headers import HEADER_WORDS, find_headers, may_have_header
+from kimi_secret_scan.detect.headers import find_headers
 from kimi_secret_scan.detect.layer import Layer, Origin
 from kimi_secret_scan.detect.limits import DetectionTimeout
 from kimi_secret_scan.detect.tokens import SK_ANY, SK_ENTITY, find_sk_tokens
@@ -35,10 +43,13 @@ def _scan_layer(
     found: _Found,
     first_sk: regex.Match[bytes] | None = None,
     b64_starts: list[int] | None = None,
-    header: bool | None = None,
     folded: bytes | None = None,
+    names: tuple[list[int], bool] | None = None,
 ) -> None:
-    """Findings of one layer, then of every encoded text inside it, to MAX_DEPTH."""
+    """Findings of one layer, then of every encoded text inside it, to MAX_DEPTH.
+
+    The top layer comes with what _detect_in already knows of it (its first `sk`, its base64
+    starts, its lower-cased copy, and `names`: see _names); a decoded layer finds them here."""
     data = scan.data
     deep = scan.depth > 0
     if folded is None:
@@ -71,12 +82,13 @@ def _scan_layer(
             )
             hits.append((match.start(), window))
     _open_windows(scan, hits, found)
-    if b"kimi" in folded or b"moonshot" in folded:
-        find_kimi_settings(scan, found, folded)
-    if header is None:
-        header = may_have_header(data, folded)
-    if header:
-        find_headers(scan, found)
+    if names is None:
+        names = _names(folded, b"kimi" in folded, b"moonshot" in folded)
+    settings, endpoint = names
+    if settings:
+        find_kimi_settings(scan, found, settings)
+    if endpoint:
+        find_headers(scan, found, folded)
     if scan.depth < limits.MAX_DEPTH:
         starts = (
             b64_starts
@@ -179,25 +191,97 @@ def _is_config(path: str) -> bool:
 _WIDE_MARKS = (b"\xff\xfe", b"\xfe\xff")
 
 
+def _names(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int], bool]:
+    """Where a setting named for Kimi may start, and whether a Kimi endpoint is named (every
+    ENDPOINT match holds "moonshot." or "kimi.com": header tokens, reported only with an
+    ENDPOINT nearby, are looked for only then). `kimi`, `moonshot`: whether the lower-cased
+    content holds each name."""
+    if not (kimi or moonshot):
+        return [], False
+    starts, kimi_com = setting_starts(folded, kimi, moonshot)
+    return starts, kimi_com or (moonshot and b"moonshot." in folded)
+
+
+# `sk` and a hyphen in any spelling SK_ANY knows, in lower case (a superset of SK_ANY's
+# matches, which SK_ANY decides after), found from the `k`: `re` scans for a literal's first
+# letter with memchr, and "k" is rare in text. The first pattern also stops at any "kimi":
+# one pass that content naming neither (most of a history) ends with. The second, run over
+# the rest of content that holds either, finds every `sk` and, of the kimis, only those that
+# name kimi.com or may start a setting (a Kimi project names Kimi on most lines).
+_SK_TAIL = rb"(?<=sk)(?:-|%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
+
+
+@functools.cache
+def _k_passes() -> tuple[Callable[..., re.Match[bytes] | None], ...]:
+    return (
+        re.compile(rb"k(?:" + _SK_TAIL + rb"|imi)").search,
+        re.compile(rb"k(?:" + _SK_TAIL + rb"|imi(?:(\.com)|" + SETTING_HEAD + rb"))").search,
+        re.compile(b"kimi").search,
+    )
+
+
+class _Survey(NamedTuple):
+    first_sk: regex.Match[bytes] | None  # SK_ANY.search(data)
+    kimi: bool  # "kimi" in the lower-cased data
+    moonshot: bool  # "moonshot" in it
+    names: tuple[list[int], bool]  # as _names gives
+
+
+def _survey(data: bytes, folded: bytes) -> _Survey:
+    """What the gates and the detectors ask of the top layer, in as few passes as it takes:
+    one for content without `sk`, "kimi" and "moonshot"; SK_ANY's own search is never run."""
+    first, every, kimi_search = _k_passes()
+    hit = first(folded)
+    first_sk = None
+    kimi = False
+    starts: list[int] = []
+    kimi_com = False
+    if hit is not None:
+        match = every(folded, hit.start())
+        while match is not None:
+            pos = match.start()
+            if folded[pos + 1 : pos + 2] == b"i":
+                kimi = True
+                com = match.group(1) is not None
+                kimi_com = kimi_com or com
+                if kimi_setting_at(folded, pos, com):
+                    starts.append(pos)
+            elif first_sk is None:
+                # The first `sk` hit that SK_ANY matches in the data is SK_ANY's first match.
+                first_sk = SK_ANY.match(data, pos - 1)
+            match = every(folded, pos + 1)
+        kimi = kimi or hit.group() == b"kimi" or kimi_search(folded, hit.start()) is not None
+    moonshot = b"moonshot" in folded
+    if moonshot:
+        more, _ = setting_starts(folded, False, True)
+        starts = sorted(starts + more) if starts else more
+    endpoint = kimi_com or (moonshot and b"moonshot." in folded)
+    return _Survey(first_sk, kimi, moonshot, (starts, endpoint))
+
+
 def _detect_in(
-    content: Content, data: bytes, patterns: Patterns, label: str | None
+    content: Content,
+    data: bytes,
+    patterns: Patterns,
+    label: str | None,
 ) -> list[Finding]:
-    # The cheap gates first (one regex with a literal prefix, a few finds): most content
-    # holds nothing to look at, and is left without building any scan state.
-    first_sk = SK_ANY.search(data)
+    # The cheap gates first, each computed once and handed on to the detectors: most content
+    # holds nothing to look at, and is left after three passes (the lower-cased copy, `sk` or
+    # "kimi", "moonshot") without building any scan state.
     # One lower-cased copy serves every case-insensitive word test (cheaper than a search per
-    # case variant); the endpoint words are only looked for where "kimi"/"moonshot" are.
+    # case variant), and the settings' and headers' searches after them.
     folded = data.lower()
-    kimi = names_kimi(folded, patterns)
-    header = kimi and any(word in data for word in HEADER_WORDS)
+    first_sk, kimi_word, moonshot, names = _survey(data, folded)
+    # names_kimi(folded, patterns), from the finds above (_names found "kimi.com").
+    kimi = moonshot or names[1] or any(word in folded for word in patterns.folded_words)
     broad = kimi or _is_config(content.path)
     b64_starts = decoders.base64_starts(data, deep=False, broad=broad)
-    if first_sk is None and not b64_starts and not header and not kimi and b"kimi" not in folded:
+    if first_sk is None and not b64_starts and not kimi and not kimi_word:
         return []
     found: _Found = []
     scan = Layer(content, data, patterns, label=label)
     try:
-        _scan_layer(scan, found, first_sk, b64_starts, header, folded)
+        _scan_layer(scan, found, first_sk, b64_starts, folded, names)
     except TimeoutError:
         raise DetectionTimeout(
             content.path,
@@ -245,15 +329,6 @@ def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> l
             keys = {f.secret for f in found}
             raw = _detect_in(content, data, patterns, None)
             return found + [f for f in raw if f.secret not in keys]
-    # Nearly every blob of a history holds nothing: decide that with the fewest, fastest
-    # searches, inline (a function call per blob is measurable over a whole history).
-    if SK_ANY.search(data) is None:
-        folded = data.lower()
-        if (
-            b"moonshot" not in folded
-            and b"kimi" not in folded  # KIMI_API_KEY=<a value of any shape>; holds kimi.com
-            and not (patterns.folded_words and names_kimi(folded, patterns))
-            and (not _is_config(content.path) or not decoders.base64_starts(data, False, True))
-        ):
-            return []
+    # Nearly every blob of a history holds nothing: _detect_in decides that with the fewest,
+    # fastest searches, each made once.
     return _detect_in(content, data, patterns, None)
