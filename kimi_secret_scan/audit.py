@@ -469,10 +469,9 @@ def run_history(
     then shows its key's verdict)."""
     source = HistorySource(root, selection, settings, max_file_size, meter, jobs)
     try:
-        # Names and identities too, as the gates read them for a push (after the objects,
-        # in the same process: Ctrl-C leaves no git behind).
-        listed: list[int] = []
-        names = metadata.history_names(root, selection.rev_args(), listed)
+        # Names and identities too, as the gates read them for a push: the paths and
+        # identities gathered while the objects were read, the refs asked after them.
+        names = metadata.history_names(root, selection.rev_args(), source.names)
         items = itertools.chain(source.items(), names)
         result = scanner("history", selection.describe(), items)
     finally:
@@ -500,8 +499,8 @@ def run_history(
             # History before the boundary was not read: a clean verdict would be a silent pass.
             skipped[i] = replace(item, unreadable=True)
     target = purge_target(root)
-    if target.bare and listed and not (selection.revs or selection.since) and selection.reflog:
-        stored = unreachable_note(target.root, listed[0])
+    if target.bare and not (selection.revs or selection.since) and selection.reflog:
+        stored = unreachable_note(target.root, source.names.listed)
         if stored is not None:
             skipped.append(stored)
     return HistoryReport(result, groups, stats.blobs, stats.commits, stats.tags, target)

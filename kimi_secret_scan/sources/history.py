@@ -42,6 +42,7 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit, Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+from kimi_secret_scan.sources import metadata
 from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introductions
 from kimi_secret_scan.sources.message import person as _person
 from kimi_secret_scan.unpack import HEAD, container_kind
@@ -208,6 +209,21 @@ class _Tee:
                 yield chunk
 
 
+def _tee(source: IO[bytes], sink: IO[bytes], kept: list[bytes]) -> None:
+    """Copy `source` into `sink` (then closed) and keep what passed in `kept`."""
+    try:
+        while chunk := os.read(source.fileno(), _CHUNK):
+            kept.append(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(sink.fileno(), view) :]
+    except OSError:
+        pass  # cat-file stopped (killed, or it failed): the reader says why
+    finally:
+        with contextlib.suppress(OSError):
+            sink.close()
+
+
 def _grow_pipe(fd: int) -> None:
     with contextlib.suppress(OSError, AttributeError):
         import fcntl
@@ -264,6 +280,9 @@ class HistorySource:
         self.position = 0
         self.count = 0
         self.skipped_at: list[int] = []
+        # What history_names reports, gathered while reading: the listing's path names,
+        # the commits' identities, how many objects were listed.
+        self.names = metadata.HistoryNames()
 
     # -- phase 1: read everything once -------------------------------------------------
 
@@ -278,8 +297,15 @@ class HistorySource:
         lines = listing.splitlines(keepends=True)
         if self.jobs is None and len(lines) < _SHARD_MIN_OBJECTS:
             self._read_listing(listing)
+            self._listing_names(listing)
         else:
-            self._read_sharded(lines, jobs)
+            self._read_sharded(listing, lines, jobs)
+
+    def _listing_names(self, listing: bytes) -> None:
+        self.names.paths = metadata.listing_paths(listing)
+        # Objects absent from a partial clone ("?<id>") are not stored: not counted.
+        absent = listing.count(b"\n?") + listing.startswith(b"?")
+        self.names.listed = listing.count(b"\n") - absent
 
     def _read_listing(self, listing: bytes) -> None:
         """Read the objects `listing` names through one `git cat-file --batch`."""
@@ -294,7 +320,7 @@ class HistorySource:
             cat.wait()
             cat.stdout.close()
 
-    def _read_sharded(self, lines: list[bytes], jobs: int) -> None:
+    def _read_sharded(self, listing: bytes, lines: list[bytes], jobs: int) -> None:
         """The listing split among `jobs` worker processes, each with its own cat-file and
         detectors; their few results (the blobs that held a key, messages that did, what
         was skipped) merged back in stream order, so the report is the same for any count.
@@ -311,11 +337,14 @@ class HistorySource:
         # The workers' temporary files (spools that hold whole keys) in a directory of
         # their own, removed here even when the workers were killed (Ctrl-C).
         with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-workers-") as temp_dir:
-            shards = self._run_shards(lines, bounds, git.worker_pool(min(jobs, tasks), temp_dir))
+            shards = self._run_shards(
+                listing, lines, bounds, git.worker_pool(min(jobs, tasks), temp_dir)
+            )
         self._merge_shards(bounds, shards)
 
     def _run_shards(
         self,
+        listing: bytes,
         lines: list[bytes],
         bounds: list[int],
         pool: concurrent.futures.ProcessPoolExecutor,
@@ -334,6 +363,7 @@ class HistorySource:
                 )
                 for t in range(tasks)
             ]
+            self._listing_names(listing)  # while the workers read
             read = 0
             for done in concurrent.futures.as_completed(futures):
                 part = done.result()
@@ -366,6 +396,7 @@ class HistorySource:
             self.big_blobs.update(shard.big_blobs)
             self.submodules |= shard.submodules
             self.count += shard.count
+            self.names.identities.merge(shard.identities, start)
 
     def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
@@ -379,13 +410,19 @@ class HistorySource:
         cat = git.popen(
             ["cat-file", f"--batch={_BATCH_FORMAT}", "--buffer"],
             self.repo,
-            stdin=rev_list.stdout,
+            stdin=git.PIPE,
             stdout=git.PIPE,
             stderr=git.DEVNULL,
         )
-        rev_list.stdout.close()
-        assert cat.stdout is not None
+        assert cat.stdout is not None and cat.stdin is not None
         _grow_pipe(cat.stdout.fileno())
+        _grow_pipe(rev_list.stdout.fileno())
+        # The listing passes through this process on its way to cat-file (a thread copies
+        # it, ~3 MB for 46,000 objects), so that its path names are the listing's own:
+        # cat-file's %(rest) drops a name's leading blanks and trailing CR.
+        listing: list[bytes] = []
+        tee = threading.Thread(target=_tee, args=(rev_list.stdout, cat.stdin, listing))
+        tee.start()
         # rev-list reports on stderr; read it aside so a full pipe never blocks it.
         errors: list[bytes] = []
         stderr = rev_list.stderr
@@ -396,15 +433,18 @@ class HistorySource:
         finally:
             if cat.poll() is None:
                 cat.kill()
-            cat.wait()
-            cat.stdout.close()
             if rev_list.poll() is None:
                 rev_list.kill()
+            tee.join()
+            cat.wait()
+            cat.stdout.close()
             code = rev_list.wait()
             drain.join()
             stderr.close()
+            rev_list.stdout.close()
         if code != 0:
             raise ScanError(f"git rev-list failed: {git._first_line(b''.join(errors))}")
+        self._listing_names(b"".join(listing))
 
     def _consume(self, reader: _ChunkReader) -> None:
         stats, progress, settings = self.stats, self.progress, self.settings
@@ -505,11 +545,12 @@ class HistorySource:
             pos = nul + 1 + raw_id
 
     def _message(self, oid: str, kind: str, data: bytes) -> None:
+        head, sep, text = data.partition(b"\n\n")
         if kind == "commit":
             self.stats.commits += 1
+            self.names.identities.add(self.position, oid, head)
         else:
             self.stats.tags += 1
-        head, sep, text = data.partition(b"\n\n")
         if not sep or not text:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
@@ -647,6 +688,7 @@ class _Shard:
     messages: list[_Message]
     submodules: set[str]
     count: int
+    identities: metadata.Identities
 
 
 def _scan_shard(repo: Path, listing: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
@@ -662,6 +704,7 @@ def _scan_shard(repo: Path, listing: bytes, settings: DetectorSettings, max_size
         source.messages,
         source.submodules,
         source.count,
+        source.names.identities,
     )
 
 
