@@ -451,6 +451,36 @@ def popen(args: list[str], cwd: Path | str, **streams: Any) -> Process:
         raise spawn_error(exc) from None
 
 
+class Pending:
+    """A git read started now and collected later: run_git (`result`) or try_git
+    (`answer`), with git's output read by a thread, so that git runs to its end while the
+    caller does other work (the history audit's reads that need nothing the scan finds).
+    Start one only once any worker process has been forked: a fork copies no thread."""
+
+    def __init__(self, args: list[str], cwd: Path | str) -> None:
+        self.args = args
+        self.proc = popen(args, cwd, stdout=PIPE, stderr=PIPE)
+        self.out = b""
+        self.err = b""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        self.out, self.err = self.proc.communicate()
+
+    def answer(self) -> bytes | None:
+        """Its output; None when git exited non-zero (try_git)."""
+        self.thread.join()
+        return self.out if self.proc.returncode == 0 else None
+
+    def result(self) -> bytes:
+        """Its output; ScanError when git exited non-zero (run_git)."""
+        out = self.answer()
+        if out is None:
+            raise ScanError(f"git {_subcommand(self.args)} failed: {_first_line(self.err)}")
+        return out
+
+
 @dataclass(frozen=True)
 class Repo:
     root: Path  # the work tree's top level

@@ -9,6 +9,7 @@ finds a key typed while resolving a merge (an "evil merge"), which `git log -p` 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,9 @@ class RefWalk:
     repository with 4,500 pull-request refs), so instead one `rev-list --reverse
     --topo-order --parents` pass propagates, parents before children, a bit per wanted
     commit; only commits descending from a wanted commit hold an entry. The walk starts
-    when this object is made, so git sorts history while the caller attributes blobs.
+    when this object is made (the history audit makes it at its first finding, while the
+    objects are still being read), and a thread reads it and the refs' tips, so that both
+    are ready when the attributed commits are known.
     """
 
     def __init__(self, cwd: Path) -> None:
@@ -127,6 +130,19 @@ class RefWalk:
             stdout=git.PIPE,
             stderr=git.DEVNULL,
         )
+        self.walk: list[list[bytes]] = []
+        self.refs = git.Pending(
+            ["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"], cwd
+        )
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        try:
+            self.walk = [line.split() for line in self.proc.stdout.read().splitlines()]
+        finally:
+            self.close()
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -140,35 +156,30 @@ class RefWalk:
         wanted = sorted(set(commits))
         result: dict[str, set[str]] = {c: set() for c in wanted}
         if not wanted:
-            self.close()
+            self.refs.answer()
+            self.thread.join()
             return result
-        bit = {c: 1 << i for i, c in enumerate(wanted)}
-        tips: dict[str, list[str]] = {}
-        refs = git.run_git(
-            ["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"], self.cwd
-        )
+        refs = self.refs.result()
+        self.thread.join()
+        bit = {c.encode(): 1 << i for i, c in enumerate(wanted)}
+        tips: dict[bytes, list[str]] = {}
         for line in refs.decode("utf-8", "replace").splitlines():
             oid, peeled, name = line.split(" ", 2)
-            tips.setdefault(peeled or oid, []).append(name)
-        reach: dict[str, int] = {}
-        assert self.proc.stdout is not None
-        try:
-            for entry in self.proc.stdout:
-                ids = entry.decode().split()
-                if not ids:
-                    continue
-                bits = bit.get(ids[0], 0)
-                for parent in ids[1:]:
-                    bits |= reach.get(parent, 0)
-                if bits:
-                    reach[ids[0]] = bits
-        finally:
-            self.close()
+            tips.setdefault((peeled or oid).encode(), []).append(name)
+        reach: dict[bytes, int] = {}
+        for ids in self.walk:
+            if not ids:
+                continue
+            bits = bit.get(ids[0], 0)
+            for parent in ids[1:]:
+                bits |= reach.get(parent, 0)
+            if bits:
+                reach[ids[0]] = bits
         for tip, names in tips.items():
             bits = reach.get(tip, 0)
             if not bits:
                 continue
             for commit, mask in bit.items():
                 if bits & mask:
-                    result[commit].update(names)
+                    result[commit.decode()].update(names)
         return result

@@ -283,6 +283,15 @@ class HistorySource:
         # What history_names reports, gathered while reading: the listing's path names,
         # the commits' identities, how many objects were listed.
         self.names = metadata.HistoryNames()
+        # Reads that need nothing the scan finds, started while the objects are read
+        # (_start_aside) or at the first key found (_found): the walk of every ref's
+        # commits, HEAD's tree, whether the clone is shallow. False in a worker process.
+        self.parent = True
+        self.head_tree: git.Pending | None = None
+        self.shallow: git.Pending | None = None
+        # The caller's own reads to start beside the scan (the audit's count of stored
+        # objects in a bare repository).
+        self.aside: list[Callable[[], object]] = []
 
     # -- phase 1: read everything once -------------------------------------------------
 
@@ -296,6 +305,7 @@ class HistorySource:
         listing = git.object_listing(self.repo, self.selection.rev_args())
         lines = listing.splitlines(keepends=True)
         if self.jobs is None and len(lines) < _SHARD_MIN_OBJECTS:
+            self._start_aside()
             self._read_listing(listing)
             self._listing_names(listing)
         else:
@@ -363,11 +373,15 @@ class HistorySource:
                 )
                 for t in range(tasks)
             ]
-            self._listing_names(listing)  # while the workers read
+            # While the workers read (forked by now: the reads aside start threads).
+            self._start_aside()
+            self._listing_names(listing)
             read = 0
             for done in concurrent.futures.as_completed(futures):
                 part = done.result()
                 read += part.count
+                if part.blob_keys or part.messages:
+                    self._found()
                 if self.progress is not None:
                     self.progress(read, self.stats.bytes + part.stats.bytes)
                 self.stats.bytes += part.stats.bytes
@@ -400,6 +414,7 @@ class HistorySource:
 
     def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
+        self._start_aside()
         rev_list = git.popen(
             ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
             self.repo,
@@ -497,6 +512,8 @@ class HistorySource:
                     if container_kind(content.data[:HEAD]) is not None:
                         found += self._members(content, oid, found)
                 if found:
+                    if self.ref_walk is None:
+                        self._found()
                     if size > WINDOW:
                         self.big_blobs[oid] = size
                     self.blob_keys[oid] = {f.secret_sha256 for f in found}
@@ -555,6 +572,23 @@ class HistorySource:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
             self.messages.append(_Message(oid, kind, head, text, self.position))
+            if self.ref_walk is None:
+                self._found()
+
+    def _start_aside(self) -> None:
+        """Start the reads that need nothing from the scan, to run beside it."""
+        self.shallow = git.Pending(["rev-parse", "--is-shallow-repository"], self.repo)
+        self.names.start(self.repo)
+        for start in self.aside:
+            start()
+
+    def _found(self) -> None:
+        """The first key: start what only a finding needs (the refs walk, HEAD's tree),
+        so that it runs while the rest is read instead of after."""
+        if not self.parent or self.ref_walk is not None:
+            return
+        self.ref_walk = RefWalk(self.repo)
+        self.head_tree = git.Pending(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
 
     # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
 
@@ -564,10 +598,13 @@ class HistorySource:
             self.stats.skipped.append(
                 Skipped(path, "submodule, not scanned (scan its own repository's history)")
             )
-        if git.try_git(["rev-parse", "--is-shallow-repository"], self.repo) == b"true\n":
+        shallow = self.shallow.answer() if self.shallow is not None else None
+        if self.shallow is None:
+            shallow = git.try_git(["rev-parse", "--is-shallow-repository"], self.repo)
+        if shallow == b"true\n":
             self.stats.skipped.append(Skipped(SHALLOW, SHALLOW_REASON))
         yield from self.stats.skipped
-        if self.blob_keys or self.messages:
+        if (self.blob_keys or self.messages) and self.ref_walk is None:
             self.ref_walk = RefWalk(self.repo)  # runs while the blobs are attributed
         intros = introductions(self.repo, self.blob_keys, self.selection.rev_args())
         for blob_intros in intros.values():
@@ -655,7 +692,10 @@ class HistorySource:
         """Key SHA-256 -> the paths of HEAD's tree that hold it."""
         if not self.blob_keys or not git.has_commit(self.repo):
             return {}
-        out = git.run_git(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
+        if self.head_tree is not None:
+            out = self.head_tree.result()  # started at the first key found
+        else:
+            out = git.run_git(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
         found: dict[str, list[str]] = {}
         for entry in out.split(b"\0"):
             meta, _, path = entry.partition(b"\t")
@@ -694,6 +734,7 @@ class _Shard:
 def _scan_shard(repo: Path, listing: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
     """In a worker process: read and scan the objects `listing` names (phase 1 only)."""
     source = HistorySource(repo, Selection(), settings, max_size, jobs=1)
+    source.parent = False
     source._read_listing(listing)
     return _Shard(
         source.stats,

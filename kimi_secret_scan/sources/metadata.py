@@ -399,6 +399,17 @@ class HistoryNames:
     paths: set[bytes] | None = None
     identities: Identities = _field(default_factory=Identities)
     listed: int = 0
+    # The refs' names and taggers, asked of git while the history is read (start()).
+    refs: git.Pending | None = None
+    taggers: git.Pending | None = None
+
+    def start(self, cwd: Path) -> None:
+        self.refs = git.Pending(_REF_NAMES, cwd)
+        self.taggers = git.Pending(_TAGGERS, cwd)
+
+
+_REF_NAMES = ["for-each-ref", "--format=%(refname)"]
+_TAGGERS = ["for-each-ref", "--format=%(refname:short)%00%(taggername) %(taggeremail)", "refs/tags"]
 
 
 def listing_paths(listing: bytes) -> set[bytes]:
@@ -419,7 +430,7 @@ def history_names(cwd: Path, rev_args: Sequence[str], read: HistoryNames) -> Ite
     line (the finding's excerpt shows which); an identity names the first commit that
     carries it. The paths and identities come from the history's read (`read`, filled
     when this runs: after the objects), so only the refs are asked of git here."""
-    refs = git.run_git(["for-each-ref", "--format=%(refname)"], cwd)
+    refs = read.refs.result() if read.refs is not None else git.run_git(_REF_NAMES, cwd)
     if refs.strip():
         yield Content("ref names", refs, metadata=True)
     paths = read.paths
@@ -432,10 +443,7 @@ def history_names(cwd: Path, rev_args: Sequence[str], read: HistoryNames) -> Ite
         yield Content("path names", b"\n".join(sorted(paths)) + b"\n", metadata=True)
     seen: set[bytes] = set()
     yield from read.identities.contents(seen)
-    taggers = git.run_git(
-        ["for-each-ref", "--format=%(refname:short)%00%(taggername) %(taggeremail)", "refs/tags"],
-        cwd,
-    )
+    taggers = read.taggers.result() if read.taggers is not None else git.run_git(_TAGGERS, cwd)
     for line in taggers.split(b"\n"):
         tag, _, ident = line.partition(b"\0")
         if ident.strip() and ident != b" " and ident not in seen:
