@@ -682,16 +682,30 @@ def parse_batch(stdout: IO[bytes]) -> Iterator[tuple[str, str, bytes]]:
 # -- the sharded history read (sources/history.py): its process starts live here ----------
 
 
-def object_listing(cwd: Path, rev_args: list[str]) -> bytes:
-    """`git rev-list --objects --missing=print REVS --`: one "<id> [<path>]" line per object
-    (or "?<id>" for one absent from a partial clone), read whole to be split among workers."""
-    return run_git(["rev-list", "--objects", "--missing=print", *rev_args, "--"], cwd)
+def has_batch_command() -> bool:
+    """git 2.36+: `cat-file --batch-command`, whose `flush` lets one cat-file serve many
+    runs of objects."""
+    found = _git_version()
+    return found is not None and found >= (2, 36)
+
+
+def batch_command(cwd: Path, batch_format: str) -> Process:
+    """A long-lived `git cat-file --batch-command=FORMAT --buffer` (git 2.36+): the caller
+    writes `contents <id>` lines and `flush`, reads the objects, and ends it by closing
+    its stdin. Started through popen: the read-only environment."""
+    return popen(
+        ["cat-file", f"--batch-command={batch_format}", "--buffer"],
+        cwd,
+        stdin=PIPE,
+        stdout=PIPE,
+        stderr=DEVNULL,
+    )
 
 
 def batch_objects(cwd: Path, listing: bytes, batch_format: str) -> Process:
-    """A `git cat-file --batch=FORMAT --buffer` reading `listing` (lines as object_listing
-    gives them) from a temporary file, so that no thread has to feed it; the caller reads
-    its stdout and waits for it. Started through popen: the read-only environment."""
+    """A `git cat-file --batch=FORMAT --buffer` reading `listing` (object ids, or lines of
+    `git rev-list --objects`) from a temporary file, so that no thread has to feed it; the
+    caller reads its stdout and waits for it. Started through popen: the read-only environment."""
     import tempfile
 
     with tempfile.TemporaryFile(prefix="kimi-secret-scan-") as names:
