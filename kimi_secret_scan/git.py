@@ -457,9 +457,18 @@ class Pending:
     caller does other work (the history audit's reads that need nothing the scan finds).
     Start one only once any worker process has been forked: a fork copies no thread."""
 
-    def __init__(self, args: list[str], cwd: Path | str) -> None:
+    def __init__(self, args: list[str], cwd: Path | str, stdin: bytes | None = None) -> None:
         self.args = args
-        self.proc = popen(args, cwd, stdout=PIPE, stderr=PIPE)
+        if stdin is None:
+            self.proc = popen(args, cwd, stdout=PIPE, stderr=PIPE)
+        else:
+            import tempfile
+
+            # Its input from a file: no second thread to feed it.
+            with tempfile.TemporaryFile(prefix="kimi-secret-scan-") as given:
+                given.write(stdin)
+                given.seek(0)
+                self.proc = popen(args, cwd, stdin=given, stdout=PIPE, stderr=PIPE)
         self.out = b""
         self.err = b""
         self.thread = threading.Thread(target=self._read, daemon=True)

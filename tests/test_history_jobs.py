@@ -12,7 +12,7 @@ import pytest
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.sources import history, metadata
+from kimi_secret_scan.sources import attribution, history, metadata
 from tests.gitrepo import run_cli
 from tests.test_history import Built, built  # noqa: F401  (the module's fixture)
 from tests.test_odd_repos import Layout, partial_clone, with_submodule  # noqa: F401
@@ -87,3 +87,17 @@ def test_many_small_runs_read_what_one_process_reads(
     one = read(1)
     assert one[0] and one[3] > 20
     assert read(3) == one
+
+
+def test_attribution_split_among_processes_is_the_single_walk(built: Built) -> None:  # noqa: F811
+    """The attribution walk's diffs shared among `git diff-tree --stdin` processes find
+    the same (commit, path, age) for every blob as one `git log -m --topo-order` (the
+    repository holds merges, an evil merge, renames, stashes and reflog-only commits)."""
+    rev_args = history.Selection().rev_args()
+    listing = built.repo.git("rev-list", "--objects", *rev_args, "--")
+    blobs = [line.split(" ", 1)[0] for line in listing.splitlines() if " " in line]
+    one = attribution.introductions(built.repo.path, blobs, rev_args)
+    assert sum(len(places) for places in one.values()) >= 20
+    for ways in (2, 3, 64):
+        order = attribution.commit_order(built.repo.path, rev_args)
+        assert attribution.introductions(built.repo.path, blobs, rev_args, order, ways) == one

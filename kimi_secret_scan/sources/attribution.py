@@ -37,30 +37,60 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+# The diff options of the walk, shared by `git log` and `git diff-tree --stdin`.
+_DIFF = [
+    "-m",
+    "--raw",
+    "--no-abbrev",
+    "--no-renames",
+    "--no-textconv",
+    "--no-ext-diff",
+    "-z",
+    f"--format={_FORMAT}",
+]
+
+
+def commit_order(cwd: Path, rev_args: list[str]) -> git.Pending:
+    """The commits the walk visits, in its order (`git rev-list --topo-order`), asked
+    before the blobs to attribute are known (the history audit starts it at its first
+    key), so that introductions() can split the walk among processes."""
+    return git.Pending(["rev-list", "--topo-order", *rev_args, "--"], cwd)
+
+
 def introductions(
-    cwd: Path, blob_ids: Iterable[str], rev_args: list[str]
+    cwd: Path,
+    blob_ids: Iterable[str],
+    rev_args: list[str],
+    order: git.Pending | None = None,
+    ways: int = 1,
 ) -> dict[str, list[Introduction]]:
-    """For each blob id, every (commit, path) that introduced it, oldest first."""
+    """For each blob id, every (commit, path) that introduced it, oldest first.
+
+    One `git log -m --topo-order` walk; or, given the walk's commits in its order
+    (commit_order) and `ways` > 1, the same diffs cut into `ways` consecutive shares, each
+    diffed by its own `git diff-tree --stdin -m --root` at the same time: their outputs,
+    joined in order, are byte for byte the log's (the diffs are most of its cost, the
+    topological sort the rest)."""
     wanted = set(blob_ids)
     found: dict[str, list[Introduction]] = {oid: [] for oid in wanted}
     if not wanted:
         return found
-    args = [
-        "log",
-        "-m",
-        "--topo-order",
-        "--raw",
-        "--no-abbrev",
-        "--no-renames",
-        "--no-textconv",
-        "--no-ext-diff",
-        "-z",
-        f"--format={_FORMAT}",
-        *(f"--find-object={oid}" for oid in sorted(wanted)),
-        *rev_args,
-        "--",
-    ]
-    out = git.run_git(args, cwd)
+    objects = [f"--find-object={oid}" for oid in sorted(wanted)]
+    if order is None or ways <= 1:
+        out = git.run_git(["log", "--topo-order", *_DIFF, *objects, *rev_args, "--"], cwd)
+    else:
+        visited = order.result().splitlines(keepends=True)
+        cuts = [len(visited) * w // ways for w in range(ways + 1)]
+        shares = [
+            git.Pending(
+                ["diff-tree", "--stdin", "--root", "-r", *_DIFF, *objects],
+                cwd,
+                stdin=b"".join(visited[cuts[w] : cuts[w + 1]]),
+            )
+            for w in range(ways)
+            if cuts[w] < cuts[w + 1]
+        ]
+        out = b"".join(share.result() for share in shares)
     # (commit, blob, path) -> how many parent diffs showed it; a merge needs all of them.
     seen: dict[tuple[str, str, str], int] = {}
     commits: dict[str, tuple[Commit, int, int]] = {}

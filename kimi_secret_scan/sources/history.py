@@ -56,7 +56,12 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit, Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources import metadata
-from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introductions
+from kimi_secret_scan.sources.attribution import (
+    Introduction,
+    RefWalk,
+    commit_order,
+    introductions,
+)
 from kimi_secret_scan.sources.message import person as _person
 from kimi_secret_scan.unpack import HEAD, container_kind
 from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
@@ -411,6 +416,9 @@ class HistorySource:
         self.parent = True
         self.head_tree: git.Pending | None = None
         self.shallow: git.Pending | None = None
+        # The attribution walk's commits, and how many processes share its diffs.
+        self.commit_order: git.Pending | None = None
+        self.ways = 1
         # The caller's own reads to start beside the scan (the audit's count of stored
         # objects in a bare repository).
         self.aside: list[Callable[[], object]] = []
@@ -421,6 +429,7 @@ class HistorySource:
         jobs = self.jobs if self.jobs is not None else git.usable_cpus()
         if jobs > 1 and git.in_daemon_process():
             jobs = 1  # a multiprocessing pool's worker may not start processes of its own
+        self.ways = jobs
         if jobs <= 1:
             self._read_piped()
             return
@@ -777,6 +786,8 @@ class HistorySource:
             return
         self.ref_walk = RefWalk(self.repo)
         self.head_tree = git.Pending(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
+        if self.ways > 1:
+            self.commit_order = commit_order(self.repo, self.selection.rev_args())
 
     # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
 
@@ -794,7 +805,9 @@ class HistorySource:
         yield from self.stats.skipped
         if (self.blob_keys or self.messages) and self.ref_walk is None:
             self.ref_walk = RefWalk(self.repo)  # runs while the blobs are attributed
-        intros = introductions(self.repo, self.blob_keys, self.selection.rev_args())
+        intros = introductions(
+            self.repo, self.blob_keys, self.selection.rev_args(), self.commit_order, self.ways
+        )
         for blob_intros in intros.values():
             for intro in blob_intros:
                 self.commit_age[intro.commit.sha] = intro.age
