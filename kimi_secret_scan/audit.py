@@ -468,11 +468,16 @@ def run_history(
     write the same report. `before_grouping` sees the findings first (--verify: each group
     then shows its key's verdict)."""
     source = HistorySource(root, selection, settings, max_file_size, meter, jobs)
+    target = purge_target(root)
+    stored: list[git.Pending] = []
+    every = not (selection.revs or selection.since) and selection.reflog
+    if target.bare and every:
+        # Counted while the history is read, not after it.
+        source.aside.append(lambda: stored.append(git.Pending(_STORED, root)))
     try:
-        # Names and identities too, as the gates read them for a push (after the objects,
-        # in the same process: Ctrl-C leaves no git behind).
-        listed: list[int] = []
-        names = metadata.history_names(root, selection.rev_args(), listed)
+        # Names and identities too, as the gates read them for a push: the paths and
+        # identities gathered while the objects were read, the refs asked after them.
+        names = metadata.history_names(root, selection.rev_args(), source.names)
         items = itertools.chain(source.items(), names)
         result = scanner("history", selection.describe(), items)
     finally:
@@ -499,11 +504,10 @@ def run_history(
         else:
             # History before the boundary was not read: a clean verdict would be a silent pass.
             skipped[i] = replace(item, unreadable=True)
-    target = purge_target(root)
-    if target.bare and listed and not (selection.revs or selection.since) and selection.reflog:
-        stored = unreachable_note(target.root, listed[0])
-        if stored is not None:
-            skipped.append(stored)
+    if target.bare and every:
+        note = unreachable_note(target.root, source.names.listed, stored[0] if stored else None)
+        if note is not None:
+            skipped.append(note)
     return HistoryReport(result, groups, stats.blobs, stats.commits, stats.tags, target)
 
 
@@ -516,12 +520,17 @@ def prune_command(repo: Path) -> str:
     return f"git -C {_q(repo)} reflog expire --expire=now --all && git -C {_q(repo)} gc --prune=now"
 
 
-def unreachable_note(repo: Path, reachable: int) -> Skipped | None:
+_STORED = ["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"]
+
+
+def unreachable_note(
+    repo: Path, reachable: int, stored: git.Pending | None = None
+) -> Skipped | None:
     """In a bare repository (a server), objects that no ref or reflog reaches are what a
     force-push leaves behind: not history, so not scanned, but still stored and served to
     anyone who asks for them by id. Said, with the prune, so that an audit of a server
     before the prune never reads as "the key is gone"."""
-    out = git.try_git(["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"], repo)
+    out = stored.answer() if stored is not None else git.try_git(_STORED, repo)
     if out is None:
         return None
     extra = out.count(b"\n") - reachable

@@ -493,6 +493,45 @@ def popen(args: list[str], cwd: Path | str, **streams: Any) -> Process:
         raise spawn_error(exc) from None
 
 
+class Pending:
+    """A git read started now and collected later: run_git (`result`) or try_git
+    (`answer`), with git's output read by a thread, so that git runs to its end while the
+    caller does other work (the history audit's reads that need nothing the scan finds).
+    Start one only once any worker process has been forked: a fork copies no thread."""
+
+    def __init__(self, args: list[str], cwd: Path | str, stdin: bytes | None = None) -> None:
+        self.args = args
+        if stdin is None:
+            self.proc = popen(args, cwd, stdout=PIPE, stderr=PIPE)
+        else:
+            import tempfile
+
+            # Its input from a file: no second thread to feed it.
+            with tempfile.TemporaryFile(prefix="kimi-secret-scan-") as given:
+                given.write(stdin)
+                given.seek(0)
+                self.proc = popen(args, cwd, stdin=given, stdout=PIPE, stderr=PIPE)
+        self.out = b""
+        self.err = b""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        self.out, self.err = self.proc.communicate()
+
+    def answer(self) -> bytes | None:
+        """Its output; None when git exited non-zero (try_git)."""
+        self.thread.join()
+        return self.out if self.proc.returncode == 0 else None
+
+    def result(self) -> bytes:
+        """Its output; ScanError when git exited non-zero (run_git)."""
+        out = self.answer()
+        if out is None:
+            raise ScanError(f"git {_subcommand(self.args)} failed: {_first_line(self.err)}")
+        return out
+
+
 @record.frozen
 @dataclass(init=False, repr=False, eq=False)
 class Repo:
@@ -726,16 +765,30 @@ def _parse_batch_sized(
 # -- the sharded history read (sources/history.py): its process starts live here ----------
 
 
-def object_listing(cwd: Path, rev_args: list[str]) -> bytes:
-    """`git rev-list --objects --missing=print REVS --`: one "<id> [<path>]" line per object
-    (or "?<id>" for one absent from a partial clone), read whole to be split among workers."""
-    return run_git(["rev-list", "--objects", "--missing=print", *rev_args, "--"], cwd)
+def has_batch_command() -> bool:
+    """git 2.36+: `cat-file --batch-command`, whose `flush` lets one cat-file serve many
+    runs of objects."""
+    found = _git_version()
+    return found is not None and found >= (2, 36)
+
+
+def batch_command(cwd: Path, batch_format: str) -> Process:
+    """A long-lived `git cat-file --batch-command=FORMAT --buffer` (git 2.36+): the caller
+    writes `contents <id>` lines and `flush`, reads the objects, and ends it by closing
+    its stdin. Started through popen: the read-only environment."""
+    return popen(
+        ["cat-file", f"--batch-command={batch_format}", "--buffer"],
+        cwd,
+        stdin=PIPE,
+        stdout=PIPE,
+        stderr=DEVNULL,
+    )
 
 
 def batch_objects(cwd: Path, listing: bytes, batch_format: str) -> Process:
-    """A `git cat-file --batch=FORMAT --buffer` reading `listing` (lines as object_listing
-    gives them) from a temporary file, so that no thread has to feed it; the caller reads
-    its stdout and waits for it. Started through popen: the read-only environment."""
+    """A `git cat-file --batch=FORMAT --buffer` reading `listing` (object ids, or lines of
+    `git rev-list --objects`) from a temporary file, so that no thread has to feed it; the
+    caller reads its stdout and waits for it. Started through popen: the read-only environment."""
     import tempfile
 
     with tempfile.TemporaryFile(prefix="kimi-secret-scan-") as names:

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from kimi_secret_scan import git
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.sources import attribution, history, metadata
 from tests.gitrepo import run_cli
 from tests.test_history import Built, built  # noqa: F401  (the module's fixture)
 from tests.test_odd_repos import Layout, partial_clone, with_submodule  # noqa: F401
@@ -53,3 +56,48 @@ def test_workers_say_missing_objects_and_submodules_as_one_process_does(
         assert one.code == many.code == code, (one.all, many.all)
         assert json.loads(many.out) == json.loads(one.out)
         assert json.loads(one.out)["stats"]["skipped"]
+
+
+@pytest.mark.parametrize("batch_command", [True, False])
+def test_many_small_runs_read_what_one_process_reads(
+    built: Built,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    batch_command: bool,
+) -> None:
+    """Runs of a few objects each, so every worker reads many through its one long-lived
+    cat-file (git 2.36+), or through a cat-file per run (older gits): the same objects,
+    occurrences, skips, names and counts as one process, in the same order."""
+    monkeypatch.setattr(history, "_RUN_BYTES", 300)
+    if not batch_command:
+        monkeypatch.setattr(git, "has_batch_command", lambda: False)
+    selection = history.Selection()
+
+    def read(jobs: int) -> tuple[object, ...]:
+        source = history.HistorySource(built.repo.path, selection, jobs=jobs)
+        items = [
+            (item.path, item.data, item.commit) if isinstance(item, Content) else item
+            for item in source.items()
+        ]
+        names = [
+            (c.path, c.data, c.commit)
+            for c in metadata.history_names(built.repo.path, selection.rev_args(), source.names)
+        ]
+        return items, names, source.stats, source.count, source.names.listed
+
+    one = read(1)
+    assert one[0] and one[3] > 20
+    assert read(3) == one
+
+
+def test_attribution_split_among_processes_is_the_single_walk(built: Built) -> None:  # noqa: F811
+    """The attribution walk's diffs shared among `git diff-tree --stdin` processes find
+    the same (commit, path, age) for every blob as one `git log -m --topo-order` (the
+    repository holds merges, an evil merge, renames, stashes and reflog-only commits)."""
+    rev_args = history.Selection().rev_args()
+    listing = built.repo.git("rev-list", "--objects", *rev_args, "--")
+    blobs = [line.split(" ", 1)[0] for line in listing.splitlines() if " " in line]
+    one = attribution.introductions(built.repo.path, blobs, rev_args)
+    assert sum(len(places) for places in one.values()) >= 20
+    for ways in (2, 3, 64):
+        order = attribution.commit_order(built.repo.path, rev_args)
+        assert attribution.introductions(built.repo.path, blobs, rev_args, order, ways) == one

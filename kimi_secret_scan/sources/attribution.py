@@ -9,6 +9,7 @@ finds a key typed while resolving a merge (an "evil merge"), which `git log -p` 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,30 +37,60 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+# The diff options of the walk, shared by `git log` and `git diff-tree --stdin`.
+_DIFF = [
+    "-m",
+    "--raw",
+    "--no-abbrev",
+    "--no-renames",
+    "--no-textconv",
+    "--no-ext-diff",
+    "-z",
+    f"--format={_FORMAT}",
+]
+
+
+def commit_order(cwd: Path, rev_args: list[str]) -> git.Pending:
+    """The commits the walk visits, in its order (`git rev-list --topo-order`), asked
+    before the blobs to attribute are known (the history audit starts it at its first
+    key), so that introductions() can split the walk among processes."""
+    return git.Pending(["rev-list", "--topo-order", *rev_args, "--"], cwd)
+
+
 def introductions(
-    cwd: Path, blob_ids: Iterable[str], rev_args: list[str]
+    cwd: Path,
+    blob_ids: Iterable[str],
+    rev_args: list[str],
+    order: git.Pending | None = None,
+    ways: int = 1,
 ) -> dict[str, list[Introduction]]:
-    """For each blob id, every (commit, path) that introduced it, oldest first."""
+    """For each blob id, every (commit, path) that introduced it, oldest first.
+
+    One `git log -m --topo-order` walk; or, given the walk's commits in its order
+    (commit_order) and `ways` > 1, the same diffs cut into `ways` consecutive shares, each
+    diffed by its own `git diff-tree --stdin -m --root` at the same time: their outputs,
+    joined in order, are byte for byte the log's (the diffs are most of its cost, the
+    topological sort the rest)."""
     wanted = set(blob_ids)
     found: dict[str, list[Introduction]] = {oid: [] for oid in wanted}
     if not wanted:
         return found
-    args = [
-        "log",
-        "-m",
-        "--topo-order",
-        "--raw",
-        "--no-abbrev",
-        "--no-renames",
-        "--no-textconv",
-        "--no-ext-diff",
-        "-z",
-        f"--format={_FORMAT}",
-        *(f"--find-object={oid}" for oid in sorted(wanted)),
-        *rev_args,
-        "--",
-    ]
-    out = git.run_git(args, cwd)
+    objects = [f"--find-object={oid}" for oid in sorted(wanted)]
+    if order is None or ways <= 1:
+        out = git.run_git(["log", "--topo-order", *_DIFF, *objects, *rev_args, "--"], cwd)
+    else:
+        visited = order.result().splitlines(keepends=True)
+        cuts = [len(visited) * w // ways for w in range(ways + 1)]
+        shares = [
+            git.Pending(
+                ["diff-tree", "--stdin", "--root", "-r", *_DIFF, *objects],
+                cwd,
+                stdin=b"".join(visited[cuts[w] : cuts[w + 1]]),
+            )
+            for w in range(ways)
+            if cuts[w] < cuts[w + 1]
+        ]
+        out = b"".join(share.result() for share in shares)
     # (commit, blob, path) -> how many parent diffs showed it; a merge needs all of them.
     seen: dict[tuple[str, str, str], int] = {}
     commits: dict[str, tuple[Commit, int, int]] = {}
@@ -116,7 +147,9 @@ class RefWalk:
     repository with 4,500 pull-request refs), so instead one `rev-list --reverse
     --topo-order --parents` pass propagates, parents before children, a bit per wanted
     commit; only commits descending from a wanted commit hold an entry. The walk starts
-    when this object is made, so git sorts history while the caller attributes blobs.
+    when this object is made (the history audit makes it at its first finding, while the
+    objects are still being read), and a thread reads it and the refs' tips, so that both
+    are ready when the attributed commits are known.
     """
 
     def __init__(self, cwd: Path) -> None:
@@ -127,6 +160,19 @@ class RefWalk:
             stdout=git.PIPE,
             stderr=git.DEVNULL,
         )
+        self.walk: list[list[bytes]] = []
+        self.refs = git.Pending(
+            ["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"], cwd
+        )
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        try:
+            self.walk = [line.split() for line in self.proc.stdout.read().splitlines()]
+        finally:
+            self.close()
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -140,35 +186,30 @@ class RefWalk:
         wanted = sorted(set(commits))
         result: dict[str, set[str]] = {c: set() for c in wanted}
         if not wanted:
-            self.close()
+            self.refs.answer()
+            self.thread.join()
             return result
-        bit = {c: 1 << i for i, c in enumerate(wanted)}
-        tips: dict[str, list[str]] = {}
-        refs = git.run_git(
-            ["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"], self.cwd
-        )
+        refs = self.refs.result()
+        self.thread.join()
+        bit = {c.encode(): 1 << i for i, c in enumerate(wanted)}
+        tips: dict[bytes, list[str]] = {}
         for line in refs.decode("utf-8", "replace").splitlines():
             oid, peeled, name = line.split(" ", 2)
-            tips.setdefault(peeled or oid, []).append(name)
-        reach: dict[str, int] = {}
-        assert self.proc.stdout is not None
-        try:
-            for entry in self.proc.stdout:
-                ids = entry.decode().split()
-                if not ids:
-                    continue
-                bits = bit.get(ids[0], 0)
-                for parent in ids[1:]:
-                    bits |= reach.get(parent, 0)
-                if bits:
-                    reach[ids[0]] = bits
-        finally:
-            self.close()
+            tips.setdefault((peeled or oid).encode(), []).append(name)
+        reach: dict[bytes, int] = {}
+        for ids in self.walk:
+            if not ids:
+                continue
+            bits = bit.get(ids[0], 0)
+            for parent in ids[1:]:
+                bits |= reach.get(parent, 0)
+            if bits:
+                reach[ids[0]] = bits
         for tip, names in tips.items():
             bits = reach.get(tip, 0)
             if not bits:
                 continue
             for commit, mask in bit.items():
                 if bits & mask:
-                    result[commit].update(names)
+                    result[commit.decode()].update(names)
         return result

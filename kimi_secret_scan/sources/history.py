@@ -1,14 +1,24 @@
 """Every blob, commit message and tag message reachable from the refs: each read once.
 
-`git rev-list --objects` (every ref, and the reflogs, by default) is piped straight into
-one long-lived `git cat-file --batch --buffer`, which prints each object with its type,
-size and path; Python only reads that one stream, in large chunks, skips the trees, and
-reads the blobs, commits and annotated tags. Each unique blob is scanned once
-(one larger than a window, windows.py, in windows as it arrives), whatever number of
-commits and paths hold it; only the blobs that held a key are
-then attributed to the commits and paths that introduced them (sources/attribution.py),
-read again, and yielded as one Content per (commit, path), so the usual detectors and
-filters decide what is reported.
+Phase 1 reads every object once. In one process, `git rev-list --objects` (every ref, and
+the reflogs, by default) is piped into one long-lived `git cat-file --batch --buffer`,
+which prints each object with its type, size and path; Python reads that one stream in
+large chunks (the listing passes through a thread on its way, for its path names). With
+workers (--jobs, or one per CPU for a large history), the listing is cut into runs as
+rev-list writes it, each run handed to whichever worker is free; a worker reads its runs
+through its own long-lived `git cat-file --batch-command` and sends back only what held a
+key, merged in stream order (the report is the same for any number of workers). Trees
+are skipped (but for submodules), blobs, commits and annotated tags are read. Each unique
+blob is scanned once (one larger than a window, windows.py, in windows as it arrives),
+whatever number of commits and paths hold it. The same read gathers what
+metadata.history_names reports besides objects: the listing's path names and the commits'
+author and committer identities; the reads that need nothing the scan finds (ref names,
+taggers, the shallow check; at the first key, the refs walk and HEAD's tree) run beside it.
+
+Phases 2 and 3 attribute only the blobs that held a key to the commits and paths that
+introduced them (sources/attribution.py: one `git log -m --find-object` walk, which needs
+every matched blob id, so it runs after phase 1), read them again, and yield them as one
+Content per (commit, path), so the usual detectors and filters decide what is reported.
 
 Why the walk, when `git cat-file --batch-all-objects` reads the object store faster (it
 costs git about 0.15 s less CPU on psf/requests' 4,516 refs): only the walk names each
@@ -18,7 +28,9 @@ more than the walk (+0.9 s CPU there), and unreachable objects would have to be 
 afterwards. See bench/README.md, "History audit".
 
 Memory is bounded by a window (or the largest object under it) plus the pipes' buffers:
-nothing of the history is kept but the ids of the blobs that held a key; a large blob that
+nothing of the objects is kept but the ids of the blobs that held a key; the listing itself
+is kept for its path names (about 65 bytes an object: 3 MB for psf/requests' 46,000), and
+each distinct identity with the line that names it; a large blob that
 held one is read again with `git cat-file blob`, in chunks. Objects absent from a partial clone are
 reported as skipped, never fetched.
 """
@@ -43,7 +55,13 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit, Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
-from kimi_secret_scan.sources.attribution import Introduction, RefWalk, introductions
+from kimi_secret_scan.sources import metadata
+from kimi_secret_scan.sources.attribution import (
+    Introduction,
+    RefWalk,
+    commit_order,
+    introductions,
+)
 from kimi_secret_scan.sources.message import person as _person
 from kimi_secret_scan.unpack import HEAD, container_kind
 from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
@@ -209,6 +227,130 @@ class _Tee:
                 yield chunk
 
 
+class _RunReader:
+    """A run's objects as _consume reads them, with the path of each taken from the run's
+    own lines (cat-file --batch-command has no %(rest)): the same header fields as
+    _BATCH_FORMAT gives, the path as %(rest) shows it, so that --jobs changes nothing."""
+
+    def __init__(self, reader: _ChunkReader, lines: list[bytes]) -> None:
+        self.lines = iter(lines)
+        self.reader = reader
+        self.data = reader.data
+        self.pieces = reader.pieces
+        self.skip = reader.skip
+
+    def header(self) -> list[bytes] | None:
+        line = next(self.lines, None)
+        if line is None:
+            return None
+        if line[:1] == b"?":
+            return [line]  # absent from a partial clone: never asked of cat-file
+        fields = self.reader.header()
+        if fields is None:
+            raise ScanError("git cat-file stopped in the middle of the objects")
+        if len(fields) >= 3:
+            fields.append(_rest(line))
+        return fields
+
+
+def _rest(line: bytes) -> bytes:
+    """A listing line's path as cat-file's %(rest) gives it: without a trailing CR, and
+    from the first character after the blanks that follow the id."""
+    if line[-1:] == b"\r":
+        line = line[:-1]
+    rest = line.partition(b" ")[2]
+    if rest[:1] in (b" ", b"\t"):
+        rest = rest.lstrip(b" \t")
+    return rest
+
+
+def _runs(fd: int, chunks: list[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(its first line's place in the listing, run) for each run of about _RUN_BYTES of
+    whole lines, as rev-list writes them to `fd`; every chunk read is kept in `chunks`."""
+    pending = b""
+    pos = 0
+    line = 0
+    while True:
+        chunk = os.read(fd, _CHUNK)
+        if chunk:
+            chunks.append(chunk)
+            pending = pending[pos:] + chunk
+            pos = 0
+        while True:
+            if len(pending) - pos >= _RUN_BYTES:
+                cut = pending.find(b"\n", pos + _RUN_BYTES - 1)
+                if cut < 0:
+                    break
+            elif not chunk and pos < len(pending):
+                cut = len(pending) - 1
+            else:
+                break
+            run = pending[pos : cut + 1]
+            pos = cut + 1
+            yield line, run
+            line += run.count(b"\n")
+        if not chunk:
+            return
+
+
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError:
+        pass  # cat-file is gone: the reader says so
+
+
+# In a worker process: its cat-file, kept for every run it reads (one start, and a delta
+# base cache that stays warm), and the repository it reads.
+_batch: tuple[Path, git.Process, _ChunkReader] | None = None
+
+
+def _worker_batch(repo: Path) -> tuple[git.Process, _ChunkReader]:
+    global _batch
+    if _batch is not None and _batch[0] == repo and _batch[1].poll() is None:
+        return _batch[1], _batch[2]
+    cat = git.batch_command(repo, _RUN_FORMAT)
+    assert cat.stdin is not None and cat.stdout is not None
+    _grow_pipe(cat.stdout.fileno())
+    _grow_pipe(cat.stdin.fileno())
+    _batch = (repo, cat, _ChunkReader(cat.stdout.fileno()))
+    import multiprocessing.util
+
+    # When the worker ends (the pool shuts down), so does its cat-file.
+    multiprocessing.util.Finalize(None, _end_batch, args=(cat,), exitpriority=10)
+    return cat, _batch[2]
+
+
+def _end_batch(cat: git.Process) -> None:
+    with contextlib.suppress(OSError):
+        if cat.stdin is not None:
+            cat.stdin.close()
+    try:
+        cat.wait(timeout=10)
+    except Exception:  # TimeoutExpired: it did not end on its own
+        cat.kill()
+        cat.wait()
+    if cat.stdout is not None:
+        cat.stdout.close()
+
+
+def _tee(source: IO[bytes], sink: IO[bytes], kept: list[bytes]) -> None:
+    """Copy `source` into `sink` (then closed) and keep what passed in `kept`."""
+    try:
+        while chunk := os.read(source.fileno(), _CHUNK):
+            kept.append(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(sink.fileno(), view) :]
+    except OSError:
+        pass  # cat-file stopped (killed, or it failed): the reader says why
+    finally:
+        with contextlib.suppress(OSError):
+            sink.close()
+
+
 def _grow_pipe(fd: int) -> None:
     with contextlib.suppress(OSError, AttributeError):
         import fcntl
@@ -269,6 +411,21 @@ class HistorySource:
         self.position = 0
         self.count = 0
         self.skipped_at: list[int] = []
+        # What history_names reports, gathered while reading: the listing's path names,
+        # the commits' identities, how many objects were listed.
+        self.names = metadata.HistoryNames()
+        # Reads that need nothing the scan finds, started while the objects are read
+        # (_start_aside) or at the first key found (_found): the walk of every ref's
+        # commits, HEAD's tree, whether the clone is shallow. False in a worker process.
+        self.parent = True
+        self.head_tree: git.Pending | None = None
+        self.shallow: git.Pending | None = None
+        # The attribution walk's commits, and how many processes share its diffs.
+        self.commit_order: git.Pending | None = None
+        self.ways = 1
+        # The caller's own reads to start beside the scan (the audit's count of stored
+        # objects in a bare repository).
+        self.aside: list[Callable[[], object]] = []
 
     # -- phase 1: read everything once -------------------------------------------------
 
@@ -276,15 +433,17 @@ class HistorySource:
         jobs = self.jobs if self.jobs is not None else git.usable_cpus()
         if jobs > 1 and git.in_daemon_process():
             jobs = 1  # a multiprocessing pool's worker may not start processes of its own
+        self.ways = jobs
         if jobs <= 1:
             self._read_piped()
             return
-        listing = git.object_listing(self.repo, self.selection.rev_args())
-        lines = listing.splitlines(keepends=True)
-        if self.jobs is None and len(lines) < _SHARD_MIN_OBJECTS:
-            self._read_listing(listing)
-        else:
-            self._read_sharded(lines, jobs)
+        self._read_streamed(jobs)
+
+    def _listing_names(self, listing: bytes) -> None:
+        self.names.paths = metadata.listing_paths(listing)
+        # Objects absent from a partial clone ("?<id>") are not stored: not counted.
+        absent = listing.count(b"\n?") + listing.startswith(b"?")
+        self.names.listed = listing.count(b"\n") - absent
 
     def _read_listing(self, listing: bytes) -> None:
         """Read the objects `listing` names through one `git cat-file --batch`."""
@@ -299,50 +458,100 @@ class HistorySource:
             cat.wait()
             cat.stdout.close()
 
-    def _read_sharded(self, lines: list[bytes], jobs: int) -> None:
-        """The listing split among `jobs` worker processes, each with its own cat-file and
-        detectors; their few results (the blobs that held a key, messages that did, what
-        was skipped) merged back in stream order, so the report is the same for any count.
+    def _read_streamed(self, jobs: int) -> None:
+        """The listing handed, as `git rev-list --objects` writes it, to `jobs` worker
+        processes, each with its own cat-file and detectors; their few results (the blobs
+        that held a key, messages that did, what was skipped) merged back in stream order,
+        so the report is the same for any count.
 
-        The listing is cut into _TASKS_PER_JOB × jobs runs of consecutive objects (objects
-        near each other in the walk share delta bases, which each cat-file caches), handed
-        to whichever worker is free: blob sizes vary too much for equal shares of objects
-        to be equal shares of work.
+        The listing is cut into runs of consecutive objects (_RUN_BYTES of it: objects
+        near each other in the walk share delta bases, which each cat-file caches), each
+        handed to whichever worker is free as soon as rev-list has written it: blob sizes
+        vary too much for equal shares of objects to be equal shares of work, and the
+        workers start while the walk goes on. Without --jobs, a history of fewer than
+        _SHARD_MIN_OBJECTS objects is read by this process alone.
         """
         import tempfile
 
-        tasks = min(len(lines), jobs * _TASKS_PER_JOB) or 1
-        bounds = [len(lines) * t // tasks for t in range(tasks + 1)]
-        # The workers' temporary files (spools that hold whole keys) in a directory of
-        # their own, removed here even when the workers were killed (Ctrl-C).
-        with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-workers-") as temp_dir:
-            shards = self._run_shards(lines, bounds, git.worker_pool(min(jobs, tasks), temp_dir))
+        # rev-list's stderr in a file, not a pipe a thread drains: no thread may exist
+        # when the workers are forked.
+        errors = tempfile.TemporaryFile(prefix="kimi-secret-scan-")  # noqa: SIM115
+        rev_list = git.popen(
+            ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
+            self.repo,
+            stdout=git.PIPE,
+            stderr=errors,
+        )
+        assert rev_list.stdout is not None
+        _grow_pipe(rev_list.stdout.fileno())
+        chunks: list[bytes] = []  # the whole listing, for its path names
+        try:
+            runs = _runs(rev_list.stdout.fileno(), chunks)
+            first: list[tuple[int, bytes]] = []
+            if self.jobs is None:
+                lines = 0
+                for run in runs:
+                    first.append(run)
+                    lines += run[1].count(b"\n")
+                    if lines >= _SHARD_MIN_OBJECTS:
+                        break
+                else:
+                    self._listing_done(rev_list, errors)
+                    listing = b"".join(chunks)
+                    self._start_aside()
+                    self._read_listing(listing)
+                    self._listing_names(listing)
+                    return
+            # The workers' temporary files (spools that hold whole keys) in a directory of
+            # their own, removed here even when the workers were killed (Ctrl-C).
+            with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-workers-") as temp_dir:
+                pool = git.worker_pool(jobs, temp_dir)
+                bounds, shards = self._run_shards(
+                    itertools.chain(first, runs), pool, rev_list, errors, chunks
+                )
+        finally:
+            if rev_list.poll() is None:
+                rev_list.kill()
+            rev_list.wait()
+            rev_list.stdout.close()
+            errors.close()
         self._merge_shards(bounds, shards)
+
+    def _listing_done(self, rev_list: git.Process, errors: IO[bytes]) -> None:
+        """rev-list has written its last line: did it list everything?"""
+        if rev_list.wait() != 0:
+            errors.seek(0)
+            raise ScanError(f"git rev-list failed: {git._first_line(errors.read())}")
 
     def _run_shards(
         self,
-        lines: list[bytes],
-        bounds: list[int],
+        runs: Iterator[tuple[int, bytes]],
         pool: concurrent.futures.ProcessPoolExecutor,
-    ) -> list[_Shard]:
+        rev_list: git.Process,
+        errors: IO[bytes],
+        chunks: list[bytes],
+    ) -> tuple[list[int], list[_Shard]]:
         import concurrent.futures
 
-        tasks = len(bounds) - 1
         try:
-            futures = [
-                pool.submit(
-                    _scan_shard,
-                    self.repo,
-                    b"".join(lines[bounds[t] : bounds[t + 1]]),
-                    self.settings,
-                    self.max_size,
+            futures = []
+            bounds: list[int] = []
+            for start, run in runs:
+                futures.append(
+                    pool.submit(_scan_shard, self.repo, run, self.settings, self.max_size)
                 )
-                for t in range(tasks)
-            ]
+                bounds.append(start)
+                if len(futures) == 1:
+                    # The workers are forked by now: the reads aside may start threads.
+                    self._start_aside()
+            self._listing_done(rev_list, errors)
+            self._listing_names(b"".join(chunks))  # while the workers read
             read = 0
             for done in concurrent.futures.as_completed(futures):
                 part = done.result()
                 read += part.count
+                if part.blob_keys or part.messages:
+                    self._found()
                 if self.progress is not None:
                     self.progress(read, self.stats.bytes + part.stats.bytes)
                 self.stats.bytes += part.stats.bytes
@@ -353,7 +562,7 @@ class HistorySource:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-        return shards
+        return bounds, shards
 
     def _merge_shards(self, bounds: list[int], shards: list[_Shard]) -> None:
         for start, shard in zip(bounds, shards, strict=False):
@@ -371,9 +580,11 @@ class HistorySource:
             self.big_blobs.update(shard.big_blobs)
             self.submodules |= shard.submodules
             self.count += shard.count
+            self.names.identities.merge(shard.identities, start)
 
     def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
+        self._start_aside()
         rev_list = git.popen(
             ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
             self.repo,
@@ -384,13 +595,19 @@ class HistorySource:
         cat = git.popen(
             ["cat-file", f"--batch={_BATCH_FORMAT}", "--buffer"],
             self.repo,
-            stdin=rev_list.stdout,
+            stdin=git.PIPE,
             stdout=git.PIPE,
             stderr=git.DEVNULL,
         )
-        rev_list.stdout.close()
-        assert cat.stdout is not None
+        assert cat.stdout is not None and cat.stdin is not None
         _grow_pipe(cat.stdout.fileno())
+        _grow_pipe(rev_list.stdout.fileno())
+        # The listing passes through this process on its way to cat-file (a thread copies
+        # it, ~3 MB for 46,000 objects), so that its path names are the listing's own:
+        # cat-file's %(rest) drops a name's leading blanks and trailing CR.
+        listing: list[bytes] = []
+        tee = threading.Thread(target=_tee, args=(rev_list.stdout, cat.stdin, listing))
+        tee.start()
         # rev-list reports on stderr; read it aside so a full pipe never blocks it.
         errors: list[bytes] = []
         stderr = rev_list.stderr
@@ -401,17 +618,51 @@ class HistorySource:
         finally:
             if cat.poll() is None:
                 cat.kill()
-            cat.wait()
-            cat.stdout.close()
             if rev_list.poll() is None:
                 rev_list.kill()
+            tee.join()
+            cat.wait()
+            cat.stdout.close()
             code = rev_list.wait()
             drain.join()
             stderr.close()
+            rev_list.stdout.close()
         if code != 0:
             raise ScanError(f"git rev-list failed: {git._first_line(b''.join(errors))}")
+        self._listing_names(b"".join(listing))
 
-    def _consume(self, reader: _ChunkReader) -> None:
+    def _read_run(self, run: bytes) -> None:
+        """In a worker: read the objects of one run of the listing through this worker's
+        long-lived cat-file (git 2.36+), else through a cat-file of its own."""
+        lines = run.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        wanted = [line.partition(b" ")[0] for line in lines if line[:1] != b"?"]
+        if not git.has_batch_command():
+            cat = git.batch_objects(self.repo, b"".join(oid + b"\n" for oid in wanted), _RUN_FORMAT)
+            assert cat.stdout is not None
+            _grow_pipe(cat.stdout.fileno())
+            try:
+                self._consume(_RunReader(_ChunkReader(cat.stdout.fileno()), lines))
+            finally:
+                if cat.poll() is None:
+                    cat.kill()
+                cat.wait()
+                cat.stdout.close()
+            return
+        cat, reader = _worker_batch(self.repo)
+        assert cat.stdin is not None
+        commands = b"".join(b"contents " + oid + b"\n" for oid in wanted) + b"flush\n"
+        # Written aside: a run's commands may not fit in the pipe while its objects fill
+        # the other one.
+        writer = threading.Thread(target=_write, args=(cat.stdin.fileno(), commands))
+        writer.start()
+        try:
+            self._consume(_RunReader(reader, lines))
+        finally:
+            writer.join()
+
+    def _consume(self, reader: _ChunkReader | _RunReader) -> None:
         stats, progress, settings = self.stats, self.progress, self.settings
         max_size = self.max_size
         count = 0
@@ -462,6 +713,8 @@ class HistorySource:
                     if container_kind(content.data[:HEAD]) is not None:
                         found += self._members(content, oid, found)
                 if found:
+                    if self.ref_walk is None:
+                        self._found()
                     if size > WINDOW:
                         self.big_blobs[oid] = size
                     self.blob_keys[oid] = {f.secret_sha256 for f in found}
@@ -512,15 +765,35 @@ class HistorySource:
             pos = nul + 1 + raw_id
 
     def _message(self, oid: str, kind: str, data: bytes) -> None:
+        head, sep, text = data.partition(b"\n\n")
         if kind == "commit":
             self.stats.commits += 1
+            self.names.identities.add(self.position, oid, head)
         else:
             self.stats.tags += 1
-        head, sep, text = data.partition(b"\n\n")
         if not sep or not text:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
             self.messages.append(_Message(oid, kind, head, text, self.position))
+            if self.ref_walk is None:
+                self._found()
+
+    def _start_aside(self) -> None:
+        """Start the reads that need nothing from the scan, to run beside it."""
+        self.shallow = git.Pending(["rev-parse", "--is-shallow-repository"], self.repo)
+        self.names.start(self.repo)
+        for start in self.aside:
+            start()
+
+    def _found(self) -> None:
+        """The first key: start what only a finding needs (the refs walk, HEAD's tree),
+        so that it runs while the rest is read instead of after."""
+        if not self.parent or self.ref_walk is not None:
+            return
+        self.ref_walk = RefWalk(self.repo)
+        self.head_tree = git.Pending(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
+        if self.ways > 1:
+            self.commit_order = commit_order(self.repo, self.selection.rev_args())
 
     def _big_message(self, oid: str, kind: str, pieces: Iterator[bytes], size: int) -> None:
         """A commit or tag larger than a window (its message of any size): the message is
@@ -562,12 +835,17 @@ class HistorySource:
             self.stats.skipped.append(
                 Skipped(path, "submodule, not scanned (scan its own repository's history)")
             )
-        if git.try_git(["rev-parse", "--is-shallow-repository"], self.repo) == b"true\n":
+        shallow = self.shallow.answer() if self.shallow is not None else None
+        if self.shallow is None:
+            shallow = git.try_git(["rev-parse", "--is-shallow-repository"], self.repo)
+        if shallow == b"true\n":
             self.stats.skipped.append(Skipped(SHALLOW, SHALLOW_REASON))
         yield from self.stats.skipped
-        if self.blob_keys or self.messages:
+        if (self.blob_keys or self.messages) and self.ref_walk is None:
             self.ref_walk = RefWalk(self.repo)  # runs while the blobs are attributed
-        intros = introductions(self.repo, self.blob_keys, self.selection.rev_args())
+        intros = introductions(
+            self.repo, self.blob_keys, self.selection.rev_args(), self.commit_order, self.ways
+        )
         for blob_intros in intros.values():
             for intro in blob_intros:
                 self.commit_age[intro.commit.sha] = intro.age
@@ -658,7 +936,10 @@ class HistorySource:
         """Key SHA-256 -> the paths of HEAD's tree that hold it."""
         if not self.blob_keys or not git.has_commit(self.repo):
             return {}
-        out = git.run_git(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
+        if self.head_tree is not None:
+            out = self.head_tree.result()  # started at the first key found
+        else:
+            out = git.run_git(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
         found: dict[str, list[str]] = {}
         for entry in out.split(b"\0"):
             meta, _, path = entry.partition(b"\t")
@@ -672,11 +953,15 @@ class HistorySource:
 
 
 _BATCH_FORMAT = "%(objectname) %(objecttype) %(objectsize) %(rest)"
+# A worker's cat-file is asked ids only; the paths come from the listing (_RunReader).
+_RUN_FORMAT = "%(objectname) %(objecttype) %(objectsize)"
 # Below this many objects one process reads the history: starting workers (a fork and a
 # cat-file each, a few ms) would cost more than they save.
 _SHARD_MIN_OBJECTS = 20_000
-# Runs of the listing per worker: more balance the load, each costs a cat-file start.
-_TASKS_PER_JOB = 4
+# Bytes of the listing per run handed to a worker (~1,000 objects): small enough that the
+# last run to finish leaves the other workers idle only briefly, large enough that handing
+# it out (~0.3 ms) is nothing beside reading it.
+_RUN_BYTES = 64 * 1024
 
 
 @dataclass
@@ -691,12 +976,15 @@ class _Shard:
     messages: list[_Message]
     submodules: set[str]
     count: int
+    identities: metadata.Identities
 
 
-def _scan_shard(repo: Path, listing: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
-    """In a worker process: read and scan the objects `listing` names (phase 1 only)."""
+def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
+    """In a worker process: read and scan the objects a run of the listing names (phase 1
+    only)."""
     source = HistorySource(repo, Selection(), settings, max_size, jobs=1)
-    source._read_listing(listing)
+    source.parent = False
+    source._read_run(run)
     return _Shard(
         source.stats,
         source.skipped_at,
@@ -706,6 +994,7 @@ def _scan_shard(repo: Path, listing: bytes, settings: DetectorSettings, max_size
         source.messages,
         source.submodules,
         source.count,
+        source.names.identities,
     )
 
 

@@ -16,8 +16,11 @@ be read is skipped as unreadable: the scan is then incomplete, never clean.
 from __future__ import annotations
 
 import contextlib
+import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import field as _field
 from functools import partial
 from pathlib import Path
 
@@ -322,53 +325,201 @@ def non_commit_tips(
             yield Content(where, data)
 
 
-def history_names(
-    cwd: Path, rev_args: Sequence[str], listed: list[int] | None = None
-) -> Iterator[Content]:
-    """What a history audit reads besides files and messages, as the gates do for a push:
-    the names of every ref, every path any commit holds, and each distinct author, committer
-    and tagger. Names are many and short, so each kind is one piece of content, a name a
-    line (the finding's excerpt shows which); an identity names the first commit that
-    carries it."""
-    refs = git.run_git(["for-each-ref", "--format=%(refname)"], cwd)
-    if refs.strip():
-        yield Content("ref names", refs, metadata=True)
-    listing = git.run_git(["rev-list", "--objects", "--missing=allow-any", *rev_args, "--"], cwd)
-    if listed is not None:
-        listed.append(listing.count(b"\n"))  # every object the refs and reflogs reach
+class Identities:
+    """Each distinct author and committer of the commits a history read, with the oldest
+    commit that carries it: collected from the commit headers the readers already parse
+    (sources/history.py), instead of a `git log` of every commit after them.
+
+    It reports what `git log --reverse --format=%an <%ae>` did: an identity is the
+    author or committer line's name (up to its first `<`, trailing blanks dropped) and
+    email (up to the first `>` after it), decoded from the commit's `encoding` to UTF-8
+    as git log re-encodes it, and named by the first commit, oldest first, that carries
+    it (its author before its committer); a line git cannot split is no identity.
+    """
+
+    def __init__(self) -> None:
+        # The line up to its last ">" -> (order, commit id, line, the commit's author
+        # line). order = 2 x the commit's place in the listing (newest first), + 1 for
+        # the author: the largest order is the oldest occurrence.
+        self.seen: dict[bytes, tuple[int, str, bytes, bytes]] = {}
+
+    def add(self, position: int, oid: str, head: bytes) -> None:
+        """One commit's header, `position` its place in the listing (children first)."""
+        author = _header_line(head, b"author ")
+        committer = _header_line(head, b"committer ")
+        if b"\nencoding " in head:
+            author, committer = _reencoded(head, author), _reencoded(head, committer)
+        order = 2 * position
+        seen = self.seen
+        # Committer first: for a commit whose author is its committer, the author wins.
+        seen[committer[: committer.rfind(b">") + 1]] = (order, oid, committer, author)
+        seen[author[: author.rfind(b">") + 1]] = (order + 1, oid, author, author)
+
+    def merge(self, other: Identities, offset: int) -> None:
+        """Another reader's identities; its positions start at `offset` in the listing."""
+        seen = self.seen
+        shift = 2 * offset
+        for key, (order, oid, line, author) in other.seen.items():
+            order += shift
+            mine = seen.get(key)
+            if mine is None or mine[0] < order:
+                seen[key] = (order, oid, line, author)
+
+    def contents(self, seen: set[bytes]) -> Iterator[Content]:
+        """The identities as content, oldest first; each is also added to `seen`."""
+        best: dict[bytes, tuple[int, str, bytes]] = {}
+        for order, oid, line, author in self.seen.values():
+            ident = _ident(line)
+            if ident is None:
+                continue
+            mine = best.get(ident)
+            if mine is None or mine[0] < order:
+                best[ident] = (order, oid, author)
+        for ident, (order, sha, author) in sorted(best.items(), key=lambda i: -i[1][0]):
+            seen.add(ident)
+            role = "author" if order & 1 else "committer"
+            who = ident.decode("utf-8", "replace")
+            name, _, email = who.rpartition(" <")
+            commit = Commit(sha, name, email.removesuffix(">"), _iso_date(author))
+            yield Content(f"{role} of {sha[:12]}", ident, commit=commit, metadata=True)
+
+
+def _header_line(head: bytes, field: bytes) -> bytes:
+    """The value of a commit header's LAST `field` line, as git log reads it."""
+    at = head.rfind(b"\n" + field)
+    if at >= 0:
+        start = at + 1 + len(field)
+    elif head.startswith(field):
+        start = len(field)
+    else:
+        return b""
+    end = head.find(b"\n", start)
+    return head[start:] if end < 0 else head[start:end]
+
+
+def _reencoded(head: bytes, line: bytes) -> bytes:
+    """`line` in UTF-8, from the commit's `encoding` (as git log shows it); unchanged when
+    that encoding is UTF-8, unknown, or does not decode it (git keeps the bytes too)."""
+    name = _header_line(head, b"encoding ").strip().decode("ascii", "replace")
+    if name.lower() in ("utf-8", "utf8"):
+        return line
+    try:
+        return line.decode(name).encode("utf-8")
+    except (LookupError, UnicodeError, ValueError):
+        return line
+
+
+_BLANKS = b" \t\r\n"  # git's isspace()
+
+
+def _ident(line: bytes) -> bytes | None:
+    """`%an <%ae>` of an identity line (git's split_ident_line); None when git shows it as
+    " <>": no `<`, no `>` after it, or an empty name and email."""
+    lt = line.find(b"<")
+    if lt < 0:
+        return None
+    gt = line.find(b">", lt + 1)
+    if gt < 0:
+        return None
+    name = line[:lt].rstrip(_BLANKS)
+    mail = line[lt + 1 : gt]
+    if not name and not mail:
+        return None
+    return name + b" <" + mail + b">"
+
+
+# After an identity's last ">": its timestamp and time zone (git's split_ident_line).
+_DATE = re.compile(rb"[ \t\r\n]*([0-9]+)[ \t\r\n]*([+-][0-9]+)")
+
+
+def _iso_date(line: bytes) -> str:
+    """`%aI` of an identity line: git's strict ISO 8601 date, "" when it has none."""
+    lt = line.find(b"<")
+    if lt < 0 or line.find(b">", lt + 1) < 0:
+        return ""
+    found = _DATE.match(line, line.rfind(b">") + 1)
+    if found is None:
+        return ""  # no timestamp, or no time zone after it: git shows no date
+    when = int(found.group(1))
+    tz = 0
+    if when >= 1 << 63:
+        when = 0  # git: a date past time_t shows as the epoch
+    else:
+        tz = int(found.group(2))
+        if not -(1 << 31) < tz < (1 << 31) - 1:
+            tz = 0
+    minutes = abs(tz) // 100 * 60 + abs(tz) % 100
+    try:
+        tm = time.gmtime(when + (minutes if tz >= 0 else -minutes) * 60)
+    except (OverflowError, OSError, ValueError):
+        tm, tz = time.gmtime(0), 0
+    sign = "+" if tz >= 0 else "-"
+    return "%04d-%02d-%02dT%02d:%02d:%02d%s%02d:%02d" % (  # noqa: UP031
+        tm.tm_year,
+        tm.tm_mon,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        sign,
+        abs(tz) // 100,
+        abs(tz) % 100,
+    )
+
+
+@dataclass
+class HistoryNames:
+    """What a history read gathered for history_names: the path names the listing held
+    (None: ask git again), the commits' identities, and how many objects it listed."""
+
+    paths: set[bytes] | None = None
+    identities: Identities = _field(default_factory=Identities)
+    listed: int = 0
+    # The refs' names and taggers, asked of git while the history is read (start()).
+    refs: git.Pending | None = None
+    taggers: git.Pending | None = None
+
+    def start(self, cwd: Path) -> None:
+        self.refs = git.Pending(_REF_NAMES, cwd)
+        self.taggers = git.Pending(_TAGGERS, cwd)
+
+
+_REF_NAMES = ["for-each-ref", "--format=%(refname)"]
+_TAGGERS = ["for-each-ref", "--format=%(refname:short)%00%(taggername) %(taggeremail)", "refs/tags"]
+
+
+def listing_paths(listing: bytes) -> set[bytes]:
+    """The path names of a `git rev-list --objects` listing: every tree and blob name."""
     paths = {
         line.partition(b" ")[2]
         for line in listing.split(b"\n")
         if b" " in line  # "<id> <path>": trees and blobs under a name
     }
     paths.discard(b"")
+    return paths
+
+
+def history_names(cwd: Path, rev_args: Sequence[str], read: HistoryNames) -> Iterator[Content]:
+    """What a history audit reads besides files and messages, as the gates do for a push:
+    the names of every ref, every path any commit holds, and each distinct author, committer
+    and tagger. Names are many and short, so each kind is one piece of content, a name a
+    line (the finding's excerpt shows which); an identity names the first commit that
+    carries it. The paths and identities come from the history's read (`read`, filled
+    when this runs: after the objects), so only the refs are asked of git here."""
+    refs = read.refs.result() if read.refs is not None else git.run_git(_REF_NAMES, cwd)
+    if refs.strip():
+        yield Content("ref names", refs, metadata=True)
+    paths = read.paths
+    if paths is None:
+        listing = git.run_git(
+            ["rev-list", "--objects", "--missing=allow-any", *rev_args, "--"], cwd
+        )
+        paths = listing_paths(listing)
     if paths:
         yield Content("path names", b"\n".join(sorted(paths)) + b"\n", metadata=True)
-    log = git.run_git(
-        # Oldest first: an identity names the first commit that carries it.
-        ["log", "--reverse", "--format=%H%x00%an <%ae>%x00%cn <%ce>%x00%aI", *rev_args, "--"],
-        cwd,
-    )
     seen: set[bytes] = set()
-    for line in log.split(b"\n"):
-        fields = line.split(b"\0")
-        if len(fields) != 4:
-            continue
-        sha = fields[0].decode("ascii", "replace")
-        for role, ident in (("author", fields[1]), ("committer", fields[2])):
-            if ident in seen or ident == b" <>":
-                continue
-            seen.add(ident)
-            who = ident.decode("utf-8", "replace")
-            name, _, email = who.rpartition(" <")
-            commit = Commit(
-                sha, name, email.removesuffix(">"), fields[3].decode("ascii", "replace")
-            )
-            yield Content(f"{role} of {sha[:12]}", ident, commit=commit, metadata=True)
-    taggers = git.run_git(
-        ["for-each-ref", "--format=%(refname:short)%00%(taggername) %(taggeremail)", "refs/tags"],
-        cwd,
-    )
+    yield from read.identities.contents(seen)
+    taggers = read.taggers.result() if read.taggers is not None else git.run_git(_TAGGERS, cwd)
     for line in taggers.split(b"\n"):
         tag, _, ident = line.partition(b"\0")
         if ident.strip() and ident != b" " and ident not in seen:

@@ -1,0 +1,106 @@
+"""The names and identities a history audit reports (metadata.history_names) are taken from
+what the history read already parsed, not from a second `git rev-list --objects` and a
+`git log` of every commit. Here they are compared with what those two git commands say, on
+commits built by hand to be odd: blanks around names, an identity with no date, another
+encoding, two author lines, no author, paths with blanks and a trailing CR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.finding import Commit
+from kimi_secret_scan.sources import history, metadata
+from tests.gitrepo import GitRepo
+
+
+def _commit(repo: GitRepo, body: bytes) -> str:
+    return repo.git(
+        "hash-object", "-t", "commit", "-w", "--literally", "--stdin", input=body
+    ).strip()
+
+
+def _odd_repo(path: Path) -> GitRepo:
+    repo = GitRepo(path)
+    repo.commit_file("a.txt", "a\n", "base")
+    repo.write(" lead/x.txt", "x\n")  # a top-level name with a leading blank
+    repo.write("cr\r", "cr\n")  # and one with a trailing CR
+    repo.write("dir/ sp ace\t.txt", "s\n")
+    repo.add()
+    repo.commit("odd paths")
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    parent = repo.head()
+    bodies = [
+        b"author  Spacey  <sp@x>  1300000000   +0530\ncommitter NoDate <nd@x>\n\nm1\n",
+        b"author Latin \xe9 <l@x> 1300000001 -0000\ncommitter Latin \xe9 <l@x> 1300000001"
+        b" +0000\nencoding ISO-8859-1\n\nm2\n",
+        b"author First <f@x> 1 +0100\nauthor Second <s@x> 2 +0200\ncommitter <only@x> 3 -0100"
+        b"\n\nm3\n",
+        b"author Broken no email 5 +0000\ncommitter Two <a> <b> 7 +0000\n\nm4\n",
+        b"author Big <b@x> 99999999999999999999 +0100\ncommitter Zone <z@x> 10 +99999999999\n\n",
+        b"author Spacey <sp@x> 12 +0000\ncommitter Spacey <sp@x> 12 +0000\n\nagain\n",
+    ]
+    for body in bodies:
+        parent = _commit(repo, b"tree %s\nparent %s\n%s" % (tree.encode(), parent.encode(), body))
+    repo.git("update-ref", "refs/heads/odd", parent)
+    repo.git("branch", "side", "HEAD~1")
+    repo.git("tag", "-a", "v1", "-m", "tagged")
+    return repo
+
+
+def _oracle(cwd: Path, rev_args: list[str]) -> list[tuple[str, bytes, object]]:
+    """What history_names reported when it asked git itself (before this change)."""
+    out: list[Content] = []
+    repo = GitRepo(cwd)  # `git init` again: changes nothing in a repository
+    refs = repo.git("for-each-ref", "--format=%(refname)").encode()
+    out.append(Content("ref names", refs, metadata=True))
+    listing = repo.git("rev-list", "--objects", "--missing=allow-any", *rev_args, "--")
+    paths = {line.partition(" ")[2] for line in listing.split("\n") if " " in line} - {""}
+    data = b"\n".join(sorted(p.encode("utf-8", "surrogateescape") for p in paths))
+    out.append(Content("path names", data + b"\n", metadata=True))
+    log = repo.git(
+        "log", "--reverse", "--format=%H%x00%an <%ae>%x00%cn <%ce>%x00%aI", *rev_args, "--"
+    ).encode("utf-8", "surrogateescape")
+    seen: set[bytes] = set()
+    for line in log.split(b"\n"):
+        fields = line.split(b"\0")
+        if len(fields) != 4:
+            continue
+        sha = fields[0].decode()
+        for role, ident in (("author", fields[1]), ("committer", fields[2])):
+            if ident in seen or ident == b" <>":
+                continue
+            seen.add(ident)
+            name, _, email = ident.decode("utf-8", "replace").rpartition(" <")
+            # git prints a placeholder it cannot fill (no author date) as "%aI": none.
+            date = fields[3].decode().replace("%aI", "")
+            commit = Commit(sha, name, email.removesuffix(">"), date)
+            out.append(Content(f"{role} of {sha[:12]}", ident, commit=commit, metadata=True))
+    taggers = repo.git(
+        "for-each-ref", "--format=%(refname:short)%00%(taggername) %(taggeremail)", "refs/tags"
+    ).encode()
+    for line in taggers.split(b"\n"):
+        tag, _, ident = line.partition(b"\0")
+        if ident.strip() and ident != b" " and ident not in seen:
+            out.append(Content(f"tagger of {tag.decode()}", ident, metadata=True))
+    return [(c.path, c.data, c.commit) for c in out]
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_names_and_identities_are_what_git_lists(tmp_path: Path, jobs: int) -> None:
+    repo = _odd_repo(tmp_path / "r")
+    selection = history.Selection()
+    source = history.HistorySource(repo.path, selection, jobs=jobs)
+    for _ in source.items():
+        pass
+    got = [
+        (c.path, c.data, c.commit)
+        for c in metadata.history_names(repo.path, selection.rev_args(), source.names)
+    ]
+    assert got == _oracle(repo.path, selection.rev_args())
+    paths = next(data for path, data, _ in got if path == "path names")
+    assert b" lead\n" in paths and b"cr\r\n" in paths and b"dir/ sp ace\t.txt\n" in paths
+    listing = repo.git("rev-list", "--objects", "--all", "--reflog", "--")
+    assert source.names.listed == listing.count("\n")
