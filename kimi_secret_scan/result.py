@@ -103,12 +103,16 @@ class ScanResult:
         findings: list[Finding] | None = None,
         stats: Stats | None = None,
         new_suppressions: list[NewSuppression] | None = None,
+        server_baseline: str | None = None,
+        refuses_new_suppressions: bool = False,
     ) -> None:
         self.mode = mode
         self.scope = scope
         self.findings = [] if findings is None else findings
         self.stats = Stats() if stats is None else stats
         self.new_suppressions = [] if new_suppressions is None else new_suppressions
+        self.server_baseline = server_baseline
+        self.refuses_new_suppressions = refuses_new_suppressions
 
     @property
     def unread(self) -> list[Skipped]:
