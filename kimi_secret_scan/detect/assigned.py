@@ -9,6 +9,7 @@ from __future__ import annotations
 import binascii
 import functools
 import re
+from collections.abc import Callable
 
 import regex
 
@@ -90,6 +91,34 @@ def _setting_heads() -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[b
         re.compile(rb"moonshot" + SETTING_HEAD),
         re.compile(rb"kimi" + SETTING_HEAD),
     )
+
+
+@functools.cache
+def _moonshot_pass() -> Callable[..., re.Match[bytes] | None]:
+    return re.compile(rb"moonshot(?:(\.)|(" + SETTING_HEAD + rb"))?").search
+
+
+def moonshot_marks(folded: bytes) -> tuple[bool, list[int], bool]:
+    """Whether the lower-cased content says moonshot, where a setting named for it may
+    start, and whether it names "moonshot." (a Moonshot host): one pass, every occurrence
+    visited (a few per file where there are any, unlike "kimi" in a Kimi project)."""
+    search = _moonshot_pass()
+    match = search(folded)
+    present = match is not None
+    at: list[int] = []
+    dot = False
+    while match is not None:
+        pos = match.start()
+        if match.group(1) is not None:
+            dot = True
+            # `moonshot.` matched first: is a setting's head there too (`moonshot.api_key=`)?
+            head = _setting_heads()[1].match(folded, pos) is not None
+        else:
+            head = match.group(2) is not None
+        if head and (pos == 0 or not folded[pos - 1 : pos].isalnum()):
+            at.append(pos)
+        match = search(folded, pos + 1)
+    return present, at, dot
 
 
 def kimi_setting_at(folded: bytes, pos: int, com: bool) -> bool:

@@ -24,6 +24,7 @@ from kimi_secret_scan.detect.assigned import (
     SETTING_HEAD,
     find_kimi_settings,
     kimi_setting_at,
+    moonshot_marks,
     setting_starts,
 )
 from kimi_secret_scan.detect.context import Patterns, patterns_for
@@ -59,7 +60,8 @@ def _scan_layer(
         first_sk = SK_ANY.search(data)
     hits: list[tuple[int, Callable[[bytes, int], decoders.Decoded]]] = []
     if first_sk is not None:
-        if first_sk.group() == b"sk-" or b"sk-" in data:
+        # No "sk-" lies before SK_ANY's first match (it would be one).
+        if first_sk.group() == b"sk-" or data.find(b"sk-", first_sk.start()) >= 0:
             find_sk_tokens(scan, found)
         if scan.depth < limits.MAX_DEPTH:
             at = first_sk.start()
@@ -251,11 +253,10 @@ def _survey(data: bytes, folded: bytes) -> _Survey:
                 first_sk = SK_ANY.match(data, pos - 1)
             match = every(folded, pos + 1)
         kimi = kimi or hit.group() == b"kimi" or kimi_search(folded, hit.start()) is not None
-    moonshot = b"moonshot" in folded
-    if moonshot:
-        more, _ = setting_starts(folded, False, True)
+    moonshot, more, moonshot_dot = moonshot_marks(folded)
+    if more:
         starts = sorted(starts + more) if starts else more
-    endpoint = kimi_com or (moonshot and b"moonshot." in folded)
+    endpoint = kimi_com or moonshot_dot
     return _Survey(first_sk, kimi, moonshot, (starts, endpoint))
 
 
