@@ -75,6 +75,8 @@ def test_the_hook_path_records_are_found() -> None:
 
 @pytest.mark.parametrize("cls", RECORDS, ids=lambda c: c.__qualname__)
 def test_init_takes_the_fields_in_order_with_their_defaults(cls: type) -> None:
+    # A hand-written __init__ calls no __post_init__, as dataclass's would: none allowed.
+    assert not hasattr(cls, "__post_init__")
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]
     fields = _init_fields(cls)
     assert [p.name for p in params] == [f.name for f in fields]
