@@ -218,6 +218,7 @@ def _k_passes() -> tuple[Callable[..., re.Match[bytes] | None], ...]:
     return (
         re.compile(rb"k(?:" + _SK_TAIL + rb"|imi)").search,
         re.compile(rb"k(?:" + _SK_TAIL + rb"|imi(?:(\.com)|" + SETTING_HEAD + rb"))").search,
+        re.compile(rb"kimi(?:(\.com)|" + SETTING_HEAD + rb")").search,
         re.compile(b"kimi").search,
     )
 
@@ -232,14 +233,15 @@ class _Survey(NamedTuple):
 def _survey(data: bytes, folded: bytes) -> _Survey:
     """What the gates and the detectors ask of the top layer, in as few passes as it takes:
     one for content without `sk`, "kimi" and "moonshot"; SK_ANY's own search is never run."""
-    first, every, kimi_search = _k_passes()
+    first, every, kimi_marks, kimi_search = _k_passes()
     hit = first(folded)
     first_sk = None
     kimi = False
     starts: list[int] = []
     kimi_com = False
     if hit is not None:
-        match = every(folded, hit.start())
+        search = every
+        match = search(folded, hit.start())
         while match is not None:
             pos = match.start()
             if folded[pos + 1 : pos + 2] == b"i":
@@ -248,10 +250,14 @@ def _survey(data: bytes, folded: bytes) -> _Survey:
                 kimi_com = kimi_com or com
                 if kimi_setting_at(folded, pos, com):
                     starts.append(pos)
-            elif first_sk is None:
-                # The first `sk` hit that SK_ANY matches in the data is SK_ANY's first match.
-                first_sk = SK_ANY.match(data, pos - 1)
-            match = every(folded, pos + 1)
+            else:
+                # The first `sk` candidate: no SK_ANY match lies before it, and SK_ANY's own
+                # search from here finds its first match (at once, unless the case differs).
+                # The rest of the pass looks for kimis only: a file full of "task-" costs no
+                # Python loop per hyphen.
+                first_sk = SK_ANY.search(data, pos - 1)
+                search = kimi_marks
+            match = search(folded, pos + 1)
         kimi = kimi or hit.group() == b"kimi" or kimi_search(folded, hit.start()) is not None
     moonshot, more, moonshot_dot = moonshot_marks(folded)
     if more:
