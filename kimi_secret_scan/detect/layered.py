@@ -207,16 +207,21 @@ def _names(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int], bool]:
 # `sk` and a hyphen in any spelling SK_ANY knows, in lower case (a superset of SK_ANY's
 # matches, which SK_ANY decides after), found from the `k`: `re` scans for a literal's first
 # letter with memchr, and "k" is rare in text. The first pattern also stops at any "kimi":
-# one pass that content naming neither (most of a history) ends with. The second, run over
-# the rest of content that holds either, finds every `sk` and, of the kimis, only those that
-# name kimi.com or may start a setting (a Kimi project names Kimi on most lines).
+# one pass that content naming neither (most of a history) ends with. The others, run over
+# the rest of content that holds either, find the first `sk` and, of the kimis, only those
+# that name kimi.com or may start a setting (a Kimi project names Kimi on most lines).
+# Compiled on first use, the others only when content holds either.
 _SK_TAIL = rb"(?<=sk)(?:-|%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
+
+
+@functools.cache
+def _k_first() -> Callable[..., re.Match[bytes] | None]:
+    return re.compile(rb"k(?:" + _SK_TAIL + rb"|imi)").search
 
 
 @functools.cache
 def _k_passes() -> tuple[Callable[..., re.Match[bytes] | None], ...]:
     return (
-        re.compile(rb"k(?:" + _SK_TAIL + rb"|imi)").search,
         re.compile(rb"k(?:" + _SK_TAIL + rb"|imi(?:(\.com)|" + SETTING_HEAD + rb"))").search,
         re.compile(rb"kimi(?:(\.com)|" + SETTING_HEAD + rb")").search,
         re.compile(b"kimi").search,
@@ -232,14 +237,15 @@ class _Survey(NamedTuple):
 
 def _survey(data: bytes, folded: bytes) -> _Survey:
     """What the gates and the detectors ask of the top layer, in as few passes as it takes:
-    one for content without `sk`, "kimi" and "moonshot"; SK_ANY's own search is never run."""
-    first, every, kimi_marks, kimi_search = _k_passes()
-    hit = first(folded)
+    two for content without `sk`, "kimi" and "moonshot" (after the lower-cased copy); SK_ANY
+    searches only from the first `sk` candidate on."""
+    hit = _k_first()(folded)
     first_sk = None
     kimi = False
     starts: list[int] = []
     kimi_com = False
     if hit is not None:
+        every, kimi_marks, kimi_search = _k_passes()
         search = every
         match = search(folded, hit.start())
         while match is not None:
