@@ -273,10 +273,7 @@ def _survey(data: bytes, folded: bytes) -> _Survey:
 
 
 def _detect_in(
-    content: Content,
-    data: bytes,
-    patterns: Patterns,
-    label: str | None,
+    content: Content, data: bytes, patterns: Patterns, label: str | None
 ) -> list[Finding]:
     # The cheap gates first, each computed once and handed on to the detectors: most content
     # holds nothing to look at, and is left after three passes (the lower-cased copy, `sk` or
@@ -285,7 +282,7 @@ def _detect_in(
     # case variant), and the settings' and headers' searches after them.
     folded = data.lower()
     first_sk, kimi_word, moonshot, names = _survey(data, folded)
-    # names_kimi(folded, patterns), from the finds above (_names found "kimi.com").
+    # context.names_kimi(folded, patterns), from the survey (which found "kimi.com").
     kimi = moonshot or names[1] or any(word in folded for word in patterns.folded_words)
     broad = kimi or _is_config(content.path)
     b64_starts = decoders.base64_starts(data, deep=False, broad=broad)
