@@ -138,10 +138,11 @@ def _decode_b64(chars: bytearray, where: list[int], label: str) -> Decoded | Non
     return Decoded(decoded, positions, label)
 
 
-# How many letters of each `sk-` trigger the search pattern starts with (its tail): `re`
-# finds a literal by scanning for its first letter, and "c" is far more common in text than
-# "2" ("eyJ": "e" against "J"), so the pattern starts at the rarer letter and looks behind for
-# the rest. Both find exactly the needle's occurrences, none overlapping.
+# For each `sk-` trigger, how many of its last letters the search pattern starts with (the
+# rest is looked behind for): `re` finds a literal by scanning for its first letter with
+# memchr, and "c" is far more common in text than "2" ("eyJ": "e" against "J"), so the
+# pattern starts at the rarer letter. Both find exactly the needle's occurrences (none
+# overlaps itself), each reported at the needle's start.
 _TRIGGER_TAILS = {b"c2st": 3, b"NrL": 3, b"zay": 3}
 
 

@@ -166,6 +166,8 @@ OTHER = [
     "# ",
     "sk-",
     "ask-me",
+    "TASK-7",
+    "Sk%2D",
 ]
 
 

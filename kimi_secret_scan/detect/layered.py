@@ -207,17 +207,23 @@ def _names(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int], bool]:
 # `sk` and a hyphen in any spelling SK_ANY knows, in lower case (a superset of SK_ANY's
 # matches, which SK_ANY decides after), found from the `k`: `re` scans for a literal's first
 # letter with memchr, and "k" is rare in text. The first pattern also stops at any "kimi":
-# one pass that content naming neither (most of a history) ends with. The second, run over
-# the rest of content that holds either, finds every `sk` and, of the kimis, only those that
-# name kimi.com or may start a setting (a Kimi project names Kimi on most lines).
+# one pass that content naming neither (most of a history) ends with. The others, run over
+# the rest of content that holds either, find the first `sk` and, of the kimis, only those
+# that name kimi.com or may start a setting (a Kimi project names Kimi on most lines).
+# Compiled on first use, the others only when content holds either.
 _SK_TAIL = rb"(?<=sk)(?:-|%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
+
+
+@functools.cache
+def _k_first() -> Callable[..., re.Match[bytes] | None]:
+    return re.compile(rb"k(?:" + _SK_TAIL + rb"|imi)").search
 
 
 @functools.cache
 def _k_passes() -> tuple[Callable[..., re.Match[bytes] | None], ...]:
     return (
-        re.compile(rb"k(?:" + _SK_TAIL + rb"|imi)").search,
         re.compile(rb"k(?:" + _SK_TAIL + rb"|imi(?:(\.com)|" + SETTING_HEAD + rb"))").search,
+        re.compile(rb"kimi(?:(\.com)|" + SETTING_HEAD + rb")").search,
         re.compile(b"kimi").search,
     )
 
@@ -231,15 +237,17 @@ class _Survey(NamedTuple):
 
 def _survey(data: bytes, folded: bytes) -> _Survey:
     """What the gates and the detectors ask of the top layer, in as few passes as it takes:
-    one for content without `sk`, "kimi" and "moonshot"; SK_ANY's own search is never run."""
-    first, every, kimi_search = _k_passes()
-    hit = first(folded)
+    two for content without `sk`, "kimi" and "moonshot" (after the lower-cased copy); SK_ANY
+    searches only from the first `sk` candidate on."""
+    hit = _k_first()(folded)
     first_sk = None
     kimi = False
     starts: list[int] = []
     kimi_com = False
     if hit is not None:
-        match = every(folded, hit.start())
+        every, kimi_marks, kimi_search = _k_passes()
+        search = every
+        match = search(folded, hit.start())
         while match is not None:
             pos = match.start()
             if folded[pos + 1 : pos + 2] == b"i":
@@ -248,10 +256,14 @@ def _survey(data: bytes, folded: bytes) -> _Survey:
                 kimi_com = kimi_com or com
                 if kimi_setting_at(folded, pos, com):
                     starts.append(pos)
-            elif first_sk is None:
-                # The first `sk` hit that SK_ANY matches in the data is SK_ANY's first match.
-                first_sk = SK_ANY.match(data, pos - 1)
-            match = every(folded, pos + 1)
+            else:
+                # The first `sk` candidate: no SK_ANY match lies before it, and SK_ANY's own
+                # search from here finds its first match (at once, unless the case differs).
+                # The rest of the pass looks for kimis only: a file full of "task-" costs no
+                # Python loop per hyphen.
+                first_sk = SK_ANY.search(data, pos - 1)
+                search = kimi_marks
+            match = search(folded, pos + 1)
         kimi = kimi or hit.group() == b"kimi" or kimi_search(folded, hit.start()) is not None
     moonshot, more, moonshot_dot = moonshot_marks(folded)
     if more:
@@ -261,10 +273,7 @@ def _survey(data: bytes, folded: bytes) -> _Survey:
 
 
 def _detect_in(
-    content: Content,
-    data: bytes,
-    patterns: Patterns,
-    label: str | None,
+    content: Content, data: bytes, patterns: Patterns, label: str | None
 ) -> list[Finding]:
     # The cheap gates first, each computed once and handed on to the detectors: most content
     # holds nothing to look at, and is left after three passes (the lower-cased copy, `sk` or
@@ -273,7 +282,7 @@ def _detect_in(
     # case variant), and the settings' and headers' searches after them.
     folded = data.lower()
     first_sk, kimi_word, moonshot, names = _survey(data, folded)
-    # names_kimi(folded, patterns), from the finds above (_names found "kimi.com").
+    # context.names_kimi(folded, patterns), from the survey (which found "kimi.com").
     kimi = moonshot or names[1] or any(word in folded for word in patterns.folded_words)
     broad = kimi or _is_config(content.path)
     b64_starts = decoders.base64_starts(data, deep=False, broad=broad)
