@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import os
 import shlex
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -468,12 +469,19 @@ def run_history(
     write the same report. `before_grouping` sees the findings first (--verify: each group
     then shows its key's verdict)."""
     source = HistorySource(root, selection, settings, max_file_size, meter, jobs)
-    target = purge_target(root)
-    stored: list[git.Pending] = []
     every = not (selection.revs or selection.since) and selection.reflog
-    if target.bare and every:
-        # Counted while the history is read, not after it.
-        source.aside.append(lambda: stored.append(git.Pending(_STORED, root)))
+    # The purge plan's target, and in a bare repository the count of stored objects,
+    # asked while the history is read rather than after it.
+    targets: list[PurgeTarget] = []
+    stored: list[git.Pending] = []
+
+    def beside() -> None:
+        targets.append(purge_target(root))
+        if targets[0].bare and every:
+            stored.append(git.Pending(_STORED, root))
+
+    aside = threading.Thread(target=beside, daemon=True)
+    source.aside.append(aside.start)
     try:
         # Names and identities too, as the gates read them for a push: the paths and
         # identities gathered while the objects were read, the refs asked after them.
@@ -504,6 +512,9 @@ def run_history(
         else:
             # History before the boundary was not read: a clean verdict would be a silent pass.
             skipped[i] = replace(item, unreadable=True)
+    if aside.ident is not None:
+        aside.join()
+    target = targets[0] if targets else purge_target(root)
     if target.bare and every:
         note = unreachable_note(target.root, source.names.listed, stored[0] if stored else None)
         if note is not None:

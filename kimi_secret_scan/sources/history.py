@@ -323,6 +323,16 @@ def _worker_batch(repo: Path) -> tuple[git.Process, _ChunkReader]:
     return cat, _batch[2]
 
 
+def _drop_batch() -> None:
+    global _batch
+    if _batch is not None:
+        cat = _batch[1]
+        _batch = None
+        if cat.poll() is None:
+            cat.kill()
+        cat.wait()
+
+
 def _end_batch(cat: git.Process) -> None:
     with contextlib.suppress(OSError):
         if cat.stdin is not None:
@@ -659,6 +669,10 @@ class HistorySource:
         writer.start()
         try:
             self._consume(_RunReader(reader, lines))
+        except BaseException:
+            # Its place in the stream is lost, and the writer may wait on it: end it.
+            _drop_batch()
+            raise
         finally:
             writer.join()
 
