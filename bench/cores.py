@@ -20,6 +20,7 @@ Nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import resource
 import statistics
@@ -152,6 +153,7 @@ def main() -> int:
         sys.modules["bench_history"] = bench_history  # its dataclasses look themselves up
         spec.loader.exec_module(bench_history)
         copy = Path(tempfile.mkdtemp(prefix="kimi-cores-")) / "corpus.git"
+        atexit.register(shutil.rmtree, copy.parent, True)  # a copy of a whole mirror
         shutil.copytree(args.repo, copy, symlinks=True)
         planted, _ = bench_history.plant(copy, 20261124)
         print(f"planted {len(planted)} keys in a copy: {copy}")

@@ -26,6 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
+# The scanner runs in child processes started elsewhere than this checkout: let them import
+# this checkout's package without an install (a fresh clone), as this script does.
+_CHECKOUT = str(Path(__file__).resolve().parent.parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (_CHECKOUT, os.environ.get("PYTHONPATH", "")) if p
+)
+
 ALNUM = string.ascii_letters + string.digits
 SK = "sk-"  # keys are built at run time; none is ever written into this file
 

@@ -248,7 +248,11 @@ def main() -> int:
             check = subprocess.run(argv, cwd=HERE.parent, capture_output=True, check=False)
             reports.append(json.loads(check.stdout))
         report = reports[0]
-        found = {f["secret_sha256"] for f in report["findings"]}
+        # Keys the corpus itself holds (kimi-cli's history has one) are reported and set
+        # apart: only findings on the planted side branch are the benchmark's to judge.
+        side = set(git(repo, "rev-list", BRANCH, "^HEAD").split())
+        found = {f["secret_sha256"] for f in report["findings"] if f.get("commit") in side}
+        corpus_own = {f["secret_sha256"] for f in report["findings"]} - found - planted
         stats = report["stats"]
         same = all(r["findings"] == report["findings"] for r in reports)
 
@@ -319,7 +323,8 @@ def main() -> int:
     ok = planted <= found and len(found - planted) == 0 and same
     print(
         f"planted keys found: {len(planted & found)}/{len(planted)}; "
-        f"other findings: {len(found - planted)} (placeholders must not be among them)"
+        f"other findings: {len(found - planted)} (placeholders must not be among them); "
+        f"keys of the corpus's own history, not judged: {len(corpus_own)}"
     )
     return 0 if ok else 1
 

@@ -45,6 +45,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# The scanner runs in child processes started elsewhere than this checkout: let them import
+# this checkout's package without an install (a fresh clone), as this script does.
+_CHECKOUT = str(Path(__file__).resolve().parent.parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (_CHECKOUT, os.environ.get("PYTHONPATH", "")) if p
+)
+
 MIB = 1024 * 1024
 BLOB = 512 * 1024
 
@@ -160,12 +167,13 @@ class Bench:
         self.rss = root / "python.rss"
         self.tree = root / "tree.rss"
         self.report = root / "report.out"
+        self.errors = root / "stderr.out"
 
     def wanted(self, command: str) -> bool:
         return self.only is None or command in self.only
 
     def _files(self) -> None:
-        for f in (self.rss, self.tree, self.report):
+        for f in (self.rss, self.tree, self.report, self.errors):
             f.unlink(missing_ok=True)
 
     def _read(self) -> tuple[int | None, float, float, bytes]:
@@ -198,6 +206,9 @@ class Bench:
         ok = ok and code == expect
         if not ok:
             print(f"  unexpected: {case} {shown}: exited {code} (expected {expect})", flush=True)
+            said = self.errors.read_bytes() if self.errors.exists() else b""
+            for line in said.decode("utf-8", "replace").splitlines()[-5:]:
+                print(f"    stderr: {line}", flush=True)
         m = Measure(case, shown, seconds, peak, python, code, ok)
         self.results.append(m)
         print(f"  {_row(m)}", flush=True)
@@ -222,9 +233,9 @@ class Bench:
         timing = [str(GNU_TIME), "-f", "%M", "-o", str(self.tree)] if GNU_TIME.exists() else []
         full_env = {**_env(), **(env or {}), "KIMI_BENCH_RSS": str(self.rss)}
         start = time.perf_counter()
-        with self.report.open("wb") as out:
+        with self.report.open("wb") as out, self.errors.open("wb") as err:
             proc = subprocess.Popen(
-                [*timing, *scanner], cwd=cwd, stdout=out, stderr=subprocess.DEVNULL, env=full_env
+                [*timing, *scanner], cwd=cwd, stdout=out, stderr=err, env=full_env
             )
             _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start

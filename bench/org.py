@@ -35,6 +35,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from history import corpus, git, plant  # noqa: E402
 
+# The scanner runs in child processes started elsewhere than this checkout: let them import
+# this checkout's package without an install (a fresh clone), as this script does.
+_CHECKOUT = str(Path(__file__).resolve().parent.parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (_CHECKOUT, os.environ.get("PYTHONPATH", "")) if p
+)
+
 
 def _tree_rss(root: int) -> int:
     """Total RSS (bytes) of `root` and its descendants, from /proc."""

@@ -55,6 +55,7 @@ from kimi_secret_scan.sources.history import Selection, find_repo_dir
     "of printing the report. Delete it after the purge.",
 )
 @click.option(
+    "-j",
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
