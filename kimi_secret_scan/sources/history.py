@@ -81,6 +81,41 @@ def tag_message_path(name: str) -> str:
     return f"<tag message {name}>"
 
 
+COMMIT_HEADER = "<commit header>"
+
+
+def tag_header_path(name: str) -> str:
+    return f"<tag header {name}>"
+
+
+# Header lines a history audit reads elsewhere: ids, and (of a tag) its name, which the
+# listing holds as a path name. A commit's last author and committer line are its
+# identities (metadata.Identities); every other line is published with the commit and is
+# scanned as its header, as the gates scan it (custom headers, `mergetag` with the merged
+# tag's tagger and message, `gpgsig`, an earlier author or committer line of a hand-made
+# object). A tag's tagger is read with the refs (for-each-ref, history_names); a tag that
+# no ref names (a tag of a tag) is not reached there: a known gap, not closed here.
+_COMMIT_IDS = (b"tree ", b"parent ")
+_TAG_READ = (b"object ", b"type ", b"tag ", b"tagger ")
+
+
+def _header_rest(kind: str, head: bytes) -> bytes:
+    """The lines of a commit's or tag's header that nothing else reads (see above)."""
+    lines = head.split(b"\n")
+    if kind != "commit":
+        return b"\n".join(line for line in lines if not line.startswith(_TAG_READ))
+    last: dict[bytes, int] = {}
+    for i, line in enumerate(lines):
+        if line.startswith((b"author ", b"committer ")):
+            last[line[:6]] = i
+    identities = set(last.values())
+    return b"\n".join(
+        line
+        for i, line in enumerate(lines)
+        if i not in identities and not line.startswith(_COMMIT_IDS)
+    )
+
+
 @dataclass(frozen=True)
 class Selection:
     """Which history to read: `revs` (default: every ref) minus what `since` reaches."""
@@ -369,6 +404,8 @@ class _Message:
     # again from the object, from this offset, in chunks.
     offset: int = 0
     length: int = 0
+    # The header lines nothing else reads (_header_rest) held a key: `text` holds them.
+    header_rest: bool = False
 
 
 class HistorySource:
@@ -771,10 +808,19 @@ class HistorySource:
             self.names.identities.add(self.position, oid, head)
         else:
             self.stats.tags += 1
+        self._header(oid, kind, head)
         if not sep or not text:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
             self.messages.append(_Message(oid, kind, head, text, self.position))
+            if self.ref_walk is None:
+                self._found()
+
+    def _header(self, oid: str, kind: str, head: bytes) -> None:
+        rest = _header_rest(kind, head)
+        if rest.strip() and detect(Content(path=COMMIT_HEADER, data=rest), self.settings):
+            found = _Message(oid, kind, head, rest, self.position, header_rest=True)
+            self.messages.append(found)
             if self.ref_walk is None:
                 self._found()
 
@@ -811,6 +857,7 @@ class HistorySource:
             end = held.find(b"\n\n", start)
             if end >= 0:
                 head = head or bytes(held[:end])
+                self._header(oid, kind, head)
                 offset = seen + end + 2
                 rest = bytes(held[end + 2 :])
                 del held
@@ -919,6 +966,10 @@ class HistorySource:
                 if line.startswith(b"tag "):
                     name = line[4:]
             path = tag_message_path(name.decode("utf-8", "replace"))
+            if message.header_rest:
+                path = tag_header_path(name.decode("utf-8", "replace"))
+        if message.header_rest and message.kind == "commit":
+            path = COMMIT_HEADER
         commit = Commit(
             sha=message.oid,
             author=person.author if person else "",
@@ -930,7 +981,7 @@ class HistorySource:
                 git.object_chunks, self.repo, message.kind, message.oid, offset=message.offset
             )
             return Content(path, b"", commit=commit, chunks=chunks, size=message.length)
-        return Content(path=path, data=message.text, commit=commit)
+        return Content(path=path, data=message.text, commit=commit, metadata=message.header_rest)
 
     def head_paths(self) -> dict[str, list[str]]:
         """Key SHA-256 -> the paths of HEAD's tree that hold it."""

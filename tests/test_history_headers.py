@@ -1,0 +1,95 @@
+"""A commit's header is published with it, and the gates (range, pre-push, pre-receive)
+scan every line of it; `history` read only its message and its last author and committer
+line (the identities), so a key in a custom header line, in a `mergetag` (the merged tag's
+tagger or message), or in an earlier author line of a hand-made commit passed the audit
+(hostile review, issue 14). Keys are built at run time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from kimi_secret_scan.sources.history import _header_rest
+from tests import keygen
+from tests.gitrepo import GitRepo, run_cli
+
+
+def _hostile_commit(repo: GitRepo, keys: list[str], message: bytes = b"hello\n") -> str:
+    repo.commit_file("a.txt", "a\n", "base")
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    parent = repo.head()
+    first, custom, tagger = keys
+    body = (
+        f"tree {tree}\nparent {parent}\n"
+        f"author x <{first}@a> 1700000000 +0000\n"
+        "author y <y@y> 1700000000 +0000\n"
+        "committer c <c@c> 1700000000 +0000\n"
+        f"x-custom {custom}\n"
+        f"mergetag object {parent}\n type commit\n tag v1\n"
+        f" tagger t <{tagger}@t> 1700000000 +0000\n \n merged\n"
+        "\n"
+    ).encode() + message
+    sha = repo.git(
+        "hash-object", "-t", "commit", "-w", "--literally", "--stdin", input=body
+    ).strip()
+    repo.git("update-ref", "refs/heads/main", sha)
+    return sha
+
+
+def _sha256(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_history_finds_keys_in_every_header_line(repo: GitRepo, jobs: str) -> None:
+    keys = [keygen.moonshot_key(), keygen.kimi_code_key(), keygen.moonshot_key()]
+    sha = _hostile_commit(repo, keys)
+    # The gates find all three.
+    gate = run_cli("range", f"{sha}~1..{sha}", "--format", "json", cwd=repo.path)
+    assert gate.code == 1, gate.all
+    assert {f["secret_sha256"] for f in json.loads(gate.out)["findings"]} >= {
+        _sha256(k) for k in keys
+    }
+    run = run_cli("history", "--format", "json", "--jobs", jobs, cwd=repo.path)
+    assert run.code == 1, run.all
+    groups = {g["secret_sha256"]: g for g in json.loads(run.out)["groups"]}
+    for key in keys:
+        group = groups[_sha256(key)]
+        assert group["first_appearance"]["commit"] == sha
+        assert group["first_appearance"]["path"] == "<commit header>"
+    assert all(key not in run.out for key in keys)  # redacted, as everywhere
+
+
+def test_history_header_of_a_large_commit(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A commit larger than a scanning window is read in pieces: its header is read too.
+    monkeypatch.setenv("KIMI_SECRET_SCAN_WINDOW", "4096")
+    keys = [keygen.moonshot_key(), keygen.kimi_code_key(), keygen.moonshot_key()]
+    _hostile_commit(repo, keys, message=b"long\n" + b"x" * 70_000 + b"\n")
+    run = run_cli("history", "--format", "json", "--jobs", "1", cwd=repo.path)
+    assert run.code == 1, run.all
+    found = {g["secret_sha256"] for g in json.loads(run.out)["groups"]}
+    assert found == {_sha256(k) for k in keys}
+
+
+def test_header_rest_leaves_what_is_read_elsewhere() -> None:
+    head = (
+        b"tree 1\nparent 2\nparent 3\nauthor A <a> 1 +0000\ncommitter C <c> 1 +0000\n"
+        b"encoding latin1"
+    )
+    assert _header_rest("commit", head) == b"encoding latin1"
+    two = b"tree 1\nauthor A <a> 1 +0000\nauthor B <b> 1 +0000\ncommitter C <c> 1 +0000"
+    assert _header_rest("commit", two) == b"author A <a> 1 +0000"
+    tag = b"object 1\ntype commit\ntag v1\ntagger T <t> 1 +0000\nx-extra y"
+    assert _header_rest("tag", tag) == b"x-extra y"
+
+
+def test_signed_and_plain_commits_report_as_before(repo: GitRepo) -> None:
+    # A plain history: nothing more is reported than its files and messages.
+    key = keygen.moonshot_key()
+    repo.commit_file("app.env", f"MOONSHOT_API_KEY={key}\n")
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    paths = [g["first_appearance"]["path"] for g in json.loads(run.out)["groups"]]
+    assert paths == ["app.env"]
