@@ -93,3 +93,25 @@ def test_signed_and_plain_commits_report_as_before(repo: GitRepo) -> None:
     assert run.code == 1, run.all
     paths = [g["first_appearance"]["path"] for g in json.loads(run.out)["groups"]]
     assert paths == ["app.env"]
+
+
+@pytest.mark.parametrize("jobs", [None, "1", "2"])
+def test_history_finds_a_key_after_a_line_break_in_a_path_name(
+    repo: GitRepo, jobs: str | None
+) -> None:
+    # `git rev-list --objects` prints a name only up to its first line break: the rest of
+    # the name (published with the tree) is read from the tree itself. The gates found it.
+    key, deeper = keygen.moonshot_key(), keygen.kimi_code_key()
+    repo.commit_file("a.txt", "a\n", "base")
+    repo.write(f"top\n{key}", "x\n")
+    repo.write(f"dir/sub\n{deeper}.txt", "y\n")
+    for n in range(40):  # trees whose raw ids hold a line-break byte, names that do not
+        repo.write(f"many/f{n}.txt", f"{n}\n")
+    repo.add()
+    repo.commit("odd names")
+    args = ["--jobs", jobs] if jobs else []
+    run = run_cli("history", "--format", "json", *args, cwd=repo.path)
+    assert run.code == 1, run.all
+    groups = {g["secret_sha256"]: g for g in json.loads(run.out)["groups"]}
+    assert set(groups) == {_sha256(key), _sha256(deeper)}
+    assert {g["first_appearance"]["path"] for g in groups.values()} == {"path names"}

@@ -74,6 +74,15 @@ _CHUNK = 1 << 20
 _F_SETPIPE_SZ = 1031  # Linux: larger pipes mean fewer context switches per MB
 COMMIT_MESSAGE = "<commit message>"
 _GITLINK = b"160000 "
+# A tree whose entries' names hold no line break (one C pass; `.` is any byte of the raw
+# id). `git rev-list --objects` prints a name only up to its first line break, so a name
+# that holds one is read from its tree (_newline_names).
+_NO_NEWLINE_NAMES = {
+    width: re.compile(rb"(?:[0-7]+ [^\0\n]*\0.{%d})*" % width, re.S).fullmatch for width in (20, 32)
+}
+_ENTRY_NAMES = {
+    width: re.compile(rb"[0-7]+ ([^\0]*)\0.{%d}" % width, re.S).findall for width in (20, 32)
+}
 _HEX = re.compile(r"[0-9a-f]+")
 
 
@@ -440,6 +449,8 @@ class HistorySource:
         self.ref_walk: RefWalk | None = None
         # Paths at which some commit holds a submodule (gitlink): not scanned, and said so.
         self.submodules: set[str] = set()
+        # Path names that hold a line break, read from their trees (the listing cuts them).
+        self.newline_names: set[bytes] = set()
         self._partial: bool | None = None
         # Read when first needed: refs that point at blobs; notes commit -> its notes ref.
         self.blob_refs: dict[str, list[str]] | None = None
@@ -477,7 +488,7 @@ class HistorySource:
         self._read_streamed(jobs)
 
     def _listing_names(self, listing: bytes) -> None:
-        self.names.paths = metadata.listing_paths(listing)
+        self.names.paths = metadata.listing_paths(listing) | self.newline_names
         # Objects absent from a partial clone ("?<id>") are not stored: not counted.
         absent = listing.count(b"\n?") + listing.startswith(b"?")
         self.names.listed = listing.count(b"\n") - absent
@@ -618,6 +629,8 @@ class HistorySource:
             self.submodules |= shard.submodules
             self.count += shard.count
             self.names.identities.merge(shard.identities, start)
+            if shard.newline_names and self.names.paths is not None:
+                self.names.paths |= shard.newline_names
 
     def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
@@ -722,6 +735,8 @@ class HistorySource:
                     # A tree entry holds the raw id: half the hex id's length (SHA-1 or 256).
                     raw_id = len(fields[0]) // 2
                     self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
+                if b"\n" in data:  # most trees: a raw id holds the byte
+                    self._newline_names(fields, data)
                 continue
             if kind == b"blob":
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
@@ -787,6 +802,19 @@ class HistorySource:
         if self._partial:
             return "object not in this clone (partial clone), not fetched and not scanned"
         return "object missing or corrupt in this repository, not scanned (run `git fsck`)"
+
+    def _newline_names(self, fields: list[bytes], data: bytes) -> None:
+        """The names in a tree that hold a line break, whole, with the tree's path."""
+        raw_id = len(fields[0]) // 2
+        clean = _NO_NEWLINE_NAMES.get(raw_id)
+        if clean is not None and clean(data) is not None:
+            return
+        tree_path = fields[3] if len(fields) > 3 else b""
+        find = _ENTRY_NAMES.get(raw_id)
+        names = find(data) if find is not None else [data]
+        for name in names:
+            if b"\n" in name:
+                self.newline_names.add(tree_path + b"/" + name if tree_path else name)
 
     def _gitlinks(self, tree_path: bytes, data: bytes, raw_id: int) -> None:
         pos, end = 0, len(data)
@@ -1028,6 +1056,7 @@ class _Shard:
     submodules: set[str]
     count: int
     identities: metadata.Identities
+    newline_names: set[bytes]
 
 
 def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
@@ -1046,6 +1075,7 @@ def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: in
         source.submodules,
         source.count,
         source.names.identities,
+        source.newline_names,
     )
 
 
