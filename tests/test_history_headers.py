@@ -115,3 +115,27 @@ def test_history_finds_a_key_after_a_line_break_in_a_path_name(
     groups = {g["secret_sha256"]: g for g in json.loads(run.out)["groups"]}
     assert set(groups) == {_sha256(key), _sha256(deeper)}
     assert {g["first_appearance"]["path"] for g in groups.values()} == {"path names"}
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_history_finds_the_tagger_of_a_tag_no_ref_names(
+    repo: GitRepo, jobs: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The taggers are read with the tag refs; a tag of a tag is named by none, yet it is
+    # published with the outer tag. A tag ref's own tagger is reported once, as before.
+    inner, named = keygen.moonshot_key(), keygen.kimi_code_key()
+    repo.commit_file("a.txt", "a\n", "base")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", f"{inner}@t")
+    repo.git("tag", "-a", "-m", "inner", "inner", "HEAD")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", f"{named}@t")
+    repo.git("tag", "-a", "-m", "plain", "plain", "HEAD")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
+    repo.git("-c", "advice.nestedTag=false", "tag", "-a", "-m", "outer", "outer", "inner")
+    repo.git("tag", "-d", "inner")
+    run = run_cli("history", "--format", "json", "--jobs", jobs, cwd=repo.path)
+    assert run.code == 1, run.all
+    groups = {g["secret_sha256"]: g for g in json.loads(run.out)["groups"]}
+    assert set(groups) == {_sha256(inner), _sha256(named)}
+    assert groups[_sha256(inner)]["first_appearance"]["path"] == "<tag header inner>"
+    assert groups[_sha256(named)]["first_appearance"]["path"] == "tagger of plain"
+    assert groups[_sha256(named)]["occurrences"] == 1

@@ -102,8 +102,8 @@ def tag_header_path(name: str) -> str:
 # identities (metadata.Identities); every other line is published with the commit and is
 # scanned as its header, as the gates scan it (custom headers, `mergetag` with the merged
 # tag's tagger and message, `gpgsig`, an earlier author or committer line of a hand-made
-# object). A tag's tagger is read with the refs (for-each-ref, history_names); a tag that
-# no ref names (a tag of a tag) is not reached there: a known gap, not closed here.
+# object). A tag's tagger is read with the refs (for-each-ref, history_names) when a tag
+# ref names the tag; of any other tag (a tag of a tag) it is read here (_Message.tagger).
 _COMMIT_IDS = (b"tree ", b"parent ")
 _TAG_READ = (b"object ", b"type ", b"tag ", b"tagger ")
 
@@ -415,6 +415,9 @@ class _Message:
     length: int = 0
     # The header lines nothing else reads (_header_rest) held a key: `text` holds them.
     header_rest: bool = False
+    # ... and it is a tag's tagger line: reported unless a tag ref names the tag (then
+    # history_names reports it, as "tagger of <tag>").
+    tagger: bool = False
 
 
 class HistorySource:
@@ -851,6 +854,15 @@ class HistorySource:
             self.messages.append(found)
             if self.ref_walk is None:
                 self._found()
+        if kind != "commit" and b"tagger " in head:
+            line = b"tagger " + metadata._header_line(head, b"tagger ")
+            if detect(Content(path=COMMIT_HEADER, data=line), self.settings):
+                found = _Message(
+                    oid, kind, head, line, self.position, header_rest=True, tagger=True
+                )
+                self.messages.append(found)
+                if self.ref_walk is None:
+                    self._found()
 
     def _start_aside(self) -> None:
         """Start the reads that need nothing from the scan, to run beside it."""
@@ -930,7 +942,16 @@ class HistorySource:
                 yield from self._occurrences(oid, intros, data)
         for oid in sorted(self.big_blobs):
             yield from self._occurrences(oid, intros, b"")
+        named: set[str] | None = None  # the tags a tag ref names (their taggers are read)
         for message in self.messages:
+            if message.tagger:
+                if named is None:
+                    out = git.run_git(
+                        ["for-each-ref", "--format=%(objectname)", "refs/tags"], self.repo
+                    )
+                    named = set(out.decode("ascii", "replace").split())
+                if message.oid in named:
+                    continue
             yield self._message_content(message)
 
     def _occurrences(
