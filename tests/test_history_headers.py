@@ -139,3 +139,39 @@ def test_history_finds_the_tagger_of_a_tag_no_ref_names(
     assert groups[_sha256(inner)]["first_appearance"]["path"] == "<tag header inner>"
     assert groups[_sha256(named)]["first_appearance"]["path"] == "tagger of plain"
     assert groups[_sha256(named)]["occurrences"] == 1
+
+
+def test_history_reads_an_identity_its_encoding_garbles_raw(repo: GitRepo) -> None:
+    # Identities are read re-encoded from the commit's `encoding`, as git log shows them:
+    # "UTF-16" turns an ASCII author line into other characters, and the key with it.
+    key = keygen.moonshot_key()
+    repo.commit_file("a.txt", "a\n", "base")
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    body = (
+        f"tree {tree}\nparent {repo.head()}\nauthor x <{key}@a> 1700000000 +0000\n"
+        "committer c <c@c> 1700000000 +0000\nencoding UTF-16\n\nhello\n"
+    ).encode()
+    sha = repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=body).strip()
+    repo.git("update-ref", "refs/heads/main", sha)
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    groups = json.loads(run.out)["groups"]
+    assert [g["secret_sha256"] for g in groups] == [_sha256(key)]
+    assert groups[0]["first_appearance"]["commit"] == sha
+
+
+def test_a_latin1_identity_is_reported_once(repo: GitRepo) -> None:
+    key = keygen.moonshot_key()
+    repo.commit_file("a.txt", "a\n", "base")
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    body = (
+        f"tree {tree}\nparent {repo.head()}\nauthor L\xe9a <{key}@a> 1700000000 +0000\n"
+        "committer c <c@c> 1700000000 +0000\nencoding ISO-8859-1\n\nhello\n"
+    ).encode("latin-1")
+    sha = repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=body).strip()
+    repo.git("update-ref", "refs/heads/main", sha)
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    (group,) = json.loads(run.out)["groups"]
+    assert group["occurrences"] == 1
+    assert group["first_appearance"]["path"] == f"author of {sha[:12]}"

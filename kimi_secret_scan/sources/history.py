@@ -108,6 +108,16 @@ _COMMIT_IDS = (b"tree ", b"parent ")
 _TAG_READ = (b"object ", b"type ", b"tag ", b"tagger ")
 
 
+_ASCII_RUNS = re.compile(rb"[\x21-\x7e]+").findall
+
+
+def _same_reencoded(head: bytes, line: bytes) -> bool:
+    """Does an author or committer line's value keep its ASCII text re-encoded (as
+    metadata.Identities reads it)? Latin-1 does; UTF-16 turns it into other characters."""
+    value = line.partition(b" ")[2]
+    return _ASCII_RUNS(metadata._reencoded(head, value)) == _ASCII_RUNS(value)
+
+
 def _header_rest(kind: str, head: bytes) -> bytes:
     """The lines of a commit's or tag's header that nothing else reads (see above)."""
     lines = head.split(b"\n")
@@ -118,6 +128,11 @@ def _header_rest(kind: str, head: bytes) -> bytes:
         if line.startswith((b"author ", b"committer ")):
             last[line[:6]] = i
     identities = set(last.values())
+    if b"\nencoding " in head:
+        # The identities are read re-encoded, as git log shows them: a line that the
+        # commit's `encoding` changes (UTF-16 turns it into other characters) is read raw
+        # here too, or a key in it would pass.
+        identities = {i for i in identities if _same_reencoded(head, lines[i])}
     return b"\n".join(
         line
         for i, line in enumerate(lines)
