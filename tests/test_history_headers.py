@@ -175,3 +175,46 @@ def test_a_latin1_identity_is_reported_once(repo: GitRepo) -> None:
     (group,) = json.loads(run.out)["groups"]
     assert group["occurrences"] == 1
     assert group["first_appearance"]["path"] == f"author of {sha[:12]}"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_history_finds_the_people_of_a_commit_larger_than_a_window(
+    repo: GitRepo, jobs: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Identities are read from the commit headers the readers parse (issue 14); a commit
+    # over a window (a message of 8 MiB by default) went through another path that did not
+    # read them: a key in its author or committer passed the audit, exit 0 (main found it).
+    monkeypatch.setenv("KIMI_SECRET_SCAN_WINDOW", "4096")
+    author, committer = keygen.moonshot_key(), keygen.kimi_code_key()
+    repo.commit_file("a.txt", "a\n", "base")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", f"{author}@a")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", committer)
+    message = "subject\n\n" + ("m" * 70 + "\n") * 200
+    repo.git("commit", "-q", "--allow-empty", "-m", message)
+    sha = repo.head()
+    run = run_cli("history", "--format", "json", "--jobs", jobs, cwd=repo.path)
+    assert run.code == 1, run.all
+    groups = {g["secret_sha256"]: g for g in json.loads(run.out)["groups"]}
+    assert set(groups) == {_sha256(author), _sha256(committer)}
+    assert groups[_sha256(author)]["first_appearance"]["path"] == f"author of {sha[:12]}"
+    assert groups[_sha256(committer)]["first_appearance"]["path"] == f"committer of {sha[:12]}"
+
+
+def test_history_scans_a_header_larger_than_a_window(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIMI_SECRET_SCAN_WINDOW", "4096")
+    custom, message_key = keygen.moonshot_key(), keygen.kimi_code_key()
+    repo.commit_file("a.txt", "a\n", "base")
+    tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    body = (
+        f"tree {tree}\nparent {repo.head()}\nauthor a <a@a> 1700000000 +0000\n"
+        "committer c <c@c> 1700000000 +0000\n"
+        f"x-pad {'p' * (1 << 21)}\nx-key {custom}\n\nsubject\n\n{message_key}\n"
+    ).encode()
+    sha = repo.git("hash-object", "-t", "commit", "-w", "--stdin", input=body).strip()
+    repo.git("update-ref", "refs/heads/main", sha)
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    found = {g["secret_sha256"] for g in json.loads(run.out)["groups"]}
+    assert found == {_sha256(custom), _sha256(message_key)}

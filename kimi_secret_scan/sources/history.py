@@ -433,6 +433,9 @@ class _Message:
     # ... and it is a tag's tagger line: reported unless a tag ref names the tag (then
     # history_names reports it, as "tagger of <tag>").
     tagger: bool = False
+    # ... and it is the whole object, whose header alone is larger than a window (`text` is
+    # empty: the object is read again in chunks).
+    whole: bool = False
 
 
 class HistorySource:
@@ -904,16 +907,18 @@ class HistorySource:
         else:
             self.stats.tags += 1
         held = bytearray()
-        seen = 0  # bytes of the object before held[0]
-        head = b""
         for piece in pieces:
             start = max(0, len(held) - 1)
             held += piece
             end = held.find(b"\n\n", start)
             if end >= 0:
-                head = head or bytes(held[:end])
+                head = bytes(held[:end])
+                if kind == "commit":
+                    # Its people, as of any commit (metadata.Identities): a large message
+                    # must not hide a key in its author or committer.
+                    self.names.identities.add(self.position, oid, head)
                 self._header(oid, kind, head)
-                offset = seen + end + 2
+                offset = end + 2
                 rest = bytes(held[end + 2 :])
                 del held
                 message = itertools.chain([rest], pieces)
@@ -924,10 +929,21 @@ class HistorySource:
                     pass
                 return
             if len(held) > WINDOW:
-                # A header larger than a window: its start kept for the people in it.
-                head = head or bytes(held[:WINDOW])
-                seen += len(held) - 1
-                del held[:-1]
+                # A header larger than a window (a hand-made object): the whole object is
+                # scanned as its header, in chunks, as the gates scan it; its people are
+                # read from its first window.
+                head = bytes(held[:WINDOW])
+                if kind == "commit":
+                    self.names.identities.add(self.position, oid, head)
+                whole = itertools.chain([bytes(held)], pieces)
+                del held
+                if detect_chunks(Content(COMMIT_HEADER, b""), whole, self.settings):
+                    self.messages.append(
+                        _Message(oid, kind, head, b"", self.position, 0, size, True, whole=True)
+                    )
+                for _ in whole:  # the rest of the object, when the scan stopped early
+                    pass
+                return
 
     # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
 
@@ -1040,7 +1056,7 @@ class HistorySource:
             email=person.email if person else "",
             date=person.date if person else "",
         )
-        if message.offset:
+        if message.offset or message.whole:
             chunks = partial(
                 git.object_chunks, self.repo, message.kind, message.oid, offset=message.offset
             )
