@@ -74,11 +74,70 @@ _CHUNK = 1 << 20
 _F_SETPIPE_SZ = 1031  # Linux: larger pipes mean fewer context switches per MB
 COMMIT_MESSAGE = "<commit message>"
 _GITLINK = b"160000 "
+# A tree whose entries' names hold no line break (one C pass; `.` is any byte of the raw
+# id). `git rev-list --objects` prints a name only up to its first line break, so a name
+# that holds one is read from its tree (_newline_names).
+_NO_NEWLINE_NAMES = {
+    width: re.compile(rb"(?:[0-7]+ [^\0\n]*\0.{%d})*" % width, re.S).fullmatch for width in (20, 32)
+}
+_ENTRY_NAMES = {
+    width: re.compile(rb"[0-7]+ ([^\0]*)\0.{%d}" % width, re.S).findall for width in (20, 32)
+}
 _HEX = re.compile(r"[0-9a-f]+")
 
 
 def tag_message_path(name: str) -> str:
     return f"<tag message {name}>"
+
+
+COMMIT_HEADER = "<commit header>"
+
+
+def tag_header_path(name: str) -> str:
+    return f"<tag header {name}>"
+
+
+# Header lines a history audit reads elsewhere: ids, and (of a tag) its name, which the
+# listing holds as a path name. A commit's last author and committer line are its
+# identities (metadata.Identities); every other line is published with the commit and is
+# scanned as its header, as the gates scan it (custom headers, `mergetag` with the merged
+# tag's tagger and message, `gpgsig`, an earlier author or committer line of a hand-made
+# object). A tag's tagger is read with the refs (for-each-ref, history_names) when a tag
+# ref names the tag; of any other tag (a tag of a tag) it is read here (_Message.tagger).
+_COMMIT_IDS = (b"tree ", b"parent ")
+_TAG_READ = (b"object ", b"type ", b"tag ", b"tagger ")
+
+
+_ASCII_RUNS = re.compile(rb"[\x21-\x7e]+").findall
+
+
+def _same_reencoded(head: bytes, line: bytes) -> bool:
+    """Does an author or committer line's value keep its ASCII text re-encoded (as
+    metadata.Identities reads it)? Latin-1 does; UTF-16 turns it into other characters."""
+    value = line.partition(b" ")[2]
+    return _ASCII_RUNS(metadata._reencoded(head, value)) == _ASCII_RUNS(value)
+
+
+def _header_rest(kind: str, head: bytes) -> bytes:
+    """The lines of a commit's or tag's header that nothing else reads (see above)."""
+    lines = head.split(b"\n")
+    if kind != "commit":
+        return b"\n".join(line for line in lines if not line.startswith(_TAG_READ))
+    last: dict[bytes, int] = {}
+    for i, line in enumerate(lines):
+        if line.startswith((b"author ", b"committer ")):
+            last[line[:6]] = i
+    identities = set(last.values())
+    if b"\nencoding " in head:
+        # The identities are read re-encoded, as git log shows them: a line that the
+        # commit's `encoding` changes (UTF-16 turns it into other characters) is read raw
+        # here too, or a key in it would pass.
+        identities = {i for i in identities if _same_reencoded(head, lines[i])}
+    return b"\n".join(
+        line
+        for i, line in enumerate(lines)
+        if i not in identities and not line.startswith(_COMMIT_IDS)
+    )
 
 
 @dataclass(frozen=True)
@@ -379,6 +438,14 @@ class _Message:
     # again from the object, from this offset, in chunks.
     offset: int = 0
     length: int = 0
+    # The header lines nothing else reads (_header_rest) held a key: `text` holds them.
+    header_rest: bool = False
+    # ... and it is a tag's tagger line: reported unless a tag ref names the tag (then
+    # history_names reports it, as "tagger of <tag>").
+    tagger: bool = False
+    # ... and it is the whole object, whose header alone is larger than a window (`text` is
+    # empty: the object is read again in chunks).
+    whole: bool = False
 
 
 class HistorySource:
@@ -413,6 +480,8 @@ class HistorySource:
         self.ref_walk: RefWalk | None = None
         # Paths at which some commit holds a submodule (gitlink): not scanned, and said so.
         self.submodules: set[str] = set()
+        # Path names that hold a line break, read from their trees (the listing cuts them).
+        self.newline_names: set[bytes] = set()
         self._partial: bool | None = None
         # Read when first needed: refs that point at blobs; notes commit -> its notes ref.
         self.blob_refs: dict[str, list[str]] | None = None
@@ -450,7 +519,7 @@ class HistorySource:
         self._read_streamed(jobs)
 
     def _listing_names(self, listing: bytes) -> None:
-        self.names.paths = metadata.listing_paths(listing)
+        self.names.paths = metadata.listing_paths(listing) | self.newline_names
         # Objects absent from a partial clone ("?<id>") are not stored: not counted.
         absent = listing.count(b"\n?") + listing.startswith(b"?")
         self.names.listed = listing.count(b"\n") - absent
@@ -591,6 +660,8 @@ class HistorySource:
             self.submodules |= shard.submodules
             self.count += shard.count
             self.names.identities.merge(shard.identities, start)
+            if shard.newline_names and self.names.paths is not None:
+                self.names.paths |= shard.newline_names
 
     def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
@@ -699,6 +770,8 @@ class HistorySource:
                     # A tree entry holds the raw id: half the hex id's length (SHA-1 or 256).
                     raw_id = len(fields[0]) // 2
                     self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
+                if b"\n" in data:  # most trees: a raw id holds the byte
+                    self._newline_names(fields, data)
                 continue
             if kind == b"blob":
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
@@ -765,6 +838,19 @@ class HistorySource:
             return "object not in this clone (partial clone), not fetched and not scanned"
         return "object missing or corrupt in this repository, not scanned (run `git fsck`)"
 
+    def _newline_names(self, fields: list[bytes], data: bytes) -> None:
+        """The names in a tree that hold a line break, whole, with the tree's path."""
+        raw_id = len(fields[0]) // 2
+        clean = _NO_NEWLINE_NAMES.get(raw_id)
+        if clean is not None and clean(data) is not None:
+            return
+        tree_path = fields[3] if len(fields) > 3 else b""
+        find = _ENTRY_NAMES.get(raw_id)
+        names = find(data) if find is not None else [data]
+        for name in names:
+            if b"\n" in name:
+                self.newline_names.add(tree_path + b"/" + name if tree_path else name)
+
     def _gitlinks(self, tree_path: bytes, data: bytes, raw_id: int) -> None:
         pos, end = 0, len(data)
         while pos < end:
@@ -785,12 +871,30 @@ class HistorySource:
             self.names.identities.add(self.position, oid, head)
         else:
             self.stats.tags += 1
+        self._header(oid, kind, head)
         if not sep or not text:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
             self.messages.append(_Message(oid, kind, head, text, self.position))
             if self.ref_walk is None:
                 self._found()
+
+    def _header(self, oid: str, kind: str, head: bytes) -> None:
+        rest = _header_rest(kind, head)
+        if rest.strip() and detect(Content(path=COMMIT_HEADER, data=rest), self.settings):
+            found = _Message(oid, kind, head, rest, self.position, header_rest=True)
+            self.messages.append(found)
+            if self.ref_walk is None:
+                self._found()
+        if kind != "commit" and b"tagger " in head:
+            line = b"tagger " + metadata._header_line(head, b"tagger ")
+            if detect(Content(path=COMMIT_HEADER, data=line), self.settings):
+                found = _Message(
+                    oid, kind, head, line, self.position, header_rest=True, tagger=True
+                )
+                self.messages.append(found)
+                if self.ref_walk is None:
+                    self._found()
 
     def _start_aside(self) -> None:
         """Start the reads that need nothing from the scan, to run beside it."""
@@ -817,15 +921,18 @@ class HistorySource:
         else:
             self.stats.tags += 1
         held = bytearray()
-        seen = 0  # bytes of the object before held[0]
-        head = b""
         for piece in pieces:
             start = max(0, len(held) - 1)
             held += piece
             end = held.find(b"\n\n", start)
             if end >= 0:
-                head = head or bytes(held[:end])
-                offset = seen + end + 2
+                head = bytes(held[:end])
+                if kind == "commit":
+                    # Its people, as of any commit (metadata.Identities): a large message
+                    # must not hide a key in its author or committer.
+                    self.names.identities.add(self.position, oid, head)
+                self._header(oid, kind, head)
+                offset = end + 2
                 rest = bytes(held[end + 2 :])
                 del held
                 message = itertools.chain([rest], pieces)
@@ -836,10 +943,21 @@ class HistorySource:
                     pass
                 return
             if len(held) > WINDOW:
-                # A header larger than a window: its start kept for the people in it.
-                head = head or bytes(held[:WINDOW])
-                seen += len(held) - 1
-                del held[:-1]
+                # A header larger than a window (a hand-made object): the whole object is
+                # scanned as its header, in chunks, as the gates scan it; its people are
+                # read from its first window.
+                head = bytes(held[:WINDOW])
+                if kind == "commit":
+                    self.names.identities.add(self.position, oid, head)
+                whole = itertools.chain([bytes(held)], pieces)
+                del held
+                if detect_chunks(Content(COMMIT_HEADER, b""), whole, self.settings):
+                    self.messages.append(
+                        _Message(oid, kind, head, b"", self.position, 0, size, True, whole=True)
+                    )
+                for _ in whole:  # the rest of the object, when the scan stopped early
+                    pass
+                return
 
     # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
 
@@ -869,7 +987,16 @@ class HistorySource:
                 yield from self._occurrences(oid, intros, data)
         for oid in sorted(self.big_blobs):
             yield from self._occurrences(oid, intros, b"")
+        named: set[str] | None = None  # the tags a tag ref names (their taggers are read)
         for message in self.messages:
+            if message.tagger:
+                if named is None:
+                    out = git.run_git(
+                        ["for-each-ref", "--format=%(objectname)", "refs/tags"], self.repo
+                    )
+                    named = set(out.decode("ascii", "replace").split())
+                if message.oid in named:
+                    continue
             yield self._message_content(message)
 
     def _occurrences(
@@ -933,18 +1060,22 @@ class HistorySource:
                 if line.startswith(b"tag "):
                     name = line[4:]
             path = tag_message_path(name.decode("utf-8", "replace"))
+            if message.header_rest:
+                path = tag_header_path(name.decode("utf-8", "replace"))
+        if message.header_rest and message.kind == "commit":
+            path = COMMIT_HEADER
         commit = Commit(
             sha=message.oid,
             author=person.author if person else "",
             email=person.email if person else "",
             date=person.date if person else "",
         )
-        if message.offset:
+        if message.offset or message.whole:
             chunks = partial(
                 git.object_chunks, self.repo, message.kind, message.oid, offset=message.offset
             )
             return Content(path, b"", commit=commit, chunks=chunks, size=message.length)
-        return Content(path=path, data=message.text, commit=commit)
+        return Content(path=path, data=message.text, commit=commit, metadata=message.header_rest)
 
     def head_paths(self) -> dict[str, list[str]]:
         """Key SHA-256 -> the paths of HEAD's tree that hold it."""
@@ -991,6 +1122,7 @@ class _Shard:
     submodules: set[str]
     count: int
     identities: metadata.Identities
+    newline_names: set[bytes]
 
 
 def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
@@ -1009,6 +1141,7 @@ def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: in
         source.submodules,
         source.count,
         source.names.identities,
+        source.newline_names,
     )
 
 
