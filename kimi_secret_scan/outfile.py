@@ -24,10 +24,20 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
-def _inside_git_dir(directory: Path) -> bool:
+def inside_git_dir(directory: Path) -> bool:
     """`directory` (resolved) is a git directory or inside one: its hooks and config run."""
     if ".git" in directory.parts:
         return True
+    # What git itself takes for a git directory (HEAD, objects/, refs/), looked at directly:
+    # `rev-parse --is-inside-git-dir` answers for $GIT_DIR when it is set, and a hook runs
+    # with GIT_DIR set (pre-receive: GIT_DIR=. in the bare repository).
+    for place in (directory, *directory.parents):
+        if (
+            (place / "HEAD").is_file()
+            and (place / "objects").is_dir()
+            and (place / "refs").is_dir()
+        ):
+            return True
     return git.try_git(["rev-parse", "--is-inside-git-dir"], directory) == b"true\n"
 
 
@@ -69,7 +79,7 @@ def write(target: str | Path, text: str, *, whole_keys: bool) -> None:
     directory = (path.parent if str(path.parent) else Path(".")).resolve()
     if not directory.is_dir():
         raise ScanError(f"cannot write {shown}: no such directory {directory}")
-    if _inside_git_dir(directory):
+    if inside_git_dir(directory):
         raise ScanError(
             f"refusing to write {shown}: it is inside a git directory ({directory}), where a "
             "file can be run as a hook or read as config; write it elsewhere"

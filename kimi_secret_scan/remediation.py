@@ -585,7 +585,8 @@ def server_way_out(
         shown = ", ".join(leak.sha256 for leak in leaks)
         lines.append(
             f"  - ask its administrators to allow {'it' if one else 'them'} by SHA-256 "
-            f"({shown}): the server names no baseline yet, so they add `baseline = "
+            f"({shown}): the server names no baseline outside the repository, so they add "
+            "`baseline = "
             '"<a file outside the repository>"` to its `.kimi-secret-scan.toml` and record '
             "the hash there with `kimi-secret-scan baseline add --file` (docs/ci.md, "
             '"On the server").'

@@ -166,3 +166,28 @@ def test_a_message_over_a_window_is_not_held(
     content = message.read_message(str(tmp_path / "MSG"))
     assert content.data == b"" and content.chunks is not None
     assert b"".join(content.chunks()) == text.encode() and content.size == len(text)
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_a_mark_git_does_not_cut_at_is_scanned_past(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, big: bool
+) -> None:
+    """git drops the text below the scissors only at the line it writes (comment character,
+    space, the mark, alone on its line); `git commit -F` keeps what follows any other line
+    holding the mark, so the hook must read it."""
+    key = kimi_code_key()
+    pad = ("x" * 70 + "\n") * (2000 if big else 1)
+    for mark in (
+        "------------------------ >8 ------------------------\n",
+        "see # ------------------------ >8 ------------------------\n",
+        "# ------------------------ >8 ------------------------ here\n",
+    ):
+        (tmp_path / "MSG").write_text("Subject\n\n" + pad + mark + f"KEY = '{key}'\n")
+        env = {"KIMI_SECRET_SCAN_WINDOW": "4096"} if big else None
+        run = run_cli("commit-msg", "MSG", cwd=tmp_path, env=env)
+        assert run.code == 1, (mark, run.all)
+    # git's own line cuts, in a message over a window as in a small one.
+    git_cut = "; ------------------------ >8 ------------------------\n"  # core.commentChar=;
+    (tmp_path / "MSG").write_text("Subject\n\n" + pad + git_cut + f"+KEY = '{key}'\n")
+    env = {"KIMI_SECRET_SCAN_WINDOW": "4096"} if big else None
+    assert run_cli("commit-msg", "MSG", cwd=tmp_path, env=env).code == 0

@@ -237,3 +237,39 @@ def test_false_positive_server_baseline_as_printed(
     again = push(work, "origin", "main")
     assert again.returncode == 0, again.stderr
     assert tip(repo, "main") == work.head()
+
+
+def test_a_server_baseline_inside_the_bare_repository_is_not_offered(
+    server: tuple[GitRepo, GitRepo],
+) -> None:
+    repo, work = server
+    (repo.path / ".kimi-secret-scan.toml").write_text('baseline = "allowed.toml"\n')
+    line, _ = key_line()
+    work.commit_file("fixture.py", line, "add a fixture")
+    proc = push(work, "origin", "main")
+    assert proc.returncode != 0
+    way_out = _remote_text(proc).partition("Not a real key")[2]
+    # It could not be written there: no command that would fail is printed.
+    assert "$ " not in way_out
+    assert "names no baseline outside the repository" in way_out
+
+
+def test_no_report_is_written_into_the_bare_repository_from_its_hook(
+    server: tuple[GitRepo, GitRepo],
+) -> None:
+    """In a hook git sets GIT_DIR=. in the bare repository; a report aimed into it (where it
+    could be run as a hook or read as config) is still refused."""
+    repo, _ = server
+    main = tip(repo, "main")
+    for target in ("report.json", "hooks/post-update"):
+        run = run_cli(
+            "pre-receive",
+            "--output",
+            target,
+            cwd=repo.path,
+            env={"GIT_DIR": "."},
+            input=f"{ZERO} {main} refs/heads/other\n".encode(),
+        )
+        assert run.code == 2 and "inside a git directory" in run.err, run.all
+        assert not (repo.path / "report.json").exists()
+        assert not (repo.path / "hooks" / "post-update").exists()

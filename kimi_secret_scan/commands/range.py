@@ -125,7 +125,14 @@ def scan_commits(
         result.refuses_new_suppressions = opts.fail_new_suppressions
         named = trusted.baseline.path if trusted.baseline is not None else None
         named = named or trusted.config.baseline
-        result.server_baseline = str(Path(named).resolve()) if named else None
+        if named:
+            from kimi_secret_scan import outfile
+
+            where = Path(named).resolve()
+            # A file inside the bare repository cannot be written there (it could be run as
+            # a hook or read as config): then the way out says to name one outside it.
+            if not outfile.inside_git_dir(where.parent):
+                result.server_baseline = str(where)
     # The source yields blobs that need no comparison first; report in commit order.
     order = {c.commit.sha: i for i, c in enumerate(commits)}
     result.findings.sort(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -17,8 +18,12 @@ from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.windows import WINDOW
 
 # `git commit -v` appends the diff below this line; git drops it from the message, and the
-# staged scan already covers the diff.
+# staged scan already covers the diff. git cuts only at the line it writes itself, the mark
+# after the comment character and a space, alone on its line: a message given with -F that
+# merely holds the mark keeps what follows it, so that must be scanned.
 _SCISSORS = b"------------------------ >8 ------------------------"
+_LONGEST_CUT_LINE = 8 + 1 + len(_SCISSORS) + 2
+_CUT_LINE = re.compile(rb"(?m)^[^\s]{1,8} " + re.escape(_SCISSORS) + rb"\r?$")
 
 
 _CHUNK = 1 << 20
@@ -33,9 +38,9 @@ def read_message(path: str) -> Content:
             size = os.fstat(handle.fileno()).st_size
             if size <= WINDOW:
                 data = handle.read()
-                cut = data.find(_SCISSORS)
-                if cut >= 0:
-                    data = data[: data.rfind(b"\n", 0, cut) + 1]
+                cut = _CUT_LINE.search(data)
+                if cut is not None:
+                    data = data[: cut.start()]
                 return Content(path=path, data=data)
             end = _scissors_line(handle)
     except OSError as exc:
@@ -46,23 +51,28 @@ def read_message(path: str) -> Content:
 def _scissors_line(handle: BinaryIO) -> int:
     """Where the message read from `handle` ends: the start of the line holding the first
     scissors mark (as read_message cuts a small one), else the end of the file."""
-    keep = len(_SCISSORS) - 1
     buf = b""
-    start = 0  # offset of buf[0] in the file
-    newline = 0  # offset just past the last newline before buf
+    start = 0  # offset of buf[0] in the file: the start of a line unless `inside`
+    inside = False  # in a line too long to be the cut line: skip to its end
     while chunk := handle.read(_CHUNK):
         buf += chunk
-        found = buf.find(_SCISSORS)
-        if found >= 0:
-            before = buf.rfind(b"\n", 0, found)
-            return start + before + 1 if before >= 0 else newline
-        drop = max(0, len(buf) - keep)
-        last = buf.rfind(b"\n", 0, drop)
-        if last >= 0:
-            newline = start + last + 1
-        start += drop
-        buf = buf[drop:]
-    return start + len(buf)
+        if inside:
+            end = buf.find(b"\n")
+            if end < 0:
+                start, buf = start + len(buf), b""
+                continue
+            start, buf, inside = start + end + 1, buf[end + 1 :], False
+        # Search whole lines only (the last one may still be growing), so that the cut
+        # line's start, its comment character and its end are all in view.
+        whole = buf.rfind(b"\n") + 1
+        found = _CUT_LINE.search(buf, 0, whole)
+        if found is not None:
+            return start + found.start()
+        start, buf = start + whole, buf[whole:]
+        if len(buf) > _LONGEST_CUT_LINE:  # never hold a long line (a file of one line)
+            start, buf, inside = start + len(buf), b"", True
+    found = None if inside else _CUT_LINE.search(buf)
+    return start + (found.start() if found is not None else len(buf))
 
 
 def _chunks(path: str, end: int) -> Iterator[bytes]:
