@@ -243,3 +243,17 @@ def test_utf16_then_utf8_windowed_finds_decoded_keys(tmp_path: Path) -> None:
     assert len(whole_report["findings"]) == len(keys)
     assert _findings(windowed_report) == _findings(whole_report)
     assert windowed_report["stats"]["complete"] is True
+
+
+def test_utf16_then_utf8_decoder_budget_is_reported(tmp_path: Path) -> None:
+    """Past a decoder's budget in a window, the file is reported as not scanned whole
+    (exit 2), whichever way the window is read; never passed as clean."""
+    head = "notes for the kimi account\n" * 80
+    data = head.encode("utf-16-le") + b"kimi sk\\x2dab\n" * (3 * WINDOW // 14)
+    (tmp_path / "flood.txt").write_bytes(data)
+    for env in (SMALL, WHOLE):
+        run = run_cli("files", "--format", "json", "flood.txt", cwd=tmp_path, env=env)
+        assert run.code == 2, run.all
+        report = json.loads(run.out)
+        assert report["stats"]["complete"] is False
+        assert "decoder's limit" in report["stats"]["incomplete"][0]["reason"]
