@@ -181,13 +181,46 @@ def own_findings(
     found = detect(content, settings)
     if win.encoding is not None:
         return _own_wide_findings(content, win, found, settings)
+    return _own_raw_findings(win, found)
+
+
+def _in_own(found: list[Finding], win: Window, encoding: str | None) -> list[Finding]:
+    """The findings whose start falls in the window's own part, positions counted in the
+    characters of `encoding` (None: the bytes as UTF-8, as detect() counts them)."""
     if not found:
         return found
-    lo = _position(win.data, win.own_start)
-    hi = None if win.last else _position(win.data, win.own_end)
+    if encoding is None:
+        lo = _position(win.data, win.own_start)
+        hi = None if win.last else _position(win.data, win.own_end)
+    else:
+        lo = _text_position(win.data, win.own_start, encoding)
+        hi = None if win.last else _text_position(win.data, win.own_end, encoding)
     return [
         f for f in found if (f.line, f.column) >= lo and (hi is None or (f.line, f.column) < hi)
     ]
+
+
+def _read_wide(f: Finding) -> bool:
+    """Whether detect() found it in the window read as UTF-16/32 characters (its label's
+    first layer), so its line and column count those characters, not the bytes."""
+    return f.encoding is not None and f.encoding.split("+", 1)[0] in ("utf-16", "utf-32")
+
+
+def _own_raw_findings(win: Window, raw: list[Finding]) -> list[Finding]:
+    """detect()'s findings in the window's bytes, each kept where its start falls in the
+    window's own part. Every decoded layer (escapes, base64, percent, entities) counts:
+    a key found only through one is a key. detect() may also have read the window as wide
+    text (decoders.text_encoding, told from this window alone): those findings are
+    located in the characters of that encoding, never dropped for it."""
+    plain = [f for f in raw if not _read_wide(f)]
+    wide = [f for f in raw if _read_wide(f)]
+    out = _in_own(plain, win, None)
+    if wide:
+        encoding = decoders.text_encoding(win.data)
+        # detect() labelled them wide, so it told the same encoding from the same bytes.
+        assert encoding is not None
+        out += _in_own(wide, win, encoding)
+    return out
 
 
 def _own_wide_findings(
@@ -195,22 +228,17 @@ def _own_wide_findings(
 ) -> list[Finding]:
     """A window of UTF-16/32 text: its characters are scanned (a later window has no
     byte-order mark for detect() to know them by), then its bytes as they are, as detect()
-    does for a whole file; each kept where its start falls in the window's own part."""
+    does for a whole file; each kept where its start falls in the window's own part.
+
+    The bytes' findings include those of every decoded layer: text that starts in UTF-16
+    and goes on in UTF-8 holds its escaped or base64 keys in the bytes, where the whole
+    file's read (detect()) finds them too."""
     assert win.encoding is not None
     text = decoders.transcode(win.data, win.encoding)
     found = detect(dataclasses.replace(content, data=text), settings)
-    lo = _text_position(win.data, win.own_start, win.encoding)
-    hi = None if win.last else _text_position(win.data, win.own_end, win.encoding)
-    out = [f for f in found if (f.line, f.column) >= lo and (hi is None or (f.line, f.column) < hi)]
+    out = _in_own(found, win, win.encoding)
     keys = {f.secret for f in found}
-    raw = [f for f in raw if f.secret not in keys and f.encoding is None]
-    if raw:
-        lo = _position(win.data, win.own_start)
-        hi = None if win.last else _position(win.data, win.own_end)
-        out += [
-            f for f in raw if (f.line, f.column) >= lo and (hi is None or (f.line, f.column) < hi)
-        ]
-    return out
+    return out + _own_raw_findings(win, [f for f in raw if f.secret not in keys])
 
 
 def shift(findings: list[Finding], win: Window) -> list[Finding]:

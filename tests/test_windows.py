@@ -3,6 +3,7 @@ whole scan reports: each key once, at the line and column of the whole file."""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from pathlib import Path
@@ -191,3 +192,68 @@ def test_wide_windowed_equals_whole(encoding: str, chunk: int, window: int) -> N
     assert [(f.line, f.column, f.secret) for f in windowed] == [
         (f.line, f.column, f.secret) for f in whole
     ]
+
+
+def _utf16_then_utf8(window: int) -> tuple[bytes, list[str]]:
+    """UTF-16 without a byte-order mark (with a key in it, so detect() reads the whole file
+    as wide text too), going on in UTF-8 with keys that only a decoder finds: escapes,
+    base64, percent and HTML entities, in the first window and in later ones."""
+    rng = random.Random(14)
+    keys = [keygen.kimi_code_key(rng) for _ in range(10)] + [keygen.moonshot_key(rng)]
+    head = f"X-API-key: {keys[-1]}\n" + "notes for the moonshot account\n" * 80
+    spellings = [
+        lambda k: "token = '" + k.replace("-", "\\x2d") + "'",
+        lambda k: '"auth": "' + k.replace("-", "\\u002d") + '"',
+        lambda k: "moonshot_key: " + base64.b64encode(k.encode()).decode(),
+        lambda k: "https://api.moonshot.cn/?key=" + k.replace("-", "%2D"),
+        lambda k: "<td>" + k.replace("-", "&#45;") + "</td>",
+    ]
+    filler = "plain ascii text about the moonshot api\n" * (window // 40 + 3)
+    tail = "".join(
+        spellings[n % 5](key) + "\n" + (filler if n in (4, 7) else "")
+        for n, key in enumerate(keys[:-1])
+    )
+    return head.encode("utf-16-le") + tail.encode(), keys
+
+
+def test_utf16_then_utf8_windowed_finds_decoded_keys(tmp_path: Path) -> None:
+    """A window read as UTF-16 still keeps what the decoders find in its bytes as they are
+    (the UTF-8 part): every key a whole read finds, at the same place (it once dropped
+    every decoded key of the bytes, silently)."""
+    data, keys = _utf16_then_utf8(4096)
+    whole = detect(Content(path="doc.txt", data=data))
+    assert {f.secret for f in whole} == set(keys)
+    for chunk in (1000, 4096):
+        chunks = (data[i : i + chunk] for i in range(0, len(data), chunk))
+        windowed = detect_chunks(Content(path="doc.txt", data=b""), chunks, window=4096)
+        assert sorted((f.line, f.column, f.secret) for f in windowed) == sorted(
+            (f.line, f.column, f.secret) for f in whole
+        )
+    # Through the CLI, with the file several of its windows long.
+    data, keys = _utf16_then_utf8(WINDOW)
+    assert len(data) > 2 * WINDOW
+    (tmp_path / "mixed.txt").write_bytes(data)
+    runs = [
+        run_cli("files", "--format", "json", "mixed.txt", cwd=tmp_path, env=e)
+        for e in (SMALL, WHOLE)
+    ]
+    for run in runs:
+        assert run.code == 1, run.all
+    windowed_report, whole_report = (json.loads(r.out) for r in runs)
+    assert len(whole_report["findings"]) == len(keys)
+    assert _findings(windowed_report) == _findings(whole_report)
+    assert windowed_report["stats"]["complete"] is True
+
+
+def test_utf16_then_utf8_decoder_budget_is_reported(tmp_path: Path) -> None:
+    """Past a decoder's budget in a window, the file is reported as not scanned whole
+    (exit 2), whichever way the window is read; never passed as clean."""
+    head = "notes for the kimi account\n" * 80
+    data = head.encode("utf-16-le") + b"kimi sk\\x2dab\n" * (3 * WINDOW // 14)
+    (tmp_path / "flood.txt").write_bytes(data)
+    for env in (SMALL, WHOLE):
+        run = run_cli("files", "--format", "json", "flood.txt", cwd=tmp_path, env=env)
+        assert run.code == 2, run.all
+        report = json.loads(run.out)
+        assert report["stats"]["complete"] is False
+        assert "decoder's limit" in report["stats"]["incomplete"][0]["reason"]
