@@ -72,6 +72,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 _CHUNK = 1 << 20
+_STRADDLE = 4096  # read at least this much to complete an object begun in the last read
 _F_SETPIPE_SZ = 1031  # Linux: larger pipes mean fewer context switches per MB
 _F_GETPIPE_SZ = 1032
 COMMIT_MESSAGE = "<commit message>"
@@ -136,9 +137,17 @@ class _ChunkReader:
         have = len(self.buf) - self.pos
         if have >= need:
             return True
+        if not have:
+            # Nothing left over: a fresh chunk becomes the buffer as it is, not copied.
+            self.buf, self.pos = os.read(self.fd, max(need, _CHUNK)), 0
+            have = len(self.buf)
+            if have >= need or not have:
+                return have >= need
+        # What is wanted straddles two reads: read little more than its remainder, so
+        # that the join copies about that object, not a whole chunk (~1 MiB) per read.
         parts = [self.buf[self.pos :]]
         while have < need:
-            chunk = os.read(self.fd, max(need - have, _CHUNK))
+            chunk = os.read(self.fd, max(need - have, _STRADDLE))
             if not chunk:
                 break
             parts.append(chunk)
@@ -260,9 +269,16 @@ class _RunReader:
             return None
         if line[:1] == b"?":
             return [line]  # absent from a partial clone: never asked of cat-file
-        fields = self.reader.header()
-        if fields is None:
-            raise ScanError("git cat-file stopped in the middle of the objects")
+        reader = self.reader
+        end = reader.buf.find(b"\n", reader.pos)
+        if end >= 0:  # the header is in the buffer already (_ChunkReader.header inline)
+            fields = reader.buf[reader.pos : end].split(b" ", 3)
+            reader.pos = end + 1
+        else:
+            found = reader.header()
+            if found is None:
+                raise ScanError("git cat-file stopped in the middle of the objects")
+            fields = found
         if len(fields) >= 3 and fields[1] in _NAMED:  # commits and tags have no path
             fields.append(_rest(line))
         return fields
