@@ -190,6 +190,9 @@ class RefWalk:
         assert self.proc.stdout is not None
         try:
             self.walk = [line.split() for line in self.proc.stdout.read().splitlines()]
+            # At the end of its output git is exiting: its status, not a kill, decides
+            # whether order() may use the walk.
+            self.proc.wait()
         finally:
             self.close()
 
