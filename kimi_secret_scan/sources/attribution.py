@@ -57,11 +57,25 @@ def commit_order(cwd: Path, rev_args: list[str]) -> git.Pending:
     return git.Pending(["rev-list", "--topo-order", *rev_args, "--"], cwd)
 
 
+class WalkOrder:
+    """commit_order's answer taken from a RefWalk of the same revisions."""
+
+    def __init__(self, walk: RefWalk) -> None:
+        self.walk = walk
+
+    def result(self) -> bytes:
+        self.walk.thread.join()
+        if self.walk.proc.returncode != 0:
+            # The walk failed (or was killed): ask git for the order itself, as before.
+            return commit_order(self.walk.cwd, ["--all", "--reflog"]).result()
+        return b"".join(ids[0] + b"\n" for ids in reversed(self.walk.walk) if ids)
+
+
 def introductions(
     cwd: Path,
     blob_ids: Iterable[str],
     rev_args: list[str],
-    order: git.Pending | None = None,
+    order: git.Pending | WalkOrder | None = None,
     ways: int = 1,
 ) -> dict[str, list[Introduction]]:
     """For each blob id, every (commit, path) that introduced it, oldest first.
@@ -152,10 +166,15 @@ class RefWalk:
     are ready when the attributed commits are known.
     """
 
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, reflog: bool = False) -> None:
         self.cwd = cwd
+        # With the reflogs, the walk is the history audit's (`--all --reflog`): its
+        # commits, reversed, are the attribution's order too (order()), one walk for both.
+        # The reflogs' commits change no ref's containment: a ref's tip has the same
+        # ancestors, still listed before their children.
         self.proc: git.Process = git.popen(
-            ["rev-list", "--reverse", "--topo-order", "--parents", "--all"],
+            ["rev-list", "--reverse", "--topo-order", "--parents", "--all"]
+            + (["--reflog"] if reflog else []),
             cwd,
             stdout=git.PIPE,
             stderr=git.DEVNULL,
@@ -171,8 +190,16 @@ class RefWalk:
         assert self.proc.stdout is not None
         try:
             self.walk = [line.split() for line in self.proc.stdout.read().splitlines()]
+            # At the end of its output git is exiting: its status, not a kill, decides
+            # whether order() may use the walk.
+            self.proc.wait()
         finally:
             self.close()
+
+    def order(self) -> WalkOrder:
+        """The walk's commits in `git rev-list --topo-order` order (--reverse reverses
+        exactly that list), as commit_order gives them."""
+        return WalkOrder(self)
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -59,6 +59,7 @@ from kimi_secret_scan.sources import metadata
 from kimi_secret_scan.sources.attribution import (
     Introduction,
     RefWalk,
+    WalkOrder,
     commit_order,
     introductions,
 )
@@ -71,7 +72,9 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_SIZE = 100 * 1024 * 1024
 _CHUNK = 1 << 20
+_STRADDLE = 4096  # read at least this much to complete an object begun in the last read
 _F_SETPIPE_SZ = 1031  # Linux: larger pipes mean fewer context switches per MB
+_F_GETPIPE_SZ = 1032
 COMMIT_MESSAGE = "<commit message>"
 _GITLINK = b"160000 "
 # A tree whose entries' names hold no line break (one C pass; `.` is any byte of the raw
@@ -84,6 +87,7 @@ _ENTRY_NAMES = {
     width: re.compile(rb"[0-7]+ ([^\0]*)\0.{%d}" % width, re.S).findall for width in (20, 32)
 }
 _HEX = re.compile(r"[0-9a-f]+")
+_NAMED = (b"blob", b"tree")  # the objects a listing line names by a path
 
 
 def tag_message_path(name: str) -> str:
@@ -192,9 +196,17 @@ class _ChunkReader:
         have = len(self.buf) - self.pos
         if have >= need:
             return True
+        if not have:
+            # Nothing left over: a fresh chunk becomes the buffer as it is, not copied.
+            self.buf, self.pos = os.read(self.fd, max(need, _CHUNK)), 0
+            have = len(self.buf)
+            if have >= need or not have:
+                return have >= need
+        # What is wanted straddles two reads: read little more than its remainder, so
+        # that the join copies about that object, not a whole chunk (~1 MiB) per read.
         parts = [self.buf[self.pos :]]
         while have < need:
-            chunk = os.read(self.fd, max(need - have, _CHUNK))
+            chunk = os.read(self.fd, max(need - have, _STRADDLE))
             if not chunk:
                 break
             parts.append(chunk)
@@ -221,6 +233,17 @@ class _ChunkReader:
         data = self.buf[self.pos : self.pos + size]
         self.pos += size + 1
         return data
+
+    def tree(self, size: int) -> bytes | None:
+        """A tree's entries when they name a submodule (a gitlink), else None: the tree is
+        passed over in the buffer, never copied (most trees hold no gitlink)."""
+        if not self._fill(size + 1):
+            raise ScanError("git cat-file stopped in the middle of an object")
+        pos = self.pos
+        self.pos = pos + size + 1
+        if self.buf.find(_GITLINK, pos, pos + size) < 0:
+            return None
+        return self.buf[pos : pos + size]
 
     def pieces(self, size: int) -> Iterator[bytes]:
         """An object in pieces as they arrive (blobs larger than a window)."""
@@ -295,6 +318,7 @@ class _RunReader:
         self.lines = iter(lines)
         self.reader = reader
         self.data = reader.data
+        self.tree = reader.tree
         self.pieces = reader.pieces
         self.skip = reader.skip
 
@@ -304,10 +328,17 @@ class _RunReader:
             return None
         if line[:1] == b"?":
             return [line]  # absent from a partial clone: never asked of cat-file
-        fields = self.reader.header()
-        if fields is None:
-            raise ScanError("git cat-file stopped in the middle of the objects")
-        if len(fields) >= 3:
+        reader = self.reader
+        end = reader.buf.find(b"\n", reader.pos)
+        if end >= 0:  # the header is in the buffer already (_ChunkReader.header inline)
+            fields = reader.buf[reader.pos : end].split(b" ", 3)
+            reader.pos = end + 1
+        else:
+            found = reader.header()
+            if found is None:
+                raise ScanError("git cat-file stopped in the middle of the objects")
+            fields = found
+        if len(fields) >= 3 and fields[1] in _NAMED:  # commits and tags have no path
             fields.append(_rest(line))
         return fields
 
@@ -427,6 +458,16 @@ def _grow_pipe(fd: int) -> None:
         fcntl.fcntl(fd, _F_SETPIPE_SZ, _CHUNK)
 
 
+def _pipe_size(fd: int) -> int:
+    """The bytes a pipe holds (Linux); 4,096 (POSIX's PIPE_BUF, the least) elsewhere."""
+    try:
+        import fcntl
+
+        return int(fcntl.fcntl(fd, _F_GETPIPE_SZ))
+    except (OSError, AttributeError, ImportError):
+        return 4096
+
+
 @dataclass
 class _Message:
     oid: str
@@ -500,7 +541,7 @@ class HistorySource:
         self.head_tree: git.Pending | None = None
         self.shallow: git.Pending | None = None
         # The attribution walk's commits, and how many processes share its diffs.
-        self.commit_order: git.Pending | None = None
+        self.commit_order: git.Pending | WalkOrder | None = None
         self.ways = 1
         # The caller's own reads to start beside the scan (the audit's count of stored
         # objects in a bare repository).
@@ -734,10 +775,16 @@ class HistorySource:
         cat, reader = _worker_batch(self.repo)
         assert cat.stdin is not None
         commands = b"".join(b"contents " + oid + b"\n" for oid in wanted) + b"flush\n"
-        # Written aside: a run's commands may not fit in the pipe while its objects fill
-        # the other one.
-        writer = threading.Thread(target=_write, args=(cat.stdin.fileno(), commands))
-        writer.start()
+        writer = None
+        if len(commands) <= _pipe_size(cat.stdin.fileno()):
+            # cat-file has read every command of the previous run (it answered them all):
+            # the pipe is empty, and this run's commands fit in it without blocking.
+            _write(cat.stdin.fileno(), commands)
+        else:
+            # Written aside: the commands may not fit in the pipe while the objects fill
+            # the other one.
+            writer = threading.Thread(target=_write, args=(cat.stdin.fileno(), commands))
+            writer.start()
         try:
             self._consume(_RunReader(reader, lines))
         except BaseException:
@@ -745,7 +792,8 @@ class HistorySource:
             _drop_batch()
             raise
         finally:
-            writer.join()
+            if writer is not None:
+                writer.join()
 
     def _consume(self, reader: _ChunkReader | _RunReader) -> None:
         stats, progress, settings = self.stats, self.progress, self.settings
@@ -763,10 +811,10 @@ class HistorySource:
                 continue
             kind, size = fields[1], int(fields[2])
             if kind == b"tree":
-                data = reader.data(size)
                 # rev-list never lists a submodule's commit (a gitlink): find them in the
                 # trees, so a submodule is reported as not scanned rather than passed over.
-                if _GITLINK in data:
+                data = reader.tree(size)
+                if data is not None:
                     # A tree entry holds the raw id: half the hex id's length (SHA-1 or 256).
                     raw_id = len(fields[0]) // 2
                     self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
@@ -908,10 +956,16 @@ class HistorySource:
         so that it runs while the rest is read instead of after."""
         if not self.parent or self.ref_walk is not None:
             return
-        self.ref_walk = RefWalk(self.repo)
+        # Every ref and reflog (the default selection): one walk gives both the refs'
+        # containment and the attribution's commit order.
+        shared = self.selection.rev_args() == ["--all", "--reflog"]
+        self.ref_walk = RefWalk(self.repo, reflog=shared)
         self.head_tree = git.Pending(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
         if self.ways > 1:
-            self.commit_order = commit_order(self.repo, self.selection.rev_args())
+            if shared:
+                self.commit_order = self.ref_walk.order()
+            else:
+                self.commit_order = commit_order(self.repo, self.selection.rev_args())
 
     def _big_message(self, oid: str, kind: str, pieces: Iterator[bytes], size: int) -> None:
         """A commit or tag larger than a window (its message of any size): the message is
