@@ -235,15 +235,17 @@ class _ChunkReader:
         return data
 
     def tree(self, size: int) -> bytes | None:
-        """A tree's entries when they name a submodule (a gitlink), else None: the tree is
-        passed over in the buffer, never copied (most trees hold no gitlink)."""
+        """A tree's entries when they may name a submodule (a gitlink) or hold a name with a
+        line break in it, else None: such a tree is passed over in the buffer, never
+        copied."""
         if not self._fill(size + 1):
             raise ScanError("git cat-file stopped in the middle of an object")
         pos = self.pos
         self.pos = pos + size + 1
-        if self.buf.find(_GITLINK, pos, pos + size) < 0:
+        buf = self.buf
+        if buf.find(_GITLINK, pos, pos + size) < 0 and buf.find(b"\n", pos, pos + size) < 0:
             return None
-        return self.buf[pos : pos + size]
+        return buf[pos : pos + size]
 
     def pieces(self, size: int) -> Iterator[bytes]:
         """An object in pieces as they arrive (blobs larger than a window)."""
@@ -815,11 +817,12 @@ class HistorySource:
                 # trees, so a submodule is reported as not scanned rather than passed over.
                 data = reader.tree(size)
                 if data is not None:
-                    # A tree entry holds the raw id: half the hex id's length (SHA-1 or 256).
-                    raw_id = len(fields[0]) // 2
-                    self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
-                if b"\n" in data:  # most trees: a raw id holds the byte
-                    self._newline_names(fields, data)
+                    if _GITLINK in data:
+                        # A tree entry holds the raw id: half the hex id's length.
+                        raw_id = len(fields[0]) // 2
+                        self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
+                    if b"\n" in data:  # many trees: a raw id holds the byte
+                        self._newline_names(fields, data)
                 continue
             if kind == b"blob":
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
