@@ -6,6 +6,8 @@ encoding, two author lines, no author, paths with blanks and a trailing CR."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ import pytest
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.sources import history, metadata
-from tests.gitrepo import GitRepo
+from tests.gitrepo import GitRepo, run_cli
+from tests.keygen import kimi_code_key
 
 
 def _commit(repo: GitRepo, body: bytes) -> str:
@@ -104,3 +107,22 @@ def test_names_and_identities_are_what_git_lists(tmp_path: Path, jobs: int) -> N
     assert b" lead\n" in paths and b"cr\r\n" in paths and b"dir/ sp ace\t.txt\n" in paths
     listing = repo.git("rev-list", "--objects", "--all", "--reflog", "--")
     assert source.names.listed == listing.count("\n")
+
+
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_a_key_in_a_submodule_path_is_found(tmp_path: Path, jobs: str) -> None:
+    """rev-list never lists a gitlink: its path name (one with a line break too) is read
+    from its tree, as the trees are passed over, one way or several."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit_file("a.txt", "a\n", "base")
+    sub_head = GitRepo(tmp_path / "sub").commit_file("x", "x\n")
+    keys = [kimi_code_key(), kimi_code_key()]
+    for path in (f"deep/m/{keys[0]}", f"deep/q\n{keys[1]}/z"):
+        repo.git("update-index", "--add", "--cacheinfo", f"160000,{sub_head},{path}")
+    repo.commit("gitlinks")
+    run = run_cli("history", "--jobs", jobs, "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    found = json.loads(run.out)["findings"]
+    assert sorted(f["secret_sha256"] for f in found) == sorted(
+        hashlib.sha256(key.encode()).hexdigest() for key in keys
+    ), run.all

@@ -158,6 +158,20 @@ def test_binary_and_submodule_changes(repo: GitRepo, tmp_path: Path) -> None:
     assert [s["path"].split(":", 1)[1] for s in report["stats"]["skipped"]] == ["vendor/sub"]
 
 
+def test_a_key_in_a_submodule_path_is_found(repo: GitRepo, tmp_path: Path) -> None:
+    """A submodule is not scanned, but the name of the path it sits at is published like
+    any other (a gitlink added without .gitmodules: no file names it)."""
+    base = repo.commit_file("a.txt", "a\n")
+    _, key = key_line()
+    sub_head = GitRepo(tmp_path / "sub").commit_file("x", "x\n")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{sub_head},vendor/{key}")
+    repo.commit("add a submodule pointer")
+    run = run_cli("range", f"{base}..HEAD", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    [finding] = json.loads(run.out)["findings"]
+    assert finding["path"].startswith("path name")
+
+
 def test_root_commit_in_range_scans_every_file(repo: GitRepo) -> None:
     line, _ = key_line()
     first = repo.commit_file("k.py", line)

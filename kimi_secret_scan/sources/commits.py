@@ -89,6 +89,14 @@ class _Added:
     new_name: bool = True
 
 
+@dataclass(frozen=True)
+class _NewName:
+    """A path name a commit creates that holds no blob (a submodule's)."""
+
+    commit: Commit
+    path: str
+
+
 def resolve_commit(cwd: Path, rev: str) -> str | None:
     """The full id of the commit `rev` names, or None when this repository lacks it."""
     if not rev or rev.startswith("-"):
@@ -279,7 +287,7 @@ def _changes_per_parent(
 
 def _added(
     commits: Sequence[RangeCommit], per_commit: dict[str, list[list[_Change]]]
-) -> Iterator[_Added | Skipped]:
+) -> Iterator[_Added | _NewName | Skipped]:
     for item in commits:
         blocks = per_commit.get(item.commit.sha)
         expected = max(1, len(item.parents))
@@ -294,14 +302,16 @@ def _added(
             versions = [changes.get(path) for changes in by_path]
             if any(v is None or v.new_id != first.new_id for v in versions):
                 continue
+            new_name = all(v is not None and v.status in "ARC" for v in versions)
             if first.new_mode == _SUBMODULE:
                 yield Skipped(
                     f"{item.commit.sha[:12]}:{path}",
                     "submodule (its commits are scanned in its own repository)",
                 )
+                if new_name:  # its name is published all the same
+                    yield _NewName(item.commit, path)
                 continue
             baseline = tuple(v.old_id for v in versions if v is not None and not is_zero(v.old_id))
-            new_name = all(v is not None and v.status in "ARC" for v in versions)
             yield _Added(item.commit, path, first.new_id, baseline, new_name)
 
 
@@ -321,6 +331,8 @@ def iter_commit_contents(
     for entry in _added(commits, per_commit):
         if isinstance(entry, Skipped):
             yield entry
+        elif isinstance(entry, _NewName):
+            names.setdefault(entry.commit.sha, []).append(entry.path)
         else:
             added.append(entry)
             if entry.new_name:

@@ -523,7 +523,8 @@ class HistorySource:
         self.ref_walk: RefWalk | None = None
         # Paths at which some commit holds a submodule (gitlink): not scanned, and said so.
         self.submodules: set[str] = set()
-        # Path names that hold a line break, read from their trees (the listing cuts them).
+        # Path names the listing lacks, read from their trees: a name with a line break (the
+        # listing cuts it) and a submodule's (rev-list never lists a gitlink).
         self.newline_names: set[bytes] = set()
         self._partial: bool | None = None
         # Read when first needed: refs that point at blobs; notes commit -> its notes ref.
@@ -913,6 +914,7 @@ class HistorySource:
                 name = data[space + 1 : nul]
                 path = tree_path + b"/" + name if tree_path else name
                 self.submodules.add(path.decode("utf-8", "surrogateescape"))
+                self.newline_names.add(path)  # its name is published all the same
             pos = nul + 1 + raw_id
 
     def _message(self, oid: str, kind: str, data: bytes) -> None:
