@@ -35,8 +35,17 @@ def test_clean_message_passes(tmp_path: Path) -> None:
     assert "no Kimi keys found" in run.out
 
 
+def _staged(path: Path, key: str) -> None:
+    """A repository at `path` whose index holds `key`: what `git commit -v` shows below the
+    scissors line is its diff."""
+    repo = GitRepo(path)
+    repo.write("c.py", f"KEY = '{key}'\n")
+    repo.add("c.py")
+
+
 def test_verbose_commit_diff_below_the_scissors_is_not_the_message(tmp_path: Path) -> None:
     key = kimi_code_key()
+    _staged(tmp_path, key)
     scissors = "# ------------------------ >8 ------------------------\n"
     (tmp_path / "MSG").write_text(
         "Add config\n\n" + scissors + "# Do not modify or remove the line above.\n"
@@ -44,7 +53,9 @@ def test_verbose_commit_diff_below_the_scissors_is_not_the_message(tmp_path: Pat
     )
     run = run_cli("commit-msg", "--format", "json", "MSG", cwd=tmp_path)
     assert run.code == 0, run.all
-    assert json.loads(run.out)["stats"]["lines"] == 2
+    # The 4 lines from the scissors on are read too (git keeps them without -v); the
+    # staged key there is the diff's.
+    assert json.loads(run.out)["stats"]["lines"] == 2 + 4
 
 
 def test_non_utf8_message(tmp_path: Path) -> None:
@@ -143,6 +154,7 @@ def test_a_message_over_a_window_is_scanned_in_windows(tmp_path: Path) -> None:
 
 def test_the_scissors_cut_a_message_over_a_window(tmp_path: Path) -> None:
     key = kimi_code_key()
+    _staged(tmp_path, key)
     scissors = "# ------------------------ >8 ------------------------\n"
     # The mark lies across the reader's 1 MiB chunks and past several windows.
     head = "Subject\n\n" + _filler(20_000)
@@ -152,7 +164,7 @@ def test_the_scissors_cut_a_message_over_a_window(tmp_path: Path) -> None:
     )
     run = run_cli("commit-msg", "--format", "json", "MSG", cwd=tmp_path, env=_SMALL_WINDOW)
     assert run.code == 0, run.all
-    assert json.loads(run.out)["stats"]["lines"] == 20_003
+    assert json.loads(run.out)["stats"]["lines"] == 20_003 + 3
 
 
 def test_a_message_over_a_window_is_not_held(
@@ -186,8 +198,48 @@ def test_a_mark_git_does_not_cut_at_is_scanned_past(
         env = {"KIMI_SECRET_SCAN_WINDOW": "4096"} if big else None
         run = run_cli("commit-msg", "MSG", cwd=tmp_path, env=env)
         assert run.code == 1, (mark, run.all)
-    # git's own line cuts, in a message over a window as in a small one.
+    # git's own line: the -v diff below it is not the message, in a message over a window
+    # as in a small one; but `git commit -F` keeps it, so a key that is not in the diff's
+    # sources (this one is in no repository) counts.
     git_cut = "; ------------------------ >8 ------------------------\n"  # core.commentChar=;
     (tmp_path / "MSG").write_text("Subject\n\n" + pad + git_cut + f"+KEY = '{key}'\n")
     env = {"KIMI_SECRET_SCAN_WINDOW": "4096"} if big else None
-    assert run_cli("commit-msg", "MSG", cwd=tmp_path, env=env).code == 0
+    assert run_cli("commit-msg", "MSG", cwd=tmp_path, env=env).code == 1
+    _staged(tmp_path / "repo", key)
+    (tmp_path / "repo" / "MSG").write_text("Subject\n\n" + pad + git_cut + f"+KEY = '{key}'\n")
+    assert run_cli("commit-msg", "MSG", cwd=tmp_path / "repo", env=env).code == 0
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_text_below_git_s_scissors_that_git_keeps_is_scanned(tmp_path: Path, crlf: bool) -> None:
+    """git cuts at its scissors line only with -v or --cleanup=scissors: `git commit -F`
+    (and -m, and the editor by default) keeps what follows. The hook cannot tell, so a key
+    below the line that is not in the -v diff's sources counts; one staged, or removed
+    from HEAD, is the diff's."""
+    repo = GitRepo(tmp_path)
+    repo.commit_file("a.txt", "a\n", "base")
+    repo.git("config", "core.hooksPath", str(tmp_path / "hooks"))
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    hook = hooks / "commit-msg"
+    hook.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m kimi_secret_scan commit-msg "$1"\n')
+    hook.chmod(0o755)
+    key, eol = kimi_code_key(), "\r\n" if crlf else "\n"
+    cut = "# ------------------------ >8 ------------------------"
+    msg = tmp_path.parent / f"msg-{crlf}"
+    msg.write_bytes(eol.join(["Subject", "", cut, f"key {key}", ""]).encode())
+    repo.write("a.txt", "b\n")
+    repo.add("a.txt")
+    env = {**os.environ, "PYTHONPATH": str(Path(message.__file__).parents[2])}
+    commit = subprocess.run(
+        ["git", "commit", "-q", "-F", str(msg)], cwd=tmp_path, env=env, capture_output=True
+    )
+    assert commit.returncode != 0, commit
+    assert repo.git("rev-list", "--count", "HEAD").strip() == "1"
+    # Staged, the key is the -v diff's: the message passes (the staged scan decides).
+    repo.write("k.py", f"KEY = '{key}'\n")
+    repo.add("k.py")
+    assert run_cli("commit-msg", str(msg), cwd=tmp_path).code == 0
+    repo.commit("add k")
+    repo.git("rm", "-q", "k.py")  # a commit that removes it shows it in its -v diff too
+    assert run_cli("commit-msg", str(msg), cwd=tmp_path).code == 0

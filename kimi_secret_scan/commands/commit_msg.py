@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
-from kimi_secret_scan.sources.message import commit_identities, read_message
+from kimi_secret_scan.sources.message import below_cut, commit_identities, read_message
 
 
 @click.command("commit-msg")
@@ -17,6 +17,11 @@ from kimi_secret_scan.sources.message import commit_identities, read_message
 def command(message_file: str, opts: ScanOptions) -> int:
     """Scan a commit message file (as the commit-msg hook passes it), and the author and
     committer the commit will record."""
-    items = [read_message(message_file), *commit_identities(Path.cwd())]
+    cwd = Path.cwd()
+    items = [
+        read_message(message_file),
+        *below_cut(message_file, cwd, opts.settings),
+        *commit_identities(cwd),
+    ]
     result = opts.scan("commit-msg", "commit message", items)
     return opts.report(result)

@@ -15,12 +15,15 @@ from kimi_secret_scan import git
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
-from kimi_secret_scan.windows import WINDOW
+from kimi_secret_scan.settings import DetectorSettings
+from kimi_secret_scan.windows import WINDOW, detect_chunks
 
 # `git commit -v` appends the diff below this line; git drops it from the message, and the
 # staged scan already covers the diff. git cuts only at the line it writes itself, the mark
 # after the comment character and a space, alone on its line: a message given with -F that
-# merely holds the mark keeps what follows it, so that must be scanned.
+# merely holds the mark keeps what follows it, so that must be scanned. And git cuts there
+# only with -v or --cleanup=scissors, which a hook cannot see: below the line, a key that
+# is not in what -v shows (the index, the work tree, HEAD, its parent) counts (below_cut).
 _SCISSORS = b"------------------------ >8 ------------------------"
 _LONGEST_CUT_LINE = 8 + 1 + len(_SCISSORS) + 2
 _CUT_LINE = re.compile(rb"(?m)^[^\s]{1,8} " + re.escape(_SCISSORS) + rb"\r?$")
@@ -75,11 +78,45 @@ def _scissors_line(handle: BinaryIO) -> int:
     return start + (found.start() if found is not None else len(buf))
 
 
-def _chunks(path: str, end: int) -> Iterator[bytes]:
-    """The file's first `end` bytes, in chunks."""
+def below_cut(path: str, cwd: Path, settings: DetectorSettings) -> Iterator[Content]:
+    """What follows the scissors line, when the message holds one: git drops it only with
+    -v or --cleanup=scissors (`git commit -F` of a message that holds the line keeps it).
+    A key there that is in none of the places git's -v diff is made of is not the diff."""
+    try:
+        size = os.stat(path).st_size
+        with open(path, "rb") as handle:
+            start = _scissors_line(handle) if size > WINDOW else None
+            data = b"" if start is not None else handle.read()
+    except OSError as exc:
+        raise ScanError(f"{path}: {exc.strerror or 'cannot be read'}") from None
+    if start is None:
+        cut = _CUT_LINE.search(data)
+        start = cut.start() if cut is not None else size
+    if start >= size:
+        return
+    shown = f"{path} (below the scissors line, lines counted from it)"
+    probe = Content(path=shown, data=b"")
+    pieces = partial(_chunks, path, size, start)
+    found = detect_chunks(probe, pieces(), settings)
+    known = frozenset(f.secret for f in found if _in_the_diff(f.secret, cwd))
+    yield Content(path=shown, data=b"", chunks=pieces, size=size - start, known_secrets=known)
+
+
+def _in_the_diff(key: str, cwd: Path) -> bool:
+    """`key` is in what `git commit -v` (-vv, --amend) writes below the line: staged or
+    unstaged, or in HEAD or its parent (a line the commit removes)."""
+    for where in (["--cached"], [], ["HEAD"], ["HEAD~1"]):
+        if git.try_git(["grep", "-q", "-F", "-e", key, *where, "--"], cwd) is not None:
+            return True
+    return False
+
+
+def _chunks(path: str, end: int, start: int = 0) -> Iterator[bytes]:
+    """The file's bytes from `start` to `end`, in chunks."""
     try:
         with open(path, "rb") as handle:
-            left = end
+            handle.seek(start)
+            left = end - start
             while left > 0 and (chunk := handle.read(min(_CHUNK, left))):
                 left -= len(chunk)
                 yield chunk
