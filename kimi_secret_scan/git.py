@@ -451,12 +451,17 @@ def stream_git(args: list[str], cwd: Path | str, chunk: int = 1 << 20) -> Iterat
         raise ScanError(f"git {_subcommand(args)} failed: {_first_line(b''.join(errors))}")
 
 
-def try_git(args: list[str], cwd: Path | str) -> bytes | None:
+def try_git(args: list[str], cwd: Path | str, input: bytes | None = None) -> bytes | None:
     """Run git; None when it exits non-zero (for questions such as 'is there a HEAD?')."""
     check_version()
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, env=_env_for(args), check=False
+            ["git", *args],
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=_env_for(args),
+            check=False,
         )
     except FileNotFoundError as exc:
         raise spawn_error(exc) from None

@@ -52,6 +52,10 @@ def write(target: str | Path, text: str, *, whole_keys: bool) -> None:
     """
     shown = str(target)
     path = Path(target)
+    if path.name.lower() == ".git":
+        # A worktree's or submodule's `.git` is a file naming its git directory: writing it
+        # would break the repository (and a directory of that name is one).
+        raise ScanError(f"refusing to write {shown}: it is a repository's .git")
     data = text.encode("utf-8", "surrogateescape")
     try:
         info = os.lstat(path)

@@ -239,3 +239,14 @@ def test_baseline_and_replacements_files_are_not_written_through_links(
     run = run_cli("history", "--write-replacements", str(plain), cwd=leaky.path)
     assert run.code == 0  # the file was written: nothing failed
     assert stat.S_IMODE(plain.stat().st_mode) == 0o600
+
+
+def test_output_over_a_worktrees_git_file_is_refused(leaky: GitRepo, tmp_path: Path) -> None:
+    """A linked worktree's (or a submodule's) `.git` is a file naming its git directory:
+    a report written over it would break the repository."""
+    leaky.git("worktree", "add", "-q", str(tmp_path / "wt"))
+    dot_git = tmp_path / "wt" / ".git"
+    before = dot_git.read_bytes()
+    run = run_cli("files", ".", "--output", ".git", cwd=tmp_path / "wt")
+    assert run.code == 2 and "refusing to write .git" in run.err, run.all
+    assert dot_git.read_bytes() == before

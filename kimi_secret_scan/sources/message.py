@@ -105,8 +105,11 @@ def below_cut(path: str, cwd: Path, settings: DetectorSettings) -> Iterator[Cont
 def _in_the_diff(key: str, cwd: Path) -> bool:
     """`key` is in what `git commit -v` (-vv, --amend) writes below the line: staged or
     unstaged, or in HEAD or its parent (a line the commit removes)."""
+    # The key goes to git on its standard input, never on its command line (which any
+    # local user can read in the process list).
+    pattern = key.encode() + b"\n"
     for where in (["--cached"], [], ["HEAD"], ["HEAD~1"]):
-        if git.try_git(["grep", "-q", "-F", "-e", key, *where, "--"], cwd) is not None:
+        if git.try_git(["grep", "-q", "-F", "-f", "-", *where, "--"], cwd, pattern) is not None:
             return True
     return False
 
