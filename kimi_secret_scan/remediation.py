@@ -534,6 +534,27 @@ def allow_comment(path: str) -> tuple[str, bool] | None:
     return None
 
 
+def _comment_lines(
+    leaks: Sequence[Leak], several_on_line: set[tuple[str, int]], then: str
+) -> list[str]:
+    """One line per place of a key whose file type has comments: the allow comment to add
+    there (naming the key when its line holds several), followed by `then`."""
+    lines = []
+    for leak in leaks:
+        for path, line in leak.places:
+            comment = allow_comment(path)
+            if comment is None:
+                continue
+            text, before = comment
+            if (path, line) in several_on_line and not before:
+                text += f" sha256:{leak.sha256[:12]}"
+            where = (
+                f"on a new line just before line {line}" if before else f"at the end of line {line}"
+            )
+            lines.append(f"  - in {path}, add `{text}` {where}{then}")
+    return lines
+
+
 def server_way_out(
     leaks: Sequence[Leak],
     several_on_line: set[tuple[str, int]],
@@ -551,24 +572,12 @@ def server_way_out(
     if refuses_comments:
         lines.append("  - it refuses allow comments that a push adds (`new-suppressions`);")
     else:
-        for leak in leaks:
-            for path, line in leak.places:
-                comment = allow_comment(path)
-                if comment is None:
-                    continue
-                text, before = comment
-                if (path, line) in several_on_line and not before:
-                    text += f" sha256:{leak.sha256[:12]}"
-                where = (
-                    f"on a new line just before line {line}"
-                    if before
-                    else f"at the end of line {line}"
-                )
-                lines.append(
-                    f"  - in {path}, add `{text}` {where}, stage it, redo the commits as the "
-                    "last step above says, and push again (the server reports the comment as "
-                    "one this push added), or"
-                )
+        lines += _comment_lines(
+            leaks,
+            several_on_line,
+            ", stage it, redo the commits as the last step above says, and push again (the "
+            "server reports the comment as one this push added), or",
+        )
     hashes = " ".join(f"--hash {leak.sha256}" for leak in leaks)
     one = len(leaks) == 1
     if baseline:
@@ -604,20 +613,7 @@ def way_out(
         "Not a real key (a test fixture, a made-up example)? Let it through without typing it:"
     ]
     if stage_of(mode) in (UNCOMMITTED, WORKTREE):
-        for leak in leaks:
-            for path, line in leak.places:
-                comment = allow_comment(path)
-                if comment is None:
-                    continue
-                text, before = comment
-                if (path, line) in several_on_line and not before:
-                    text += f" sha256:{leak.sha256[:12]}"
-                where = (
-                    f"on a new line just before line {line}"
-                    if before
-                    else (f"at the end of line {line}")
-                )
-                lines.append(f"  - in {path}, add `{text}` {where}, or")
+        lines += _comment_lines(leaks, several_on_line, ", or")
     lines.append(
         f"  - record {'its hash' if len(leaks) == 1 else 'their hashes'} in the baseline "
         "(then commit the baseline file it names):"
