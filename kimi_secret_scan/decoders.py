@@ -384,6 +384,66 @@ def text_encoding(data: bytes) -> str | None:
     return "utf-16-be" if b"\x00s\x00k\x00-" in data else None
 
 
+_WIDE_K = re.compile(rb"k\x00-")
+_WIDE_SK = ((b"s\x00k\x00-\x00", "utf-16-le"), (b"\x00s\x00k\x00-", "utf-16-be"))
+
+
+def wide_regions(data: bytes) -> list[tuple[int, int, str]]:
+    """Stretches of UTF-16 text inside content that is not UTF-16 as a whole, each holding
+    an `sk-` written in UTF-16: (start, end, encoding), in order, not overlapping.
+
+    PowerShell 5.1's `>>` appends UTF-16 to a UTF-8 file, so a file may start narrow and
+    go on wide; text_encoding, which reads the first 2 KiB, calls it narrow. A stretch is
+    grown from its `sk-` over every two-byte unit that holds an ASCII character and a NUL
+    (in the encoding's order), and a byte-order mark just before it is left out of the text.
+    """
+    # "k\0-" is in both byte orders' spelling of `sk-`: one search for most content, with
+    # `re` (which skips to each "k" with memchr; bytes.find is 3x slower here).
+    if _WIDE_K.search(data) is None:
+        return []
+    regions: list[tuple[int, int, str]] = []
+    for needle, encoding in _WIDE_SK:
+        at = data.find(needle)
+        little = encoding.endswith("le")
+        while at >= 0:
+            start = at  # the unit holding "s" starts here in either order
+            while start >= 2 and _ascii_unit(data, start - 2, little):
+                start -= 2
+            end = at
+            while end + 2 <= len(data) and _ascii_unit(data, end, little):
+                end += 2
+            if data[start - 2 : start] in (b"\xff\xfe", b"\xfe\xff"):
+                start -= 2
+            regions.append((start, end, encoding))
+            at = data.find(needle, end)
+    regions.sort()
+    kept: list[tuple[int, int, str]] = []
+    for region in regions:
+        if not kept or region[0] >= kept[-1][1]:
+            kept.append(region)
+    return kept
+
+
+def _ascii_unit(data: bytes, at: int, little: bool) -> bool:
+    """The two bytes at `at` are one UTF-16 unit of an ASCII character (tab, CR, LF or
+    printable)."""
+    char, zero = (data[at], data[at + 1]) if little else (data[at + 1], data[at])
+    return zero == 0 and (32 <= char < 127 or char in (9, 10, 13))
+
+
+def transcode_regions(data: bytes, regions: list[tuple[int, int, str]]) -> bytes:
+    """The content as UTF-8 with each wide stretch decoded from its encoding and the rest
+    from UTF-8: lines and columns, counted in characters, stay those of the file."""
+    parts: list[str] = []
+    pos = 0
+    for start, end, encoding in regions:
+        parts.append(data[pos:start].decode("utf-8", "replace"))
+        parts.append(data[start:end].decode(encoding, "replace").lstrip("\ufeff"))
+        pos = end
+    parts.append(data[pos:].decode("utf-8", "replace"))
+    return "".join(parts).encode("utf-8", "surrogatepass")
+
+
 def stream_encoding(head: bytes) -> str | None:
     """The wide encoding of content read in windows, from its first bytes alone: a
     byte-order mark, or a NUL in every other byte of mostly ASCII UTF-16. Unlike

@@ -339,6 +339,21 @@ def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> l
             keys = {f.secret for f in found}
             raw = _detect_in(content, data, patterns, None)
             return found + [f for f in raw if f.secret not in keys]
+        regions = decoders.wide_regions(data)
+        if regions:
+            # Narrow text with UTF-16 stretches in it (text appended by another program):
+            # each stretch read as the characters it holds, the rest as it is (so lines and
+            # columns are the file's characters'). A key the bytes also show as they are is
+            # reported with the bytes' decoding, not as UTF-16.
+            raw = _detect_in(content, data, patterns, None)
+            plain = {f.secret: f.encoding for f in raw}
+            text = decoders.transcode_regions(data, regions)
+            found = [
+                dataclasses.replace(f, encoding=plain[f.secret]) if f.secret in plain else f
+                for f in _detect_in(content, text, patterns, "utf-16")
+            ]
+            keys = {f.secret for f in found}
+            return found + [f for f in raw if f.secret not in keys]
     # Nearly every blob of a history holds nothing: _detect_in decides that with the fewest,
     # fastest searches, each made once.
     return _detect_in(content, data, patterns, None)
