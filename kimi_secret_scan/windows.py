@@ -184,14 +184,35 @@ def own_findings(
     return _own_raw_findings(win, found)
 
 
+def _mixed_position(
+    data: bytes, offset: int, regions: list[tuple[int, int, str]]
+) -> tuple[int, int]:
+    """(line, column) of an offset in narrow text with UTF-16 stretches, in characters (as
+    decoders.transcode_regions counts them)."""
+    clipped = []
+    for start, end, encoding in regions:
+        if start >= offset:
+            break
+        end = min(end, offset)
+        clipped.append((start, end - (end - start) % 2, encoding))  # whole units only
+    prefix = decoders.transcode_regions(data[:offset], clipped).decode("utf-8", "surrogatepass")
+    newline = prefix.rfind("\n")
+    return prefix.count("\n") + 1, len(prefix) - newline
+
+
 def _in_own(found: list[Finding], win: Window, encoding: str | None) -> list[Finding]:
     """The findings whose start falls in the window's own part, positions counted in the
-    characters of `encoding` (None: the bytes as UTF-8, as detect() counts them)."""
+    characters of `encoding` (None: the bytes as UTF-8, as detect() counts them; "mixed":
+    narrow text with UTF-16 stretches, decoders.wide_regions)."""
     if not found:
         return found
     if encoding is None:
         lo = _position(win.data, win.own_start)
         hi = None if win.last else _position(win.data, win.own_end)
+    elif encoding == "mixed":
+        regions = decoders.wide_regions(win.data)
+        lo = _mixed_position(win.data, win.own_start, regions)
+        hi = None if win.last else _mixed_position(win.data, win.own_end, regions)
     else:
         lo = _text_position(win.data, win.own_start, encoding)
         hi = None if win.last else _text_position(win.data, win.own_end, encoding)
@@ -216,10 +237,10 @@ def _own_raw_findings(win: Window, raw: list[Finding]) -> list[Finding]:
     wide = [f for f in raw if _read_wide(f)]
     out = _in_own(plain, win, None)
     if wide:
+        # detect() labelled them wide, so it told the same from the same bytes: a wide
+        # window, or narrow text with UTF-16 stretches in it.
         encoding = decoders.text_encoding(win.data)
-        # detect() labelled them wide, so it told the same encoding from the same bytes.
-        assert encoding is not None
-        out += _in_own(wide, win, encoding)
+        out += _in_own(wide, win, encoding if encoding is not None else "mixed")
     return out
 
 
