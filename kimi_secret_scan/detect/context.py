@@ -126,16 +126,3 @@ def patterns_for(settings: DetectorSettings) -> Patterns:
     if settings is DEFAULT_SETTINGS or settings == DEFAULT_SETTINGS:
         return DEFAULT_PATTERNS
     return _patterns_for(settings)
-
-
-def names_kimi(folded: bytes, patterns: Patterns) -> bool:
-    """Does the lower-cased content name Moonshot, a Kimi endpoint, or a project word?
-
-    Two long words, searched for in every blob of a history, cost no more than main's
-    endpoint test; a bare "kimi" (short, so a slower search) is left out.
-    """
-    return (
-        b"moonshot" in folded
-        or b"kimi.com" in folded
-        or any(word in folded for word in patterns.folded_words)
-    )

@@ -282,7 +282,8 @@ def _detect_in(
     # case variant), and the settings' and headers' searches after them.
     folded = data.lower()
     first_sk, kimi_word, moonshot, names = _survey(data, folded)
-    # context.names_kimi(folded, patterns), from the survey (which found "kimi.com").
+    # Content that names Moonshot, a Kimi endpoint (kimi.com, which the survey found) or a
+    # project word is read as Kimi context.
     kimi = moonshot or names[1] or any(word in folded for word in patterns.folded_words)
     broad = kimi or _is_config(content.path)
     b64_starts = decoders.base64_starts(data, deep=False, broad=broad)
