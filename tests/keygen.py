@@ -5,19 +5,28 @@ from __future__ import annotations
 import random
 import string
 
-from kimi_secret_scan.randomness import is_placeholder_body
+from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secret_looking
 
 ALNUM = string.ascii_letters + string.digits
 _rng = random.Random()
 
 
 def body(length: int, rng: random.Random | None = None) -> str:
-    """A random alphanumeric body that the scanner does not take for a placeholder."""
+    """A random alphanumeric body that none of the scanner's judges takes for a placeholder.
+
+    The judges of tokens of no fixed shape drop a uniformly random token with a small chance
+    (`randomness.loose_word_bound`: ~4e-5 at 32 characters); a test that drew such a token
+    failed once in a few thousand runs. Bodies are drawn until every judge accepts them, so
+    the tests are deterministic; that chance itself is tested in test_placeholder_bound.py.
+    """
     rng = rng or _rng
     while True:
         text = "".join(rng.choice(ALNUM) for _ in range(length))
-        if not is_placeholder_body(text):
-            return text
+        if is_placeholder_body(text):
+            continue
+        if length >= 16 and not (looks_random(text, min_length=0) and secret_looking(text)):
+            continue
+        return text
 
 
 def moonshot_key(rng: random.Random | None = None) -> str:

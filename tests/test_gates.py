@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.gitrepo import GitRepo, Run, run_cli
-from tests.keygen import kimi_code_key, moonshot_key
+from tests.keygen import body, kimi_code_key, moonshot_key
 from tests.remotes import ZERO, install_hook, readme_block, scanner_path_env
 from tests.test_sarif import validate
 
@@ -565,12 +565,7 @@ def test_container_limits_the_change_sets_do_not_apply(tmp_path: Path, limit: st
 def test_a_minimum_confidence_the_change_sets_does_not_apply(tmp_path: Path) -> None:
     # `min-confidence = "high"` in the change's own configuration once let its medium
     # findings (a secret assigned to MOONSHOT_API_KEY) pass every gate with exit 0.
-    import random
-    import string
-
-    secret = "abcd" + "".join(
-        random.choice(string.ascii_letters + string.digits) for _ in range(40)
-    )
+    secret = "abcd" + body(40)
     _server, work, base = setup(tmp_path, hook=False)
     work.write(".kimi-secret-scan.toml", 'min-confidence = "high"\n')
     work.write("x.env", f"MOONSHOT_API_KEY={secret}\n")

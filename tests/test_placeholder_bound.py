@@ -11,7 +11,14 @@ import pytest
 
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detectors import detect
-from kimi_secret_scan.randomness import is_placeholder_body, placeholder_bound, placeholder_rule
+from kimi_secret_scan.randomness import (
+    is_placeholder_body,
+    looks_random,
+    loose_word_bound,
+    placeholder_bound,
+    placeholder_rule,
+    secret_looking,
+)
 from tests import keygen
 
 ALNUM = (string.ascii_letters + string.digits).encode()
@@ -90,3 +97,49 @@ def test_a_random_key_holding_a_short_run_is_found(run: str) -> None:
 )
 def test_placeholders_are_still_placeholders(body: str, rule: str) -> None:
     assert placeholder_rule(body) == rule
+
+
+# Tokens of no fixed shape (a relay's sk- + 32 in KIMI_API_KEY=, a bearer token in a header
+# to a Kimi endpoint) are judged by looser rules. Their loose words dropped one random
+# 32-character token in ~3,000 when matched in any case (`faKe`, `YoUr`); now only as a word
+# is written (`fake`, `FAKE`, `Fake`).
+
+
+def test_loose_word_bound_is_small() -> None:
+    assert loose_word_bound(32) < 5e-5
+    assert loose_word_bound(48) < 1e-4
+
+
+def test_random_loose_tokens_are_rarely_dropped() -> None:
+    # Letters and digits both are required of such tokens (a readable phrase has no digit):
+    # that rule alone drops (52/62)^32, 0.4 %, of random 32-character tokens, by design.
+    bodies = [b for b in _random_bodies(100_000, 32) if not b.isalpha()]
+    dropped = [b for b in bodies if not (looks_random(b) and secret_looking(b))]
+    # The other loose rules (runs, sequences, entropy) add less than the words: expected
+    # ~4 drops; 40 is far outside chance (case-folded words dropped ~35).
+    assert len(dropped) < max(40, 10 * len(bodies) * loose_word_bound(32)), len(dropped)
+
+
+@pytest.mark.parametrize("word", ["faKe", "YoUr", "hErE", "xXxX", "tEsT"])
+def test_a_loose_token_holding_a_word_in_mixed_case_is_found(word: str) -> None:
+    base = keygen.body(32)
+    token = "sk-" + base[:10] + word + base[10 + len(word) :]
+    found = detect(Content(path=".env", data=f'KIMI_API_KEY = "{token}"\n'.encode()))
+    assert [f.secret for f in found] == [token]
+
+
+@pytest.mark.parametrize("word", ["fake", "FAKE", "Fake", "your", "Here", "xxxx"])
+def test_a_loose_token_holding_a_written_word_is_a_placeholder(word: str) -> None:
+    base = keygen.body(32)
+    token = "sk-" + base[:10] + word + base[10 + len(word) :]
+    found = detect(Content(path=".env", data=f'KIMI_API_KEY = "{token}"\n'.encode()))
+    assert found == []
+
+
+@pytest.mark.parametrize("length", [24, 32, 40])
+def test_a_token_starting_with_ki_in_a_kimi_setting_is_found(length: int) -> None:
+    # `sk-ki…` of no Kimi Code shape was dropped outright, even as the value of KIMI_API_KEY
+    # (a random body starts with `ki` once in 3,844).
+    token = "sk-ki" + keygen.body(length - 2)
+    found = detect(Content(path=".env", data=f'KIMI_API_KEY = "{token}"\n'.encode()))
+    assert [f.secret for f in found] == [token]

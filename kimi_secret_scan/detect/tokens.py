@@ -178,7 +178,8 @@ def sk_token(
                 note="Starts like a Kimi Code key (sk-ki…) but is not 64 characters: "
                 "treat it as a key unless you know it is cut or made up.",
             )
-        return None
+        # Not that shape: judged as any other token below. A random body starts with `ki`
+        # once in 3,844 tokens; returning here dropped such a key even in KIMI_API_KEY=.
     prefix = scan.line_prefix(start)
     if scan.patterns.assignment.search(prefix):
         if not secret_looking(body):
@@ -217,12 +218,22 @@ def find_sk_tokens(scan: Layer, found: list[tuple[int, Finding]]) -> None:
         if end - start > limits.MAX_TOKEN:
             continue
         finding = sk_token(scan, start, end)
-        if finding is None and end - start < 3 + max(_JOINED_BODIES):
+        # A piece of a key written in pieces can be a finding of its own at medium confidence
+        # (`KIMI_API_KEY="sk-kimi-…\⏎…"`: the first piece is a secret-looking value of that
+        # setting); the whole key, when the pieces make one, is the better finding.
+        weak = finding is None or finding.confidence is not Confidence.HIGH
+        if weak and end - start < 3 + max(_JOINED_BODIES):
             joined = joined_token(scan, end, decode_text(match.group()))
             if joined is not None:
                 token, joined_end = joined
+                piece = finding
                 finding = sk_token(scan, start, joined_end, token, joined=True)
-                if finding is not None:
+                if finding is None:
+                    finding = piece
+                else:
+                    if piece is not None:
+                        # Its span is keyed by the object's id, which Python may reuse.
+                        scan.root.spans.pop(id(piece), None)
                     note = "Written in pieces (across strings or lines); reported joined."
                     note = f"{note} {finding.note}" if finding.note else note
                     joined_finding = dataclasses.replace(finding, note=note)
