@@ -25,44 +25,66 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound then released; nothing else takes it here)."""
-    return free_port()
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for as long as the block runs.
+
+    The socket stays bound but never listens, so the kernel resets every connection. A port
+    bound then released could be handed out again at once: the git daemon's free_port()
+    drew the same port once in ~14,000 runs (1 in 20,000 measured), and the test that
+    expects "Connection refused" from it then reached the daemon.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
-def git_daemon(base: Path) -> Iterator[str]:
-    """`git daemon` serving every repository under `base`; yields its git:// base URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            f"--base-path={base}",
-            "--export-all",
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            str(base),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # `git daemon` runs git-daemon as a child: kill the whole group, not just `git`.
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("git daemon did not start")
-            time.sleep(0.05)
-        yield f"git://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+def git_daemon(base: Path, attempts: int = 5) -> Iterator[str]:
+    """`git daemon` serving every repository under `base`; yields its git:// base URL.
+
+    A free port is released before the daemon binds it, so another process may take it
+    meanwhile: the daemon then fails to bind and exits, and a new port is tried. Readiness
+    is the daemon's own "Ready to rumble" (it has bound the port), not a connection that
+    another listener on the same port could have answered.
+    """
+    for _ in range(attempts):
+        port = free_port()
+        log = base.parent / f"git-daemon-{port}.log"
+        with log.open("wb") as err:
+            proc = subprocess.Popen(
+                [
+                    "git",
+                    "daemon",
+                    f"--base-path={base}",
+                    "--export-all",
+                    "--reuseaddr",
+                    "--verbose",
+                    "--listen=127.0.0.1",
+                    f"--port={port}",
+                    str(base),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                # `git daemon` runs git-daemon as a child: kill the whole group, not just `git`.
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + 60  # only catches a daemon that never starts
+            while b"Ready to rumble" not in log.read_bytes():
+                if proc.poll() is not None:
+                    break  # could not bind (the port was taken meanwhile): try another
+                if time.monotonic() > deadline:
+                    raise AssertionError("git daemon did not start: " + log.read_text())
+                time.sleep(0.02)
+            else:
+                yield f"git://127.0.0.1:{port}"
+                return
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    raise AssertionError(f"git daemon did not start in {attempts} attempts: " + log.read_text())
 
 
 @dataclass

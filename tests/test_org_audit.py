@@ -184,8 +184,7 @@ def test_unreachable_host_and_missing_repository_exit_2_after_the_others(
     good.commit_file("app.py", f'KIMI_API_KEY = "{key}"\n')
     GitRepo(served / "exists.git", bare=True)
     good.git("push", "-q", str(served / "exists.git"), "main")
-    port = closed_port()
-    with git_daemon(served) as base:
+    with closed_port() as port, git_daemon(served) as base:
         run = run_cli(
             "audit",
             f"{base}/exists.git",

@@ -7,6 +7,7 @@ what arrived, the key only as a SHA-256. Nothing leaves loopback.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -286,11 +287,18 @@ def test_every_reporting_command_has_the_option() -> None:
         assert any("--verify" in p.opts for p in commands[name].params), name
 
 
-def _closed_port() -> int:
+@contextlib.contextmanager
+def _closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for as long as the block runs.
+
+    The socket stays bound but never listens: the kernel answers a connection with a reset.
+    A port closed before the run could be taken by any listener on the machine meanwhile
+    (the kernel hands out the same ephemeral range to every process).
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
-    return port
+        yield port
 
 
 def test_offline_is_one_line_and_the_exit_code_is_unchanged(
@@ -298,8 +306,9 @@ def test_offline_is_one_line_and_the_exit_code_is_unchanged(
 ) -> None:
     keys = [kimi_code_key(), moonshot_key()]
     src = _files(tmp_path, **{"a.py": "".join(f'KIMI_API_KEY = "{k}"\n' for k in keys)})
-    env = {ADDRESS_ENV: f"127.0.0.1:{_closed_port()}", CA_ENV: str(service.ca)}
-    run = run_cli("files", str(src), "--format", "json", "--verify", cwd=tmp_path, env=env)
+    with _closed_port() as port:
+        env = {ADDRESS_ENV: f"127.0.0.1:{port}", CA_ENV: str(service.ca)}
+        run = run_cli("files", str(src), "--format", "json", "--verify", cwd=tmp_path, env=env)
     verdicts = _verdicts(_json(run))
     assert {v["status"] for v in verdicts.values()} == {"unknown"}
     assert {v["reason"] for v in verdicts.values()} == {"connection refused"}
@@ -492,8 +501,9 @@ def test_the_documented_runs_and_request(service: KeyService, repo: GitRepo) -> 
         assert line in actual, line
 
     # Offline: one line, the same but for the reason (here the port refuses).
-    offline_env = {**env, ADDRESS_ENV: f"127.0.0.1:{_closed_port()}"}
-    offline = _sh(commands[0], repo.path, offline_env)
+    with _closed_port() as port:
+        offline_env = {**env, ADDRESS_ENV: f"127.0.0.1:{port}"}
+        offline = _sh(commands[0], repo.path, offline_env)
     assert offline.code == 1, offline.all
     (line,) = [x for x in offline.err.splitlines() if "--verify" in x]
     assert line.replace("(connection refused)", "(host name not resolved)") == offline_doc.strip()
