@@ -586,7 +586,16 @@ class _LazyGroup(click.Group):
             setattr(exc, "message", redact_text(exc.message))  # noqa: B010
             exc.show()
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as exc:
+            # Ctrl-C or SIGTERM outside a command's handle_errors (while the shared options
+            # load the configuration, which runs git): click turns it into Abort, which
+            # exited 1, the code for "keys found". It is the same interruption.
+            if isinstance(exc.__cause__, Terminated):
+                click.echo("kimi-secret-scan: terminated", err=True)
+                sys.exit(143)
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                click.echo("kimi-secret-scan: interrupted", err=True)
+                sys.exit(130)
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.gitrepo import git
-from tests.test_interrupt import children, running_in, slow_history
+from tests.test_interrupt import children, reading, running_in, slow_history
 
 
 @pytest.mark.parametrize("target", ["group", "scanner"])
@@ -31,10 +31,13 @@ def test_sigint_while_workers_read(tmp_path: Path, target: str) -> None:
         start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.monotonic() + 20
-    while len(children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+    # Until a worker reads (its cat-file runs): a fixed 0.3 s after the first two children
+    # may, on a loaded machine, still be the set-up.
+    deadline = time.monotonic() + 60  # only catches a scan that never starts reading
+    while proc.poll() is None and time.monotonic() < deadline:
+        if len(children(proc.pid)) >= 2 and reading(proc.pid):
+            break
         time.sleep(0.02)
-    time.sleep(0.3)
     assert proc.poll() is None, "the scan ended before it could be interrupted"
     assert len(children(proc.pid)) >= 2, "the workers had not started"
     if target == "group":
@@ -204,10 +207,13 @@ def test_ctrl_c_while_the_organisation_audit_reads(tmp_path: Path) -> None:
                     found.append(pid)
         return found
 
-    deadline = time.monotonic() + 20
-    while not workers() and proc.poll() is None and time.monotonic() < deadline:
+    # Until the workers read (a cat-file of theirs runs; a spawned worker still starting up
+    # does not): a fixed 0.3 s after the first worker appeared could still be its start.
+    deadline = time.monotonic() + 60  # only catches an audit that never starts reading
+    while proc.poll() is None and time.monotonic() < deadline:
+        if workers() and reading(proc.pid):
+            break
         time.sleep(0.02)
-    time.sleep(0.3)  # the workers are reading (a spawned worker still starting up is not)
     assert proc.poll() is None, "the audit ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)
     _out, err = proc.communicate(timeout=60)  # only catches a hang

@@ -51,6 +51,19 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def reading(pid: int) -> list[int]:
+    """The `git cat-file` processes under `pid` (its own, or its workers'): the scan reads."""
+    found = []
+    for child in children(pid):
+        for proc in (child, *children(child)):
+            try:
+                if b"cat-file" in Path(f"/proc/{proc}/cmdline").read_bytes():
+                    found.append(proc)
+            except OSError:
+                continue
+    return found
+
+
 def running_in(directory: Path) -> list[int]:
     """Processes whose working directory is `directory` (git runs in the repository)."""
     found = []
@@ -77,10 +90,11 @@ def test_sigint_during_history_scan(tmp_path: Path, target: str) -> None:
         # ignored signal is inherited: give the scanner the default a terminal user has.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.monotonic() + 20
-    while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+    # Interrupted while it reads (its cat-file runs), not while a short git of the set-up
+    # does: a fixed 0.3 s after the first child was, on a loaded machine, still the set-up.
+    deadline = time.monotonic() + 60  # only catches a scan that never starts reading
+    while not reading(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.3)
     assert proc.poll() is None, "the scan ended before it could be interrupted"
     started = children(proc.pid)
     assert started
@@ -99,3 +113,38 @@ def test_sigint_during_history_scan(tmp_path: Path, target: str) -> None:
             break
         time.sleep(0.05)
     assert running_in(repo) == []
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_a_signal_while_the_options_load_is_the_same_stop(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    signum: int,
+    code: int,
+    said: str,
+) -> None:
+    """The shared options load the configuration (running git) before a command's own error
+    handling: a Ctrl-C there became click's "Aborted!" and exit 1, the code for "keys
+    found". The test above met it on a loaded machine (its signal landed in that phase, not
+    in the scan); here the signal is sent to this process at that very place."""
+    from kimi_secret_scan import cli
+
+    real = cli.configure
+
+    def configure(*args: object, **kwargs: object) -> cli.ScanOptions:
+        os.kill(os.getpid(), signum)  # raised here, at the next bytecode, as in the CLI
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "configure", configure)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            cli.main.main(["files", str(tmp_path)], prog_name="kimi-secret-scan")
+    finally:
+        signal.signal(signal.SIGTERM, previous)  # the CLI's handler is not left in pytest
+    assert stopped.value.code == code
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"kimi-secret-scan: {said}"
