@@ -9,6 +9,7 @@ import pty
 import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -202,10 +203,17 @@ def _run_on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     )
     os.close(follower)
     chunks: list[bytes] = []
+    # Read to the end of the output (EIO once the child has closed the terminal), however
+    # long it is silent: stopping at 10 s of silence cut the output short on a loaded
+    # runner. The deadline only catches a hang, and says so.
+    deadline = time.monotonic() + 120
     while True:
-        ready, _, _ = select.select([leader], [], [], 10)
+        ready, _, _ = select.select([leader], [], [], 1)
         if not ready:
-            break
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("the CLI on a terminal did not end within 120 s")
+            continue
         try:
             chunk = os.read(leader, 65536)
         except OSError:  # EIO: the child closed the terminal
