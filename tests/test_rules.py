@@ -21,6 +21,7 @@ from tests.keygen import (
     moonshot_key,
     openai_legacy_key,
     other_sk_token,
+    unclaimed_body,
 )
 
 KIMI = kimi_code_key()
@@ -29,6 +30,9 @@ TOKEN = other_sk_token(32)
 LONG_TOKEN = other_sk_token(40)
 BEARER = body(40)  # a literal token of no sk- shape
 SK = "sk-"
+# An Open Platform key with junk glued to it: with a body starting `ki` the longer token
+# would rightly be a Kimi key of an unusual shape (keygen.unclaimed_body).
+GUARDED = SK + unclaimed_body(48)
 
 
 def _one_api_key() -> str:
@@ -140,8 +144,8 @@ NEGATIVE: dict[str, str] = {
     + "\n",
     "one_api.env": f"ONEAPI_KEY={_one_api_key()}\n",
     "left_guard.txt": f"c{MOONSHOT} task-{body(48)} desk-{body(48)}\n",
-    "right_guard.txt": f"{MOONSHOT}x {MOONSHOT}_tail {MOONSHOT}-tail\n",
-    "wrong_length.txt": f"value {SK}{body(47)} and {SK}{body(49)}\n",
+    "right_guard.txt": f"{GUARDED}x {GUARDED}_tail {GUARDED}-tail\n",
+    "wrong_length.txt": f"value {SK}{unclaimed_body(47)} and {SK}{unclaimed_body(49)}\n",
     "header_without_kimi_endpoint.sh": (
         f'curl https://api.example.com -H "Authorization: Bearer {BEARER}"\n'
     ),
