@@ -43,14 +43,14 @@ _LOOSE_WORDS = (
 )
 
 
-def _readable_word(text: str) -> bool:
+def _readable_word(text: str, words: tuple[str, ...] = _LOOSE_WORDS) -> bool:
     """Does a loose placeholder word occur written as a word is written (`your`, `YOUR`,
     `Your`)? Case-folded matching dropped one random 32-character token in ~3,000 (a
     mixed-case key holds `faKe`, `YoUr` or `GHerE` by chance); one of the three written forms
     at a given place has chance 3/62^L, so a uniformly random token of n characters is
     dropped with chance below n * 6 * 3 / 62^4, ~4e-5 for n = 32 (`loose_word_bound`)."""
     lower = text.lower()
-    for word in _LOOSE_WORDS:
+    for word in words:
         pos = lower.find(word)
         while pos >= 0:
             piece = text[pos : pos + len(word)]
@@ -135,6 +135,8 @@ PLACEHOLDER_WORDS = (
     "asdf",
     "password",
 )
+# A value of letters only is no key if any of these is written in it as a word is written.
+_LETTERS_ONLY_WORDS = tuple(sorted(set(PLACEHOLDER_WORDS) | set(_LOOSE_WORDS)))
 
 
 def _trie_pattern(words: tuple[str, ...]) -> str:
@@ -283,13 +285,56 @@ def placeholder_bound(n: int) -> dict[str, float]:
     }
 
 
+def _letters_and_digits(core: str) -> bool:
+    """Letters and digits both; or letters only that read as no phrase.
+
+    Requiring a digit of every value dropped a random key with no digit by chance: 1 of 280
+    random 32-character tokens ((52/62)^32), measured 102 of 30,000 in KIMI_API_KEY=, and 1
+    of 1,100 bearer tokens of 40. A readable phrase in camel case (`ThisIsNotARealKey`)
+    has capitals only at its words' starts and its words written whole; a random key of
+    letters has, by chance, two capitals together and two small letters together, and no
+    placeholder word (`api`, `key`, `the`, `this`, `real`, ...) written as a word is.
+    `letters_only_bound` computes the chance that a random key is still dropped.
+    """
+    if any(c.isdigit() for c in core):
+        return any(c.isalpha() for c in core)
+    letters = [c for c in core if c.isalpha()]
+    if not letters:
+        return False
+    pairs = list(itertools.pairwise(letters))
+    if not any(a.isupper() and b.isupper() for a, b in pairs):
+        return False
+    if not any(a.islower() and b.islower() for a, b in pairs):
+        return False
+    return not _readable_word(core, _LETTERS_ONLY_WORDS)
+
+
+def letters_only_bound(n: int) -> float:
+    """Upper bound of the chance that a uniformly random token of n letters and digits is
+    dropped by the letters-and-digits rule: it has no digit ((52/62)^n), and then either its
+    case pattern (each letter's case a fair coin) has no two capitals together or no two
+    small letters together (a string of n coins with no two heads together: Fibonacci
+    F(n+2) of the 2^n), or it holds a placeholder word in a written form (a union bound;
+    each letter one of 52)."""
+    no_digit: float = (52 / 62) ** n
+    if n < 2:
+        return no_digit
+    fib = [0, 1]
+    while len(fib) < n + 3:
+        fib.append(fib[-1] + fib[-2])
+    no_pair = fib[n + 2] / float(1 << n)
+    case = min(1.0, 2 * no_pair)
+    words = sum(max(0, n - len(w) + 1) * 3 / float(52 ** len(w)) for w in _LETTERS_ONLY_WORDS)
+    return no_digit * min(1.0, case + words)
+
+
 def looks_random(body: str, min_length: int = 20) -> bool:
     """For tokens of no fixed shape: long, mixed, high-entropy, and free of placeholder words."""
     if len(body) < min_length:
         return False
     if _readable_word(body):
         return False
-    if not (any(c.isdigit() for c in body) and any(c.isalpha() for c in body)):
+    if not _letters_and_digits(body):
         return False
     if _longest_run(body) >= 5 or _has_sequence(body, 6):
         return False
@@ -298,15 +343,16 @@ def looks_random(body: str, min_length: int = 20) -> bool:
 
 def secret_looking(value: str, vendor_shape: bool = False) -> bool:
     """For any value in a setting named for Kimi, whatever its vendor shape: long enough,
-    letters and digits both (unless the value has a known provider's shape: SiliconFlow
-    keys are letters only), and not a placeholder (placeholder words, repeated or
-    sequential characters, a repeated block, too few distinct characters)."""
+    letters and digits both, or letters only that read as no phrase (unless the value has a
+    known provider's shape: SiliconFlow keys are letters only), and not a placeholder
+    (placeholder words, repeated or sequential characters, a repeated block, too few
+    distinct characters)."""
     core = "".join(c for c in value if c.isascii() and c.isalnum())
     if len(core) < 16:
         return False
     if _readable_word(value):
         return False
-    if not vendor_shape and not (any(c.isdigit() for c in core) and any(c.isalpha() for c in core)):
+    if not vendor_shape and not _letters_and_digits(core):
         return False
     raw = core.encode()
     n = len(raw)

@@ -13,6 +13,7 @@ from kimi_secret_scan.content import Content
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.randomness import (
     is_placeholder_body,
+    letters_only_bound,
     looks_random,
     loose_word_bound,
     placeholder_bound,
@@ -116,21 +117,59 @@ def test_loose_word_bound_is_small() -> None:
     assert loose_word_bound(48) < 1e-4
 
 
+def test_letters_only_bound_is_small() -> None:
+    # Requiring a digit dropped every random key without one: (52/62)^32, 3.6e-3.
+    assert letters_only_bound(32) < 3e-5
+    assert letters_only_bound(40) < 5e-6
+
+
 def test_random_loose_tokens_are_rarely_dropped() -> None:
-    # Letters and digits both are required of such tokens (a readable phrase has no digit):
-    # that rule alone drops (52/62)^32, 0.4 %, of random 32-character tokens, by design.
-    bodies = [b for b in _random_bodies(100_000, 32, seed=32) if not b.isalpha()]
+    bodies = _random_bodies(100_000, 32, seed=32)
     dropped = [b for b in bodies if not (looks_random(b) and secret_looking(b))]
-    # The other loose rules (runs, sequences, entropy) add less than the words: expected
-    # ~4 drops; 40 is far outside chance (case-folded words dropped ~35).
-    assert len(dropped) < max(40, 10 * len(bodies) * loose_word_bound(32)), len(dropped)
+    # Words (3.6e-5), keys of letters only (2.2e-5) and the other loose rules (runs,
+    # sequences, entropy): expected ~6 drops; 40 is far outside chance (case-folded words
+    # dropped ~35, requiring a digit ~360).
+    bound = loose_word_bound(32) + letters_only_bound(32)
+    assert len(dropped) < max(40, 10 * len(bodies) * bound), len(dropped)
+
+
+def test_a_random_token_of_letters_only_in_a_kimi_setting_is_found() -> None:
+    # 1 random 32-character token in 280 has no digit; it was dropped even as the value of
+    # KIMI_API_KEY (102 of 30,000 uniformly random tokens), and as a bearer token to a Kimi
+    # endpoint. Seeded: a token of letters only is still dropped with chance ~6e-3 (no two
+    # capitals or small letters together, or a word written whole: letters_only_bound
+    # divided by (52/62)^32); the 20 of this seed are all kept (checked).
+    rng = random.Random(281)
+    for _ in range(20):
+        token = "".join(rng.choice(string.ascii_letters) for _ in range(32))
+        found = detect(Content(path=".env", data=f'KIMI_API_KEY = "sk-{token}"\n'.encode()))
+        assert [f.secret for f in found] == ["sk-" + token]
+        header = f'curl https://api.moonshot.cn/v1/models -H "Authorization: Bearer {token}"\n'
+        found = detect(Content(path="c.sh", data=header.encode()))
+        assert [f.secret for f in found] == [token]
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "ThisIsNotARealKeyValue",  # words written whole (this, not, real, key)
+        "HelloWorldFooBarBazQuxAb",  # capitals only at the words' starts
+        "MyCompanyProductionApiKeyForKimi",
+        "SUPERSECRETVALUEFORPRODUCTION",
+        "abcdefghijklmnopqrstuvwxyzabcdef",
+    ],
+)
+def test_a_phrase_of_letters_is_still_not_a_key(phrase: str) -> None:
+    assert not secret_looking(phrase)
+    found = detect(Content(path=".env", data=f'KIMI_API_KEY = "sk-{phrase}"\n'.encode()))
+    assert found == []
 
 
 @pytest.mark.parametrize("word", ["faKe", "YoUr", "hErE", "xXxX", "tEsT"])
 def test_a_loose_token_holding_a_word_in_mixed_case_is_found(word: str) -> None:
     base = keygen.body(32)
     # The word between two digits: written over base[10:14] alone, it replaced the only
-    # digits of one base in ~280 (a token of letters only is not a key, by design), and
+    # digits of one base in ~280 (a token of letters only was no key then), and
     # with its neighbours it could spell a word as written (`Xxxx` from `xXxX` + `xxx`):
     # the test failed ~1.8 % of runs (5 words, 0.36 % each, 100,000 draws per word).
     token = "sk-" + base[:9] + "0" + word + "0" + base[15:]
