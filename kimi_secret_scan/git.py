@@ -836,6 +836,10 @@ def _worker_start(temp_dir: str | None = None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        # Started with SIGINT blocked (worker_start_guard): a Ctrl-C that came meanwhile
+        # is pending, and is discarded now that it is ignored.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     # SIGTERM to the group ends a worker at once (the parent's handler, inherited by a
     # fork, would raise in it and print a traceback); the parent cleans up after it.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -847,6 +851,24 @@ def _worker_start(temp_dir: str | None = None) -> None:
         import tempfile
 
         tempfile.tempdir = temp_dir
+
+
+@contextlib.contextmanager
+def worker_start_guard() -> Iterator[None]:
+    """SIGINT blocked while the pool may start workers (a submit): a worker ignores Ctrl-C
+    from its initializer on, and one that came between its fork and that point raised
+    KeyboardInterrupt in it, printing a traceback. The mask is inherited; the initializer
+    unblocks it. In the parent, a Ctrl-C that came meanwhile is raised when the block ends."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def worker_pool(

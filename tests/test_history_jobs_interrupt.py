@@ -219,3 +219,27 @@ def test_ctrl_c_while_the_organisation_audit_reads(tmp_path: Path) -> None:
     _out, err = proc.communicate(timeout=60)  # only catches a hang
     assert proc.returncode == 130, err
     assert b"Traceback" not in err and b"Fatal Python error" not in err, err
+
+
+def test_a_ctrl_c_as_a_worker_starts_is_ignored_by_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker ignores SIGINT from its initializer on; a Ctrl-C to the group between its
+    fork and that point raised KeyboardInterrupt in it (a traceback on stderr, a broken
+    pool). Workers now start with SIGINT blocked (git.worker_start_guard, around every
+    submit of the history's sharded read); here the signal arrives in that very window."""
+    from kimi_secret_scan import git as gitlayer
+
+    real = gitlayer._worker_start
+
+    def starting(temp_dir: str | None = None) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C to the group, as this worker starts
+        real(temp_dir)
+
+    monkeypatch.setattr(gitlayer, "_worker_start", starting)
+    pool = gitlayer.worker_pool(2)
+    try:
+        with gitlayer.worker_start_guard():
+            futures = [pool.submit(os.getpid) for _ in range(4)]
+        pids = {future.result(timeout=60) for future in futures}
+    finally:
+        pool.shutdown()
+    assert pids and os.getpid() not in pids

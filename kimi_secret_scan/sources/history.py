@@ -660,9 +660,9 @@ class HistorySource:
             futures = []
             bounds: list[int] = []
             for start, run in runs:
-                futures.append(
-                    pool.submit(_scan_shard, self.repo, run, self.settings, self.max_size)
-                )
+                with git.worker_start_guard():  # a submit may fork the workers
+                    future = pool.submit(_scan_shard, self.repo, run, self.settings, self.max_size)
+                futures.append(future)
                 bounds.append(start)
                 if len(futures) == 1:
                     # The workers are forked by now: the reads aside may start threads.
