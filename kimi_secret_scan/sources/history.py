@@ -55,7 +55,7 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit, Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
-from kimi_secret_scan.sources import metadata
+from kimi_secret_scan.sources import metadata, reencode
 from kimi_secret_scan.sources.attribution import (
     Introduction,
     RefWalk,
@@ -489,6 +489,9 @@ class _Message:
     # ... and it is the whole object, whose header alone is larger than a window (`text` is
     # empty: the object is read again in chunks).
     whole: bool = False
+    # Found in the text decoded from the object's `encoding` (this Python codec), as git
+    # log shows it: `text` holds it decoded, or (read again) it is decoded as it is read.
+    codec: str = ""
 
 
 class HistorySource:
@@ -925,11 +928,68 @@ class HistorySource:
         else:
             self.stats.tags += 1
         self._header(oid, kind, head)
+        if b"encoding " in head:
+            self._encoded(oid, kind, head, text)
         if not sep or not text:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
             self.messages.append(_Message(oid, kind, head, text, self.position))
             if self.ref_walk is None:
+                self._found()
+
+    def _encoded(
+        self, oid: str, kind: str, head: bytes, text: bytes, offset: int = 0, length: int = 0
+    ) -> None:
+        """An object with an `encoding` header: its header and message decoded from it
+        (sources/reencode.py), as git log shows them; the raw bytes are scanned too. Only
+        such objects pay for it. `length`: the message (from `offset`; 0: the whole object)
+        is larger than a window, and is read again and decoded as it is scanned."""
+        for name in reencode.encodings_of(head):
+            codec = reencode.codec_for(name)
+            if codec is None:
+                shown = reencode.shown_name(name)
+                self._skip(
+                    Skipped(
+                        f"{kind} {oid}",
+                        f"stored in the encoding {shown!r}, which the scanner cannot decode: "
+                        "only its raw bytes were scanned, not the text git shows",
+                        unreadable=True,
+                    )
+                )
+                continue
+            if not codec:
+                continue  # UTF-8: the raw bytes are the text
+            found: list[_Message] = []
+            # Its identities are read decoded (metadata.Identities); the other lines here.
+            rest = _header_rest(kind, head)
+            header = reencode.decoded(rest, codec)
+            if self._new_keys(COMMIT_HEADER, header, rest):
+                found.append(
+                    _Message(oid, kind, head, header, self.position, header_rest=True, codec=codec)
+                )
+            if length:
+                chunks = partial(git.object_chunks, self.repo, kind, oid, offset=offset)
+                pieces = reencode.decoded_chunks(chunks, codec)()
+                if detect_chunks(Content(COMMIT_MESSAGE, b""), pieces, self.settings):
+                    found.append(
+                        _Message(
+                            oid,
+                            kind,
+                            head,
+                            b"",
+                            self.position,
+                            offset,
+                            length,
+                            whole=not offset,
+                            codec=codec,
+                        )
+                    )
+            elif text.strip():
+                decoded = reencode.decoded(text, codec)
+                if self._new_keys(COMMIT_MESSAGE, decoded, text):
+                    found.append(_Message(oid, kind, head, decoded, self.position, codec=codec))
+            self.messages.extend(found)
+            if found and self.ref_walk is None:
                 self._found()
 
     def _header(self, oid: str, kind: str, head: bytes) -> None:
@@ -948,6 +1008,17 @@ class HistorySource:
                 self.messages.append(found)
                 if self.ref_walk is None:
                     self._found()
+
+    def _new_keys(self, path: str, decoded: bytes, raw: bytes) -> bool:
+        """`decoded` holds a key the raw bytes do not (a Latin-1 text decodes to the same
+        ASCII key: reported once, from the raw bytes)."""
+        if decoded == raw:
+            return False
+        found = detect(Content(path=path, data=decoded), self.settings)
+        if not found:
+            return False
+        before = {f.secret for f in detect(Content(path=path, data=raw), self.settings)}
+        return any(f.secret not in before for f in found)
 
     def _start_aside(self) -> None:
         """Start the reads that need nothing from the scan, to run beside it."""
@@ -1000,6 +1071,8 @@ class HistorySource:
                     self.messages.append(found)
                 for _ in message:  # the rest of the object, when the scan stopped early
                     pass
+                if b"encoding " in head:
+                    self._encoded(oid, kind, head, b"", offset, size - offset)
                 return
             if len(held) > WINDOW:
                 # A header larger than a window (a hand-made object): the whole object is
@@ -1016,6 +1089,8 @@ class HistorySource:
                     )
                 for _ in whole:  # the rest of the object, when the scan stopped early
                     pass
+                if b"encoding " in head:
+                    self._encoded(oid, kind, head, b"", 0, size)
                 return
 
     # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
@@ -1129,10 +1204,14 @@ class HistorySource:
             email=person.email if person else "",
             date=person.date if person else "",
         )
+        if message.codec:
+            path += f" (decoded from {message.codec})"
         if message.offset or message.whole:
-            chunks = partial(
+            chunks: Callable[[], Iterator[bytes]] = partial(
                 git.object_chunks, self.repo, message.kind, message.oid, offset=message.offset
             )
+            if message.codec:
+                chunks = reencode.decoded_chunks(chunks, message.codec)
             return Content(path, b"", commit=commit, chunks=chunks, size=message.length)
         return Content(path=path, data=message.text, commit=commit, metadata=message.header_rest)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.finding import Commit
+from kimi_secret_scan.sources import reencode
 from kimi_secret_scan.sources.message import person
 from kimi_secret_scan.windows import WINDOW
 
@@ -82,10 +83,16 @@ def commit_metadata(cwd: Path, shas: Sequence[str], hint: str = "") -> Iterator[
             shown = f"commit header of {oid[:12]}"
             chunks = partial(git.object_chunks, cwd, "commit", oid)
             yield Content(shown, b"", commit=commit, metadata=True, chunks=chunks, size=size)
+            # The whole object, decoded (its header too: _commit_pieces read only its start).
+            yield from _decoded(shown, big.head, b"", commit, chunks, size, head_too=False)
         else:
             shown = f"commit message of {oid[:12]}"
             yield Content(
                 shown, b"", commit=commit, metadata=True, chunks=big.message, size=big.size
+            )
+            # Its header decoded (and an encoding not known said) by _commit_pieces.
+            yield from _decoded(
+                shown, big.head, b"", commit, big.message, big.size, head_too=False, say=False
             )
     if read != len(shas):
         yield _unreadable("commit", shas[read], hint)
@@ -101,9 +108,50 @@ def _commit_of(oid: str, head: bytes) -> Commit:
     )
 
 
+def _decoded(
+    shown: str,
+    head: bytes,
+    text: bytes,
+    who: Commit,
+    chunks: Callable[[], Iterator[bytes]] | None = None,
+    size: int = 0,
+    head_too: bool = True,
+    say: bool = True,
+) -> Iterator[Content | Skipped]:
+    """A commit's or tag's header and message (`text`, or `chunks` for one larger than a
+    window) decoded from its `encoding` header, as git log shows them (sources/reencode.py);
+    the raw bytes are scanned by the caller. An encoding that cannot be decoded is said."""
+    for name in reencode.encodings_of(head):
+        codec = reencode.codec_for(name)
+        if codec is None:
+            if not say:
+                continue
+            yield Skipped(
+                shown,
+                f"stored in the encoding {reencode.shown_name(name)!r}, which the scanner "
+                "cannot decode: only its raw bytes were scanned, not the text git shows",
+                unreadable=True,
+            )
+            continue
+        if not codec:
+            continue  # UTF-8: the raw bytes are the text
+        # The whole header: git log re-encodes the author and committer with the message.
+        where = f"{shown} (decoded from {codec})"
+        # Text that decodes to its own bytes (ASCII in Latin-1) was scanned raw: not twice.
+        decoded = reencode.decoded(head, codec)
+        if head_too and decoded != head:
+            header = f"{shown.replace(' message of ', ' header of ', 1)} (decoded from {codec})"
+            yield Content(header, decoded, commit=who, metadata=True)
+        if chunks is not None:
+            read = reencode.decoded_chunks(chunks, codec)
+            yield Content(where, b"", commit=who, metadata=True, chunks=read, size=size)
+        elif text.strip() and (decoded := reencode.decoded(text, codec)) != text:
+            yield Content(where, decoded, commit=who, metadata=True)
+
+
 def _commit_pieces(
     oid: str, head: bytes, text: bytes, seen: set[str], whole_head: bool = True
-) -> Iterator[Content]:
+) -> Iterator[Content | Skipped]:
     """A commit's message, its header lines other than ids and people, and its people (each
     identity once in `seen`). `whole_head` False: `head` is only the start of a header too
     large to hold, scanned whole by the caller; its people are still read from it."""
@@ -119,6 +167,8 @@ def _commit_pieces(
         if ident and ident not in seen:
             seen.add(ident)
             yield Content(f"{role} of {short}", ident.encode(), commit=commit, metadata=True)
+    if whole_head:
+        yield from _decoded(f"commit message of {short}", head, text, commit)
 
 
 @dataclass(frozen=True)
@@ -199,6 +249,14 @@ def tag_metadata(
                 yield Content(
                     shown, b"", commit=who, metadata=True, chunks=big.message, size=big.size
                 )
+            if big is None:
+                yield from _decoded(f"tag message of {name}", head, text, who)
+            elif big.message is None:
+                shown = f"tag header of {name}"
+                yield from _decoded(shown, head, b"", who, chunks, size, head_too=False)
+            else:
+                shown = f"tag message of {name}"
+                yield from _decoded(shown, head, b"", who, big.message, big.size)
             ident = _identity(tagger)
             if ident:
                 yield Content(f"tagger of {name}", ident.encode(), commit=who, metadata=True)
@@ -400,11 +458,11 @@ def _header_line(head: bytes, field: bytes) -> bytes:
 def _reencoded(head: bytes, line: bytes) -> bytes:
     """`line` in UTF-8, from the commit's `encoding` (as git log shows it); unchanged when
     that encoding is UTF-8, unknown, or does not decode it (git keeps the bytes too)."""
-    name = _header_line(head, b"encoding ").strip().decode("ascii", "replace")
-    if name.lower() in ("utf-8", "utf8"):
+    codec = reencode.codec_for(_header_line(head, b"encoding "))
+    if not codec:  # UTF-8, or unknown (said by the history's read: sources/history.py)
         return line
     try:
-        return line.decode(name).encode("utf-8")
+        return line.decode(codec).encode("utf-8")
     except (LookupError, UnicodeError, ValueError):
         return line
 
