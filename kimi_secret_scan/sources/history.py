@@ -101,15 +101,24 @@ def tag_header_path(name: str) -> str:
     return f"<tag header {name}>"
 
 
-# Header lines a history audit reads elsewhere: ids, and (of a tag) its name, which the
-# listing holds as a path name. A commit's last author and committer line are its
+# Header lines a history audit reads elsewhere: ids (metadata.ID_LINE: a line that is
+# only an id), and (of a tag) its name, which the listing holds as a path name. A commit's
+# last author and committer line, in git's own shape (metadata.plain_identity), are its
 # identities (metadata.Identities); every other line is published with the commit and is
 # scanned as its header, as the gates scan it (custom headers, `mergetag` with the merged
 # tag's tagger and message, `gpgsig`, an earlier author or committer line of a hand-made
-# object). A tag's tagger is read with the refs (for-each-ref, history_names) when a tag
-# ref names the tag; of any other tag (a tag of a tag) it is read here (_Message.tagger).
-_COMMIT_IDS = (b"tree ", b"parent ")
-_TAG_READ = (b"object ", b"type ", b"tag ", b"tagger ")
+# object, an identity line with more than `name <email> date`, or without `<email>`). A
+# tag's last tagger line is scanned whole (_header); in git's shape it is reported with
+# the refs (for-each-ref, history_names) when a tag ref names the tag; any other (a tag of
+# a tag, a line with more than its identity and date) is reported here (_Message.tagger).
+_TAG_TYPE = re.compile(rb"type (?:commit|tree|blob|tag)")
+# The header of almost every commit: ids, then one author and one committer in git's shape
+# (one C pass: nothing else to scan in it, which _header_rest would take 2x longer to tell).
+_ORDINARY_COMMIT = re.compile(
+    rb"tree [0-9a-f]{40}(?:[0-9a-f]{24})?\n(?:parent [0-9a-f]{40}(?:[0-9a-f]{24})?\n)*"
+    rb"author [^<>\n]* <[^<>\n]*> [0-9]+ [+-][0-9]{4}\n"
+    rb"committer [^<>\n]* <[^<>\n]*> [0-9]+ [+-][0-9]{4}"
+).fullmatch
 
 
 _ASCII_RUNS = re.compile(rb"[\x21-\x7e]+").findall
@@ -124,14 +133,26 @@ def _same_reencoded(head: bytes, line: bytes) -> bool:
 
 def _header_rest(kind: str, head: bytes) -> bytes:
     """The lines of a commit's or tag's header that nothing else reads (see above)."""
+    if kind == "commit" and _ORDINARY_COMMIT(head) is not None:
+        return b""
     lines = head.split(b"\n")
     if kind != "commit":
-        return b"\n".join(line for line in lines if not line.startswith(_TAG_READ))
+        read = {i for i, line in enumerate(lines) if line.startswith(b"tagger ")}
+        read = {max(read)} if read else set()  # the last, read whole by _header
+        if (
+            len(lines) > 2
+            and metadata.ID_LINE.fullmatch(lines[0])
+            and _TAG_TYPE.fullmatch(lines[1])
+        ):
+            read |= {0, 1}
+            if lines[2].startswith(b"tag "):
+                read.add(2)  # the name git parses, and lists (rev-list --objects)
+        return b"\n".join(line for i, line in enumerate(lines) if i not in read)
     last: dict[bytes, int] = {}
     for i, line in enumerate(lines):
         if line.startswith((b"author ", b"committer ")):
             last[line[:6]] = i
-    identities = set(last.values())
+    identities = {i for i in last.values() if metadata.plain_identity(lines[i]) is not None}
     if b"\nencoding " in head:
         # The identities are read re-encoded, as git log shows them: a line that the
         # commit's `encoding` changes (UTF-16 turns it into other characters) is read raw
@@ -140,8 +161,15 @@ def _header_rest(kind: str, head: bytes) -> bytes:
     return b"\n".join(
         line
         for i, line in enumerate(lines)
-        if i not in identities and not line.startswith(_COMMIT_IDS)
+        if i not in identities and not metadata.ID_LINE.fullmatch(line)
     )
+
+
+def _tagger_shown_with_refs(message: _Message) -> bool:
+    """Is a tag's tagger line all that history_names reports for it (`%(taggername)
+    %(taggeremail)`, of its one tagger line, in git's shape)?"""
+    one = message.header.count(b"\ntagger ") + message.header.startswith(b"tagger ") == 1
+    return one and metadata.plain_identity(message.text) is not None
 
 
 @dataclass(frozen=True)
@@ -1123,7 +1151,7 @@ class HistorySource:
             yield from self._occurrences(oid, intros, b"")
         named: set[str] | None = None  # the tags a tag ref names (their taggers are read)
         for message in self.messages:
-            if message.tagger:
+            if message.tagger and _tagger_shown_with_refs(message):
                 if named is None:
                     out = git.run_git(
                         ["for-each-ref", "--format=%(objectname)", "refs/tags"], self.repo

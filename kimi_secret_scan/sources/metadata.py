@@ -31,13 +31,41 @@ from kimi_secret_scan.sources import reencode
 from kimi_secret_scan.sources.message import person
 from kimi_secret_scan.windows import WINDOW
 
-# Header fields whose values are ids or people (scanned as people): every other header line
-# of a commit (mergetag, encoding, gpgsig, anything a tool added) is scanned as text.
-_KNOWN_HEADERS = (b"tree ", b"parent ", b"author ", b"committer ")
-_ROLES = ((b"author", "author"), (b"committer", "committer"))
-# A tag object's header lines not scanned elsewhere: its `tag <name>` line (which need not
-# be the ref's name) and any other line a hand-made object carries are published too.
-_KNOWN_TAG_HEADERS = (b"object ", b"type ", b"tagger ")
+# Every byte of every header line is published. Lines that are only an id (`tree`,
+# `parent`, a tag's `object` and `type`) hold nothing to scan; an author, committer or
+# tagger line in git's own shape (`name <email> seconds zone`) is scanned as its identity,
+# `name <email>`, once per distinct identity (the rest is digits). Every other line (a
+# key after the time zone or glued to `>`, an identity without `<email>`, mergetag,
+# encoding, gpgsig, anything a tool or a hand-made object added) is scanned whole, as text.
+ID_LINE = re.compile(rb"(?:tree|parent|object) [0-9a-f]{40}(?:[0-9a-f]{24})?")
+_TYPE_LINE = re.compile(rb"type (?:commit|tree|blob|tag)")
+_PLAIN_IDENTITY = re.compile(
+    rb"(?:author|committer|tagger) ([^<>\n]* <[^<>\n]*>) [0-9]+ [+-][0-9]{4}"
+)
+
+
+def plain_identity(line: bytes) -> bytes | None:
+    """`name <email>` of an identity line in git's own shape, whose other bytes are its
+    date; None for any other line (scanned whole)."""
+    found = _PLAIN_IDENTITY.fullmatch(line)
+    return found.group(1) if found is not None else None
+
+
+def _header_pieces(head: bytes, roles: tuple[bytes, ...]) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A header's lines to scan as text, and its identities in git's shape (role, `name
+    <email>`), from the header lines `roles` name."""
+    text: list[bytes] = []
+    people: list[tuple[str, bytes]] = []
+    for line in head.split(b"\n"):
+        if ID_LINE.fullmatch(line) or _TYPE_LINE.fullmatch(line):
+            continue
+        role = line.partition(b" ")[0]
+        ident = plain_identity(line) if role in roles else None
+        if ident is None:
+            text.append(line)
+        else:
+            people.append((role.decode(), ident))
+    return b"\n".join(text), people
 
 
 @dataclass(frozen=True)
@@ -56,14 +84,10 @@ def _unreadable(what: str, oid: str, hint: str) -> Skipped:
     return Skipped(f"{what} {oid}", f"object could not be read{hint}", unreadable=True)
 
 
-def _identity(found: Commit | None) -> str:
-    return f"{found.author} <{found.email}>" if found else ""
-
-
 def commit_metadata(cwd: Path, shas: Sequence[str], hint: str = "") -> Iterator[Content | Skipped]:
     """Each commit's message, other header lines, and (once per distinct identity) its
     author and committer."""
-    seen: set[str] = set()
+    seen: set[bytes] = set()
     read = 0
     for oid, kind, data, size in git.cat_file_bounded(cwd, shas, WINDOW):
         read += 1
@@ -150,7 +174,7 @@ def _decoded(
 
 
 def _commit_pieces(
-    oid: str, head: bytes, text: bytes, seen: set[str], whole_head: bool = True
+    oid: str, head: bytes, text: bytes, seen: set[bytes], whole_head: bool = True
 ) -> Iterator[Content | Skipped]:
     """A commit's message, its header lines other than ids and people, and its people (each
     identity once in `seen`). `whole_head` False: `head` is only the start of a header too
@@ -159,14 +183,13 @@ def _commit_pieces(
     short = oid[:12]
     if text.strip():
         yield Content(f"commit message of {short}", text, commit=commit, metadata=True)
-    extra = b"\n".join(line for line in head.split(b"\n") if not line.startswith(_KNOWN_HEADERS))
+    extra, people = _header_pieces(head, (b"author", b"committer"))
     if whole_head and extra.strip():
         yield Content(f"commit header of {short}", extra, commit=commit, metadata=True)
-    for field, role in _ROLES:
-        ident = _identity(person(head, field))
-        if ident and ident not in seen:
+    for role, ident in people:
+        if ident not in seen:
             seen.add(ident)
-            yield Content(f"{role} of {short}", ident.encode(), commit=commit, metadata=True)
+            yield Content(f"{role} of {short}", ident, commit=commit, metadata=True)
     if whole_head:
         yield from _decoded(f"commit message of {short}", head, text, commit)
 
@@ -235,9 +258,7 @@ def tag_metadata(
             )
             if text.strip():
                 yield Content(f"tag message of {name}", text, commit=who, metadata=True)
-            extra = b"\n".join(
-                line for line in head.split(b"\n") if not line.startswith(_KNOWN_TAG_HEADERS)
-            )
+            extra, people = _header_pieces(head, (b"tagger",))
             if big is not None and big.message is None:
                 chunks = partial(git.object_chunks, cwd, "tag", oid)
                 shown = f"tag header of {name}"
@@ -257,9 +278,8 @@ def tag_metadata(
             else:
                 shown = f"tag message of {name}"
                 yield from _decoded(shown, head, b"", who, big.message, big.size)
-            ident = _identity(tagger)
-            if ident:
-                yield Content(f"tagger of {name}", ident.encode(), commit=who, metadata=True)
+            for ident in sorted({ident for _, ident in people}):
+                yield Content(f"tagger of {name}", ident, commit=who, metadata=True)
             if b"\ntype tag" in head:
                 target = head.split(b"\n", 1)[0].removeprefix(b"object ").decode()
                 nested.append(PushedRef(f"{ref.name}^{{}}", target))
