@@ -34,6 +34,7 @@ TAGGER_LINES = {
     "tagger without <email>": "tagger {k} 1700000000 +0000",
     "an earlier tagger line": "tagger {k} <a@x> 1 +0000\ntagger a <a@x> 1 +0000",
     "a line after the tagger": "tagger a <a@x> 1 +0000\nx-note {k}",
+    "a second tag line": "tag {k}\ntagger a <a@x> 1 +0000",
 }
 
 

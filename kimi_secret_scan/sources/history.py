@@ -1221,6 +1221,7 @@ class HistorySource:
             for line in message.header.split(b"\n"):
                 if line.startswith(b"tag "):
                     name = line[4:]
+                    break  # the first, as git reads it (a hand-made tag may hold more)
             path = tag_message_path(name.decode("utf-8", "replace"))
             if message.header_rest:
                 path = tag_header_path(name.decode("utf-8", "replace"))
