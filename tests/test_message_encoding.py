@@ -143,3 +143,16 @@ def test_commit_msg_hook_decodes_the_commit_encoding(tmp_path: Path) -> None:
     run = run_cli("commit-msg", str(msg), "--format", "json", cwd=repo.path)
     assert run.code == 2, run.all
     assert json.loads(run.out)["stats"]["complete"] is False
+
+
+def test_decoded_chunks_join_characters_split_between_chunks() -> None:
+    from kimi_secret_scan.sources import reencode
+
+    key = kimi_code_key()
+    data = f"KIMI_API_KEY={key}\n".encode("utf-16-le")
+    pieces = [data[i : i + 7] for i in range(0, len(data), 7)]  # odd: characters split
+    read = reencode.decoded_chunks(lambda: iter(pieces), "utf-16-le")
+    assert b"".join(read()) == f"KIMI_API_KEY={key}\n".encode()
+    assert reencode.codec_for(b"IBM-037") == "cp037"
+    assert reencode.codec_for(b"UTF-8") == ""
+    assert reencode.codec_for(b"base64") is None  # bytes to bytes: no character set
