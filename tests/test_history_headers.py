@@ -74,15 +74,21 @@ def test_history_header_of_a_large_commit(repo: GitRepo, monkeypatch: pytest.Mon
 
 
 def test_header_rest_leaves_what_is_read_elsewhere() -> None:
+    t, p, q = b"1" * 40, b"2" * 40, b"3" * 64  # ids (SHA-1 and SHA-256)
     head = (
-        b"tree 1\nparent 2\nparent 3\nauthor A <a> 1 +0000\ncommitter C <c> 1 +0000\n"
-        b"encoding latin1"
+        b"tree %s\nparent %s\nparent %s\nauthor A <a> 1 +0000\ncommitter C <c> 1 +0000\n"
+        b"encoding latin1" % (t, p, q)
     )
     assert _header_rest("commit", head) == b"encoding latin1"
-    two = b"tree 1\nauthor A <a> 1 +0000\nauthor B <b> 1 +0000\ncommitter C <c> 1 +0000"
+    two = b"tree %s\nauthor A <a> 1 +0000\nauthor B <b> 1 +0000\ncommitter C <c> 1 +0000" % t
     assert _header_rest("commit", two) == b"author A <a> 1 +0000"
-    tag = b"object 1\ntype commit\ntag v1\ntagger T <t> 1 +0000\nx-extra y"
+    tag = b"object %s\ntype commit\ntag v1\ntagger T <t> 1 +0000\nx-extra y" % t
     assert _header_rest("tag", tag) == b"x-extra y"
+    # Every byte that is not an id, the listed tag name or an identity in git's shape.
+    odd = b"tree %s x\nparent 2\nauthor A <a> 1 +0000 x\ncommitter C 1 +0000" % t
+    assert _header_rest("commit", odd) == odd
+    tag = b"object %s\ntype commit\ntag v1\ntagger U 1 +0000\ntagger T <t> 1 +0000" % t
+    assert _header_rest("tag", tag) == b"tagger U 1 +0000"
 
 
 def test_signed_and_plain_commits_report_as_before(repo: GitRepo) -> None:

@@ -7,7 +7,12 @@ from pathlib import Path
 import click
 
 from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
-from kimi_secret_scan.sources.message import below_cut, commit_identities, read_message
+from kimi_secret_scan.sources.message import (
+    below_cut,
+    commit_identities,
+    in_commit_encoding,
+    read_message,
+)
 
 
 @click.command("commit-msg")
@@ -18,8 +23,10 @@ def command(message_file: str, opts: ScanOptions) -> int:
     """Scan a commit message file (as the commit-msg hook passes it), and the author and
     committer the commit will record."""
     cwd = Path.cwd()
+    message = read_message(message_file)
     items = [
-        read_message(message_file),
+        message,
+        *in_commit_encoding(message, cwd),
         *below_cut(message_file, cwd, opts.settings),
         *commit_identities(cwd),
     ]

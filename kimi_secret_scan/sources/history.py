@@ -55,7 +55,7 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit, Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
-from kimi_secret_scan.sources import metadata
+from kimi_secret_scan.sources import metadata, reencode
 from kimi_secret_scan.sources.attribution import (
     Introduction,
     RefWalk,
@@ -101,15 +101,24 @@ def tag_header_path(name: str) -> str:
     return f"<tag header {name}>"
 
 
-# Header lines a history audit reads elsewhere: ids, and (of a tag) its name, which the
-# listing holds as a path name. A commit's last author and committer line are its
+# Header lines a history audit reads elsewhere: ids (metadata.ID_LINE: a line that is
+# only an id), and (of a tag) its name, which the listing holds as a path name. A commit's
+# last author and committer line, in git's own shape (metadata.plain_identity), are its
 # identities (metadata.Identities); every other line is published with the commit and is
 # scanned as its header, as the gates scan it (custom headers, `mergetag` with the merged
 # tag's tagger and message, `gpgsig`, an earlier author or committer line of a hand-made
-# object). A tag's tagger is read with the refs (for-each-ref, history_names) when a tag
-# ref names the tag; of any other tag (a tag of a tag) it is read here (_Message.tagger).
-_COMMIT_IDS = (b"tree ", b"parent ")
-_TAG_READ = (b"object ", b"type ", b"tag ", b"tagger ")
+# object, an identity line with more than `name <email> date`, or without `<email>`). A
+# tag's last tagger line is scanned whole (_header); in git's shape it is reported with
+# the refs (for-each-ref, history_names) when a tag ref names the tag; any other (a tag of
+# a tag, a line with more than its identity and date) is reported here (_Message.tagger).
+_TAG_TYPE = re.compile(rb"type (?:commit|tree|blob|tag)")
+# The header of almost every commit: ids, then one author and one committer in git's shape
+# (one C pass: nothing else to scan in it, which _header_rest would take 2x longer to tell).
+_ORDINARY_COMMIT = re.compile(
+    rb"tree [0-9a-f]{40}(?:[0-9a-f]{24})?\n(?:parent [0-9a-f]{40}(?:[0-9a-f]{24})?\n)*"
+    rb"author [^<>\n]* <[^<>\n]*> [0-9]+ [+-][0-9]{4}\n"
+    rb"committer [^<>\n]* <[^<>\n]*> [0-9]+ [+-][0-9]{4}"
+).fullmatch
 
 
 _ASCII_RUNS = re.compile(rb"[\x21-\x7e]+").findall
@@ -124,14 +133,26 @@ def _same_reencoded(head: bytes, line: bytes) -> bool:
 
 def _header_rest(kind: str, head: bytes) -> bytes:
     """The lines of a commit's or tag's header that nothing else reads (see above)."""
+    if kind == "commit" and _ORDINARY_COMMIT(head) is not None:
+        return b""
     lines = head.split(b"\n")
     if kind != "commit":
-        return b"\n".join(line for line in lines if not line.startswith(_TAG_READ))
+        read = {i for i, line in enumerate(lines) if line.startswith(b"tagger ")}
+        read = {max(read)} if read else set()  # the last, read whole by _header
+        if (
+            len(lines) > 2
+            and metadata.ID_LINE.fullmatch(lines[0])
+            and _TAG_TYPE.fullmatch(lines[1])
+        ):
+            read |= {0, 1}
+            if lines[2].startswith(b"tag "):
+                read.add(2)  # the name git parses, and lists (rev-list --objects)
+        return b"\n".join(line for i, line in enumerate(lines) if i not in read)
     last: dict[bytes, int] = {}
     for i, line in enumerate(lines):
         if line.startswith((b"author ", b"committer ")):
             last[line[:6]] = i
-    identities = set(last.values())
+    identities = {i for i in last.values() if metadata.plain_identity(lines[i]) is not None}
     if b"\nencoding " in head:
         # The identities are read re-encoded, as git log shows them: a line that the
         # commit's `encoding` changes (UTF-16 turns it into other characters) is read raw
@@ -140,8 +161,15 @@ def _header_rest(kind: str, head: bytes) -> bytes:
     return b"\n".join(
         line
         for i, line in enumerate(lines)
-        if i not in identities and not line.startswith(_COMMIT_IDS)
+        if i not in identities and not metadata.ID_LINE.fullmatch(line)
     )
+
+
+def _tagger_shown_with_refs(message: _Message) -> bool:
+    """Is a tag's tagger line all that history_names reports for it (`%(taggername)
+    %(taggeremail)`, of its one tagger line, in git's shape)?"""
+    one = message.header.count(b"\ntagger ") + message.header.startswith(b"tagger ") == 1
+    return one and metadata.plain_identity(message.text) is not None
 
 
 @dataclass(frozen=True)
@@ -489,6 +517,9 @@ class _Message:
     # ... and it is the whole object, whose header alone is larger than a window (`text` is
     # empty: the object is read again in chunks).
     whole: bool = False
+    # Found in the text decoded from the object's `encoding` (this Python codec), as git
+    # log shows it: `text` holds it decoded, or (read again) it is decoded as it is read.
+    codec: str = ""
 
 
 class HistorySource:
@@ -925,11 +956,68 @@ class HistorySource:
         else:
             self.stats.tags += 1
         self._header(oid, kind, head)
+        if b"encoding " in head:
+            self._encoded(oid, kind, head, text)
         if not sep or not text:
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
             self.messages.append(_Message(oid, kind, head, text, self.position))
             if self.ref_walk is None:
+                self._found()
+
+    def _encoded(
+        self, oid: str, kind: str, head: bytes, text: bytes, offset: int = 0, length: int = 0
+    ) -> None:
+        """An object with an `encoding` header: its header and message decoded from it
+        (sources/reencode.py), as git log shows them; the raw bytes are scanned too. Only
+        such objects pay for it. `length`: the message (from `offset`; 0: the whole object)
+        is larger than a window, and is read again and decoded as it is scanned."""
+        for name in reencode.encodings_of(head):
+            codec = reencode.codec_for(name)
+            if codec is None:
+                shown = reencode.shown_name(name)
+                self._skip(
+                    Skipped(
+                        f"{kind} {oid}",
+                        f"stored in the encoding {shown!r}, which the scanner cannot decode: "
+                        "only its raw bytes were scanned, not the text git shows",
+                        unreadable=True,
+                    )
+                )
+                continue
+            if not codec:
+                continue  # UTF-8: the raw bytes are the text
+            found: list[_Message] = []
+            # Its identities are read decoded (metadata.Identities); the other lines here.
+            rest = _header_rest(kind, head)
+            header = reencode.decoded(rest, codec)
+            if self._new_keys(COMMIT_HEADER, header, rest):
+                found.append(
+                    _Message(oid, kind, head, header, self.position, header_rest=True, codec=codec)
+                )
+            if length:
+                chunks = partial(git.object_chunks, self.repo, kind, oid, offset=offset)
+                pieces = reencode.decoded_chunks(chunks, codec)()
+                if detect_chunks(Content(COMMIT_MESSAGE, b""), pieces, self.settings):
+                    found.append(
+                        _Message(
+                            oid,
+                            kind,
+                            head,
+                            b"",
+                            self.position,
+                            offset,
+                            length,
+                            whole=not offset,
+                            codec=codec,
+                        )
+                    )
+            elif text.strip():
+                decoded = reencode.decoded(text, codec)
+                if self._new_keys(COMMIT_MESSAGE, decoded, text):
+                    found.append(_Message(oid, kind, head, decoded, self.position, codec=codec))
+            self.messages.extend(found)
+            if found and self.ref_walk is None:
                 self._found()
 
     def _header(self, oid: str, kind: str, head: bytes) -> None:
@@ -948,6 +1036,17 @@ class HistorySource:
                 self.messages.append(found)
                 if self.ref_walk is None:
                     self._found()
+
+    def _new_keys(self, path: str, decoded: bytes, raw: bytes) -> bool:
+        """`decoded` holds a key the raw bytes do not (a Latin-1 text decodes to the same
+        ASCII key: reported once, from the raw bytes)."""
+        if decoded == raw:
+            return False
+        found = detect(Content(path=path, data=decoded), self.settings)
+        if not found:
+            return False
+        before = {f.secret for f in detect(Content(path=path, data=raw), self.settings)}
+        return any(f.secret not in before for f in found)
 
     def _start_aside(self) -> None:
         """Start the reads that need nothing from the scan, to run beside it."""
@@ -1000,6 +1099,8 @@ class HistorySource:
                     self.messages.append(found)
                 for _ in message:  # the rest of the object, when the scan stopped early
                     pass
+                if b"encoding " in head:
+                    self._encoded(oid, kind, head, b"", offset, size - offset)
                 return
             if len(held) > WINDOW:
                 # A header larger than a window (a hand-made object): the whole object is
@@ -1016,6 +1117,8 @@ class HistorySource:
                     )
                 for _ in whole:  # the rest of the object, when the scan stopped early
                     pass
+                if b"encoding " in head:
+                    self._encoded(oid, kind, head, b"", 0, size)
                 return
 
     # -- phases 2 and 3: attribute the few blobs that matched, and yield them --------------
@@ -1048,7 +1151,7 @@ class HistorySource:
             yield from self._occurrences(oid, intros, b"")
         named: set[str] | None = None  # the tags a tag ref names (their taggers are read)
         for message in self.messages:
-            if message.tagger:
+            if message.tagger and _tagger_shown_with_refs(message):
                 if named is None:
                     out = git.run_git(
                         ["for-each-ref", "--format=%(objectname)", "refs/tags"], self.repo
@@ -1118,6 +1221,7 @@ class HistorySource:
             for line in message.header.split(b"\n"):
                 if line.startswith(b"tag "):
                     name = line[4:]
+                    break  # the first, as git reads it (a hand-made tag may hold more)
             path = tag_message_path(name.decode("utf-8", "replace"))
             if message.header_rest:
                 path = tag_header_path(name.decode("utf-8", "replace"))
@@ -1129,10 +1233,14 @@ class HistorySource:
             email=person.email if person else "",
             date=person.date if person else "",
         )
+        if message.codec:
+            path += f" (decoded from {message.codec})"
         if message.offset or message.whole:
-            chunks = partial(
+            chunks: Callable[[], Iterator[bytes]] = partial(
                 git.object_chunks, self.repo, message.kind, message.oid, offset=message.offset
             )
+            if message.codec:
+                chunks = reencode.decoded_chunks(chunks, message.codec)
             return Content(path, b"", commit=commit, chunks=chunks, size=message.length)
         return Content(path=path, data=message.text, commit=commit, metadata=message.header_rest)
 

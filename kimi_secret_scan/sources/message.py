@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kimi_secret_scan import git
-from kimi_secret_scan.content import Content
+from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.settings import DetectorSettings
+from kimi_secret_scan.sources import reencode
 from kimi_secret_scan.windows import WINDOW, detect_chunks
 
 # `git commit -v` appends the diff below this line; git drops it from the message, and the
@@ -49,6 +50,33 @@ def read_message(path: str) -> Content:
     except OSError as exc:
         raise ScanError(f"{path}: {exc.strerror or 'cannot be read'}") from None
     return Content(path=path, data=b"", chunks=partial(_chunks, path, end), size=end)
+
+
+def in_commit_encoding(message: Content, cwd: Path) -> Iterator[Content | Skipped]:
+    """The message decoded from `i18n.commitEncoding`: git records the message's bytes as
+    they are, with that encoding in the commit's header, and `git log` shows the text
+    decoded (a key in an EBCDIC message is plain there). read_message's raw bytes are
+    scanned too. An encoding the scanner cannot decode is said (the scan is incomplete)."""
+    name = git.try_git(["config", "--get", "i18n.commitEncoding"], cwd)
+    if not name or not name.strip():
+        return
+    codec = reencode.codec_for(name)
+    if codec is None:
+        yield Skipped(
+            message.path,
+            f"i18n.commitEncoding is {reencode.shown_name(name.strip())!r}, which the scanner "
+            "cannot decode: only the message's raw bytes were scanned, not the text git shows",
+            unreadable=True,
+        )
+        return
+    if not codec:
+        return  # UTF-8: the raw bytes are the text
+    shown = f"{message.path} (decoded from {codec})"
+    if message.chunks is not None:
+        chunks = reencode.decoded_chunks(message.chunks, codec)
+        yield Content(path=shown, data=b"", chunks=chunks, size=message.size)
+    else:
+        yield Content(path=shown, data=reencode.decoded(message.data, codec))
 
 
 def _scissors_line(handle: BinaryIO) -> int:

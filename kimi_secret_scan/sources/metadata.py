@@ -27,16 +27,45 @@ from pathlib import Path
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.finding import Commit
+from kimi_secret_scan.sources import reencode
 from kimi_secret_scan.sources.message import person
 from kimi_secret_scan.windows import WINDOW
 
-# Header fields whose values are ids or people (scanned as people): every other header line
-# of a commit (mergetag, encoding, gpgsig, anything a tool added) is scanned as text.
-_KNOWN_HEADERS = (b"tree ", b"parent ", b"author ", b"committer ")
-_ROLES = ((b"author", "author"), (b"committer", "committer"))
-# A tag object's header lines not scanned elsewhere: its `tag <name>` line (which need not
-# be the ref's name) and any other line a hand-made object carries are published too.
-_KNOWN_TAG_HEADERS = (b"object ", b"type ", b"tagger ")
+# Every byte of every header line is published. Lines that are only an id (`tree`,
+# `parent`, a tag's `object` and `type`) hold nothing to scan; an author, committer or
+# tagger line in git's own shape (`name <email> seconds zone`) is scanned as its identity,
+# `name <email>`, once per distinct identity (the rest is digits). Every other line (a
+# key after the time zone or glued to `>`, an identity without `<email>`, mergetag,
+# encoding, gpgsig, anything a tool or a hand-made object added) is scanned whole, as text.
+ID_LINE = re.compile(rb"(?:tree|parent|object) [0-9a-f]{40}(?:[0-9a-f]{24})?")
+_TYPE_LINE = re.compile(rb"type (?:commit|tree|blob|tag)")
+_PLAIN_IDENTITY = re.compile(
+    rb"(?:author|committer|tagger) ([^<>\n]* <[^<>\n]*>) [0-9]+ [+-][0-9]{4}"
+)
+
+
+def plain_identity(line: bytes) -> bytes | None:
+    """`name <email>` of an identity line in git's own shape, whose other bytes are its
+    date; None for any other line (scanned whole)."""
+    found = _PLAIN_IDENTITY.fullmatch(line)
+    return found.group(1) if found is not None else None
+
+
+def _header_pieces(head: bytes, roles: tuple[bytes, ...]) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A header's lines to scan as text, and its identities in git's shape (role, `name
+    <email>`), from the header lines `roles` name."""
+    text: list[bytes] = []
+    people: list[tuple[str, bytes]] = []
+    for line in head.split(b"\n"):
+        if ID_LINE.fullmatch(line) or _TYPE_LINE.fullmatch(line):
+            continue
+        role = line.partition(b" ")[0]
+        ident = plain_identity(line) if role in roles else None
+        if ident is None:
+            text.append(line)
+        else:
+            people.append((role.decode(), ident))
+    return b"\n".join(text), people
 
 
 @dataclass(frozen=True)
@@ -55,14 +84,10 @@ def _unreadable(what: str, oid: str, hint: str) -> Skipped:
     return Skipped(f"{what} {oid}", f"object could not be read{hint}", unreadable=True)
 
 
-def _identity(found: Commit | None) -> str:
-    return f"{found.author} <{found.email}>" if found else ""
-
-
 def commit_metadata(cwd: Path, shas: Sequence[str], hint: str = "") -> Iterator[Content | Skipped]:
     """Each commit's message, other header lines, and (once per distinct identity) its
     author and committer."""
-    seen: set[str] = set()
+    seen: set[bytes] = set()
     read = 0
     for oid, kind, data, size in git.cat_file_bounded(cwd, shas, WINDOW):
         read += 1
@@ -82,10 +107,16 @@ def commit_metadata(cwd: Path, shas: Sequence[str], hint: str = "") -> Iterator[
             shown = f"commit header of {oid[:12]}"
             chunks = partial(git.object_chunks, cwd, "commit", oid)
             yield Content(shown, b"", commit=commit, metadata=True, chunks=chunks, size=size)
+            # The whole object, decoded (its header too: _commit_pieces read only its start).
+            yield from _decoded(shown, big.head, b"", commit, chunks, size, head_too=False)
         else:
             shown = f"commit message of {oid[:12]}"
             yield Content(
                 shown, b"", commit=commit, metadata=True, chunks=big.message, size=big.size
+            )
+            # Its header decoded (and an encoding not known said) by _commit_pieces.
+            yield from _decoded(
+                shown, big.head, b"", commit, big.message, big.size, head_too=False, say=False
             )
     if read != len(shas):
         yield _unreadable("commit", shas[read], hint)
@@ -101,9 +132,50 @@ def _commit_of(oid: str, head: bytes) -> Commit:
     )
 
 
+def _decoded(
+    shown: str,
+    head: bytes,
+    text: bytes,
+    who: Commit,
+    chunks: Callable[[], Iterator[bytes]] | None = None,
+    size: int = 0,
+    head_too: bool = True,
+    say: bool = True,
+) -> Iterator[Content | Skipped]:
+    """A commit's or tag's header and message (`text`, or `chunks` for one larger than a
+    window) decoded from its `encoding` header, as git log shows them (sources/reencode.py);
+    the raw bytes are scanned by the caller. An encoding that cannot be decoded is said."""
+    for name in reencode.encodings_of(head):
+        codec = reencode.codec_for(name)
+        if codec is None:
+            if not say:
+                continue
+            yield Skipped(
+                shown,
+                f"stored in the encoding {reencode.shown_name(name)!r}, which the scanner "
+                "cannot decode: only its raw bytes were scanned, not the text git shows",
+                unreadable=True,
+            )
+            continue
+        if not codec:
+            continue  # UTF-8: the raw bytes are the text
+        # The whole header: git log re-encodes the author and committer with the message.
+        where = f"{shown} (decoded from {codec})"
+        # Text that decodes to its own bytes (ASCII in Latin-1) was scanned raw: not twice.
+        decoded = reencode.decoded(head, codec)
+        if head_too and decoded != head:
+            header = f"{shown.replace(' message of ', ' header of ', 1)} (decoded from {codec})"
+            yield Content(header, decoded, commit=who, metadata=True)
+        if chunks is not None:
+            read = reencode.decoded_chunks(chunks, codec)
+            yield Content(where, b"", commit=who, metadata=True, chunks=read, size=size)
+        elif text.strip() and (decoded := reencode.decoded(text, codec)) != text:
+            yield Content(where, decoded, commit=who, metadata=True)
+
+
 def _commit_pieces(
-    oid: str, head: bytes, text: bytes, seen: set[str], whole_head: bool = True
-) -> Iterator[Content]:
+    oid: str, head: bytes, text: bytes, seen: set[bytes], whole_head: bool = True
+) -> Iterator[Content | Skipped]:
     """A commit's message, its header lines other than ids and people, and its people (each
     identity once in `seen`). `whole_head` False: `head` is only the start of a header too
     large to hold, scanned whole by the caller; its people are still read from it."""
@@ -111,14 +183,15 @@ def _commit_pieces(
     short = oid[:12]
     if text.strip():
         yield Content(f"commit message of {short}", text, commit=commit, metadata=True)
-    extra = b"\n".join(line for line in head.split(b"\n") if not line.startswith(_KNOWN_HEADERS))
+    extra, people = _header_pieces(head, (b"author", b"committer"))
     if whole_head and extra.strip():
         yield Content(f"commit header of {short}", extra, commit=commit, metadata=True)
-    for field, role in _ROLES:
-        ident = _identity(person(head, field))
-        if ident and ident not in seen:
+    for role, ident in people:
+        if ident not in seen:
             seen.add(ident)
-            yield Content(f"{role} of {short}", ident.encode(), commit=commit, metadata=True)
+            yield Content(f"{role} of {short}", ident, commit=commit, metadata=True)
+    if whole_head:
+        yield from _decoded(f"commit message of {short}", head, text, commit)
 
 
 @dataclass(frozen=True)
@@ -185,9 +258,7 @@ def tag_metadata(
             )
             if text.strip():
                 yield Content(f"tag message of {name}", text, commit=who, metadata=True)
-            extra = b"\n".join(
-                line for line in head.split(b"\n") if not line.startswith(_KNOWN_TAG_HEADERS)
-            )
+            extra, people = _header_pieces(head, (b"tagger",))
             if big is not None and big.message is None:
                 chunks = partial(git.object_chunks, cwd, "tag", oid)
                 shown = f"tag header of {name}"
@@ -199,9 +270,16 @@ def tag_metadata(
                 yield Content(
                     shown, b"", commit=who, metadata=True, chunks=big.message, size=big.size
                 )
-            ident = _identity(tagger)
-            if ident:
-                yield Content(f"tagger of {name}", ident.encode(), commit=who, metadata=True)
+            if big is None:
+                yield from _decoded(f"tag message of {name}", head, text, who)
+            elif big.message is None:
+                shown = f"tag header of {name}"
+                yield from _decoded(shown, head, b"", who, chunks, size, head_too=False)
+            else:
+                shown = f"tag message of {name}"
+                yield from _decoded(shown, head, b"", who, big.message, big.size)
+            for ident in sorted({ident for _, ident in people}):
+                yield Content(f"tagger of {name}", ident, commit=who, metadata=True)
             if b"\ntype tag" in head:
                 target = head.split(b"\n", 1)[0].removeprefix(b"object ").decode()
                 nested.append(PushedRef(f"{ref.name}^{{}}", target))
@@ -400,11 +478,11 @@ def _header_line(head: bytes, field: bytes) -> bytes:
 def _reencoded(head: bytes, line: bytes) -> bytes:
     """`line` in UTF-8, from the commit's `encoding` (as git log shows it); unchanged when
     that encoding is UTF-8, unknown, or does not decode it (git keeps the bytes too)."""
-    name = _header_line(head, b"encoding ").strip().decode("ascii", "replace")
-    if name.lower() in ("utf-8", "utf8"):
+    codec = reencode.codec_for(_header_line(head, b"encoding "))
+    if not codec:  # UTF-8, or unknown (said by the history's read: sources/history.py)
         return line
     try:
-        return line.decode(name).encode("utf-8")
+        return line.decode(codec).encode("utf-8")
     except (LookupError, UnicodeError, ValueError):
         return line
 
