@@ -12,9 +12,8 @@ from kimi_secret_scan.finding import Finding, redact_neighbours
 from kimi_secret_scan.result import Allowed, ScanResult, Stats
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.unpack import (
-    container_kind,
     expand,
-    head_of,
+    locate,
     relocate,
 )
 from kimi_secret_scan.windows import own_findings, part, shift, windows
@@ -63,13 +62,15 @@ def scan(
         if isinstance(item, Skipped):
             stats.skipped.append(item)
             continue
-        # Only content whose first bytes name a container is unpacked (a few byte
-        # comparisons per item otherwise, so a history of plain files pays nothing).
-        if container_kind(head_of(item)) is not None:
+        # Only content whose first bytes name a container, or whose end is a zip's, or
+        # a script with an archive behind it, is unpacked (unpack.locate: a few byte
+        # comparisons and one search of the last 64 KiB per item otherwise).
+        found = locate(item)
+        if found is not None:
             unread = unread_containers is not None and unread_containers(
                 item.container or item.path
             )
-            inside = _scan_members(item, filters, settings, result, unread, trusted)
+            inside = _scan_members(item, filters, settings, result, unread, trusted, found)
             if inside:
                 # The container's own bytes are scanned too (a stored member, a deleted
                 # database row still on its page), but a key found in a member is
@@ -102,10 +103,11 @@ def _scan_members(
     result: ScanResult,
     unread: bool = False,
     trusted: str = "",
+    where: tuple[str, int] | None = None,
 ) -> frozenset[str]:
     """Scan what a container holds; the keys found in it, before any filter."""
     found: set[str] = set()
-    for piece in expand(item, settings.limits):
+    for piece in expand(item, settings.limits, where):
         if isinstance(piece, Skipped):
             if unread and not piece.unreadable:
                 why = piece.reason + _GATE_UNREAD.format(trusted=trusted)
