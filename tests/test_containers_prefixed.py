@@ -217,3 +217,28 @@ def test_a_gate_fails_on_what_it_cannot_unpack_behind_a_prefix(repo: GitRepo) ->
     run = run_cli("range", f"{base}..HEAD", cwd=repo.path)
     assert run.code == 2, run.all
     assert "app.jar!.env" in run.all and key not in run.all
+
+
+def test_recognition_never_raises_on_garbage() -> None:
+    """find_container runs on every blob outside any reader's error handling: cut and
+    shuffled headers must give an answer, never an exception; what it takes for a
+    container is then read or said to be unreadable, never raised."""
+    from kimi_secret_scan.content import Content
+    from kimi_secret_scan.unpack import expand, find_container
+
+    rng = random.Random(5)
+    whole = LAUNCHER + zip_bytes({".env": b"A=1\n" * 20})
+    marks = [b"PK\x05\x06", b"PK\x03\x04", b"\x1f\x8b\x08", b"\xfd7zXZ\x00", b"1AY&SY", b"ustar"]
+    for n in range(3000):
+        data = bytearray(rng.randbytes(rng.randrange(0, 700)))
+        for _ in range(rng.randrange(4)):
+            mark = rng.choice(marks)
+            at = rng.randrange(len(data) + 1)
+            data[at:at] = mark
+        if n % 3 == 0:
+            data[0:0] = b"#!"
+        if n % 5 == 0:
+            data = bytearray(whole[: rng.randrange(len(whole) + 1)]) + data[:10]
+        where = find_container(bytes(data))
+        if where is not None:
+            list(expand(Content("x", bytes(data)), found=where))

@@ -100,8 +100,8 @@ def container_kind(head: bytes) -> str | None:
 # (gzip, bzip2, xz, tar, a zip without its end) is looked for only behind a script's `#!`,
 # within its first MiB: what makeself installers and shell-wrapped archives are.
 _EOCD = b"PK\x05\x06"
-TAIL = _TAIL = 22 + 0xFFFF
-_SCRIPT_SPAN = 1 << 20
+TAIL = 22 + 0xFFFF
+SCRIPT_SPAN = 1 << 20
 # Each container's mark, and the mark's offset in its header. gzip's is one byte text
 # never holds (memchr: a script costs next to nothing). The others are looked for only in
 # a script holding a byte below 8, as each of their headers does: xz's magic ends in 0,
@@ -122,9 +122,9 @@ def zip_at_end(tail: bytes, start: int) -> bool:
     """Does `tail` (the content's bytes from offset `start` to its end) hold a zip's end
     record that names a central directory where one is? Its fields are checked, not only
     its four bytes, so a binary that happens to hold them is not taken for a zip."""
-    low = max(0, len(tail) - _TAIL)
+    low = max(0, len(tail) - TAIL)
     # Text holds no byte 5: one memchr says so, where a search for the four bytes costs
-    # some 20 times more (it is run on every blob of a history).
+    # tens of times more (it is run on every blob of a history).
     if tail.find(b"\x05", low) < 0:
         return False
     pos = tail.rfind(_EOCD, low)
@@ -188,8 +188,8 @@ def _header_at(head: bytes, kind: str, at: int) -> bool:
 
 def _script_payload(head: bytes) -> tuple[str, int] | None:
     """Where a container starts behind a script's lines (`head`: its first bytes): the
-    first header, of any kind, within _SCRIPT_SPAN bytes."""
-    end = min(len(head), _SCRIPT_SPAN)
+    first header, of any kind, within SCRIPT_SPAN bytes."""
+    end = min(len(head), SCRIPT_SPAN)
     best: tuple[str, int] | None = None
     binary = any(head.find(low, 0, end) >= 0 for low in _LOW)
     for mark, kind, back in _MARKS if binary else _MARKS[:1]:
@@ -208,10 +208,10 @@ def find_container(data: bytes) -> tuple[str, int] | None:
     kind = container_kind(data[:HEAD])
     if kind is not None:
         return kind, 0
-    return _behind_prefix(data, data, 0)
+    return behind_prefix(data, data, 0)
 
 
-def _behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] | None:
+def behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] | None:
     # A zip with a member is at least 98 bytes (a local header, a directory entry, an end).
     if tail_start + len(tail) >= 98 and zip_at_end(tail, tail_start):
         return "zip", 0  # zipfile finds the zip's start from its end
@@ -253,10 +253,10 @@ def locate(content: Content) -> tuple[str, int] | None:
                 kind = container_kind(chunk[:HEAD])
                 if kind is not None and len(chunk) >= HEAD:
                     return kind, 0
-            if len(head) < _SCRIPT_SPAN:
-                head += chunk[: _SCRIPT_SPAN - len(head)]
+            if len(head) < SCRIPT_SPAN:
+                head += chunk[: SCRIPT_SPAN - len(head)]
             size += len(chunk)
-            tail = (tail + chunk)[-_TAIL:]
+            tail = chunk[-TAIL:] if len(chunk) >= TAIL else (tail + chunk)[-TAIL:]
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:
@@ -264,7 +264,7 @@ def locate(content: Content) -> tuple[str, int] | None:
     kind = container_kind(head[:HEAD])
     if kind is not None:
         return kind, 0
-    return _behind_prefix(head, tail, size - len(tail))
+    return behind_prefix(head, tail, size - len(tail))
 
 
 def is_container(content: Content) -> bool:

@@ -17,11 +17,11 @@ from typing import IO, Protocol
 
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.unpack import (
-    _SCRIPT_SPAN,
-    _TAIL,
     HEAD,
+    SCRIPT_SPAN,
+    TAIL,
     Limits,
-    _behind_prefix,
+    behind_prefix,
     container_kind,
     find_container,
 )
@@ -115,13 +115,13 @@ class Data:
             return find_container(self.raw)
         assert self.file is not None
         self.file.seek(0)
-        head = self.file.read(_SCRIPT_SPAN)
+        head = self.file.read(SCRIPT_SPAN)
         kind = container_kind(head[:HEAD])
         if kind is not None:
             return kind, 0
-        start = max(0, self.size - _TAIL)
+        start = max(0, self.size - TAIL)
         self.file.seek(start)
-        return _behind_prefix(head, self.file.read(), start)
+        return behind_prefix(head, self.file.read(), start)
 
     def after(self, offset: int) -> Data:
         """The bytes from `offset` on (a container behind a prefix); this one is closed."""
