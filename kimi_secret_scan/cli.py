@@ -144,8 +144,22 @@ class ScanOptions:
         self.verbose = verbose
         self.quiet = quiet
 
-    def scan(self, mode: str, scope: str, items: Iterable[Content | Skipped]) -> ScanResult:
-        return scan(mode, scope, items, self.filters, self.settings)
+    def scan(
+        self,
+        mode: str,
+        scope: str,
+        items: Iterable[Content | Skipped],
+        unread_containers: Callable[[str], bool] | None = None,
+    ) -> ScanResult:
+        return scan(
+            mode,
+            scope,
+            items,
+            self.filters,
+            self.settings,
+            unread_containers=unread_containers,
+            trusted="the project's configuration",
+        )
 
     def targets(self) -> list[ReportTarget]:
         """The reports of this run: --format/--output is one, each --report another; with

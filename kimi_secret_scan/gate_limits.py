@@ -6,9 +6,13 @@ pre-commit hook, which needs only these, does not import that machinery.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from kimi_secret_scan.content import Content, Skipped
+
+if TYPE_CHECKING:
+    from kimi_secret_scan.config import Config
 
 SIZE_LIMIT = "larger than the size limit"
 UNACCEPTED_SIZE = (
@@ -41,3 +45,23 @@ def new_path_names(paths: Sequence[str], where: str) -> Iterator[Content]:
     if paths:
         text = "\n".join(paths).encode("utf-8", "surrogateescape")
         yield Content(where, text, metadata=True)
+
+
+def must_unpack(trusted: Config | None) -> Callable[[str], bool]:
+    """For scan(unread_containers=): a container a gate could not wholly unpack (a limit,
+    an encrypted or Deflate64 member, a damaged archive) fails it, unless the configuration
+    the gate trusts (the base side's in a commit gate, the project's in `staged` and
+    `commit-msg`) excludes the container: every gate alike, so none passes a key it could
+    not read."""
+
+    def must(path: str) -> bool:
+        if trusted is None or not trusted.exclude:
+            return True
+        from kimi_secret_scan import repo_paths
+        from kimi_secret_scan.globs import excluded
+
+        return not any(
+            excluded(name, trusted.exclude) for name in repo_paths.candidates(path, trusted.root)
+        )
+
+    return must

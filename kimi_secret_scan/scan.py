@@ -12,9 +12,8 @@ from kimi_secret_scan.finding import Finding, redact_neighbours
 from kimi_secret_scan.result import Allowed, ScanResult, Stats
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.unpack import (
-    container_kind,
     expand,
-    head_of,
+    locate,
     relocate,
 )
 from kimi_secret_scan.windows import own_findings, part, shift, windows
@@ -51,24 +50,27 @@ def scan(
     filters: Sequence[Filter] = DEFAULT_FILTERS,
     settings: DetectorSettings = DEFAULT_SETTINGS,
     unread_containers: Callable[[str], bool] | None = None,
+    trusted: str = "the base side's configuration",
 ) -> ScanResult:
-    """`unread_containers` (the commit gates): for a container path it says True of, what
-    the container holds but could not be unpacked (a limit, an encrypted member, a damaged
+    """`unread_containers` (every gate): for a container path it says True of, what the
+    container holds but could not be unpacked (a limit, an encrypted member, a damaged
     archive) makes the scan incomplete, exit 2, instead of a pass with a note: a key
-    inside may be going in."""
+    inside may be going in. `trusted` names the configuration whose exclude accepts it."""
     result = ScanResult(mode=mode, scope=scope)
     stats = result.stats
     for item in items:
         if isinstance(item, Skipped):
             stats.skipped.append(item)
             continue
-        # Only content whose first bytes name a container is unpacked (a few byte
-        # comparisons per item otherwise, so a history of plain files pays nothing).
-        if container_kind(head_of(item)) is not None:
+        # Only content whose first bytes name a container, or whose end is a zip's, or
+        # a script with an archive behind it, is unpacked (unpack.locate: a few byte
+        # comparisons and one search of the last 64 KiB per item otherwise).
+        found = locate(item)
+        if found is not None:
             unread = unread_containers is not None and unread_containers(
                 item.container or item.path
             )
-            inside = _scan_members(item, filters, settings, result, unread)
+            inside = _scan_members(item, filters, settings, result, unread, trusted, found)
             if inside:
                 # The container's own bytes are scanned too (a stored member, a deleted
                 # database row still on its page), but a key found in a member is
@@ -100,13 +102,16 @@ def _scan_members(
     settings: DetectorSettings,
     result: ScanResult,
     unread: bool = False,
+    trusted: str = "",
+    where: tuple[str, int] | None = None,
 ) -> frozenset[str]:
     """Scan what a container holds; the keys found in it, before any filter."""
     found: set[str] = set()
-    for piece in expand(item, settings.limits):
+    for piece in expand(item, settings.limits, where):
         if isinstance(piece, Skipped):
             if unread and not piece.unreadable:
-                piece = Skipped(piece.path, piece.reason + _GATE_UNREAD, unreadable=True)
+                why = piece.reason + _GATE_UNREAD.format(trusted=trusted)
+                piece = Skipped(piece.path, why, unreadable=True)
             result.stats.skipped.append(piece)
         else:
             _scan_one(piece, filters, settings, result, found)
@@ -115,7 +120,7 @@ def _scan_members(
 
 _GATE_UNREAD = (
     "; a gate cannot tell what it holds, so the scan is incomplete (to accept that, "
-    "exclude the file in the base side's configuration)"
+    "exclude the file in {trusted})"
 )
 
 

@@ -22,9 +22,8 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.unpack import (
-    container_kind,
     expand,
-    head_of,
+    locate,
     relocate,
 )
 
@@ -319,7 +318,7 @@ def detect_all(
         found = detect_chunks(content, content.chunks(), settings)
     else:
         found = detect(content, settings)
-    if container_kind(head_of(content)) is not None:
+    if locate(content) is not None:
         inside = detect_members(content, settings)[0]
         # As the pipeline reports it: a key in a member there, not also at the container.
         keys = {f.secret for f in inside}

@@ -512,6 +512,9 @@ def _zip(name: str, data: bytes) -> bytes:
     return out.getvalue()
 
 
+UNOPENABLE = ["encrypted flag", "deflate64", "truncated gzip", "too deep"]
+
+
 def _unopenable(how: str, key: str) -> bytes:
     """A container holding `key` deflated (so not in its own bytes) that is not unpacked."""
     import gzip
@@ -522,6 +525,13 @@ def _unopenable(how: str, key: str) -> bytes:
         data[6] |= 1  # "encrypted": the member is plain deflate all the same
         data[data.find(b"PK\x01\x02") + 8] |= 1
         return bytes(data)
+    if how == "deflate64":
+        # Method 9 (7-Zip's -mm=Deflate64, Windows' Explorer): zipfile cannot read it.
+        data = bytearray(_zip(".env", payload + b"x" * 300))
+        data[8:10] = (9).to_bytes(2, "little")
+        central = data.find(b"PK\x01\x02")
+        data[central + 10 : central + 12] = (9).to_bytes(2, "little")
+        return bytes(data)
     if how == "truncated gzip":
         return gzip.compress(payload + b"x" * 100)[:-8]
     data = payload
@@ -530,7 +540,7 @@ def _unopenable(how: str, key: str) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("how", ["encrypted flag", "truncated gzip", "too deep"])
+@pytest.mark.parametrize("how", UNOPENABLE)
 def test_a_container_the_gate_cannot_open_fails_it(tmp_path: Path, how: str) -> None:
     key = kimi_code_key()
     _server, work, base = setup(tmp_path, hook=True)
@@ -547,6 +557,57 @@ def test_a_container_the_gate_cannot_open_fails_it(tmp_path: Path, how: str) -> 
     work.commit_file("backup2.bin", b"plain\n", "more")
     work.commit_file("backup.bin", _unopenable(how, kimi_code_key()), "backup again")
     assert gate_run("range", work, accepted).code == 0
+
+
+@pytest.mark.parametrize("how", UNOPENABLE)
+def test_staged_fails_on_a_container_it_cannot_open_in_every_format(
+    tmp_path: Path, how: str
+) -> None:
+    # `staged` said a member it could not unpack with a note and exit 0, where range
+    # failed on the same commit: a key inside went in through the pre-commit hook.
+    key = kimi_code_key()
+    work = GitRepo(tmp_path / "work")
+    work.commit_file("README.md", "hello\n", "base")
+    work.write("backup.bin", _unopenable(how, key))
+    work.add("backup.bin")
+    # As the hook runs it: no paths, and the staged files named (the pre-commit framework).
+    for args in ((), ("backup.bin",)):
+        for fmt in ("text", "json", "sarif", "github"):
+            run = run_cli("staged", *args, "--format", fmt, cwd=work.path)
+            assert run.code == 2, (args, fmt, run.all)
+            assert key not in run.all and "backup.bin" in run.all
+            if fmt == "json":
+                stats = report(run)["stats"]
+                assert stats["complete"] is False, stats
+                assert any(s["path"].startswith("backup.bin") for s in stats["incomplete"])
+            elif fmt == "sarif":
+                invocation = json.loads(run.out)["runs"][0]["invocations"][0]
+                assert invocation["executionSuccessful"] is False
+            elif fmt == "github":
+                assert "::warning" in run.out or "::error" in run.out, run.out
+            else:
+                assert "INCOMPLETE" in run.out or "incomplete" in run.err, run.all
+    # Named but already committed (pre-commit run --all-files): scanned whole, still a gate.
+    work.commit("backup")
+    run = run_cli("staged", "backup.bin", cwd=work.path)
+    assert run.code == 2, run.all
+    # The project's own configuration accepts it by excluding the file.
+    work.write(".kimi-secret-scan.toml", 'exclude = ["backup.bin"]\n')
+    work.write("backup.bin", _unopenable(how, kimi_code_key()))
+    work.add("backup.bin")
+    assert run_cli("staged", cwd=work.path).code == 0
+    assert run_cli("staged", "backup.bin", cwd=work.path).code == 0
+
+
+def test_commit_msg_fails_on_a_message_file_it_cannot_unpack(tmp_path: Path) -> None:
+    key = kimi_code_key()
+    work = GitRepo(tmp_path / "work")
+    work.commit_file("README.md", "hello\n", "base")
+    message = tmp_path / "MSG"
+    message.write_bytes(_unopenable("truncated gzip", key))
+    run = run_cli("commit-msg", str(message), "--format", "json", cwd=work.path)
+    assert run.code == 2, run.all
+    assert report(run)["stats"]["complete"] is False
 
 
 @pytest.mark.parametrize("limit", ["max-unpacked-members = 0", "max-unpacked-bytes = 1"])

@@ -188,3 +188,35 @@ def test_try_repo_all_files_catches_a_key_already_committed(
     assert caught.returncode == 1, output
     assert "docs/setup.md:1:25" in output
     assert "scanned 2 files, 11 lines (the named files, whole" in output
+
+
+def test_installed_hook_blocks_a_zip_member_it_cannot_unpack(
+    repo: GitRepo, hooks_repo: tuple[Path, str]
+) -> None:
+    """A zip whose member is encrypted (or Deflate64) holding a key: the hook once said it
+    with a note and let the commit through (exit 0), where range failed on the commit."""
+    import io
+    import zipfile
+
+    hooks_path, rev = hooks_repo
+    repo.write(".pre-commit-config.yaml", _config(hooks_path, rev))
+    repo.add(".pre-commit-config.yaml")
+    repo.commit("add pre-commit")
+    installed = pre_commit("install", "--hook-type", "pre-commit", cwd=repo.path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    start = repo.head()
+    key = kimi_code_key()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(".env", f"KIMI_API_KEY={key}\n")
+    data = bytearray(out.getvalue())
+    data[6] |= 1  # the encrypted flag, in the local header and the central directory
+    data[data.find(b"PK\x01\x02") + 8] |= 1
+    repo.write("backup.zip", bytes(data))
+    repo.add("backup.zip")
+    blocked = git_commit(repo, "-m", "backup")
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, output
+    assert "backup.zip!.env" in output and "encrypted" in output
+    assert key not in output
+    assert repo.head() == start

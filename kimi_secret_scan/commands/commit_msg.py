@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from kimi_secret_scan import gate_limits
 from kimi_secret_scan.cli import ScanOptions, handle_errors, scan_options
 from kimi_secret_scan.sources.message import (
     below_cut,
@@ -30,5 +31,7 @@ def command(message_file: str, opts: ScanOptions) -> int:
         *below_cut(message_file, cwd, opts.settings),
         *commit_identities(cwd),
     ]
-    result = opts.scan("commit-msg", "commit message", items)
+    # A gate: a message that is a container not wholly unpacked fails it, as in staged.
+    must_unpack = gate_limits.must_unpack(opts.config)
+    result = opts.scan("commit-msg", "commit message", items, unread_containers=must_unpack)
     return opts.report(result)

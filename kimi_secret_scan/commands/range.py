@@ -24,7 +24,6 @@ from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.filters.baseline import BaselineFilter
-from kimi_secret_scan.globs import excluded
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.scan import scan
 from kimi_secret_scan.sources import metadata
@@ -108,15 +107,8 @@ def scan_commits(
         # A pushed tag of a blob or a tree publishes objects no commit of the range holds.
         metadata.non_commit_tips(cwd, pushed, rev_range.exclude, limit),
     )
-    base_exclude = trusted.config.exclude
-
-    def must_unpack(path: str) -> bool:
-        # What the base side (or the server) excludes may stay unopened; nothing else may.
-        return not any(
-            excluded(name, base_exclude)
-            for name in repo_paths.candidates(path, trusted.config.root)
-        )
-
+    # What the base side (or the server) excludes may stay unopened; nothing else may.
+    must_unpack = gate_limits.must_unpack(trusted.config)
     result = scan(mode, scope, items, hidden.filters(), settings, unread_containers=must_unpack)
     result.stats.commits = n
     result.new_suppressions = hidden.found

@@ -52,6 +52,7 @@ def command(
             "files",
             "the named files, whole: they are not all staged changes",
             gate_limits.size_skips_unread(items, accepted),
+            unread_containers=gate_limits.must_unpack(config),
         )
         return opts.report(result)
     base = "HEAD" if found.head else "the empty tree (first commit)"
@@ -69,5 +70,11 @@ def command(
         gate_limits.size_skips_unread(items, accepted),
         gate_limits.new_path_names(created, "path name"),
     )
-    result = opts.scan("staged", f"staged changes against {base}", all_items)
+    # A container not wholly unpacked fails the hook, as it fails every gate.
+    result = opts.scan(
+        "staged",
+        f"staged changes against {base}",
+        all_items,
+        unread_containers=gate_limits.must_unpack(config),
+    )
     return opts.report(result)

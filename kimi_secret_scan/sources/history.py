@@ -64,7 +64,7 @@ from kimi_secret_scan.sources.attribution import (
     introductions,
 )
 from kimi_secret_scan.sources.message import person as _person
-from kimi_secret_scan.unpack import HEAD, container_kind
+from kimi_secret_scan.unpack import HEAD, TAIL, container_kind, find_container, zip_at_end
 from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
 
 if TYPE_CHECKING:
@@ -307,21 +307,30 @@ class _ChunkReader:
 
 class _Tee:
     """A large blob's pieces as they stream by; kept in a temporary file only when its
-    first bytes name a container, so it can be unpacked after its bytes are scanned."""
+    first bytes name a container (or a script, which may carry an archive), so it can be
+    unpacked after its bytes are scanned. Its last 64 KiB are kept to tell a zip behind a
+    prefix by its end (`zip_end`), which is then read again."""
 
     def __init__(self, pieces: Iterator[bytes]) -> None:
         self.pieces = pieces
         self.spool: IO[bytes] | None = None
+        self.tail = b""
+        self.size = 0
+
+    def zip_end(self) -> bool:
+        return self.spool is None and zip_at_end(self.tail, self.size - len(self.tail))
 
     def __iter__(self) -> Iterator[bytes]:
         head = b""
         deciding = True
         for piece in self.pieces:
+            self.size += len(piece)
+            self.tail = piece[-TAIL:] if len(piece) >= TAIL else (self.tail + piece)[-TAIL:]
             if deciding:
                 head += piece
                 if len(head) >= HEAD:
                     deciding = False
-                    if container_kind(head[:HEAD]) is not None:
+                    if container_kind(head[:HEAD]) is not None or head.startswith(b"#!"):
                         import tempfile
 
                         self.spool = tempfile.NamedTemporaryFile(prefix="kimi-secret-scan-")  # noqa: SIM115
@@ -877,10 +886,14 @@ class HistorySource:
                         whole = Content(path, b"", chunks=tee.replay, size=size)
                         found += self._members(whole, oid, found)
                         tee.spool.close()
+                    elif tee.zip_end():  # a zip behind a prefix: read once more
+                        again = partial(git.blob_chunks, self.repo, oid, _CHUNK)
+                        whole = Content(path, b"", chunks=again, size=size)
+                        found += self._members(whole, oid, found)
                 else:
                     content = Content(path=path, data=reader.data(size))
                     found = detect(content, settings)
-                    if container_kind(content.data[:HEAD]) is not None:
+                    if find_container(content.data) is not None:
                         found += self._members(content, oid, found)
                 if found:
                     if self.ref_walk is None:

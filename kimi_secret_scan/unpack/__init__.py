@@ -3,7 +3,8 @@
 A stage between the sources and the detectors (see docs/containers.md). Zip and its family
 (jar, whl, apk, docx, xlsx, epub…), tar, gzip, bzip2, xz and SQLite databases are told by
 their first bytes, never by their names alone, and opened with the standard library's
-readers. Each piece is a `Content` located inside its container
+readers; a zip after anything by its end record, an archive behind a script by its header
+(`find_container`). Each piece is a `Content` located inside its container
 (`backup.zip!config/.env`, `one-api.db!channels[row 12].key`).
 
 Containers are hostile input: what is unpacked is bounded (`Limits`), and whatever lies
@@ -15,6 +16,7 @@ only when a container is met, so the pre-commit hook's start-up does not pay for
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 
 from kimi_secret_scan.content import Content, Skipped
@@ -91,6 +93,133 @@ def container_kind(head: bytes) -> str | None:
     return None
 
 
+# Containers behind something else (docs/containers.md, "Behind a prefix"). A zip is read
+# from its end: its end-of-central-directory record is in the last 22 bytes, or up to
+# 64 KiB before them when the zip carries a comment (where zipfile looks too), so a launch
+# script, an image or any byte in front of it changes nothing for zipfile. A stream
+# (gzip, bzip2, xz, tar, a zip without its end) is looked for only behind a script's `#!`,
+# within its first MiB: what makeself installers and shell-wrapped archives are.
+_EOCD = b"PK\x05\x06"
+TAIL = 22 + 0xFFFF
+SCRIPT_SPAN = 1 << 20
+# Each container's mark, and the mark's offset in its header. gzip's is one byte text
+# never holds (memchr: a script costs next to nothing). The others are looked for only in
+# a script holding a byte below 8, as each of their headers does: xz's magic ends in 0,
+# a zip's local header holds 3 and 4, a tar's magic is followed by 0, and a bzip2 block's
+# 24-bit origPtr is below 900,000, so the byte after its magic and checksum is below 8.
+_LOW = tuple(bytes((n,)) for n in range(8))
+_MARKS = (
+    (b"\x1f", "gzip", 0),
+    (b"\xfd", "xz", 0),
+    (b"\x03", "zip", 2),
+    (b"1AY&SY", "bzip2", 4),
+    (b"ustar", "tar", 257),
+)
+_ZIP_METHODS = (0, 8, 9, 12, 14, 93, 95, 98, 99)
+
+
+def zip_at_end(tail: bytes, start: int) -> bool:
+    """Does `tail` (the content's bytes from offset `start` to its end) hold a zip's end
+    record that names a central directory where one is? Its fields are checked, not only
+    its four bytes, so a binary that happens to hold them is not taken for a zip."""
+    low = max(0, len(tail) - TAIL)
+    # Text holds no byte 5: one memchr says so, where a search for the four bytes costs
+    # tens of times more (it is run on every blob of a history).
+    if tail.find(b"\x05", low) < 0:
+        return False
+    pos = tail.rfind(_EOCD, low)
+    while pos >= 0:
+        if pos + 22 <= len(tail):
+            disk, cd_disk, here, total, cd_size, cd_offset, comment = struct.unpack_from(
+                "<HHHHIIH", tail, pos + 4
+            )
+            if 0xFFFF in (here, total) or 0xFFFFFFFF in (cd_size, cd_offset):
+                # Zip64: its own locator sits right before the record.
+                if pos >= 20 and tail[pos - 20 : pos - 16] == b"PK\x06\x07":
+                    return True
+            elif (
+                disk == cd_disk == 0
+                and 0 < here == total
+                and cd_size >= 46 * total
+                and pos + 22 + comment <= len(tail)
+                and cd_offset <= start + pos - cd_size
+            ):
+                cd = pos - cd_size
+                if cd < 0 or tail[cd : cd + 4] == b"PK\x01\x02":
+                    return True
+        pos = tail.rfind(_EOCD, low, pos + 3)
+    return False
+
+
+def _header_at(head: bytes, kind: str, at: int) -> bool:
+    """Is there a `kind` header at `at`, checked beyond its magic bytes?"""
+    if at <= 0:
+        return False  # at 0 the first bytes would have named it
+    if kind == "gzip":
+        if head[at : at + 3] != b"\x1f\x8b\x08" or len(head) < at + 10:
+            return False
+        if head[at + 3] & 0xE0:
+            return False  # a reserved flag
+        import zlib
+
+        try:  # its first bytes inflate without an error
+            zlib.decompressobj(31).decompress(head[at : at + 65536], 4096)
+        except zlib.error:
+            return False
+        return True
+    if kind == "xz":
+        return head[at : at + 6] == b"\xfd7zXZ\x00"
+    if kind == "zip":
+        if head[at : at + 4] != b"PK\x03\x04" or len(head) < at + 30:
+            return False
+        method, name = struct.unpack_from("<H18xH", head, at + 8)
+        return method in _ZIP_METHODS and 0 < name <= 4096
+    if kind == "bzip2":
+        return head[at : at + 3] == b"BZh" and head[at + 3 : at + 4] in b"123456789"
+    block = head[at : at + 512]  # tar: the header's checksum
+    if len(block) < 512:
+        return False
+    try:
+        told = int(block[148:156].strip(b" \x00") or b"-1", 8)
+    except ValueError:
+        return False
+    return told == sum(block[:148]) + 256 + sum(block[156:])
+
+
+def _script_payload(head: bytes) -> tuple[str, int] | None:
+    """Where a container starts behind a script's lines (`head`: its first bytes): the
+    first header, of any kind, within SCRIPT_SPAN bytes."""
+    end = min(len(head), SCRIPT_SPAN)
+    best: tuple[str, int] | None = None
+    binary = any(head.find(low, 0, end) >= 0 for low in _LOW)
+    for mark, kind, back in _MARKS if binary else _MARKS[:1]:
+        at = head.find(mark, 0, end)
+        while at >= 0 and (best is None or at - back < best[1]):
+            if _header_at(head, kind, at - back):
+                best = (kind, at - back)
+                break
+            at = head.find(mark, at + 1, end)
+    return best
+
+
+def find_container(data: bytes) -> tuple[str, int] | None:
+    """Which container `data` (whole, in memory) is, and where it starts: by its first
+    bytes; else a zip by its end record, or a stream behind a script's `#!` lines."""
+    kind = container_kind(data[:HEAD])
+    if kind is not None:
+        return kind, 0
+    return behind_prefix(data, data, 0)
+
+
+def behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] | None:
+    # A zip with a member is at least 98 bytes (a local header, a directory entry, an end).
+    if tail_start + len(tail) >= 98 and zip_at_end(tail, tail_start):
+        return "zip", 0  # zipfile finds the zip's start from its end
+    if head.startswith(b"#!"):
+        return _script_payload(head)
+    return None
+
+
 def head_of(content: Content) -> bytes:
     if content.chunks is None:
         return content.data[:HEAD]
@@ -109,19 +238,54 @@ def head_of(content: Content) -> bytes:
     return out[:HEAD]
 
 
+def locate(content: Content) -> tuple[str, int] | None:
+    """Which container `content` is and where it starts (find_container); content too
+    large to hold is read once more, for its end, when its first bytes name none."""
+    if content.chunks is None:
+        return find_container(content.data)
+    head = b""
+    tail = b""
+    size = 0
+    chunks = content.chunks()
+    try:
+        for chunk in chunks:
+            if not size:
+                kind = container_kind(chunk[:HEAD])
+                if kind is not None and len(chunk) >= HEAD:
+                    return kind, 0
+            if len(head) < SCRIPT_SPAN:
+                head += chunk[: SCRIPT_SPAN - len(head)]
+            size += len(chunk)
+            tail = chunk[-TAIL:] if len(chunk) >= TAIL else (tail + chunk)[-TAIL:]
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    kind = container_kind(head[:HEAD])
+    if kind is not None:
+        return kind, 0
+    return behind_prefix(head, tail, size - len(tail))
+
+
 def is_container(content: Content) -> bool:
-    return container_kind(head_of(content)) is not None
+    return locate(content) is not None
 
 
-def expand(content: Content, limits: Limits = DEFAULT_LIMITS) -> Iterator[Content | Skipped]:
+def expand(
+    content: Content,
+    limits: Limits = DEFAULT_LIMITS,
+    found: tuple[str, int] | None = None,
+) -> Iterator[Content | Skipped]:
     """The pieces a container holds, nested containers opened in turn; nothing when the
-    content is not a container. The container's own bytes are not among them."""
-    kind = container_kind(head_of(content))
-    if kind is None:
+    content is not a container. The container's own bytes are not among them. `found`:
+    what locate() said of it already."""
+    if found is None:
+        found = locate(content)
+    if found is None:
         return
     from kimi_secret_scan.unpack import archives  # only now: zipfile, tarfile…
 
-    yield from archives.expand(kind, content, limits)
+    yield from archives.expand(found[0], content, limits, found[1])
 
 
 def relocate(content: Content, findings: list[Finding]) -> list[Finding]:

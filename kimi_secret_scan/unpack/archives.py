@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterator
 from typing import IO, Protocol
 
 from kimi_secret_scan.content import Content, Skipped
-from kimi_secret_scan.unpack import HEAD, Limits, container_kind
+from kimi_secret_scan.unpack import (
+    HEAD,
+    SCRIPT_SPAN,
+    TAIL,
+    Limits,
+    behind_prefix,
+    container_kind,
+    find_container,
+)
 
 _CHUNK = 1 << 20
 # A damaged or hostile container makes the standard library's readers raise nearly
@@ -101,6 +109,40 @@ class Data:
         if self.file is not None:
             self.file.close()
 
+    def where(self) -> tuple[str, int] | None:
+        """Which container these bytes are, and where it starts (unpack.find_container)."""
+        if self.raw is not None:
+            return find_container(self.raw)
+        assert self.file is not None
+        self.file.seek(0)
+        head = self.file.read(SCRIPT_SPAN)
+        kind = container_kind(head[:HEAD])
+        if kind is not None:
+            return kind, 0
+        start = max(0, self.size - TAIL)
+        self.file.seek(start)
+        return behind_prefix(head, self.file.read(), start)
+
+    def after(self, offset: int) -> Data:
+        """The bytes from `offset` on (a container behind a prefix); this one is closed."""
+        if not offset:
+            return self
+        if self.raw is not None:
+            return Data(self.raw[offset:], None, self.size - offset)
+        assert self.file is not None
+        spool = temp_file()
+        try:
+            self.file.seek(offset)
+            while chunk := self.file.read(_CHUNK):
+                spool.write(chunk)
+            spool.flush()
+        except BaseException:
+            spool.close()
+            raise
+        finally:
+            self.close()
+        return Data(None, spool, self.size - offset)
+
 
 def temp_file() -> IO[bytes]:
     # Named: SQLite opens a database by its name. Deleted when closed.
@@ -163,10 +205,13 @@ def why(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def expand(kind: str, content: Content, limits: Limits) -> Iterator[Content | Skipped]:
+def expand(
+    kind: str, content: Content, limits: Limits, offset: int = 0
+) -> Iterator[Content | Skipped]:
     data = source(content)
     budget = Budget(limits, data.size, content.path)
     try:
+        data = data.after(offset)
         yield from _open(kind, data, content.path, content, budget, 1)
     except LimitHit as hit:
         yield Skipped(hit.path, hit.reason)
@@ -207,10 +252,12 @@ def member(
 ) -> Iterator[Content | Skipped]:
     """A member: scanned as it is, or opened when it is a container itself."""
     try:
-        kind = container_kind(data.head())
-        if kind is None:
+        found = data.where()
+        if found is None:
             yield leaf(data, path, base)
-        elif depth >= budget.limits.max_depth:
+            return
+        kind, offset = found
+        if depth >= budget.limits.max_depth:
             yield Skipped(
                 path,
                 f"{kind} nested {depth + 1} containers deep, not opened (limit: "
@@ -219,6 +266,11 @@ def member(
             )
             yield leaf(data, path, base)
         else:
+            if container_kind(data.head()) is None:
+                # Behind a prefix (a launch script, an installer's lines): those bytes are
+                # the member's own, scanned as the outermost container's bytes are.
+                yield leaf(data, path, base)
+            data = data.after(offset)
             yield from _open(kind, data, path, base, budget, depth + 1)
     finally:
         data.close()
