@@ -8,12 +8,15 @@ workers (--jobs, or one per CPU for a large history), the listing is cut into ru
 rev-list writes it, each run handed to whichever worker is free; a worker reads its runs
 through its own long-lived `git cat-file --batch-command` and sends back only what held a
 key, merged in stream order (the report is the same for any number of workers). Trees
-are skipped (but for submodules), blobs, commits and annotated tags are read. Each unique
+are parsed for the names the listing leaves out (sources/tree_names.py; the listing names
+each object once) and for submodules; blobs, commits and annotated tags are read. Each unique
 blob is scanned once (one larger than a window, windows.py, in windows as it arrives),
-whatever number of commits and paths hold it. The same read gathers what
-metadata.history_names reports besides objects: the listing's path names and the commits'
-author and committer identities; the reads that need nothing the scan finds (ref names,
-taggers, the shallow check; at the first key, the refs walk and HEAD's tree) run beside it.
+whatever number of commits and paths hold it (twice when a tree names it where it is read
+further, as a configuration file). The same read gathers what
+metadata.history_names reports besides objects: the listing's path names (and the trees'
+other names) and the commits' author and committer identities; the reads that need
+nothing the scan finds (ref names, taggers, the shallow check; at the first key, the refs
+walk and HEAD's tree) run beside it.
 
 Phases 2 and 3 attribute only the blobs that held a key to the commits and paths that
 introduced them (sources/attribution.py: one `git log -m --find-object` walk, which needs
@@ -64,6 +67,7 @@ from kimi_secret_scan.sources.attribution import (
     introductions,
 )
 from kimi_secret_scan.sources.message import person as _person
+from kimi_secret_scan.sources.tree_names import TreeNames
 from kimi_secret_scan.unpack import HEAD, container_kind
 from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
 
@@ -537,6 +541,7 @@ class HistorySource:
         # What history_names reports, gathered while reading: the listing's path names,
         # the commits' identities, how many objects were listed.
         self.names = metadata.HistoryNames()
+        self.listing = b""
         # Reads that need nothing the scan finds, started while the objects are read
         # (_start_aside) or at the first key found (_found): the walk of every ref's
         # commits, HEAD's tree, whether the clone is shallow. False in a worker process.
@@ -564,6 +569,7 @@ class HistorySource:
 
     def _listing_names(self, listing: bytes) -> None:
         self.names.paths = metadata.listing_paths(listing) | self.newline_names
+        self.listing = listing  # for the blobs to scan again under another name (_aliases)
         # Objects absent from a partial clone ("?<id>") are not stored: not counted.
         absent = listing.count(b"\n?") + listing.startswith(b"?")
         self.names.listed = listing.count(b"\n") - absent
@@ -706,6 +712,7 @@ class HistorySource:
             self.names.identities.merge(shard.identities, start)
             if shard.newline_names and self.names.paths is not None:
                 self.names.paths |= shard.newline_names
+            self.names.entries.merge(shard.entries)
 
     def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
@@ -814,16 +821,18 @@ class HistorySource:
                 continue
             kind, size = fields[1], int(fields[2])
             if kind == b"tree":
+                # Every name a tree gives its entries, which the listing names only once
+                # (sources/tree_names.py): key-named empty files, configuration aliases.
+                data = reader.data(size)
+                self.names.entries.add(fields, data)
                 # rev-list never lists a submodule's commit (a gitlink): find them in the
                 # trees, so a submodule is reported as not scanned rather than passed over.
-                data = reader.tree(size)
-                if data is not None:
-                    if _GITLINK in data:
-                        # A tree entry holds the raw id: half the hex id's length.
-                        raw_id = len(fields[0]) // 2
-                        self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
-                    if b"\n" in data:  # many trees: a raw id holds the byte
-                        self._newline_names(fields, data)
+                if _GITLINK in data:
+                    # A tree entry holds the raw id: half the hex id's length.
+                    raw_id = len(fields[0]) // 2
+                    self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
+                if b"\n" in data:  # many trees: a raw id holds the byte
+                    self._newline_names(fields, data)
                 continue
             if kind == b"blob":
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
@@ -868,6 +877,42 @@ class HistorySource:
             progress(count, stats.bytes)
         self.count = count
 
+    def _aliases(self) -> None:
+        """What the listing, naming each object once, left out (sources/tree_names.py):
+        the names only trees hold join the path names, and a blob that a tree names as a
+        configuration file, listed under another name, is scanned again under that one
+        (base64 is searched in configuration files only). Its occurrences are then
+        reported at each path that holds it, each judged by its own name."""
+        paths, wanted = self.names.entries.resolve(self.listing)
+        self.listing = b""
+        if self.names.paths is not None:
+            self.names.paths |= paths
+        if not wanted:
+            return
+        settings = self.settings
+        for oid, kind, data, size in git.cat_file_bounded(self.repo, sorted(wanted), WINDOW):
+            if kind != "blob" or size > self.max_size:
+                continue  # said when it was first read (missing, or over the limit)
+            path, shown = wanted[oid]
+            if data is None:
+                tee = _Tee(git.blob_chunks(self.repo, oid, _CHUNK))
+                found = detect_chunks(Content(path, b""), tee, settings)
+                if tee.spool is not None:
+                    whole = Content(path, b"", chunks=tee.replay, size=size)
+                    found += detect_members(whole, settings)[0]
+                    tee.spool.close()
+            else:
+                content = Content(path=path, data=data)
+                found = detect(content, settings)
+                if container_kind(data[:HEAD]) is not None:
+                    # What could not be unpacked was said when it was first read.
+                    found += detect_members(content, settings)[0]
+            if found:
+                if size > WINDOW:
+                    self.big_blobs[oid] = size
+                self.blob_keys.setdefault(oid, set()).update(f.secret_sha256 for f in found)
+                self.blob_path.setdefault(oid, shown)
+
     def _skip(self, item: Skipped) -> None:
         self.stats.skipped.append(item)
         self.skipped_at.append(self.position)
@@ -877,6 +922,7 @@ class HistorySource:
         blob that holds no key; one that does is unpacked again, with the same result, when
         its occurrences are scanned."""
         found, skipped = detect_members(content, self.settings)
+        self.names.entries.compressed_blob(oid, content)
         if not found and not raw:
             for skip in skipped:
                 shown = f"{skip.path} (blob {oid[:12]})"
@@ -1022,6 +1068,7 @@ class HistorySource:
 
     def items(self) -> Iterator[Content | Skipped]:
         self._read_all()
+        self._aliases()
         for path in sorted(self.submodules):
             self.stats.skipped.append(
                 Skipped(path, "submodule, not scanned (scan its own repository's history)")
@@ -1182,6 +1229,7 @@ class _Shard:
     count: int
     identities: metadata.Identities
     newline_names: set[bytes]
+    entries: TreeNames
 
 
 def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
@@ -1201,6 +1249,7 @@ def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: in
         source.count,
         source.names.identities,
         source.newline_names,
+        source.names.entries,
     )
 
 

@@ -28,6 +28,7 @@ from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.sources.message import person
+from kimi_secret_scan.sources.tree_names import TreeNames
 from kimi_secret_scan.windows import WINDOW
 
 # Header fields whose values are ids or people (scanned as people): every other header line
@@ -470,9 +471,11 @@ def _iso_date(line: bytes) -> str:
 @dataclass
 class HistoryNames:
     """What a history read gathered for history_names: the path names the listing held
-    (None: ask git again), the commits' identities, and how many objects it listed."""
+    (None: ask git again), the commits' identities, and how many objects it listed; and
+    every name its trees hold (`entries`: the listing names each object once)."""
 
     paths: set[bytes] | None = None
+    entries: TreeNames = _field(default_factory=TreeNames)
     identities: Identities = _field(default_factory=Identities)
     listed: int = 0
     # The refs' names and taggers, asked of git while the history is read (start()).
