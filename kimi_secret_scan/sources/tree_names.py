@@ -11,7 +11,7 @@ names are taken from there (TreeNames.add, one regex pass a tree):
   a duplicated directory is found (a name is scanned once, at one path);
 - the blobs some entry names as a configuration file (detect/layered.py `_is_config`:
   base64 is searched there, not in other files): a blob the listing names otherwise is
-  scanned once more, under that path (rescans), so the same bytes at `a.md` and
+  scanned once more, under that path (resolve), so the same bytes at `a.md` and
   `secret.yaml` are judged as `secret.yaml` is. The occurrences are then reported at every
   path that holds them, each judged by its own name, as before.
 
@@ -21,9 +21,11 @@ too, and the same stream under two names (`notes.md.gz`, `secret.yaml.gz`) may b
 two ways. Such blobs are few: one whose name holds a dot is scanned once more under a name
 read as configuration at every level (compressed_blob), whatever its other names.
 
-Measured on psf/requests (19,712 trees, 282,000 entries, 2,875 distinct names, 1,526 blobs
-under configuration names): about 0.1 s of CPU for the parsing, in the readers (the workers
-with --jobs), beside about 2.2 s for the whole audit.
+Measured (CPU time, one reader, a loaded 2-core machine): on psf/requests (19,712 trees,
+282,000 entries, 2,875 distinct names, 1,526 blobs under configuration names) the parsing
+costs about 0.1 s and the 6 blobs scanned again 0.05 s; on MoonshotAI/kimi-cli (31,800
+trees, 443,000 entries) 0.15 s and 0.02 s (1 blob); the whole phase 1 costs 1.9 s and 3.0 s.
+With --jobs the parsing is shared by the workers.
 """
 
 from __future__ import annotations
