@@ -238,19 +238,6 @@ class _ChunkReader:
         self.pos += size + 1
         return data
 
-    def tree(self, size: int) -> bytes | None:
-        """A tree's entries when they may name a submodule (a gitlink) or hold a name with a
-        line break in it, else None: such a tree is passed over in the buffer, never
-        copied."""
-        if not self._fill(size + 1):
-            raise ScanError("git cat-file stopped in the middle of an object")
-        pos = self.pos
-        self.pos = pos + size + 1
-        buf = self.buf
-        if buf.find(_GITLINK, pos, pos + size) < 0 and buf.find(b"\n", pos, pos + size) < 0:
-            return None
-        return buf[pos : pos + size]
-
     def pieces(self, size: int) -> Iterator[bytes]:
         """An object in pieces as they arrive (blobs larger than a window)."""
         left = size
@@ -324,7 +311,6 @@ class _RunReader:
         self.lines = iter(lines)
         self.reader = reader
         self.data = reader.data
-        self.tree = reader.tree
         self.pieces = reader.pieces
         self.skip = reader.skip
 
