@@ -881,8 +881,11 @@ class HistorySource:
                 continue  # said when it was first read (missing, or over the limit)
             path, shown = wanted[oid]
             if data is None:
-                tee = _Tee(git.blob_chunks(self.repo, oid, _CHUNK))
+                pieces = git.blob_chunks(self.repo, oid, _CHUNK)
+                tee = _Tee(pieces)
                 found = detect_chunks(Content(path, b""), tee, settings)
+                for _ in pieces:  # the rest, when the scan stopped early: its git ends
+                    pass
                 if tee.spool is not None:
                     whole = Content(path, b"", chunks=tee.replay, size=size)
                     found += detect_members(whole, settings)[0]
