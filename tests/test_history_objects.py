@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +131,23 @@ def test_a_compressed_blob_is_judged_by_its_inner_configuration_name_too(
     assert code == 1
     where = sorted((f["path"], f["commit"]) for f in report["findings"])
     assert where == [("secret.yaml.gz!secret.yaml", first)], report["findings"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_archive_member_is_judged_by_every_name_of_its_archive(repo: GitRepo, jobs: str) -> None:
+    """A member at the top of an archive is judged with the archive's name (`b!token` is a
+    file without a suffix, `a.zip!token` is not): the same zip at a.zip (listed first) and
+    b is read as b's is."""
+    key = keygen.moonshot_key()
+    token = base64.b64encode(key.encode()).decode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("token", f"data:\n  token: {token}\n")
+    for name in ("a.zip", "b"):
+        repo.write(name, buffer.getvalue())
+    repo.add()
+    first = repo.commit("add")
+    code, report = _audit(repo.path, "--jobs", jobs)
+    assert code == 1
+    where = sorted((f["path"], f["commit"]) for f in report["findings"])
+    assert where == [("b!token", first)], report["findings"]

@@ -67,7 +67,7 @@ from kimi_secret_scan.sources.attribution import (
     introductions,
 )
 from kimi_secret_scan.sources.message import person as _person
-from kimi_secret_scan.sources.tree_names import TreeNames
+from kimi_secret_scan.sources.tree_names import TreeNames, widest
 from kimi_secret_scan.unpack import HEAD, container_kind
 from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
 
@@ -867,8 +867,9 @@ class HistorySource:
         """What the listing, naming each object once, left out (sources/tree_names.py):
         the names only trees hold join the path names, and a blob that a tree names as a
         configuration file, listed under another name, is scanned again under that one
-        (base64 is searched in configuration files only). Its occurrences are then
-        reported at each path that holds it, each judged by its own name."""
+        (base64 is searched in configuration files only; a container's members were read
+        as under its widest name already, _members). Its occurrences are then reported at
+        each path that holds it, each judged by its own name."""
         paths, wanted = self.names.entries.resolve(self.listing)
         self.listing = b""
         if self.names.paths is not None:
@@ -879,28 +880,19 @@ class HistorySource:
         for oid, kind, data, size in git.cat_file_bounded(self.repo, sorted(wanted), WINDOW):
             if kind != "blob" or size > self.max_size:
                 continue  # said when it was first read (missing, or over the limit)
-            path, shown = wanted[oid]
+            path = wanted[oid]
             if data is None:
                 pieces = git.blob_chunks(self.repo, oid, _CHUNK)
-                tee = _Tee(pieces)
-                found = detect_chunks(Content(path, b""), tee, settings)
+                found = detect_chunks(Content(path, b""), pieces, settings)
                 for _ in pieces:  # the rest, when the scan stopped early: its git ends
                     pass
-                if tee.spool is not None:
-                    whole = Content(path, b"", chunks=tee.replay, size=size)
-                    found += detect_members(whole, settings)[0]
-                    tee.spool.close()
             else:
-                content = Content(path=path, data=data)
-                found = detect(content, settings)
-                if container_kind(data[:HEAD]) is not None:
-                    # What could not be unpacked was said when it was first read.
-                    found += detect_members(content, settings)[0]
+                found = detect(Content(path=path, data=data), settings)
             if found:
                 if size > WINDOW:
                     self.big_blobs[oid] = size
                 self.blob_keys.setdefault(oid, set()).update(f.secret_sha256 for f in found)
-                self.blob_path.setdefault(oid, shown)
+                self.blob_path.setdefault(oid, path)
 
     def _skip(self, item: Skipped) -> None:
         self.stats.skipped.append(item)
@@ -910,11 +902,17 @@ class HistorySource:
         """The keys inside a container blob. What could not be unpacked is said here for a
         blob that holds no key; one that does is unpacked again, with the same result, when
         its occurrences are scanned."""
-        found, skipped = detect_members(content, self.settings)
-        self.names.entries.compressed_blob(oid, content)
+        # Unpacked as if named `.env…`: a member's judgement depends on its container's
+        # name, and this blob may have several (tree_names.py); what is skipped is said
+        # at its real path.
+        wide = widest(content.path)
+        found, skipped = detect_members(dataclasses.replace(content, path=wide), self.settings)
         if not found and not raw:
             for skip in skipped:
-                shown = f"{skip.path} (blob {oid[:12]})"
+                where = content.path + skip.path[len(wide) :]
+                if not skip.path.startswith(wide):
+                    where = skip.path
+                shown = f"{where} (blob {oid[:12]})"
                 self._skip(dataclasses.replace(skip, path=shown))
         return found
 
