@@ -5,6 +5,7 @@ a few hundred KB take that path."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -47,3 +48,21 @@ def test_history_reads_large_commit_and_tag_messages_in_windows(repo: GitRepo, j
         ("<commit message>", 8_003, commit_key, sha),
         ("<tag message v1>", 9_003, tag_key, tag_id),
     }
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_large_blob_is_judged_by_its_configuration_name_too(repo: GitRepo, jobs: str) -> None:
+    """The same blob larger than a window at notes.md (listed first) and values.yaml: read
+    again in chunks under the configuration name, where base64 is searched."""
+    key = kimi_code_key()
+    token = base64.b64encode(key.encode()).decode()
+    text = "data:\n" + "".join(f"  row{i}: plain\n" for i in range(12_000))
+    text += f"  token: {token}\n"
+    for name in ("notes.md", "values.yaml"):
+        repo.write(name, text)
+    repo.add()
+    sha = repo.commit("add")
+    run = run_cli("history", "--jobs", jobs, "--format", "json", cwd=repo.path, env=SMALL)
+    assert run.code == 1, run.all
+    found = {(f["path"], f["commit"]) for f in json.loads(run.out)["findings"]}
+    assert found == {("values.yaml", sha)}

@@ -126,3 +126,32 @@ def test_a_key_in_a_submodule_path_is_found(tmp_path: Path, jobs: str) -> None:
     assert sorted(f["secret_sha256"] for f in found) == sorted(
         hashlib.sha256(key.encode()).hexdigest() for key in keys
     ), run.all
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_key_in_the_name_of_an_object_listed_elsewhere_is_found(
+    tmp_path: Path, jobs: str
+) -> None:
+    """`git rev-list --objects` names each object once: an empty file (the same blob as
+    every other empty file), a copy of a file, or a directory whose tree equals another's,
+    named after a key, is never listed under that name. Its tree names it (tree_names.py)."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("pkg/__init__.py", "")
+    repo.write("base.txt", "base\n")
+    repo.add()
+    repo.commit("base")
+    keys = [kimi_code_key(), kimi_code_key(), kimi_code_key()]
+    repo.write(f"{keys[0]}.txt", "")  # the empty blob, listed as pkg/__init__.py
+    repo.write(f"{keys[1]}/__init__.py", "")  # a tree equal to pkg/'s
+    repo.write(f"docs/{keys[2]}", "base\n")  # a copy of base.txt
+    repo.add()
+    repo.commit("add")
+    run = run_cli("history", "--jobs", jobs, "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    report = json.loads(run.out)
+    found = report["findings"]
+    assert {f["secret_sha256"] for f in found} == {
+        hashlib.sha256(key.encode()).hexdigest() for key in keys
+    }, run.all
+    assert {f["path"] for f in found} == {"path names"}
+    assert report["stats"]["complete"] is True

@@ -5,9 +5,14 @@ are read, and a blob's path still decides how far the detectors read it."""
 from __future__ import annotations
 
 import base64
+import gzip
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests import keygen
 from tests.gitrepo import GitRepo, git, run_cli
@@ -85,3 +90,64 @@ def test_objects_borrowed_from_an_alternate_are_read(repo: GitRepo, tmp_path: Pa
     assert code == 1
     assert [f["path"] for f in report["findings"]] == ["cfg.yaml"]
     assert report["stats"]["skipped"] == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_blob_is_judged_by_its_configuration_name_too(repo: GitRepo, jobs: str) -> None:
+    """rev-list lists a blob at one path only; the same bytes at another, read further
+    (base64 in a configuration file), are scanned as that path's are, and reported there
+    and only there: the same blob at a.md and secret.yaml in one commit, and a file
+    renamed from .env to notes.md (the newer name is the one listed)."""
+    keys = [keygen.moonshot_key(), keygen.moonshot_key()]
+    secret = "apiVersion: v1\nkind: Secret\ndata:\n  token: {}\n"
+    for key, names in ((keys[0], ("a.md", "secret.yaml")), (keys[1], ("deploy/.env",))):
+        for name in names:
+            repo.write(name, secret.format(base64.b64encode(key.encode()).decode()))
+    repo.add()
+    first = repo.commit("add")
+    repo.git("mv", "deploy/.env", "notes.md")
+    repo.commit("rename")
+    code, report = _audit(repo.path, "--jobs", jobs)
+    assert code == 1
+    where = sorted((f["path"], f["commit"]) for f in report["findings"])
+    assert where == [("deploy/.env", first), ("secret.yaml", first)], report["findings"]
+    assert report["stats"]["complete"] is True
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_compressed_blob_is_judged_by_its_inner_configuration_name_too(
+    repo: GitRepo, jobs: str
+) -> None:
+    """A gzip stream's content is named after it (`secret.yaml.gz` holds `secret.yaml`):
+    the same stream at notes.md.gz (listed first) is still searched as YAML."""
+    key = keygen.moonshot_key()
+    token = base64.b64encode(key.encode()).decode()
+    packed = gzip.compress(f"kind: Secret\ndata:\n  token: {token}\n".encode(), mtime=0)
+    for name in ("notes.md.gz", "secret.yaml.gz"):
+        repo.write(name, packed)
+    repo.add()
+    first = repo.commit("add")
+    code, report = _audit(repo.path, "--jobs", jobs)
+    assert code == 1
+    where = sorted((f["path"], f["commit"]) for f in report["findings"])
+    assert where == [("secret.yaml.gz!secret.yaml", first)], report["findings"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_archive_member_is_judged_by_every_name_of_its_archive(repo: GitRepo, jobs: str) -> None:
+    """A member at the top of an archive is judged with the archive's name (`b!token` is a
+    file without a suffix, `a.zip!token` is not): the same zip at a.zip (listed first) and
+    b is read as b's is."""
+    key = keygen.moonshot_key()
+    token = base64.b64encode(key.encode()).decode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("token", f"data:\n  token: {token}\n")
+    for name in ("a.zip", "b"):
+        repo.write(name, buffer.getvalue())
+    repo.add()
+    first = repo.commit("add")
+    code, report = _audit(repo.path, "--jobs", jobs)
+    assert code == 1
+    where = sorted((f["path"], f["commit"]) for f in report["findings"])
+    assert where == [("b!token", first)], report["findings"]

@@ -8,12 +8,15 @@ workers (--jobs, or one per CPU for a large history), the listing is cut into ru
 rev-list writes it, each run handed to whichever worker is free; a worker reads its runs
 through its own long-lived `git cat-file --batch-command` and sends back only what held a
 key, merged in stream order (the report is the same for any number of workers). Trees
-are skipped (but for submodules), blobs, commits and annotated tags are read. Each unique
+are parsed for the names the listing leaves out (sources/tree_names.py; the listing names
+each object once) and for submodules; blobs, commits and annotated tags are read. Each unique
 blob is scanned once (one larger than a window, windows.py, in windows as it arrives),
-whatever number of commits and paths hold it. The same read gathers what
-metadata.history_names reports besides objects: the listing's path names and the commits'
-author and committer identities; the reads that need nothing the scan finds (ref names,
-taggers, the shallow check; at the first key, the refs walk and HEAD's tree) run beside it.
+whatever number of commits and paths hold it (twice when a tree names it where it is read
+further, as a configuration file). The same read gathers what
+metadata.history_names reports besides objects: the listing's path names (and the trees'
+other names) and the commits' author and committer identities; the reads that need
+nothing the scan finds (ref names, taggers, the shallow check; at the first key, the refs
+walk and HEAD's tree) run beside it.
 
 Phases 2 and 3 attribute only the blobs that held a key to the commits and paths that
 introduced them (sources/attribution.py: one `git log -m --find-object` walk, which needs
@@ -64,6 +67,7 @@ from kimi_secret_scan.sources.attribution import (
     introductions,
 )
 from kimi_secret_scan.sources.message import person as _person
+from kimi_secret_scan.sources.tree_names import TreeNames, widest
 from kimi_secret_scan.unpack import HEAD, TAIL, container_kind, find_container, zip_at_end
 from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
 
@@ -262,19 +266,6 @@ class _ChunkReader:
         self.pos += size + 1
         return data
 
-    def tree(self, size: int) -> bytes | None:
-        """A tree's entries when they may name a submodule (a gitlink) or hold a name with a
-        line break in it, else None: such a tree is passed over in the buffer, never
-        copied."""
-        if not self._fill(size + 1):
-            raise ScanError("git cat-file stopped in the middle of an object")
-        pos = self.pos
-        self.pos = pos + size + 1
-        buf = self.buf
-        if buf.find(_GITLINK, pos, pos + size) < 0 and buf.find(b"\n", pos, pos + size) < 0:
-            return None
-        return buf[pos : pos + size]
-
     def pieces(self, size: int) -> Iterator[bytes]:
         """An object in pieces as they arrive (blobs larger than a window)."""
         left = size
@@ -357,7 +348,6 @@ class _RunReader:
         self.lines = iter(lines)
         self.reader = reader
         self.data = reader.data
-        self.tree = reader.tree
         self.pieces = reader.pieces
         self.skip = reader.skip
 
@@ -577,6 +567,7 @@ class HistorySource:
         # What history_names reports, gathered while reading: the listing's path names,
         # the commits' identities, how many objects were listed.
         self.names = metadata.HistoryNames()
+        self.listing = b""
         # Reads that need nothing the scan finds, started while the objects are read
         # (_start_aside) or at the first key found (_found): the walk of every ref's
         # commits, HEAD's tree, whether the clone is shallow. False in a worker process.
@@ -604,6 +595,7 @@ class HistorySource:
 
     def _listing_names(self, listing: bytes) -> None:
         self.names.paths = metadata.listing_paths(listing) | self.newline_names
+        self.listing = listing  # for the blobs to scan again under another name (_aliases)
         # Objects absent from a partial clone ("?<id>") are not stored: not counted.
         absent = listing.count(b"\n?") + listing.startswith(b"?")
         self.names.listed = listing.count(b"\n") - absent
@@ -746,6 +738,7 @@ class HistorySource:
             self.names.identities.merge(shard.identities, start)
             if shard.newline_names and self.names.paths is not None:
                 self.names.paths |= shard.newline_names
+            self.names.entries.merge(shard.entries)
 
     def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
@@ -854,16 +847,18 @@ class HistorySource:
                 continue
             kind, size = fields[1], int(fields[2])
             if kind == b"tree":
+                # Every name a tree gives its entries, which the listing names only once
+                # (sources/tree_names.py): key-named empty files, configuration aliases.
+                data = reader.data(size)
+                self.names.entries.add(fields, data)
                 # rev-list never lists a submodule's commit (a gitlink): find them in the
                 # trees, so a submodule is reported as not scanned rather than passed over.
-                data = reader.tree(size)
-                if data is not None:
-                    if _GITLINK in data:
-                        # A tree entry holds the raw id: half the hex id's length.
-                        raw_id = len(fields[0]) // 2
-                        self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
-                    if b"\n" in data:  # many trees: a raw id holds the byte
-                        self._newline_names(fields, data)
+                if _GITLINK in data:
+                    # A tree entry holds the raw id: half the hex id's length.
+                    raw_id = len(fields[0]) // 2
+                    self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
+                if b"\n" in data:  # many trees: a raw id holds the byte
+                    self._newline_names(fields, data)
                 continue
             if kind == b"blob":
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
@@ -912,6 +907,37 @@ class HistorySource:
             progress(count, stats.bytes)
         self.count = count
 
+    def _aliases(self) -> None:
+        """What the listing, naming each object once, left out (sources/tree_names.py):
+        the names only trees hold join the path names, and a blob that a tree names as a
+        configuration file, listed under another name, is scanned again under that one
+        (base64 is searched in configuration files only; a container's members were read
+        as under its widest name already, _members). Its occurrences are then reported at
+        each path that holds it, each judged by its own name."""
+        paths, wanted = self.names.entries.resolve(self.listing)
+        self.listing = b""
+        if self.names.paths is not None:
+            self.names.paths |= paths
+        if not wanted:
+            return
+        settings = self.settings
+        for oid, kind, data, size in git.cat_file_bounded(self.repo, sorted(wanted), WINDOW):
+            if kind != "blob" or size > self.max_size:
+                continue  # said when it was first read (missing, or over the limit)
+            path = wanted[oid]
+            if data is None:
+                pieces = git.blob_chunks(self.repo, oid, _CHUNK)
+                found = detect_chunks(Content(path, b""), pieces, settings)
+                for _ in pieces:  # the rest, when the scan stopped early: its git ends
+                    pass
+            else:
+                found = detect(Content(path=path, data=data), settings)
+            if found:
+                if size > WINDOW:
+                    self.big_blobs[oid] = size
+                self.blob_keys.setdefault(oid, set()).update(f.secret_sha256 for f in found)
+                self.blob_path.setdefault(oid, path)
+
     def _skip(self, item: Skipped) -> None:
         self.stats.skipped.append(item)
         self.skipped_at.append(self.position)
@@ -920,10 +946,17 @@ class HistorySource:
         """The keys inside a container blob. What could not be unpacked is said here for a
         blob that holds no key; one that does is unpacked again, with the same result, when
         its occurrences are scanned."""
-        found, skipped = detect_members(content, self.settings)
+        # Unpacked as if named `.env…`: a member's judgement depends on its container's
+        # name, and this blob may have several (tree_names.py); what is skipped is said
+        # at its real path.
+        wide = widest(content.path)
+        found, skipped = detect_members(dataclasses.replace(content, path=wide), self.settings)
         if not found and not raw:
             for skip in skipped:
-                shown = f"{skip.path} (blob {oid[:12]})"
+                where = content.path + skip.path[len(wide) :]
+                if not skip.path.startswith(wide):
+                    where = skip.path
+                shown = f"{where} (blob {oid[:12]})"
                 self._skip(dataclasses.replace(skip, path=shown))
         return found
 
@@ -1138,6 +1171,7 @@ class HistorySource:
 
     def items(self) -> Iterator[Content | Skipped]:
         self._read_all()
+        self._aliases()
         for path in sorted(self.submodules):
             self.stats.skipped.append(
                 Skipped(path, "submodule, not scanned (scan its own repository's history)")
@@ -1303,6 +1337,7 @@ class _Shard:
     count: int
     identities: metadata.Identities
     newline_names: set[bytes]
+    entries: TreeNames
 
 
 def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
@@ -1322,6 +1357,7 @@ def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: in
         source.count,
         source.names.identities,
         source.newline_names,
+        source.names.entries,
     )
 
 

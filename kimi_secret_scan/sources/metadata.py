@@ -29,6 +29,7 @@ from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.sources import reencode
 from kimi_secret_scan.sources.message import person
+from kimi_secret_scan.sources.tree_names import TreeNames
 from kimi_secret_scan.windows import WINDOW
 
 # Every byte of every header line is published. Lines that are only an id (`tree`,
@@ -548,9 +549,11 @@ def _iso_date(line: bytes) -> str:
 @dataclass
 class HistoryNames:
     """What a history read gathered for history_names: the path names the listing held
-    (None: ask git again), the commits' identities, and how many objects it listed."""
+    (None: ask git again), the commits' identities, and how many objects it listed; and
+    every name its trees hold (`entries`: the listing names each object once)."""
 
     paths: set[bytes] | None = None
+    entries: TreeNames = _field(default_factory=TreeNames)
     identities: Identities = _field(default_factory=Identities)
     listed: int = 0
     # The refs' names and taggers, asked of git while the history is read (start()).
