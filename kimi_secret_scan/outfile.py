@@ -44,7 +44,12 @@ def inside_git_dir(directory: Path) -> bool:
 
 def _in_work_tree(directory: str) -> bool:
     """`directory` (resolved) lies in a git work tree, whose links a checkout can commit."""
-    return git.toplevel(Path(os.path.realpath(directory))) is not None
+    real = Path(os.path.realpath(directory))
+    # A `.git` above it says so without asking git, whose answer a hook's GIT_DIR (relative
+    # to the hook's directory, not this one) would change.
+    if any(os.path.lexists(place / ".git") for place in (real, *real.parents)):
+        return True
+    return git.toplevel(real) is not None
 
 
 def _linked_directory(path: Path) -> str | None:

@@ -316,8 +316,9 @@ def test_a_committed_link_to_a_directory_outside_is_refused(
         args = ["files", "config.py", "--report", "json:reports/ks.json"]
     else:
         args = ["files", "config.py", "--output", "reports/ks.json"]
-    run = run_cli(*args, cwd=leaky.path)
-    assert run.code == 2 and "reports is a symbolic link inside the repository" in run.err
+    for env in ({}, {"GIT_DIR": ".git"}):  # a hook runs with GIT_DIR set
+        run = run_cli(*args, cwd=leaky.path, env=env)
+        assert run.code == 2 and "reports is a symbolic link inside the repository" in run.err
     assert list(outside.iterdir()) == []
     # Named through a link above the repository (the user's own), the file is written.
     above = tmp_path / "above"
