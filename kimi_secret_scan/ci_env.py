@@ -18,7 +18,7 @@ from kimi_secret_scan.sources.commits import is_zero
 
 @dataclass(frozen=True)
 class CiRange:
-    """Scan `head` minus `base`; with no base (a new branch), minus every other branch."""
+    """Scan `head` minus `base`; with no base (a new branch), minus the default branch."""
 
     provider: str  # "GitHub Actions", "GitLab CI", "--base"
     event: str  # in words: "pull request #12", "push to main", "new branch feature"
@@ -32,6 +32,10 @@ class CiRange:
     forced: bool = False
     # Nothing to scan (a deleted branch).
     nothing: bool = False
+    # The repository's default branch as the CI names it (GitHub's event, GitLab's
+    # CI_DEFAULT_BRANCH): the only branch a new branch's commits are compared with, since a
+    # push cannot create it alongside the new branch without its own job scanning it.
+    default_branch: str | None = None
 
 
 _GITHUB_NO_RANGE = (
@@ -98,12 +102,25 @@ def github(env: Mapping[str, str]) -> CiRange:
         shown = branch or ref or "a ref"
         if payload.get("deleted") is True or not after or is_zero(after):
             return CiRange("GitHub Actions", f"deletion of {shown}", "", nothing=True)
+        default = _get(payload, "repository", "default_branch")
         if not before or is_zero(before):
-            return CiRange("GitHub Actions", f"new branch {shown}", after, branch=branch)
+            return CiRange(
+                "GitHub Actions",
+                f"new branch {shown}",
+                after,
+                branch=branch,
+                default_branch=default,
+            )
         forced = payload.get("forced") is True
         what = "force push" if forced else "push"
         return CiRange(
-            "GitHub Actions", f"{what} to {shown}", after, before, branch=branch, forced=forced
+            "GitHub Actions",
+            f"{what} to {shown}",
+            after,
+            before,
+            branch=branch,
+            forced=forced,
+            default_branch=default,
         )
     raise ScanError(_GITHUB_NO_RANGE.format(event=event or "(unset)"))
 
@@ -122,10 +139,15 @@ def gitlab(env: Mapping[str, str]) -> CiRange:
     branch = env.get("CI_COMMIT_BRANCH") or env.get("CI_COMMIT_REF_NAME") or None
     before = env.get("CI_COMMIT_BEFORE_SHA", "")
     shown = branch or "the pipeline's ref"
+    default = env.get("CI_DEFAULT_BRANCH") or None
     if not before or is_zero(before):
         # A new branch, a tag, or a pipeline not started by a push.
-        return CiRange("GitLab CI", f"new branch {shown}", head, branch=branch)
-    return CiRange("GitLab CI", f"push to {shown}", head, before, branch=branch)
+        return CiRange(
+            "GitLab CI", f"new branch {shown}", head, branch=branch, default_branch=default
+        )
+    return CiRange(
+        "GitLab CI", f"push to {shown}", head, before, branch=branch, default_branch=default
+    )
 
 
 def detect_range(env: Mapping[str, str]) -> CiRange:

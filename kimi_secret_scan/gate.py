@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,17 +48,47 @@ class Trusted:
 
 
 def _under(path: Path | None, root: Path) -> str | None:
-    """`path` relative to `root` when it lies inside it (a file the change can change)."""
+    """`path` relative to `root` when it names a file inside it (a file the change can
+    change). By its name, links not followed: a `.kimi-secret-scan.toml` the change commits
+    as a link to a file outside is still the change's configuration, not one the user chose
+    outside the repository."""
     if path is None:
         return None
+    named = Path(os.path.normpath(path.absolute()))
+    real_root = root.resolve()
+    for top in (Path(os.path.normpath(root.absolute())), real_root):
+        try:
+            return named.relative_to(top).as_posix()
+        except ValueError:
+            pass
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        # The checkout reached through a link of the user's own (/link/repo/x.toml): only
+        # the directories above the file are resolved, never the file itself.
+        return (named.parent.resolve() / named.name).relative_to(real_root).as_posix()
     except ValueError:
         return None
 
 
+def _blob_at(cwd: Path, rev: str, rel: str) -> bytes | None:
+    """The content of the regular file `rel` at `rev`. A link is followed only to another
+    file of that commit (`.kimi-secret-scan.toml -> config/scan.toml`); one leading out of
+    the tree reached something no commit holds, so the base side has no such file."""
+    for _ in range(8):
+        listed = git.try_git(["ls-tree", "-z", rev, "--", rel], cwd)
+        if listed is None or not listed.startswith((b"100", b"120000")):
+            return None
+        data = git.try_git(["cat-file", "blob", f"{rev}:{rel}"], cwd)
+        if data is None or listed.startswith(b"100"):
+            return data
+        target = data.decode("utf-8", "surrogateescape")
+        rel = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+        if target.startswith("/") or rel == ".." or rel.startswith("../"):
+            return None
+    return None
+
+
 def _copy_blob(cwd: Path, rev: str, rel: str, tmp: Path) -> Path | None:
-    data = git.try_git(["cat-file", "blob", f"{rev}:{rel}"], cwd)
+    data = _blob_at(cwd, rev, rel)
     if data is None:
         return None
     target = tmp / rel

@@ -10,6 +10,7 @@ it can hold a whole key.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from pathlib import Path
@@ -41,6 +42,33 @@ def inside_git_dir(directory: Path) -> bool:
     return git.try_git(["rev-parse", "--is-inside-git-dir"], directory) == b"true\n"
 
 
+def _in_work_tree(directory: str) -> bool:
+    """`directory` (resolved) lies in a git work tree, whose links a checkout can commit."""
+    real = Path(os.path.realpath(directory))
+    # A `.git` above it says so without asking git, whose answer a hook's GIT_DIR (relative
+    # to the hook's directory, not this one) would change.
+    if any(os.path.lexists(place / ".git") for place in (real, *real.parents)):
+        return True
+    return git.toplevel(real) is not None
+
+
+def _linked_directory(path: Path) -> str | None:
+    """The first directory of `path`, as typed, that is a symbolic link in a work tree (a
+    committed `reports -> /elsewhere` would have `reports/ks.json` written outside the
+    checkout). Links above any work tree (`/tmp` on macOS, your own `~/link/repo`) are not
+    the repository's, and are followed."""
+    here = Path(os.getcwd()) if not path.is_absolute() else Path(path.anchor)
+    for part in path.parent.parts[1 if path.is_absolute() else 0 :]:
+        containing, here = here, here / part
+        try:
+            info = os.lstat(here)
+        except OSError:
+            return None  # missing: the write fails and says so
+        if stat.S_ISLNK(info.st_mode) and _in_work_tree(str(containing)):
+            return str(here)
+    return None
+
+
 def write(target: str | Path, text: str, *, whole_keys: bool) -> None:
     """Write `text` to `target` (replacing it), or raise ScanError saying why not.
 
@@ -57,6 +85,12 @@ def write(target: str | Path, text: str, *, whole_keys: bool) -> None:
         # would break the repository (and a directory of that name is one).
         raise ScanError(f"refusing to write {shown}: it is a repository's .git")
     data = text.encode("utf-8", "surrogateescape")
+    linked = _linked_directory(path)
+    if linked is not None:
+        raise ScanError(
+            f"refusing to write {shown}: {linked} is a symbolic link inside the repository "
+            f"(to {os.readlink(linked)}); name the directory itself"
+        )
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -68,7 +102,15 @@ def write(target: str | Path, text: str, *, whole_keys: bool) -> None:
             pointed = os.stat(path)
         except OSError:
             pointed = None
-        if pointed is None or stat.S_ISREG(pointed.st_mode) or stat.S_ISDIR(pointed.st_mode):
+        # A link to a device or pipe is followed only outside a work tree (`/dev/stdout`):
+        # a committed one (report.sarif -> /elsewhere/fifo) hands the report to whoever
+        # reads there.
+        if (
+            pointed is None
+            or stat.S_ISREG(pointed.st_mode)
+            or stat.S_ISDIR(pointed.st_mode)
+            or _in_work_tree(str(path.parent))
+        ):
             raise ScanError(
                 f"refusing to write {shown}: it is a symbolic link (to "
                 f"{os.readlink(path)}); name the file itself"
@@ -78,6 +120,11 @@ def write(target: str | Path, text: str, *, whole_keys: bool) -> None:
     if info is not None and not stat.S_ISREG(info.st_mode):
         if stat.S_ISDIR(info.st_mode):
             raise ScanError(f"cannot write {shown}: it is a directory")
+        if _in_work_tree(str(path.parent)):
+            raise ScanError(
+                f"refusing to write {shown}: it is not a regular file (a pipe, socket or "
+                "device) inside a repository; name a file"
+            )
         _write_in_place(path, shown, data, follow=False)
         return
     directory = (path.parent if str(path.parent) else Path(".")).resolve()
@@ -107,14 +154,24 @@ def write(target: str | Path, text: str, *, whole_keys: bool) -> None:
 
 
 def _write_in_place(path: Path, shown: str, data: bytes, follow: bool) -> None:
-    flags = os.O_WRONLY | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    # Non-blocking, so a pipe nobody reads fails at once instead of holding the command;
+    # the opened object is what is checked (no truncation: a device or pipe has none).
+    flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    flags |= 0 if follow else getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
         try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                # It changed since it was looked at: a regular file is replaced, never
+                # written in place (it could be a second hard link).
+                raise ScanError(f"cannot write {shown}: it changed while being written")
+            os.set_blocking(fd, True)
             view = memoryview(data)
             while view:  # a pipe takes a large report in parts
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
     except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise ScanError(f"cannot write {shown}: it is a pipe nobody reads") from None
         raise ScanError(f"cannot write {shown}: {exc.strerror}") from None

@@ -170,6 +170,62 @@ def test_github_new_branch_scans_only_commits_on_no_other_branch(project: Projec
     assert "new branch feature" in run.err and "2 commits" in run.err
 
 
+def _twin_branches(project: Project) -> str:
+    """One push creating two branches at a commit that adds a key."""
+    work = project.work
+    work.git("checkout", "-q", "-b", "twin", project.new_main)
+    line, _ = key_line()
+    tip = work.commit_file("twin.py", line, "twin adds a key")
+    work.git("push", "-q", "origin", "twin:refs/heads/twin-a", "twin:refs/heads/twin-b")
+    return tip
+
+
+@pytest.mark.parametrize("default_named", [True, False])
+def test_github_twin_new_branches_do_not_subtract_each_other(
+    project: Project, default_named: bool
+) -> None:
+    """Each job once excluded the other branch of the same push: 0 commits, exit 0."""
+    tip = _twin_branches(project)
+    for branch in ("twin-a", "twin-b"):
+        clone = project.ci_clone()
+        payload: dict[str, object] = {"ref": f"refs/heads/{branch}", "before": ZERO, "after": tip}
+        if default_named:
+            payload["repository"] = {"default_branch": "main"}
+        else:  # then origin/HEAD names it
+            assert clone.git("symbolic-ref", "refs/remotes/origin/HEAD").strip().endswith("main")
+        env = github_env(project.tmp, "push", payload, tip)
+        run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+        assert run.code == 1, run.all
+        assert _paths(run) == ["twin.py"]
+        assert "not on origin/main (the default branch" in run.err and "1 commit" in run.err
+
+
+def test_gitlab_twin_new_branches_compare_with_ci_default_branch(project: Project) -> None:
+    tip = _twin_branches(project)
+    clone = project.ci_clone()
+    clone.git("remote", "set-head", "origin", "-d")  # only CI_DEFAULT_BRANCH names it
+    for branch in ("twin-a", "twin-b"):
+        env = gitlab_env(
+            CI_COMMIT_BEFORE_SHA=ZERO,
+            CI_COMMIT_SHA=tip,
+            CI_COMMIT_BRANCH=branch,
+            CI_DEFAULT_BRANCH="main",
+        )
+        run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+        assert _paths(run) == ["twin.py"], run.all
+
+
+def test_new_branch_without_a_default_branch_scans_the_whole_history(project: Project) -> None:
+    tip = _twin_branches(project)
+    clone = project.ci_clone()
+    clone.git("remote", "set-head", "origin", "-d")
+    env = gitlab_env(CI_COMMIT_BEFORE_SHA=ZERO, CI_COMMIT_SHA=tip, CI_COMMIT_BRANCH="twin-a")
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    # More than the push added (main's keys too), never less.
+    assert sorted(_paths(run)) == ["legacy.py", "main.py", "twin.py"], run.all
+    assert "every commit of" in run.err and "the default branch is unknown" in run.err
+
+
 def test_github_branch_without_new_commits_scans_nothing(project: Project) -> None:
     project.work.git("push", "-q", "origin", "main:copy")
     clone = project.ci_clone()
@@ -194,7 +250,9 @@ def test_github_deleted_branch_scans_nothing(project: Project) -> None:
     assert "deletion of feature: nothing to scan" in run.err
 
 
-def test_github_force_push_scans_what_is_new(project: Project) -> None:
+def test_github_force_push_to_the_default_branch_scans_its_whole_history(
+    project: Project,
+) -> None:
     work = project.work
     work.git("reset", "-q", "--hard", project.old_main)
     line, _ = key_line()
@@ -214,8 +272,30 @@ def test_github_force_push_scans_what_is_new(project: Project) -> None:
         env=github_env(project.tmp, "push", payload, rewritten),
         cwd=clone.path,
     )
+    # The old tip is gone, and main is the default branch: no base a push cannot move.
+    assert sorted(_paths(run)) == ["legacy.py", "rewritten.py"]
+    assert "force push to main" in run.err and "main is the default branch itself" in run.err
+
+
+def test_github_force_push_to_a_branch_scans_what_the_default_branch_lacks(
+    project: Project,
+) -> None:
+    work = project.work
+    work.git("checkout", "-q", "-B", "feature", project.old_main)
+    line, _ = key_line()
+    rewritten = work.commit_file("rewritten.py", line, "rewritten history")
+    work.git("push", "-q", "-f", "origin", "feature")
+    clone = project.ci_clone()
+    payload = {
+        "ref": "refs/heads/feature",
+        "before": project.feature,
+        "after": rewritten,
+        "forced": True,
+        "repository": {"default_branch": "main"},
+    }
+    env = github_env(project.tmp, "push", payload, rewritten)
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
     assert _paths(run) == ["rewritten.py"]
-    assert "force push to main" in run.err
 
 
 def test_github_shallow_checkout_fails_with_the_fix(project: Project) -> None:

@@ -642,3 +642,86 @@ def test_a_minimum_confidence_the_change_sets_does_not_apply(tmp_path: Path) -> 
     )
     work.commit_file("y.env", f"MOONSHOT_API_KEY={secret[::-1]}\n", "another")
     assert gate_run("range", work, policy).code == 0
+
+
+# --- a configuration the change links outside ------------------------------------------------
+
+LINKED = {
+    # what the file outside says; the base side says `new-suppressions = "fail"`
+    "exclude": 'exclude = ["*.env"]\n',
+    "min-confidence": 'min-confidence = "high"\n',
+    "max-file-size": "max-file-size = 1\n",
+    "nothing (/dev/null)": None,
+}
+
+
+@pytest.mark.parametrize("what", LINKED)
+def test_a_configuration_the_change_links_outside_is_still_the_changes(
+    tmp_path: Path, what: str
+) -> None:
+    """A change that commits `.kimi-secret-scan.toml` as a link to a file outside the
+    checkout had its configuration trusted wholesale, as if the user had named it: the key
+    was hidden, or the base side's `new-suppressions = "fail"` was gone, with exit 0."""
+    key = moonshot_key()
+    server, work, _ = setup(tmp_path, hook=True)
+    (server.path / ".kimi-secret-scan.toml").write_text('new-suppressions = "fail"\n')
+    base = work.commit_file(".kimi-secret-scan.toml", 'new-suppressions = "fail"\n', "policy")
+    assert push(work, "origin", "main").returncode == 0
+    work.git("fetch", "-q", "origin")
+    text = LINKED[what]
+    outside = Path("/dev/null")
+    if text is not None:
+        outside = tmp_path / "left-by-an-earlier-step.toml"
+        outside.write_text(text)
+    (work.path / ".kimi-secret-scan.toml").unlink()
+    (work.path / ".kimi-secret-scan.toml").symlink_to(outside)
+    if what == "min-confidence":
+        work.write("x.env", f"MOONSHOT_API_KEY={'abcd' + body(40)}\n")  # a medium finding
+    else:
+        allow = "  # kimi-secret-scan: allow" if text is None else ""
+        work.write("x.env", f"MOONSHOT_API_KEY={key}{allow}\n")
+    work.add()
+    work.commit("a key, and the configuration as a link")
+    for gate in ("range", "ci", "pre-push"):
+        run = gate_run(gate, work, base, "--format", "json")
+        assert run.code == 1, (gate, run.all)
+        hidden = [f["path"] for f in report(run)["findings"] + report(run)["suppressed"]]
+        assert hidden == ["x.env"], (gate, run.all)
+        assert key not in run.all
+    proc = push(work, "origin", "main")
+    assert proc.returncode != 0 and "x.env:1:" in proc.stderr, proc.stderr
+
+
+def test_a_baseline_the_user_names_that_the_change_links_outside_is_not_trusted(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    key = moonshot_key()
+    _server, work, base = setup(tmp_path, hook=False)
+    outside = tmp_path / "shared" / "known.toml"
+    outside.parent.mkdir()
+    sha = hashlib.sha256(key.encode()).hexdigest()
+    outside.write_text(f'version = 1\n\n[[known]]\nsha256 = "{sha}"\nrule = "moonshot-api-key"\n')
+    (work.path / "known.toml").symlink_to(outside)
+    work.write("app.py", f'MOONSHOT_API_KEY = "{key}"\n')
+    work.add()
+    work.commit("add app")
+    run = gate_run("range", work, base, "--baseline", "known.toml", "--no-new-suppressions")
+    assert run.code == 1, run.all
+    assert "hidden by suppressions this change added: failing" in run.err
+
+
+def test_a_configuration_linked_inside_the_base_commit_is_read_through_its_link(
+    tmp_path: Path,
+) -> None:
+    key = moonshot_key()
+    _server, work, _ = setup(tmp_path, hook=False)
+    work.write("config/scan.toml", 'exclude = ["fixtures/**"]\n')
+    (work.path / ".kimi-secret-scan.toml").symlink_to("config/scan.toml")
+    work.add()
+    base = work.commit("policy, through a link")
+    work.commit_file("fixtures/app.py", f'KEY = "{key}"\n', "fixture")
+    run = gate_run("range", work, base, "--no-new-suppressions", "--format", "json")
+    assert run.code == 0, run.all
+    assert report(run)["suppressed"] == [] and report(run)["stats"]["suppressed"] == 1

@@ -8,10 +8,13 @@ directories, and must refuse.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -250,3 +253,75 @@ def test_output_over_a_worktrees_git_file_is_refused(leaky: GitRepo, tmp_path: P
     run = run_cli("files", ".", "--output", ".git", cwd=tmp_path / "wt")
     assert run.code == 2 and "refusing to write .git" in run.err, run.all
     assert dot_git.read_bytes() == before
+
+
+def _reader(fifo: Path) -> subprocess.Popen[bytes]:
+    """A process reading the FIFO (the attacker's), so an open for writing would succeed."""
+    return subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+
+
+@pytest.mark.parametrize("option", ["--output", "--report"])
+def test_a_committed_link_to_a_pipe_or_device_is_refused(
+    leaky: GitRepo, tmp_path: Path, option: str
+) -> None:
+    """A link in the checkout to a FIFO elsewhere handed the report to whoever read it."""
+    fifo = tmp_path / "elsewhere.fifo"
+    os.mkfifo(fifo)
+    (leaky.path / "report.sarif").symlink_to(fifo)
+    (leaky.path / "null.txt").symlink_to("/dev/null")
+    reader = _reader(fifo)
+    try:
+        for name in ("report.sarif", "null.txt"):
+            target = name if option == "--output" else f"sarif:{name}"
+            run = run_cli("files", "config.py", option, target, cwd=leaky.path)
+            assert run.code == 2 and "symbolic link" in run.err, run.all
+    finally:
+        # The reader's end of file (when a write already gave it one, it is gone: ENXIO).
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        captured, _ = reader.communicate(timeout=60)
+    assert captured == b""
+    # A pipe in the checkout itself is refused too; /dev/null named outside still works.
+    os.mkfifo(leaky.path / "pipe")
+    run = run_cli("files", "config.py", "--output", "pipe", cwd=leaky.path)
+    assert run.code == 2 and "not a regular file" in run.err, run.all
+    assert run_cli("files", "config.py", "--output", "/dev/null", cwd=leaky.path).code == 1
+
+
+def test_a_pipe_nobody_reads_fails_at_once(leaky: GitRepo, tmp_path: Path) -> None:
+    fifo = tmp_path / "nobody.fifo"
+    os.mkfifo(fifo)
+    # Not run_cli: a scanner that waited for a reader (as it once did) would never return.
+    proc = subprocess.run(
+        [sys.executable, "-m", "kimi_secret_scan", "files", "config.py", "--output", str(fifo)],
+        cwd=leaky.path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2 and "a pipe nobody reads" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("option", ["--output", "--report", "baseline"])
+def test_a_committed_link_to_a_directory_outside_is_refused(
+    leaky: GitRepo, tmp_path: Path, option: str
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (leaky.path / "reports").symlink_to(outside)
+    if option == "baseline":
+        args = ["baseline", "create", "--file", "reports/base.toml"]
+    elif option == "--report":
+        args = ["files", "config.py", "--report", "json:reports/ks.json"]
+    else:
+        args = ["files", "config.py", "--output", "reports/ks.json"]
+    for env in ({}, {"GIT_DIR": ".git"}):  # a hook runs with GIT_DIR set
+        run = run_cli(*args, cwd=leaky.path, env=env)
+        assert run.code == 2 and "reports is a symbolic link inside the repository" in run.err
+    assert list(outside.iterdir()) == []
+    # Named through a link above the repository (the user's own), the file is written.
+    above = tmp_path / "above"
+    above.symlink_to(leaky.path)
+    run = run_cli("files", "config.py", "--output", str(above / "ks.txt"), cwd=leaky.path)
+    assert run.code == 1 and (leaky.path / "ks.txt").is_file(), run.all

@@ -273,3 +273,28 @@ def test_no_report_is_written_into_the_bare_repository_from_its_hook(
         assert run.code == 2 and "inside a git directory" in run.err, run.all
         assert not (repo.path / "report.json").exists()
         assert not (repo.path / "hooks" / "post-update").exists()
+
+
+@pytest.mark.parametrize("hidden", ["refs/merge-requests/1/head", "refs/pull/1/head"])
+def test_a_commit_held_only_by_a_ref_no_push_set_is_scanned_when_pushed_as_a_branch(
+    server: tuple[GitRepo, GitRepo], tmp_path: Path, hidden: str
+) -> None:
+    """The server fetched a fork's commit into a merge-request ref (no hook runs for a
+    fetch); pushing that commit as a branch once counted it as already scanned."""
+    repo, work = server
+    fork = GitRepo(tmp_path / "fork.git", bare=True)
+    work.git("checkout", "-q", "-b", "mr")
+    line, _ = key_line()
+    mr = work.commit_file("app.py", line, "merge request adds a key")
+    work.git("push", "-q", str(fork.path), "mr")
+    repo.git("fetch", "-q", str(fork.path), f"mr:{hidden}")
+    proc = push(work, "origin", "mr:refs/heads/release")
+    assert proc.returncode != 0, proc.stderr
+    assert "app.py:1" in proc.stderr and "1 commit" in proc.stderr
+    assert tip(repo, "release") is None
+    # A commit already on a branch is not scanned again.
+    work.git("checkout", "-q", "main")
+    main = tip(repo, "main")
+    proc = push(work, "origin", f"{main}:refs/heads/copy")
+    assert proc.returncode == 0 and "0 commits" in proc.stderr, proc.stderr
+    assert mr != main

@@ -31,22 +31,41 @@ from kimi_secret_scan.sources.commits import (
 )
 
 
-def other_branches(cwd: Path, branch: str | None) -> tuple[str, ...]:
-    """Every remote-tracking branch except the pushed one's own (and the HEAD aliases)."""
-    out = git.run_git(["for-each-ref", "--format=%(refname)", "refs/remotes/"], cwd)
-    refs = []
-    for ref in out.decode("utf-8", "surrogateescape").splitlines():
-        remote_branch = ref.split("/", 3)[3] if ref.count("/") >= 3 else ""
-        if remote_branch == "HEAD" or (branch is not None and remote_branch == branch):
-            continue
-        refs.append(ref)
-    return tuple(refs)
+def default_branch_ref(cwd: Path, ci: CiRange) -> tuple[str | None, str]:
+    """The remote-tracking ref of the repository's default branch, or None; and, in words,
+    why it is what it is.
+
+    A new branch's commits that the default branch already has were scanned by the
+    default branch's own jobs. No other branch is such a base: one push can create two
+    branches at the same commit (`git push origin key:refs/heads/a key:refs/heads/b`), and
+    each job would then subtract the other and scan nothing. The default branch's name
+    comes from the CI (GitHub's event, GitLab's CI_DEFAULT_BRANCH) or the clone's
+    origin/HEAD, none of which a push sets.
+    """
+    name = ci.default_branch
+    if name is None:
+        target = git.try_git(["symbolic-ref", "-q", "refs/remotes/origin/HEAD"], cwd)
+        prefix = "refs/remotes/origin/"
+        text = target.decode("utf-8", "surrogateescape").strip() if target else ""
+        name = text[len(prefix) :] if text.startswith(prefix) else None
+    if name is None:
+        return None, "the default branch is unknown (no origin/HEAD in this clone)"
+    if ci.branch == name:
+        return None, f"{name} is the default branch itself"
+    ref = f"refs/remotes/origin/{name}"
+    if resolve_commit(cwd, ref) is None:
+        return None, f"the default branch origin/{name} is not in this clone"
+    return ref, f"origin/{name}"
 
 
 def _new_branch(cwd: Path, ci: CiRange, head_id: str) -> tuple[RevRange, str]:
-    exclude = other_branches(cwd, ci.branch)
-    what = f"commits of {head_id[:12]} on no other branch"
-    return RevRange((head_id,), exclude), what
+    base, why = default_branch_ref(cwd, ci)
+    if base is None:
+        # No base a push cannot forge: the whole history is scanned (more than needed,
+        # never less), and the scope says so.
+        return RevRange((head_id,)), f"every commit of {head_id[:12]} ({why})"
+    what = f"commits of {head_id[:12]} not on {why} (the default branch; other branches' too)"
+    return RevRange((head_id,), (base,)), what
 
 
 def choose_range(cwd: Path, ci: CiRange) -> tuple[RevRange, str]:

@@ -3,9 +3,9 @@
 Git runs it in the receiving repository (bare, usually) with one `<old> <new> <ref>` line
 per updated ref on stdin, before any ref moves. The pushed objects are visible to git
 commands run from the hook (quarantine), and every existing ref still has its old value,
-so the commits the push adds are exactly the new tips minus `--all`: new branches and
-force pushes included. A deleted ref adds nothing. Any non-zero exit rejects the push, so
-a scan that fails (exit 2) rejects it too.
+so the commits the push adds are the new tips minus the refs pushes go through this hook
+to set (`GUARDED`): new branches and force pushes included. A deleted ref adds nothing. Any
+non-zero exit rejects the push, so a scan that fails (exit 2) rejects it too.
 """
 
 from __future__ import annotations
@@ -25,6 +25,12 @@ from kimi_secret_scan.commands.range import git_dir_cwd, repo_option, scan_commi
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.sources.commits import RevRange, is_zero
 from kimi_secret_scan.sources.metadata import PushedRef
+
+# The refs whose commits count as already scanned: those only a push (through this hook)
+# sets. Not `--all`: a server also keeps refs no push passed through a hook for
+# (GitLab's refs/merge-requests/*/head fetched from a fork, refs/pull/*, refs/keep-around/*),
+# and a commit held only there, pushed as a branch, would be scanned as nothing.
+GUARDED = ("--branches", "--tags", "--glob=refs/notes/*")
 
 
 def parse_updates(text: str, refs: list[PushedRef] | None = None) -> tuple[list[str], list[str]]:
@@ -67,11 +73,14 @@ def command(repo: str, max_file_size: int, no_new_suppressions: bool, opts: Scan
     cwd = git_dir_cwd(repo)
     refs: list[PushedRef] = []
     tips, described = parse_updates(sys.stdin.read() if sys.stdin else "", refs)
-    scope = f"push ({', '.join(described) or 'nothing'}): commits not yet in this repository"
+    scope = (
+        f"push ({', '.join(described) or 'nothing'}): "
+        "commits not yet on this repository's branches, tags or notes"
+    )
     code = scan_commits(
         opts,
         cwd,
-        RevRange(tuple(tips), ("--all",)),
+        RevRange(tuple(tips), GUARDED),
         "pre-receive",
         scope,
         refs,
