@@ -404,24 +404,78 @@ def wide_regions(data: bytes) -> list[tuple[int, int, str]]:
     regions: list[tuple[int, int, str]] = []
     for needle, encoding in _WIDE_SK:
         at = data.find(needle)
-        little = encoding.endswith("le")
         while at >= 0:
-            start = at  # the unit holding "s" starts here in either order
-            while start >= 2 and _ascii_unit(data, start - 2, little):
-                start -= 2
-            end = at
-            while end + 2 <= len(data) and _ascii_unit(data, end, little):
-                end += 2
-            if data[start - 2 : start] in (b"\xff\xfe", b"\xfe\xff"):
-                start -= 2
-            regions.append((start, end, encoding))
-            at = data.find(needle, end)
+            regions.append(_stretch(data, at, encoding))
+            at = data.find(needle, regions[-1][1])
     regions.sort()
     kept: list[tuple[int, int, str]] = []
     for region in regions:
         if not kept or region[0] >= kept[-1][1]:
             kept.append(region)
     return kept
+
+
+def _stretch(data: bytes, at: int, encoding: str) -> tuple[int, int, str]:
+    """The stretch of UTF-16 text around the `sk-` at `at` (where the unit holding "s"
+    starts, in either byte order): every unit of an ASCII character before and after it."""
+    little = encoding.endswith("le")
+    start = at
+    while start >= 2 and _ascii_unit(data, start - 2, little):
+        start -= 2
+    end = at
+    while end + 2 <= len(data) and _ascii_unit(data, end, little):
+        end += 2
+    if data[start - 2 : start] in (b"\xff\xfe", b"\xfe\xff"):
+        start -= 2
+    return start, end, encoding
+
+
+# A run of UTF-16 units of ASCII characters (tab, CR, LF, printable), in each byte order.
+_ASCII_RUN = {
+    "utf-16-le": re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00){8,}"),
+    "utf-16-be": re.compile(rb"(?:\x00[\t\n\r\x20-\x7e]){8,}"),
+}
+
+
+def misaligned_regions(data: bytes, encoding: str) -> list[tuple[int, int, str]]:
+    """Stretches of UTF-16 text shifted by one byte inside UTF-16 content: (start, end,
+    encoding), in order, not overlapping.
+
+    A narrow program appending an odd number of bytes (`ok\n`) to a file PowerShell wrote,
+    then PowerShell's `>>` appending again, leaves UTF-16 at odd offsets: read in units
+    from offset 0, as the file is, that stretch is other characters. A stretch is a run of
+    at least 8 ASCII characters' units starting at an odd offset; runs are told from the
+    bytes around them alone (no `sk-` needed), so a window finds those a whole read finds.
+    """
+    run = _ASCII_RUN.get(encoding)
+    if run is None or b"\x00" not in data:
+        return []
+    return [(m.start(), m.end(), encoding) for m in run.finditer(data) if m.start() % 2]
+
+
+def transcode_misaligned(
+    data: bytes, encoding: str, regions: list[tuple[int, int, str]], stop: int | None = None
+) -> str:
+    """UTF-16 content (up to `stop`) as characters, each shifted stretch
+    (misaligned_regions) read in its own alignment and the rest in units from offset 0, as
+    transcode reads it: a whole read and a window count lines and columns alike."""
+    stop = len(data) if stop is None else stop
+    parts: list[str] = []
+    pos = 0
+    for start, end, _ in regions:
+        if start >= stop:
+            break
+        # The unit each stretch edge cuts in half is one character in the reading from
+        # offset 0 and none in the stretch's.
+        parts.append(data[pos : start - 1].decode(encoding, "replace") + "\ufffd")
+        end = min(end, stop)
+        parts.append(data[start:end].decode(encoding, "replace"))
+        pos = end + 1
+    if pos == 0:
+        parts.append(data[:stop].decode(encoding, "replace"))
+    elif pos <= stop:
+        parts.append("\ufffd" + data[pos:stop].decode(encoding, "replace"))
+    return "".join(parts)
 
 
 def _ascii_unit(data: bytes, at: int, little: bool) -> bool:
@@ -464,6 +518,11 @@ def stream_encoding(head: bytes) -> str | None:
 
 
 def transcode(data: bytes, encoding: str) -> bytes:
-    """The text as UTF-8: lines and columns (counted in characters) stay the same."""
-    text = data.decode(encoding, "replace")
+    """The text as UTF-8: lines and columns (counted in characters) stay the same. UTF-16
+    shifted by a byte in places is read in each place's alignment (misaligned_regions)."""
+    regions = misaligned_regions(data, encoding)
+    if regions:
+        text = transcode_misaligned(data, encoding, regions)
+    else:
+        text = data.decode(encoding, "replace")
     return text.lstrip("\ufeff").encode("utf-8", "surrogatepass")

@@ -93,10 +93,6 @@ class Window:
         )
 
 
-def _decoded(data: bytes | bytearray, encoding: str | None) -> str:
-    return bytes(data).decode(encoding or "utf-8", "replace")
-
-
 def windows(
     chunks: Iterable[bytes], window: int | None = None, overlap: int = OVERLAP
 ) -> Iterator[Window]:
@@ -130,7 +126,9 @@ def windows(
         cut = _boundary(buf, max(0, own_end - overlap), unit, little)
         dropped = buf[:cut]
         if encoding is not None:
-            text = _decoded(dropped, encoding)
+            whole = bytes(buf)
+            regions = decoders.misaligned_regions(whole, encoding)
+            text = decoders.transcode_misaligned(whole, encoding, regions, stop=cut)
             if first:
                 text = text.removeprefix("\ufeff")
             newline = text.rfind("\n")
@@ -161,7 +159,8 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 
 def _text_position(data: bytes, offset: int, encoding: str) -> tuple[int, int]:
     """(line, column) of an offset in wide text, in characters (as decoders.transcode)."""
-    prefix = _decoded(data[:offset], encoding).lstrip("\ufeff")
+    regions = decoders.misaligned_regions(data, encoding)
+    prefix = decoders.transcode_misaligned(data, encoding, regions, offset).lstrip("\ufeff")
     newline = prefix.rfind("\n")
     return prefix.count("\n") + 1, len(prefix) - newline
 
