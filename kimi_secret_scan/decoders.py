@@ -465,10 +465,17 @@ def transcode_misaligned(
     for start, end, _ in regions:
         if start >= stop:
             break
-        # The unit each stretch edge cuts in half is one character in the reading from
-        # offset 0 and none in the stretch's.
-        parts.append(data[pos : start - 1].decode(encoding, "replace") + "\ufffd")
-        end = min(end, stop)
+        # Each unit of the file's reading that a stretch's edge halves is one character
+        # there and none in the stretch. A stretch at offset 1 goes on from before (a
+        # window's first byte ends a unit the window before it counted).
+        if pos:
+            parts.append("\ufffd")
+        if pos or start > 1:
+            parts.append(data[pos : start - 1].decode(encoding, "replace") + "\ufffd")
+        if end > stop:
+            # Cut at `stop` (a window's edge, always between units of the file's reading):
+            # the stretch's unit the edge halves is counted before it, as a whole read does.
+            end = stop + (stop - start) % 2
         parts.append(data[start:end].decode(encoding, "replace"))
         pos = end + 1
     if pos == 0:
