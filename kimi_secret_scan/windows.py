@@ -116,7 +116,8 @@ def windows(
             unit = 1 if encoding is None else 4 if "32" in encoding else 2
             little = encoding is None or encoding.endswith("le")
         own_end = len(buf) if done else _boundary(buf, own_start + size, unit, little)
-        yield Window(bytes(buf), own_start, own_end, done, lines_before, column_before, encoding)
+        data = bytes(buf)
+        yield Window(data, own_start, own_end, done, lines_before, column_before, encoding)
         if done:
             return
         # The detectors' scan state is a reference cycle (each layer points at its root)
@@ -126,9 +127,8 @@ def windows(
         cut = _boundary(buf, max(0, own_end - overlap), unit, little)
         dropped = buf[:cut]
         if encoding is not None:
-            whole = bytes(buf)
-            regions = decoders.misaligned_regions(whole, encoding)
-            text = decoders.transcode_misaligned(whole, encoding, regions, stop=cut)
+            regions = decoders.misaligned_regions(data, encoding)
+            text = decoders.transcode_misaligned(data, encoding, regions, stop=cut)
             if first:
                 text = text.removeprefix("\ufeff")
             newline = text.rfind("\n")
