@@ -404,24 +404,121 @@ def wide_regions(data: bytes) -> list[tuple[int, int, str]]:
     regions: list[tuple[int, int, str]] = []
     for needle, encoding in _WIDE_SK:
         at = data.find(needle)
-        little = encoding.endswith("le")
         while at >= 0:
-            start = at  # the unit holding "s" starts here in either order
-            while start >= 2 and _ascii_unit(data, start - 2, little):
-                start -= 2
-            end = at
-            while end + 2 <= len(data) and _ascii_unit(data, end, little):
-                end += 2
-            if data[start - 2 : start] in (b"\xff\xfe", b"\xfe\xff"):
-                start -= 2
-            regions.append((start, end, encoding))
-            at = data.find(needle, end)
+            regions.append(_stretch(data, at, encoding))
+            at = data.find(needle, regions[-1][1])
     regions.sort()
     kept: list[tuple[int, int, str]] = []
     for region in regions:
         if not kept or region[0] >= kept[-1][1]:
             kept.append(region)
     return kept
+
+
+def _stretch(data: bytes, at: int, encoding: str) -> tuple[int, int, str]:
+    """The stretch of UTF-16 text around the `sk-` at `at` (where the unit holding "s"
+    starts, in either byte order): every unit of an ASCII character before and after it."""
+    little = encoding.endswith("le")
+    start = at
+    while start >= 2 and _ascii_unit(data, start - 2, little):
+        start -= 2
+    end = at
+    while end + 2 <= len(data) and _ascii_unit(data, end, little):
+        end += 2
+    if data[start - 2 : start] in (b"\xff\xfe", b"\xfe\xff"):
+        start -= 2
+    return start, end, encoding
+
+
+# Bytes of ASCII characters in a UTF-16 unit (tab, LF, CR, printable) as 0, others as 1.
+_NOT_ASCII = bytes(0 if b in (9, 10, 13) or 32 <= b < 127 else 1 for b in range(256))
+_NOT_NUL = bytes([0] + [1] * 255)
+_RUN = b"\x00" * 8
+_RUN_END = re.compile(rb"[^\x00]")
+
+
+def misaligned_regions(data: bytes, encoding: str) -> list[tuple[int, int, str]]:
+    """Stretches of UTF-16 text shifted by one byte inside UTF-16 content: (start, end,
+    encoding), in order, not overlapping.
+
+    A narrow program appending an odd number of bytes (`ok\n`) to a file PowerShell wrote,
+    then PowerShell's `>>` appending again, leaves UTF-16 at odd offsets: read in units
+    from offset 0, as the file is, that stretch is other characters. A stretch is a run of
+    at least 8 units of ASCII characters starting at an odd offset, told from the bytes
+    around it alone (no `sk-` needed), so a window finds the stretches a whole read finds.
+    """
+    if not encoding.startswith("utf-16") or b"\x00" not in data:
+        return []
+    # A window's bytes are asked several times (its reading, its bounds, its lines): the
+    # last answer is kept for the same object.
+    for known, known_encoding, regions in _LAST_REGIONS:
+        if known is data and known_encoding == encoding:
+            return regions
+    regions = _misaligned_regions(data, encoding)
+    _LAST_REGIONS[:] = [(data, encoding, regions)]
+    return regions
+
+
+_LAST_REGIONS: list[tuple[bytes, str, list[tuple[int, int, str]]]] = []
+
+
+def _misaligned_regions(data: bytes, encoding: str) -> list[tuple[int, int, str]]:
+    # The unit at odd offset 2i+1 is (data[2i+1], data[2i+2]): one byte of each half. Each
+    # half is marked 0 where it fits an ASCII character's unit, and the marks are OR-ed as
+    # integers (a few milliseconds for 8 MiB; a pattern over the units takes seconds and
+    # hundreds of megabytes on a long run).
+    first, second = data[1::2], data[2::2]
+    size = min(len(first), len(second))
+    if encoding.endswith("le"):
+        char, zero = first[:size], second[:size]
+    else:
+        zero, char = first[:size], second[:size]
+    if _RUN not in zero:
+        return []  # the file's own UTF-16 (or none at all): one search
+    marks = int.from_bytes(char.translate(_NOT_ASCII), "big") | int.from_bytes(
+        zero.translate(_NOT_NUL), "big"
+    )
+    units = marks.to_bytes(size, "big")
+    regions: list[tuple[int, int, str]] = []
+    at = units.find(_RUN)
+    while at >= 0:
+        after = _RUN_END.search(units, at)
+        end = size if after is None else after.start()
+        regions.append((2 * at + 1, 2 * end + 1, encoding))
+        at = units.find(_RUN, end)
+    return regions
+
+
+def transcode_misaligned(
+    data: bytes, encoding: str, regions: list[tuple[int, int, str]], stop: int | None = None
+) -> str:
+    """UTF-16 content (up to `stop`) as characters, each shifted stretch
+    (misaligned_regions) read in its own alignment and the rest in units from offset 0, as
+    transcode reads it: a whole read and a window count lines and columns alike."""
+    stop = len(data) if stop is None else stop
+    parts: list[str] = []
+    pos = 0
+    for start, end, _ in regions:
+        if start >= stop:
+            break
+        # Each unit of the file's reading that a stretch's edge halves is one character
+        # there and none in the stretch. A stretch at offset 1 goes on from before (a
+        # window's first byte ends a unit the window before it counted).
+        if pos:
+            parts.append("\ufffd")
+        if pos or start > 1:
+            parts.append(data[pos : start - 1].decode(encoding, "replace") + "\ufffd")
+        if end > stop:
+            # Cut at `stop` (a window's edge, always between units of the file's reading):
+            # the stretch's unit the edge halves is counted before it, as a whole read does.
+            end = stop + (stop - start) % 2
+        parts.append(data[start:end].decode(encoding, "replace"))
+        pos = end + 1
+    if pos == 0:
+        parts.append(data[:stop].decode(encoding, "replace"))
+    elif pos <= stop:
+        parts.append("\ufffd" + data[pos:stop].decode(encoding, "replace"))
+    return "".join(parts)
 
 
 def _ascii_unit(data: bytes, at: int, little: bool) -> bool:
@@ -464,6 +561,11 @@ def stream_encoding(head: bytes) -> str | None:
 
 
 def transcode(data: bytes, encoding: str) -> bytes:
-    """The text as UTF-8: lines and columns (counted in characters) stay the same."""
-    text = data.decode(encoding, "replace")
+    """The text as UTF-8: lines and columns (counted in characters) stay the same. UTF-16
+    shifted by a byte in places is read in each place's alignment (misaligned_regions)."""
+    regions = misaligned_regions(data, encoding)
+    if regions:
+        text = transcode_misaligned(data, encoding, regions)
+    else:
+        text = data.decode(encoding, "replace")
     return text.lstrip("\ufeff").encode("utf-8", "surrogatepass")

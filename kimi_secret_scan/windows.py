@@ -92,10 +92,6 @@ class Window:
         )
 
 
-def _decoded(data: bytes | bytearray, encoding: str | None) -> str:
-    return bytes(data).decode(encoding or "utf-8", "replace")
-
-
 def windows(
     chunks: Iterable[bytes], window: int | None = None, overlap: int = OVERLAP
 ) -> Iterator[Window]:
@@ -119,7 +115,8 @@ def windows(
             unit = 1 if encoding is None else 4 if "32" in encoding else 2
             little = encoding is None or encoding.endswith("le")
         own_end = len(buf) if done else _boundary(buf, own_start + size, unit, little)
-        yield Window(bytes(buf), own_start, own_end, done, lines_before, column_before, encoding)
+        data = bytes(buf)
+        yield Window(data, own_start, own_end, done, lines_before, column_before, encoding)
         if done:
             return
         # The detectors' scan state is a reference cycle (each layer points at its root)
@@ -129,7 +126,8 @@ def windows(
         cut = _boundary(buf, max(0, own_end - overlap), unit, little)
         dropped = buf[:cut]
         if encoding is not None:
-            text = _decoded(dropped, encoding)
+            regions = decoders.misaligned_regions(data, encoding)
+            text = decoders.transcode_misaligned(data, encoding, regions, stop=cut)
             if first:
                 text = text.removeprefix("\ufeff")
             newline = text.rfind("\n")
@@ -160,7 +158,8 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 
 def _text_position(data: bytes, offset: int, encoding: str) -> tuple[int, int]:
     """(line, column) of an offset in wide text, in characters (as decoders.transcode)."""
-    prefix = _decoded(data[:offset], encoding).lstrip("\ufeff")
+    regions = decoders.misaligned_regions(data, encoding)
+    prefix = decoders.transcode_misaligned(data, encoding, regions, offset).lstrip("\ufeff")
     newline = prefix.rfind("\n")
     return prefix.count("\n") + 1, len(prefix) - newline
 

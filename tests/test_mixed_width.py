@@ -99,3 +99,95 @@ def test_a_file_over_a_window_through_the_cli(tmp_path: Path) -> None:
     )
     assert whole.code == windowed.code == 1, windowed.all
     assert _findings(windowed.out) == _findings(whole.out)
+
+
+def _shifted(seed: int, lines: int) -> tuple[bytes, list[str]]:
+    """UTF-16 text as PowerShell writes it (`>`), to which a narrow program appended an odd
+    number of bytes and PowerShell (`>>`) appended again: later text is one byte off."""
+    import random
+
+    rng = random.Random(seed)
+    encoding = "utf-16-le" if rng.random() < 0.7 else "utf-16-be"
+    data = "\ufeff".encode(encoding) if rng.random() < 0.8 else b""
+    keys = []
+    for _ in range(rng.randint(2, 6)):
+        data += "x = 1\r\n".encode(encoding) * rng.randint(0, lines)
+        data += b"ok\n"[: rng.randint(0, 3)]
+        key = kimi_code_key() if rng.random() < 0.5 else moonshot_key()
+        keys.append(key)
+        if rng.random() < 0.8:
+            data += f"KIMI_API_KEY={key}\r\n".encode(encoding)
+        else:
+            data += f"B='{key}'\n".encode()
+    return data, keys
+
+
+def test_utf16_shifted_by_a_byte_is_read() -> None:
+    """Hostile review 3: a UTF-16 file with a stretch one byte off (PowerShell `>`, then
+    `ok\\n` from a narrow program, then `>>`) was read as UTF-16 whole, the stretch as other
+    characters: its key passed every gate."""
+    from kimi_secret_scan.content import Content
+    from kimi_secret_scan.detectors import detect
+
+    key = moonshot_key()
+    for narrow in (b"\n", b"ok\n"):
+        for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+            data = (
+                bom
+                + "deploy log\r\n".encode(encoding)
+                + narrow
+                + f"KIMI_API_KEY={key}\r\n".encode(encoding)
+            )
+            found = detect(Content("deploy.log", data))
+            # The narrow bytes are no characters of the UTF-16 reading: the key is on line 2.
+            assert [(f.secret, f.line) for f in found] == [(key, 2)], narrow
+    # No mark, a literal `sk-` early (the file is told UTF-16 by it), then the shifted key.
+    le = "# sk- keys go in the vault\r\n".encode("utf-16-le") * 3
+    data = le + b"\n" + f"KIMI_API_KEY={key}\r\n".encode("utf-16-le")
+    assert [f.secret for f in detect(Content("log.txt", data))] == [key]
+
+
+def test_utf16_shifted_by_a_byte_in_windows_gives_what_the_whole_read_gives() -> None:
+    from kimi_secret_scan.content import Content
+    from kimi_secret_scan.detectors import detect
+    from kimi_secret_scan.windows import detect_chunks
+
+    for seed in range(20):
+        # Short stretches (what `>>` appends): the same keys at the same lines and columns.
+        data, keys = _shifted(seed, 300)
+        whole = sorted((f.line, f.column, f.secret) for f in detect(Content("m.txt", data)))
+        assert sorted(s for *_, s in whole) == sorted(keys), seed
+        chunks = [data[i : i + 1000] for i in range(0, len(data), 1000)]
+        for window in (4096, 5001, 16384):
+            found = detect_chunks(Content("m.txt", b""), iter(chunks), window=window)
+            assert sorted((f.line, f.column, f.secret) for f in found) == whole, (seed, window)
+        # Stretches of many windows: every key, once.
+        data, keys = _shifted(seed, 3000)
+        chunks = [data[i : i + 1000] for i in range(0, len(data), 1000)]
+        for window in (4096, 16384):
+            found = detect_chunks(Content("m.txt", b""), iter(chunks), window=window)
+            assert sorted(f.secret for f in found) == sorted(keys), (seed, window)
+
+
+def test_a_shifted_utf16_file_fails_the_gate_and_the_audit(repo: GitRepo) -> None:
+    base = repo.commit_file("README.md", "hi\n")
+    key = moonshot_key()
+    le = "deploy log\r\n".encode("utf-16-le")
+    data = b"\xff\xfe" + le + b"ok\n" + f"KIMI_API_KEY={key}\r\n".encode("utf-16-le")
+    repo.commit_file("deploy.log", data, "add log")
+    assert run_cli("range", f"{base}..HEAD", cwd=repo.path).code == 1
+    assert run_cli("history", cwd=repo.path).code == 1
+    big = b"\xff\xfe" + le * 2000 + b"\n" + f"KIMI_API_KEY={key}\r\n".encode("utf-16-le")
+    (repo.path / "big.log").write_bytes(big)
+    run = run_cli(
+        "files",
+        "big.log",
+        "--format",
+        "json",
+        cwd=repo.path,
+        env={"KIMI_SECRET_SCAN_WINDOW": "4096"},
+    )
+    assert run.code == 1, run.all
+    whole = run_cli("files", "big.log", "--format", "json", cwd=repo.path)
+    # (A window's wide text is labelled apart from the whole read's, as before: not compared.)
+    assert [f[:3] for f in _findings(run.out)] == [f[:3] for f in _findings(whole.out)] != []

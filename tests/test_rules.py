@@ -104,6 +104,26 @@ POSITIVE: dict[str, tuple[str, Expected]] = {
         f'curl https://api.moonshot.cn/v1/models \\\n  -H "Authorization: Bearer {BEARER}"\n',
         [("kimi-auth-header", "medium", "moonshot-platform-cn", 2, 29)],
     ),
+    # Whole keys glued to `_` or `-` (hostile review 3): Markdown bold, a backup file's name,
+    # a name before the key. The finding is the exact shape, not the longer token.
+    "glued_markdown_bold.md": (
+        f"Kimi Code key: __{KIMI}__\n\nMoonshot key: __{MOONSHOT}__\n",
+        [
+            ("kimi-code-api-key", "high", "kimi-code", 1, 18),
+            ("moonshot-api-key", "high", "moonshot-platform", 3, 17),
+        ],
+    ),
+    "glued_tails.txt": (
+        f"backup: {KIMI}-old.txt\nMOONSHOT_{MOONSHOT}\nmoonshot key {MOONSHOT}_bak\n"
+        f"see --{MOONSHOT}-- and {MOONSHOT}__\n",
+        [
+            ("kimi-code-api-key", "high", "kimi-code", 1, 9),
+            ("moonshot-api-key", "high", "moonshot-platform", 2, 10),
+            ("moonshot-api-key", "high", "moonshot-platform", 3, 14),
+            ("moonshot-api-key", "high", "moonshot-platform", 4, 7),
+            ("moonshot-api-key", "high", "moonshot-platform", 4, 65),
+        ],
+    ),
     "x_api_key_header.sh": (
         f"curl https://api.kimi.com/coding/v1/messages -H 'x-api-key: {BEARER}'\n",
         [("kimi-auth-header", "medium", "kimi-code", 1, 61)],
@@ -145,6 +165,15 @@ NEGATIVE: dict[str, str] = {
     "one_api.env": f"ONEAPI_KEY={_one_api_key()}\n",
     "left_guard.txt": f"c{MOONSHOT} task-{body(48)} desk-{body(48)}\n",
     "right_guard.txt": f"{GUARDED}x {GUARDED}_tail {GUARDED}-tail\n",
+    # `sk-` + 48 letters and digits, then `-`/`_` and more key characters, begins other
+    # vendors' longer keys too: no Moonshot finding from the 48-character prefix, even with
+    # Moonshot named, and a `-` after a word still makes a slug (`task-sk-…`).
+    "glued_longer_tokens.md": (
+        "# Moonshot AI and other providers\n"
+        f"see {SK}{unclaimed_body(48)}-{body(40)} or {SK}{unclaimed_body(48)}_{body(20)}x9\n"
+        f"see __{SK}proj-{body(74)}_{body(20)}-{body(30)}__ or __{SK}ant-api03-{body(93)}AA__\n"
+        f"see task-{MOONSHOT} or x_{MOONSHOT}_{body(30)} or ab{MOONSHOT}__\n"
+    ),
     "wrong_length.txt": f"value {SK}{unclaimed_body(47)} and {SK}{unclaimed_body(49)}\n",
     "header_without_kimi_endpoint.sh": (
         f'curl https://api.example.com -H "Authorization: Bearer {BEARER}"\n'

@@ -27,7 +27,11 @@ SK_TOKEN = lazy(
     rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4})"
     # The exact Kimi Code shape needs no left boundary: glued to what precedes it
     # (`Jsk-kimi-…`, an escape code, a name) it is still a key, and no random text holds it.
-    rb"|(?=sk-kimi-[A-Za-z0-9]{64}(?![A-Za-z0-9_-])))sk-[A-Za-z0-9_-]*+"
+    # Its right end is judged in find_sk_tokens (`sk-kimi-…-old`, `__sk-kimi-…__`).
+    rb"|(?=sk-kimi-[A-Za-z0-9]{64}(?![A-Za-z0-9]))"
+    # The exact Open Platform shape after `_` (`__sk-…__` Markdown bold, `MOONSHOT_sk-…`) or
+    # after a `-` that follows no letter or digit (`--sk-…`); `task-sk-…` stays a slug.
+    rb"|(?<=_|(?<![A-Za-z0-9])-)(?=sk-[A-Za-z0-9]{48}(?![A-Za-z0-9])))sk-[A-Za-z0-9_-]*+"
 )
 
 # Any `sk` followed by a hyphen, plain or escaped: one search tells whether a file needs the
@@ -210,11 +214,78 @@ def kimi_setting(scan: Layer, start: int) -> bool:
     return scan.patterns.assignment.search(scan.line_prefix(start)) is not None
 
 
+# What may follow an exact Open Platform shape glued to `_`/`-` for it to be read as that
+# key with Moonshot context nearby: short words (`_bak`, `-old`, `_v2`), not the random rest
+# of a longer key of another vendor's (those run on in mixed case for dozens of characters).
+_WORD_TAIL = lazy(rb"(?:[_-]+(?:[a-z0-9]{1,12}|[A-Z0-9]{1,12}|[A-Z][a-z0-9]{1,11}))+[_-]*")
+_MAX_WORD_TAIL = 24
+_KIMI_CODE_LENGTH = 72  # sk-kimi- + 64
+_OPEN_PLATFORM_LENGTH = 51  # sk- + 48
+
+
+def _glued_key(scan: Layer, start: int, end: int) -> tuple[Finding, int] | None:
+    """The finding and its end for an exact key shape at `start` that the token [start, end)
+    runs past with `_` or `-` (`sk-kimi-…-old`, `__sk-…__`), or None.
+
+    The token regex takes `_` and `-` as key characters, so a glued key's body is no longer
+    48 or 64 long. A Kimi Code shape is a key whatever follows its `_`/`-`. An Open Platform
+    shape is one when only `_`/`-` follow (Markdown `__…__`), or short words with Moonshot
+    context nearby: `sk-` + 48 letters and digits followed by `-` and more is otherwise also
+    the start of other vendors' longer keys.
+    """
+    data = scan.data
+    for length in (_KIMI_CODE_LENGTH, _OPEN_PLATFORM_LENGTH):
+        cut = start + length
+        if end <= cut or data[cut : cut + 1] not in (b"_", b"-") or not _exact(data, start, cut):
+            continue
+        if length == _KIMI_CODE_LENGTH:
+            finding = sk_token(scan, start, cut)
+            return None if finding is None else (finding, cut)
+        finding = sk_token(scan, start, cut)
+        if finding is None:
+            return None
+        if data[cut:end].strip(b"_-") == b"":
+            return finding, cut
+        if (
+            finding.confidence is Confidence.HIGH
+            and end - cut <= _MAX_WORD_TAIL
+            and _WORD_TAIL.fullmatch(data, cut, end, timeout=limits.REGEX_TIMEOUT)
+        ):
+            return finding, cut
+        # Not taken: its span is keyed by the object's id, which Python may reuse.
+        scan.root.spans.pop(id(finding), None)
+        return None
+    return None
+
+
+def _exact(data: bytes, start: int, end: int) -> bool:
+    """Is [start, end) exactly a Kimi Code or an Open Platform key's shape?"""
+    if end - start == _OPEN_PLATFORM_LENGTH:
+        return data[start + 3 : end].isalnum()
+    return (
+        end - start == _KIMI_CODE_LENGTH
+        and data.startswith(b"sk-kimi-", start)
+        and data[start + 8 : end].isalnum()
+    )
+
+
 def find_sk_tokens(scan: Layer, found: list[tuple[int, Finding]]) -> None:
     """Every sk- token of the layer, judged; keys written in pieces are joined first."""
     data = scan.data
-    for match in SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT):
+    pos = 0
+    while True:
+        match = SK_TOKEN.search(data, pos, timeout=limits.REGEX_TIMEOUT)
+        if match is None:
+            return
         start, end = match.span()
+        pos = end
+        glued = _glued_key(scan, start, end)
+        if glued is not None:
+            found.append((scan.to_root(start), glued[0]))
+            pos = glued[1]  # what follows is read again: `sk-…_sk-…` is two keys
+            continue
+        if start > 0 and data[start - 1 : start] in (b"_", b"-") and not _exact(data, start, end):
+            continue  # admitted for an exact shape glued on the left, and it is not one
         if end - start > limits.MAX_TOKEN:
             continue
         finding = sk_token(scan, start, end)
