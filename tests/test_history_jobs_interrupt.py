@@ -235,6 +235,9 @@ def test_a_ctrl_c_as_a_worker_starts_is_ignored_by_it(monkeypatch: pytest.Monkey
         real(temp_dir)
 
     monkeypatch.setattr(gitlayer, "_worker_start", starting)
+    # The handler a terminal user's Python has, inherited by the forked workers (a pytest
+    # run as a background job starts with SIGINT ignored, and this test would prove nothing).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     pool = gitlayer.worker_pool(2)
     try:
         with gitlayer.worker_start_guard():
@@ -242,4 +245,5 @@ def test_a_ctrl_c_as_a_worker_starts_is_ignored_by_it(monkeypatch: pytest.Monkey
         pids = {future.result(timeout=60) for future in futures}
     finally:
         pool.shutdown()
+        signal.signal(signal.SIGINT, previous)
     assert pids and os.getpid() not in pids

@@ -140,11 +140,17 @@ def test_a_signal_while_the_options_load_is_the_same_stop(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cli, "configure", configure)
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    # What a terminal user's Python has, whatever this pytest inherited: run as a
+    # background job of a shell without job control, it starts with SIGINT ignored, and
+    # the signal then never reached the CLI (exit 0).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         with pytest.raises(SystemExit) as stopped:
             cli.main.main(["files", str(tmp_path)], prog_name="kimi-secret-scan")
     finally:
-        signal.signal(signal.SIGTERM, previous)  # the CLI's handler is not left in pytest
+        for signum_, handler in previous.items():  # the CLI's handlers are not left in pytest
+            signal.signal(signum_, handler)
     assert stopped.value.code == code
     assert capsys.readouterr().err.strip().splitlines()[-1] == f"kimi-secret-scan: {said}"
