@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.detect import layered, marks
+from kimi_secret_scan.detect import layered, marks, tokens
 from kimi_secret_scan.detectors import detect
 from tests import keygen
 
@@ -180,6 +180,9 @@ def test_the_marked_survey_is_the_survey(data: bytes) -> None:
     found = marks.marks(data)
     assert found is not None
     assert _survey(data, found) == _survey(data, None)
+    if not found & marks.SK_ESCAPED:
+        assert decoders.SK_ESCAPED.search(data) is None
+        assert tokens.SK_ENTITY.search(data) is None
     if not marks.may_hold_base64(data):
         assert decoders.base64_starts(data, deep=False, broad=True) == []
 
@@ -201,7 +204,9 @@ def test_each_mark() -> None:
     assert marks.marks(b"the moonshot") == marks.MOONSHOT
     assert marks.marks(b"api.MOONSHOT.cn") == marks.MOONSHOT | marks.MOONSHOT_NAMED
     assert marks.marks(b'Moonshot_Token" = x') == marks.MOONSHOT | marks.MOONSHOT_NAMED
-    assert marks.marks(b"a SK%2D b") == marks.SK
+    assert marks.marks(b"a SK%2D b") == marks.SK | marks.SK_ESCAPED
+    assert marks.marks(b"a sk-b") == marks.SK
+    assert marks.marks(b"a sk&#X2D; b") == marks.SK | marks.SK_ESCAPED
     assert marks.marks(b"a desk-b") == marks.SK  # a superset: the survey decides
     assert not marks.may_hold_base64(b"plain text")
     assert marks.may_hold_base64(b"x eyJhIjoxfQ==")

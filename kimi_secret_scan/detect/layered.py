@@ -46,12 +46,14 @@ def _scan_layer(
     b64_starts: list[int] | None = None,
     folded: bytes | None = None,
     names: tuple[list[int], bool] | None = None,
+    escaped: bool = True,
 ) -> None:
     """Findings of one layer, then of every encoded text inside it, to MAX_DEPTH.
 
     The top layer comes with what _detect_in already knows of it (its first `sk`, its base64
-    starts, its lower-cased copy if one was made, and `names`: see _names); a decoded layer
-    finds them here."""
+    starts, its lower-cased copy if one was made, `names`: see _names, and `escaped`: False
+    when the marks say it holds no escaped `sk` and hyphen); a decoded layer finds them
+    here."""
     data = scan.data
     deep = scan.depth > 0
     timeout = limits.REGEX_TIMEOUT
@@ -62,7 +64,7 @@ def _scan_layer(
         # No "sk-" lies before SK_ANY's first match (it would be one).
         if first_sk.group() == b"sk-" or data.find(b"sk-", first_sk.start()) >= 0:
             find_sk_tokens(scan, found)
-        if scan.depth < limits.MAX_DEPTH:
+        if escaped and scan.depth < limits.MAX_DEPTH:
             at = first_sk.start()
             for match in decoders.SK_ESCAPED.finditer(data, at, timeout=timeout):
                 percent = match.group()[2:3] == b"%"
@@ -339,7 +341,8 @@ def _detect_in(
     found: _Found = []
     scan = Layer(content, data, patterns, label=label)
     try:
-        _scan_layer(scan, found, first_sk, b64_starts, folded, names)
+        escaped = marked is None or bool(marked & marks.SK_ESCAPED)
+        _scan_layer(scan, found, first_sk, b64_starts, folded, names, escaped)
     except TimeoutError:
         raise DetectionTimeout(
             content.path,

@@ -29,6 +29,7 @@ MOONSHOT = 2  # "moonshot"
 SK = 4  # `sk` and a hyphen in any spelling the survey's `k` pass knows (_SK_TAIL), any case
 KIMI_NAMED = 8  # "kimi.com", or "kimi" where a setting's head may follow
 MOONSHOT_NAMED = 16  # "moonshot.", or "moonshot" where a setting's head may follow
+SK_ESCAPED = 32  # `sk` and an escaped hyphen (decoders.SK_ESCAPED, tokens.SK_ENTITY), any case
 
 # A setting's head after the name (assigned.SETTING_HEAD), loosened to a superset that
 # compiles in ~2 ms instead of ~35 (no bounded repetitions): name characters, a key word,
@@ -36,6 +37,7 @@ MOONSHOT_NAMED = 16  # "moonshot.", or "moonshot" where a setting's head may fol
 # key word's endings (passw-or-d) are runs of [\w.\-], and its assignment starts with one of
 # `:=,` after an optional backslash, quote and blanks.
 _HEAD = rb"[\w.\-]*(?:key|token|secret|auth|passw|credential)[\w.\-]*\\?[\"'\x60]?[ \t]*[:=,]"
+_SK_ESCAPED = rb"sk(?:%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
 _SK = rb"sk(?:-|%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
 
 # Larger content goes the survey's way (Hyperscan takes a length of 32 bits), and so does
@@ -64,6 +66,7 @@ class _Scanner:
         self.kimi = database(b"kimi", KIMI).scan
         self.moonshot = database(b"moonshot", MOONSHOT).scan
         self.sk = database(_SK, SK).scan
+        self.sk_escaped = database(_SK_ESCAPED, SK_ESCAPED).scan
         self.kimi_named = database(rb"kimi(?:\.com|" + _HEAD + rb")", KIMI_NAMED).scan
         self.moonshot_named = database(rb"moonshot(?:\.|" + _HEAD + rb")", MOONSHOT_NAMED).scan
         # base64 of "sk-" at each alignment, and of a JSON object: decoders.base64_starts
@@ -101,7 +104,8 @@ def marks(data: bytes) -> int | None:
     """The marks the content holds, or None when they are off or the content is short (the
     survey then runs whole).
 
-    KIMI_NAMED is looked for only where KIMI is set, MOONSHOT_NAMED where MOONSHOT is."""
+    KIMI_NAMED is looked for only where KIMI is set, MOONSHOT_NAMED where MOONSHOT is,
+    SK_ESCAPED where SK is."""
     scanner = _scanner
     if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
         return None
@@ -113,6 +117,8 @@ def marks(data: bytes) -> int | None:
     if MOONSHOT in found:
         scanner.moonshot_named(data, match_event_handler=_note, context=found)
     scanner.sk(data, match_event_handler=_note, context=found)
+    if SK in found:
+        scanner.sk_escaped(data, match_event_handler=_note, context=found)
     return sum(found)  # each mark at most once: their sum is their union
 
 
