@@ -89,6 +89,7 @@ def _full_path() -> Iterator[None]:
         mock.patch.object(layered, "setting_starts", _full_setting_starts),
         mock.patch.object(layered, "find_headers", _full_find_headers),
         mock.patch.object(decoders, "base64_starts", _full_base64_starts),
+        mock.patch.object(layered, "_SHORT", 0),  # no gate for short content
     ):
         yield
 
@@ -281,4 +282,5 @@ def test_the_full_path_is_the_plain_one() -> None:
         assert decoders.base64_starts is _full_base64_starts
         assert layered.setting_starts is _full_setting_starts
         assert layered._survey is _full_survey
+        assert layered._SHORT == 0
     assert decoders.base64_starts is _base64_starts
