@@ -314,9 +314,14 @@ def _marked_survey(data: bytes, found: int) -> tuple[_Survey, bytes | None]:
     kimi = bool(found & marks.KIMI)
     starts: list[int] = []
     kimi_com = False
-    if found & (marks.SK | marks.KIMI_NAMED):
+    if found & marks.KIMI_NAMED:
         folded = data.lower()
         first_sk, kimi, starts, kimi_com = _k_survey(data, folded)
+    elif found & marks.SK:
+        # No Kimi setting's head and no kimi.com: of the `k` pass, only SK_ANY's first match
+        # is wanted (it is what the pass finds from its first `sk` candidate), and SK_ANY
+        # finds it in the data itself, without the copy.
+        first_sk = SK_ANY.search(data)
     moonshot = bool(found & marks.MOONSHOT)
     moonshot_dot = False
     if found & marks.MOONSHOT_NAMED:
