@@ -8,6 +8,9 @@ Prints the CPU time and bytes per second of detect() alone (reading and splittin
 objects excluded). Without paths.txt every blob is scanned as if it had no path, which
 makes every blob count as a configuration file (the slowest case).
 
+`--marks` enables the Hyperscan survey (kimi_secret_scan/detect/marks.py), as the history
+audit does; a tree without it runs as it is.
+
 `--compare DIR` (a checkout, or any directory holding a `kimi_secret_scan` package, e.g.
 `git archive main kimi_secret_scan | tar -x -C DIR`) times that code too, in child
 processes interleaved with this tree's (this, DIR, this, DIR… once per round), and prints
@@ -47,6 +50,14 @@ def blobs(raw: bytes, paths: dict[str, str]) -> list[Any]:
 def _measure(args: argparse.Namespace) -> dict[str, Any]:
     from kimi_secret_scan.detectors import detect
 
+    if args.marks:
+        try:
+            from kimi_secret_scan.detect import marks
+        except ImportError:
+            pass  # a tree from before the marks
+        else:
+            assert marks.enable(), "Hyperscan is not installed"
+
     paths: dict[str, str] = {}
     if args.paths:
         for line in Path(args.paths).read_text("utf-8", "replace").splitlines():
@@ -80,6 +91,9 @@ def main() -> None:
     parser.add_argument("paths", nargs="?")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare", action="append", default=[], type=Path, metavar="DIR")
+    parser.add_argument(
+        "--marks", action="store_true", help="survey with Hyperscan's marks, as history does"
+    )
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)  # a child's tree
     args = parser.parse_args()
     if args.code is not None:
@@ -103,7 +117,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for tree in trees:
             cmd = [sys.executable, __file__, args.objects, *([args.paths] if args.paths else [])]
-            cmd += ["--rounds", "1", "--code", str(tree)]
+            cmd += ["--rounds", "1", "--code", str(tree), *(["--marks"] if args.marks else [])]
             r = json.loads(subprocess.run(cmd, capture_output=True, check=True).stdout)
             if tree not in best or r["cpu"] < best[tree]["cpu"]:
                 best[tree] = r

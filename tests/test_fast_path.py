@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.detect import headers, layered
+from kimi_secret_scan.detect import headers, layered, marks
 from kimi_secret_scan.detect.layer import Layer
 from kimi_secret_scan.detect.tokens import SK_ANY
 from kimi_secret_scan.detectors import detect
@@ -89,6 +89,7 @@ def _full_path() -> Iterator[None]:
         mock.patch.object(layered, "setting_starts", _full_setting_starts),
         mock.patch.object(layered, "find_headers", _full_find_headers),
         mock.patch.object(decoders, "base64_starts", _full_base64_starts),
+        mock.patch.object(layered, "_SHORT", 0),  # no gate for short content
     ):
         yield
 
@@ -98,6 +99,28 @@ def _outcome(content: Content, config: DetectorSettings) -> list[Finding] | str:
         return detect(content, config)
     except ScanError as exc:
         return f"{type(exc).__name__}: {exc}"
+
+
+@contextmanager
+def _marks_on() -> Iterator[None]:
+    # The history audit's survey: Hyperscan's marks decide which passes run (where the
+    # package has no wheel, the plain survey runs: tests/test_marks.py is skipped there).
+    marks.enable()
+    try:
+        with mock.patch.object(marks, "_MIN_LENGTH", 0):  # at any length
+            yield
+    finally:
+        marks.disable()
+
+
+def _outcomes(content: Content, config: DetectorSettings) -> list[list[Finding] | str]:
+    """The fast path's outcome without and with the marks, and the full path's."""
+    fast = _outcome(content, config)
+    with _marks_on():
+        marked = _outcome(content, config)
+    with _full_path():
+        full = _outcome(content, config)
+    return [fast, marked, full]
 
 
 NAMES = [
@@ -227,10 +250,9 @@ def test_fast_path_finds_what_the_full_path_finds(
         if custom
         else DEFAULT_SETTINGS
     )
-    fast = _outcome(content, config)
-    with _full_path():
-        full = _outcome(content, config)
+    fast, marked, full = _outcomes(content, config)
     assert fast == full
+    assert marked == full
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -249,10 +271,9 @@ def test_settings_of_any_shape(
     value = _value(random.Random(seed), kind)
     text = f"x {before}{name}{tail}{operator}{value}{after} {name}{tail}{operator}{value}"
     content = Content(path="main.py", data=text.encode())
-    fast = _outcome(content, DEFAULT_SETTINGS)
-    with _full_path():
-        full = _outcome(content, DEFAULT_SETTINGS)
+    fast, marked, full = _outcomes(content, DEFAULT_SETTINGS)
     assert fast == full
+    assert marked == full
 
 
 def test_the_full_path_is_the_plain_one() -> None:
@@ -261,4 +282,5 @@ def test_the_full_path_is_the_plain_one() -> None:
         assert decoders.base64_starts is _full_base64_starts
         assert layered.setting_starts is _full_setting_starts
         assert layered._survey is _full_survey
+        assert layered._SHORT == 0
     assert decoders.base64_starts is _base64_starts

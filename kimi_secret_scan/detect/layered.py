@@ -19,7 +19,7 @@ import regex
 
 from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.detect import limits
+from kimi_secret_scan.detect import limits, marks
 from kimi_secret_scan.detect.assigned import (
     SETTING_HEAD,
     find_kimi_settings,
@@ -46,15 +46,16 @@ def _scan_layer(
     b64_starts: list[int] | None = None,
     folded: bytes | None = None,
     names: tuple[list[int], bool] | None = None,
+    escaped: bool = True,
 ) -> None:
     """Findings of one layer, then of every encoded text inside it, to MAX_DEPTH.
 
     The top layer comes with what _detect_in already knows of it (its first `sk`, its base64
-    starts, its lower-cased copy, and `names`: see _names); a decoded layer finds them here."""
+    starts, its lower-cased copy if one was made, `names`: see _names, and `escaped`: False
+    when the marks say it holds no escaped `sk` and hyphen); a decoded layer finds them
+    here."""
     data = scan.data
     deep = scan.depth > 0
-    if folded is None:
-        folded = data.lower()
     timeout = limits.REGEX_TIMEOUT
     if deep:
         first_sk = SK_ANY.search(data)
@@ -63,7 +64,7 @@ def _scan_layer(
         # No "sk-" lies before SK_ANY's first match (it would be one).
         if first_sk.group() == b"sk-" or data.find(b"sk-", first_sk.start()) >= 0:
             find_sk_tokens(scan, found)
-        if scan.depth < limits.MAX_DEPTH:
+        if escaped and scan.depth < limits.MAX_DEPTH:
             at = first_sk.start()
             for match in decoders.SK_ESCAPED.finditer(data, at, timeout=timeout):
                 percent = match.group()[2:3] == b"%"
@@ -85,12 +86,13 @@ def _scan_layer(
             hits.append((match.start(), window))
     _open_windows(scan, hits, found)
     if names is None:
+        folded = data.lower() if folded is None else folded
         names = _names(folded, b"kimi" in folded, b"moonshot" in folded)
     settings, endpoint = names
     if settings:
         find_kimi_settings(scan, found, settings)
     if endpoint:
-        find_headers(scan, found, folded)
+        find_headers(scan, found, data.lower() if folded is None else folded)
     if scan.depth < limits.MAX_DEPTH:
         starts = (
             b64_starts
@@ -183,6 +185,7 @@ _CONFIG_SUFFIXES = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # a history names the same paths again and again
 def _is_config(path: str) -> bool:
     name = path.rsplit("/", 1)[-1].lower()
     if name.startswith(".env") or "." not in name.lstrip("."):
@@ -228,6 +231,27 @@ def _k_passes() -> tuple[Callable[..., re.Match[bytes] | None], ...]:
     )
 
 
+# Short content (commit messages, most headers) that holds none of the words any pass of the
+# survey or of the base64 search starts from ends after one search of its lower-cased copy
+# (a quarter of the survey's cost on a commit message: its calls cost more than its passes).
+# Each alternative is a superset of what the survey's passes find, lower-cased: `sk` and a
+# hyphen in any spelling and "kimi" (the `k` pass: "kimi.com" and the settings' heads start
+# with it), "moonshot" (moonshot_marks), and the base64 triggers, which base64_starts finds
+# in the data as they are. An alternation is slow per byte (see the `k` pass): short only.
+_SHORT = 256
+
+
+@functools.cache
+def _short_gate() -> Callable[..., re.Match[bytes] | None]:
+    triggers = [needle for needle, _, _ in decoders.SK_TRIGGERS] + [decoders.JSON_TRIGGER]
+    return re.compile(
+        rb"k(?:"
+        + _SK_TAIL
+        + rb"|imi)|moonshot|"
+        + b"|".join(re.escape(needle.lower()) for needle in triggers)
+    ).search
+
+
 class _Survey(NamedTuple):
     first_sk: regex.Match[bytes] | None  # SK_ANY.search(data)
     kimi: bool  # "kimi" in the lower-cased data
@@ -239,6 +263,19 @@ def _survey(data: bytes, folded: bytes) -> _Survey:
     """What the gates and the detectors ask of the top layer, in as few passes as it takes:
     two for content without `sk`, "kimi" and "moonshot" (after the lower-cased copy); SK_ANY
     searches only from the first `sk` candidate on."""
+    first_sk, kimi, starts, kimi_com = _k_survey(data, folded)
+    moonshot, more, moonshot_dot = moonshot_marks(folded)
+    if more:
+        starts = sorted(starts + more) if starts else more
+    endpoint = kimi_com or moonshot_dot
+    return _Survey(first_sk, kimi, moonshot, (starts, endpoint))
+
+
+def _k_survey(
+    data: bytes, folded: bytes
+) -> tuple[regex.Match[bytes] | None, bool, list[int], bool]:
+    """The `k` pass: SK_ANY's first match, whether "kimi" is named, where a Kimi setting may
+    start, whether kimi.com is named."""
     hit = _k_first()(folded)
     first_sk = None
     kimi = False
@@ -265,11 +302,35 @@ def _survey(data: bytes, folded: bytes) -> _Survey:
                 search = kimi_marks
             match = search(folded, pos + 1)
         kimi = kimi or hit.group() == b"kimi" or kimi_search(folded, hit.start()) is not None
-    moonshot, more, moonshot_dot = moonshot_marks(folded)
-    if more:
-        starts = sorted(starts + more) if starts else more
-    endpoint = kimi_com or moonshot_dot
-    return _Survey(first_sk, kimi, moonshot, (starts, endpoint))
+    return first_sk, kimi, starts, kimi_com
+
+
+def _marked_survey(data: bytes, found: int) -> tuple[_Survey, bytes | None]:
+    """The survey, given the content's marks (`marks.marks`): each pass runs only where its
+    mark says it may find something (what it finds otherwise is known: nothing), and the
+    lower-cased copy is made only for them. Returns the copy too (None if none was made)."""
+    folded = None
+    first_sk = None
+    kimi = bool(found & marks.KIMI)
+    starts: list[int] = []
+    kimi_com = False
+    if found & marks.KIMI_NAMED:
+        folded = data.lower()
+        first_sk, kimi, starts, kimi_com = _k_survey(data, folded)
+    elif found & marks.SK:
+        # No Kimi setting's head and no kimi.com: of the `k` pass, only SK_ANY's first match
+        # is wanted (it is what the pass finds from its first `sk` candidate), and SK_ANY
+        # finds it in the data itself, without the copy.
+        first_sk = SK_ANY.search(data)
+    moonshot = bool(found & marks.MOONSHOT)
+    moonshot_dot = False
+    if found & marks.MOONSHOT_NAMED:
+        if folded is None:
+            folded = data.lower()
+        moonshot, more, moonshot_dot = moonshot_marks(folded)
+        if more:
+            starts = sorted(starts + more) if starts else more
+    return _Survey(first_sk, kimi, moonshot, (starts, kimi_com or moonshot_dot)), folded
 
 
 def _detect_in(
@@ -280,19 +341,37 @@ def _detect_in(
     # "kimi", "moonshot") without building any scan state.
     # One lower-cased copy serves every case-insensitive word test (cheaper than a search per
     # case variant), and the settings' and headers' searches after them.
-    folded = data.lower()
-    first_sk, kimi_word, moonshot, names = _survey(data, folded)
+    # Where the marks are on (a history audit), they tell which passes can find anything,
+    # and most content needs neither the copy nor any pass (project words: the plain way).
+    marked = None if patterns.folded_words else marks.marks(data)
+    folded: bytes | None
+    if marked is None:
+        folded = data.lower()
+        if len(data) < _SHORT and not patterns.folded_words and _short_gate()(folded) is None:
+            return []
+        first_sk, kimi_word, moonshot, names = _survey(data, folded)
+    else:
+        (first_sk, kimi_word, moonshot, names), folded = _marked_survey(data, marked)
     # Content that names Moonshot, a Kimi endpoint (kimi.com, which the survey found) or a
     # project word is read as Kimi context.
-    kimi = moonshot or names[1] or any(word in folded for word in patterns.folded_words)
+    kimi = (
+        moonshot
+        or names[1]
+        or (folded is not None and any(word in folded for word in patterns.folded_words))
+    )
     broad = kimi or _is_config(content.path)
-    b64_starts = decoders.base64_starts(data, deep=False, broad=broad)
+    b64_starts = (
+        decoders.base64_starts(data, deep=False, broad=broad)
+        if broad and marks.may_hold_base64(data)
+        else []
+    )
     if first_sk is None and not b64_starts and not kimi and not kimi_word:
         return []
     found: _Found = []
     scan = Layer(content, data, patterns, label=label)
     try:
-        _scan_layer(scan, found, first_sk, b64_starts, folded, names)
+        escaped = marked is None or bool(marked & marks.SK_ESCAPED)
+        _scan_layer(scan, found, first_sk, b64_starts, folded, names, escaped)
     except TimeoutError:
         raise DetectionTimeout(
             content.path,

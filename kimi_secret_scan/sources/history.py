@@ -54,6 +54,7 @@ from typing import IO, TYPE_CHECKING
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.detect import marks
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit, Finding
@@ -584,6 +585,9 @@ class HistorySource:
     # -- phase 1: read everything once -------------------------------------------------
 
     def _read_all(self) -> None:
+        # Every object is read: the detectors' survey by Hyperscan's marks pays here (in
+        # the workers too: forked, they have it compiled; spawned, _scan_shard enables it).
+        marks.enable()
         jobs = self.jobs if self.jobs is not None else git.usable_cpus()
         if jobs > 1 and git.in_daemon_process():
             jobs = 1  # a multiprocessing pool's worker may not start processes of its own
@@ -1343,6 +1347,7 @@ class _Shard:
 def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
     """In a worker process: read and scan the objects a run of the listing names (phase 1
     only)."""
+    marks.enable()
     source = HistorySource(repo, Selection(), settings, max_size, jobs=1)
     source.parent = False
     source._read_run(run)

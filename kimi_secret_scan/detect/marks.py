@@ -1,0 +1,137 @@
+"""Which of the words the detectors look for a piece of content holds, in a few vectorised
+passes (Hyperscan) instead of a lower-cased copy and `re` passes over it.
+
+Most blobs of a history name neither Kimi nor Moonshot and hold no `sk` with a hyphen: the
+survey (`layered._survey`) learns that from a lower-cased copy of each blob and two `re`
+passes, ~3 passes at 2-3 GB/s. Hyperscan answers the same questions at 5-15 GB/s without
+the copy. Every mark is a superset of what the survey's own pattern finds in the lower-cased
+content (case-insensitive here, on the bytes as they are: ASCII case folding, as
+`bytes.lower`), so a mark that is not set lets the survey skip a pass it would have run for
+nothing, and a mark that is set sends the content down the survey's own path: the findings
+are the same either way (`tests/test_fast_path.py`).
+
+Off unless `enable()` was called: the history audit enables it in the processes that read
+every object (reading the whole history is where it pays); the hook never imports it (its
+~6 ms import and ~5 ms of compiling would be a tenth of the hook's budget). Without the
+`hyperscan` package, or where it cannot run, `marks()` answers None and the survey does
+everything itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kimi_secret_scan import decoders
+
+KIMI = 1  # "kimi", any case
+MOONSHOT = 2  # "moonshot"
+SK = 4  # `sk` and a hyphen in any spelling the survey's `k` pass knows (_SK_TAIL), any case
+KIMI_NAMED = 8  # "kimi.com", or "kimi" where a setting's head may follow
+MOONSHOT_NAMED = 16  # "moonshot.", or "moonshot" where a setting's head may follow
+SK_ESCAPED = 32  # `sk` and an escaped hyphen (decoders.SK_ESCAPED, tokens.SK_ENTITY), any case
+
+# A setting's head after the name (assigned.SETTING_HEAD), loosened to a superset that
+# compiles in ~2 ms instead of ~35 (no bounded repetitions): name characters, a key word,
+# name characters, the assignment's first character. SETTING_HEAD's name characters and its
+# key word's endings (passw-or-d) are runs of [\w.\-], and its assignment starts with one of
+# `:=,` after an optional backslash, quote and blanks.
+_HEAD = rb"[\w.\-]*(?:key|token|secret|auth|passw|credential)[\w.\-]*\\?[\"'\x60]?[ \t]*[:=,]"
+_SK_ESCAPED = rb"sk(?:%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
+_SK = rb"sk(?:-|%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
+
+# Larger content goes the survey's way (Hyperscan takes a length of 32 bits), and so does
+# short content: below a few hundred bytes, the lower-cased copy and the `re` passes cost
+# less than the calls into Hyperscan (commit messages, most headers).
+_MAX_LENGTH = (1 << 31) - 1
+_MIN_LENGTH = 256
+
+
+class _Scanner:
+    def __init__(self) -> None:
+        import hyperscan
+
+        def database(pattern: bytes, mark: int, caseless: bool = True) -> Any:
+            # The pattern's id is its mark: a match reports the mark itself (_note).
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            flags = hyperscan.HS_FLAG_SINGLEMATCH
+            if caseless:
+                flags |= hyperscan.HS_FLAG_CASELESS
+            db.compile(expressions=[pattern], ids=[mark], elements=1, flags=[flags])
+            return db
+
+        # One database per question: one that holds a word found on every line (a Kimi
+        # project's "kimi") stops at its first match, and the others stay fast (together
+        # in one database, 2-3 times slower on kimi-cli). SINGLEMATCH: one call per mark.
+        self.kimi = database(b"kimi", KIMI).scan
+        self.moonshot = database(b"moonshot", MOONSHOT).scan
+        self.sk = database(_SK, SK).scan
+        self.sk_escaped = database(_SK_ESCAPED, SK_ESCAPED).scan
+        self.kimi_named = database(rb"kimi(?:\.com|" + _HEAD + rb")", KIMI_NAMED).scan
+        self.moonshot_named = database(rb"moonshot(?:\.|" + _HEAD + rb")", MOONSHOT_NAMED).scan
+        # base64 of "sk-" at each alignment, and of a JSON object: decoders.base64_starts
+        # finds nothing in content that holds none of them.
+        needles = [needle for needle, _, _ in decoders.SK_TRIGGERS] + [decoders.JSON_TRIGGER]
+        pattern = b"|".join(re.escape(n) for n in needles)
+        self.base64 = database(pattern, 1, caseless=False).scan
+
+
+def _note(mark: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    found.append(mark)
+
+
+# The scans below pass their arguments by position, (data, handler, flags, context): the
+# binding's keyword parsing costs ~6 % of the marks' time over psf/requests' blobs.
+
+
+_scanner: _Scanner | None = None
+
+
+def enable() -> bool:
+    """Use the marks in this process from now on (the history audit's readers). False, and
+    off, when Hyperscan is missing or cannot run here."""
+    global _scanner
+    if _scanner is None:
+        try:
+            _scanner = _Scanner()
+        except Exception:  # not installed, or no build for this platform or CPU
+            return False
+    return True
+
+
+def disable() -> None:
+    global _scanner
+    _scanner = None
+
+
+def marks(data: bytes) -> int | None:
+    """The marks the content holds, or None when they are off or the content is short (the
+    survey then runs whole).
+
+    KIMI_NAMED is looked for only where KIMI is set, MOONSHOT_NAMED where MOONSHOT is,
+    SK_ESCAPED where SK is."""
+    scanner = _scanner
+    if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
+        return None
+    found: list[int] = []
+    scanner.kimi(data, _note, 0, found)
+    if found:
+        scanner.kimi_named(data, _note, 0, found)
+    scanner.moonshot(data, _note, 0, found)
+    if MOONSHOT in found:
+        scanner.moonshot_named(data, _note, 0, found)
+    scanner.sk(data, _note, 0, found)
+    if SK in found:
+        scanner.sk_escaped(data, _note, 0, found)
+    return sum(found)  # each mark at most once: their sum is their union
+
+
+def may_hold_base64(data: bytes) -> bool:
+    """False only when the marks are on and `decoders.base64_starts(data, deep=False, …)`
+    can find nothing in `data`."""
+    scanner = _scanner
+    if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
+        return True
+    found: list[int] = []
+    scanner.base64(data, _note, 0, found)
+    return bool(found)
