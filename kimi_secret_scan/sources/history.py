@@ -1025,15 +1025,7 @@ class HistorySource:
         for name in reencode.encodings_of(head):
             codec = reencode.codec_for(name)
             if codec is None:
-                shown = reencode.shown_name(name)
-                self._skip(
-                    Skipped(
-                        f"{kind} {oid}",
-                        f"stored in the encoding {shown!r}, which the scanner cannot decode: "
-                        "only its raw bytes were scanned, not the text git shows",
-                        unreadable=True,
-                    )
-                )
+                self._skip(Skipped(f"{kind} {oid}", reencode.undecodable(name), unreadable=True))
                 continue
             if not codec:
                 continue  # UTF-8: the raw bytes are the text

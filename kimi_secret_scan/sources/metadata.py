@@ -153,8 +153,7 @@ def _decoded(
                 continue
             yield Skipped(
                 shown,
-                f"stored in the encoding {reencode.shown_name(name)!r}, which the scanner "
-                "cannot decode: only its raw bytes were scanned, not the text git shows",
+                reencode.undecodable(name),
                 unreadable=True,
             )
             continue

@@ -119,3 +119,11 @@ def shown_name(name: bytes) -> str:
     """An encoding's name as the object spells it, short and printable, for a report."""
     text = name.decode("ascii", "replace")[:_LONGEST_NAME]
     return "".join(c if c.isprintable() and c.isascii() else "?" for c in text)
+
+
+def undecodable(name: bytes) -> str:
+    """Why an object stored in the encoding `name` was read only raw (history and gates)."""
+    return (
+        f"stored in the encoding {shown_name(name)!r}, which the scanner cannot decode: "
+        "only its raw bytes were scanned, not the text git shows"
+    )
