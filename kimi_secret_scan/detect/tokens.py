@@ -272,47 +272,77 @@ def _exact(data: bytes, start: int, end: int) -> bool:
 def find_sk_tokens(scan: Layer, found: list[tuple[int, Finding]]) -> None:
     """Every sk- token of the layer, judged; keys written in pieces are joined first."""
     data = scan.data
-    pos = 0
-    while True:
-        match = SK_TOKEN.search(data, pos, timeout=limits.REGEX_TIMEOUT)
-        if match is None:
-            return
+    for match in SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT):
+        # A token holding further keys glued to it (`sk-…_sk-kimi-…`, `__sk-…__sk-…__`) is
+        # judged piece by piece: each `sk-` after `_`/`-`, and each exact Kimi Code shape,
+        # starts a piece. Searching again after each glued key re-read the rest of the run
+        # every time (quadratic in a line of glued keys) and missed a key after a piece
+        # that was not one.
         start, end = match.span()
-        pos = end
-        glued = _glued_key(scan, start, end)
-        if glued is not None:
-            found.append((scan.to_root(start), glued[0]))
-            pos = glued[1]  # what follows is read again: `sk-…_sk-…` is two keys
-            continue
-        if start > 0 and data[start - 1 : start] in (b"_", b"-") and not _exact(data, start, end):
-            continue  # admitted for an exact shape glued on the left, and it is not one
-        if end - start > limits.MAX_TOKEN:
-            continue
-        finding = sk_token(scan, start, end)
-        # A piece of a key written in pieces can be a finding of its own at medium confidence
-        # (`KIMI_API_KEY="sk-kimi-…\⏎…"`: the first piece is a secret-looking value of that
-        # setting); the whole key, when the pieces make one, is the better finding.
-        weak = finding is None or finding.confidence is not Confidence.HIGH
-        if weak and end - start < 3 + max(_JOINED_BODIES):
-            joined = joined_token(scan, end, decode_text(match.group()))
-            if joined is not None:
-                token, joined_end = joined
-                piece = finding
-                finding = sk_token(scan, start, joined_end, token, joined=True)
-                if finding is None:
-                    finding = piece
-                else:
-                    if piece is not None:
-                        # Its span is keyed by the object's id, which Python may reuse.
-                        scan.root.spans.pop(id(piece), None)
-                    note = "Written in pieces (across strings or lines); reported joined."
-                    note = f"{note} {finding.note}" if finding.note else note
-                    joined_finding = dataclasses.replace(finding, note=note)
-                    spans = scan.root.spans
-                    spans[id(joined_finding)] = spans.pop(id(finding))
-                    finding = joined_finding
-        if finding is not None:
-            found.append((scan.to_root(start), finding))
+        for piece_start, piece_end in _pieces(data, start, end):
+            _judge_token(scan, found, piece_start, piece_end)
+
+
+def _pieces(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """The token [start, end) cut before each further key it holds glued (see above)."""
+    cuts: list[tuple[int, int]] = []
+    at = data.find(b"sk-", start + 1, end)
+    while at >= 0:
+        if data[at - 1 : at] in (b"_", b"-"):
+            cuts.append((at, at - 1))  # the piece before ends before its `_`/`-`
+        elif (
+            at + _KIMI_CODE_LENGTH <= end
+            and _exact(data, at, at + _KIMI_CODE_LENGTH)
+            and not data[at + _KIMI_CODE_LENGTH : at + _KIMI_CODE_LENGTH + 1].isalnum()
+        ):
+            cuts.append((at, at))  # an exact Kimi Code key needs no left boundary
+        at = data.find(b"sk-", at + 3, end)
+    if not cuts:
+        return [(start, end)]
+    pieces = []
+    for at, before in cuts:
+        pieces.append((start, before))
+        start = at
+    pieces.append((start, end))
+    return pieces
+
+
+def _judge_token(scan: Layer, found: list[tuple[int, Finding]], start: int, end: int) -> None:
+    """The finding, if any, for the sk- token at [start, end) of the layer."""
+    data = scan.data
+    glued = _glued_key(scan, start, end)
+    if glued is not None:
+        found.append((scan.to_root(start), glued[0]))
+        return
+    if start > 0 and data[start - 1 : start] in (b"_", b"-") and not _exact(data, start, end):
+        return  # admitted for an exact shape glued on the left, and it is not one
+    if end - start > limits.MAX_TOKEN:
+        return
+    finding = sk_token(scan, start, end)
+    # A piece of a key written in pieces can be a finding of its own at medium confidence
+    # (`KIMI_API_KEY="sk-kimi-…\⏎…"`: the first piece is a secret-looking value of that
+    # setting); the whole key, when the pieces make one, is the better finding.
+    weak = finding is None or finding.confidence is not Confidence.HIGH
+    if weak and end - start < 3 + max(_JOINED_BODIES):
+        joined = joined_token(scan, end, decode_text(data[start:end]))
+        if joined is not None:
+            token, joined_end = joined
+            piece = finding
+            finding = sk_token(scan, start, joined_end, token, joined=True)
+            if finding is None:
+                finding = piece
+            else:
+                if piece is not None:
+                    # Its span is keyed by the object's id, which Python may reuse.
+                    scan.root.spans.pop(id(piece), None)
+                note = "Written in pieces (across strings or lines); reported joined."
+                note = f"{note} {finding.note}" if finding.note else note
+                joined_finding = dataclasses.replace(finding, note=note)
+                spans = scan.root.spans
+                spans[id(joined_finding)] = spans.pop(id(finding))
+                finding = joined_finding
+    if finding is not None:
+        found.append((scan.to_root(start), finding))
 
 
 _HEX = frozenset("0123456789abcdef")
