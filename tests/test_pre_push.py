@@ -137,6 +137,28 @@ def test_stdin_protocol_directly(pushed: tuple[GitRepo, GitRepo, str]) -> None:
     assert run.code == 2
 
 
+@pytest.mark.parametrize("annotated", [False, True])
+def test_a_tag_of_a_tree_with_a_key_in_an_entry_name_is_blocked(
+    pushed: tuple[GitRepo, GitRepo, str], annotated: bool
+) -> None:
+    # The names in a tagged tree (a file's, a directory's, at any depth) are pushed with
+    # it, as a commit's path names are: they once passed with "0 commits".
+    origin, work, _ = pushed
+    key = key_line()[1]
+    empty = work.git("hash-object", "-w", "--stdin", input=b"").strip()
+    inner = work.git("mktree", input=f"100644 blob {empty}\tKIMI_API_KEY={key}\n".encode())
+    tree = work.git("mktree", input=f"040000 tree {inner.strip()}\tdeep\n".encode()).strip()
+    work.git("tag", *(["-a", "-m", "release"] if annotated else []), "t1", tree)
+    proc = push(work, "origin", "refs/tags/t1")
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "path name in refs/tags/t1:2:" in proc.stdout + proc.stderr
+    assert key not in proc.stdout + proc.stderr
+    refs = subprocess.run(
+        ["git", "tag"], cwd=origin.path, capture_output=True, text=True, check=True
+    ).stdout
+    assert "t1" not in refs
+
+
 def test_pre_commit_environment_variables(pushed: tuple[GitRepo, GitRepo, str]) -> None:
     _, work, _ = pushed
     main = work.head()

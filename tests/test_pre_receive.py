@@ -149,6 +149,35 @@ def test_a_tag_of_a_blob_or_tree_holding_a_key_is_rejected(
     assert push(work, "origin", "refs/tags/t2").returncode == 0
 
 
+@pytest.mark.parametrize("annotated", [False, True])
+@pytest.mark.parametrize("entry", ["file", "directory"])
+def test_a_tag_of_a_tree_with_a_key_in_an_entry_name_is_rejected(
+    server: tuple[GitRepo, GitRepo], entry: str, annotated: bool
+) -> None:
+    # A tree's entry names are published with the tag, as a commit's path names are: they
+    # once passed with "0 commits ... scanned 1 file" while `history` found them.
+    _repo, work = server
+    key = key_line()[1]
+    empty = work.git("hash-object", "-w", "--stdin", input=b"").strip()
+    if entry == "file":
+        oid = work.git("mktree", input=f"100644 blob {empty}\tKIMI_API_KEY={key}\n".encode())
+    else:
+        # Two levels down, naming a tree the server already has (its main's): rev-list
+        # lists no object under the new name, the parent tree holds it.
+        old = work.git("rev-parse", "HEAD^{tree}").strip()
+        inner = work.git("mktree", input=f"040000 tree {old}\tconfig-{key}\n".encode())
+        oid = work.git("mktree", input=f"040000 tree {inner.strip()}\tsrc\n".encode())
+    work.git("tag", *(["-a", "-m", "release"] if annotated else []), "t1", oid.strip())
+    proc = push(work, "origin", "refs/tags/t1")
+    assert proc.returncode != 0, proc.stderr
+    assert "path name in refs/tags/t1:" in proc.stderr and "Kimi Code API key" in proc.stderr
+    assert key not in proc.stderr
+    # A tag of a tree with clean names still goes through.
+    clean = work.git("mktree", input=f"100644 blob {empty}\tnotes.txt\n".encode()).strip()
+    work.git("tag", "t2", clean)
+    assert push(work, "origin", "refs/tags/t2").returncode == 0
+
+
 def test_a_key_in_a_tag_objects_header_is_rejected(server: tuple[GitRepo, GitRepo]) -> None:
     # The `tag <name>` line of a tag object need not be the ref's name, and a hand-made
     # object can carry other header lines: both are published, and were never scanned.

@@ -29,7 +29,7 @@ from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.sources import reencode
 from kimi_secret_scan.sources.message import person
-from kimi_secret_scan.sources.tree_names import TreeNames
+from kimi_secret_scan.sources.tree_names import _ENTRIES, TreeNames
 from kimi_secret_scan.windows import WINDOW
 
 # Every byte of every header line is published. Lines that are only an id (`tree`,
@@ -358,7 +358,10 @@ def non_commit_tips(
     """The blobs a pushed ref publishes without a commit: a tag (lightweight or annotated,
     a tag of a tag) of a blob or a tree. `git log` lists no commit for such a tip, so
     without this a key in `git tag t $(git hash-object -w key.txt)` would be pushed unread.
-    Objects reachable from `exclude` (what the other side already has) are not new."""
+    Objects reachable from `exclude` (what the other side already has) are not new.
+    A tagged tree's new trees also publish their entries' names (of files and directories,
+    at any depth), as a commit publishes the paths it creates: yielded as `path name in
+    <ref>`."""
     if not refs:
         return
     out = git.run_git(
@@ -394,6 +397,7 @@ def non_commit_tips(
             )
         else:
             readable.append((oid, where))
+    trees: dict[str, bytes] = {}  # the new trees read, by id: their entries' names
     for (oid, kind, data), (_, where) in zip(
         git.cat_file(cwd, [oid for oid, _ in readable]), readable, strict=False
     ):
@@ -401,6 +405,33 @@ def non_commit_tips(
             yield _unreadable("object", oid, "")
         elif kind == "blob":
             yield Content(where, data)
+        elif kind == "tree":
+            trees[oid] = data
+    for tip, ref_name in tips.items():
+        yield from _tree_path_names(tip, ref_name, trees)
+
+
+def _tree_path_names(tip: str, ref_name: str, trees: dict[str, bytes]) -> Iterator[Content]:
+    """The path names of the new trees under a tagged tree. Paths are joined from the
+    tree entries themselves (rev-list's listing cuts a name at a newline and lists only new
+    objects: an old subtree's new name would be lost). Each new tree is walked once, at the
+    first path met (a tree naming one subtree twice, many levels deep, stays linear); an
+    old tree's names were published already."""
+    paths: list[bytes] = []
+    stack = [(tip, b"")]
+    while stack:
+        oid, prefix = stack.pop()
+        data = trees.pop(oid, None)
+        find = _ENTRIES.get(len(oid) // 2)
+        if data is None or find is None:
+            continue
+        for mode, name, raw in find(data):
+            path = prefix + name
+            paths.append(path)
+            if mode.startswith(b"4"):  # 40000: a directory
+                stack.append((raw.hex(), path + b"/"))
+    if paths:
+        yield Content(f"path name in {ref_name}", b"\n".join(paths), metadata=True)
 
 
 class Identities:
