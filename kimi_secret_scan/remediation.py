@@ -229,15 +229,31 @@ _EXAMPLE_MARKERS = (".example", ".sample", ".template", ".dist", ".tmpl", ".tpl"
 _SECRETS_NAMES = {".env", ".envrc", ".secrets", ".netrc", "secrets.toml", "secrets.json"}
 _SECRETS_NAMES |= {"secrets.yaml", "secrets.yml", "secrets.ini"}
 
-CODE, SECRETS, EXAMPLE, MESSAGE = "code", "secrets", "example", "message"
+CODE, SECRETS, EXAMPLE, MESSAGE, NAME = "code", "secrets", "example", "message", "name"
+# Where the gates report what is not a file's content (sources/metadata.py): a commit's or a
+# tag's message, header lines and people, notes (reworded with the commit), and the names of
+# files and refs (renamed). `history` names a message `<commit message>`.
+_MESSAGE_PLACES = (
+    "commit message of ",
+    "commit header of ",
+    "tag message of ",
+    "tag header of ",
+    "author of ",
+    "committer of ",
+    "tagger of ",
+    "note on ",
+)
+_NAME_PLACES = ("path name in ", "path names", "ref name")
 
 
 def file_kind(path: str) -> str:
     """How a file is fixed: code reads the key from the environment; a `.env` or secrets
     file is where the key belongs, so it stays and the file is no longer tracked; an example
     file gets a placeholder; a commit or tag message is reworded."""
-    if path.startswith("<"):
+    if path.startswith("<") or path.startswith(_MESSAGE_PLACES):
         return MESSAGE
+    if path.startswith(_NAME_PLACES):
+        return NAME
     name = PurePosixPath(path).name.lower()
     if any(marker in name for marker in _EXAMPLE_MARKERS):
         return EXAMPLE
@@ -272,7 +288,7 @@ def file_steps(
     `commands`: print the git commands (the files are in a git work tree, paths from its
     root); `then` ends each step ("commit", "stage the edit", ...); `rotated`: the keys were
     published, so a secrets file gets the new key, not the old value."""
-    groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: []}
+    groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: [], NAME: []}
     env_vars: list[str] = []
     for leak in leaks:
         for path in leak.paths:
@@ -284,6 +300,16 @@ def file_steps(
                 if var not in env_vars:
                     env_vars.append(var)
     steps: list[list[str]] = []
+    renamed = groups[NAME]
+    if renamed:
+        # No command: the old name holds the key, and a printed command would show it whole.
+        steps.append(
+            [
+                f"In {_listed(renamed)}: the name of a file, folder or ref holds the key: rename "
+                "it (`git mv` for a file or folder, `git branch -m` / a new tag for a ref; "
+                f"the name is shown above redacted); then {then}."
+            ]
+        )
     code = groups[CODE]
     if code:
         text = (

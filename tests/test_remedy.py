@@ -590,3 +590,41 @@ def test_key_only_in_the_reflog_clear_step_as_printed(repo: GitRepo) -> None:
     assert clear.startswith(f"git -C {repo.path} stash clear && ")
     run_ok(clear, repo.path)
     assert run_cli("history", cwd=repo.path).code == 0
+
+
+def test_pre_push_plan_for_a_key_in_a_message_or_a_file_name_runs_as_printed(
+    tmp_path: Path,
+) -> None:
+    # The gates name these places `commit message of <sha>` and `path name in <sha>`; the plan
+    # took them for files: `git add -- 'commit message of …'` (fails when pasted) and then
+    # `git commit -C`, which reuses the message that holds the key.
+    origin, work = with_origin(tmp_path)
+    work.commit_file("README.md", "# app\n", "start")
+    work.git("push", "-q", "origin", "main")
+    key = moonshot_key()
+    work.git("commit", "-q", "--allow-empty", "-m", f"try {key}")
+    install_hook(work.path / ".git", "pre-push", '#!/bin/sh\nexec kimi-secret-scan pre-push "$@"\n')
+    out = sh("git push origin main", work.path).all
+    assert "commit message of" in out
+    assert "git add -- 'commit message of" not in out
+    assert "a message that does not hold the key" in out
+    cmds = plan_commands(out)
+    assert cmds == [f"git reset --soft {work.git('rev-parse', 'HEAD').strip()[:12]}^"]
+    run_ok(cmds[0], work.path)
+    run_ok("git commit -q --allow-empty -m 'try again'", work.path)
+    run_ok("git push origin main", work.path)
+
+    name_key = moonshot_key()
+    work.write(f"fixtures/{name_key}.txt", "data\n")
+    work.add()
+    work.commit("fixture")
+    out = sh("git push origin main", work.path).all
+    assert "path name in" in out and "rename it" in out
+    assert "git add -- 'path name in" not in out
+    assert name_key not in out
+    run_ok(f"git mv -- fixtures/{name_key}.txt fixtures/data.txt", work.path)
+    for command in plan_commands(out):
+        run_ok(command, work.path)
+    run_ok("git push origin main", work.path)
+    audit = run_cli("history", "--repo", str(origin.path), cwd=tmp_path)
+    assert audit.code == 0, audit.all

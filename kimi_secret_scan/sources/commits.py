@@ -328,18 +328,23 @@ def iter_commit_contents(
     per_commit = _changes_per_parent(cwd, commits)
     added: list[_Added] = []
     names: dict[str, list[str]] = {}
+    # The commit each name came with: a finding in a name names its commit, so a plan can
+    # say which commit to redo.
+    name_commit: dict[str, Commit] = {}
     for entry in _added(commits, per_commit):
         if isinstance(entry, Skipped):
             yield entry
         elif isinstance(entry, _NewName):
             names.setdefault(entry.commit.sha, []).append(entry.path)
+            name_commit[entry.commit.sha] = entry.commit
         else:
             added.append(entry)
             if entry.new_name:
                 names.setdefault(entry.commit.sha, []).append(entry.path)
+                name_commit[entry.commit.sha] = entry.commit
     for sha, paths in names.items():
         text = "\n".join(paths).encode("utf-8", "surrogateescape")
-        yield Content(metadata.commit_path_names(sha), text, metadata=True)
+        yield Content(metadata.commit_path_names(sha), text, commit=name_commit[sha], metadata=True)
 
     # Blobs over the limit are skipped from their size alone, never read: a pushed 4 GiB
     # file costs the hook nothing. Blobs over a window are scanned one window at a time,
