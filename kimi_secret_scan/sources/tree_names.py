@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from kimi_secret_scan.detect.layered import _is_config
 
@@ -42,6 +43,7 @@ from kimi_secret_scan.detect.layered import _is_config
 _ENTRIES = {
     width: re.compile(rb"([0-7]+) ([^\0]*)\0(.{%d})" % width, re.S).findall for width in (20, 32)
 }
+_NAME_OF = itemgetter(1)
 _TREE_MODE = ord("4")  # 40000: a directory; every other mode names a blob or a gitlink
 # A container so named is read as configuration, and so is every member at its top (the
 # name starts with `.env`) and a compressed stream's content ("(gzip content)": no suffix).
@@ -69,6 +71,8 @@ class TreeNames:
     configured: dict[bytes, tuple[bytes, bytes]] = field(default_factory=dict)
     # Entry name -> whether it names a configuration file (each name is judged once).
     judged: dict[bytes, bool] = field(default_factory=dict)
+    # The names judged to name a configuration file.
+    config_names: set[bytes] = field(default_factory=set)
 
     def add(self, fields: list[bytes], data: bytes) -> None:
         """One tree: `fields` its header (id, type, size, path), `data` its entries."""
@@ -76,13 +80,22 @@ class TreeNames:
         find = _ENTRIES.get(len(tree) // 2)
         if find is None:
             return
-        names, judged, configured = self.names, self.judged, self.configured
-        for mode, name, raw in find(data):
-            config = judged.get(name)
-            if config is None:
-                names[name] = tree
-                config = judged[name] = _configured(name)
-            if config and mode[0] != _TREE_MODE and raw not in configured:
+        entries = find(data)
+        # Set operations, not a Python step per entry: most names of a tree were met
+        # before (kimi-cli: 443,000 entries, a few thousand distinct names), and few are
+        # configuration files' (kimi-cli's 31,800 trees: 0.33 -> 0.24 s of CPU, cProfile).
+        present = set(map(_NAME_OF, entries))
+        judged, config_names = self.judged, self.config_names
+        for name in present.difference(judged):
+            self.names[name] = tree
+            judged[name] = config = _configured(name)
+            if config:
+                config_names.add(name)
+        if present.isdisjoint(config_names):
+            return
+        configured = self.configured
+        for mode, name, raw in entries:
+            if name in config_names and mode[0] != _TREE_MODE and raw not in configured:
                 configured[raw] = (tree, name)
 
     def merge(self, other: TreeNames) -> None:
@@ -91,6 +104,7 @@ class TreeNames:
             if name not in self.names:
                 self.names[name] = tree
                 self.judged[name] = other.judged[name]
+        self.config_names |= other.config_names
         for raw, entry in other.configured.items():
             self.configured.setdefault(raw, entry)
 
