@@ -401,6 +401,10 @@ def rewrite_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
     first = commits[0]
     short = [c[:12] for c in commits]
     in_message = any(file_kind(p) == MESSAGE for leak in leaks for p in leak.paths)
+    # A key in an author or committer: a new commit takes them from user.name / user.email.
+    in_identity = any(
+        p.startswith(("author of ", "committer of ")) for leak in leaks for p in leak.paths
+    )
     roots = {c for leak in leaks for c in leak.roots}
     named = f"commit {short[0]}" if len(short) == 1 else f"commits {_listed(short)}"
     them = "the key" if len(leaks) == 1 else "the keys"
@@ -421,7 +425,13 @@ def rewrite_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
         lines.append(f"$ git reset --soft {first[:12]}^")
     if in_message:
         lines.append(
-            "then commit with a message that does not hold the key (`git commit`). "
+            "then commit with a message that does not hold the key (`git commit`"
+            + (
+                "; set `user.name` and `user.email` first: the key is in an author or committer"
+                if in_identity
+                else ""
+            )
+            + "). "
             f"To keep the commits apart instead: `git rebase -i {first[:12]}^`, mark the "
             "commits `reword` or `edit`, and fix each."
         )

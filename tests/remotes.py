@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,17 @@ def install_hook(git_dir: Path, name: str, script: str) -> None:
     hook.parent.mkdir(parents=True, exist_ok=True)
     hook.write_text(script, encoding="utf-8")
     hook.chmod(0o755)
+
+
+def guarded_server(tmp: Path) -> tuple[GitRepo, GitRepo, dict[str, str]]:
+    """A bare `server.git` with the README's pre-receive hook, a work repository whose main
+    (one commit) is pushed to it, and the environment that finds the scanner on PATH."""
+    server = GitRepo(tmp / "server.git", bare=True)
+    install_hook(server.path, "pre-receive", readme_block("hooks/pre-receive:", "sh"))
+    work = GitRepo(tmp / "work")
+    work.git("remote", "add", "origin", str(server.path))
+    work.commit_file("base.txt", "base\n", "base")
+    env = {**os.environ, **scanner_path_env()}
+    push = ["git", "push", "-q", "origin", "main"]
+    assert subprocess.run(push, cwd=work.path, env=env, check=False).returncode == 0
+    return server, work, env

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key
-from tests.remotes import install_hook, readme_block, scanner_path_env
+from tests.remotes import guarded_server
 
 IDENTITY_LINES = {
     "after the zone (author)": "author a <a@x> 1700000000 +0000 {k}\ncommitter a <a@x> 1 +0000",
@@ -120,20 +119,8 @@ def test_plain_identities_are_still_reported_once(tmp_path: Path) -> None:
         assert len(json.loads(run.out)["findings"]) == 1, (args, run.out)
 
 
-def _server(tmp_path: Path) -> tuple[GitRepo, GitRepo, dict[str, str]]:
-    server = GitRepo(tmp_path / "server.git", bare=True)
-    install_hook(server.path, "pre-receive", readme_block("hooks/pre-receive:", "sh"))
-    work = GitRepo(tmp_path / "work")
-    work.git("remote", "add", "origin", str(server.path))
-    work.commit_file("base.txt", "base\n", "base")
-    env = {**os.environ, **scanner_path_env()}
-    push = ["git", "push", "-q", "origin", "main"]
-    assert subprocess.run(push, cwd=work.path, env=env, check=False).returncode == 0
-    return server, work, env
-
-
 def test_pre_receive_rejects_a_key_after_the_committer_s_zone(tmp_path: Path) -> None:
-    _, work, env = _server(tmp_path)
+    _, work, env = guarded_server(tmp_path)
     key = kimi_code_key()
     tree = work.git("rev-parse", "HEAD^{tree}").strip()
     body = (
@@ -153,7 +140,7 @@ def test_pre_receive_rejects_a_key_after_the_committer_s_zone(tmp_path: Path) ->
 
 
 def test_pre_receive_rejects_a_key_in_a_tagger_line(tmp_path: Path) -> None:
-    _, work, env = _server(tmp_path)
+    _, work, env = guarded_server(tmp_path)
     planted = _hand_made_tags(work)
     for n, label in enumerate(planted):
         proc = subprocess.run(

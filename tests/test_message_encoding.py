@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key
-from tests.remotes import install_hook, readme_block, scanner_path_env
+from tests.remotes import guarded_server, install_hook, scanner_path_env
 
 
 def _sha(key: str) -> str:
@@ -95,14 +95,8 @@ def test_an_encoding_the_scanner_cannot_decode_is_said(tmp_path: Path) -> None:
 
 
 def test_ebcdic_push_is_rejected_by_pre_receive(tmp_path: Path) -> None:
-    server = GitRepo(tmp_path / "server.git", bare=True)
-    install_hook(server.path, "pre-receive", readme_block("hooks/pre-receive:", "sh"))
-    work = GitRepo(tmp_path / "work")
-    work.git("remote", "add", "origin", str(server.path))
-    work.commit_file("base.txt", "base\n", "base")
-    env = {**os.environ, **scanner_path_env()}
+    _server, work, env = guarded_server(tmp_path)
     push = ["git", "push", "-q", "origin", "main"]
-    assert subprocess.run(push, cwd=work.path, env=env, check=False).returncode == 0
     key = kimi_code_key()
     _ebcdic_commit(work, key)
     proc = subprocess.run(push, cwd=work.path, env=env, capture_output=True, check=False)

@@ -626,5 +626,16 @@ def test_pre_push_plan_for_a_key_in_a_message_or_a_file_name_runs_as_printed(
     for command in plan_commands(out):
         run_ok(command, work.path)
     run_ok("git push origin main", work.path)
+
+    # A key in the author: the plan says to set user.name / user.email before the new commit.
+    author_key = moonshot_key()
+    work.git("commit", "-q", "--allow-empty", "-m", "by", f"--author={author_key} <a@x>")
+    out = sh("git push origin main", work.path).all
+    assert "author of" in out and "set `user.name` and `user.email` first" in out
+    assert author_key not in out
+    for command in plan_commands(out):
+        run_ok(command, work.path)
+    run_ok("git commit -q --allow-empty -m 'by me'", work.path)
+    run_ok("git push origin main", work.path)
     audit = run_cli("history", "--repo", str(origin.path), cwd=tmp_path)
     assert audit.code == 0, audit.all
