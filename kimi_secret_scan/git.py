@@ -15,7 +15,7 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
@@ -830,7 +830,7 @@ def _die_with_parent(sig: int) -> None:
         os._exit(1)  # the parent died before the request took effect
 
 
-def _worker_start(temp_dir: str | None = None) -> None:
+def _worker_start(temp_dir: str | None = None, start: Callable[[], object] | None = None) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the
     # workers, whose cat-file then ends on a closed pipe), so no worker prints a traceback.
     import signal
@@ -851,6 +851,11 @@ def _worker_start(temp_dir: str | None = None) -> None:
         import tempfile
 
         tempfile.tempdir = temp_dir
+    if start is not None:
+        # The worker's own set-up (its cat-file), done as it starts rather than at its
+        # first task: the pool is started before the listing's first run is written.
+        with contextlib.suppress(Exception):  # asked again by the task, which says why
+            start()
 
 
 @contextlib.contextmanager
@@ -872,12 +877,13 @@ def worker_start_guard() -> Iterator[None]:
 
 
 def worker_pool(
-    workers: int, temp_dir: str | None = None
+    workers: int, temp_dir: str | None = None, start: Callable[[], object] | None = None
 ) -> concurrent.futures.ProcessPoolExecutor:
     """`workers` processes for the sharded history read. Forked where the platform allows
     it (Linux): a worker starts with the parent's modules already imported, in ~1 ms,
     instead of importing them again (~100 ms each with spawn). `temp_dir`: where the
-    workers create their temporary files (the caller removes it after the pool)."""
+    workers create their temporary files (the caller removes it after the pool); `start`:
+    what each worker does first (picklable where workers are spawned)."""
     import concurrent.futures
     import multiprocessing
     import sys
@@ -885,11 +891,15 @@ def worker_pool(
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     if sys.platform == "darwin":
         method = "spawn"  # fork is unsafe with macOS system libraries
+    if method == "fork" and sys.platform.startswith("linux"):
+        # What every worker imports as it starts (_die_with_parent), imported once here.
+        with contextlib.suppress(ImportError):
+            import ctypes  # noqa: F401
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context(method),
         initializer=_worker_start,
-        initargs=(temp_dir,),
+        initargs=(temp_dir, start),
     )
 
 

@@ -230,9 +230,9 @@ def test_a_ctrl_c_as_a_worker_starts_is_ignored_by_it(monkeypatch: pytest.Monkey
 
     real = gitlayer._worker_start
 
-    def starting(temp_dir: str | None = None) -> None:
+    def starting(temp_dir: str | None = None, start: object = None) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C to the group, as this worker starts
-        real(temp_dir)
+        real(temp_dir, start)  # type: ignore[arg-type]
 
     monkeypatch.setattr(gitlayer, "_worker_start", starting)
     # The handler a terminal user's Python has, inherited by the forked workers (a pytest

@@ -82,15 +82,6 @@ _F_SETPIPE_SZ = 1031  # Linux: larger pipes mean fewer context switches per MB
 _F_GETPIPE_SZ = 1032
 COMMIT_MESSAGE = "<commit message>"
 _GITLINK = b"160000 "
-# A tree whose entries' names hold no line break (one C pass; `.` is any byte of the raw
-# id). `git rev-list --objects` prints a name only up to its first line break, so a name
-# that holds one is read from its tree (_newline_names).
-_NO_NEWLINE_NAMES = {
-    width: re.compile(rb"(?:[0-7]+ [^\0\n]*\0.{%d})*" % width, re.S).fullmatch for width in (20, 32)
-}
-_ENTRY_NAMES = {
-    width: re.compile(rb"[0-7]+ ([^\0]*)\0.{%d}" % width, re.S).findall for width in (20, 32)
-}
 _HEX = re.compile(r"[0-9a-f]+")
 _NAMED = (b"blob", b"tree")  # the objects a listing line names by a path
 
@@ -554,9 +545,6 @@ class HistorySource:
         self.ref_walk: RefWalk | None = None
         # Paths at which some commit holds a submodule (gitlink): not scanned, and said so.
         self.submodules: set[str] = set()
-        # Path names the listing lacks, read from their trees: a name with a line break (the
-        # listing cuts it) and a submodule's (rev-list never lists a gitlink).
-        self.newline_names: set[bytes] = set()
         self._partial: bool | None = None
         # Read when first needed: refs that point at blobs; notes commit -> its notes ref.
         self.blob_refs: dict[str, list[str]] | None = None
@@ -585,9 +573,6 @@ class HistorySource:
     # -- phase 1: read everything once -------------------------------------------------
 
     def _read_all(self) -> None:
-        # Every object is read: the detectors' survey by Hyperscan's marks pays here (in
-        # the workers too: forked, they have it compiled; spawned, _scan_shard enables it).
-        marks.enable()
         jobs = self.jobs if self.jobs is not None else git.usable_cpus()
         if jobs > 1 and git.in_daemon_process():
             jobs = 1  # a multiprocessing pool's worker may not start processes of its own
@@ -598,7 +583,7 @@ class HistorySource:
         self._read_streamed(jobs)
 
     def _listing_names(self, listing: bytes) -> None:
-        self.names.paths = metadata.listing_paths(listing) | self.newline_names
+        self.names.paths = metadata.listing_paths(listing)
         self.listing = listing  # for the blobs to scan again under another name (_aliases)
         # Objects absent from a partial clone ("?<id>") are not stored: not counted.
         absent = listing.count(b"\n?") + listing.startswith(b"?")
@@ -645,6 +630,12 @@ class HistorySource:
         _grow_pipe(rev_list.stdout.fileno())
         chunks: list[bytes] = []  # the whole listing, for its path names
         try:
+            # While rev-list reads the refs (~25 ms for psf/requests' 4,516) and before its
+            # first line: the marks' databases (the workers inherit them) and the modules
+            # every worker would otherwise import after its fork.
+            _enable_marks()
+            if self.jobs is not None:
+                _preload_for_workers()
             runs = _runs(rev_list.stdout.fileno(), chunks)
             first: list[tuple[int, bytes]] = []
             if self.jobs is None:
@@ -664,7 +655,15 @@ class HistorySource:
             # The workers' temporary files (spools that hold whole keys) in a directory of
             # their own, removed here even when the workers were killed (Ctrl-C).
             with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-workers-") as temp_dir:
-                pool = git.worker_pool(jobs, temp_dir)
+                if self.jobs is None:
+                    _preload_for_workers()
+                pool = git.worker_pool(jobs, temp_dir, partial(_worker_batch, self.repo))
+                with git.worker_start_guard():
+                    # Forks every worker now (a fork pool starts them all at its first
+                    # submit), each starting its cat-file, before the first run is ready.
+                    pool.submit(int)
+                # The workers are forked by now: the reads aside may start threads.
+                self._start_aside()
                 bounds, shards = self._run_shards(
                     itertools.chain(first, runs), pool, rev_list, errors, chunks
                 )
@@ -700,9 +699,6 @@ class HistorySource:
                     future = pool.submit(_scan_shard, self.repo, run, self.settings, self.max_size)
                 futures.append(future)
                 bounds.append(start)
-                if len(futures) == 1:
-                    # The workers are forked by now: the reads aside may start threads.
-                    self._start_aside()
             self._listing_done(rev_list, errors)
             self._listing_names(b"".join(chunks))  # while the workers read
             read = 0
@@ -740,8 +736,6 @@ class HistorySource:
             self.submodules |= shard.submodules
             self.count += shard.count
             self.names.identities.merge(shard.identities, start)
-            if shard.newline_names and self.names.paths is not None:
-                self.names.paths |= shard.newline_names
             self.names.entries.merge(shard.entries)
 
     def _read_piped(self) -> None:
@@ -764,6 +758,7 @@ class HistorySource:
         assert cat.stdout is not None and cat.stdin is not None
         _grow_pipe(cat.stdout.fileno())
         _grow_pipe(rev_list.stdout.fileno())
+        _enable_marks()  # while rev-list reads the refs
         # The listing passes through this process on its way to cat-file (a thread copies
         # it, ~3 MB for 46,000 objects), so that its path names are the listing's own:
         # cat-file's %(rest) drops a name's leading blanks and trailing CR.
@@ -851,8 +846,9 @@ class HistorySource:
                 continue
             kind, size = fields[1], int(fields[2])
             if kind == b"tree":
-                # Every name a tree gives its entries, which the listing names only once
-                # (sources/tree_names.py): key-named empty files, configuration aliases.
+                # Every name a tree gives its entries, which the listing names only once,
+                # and cuts at a line break (sources/tree_names.py): key-named empty files,
+                # configuration aliases, names with a line break, submodules' names.
                 data = reader.data(size)
                 self.names.entries.add(fields, data)
                 # rev-list never lists a submodule's commit (a gitlink): find them in the
@@ -861,8 +857,6 @@ class HistorySource:
                     # A tree entry holds the raw id: half the hex id's length.
                     raw_id = len(fields[0]) // 2
                     self._gitlinks(fields[3] if len(fields) > 3 else b"", data, raw_id)
-                if b"\n" in data:  # many trees: a raw id holds the byte
-                    self._newline_names(fields, data)
                 continue
             if kind == b"blob":
                 path = fields[3].decode("utf-8", "replace") if len(fields) > 3 else ""
@@ -971,19 +965,6 @@ class HistorySource:
             return "object not in this clone (partial clone), not fetched and not scanned"
         return "object missing or corrupt in this repository, not scanned (run `git fsck`)"
 
-    def _newline_names(self, fields: list[bytes], data: bytes) -> None:
-        """The names in a tree that hold a line break, whole, with the tree's path."""
-        raw_id = len(fields[0]) // 2
-        clean = _NO_NEWLINE_NAMES.get(raw_id)
-        if clean is not None and clean(data) is not None:
-            return
-        tree_path = fields[3] if len(fields) > 3 else b""
-        find = _ENTRY_NAMES.get(raw_id)
-        names = find(data) if find is not None else [data]
-        for name in names:
-            if b"\n" in name:
-                self.newline_names.add(tree_path + b"/" + name if tree_path else name)
-
     def _gitlinks(self, tree_path: bytes, data: bytes, raw_id: int) -> None:
         pos, end = 0, len(data)
         while pos < end:
@@ -995,7 +976,6 @@ class HistorySource:
                 name = data[space + 1 : nul]
                 path = tree_path + b"/" + name if tree_path else name
                 self.submodules.add(path.decode("utf-8", "surrogateescape"))
-                self.newline_names.add(path)  # its name is published all the same
             pos = nul + 1 + raw_id
 
     def _message(self, oid: str, kind: str, data: bytes) -> None:
@@ -1332,8 +1312,28 @@ class _Shard:
     submodules: set[str]
     count: int
     identities: metadata.Identities
-    newline_names: set[bytes]
     entries: TreeNames
+
+
+def _enable_marks() -> None:
+    # Every object is read: the detectors' survey by Hyperscan's marks pays here (in the
+    # workers too: forked, they have it compiled; spawned, _scan_shard enables it).
+    marks.enable()
+
+
+def _preload_for_workers() -> None:
+    """Import in this process what a worker imports when it meets its first container, a
+    UTF-16 text or a zip member's name: forked, the workers then share one import of
+    each (~20 ms of CPU a worker otherwise, psf/requests)."""
+    import codecs
+
+    from kimi_secret_scan.unpack import archives  # noqa: F401  (zipfile, tarfile, gzip…)
+
+    for name in ("zipfile", "tarfile", "gzip", "bz2", "lzma"):
+        with contextlib.suppress(ImportError):  # a Python built without one
+            __import__(name)
+    for codec in ("utf-16-le", "utf-16-be", "cp437"):
+        codecs.lookup(codec)
 
 
 def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: int) -> _Shard:
@@ -1353,7 +1353,6 @@ def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: in
         source.submodules,
         source.count,
         source.names.identities,
-        source.newline_names,
         source.names.entries,
     )
 
