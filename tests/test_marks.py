@@ -258,3 +258,50 @@ def test_the_short_gate_passes_whatever_the_survey_would_look_at(data: bytes) ->
     first_sk, kimi, moonshot, names = _survey(data, None)
     assert (first_sk, kimi, moonshot, names) == (None, False, False, ([], False))
     assert decoders.base64_starts(data, deep=False, broad=True) == []
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.one_of(_content(), _SPARSE),
+    path=st.sampled_from(["main.py", "config.yaml", ".env", "blob", "<commit message>"]),
+    marked=st.booleans(),
+    wide=st.integers(0, 4),
+)
+def test_holds_nothing_only_where_detect_finds_nothing(
+    data: bytes, path: str, marked: bool, wide: int
+) -> None:
+    # The history's readers build no Content where holds_nothing() says so: it must never
+    # say so of content detect() finds a key in (marks on or off, short or long, UTF-16).
+    _holds_nothing_agrees(data, path, marked, wide)
+
+
+def test_holds_nothing_of_keys_detect_finds() -> None:
+    # Cases the generator reaches rarely: base64 in a configuration file (no mark at all),
+    # a key in UTF-16, a key in a short message, each long and short.
+    key = keygen.moonshot_key().encode()
+    for text in (
+        base64.b64encode(key),
+        b"token: " + base64.b64encode(key) + b"\n" + b"x" * 300,
+        b"data:\n  k: " + base64.b64encode(b"MOONSHOT_API_KEY=" + key) + b"\n" + b"#" * 300,
+        b"kimi " + key,
+        b"MOONSHOT_API_KEY=" + key + b"\n" + b"y" * 400,
+    ):
+        for path in ("config.yaml", ".env", "main.py", "<commit message>"):
+            for wide in range(3):
+                for marked in (True, False):
+                    assert marks.enable()
+                    _holds_nothing_agrees(text, path, marked, wide)
+
+
+def _holds_nothing_agrees(data: bytes, path: str, marked: bool, wide: int) -> None:
+    if wide == 1:
+        data = data.decode().encode("utf-16-le")
+    elif wide == 2:
+        data = b"\xff\xfe" + data.decode().encode("utf-16-le")
+    if not marked:
+        marks.disable()
+    if layered.holds_nothing(path, data):
+        assert detect(Content(path=path, data=data)) == []
+    marks.disable()
+    if layered.holds_nothing(path, data):
+        assert detect(Content(path=path, data=data)) == []

@@ -401,6 +401,23 @@ def _detect_in(
     return out
 
 
+def holds_nothing(path: str, data: bytes, settings: DetectorSettings = DEFAULT_SETTINGS) -> bool:
+    """True only when detect() of `data` at `path` finds nothing, known from its first
+    cheap gates alone (the same ones, in the same order, _detect_in takes): for a history's
+    readers, which then build no Content for most objects (15,000 blobs and 11,000 commit
+    messages of psf/requests: ~2 µs each). False says nothing: detect() decides."""
+    if data[:2] in _WIDE_MARKS or b"\x00" in data:
+        return False  # read as UTF-16/32 or in wide stretches: detect()'s own way
+    if patterns_for(settings).folded_words:
+        return False
+    marked = marks.marks(data)
+    if marked is None:
+        return len(data) < _SHORT and _short_gate()(data.lower()) is None
+    # No mark: every pass of the survey finds nothing (_marked_survey), no Kimi context;
+    # base64 is then searched only in a configuration file (`broad`).
+    return not marked and not (_is_config(path) and marks.may_hold_base64(data))
+
+
 def detect(content: Content, settings: DetectorSettings = DEFAULT_SETTINGS) -> list[Finding]:
     """Every key in the content, in offset order, before any filter.
 

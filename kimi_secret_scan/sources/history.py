@@ -55,6 +55,7 @@ from typing import IO, TYPE_CHECKING
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detect import marks
+from kimi_secret_scan.detect.layered import holds_nothing
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit, Finding
@@ -884,10 +885,14 @@ class HistorySource:
                         whole = Content(path, b"", chunks=again, size=size)
                         found += self._members(whole, oid, found)
                 else:
-                    content = Content(path=path, data=reader.data(size))
-                    found = detect(content, settings)
-                    if find_container(content.data) is not None:
-                        found += self._members(content, oid, found)
+                    data = reader.data(size)
+                    found = (
+                        []
+                        if holds_nothing(path, data, settings)
+                        else detect(Content(path, data), settings)
+                    )
+                    if find_container(data) is not None:
+                        found += self._members(Content(path, data), oid, found)
                 if found:
                     if self.ref_walk is None:
                         self._found()
@@ -988,7 +993,7 @@ class HistorySource:
         self._header(oid, kind, head)
         if b"encoding " in head:
             self._encoded(oid, kind, head, text)
-        if not sep or not text:
+        if not sep or not text or holds_nothing(COMMIT_MESSAGE, text, self.settings):
             return
         if detect(Content(path=COMMIT_MESSAGE, data=text), self.settings):
             self.messages.append(_Message(oid, kind, head, text, self.position))
@@ -1044,7 +1049,11 @@ class HistorySource:
 
     def _header(self, oid: str, kind: str, head: bytes) -> None:
         rest = _header_rest(kind, head)
-        if rest.strip() and detect(Content(path=COMMIT_HEADER, data=rest), self.settings):
+        if (
+            rest.strip()
+            and not holds_nothing(COMMIT_HEADER, rest, self.settings)
+            and detect(Content(path=COMMIT_HEADER, data=rest), self.settings)
+        ):
             found = _Message(oid, kind, head, rest, self.position, header_rest=True)
             self.messages.append(found)
             if self.ref_walk is None:
