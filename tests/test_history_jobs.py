@@ -101,3 +101,47 @@ def test_attribution_split_among_processes_is_the_single_walk(built: Built) -> N
     for ways in (2, 3, 64):
         order = attribution.commit_order(built.repo.path, rev_args)
         assert attribution.introductions(built.repo.path, blobs, rev_args, order, ways) == one
+
+
+@pytest.mark.parametrize("stores_many", [True, False])
+def test_without_jobs_the_store_decides_when_workers_start(
+    built: Built,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    stores_many: bool,
+) -> None:
+    """Without --jobs, a repository that stores at least _SHARD_MIN_OBJECTS objects is read
+    by workers from the start (git count-objects); a smaller one by this process once its
+    listing is short enough, as before. Either way the same report."""
+    stored = int(
+        sum(
+            int(line.split(": ")[1])
+            for line in built.repo.git("count-objects", "-v").splitlines()
+            if line.startswith(("count:", "in-pack:"))
+        )
+    )
+    monkeypatch.setattr(history, "_SHARD_MIN_OBJECTS", stored if stores_many else stored + 1)
+    monkeypatch.setattr(git, "usable_cpus", lambda: 2)
+    read: list[str] = []
+    real_listing = history.HistorySource._read_listing
+    real_shards = history.HistorySource._run_shards
+
+    def one(self: history.HistorySource, listing: bytes) -> None:
+        read.append("one process")
+        real_listing(self, listing)
+
+    def shards(self: history.HistorySource, *args: Any) -> Any:
+        read.append("workers")
+        return real_shards(self, *args)
+
+    monkeypatch.setattr(history.HistorySource, "_read_listing", one)
+    monkeypatch.setattr(history.HistorySource, "_run_shards", shards)
+    source = history.HistorySource(built.repo.path, history.Selection())
+    found = [item.path for item in source.items() if isinstance(item, Content)]
+    # The listing names fewer objects than the store holds (tests/test_history.py keeps
+    # unreachable ones): one process unless the store decided.
+    assert read == (["workers"] if stores_many else ["one process"])
+    assert found == [
+        item.path
+        for item in history.HistorySource(built.repo.path, history.Selection(), jobs=1).items()
+        if isinstance(item, Content)
+    ]

@@ -621,6 +621,14 @@ class HistorySource:
         # rev-list's stderr in a file, not a pipe a thread drains: no thread may exist
         # when the workers are forked.
         errors = tempfile.TemporaryFile(prefix="kimi-secret-scan-")  # noqa: SIM115
+        # Without --jobs: how many objects the repository stores (one fast read of the
+        # packs' indexes). A store of at least _SHARD_MIN_OBJECTS starts the workers at
+        # once rather than after that many objects are listed (~50 ms into the walk).
+        stored = None
+        if self.jobs is None:
+            stored = git.popen(
+                ["count-objects", "-v"], self.repo, stdout=git.PIPE, stderr=git.DEVNULL
+            )
         rev_list = git.popen(
             ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
             self.repo,
@@ -635,11 +643,12 @@ class HistorySource:
             # first line: the marks' databases (the workers inherit them) and the modules
             # every worker would otherwise import after its fork.
             _enable_marks()
-            if self.jobs is not None:
+            many = stored is None or _stored_objects(stored) >= _SHARD_MIN_OBJECTS
+            if many:
                 _preload_for_workers()
             runs = _runs(rev_list.stdout.fileno(), chunks)
             first: list[tuple[int, bytes]] = []
-            if self.jobs is None:
+            if not many:
                 lines = 0
                 for run in runs:
                     first.append(run)
@@ -656,7 +665,7 @@ class HistorySource:
             # The workers' temporary files (spools that hold whole keys) in a directory of
             # their own, removed here even when the workers were killed (Ctrl-C).
             with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-workers-") as temp_dir:
-                if self.jobs is None:
+                if not many:
                     _preload_for_workers()
                 pool = git.worker_pool(jobs, temp_dir, partial(_worker_batch, self.repo))
                 with git.worker_start_guard():
@@ -674,6 +683,10 @@ class HistorySource:
             rev_list.wait()
             rev_list.stdout.close()
             errors.close()
+            if stored is not None and stored.stdout is not None and not stored.stdout.closed:
+                stored.kill()  # not read: an error came first
+                stored.wait()
+                stored.stdout.close()
         self._merge_shards(bounds, shards)
 
     def _listing_done(self, rev_list: git.Process, errors: IO[bytes]) -> None:
@@ -1322,6 +1335,23 @@ class _Shard:
     count: int
     identities: metadata.Identities
     entries: TreeNames
+
+
+def _stored_objects(proc: git.Process) -> int:
+    """`git count-objects -v`'s loose and packed objects (0 when it says nothing usable:
+    the listing is then counted, as without it)."""
+    assert proc.stdout is not None
+    try:
+        out = proc.stdout.read()
+    finally:
+        proc.stdout.close()
+        proc.wait()
+    total = 0
+    for line in out.splitlines():
+        name, _, value = line.partition(b": ")
+        if name in (b"count", b"in-pack") and value.strip().isdigit():
+            total += int(value)
+    return total
 
 
 def _enable_marks() -> None:
