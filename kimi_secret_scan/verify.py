@@ -323,7 +323,7 @@ def verify_one(key: Key, tr: _Transport, deadline: float) -> Verdict:
         return Verdict(UNKNOWN, "issuer unknown: not sent anywhere", None, "not-sent")
     if not _SENDABLE.fullmatch(key.secret):
         return Verdict(UNKNOWN, "not a well-formed key: not sent", None, "not-sent")
-    if key.other_vendor and KIMI_CODE_HOST not in hosts:
+    if key.other_vendor and not key.secret.startswith("sk-kimi-"):
         return Verdict(UNKNOWN, f"not sent: context names {key.other_vendor}", None, "not-sent")
     earlier = ""  # ", after HTTP 401 on api.moonshot.cn" after a region fallback
     for i, host in enumerate(hosts):

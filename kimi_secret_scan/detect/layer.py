@@ -223,9 +223,9 @@ class Layer:
             commit=self.content.commit,
             note=note,
             encoding=self.label,
-            # Only an Open Platform key could go to a host it does not belong to: a Kimi
-            # Code key's prefix is its own (and is asked only at api.kimi.com).
-            other_vendor=None if kind == KeyKind.KIMI_CODE else self.other_vendor(start, end),
+            # A `sk-kimi-` key's prefix is its own; any other token (a key of Kimi Code only
+            # by its context, an Open Platform shape) may be another vendor's.
+            other_vendor=None if secret.startswith("sk-kimi-") else self.other_vendor(start, end),
         )
         root.spans[id(finding)] = span
         return finding
