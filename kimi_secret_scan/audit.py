@@ -24,7 +24,7 @@ from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.result import ScanResult
 from kimi_secret_scan.settings import DetectorSettings
-from kimi_secret_scan.sources import metadata
+from kimi_secret_scan.sources import lfs, metadata
 from kimi_secret_scan.sources.attribution import RefWalk
 from kimi_secret_scan.sources.history import (
     SHALLOW,
@@ -461,6 +461,7 @@ def run_history(
     max_file_size: int,
     meter: Progress | None = None,
     allow_shallow: bool = False,
+    allow_missing_lfs: bool = False,
     before_grouping: Callable[[ScanResult], None] | None = None,
     jobs: int | None = None,
 ) -> HistoryReport:
@@ -486,7 +487,7 @@ def run_history(
         # Names and identities too, as the gates read them for a push: the paths and
         # identities gathered while the objects were read, the refs asked after them.
         names = metadata.history_names(root, selection.rev_args(), source.names)
-        items = itertools.chain(source.items(), names)
+        items = lfs.accepting(itertools.chain(source.items(), names), allow_missing_lfs)
         result = scanner("history", selection.describe(), items)
     finally:
         if meter is not None:

@@ -105,6 +105,9 @@ class ScanOptions:
     main_report_asked: bool = False
     verbose: bool = False
     quiet: bool = False
+    # --allow-missing-lfs (the commands that read commits): an LFS object not in this clone
+    # is said, not a failure (sources/lfs.py).
+    allow_missing_lfs: bool = False
 
     def __init__(
         self,
@@ -125,6 +128,7 @@ class ScanOptions:
         main_report_asked: bool = False,
         verbose: bool = False,
         quiet: bool = False,
+        allow_missing_lfs: bool = False,
     ) -> None:
         self.output_format = output_format
         self.output_file = output_file
@@ -143,6 +147,7 @@ class ScanOptions:
         self.main_report_asked = main_report_asked
         self.verbose = verbose
         self.quiet = quiet
+        self.allow_missing_lfs = allow_missing_lfs
 
     def scan(
         self,
@@ -406,6 +411,7 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"kimi-secret-scan: error: {message}", err=True)
             sys.exit(ExitCode.ERROR)
         opts.config_given = config_file is not None
+        opts.allow_missing_lfs = bool(kwargs.pop("allow_missing_lfs", False))
         opts.max_file_size_option = kwargs.get("max_file_size")
         if "max_file_size" in kwargs and kwargs["max_file_size"] is None:
             config = opts.config
@@ -489,6 +495,17 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         decorated = option(decorated)
     return decorated
+
+
+# The commands that read commits or the index (staged, range, ci, pre-push, pre-receive,
+# history): see sources/lfs.py. Taken by scan_options into `opts.allow_missing_lfs`.
+lfs_option = click.option(
+    "--allow-missing-lfs",
+    is_flag=True,
+    help="Accept that a Git LFS object not in this clone is not scanned: listed as skipped, "
+    "exit 0 when the rest is clean (default: exit 2, since the content may hold a key). "
+    "See docs/odd-repositories.md.",
+)
 
 
 # The gates' own (range, ci, pre-push, pre-receive): see gate.py.

@@ -132,6 +132,9 @@ class Finding:
     encoding: str | None = None
     # What the issuing service said about the key (--verify); None when not asked.
     verification: Verdict | None = field(default=None, compare=False)
+    # The other provider the key's context names with nothing tying it to Kimi
+    # (`OPENAI_BASE_URL=https://api.openai.com/v1`): --verify does not send such a key.
+    other_vendor: str | None = field(default=None, compare=False)
 
     def __init__(
         self,
@@ -148,6 +151,7 @@ class Finding:
         note: str | None = None,
         encoding: str | None = None,
         verification: Verdict | None = None,
+        other_vendor: str | None = None,
     ) -> None:
         record.assign(
             self,
@@ -164,6 +168,7 @@ class Finding:
             note=note,
             encoding=encoding,
             verification=verification,
+            other_vendor=other_vendor,
         )
 
     @property

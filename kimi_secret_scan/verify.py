@@ -7,7 +7,9 @@ What is sent, and where (docs/verify.md says the same, for users):
   accounts; a key whose context names the international platform is tried there first).
 - A Kimi Code key (`sk-kimi-` + 64, or a key the context ties to Kimi Code):
   `GET https://api.kimi.com/coding/v1/models`.
-- A key of unknown issuer is sent nowhere.
+- A key of unknown issuer is sent nowhere, nor an Open Platform-shaped key whose context
+  names another provider (`api.openai.com` nearby, an `OPENAI_API_KEY=` setting) and
+  nothing ties to Kimi: OpenAI's legacy keys and relay keys share its shape.
 
 The key goes only to the official host of its kind, over HTTPS with certificate and host
 name verification, in an `Authorization: Bearer` header: never in a URL, never in a log,
@@ -76,6 +78,9 @@ class Key:
     secret: str
     kind: str
     sha256: str
+    # The other provider every occurrence's context names (api.openai.com nearby, an
+    # OPENAI_API_KEY= setting) with nothing tying it to Kimi: such a key is not sent.
+    other_vendor: str | None = None
 
     def __repr__(self) -> str:  # never the key
         return f"Key(kind={self.kind!r}, sha256={self.sha256[:12]!r})"
@@ -98,10 +103,13 @@ def distinct_keys(findings: Iterable[Finding]) -> list[Key]:
     (context differs by file): both regions named means the region is unknown."""
     kinds: dict[str, set[str]] = {}
     secrets: dict[str, str] = {}
+    # One occurrence tied to Kimi (a MOONSHOT_API_KEY= elsewhere) is enough to send it.
+    vendors: dict[str, str | None] = {}
     for f in findings:
         sha = f.secret_sha256
         secrets.setdefault(sha, f.secret)
         kinds.setdefault(sha, set()).add(f.key_kind)
+        vendors[sha] = f.other_vendor if vendors.get(sha, f.other_vendor) else None
     keys = []
     for sha, secret in secrets.items():
         seen = kinds[sha]
@@ -115,7 +123,7 @@ def distinct_keys(findings: Iterable[Finding]) -> list[Key]:
             kind = KeyKind.PLATFORM
         else:
             kind = KeyKind.UNKNOWN
-        keys.append(Key(secret, kind, sha))
+        keys.append(Key(secret, kind, sha, vendors[sha]))
     return keys
 
 
@@ -315,6 +323,8 @@ def verify_one(key: Key, tr: _Transport, deadline: float) -> Verdict:
         return Verdict(UNKNOWN, "issuer unknown: not sent anywhere", None, "not-sent")
     if not _SENDABLE.fullmatch(key.secret):
         return Verdict(UNKNOWN, "not a well-formed key: not sent", None, "not-sent")
+    if key.other_vendor and not key.secret.startswith("sk-kimi-"):
+        return Verdict(UNKNOWN, f"not sent: context names {key.other_vendor}", None, "not-sent")
     earlier = ""  # ", after HTTP 401 on api.moonshot.cn" after a region fallback
     for i, host in enumerate(hosts):
         remaining = deadline - time.monotonic()
@@ -413,6 +423,10 @@ def notice(verdicts: Mapping[str, Verdict], total: float = TOTAL_SECONDS) -> str
     revoked = sum(v.status == REVOKED for v in values)
     unknown = n - live - revoked
     counts = f"{live} live, {revoked} revoked or invalid, {unknown} unknown"
+    withheld = sum(v.cause == "not-sent" for v in values)
+    if withheld:
+        # Said here too: "asked" alone would read as if every key had been sent.
+        counts += f" ({withheld} not sent)"
     if late:
         return (
             f"kimi-secret-scan: --verify: stopped at the {total:g} s limit: {late} of "

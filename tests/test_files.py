@@ -250,3 +250,31 @@ def test_git_missing_is_an_error(repo: GitRepo, tmp_path: Path) -> None:
     bin_dir.mkdir()
     run = run_cli("files", ".", cwd=repo.path, env={"PATH": str(bin_dir)})
     assert_one_line_error(run, "git was not found")
+
+
+def test_what_git_ignores_is_counted_and_said_in_every_format(tmp_path: Path) -> None:
+    # A downloaded directory with its own .git whose info/exclude says `*`: nothing is
+    # read, and the run says how much was left out and how to scan it, in every format.
+    tree = tmp_path / "download"
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    (tree / "cfg.env").write_text(key_line())
+    (tree / "sub").mkdir()
+    (tree / "sub" / "x.py").write_text(key_line())
+    (tree / ".git" / "info").mkdir(exist_ok=True)
+    (tree / ".git" / "info" / "exclude").write_text("*\n")
+    said = "that git ignores (.gitignore, .git/info/exclude, core.excludesFile), not scanned: "
+    said += "--include-ignored scans them"
+    text = run_cli("files", ".", cwd=tree)
+    assert text.code == 0, text.all
+    assert f"skipped .: 1 file and 1 directory {said}" in text.out, text.all
+    run, report = files(".", cwd=tree)
+    assert [s["reason"] for s in report["stats"]["skipped"]] == [f"1 file and 1 directory {said}"]
+    sarif = run_cli("files", ".", "--format", "sarif", cwd=tree)
+    assert said in sarif.out, sarif.all
+    summary = tmp_path / "summary.md"
+    github = run_cli("files", ".", "--format", "github", cwd=tree,
+                     env={"GITHUB_STEP_SUMMARY": str(summary)})  # fmt: skip
+    assert said in github.out + summary.read_text(encoding="utf-8"), github.all
+    run, report = files(".", "--include-ignored", cwd=tree)
+    assert run.code == 1 and paths(report) == ["cfg.env", "sub/x.py"]
+    assert report["stats"]["skipped"] == []

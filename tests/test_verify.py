@@ -663,3 +663,59 @@ def test_the_organisation_audit_carries_each_verdict_into_the_merged_report(
     assert keys == {_sha(live): "live", _sha(revoked): "revoked"}
     assert [r["host"] for r in service.requests(live)] == [CODE]  # once, to its own host
     assert live not in run.all and revoked not in run.all
+
+
+def test_a_key_another_providers_context_claims_is_never_sent(
+    service: KeyService, tmp_path: Path
+) -> None:
+    # OpenAI's legacy keys and relay keys share the Open Platform's sk- + 48 shape: a key
+    # whose context names another provider, with nothing tying it to Kimi, stays a finding
+    # but is sent nowhere. The OpenAI SDK pointed at Moonshot is a Kimi key and is asked.
+    openai_host, openai_name, azure, deepseek = (moonshot_key() for _ in range(4))
+    via_sdk, sdk_words, kimi_setting, also_moonshot = (moonshot_key() for _ in range(4))
+    keys = [openai_host, openai_name, azure, deepseek, via_sdk, sdk_words, kimi_setting]
+    keys.append(also_moonshot)
+    for key in keys:
+        service.answer(key, {CN: 200, INTL: 200})
+    src = _files(
+        tmp_path,
+        **{
+            "openai.env": f"OPENAI_API_KEY={openai_host}\nOPENAI_BASE_URL=https://api.openai.com/v1\n",
+            "name.env": f"OPENAI_API_KEY={openai_name}\n",
+            "azure.py": f'# https://myres.openai.azure.com/\napi_key = "{azure}"\n',
+            "ds.py": f'BASE = "https://api.deepseek.com"\nKEY = "{deepseek}"\n',
+            "sdk.env": f"OPENAI_API_KEY={via_sdk}\nOPENAI_BASE_URL=https://api.moonshot.cn/v1\n",
+            "words.env": f"# Moonshot (Kimi) through the OpenAI SDK\nOPENAI_API_KEY={sdk_words}\n",
+            "mixed.env": f"OPENAI_BASE_URL=https://api.openai.com/v1\nMOONSHOT_API_KEY={kimi_setting}\n",
+            # Claimed by OpenAI's context here, tied to Moonshot in another file: asked.
+            "one.env": f"OPENAI_API_KEY={also_moonshot}\nOPENAI_BASE_URL=https://api.openai.com/v1\n",
+            "two.py": f'MOONSHOT_API_KEY = "{also_moonshot}"\n',
+        },
+    )
+    env = service.env()
+    run = run_cli("files", str(src), "--format", "json", "--verify", cwd=tmp_path, env=env)
+    data = _json(run)
+    assert {f["secret_sha256"] for f in data["findings"]} == {_sha(k) for k in keys}
+    verdicts = _verdicts(data)
+    withheld = {openai_host: "OpenAI", openai_name: "OpenAI", azure: "Azure OpenAI"}
+    withheld[deepseek] = "DeepSeek"
+    for key, vendor in withheld.items():
+        reason = f"not sent: context names {vendor}"
+        assert verdicts[_sha(key)] == {"status": "unknown", "reason": reason, "host": None}
+        assert service.requests(key) == []
+    for key in (via_sdk, sdk_words, kimi_setting, also_moonshot):
+        assert verdicts[_sha(key)] == {"status": "live", "reason": "HTTP 200", "host": CN}
+        assert len(service.requests(key)) == 1
+    assert _notice(run).endswith("4 live, 0 revoked or invalid, 4 unknown (4 not sent)")
+
+    # Every format says why.
+    one = _files(tmp_path / "one", **{"a.env": (src / "openai.env").read_text()})
+    text = run_cli("files", str(one), "--verify", cwd=tmp_path, env=env)
+    assert "    verification: unknown (not sent: context names OpenAI)" in text.out, text.all
+    sarif = run_cli("files", str(one), "--format", "sarif", "--verify", cwd=tmp_path, env=env)
+    result = json.loads(sarif.out)["runs"][0]["results"][0]
+    assert result["properties"]["verification"]["reason"] == "not sent: context names OpenAI"
+    github = run_cli("files", str(one), "--format", "github", "--verify", cwd=tmp_path, env=env)
+    assert "Verification: unknown (not sent: context names OpenAI)." in github.out, github.all
+    _no_key_in(keys, run.all, text.all, sarif.all, github.all)
+    assert service.requests(openai_host) == []

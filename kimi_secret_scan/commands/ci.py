@@ -12,6 +12,7 @@ from kimi_secret_scan.ci_env import CiRange, detect_range
 from kimi_secret_scan.cli import (
     ScanOptions,
     handle_errors,
+    lfs_option,
     max_size_option,
     new_suppressions_option,
     scan_options,
@@ -90,6 +91,7 @@ def choose_range(cwd: Path, ci: CiRange) -> tuple[RevRange, str]:
 @click.option("--head", default="HEAD", show_default=True, help="The tip to scan, with --base.")
 @repo_option
 @max_size_option
+@lfs_option
 @new_suppressions_option
 @scan_options
 @handle_errors

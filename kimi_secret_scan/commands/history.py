@@ -10,6 +10,7 @@ from kimi_secret_scan import audit
 from kimi_secret_scan.cli import (
     ScanOptions,
     handle_errors,
+    lfs_option,
     max_size_option,
     scan_options,
 )
@@ -45,6 +46,7 @@ from kimi_secret_scan.sources.history import Selection, find_repo_dir
     "2, since the history before the shallow boundary is not scanned).",
 )
 @max_size_option
+@lfs_option
 @click.option(
     "--write-replacements",
     "replacements",
@@ -104,6 +106,7 @@ def command(
         max_file_size,
         meter,
         allow_shallow=allow_shallow,
+        allow_missing_lfs=opts.allow_missing_lfs,
         before_grouping=opts.verify_keys,
         jobs=jobs,
     )

@@ -23,6 +23,7 @@ from kimi_secret_scan import git
 from kimi_secret_scan.cli import (
     ScanOptions,
     handle_errors,
+    lfs_option,
     max_size_option,
     new_suppressions_option,
     scan_options,
@@ -90,6 +91,7 @@ def from_pre_commit(cwd: Path, env: Mapping[str, str]) -> tuple[RevRange, list[s
 @click.argument("url", required=False)
 @repo_option
 @max_size_option
+@lfs_option
 @new_suppressions_option
 @scan_options
 @handle_errors

@@ -17,6 +17,7 @@ import click
 from kimi_secret_scan.cli import (
     ScanOptions,
     handle_errors,
+    lfs_option,
     max_size_option,
     new_suppressions_option,
     scan_options,
@@ -61,6 +62,7 @@ def parse_updates(text: str, refs: list[PushedRef] | None = None) -> tuple[list[
 @click.command("pre-receive")
 @repo_option
 @max_size_option
+@lfs_option
 @new_suppressions_option
 @scan_options
 @handle_errors

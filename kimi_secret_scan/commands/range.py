@@ -16,6 +16,7 @@ from kimi_secret_scan import gate, gate_limits, git, inert, repo_paths
 from kimi_secret_scan.cli import (
     ScanOptions,
     handle_errors,
+    lfs_option,
     max_size_option,
     new_suppressions_option,
     scan_options,
@@ -26,7 +27,7 @@ from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.filters.baseline import BaselineFilter
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.scan import scan
-from kimi_secret_scan.sources import metadata
+from kimi_secret_scan.sources import lfs, metadata
 from kimi_secret_scan.sources.commits import (
     RevRange,
     iter_commit_contents,
@@ -98,7 +99,15 @@ def scan_commits(
     tags = [ref for ref in pushed if ref.name.startswith("refs/tags/")]
     items: Iterable[Content | Skipped] = itertools.chain(
         gate_limits.size_skips_unread(
-            iter_commit_contents(cwd, commits, max_size=limit, settings=settings), accepted
+            # A file tracked by Git LFS is committed as a pointer: its content, in the LFS
+            # store, is published too (a server has none: --allow-missing-lfs accepts it).
+            lfs.accepting(
+                lfs.Store(cwd, limit).resolve(
+                    iter_commit_contents(cwd, commits, max_size=limit, settings=settings)
+                ),
+                opts.allow_missing_lfs,
+            ),
+            accepted,
         ),
         metadata.commit_metadata(cwd, shas),
         metadata.tag_metadata(cwd, tags),
@@ -165,6 +174,7 @@ repo_option = click.option(
 @click.argument("spec", metavar="BASE..HEAD")
 @repo_option
 @max_size_option
+@lfs_option
 @new_suppressions_option
 @scan_options
 @handle_errors

@@ -7,7 +7,14 @@ import itertools
 import click
 
 from kimi_secret_scan import gate_limits, git
-from kimi_secret_scan.cli import ScanOptions, handle_errors, max_size_option, scan_options
+from kimi_secret_scan.cli import (
+    ScanOptions,
+    handle_errors,
+    lfs_option,
+    max_size_option,
+    scan_options,
+)
+from kimi_secret_scan.sources import lfs
 from kimi_secret_scan.sources.staged import (
     iter_staged,
     iter_whole_files,
@@ -25,6 +32,7 @@ from kimi_secret_scan.sources.staged import (
     help="The repository (default: the one around the current directory).",
 )
 @max_size_option
+@lfs_option
 @scan_options
 @handle_errors
 def command(
@@ -66,6 +74,10 @@ def command(
     # The names of the files the commit creates are published with it.
     named = set(paths)
     created = [c.path for c, _ in changes if c.status in "ARC" and (not named or c.path in named)]
+    # A file tracked by Git LFS is staged as a pointer: its content, in .git/lfs, too.
+    items = lfs.accepting(
+        lfs.Store(found.root, max_file_size).resolve(items), opts.allow_missing_lfs
+    )
     all_items = itertools.chain(
         gate_limits.size_skips_unread(items, accepted),
         gate_limits.new_path_names(created, "path name"),

@@ -86,11 +86,89 @@ def named_for_other_vendor(prefix: bytes) -> bool:
     (OPENAI_API_KEY with OPENAI_BASE_URL=https://api.moonshot.cn/v1 is how the OpenAI SDK
     reaches Moonshot), never a word or a console URL in a comment.
     """
+    return other_vendor_setting(prefix) is not None
+
+
+def other_vendor_setting(prefix: bytes) -> str | None:
+    """The provider named by the setting the value after `prefix` is assigned to
+    (`OPENAI_API_KEY=` -> "OpenAI"), or None."""
     match = _assigned_name().search(prefix)
     if match is None:
-        return False
+        return None
     name = match.group(1)
-    return _other_vendor_name().search(name) is not None and CONTEXT.search(name) is None
+    word = _other_vendor_name().search(name)
+    if word is None or CONTEXT.search(name) is not None:
+        return None
+    folded = str(word.group().decode("ascii")).lower()
+    return _VENDOR_WORDS.get(folded, folded.capitalize())
+
+
+_VENDOR_WORDS = {
+    "openai": "OpenAI",
+    "azure": "Azure OpenAI",
+    "gemini": "Google Gemini",
+    "google": "Google",
+    "anthropic": "Anthropic",
+    "claude": "Anthropic",
+    "deepseek": "DeepSeek",
+    "dashscope": "Alibaba DashScope",
+    "qwen": "Alibaba DashScope",
+    "zhipu": "Zhipu",
+    "glm": "Zhipu",
+    "minimax": "MiniMax",
+    "openrouter": "OpenRouter",
+    "siliconflow": "SiliconFlow",
+    "xai": "xAI",
+    "grok": "xAI",
+    "huggingface": "Hugging Face",
+    "github": "GitHub",
+    "aws": "AWS",
+}
+
+# API hosts of other providers. `--verify` never sends a key whose context names one of
+# these (OPENAI_BASE_URL=https://api.openai.com/v1) unless a Kimi API host is named too:
+# OpenAI's legacy keys and New-API relay keys share the Open Platform's sk- + 48 shape, and
+# a key sent to Moonshot that is not Moonshot's is a key leaked to a third party.
+_OTHER_VENDOR_HOSTS = (
+    (b"api.openai.com", "OpenAI"),
+    (b"openai.azure.com", "Azure OpenAI"),
+    (b"api.deepseek.com", "DeepSeek"),
+    (b"dashscope.aliyuncs.com", "Alibaba DashScope"),
+    (b"dashscope-intl.aliyuncs.com", "Alibaba DashScope"),
+    (b"api.siliconflow.cn", "SiliconFlow"),
+    (b"api.siliconflow.com", "SiliconFlow"),
+    (b"openrouter.ai", "OpenRouter"),
+    (b"api.anthropic.com", "Anthropic"),
+    (b"api.groq.com", "Groq"),
+    (b"api.together.xyz", "Together AI"),
+    (b"api.together.ai", "Together AI"),
+    (b"generativelanguage.googleapis.com", "Google Gemini"),
+    (b"api.mistral.ai", "Mistral"),
+    (b"open.bigmodel.cn", "Zhipu"),
+    (b"api.x.ai", "xAI"),
+    (b"ark.cn-beijing.volces.com", "Volcengine Ark"),
+    (b"api.minimax.chat", "MiniMax"),
+    (b"api.minimaxi.com", "MiniMax"),
+    (b"api.baichuan-ai.com", "Baichuan"),
+    (b"api.perplexity.ai", "Perplexity"),
+    (b"api.fireworks.ai", "Fireworks"),
+    (b"api.cohere.com", "Cohere"),
+    (b"api.cohere.ai", "Cohere"),
+)
+OTHER_VENDOR_HOST = lazy(
+    rb"(?i)(?<![A-Za-z0-9-])(?:[A-Za-z0-9-]+\.)?(?:"
+    + b"|".join(regex.escape(host) for host, _ in _OTHER_VENDOR_HOSTS)
+    + rb")(?![A-Za-z0-9-])"
+)
+
+
+def vendor_of_host(text: bytes) -> str:
+    """The provider whose API host `text` (a match of OTHER_VENDOR_HOST) names."""
+    folded = text.lower()
+    for host, vendor in _OTHER_VENDOR_HOSTS:
+        if folded.endswith(host):
+            return vendor
+    return "another provider"
 
 
 class Patterns:

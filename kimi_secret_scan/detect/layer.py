@@ -12,7 +12,16 @@ import regex
 from kimi_secret_scan import record
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detect import limits
-from kimi_secret_scan.detect.context import CN_HINT, INTL_HINT, KIMI_CODE_HINT, Patterns
+from kimi_secret_scan.detect.context import (
+    CN_HINT,
+    INTL_HINT,
+    KIMI_CODE_HINT,
+    OTHER_VENDOR_HOST,
+    Patterns,
+    api_host,
+    other_vendor_setting,
+    vendor_of_host,
+)
 from kimi_secret_scan.detect.excerpt import Locator, Span, decode_text
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
 
@@ -117,17 +126,23 @@ class Layer:
         leaves out matches on comment lines (a console URL in a comment is weaker context
         than an endpoint the code calls).
         """
+        return self.near_text(pattern, start, end, code_only) is not None
+
+    def near_text(
+        self, pattern: regex.Pattern[bytes], start: int, end: int, code_only: bool = False
+    ) -> bytes | None:
+        """The first match `near` finds, or None."""
         lo, hi = start - limits.CONTEXT_WINDOW, end + limits.CONTEXT_WINDOW
         starts, ends = self._positions(pattern, code_only)
         i = bisect.bisect_right(ends, lo)
         while i < len(starts) and starts[i] < hi:
             if not (starts[i] >= start and ends[i] <= end):
-                return True
+                return self.data[starts[i] : ends[i]]
             i += 1
         if self.origin is None:
-            return False
+            return None
         parent = self.origin.parent
-        return parent.near(pattern, self.to_parent(start), self.to_parent(end), code_only)
+        return parent.near_text(pattern, self.to_parent(start), self.to_parent(end), code_only)
 
     def line_prefix(self, start: int) -> bytes:
         line_start = self.data.rfind(b"\n", max(0, start - 200), start) + 1
@@ -148,6 +163,27 @@ class Layer:
         if intl and not cn:
             return KeyKind.PLATFORM_INTL
         return KeyKind.PLATFORM
+
+    def other_vendor(self, start: int, end: int) -> str | None:
+        """The other provider the key's context names, when nothing ties it to Kimi: then
+        `--verify` does not send it (a key sent to Moonshot that is another vendor's has
+        leaked to a third party). Named: another provider's API host nearby (a comment
+        counts), or a setting named for one (`OPENAI_API_KEY=`). Tied to Kimi: a Kimi API
+        host the code calls, a setting named for Kimi, or, for a setting named for another
+        provider with no other host nearby, Kimi words nearby (the OpenAI SDK pointed at
+        Moonshot by an environment set elsewhere)."""
+        prefix = self.line_prefix(start)
+        host = self.near_text(OTHER_VENDOR_HOST, start, end)
+        setting = other_vendor_setting(prefix)
+        if host is None and setting is None:
+            return None
+        if self.near(api_host(), start, end, code_only=True):
+            return None
+        if self.patterns.assignment.search(prefix):
+            return None
+        if host is None and self.near(self.patterns.context, start, end):
+            return None
+        return vendor_of_host(host) if host is not None else setting
 
     def finding(
         self,
@@ -174,10 +210,11 @@ class Layer:
         # this span: decoded or joined keys are shown (redacted on output) in place of their
         # encoded or split form, so an excerpt never carries a whole key in another spelling.
         span = Span(root_start, root_end, secret, line_start, line_end)
+        kind = key_kind or self.key_kind(start, end, secret)
         finding = Finding(
             rule=rule,
             confidence=confidence,
-            key_kind=key_kind or self.key_kind(start, end, secret),
+            key_kind=kind,
             path=self.content.path,
             line=line,
             column=col,
@@ -186,6 +223,9 @@ class Layer:
             commit=self.content.commit,
             note=note,
             encoding=self.label,
+            # A `sk-kimi-` key's prefix is its own; any other token (a key of Kimi Code only
+            # by its context, an Open Platform shape) may be another vendor's.
+            other_vendor=None if secret.startswith("sk-kimi-") else self.other_vendor(start, end),
         )
         root.spans[id(finding)] = span
         return finding

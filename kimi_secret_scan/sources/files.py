@@ -105,13 +105,14 @@ def _walk_git(directory: Path) -> Iterator[Path | Skipped] | None:
 
     git skips a directory it cannot open with only a warning: each becomes a Skipped.
     """
-    listing = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."]
+    named: list[str] = []  # the repository, named to git
     if "GIT_DIR" not in os.environ:  # else git reads the repository the caller named
         found = _enclosing_repo(directory)
         if found is None:
             return None
         git_dir, work_tree = found
-        listing = [f"--git-dir={git_dir}", f"--work-tree={work_tree}", *listing]
+        named = [f"--git-dir={git_dir}", f"--work-tree={work_tree}"]
+    listing = [*named, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."]
     out, warnings = git.try_git_warnings(listing, directory)
     if out is None:
         return None
@@ -120,6 +121,29 @@ def _walk_git(directory: Path) -> Iterator[Path | Skipped] | None:
     return itertools.chain(
         (_unreadable_dir(directory / m.group(1).rstrip("/"), m.group(2)) for m in unreadable),
         (directory / name for name in names),
+        _ignored(named, directory),
+    )
+
+
+def _ignored(named: list[str], directory: Path) -> Iterator[Skipped]:
+    """One line saying how much git's ignore rules left out, and how to scan it: the rules
+    come from the directory itself (.gitignore, and .git/info/exclude of a downloaded
+    repository), so "nothing to scan" alone could hide a whole tree. Ignored directories
+    are counted as one each (`--directory`: their files are not listed one by one)."""
+    ignored = ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"]
+    out = git.try_git([*named, *ignored, "--", "."], directory)
+    entries = [n for n in (out or b"").decode("utf-8", "surrogateescape").split("\0") if n]
+    if not entries:
+        return
+    folders = sum(n.endswith("/") for n in entries)
+    files = len(entries) - folders
+    counted = [f"{files} file{'' if files == 1 else 's'}"] if files else []
+    if folders:
+        counted.append(f"{folders} director{'y' if folders == 1 else 'ies'}")
+    yield Skipped(
+        str(directory),
+        f"{' and '.join(counted)} that git ignores (.gitignore, .git/info/exclude, "
+        "core.excludesFile), not scanned: --include-ignored scans them",
     )
 
 

@@ -60,7 +60,7 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit, Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
-from kimi_secret_scan.sources import metadata, reencode
+from kimi_secret_scan.sources import lfs, metadata, reencode
 from kimi_secret_scan.sources.attribution import (
     Introduction,
     RefWalk,
@@ -535,6 +535,8 @@ class HistorySource:
         self.max_size = max_size
         self.progress = progress
         self.stats = HistoryStats()
+        # The content behind Git LFS pointer blobs, read from this clone's LFS store.
+        self.lfs = lfs.Store(repo, max_size)
         # Commit → age in the topological walk (larger is older), for ordering occurrences.
         self.commit_age: dict[str, int] = {}
         # blob id -> the SHA-256 of each key its raw scan found (for "still in HEAD").
@@ -906,6 +908,8 @@ class HistorySource:
                     )
                     if find_container(data) is not None:
                         found += self._members(Content(path, data), oid, found)
+                    if size < lfs.POINTER_MAX and lfs.maybe_pointer(data):
+                        found += self._lfs(Content(path, data), oid)
                 if found:
                     if self.ref_walk is None:
                         self._found()
@@ -953,6 +957,23 @@ class HistorySource:
                     self.big_blobs[oid] = size
                 self.blob_keys.setdefault(oid, set()).update(f.secret_sha256 for f in found)
                 self.blob_path.setdefault(oid, path)
+
+    def _lfs(self, pointer: Content, oid: str) -> list[Finding]:
+        """The keys in the content a Git LFS pointer blob names (sources/lfs.py), kept
+        under the pointer's id: the content's occurrences are the pointer's. Content not in
+        this clone is said (and fails the audit unless --allow-missing-lfs)."""
+        behind = self.lfs.behind(pointer)
+        if behind is None:
+            return []
+        if isinstance(behind, Skipped):
+            self._skip(dataclasses.replace(behind, path=f"{pointer.path or oid} (blob {oid[:12]})"))
+            return []
+        if behind.chunks is not None:
+            return detect_chunks(behind, behind.chunks(), self.settings)
+        found = detect(behind, self.settings)
+        if find_container(behind.data) is not None:
+            found += self._members(behind, oid, found)
+        return found
 
     def _skip(self, item: Skipped) -> None:
         self.stats.skipped.append(item)
@@ -1213,14 +1234,21 @@ class HistorySource:
         chunks = partial(git.blob_chunks, self.repo, oid, _CHUNK) if big else None
         size = self.big_blobs.get(oid, 0)
         places: list[Introduction] = intros.get(oid, [])
-        if not places:
-            # Reachable, but no commit adds it: a tag (or another ref) pointing straight at
-            # the blob, which is then located by that ref.
-            for name in self._blob_refs().get(oid) or [self.blob_path[oid] or oid]:
-                yield Content(name, data, chunks=chunks, size=size)
-        for place in places:
-            path = self._note_path(place) or place.path
-            yield Content(path, data, commit=place.commit, chunks=chunks, size=size)
+        versions: list[tuple[bytes, Callable[[], Iterator[bytes]] | None, int]]
+        versions = [(data, chunks, size)]
+        behind = None if big else self.lfs.behind(Content("", data))
+        if isinstance(behind, Content):
+            # A Git LFS pointer: the content it names is reported where the pointer is.
+            versions.append((behind.data, behind.chunks, behind.size))
+        for body, pieces, length in versions:
+            if not places:
+                # Reachable, but no commit adds it: a tag (or another ref) pointing straight
+                # at the blob, which is then located by that ref.
+                for name in self._blob_refs().get(oid) or [self.blob_path[oid] or oid]:
+                    yield Content(name, body, chunks=pieces, size=length)
+            for place in places:
+                path = self._note_path(place) or place.path
+                yield Content(path, body, commit=place.commit, chunks=pieces, size=length)
 
     def _blob_refs(self) -> dict[str, list[str]]:
         """Blob id -> the refs that point at it, directly or through an annotated tag."""
