@@ -460,3 +460,38 @@ def test_a_target_cannot_allow_its_own_keys(tmp_path: Path) -> None:
     run = run_cli("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), cwd=tmp_path)
     assert run.code == 1, run.all
     assert redact(key) in run.out
+
+
+def test_reports_are_never_written_through_a_link_the_checkout_commits(tmp_path: Path) -> None:
+    """`audit .` in a checkout that commits `kimi-secret-scan-audit -> /elsewhere` (the
+    default --output-dir): refused, nothing written there (outfile's checks, as --output)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    repo = GitRepo(tmp_path / "r")
+    repo.write("a.txt", "x\n")
+    (repo.path / "kimi-secret-scan-audit").symlink_to(victim)
+    repo.add("a.txt", "kimi-secret-scan-audit")
+    repo.commit()
+    run = run_cli("audit", ".", cwd=repo.path, env=NO_CI)
+    assert run.code == 2, run.all
+    assert "is a symbolic link inside a repository" in run.err
+    assert list(victim.iterdir()) == []
+
+
+def test_a_report_planted_as_a_link_is_neither_followed_nor_read(tmp_path: Path) -> None:
+    """The output directory lies in another checkout, which commits `<slug>.json` as a link
+    to a clean report it forged: the audit of a leaking repository must not read as clean."""
+    from kimi_secret_scan.org import targets
+
+    leaking = GitRepo(tmp_path / "leaking")
+    leaking.commit_file("app.env", f"KIMI_API_KEY={kimi_code_key()}\n")
+    other = GitRepo(tmp_path / "other")
+    forged = tmp_path / "forged.json"
+    forged.write_text('{"tool": "kimi-secret-scan", "mode": "history", "groups": []}\n')
+    slug = targets.parse(str(leaking.path)).slug
+    (other.path / "out").mkdir()
+    (other.path / "out" / f"{slug}.json").symlink_to(forged)
+    run = run_cli("audit", str(leaking.path), "--output-dir", "out", cwd=other.path, env=NO_CI)
+    assert run.code == 2, run.all
+    assert "symbolic link" in run.err
+    assert forged.read_text() == '{"tool": "kimi-secret-scan", "mode": "history", "groups": []}\n'

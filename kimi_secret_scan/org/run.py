@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from kimi_secret_scan import __version__, audit, git
+from kimi_secret_scan import __version__, audit, git, outfile
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.org import timeline
 from kimi_secret_scan.org.merge import printable
@@ -137,12 +137,14 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     text = redact_text(text)  # a path, a ref or a message may be named after a key
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    # outfile's checks: never through a link (the file's or a directory's the audited
+    # checkout commits), never into a git directory; written beside and renamed over.
+    outfile.write(path, text, whole_keys=False)
 
 
 def _previous(path: Path) -> dict[str, Any] | None:
+    if path.is_symlink():
+        return None  # not a report this tool wrote (it never writes one as a link)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -163,16 +165,17 @@ def work(job: Job) -> Outcome:
         error = "interrupted"
     except Exception as exc:  # a message could quote content: its type only
         error = f"internal error ({type(exc).__name__})"
-    _write(
-        output,
-        {
-            "tool": "kimi-secret-scan",
-            "version": __version__,
-            "mode": MODE,
-            "target": _target_info(target),
-            "error": error,
-        },
-    )
+    failed = {
+        "tool": "kimi-secret-scan",
+        "version": __version__,
+        "mode": MODE,
+        "target": _target_info(target),
+        "error": error,
+    }
+    try:
+        _write(output, failed)
+    except ScanError as exc:  # outfile refused the place: the parent then cannot read it
+        error = f"{error}; {redact_text(str(exc))}"
     report("failed", 0, 0)
     return Outcome(target.name, "failed", error=error, output=str(output))
 
