@@ -495,3 +495,30 @@ def test_a_report_planted_as_a_link_is_neither_followed_nor_read(tmp_path: Path)
     assert run.code == 2, run.all
     assert "symbolic link" in run.err
     assert forged.read_text() == '{"tool": "kimi-secret-scan", "mode": "history", "groups": []}\n'
+
+
+@pytest.mark.parametrize("where", ["reflog", "worktree HEAD"])
+def test_a_rerun_audits_again_what_only_a_reflog_or_a_worktree_gained(
+    tmp_path: Path, where: str
+) -> None:
+    """The ref tips are unchanged, but the scan reads more than them: a key committed then
+    reset away (in a reflog only), or committed on another worktree's detached HEAD."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit_file("a.txt", "x\n")
+    args = ("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), "--no-progress")
+    first = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert first.code == 0, first.all
+    key = kimi_code_key()
+    if where == "reflog":
+        repo.commit_file("cfg.env", f"KIMI_API_KEY={key}\n")
+        repo.git("reset", "-q", "--hard", "HEAD~")
+    else:
+        other = tmp_path / "wt"
+        repo.git("worktree", "add", "-q", "--detach", str(other))
+        (other / "cfg.env").write_text(f"KIMI_API_KEY={key}\n")
+        repo.git("-C", str(other), "add", "cfg.env")
+        repo.git("-C", str(other), "-c", "core.logAllRefUpdates=false", "commit", "-qm", "k")
+    again = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert again.code == 1, again.all
+    assert "unchanged since the last run" not in again.err
+    assert redact(key) in again.out

@@ -663,3 +663,25 @@ def test_the_organisation_audit_carries_each_verdict_into_the_merged_report(
     assert keys == {_sha(live): "live", _sha(revoked): "revoked"}
     assert [r["host"] for r in service.requests(live)] == [CODE]  # once, to its own host
     assert live not in run.all and revoked not in run.all
+
+
+def test_an_audit_rerun_with_verify_asks_again(service: KeyService, tmp_path: Path) -> None:
+    """--verify changes the report: a rerun with it never reuses a report made without it,
+    nor an earlier verdict (a key revoked since must not stay "live")."""
+    key = kimi_code_key()
+    service.answer(key, 200)
+    repo = GitRepo(tmp_path / "service")
+    repo.commit_file("a.py", f'A = "{key}"\n', "add key")
+    args = ("audit", str(repo.path), "--output-dir", str(tmp_path / "reports"), "--no-progress",
+            "--format", "json")  # fmt: skip
+    first = run_cli(*args, cwd=tmp_path, env=service.env())
+    assert first.code == 1, first.all
+    assert service.requests(key) == []
+    second = run_cli(*args, "--verify", cwd=tmp_path, env=service.env())
+    assert "unchanged since the last run" not in second.err
+    assert [k["verification"]["status"] for k in _json(second)["keys"]] == ["live"]
+    service.answer(key, 401)
+    third = run_cli(*args, "--verify", cwd=tmp_path, env=service.env())
+    assert "unchanged since the last run" not in third.err
+    assert [k["verification"]["status"] for k in _json(third)["keys"]] == ["revoked"]
+    assert len(service.requests(key)) == 2

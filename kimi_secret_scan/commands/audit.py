@@ -69,8 +69,8 @@ def _outside(directory: Path, local: list[targets.Target], what: str) -> None:
     default="kimi-secret-scan-audit",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="One JSON report per target. A rerun skips targets whose report was made at the "
-    "same ref tips.",
+    help="One JSON report per target. A rerun skips targets whose report was made from the "
+    "same refs, HEADs and reflogs with the same settings.",
 )
 @click.option(
     "--jobs",
