@@ -81,8 +81,13 @@ def check_directory(directory: str | Path) -> None:
             f"refusing to write into {shown}: {linked} is a symbolic link inside a repository "
             f"(to {os.readlink(linked)}); name the directory itself"
         )
-    resolved = Path(directory).resolve()
-    if resolved.is_dir() and inside_git_dir(resolved):
+    # The directory, or before it is made the nearest one that exists (so that nothing is
+    # made inside a git directory first).
+    resolved = Path(directory).absolute()
+    while not resolved.exists() and resolved.parent != resolved:
+        resolved = resolved.parent
+    resolved = resolved.resolve()
+    if inside_git_dir(resolved):
         raise ScanError(
             f"refusing to write into {shown}: it is inside a git directory ({resolved}), where "
             "a file can be run as a hook or read as config; write it elsewhere"

@@ -524,3 +524,14 @@ def test_a_rerun_audits_again_what_only_a_reflog_or_a_worktree_gained(
     assert again.code == 1, again.all
     assert "unchanged since the last run" not in again.err
     assert redact(key) in again.out
+
+
+def test_reports_never_go_into_a_git_directory(tmp_path: Path) -> None:
+    audited = GitRepo(tmp_path / "audited")
+    audited.commit_file("a.txt", "x\n")
+    other = GitRepo(tmp_path / "other")
+    hooks = other.path / ".git" / "hooks" / "reports"
+    run = run_cli("audit", str(audited.path), "--output-dir", str(hooks), cwd=tmp_path, env=NO_CI)
+    assert run.code == 2, run.all
+    assert "inside a git directory" in run.err
+    assert not hooks.exists()
