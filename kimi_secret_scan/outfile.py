@@ -69,6 +69,31 @@ def _linked_directory(path: Path) -> str | None:
     return None
 
 
+def check_directory(directory: str | Path) -> None:
+    """A directory the scanner writes several files into (`audit --output-dir`), checked as
+    `write` checks a file's directory: not reached through a symbolic link inside a work
+    tree (a committed `kimi-secret-scan-audit -> /elsewhere`), the path itself included,
+    and not inside a git directory. Raises ScanError saying why not."""
+    shown = str(directory)
+    linked = _linked_directory(Path(directory) / "x")
+    if linked is not None:
+        raise ScanError(
+            f"refusing to write into {shown}: {linked} is a symbolic link inside a repository "
+            f"(to {os.readlink(linked)}); name the directory itself"
+        )
+    # The directory, or before it is made the nearest one that exists (so that nothing is
+    # made inside a git directory first).
+    resolved = Path(directory).absolute()
+    while not resolved.exists() and resolved.parent != resolved:
+        resolved = resolved.parent
+    resolved = resolved.resolve()
+    if inside_git_dir(resolved):
+        raise ScanError(
+            f"refusing to write into {shown}: it is inside a git directory ({resolved}), where "
+            "a file can be run as a hook or read as config; write it elsewhere"
+        )
+
+
 def write(target: str | Path, text: str, *, whole_keys: bool) -> None:
     """Write `text` to `target` (replacing it), or raise ScanError saying why not.
 

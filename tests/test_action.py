@@ -261,6 +261,16 @@ def test_scheduled_history_audit_and_inputs(runner: Runner, remote: Remote) -> N
     # High confidence only: these keys are high confidence, so the job still fails.
     high = runner.step("Scan", env, {"command": "history", "min-confidence": "high"})
     assert high.returncode == 1
+    # The repository's own configuration: listed as not applied, unless the input names it.
+    (workspace / ".kimi-secret-scan.toml").write_text('exclude = ["legacy.py"]\n')
+    plain = runner.step("Scan", env, {"command": "history", "sarif": ""})
+    assert "::error file=legacy.py," in plain.stdout
+    assert "own configuration, not applied" in plain.stdout
+    named = runner.step(
+        "Scan", env, {"command": "history", "sarif": "", "config": ".kimi-secret-scan.toml"}
+    )
+    assert "::error file=legacy.py," not in named.stdout
+    assert "::error file=main.py," in named.stdout
 
 
 def test_a_command_input_other_than_ci_or_history_is_refused(

@@ -18,7 +18,7 @@ import click
 import pytest
 
 from kimi_secret_scan.cli import main
-from tests.gitrepo import GitRepo, git
+from tests.gitrepo import GitRepo, git, run_cli
 from tests.keygen import kimi_code_key
 from tests.remotes import ZERO, cloned, documented_texts, key_line, scanner_path_env, with_origin
 
@@ -356,6 +356,21 @@ def test_baseline_blocks(repo: GitRepo) -> None:
     [block] = sh_blocks("kimi-secret-scan baseline audit")
     run_lines(block, repo.path, [0, 0, 0, 0], shell_env())
     assert (repo.path / ".kimi-secret-scan-baseline.toml").is_file()
+
+
+def test_history_names_the_repositorys_own_files_block(repo: GitRepo) -> None:
+    line, key = key_line()
+    repo.commit_file(".kimi-secret-scan.toml", f'allow-values = ["{key}"]\n', "config")
+    repo.commit_file("fixtures.py", line, "a test key")
+    repo.commit_file("legacy.py", key_line()[0], "an old key")
+    made = run_cli("baseline", "create", "--from", "history", "--any-path", cwd=repo.path)
+    assert made.code == 0, made.all
+    plain = run_cli("history", cwd=repo.path)
+    assert plain.code == 1, plain.all
+    assert "name it with --config .kimi-secret-scan.toml" in plain.out
+    assert "name it with --baseline .kimi-secret-scan-baseline.toml" in plain.out
+    [block] = sh_blocks("history --config .kimi-secret-scan.toml --baseline")
+    run_lines(block, repo.path, [0], shell_env())
 
 
 def test_acknowledge_revoked_keys_block(repo: GitRepo) -> None:

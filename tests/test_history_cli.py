@@ -8,6 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from kimi_secret_scan.finding import sha256_hex
 from tests import keygen
 from tests.gitrepo import GitRepo, git, run_cli
@@ -182,3 +184,65 @@ def test_a_server_after_a_force_push_says_what_it_still_stores(tmp_path: Path) -
         ["git", "cat-file", "-p", blob], cwd=server.path, capture_output=True, check=False
     )
     assert gone.returncode != 0
+
+
+OWN_SETTINGS = [
+    'exclude = ["*", "**", ".*"]',
+    'allow-regexes = ["."]',
+    'disable-rules = ["moonshot-api-key", "kimi-code-api-key"]',
+    "max-file-size = 1",
+]
+
+
+@pytest.mark.parametrize("setting", OWN_SETTINGS)
+def test_the_audited_repositorys_own_configuration_cannot_hide_its_keys(
+    tmp_path: Path, setting: str
+) -> None:
+    """A downloaded repository's `.kimi-secret-scan.toml` is its author's: not applied unless
+    named, and said in every format (as a skip, which does not make the scan incomplete)."""
+    repo = GitRepo(tmp_path / "r")
+    key = keygen.kimi_code_key()
+    repo.commit_file(".kimi-secret-scan.toml", setting + "\n")
+    repo.commit_file("cfg.env", f"KEY={key}\n")
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    data = json.loads(run.out)
+    assert [f["secret_sha256"] for f in data["findings"]] == [sha256_hex(key)]
+    assert data["stats"]["complete"] is True
+    [note] = data["stats"]["skipped"]
+    assert note["path"] == ".kimi-secret-scan.toml"
+    assert "name it with --config .kimi-secret-scan.toml" in note["reason"]
+    text = run_cli("history", cwd=repo.path)
+    own = "skipped .kimi-secret-scan.toml: the audited repository's own configuration, not applied"
+    assert own in text.out
+    for fmt in ("sarif", "github"):
+        assert "own configuration, not applied" in run_cli("history", "--format", fmt,
+                                                           cwd=repo.path).out  # fmt: skip
+    # Named on the command line, it is the user's choice, and applies.
+    named = run_cli("history", "--config", ".kimi-secret-scan.toml", cwd=repo.path)
+    assert named.code == 0, named.all
+    assert "not applied" not in named.all
+
+
+def test_the_audited_repositorys_own_baseline_applies_only_when_named(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.commit_file("cfg.env", f"KEY={keygen.kimi_code_key()}\n")
+    made = run_cli("baseline", "create", "--from", "history", cwd=repo.path)
+    assert made.code == 0, made.all
+    run = run_cli("history", cwd=repo.path)
+    assert run.code == 1, run.all
+    own = "skipped .kimi-secret-scan-baseline.toml: the audited repository's own baseline"
+    assert own in run.out
+    named = run_cli("history", "--baseline", ".kimi-secret-scan-baseline.toml", cwd=repo.path)
+    assert named.code == 0, named.all
+
+
+def test_a_configuration_outside_the_audited_repository_is_the_users(tmp_path: Path) -> None:
+    """`history --repo downloaded` from your own checkout: your configuration applies."""
+    downloaded = GitRepo(tmp_path / "downloaded")
+    downloaded.commit_file("cfg.env", f"KEY={keygen.kimi_code_key()}\n")
+    mine = GitRepo(tmp_path / "mine")
+    mine.commit_file(".kimi-secret-scan.toml", 'allow-regexes = ["."]\n')
+    run = run_cli("history", "--repo", str(downloaded.path), cwd=mine.path)
+    assert run.code == 0, run.all
+    assert "not applied" not in run.all

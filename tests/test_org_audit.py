@@ -456,7 +456,82 @@ def test_a_target_cannot_allow_its_own_keys(tmp_path: Path) -> None:
     key = kimi_code_key()
     repo.commit_file(".kimi-secret-scan.toml", "allow-regexes = ['.*']\n")
     repo.commit_file("app.py", f'KIMI_API_KEY = "{key}"\n')
-    assert run_cli("history", cwd=repo.path).code == 0  # its own configuration allows it
+    # Nor in `history`, unless named (docs/suppressions.md).
+    assert run_cli("history", cwd=repo.path).code == 1
+    assert run_cli("history", "--config", ".kimi-secret-scan.toml", cwd=repo.path).code == 0
     run = run_cli("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), cwd=tmp_path)
     assert run.code == 1, run.all
     assert redact(key) in run.out
+
+
+def test_reports_are_never_written_through_a_link_the_checkout_commits(tmp_path: Path) -> None:
+    """`audit .` in a checkout that commits `kimi-secret-scan-audit -> /elsewhere` (the
+    default --output-dir): refused, nothing written there (outfile's checks, as --output)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    repo = GitRepo(tmp_path / "r")
+    repo.write("a.txt", "x\n")
+    (repo.path / "kimi-secret-scan-audit").symlink_to(victim)
+    repo.add("a.txt", "kimi-secret-scan-audit")
+    repo.commit()
+    run = run_cli("audit", ".", cwd=repo.path, env=NO_CI)
+    assert run.code == 2, run.all
+    assert "is a symbolic link inside a repository" in run.err
+    assert list(victim.iterdir()) == []
+
+
+def test_a_report_planted_as_a_link_is_neither_followed_nor_read(tmp_path: Path) -> None:
+    """The output directory lies in another checkout, which commits `<slug>.json` as a link
+    to a clean report it forged: the audit of a leaking repository must not read as clean."""
+    from kimi_secret_scan.org import targets
+
+    leaking = GitRepo(tmp_path / "leaking")
+    leaking.commit_file("app.env", f"KIMI_API_KEY={kimi_code_key()}\n")
+    other = GitRepo(tmp_path / "other")
+    forged = tmp_path / "forged.json"
+    forged.write_text('{"tool": "kimi-secret-scan", "mode": "history", "groups": []}\n')
+    slug = targets.parse(str(leaking.path)).slug
+    (other.path / "out").mkdir()
+    (other.path / "out" / f"{slug}.json").symlink_to(forged)
+    run = run_cli("audit", str(leaking.path), "--output-dir", "out", cwd=other.path, env=NO_CI)
+    assert run.code == 2, run.all
+    assert "symbolic link" in run.err
+    assert forged.read_text() == '{"tool": "kimi-secret-scan", "mode": "history", "groups": []}\n'
+
+
+@pytest.mark.parametrize("where", ["reflog", "worktree HEAD"])
+def test_a_rerun_audits_again_what_only_a_reflog_or_a_worktree_gained(
+    tmp_path: Path, where: str
+) -> None:
+    """The ref tips are unchanged, but the scan reads more than them: a key committed then
+    reset away (in a reflog only), or committed on another worktree's detached HEAD."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit_file("a.txt", "x\n")
+    args = ("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), "--no-progress")
+    first = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert first.code == 0, first.all
+    key = kimi_code_key()
+    if where == "reflog":
+        repo.commit_file("cfg.env", f"KIMI_API_KEY={key}\n")
+        repo.git("reset", "-q", "--hard", "HEAD~")
+    else:
+        other = tmp_path / "wt"
+        repo.git("worktree", "add", "-q", "--detach", str(other))
+        (other / "cfg.env").write_text(f"KIMI_API_KEY={key}\n")
+        repo.git("-C", str(other), "add", "cfg.env")
+        repo.git("-C", str(other), "-c", "core.logAllRefUpdates=false", "commit", "-qm", "k")
+    again = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert again.code == 1, again.all
+    assert "unchanged since the last run" not in again.err
+    assert redact(key) in again.out
+
+
+def test_reports_never_go_into_a_git_directory(tmp_path: Path) -> None:
+    audited = GitRepo(tmp_path / "audited")
+    audited.commit_file("a.txt", "x\n")
+    other = GitRepo(tmp_path / "other")
+    hooks = other.path / ".git" / "hooks" / "reports"
+    run = run_cli("audit", str(audited.path), "--output-dir", str(hooks), cwd=tmp_path, env=NO_CI)
+    assert run.code == 2, run.all
+    assert "inside a git directory" in run.err
+    assert not hooks.exists()

@@ -719,3 +719,25 @@ def test_a_key_another_providers_context_claims_is_never_sent(
     assert "Verification: unknown (not sent: context names OpenAI)." in github.out, github.all
     _no_key_in(keys, run.all, text.all, sarif.all, github.all)
     assert service.requests(openai_host) == []
+
+
+def test_an_audit_rerun_with_verify_asks_again(service: KeyService, tmp_path: Path) -> None:
+    """--verify changes the report: a rerun with it never reuses a report made without it,
+    nor an earlier verdict (a key revoked since must not stay "live")."""
+    key = kimi_code_key()
+    service.answer(key, 200)
+    repo = GitRepo(tmp_path / "service")
+    repo.commit_file("a.py", f'A = "{key}"\n', "add key")
+    args = ("audit", str(repo.path), "--output-dir", str(tmp_path / "reports"), "--no-progress",
+            "--format", "json")  # fmt: skip
+    first = run_cli(*args, cwd=tmp_path, env=service.env())
+    assert first.code == 1, first.all
+    assert service.requests(key) == []
+    second = run_cli(*args, "--verify", cwd=tmp_path, env=service.env())
+    assert "unchanged since the last run" not in second.err
+    assert [k["verification"]["status"] for k in _json(second)["keys"]] == ["live"]
+    service.answer(key, 401)
+    third = run_cli(*args, "--verify", cwd=tmp_path, env=service.env())
+    assert "unchanged since the last run" not in third.err
+    assert [k["verification"]["status"] for k in _json(third)["keys"]] == ["revoked"]
+    assert len(service.requests(key)) == 2

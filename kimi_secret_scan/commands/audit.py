@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from kimi_secret_scan import outfile
 from kimi_secret_scan.cli import handle_errors, max_size_option
 from kimi_secret_scan.commands.merge import emit, format_option, output_option
 from kimi_secret_scan.errors import ScanError
@@ -68,8 +69,8 @@ def _outside(directory: Path, local: list[targets.Target], what: str) -> None:
     default="kimi-secret-scan-audit",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="One JSON report per target. A rerun skips targets whose report was made at the "
-    "same ref tips.",
+    help="One JSON report per target. A rerun skips targets whose report was made from the "
+    "same refs, HEADs and reflogs with the same settings.",
 )
 @click.option(
     "--jobs",
@@ -157,12 +158,20 @@ def command(
     outdir = Path(output_dir)
     _outside(cache, local, "the cache")
     _outside(outdir, local, "the output directory")
-    outdir.mkdir(parents=True, exist_ok=True)
+    # Not through a link the current checkout commits (`kimi-secret-scan-audit -> /elsewhere`):
+    # checked before mkdir, which would follow it, and after, once the directory exists.
+    outfile.check_directory(outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScanError(f"cannot create {outdir}: {exc.strerror}") from None
+    outfile.check_directory(outdir)
     job_list = [
         run.Job(
             t,
             str(cache.resolve()),
-            str(run.output_path(outdir, t).resolve()),
+            # As typed, made absolute, not resolved: outfile.write checks the links on the way.
+            str(run.output_path(outdir, t).absolute()),
             str(Path(config_file).resolve()) if config_file else None,
             str(Path(baseline_file).resolve()) if baseline_file else None,
             max_file_size,
@@ -173,5 +182,9 @@ def command(
     live = run.wants_live() if progress is None else progress
     display = run.Display(len(job_list), live)
     outcomes = run.run(job_list, jobs or os.cpu_count() or 1, display) if job_list else []
+    for o in outcomes:
+        if Path(o.output).is_symlink():
+            # Never written as a link (outfile refuses to): one planted there is not ours.
+            raise ScanError(f"{o.output} is a symbolic link, not a report this audit wrote")
     loaded = [(Path(o.output), merge.load(Path(o.output))) for o in outcomes]
     return emit(merge.merge(loaded), output_format, output_file)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import click
 
 from kimi_secret_scan import audit
+from kimi_secret_scan import config as config_file
 from kimi_secret_scan.cli import (
     ScanOptions,
+    configure,
     handle_errors,
     lfs_option,
     max_size_option,
     scan_options,
 )
+from kimi_secret_scan.config import Config
+from kimi_secret_scan.content import Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.reports import history_json, history_text
@@ -89,12 +94,16 @@ def command(
     refs, notes) and every reflog entry; REVS (for example `main v1.0`) or --since narrow
     it. Keys are grouped by distinct key, with where each first appeared, the refs it is
     reachable from, whether it is still in HEAD, and the revoke-then-purge plan.
+
+    The audited repository's own configuration and baseline apply only when named with
+    --config and --baseline: a repository must not allow its own keys in an audit of it.
     """
     for rev in (*revs, since or ""):
         if rev.startswith("-"):
             # Passed on to git log / rev-list, an option such as --output=FILE would write.
             raise ScanError(f"{rev}: a revision cannot start with '-'")
     root = find_repo_dir(repo)
+    opts, max_file_size, left_out = _without_the_audited_repositorys_own(opts, root, max_file_size)
     selection = Selection(revs=revs, since=since, reflog=not no_reflog)
     show = (Progress.wanted() and not opts.quiet) if progress is None else progress
     meter = Progress("kimi-secret-scan history") if show else None
@@ -110,6 +119,8 @@ def command(
         before_grouping=opts.verify_keys,
         jobs=jobs,
     )
+    # Said in every format, as the skips are: what was not applied, and how to apply it.
+    report.result.stats.skipped.extend(left_out)
     groups = report.groups
     if replacements and groups:
         written = audit.write_replacements(groups, replacements, root)
@@ -136,3 +147,73 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
         return None
 
     return opts.report(report.result, own, tail=history_text.summary(report))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, top = path.resolve(), root.resolve()
+    return real == top or top in real.parents
+
+
+def _without_the_audited_repositorys_own(
+    opts: ScanOptions, root: Path, max_file_size: int
+) -> tuple[ScanOptions, int, list[Skipped]]:
+    """An audit of history is not talked out of its findings by the repository audited.
+
+    A configuration or baseline file found inside the audited repository (its
+    `.kimi-secret-scan.toml`, `pyproject.toml`, `.kimi-secret-scan-baseline.toml`) is the
+    repository's own: a downloaded one would `exclude` its keys, allow them, disable the
+    rules or set `max-file-size = 1`. It applies only when the command line names it
+    (`--config`, `--baseline`), as in `audit`, which never reads it; else it is left out and
+    listed as skipped, saying how to apply it. A file outside the repository (`history
+    --repo downloaded.git` run from your own checkout) is yours, and applies."""
+    if opts.sink is not None:
+        return opts, max_file_size, []  # `baseline create --from history`: the user's own
+    params = click.get_current_context().params
+    config = opts.config
+    assert config is not None
+    own_config = (
+        not opts.config_given and config.source is not None and _inside(config.source, root)
+    )
+    baseline_named = params.get("baseline_file") is not None
+    # The baseline that applies when none is named: the one a configuration that still
+    # applies names, else the default at the root.
+    default_baseline = Config(root=config.root).baseline_path if own_config else None
+    baseline = default_baseline or config.baseline_path
+    own_baseline = (
+        not baseline_named
+        and not params.get("no_baseline")
+        and baseline.is_file()
+        and (own_config or config.baseline is None)
+        and _inside(baseline, root)
+    )
+    if not own_config and not own_baseline:
+        return opts, max_file_size, []
+    left: list[Skipped] = []
+    why = "the audited repository's own {what}, not applied (a repository must not allow its "
+    why += "own keys in an audit of it): to apply it, name it with {option} {path}"
+    if own_config:
+        assert config.source is not None
+        path = config_file.shown(config.source)
+        left.append(Skipped(path, why.format(what="configuration", option="--config", path=path)))
+    if own_baseline:
+        path = config_file.shown(baseline)
+        left.append(Skipped(path, why.format(what="baseline", option="--baseline", path=path)))
+    again = configure(
+        output_format=params.get("output_format"),
+        output_file=params.get("output_file"),
+        show_secrets=bool(params.get("show_secrets")),
+        config_file=None if own_config else params.get("config_file"),
+        use_config=not (own_config or params.get("no_config")),
+        baseline_file=params.get("baseline_file"),
+        use_baseline=not (own_baseline or params.get("no_baseline")),
+        min_confidence=params.get("min_confidence"),
+        reports=tuple(params.get("reports") or ()),
+        verbose=bool(params.get("verbose")),
+        quiet=bool(params.get("quiet")),
+    )
+    again.verify = opts.verify
+    again.config_given = opts.config_given
+    again.max_file_size_option = opts.max_file_size_option
+    if opts.max_file_size_option is None and again.config is not None:
+        max_file_size = again.config.max_file_size  # not the repository's own limit
+    return again, max_file_size, left
