@@ -263,16 +263,45 @@ def file_kind(path: str) -> str:
 
 
 def _q(path: str) -> str:
-    return shlex.quote(path)
+    """`path` as one bash word naming its exact bytes when pasted. A name that is not
+    printable (bytes that are not UTF-8, which reach us as surrogates and a report shows as
+    U+FFFD; controls; bidi marks) is written in bash's $'...' with \\xNN escapes: pasted,
+    it names the real bytes, and printed, it holds no control for the terminal."""
+    if path.isprintable():
+        return shlex.quote(path)
+    out = []
+    for ch in path:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogateescape"))
+    return "$'" + "".join(out) + "'"
 
 
 def _paths(paths: Sequence[str]) -> str:
     return " ".join(_q(p) for p in paths)
 
 
+# Without --literal-pathspecs git reads a path argument as a pathspec: a leading `:` is
+# magic (`:!x.env` excludes, so `git rm --cached` would take out every other file) and
+# `*?[` are wildcards (they would match other files too).
+_PATHSPEC_SPECIAL = ("*", "?", "[", "\\")
+
+
+def _git(paths: Sequence[str]) -> str:
+    """`git`, told to read the paths of its command as the names they are where one of
+    them would be read otherwise (kept short for the usual names)."""
+    odd = any(p.startswith(":") or any(c in p for c in _PATHSPEC_SPECIAL) for p in paths)
+    return "git --literal-pathspecs" if odd else "git"
+
+
 def _ignore_pattern(path: str) -> str:
-    """A .gitignore line matching exactly this path from the root."""
-    escaped = "".join("\\" + ch if ch in "\\*?[!# " else ch for ch in path)
+    """A .gitignore line matching exactly this path from the root: `\\` escapes what the
+    patterns read (`\\ * ? [`, a leading `!` or `#`, trailing spaces); a line break,
+    which no pattern line can hold, is matched by `?` (any one character)."""
+    escaped = "".join("?" if ch in "\n\r" else "\\" + ch if ch in "\\*?[!# " else ch for ch in path)
     return "/" + escaped
 
 
@@ -318,7 +347,7 @@ def file_steps(
             "that is not tracked, your secret store, a CI secret)"
         )
         if commands:
-            steps.append([f"{text}; then {then}:", f"$ git add -- {_paths(code)}"])
+            steps.append([f"{text}; then {then}:", f"$ {_git(code)} add -- {_paths(code)}"])
         else:
             steps.append([f"{text}; then {then}."])
     secrets = groups[SECRETS]
@@ -336,8 +365,8 @@ def file_steps(
                 [
                     f"{text}:",
                     # The leading newline: a .gitignore without a final one keeps its last line.
-                    f"$ printf '\\n%s\\n' {ignore} >> .gitignore && git rm --cached -q -- "
-                    f"{_paths(secrets)} && git add .gitignore",
+                    f"$ printf '\\n%s\\n' {ignore} >> .gitignore && {_git(secrets)} rm "
+                    f"--cached -q -- {_paths(secrets)} && git add .gitignore",
                 ]
             )
         else:
@@ -349,7 +378,7 @@ def file_steps(
             "key with a placeholder (for example sk-your-key-here)"
         )
         if commands:
-            steps.append([f"{text}; then {then}:", f"$ git add -- {_paths(example)}"])
+            steps.append([f"{text}; then {then}:", f"$ {_git(example)} add -- {_paths(example)}"])
         else:
             steps.append([f"{text}; then {then}."])
     return steps
