@@ -28,6 +28,7 @@ from pathlib import PurePosixPath
 
 from kimi_secret_scan import record
 from kimi_secret_scan.finding import Finding, KeyKind
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.verdict import Verdict, rank, tagged
 
 KIMI_CODE_CONSOLE = "https://www.kimi.com/code/console"
@@ -230,6 +231,7 @@ _SECRETS_NAMES = {".env", ".envrc", ".secrets", ".netrc", "secrets.toml", "secre
 _SECRETS_NAMES |= {"secrets.yaml", "secrets.yml", "secrets.ini"}
 
 CODE, SECRETS, EXAMPLE, MESSAGE, NAME = "code", "secrets", "example", "message", "name"
+_KEYED = "keyed"  # a file whose own name holds a key (no command can name it unredacted)
 # Where the gates report what is not a file's content (sources/metadata.py): a commit's or a
 # tag's message, header lines and people, notes (reworded with the commit), and the names of
 # files and refs (renamed). `history` names a message `<commit message>`.
@@ -317,11 +319,15 @@ def file_steps(
     `commands`: print the git commands (the files are in a git work tree, paths from its
     root); `then` ends each step ("commit", "stage the edit", ...); `rotated`: the keys were
     published, so a secrets file gets the new key, not the old value."""
-    groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: [], NAME: []}
+    groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: [], NAME: [], _KEYED: []}
     env_vars: list[str] = []
     for leak in leaks:
         for path in leak.paths:
             kind = file_kind(path)
+            if kind in (CODE, SECRETS, EXAMPLE) and redact_text(path) != path:
+                # The file's name holds a key too (in any spelling the detectors read): it
+                # is printed redacted, so a command naming it could not be pasted.
+                kind = _KEYED
             if kind in groups and path not in groups[kind]:
                 groups[kind].append(path)
             if kind == CODE:
@@ -337,6 +343,17 @@ def file_steps(
                 f"In {_listed(renamed)}: the name of a file, folder or ref holds the key: rename "
                 "it (`git mv` for a file or folder, `git branch -m` / a new tag for a ref; "
                 f"the name is shown above redacted); then {then}."
+            ]
+        )
+    keyed = groups[_KEYED]
+    if keyed:
+        steps.append(
+            [
+                f"In {_listed(keyed)}: the file's name holds a key too (shown redacted), so no "
+                "command is printed for it: one naming the file would show the key. Rename "
+                "it (`git mv`, your shell's completion types the old name), take the key out "
+                "of its content (read it from the environment; for a `.env` file, also add "
+                f"the new name to .gitignore and `git rm --cached` it); then {then}."
             ]
         )
     code = groups[CODE]
