@@ -21,12 +21,11 @@ situation it is printed for; the tests run each one (tests/test_remedy.py).
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from kimi_secret_scan import record
+from kimi_secret_scan import inert, record
 from kimi_secret_scan.finding import Finding, KeyKind
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.verdict import Verdict, rank, tagged
@@ -265,21 +264,7 @@ def file_kind(path: str) -> str:
 
 
 def _q(path: str) -> str:
-    """`path` as one bash word naming its exact bytes when pasted. A name that is not
-    printable (bytes that are not UTF-8, which reach us as surrogates and a report shows as
-    U+FFFD; controls; bidi marks) is written in bash's $'...' with \\xNN escapes: pasted,
-    it names the real bytes, and printed, it holds no control for the terminal."""
-    if path.isprintable():
-        return shlex.quote(path)
-    out = []
-    for ch in path:
-        if ch in "\\'":
-            out.append("\\" + ch)
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogateescape"))
-    return "$'" + "".join(out) + "'"
+    return inert.shell_word(path)
 
 
 def _paths(paths: Sequence[str]) -> str:
@@ -669,7 +654,7 @@ def server_way_out(
             "server they run:"
         )
         lines.append(
-            f"$ kimi-secret-scan baseline add --file {shlex.quote(baseline)} {hashes} "
+            f"$ kimi-secret-scan baseline add --file {_q(baseline)} {hashes} "
             '--reason "not a real key"'
         )
     else:
