@@ -254,6 +254,12 @@ def test_files_named_after_an_escaped_key(tmp_path: Path) -> None:
     run = run_cli("baseline", "create", "--file", str(baseline), cwd=repo.path)
     assert run.code == 0, run.all
     check(run, baseline)
+    # The organisation audit: each target's JSON report, and the merged report printed.
+    reports = outside / "audit"
+    run = run_cli("audit", str(repo.path), "--output-dir", str(reports), "-j", "1", cwd=tmp_path)
+    assert run.code == 1, run.all
+    check(run, *reports.glob("*.json"))
+    assert list(reports.glob("*.json"))
 
 
 def test_redact_text_reads_every_spelling_the_detectors_find() -> None:
