@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-import shlex
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kimi_secret_scan import git, remediation
+from kimi_secret_scan import git, inert, remediation
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
@@ -270,7 +269,7 @@ def purge_target(root: Path) -> PurgeTarget:
 
 
 def _q(path: Path | str) -> str:
-    return shlex.quote(str(path))
+    return inert.shell_word(str(path))  # a path that is not UTF-8 names its bytes
 
 
 def _server_steps(target: PurgeTarget) -> list[list[str]]:

@@ -22,7 +22,7 @@ from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
 from kimi_secret_scan.finding import Confidence
 from kimi_secret_scan.formats import FORMAT_NAMES, ReportTarget, parse_target, stdout_conflict
-from kimi_secret_scan.redaction import redact_text
+from kimi_secret_scan.redaction import hidden_in, redact_text
 from kimi_secret_scan.reports import FORMATS
 from kimi_secret_scan.reports.text import shown_path, summary
 from kimi_secret_scan.result import ScanResult
@@ -174,16 +174,24 @@ class ScanOptions:
         return [ReportTarget(self.output_format, self.output_file), *self.reports]
 
     def report(
-        self, result: ScanResult, own: OwnRenderer | None = None, tail: str | None = None
+        self,
+        result: ScanResult,
+        own: OwnRenderer | None = None,
+        tail: str | None = None,
+        printed: Iterable[str] = (),
     ) -> int:
         """Render every report of the run from this one result, write each, and turn the
         result into the exit code. `tail` is the summary line said on stderr when no report
-        reached the terminal (default: the text summary)."""
+        reached the terminal (default: the text summary); `printed`: other repository text
+        `own` renders (ref names), for the net."""
         if self.sink is not None:
             self.sink.results.append(result)
             return ExitCode.CLEAN
         self.verify_keys(result)
         targets = self.targets()
+        # The net under every format: the scan's keys, and those the detectors find in the
+        # names and texts the reports print, in every spelling and escape (redaction.py).
+        net = None if self.show_secrets else hidden_in(result, printed)
         readable_on_stdout = False
         text_on_stdout = any(t.path is None and t.format == "text" for t in targets)
         for target in targets:
@@ -200,8 +208,8 @@ class ScanOptions:
                 head, _, last = text.rstrip("\n").rpartition("\n")
                 if last == summary(result):
                     text = head + "\n" if head else ""
-            if not self.show_secrets:
-                text = redact_text(text)  # a path can be named after a key
+            if net is not None:
+                text = redact_text(text, net)  # a path can be named after a key
             if target.path is not None:
                 write_output(target.path, text, whole_keys=self.show_secrets)
             else:
@@ -291,12 +299,12 @@ def outcome(failing: bool, skipped: Iterable[Skipped]) -> int:
         first = unread[0]
         more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
         tail = "" if failing else "; not reporting clean"
-        click.echo(
+        line = (
             f"kimi-secret-scan: {'warning' if failing else 'error'}: the scan is incomplete: "
             f"{inert.path(first.path)}{more} could not be read or scanned "
-            f"({inert.text(first.reason)}){tail}",
-            err=True,
+            f"({inert.text(first.reason)}){tail}"
         )
+        click.echo(redact_text(line), err=True)  # the path may be named after a key
     if failing:
         return ExitCode.FINDINGS
     return ExitCode.ERROR if unread else ExitCode.CLEAN

@@ -100,3 +100,26 @@ def markdown_code(value: str) -> str:
     escaped = _html_escape(text(value)).replace("|", "&#124;")
     escaped = escaped.replace("##[", "#\\x23[")
     return f"<code>{escaped}</code>"
+
+
+# --- commands to paste ---------------------------------------------------------------------
+
+
+def shell_word(value: str) -> str:
+    """`value` as one bash word naming its exact bytes when pasted. A value that is not
+    printable (bytes that are not UTF-8, which reach us as surrogates and a report shows as
+    U+FFFD; controls; bidi marks) is written in bash's $'...' with \\xNN escapes: pasted, it
+    names the real bytes, and printed, it holds no control for the terminal."""
+    if value.isprintable():
+        import shlex  # only a plan or a hint prints a command
+
+        return shlex.quote(value)
+    out = []
+    for ch in value:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogateescape"))
+    return "$'" + "".join(out) + "'"

@@ -2,13 +2,25 @@
 paths and ref names a report prints (a file or branch can be named after a key).
 
 Findings redact their own key; this is the net under everything else the tool prints.
+Two layers: the shapes below (plain, base64, percent), cheap enough for every line; and the
+detectors themselves, run on a text that could hold a key in another spelling they decode
+(`sk\\u002d…`, `sk&#45;…`, `sk\\x2d…`, split pieces, a key named by a Kimi setting), so
+that whatever the scan can find in a name is never printed whole. A report is rendered with
+format escapes (JSON doubles a backslash, HTML escapes `&`), which the detectors no longer
+read as the same spelling: the report's net is a Hidden built from the scan's own keys and
+the raw names and texts it renders (`hidden_in`), applied to the rendered report.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from kimi_secret_scan.finding import redact
+from kimi_secret_scan.finding import Finding, redact
+
+if TYPE_CHECKING:
+    from kimi_secret_scan.result import ScanResult
 
 # An sk- token with a run of 20+ letters and digits: the shape of every key the detectors
 # report, and not of ordinary names such as `sk-learn-notes.md`. No left boundary: a
@@ -26,9 +38,17 @@ _URLSAFE = str.maketrans("-_", "+/")
 _ENCODED_SK = ("c2st", "NrL", "zay")
 
 
-def redact_text(text: str) -> str:
+def redact_text(text: str, hidden: Hidden | None = None) -> str:
     """`text` with every key-shaped token redacted as findings redact keys, also where a
-    name holds one base64- or percent-encoded."""
+    name holds one base64- or percent-encoded, and every key the detectors find in it in
+    any spelling. `hidden`: a rendered report's net (hidden_in); the text itself is then not
+    run through the detectors (what it renders was, before its format escaped it)."""
+    if hidden is not None:
+        text = hidden.apply(text)
+    elif _worth_detecting(text):
+        found = Hidden()
+        found.add_text(text)
+        text = found.apply(text)
     if "sk-" in text:
         text = _KEY_SHAPED.sub(lambda m: redact(m.group(0)), text)
     if "%" in text and _PERCENT_SK.search(text):
@@ -40,6 +60,12 @@ def redact_text(text: str) -> str:
 
 def _keys_in(decoded: str) -> list[str]:
     return [redact(m.group(0)) for m in _KEY_SHAPED.finditer(decoded)]
+
+
+def _plain_keys(run: str) -> list[str]:
+    from urllib.parse import unquote
+
+    return _KEY_SHAPED.findall(unquote(run, errors="replace")) if "%" in run else []
 
 
 def _decoded_percent(match: re.Match[str]) -> str:
@@ -68,3 +94,178 @@ def _decoded_base64(match: re.Match[str]) -> str:
             continue
         keys += [k for k in _keys_in(decoded) if k not in keys]
     return " ".join(keys) if keys else match.group(0)
+
+
+# -- the detectors' net --------------------------------------------------------------------
+
+# What a spelling the detectors decode needs: `sk` (plain or escaped: `\\x73`, `&#115;`,
+# `%73`), a setting named for Kimi or Moonshot, base64 of `sk-`, or UTF-16's NULs; and a
+# run of 20 characters a key or its encoding is written with. Text with none of these (a
+# summary line, most paths and refs) is not handed to the detectors: the hook stays fast.
+_SPELLING_RUN = re.compile(r"[A-Za-z0-9+/=_\\%&#;-]{20,}")
+_SPELLING_HINTS = ("sk", "\\", "&#", "%", "kimi", "moonshot", "\x00", "c2st", "nrl", "zay")
+# A key's letters and digits, as every format's escaping leaves them (JSON, HTML, GitHub's
+# `%25`, the inert escapes): a run this long of a key is hidden wherever it is printed.
+_FRAGMENT = 12
+_ALNUM_RUN = re.compile(rf"[A-Za-z0-9]{{{_FRAGMENT},}}")
+_LONG_ALNUM = re.compile(r"[A-Za-z0-9]{12}")
+_HEX = frozenset("0123456789abcdef")
+
+
+def _worth_detecting(text: str) -> bool:
+    if len(text) < 20:
+        return False
+    folded = text.lower()
+    if not any(hint in folded for hint in _SPELLING_HINTS):
+        return False
+    if "\x00" in text or '"' in text or "'" in text:
+        return True  # UTF-16; a key in string pieces (no long run, but quotes)
+    if _SPELLING_RUN.search(text) is None:
+        return False
+    # A key's body in letters and digits, or written in escapes (most paths have neither).
+    return "\\" in text or "%" in text or "&#" in text or _LONG_ALNUM.search(text) is not None
+
+
+def _detected(text: str) -> list[tuple[str, int, int]]:
+    """(key, start, end) of each key the detectors find in `text`, start and end as offsets
+    into `text` (end past the key's last character)."""
+    from kimi_secret_scan.content import Content
+    from kimi_secret_scan.detect.layered import detect
+    from kimi_secret_scan.errors import ScanError
+
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        # A name without a suffix reads as a configuration file: the broadest search.
+        findings = detect(Content(path="name", data=data, metadata=True))
+    except ScanError:  # a detector's time limit: the shapes and fragments still apply
+        return []
+    starts = [0]
+    for line in text.split("\n"):
+        starts.append(starts[-1] + len(line) + 1)
+    out = []
+    for f in findings:
+        if not 1 <= f.line < len(starts):
+            out.append((f.secret, 0, 0))
+            continue
+        line_start, line_end = starts[f.line - 1], starts[f.line] - 1
+        start = min(line_start + f.column - 1, line_end)
+        end = line_start + f.end_column - 1
+        if not start < end <= line_end:
+            end = line_end  # a key in pieces over several lines: its first line, whole
+        out.append((f.secret, start, end))
+    return out
+
+
+def _escaped(spelling: str) -> set[str]:
+    """`spelling` as each report format writes it: as it is, JSON- and HTML-escaped, and
+    in a GitHub workflow command (`%` as `%25`)."""
+    import json
+
+    forms = {spelling}
+    forms.add(json.dumps(spelling)[1:-1])
+    forms.add(json.dumps(spelling, ensure_ascii=False)[1:-1])
+    html = spelling.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    forms |= {html, html.replace('"', "&quot;").replace("'", "&#x27;")}
+    forms |= {form.replace("%", "%25") for form in list(forms)}
+    return forms
+
+
+class Hidden:
+    """The keys a report must not show, in every spelling it may print them in: each
+    spelling found in a raw name or text (and that spelling as each format escapes it), and
+    each key's long runs of letters and digits wherever they appear."""
+
+    def __init__(self) -> None:
+        self.spellings: dict[str, str] = {}
+        self.fragments: dict[str, str] = {}
+        self._heads: dict[str, list[str]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.spellings or self.fragments)
+
+    def add_key(self, secret: str, runs: Iterable[str] | None = None) -> None:
+        for run in _ALNUM_RUN.findall(secret) if runs is None else runs:
+            if run not in self.fragments:
+                self.fragments[run] = redact(run)
+                self._heads.setdefault(run[:_FRAGMENT], []).append(run)
+
+    def add_text(self, text: str) -> None:
+        """The keys the detectors find in `text` (when it could hold one)."""
+        if not _worth_detecting(text):
+            return
+        found = _detected(text)
+        if "%" in text and _PERCENT_SK.search(text):
+            # Percent runs the shapes above decode (the detectors may not: `%73%6b%2d…`),
+            # so that GitHub's `%25` escape of such a run is hidden too.
+            for run in _PERCENT_RUN.finditer(text):
+                found += [(k, run.start(), run.end()) for k in _plain_keys(run.group(0))]
+        for secret, start, end in found:
+            self.add_key(secret)
+            spelling = text[start:end]
+            if len(spelling) < 8:
+                continue
+            shown = redact(secret)
+            for form in _escaped(spelling):
+                self.spellings.setdefault(form, shown)
+        # The keys' pieces in the text (a key in string pieces, on several lines, `\\x2d`
+        # before its body): each long piece of one is hidden wherever it is printed.
+        for secret in {secret for secret, _, _ in found}:
+            self.add_key(secret, [p for p in _ALNUM_RUN.findall(text) if p in secret])
+
+    def apply(self, text: str) -> str:
+        if self.spellings:
+            for spelling in sorted(self.spellings, key=len, reverse=True):
+                if spelling in text:
+                    text = text.replace(spelling, self.spellings[spelling])
+        if self.fragments:
+            text = _ALNUM_RUN.sub(self._hide, text)
+        return text
+
+    def _hide(self, match: re.Match[str]) -> str:
+        run = match.group(0)
+        whole = self.fragments.get(run)
+        if whole is not None:
+            return whole
+        if _HEX.issuperset(run) and len(run) in (40, 64):
+            return run  # a commit id or a SHA-256, printed often; never a key's letters
+        out: list[str] = []
+        i = done = 0
+        while i <= len(run) - _FRAGMENT:
+            for fragment in self._heads.get(run[i : i + _FRAGMENT], ()):
+                if run.startswith(fragment, i):
+                    out += [run[done:i], self.fragments[fragment]]
+                    i = done = i + len(fragment)
+                    break
+            else:
+                i += 1
+        return "".join(out) + run[done:] if out else run
+
+
+def _places(f: Finding) -> list[str]:
+    texts = [f.path, f.note or ""]
+    if f.commit is not None:
+        texts += [f.commit.author, f.commit.email, f.commit.date]
+    return texts
+
+
+def hidden_in(result: ScanResult, more: Iterable[str] = ()) -> Hidden:
+    """The net of a report rendered from `result`: every key it found or allowed, and every
+    key the detectors find in the names and texts it prints (paths, people, skipped items and
+    their reasons, the scope; `more`: other raw text the report prints)."""
+    hidden = Hidden()
+    findings = [
+        *result.findings,
+        *(a.finding for a in result.stats.allowed),
+        *(n.finding for n in result.new_suppressions),
+    ]
+    texts: set[str] = {result.scope, *more}
+    for f in findings:
+        hidden.add_key(f.secret)
+        texts.update(_places(f))
+    for n in result.new_suppressions:
+        texts.add(n.justification)
+    for skipped in result.stats.skipped:
+        texts.update((skipped.path, skipped.reason))
+    for text in texts:
+        hidden.add_text(text)
+    return hidden

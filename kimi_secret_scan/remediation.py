@@ -21,13 +21,13 @@ situation it is printed for; the tests run each one (tests/test_remedy.py).
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from kimi_secret_scan import record
+from kimi_secret_scan import inert, record
 from kimi_secret_scan.finding import Finding, KeyKind
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.verdict import Verdict, rank, tagged
 
 KIMI_CODE_CONSOLE = "https://www.kimi.com/code/console"
@@ -230,6 +230,7 @@ _SECRETS_NAMES = {".env", ".envrc", ".secrets", ".netrc", "secrets.toml", "secre
 _SECRETS_NAMES |= {"secrets.yaml", "secrets.yml", "secrets.ini"}
 
 CODE, SECRETS, EXAMPLE, MESSAGE, NAME = "code", "secrets", "example", "message", "name"
+_KEYED = "keyed"  # a file whose own name holds a key (no command can name it unredacted)
 # Where the gates report what is not a file's content (sources/metadata.py): a commit's or a
 # tag's message, header lines and people, notes (reworded with the commit), and the names of
 # files and refs (renamed). `history` names a message `<commit message>`.
@@ -263,16 +264,31 @@ def file_kind(path: str) -> str:
 
 
 def _q(path: str) -> str:
-    return shlex.quote(path)
+    return inert.shell_word(path)
 
 
 def _paths(paths: Sequence[str]) -> str:
     return " ".join(_q(p) for p in paths)
 
 
+# Without --literal-pathspecs git reads a path argument as a pathspec: a leading `:` is
+# magic (`:!x.env` excludes, so `git rm --cached` would take out every other file) and
+# `*?[` are wildcards (they would match other files too).
+_PATHSPEC_SPECIAL = ("*", "?", "[", "\\")
+
+
+def _git(paths: Sequence[str]) -> str:
+    """`git`, told to read the paths of its command as the names they are where one of
+    them would be read otherwise (kept short for the usual names)."""
+    odd = any(p.startswith(":") or any(c in p for c in _PATHSPEC_SPECIAL) for p in paths)
+    return "git --literal-pathspecs" if odd else "git"
+
+
 def _ignore_pattern(path: str) -> str:
-    """A .gitignore line matching exactly this path from the root."""
-    escaped = "".join("\\" + ch if ch in "\\*?[!# " else ch for ch in path)
+    """A .gitignore line matching exactly this path from the root: `\\` escapes what the
+    patterns read (`\\ * ? [`, a leading `!` or `#`, trailing spaces); a line break,
+    which no pattern line can hold, is matched by `?` (any one character)."""
+    escaped = "".join("?" if ch in "\n\r" else "\\" + ch if ch in "\\*?[!# " else ch for ch in path)
     return "/" + escaped
 
 
@@ -288,11 +304,15 @@ def file_steps(
     `commands`: print the git commands (the files are in a git work tree, paths from its
     root); `then` ends each step ("commit", "stage the edit", ...); `rotated`: the keys were
     published, so a secrets file gets the new key, not the old value."""
-    groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: [], NAME: []}
+    groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: [], NAME: [], _KEYED: []}
     env_vars: list[str] = []
     for leak in leaks:
         for path in leak.paths:
             kind = file_kind(path)
+            if kind in (CODE, SECRETS, EXAMPLE) and redact_text(path) != path:
+                # The file's name holds a key too (in any spelling the detectors read): it
+                # is printed redacted, so a command naming it could not be pasted.
+                kind = _KEYED
             if kind in groups and path not in groups[kind]:
                 groups[kind].append(path)
             if kind == CODE:
@@ -310,6 +330,17 @@ def file_steps(
                 f"the name is shown above redacted); then {then}."
             ]
         )
+    keyed = groups[_KEYED]
+    if keyed:
+        steps.append(
+            [
+                f"In {_listed(keyed)}: the file's name holds a key too (shown redacted), so no "
+                "command is printed for it: one naming the file would show the key. Rename "
+                "it (`git mv`, your shell's completion types the old name), take the key out "
+                "of its content (read it from the environment; for a `.env` file, also add "
+                f"the new name to .gitignore and `git rm --cached` it); then {then}."
+            ]
+        )
     code = groups[CODE]
     if code:
         text = (
@@ -318,7 +349,7 @@ def file_steps(
             "that is not tracked, your secret store, a CI secret)"
         )
         if commands:
-            steps.append([f"{text}; then {then}:", f"$ git add -- {_paths(code)}"])
+            steps.append([f"{text}; then {then}:", f"$ {_git(code)} add -- {_paths(code)}"])
         else:
             steps.append([f"{text}; then {then}."])
     secrets = groups[SECRETS]
@@ -336,8 +367,8 @@ def file_steps(
                 [
                     f"{text}:",
                     # The leading newline: a .gitignore without a final one keeps its last line.
-                    f"$ printf '\\n%s\\n' {ignore} >> .gitignore && git rm --cached -q -- "
-                    f"{_paths(secrets)} && git add .gitignore",
+                    f"$ printf '\\n%s\\n' {ignore} >> .gitignore && {_git(secrets)} rm "
+                    f"--cached -q -- {_paths(secrets)} && git add .gitignore",
                 ]
             )
         else:
@@ -349,7 +380,7 @@ def file_steps(
             "key with a placeholder (for example sk-your-key-here)"
         )
         if commands:
-            steps.append([f"{text}; then {then}:", f"$ git add -- {_paths(example)}"])
+            steps.append([f"{text}; then {then}:", f"$ {_git(example)} add -- {_paths(example)}"])
         else:
             steps.append([f"{text}; then {then}."])
     return steps
@@ -623,7 +654,7 @@ def server_way_out(
             "server they run:"
         )
         lines.append(
-            f"$ kimi-secret-scan baseline add --file {shlex.quote(baseline)} {hashes} "
+            f"$ kimi-secret-scan baseline add --file {_q(baseline)} {hashes} "
             '--reason "not a real key"'
         )
     else:

@@ -47,6 +47,7 @@ FOREIGN_OPTIONS = {
     "--global": "git config",
     "--hook-stage": "pre-commit",
     "--hook-type": "pre-commit",
+    "--literal-pathspecs": "git",
     "--mirror": "git",
     "--no-ext-diff": "git diff",
     "--no-filter": "git fetch",

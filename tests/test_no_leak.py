@@ -10,6 +10,7 @@ after a key; and an unexpected exception raised with a key in its message.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -17,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from kimi_secret_scan.cli import handle_errors
-from tests import scenario
+from tests import gitrepo, scenario
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key
 from tests.scenario import Run, Scenario
@@ -174,3 +175,108 @@ def test_an_unexpected_error_with_a_key_in_scope(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "internal error (ValueError)" in result.output
     assert key not in result.output
+
+
+def _spellings(key: str) -> dict[str, str]:
+    """A key as the detectors find it in a name, in spellings the shapes alone do not read
+    (round-4 review #8)."""
+    rest = key[len("sk-") :]  # `kimi-<body>` or `<body>`
+    head, body = rest[:20], rest[20:]
+    return {
+        "unicode escape": f"sk\\u002d{rest}",
+        "hex escape": f"sk\\x2d{rest}",
+        "octal escape": f"sk\\055{rest}",
+        "escaped hyphen": f"sk\\-{rest}",
+        "decimal entity": f"sk&#45;{rest}",
+        "hex entity": f"sk&#x2d;{rest}",
+        "percent": f"sk%2d{rest}",
+        "percent twice": f"sk%252d{rest}",
+        "string pieces": f"'sk-{head}'+'{body}'",
+    }
+
+
+def _windows(key: str) -> set[str]:
+    """Every 20 characters of the key's body: none may be printed."""
+    body = key.rsplit("-", 1)[-1]
+    return {body[i : i + 20] for i in range(len(body) - 19)}
+
+
+def test_files_named_after_an_escaped_key(tmp_path: Path) -> None:
+    """A file named after a key in an escaped spelling: the detectors find the key in the
+    name, so no report, plan, annotation, job summary, --output or baseline file prints the
+    name whole; and no printed command names such a file (it could not be pasted)."""
+    from kimi_secret_scan.reports import FORMATS
+
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit_file("README.md", "# app\n", "start")
+    keys: list[str] = []
+    for n, label in enumerate(_spellings("sk-kimi-")):
+        key = kimi_code_key()
+        spelled = _spellings(key)[label]
+        keys.append(key)
+        # Each file also holds a key in its content, so the name is printed as its place.
+        repo.write(f"{spelled}.py" if n % 2 else f"{spelled}.env", f"K={kimi_code_key()}\n")
+    repo.add()
+    windows = set().union(*map(_windows, keys))
+    summary = tmp_path / "step-summary.md"
+    outside = tmp_path / "out"
+    outside.mkdir()
+
+    def check(run: gitrepo.Run, *files: Path) -> None:
+        text = run.all + "".join(f.read_text() for f in files if f.exists())
+        shown = [w for w in windows if w in text]
+        assert shown == [], (run.all, shown[:1])
+        # A printed command with a redacted name in it would fail when pasted.
+        assert not re.search(r"^\s*\$ .*…", text, flags=re.M), text
+
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+    for fmt in sorted(FORMATS):
+        run = run_cli("staged", "--format", fmt, cwd=repo.path, env=env)
+        assert run.code == 1, run.all
+        check(run, summary)
+    repo.commit("names")
+    # Refs named so too (a ref name cannot hold a backslash): listed as a key's refs.
+    for label in ("decimal entity", "percent twice"):
+        key = kimi_code_key()
+        keys.append(key)
+        repo.git("branch", "x/" + _spellings(key)[label])
+    windows = set().union(*map(_windows, keys))
+    for fmt in sorted(FORMATS):
+        output = outside / f"report.{fmt}"
+        for args in (["range", "HEAD~1..HEAD"], ["history"], ["files", "."]):
+            summary.unlink(missing_ok=True)
+            run = run_cli(*args, "--format", fmt, cwd=repo.path, env=env)
+            assert run.code == 1, (args, run.all)
+            check(run, summary)
+        run = run_cli("history", "--format", fmt, "--output", str(output), cwd=repo.path)
+        check(run, output)
+    baseline = outside / "baseline.toml"
+    run = run_cli("baseline", "create", "--file", str(baseline), cwd=repo.path)
+    assert run.code == 0, run.all
+    check(run, baseline)
+    # The organisation audit: each target's JSON report, and the merged report printed.
+    reports = outside / "audit"
+    run = run_cli("audit", str(repo.path), "--output-dir", str(reports), "-j", "1", cwd=tmp_path)
+    assert run.code == 1, run.all
+    check(run, *reports.glob("*.json"))
+    assert list(reports.glob("*.json"))
+
+
+def test_redact_text_reads_every_spelling_the_detectors_find() -> None:
+    import base64
+
+    from kimi_secret_scan.redaction import redact_text
+
+    key = kimi_code_key()
+    spelled = [
+        *_spellings(key).values(),
+        base64.b64encode(key.encode()).decode(),
+        f"KIMI_API_KEY={key.rsplit('-', 1)[-1]}",
+        f"a\n{key[:30]}\n{key[30:]}",  # a name with line breaks, the key across them
+    ]
+    for text in spelled:
+        shown = redact_text(f"dir/{text}.txt")
+        assert [w for w in _windows(key) if w in shown] == [], (text, shown)
+    # What holds no key is left as it is (no detector pass for a plain summary line).
+    line = "kimi-secret-scan: no Kimi keys found; scanned 3 files (src/kimi_client_config.py)"
+    assert redact_text(line) == line

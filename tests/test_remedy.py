@@ -639,3 +639,59 @@ def test_pre_push_plan_for_a_key_in_a_message_or_a_file_name_runs_as_printed(
     run_ok("git push origin main", work.path)
     audit = run_cli("history", "--repo", str(origin.path), cwd=tmp_path)
     assert audit.code == 0, audit.all
+
+
+# -- names a pasted command must read as they are (round-4 review #13) ------------------------
+
+_ODD_SECRETS_NAMES = [
+    ":!x.env",  # pathspec magic: `git rm --cached -- ':!x.env'` takes out every other file
+    os.fsdecode(b"caf\xe9.env"),  # Latin-1, not UTF-8: the report shows it as U+FFFD
+    "[ab] *x?.env",  # wildcards and a space
+    "#x.env",  # a .gitignore line starting `#` is a comment
+    "!x.env",  # ... and one starting `!` a negation
+    ".env.trailing ",  # .gitignore drops trailing spaces
+    "back\\slash.env",
+    "line\nbreak.env",  # shown with escapes; .gitignore cannot hold the line break
+]
+
+
+@pytest.mark.parametrize("name", _ODD_SECRETS_NAMES)
+def test_secrets_file_of_an_odd_name_plan_runs_as_printed(repo: GitRepo, name: str) -> None:
+    repo.commit_file("README.md", "# app\n", "start")
+    key = moonshot_key()
+    repo.write(name, f"MOONSHOT_API_KEY={key}\n")
+    repo.write("keep.txt", "an unrelated staged file\n")
+    repo.add()
+    run = run_cli("staged", cwd=repo.path)
+    assert run.code == 1, run.all
+    # Inert: no control character of the name reaches the terminal.
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\x9b]", run.all)
+    cmds = plan_commands(run.out)
+    assert len(cmds) == 1 and " rm --cached -q -- " in cmds[0], run.out
+    run_ok(cmds[0], repo.path)
+    # Only that file left the index (`:!x.env` as magic would have taken out every other).
+    staged = repo.git("diff", "--cached", "--name-only", "-z")
+    assert sorted(staged.split("\0")[:-1]) == [".gitignore", "keep.txt"], staged
+    assert repo.git("--literal-pathspecs", "ls-files", "--", name) == ""
+    # The file stays on disk, ignored by the line the plan added.
+    assert key in (repo.path / name).read_text()
+    ignored = repo.git("ls-files", "-z", "--others", "--ignored", "--exclude-standard")
+    assert ignored.split("\0")[:-1] == [name]
+    assert run_cli("staged", cwd=repo.path).code == 0
+
+
+@pytest.mark.parametrize("name", [":!code.py", "*.py", os.fsdecode(b"n\xe9e.py")])
+def test_code_file_of_an_odd_name_git_add_as_printed(repo: GitRepo, name: str) -> None:
+    repo.commit_file("README.md", "# app\n", "start")
+    repo.write(name, f'KIMI_API_KEY = "{kimi_code_key()}"\n')
+    repo.write("other.py", "print('unrelated, not staged')\n")
+    repo.git("--literal-pathspecs", "add", "--", name)
+    run = run_cli("staged", cwd=repo.path)
+    assert run.code == 1, run.all
+    cmds = plan_commands(run.out)
+    assert len(cmds) == 1 and " add -- " in cmds[0], run.out
+    repo.write(name, 'import os\nKIMI_API_KEY = os.environ["KIMI_API_KEY"]\n')
+    run_ok(cmds[0], repo.path)
+    # Only the file named was staged again (a wildcard would have added other.py too).
+    assert repo.git("diff", "--cached", "--name-only", "-z").split("\0")[:-1] == [name]
+    assert run_cli("staged", cwd=repo.path).code == 0

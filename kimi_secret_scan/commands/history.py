@@ -146,7 +146,9 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
             return history_json.render(report, opts.show_secrets)
         return None
 
-    return opts.report(report.result, own, tail=history_text.summary(report))
+    # The refs each key is reachable from are printed too (a ref may be named after a key).
+    refs = {name for g in report.groups for name in (*g.refs, *g.head_paths)}
+    return opts.report(report.result, own, tail=history_text.summary(report), printed=refs)
 
 
 def _inside(path: Path, root: Path) -> bool:

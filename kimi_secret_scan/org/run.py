@@ -32,7 +32,7 @@ from kimi_secret_scan.org import timeline
 from kimi_secret_scan.org.merge import printable
 from kimi_secret_scan.org.targets import Target
 from kimi_secret_scan.progress import Progress
-from kimi_secret_scan.redaction import redact_text
+from kimi_secret_scan.redaction import Hidden, hidden_in, redact_text
 
 if TYPE_CHECKING:
     from kimi_secret_scan.sources.history import Selection
@@ -162,10 +162,11 @@ def _target_info(target: Target) -> dict[str, Any]:
     return {"name": target.name, "key": target.key, "url": target.url is not None}
 
 
-def _write(path: Path, data: dict[str, Any]) -> None:
+def _write(path: Path, data: dict[str, Any], hidden: Hidden | None = None) -> None:
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    text = redact_text(text)  # a path, a ref or a message may be named after a key
+    # A path, a ref or a message may be named after a key, in any spelling (redaction.py).
+    text = redact_text(text, hidden)
     # outfile's checks: never through a link (the file's or a directory's the audited
     # checkout commits), never into a git directory; written beside and renamed over.
     outfile.write(path, text, whole_keys=False)
@@ -272,7 +273,8 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         "unreadable": len(unread),
         "unreadable_reason": unread[0].reason if unread else None,
     }
-    _write(output, data)
+    refs = {name for g in result.groups for name in (*g.refs, *g.head_paths)}
+    _write(output, data, hidden_in(result.result, refs))
     report("done", 0, 0)
     return Outcome(target.name, "audited", len(result.groups), None, str(output), len(unread))
 

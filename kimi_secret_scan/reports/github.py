@@ -9,7 +9,7 @@ import click
 
 from kimi_secret_scan import inert, remediation
 from kimi_secret_scan.finding import Confidence, Finding
-from kimi_secret_scan.redaction import redact_text
+from kimi_secret_scan.redaction import hidden_in, redact_text
 from kimi_secret_scan.reports.text import summary
 from kimi_secret_scan.result import NewSuppression, ScanResult
 
@@ -114,7 +114,7 @@ def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
             if not show_secrets:
                 # Written here, not through the CLI's output: its net for a path or ref
                 # named after a key (redact_text) is applied here too.
-                text = redact_text(text)
+                text = redact_text(text, hidden_in(result))
             with open(step_summary, "a", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as exc:
