@@ -21,7 +21,7 @@ import dataclasses
 import os
 import posixpath
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +95,13 @@ def _copy_blob(cwd: Path, rev: str, rel: str, tmp: Path) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return target
+
+
+def changed_by(config: Config, root: Path, paths: Collection[str]) -> bool:
+    """Whether the file `config` was read from is one of `paths` (those a staged change
+    touches): its limits are then the change's, and the committed version's apply."""
+    rel = _under(config.source, root)
+    return rel is not None and rel in paths
 
 
 def base_side(
