@@ -313,14 +313,19 @@ def _stage_limit_and_key(work: GitRepo, what: str) -> None:
 
 @pytest.mark.parametrize("what", CHANGE_LIMITS)
 def test_a_limit_the_change_sets_applies_in_no_gate(tmp_path: Path, what: str) -> None:
-    """`staged` took the limits of a `.kimi-secret-scan.toml` the staged change itself
-    edits (`max-file-size = 1`: every file skipped, exit 0); HEAD's apply, as the base
-    side's do in the commit gates."""
+    """`staged` (and `commit-msg`) took the limits of a `.kimi-secret-scan.toml` the staged
+    change itself edits (`max-file-size = 1`: every file skipped, exit 0); HEAD's apply, as
+    the base side's do in the commit gates."""
     _server, work, base = setup(tmp_path, hook=False)
     _stage_limit_and_key(work, what)
     run = run_cli("staged", "--format", "json", cwd=work.path)
     assert run.code == 1, run.all
     assert report(run)["stats"]["complete"] is True
+    if what == "min-confidence":
+        # commit-msg, in the same commit: the message's medium finding fails it too.
+        message = tmp_path / "MSG"
+        message.write_text(f"MOONSHOT_API_KEY={'abcd' + body(40)}\n")
+        assert run_cli("commit-msg", str(message), cwd=work.path).code == 1
     work.commit("a key, and a limit")
     for gate in ("range", "ci", "pre-push"):
         assert gate_run(gate, work, base).code == 1, gate
