@@ -28,6 +28,8 @@ class CiRange:
     branch: str | None = None
     # Used when `head` is not in the clone (GitHub's PR head vs its checked-out merge commit).
     fallback_head: str | None = None
+    # What to do when `head` is not in the clone and there is no fallback (said in the error).
+    head_advice: str | None = None
     # A forced push whose old tip the clone may not have: then fall back to "new branch".
     forced: bool = False
     # Nothing to scan (a deleted branch).
@@ -41,6 +43,14 @@ class CiRange:
 _GITHUB_NO_RANGE = (
     "the GitHub event {event!r} has no commit range; run this job on push or pull_request, "
     "pass --base, or use `kimi-secret-scan history` for a full audit"
+)
+
+
+_PR_TARGET_ADVICE = (
+    "under pull_request_target, actions/checkout checks out the base branch and GITHUB_SHA is "
+    "the base branch's tip, so the pull request's commits are not in the clone; check out its "
+    "head: `ref: ${{ github.event.pull_request.head.sha }}` (with `fetch-depth: 0`) under "
+    "actions/checkout's `with:` (the scanner only reads that code; run none of it in this job)"
 )
 
 
@@ -87,7 +97,11 @@ def github(env: Mapping[str, str]) -> CiRange:
         pr = payload.get("pull_request")
         number = payload.get("number") or (pr.get("number") if isinstance(pr, dict) else None)
         shown = f"pull request #{number}" if isinstance(number, int) else "pull request"
-        return CiRange("GitHub Actions", shown, head, base, fallback_head=sha)
+        if event == "pull_request":
+            return CiRange("GitHub Actions", shown, head, base, fallback_head=sha)
+        # Under pull_request_target GITHUB_SHA is the base branch's tip and actions/checkout
+        # checks out the base: falling back to it would scan base..base, nothing at all.
+        return CiRange("GitHub Actions", shown, head, base, head_advice=_PR_TARGET_ADVICE)
     if event == "merge_group":
         base = _get(payload, "merge_group", "base_sha")
         head = _get(payload, "merge_group", "head_sha") or sha

@@ -21,7 +21,7 @@ import dataclasses
 import os
 import posixpath
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +95,30 @@ def _copy_blob(cwd: Path, rev: str, rel: str, tmp: Path) -> Path | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return target
+
+
+def changed_by(config: Config, root: Path, paths: Collection[str]) -> bool:
+    """Whether the file `config` was read from is one of `paths` (those a staged change
+    touches): its limits are then the change's, and the committed version's apply."""
+    rel = _under(config.source, root)
+    return rel is not None and rel in paths
+
+
+def head_config_if_staged(config: Config, explicit_config: bool) -> Config | None:
+    """HEAD's configuration when the index changes the file `config` was read from (a
+    commit under way edits it: its limits are the change's), else None."""
+    rel = _under(config.source, config.root)
+    if rel is None:
+        return None
+    # Before the first commit `diff --cached` compares with the empty tree: any file counts.
+    out = git.try_git(
+        ["diff", "--cached", "--name-only", "-z", "--no-renames", "--", rel], config.root
+    )
+    # The name itself among those listed (a pathspec may match more, under GIT_*_PATHSPECS).
+    if out is None or rel.encode("utf-8", "surrogateescape") not in out.split(b"\0"):
+        return None
+    head = "HEAD" if git.has_commit(config.root) else None
+    return base_side(config.root, head, config, None, explicit_config).config
 
 
 def base_side(

@@ -508,7 +508,9 @@ def plan(mode: str, leaks: Sequence[Leak], remote: str | None = None) -> list[li
         steps.append(
             _revoke_if_shared(
                 leaks,
-                f"The push was stopped before it sent anything: {where} has none of these commits",
+                f"The push was stopped before it sent anything: {where} has none of these commits "
+                "unless it had them before (history a new branch shares with it, a branch "
+                "deleted there since)",
             )
         )
         steps.extend(file_steps(leaks, commands=True, then="stage the edit"))

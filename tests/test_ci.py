@@ -14,6 +14,7 @@ import yaml
 from tests.gitrepo import GitRepo, Run, run_cli
 from tests.remotes import ZERO, cloned, findings, key_line, readme_block, with_origin
 
+DOC = Path(__file__).resolve().parents[1] / "docs" / "ci.md"
 _GITHUB_VARS = (
     "GITHUB_EVENT_NAME",
     "GITHUB_EVENT_PATH",
@@ -136,6 +137,53 @@ def test_github_pull_request_falls_back_to_the_checked_out_merge(project: Projec
     }
     env = github_env(project.tmp, "pull_request", payload, clone.head())
     assert _paths(run_cli("ci", "--format", "json", env=env, cwd=clone.path)) == ["feature.py"]
+
+
+def _pr_target_env(project: Project) -> dict[str, str]:
+    """pull_request_target as GitHub runs it: GITHUB_SHA is the base branch's tip."""
+    payload = {
+        "number": 3,
+        "pull_request": {"base": {"sha": project.old_main}, "head": {"sha": project.feature}},
+    }
+    env = github_env(project.tmp, "pull_request_target", payload, project.new_main)
+    env.update(GITHUB_REF="refs/heads/main", GITHUB_BASE_REF="main")
+    return env
+
+
+def test_github_pull_request_target_without_the_head_fails_with_the_fix(
+    project: Project,
+) -> None:
+    # actions/checkout under pull_request_target: the base branch only, no PR head.
+    clone = project.ci_clone("--single-branch", "--branch", "main")
+    with pytest.raises(AssertionError):
+        clone.git("cat-file", "-e", project.feature)
+    env = _pr_target_env(project)
+    run = run_cli("ci", env=env, cwd=clone.path)
+    # Never GITHUB_SHA (the base tip) as the head: that scanned 0 commits and passed.
+    assert run.code == 2, run.all
+    assert f"the head {project.feature} is not in this clone" in run.err
+    checkout = yaml.safe_load(readme_block("pull_request_target", "yaml"))[0]
+    assert checkout["with"]["fetch-depth"] == 0
+    ref = checkout["with"]["ref"]
+    assert ref == "${{ github.event.pull_request.head.sha }}"
+    assert f"`ref: {ref}`" in " ".join(run.err.split())
+    assert "runs none of it" in " ".join(DOC.read_text(encoding="utf-8").split())
+    # The fetch it prints brings the head in; then the pull request's key is found.
+    [fetch] = [c for c in run.err.split("`") if c.startswith("git fetch ")]
+    clone.git(*shlex.split(fetch)[1:])
+    run = run_cli("ci", "--format", "json", env=env, cwd=clone.path)
+    assert run.code == 1, run.all
+    assert _paths(run) == ["feature.py"]
+    assert f"{project.old_main[:12]}..{project.feature[:12]}" in run.err
+
+
+def test_github_pull_request_target_with_the_head_checked_out(project: Project) -> None:
+    clone = project.ci_clone()
+    clone.git("checkout", "-q", project.feature)
+    run = run_cli("ci", "--format", "json", env=_pr_target_env(project), cwd=clone.path)
+    assert run.code == 1, run.all
+    assert _paths(run) == ["feature.py"]
+    assert "GitHub Actions pull request #3" in run.err
 
 
 def test_github_pull_request_without_base_sha_uses_github_base_ref(project: Project) -> None:

@@ -287,6 +287,57 @@ def test_a_size_limit_the_change_sets_does_not_apply(tmp_path: Path) -> None:
     assert "::warning title=skipped::" in run.out and "size limit" in run.out
 
 
+CHANGE_LIMITS = {
+    "max-file-size": "max-file-size = 1\n",
+    "min-confidence": 'min-confidence = "high"\n',
+    "max-unpacked-members": "max-unpacked-members = 0\n",
+}
+
+
+def _stage_limit_and_key(work: GitRepo, what: str) -> None:
+    work.write(".kimi-secret-scan.toml", CHANGE_LIMITS[what])
+    if what == "min-confidence":
+        work.write("x.env", f"MOONSHOT_API_KEY={'abcd' + body(40)}\n")  # a medium finding
+    elif what == "max-unpacked-members":
+        import io
+        import zipfile
+
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as archive:
+            archive.writestr("inner.env", f"MOONSHOT_API_KEY={moonshot_key()}\n")
+        work.write("x.zip", buf.getvalue())
+    else:
+        work.write("x.env", f"MOONSHOT_API_KEY={moonshot_key()}\n")
+    work.add()
+
+
+@pytest.mark.parametrize("what", CHANGE_LIMITS)
+def test_a_limit_the_change_sets_applies_in_no_gate(tmp_path: Path, what: str) -> None:
+    """`staged` (and `commit-msg`) took the limits of a `.kimi-secret-scan.toml` the staged
+    change itself edits (`max-file-size = 1`: every file skipped, exit 0); HEAD's apply, as
+    the base side's do in the commit gates."""
+    _server, work, base = setup(tmp_path, hook=False)
+    _stage_limit_and_key(work, what)
+    run = run_cli("staged", "--format", "json", cwd=work.path)
+    assert run.code == 1, run.all
+    assert report(run)["stats"]["complete"] is True
+    if what == "min-confidence":
+        # commit-msg, in the same commit: the message's medium finding fails it too.
+        message = tmp_path / "MSG"
+        message.write_text(f"MOONSHOT_API_KEY={'abcd' + body(40)}\n")
+        assert run_cli("commit-msg", str(message), cwd=work.path).code == 1
+    work.commit("a key, and a limit")
+    for gate in ("range", "ci", "pre-push"):
+        assert gate_run(gate, work, base).code == 1, gate
+    # HEAD's own limit applies: the size limit committed before is accepted, and said.
+    if what == "max-file-size":
+        work.write("again.env", f"MOONSHOT_API_KEY={moonshot_key()}\n")
+        work.add("again.env")
+        run = run_cli("staged", "--format", "json", cwd=work.path)
+        assert run.code == 0, run.all
+        assert [s["path"] for s in report(run)["stats"]["skipped"]] == ["again.env"]
+
+
 def test_pre_receive_takes_its_configuration_from_the_server(tmp_path: Path) -> None:
     key = moonshot_key()
     server, work, _ = setup(tmp_path, hook=True)

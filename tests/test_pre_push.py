@@ -13,6 +13,7 @@ import pytest
 from tests.gitrepo import GitRepo, run_cli
 from tests.remotes import (
     ZERO,
+    cloned,
     install_hook,
     key_line,
     readme_block,
@@ -51,23 +52,69 @@ def pushed(tmp_path: Path) -> tuple[GitRepo, GitRepo, str]:
     return origin, work, line
 
 
-def test_new_branch_scans_only_its_own_commits(pushed: tuple[GitRepo, GitRepo, str]) -> None:
+def test_new_branch_scans_what_no_old_tip_on_the_remote_holds(
+    pushed: tuple[GitRepo, GitRepo, str],
+) -> None:
     origin, work, _ = pushed
     work.git("checkout", "-q", "-b", "feature")
-    clean = work.commit_file("feature.txt", "clean\n")
+    work.commit_file("feature.txt", "clean\n")
     proc = push(work, "origin", "feature")
-    assert proc.returncode == 0, proc.stderr  # legacy.py's key is already on the remote
-    assert "1 commit" in proc.stderr
-    assert remote_tip(origin, "feature") == clean
+    # origin/main is what the remote held at the last fetch, not a fact about it now: the
+    # whole branch is scanned, legacy.py's key with it.
+    assert proc.returncode != 0
+    assert "3 commits" in proc.stderr and "legacy.py" in proc.stdout + proc.stderr
+    assert remote_tip(origin, "feature") is None
+
+    # Pushed beside an update of main, main's old tip (the remote says it has it) is
+    # excluded: only the new commits are scanned.
+    work.git("checkout", "-q", "main")
+    work.commit_file("main.txt", "clean\n")
+    work.git("checkout", "-q", "feature")
+    work.git("rebase", "-q", "main")
+    proc = push(work, "origin", "main", "feature")
+    assert proc.returncode == 0, proc.stderr
+    assert "2 commits" in proc.stderr
+    assert remote_tip(origin, "feature") == work.head()
 
     line, key = key_line()
     work.commit_file("secret.py", line)
     work.git("checkout", "-q", "-b", "feature2")
-    proc = push(work, "origin", "feature2")
+    proc = push(work, "origin", "feature2", "feature")
     assert proc.returncode != 0
     assert "secret.py:1:17" in proc.stderr or "secret.py:1:17" in proc.stdout
     assert key not in proc.stdout + proc.stderr
     assert remote_tip(origin, "feature2") is None
+
+
+def test_a_stale_remote_tracking_branch_is_not_on_the_remote(tmp_path: Path) -> None:
+    # A branch deleted on the server to take a leaked key away; a clone that never pruned
+    # it still has origin/feature. Merging it, or branching from it, sends the key again.
+    origin, work = with_origin(tmp_path)
+    work.commit_file("README.md", "hi\n")
+    work.git("push", "-q", "origin", "main")
+    work.git("checkout", "-q", "-b", "feature")
+    line, key = key_line()
+    leak = work.commit_file("cfg.py", line)
+    work.git("push", "-q", "--no-verify", "origin", "feature")
+    other = cloned(origin.path, tmp_path / "other")
+    origin.git("branch", "-D", "feature")
+    origin.git("reflog", "expire", "--expire=now", "--all")
+    origin.git("gc", "-q", "--prune=now")
+    with pytest.raises(AssertionError):
+        origin.git("cat-file", "-e", leak)
+    install_hook(other.path / ".git", "pre-push", readme_block(".git/hooks/pre-push:", "sh"))
+
+    other.git("branch", "again", "origin/feature")
+    proc = push(other, "origin", "again")
+    assert proc.returncode != 0, proc.stderr
+    assert "cfg.py" in proc.stdout + proc.stderr and key not in proc.stdout + proc.stderr
+
+    other.git("merge", "-q", "--no-edit", "origin/feature")
+    proc = push(other, "origin", "main")
+    assert proc.returncode != 0, proc.stderr
+    assert "1 commit" in proc.stderr and "cfg.py" in proc.stdout + proc.stderr
+    with pytest.raises(AssertionError):
+        origin.git("cat-file", "-e", leak)
 
 
 def test_update_force_push_and_delete(pushed: tuple[GitRepo, GitRepo, str]) -> None:

@@ -659,3 +659,24 @@ def test_key_already_held_in_pieces_is_not_reported_again(repo: GitRepo) -> None
     repo.add("app.py")
     run = run_cli("staged", cwd=repo.path)
     assert run.code == 0, run.all
+
+
+def test_key_joined_by_only_deleting_a_line_is_reported(repo: GitRepo) -> None:
+    """The base holds a key in two pieces with a junk piece between (no key there); the
+    change only deletes the junk line. It adds no line, yet the file now holds the key
+    whole: as in `range`, a key its earlier version lacked counts wherever it is."""
+    key = kimi_code_key()
+    a, b = key[:40], key[40:]
+    repo.commit_file("client.py", f'KEY = (\n    "{a}"\n    "!"\n    "{b}"\n)\n', "base")
+    repo.write("client.py", f'KEY = (\n    "{a}"\n    "{b}"\n)\n')
+    repo.add("client.py")
+    run, report = staged(repo)
+    assert run.code == 1, run.all
+    assert [(f["path"], f["line"]) for f in report["findings"]] == [("client.py", 2)]
+    assert key not in run.all
+    # Deleting a line beside a key the base already held whole adds nothing.
+    repo.commit("joined")
+    repo.write("client.py", f'KEY = (\n    "{a}"\n    "{b}"\n)\n'.replace("KEY = (\n", ""))
+    repo.add("client.py")
+    run, report = staged(repo)
+    assert run.code == 0 and report["findings"] == [], run.all

@@ -23,9 +23,10 @@ from kimi_secret_scan.commands.range import (
     repo_option,
     scan_commits,
 )
-from kimi_secret_scan.errors import ExitCode
+from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.sources.commits import (
     RevRange,
+    fetch_hint,
     is_shallow,
     missing_commit_error,
     resolve_commit,
@@ -71,13 +72,22 @@ def _new_branch(cwd: Path, ci: CiRange, head_id: str) -> tuple[RevRange, str]:
 
 def choose_range(cwd: Path, ci: CiRange) -> tuple[RevRange, str]:
     head_id = resolve_commit(cwd, ci.head)
+    base_id = resolve_commit(cwd, ci.base) if ci.base is not None else None
     if head_id is None and ci.fallback_head:
         head_id = resolve_commit(cwd, ci.fallback_head)
+        if head_id is not None and head_id == base_id:
+            # The fallback is the base itself: base..base would scan nothing.
+            head_id = None
     if head_id is None:
+        if ci.head_advice:
+            hint = fetch_hint(cwd, ci.head, shallow=False)
+            raise ScanError(
+                f"the head {ci.head} is not in this clone: {ci.head_advice}; or fetch it "
+                f"here (`{hint}`) and run again"
+            )
         raise missing_commit_error(cwd, ci.head, "head")
     if ci.base is None:
         return _new_branch(cwd, ci, head_id)
-    base_id = resolve_commit(cwd, ci.base)
     if base_id is None:
         if ci.forced and not is_shallow(cwd):
             # The old tip of a force push is often gone from every ref the clone fetched.
@@ -105,9 +115,9 @@ def command(
 ) -> int:
     """Scan the commits the current CI push or pull request adds.
 
-    GitHub Actions (pull_request, push, merge_group) and GitLab CI (merge requests and
-    pushes) are detected from their environment; elsewhere pass --base. The range chosen
-    is printed. A shallow clone that lacks the base fails with exit 2 and the fix.
+    GitHub Actions (pull_request, pull_request_target, push, merge_group) and GitLab CI
+    (merge requests and pushes) are detected from their environment; elsewhere pass --base.
+    The range chosen is printed. A shallow clone that lacks the base fails with exit 2 and the fix.
     """
     cwd = git_dir_cwd(repo)
     if base is not None:

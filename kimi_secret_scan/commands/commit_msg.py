@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -24,6 +25,17 @@ def command(message_file: str, opts: ScanOptions) -> int:
     """Scan a commit message file (as the commit-msg hook passes it), and the author and
     committer the commit will record."""
     cwd = Path.cwd()
+    config = opts.config
+    if config is not None and config.source is not None:
+        # A configuration file the commit under way edits: its limits are the change's
+        # (`min-confidence = "high"` would pass a medium key in the message); HEAD's apply.
+        from kimi_secret_scan import gate
+
+        trusted = gate.head_config_if_staged(config, opts.config_given)
+        if trusted is not None:
+            opts.settings = dataclasses.replace(opts.settings, limits=trusted.settings.limits)
+            if not opts.min_confidence_given:
+                opts.min_confidence = trusted.min_confidence
     message = read_message(message_file)
     items = [
         message,

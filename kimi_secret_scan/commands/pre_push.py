@@ -5,9 +5,12 @@ Works as a plain git hook (`<remote> <url>` arguments, one `<local ref> <local s
 the pre-commit framework (PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF / PRE_COMMIT_REMOTE_NAME;
 pre-commit keeps stdin to itself).
 
-Whatever the remote already has is excluded: the remote's old tip for each ref and every
-remote-tracking branch of that remote. So a new branch scans only its own new commits, a
-force push scans only what is new, and a deleted ref scans nothing.
+What the remote certainly has is excluded: the old tip git reports for each pushed ref
+(read from the remote for this push). Remote-tracking branches are not: they are what the
+remote held at the last fetch, and a branch deleted or rewritten there since (to take a
+leaked key away) would pass again. So an update scans old..new, a force push what is new
+since the old tip, a deleted ref nothing, and a new branch every commit no pushed ref's old
+tip holds.
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ from kimi_secret_scan.sources.commits import (
 from kimi_secret_scan.sources.metadata import PushedRef
 
 
-def _on_remote(cwd: Path, remote: str, remote_shas: list[str]) -> tuple[str, ...]:
-    known = [sha for sha in remote_shas if resolve_commit(cwd, sha)]
-    return (*known, f"--remotes={remote}")
+def _on_remote(cwd: Path, remote_shas: list[str]) -> tuple[str, ...]:
+    """The commits to exclude: the remote's old tips this clone has (one it lacks, after
+    a force push over commits never fetched, excludes nothing: more is scanned, not less)."""
+    return tuple(sha for sha in remote_shas if resolve_commit(cwd, sha))
 
 
 def from_stdin(
@@ -70,20 +74,22 @@ def from_stdin(
         else:
             remote_shas.append(remote_sha)
             described.append(f"update {remote_ref}")
-    return RevRange(tuple(include), _on_remote(cwd, remote, remote_shas)), described
+    return RevRange(tuple(include), _on_remote(cwd, remote_shas)), described
 
 
 def from_pre_commit(cwd: Path, env: Mapping[str, str]) -> tuple[RevRange, list[str]]:
-    remote = env.get("PRE_COMMIT_REMOTE_NAME") or "origin"
+    """pre-commit keeps stdin and passes one range: FROM_REF is the remote's old tip, or for a
+    new branch pre-commit's own choice (the parent of the first commit on none of the
+    remote-tracking branches): the only base it gives, so the one excluded."""
     to_ref = env.get("PRE_COMMIT_TO_REF")
     from_ref = env.get("PRE_COMMIT_FROM_REF")
     branch = env.get("PRE_COMMIT_REMOTE_BRANCH") or "the remote branch"
     if to_ref:
         remote_shas = [from_ref] if from_ref and not is_zero(from_ref) else []
-        return RevRange((to_ref,), _on_remote(cwd, remote, remote_shas)), [f"update {branch}"]
+        return RevRange((to_ref,), _on_remote(cwd, remote_shas)), [f"update {branch}"]
     # pre-commit passes no refs when the push includes a root commit (it runs "all files").
     local = env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
-    return RevRange((local,), _on_remote(cwd, remote, [])), [f"new {branch}"]
+    return RevRange((local,), ()), [f"new {branch}"]
 
 
 @click.command("pre-push")
@@ -105,8 +111,10 @@ def command(
 ) -> int:
     """Scan the commits a push sends that the remote does not have (the pre-push hook).
 
-    Run by hand (stdin a terminal), it scans what pushing HEAD to REMOTE (default origin)
-    would send.
+    Only the remote's old tips that git passes on stdin count as on the remote, never its
+    remote-tracking branches (stale once the remote deletes or rewrites a branch): a new
+    branch is scanned whole, but for the old tips of refs pushed with it. Run by hand (stdin
+    a terminal), no tip is given, so it scans every commit of HEAD.
     """
     cwd = git_dir_cwd(repo)
     env = os.environ
@@ -122,8 +130,10 @@ def command(
         remote = remote or "origin"
         if resolve_commit(cwd, "HEAD") is None:
             raise missing_commit_error(cwd, "HEAD", "head")  # an unborn branch, said plainly
-        rev_range = RevRange(("HEAD",), (f"--remotes={remote}",))
-        described = ["HEAD"]
+        # No remote tip is given by hand: nothing is known to be on the remote (its
+        # remote-tracking branches may be stale), so HEAD's every commit is scanned.
+        rev_range = RevRange(("HEAD",), ())
+        described = ["HEAD, run by hand: no tips of the remote given"]
         branch = git.try_git(["symbolic-ref", "-q", "HEAD"], cwd)
         if branch:
             name = branch.decode("utf-8", "surrogateescape").removesuffix("\n")
@@ -132,14 +142,14 @@ def command(
         remote = remote or "origin"
         rev_range, described = from_stdin(cwd, remote, sys.stdin.read(), refs)
     what = ", ".join(described) or "nothing"
-    scope = f"push to {remote} ({what}): commits not on {remote}"
+    scope = f"push to {remote} ({what}): commits not known to be on {remote}"
     code = scan_commits(
         opts, cwd, rev_range, "pre-push", scope, refs, no_new_suppressions=no_new_suppressions
     )
     if code == ExitCode.FINDINGS and not opts.quiet:
         click.echo(
-            "kimi-secret-scan: push blocked: the key(s) above are in commits not yet on "
-            f"{remote}; nothing was sent. Take them out of those commits (the steps above), "
+            "kimi-secret-scan: push blocked: the key(s) above are in commits not known to be "
+            f"on {remote}; nothing was sent. Take them out of those commits (the steps above), "
             "then push again.",
             err=True,
         )

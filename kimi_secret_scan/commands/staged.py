@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import click
@@ -14,13 +15,47 @@ from kimi_secret_scan.cli import (
     max_size_option,
     scan_options,
 )
+from kimi_secret_scan.config import Config
 from kimi_secret_scan.sources import lfs
 from kimi_secret_scan.sources.staged import (
+    StagedChanges,
     iter_staged,
     iter_whole_files,
     staged_changes,
     whole_file_paths,
 )
+
+
+def _head_limits(
+    found: git.Repo,
+    opts: ScanOptions,
+    config: Config,
+    touched: set[str],
+    changes: StagedChanges,
+    max_file_size: int,
+    accepted: bool,
+) -> tuple[int, bool, StagedChanges]:
+    """When the staged change edits the configuration file, its limits are the change's
+    (`max-file-size = 1` would skip every file, `min-confidence = "high"` pass a medium
+    finding): HEAD's apply instead, as the base side's do in the commit gates, unless the
+    command line sets them. (max size, whether a skip over it is accepted, the changes)."""
+    from kimi_secret_scan import gate
+    from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE
+
+    if not gate.changed_by(config, found.root, touched):
+        return max_file_size, accepted, changes
+    head = "HEAD" if found.head else None
+    trusted = gate.base_side(found.root, head, config, None, opts.config_given).config
+    if opts.max_file_size_option is None:
+        limit = trusted.max_file_size if trusted.max_file_size_set else DEFAULT_MAX_FILE_SIZE
+        accepted = trusted.max_file_size_set
+        if limit != max_file_size:
+            changes = staged_changes(found, limit)  # git diffs with the limit as threshold
+        max_file_size = limit
+    opts.settings = dataclasses.replace(opts.settings, limits=trusted.settings.limits)
+    if not opts.min_confidence_given:
+        opts.min_confidence = trusted.min_confidence
+    return max_file_size, accepted, changes
 
 
 @click.command("staged")
@@ -52,6 +87,13 @@ def command(
     # user set (--max-file-size, max-file-size) is skipped and said.
     config = opts.config
     accepted = opts.max_file_size_option is not None or bool(config and config.max_file_size_set)
+    if config is not None and config.source is not None:
+        touched = {p for c, _ in changes for p in (c.path, c.old_path)}
+        # A cheap look at the names first: the hook's usual run never loads gate.py.
+        if config.source.name in {p.rpartition("/")[2] for p in touched}:
+            max_file_size, accepted, changes = _head_limits(
+                found, opts, config, touched, changes, max_file_size, accepted
+            )
     whole = whole_file_paths(found, list(paths), changes) if paths else None
     if whole is not None:
         # pre-commit --all-files / --files: the named files, whole, as `files` would.

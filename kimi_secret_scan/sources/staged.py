@@ -95,6 +95,10 @@ class Section:
     binary: bool
     # A new file's whole content, rebuilt from its patch (every line is added), else None.
     content: bytes | None = None
+    # The patch has hunks: lines changed, even when none was added (a deletion can join
+    # the pieces around it into a key: the file is then scanned, its keys new only when
+    # the earlier version lacked them).
+    changed: bool = False
 
     def __init__(
         self,
@@ -102,8 +106,11 @@ class Section:
         lines: frozenset[int],
         binary: bool,
         content: bytes | None = None,
+        changed: bool = False,
     ) -> None:
-        record.assign(self, new_id=new_id, lines=lines, binary=binary, content=content)
+        record.assign(
+            self, new_id=new_id, lines=lines, binary=binary, content=content, changed=changed
+        )
 
 
 def _new_file_content(text: bytes, first_hunk: int) -> bytes | None:
@@ -215,14 +222,16 @@ def _parse_patch(patch: bytes) -> list[Section]:
         header = text if first_hunk < 0 else text[:first_hunk]
         index = _INDEX.search(header)
         lines: set[int] = set()
+        changed = False
         for match in _hunks(text, first_hunk):
+            changed = True
             start = int(match.group(1))
             count = int(match.group(2)) if match.group(2) is not None else 1
             lines.update(range(start, start + count))
         binary = b"\nBinary files " in header or b"\nGIT binary patch" in header
         new_id = index.group(1).decode("ascii") if index else None
         content = None if binary or first_hunk < 0 else _new_file_content(text, first_hunk)
-        sections.append(Section(new_id, frozenset(lines), binary, content))
+        sections.append(Section(new_id, frozenset(lines), binary, content, changed))
     return sections
 
 
@@ -441,8 +450,8 @@ def iter_staged(
         if change.status == "U" or _ZERO.match(change.new_id):
             yield Skipped(change.path, "unmerged: resolve the conflict and stage it again")
             continue
-        if not section.lines and not section.binary:
-            continue  # a pure rename or mode change adds no line
+        if not section.changed and not section.binary:
+            continue  # a pure rename or mode change changes no line
         todo.append((change, section))
     if not todo:
         return
