@@ -212,8 +212,8 @@ def find(cwd: Path, reflog: bool = True) -> Hidden:
             tips.add(oid)
             names.add(name)
         for name, path in deleted_logs:
-            if name in names or name == "refs/stash":
-                continue  # git's --reflog reads it
+            if name in names:
+                continue  # its ref exists: git's --reflog reads it
             data = _read(path)
             if data:
                 found += [(f"{name}@{{reflog}}", oid) for oid in _ids(data, True)]
