@@ -206,3 +206,17 @@ def test_a_key_in_another_worktrees_ref_name(base: GitRepo, tmp_path: Path) -> N
     assert data["code"] == 1
     (finding,) = data["findings"]
     assert finding["path"] == "ref names"
+
+
+def test_a_name_for_an_object_a_partial_clone_lacks_fails(base: GitRepo, tmp_path: Path) -> None:
+    # There the object may be on the promisor remote, never fetched: not scanned, exit 2.
+    base.git("config", "uploadpack.allowFilter", "true")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{base.path}", str(clone))
+    (clone / ".git" / "FETCH_HEAD").write_text("2" * 40 + "\t\tbranch 'x' of /elsewhere\n")
+    data = audit(clone)
+    assert data["code"] == 2
+    run = run_cli("history", "--format", "json", cwd=clone)
+    report = json.loads(run.out)
+    assert report["stats"]["complete"] is False
+    assert [s["path"] for s in report["stats"]["skipped"]] == ["FETCH_HEAD"]
