@@ -106,6 +106,16 @@ def test_other_pseudorefs_and_a_rebase_state(base: GitRepo, name: str) -> None:
     assert refs_of(data) == [[name]]
 
 
+def test_a_commit_picked_by_an_interactive_rebase(base: GitRepo) -> None:
+    leaky = key_commit(base)
+    todo = base.path / ".git" / "rebase-merge" / "git-rebase-todo"
+    todo.parent.mkdir()
+    todo.write_text(f"# picked from elsewhere\npick {leaky} side\nexec true\n")
+    data = audit(base.path)
+    assert data["code"] == 1
+    assert refs_of(data) == [["rebase-merge/git-rebase-todo"]]
+
+
 def test_another_worktrees_own_refs(base: GitRepo, tmp_path: Path) -> None:
     linked = tmp_path / "linked"
     base.git("worktree", "add", "-q", "--detach", str(linked))

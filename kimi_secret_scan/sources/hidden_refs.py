@@ -9,7 +9,8 @@ shows each of the following all the same, so a key there is as much in the repos
   ORIG_HEAD, CHERRY_PICK_HEAD, REVERT_HEAD, REBASE_HEAD, AUTO_MERGE, BISECT_HEAD,
   MERGE_AUTOSTASH;
 - the state of a rebase, cherry-pick or revert in progress (`rebase-merge/onto`,
-  `orig-head`, `stopped-sha`, `autostash`; the same in `rebase-apply/`; `sequencer/head`);
+  `orig-head`, `stopped-sha`, `autostash`; the same in `rebase-apply/`; `sequencer/head`;
+  the commits of the todo and done lists);
 - the other worktrees' per-worktree refs (`refs/bisect/*`, `refs/worktree/*`,
   `refs/rewritten/*`), the main worktree's included when run from a linked one;
 - loose ref files git passes over (`refs/heads/x.lock`, `refs/heads/.hidden`);
@@ -57,6 +58,15 @@ STATE_FILES = (
     "rebase-apply/autostash",
     "sequencer/head",
     "sequencer/abort-safety",
+)
+# An interactive rebase's or a sequence of cherry-picks' lists: `pick <id> subject` lines
+# (a commit picked from anywhere, not only from orig-head's history).
+LIST_FILES = (
+    "rebase-merge/done",
+    "rebase-merge/git-rebase-todo",
+    "rebase-merge/git-rebase-todo.backup",
+    "sequencer/todo",
+    "sequencer/done",
 )
 # The refs each worktree keeps apart (git's own list): under the common directory, these
 # are the main worktree's.
@@ -110,12 +120,14 @@ def _read(path: Path) -> bytes | None:
         os.close(fd)
 
 
-def _ids(data: bytes, reflog: bool = False) -> list[str]:
+def _ids(data: bytes, reflog: bool = False, listed: bool = False) -> list[str]:
     """The object ids a file names: each line's first word (FETCH_HEAD, MERGE_HEAD, a
-    ref), or a reflog line's first two (the old and the new value)."""
+    ref), a reflog line's first two (the old and the new value), or a todo list line's
+    second and third (`pick <id>`, `fixup -C <id>`)."""
     found: list[str] = []
     for line in data.splitlines():
-        words = line.split(None, 2)[: 2 if reflog else 1]
+        start, end = (1, 3) if listed else (0, 2 if reflog else 1)
+        words = line.split(None, 3)[start:end]
         for word in words:
             if _ID.fullmatch(word) and word.strip(b"0"):
                 found.append(word.decode())
@@ -178,6 +190,10 @@ def find(cwd: Path, reflog: bool = True) -> Hidden:
             data = _read(tree / name)
             if data:
                 found += [(shown + name, oid) for oid in _ids(data)]
+        for name in LIST_FILES:
+            data = _read(tree / name)
+            if data:
+                found += [(shown + name, oid) for oid in _ids(data, listed=True)]
         # Refs: another worktree's own; in the common directory, every ref file git
         # passes over (x.lock), and the main worktree's own when run from a linked one.
         shared = tree == common
