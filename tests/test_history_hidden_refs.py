@@ -78,6 +78,17 @@ def test_every_line_of_fetch_head(base: GitRepo) -> None:
     assert refs_of(data) == [["FETCH_HEAD"]]
 
 
+def test_fetch_head_naming_an_annotated_tag(base: GitRepo) -> None:
+    # `git fetch URL tag v2` of a tag this clone keeps no ref for: located by FETCH_HEAD.
+    leaky = key_commit(base)
+    text = f"object {leaky}\ntype commit\ntag v2\ntagger A <a@example.com> 0 +0000\n\nv2\n"
+    tag = base.git("mktag", input=text.encode()).strip()
+    (base.path / ".git" / "FETCH_HEAD").write_text(f"{tag}\t\ttag 'v2' of /elsewhere\n")
+    data = audit(base.path)
+    assert data["code"] == 1
+    assert refs_of(data) == [["FETCH_HEAD"]]
+
+
 def test_merge_head_of_a_conflicted_pull(base: GitRepo, tmp_path: Path) -> None:
     fork = GitRepo(tmp_path / "fork")
     fork.git("pull", "-q", str(base.path), "main")

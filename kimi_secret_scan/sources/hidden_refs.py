@@ -85,6 +85,14 @@ class Hidden:
     skipped: list[Skipped] = field(default_factory=list)
     # Every name found, those whose id a ref's tip names too.
     every_name: set[str] = field(default_factory=set)
+    # An annotated tag's id -> the object it tags (through every tag), as for-each-ref's
+    # %(*objectname) peels a tag ref.
+    peeled: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tips(self) -> list[tuple[str, str]]:
+        """(name, id) with each tag peeled: where the ref walk meets them."""
+        return [(name, self.peeled.get(oid, oid)) for name, oid in self.named]
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -254,6 +262,16 @@ def find(cwd: Path, reflog: bool = True) -> Hidden:
         oid, _, kind = line.partition(" ")
         if kind and kind != "missing":
             hidden.kinds[oid] = kind
+    tags = [oid for oid in ids if hidden.kinds.get(oid) == "tag"]
+    if tags:
+        out = git.run_git(
+            ["cat-file", "--batch-check=%(objectname)"],
+            cwd,
+            input="".join(oid + "^{}\n" for oid in tags).encode(),
+        )
+        for tag, line in zip(tags, out.decode("ascii", "replace").splitlines(), strict=False):
+            if _ID.fullmatch(line.encode()):
+                hidden.peeled[tag] = line
     partial: bool | None = None
     for name, oid in named:
         if oid in hidden.kinds:

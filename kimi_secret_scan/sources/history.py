@@ -1093,7 +1093,7 @@ class HistorySource:
         # Every ref and reflog (the default selection): one walk gives both the refs'
         # containment and the attribution's commit order.
         shared = self.selection.rev_args() == ["--all", "--reflog", *self.selection.extra]
-        self.ref_walk = RefWalk(self.repo, reflog=shared, extra=self.hidden.named)
+        self.ref_walk = RefWalk(self.repo, reflog=shared, extra=self.hidden.tips)
         self.head_tree = git.Pending(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
         if self.ways > 1:
             if shared:
@@ -1168,7 +1168,7 @@ class HistorySource:
         yield from self.stats.skipped
         if (self.blob_keys or self.messages) and self.ref_walk is None:
             # Runs while the blobs are attributed.
-            self.ref_walk = RefWalk(self.repo, extra=self.hidden.named)
+            self.ref_walk = RefWalk(self.repo, extra=self.hidden.tips)
         intros = introductions(
             self.repo, self.blob_keys, self.selection.rev_args(), self.commit_order, self.ways
         )
