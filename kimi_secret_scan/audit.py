@@ -23,8 +23,9 @@ from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.result import ScanResult
 from kimi_secret_scan.settings import DetectorSettings
-from kimi_secret_scan.sources import lfs, metadata
+from kimi_secret_scan.sources import hidden_refs, lfs, metadata
 from kimi_secret_scan.sources.attribution import RefWalk
+from kimi_secret_scan.sources.hidden_refs import Hidden
 from kimi_secret_scan.sources.history import (
     SHALLOW,
     SHALLOW_ACCEPTED,
@@ -71,7 +72,8 @@ class KeyGroup:
     @property
     def local_only(self) -> bool:
         """Only in this clone's stash or reflogs: never on a ref that is pushed."""
-        return self.reflog_only or (bool(self.refs) and set(self.refs) <= _LOCAL_REFS)
+        local = all(ref in _LOCAL_REFS or hidden_refs.is_hidden(ref) for ref in self.refs)
+        return self.reflog_only or (bool(self.refs) and local)
 
     def shown(self, show_secrets: bool) -> str:
         return self.secret if show_secrets else self.redacted
@@ -180,7 +182,7 @@ def _affected_namespaces(groups: list[KeyGroup]) -> set[str]:
     spaces: set[str] = set()
     for g in groups:
         for ref in g.refs:
-            if ref in _LOCAL_REFS or ref.startswith("refs/remotes/"):
+            if ref in _LOCAL_REFS or ref.startswith("refs/remotes/") or hidden_refs.is_hidden(ref):
                 continue  # this clone's own: not in a mirror of the remote
             parts = ref.split("/")
             spaces.add("/".join(parts[:2]) if len(parts) > 2 else ref)
@@ -468,7 +470,12 @@ def run_history(
     and attach refs and HEAD paths. Shared by `history` and the organisation audit, so both
     write the same report. `before_grouping` sees the findings first (--verify: each group
     then shows its key's verdict)."""
+    # What every ref and reflog leaves out (FETCH_HEAD, other worktrees' refs/bisect/*, …)
+    # is walked with them, and located by its name.
+    hidden = hidden_refs.find(root, selection.reflog) if not selection.revs else Hidden()
+    selection = replace(selection, extra=hidden.ids)
     source = HistorySource(root, selection, settings, max_file_size, meter, jobs)
+    source.hidden = hidden
     every = not (selection.revs or selection.since) and selection.reflog
     # The purge plan's target, and in a bare repository the count of stored objects,
     # asked while the history is read rather than after it.
@@ -486,7 +493,10 @@ def run_history(
         # Names and identities too, as the gates read them for a push: the paths and
         # identities gathered while the objects were read, the refs asked after them.
         names = metadata.history_names(root, selection.rev_args(), source.names)
-        items = lfs.accepting(itertools.chain(source.items(), names), allow_missing_lfs)
+        items = lfs.accepting(
+            itertools.chain(hidden.skipped, source.items(), names, hidden.names()),
+            allow_missing_lfs,
+        )
         result = scanner("history", selection.describe(), items)
     finally:
         if meter is not None:

@@ -51,6 +51,7 @@ FOREIGN_OPTIONS = {
     "--mirror": "git",
     "--no-ext-diff": "git diff",
     "--no-filter": "git fetch",
+    "--no-local": "git clone",
     "--no-textconv": "git diff",
     "--no-verify": "git commit",
     "--objects": "git rev-list",

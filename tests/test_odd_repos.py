@@ -499,6 +499,63 @@ def test_key_hidden_by_a_graft_is_found(tmp_path: Path) -> None:
         assert finding_paths(run) == {"conf.py"}, args
 
 
+def _forge_commit_graph(repo: GitRepo, commit: str, tree: str | None, cut: bool) -> None:
+    """Write the commit-graph git would, then give `commit` another root tree (`tree`) or
+    no parent (`cut`) in it, with a valid checksum: what a downloaded repository can hold."""
+    import hashlib
+    import struct
+
+    repo.git("commit-graph", "write", "--reachable")
+    path = repo.path / ".git" / "objects" / "info" / "commit-graph"
+    data = bytearray(path.read_bytes())
+    chunks = {}
+    for i in range(data[6] + 1):
+        name, offset = struct.unpack(">4sQ", data[8 + 12 * i : 20 + 12 * i])
+        chunks[name] = offset
+    count = struct.unpack(">I", data[chunks[b"OIDF"] + 1020 : chunks[b"OIDF"] + 1024])[0]
+    ids_at = chunks[b"OIDL"]
+    ids = [data[ids_at + 20 * i : ids_at + 20 * i + 20].hex() for i in range(count)]
+    at = chunks[b"CDAT"] + 36 * ids.index(commit)
+    if tree is not None:
+        data[at : at + 20] = bytes.fromhex(tree)
+    if cut:
+        data[at + 20 : at + 24] = struct.pack(">I", 0x70000000)  # no parent
+    data[-20:] = hashlib.sha1(bytes(data[:-20])).digest()
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+    check = subprocess.run(["git", "commit-graph", "verify"], cwd=repo.path, capture_output=True)
+    assert check.returncode != 0  # git's own check sees the forgery; its walks do not
+
+
+@pytest.mark.parametrize("forgery", ["tree", "parent"])
+def test_key_hidden_by_a_forged_commit_graph_is_found(tmp_path: Path, forgery: str) -> None:
+    # git takes a commit's root tree and parents from the commit-graph file unchecked:
+    # every command reads the commit objects themselves (core.commitGraph=false).
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit_file("README.md", "clean\n", "base")
+    base = repo.head()
+    clean_tree = repo.git("rev-parse", "HEAD^{tree}").strip()
+    leaky = repo.commit_file("conf.py", key_file(kimi_code_key()), "key")
+    if forgery == "tree":
+        tip = leaky
+        _forge_commit_graph(repo, leaky, clean_tree, cut=False)
+    else:
+        repo.git("rm", "-q", "conf.py")
+        tip = repo.commit("remove it")
+        repo.git("reflog", "expire", "--expire=now", "--all")
+        _forge_commit_graph(repo, tip, None, cut=True)
+    assert "conf.py" not in repo.git("log", "--all", "--name-only", "--format=")
+    for args in (
+        ["history", "--jobs", "1"],
+        ["history", "--jobs", "2"],
+        ["range", f"{base}..{tip}"],
+        ["ci", "--base", base],
+    ):
+        run = run_cli(*args, "--format", "json", cwd=repo.path)
+        expect(run, 1)
+        assert finding_paths(run) == {"conf.py"}, args
+
+
 # --- missing and corrupt objects: never reported clean ------------------------------------
 
 

@@ -10,7 +10,7 @@ finds a key typed while resolving a merge (an "evil merge"), which `git log -p` 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +67,7 @@ class WalkOrder:
         self.walk.thread.join()
         if self.walk.proc.returncode != 0:
             # The walk failed (or was killed): ask git for the order itself, as before.
-            return commit_order(self.walk.cwd, ["--all", "--reflog"]).result()
+            return commit_order(self.walk.cwd, self.walk.args).result()
         return b"".join(ids[0] + b"\n" for ids in reversed(self.walk.walk) if ids)
 
 
@@ -166,15 +166,19 @@ class RefWalk:
     are ready when the attributed commits are known.
     """
 
-    def __init__(self, cwd: Path, reflog: bool = False) -> None:
+    def __init__(
+        self, cwd: Path, reflog: bool = False, extra: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self.cwd = cwd
         # With the reflogs, the walk is the history audit's (`--all --reflog`): its
         # commits, reversed, are the attribution's order too (order()), one walk for both.
         # The reflogs' commits change no ref's containment: a ref's tip has the same
-        # ancestors, still listed before their children.
+        # ancestors, still listed before their children. `extra`: (name, id) of what the
+        # audit walks besides (sources/hidden_refs.py: FETCH_HEAD, …), walked too.
+        self.extra = list(extra)
+        self.args = ["--all"] + (["--reflog"] if reflog else []) + sorted({o for _, o in extra})
         self.proc: git.Process = git.popen(
-            ["rev-list", "--reverse", "--topo-order", "--parents", "--all"]
-            + (["--reflog"] if reflog else []),
+            ["rev-list", "--reverse", "--topo-order", "--parents", *self.args],
             cwd,
             stdout=git.PIPE,
             stderr=git.DEVNULL,
@@ -239,4 +243,13 @@ class RefWalk:
             for commit, mask in bit.items():
                 if bits & mask:
                     result[commit.decode()].update(names)
+        # What no ref holds is located by the names outside refs that reach it (FETCH_HEAD,
+        # another worktree's refs/bisect/bad): named only then, since after a pull or a
+        # reset FETCH_HEAD and ORIG_HEAD hold most of what the branches do.
+        unheld = {commit for commit, refs in result.items() if not refs}
+        for name, tip_id in self.extra:
+            bits = reach.get(tip_id.encode(), 0)
+            for commit, mask in bit.items():
+                if bits & mask and commit.decode() in unheld:
+                    result[commit.decode()].add(name)
         return result

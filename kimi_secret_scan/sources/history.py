@@ -68,6 +68,7 @@ from kimi_secret_scan.sources.attribution import (
     commit_order,
     introductions,
 )
+from kimi_secret_scan.sources.hidden_refs import Hidden
 from kimi_secret_scan.sources.message import person as _person
 from kimi_secret_scan.sources.tree_names import TreeNames, widest
 from kimi_secret_scan.unpack import HEAD, TAIL, container_kind, find_container, zip_at_end
@@ -176,12 +177,17 @@ class Selection:
     revs: tuple[str, ...] = ()
     since: str | None = None
     reflog: bool = True
+    # Object ids named outside refs, walked with every ref (sources/hidden_refs.py:
+    # FETCH_HEAD, MERGE_HEAD, other worktrees' refs/bisect/*, …), which --all leaves out.
+    extra: tuple[str, ...] = ()
 
     def rev_args(self) -> list[str]:
         args = list(self.revs) if self.revs else ["--all"]
         if self.reflog and not self.revs:
             # Older stash entries and amended or reset commits live only in reflogs.
             args.append("--reflog")
+        if not self.revs:
+            args += self.extra
         if self.since:
             args += ["--not", self.since]
         return args
@@ -546,6 +552,8 @@ class HistorySource:
         self.big_blobs: dict[str, int] = {}
         self.messages: list[_Message] = []
         self.ref_walk: RefWalk | None = None
+        # What the selection's `extra` ids are named by (the caller sets it: run_history).
+        self.hidden = Hidden()
         # Paths at which some commit holds a submodule (gitlink): not scanned, and said so.
         self.submodules: set[str] = set()
         self._partial: bool | None = None
@@ -1127,8 +1135,8 @@ class HistorySource:
             return
         # Every ref and reflog (the default selection): one walk gives both the refs'
         # containment and the attribution's commit order.
-        shared = self.selection.rev_args() == ["--all", "--reflog"]
-        self.ref_walk = RefWalk(self.repo, reflog=shared)
+        shared = self.selection.rev_args() == ["--all", "--reflog", *self.selection.extra]
+        self.ref_walk = RefWalk(self.repo, reflog=shared, extra=self.hidden.tips)
         self.head_tree = git.Pending(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
         if self.ways > 1:
             if shared:
@@ -1202,7 +1210,8 @@ class HistorySource:
             self.stats.skipped.append(Skipped(SHALLOW, SHALLOW_REASON))
         yield from self.stats.skipped
         if (self.blob_keys or self.messages) and self.ref_walk is None:
-            self.ref_walk = RefWalk(self.repo)  # runs while the blobs are attributed
+            # Runs while the blobs are attributed.
+            self.ref_walk = RefWalk(self.repo, extra=self.hidden.tips)
         intros = introductions(
             self.repo, self.blob_keys, self.selection.rev_args(), self.commit_order, self.ways
         )
@@ -1266,6 +1275,9 @@ class HistorySource:
                 if kind == "blob" or peeled_kind == "blob":
                     blob = oid if kind == "blob" else peeled
                     self.blob_refs.setdefault(blob, []).append(name)
+            for name, oid in self.hidden.named:  # FETCH_HEAD naming a blob, say
+                if self.hidden.kinds.get(oid) == "blob":
+                    self.blob_refs.setdefault(oid, []).append(name)
         return self.blob_refs
 
     def _note_path(self, place: Introduction) -> str | None:
