@@ -145,3 +145,33 @@ def test_without_jobs_the_store_decides_when_workers_start(
         for item in history.HistorySource(built.repo.path, history.Selection(), jobs=1).items()
         if isinstance(item, Content)
     ]
+
+
+@pytest.mark.parametrize("ways", [1, 2])
+def test_merges_against_their_first_parent_find_what_every_parent_finds(
+    built: Built,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    ways: int,
+) -> None:
+    """The walk diffs a merge against its first parent, then the merges that showed a
+    wanted blob against every parent: the same introductions, in the same order, as
+    diffing every merge against every parent (-m, what an older git gets). The repository
+    holds an evil merge (a key typed while resolving it) and merges of branches with keys."""
+    rev_args = history.Selection().rev_args()
+    listing = built.repo.git("rev-list", "--objects", *rev_args, "--")
+    blobs = [line.split(" ", 1)[0] for line in listing.splitlines() if " " in line]
+
+    def walk() -> list[tuple[int, str, str, str]]:
+        order = attribution.commit_order(built.repo.path, rev_args)
+        found = attribution.introductions(built.repo.path, blobs, rev_args, order, ways)
+        places = [(i.age, blob, i.commit.sha, i.path) for blob, ps in found.items() for i in ps]
+        # Ages are places among the commits the walk printed: compare their order only.
+        return [(n, *rest) for n, (_, *rest) in enumerate(sorted(places, key=lambda p: -p[0]))]
+
+    assert attribution._merge_diffs() == ["--diff-merges=first-parent"]
+    first_parent = walk()
+    monkeypatch.setattr(attribution, "_merge_diffs", lambda: ["-m"])
+    assert walk() == first_parent
+    merges = built.repo.git("rev-list", "--merges", *rev_args, "--").split()
+    assert built.commits["merge"] in merges  # the evil merge
+    assert any(sha == built.commits["merge"] for _, _, sha, _ in first_parent)
