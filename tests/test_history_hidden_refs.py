@@ -6,6 +6,7 @@ is located by the name that holds it, and --jobs 1 and --jobs 2 give the same re
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,9 @@ def test_another_worktrees_own_refs(base: GitRepo, tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("name", ["refs/heads/x.lock", "refs/heads/.hidden", "refs/.d/y"])
+@pytest.mark.parametrize(
+    "name", ["refs/heads/x.lock", "refs/heads/x.lock/y", "refs/heads/.hidden", "refs/.d/y"]
+)
 def test_ref_files_git_passes_over(base: GitRepo, name: str) -> None:
     leaky = key_commit(base)
     target = base.path / ".git" / name
@@ -241,3 +244,105 @@ def test_a_name_for_an_object_a_partial_clone_lacks_fails(base: GitRepo, tmp_pat
     report = json.loads(run.out)
     assert report["stats"]["complete"] is False
     assert [s["path"] for s in report["stats"]["skipped"]] == ["FETCH_HEAD"]
+
+
+@pytest.mark.parametrize("name", ["FETCH_HEAD", "MERGE_HEAD", "rebase-merge/onto"])
+@pytest.mark.parametrize(
+    "spelling", [str.upper, lambda oid: oid[:20] + oid[20:].upper()], ids=["upper", "mixed"]
+)
+def test_an_id_in_upper_case(base: GitRepo, name: str, spelling: Any) -> None:
+    # git's hex parser takes either case: `git log FETCH_HEAD` shows the commit.
+    leaky = key_commit(base)
+    target = base.path / ".git" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(spelling(leaky) + "\n")
+    assert base.git("rev-parse", "--verify", "-q", f"{leaky}^{{commit}}").strip() == leaky
+    data = audit(base.path)
+    assert data["code"] == 1
+    assert refs_of(data) == [[name]]
+
+
+def test_another_worktrees_ref_in_upper_case(base: GitRepo, tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    base.git("worktree", "add", "-q", "--detach", str(linked))
+    leaky = key_commit(base)
+    bad = base.path / ".git" / "worktrees" / "linked" / "refs" / "bisect" / "bad"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(leaky.upper() + "\n")
+    assert git(linked, "rev-parse", "refs/bisect/bad").strip() == leaky
+    data = audit(base.path)
+    assert data["code"] == 1
+    assert refs_of(data) == [["worktrees/linked/refs/bisect/bad"]]
+
+
+@pytest.mark.parametrize("name", ["FETCH_HEAD", "MERGE_HEAD", "ORIG_HEAD"])
+def test_a_pseudoref_that_is_a_link(base: GitRepo, name: str) -> None:
+    # A link whose target is no ref name: git reads the file it points to.
+    leaky = key_commit(base)
+    (base.path / ".git" / "info" / "note").write_text(leaky + "\n")
+    (base.path / ".git" / name).symlink_to("info/note")
+    assert base.git("rev-parse", name).strip() == leaky
+    data = audit(base.path)
+    assert data["code"] == 1
+    assert refs_of(data) == [[name]]
+
+
+def test_another_worktrees_ref_that_is_a_link(base: GitRepo, tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    base.git("worktree", "add", "-q", "--detach", str(linked))
+    leaky = key_commit(base)
+    (base.path / ".git" / "info" / "note").write_text(leaky + "\n")
+    bad = base.path / ".git" / "worktrees" / "linked" / "refs" / "bisect" / "bad"
+    bad.parent.mkdir(parents=True)
+    bad.symlink_to("../../../../info/note")
+    assert git(linked, "rev-parse", "refs/bisect/bad").strip() == leaky
+    data = audit(base.path)
+    assert data["code"] == 1
+    assert refs_of(data) == [["worktrees/linked/refs/bisect/bad"]]
+
+
+def test_a_pseudoref_linked_to_a_ref_name_is_a_symbolic_ref(base: GitRepo) -> None:
+    # `FETCH_HEAD -> refs/heads/main`: git takes the link's text as a ref name (read on
+    # its own), not as a path: nothing more to read, nothing said.
+    (base.path / ".git" / "FETCH_HEAD").symlink_to("refs/heads/main")
+    run = run_cli("history", "--format", "json", cwd=base.path)
+    assert run.code == 0, run.all
+    assert json.loads(run.out)["stats"]["skipped"] == []
+
+
+def test_a_pseudoref_linked_to_what_cannot_be_read_is_said(base: GitRepo, tmp_path: Path) -> None:
+    # git would wait on the FIFO (or read the device); this reads neither, and says so.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (base.path / ".git" / "FETCH_HEAD").symlink_to(fifo)
+    (base.path / ".git" / "MERGE_HEAD").symlink_to("/dev/zero")
+    data = audit(base.path)
+    assert data["code"] == 2
+    run = run_cli("history", "--format", "json", cwd=base.path)
+    report = json.loads(run.out)
+    assert report["stats"]["complete"] is False
+    skipped = {s["path"]: s["reason"] for s in report["stats"]["skipped"]}
+    assert sorted(skipped) == ["FETCH_HEAD", "MERGE_HEAD"]
+    assert "not a regular file" in skipped["FETCH_HEAD"]
+    assert "FETCH_HEAD" in run_cli("history", cwd=base.path).all
+
+
+def test_another_worktrees_refs_through_a_linked_directory_are_said(
+    base: GitRepo, tmp_path: Path
+) -> None:
+    # git reads `worktrees/linked/refs/bisect/bad` through the link; not walked here: said.
+    linked = tmp_path / "linked"
+    base.git("worktree", "add", "-q", "--detach", str(linked))
+    leaky = key_commit(base)
+    elsewhere = base.path / ".git" / "info" / "bisect"
+    elsewhere.mkdir()
+    (elsewhere / "bad").write_text(leaky + "\n")
+    refs = base.path / ".git" / "worktrees" / "linked" / "refs"
+    refs.mkdir(exist_ok=True)
+    (refs / "bisect").symlink_to("../../../info/bisect")
+    assert git(linked, "rev-parse", "refs/bisect/bad").strip() == leaky
+    data = audit(base.path)
+    assert data["code"] == 2
+    run = run_cli("history", "--format", "json", cwd=base.path)
+    (skip,) = json.loads(run.out)["stats"]["skipped"]
+    assert skip["path"] == "worktrees/linked/refs/bisect"

@@ -13,16 +13,22 @@ shows each of the following all the same, so a key there is as much in the repos
   the commits of the todo and done lists);
 - the other worktrees' per-worktree refs (`refs/bisect/*`, `refs/worktree/*`,
   `refs/rewritten/*`), the main worktree's included when run from a linked one;
-- loose ref files git passes over (`refs/heads/x.lock`, `refs/heads/.hidden`);
+- loose ref files git passes over (`refs/heads/x.lock`, `refs/heads/x.lock/y`,
+  `refs/heads/.hidden`);
 - the reflog of a deleted ref (`logs/refs/heads/gone`, with no ref).
 
-They are read from the files git keeps them in, never through a link, and fed to the
-same walk as extra revisions (`find`). An id no ref tip already names is kept; one that
-names no object here is said (not scanned; in a partial clone the audit then exits 2).
+They are read from the files git keeps them in, as git's files backend reads them: ids in
+either case (kept in lower case), and through a symbolic link whose target is no `refs/...`
+name (git takes that for a symbolic ref and falls through to reading the file otherwise);
+a link to what cannot be read here (a FIFO, a device, a directory of another worktree's
+refs) is said, as unreadable. They are fed to the same walk as extra revisions (`find`).
+An id no ref tip already names is kept; one that names no object here is said (not
+scanned; in a partial clone the audit then exits 2).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -71,7 +77,8 @@ LIST_FILES = (
 # The refs each worktree keeps apart (git's own list): under the common directory, these
 # are the main worktree's.
 PER_WORKTREE = ("refs/bisect", "refs/worktree", "refs/rewritten")
-_ID = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64})")
+# git's hex parser takes either case; ids are kept in lower case, as git prints them.
+_ID = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64})", re.IGNORECASE)
 _MAX_FILE = 64 << 20  # a FETCH_HEAD of 100,000 refs is ~10 MB
 _MAX_ARGS = 1 << 20  # the ids go on git's command line (Linux allows 2 MB in all)
 
@@ -105,23 +112,78 @@ class Hidden:
             yield Content("ref names", text.encode("utf-8", "surrogateescape"), metadata=True)
 
 
+class _Unreadable(Exception):
+    """A file git would read, through a link, that cannot be read here."""
+
+
+def _refname_ok(name: str) -> bool:
+    """git's check_refname_format, strictly enough for a link's target: a name git takes
+    for a symbolic ref when it starts with refs/ (anything else is read as a path)."""
+    if ".." in name or "@{" in name or name.endswith((".", "/")) or name == "@":
+        return False
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or c in " ~^:?*[\\" for c in name):
+        return False
+    parts = name.split("/")
+    return all(part and not part.startswith(".") and not part.endswith(".lock") for part in parts)
+
+
 def _read(path: Path) -> bytes | None:
-    """A regular file's bytes, never through a link (a FIFO or device is not waited on);
-    None when it is absent, a link or not a regular file."""
+    """A file's bytes as git's files backend reads a ref or pseudoref: a regular file, or
+    through a symbolic link whose target does not name a ref (`refs/...`, a symbolic ref of
+    old, whose ref is read on its own); a FIFO or device is never waited on. None when it is
+    absent, a symbolic ref or not a regular file. Raises _Unreadable when a link leads to
+    something git would read and this cannot (a FIFO, a device, no permission, too large)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        if os.path.islink(path):
-            return None  # a symbolic ref of old: the ref it names is read on its own
-        raise ScanError(f"cannot read {path}: {exc.strerror}") from None
+        if not os.path.islink(path):
+            raise ScanError(f"cannot read {path}: {exc.strerror}") from None
+        return _read_link(path)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return None
         if info.st_size > _MAX_FILE:
             raise ScanError(f"{path} is larger than {_MAX_FILE >> 20} MB: not read")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read(_MAX_FILE + 1)
+    finally:
+        os.close(fd)
+
+
+def _read_link(path: Path) -> bytes | None:
+    """What git reads through a link (refs/files-backend.c: a target that is not a ref
+    name falls through to reading the file it points to): `.git/FETCH_HEAD ->
+    info/note` names the commit in info/note, as `git log FETCH_HEAD` shows."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return None  # gone since
+    if target.startswith("refs/") and _refname_ok(target):
+        return None  # a symbolic ref of old: the ref it names is read on its own
+    try:
+        # Looked at before it is opened: a device is never opened (opening some acts).
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            return None  # git reads no ref from a directory
+        if not stat.S_ISREG(mode):
+            raise _Unreadable("a link to a FIFO, device or socket, not a regular file: not read")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # dangling: git finds nothing there either
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None  # a loop: git's open fails the same way
+        # The target is not shown: the repository chose it, and it may hold a key.
+        raise _Unreadable(f"a link to a file that cannot be read: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Unreadable("a link to a FIFO, device or socket, not a regular file: not read")
+        if info.st_size > _MAX_FILE:
+            raise _Unreadable(f"a link to a file larger than {_MAX_FILE >> 20} MB: not read")
         with os.fdopen(fd, "rb", closefd=False) as file:
             return file.read(_MAX_FILE + 1)
     finally:
@@ -138,17 +200,21 @@ def _ids(data: bytes, reflog: bool = False, listed: bool = False) -> list[str]:
         words = line.split(None, 3)[start:end]
         for word in words:
             if _ID.fullmatch(word) and word.strip(b"0"):
-                found.append(word.decode())
+                found.append(word.decode().lower())
     return found
 
 
-def _files(top: Path) -> list[str]:
+def _files(top: Path, linked: list[str] | None = None) -> list[str]:
     """The files under `top`, relative to it, in sorted order; links to directories not
-    entered."""
+    entered (listed in `linked`)."""
     found: list[str] = []
     for root, dirs, files in os.walk(top, followlinks=False):
         dirs.sort()
         rel = os.path.relpath(root, top)
+        if linked is not None:
+            for name in dirs:
+                if os.path.islink(os.path.join(root, name)):
+                    linked.append(name if rel == "." else f"{rel}/{name}")
         for name in sorted(files):
             found.append(name if rel == "." else f"{rel}/{name}")
     return found
@@ -156,8 +222,9 @@ def _files(top: Path) -> list[str]:
 
 def _passed_over(name: str) -> bool:
     """A loose ref file git's listing of refs passes over, without a word: a lock, or a
-    name with a part that starts with a dot (`refs/heads/.hidden`, `refs/.x/y`)."""
-    return name.endswith(".lock") or "/." in name
+    name with a part that starts with a dot (`refs/heads/.hidden`, `refs/.x/y`) or, as
+    x.lock, ends in .lock (`refs/heads/x.lock/y`)."""
+    return name.endswith(".lock") or ".lock/" in name or "/." in name
 
 
 def _dirs(cwd: Path) -> tuple[Path, Path]:
@@ -182,6 +249,16 @@ def find(cwd: Path, reflog: bool = True) -> Hidden:
     deleted ref, and no ORIG_HEAD (the tip before a reset, as a reflog entry has it)."""
     here, common = _dirs(cwd)
     found: list[tuple[str, str]] = []
+    hidden = Hidden()
+
+    def read(path: Path, name: str) -> bytes | None:
+        # What git would read and this cannot is said, never passed over (the audit exits 2).
+        try:
+            return _read(path)
+        except _Unreadable as exc:
+            hidden.skipped.append(Skipped(name, str(exc), True))
+            return None
+
     admin = common / "worktrees"
     trees: list[tuple[str, Path]] = [("main-worktree/", common)]
     if admin.is_dir() and not admin.is_symlink():
@@ -195,38 +272,49 @@ def find(cwd: Path, reflog: bool = True) -> Hidden:
         for name in (*PSEUDOREFS, *STATE_FILES):
             if name == "ORIG_HEAD" and not reflog:
                 continue  # what a reset or rebase left behind, as its reflog entry is
-            data = _read(tree / name)
+            data = read(tree / name, shown + name)
             if data:
                 found += [(shown + name, oid) for oid in _ids(data)]
         for name in LIST_FILES:
-            data = _read(tree / name)
+            data = read(tree / name, shown + name)
             if data:
                 found += [(shown + name, oid) for oid in _ids(data, listed=True)]
         # Refs: another worktree's own; in the common directory, every ref file git
         # passes over (x.lock), and the main worktree's own when run from a linked one.
         shared = tree == common
         refs = tree / "refs"
-        if refs.is_dir() and not refs.is_symlink():
-            for rel in _files(refs):
+        mine = tuple(p + "/" for p in PER_WORKTREE)
+        if refs.is_symlink() and not shared and not current:
+            # git reads `worktrees/w/refs/bisect/bad` through it; its listing does not.
+            reason = "a link: the refs under it not read"
+            hidden.skipped.append(Skipped(shown + "refs", reason, True))
+        elif refs.is_dir() and not refs.is_symlink():
+            linked: list[str] = []
+            for rel in _files(refs, linked):
                 name = f"refs/{rel}"
-                own = not shared or name.startswith(tuple(p + "/" for p in PER_WORKTREE))
+                own = not shared or name.startswith(mine)
                 if (own and not current) or _passed_over(name):
-                    data = _read(refs / rel)
+                    data = read(refs / rel, shown + name)
                     if data:
                         found += [(shown + name, oid) for oid in _ids(data)]
+            for rel in linked:
+                if (not shared or f"refs/{rel}/".startswith(mine)) and not current:
+                    hidden.skipped.append(
+                        Skipped(shown + f"refs/{rel}", "a link to a directory: not read", True)
+                    )
         logs = tree / "logs" / "refs"
         if reflog and logs.is_dir() and not logs.is_symlink():
             for rel in _files(logs):
                 own = not shared or f"refs/{rel}".startswith(tuple(p + "/" for p in PER_WORKTREE))
                 if own and not current:
-                    data = _read(logs / rel)  # another worktree's: git reads none of them
+                    # another worktree's: git reads none of them
+                    data = read(logs / rel, f"{shown}refs/{rel}@{{reflog}}")
                     if data:
                         found += [
                             (f"{shown}refs/{rel}@{{reflog}}", oid) for oid in _ids(data, True)
                         ]
                 else:
                     deleted_logs.append((f"refs/{rel}", logs / rel))
-    hidden = Hidden()
     tips: set[str] = set()
     if found or deleted_logs:
         out = git.run_git(["for-each-ref", "--format=%(objectname) %(refname)"], cwd)
@@ -238,7 +326,7 @@ def find(cwd: Path, reflog: bool = True) -> Hidden:
         for name, path in deleted_logs:
             if name in names:
                 continue  # its ref exists: git's --reflog reads it
-            data = _read(path)
+            data = read(path, f"{name}@{{reflog}}")
             if data:
                 found += [(f"{name}@{{reflog}}", oid) for oid in _ids(data, True)]
     # An id a ref's tip names adds nothing to the walk (after a fetch, FETCH_HEAD names
