@@ -253,6 +253,11 @@ def test_under_pre_commit_every_format_says_what_it_cannot_check(
         assert said in run.all, fmt
         assert f"as pre-commit handed it: {main[:12]}..{topic[:12]}" in run.all, fmt
         assert "commits pre-commit counted as on origin" in run.all, fmt
+    # No range (pre-commit's "all files" push): the other refs are still said.
+    env = {"PRE_COMMIT_REMOTE_NAME": "origin", "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"}
+    run = run_cli("pre-push", "--format", "json", cwd=work.path, env=env, input=b"")
+    assert run.code == 1, run.all  # the old key in main's history
+    assert said in run.all and "every commit of refs/heads/main" in run.all
     # The plain hook's stdin: no such words.
     line = f"refs/heads/main {topic} refs/heads/main {main}\n"
     run = run_cli("pre-push", "origin", "url", cwd=work.path, input=line.encode())

@@ -105,16 +105,21 @@ def pre_commit_scope(remote: str, described: list[str], env: Mapping[str, str]) 
     """
     to_ref = env.get("PRE_COMMIT_TO_REF")
     from_ref = env.get("PRE_COMMIT_FROM_REF")
+    others = "the other refs of the same push (pre-commit passes only the first)"
     if to_ref and from_ref:
         given = f"{from_ref[:12]}..{to_ref[:12]}"
+        unchecked = (
+            f"{others} and the commits pre-commit counted as on {remote} (from "
+            "remote-tracking branches, which may be stale); the plain git hook "
+            '`kimi-secret-scan pre-push "$@"` checks both'
+        )
     else:
+        # No range (a push with a root commit): every commit of the branch is scanned.
         given = f"every commit of {env.get('PRE_COMMIT_LOCAL_BRANCH') or 'HEAD'}"
+        unchecked = f'{others}; the plain git hook `kimi-secret-scan pre-push "$@"` checks them'
     return (
         f"push to {remote} ({', '.join(described)}) as pre-commit handed it: {given}; "
-        "NOT checked under pre-commit: the other refs of the same push (pre-commit passes "
-        f"only the first) and the commits pre-commit counted as on {remote} (from "
-        "remote-tracking branches, which may be stale); the plain git hook "
-        '`kimi-secret-scan pre-push "$@"` checks both (docs/ci.md)'
+        f"NOT checked under pre-commit: {unchecked} (docs/ci.md)"
     )
 
 
