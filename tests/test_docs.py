@@ -44,6 +44,7 @@ FOREIGN_OPTIONS = {
     "--files": "pre-commit",
     "--find-object": "git log",
     "--git-dir": "git",
+    "--git-path": "git rev-parse",
     "--global": "git config",
     "--hook-stage": "pre-commit",
     "--hook-type": "pre-commit",
@@ -307,6 +308,32 @@ def pushed(tmp_path: Path) -> tuple[GitRepo, str]:
     event = tmp_path / "push.json"
     event.write_text(f'{{"before": "{before}", "after": "{after}", "ref": "refs/heads/main"}}')
     return clone, str(event)
+
+
+def test_plain_push_hook_install_block_checks_every_pushed_ref(tmp_path: Path) -> None:
+    """docs/ci.md's commands install the plain pre-push hook, which reads every pushed ref:
+    a key on the second ref of `git push origin main zzz` blocks the push (pre-commit's
+    push hook is handed the first only)."""
+    origin, work = with_origin(tmp_path)
+    work.commit_file("a.txt", "hi\n")
+    work.git("push", "-q", "origin", "main")
+    [block] = sh_blocks("git rev-parse --git-path hooks")
+    env = shell_env()
+    run_lines(block, work.path, [0, 0], env)
+    work.git("checkout", "-q", "-b", "zzz")
+    work.commit_file("k.env", key_line()[0])
+    work.git("checkout", "-q", "main")
+    work.commit_file("a.txt", "more\n")
+    done = subprocess.run(
+        ["git", "push", "origin", "main", "zzz"],
+        cwd=work.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0 and "k.env:1:" in done.stdout, done.stdout + done.stderr
+    assert git(origin.path, "branch", "--list", "zzz").strip() == ""
 
 
 def test_range_and_ci_blocks(pushed: tuple[GitRepo, str]) -> None:

@@ -231,6 +231,39 @@ def test_pre_commit_environment_variables(pushed: tuple[GitRepo, GitRepo, str]) 
     assert run.code == 1 and "legacy.py" in run.out  # nothing is on `elsewhere` yet
 
 
+def test_under_pre_commit_every_format_says_what_it_cannot_check(
+    pushed: tuple[GitRepo, GitRepo, str],
+) -> None:
+    """pre-commit passes one range (the other refs of the push never reach the hook): the
+    scope, in every format, says what was given and what was not checked."""
+    _, work, _ = pushed
+    main = work.head()
+    topic = work.commit_file("t.txt", "clean\n")
+    env = {
+        "PRE_COMMIT_FROM_REF": main,
+        "PRE_COMMIT_TO_REF": topic,
+        "PRE_COMMIT_REMOTE_NAME": "origin",
+        "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main",
+        "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main",
+    }
+    said = "NOT checked under pre-commit: the other refs of the same push"
+    for fmt in ("text", "json", "sarif", "github"):
+        run = run_cli("pre-push", "--format", fmt, cwd=work.path, env=env, input=b"")
+        assert run.code == 0, run.all
+        assert said in run.all, fmt
+        assert f"as pre-commit handed it: {main[:12]}..{topic[:12]}" in run.all, fmt
+        assert "commits pre-commit counted as on origin" in run.all, fmt
+    # No range (pre-commit's "all files" push): the other refs are still said.
+    env = {"PRE_COMMIT_REMOTE_NAME": "origin", "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"}
+    run = run_cli("pre-push", "--format", "json", cwd=work.path, env=env, input=b"")
+    assert run.code == 1, run.all  # the old key in main's history
+    assert said in run.all and "every commit of refs/heads/main" in run.all
+    # The plain hook's stdin: no such words.
+    line = f"refs/heads/main {topic} refs/heads/main {main}\n"
+    run = run_cli("pre-push", "origin", "url", cwd=work.path, input=line.encode())
+    assert run.code == 0 and said not in run.all, run.all
+
+
 def test_under_the_pre_commit_framework(tmp_path: Path) -> None:
     origin, work = with_origin(tmp_path)
     config = (

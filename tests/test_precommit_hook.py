@@ -19,6 +19,7 @@ import pytest
 
 from tests.gitrepo import GitRepo, git
 from tests.keygen import kimi_code_key, moonshot_key
+from tests.remotes import scanner_path_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -220,3 +221,60 @@ def test_installed_hook_blocks_a_zip_member_it_cannot_unpack(
     assert "backup.zip!.env" in output and "encrypted" in output
     assert key not in output
     assert repo.head() == start
+
+
+def test_push_hook_says_what_pre_commit_hands_it_and_the_plain_hook_checks_every_ref(
+    tmp_path: Path, hooks_repo: tuple[Path, str]
+) -> None:
+    """pre-commit hands its push hook the first pushed ref with commits only: the hook
+    cannot scan the others, so it says so on every run (shown on a pass too). Installed
+    before pre-commit, the plain git hook runs as pre-push.legacy with git's every ref."""
+    hooks_path, rev = hooks_repo
+    origin = GitRepo(tmp_path / "origin.git", bare=True)
+    work = GitRepo(tmp_path / "work")
+    work.git("remote", "add", "origin", str(origin.path))
+    config = f"repos:\n  - repo: {hooks_path}\n    rev: {rev}\n    hooks:\n"
+    work.commit_file(".pre-commit-config.yaml", config + "      - id: kimi-secret-scan-push\n")
+    work.git("push", "-q", "--no-verify", "origin", "main")
+    installed = pre_commit("install", "--hook-type", "pre-push", cwd=work.path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    # `git push origin main zzz`: main (first, clean) is all pre-commit hands over.
+    work.git("checkout", "-q", "-b", "zzz")
+    work.commit_file("k.env", f"KEY={kimi_code_key()}\n")
+    work.git("checkout", "-q", "main")
+    work.commit_file("a.txt", "more\n")
+
+    def push() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "push", "origin", "main", "zzz"],
+            cwd=work.path,
+            env={**_env(), **scanner_path_env()},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    passed = push()
+    output = passed.stdout + passed.stderr
+    assert passed.returncode == 0, output  # pre-commit's range: a limit said, not hidden
+    assert "as pre-commit handed it" in output
+    assert "NOT checked under pre-commit: the other refs of the same push" in output
+    assert 'the plain git hook `kimi-secret-scan pre-push "$@"` checks both' in output
+
+    # The plain hook, then pre-commit's on top of it: git's refs reach the plain hook.
+    work.git("push", "-q", "--no-verify", "origin", ":zzz")
+    work.git("reset", "-q", "--hard", "HEAD~")
+    work.git("push", "-q", "--no-verify", "--force", "origin", "main")
+    work.commit_file("a.txt", "more\n")
+    hook = work.path / ".git" / "hooks" / "pre-push"
+    hook.unlink()
+    hook.write_text('#!/bin/sh\nexec kimi-secret-scan pre-push "$@"\n')
+    hook.chmod(0o755)
+    installed = pre_commit("install", "--hook-type", "pre-push", cwd=work.path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert (work.path / ".git" / "hooks" / "pre-push.legacy").exists()
+    blocked = push()
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, output
+    assert "k.env:1:5" in output
+    assert git(origin.path, "branch", "--list", "zzz").strip() == ""

@@ -670,7 +670,8 @@ def test_a_key_another_providers_context_claims_is_never_sent(
 ) -> None:
     # OpenAI's legacy keys and relay keys share the Open Platform's sk- + 48 shape: a key
     # whose context names another provider, with nothing tying it to Kimi, stays a finding
-    # but is sent nowhere. The OpenAI SDK pointed at Moonshot is a Kimi key and is asked.
+    # but is sent nowhere. The OpenAI SDK pointed at Moonshot is a Kimi key and is asked;
+    # Kimi words on another line do not tie a key its own setting names for OpenAI.
     openai_host, openai_name, azure, deepseek = (moonshot_key() for _ in range(4))
     via_sdk, sdk_words, kimi_setting, also_moonshot = (moonshot_key() for _ in range(4))
     keys = [openai_host, openai_name, azure, deepseek, via_sdk, sdk_words, kimi_setting]
@@ -699,14 +700,15 @@ def test_a_key_another_providers_context_claims_is_never_sent(
     verdicts = _verdicts(data)
     withheld = {openai_host: "OpenAI", openai_name: "OpenAI", azure: "Azure OpenAI"}
     withheld[deepseek] = "DeepSeek"
+    withheld[sdk_words] = "OpenAI"
     for key, vendor in withheld.items():
         reason = f"not sent: context names {vendor}"
         assert verdicts[_sha(key)] == {"status": "unknown", "reason": reason, "host": None}
         assert service.requests(key) == []
-    for key in (via_sdk, sdk_words, kimi_setting, also_moonshot):
+    for key in (via_sdk, kimi_setting, also_moonshot):
         assert verdicts[_sha(key)] == {"status": "live", "reason": "HTTP 200", "host": CN}
         assert len(service.requests(key)) == 1
-    assert _notice(run).endswith("4 live, 0 revoked or invalid, 4 unknown (4 not sent)")
+    assert _notice(run).endswith("3 live, 0 revoked or invalid, 5 unknown (5 not sent)")
 
     # Every format says why.
     one = _files(tmp_path / "one", **{"a.env": (src / "openai.env").read_text()})
@@ -741,3 +743,41 @@ def test_an_audit_rerun_with_verify_asks_again(service: KeyService, tmp_path: Pa
     assert "unchanged since the last run" not in third.err
     assert [k["verification"]["status"] for k in _json(third)["keys"]] == ["revoked"]
     assert len(service.requests(key)) == 2
+
+
+def test_a_neighbouring_kimi_setting_does_not_send_another_providers_key(
+    service: KeyService, tmp_path: Path
+) -> None:
+    # A .env with a Moonshot key and an OpenAI key (both sk- + 48): the line naming
+    # Moonshot says nothing of the OpenAI line's key, nor does a Moonshot base URL set for
+    # Moonshot's own settings. Only a Kimi endpoint set for the OpenAI settings
+    # (OPENAI_BASE_URL), or the same key in a Kimi setting elsewhere, sends it.
+    moonshot, openai, openai2, openai3, tied, shared = (moonshot_key() for _ in range(6))
+    keys = [moonshot, openai, openai2, openai3, tied, shared]
+    for key in keys:
+        service.answer(key, {CN: 200, INTL: 200})
+    src = _files(
+        tmp_path,
+        **{
+            "two.env": f"MOONSHOT_API_KEY={moonshot}\nOPENAI_API_KEY={openai}\n",
+            "base.env": (
+                f"MOONSHOT_BASE_URL=https://api.moonshot.cn/v1\nOPENAI_API_KEY={openai2}\n"
+            ),
+            "app.py": f'KIMI_MODEL = "kimi-k2"\nOPENAI_API_KEY = "{openai3}"\n',
+            "tied.env": f"OPENAI_API_KEY={tied}\nOPENAI_BASE_URL=https://api.moonshot.cn/v1\n",
+            "shared.env": f"MOONSHOT_API_KEY=x\nOPENAI_API_KEY={shared}\n",
+            "kimi.env": f"KIMI_API_KEY={shared}\n",
+        },
+    )
+    run = run_cli(
+        "files", str(src), "--format", "json", "--verify", cwd=tmp_path, env=service.env()
+    )
+    verdicts = _verdicts(_json(run))
+    for key in (openai, openai2, openai3):
+        reason = "not sent: context names OpenAI"
+        assert verdicts[_sha(key)] == {"status": "unknown", "reason": reason, "host": None}
+        assert service.requests(key) == []
+    for key in (moonshot, tied, shared):
+        assert verdicts[_sha(key)] == {"status": "live", "reason": "HTTP 200", "host": CN}
+        assert len(service.requests(key)) == 1
+    _no_key_in(keys, run.all)

@@ -3,7 +3,8 @@
 Works as a plain git hook (`<remote> <url>` arguments, one `<local ref> <local sha>
 <remote ref> <remote sha>` line per pushed ref on stdin, every line honoured) and under
 the pre-commit framework (PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF / PRE_COMMIT_REMOTE_NAME;
-pre-commit keeps stdin to itself).
+pre-commit keeps stdin to itself: only its one range is scanned, and the scope says what
+is not, see pre_commit_scope).
 
 What the remote certainly has is excluded: the old tip git reports for each pushed ref
 (read from the remote for this push). Remote-tracking branches are not: they are what the
@@ -86,10 +87,40 @@ def from_pre_commit(cwd: Path, env: Mapping[str, str]) -> tuple[RevRange, list[s
     branch = env.get("PRE_COMMIT_REMOTE_BRANCH") or "the remote branch"
     if to_ref:
         remote_shas = [from_ref] if from_ref and not is_zero(from_ref) else []
-        return RevRange((to_ref,), _on_remote(cwd, remote_shas)), [f"update {branch}"]
+        # pre-commit does not say whether the branch is new there: FROM_REF is either.
+        return RevRange((to_ref,), _on_remote(cwd, remote_shas)), [branch]
     # pre-commit passes no refs when the push includes a root commit (it runs "all files").
     local = env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
     return RevRange((local,), ()), [f"new {branch}"]
+
+
+def pre_commit_scope(remote: str, described: list[str], env: Mapping[str, str]) -> str:
+    """What pre-commit handed over, and what this hook cannot check under it, in words.
+
+    pre-commit reads git's stdin itself and passes on one range: the first pushed ref with
+    commits to send (the other refs of the same push never reach this process, so their
+    number cannot be known here), and for a new branch a base it computes from the
+    remote-tracking branches (stale once the remote deletes or rewrites one: the commits
+    below it are taken as on the remote unread). Said in the scope, so in every format.
+    """
+    to_ref = env.get("PRE_COMMIT_TO_REF")
+    from_ref = env.get("PRE_COMMIT_FROM_REF")
+    others = "the other refs of the same push (pre-commit passes only the first)"
+    if to_ref and from_ref:
+        given = f"{from_ref[:12]}..{to_ref[:12]}"
+        unchecked = (
+            f"{others} and the commits pre-commit counted as on {remote} (from "
+            "remote-tracking branches, which may be stale); the plain git hook "
+            '`kimi-secret-scan pre-push "$@"` checks both'
+        )
+    else:
+        # No range (a push with a root commit): every commit of the branch is scanned.
+        given = f"every commit of {env.get('PRE_COMMIT_LOCAL_BRANCH') or 'HEAD'}"
+        unchecked = f'{others}; the plain git hook `kimi-secret-scan pre-push "$@"` checks them'
+    return (
+        f"push to {remote} ({', '.join(described)}) as pre-commit handed it: {given}; "
+        f"NOT checked under pre-commit: {unchecked} (docs/ci.md)"
+    )
 
 
 @click.command("pre-push")
@@ -119,6 +150,7 @@ def command(
     cwd = git_dir_cwd(repo)
     env = os.environ
     refs: list[PushedRef] = []
+    scope = ""
     if env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_REMOTE_NAME"):
         rev_range, described = from_pre_commit(cwd, env)
         remote = env.get("PRE_COMMIT_REMOTE_NAME") or remote or "origin"
@@ -126,6 +158,7 @@ def command(
         for name in ("PRE_COMMIT_LOCAL_BRANCH", "PRE_COMMIT_REMOTE_BRANCH"):
             if env.get(name):
                 refs.append(PushedRef(env[name], tip))
+        scope = pre_commit_scope(remote, described, env)
     elif sys.stdin is None or sys.stdin.isatty():
         remote = remote or "origin"
         if resolve_commit(cwd, "HEAD") is None:
@@ -141,8 +174,9 @@ def command(
     else:
         remote = remote or "origin"
         rev_range, described = from_stdin(cwd, remote, sys.stdin.read(), refs)
-    what = ", ".join(described) or "nothing"
-    scope = f"push to {remote} ({what}): commits not known to be on {remote}"
+    if not scope:
+        what = ", ".join(described) or "nothing"
+        scope = f"push to {remote} ({what}): commits not known to be on {remote}"
     code = scan_commits(
         opts, cwd, rev_range, "pre-push", scope, refs, no_new_suppressions=no_new_suppressions
     )

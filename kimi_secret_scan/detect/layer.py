@@ -27,6 +27,8 @@ from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
 
 # Masked keys (`sk-kimi-abcd…`, `sk-…***`) are what people paste into docs on purpose.
 _MASK_AFTER = (b"*", b"\xe2\x80\xa6", b"...", b"<", b"{", b"$", b"[")
+# A URL's scheme, at the end of the text before its host.
+_SCHEME_AT_END = regex.compile(rb"(?i)[a-z][a-z0-9+.\-]{0,15}://$")
 # How comment lines start in shell, YAML, .env, Python, C-family, SQL, INI and HTML.
 _COMMENT_MARKS = (b"#", b"//", b"/*", b"*", b"--", b";", b"<!--")
 
@@ -168,22 +170,50 @@ class Layer:
         """The other provider the key's context names, when nothing ties it to Kimi: then
         `--verify` does not send it (a key sent to Moonshot that is another vendor's has
         leaked to a third party). Named: another provider's API host nearby (a comment
-        counts), or a setting named for one (`OPENAI_API_KEY=`). Tied to Kimi: a Kimi API
-        host the code calls, a setting named for Kimi, or, for a setting named for another
-        provider with no other host nearby, Kimi words nearby (the OpenAI SDK pointed at
-        Moonshot by an environment set elsewhere)."""
+        counts), or a setting named for one (`OPENAI_API_KEY=`). Tied to Kimi: a setting
+        named for Kimi on the key's own line; for a key in a setting named for another
+        provider, only a Kimi API host the code sets for that same provider's settings
+        (`OPENAI_BASE_URL=https://api.moonshot.cn/v1`) or calls on the key's own line; for
+        a key in any other setting, a Kimi API host the code calls nearby. Kimi words or
+        settings on other lines never tie a key its own setting names for another provider:
+        `MOONSHOT_API_KEY=` above `OPENAI_API_KEY=` is a file with two providers' keys.
+        (The same key as the value of a Kimi setting elsewhere is sent: verify.py.)"""
         prefix = self.line_prefix(start)
         host = self.near_text(OTHER_VENDOR_HOST, start, end)
         setting = other_vendor_setting(prefix)
         if host is None and setting is None:
             return None
-        if self.near(api_host(), start, end, code_only=True):
-            return None
         if self.patterns.assignment.search(prefix):
             return None
-        if host is None and self.near(self.patterns.context, start, end):
+        if setting is not None:
+            return None if self._kimi_endpoint_for(setting, start, end) else setting
+        if self.near(api_host(), start, end, code_only=True):
             return None
         return vendor_of_host(host) if host is not None else setting
+
+    def _kimi_endpoint_for(self, vendor: str, start: int, end: int) -> bool:
+        """Is a Kimi API host the code calls (not on a comment line) within the context
+        window either on the key's own line or the value of a setting named for `vendor`,
+        the provider the key's own setting names (OPENAI_BASE_URL for OPENAI_API_KEY)?"""
+        data = self.data
+        own_start = data.rfind(b"\n", 0, start) + 1
+        own_end = data.find(b"\n", end)
+        own_end = len(data) if own_end < 0 else own_end
+        starts, ends = self._positions(api_host(), code_only=True)
+        i = bisect.bisect_right(ends, start - limits.CONTEXT_WINDOW)
+        while i < len(starts) and starts[i] < end + limits.CONTEXT_WINDOW:
+            at = starts[i]
+            i += 1
+            if own_start <= at < own_end:
+                return True
+            # The setting the URL is the value of: the text before it, less its scheme.
+            before = _SCHEME_AT_END.sub(b"", self.line_prefix(at))
+            if other_vendor_setting(before) == vendor:
+                return True
+        if self.origin is None:
+            return False
+        parent = self.origin.parent
+        return parent._kimi_endpoint_for(vendor, self.to_parent(start), self.to_parent(end))
 
     def finding(
         self,
