@@ -916,7 +916,7 @@ class HistorySource:
                     )
                     if find_container(data) is not None:
                         found += self._members(Content(path, data), oid, found)
-                    if size < lfs.POINTER_MAX and lfs.maybe_pointer(data):
+                    if lfs.maybe_pointer(data):
                         found += self._lfs(Content(path, data), oid)
                 if found:
                     if self.ref_walk is None:
