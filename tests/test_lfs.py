@@ -188,6 +188,29 @@ def test_every_pointer_git_lfs_accepts_is_resolved(repo: GitRepo) -> None:
         assert not any(key in history.all for key in keys.values())
 
 
+def test_a_pointer_padded_past_a_window_is_resolved(repo: GitRepo) -> None:
+    # A blob read in chunks (over the window) is still a pointer when its first 1024
+    # bytes are one: git-lfs's smudge filter reads no more of it.
+    small = {"KIMI_SECRET_SCAN_WINDOW": "4096"}
+    key = moonshot_key()
+    data = notebook(key)
+    text, oid = pointer(data)
+    where = repo.path / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4]
+    where.mkdir(parents=True)
+    (where / oid).write_bytes(data)
+    padded = text + b"\n" * 2000 + b"x" * 10000 + b"\n"
+    blob = repo.git("hash-object", "-w", "--stdin", input=padded).strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"100644,{blob},nb.ipynb")
+    assert _paths(run_cli("staged", "--format", "json", cwd=repo.path, env=small)) == ["nb.ipynb"]
+    repo.commit("padded")
+    ranged = run_cli("range", "HEAD~1..HEAD", "--format", "json", cwd=repo.path, env=small)
+    assert _paths(ranged) == ["nb.ipynb"]
+    for jobs in ("1", "2"):
+        history = run_cli("history", "--jobs", jobs, "--format", "json", cwd=repo.path, env=small)
+        assert _paths(history) == ["nb.ipynb"], (jobs, history.all)
+        assert key not in history.all
+
+
 def test_a_pointer_with_extensions_is_said_not_scanned(repo: GitRepo) -> None:
     # git-lfs runs the repository's extension programs on such content; none is run here.
     data = notebook(moonshot_key())

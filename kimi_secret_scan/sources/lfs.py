@@ -34,12 +34,13 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.windows import WINDOW
 
@@ -229,6 +230,26 @@ def content(
     return Content(path, b"", commit=commit, chunks=chunks, size=pointer.size)
 
 
+def _head(chunks: Callable[[], Iterator[bytes]]) -> bytes:
+    """The first POINTER_MAX bytes of content over a window (git-lfs's smudge filter reads
+    those of any blob); its reader is closed then (its git process ends). A failure is
+    said where the content itself is scanned."""
+    head = b""
+    pieces = chunks()
+    try:
+        for piece in pieces:
+            head += piece
+            if len(head) >= POINTER_MAX:
+                break
+    except ScanError:
+        return b""
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+    return head[:POINTER_MAX]
+
+
 class Store:
     """The LFS store of the repository at `cwd`, found when the first pointer is met (a
     repository without LFS costs no git process)."""
@@ -246,9 +267,9 @@ class Store:
 
     def behind(self, item: Content | Skipped) -> Content | Skipped | None:
         """The content behind `item` when it is a pointer blob, else None."""
-        if not isinstance(item, Content) or item.metadata or item.chunks is not None:
+        if not isinstance(item, Content) or item.metadata:
             return None
-        pointer = parse_pointer(item.data)
+        pointer = parse_pointer(item.data if item.chunks is None else _head(item.chunks))
         if pointer is None or pointer.size == 0:
             return None  # not a pointer, or empty content (git-lfs writes nothing)
         commit = item.commit
