@@ -138,29 +138,146 @@ def test_the_store_is_read_without_following_a_link(repo: GitRepo, tmp_path: Pat
     assert run.code == 2 and "does not match its pointer" in run.all, run.all
 
 
-def test_pointers_are_recognised_by_the_spec_only() -> None:
+def _crlf(text: bytes) -> bytes:
+    return text.replace(b"\n", b"\r\n")
+
+
+def _padded(text: bytes) -> bytes:
+    # git-lfs's smudge filter decodes the first 1024 bytes of any blob: a pointer
+    # padded with white space past them is one, whatever follows.
+    return text + b" " * 1100 + b"not part of the pointer\n"
+
+
+# Each way of writing a pointer that git-lfs's decoder (lfs/pointer.go) accepts.
+LENIENT = {
+    "crlf.ipynb": _crlf,
+    "no-final-newline.ipynb": lambda t: t[:-1],
+    "leading-blank-line.ipynb": lambda t: b"\n" + t,
+    "surrounding-white-space.ipynb": lambda t: b" \t\r\n\x0b\x0c" + t + b"\n \t\n",
+    "unicode-spaces.ipynb": lambda t: "\u00a0\u3000".encode() + t + "\u2028\u0085".encode(),
+    "blank-lines-between.ipynb": lambda t: t.replace(b"\n", b"\n\n\r\n"),
+    "git-media.ipynb": lambda t: t.replace(SPEC.encode(), b"version http://git-media.io/v/2\n"),
+    "hawser.ipynb": lambda t: t.replace(b"git-lfs.github.com", b"hawser.github.com"),
+    "signed-size.ipynb": lambda t: t.replace(b"size ", b"size +000"),
+    "padded.ipynb": _padded,
+    "cr-at-end-only.ipynb": lambda t: t[:-1] + b"\r",
+}
+
+
+def test_every_pointer_git_lfs_accepts_is_resolved(repo: GitRepo) -> None:
+    # Regression (review 5, #1): pointers git-lfs smudges into content but the spec's
+    # strict reading refused were scanned as text only: the key behind them passed.
+    keys = {}
+    for name, spell in LENIENT.items():
+        keys[name] = moonshot_key()
+        data = notebook(keys[name])
+        text, oid = pointer(data)
+        where = repo.path / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4]
+        where.mkdir(parents=True, exist_ok=True)
+        (where / oid).write_bytes(data)
+        blob = repo.git("hash-object", "-w", "--stdin", input=spell(text)).strip()
+        repo.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{name}")
+    staged = run_cli("staged", "--format", "json", cwd=repo.path)
+    assert sorted(_paths(staged)) == sorted(LENIENT), staged.all
+    repo.commit("pointers")
+    ranged = run_cli("range", "HEAD~1..HEAD", "--format", "json", cwd=repo.path)
+    assert sorted(_paths(ranged)) == sorted(LENIENT), ranged.all
+    for jobs in ("1", "2"):
+        history = run_cli("history", "--jobs", jobs, "--format", "json", cwd=repo.path)
+        assert sorted(_paths(history)) == sorted(LENIENT), (jobs, history.all)
+        assert not any(key in history.all for key in keys.values())
+
+
+def test_a_pointer_padded_past_a_window_is_resolved(repo: GitRepo) -> None:
+    # A blob read in chunks (over the window) is still a pointer when its first 1024
+    # bytes are one: git-lfs's smudge filter reads no more of it.
+    small = {"KIMI_SECRET_SCAN_WINDOW": "4096"}
+    key = moonshot_key()
+    data = notebook(key)
+    text, oid = pointer(data)
+    where = repo.path / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4]
+    where.mkdir(parents=True)
+    (where / oid).write_bytes(data)
+    padded = text + b"\n" * 2000 + b"x" * 10000 + b"\n"
+    blob = repo.git("hash-object", "-w", "--stdin", input=padded).strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"100644,{blob},nb.ipynb")
+    assert _paths(run_cli("staged", "--format", "json", cwd=repo.path, env=small)) == ["nb.ipynb"]
+    repo.commit("padded")
+    ranged = run_cli("range", "HEAD~1..HEAD", "--format", "json", cwd=repo.path, env=small)
+    assert _paths(ranged) == ["nb.ipynb"]
+    for jobs in ("1", "2"):
+        history = run_cli("history", "--jobs", jobs, "--format", "json", cwd=repo.path, env=small)
+        assert _paths(history) == ["nb.ipynb"], (jobs, history.all)
+        assert key not in history.all
+
+
+def test_a_pointer_with_extensions_is_said_not_scanned(repo: GitRepo) -> None:
+    # git-lfs runs the repository's extension programs on such content; none is run here.
+    data = notebook(moonshot_key())
+    text, _ = pointer(data)
+    ext = f"ext-0-shrink sha256:{'b' * 64}\n".encode()
+    blob = repo.git("hash-object", "-w", "--stdin", input=ext + text).strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"100644,{blob},nb.ipynb")
+    said = "LFS pointer with extensions (shrink)"
+    staged = run_cli("staged", cwd=repo.path)
+    assert staged.code == 2 and said in staged.all, staged.all
+    repo.commit("pointer")
+    for args in (["range", "HEAD~1..HEAD"], ["history", "--jobs", "1"], ["history", "--jobs", "2"]):
+        run = run_cli(*args, "--format", "json", cwd=repo.path)
+        assert run.code == 2 and said in run.out, (args, run.all)
+        assert json.loads(run.out)["stats"]["complete"] is False
+
+
+def test_an_empty_pointer_is_empty_content(repo: GitRepo) -> None:
+    # size 0: git-lfs writes an empty file without looking for an object.
+    text = f"{SPEC}oid sha256:{'c' * 64}\nsize 0\n".encode()
+    blob = repo.git("hash-object", "-w", "--stdin", input=text).strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"100644,{blob},empty.ipynb")
+    assert run_cli("staged", cwd=repo.path).code == 0
+    repo.commit("empty")
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 0 and json.loads(run.out)["stats"]["complete"] is True, run.all
+
+
+def test_pointers_are_recognised_as_git_lfs_recognises_them() -> None:
     from kimi_secret_scan.sources.lfs import parse_pointer
 
     oid = "a" * 64
     good = f"{SPEC}oid sha256:{oid}\nsize 12\n".encode()
     found = parse_pointer(good)
-    assert found is not None and (found.oid, found.size) == (oid, 12)
+    assert found is not None and (found.oid, found.size, found.extensions) == (oid, 12, ())
     extension = f"{SPEC}ext-0-foo sha256:{'b' * 64}\noid sha256:{oid}\nsize 12\n".encode()
-    assert parse_pointer(extension) is not None
-    legacy = f"version https://hawser.github.com/spec/v1\noid sha256:{oid}\nsize 1\n"
-    assert parse_pointer(legacy.encode()) is not None
+    found = parse_pointer(extension)
+    assert found is not None and found.extensions == ("foo",)
+    for spell in LENIENT.values():
+        found = parse_pointer(spell(good))
+        assert found is not None and (found.oid, found.size) == (oid, 12), spell(good)
+    ext_first = f"ext-1-x sha256:{'b' * 64}\n".encode() + good
+    assert parse_pointer(ext_first) is not None  # extensions anywhere before size
+    assert parse_pointer(good.replace(b"size 12", b"size -0")) is not None
     for bad in (
-        good[:-1],  # no final line feed
-        good.replace(b"\n", b"\r\n"),
         f"{SPEC}size 12\noid sha256:{oid}\n".encode(),  # keys out of order
         f"{SPEC}oid sha256:{oid.upper()}\nsize 12\n".encode(),
         f"{SPEC}oid sha1:{oid[:40]}\nsize 12\n".encode(),
         f"{SPEC}oid sha256:{oid}\nsize -12\n".encode(),
+        f"{SPEC}oid sha256:{oid}\nsize {1 << 63}\n".encode(),
+        f"{SPEC}oid sha256:{oid}\nsize 1_2\n".encode(),
         f"{SPEC}oid sha256:{oid}\n".encode(),
         f"version https://git-lfs.github.com/spec/v2\noid sha256:{oid}\nsize 12\n".encode(),
         f"{SPEC}oid  sha256:{oid}\nsize 12\n".encode(),
+        f"{SPEC}oid sha256:{oid} \nsize 12\n".encode(),  # inner white space stays
+        f"{SPEC} \noid sha256:{oid}\nsize 12\n".encode(),  # a line of spaces is not blank
+        f"{SPEC}oid sha256:{oid}\r\r\nsize 12\n".encode(),  # one CR dropped, not two
+        good + f"ext-0-foo sha256:{'b' * 64}\n".encode(),  # nothing after size
+        good.replace(
+            b"oid", b"ext-0-a sha256:" + b"b" * 64 + b"\next-0-b sha256:" + b"b" * 64 + b"\noid"
+        ),
+        good.replace(b"oid", b"ext-0-a sha256:" + b"B" * 64 + b"\noid"),
         good + b"x" * 1024,
+        "\ufeff".encode() + good,  # a byte-order mark is not space
+        b"\xa0" + good,  # nor half a UTF-8 space
         b"hello\n",
+        b"",
     ):
         assert parse_pointer(bad) is None, bad
 

@@ -306,6 +306,7 @@ class _Tee:
         self.spool: IO[bytes] | None = None
         self.tail = b""
         self.size = 0
+        self.first = b""  # the first bytes, for a Git LFS pointer's test (sources/lfs.py)
 
     def zip_end(self) -> bool:
         return self.spool is None and zip_at_end(self.tail, self.size - len(self.tail))
@@ -316,6 +317,8 @@ class _Tee:
         for piece in self.pieces:
             self.size += len(piece)
             self.tail = piece[-TAIL:] if len(piece) >= TAIL else (self.tail + piece)[-TAIL:]
+            if len(self.first) < lfs.POINTER_MAX:
+                self.first += piece[: lfs.POINTER_MAX - len(self.first)]
             if deciding:
                 head += piece
                 if len(head) >= HEAD:
@@ -907,6 +910,8 @@ class HistorySource:
                         again = partial(git.blob_chunks, self.repo, oid, _CHUNK)
                         whole = Content(path, b"", chunks=again, size=size)
                         found += self._members(whole, oid, found)
+                    if lfs.maybe_pointer(tee.first):  # git-lfs reads any blob's first bytes
+                        found += self._lfs(Content(path, tee.first), oid)
                 else:
                     data = reader.data(size)
                     found = (
@@ -916,7 +921,7 @@ class HistorySource:
                     )
                     if find_container(data) is not None:
                         found += self._members(Content(path, data), oid, found)
-                    if size < lfs.POINTER_MAX and lfs.maybe_pointer(data):
+                    if lfs.maybe_pointer(data):
                         found += self._lfs(Content(path, data), oid)
                 if found:
                     if self.ref_walk is None:
@@ -1245,7 +1250,7 @@ class HistorySource:
         places: list[Introduction] = intros.get(oid, [])
         versions: list[tuple[bytes, Callable[[], Iterator[bytes]] | None, int]]
         versions = [(data, chunks, size)]
-        behind = None if big else self.lfs.behind(Content("", data))
+        behind = self.lfs.behind(Content("", data, chunks=chunks, size=size))
         if isinstance(behind, Content):
             # A Git LFS pointer: the content it names is reported where the pointer is.
             versions.append((behind.data, behind.chunks, behind.size))

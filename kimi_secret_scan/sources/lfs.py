@@ -5,10 +5,19 @@ pointer, three lines naming the content's SHA-256 and size; the content sits in
 `.git/lfs/objects/<aa>/<bb>/<oid>` and goes to the LFS server on push. Scanning only the
 pointer would pass a key in the content without a word.
 
-- A pointer is recognised strictly by the spec (docs/spec.md of git-lfs): under 1024
-  bytes, `version https://git-lfs.github.com/spec/v1` first (or the older hawser URL),
-  then `key value` lines in ascending order of key, `oid sha256:<64 hex>` and `size
-  <digits>` required, each line ending in a line feed.
+- A pointer is recognised as git-lfs's own decoder recognises one (lfs/pointer.go,
+  DecodeFrom and decodeKV; read, not copied), since what it accepts is what a checkout
+  turns into content and what its pre-push uploads: the blob's first 1024 bytes (the
+  smudge filter reads only those, whatever the blob's length), stripped of surrounding
+  white space (Go's: ASCII and Unicode spaces), split into lines on line feeds, one
+  carriage return dropped from each line's end, blank lines skipped; then `version`,
+  `oid`, `size` in that order, `ext-<digit>-<name>` lines anywhere before `size`; the
+  version one of the three git-lfs knows (the spec's, the hawser URL, the alpha
+  `http://git-media.io/v/2`), the oid `sha256:` and 64 lower-case hex digits, the size a
+  Go decimal (a sign allowed, not negative, under 2**63).
+- A pointer of size 0 is empty content (git-lfs writes nothing): nothing to scan. One
+  naming extensions is smudged by programs the repository configures, never run here:
+  its content is a `Skipped` that leaves the scan incomplete.
 - The content is read from the store only: git-lfs, a filter or the network is never run.
   Its path is computed from the oid (64 hex digits: nothing else can reach the path). No
   link is followed, neither the file nor a directory between it and the git directory
@@ -25,21 +34,39 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 from kimi_secret_scan.windows import WINDOW
 
-# git-lfs reads at most this many bytes of a blob as a pointer (blobSizeCutoff).
+# git-lfs's smudge filter decodes the first this many bytes of a blob (BlobSizeCutoff);
+# its other commands take only smaller blobs for pointers, a narrower set.
 POINTER_MAX = 1024
-VERSIONS = (b"https://git-lfs.github.com/spec/v1", b"https://hawser.github.com/spec/v1")
+VERSIONS = (
+    b"https://git-lfs.github.com/spec/v1",
+    b"https://hawser.github.com/spec/v1",
+    b"http://git-media.io/v/2",
+)
 _OID = re.compile(rb"sha256:([0-9a-f]{64})")
-_KEY = re.compile(rb"[a-z0-9.-]+")
-_SIZE = re.compile(rb"[0-9]{1,19}")
+# Go's strconv.ParseInt(value, 10, 64): an optional sign, decimal digits (range checked).
+_SIZE = re.compile(rb"[+-]?([0-9]+)")
+_EXT = re.compile(rb"ext-([0-9])-[0-9A-Za-z_]")
+_CANONICAL = (b"version", b"oid", b"size")
+# What Go's bytes.TrimSpace strips at either end (unicode.IsSpace, as UTF-8); an invalid
+# or cut sequence is not space, for Go either.
+_ASCII_SPACE = b"\t\n\x0b\x0c\r "
+_WIDE_SPACE = tuple(
+    chr(c).encode() for c in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029)
+) + tuple(chr(c).encode() for c in (0x202F, 0x205F, 0x3000))
+# The cheap test: what a pointer's first byte can be (a space, `version`, `ext-`), then
+# the word git-lfs itself looks for before reading lines.
+_FIRST = frozenset(b"ve\t\n\x0b\x0c\r \xc2\xe1\xe2\xe3")
+_MATCHER = re.compile(rb"git-media|hawser|git-lfs")
 
 NOT_LOCAL = "LFS object not in this clone, not scanned"
 ACCEPTED = " (accepted: --allow-missing-lfs)"
@@ -50,44 +77,76 @@ UNACCEPTED = (
 
 
 class Pointer:
-    """What a pointer names: the content's SHA-256 (hex) and size."""
+    """What a pointer names: the content's SHA-256 (hex) and size, and the extensions
+    (names) git-lfs would run on it."""
 
-    __slots__ = ("oid", "size")
+    __slots__ = ("extensions", "oid", "size")
 
-    def __init__(self, oid: str, size: int) -> None:
+    def __init__(self, oid: str, size: int, extensions: tuple[str, ...] = ()) -> None:
         self.oid = oid
         self.size = size
+        self.extensions = extensions
 
 
 def maybe_pointer(data: bytes) -> bool:
-    """The cheap test run on every small blob of a history: one length, one prefix."""
-    return len(data) < POINTER_MAX and data.startswith(b"version https://")
+    """The cheap test run on every blob of a history: one byte, then one bounded search."""
+    return bool(data) and data[0] in _FIRST and _MATCHER.search(data, 0, POINTER_MAX) is not None
+
+
+def _strip(data: bytes) -> bytes:
+    """`data` without the white space Go's bytes.TrimSpace strips (linear, no regex)."""
+    while True:
+        data = data.lstrip(_ASCII_SPACE)
+        if not data.startswith(_WIDE_SPACE):
+            break
+        data = data[next(len(w) for w in _WIDE_SPACE if data.startswith(w)) :]
+    while True:
+        data = data.rstrip(_ASCII_SPACE)
+        if not data.endswith(_WIDE_SPACE):
+            return data
+        data = data[: -next(len(w) for w in _WIDE_SPACE if data.endswith(w))]
 
 
 def parse_pointer(data: bytes) -> Pointer | None:
-    """The pointer `data` is, by the spec, or None."""
-    if not maybe_pointer(data) or not data.endswith(b"\n"):
+    """The pointer `data` is, as git-lfs decodes one, or None."""
+    if not maybe_pointer(data):
         return None
-    lines = data[:-1].split(b"\n")
+    text = _strip(data[:POINTER_MAX])
     values: dict[bytes, bytes] = {}
-    previous = b""
-    for i, line in enumerate(lines):
-        key, space, value = line.partition(b" ")
-        if not space or not value or not _KEY.fullmatch(key) or b"\r" in value:
-            return None
-        if i == 0:
-            if key != b"version" or value not in VERSIONS:
-                return None
+    extensions: dict[bytes, bytes] = {}
+    line = 0
+    for raw in text.split(b"\n"):
+        part = raw[:-1] if raw.endswith(b"\r") else raw
+        if not part:
             continue
-        if key == b"version" or key <= previous:
-            return None  # keys in ascending order, each once; version only first
-        previous = key
-        values[key] = value
-    oid = _OID.fullmatch(values.get(b"oid", b""))
-    size = values.get(b"size", b"")
-    if oid is None or not _SIZE.fullmatch(size):
+        key, space, value = part.partition(b" ")
+        if not space or line == len(_CANONICAL):
+            return None  # no space, or a line after `size`
+        if key == _CANONICAL[line]:
+            values[key] = value
+            line += 1
+        elif _EXT.match(key):
+            extensions[key] = value  # the same key again replaces it, as in git-lfs
+        else:
+            return None
+    if values.get(b"version") not in VERSIONS:
         return None
-    return Pointer(oid.group(1).decode("ascii"), int(size))
+    oid = _OID.fullmatch(values.get(b"oid", b""))
+    size = _SIZE.fullmatch(values.get(b"size", b""))
+    if oid is None or size is None:
+        return None
+    number = int(size.group(1))
+    if number >= 1 << 63 or (number and values[b"size"].startswith(b"-")):
+        return None  # out of int64, or negative
+    priorities = set()
+    for key, value in extensions.items():
+        match = _EXT.match(key)
+        assert match is not None
+        if _OID.fullmatch(value) is None or match.group(1) in priorities:
+            return None  # an extension's oid is checked too; priorities unique
+        priorities.add(match.group(1))
+    names = tuple(key[6:].decode("utf-8", "replace") for key in sorted(extensions))
+    return Pointer(oid.group(1).decode("ascii"), number, names)
 
 
 def _object_path(store: Path, oid: str) -> Path | str:
@@ -171,6 +230,26 @@ def content(
     return Content(path, b"", commit=commit, chunks=chunks, size=pointer.size)
 
 
+def _head(chunks: Callable[[], Iterator[bytes]]) -> bytes:
+    """The first POINTER_MAX bytes of content over a window (git-lfs's smudge filter reads
+    those of any blob); its reader is closed then (its git process ends). A failure is
+    said where the content itself is scanned."""
+    head = b""
+    pieces = chunks()
+    try:
+        for piece in pieces:
+            head += piece
+            if len(head) >= POINTER_MAX:
+                break
+    except ScanError:
+        return b""
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+    return head[:POINTER_MAX]
+
+
 class Store:
     """The LFS store of the repository at `cwd`, found when the first pointer is met (a
     repository without LFS costs no git process)."""
@@ -188,13 +267,19 @@ class Store:
 
     def behind(self, item: Content | Skipped) -> Content | Skipped | None:
         """The content behind `item` when it is a pointer blob, else None."""
-        if not isinstance(item, Content) or item.metadata or item.chunks is not None:
+        if not isinstance(item, Content) or item.metadata:
             return None
-        pointer = parse_pointer(item.data)
-        if pointer is None:
-            return None
+        pointer = parse_pointer(item.data if item.chunks is None else _head(item.chunks))
+        if pointer is None or pointer.size == 0:
+            return None  # not a pointer, or empty content (git-lfs writes nothing)
         commit = item.commit
         shown = f"{commit.sha[:12]}:{item.path}" if commit is not None else item.path
+        if pointer.extensions:
+            # git-lfs pipes the stored object through programs the repository
+            # configures (lfs.extension.<name>.smudge); none is run here.
+            names = ", ".join(pointer.extensions)
+            reason = f"LFS pointer with extensions ({names}): their programs' output not scanned"
+            return Skipped(shown, reason, unreadable=True)
         return content(self.dir(), pointer, item.path, shown, self.max_size, commit=commit)
 
     def resolve(self, items: Iterable[Content | Skipped]) -> Iterator[Content | Skipped]:
