@@ -526,6 +526,39 @@ def test_a_rerun_audits_again_what_only_a_reflog_or_a_worktree_gained(
     assert redact(key) in again.out
 
 
+@pytest.mark.parametrize("where", ["FETCH_HEAD", "MERGE_HEAD"])
+def test_a_rerun_audits_again_what_only_a_name_outside_refs_gained(
+    tmp_path: Path, where: str
+) -> None:
+    """No ref changed, yet history walks more (sources/hidden_refs.py): `git fetch URL
+    branch` brings a key commit only FETCH_HEAD names; a stopped merge names one in
+    MERGE_HEAD (here with no reflog naming it either)."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit_file("a.txt", "x\n")
+    args = ("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), "--no-progress")
+    first = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert first.code == 0, first.all
+    key = kimi_code_key()
+    if where == "FETCH_HEAD":
+        fork = GitRepo(tmp_path / "fork")
+        fork.commit_file("a.txt", "x\n")
+        fork.git("checkout", "-q", "-b", "feature")
+        fork.commit_file("cfg.env", f"KIMI_API_KEY={key}\n")
+        repo.git("fetch", "-q", str(fork.path), "feature")
+    else:
+        repo.git("checkout", "-q", "-b", "gone")
+        repo.commit_file("cfg.env", f"KIMI_API_KEY={key}\n")
+        commit = repo.head()
+        repo.git("checkout", "-q", "-")
+        repo.git("branch", "-q", "-D", "gone")
+        (repo.path / ".git" / "logs" / "HEAD").unlink()
+        (repo.path / ".git" / "MERGE_HEAD").write_text(commit + "\n")
+    again = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert again.code == 1, again.all
+    assert "unchanged since the last run" not in again.err
+    assert redact(key) in again.out
+
+
 def test_reports_never_go_into_a_git_directory(tmp_path: Path) -> None:
     audited = GitRepo(tmp_path / "audited")
     audited.commit_file("a.txt", "x\n")

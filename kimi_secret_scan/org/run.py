@@ -135,6 +135,21 @@ def fingerprint(root: Path, job: Job) -> str:
         digest.update(os.urandom(16))  # not known: never reused
     else:
         digest.update(b"\n".join(sorted(set(starts.split()))))
+    # And from names outside refs, which change with no ref changing (`git fetch URL
+    # branch` writes only FETCH_HEAD; a stopped merge MERGE_HEAD; a deleted ref leaves its
+    # reflog): the names (scanned as ref names), the ids walked, what could not be read.
+    # This worktree's FETCH_HEAD, ORIG_HEAD, … are fixed names with nothing to scan: left
+    # out, or each fetch of a mirror (its FETCH_HEAD names only the tips) would audit again.
+    from kimi_secret_scan.sources import hidden_refs  # the pipeline: in the worker
+
+    hidden = hidden_refs.find(root, reflog=_selection().reflog)
+    fixed = {*hidden_refs.PSEUDOREFS, *hidden_refs.STATE_FILES, *hidden_refs.LIST_FILES}
+    outside = {
+        "names": sorted(hidden.every_name - fixed),
+        "walked": sorted(hidden.named),
+        "skipped": sorted((sk.path, sk.reason) for sk in hidden.skipped),
+    }
+    digest.update(json.dumps(outside, sort_keys=True).encode("utf-8", "surrogateescape"))
     settings = {
         "max_file_size": job.max_file_size,
         "verify": job.verify,
