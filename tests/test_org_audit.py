@@ -568,3 +568,25 @@ def test_reports_never_go_into_a_git_directory(tmp_path: Path) -> None:
     assert run.code == 2, run.all
     assert "inside a git directory" in run.err
     assert not hooks.exists()
+
+
+def test_a_targets_inline_allow_comments_apply_only_when_asked(tmp_path: Path) -> None:
+    """A target's allow comment is its content: the key is reported with a note (text,
+    JSON, SARIF, HTML) saying how to apply it; `--inline-allows` applies it (and a rerun
+    with it is not the same audit)."""
+    repo = GitRepo(tmp_path / "r")
+    key = kimi_code_key()
+    repo.commit_file("fixture.env", f"KEY={key}  # kimi-secret-scan: allow (test double)\n")
+    args = ("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), "--no-progress")
+    said = "not applied"
+    how = "run this audit again with --inline-allows"
+    run = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert run.code == 1, run.all
+    assert redact(key) in run.out and said in run.out and how in run.out
+    for fmt in ("json", "sarif", "html"):
+        out = run_cli(*args, "--format", fmt, cwd=tmp_path, env=NO_CI)
+        assert out.code == 1, out.all
+        assert how in out.out, fmt
+    asked = run_cli(*args, "--inline-allows", cwd=tmp_path, env=NO_CI)
+    assert asked.code == 0, asked.all
+    assert "unchanged since the last run" not in asked.err

@@ -53,6 +53,9 @@ class Job:
     # --verify: ask each key's issuing service whether it is live (one request per distinct
     # key of this target; the keys exist only in this worker, the reports hold none whole).
     verify: bool = False
+    # --inline-allows: apply the targets' inline allow comments (else each key one covers is
+    # reported, with a note saying so).
+    inline_allows: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,7 @@ def fingerprint(root: Path, job: Job) -> str:
     settings = {
         "max_file_size": job.max_file_size,
         "verify": job.verify,
+        "inline_allows": job.inline_allows,
         # The files' contents, not their names: an edited configuration is another setting.
         "config": _digest_of(job.config_file),
         "baseline": _digest_of(job.baseline_file),
@@ -260,6 +264,12 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         use_baseline=job.baseline_file is not None,
     )
     opts.verify = job.verify
+    if not job.inline_allows:
+        # A target's allow comments are its content: said, not applied (as in `history`).
+        from kimi_secret_scan.filters.pragma import NotedAllowComments, allow_comments
+
+        again = NotedAllowComments("run this audit again with --inline-allows")
+        opts.filters = [again if f is allow_comments else f for f in opts.filters]
     max_size = job.max_file_size
     if max_size is None:
         max_size = opts.config.max_file_size if opts.config else DEFAULT_MAX_FILE_SIZE
