@@ -559,6 +559,28 @@ def test_a_rerun_audits_again_what_only_a_name_outside_refs_gained(
     assert redact(key) in again.out
 
 
+def test_a_rerun_audits_again_what_the_last_run_could_not_read(tmp_path: Path) -> None:
+    """A shallow clone's audit is incomplete and says to `git fetch --unshallow`; that
+    changes no ref, and the rerun must read the history it brought."""
+    source = GitRepo(tmp_path / "src")
+    key = kimi_code_key()
+    source.commit_file("cfg.env", f"KIMI_API_KEY={key}\n")
+    source.git("rm", "-q", "cfg.env")
+    source.commit("removed")
+    source.commit_file("a.txt", "x\n")
+    clone = tmp_path / "shallow"
+    source.git("clone", "-q", "--depth", "1", f"file://{source.path}", str(clone))
+    args = ("audit", str(clone), "--output-dir", str(tmp_path / "o"), "--no-progress")
+    first = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert first.code == 2, first.all
+    assert "--unshallow" in first.out
+    GitRepo(clone).git("fetch", "-q", "--unshallow")
+    again = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert again.code == 1, again.all
+    assert "unchanged since the last run" not in again.err
+    assert redact(key) in again.out
+
+
 def test_reports_never_go_into_a_git_directory(tmp_path: Path) -> None:
     audited = GitRepo(tmp_path / "audited")
     audited.commit_file("a.txt", "x\n")

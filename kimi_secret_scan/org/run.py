@@ -248,11 +248,16 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     # --verify: a verdict is of the moment it was asked (a key revoked since, a service that
     # did not answer), so a target with keys is audited again; a clean report has none.
     stale_verdicts = job.verify and bool(previous and previous.get("groups"))
+    # A report that could not read everything is audited again: what it missed may be here
+    # now with no ref changing (`git fetch --unshallow`, a partial clone's or LFS objects
+    # fetched since), and it said so itself (fetch it, then run again).
+    incomplete = bool(previous and previous.get("target", {}).get("unreadable"))
     if (
         previous
         and previous.get("target", {}).get("tips") == tips
         and "error" not in previous
         and not stale_verdicts
+        and not incomplete
     ):
         report("unchanged", 0, 0)
         return Outcome(target.name, "unchanged", len(previous.get("groups", [])), None, str(output))
