@@ -271,6 +271,15 @@ def test_scheduled_history_audit_and_inputs(runner: Runner, remote: Remote) -> N
     )
     assert "::error file=legacy.py," not in named.stdout
     assert "::error file=main.py," in named.stdout
+    # The repository's inline allow comments: reported with a note, unless the input asks.
+    repo = GitRepo(workspace)
+    repo.commit_file("fixture.py", key_line()[0].rstrip("\n") + "  # kimi-secret-scan: allow\n")
+    noted = runner.step("Scan", env, {"command": "history", "sarif": ""})
+    assert "::error file=fixture.py," in noted.stdout
+    assert "kimi-secret-scan history --inline-allows" in noted.stdout
+    applied = runner.step("Scan", env, {"command": "history", "sarif": "", "inline-allows": "true"})
+    assert "::error file=fixture.py," not in applied.stdout
+    assert "::error file=main.py," in applied.stdout
 
 
 def test_a_command_input_other_than_ci_or_history_is_refused(

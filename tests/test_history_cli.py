@@ -246,3 +246,63 @@ def test_a_configuration_outside_the_audited_repository_is_the_users(tmp_path: P
     run = run_cli("history", "--repo", str(downloaded.path), cwd=mine.path)
     assert run.code == 0, run.all
     assert "not applied" not in run.all
+
+
+@pytest.mark.parametrize("pragma", ["kimi-secret-scan: allow (test double)", "gitleaks:allow"])
+def test_the_audited_repositorys_inline_allow_comments_apply_only_when_asked(
+    tmp_path: Path, pragma: str
+) -> None:
+    """An allow comment is the audited repository's content: the key is reported, with a
+    note in every format saying the comment was not applied and the command that applies
+    it; `--inline-allows` applies it; `baseline create --from history` (the user's own
+    run) applies it too."""
+    repo = GitRepo(tmp_path / "r")
+    key = keygen.kimi_code_key()
+    repo.commit_file("fixture.env", f"KEY={key}  # {pragma}\n")
+    again = "kimi-secret-scan history --inline-allows --format json"
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    data = json.loads(run.out)
+    [finding] = data["findings"]
+    assert finding["secret_sha256"] == sha256_hex(key)
+    assert (
+        "inline allow comment in the audited repository covers this key: not applied"
+        in (finding["note"])
+    )
+    assert again in finding["note"]
+    assert data["stats"]["complete"] is True
+    [said] = data["stats"]["skipped"]
+    assert said["path"] == "inline allow comments" and again in said["reason"]
+    text = run_cli("history", cwd=repo.path)
+    assert text.code == 1, text.all
+    assert (
+        "apply the repository's allow comments: run: kimi-secret-scan history --inline-allows\n"
+        in text.out
+    )
+    for fmt in ("sarif", "github"):
+        out = run_cli("history", "--format", fmt, cwd=repo.path)
+        assert out.code == 1, out.all
+        assert f"kimi-secret-scan history --inline-allows --format {fmt}" in out.out
+    asked = run_cli("history", "--inline-allows", cwd=repo.path)
+    assert asked.code == 0, asked.all
+    assert "1 allowed" in asked.out
+    made = run_cli("baseline", "create", "--from", "history", cwd=repo.path)
+    assert made.code == 0, made.all
+    assert sha256_hex(key) not in (repo.path / ".kimi-secret-scan-baseline.toml").read_text()
+
+
+def test_a_configuration_the_repository_links_to_outside_is_still_its_own(
+    tmp_path: Path,
+) -> None:
+    """A committed `.kimi-secret-scan.toml -> ../outside/kimi.toml` is found inside the
+    repository: its own, not applied, though the file it names is outside."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kimi.toml").write_text('exclude = ["*", "**", ".*"]\n')
+    repo = GitRepo(tmp_path / "r")
+    key = keygen.kimi_code_key()
+    (repo.path / ".kimi-secret-scan.toml").symlink_to("../outside/kimi.toml")
+    repo.commit_file("cfg.env", f"KEY={key}\n")
+    run = run_cli("history", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert "skipped .kimi-secret-scan.toml: the audited repository's own configuration" in run.out

@@ -526,6 +526,61 @@ def test_a_rerun_audits_again_what_only_a_reflog_or_a_worktree_gained(
     assert redact(key) in again.out
 
 
+@pytest.mark.parametrize("where", ["FETCH_HEAD", "MERGE_HEAD"])
+def test_a_rerun_audits_again_what_only_a_name_outside_refs_gained(
+    tmp_path: Path, where: str
+) -> None:
+    """No ref changed, yet history walks more (sources/hidden_refs.py): `git fetch URL
+    branch` brings a key commit only FETCH_HEAD names; a stopped merge names one in
+    MERGE_HEAD (here with no reflog naming it either)."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit_file("a.txt", "x\n")
+    args = ("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), "--no-progress")
+    first = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert first.code == 0, first.all
+    key = kimi_code_key()
+    if where == "FETCH_HEAD":
+        fork = GitRepo(tmp_path / "fork")
+        fork.commit_file("a.txt", "x\n")
+        fork.git("checkout", "-q", "-b", "feature")
+        fork.commit_file("cfg.env", f"KIMI_API_KEY={key}\n")
+        repo.git("fetch", "-q", str(fork.path), "feature")
+    else:
+        repo.git("checkout", "-q", "-b", "gone")
+        repo.commit_file("cfg.env", f"KIMI_API_KEY={key}\n")
+        commit = repo.head()
+        repo.git("checkout", "-q", "-")
+        repo.git("branch", "-q", "-D", "gone")
+        (repo.path / ".git" / "logs" / "HEAD").unlink()
+        (repo.path / ".git" / "MERGE_HEAD").write_text(commit + "\n")
+    again = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert again.code == 1, again.all
+    assert "unchanged since the last run" not in again.err
+    assert redact(key) in again.out
+
+
+def test_a_rerun_audits_again_what_the_last_run_could_not_read(tmp_path: Path) -> None:
+    """A shallow clone's audit is incomplete and says to `git fetch --unshallow`; that
+    changes no ref, and the rerun must read the history it brought."""
+    source = GitRepo(tmp_path / "src")
+    key = kimi_code_key()
+    source.commit_file("cfg.env", f"KIMI_API_KEY={key}\n")
+    source.git("rm", "-q", "cfg.env")
+    source.commit("removed")
+    source.commit_file("a.txt", "x\n")
+    clone = tmp_path / "shallow"
+    source.git("clone", "-q", "--depth", "1", f"file://{source.path}", str(clone))
+    args = ("audit", str(clone), "--output-dir", str(tmp_path / "o"), "--no-progress")
+    first = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert first.code == 2, first.all
+    assert "--unshallow" in first.out
+    GitRepo(clone).git("fetch", "-q", "--unshallow")
+    again = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert again.code == 1, again.all
+    assert "unchanged since the last run" not in again.err
+    assert redact(key) in again.out
+
+
 def test_reports_never_go_into_a_git_directory(tmp_path: Path) -> None:
     audited = GitRepo(tmp_path / "audited")
     audited.commit_file("a.txt", "x\n")
@@ -535,3 +590,25 @@ def test_reports_never_go_into_a_git_directory(tmp_path: Path) -> None:
     assert run.code == 2, run.all
     assert "inside a git directory" in run.err
     assert not hooks.exists()
+
+
+def test_a_targets_inline_allow_comments_apply_only_when_asked(tmp_path: Path) -> None:
+    """A target's allow comment is its content: the key is reported with a note (text,
+    JSON, SARIF, HTML) saying how to apply it; `--inline-allows` applies it (and a rerun
+    with it is not the same audit)."""
+    repo = GitRepo(tmp_path / "r")
+    key = kimi_code_key()
+    repo.commit_file("fixture.env", f"KEY={key}  # kimi-secret-scan: allow (test double)\n")
+    args = ("audit", str(repo.path), "--output-dir", str(tmp_path / "o"), "--no-progress")
+    said = "not applied"
+    how = "run this audit again with --inline-allows"
+    run = run_cli(*args, cwd=tmp_path, env=NO_CI)
+    assert run.code == 1, run.all
+    assert redact(key) in run.out and said in run.out and how in run.out
+    for fmt in ("json", "sarif", "html"):
+        out = run_cli(*args, "--format", fmt, cwd=tmp_path, env=NO_CI)
+        assert out.code == 1, out.all
+        assert how in out.out, fmt
+    asked = run_cli(*args, "--inline-allows", cwd=tmp_path, env=NO_CI)
+    assert asked.code == 0, asked.all
+    assert "unchanged since the last run" not in asked.err

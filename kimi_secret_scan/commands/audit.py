@@ -110,6 +110,13 @@ def _outside(directory: Path, local: list[targets.Target], what: str) -> None:
     help="Ask each key's issuing service whether it is still live (docs/verify.md says what "
     "is sent where); the merged report orders live keys first. Never changes the exit code.",
 )
+@click.option(
+    "--inline-allows",
+    is_flag=True,
+    help="Apply the targets' inline allow comments (`kimi-secret-scan: allow`, "
+    "`gitleaks:allow`, …). Default: a key such a comment covers is reported, with a note "
+    "saying so: a repository must not allow its own keys in an audit of it.",
+)
 @format_option
 @output_option
 @handle_errors
@@ -125,6 +132,7 @@ def command(
     baseline_file: str | None,
     progress: bool | None,
     verify: bool,
+    inline_allows: bool,
     output_format: str,
     output_file: str | None,
 ) -> int:
@@ -176,6 +184,7 @@ def command(
             str(Path(baseline_file).resolve()) if baseline_file else None,
             max_file_size,
             verify,
+            inline_allows,
         )
         for t in selected
     ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -20,6 +22,10 @@ from kimi_secret_scan.cli import (
 from kimi_secret_scan.config import Config
 from kimi_secret_scan.content import Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
+from kimi_secret_scan.filters import pragma
+from kimi_secret_scan.filters.pragma import NotedAllowComments, allow_comments
+from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.gate import _under
 from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import Selection, find_repo_dir
@@ -62,6 +68,13 @@ from kimi_secret_scan.sources.history import Selection, find_repo_dir
     "of printing the report. Delete it after the purge.",
 )
 @click.option(
+    "--inline-allows",
+    is_flag=True,
+    help="Apply the audited repository's inline allow comments (`kimi-secret-scan: allow`, "
+    "`gitleaks:allow`, …). Default: a key such a comment covers is reported, with a note "
+    "saying so: a repository must not allow its own keys in an audit of it.",
+)
+@click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
@@ -86,6 +99,7 @@ def command(
     replacements: str | None,
     progress: bool | None,
     jobs: int | None,
+    inline_allows: bool,
     opts: ScanOptions,
 ) -> int:
     """Audit history: every blob, commit and tag message reachable from every ref.
@@ -96,7 +110,8 @@ def command(
     reachable from, whether it is still in HEAD, and the revoke-then-purge plan.
 
     The audited repository's own configuration and baseline apply only when named with
-    --config and --baseline: a repository must not allow its own keys in an audit of it.
+    --config and --baseline, and its inline allow comments only with --inline-allows: a
+    repository must not allow its own keys in an audit of it.
     """
     for rev in (*revs, since or ""):
         if rev.startswith("-"):
@@ -104,6 +119,13 @@ def command(
             raise ScanError(f"{rev}: a revision cannot start with '-'")
     root = find_repo_dir(repo)
     opts, max_file_size, left_out = _without_the_audited_repositorys_own(opts, root, max_file_size)
+    if not inline_allows and opts.sink is None:
+        # The inline allow comments are the audited repository's content: said, not applied.
+        # (`baseline create --from history` is the user's own run: it applies them.)
+        again = "run: " + _command_again("history", "--inline-allows")
+        opts.filters = [
+            NotedAllowComments(again) if f is allow_comments else f for f in opts.filters
+        ]
     selection = Selection(revs=revs, since=since, reflog=not no_reflog)
     show = (Progress.wanted() and not opts.quiet) if progress is None else progress
     meter = Progress("kimi-secret-scan history") if show else None
@@ -121,6 +143,7 @@ def command(
     )
     # Said in every format, as the skips are: what was not applied, and how to apply it.
     report.result.stats.skipped.extend(left_out)
+    report.result.stats.skipped.extend(inline_allows_not_applied(report.result.findings, opts))
     groups = report.groups
     if replacements and groups:
         written = audit.write_replacements(groups, replacements, root)
@@ -151,9 +174,33 @@ def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:
     return opts.report(report.result, own, tail=history_text.summary(report), printed=refs)
 
 
+def _command_again(name: str, option: str) -> str:
+    """This run's command line with `option` added: what to run to apply what was not."""
+    argv = sys.argv[1:]
+    rest = argv[argv.index(name) + 1 :] if name in argv else []
+    return shlex.join(["kimi-secret-scan", name, option, *rest])
+
+
+def inline_allows_not_applied(findings: Iterable[Finding], opts: ScanOptions) -> list[Skipped]:
+    """One line for the skips (so SARIF and GitHub say it too): how many findings an inline
+    allow comment covers that was not applied, and the command that applies them."""
+    noted = [f for f in opts.filters if isinstance(f, NotedAllowComments)]
+    count = sum(1 for f in findings if f.note and pragma.NOT_APPLIED in f.note)
+    if not noted or not count:
+        return []
+    reason = (
+        f"{count} finding(s) covered by an inline allow comment in the audited repository, "
+        "not applied (an audit of history is not talked out of its findings by the repository "
+        f"audited): if the comments are yours, apply them: {noted[0].command}"
+    )
+    return [Skipped("inline allow comments", reason)]
+
+
 def _inside(path: Path, root: Path) -> bool:
-    real, top = path.resolve(), root.resolve()
-    return real == top or top in real.parents
+    # By its name, the file itself never resolved, as the gates decide a change's own
+    # configuration: a committed `.kimi-secret-scan.toml -> ../outside/kimi.toml` is still
+    # the repository's, not one the user chose outside it.
+    return _under(path, root) is not None
 
 
 def _without_the_audited_repositorys_own(

@@ -131,6 +131,50 @@ def _cover(findings: list[Finding], allow: _Allow) -> tuple[set[int], set[int]]:
 def allow_comments(content: Content, findings: list[Finding]) -> list[Finding]:
     if not any(word in content.data for word in _QUICK):
         return findings
+    covered, ambiguous = _judge(content, findings)
+    kept: list[Finding] = []
+    for i, f in enumerate(findings):
+        if i in covered:
+            continue
+        if i in ambiguous:
+            note = AMBIGUOUS_NOTE.format(prefix=f.secret_sha256[:12])
+            f = replace(f, note=f"{f.note} {note}" if f.note else note)
+        kept.append(f)
+    return kept
+
+
+NOT_APPLIED = "an inline allow comment in the audited repository covers this key: not applied"
+NOT_APPLIED_NOTE = (
+    NOT_APPLIED + " (an audit of history is not talked out of its findings by the repository "
+    "audited). If the comment is yours, apply the repository's allow comments: {command}"
+)
+
+
+@dataclass(frozen=True)
+class NotedAllowComments:
+    """The allow comments of a repository audited by `history` or `audit`, not applied: each
+    finding a comment would have allowed is kept, with a note saying so and the command
+    that applies them (`command`, the same run with --inline-allows). A class, not a
+    closure: the history scan's worker processes receive it pickled."""
+
+    command: str
+
+    def __call__(self, content: Content, findings: list[Finding]) -> list[Finding]:
+        if not findings or not any(word in content.data for word in _QUICK):
+            return findings
+        covered, _ = _judge(content, findings)
+        if not covered:
+            return findings
+        note = NOT_APPLIED_NOTE.format(command=self.command)
+        return [
+            replace(f, note=f"{f.note} {note}" if f.note else note) if i in covered else f
+            for i, f in enumerate(findings)
+        ]
+
+
+def _judge(content: Content, findings: list[Finding]) -> tuple[set[int], set[int]]:
+    """(covered, ambiguous): the indexes of the findings an allow comment covers, and of
+    those a bare comment would cover but for other keys on the line."""
     by_line: dict[int, list[int]] = {}
     for i, f in enumerate(findings):
         by_line.setdefault(f.line, []).append(i)
@@ -149,12 +193,4 @@ def allow_comments(content: Content, findings: list[Finding]) -> list[Finding]:
             hit, unclear = _cover(line_findings, allow)
             covered |= {indexes[i] for i in hit}
             ambiguous |= {indexes[i] for i in unclear}
-    kept: list[Finding] = []
-    for i, f in enumerate(findings):
-        if i in covered:
-            continue
-        if i in ambiguous:
-            note = AMBIGUOUS_NOTE.format(prefix=f.secret_sha256[:12])
-            f = replace(f, note=f"{f.note} {note}" if f.note else note)
-        kept.append(f)
-    return kept
+    return covered, ambiguous

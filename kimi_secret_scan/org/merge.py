@@ -135,7 +135,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
                     "removed": g.get("removed"),
                     "reflog_only": bool(g.get("reflog_only")),
                     "locations": [
-                        {k: f.get(k) for k in ("path", "line", "column", "commit", "date")}
+                        {k: f.get(k) for k in ("path", "line", "column", "commit", "date", "note")}
                         for f in mine
                     ],
                 }

@@ -53,6 +53,9 @@ class Job:
     # --verify: ask each key's issuing service whether it is live (one request per distinct
     # key of this target; the keys exist only in this worker, the reports hold none whole).
     verify: bool = False
+    # --inline-allows: apply the targets' inline allow comments (else each key one covers is
+    # reported, with a note saying so).
+    inline_allows: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,25 @@ def fingerprint(root: Path, job: Job) -> str:
         digest.update(os.urandom(16))  # not known: never reused
     else:
         digest.update(b"\n".join(sorted(set(starts.split()))))
+    # And from names outside refs, which change with no ref changing (`git fetch URL
+    # branch` writes only FETCH_HEAD; a stopped merge MERGE_HEAD; a deleted ref leaves its
+    # reflog): the names (scanned as ref names), the ids walked, what could not be read.
+    # This worktree's FETCH_HEAD, ORIG_HEAD, … are fixed names with nothing to scan: left
+    # out, or each fetch of a mirror (its FETCH_HEAD names only the tips) would audit again.
+    from kimi_secret_scan.sources import hidden_refs  # the pipeline: in the worker
+
+    hidden = hidden_refs.find(root, reflog=_selection().reflog)
+    fixed = {*hidden_refs.PSEUDOREFS, *hidden_refs.STATE_FILES, *hidden_refs.LIST_FILES}
+    outside = {
+        "names": sorted(hidden.every_name - fixed),
+        "walked": sorted(hidden.named),
+        "skipped": sorted((sk.path, sk.reason) for sk in hidden.skipped),
+    }
+    digest.update(json.dumps(outside, sort_keys=True).encode("utf-8", "surrogateescape"))
     settings = {
         "max_file_size": job.max_file_size,
         "verify": job.verify,
+        "inline_allows": job.inline_allows,
         # The files' contents, not their names: an edited configuration is another setting.
         "config": _digest_of(job.config_file),
         "baseline": _digest_of(job.baseline_file),
@@ -229,11 +248,16 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     # --verify: a verdict is of the moment it was asked (a key revoked since, a service that
     # did not answer), so a target with keys is audited again; a clean report has none.
     stale_verdicts = job.verify and bool(previous and previous.get("groups"))
+    # A report that could not read everything is audited again: what it missed may be here
+    # now with no ref changing (`git fetch --unshallow`, a partial clone's or LFS objects
+    # fetched since), and it said so itself (fetch it, then run again).
+    incomplete = bool(previous and previous.get("target", {}).get("unreadable"))
     if (
         previous
         and previous.get("target", {}).get("tips") == tips
         and "error" not in previous
         and not stale_verdicts
+        and not incomplete
     ):
         report("unchanged", 0, 0)
         return Outcome(target.name, "unchanged", len(previous.get("groups", [])), None, str(output))
@@ -245,6 +269,12 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         use_baseline=job.baseline_file is not None,
     )
     opts.verify = job.verify
+    if not job.inline_allows:
+        # A target's allow comments are its content: said, not applied (as in `history`).
+        from kimi_secret_scan.filters.pragma import NotedAllowComments, allow_comments
+
+        again = NotedAllowComments("run this audit again with --inline-allows")
+        opts.filters = [again if f is allow_comments else f for f in opts.filters]
     max_size = job.max_file_size
     if max_size is None:
         max_size = opts.config.max_file_size if opts.config else DEFAULT_MAX_FILE_SIZE

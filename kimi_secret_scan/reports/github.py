@@ -35,6 +35,8 @@ def annotation(f: Finding, show_secrets: bool) -> str:
         message += f" Added in {f.commit.sha[:12]} by {f.commit.author} on {f.commit.date}."
     if f.verification:
         message += f" Verification: {f.verification.describe()}."
+    if f.note:
+        message += f" Note: {f.note}"  # what was not applied, and how to apply it
     shown = ",".join(f"{key}={_escape_property(value)}" for key, value in props.items())
     return f"::{level} {shown}::{_escape_data(message)}"
 

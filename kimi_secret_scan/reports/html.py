@@ -140,6 +140,7 @@ def _key_section(key: dict[str, Any], start: dt.datetime, now: dt.datetime) -> s
         locations = "<br>".join(
             f"<code>{_e(loc['path'])}:{_e(loc['line'])}</code> "
             f"<span class=mono>{_e(str(loc.get('commit') or '')[:12])}</span>"
+            + (f"<br><small>{_e(loc['note'])}</small>" if loc.get("note") else "")
             for loc in repo["locations"]
         )
         rows.append(

@@ -71,6 +71,8 @@ def render_text(merged: dict[str, Any]) -> str:
                 out.append(
                     f"    at:    {loc['path']}:{loc['line']} {str(loc['commit'] or '')[:12]}"
                 )
+                if loc.get("note"):
+                    out.append(f"    note:  {loc['note']}")
     for fail in merged["failed"]:
         out.append("")
         out.append(f"could not be audited: {fail['repository']}: {fail['error']}")
@@ -116,7 +118,10 @@ def render_sarif(merged: dict[str, Any]) -> str:
                             "startColumn": max(1, int(loc.get("column") or 1)),
                         },
                     },
-                    "message": {"text": f"{repo['repository']} @ {loc['commit']}"},
+                    "message": {
+                        "text": f"{repo['repository']} @ {loc['commit']}"
+                        + (f". Note: {loc['note']}" if loc.get("note") else "")
+                    },
                 }
                 for loc in repo["locations"]
                 if loc.get("path") and not str(loc["path"]).startswith("<")

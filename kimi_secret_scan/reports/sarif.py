@@ -85,6 +85,8 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     if f.verification:
         properties["verification"] = f.verification.to_dict()
         message += f" Verification: {f.verification.describe()}."
+    if f.note:
+        message += f" Note: {f.note}"  # what was not applied, and how to apply it
     return {
         "ruleId": f.rule.id,
         "ruleIndex": rule_index[f.rule.id],
