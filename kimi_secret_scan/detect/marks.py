@@ -37,8 +37,9 @@ SK_ESCAPED = 32  # `sk` and an escaped hyphen (decoders.SK_ESCAPED, tokens.SK_EN
 # key word's endings (passw-or-d) are runs of [\w.\-], and its assignment starts with one of
 # `:=,` after an optional backslash, quote and blanks.
 _HEAD = rb"[\w.\-]*(?:key|token|secret|auth|passw|credential)[\w.\-]*\\?[\"'\x60]?[ \t]*[:=,]"
-_SK_ESCAPED = rb"sk(?:%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
-_SK = rb"sk(?:-|%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
+_HYPHEN = decoders.HYPHEN_PERCENT + b"|" + decoders.HYPHEN_ESCAPE + b"|" + decoders.HYPHEN_ENTITY
+_SK_ESCAPED = rb"(?:sk|kimi)(?:" + _HYPHEN + rb")"
+_SK = rb"sk(?:-|" + _HYPHEN + rb")"
 
 # Larger content goes the survey's way (Hyperscan takes a length of 32 bits), and so does
 # short content: below a few hundred bytes, the lower-cased copy and the `re` passes cost
