@@ -258,8 +258,28 @@ HYPHEN_ESCAPE = (
     rb"|n\{(?:hyphen-minus|u\+0*2d)\})"
 )
 HYPHEN_ENTITY = rb"&(?:amp;?)*#(?:x0*2d|0*45)"
-# Escaped forms of the `-` after `sk` (or in `kimi-`), in URLs and in string literals.
-SK_ESCAPED = lazy(rb"(?:sk|kimi)(?i:" + HYPHEN_PERCENT + rb"|" + HYPHEN_ESCAPE + rb")")
+
+
+def any_case(pattern: bytes) -> bytes:
+    """`pattern` (of the lower-case spellings above) matching in any case, each letter as a
+    class: searching with `(?i:…)` made SK_ANY's pass over every blob ~8 % slower."""
+    out = bytearray()
+    i = 0
+    while i < len(pattern):
+        char = pattern[i : i + 1]
+        if char == b"\\":
+            step = 4 if pattern[i + 1 : i + 2] == b"x" else 2
+            out += pattern[i : i + step]
+            i += step
+            continue
+        out += b"[" + char + char.upper() + b"]" if char.isalpha() else char
+        i += 1
+    return bytes(out)
+
+
+HYPHEN_ANY_CASE = any_case(HYPHEN_PERCENT + b"|" + HYPHEN_ESCAPE)
+# Escaped forms of the `-` after `sk` (or after `sk-kimi`), in URLs and string literals.
+SK_ESCAPED = lazy(rb"sk(?:-kimi)?(?:" + HYPHEN_ANY_CASE + rb")")
 # The whole `sk-` escaped, found only inside already-decoded text (rare, and costly to look
 # for in every file).
 SK_FULLY_ESCAPED = lazy(

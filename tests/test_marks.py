@@ -173,8 +173,8 @@ def _content(draw: st.DrawFn) -> bytes:
         elif kind == 3:  # `sk` and a hyphen in one of its spellings, or nearly
             parts.append(
                 rng.choice(["", " ", "a", "t", "\\n"])
-                # (`kimi` too: an escaped hyphen after it opens a window, SK_ESCAPED)
-                + (rng.choice(["sk", "sk", "kimi"]) if rng.random() < 0.7 else _case("sk", rng))
+                # (`sk-kimi` too: an escaped hyphen after it opens a window, SK_ESCAPED)
+                + (rng.choice(["sk", "sk", "sk-kimi"]) if rng.random() < 0.7 else _case("sk", rng))
                 + _case(rng.choice(SK_TAILS), rng)
             )
         elif kind == 4:  # a base64 trigger, as base64 spells it
@@ -228,8 +228,7 @@ def test_the_marked_survey_is_the_survey(data: bytes) -> None:
     assert _survey(data, found) == _survey(data, None)
     first = tokens.SK_ANY.search(data)
     if not found & marks.SK_ESCAPED and first is not None:
-        # Windows open from the first `sk` and hyphen on (`kimi` and an escaped hyphen alone
-        # opens none): no escaped hyphen there.
+        # Windows open from the first `sk` and hyphen on: no escaped hyphen there.
         assert decoders.SK_ESCAPED.search(data, first.start()) is None
         assert tokens.SK_ENTITY.search(data, first.start()) is None
     if not marks.may_hold_base64(data):

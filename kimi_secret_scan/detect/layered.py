@@ -67,7 +67,7 @@ def _scan_layer(
         if escaped and scan.depth < limits.MAX_DEPTH:
             at = first_sk.start()
             for match in decoders.SK_ESCAPED.finditer(data, at, timeout=timeout):
-                percent = b"%" in match.group()  # after `sk` or `kimi`
+                percent = b"%" in match.group()  # after `sk` or `sk-kimi`
                 hits.append(
                     (match.start(), decoders.percent_window if percent else decoders.escape_window)
                 )

@@ -38,15 +38,13 @@ SK_TOKEN = lazy(
 # token pass, the escape decoders, or neither.
 # (decoders.HYPHEN_PERCENT and the rest: every spelling a program reads as `-`.)
 SK_ANY = lazy(
-    rb"sk(?:-|(?i:"
-    + decoders.HYPHEN_PERCENT
+    rb"sk(?:-|"
+    + decoders.HYPHEN_ANY_CASE
     + rb"|"
-    + decoders.HYPHEN_ESCAPE
-    + rb"|"
-    + decoders.HYPHEN_ENTITY
-    + rb"))"
+    + decoders.any_case(decoders.HYPHEN_ENTITY)
+    + rb")"
 )
-SK_ENTITY = lazy(rb"(?:sk|kimi)(?i:" + decoders.HYPHEN_ENTITY + rb")")
+SK_ENTITY = lazy(rb"sk(?:-kimi)?" + decoders.any_case(decoders.HYPHEN_ENTITY))
 
 _OTHER_VENDOR_PREFIXES = (
     "ant-",
