@@ -245,19 +245,20 @@ _B64_RUN = lazy(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{64,}")
 # The spellings of `-` that a program reads as one, written in lower case (every pattern
 # built from them ignores case; each is a superset of what its decoder then reads):
 # percent (`%2d`; `%252d` and deeper, any `%25`; JavaScript's unescape `%u002d`), escapes
-# after one or more backslashes (JSON / JavaScript / Java `\u002d`, `\uu002d`; Python / C
+# after a backslash (JSON / JavaScript / Java `\u002d`, `\uu002d`; Python / C
 # `\U0000002d`, `\x2d`, C's `\x002d`, octal `\55` `\055`; ES6 / Rust / Swift / PHP
 # `\u{2d}`; Perl `\x{2d}`, `\o{55}`, `\N{U+2D}`; Python / Perl `\N{HYPHEN-MINUS}`; CSS
-# `\2d `; shell and regex `\-`; JSON inside JSON `\\u002d`) or a PowerShell backtick
-# (`` `- ``, `` `u{2d} ``), and numeric character references (`&#45;`, `&#X2D;`, any leading
-# zeros, no `;`, HTML inside XML `&amp;#45;`). Not here: `&hyphen;` and `&dash;` (U+2010 in
-# HTML5), `&minus;` (U+2212): no decoder makes a key of them (redaction hides them).
+# `\2d `; shell and regex `\-`) or a PowerShell backtick (`` `- ``, `` `u{2d} ``), and
+# numeric character references (`&#45;`, `&#X2D;`, any leading zeros, no `;`). Not here:
+# `&hyphen;` and `&dash;` (U+2010 in HTML5), `&minus;` (U+2212), which no decoder makes a
+# key of; and spellings escaped twice (`\\u002d`, `&amp;#45;`): each of their windows
+# holds hundreds more to open (a line of them took minutes). Redaction hides all of those.
 HYPHEN_PERCENT = rb"%(?:2d|25|u002d)"
 HYPHEN_ESCAPE = (
-    rb"(?:\\+|\x60)(?:-|u+\{?[0_]*2_*d|x\{?[ \t]*0*2d|0*2d|0?55|o\{0*55"
+    rb"(?:\\|\x60)(?:-|u+\{?[0_]*2_*d|x\{?[ \t]*0*2d|0*2d|0?55|o\{0*55"
     rb"|n\{(?:hyphen-minus|u\+0*2d)\})"
 )
-HYPHEN_ENTITY = rb"&(?:amp;?)*#(?:x0*2d|0*45)"
+HYPHEN_ENTITY = rb"&#(?:x0*2d|0*45)"
 
 
 def any_case(pattern: bytes) -> bytes:
@@ -414,14 +415,11 @@ def escape_window(data: bytes, pos: int) -> Decoded:
     return _rewrite(data, lo, hi, _ESCAPE, "escape", _unescape)
 
 
-# A browser reads a reference with any leading zeros and without its `;`; `&amp;` is
-# opened too, for HTML inside XML (an RSS description: `&amp;#45;`).
-_ENTITY = lazy(rb"&#(?:0*[0-9]{1,7}|[xX]0*[0-9A-Fa-f]{1,6});?|&(?:amp|AMP);?")
+# A browser reads a reference with any leading zeros and without its `;`.
+_ENTITY = lazy(rb"&#(?:0*[0-9]{1,7}|[xX]0*[0-9A-Fa-f]{1,6});?")
 
 
 def _entity(reference: bytes) -> bytes:
-    if reference[1:2] != b"#":
-        return b"&"
     digits = reference[2:].rstrip(b";")
     code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
     return chr(min(code, 0x10FFFF)).encode("utf-8", "surrogatepass")
