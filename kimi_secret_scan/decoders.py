@@ -242,8 +242,45 @@ def base64_windows(data: bytes, starts: list[int]) -> Iterator[Decoded]:
 
 _B64_RUN = lazy(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{64,}")
 
-# Escaped forms of the `-` after `sk`, in URLs (percent) and in string literals.
-SK_ESCAPED = lazy(rb"sk(?:%2[dD]|%25|\\(?:u002[dD]|x2[dD]|055|-))")
+# The spellings of `-` that a program reads as one, written in lower case (every pattern
+# built from them ignores case; each is a superset of what its decoder then reads):
+# percent (`%2d`; `%252d` and deeper, any `%25`; JavaScript's unescape `%u002d`), escapes
+# after a backslash (JSON / JavaScript / Java `\u002d`, `\uu002d`; Python / C
+# `\U0000002d`, `\x2d`, C's `\x002d`, octal `\55` `\055`; ES6 / Rust / Swift / PHP
+# `\u{2d}`; Perl `\x{2d}`, `\o{55}`, `\N{U+2D}`; Python / Perl `\N{HYPHEN-MINUS}`; CSS
+# `\2d `; shell and regex `\-`) or a PowerShell backtick (`` `- ``, `` `u{2d} ``), and
+# numeric character references (`&#45;`, `&#X2D;`, any leading zeros, no `;`). Not here:
+# `&hyphen;` and `&dash;` (U+2010 in HTML5), `&minus;` (U+2212), which no decoder makes a
+# key of; and spellings escaped twice (`\\u002d`, `&amp;#45;`): each of their windows
+# holds hundreds more to open (a line of them took minutes). Redaction hides all of those.
+HYPHEN_PERCENT = rb"%(?:2d|25|u002d)"
+HYPHEN_ESCAPE = (
+    rb"(?:\\|\x60)(?:-|u+\{?[0_]*2_*d|x\{?[ \t]*0*2d|0*2d|0?55|o\{0*55"
+    rb"|n\{(?:hyphen-minus|u\+0*2d)\})"
+)
+HYPHEN_ENTITY = rb"&#(?:x0*2d|0*45)"
+
+
+def any_case(pattern: bytes) -> bytes:
+    """`pattern` (of the lower-case spellings above) matching in any case, each letter as a
+    class: searching with `(?i:…)` made SK_ANY's pass over every blob ~8 % slower."""
+    out = bytearray()
+    i = 0
+    while i < len(pattern):
+        char = pattern[i : i + 1]
+        if char == b"\\":
+            step = 4 if pattern[i + 1 : i + 2] == b"x" else 2
+            out += pattern[i : i + step]
+            i += step
+            continue
+        out += b"[" + char + char.upper() + b"]" if char.isalpha() else char
+        i += 1
+    return bytes(out)
+
+
+HYPHEN_ANY_CASE = any_case(HYPHEN_PERCENT + b"|" + HYPHEN_ESCAPE)
+# Escaped forms of the `-` after `sk` (or after `sk-kimi`), in URLs and string literals.
+SK_ESCAPED = lazy(rb"sk(?:-kimi)?(?:" + HYPHEN_ANY_CASE + rb")")
 # The whole `sk-` escaped, found only inside already-decoded text (rare, and costly to look
 # for in every file).
 SK_FULLY_ESCAPED = lazy(
@@ -264,8 +301,17 @@ def _window_bounds(data: bytes, pos: int, stop: bytes) -> tuple[int, int]:
     return lo, hi
 
 
-_PERCENT = lazy(rb"%[0-9A-Fa-f]{2}")
-_ESCAPE = lazy(rb"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[0-7]{1,3}|[nrt\"'\\/\x60-])")
+_PERCENT = lazy(rb"%(?:u[0-9A-Fa-f]{4}|[0-9A-Fa-f]{2})")
+# String-literal escapes of the languages above (HYPHEN_ESCAPE); where two read one text
+# differently, the reading that can make a key: C's `\x002d` (leading zeros, then no hex
+# digit) and CSS's `\2d ` (before octal `\2` and `d`).
+_ESCAPE = lazy(
+    rb"\\(?:u+[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|u\{[0-9A-Fa-f_]{1,8}\}"
+    rb"|x\{[ \t]*[0-9A-Fa-f]{1,8}[ \t]*\}|x0+[0-9A-Fa-f]{2}(?![0-9A-Fa-f])|x[0-9A-Fa-f]{2}"
+    rb"|o\{[0-7]{1,8}\}|N\{[A-Za-z0-9 +-]{1,60}\}|0{0,4}2[dD](?:\r\n|[ \t\r\n\f])?"
+    rb"|[0-7]{1,3}|[nrt\"'\\/\x60-])"
+    rb"|\x60(?:u\{[0-9A-Fa-f]{1,6}\}|-)"
+)
 
 
 def _rewrite(
@@ -301,7 +347,13 @@ def _rewrite(
 def percent_window(data: bytes, pos: int) -> Decoded:
     """Percent-decode the URL-like run (no spaces, quotes or line breaks) around `pos`."""
     lo, hi = _window_bounds(data, pos, b" \t\r\n\"'<>\x60")
-    return _rewrite(data, lo, hi, _PERCENT, "percent", lambda m: bytes([int(m[1:], 16)]))
+    return _rewrite(data, lo, hi, _PERCENT, "percent", _unpercent)
+
+
+def _unpercent(escape: bytes) -> bytes:
+    if escape[1:2] in (b"u", b"U"):  # JavaScript's unescape: a UTF-16 unit
+        return chr(int(escape[2:], 16)).encode("utf-8", "surrogatepass")
+    return bytes([int(escape[1:], 16)])
 
 
 _SIMPLE_ESCAPES = {
@@ -320,12 +372,41 @@ _SIMPLE_ESCAPES = {
 def _unescape(escape: bytes) -> bytes | None:
     """The bytes a backslash escape stands for; None to leave it as written."""
     kind = escape[1]
-    if kind in (ord("u"), ord("x")):
-        return chr(int(escape[2:], 16)).encode("utf-8", "surrogatepass")
+    if escape[:1] == b"\x60":  # PowerShell: `u{2d}, `-
+        return _code(escape[3:-1], 16) if kind == ord("u") else escape[1:]
+    if kind in (ord("u"), ord("U"), ord("x"), ord("o")):
+        digits = escape[2:].lstrip(b"u").strip(b"{} \t").replace(b"_", b"")
+        return _code(digits, 8 if kind == ord("o") else 16)
+    if kind == ord("N"):
+        return _named(escape[3:-1].decode("ascii"))
+    if escape[1:].rstrip(b" \t\r\n\f").lstrip(b"0") in (b"2d", b"2D"):
+        return b"-"  # CSS
     if 0x30 <= kind <= 0x37:
         code = int(escape[1:], 8)
         return bytes([code]) if code < 256 else None
     return _SIMPLE_ESCAPES.get(kind)
+
+
+def _code(digits: bytes, base: int) -> bytes | None:
+    """The character of code `digits`; None (left as written) for none (`\\u{_}`) or one
+    past Unicode."""
+    try:
+        code = int(digits, base)
+    except ValueError:
+        return None
+    return chr(code).encode("utf-8", "surrogatepass") if code <= 0x10FFFF else None
+
+
+def _named(name: str) -> bytes | None:
+    """`\\N{…}`: a character's Unicode name (Python, Perl) or Perl's `U+…`."""
+    import unicodedata
+
+    if name[:2] in ("U+", "u+"):
+        return _code(name[2:].encode(), 16)
+    try:
+        return unicodedata.lookup(name).encode("utf-8", "surrogatepass")
+    except KeyError:
+        return None
 
 
 def escape_window(data: bytes, pos: int) -> Decoded:
@@ -334,11 +415,12 @@ def escape_window(data: bytes, pos: int) -> Decoded:
     return _rewrite(data, lo, hi, _ESCAPE, "escape", _unescape)
 
 
-_ENTITY = lazy(rb"&#(?:([0-9]{1,7})|[xX]([0-9A-Fa-f]{1,6}));")
+# A browser reads a reference with any leading zeros and without its `;`.
+_ENTITY = lazy(rb"&#(?:0*[0-9]{1,7}|[xX]0*[0-9A-Fa-f]{1,6});?")
 
 
 def _entity(reference: bytes) -> bytes:
-    digits = reference[2:-1]
+    digits = reference[2:].rstrip(b";")
     code = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
     return chr(min(code, 0x10FFFF)).encode("utf-8", "surrogatepass")
 

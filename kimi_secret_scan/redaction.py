@@ -33,6 +33,14 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{31,}={0,2}")
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~+-]){23,}")
 _PERCENT_SK = re.compile(r"(?:s|%73)(?:k|%6[bB])(?:-|%2[dD])")
 _URLSAFE = str.maketrans("-_", "+/")
+# A key behind any spelling of its prefix, read by the detectors or not (`sk&hyphen;kimi-…`,
+# `sk\\u{2d}…` once a report's format has doubled its backslash, a spelling no decoder
+# knows): `sk` or `kimi`, up to 16 characters that are no line break or quote (`\\x{ 2d }`
+# and CSS's `\\2d ` hold blanks), then a run of 40 or more letters and digits (a word of its
+# own: its first character follows no letter or digit). The run is hidden, unless it is
+# exactly 40 or 64 hex digits of one case: a commit id or a SHA-256, which reports print
+# after names, and never a key's body.
+_ANY_SPELLING = re.compile(r"(?:sk|kimi)[^\r\n\"'<>]{0,16}?(?<![A-Za-z0-9])([A-Za-z0-9]{40,})")
 # What `sk-` encodes to whatever bytes surround it, at each of its three places in a
 # 3-byte group: a run holding none of these cannot hold a key, and is not decoded.
 _ENCODED_SK = ("c2st", "NrL", "zay")
@@ -55,7 +63,27 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
         text = _PERCENT_RUN.sub(_decoded_percent, text)
     if any(sk in text for sk in _ENCODED_SK):
         text = _BASE64_RUN.sub(_decoded_base64, text)
+    if "sk" in text or "kimi" in text:
+        text = _ANY_SPELLING.sub(_hidden_run, text)
     return text
+
+
+def _key_runs(text: str) -> list[str]:
+    """The runs _ANY_SPELLING hides in `text`."""
+    if "sk" not in text and "kimi" not in text:
+        return []
+    return [m.group(1) for m in _ANY_SPELLING.finditer(text) if not _commit_like(m.group(1))]
+
+
+def _commit_like(run: str) -> bool:
+    return len(run) in (40, 64) and (_HEX.issuperset(run) or _HEX_UPPER.issuperset(run))
+
+
+def _hidden_run(match: re.Match[str]) -> str:
+    run = match.group(1)
+    if _commit_like(run):
+        return match.group(0)
+    return match.group(0)[: match.start(1) - match.start()] + redact(run)
 
 
 def _keys_in(decoded: str) -> list[str]:
@@ -110,6 +138,7 @@ _FRAGMENT = 12
 _ALNUM_RUN = re.compile(rf"[A-Za-z0-9]{{{_FRAGMENT},}}")
 _LONG_ALNUM = re.compile(r"[A-Za-z0-9]{12}")
 _HEX = frozenset("0123456789abcdef")
+_HEX_UPPER = frozenset("0123456789ABCDEF")
 
 
 def _worth_detecting(text: str) -> bool:
@@ -190,7 +219,10 @@ class Hidden:
                 self._heads.setdefault(run[:_FRAGMENT], []).append(run)
 
     def add_text(self, text: str) -> None:
-        """The keys the detectors find in `text` (when it could hold one)."""
+        """The keys the detectors find in `text` (when it could hold one), and the runs of a
+        key behind any spelling of its prefix (_ANY_SPELLING), wherever a format prints them."""
+        for key_run in _key_runs(text):
+            self.add_key(key_run, [key_run])
         if not _worth_detecting(text):
             return
         found = _detected(text)

@@ -210,6 +210,32 @@ def _value(rng: random.Random, kind: int) -> str:
     return "KIMI_API_KEY_PROD"
 
 
+# Spellings of `-` that programs decode (decoders.HYPHEN_*), and `&hyphen;` (U+2010).
+HYPHENS = [
+    "\\u002d",
+    "%2D",
+    "\\x2d",
+    "&#45;",
+    "&#X2D;",
+    "&#0045;",
+    "&#45",
+    "&amp;#45;",
+    "\\\\u002d",
+    "\\u{2d}",
+    "\\x{2d}",
+    "\\U0000002d",
+    "\\x002d",
+    "\\55",
+    "\\o{55}",
+    "\\N{HYPHEN-MINUS}",
+    "\\2d ",
+    "`u{2d}",
+    "%u002d",
+    "%252d",
+    "&hyphen;",
+]
+
+
 @st.composite
 def _piece(draw: st.DrawFn) -> str:
     rng = random.Random(draw(st.integers(0, 2**32)))
@@ -223,7 +249,7 @@ def _piece(draw: st.DrawFn) -> str:
     elif shape == 2:  # a context word near a bare value
         text = draw(st.sampled_from(NAMES)) + draw(st.sampled_from(OTHER)) + value
     elif shape == 3:  # escaped
-        text = value.replace("-", draw(st.sampled_from(["\\u002d", "%2D", "\\x2d", "&#45;"])), 1)
+        text = value.replace("-", draw(st.sampled_from(HYPHENS)), 1)
     else:
         text = draw(st.sampled_from(NAMES + OTHER + HEADERS)) + draw(st.sampled_from(OTHER))
     if draw(st.integers(0, 5)) == 0:  # base64, maybe of base64

@@ -67,7 +67,7 @@ def _scan_layer(
         if escaped and scan.depth < limits.MAX_DEPTH:
             at = first_sk.start()
             for match in decoders.SK_ESCAPED.finditer(data, at, timeout=timeout):
-                percent = match.group()[2:3] == b"%"
+                percent = b"%" in match.group()  # after `sk` or `sk-kimi`
                 hits.append(
                     (match.start(), decoders.percent_window if percent else decoders.escape_window)
                 )
@@ -214,7 +214,15 @@ def _names(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int], bool]:
 # the rest of content that holds either, find the first `sk` and, of the kimis, only those
 # that name kimi.com or may start a setting (a Kimi project names Kimi on most lines).
 # Compiled on first use, the others only when content holds either.
-_SK_TAIL = rb"(?<=sk)(?:-|%2d|%25|\\(?:u002d|x2d|055|-)|&#(?:45|x2d);)"
+_SK_TAIL = (
+    rb"(?<=sk)(?:-|"
+    + decoders.HYPHEN_PERCENT
+    + rb"|"
+    + decoders.HYPHEN_ESCAPE
+    + rb"|"
+    + decoders.HYPHEN_ENTITY
+    + rb")"
+)
 
 
 @functools.cache

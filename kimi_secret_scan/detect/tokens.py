@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from kimi_secret_scan import rules
+from kimi_secret_scan import decoders, rules
 from kimi_secret_scan.detect import limits
 from kimi_secret_scan.detect.context import (
     ENDPOINT,
@@ -36,8 +36,15 @@ SK_TOKEN = lazy(
 
 # Any `sk` followed by a hyphen, plain or escaped: one search tells whether a file needs the
 # token pass, the escape decoders, or neither.
-SK_ANY = lazy(rb"sk(?:-|%2[dD]|%25|\\(?:u002[dD]|x2[dD]|055|-)|&#(?:45|x2[dD]);)")
-SK_ENTITY = lazy(rb"sk&#(?:45|x2[dD]);")
+# (decoders.HYPHEN_PERCENT and the rest: every spelling a program reads as `-`.)
+SK_ANY = lazy(
+    rb"sk(?:-|"
+    + decoders.HYPHEN_ANY_CASE
+    + rb"|"
+    + decoders.any_case(decoders.HYPHEN_ENTITY)
+    + rb")"
+)
+SK_ENTITY = lazy(rb"sk(?:-kimi)?" + decoders.any_case(decoders.HYPHEN_ENTITY))
 
 _OTHER_VENDOR_PREFIXES = (
     "ant-",
