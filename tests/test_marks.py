@@ -349,3 +349,26 @@ def _holds_nothing_agrees(data: bytes, path: str, marked: bool, wide: int) -> No
     marks.disable()
     if layered.holds_nothing(path, data):
         assert detect(Content(path=path, data=data)) == []
+
+
+def test_the_same_bytes_asked_twice_are_scanned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # holds_nothing() and then detect() ask for the marks of the same blob: one scan. Equal
+    # bytes in another object, or a buffer that could change, are scanned again.
+    scanner = marks._scanner
+    assert scanner is not None
+    calls: list[int] = []
+    real = scanner.kimi
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(scanner, "kimi", counted)
+    data = b"kimi_api_key = " + b"x" * 300
+    first = marks.marks(data)
+    assert marks.marks(data) == first and len(calls) == 1
+    assert marks.marks(bytes(bytearray(data))) == first and len(calls) == 2
+    buffer = bytearray(data)
+    assert marks.marks(buffer) == first  # type: ignore[arg-type]
+    buffer[:4] = b"xxxx"
+    assert marks.marks(buffer) != first  # type: ignore[arg-type]

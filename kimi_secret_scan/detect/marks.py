@@ -106,6 +106,7 @@ def enable() -> bool:
 def disable() -> None:
     global _scanner
     _scanner = None
+    _remember(b"", 0)
 
 
 def marks(data: bytes) -> int | None:
@@ -117,6 +118,11 @@ def marks(data: bytes) -> int | None:
     scanner = _scanner
     if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
         return None
+    last = _last_marks
+    if last[0] is data:
+        # The same bytes asked again: layered.holds_nothing() and then detect() (a blob
+        # with a mark: most of a Kimi project's; kimi-cli's history scanned them twice).
+        return last[1]
     found: list[int] = []
     scanner.kimi(data, _note, 0, found)
     if found:
@@ -127,7 +133,20 @@ def marks(data: bytes) -> int | None:
     scanner.sk(data, _note, 0, found)
     if SK in found:
         scanner.sk_escaped(data, _note, 0, found)
-    return sum(found)  # each mark at most once: their sum is their union
+    result = sum(found)  # each mark at most once: their sum is their union
+    _remember(data, result)
+    return result
+
+
+# The last content marks() answered for, and its answer (an identity check: bytes are
+# immutable, so the same object holds the same marks). One object at a time is held.
+_last_marks: tuple[object, int] = (None, 0)
+
+
+def _remember(data: bytes, result: int) -> None:
+    global _last_marks
+    if type(data) is bytes:  # not a buffer that could change under the same identity
+        _last_marks = (data, result)
 
 
 def may_hold_base64(data: bytes) -> bool:
