@@ -13,7 +13,7 @@ from kimi_secret_scan import outfile
 from kimi_secret_scan.cli import handle_errors, max_size_option
 from kimi_secret_scan.commands.merge import emit, format_option, output_option
 from kimi_secret_scan.errors import ScanError
-from kimi_secret_scan.org import merge, run, targets
+from kimi_secret_scan.org import merge, run, seal, targets
 from kimi_secret_scan.org.mirror_paths import default_cache
 
 
@@ -174,6 +174,18 @@ def command(
     except OSError as exc:
         raise ScanError(f"cannot create {outdir}: {exc.strerror}") from None
     outfile.check_directory(outdir)
+    if any(t.url is not None for t in selected):
+        # The cache holds whole keys (the mirrors): never written through a link the checkout
+        # commits (`mirror-cache -> /elsewhere`), nor into a git directory, as --output-dir.
+        outfile.check_directory(cache)
+        try:
+            cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScanError(f"cannot create {cache}: {exc.strerror}") from None
+        outfile.check_directory(cache)
+    if selected:
+        # Seals what this audit makes (cache entries, reports): see org/seal.py.
+        seal.ensure_key()
     job_list = [
         run.Job(
             t,

@@ -13,6 +13,7 @@ only the transports a target may name (no `ext::`, no remote helpers), no termin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.git import git_env
+from kimi_secret_scan.org import seal
 from kimi_secret_scan.org.targets import URL_SCHEMES, Target
 
 # (phase, current, total) → the progress display; total is 0 when unknown.
@@ -101,35 +103,60 @@ def reason(exc: GitCommandError, progress: gitpython.RemoteProgress | None = Non
     return lines[-1] if lines else f"git exited with {exc.status}"
 
 
-def ensure(target: Target, cache: Path, report: Report) -> Path:
-    """The target's mirror in the cache, cloned or fetched now. ScanError with git's reason
-    when the repository cannot be reached or read."""
+def _remove(path: Path) -> None:
+    """Remove a cache entry; a link is removed itself, never followed (rmtree through a
+    link the checkout commits would delete elsewhere)."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
+
+
+def ensure(target: Target, cache: Path, report: Report) -> tuple[Path, str | None]:
+    """The target's mirror in the cache, cloned or fetched now, and a note when a cache entry
+    was found that this tool did not leave as it is (then cloned again). ScanError with git's
+    reason when the repository cannot be reached or read."""
     assert target.url is not None
     # The mirrors hold every key their repositories ever leaked: readable by this user only.
     cache.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = cache / f"{target.slug}.git"
     env = mirror_env()
+    key = seal.load_key()
     fetching = _Progress(report)
-    if path.exists():
-        try:
-            repo = gitpython.Repo(path)
-            repo.git.update_environment(**env)
-            origin = repo.remote("origin")
-            if origin.url == target.url:
-                report("fetching", 0, 0)
-                # The mirror's refspec (+refs/*:refs/*); prune drops refs deleted upstream.
-                origin.fetch(progress=fetching, prune=True)
-                return path
-        except GitCommandError as exc:
-            raise ScanError(f"cannot fetch {target.name}: {reason(exc, fetching)}") from None
-        except (InvalidGitRepositoryError, NoSuchPathError, ValueError):
-            pass
-        # Not a mirror of this URL (a changed URL, a damaged cache entry): clone afresh.
-        shutil.rmtree(path)
+    note = None
+    if os.path.lexists(path):
+        # Before any git (or GitPython's config reader) runs there: an entry a checkout
+        # planted (its config runs a program on fetch, its refspec fetches nothing, its
+        # objects are forged) or changed is never used. Sealed by this tool, it is as the
+        # last clone or fetch left it.
+        if seal.entry_is_ours(path, target.url, key):
+            seal.unseal_entry(path)  # a fetch cut short leaves no seal that matches
+            try:
+                repo = gitpython.Repo(path)
+                repo.git.update_environment(**env)
+                origin = repo.remote("origin")
+                if origin.url == target.url:
+                    report("fetching", 0, 0)
+                    # The mirror's refspec (+refs/*:refs/*); prune drops refs deleted upstream.
+                    origin.fetch(progress=fetching, prune=True)
+                    seal.seal_entry(path, target.url, key)
+                    return path, None
+            except GitCommandError as exc:
+                raise ScanError(f"cannot fetch {target.name}: {reason(exc, fetching)}") from None
+            except (InvalidGitRepositoryError, NoSuchPathError, ValueError):
+                pass
+        else:
+            note = (
+                "its cached mirror was not as this audit left it (planted or changed, or "
+                "left by an older version or a cut-short fetch): cloned again"
+            )
+        # Not a mirror of this URL (a changed URL, a damaged or planted entry): clone afresh.
+        _remove(path)
     # Cloned beside its final place and renamed: an interrupted clone never looks done.
     # What an interrupted run left behind (another pid's partial clone of this target).
     for stale in cache.glob(f".{target.slug}.*.partial"):
-        shutil.rmtree(stale, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            _remove(stale)
     partial = cache / f".{target.slug}.{os.getpid()}.partial"
     report("cloning", 0, 0)
     cloning = _Progress(report)
@@ -145,6 +172,7 @@ def ensure(target: Target, cache: Path, report: Report) -> Path:
     except GitCommandError as exc:
         shutil.rmtree(partial, ignore_errors=True)
         raise ScanError(f"cannot clone {target.name}: {reason(exc, cloning)}") from None
+    seal.seal_entry(partial, target.url, key)
     try:
         partial.rename(path)
     except OSError:
@@ -152,4 +180,4 @@ def ensure(target: Target, cache: Path, report: Report) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
         if not path.is_dir():
             raise
-    return path
+    return path, note

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from kimi_secret_scan import __version__, audit, git, outfile
 from kimi_secret_scan.errors import ScanError
-from kimi_secret_scan.org import timeline
+from kimi_secret_scan.org import seal, timeline
 from kimi_secret_scan.org.merge import printable
 from kimi_secret_scan.org.targets import Target
 from kimi_secret_scan.progress import Progress
@@ -66,6 +66,7 @@ class Outcome:
     error: str | None = None
     output: str = ""
     unreadable: int = 0  # objects that could not be read: the audit of this target is partial
+    note: str | None = None  # said on the target's line (a cache entry cloned again)
 
 
 # -- in the worker ---------------------------------------------------------------------------
@@ -181,24 +182,33 @@ def _target_info(target: Target) -> dict[str, Any]:
     return {"name": target.name, "key": target.key, "url": target.url is not None}
 
 
-def _write(path: Path, data: dict[str, Any], hidden: Hidden | None = None) -> None:
+def _write(
+    path: Path, data: dict[str, Any], hidden: Hidden | None = None, key: bytes | None = None
+) -> None:
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     # A path, a ref or a message may be named after a key, in any spelling (redaction.py).
     text = redact_text(text, hidden)
+    if key is not None:
+        # Sealed as it will be read back (redacted): a rerun reuses only a report this tool
+        # wrote, never one a checkout committed in the output directory.
+        text = json.dumps(seal.seal_report(json.loads(text), key), indent=2, ensure_ascii=False)
+        text += "\n"
     # outfile's checks: never through a link (the file's or a directory's the audited
     # checkout commits), never into a git directory; written beside and renamed over.
     outfile.write(path, text, whole_keys=False)
 
 
-def _previous(path: Path) -> dict[str, Any] | None:
+def _previous(path: Path, key: bytes) -> dict[str, Any] | None:
     if path.is_symlink():
         return None  # not a report this tool wrote (it never writes one as a link)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    # Its seal says this tool wrote it; the fingerprint alone anyone can compute (by
+    # auditing the same public target) and commit with a clean report.
+    return data if isinstance(data, dict) and seal.report_is_ours(data, key) else None
 
 
 def work(job: Job) -> Outcome:
@@ -236,15 +246,17 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     from kimi_secret_scan.reports import history_json
     from kimi_secret_scan.sources.history import find_repo_dir
 
+    key = seal.load_key()
+    note = None
     if target.url is not None:
         from kimi_secret_scan.org import mirror
 
-        root = mirror.ensure(target, Path(job.cache), report)
+        root, note = mirror.ensure(target, Path(job.cache), report)
     else:
         assert target.path is not None
         root = find_repo_dir(str(target.path))
     tips = fingerprint(root, job)
-    previous = _previous(output)
+    previous = _previous(output, key)
     # --verify: a verdict is of the moment it was asked (a key revoked since, a service that
     # did not answer), so a target with keys is audited again; a clean report has none.
     stale_verdicts = job.verify and bool(previous and previous.get("groups"))
@@ -260,7 +272,8 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         and not incomplete
     ):
         report("unchanged", 0, 0)
-        return Outcome(target.name, "unchanged", len(previous.get("groups", [])), None, str(output))
+        keys = len(previous.get("groups", []))
+        return Outcome(target.name, "unchanged", keys, None, str(output), note=note)
     opts = configure(
         output_format="json",
         config_file=job.config_file,
@@ -304,9 +317,9 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         "unreadable_reason": unread[0].reason if unread else None,
     }
     refs = {name for g in result.groups for name in (*g.refs, *g.head_paths)}
-    _write(output, data, hidden_in(result.result, refs))
+    _write(output, data, hidden_in(result.result, refs), key)
     report("done", 0, 0)
-    return Outcome(target.name, "audited", len(result.groups), None, str(output), len(unread))
+    return Outcome(target.name, "audited", len(result.groups), None, str(output), len(unread), note)
 
 
 # -- in the parent ---------------------------------------------------------------------------
@@ -346,6 +359,8 @@ class Display:
                 )
                 if outcome.unreadable:
                     what += f"; INCOMPLETE: {outcome.unreadable} object(s) could not be read"
+                if outcome.note:
+                    what += f"; {outcome.note}"
             self._clear()
             line = f"kimi-secret-scan audit: [{self.done}/{self.total}] {outcome.name}: {what}"
             self.stream.write(redact_text(printable(line)) + "\n")

@@ -1,0 +1,162 @@
+"""`audit --cache DIR --output-dir DIR` in a checkout nobody vetted: what it commits there (a
+cache entry, a link, a report) is never trusted. Real repositories, the real CLI, file:// URLs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kimi_secret_scan.finding import redact
+from kimi_secret_scan.org import targets
+from tests.gitrepo import GitRepo, git, run_cli
+from tests.keygen import kimi_code_key
+
+NO_CI = {"CI": ""}
+
+
+def _leaking(tmp_path: Path) -> tuple[str, str, str]:
+    """A repository with a key in its history: (its file:// URL, its slug, the key)."""
+    key = kimi_code_key()
+    src = GitRepo(tmp_path / "src")
+    src.commit_file("app.env", f"KIMI_API_KEY={key}\n")
+    url = f"file://{src.path}"
+    return url, targets.parse(url).slug, key
+
+
+def _program(tmp_path: Path) -> tuple[Path, Path]:
+    """A program that leaves a mark when run, then serves the fetch as git would."""
+    mark = tmp_path / "PWNED"
+    script = tmp_path / "up.sh"
+    script.write_text(f'#!/bin/sh\ntouch "{mark}"\nexec git-upload-pack "$@"\n')
+    script.chmod(0o755)
+    return script, mark
+
+
+def _audit(checkout: Path, *extra: str) -> tuple[int, str, str]:
+    run = run_cli(
+        "audit",
+        "--no-progress",
+        "--targets",
+        "targets.txt",
+        "--cache",
+        "mirror-cache",
+        *extra,
+        cwd=checkout,
+        env=NO_CI,
+    )
+    return run.code, run.out, run.err
+
+
+def test_a_cache_entry_the_checkout_commits_is_never_used(tmp_path: Path) -> None:
+    """`mirror-cache/<slug>.git` committed as a bare repository whose config names the target:
+    its upload-pack program must not run, and its refspec (which fetches nothing) must not
+    make a leaking target read as clean."""
+    url, slug, key = _leaking(tmp_path)
+    script, mark = _program(tmp_path)
+    checkout = GitRepo(tmp_path / "checkout")
+    checkout.write("targets.txt", url + "\n")
+    entry = checkout.path / "mirror-cache" / f"{slug}.git"
+    git(tmp_path, "init", "-q", "--bare", str(entry))
+    git(entry, "config", "remote.origin.url", url)
+    git(entry, "config", "remote.origin.fetch", "+refs/heads/nothing-*:refs/heads/nothing-*")
+    git(entry, "config", "remote.origin.uploadpack", str(script))
+    checkout.add()
+    checkout.commit("audit job: targets and cache")
+    code, out, err = _audit(checkout.path, "--output-dir", str(tmp_path / "out"))
+    assert code == 1, out + err
+    assert not mark.exists()
+    assert redact(key) in out
+    assert "was not as this audit left it" in err and "cloned again" in err
+    assert "remote.origin.uploadpack" not in git(entry, "config", "--list")
+
+
+def test_a_cache_entry_changed_after_this_tool_made_it_is_cloned_again(tmp_path: Path) -> None:
+    """A mirror this audit cloned, then edited (config and refs): the seal no longer matches,
+    so no git runs with the edited config and the target is audited from a fresh clone."""
+    url, slug, key = _leaking(tmp_path)
+    script, mark = _program(tmp_path)
+    checkout = tmp_path / "job"
+    checkout.mkdir()
+    (checkout / "targets.txt").write_text(url + "\n")
+    args = ("--output-dir", str(tmp_path / "out"))
+    code, out, err = _audit(checkout, *args)
+    assert code == 1, out + err
+    assert "cloned again" not in err
+    again = _audit(checkout, *args)
+    assert again[0] == 1 and "unchanged since the last run" in again[2], again
+    assert "cloned again" not in again[2]
+    entry = checkout / "mirror-cache" / f"{slug}.git"
+    git(entry, "config", "remote.origin.uploadpack", str(script))
+    git(entry, "config", "remote.origin.fetch", "+refs/heads/nothing-*:refs/heads/nothing-*")
+    git(entry, "update-ref", "-d", "refs/heads/main")
+    code, out, err = _audit(checkout, "--output-dir", str(tmp_path / "out2"))
+    assert code == 1, out + err
+    assert not mark.exists()
+    assert "cloned again" in err
+    assert redact(key) in out
+
+
+def test_the_cache_is_never_written_through_a_link_the_checkout_commits(tmp_path: Path) -> None:
+    """`--cache mirror-cache` where the checkout commits `mirror-cache -> /elsewhere`: refused
+    as --output-dir is; and an entry committed as a link is removed, never followed."""
+    url, slug, key = _leaking(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    checkout = GitRepo(tmp_path / "checkout")
+    checkout.write("targets.txt", url + "\n")
+    (checkout.path / "mirror-cache").symlink_to(elsewhere)
+    checkout.add()
+    checkout.commit("links")
+    code, out, err = _audit(checkout.path, "--output-dir", str(tmp_path / "out"))
+    assert code == 2, out + err
+    assert "mirror-cache is a symbolic link inside a repository" in err
+    assert list(elsewhere.iterdir()) == []
+
+    # The cache directory is real, but its entry for the target is a committed link.
+    victim = tmp_path / "victim"
+    (victim / "objects").mkdir(parents=True)
+    (victim / "precious.txt").write_text("keep me\n")
+    other = GitRepo(tmp_path / "other")
+    other.write("targets.txt", url + "\n")
+    (other.path / "mirror-cache").mkdir()
+    (other.path / "mirror-cache" / f"{slug}.git").symlink_to(victim)
+    other.add()
+    other.commit("an entry as a link")
+    code, out, err = _audit(other.path, "--output-dir", str(tmp_path / "out2"))
+    assert code == 1, out + err
+    assert redact(key) in out
+    assert (victim / "precious.txt").read_text() == "keep me\n"
+    assert sorted(p.name for p in victim.iterdir()) == ["objects", "precious.txt"]
+    assert not (other.path / "mirror-cache" / f"{slug}.git").is_symlink()
+
+
+@pytest.mark.parametrize("forged", ["emptied", "unsealed"])
+def test_a_report_the_checkout_commits_is_never_reused(tmp_path: Path, forged: str) -> None:
+    """`reports/<slug>.json` committed with the target's right fingerprint (anyone can get it
+    by auditing the same public target) and no keys: the target is audited again."""
+    url, slug, key = _leaking(tmp_path)
+    probe = tmp_path / "probe"
+    first = run_cli("audit", "--no-progress", "--cache", str(tmp_path / "c1"), "--output-dir",
+                    str(probe), url, cwd=tmp_path, env=NO_CI)  # fmt: skip
+    assert first.code == 1, first.all
+    data = json.loads((probe / f"{slug}.json").read_text())
+    data["groups"], data["findings"] = [], []
+    data["stats"].update(findings=0, distinct_keys=0)
+    if forged == "unsealed":
+        del data["target"]["seal"]  # as a version without seals wrote it
+    checkout = GitRepo(tmp_path / "checkout")
+    checkout.write("targets.txt", url + "\n")
+    checkout.write(f"reports/{slug}.json", json.dumps(data))
+    checkout.add()
+    checkout.commit("targets + last reports")
+    shutil.rmtree(probe)
+    code, out, err = _audit(checkout.path, "--output-dir", "reports")
+    assert code == 1, out + err
+    assert "unchanged since the last run" not in err
+    assert redact(key) in out
+    # What it wrote instead is sealed, and reused by the next run.
+    again = _audit(checkout.path, "--output-dir", "reports")
+    assert again[0] == 1 and "unchanged since the last run" in again[2], again
