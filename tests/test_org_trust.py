@@ -160,3 +160,20 @@ def test_a_report_the_checkout_commits_is_never_reused(tmp_path: Path, forged: s
     # What it wrote instead is sealed, and reused by the next run.
     again = _audit(checkout.path, "--output-dir", "reports")
     assert again[0] == 1 and "unchanged since the last run" in again[2], again
+
+
+def test_without_a_key_nothing_is_reused_and_the_run_says_so(tmp_path: Path) -> None:
+    """A home whose cache cannot be written (here XDG_CACHE_HOME is a file): the audit still
+    runs, says that it cannot seal, and trusts no mirror nor report of an earlier run."""
+    url, _slug, key = _leaking(tmp_path)
+    not_a_dir = tmp_path / "xdg"
+    not_a_dir.write_text("")
+    env = {**NO_CI, "XDG_CACHE_HOME": str(not_a_dir)}
+    args = ("audit", "--no-progress", url, "--cache", str(tmp_path / "c"), "--output-dir",
+            str(tmp_path / "o"))  # fmt: skip
+    for _ in range(2):
+        run = run_cli(*args, cwd=tmp_path, env=env)
+        assert run.code == 1, run.all
+        assert "no key to seal this run's mirrors and reports" in run.err
+        assert "unchanged since the last run" not in run.err
+        assert redact(key) in run.out

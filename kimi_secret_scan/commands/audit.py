@@ -185,7 +185,13 @@ def command(
         outfile.check_directory(cache)
     if selected:
         # Seals what this audit makes (cache entries, reports): see org/seal.py.
-        seal.ensure_key()
+        no_key = seal.ensure_key()
+        if no_key:
+            click.echo(
+                f"kimi-secret-scan audit: no key to seal this run's mirrors and reports "
+                f"({no_key}): every target is cloned and audited afresh, none reused",
+                err=True,
+            )
     job_list = [
         run.Job(
             t,

@@ -185,6 +185,7 @@ def _target_info(target: Target) -> dict[str, Any]:
 def _write(
     path: Path, data: dict[str, Any], hidden: Hidden | None = None, key: bytes | None = None
 ) -> None:
+    """`key`: seal the report (a failure's report is never sealed: never reused)."""
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     # A path, a ref or a message may be named after a key, in any spelling (redaction.py).
@@ -199,7 +200,7 @@ def _write(
     outfile.write(path, text, whole_keys=False)
 
 
-def _previous(path: Path, key: bytes) -> dict[str, Any] | None:
+def _previous(path: Path, key: bytes | None) -> dict[str, Any] | None:
     if path.is_symlink():
         return None  # not a report this tool wrote (it never writes one as a link)
     try:

@@ -40,40 +40,39 @@ def key_path() -> Path:
     return default_cache().parent / "audit-key"
 
 
-def ensure_key() -> None:
-    """Create the key once (the parent process, before any worker reads it)."""
+def ensure_key() -> str | None:
+    """Create the key once (the parent process, before any worker reads it). Why it cannot
+    be had, or None. Without it nothing is sealed nor trusted: every report is written anew
+    and every mirror cloned again (a home that cannot be written must not stop an audit)."""
     path = key_path()
-    if path.is_file() and not path.is_symlink():
-        return
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_name(f".audit-key.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(os.urandom(_KEY_BYTES))
+    if not os.path.lexists(path):
         try:
-            os.link(tmp, path)  # never replaces a key another audit made meanwhile
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
-    except OSError as exc:
-        raise ScanError(f"cannot create the audit's key {path}: {exc.strerror}") from None
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_name(f".audit-key.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(os.urandom(_KEY_BYTES))
+            try:
+                os.link(tmp, path)  # never replaces a key another audit made meanwhile
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
+        except OSError as exc:
+            return f"cannot create {path}: {exc.strerror}"
+    if load_key() is None:
+        return f"{path} cannot be read or is damaged (delete it)"
+    return None
 
 
-def load_key() -> bytes:
-    path = key_path()
+def load_key() -> bytes | None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(key_path(), os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as handle:
             key = handle.read(_KEY_BYTES + 1)
-    except OSError as exc:
-        raise ScanError(f"cannot read the audit's key {path}: {exc.strerror}") from None
-    if len(key) != _KEY_BYTES:
-        raise ScanError(
-            f"the audit's key {path} is damaged: delete it (the cache is then cloned again)"
-        )
-    return key
+    except OSError:
+        return None
+    return key if len(key) == _KEY_BYTES else None
 
 
 # -- cache entries ---------------------------------------------------------------------------
@@ -111,7 +110,9 @@ def _entry_digest(entry: Path, url: str, key: bytes) -> str | None:
     return mac.hexdigest()
 
 
-def seal_entry(entry: Path, url: str, key: bytes) -> None:
+def seal_entry(entry: Path, url: str, key: bytes | None) -> None:
+    if key is None:
+        return
     digest = _entry_digest(entry, url, key)
     if digest is None:
         raise ScanError(f"cannot seal the cache entry {entry}: it holds a link or cannot be read")
@@ -120,8 +121,10 @@ def seal_entry(entry: Path, url: str, key: bytes) -> None:
     os.replace(tmp, entry / ENTRY_SEAL)
 
 
-def entry_is_ours(entry: Path, url: str, key: bytes) -> bool:
+def entry_is_ours(entry: Path, url: str, key: bytes | None) -> bool:
     """The entry is exactly as this tool left it, for this URL."""
+    if key is None:
+        return False
     try:
         fd = os.open(entry / ENTRY_SEAL, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as handle:
@@ -150,15 +153,19 @@ def _report_mac(data: dict[str, Any], key: bytes) -> str:
     return mac.hexdigest()
 
 
-def seal_report(data: dict[str, Any], key: bytes) -> dict[str, Any]:
+def seal_report(data: dict[str, Any], key: bytes | None) -> dict[str, Any]:
     """`data` (as it will be read back) with `target.seal` set."""
+    if key is None:
+        return data
     target = dict(data.get("target") or {})
     target.pop("seal", None)
     unsealed = {**data, "target": target}
     return {**data, "target": {**target, "seal": _report_mac(unsealed, key)}}
 
 
-def report_is_ours(data: dict[str, Any], key: bytes) -> bool:
+def report_is_ours(data: dict[str, Any], key: bytes | None) -> bool:
+    if key is None:
+        return False
     target = data.get("target")
     if not isinstance(target, dict):
         return False
