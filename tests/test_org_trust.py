@@ -177,3 +177,22 @@ def test_without_a_key_nothing_is_reused_and_the_run_says_so(tmp_path: Path) -> 
         assert "no key to seal this run's mirrors and reports" in run.err
         assert "unchanged since the last run" not in run.err
         assert redact(key) in run.out
+
+
+def test_a_sealed_report_of_another_target_is_not_reused(tmp_path: Path) -> None:
+    """Two copies of one repository have one fingerprint: a's sealed report copied over b's
+    is still a's (its name is what the merged report would print for b's keys)."""
+    a = GitRepo(tmp_path / "a")
+    a.commit_file("app.env", f"KIMI_API_KEY={kimi_code_key()}\n")
+    b = tmp_path / "b"
+    shutil.copytree(a.path, b, symlinks=True)
+    out = tmp_path / "o"
+    args = ("audit", "--no-progress", str(a.path), str(b), "--output-dir", str(out), "-j", "1")
+    assert run_cli(*args, cwd=tmp_path, env=NO_CI).code == 1
+    slug_a, slug_b = (targets.parse(str(p)).slug for p in (a.path, b))
+    shutil.copyfile(out / f"{slug_a}.json", out / f"{slug_b}.json")
+    again = run_cli(*args, "--format", "json", cwd=tmp_path, env=NO_CI)
+    assert again.code == 1, again.all
+    assert again.err.count("unchanged since the last run") == 1
+    (only,) = json.loads(again.out)["keys"]
+    assert sorted(r["repository"] for r in only["repositories"]) == sorted([str(a.path), str(b)])

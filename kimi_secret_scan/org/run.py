@@ -268,6 +268,8 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     if (
         previous
         and previous.get("target", {}).get("tips") == tips
+        # Another target's report (its seal good) copied over this one's is not this one's.
+        and previous.get("target", {}).get("key") == target.key
         and "error" not in previous
         and not stale_verdicts
         and not incomplete
