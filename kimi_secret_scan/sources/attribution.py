@@ -416,7 +416,9 @@ class RefWalk:
         done = 0
         while waiting:
             # The earliest dated commit none of whose wanted ancestors is still waiting.
-            at = next(i for i, c in enumerate(waiting) if not before[c] & ~done)
+            at = next((i for i, c in enumerate(waiting) if not before[c] & ~done), None)
+            if at is None:
+                return {}  # a cycle: no walk git printed has one
             commit = waiting.pop(at)
             order.append(commit)
             done |= bit[commit.encode()]
