@@ -157,6 +157,30 @@ def test_history_reads_names_and_identities_as_the_gates_do(tmp_path: Path) -> N
         assert key not in run.all + text.all
 
 
+def test_unreachable_objects_are_said_when_the_history_is_stored_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """A bare repository that borrows its history from another (objects/info/alternates)
+    and holds one object of its own that no ref reaches: `count-objects` counts only its
+    own objects (1, fewer than the history's), so every object is listed to find it."""
+    origin = GitRepo(tmp_path / "origin.git", bare=True)
+    work = GitRepo(tmp_path / "work")
+    work.git("remote", "add", "origin", str(origin.path))
+    work.commit_file("README.md", "hi\n", "start")
+    work.commit_file("b.txt", "two\n", "more")
+    work.git("push", "-q", "origin", "HEAD:refs/heads/main")
+    server = GitRepo(tmp_path / "server.git", bare=True)
+    (server.path / "objects" / "info" / "alternates").write_text(
+        str(origin.path / "objects") + "\n", encoding="utf-8"
+    )
+    server.git("update-ref", "refs/heads/main", work.head())
+    server.git("hash-object", "-w", "--stdin", input=b"left behind by a force-push\n")
+    assert server.git("count-objects", "-v").splitlines()[0] == "count: 1"
+    run = run_cli("history", "--repo", str(server.path), cwd=tmp_path)
+    assert run.code == 0, run.all
+    assert "skipped unreachable objects: 1 objects are stored here" in run.out, run.out
+
+
 def test_a_server_after_a_force_push_says_what_it_still_stores(tmp_path: Path) -> None:
     """A force-push removes a key from every ref, but the bare repository keeps the old
     objects and serves them by id: its audit says so, with the prune, and the prune as

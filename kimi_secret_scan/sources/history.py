@@ -62,11 +62,13 @@ from kimi_secret_scan.finding import Commit, Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources import lfs, metadata, reencode
 from kimi_secret_scan.sources.attribution import (
+    _COMMIT_LINES,
     Introduction,
     RefWalk,
     WalkOrder,
     commit_order,
     introductions,
+    listed_walk,
 )
 from kimi_secret_scan.sources.hidden_refs import Hidden
 from kimi_secret_scan.sources.message import person as _person
@@ -571,6 +573,9 @@ class HistorySource:
         # the commits' identities, how many objects were listed.
         self.names = metadata.HistoryNames()
         self.listing = b""
+        # Its first lines, the commits and their parents (_listed_walk), kept after it.
+        self.commit_lines = b""
+        self.early_walk: _EarlyWalk | None = None
         # Reads that need nothing the scan finds, started while the objects are read
         # (_start_aside) or at the first key found (_found): the walk of every ref's
         # commits, HEAD's tree, whether the clone is shallow. False in a worker process.
@@ -596,8 +601,43 @@ class HistorySource:
             return
         self._read_streamed(jobs)
 
+    def _walks_every_ref(self) -> bool:
+        """The default selection (every ref, reflog and hidden ref): the refs' walk is
+        then the listing's own (_found)."""
+        return self.selection.rev_args() == ["--all", "--reflog", *self.selection.extra]
+
+    def _listing_args(self) -> list[str]:
+        # With --parents, each commit's line names its parents too (at no cost to git:
+        # the walk has parsed them): the refs' walk and the attribution's order are then
+        # taken from the listing, not from a second walk (attribution.listed_walk).
+        parents = ["--parents"] if self._walks_every_ref() else []
+        revs = self.selection.rev_args()
+        return ["rev-list", "--objects", *parents, "--missing=print", *revs, "--"]
+
+    def _listed_walk(self) -> list[list[bytes]] | None:
+        # Once the objects are read: every commit read is one of the listing's first lines.
+        if self.early_walk is not None:
+            self.early_walk.join()
+            walk = self.early_walk.walk
+            if walk is not None and len(walk) == self.stats.commits:
+                return walk
+        return listed_walk(self.commit_lines, self.stats.commits)
+
+    def _walk_early(self) -> None:
+        """With the listing whole and the workers still reading: the walk from every
+        commit-shaped line that begins the listing, in a thread of this process (idle
+        while the workers read: its ~30 ms then leave the report's serial end), checked
+        against the count of commits read once it is known (_listed_walk)."""
+        lines = self.commit_lines
+        if lines:
+            self.early_walk = _EarlyWalk(lines)
+
     def _listing_names(self, listing: bytes) -> None:
-        self.names.paths = metadata.listing_paths(listing)
+        # Not the commits' lines, which hold their parents' ids (--parents), no name.
+        commits = _COMMIT_LINES.match(listing)
+        end = commits.end() if commits else 0
+        self.commit_lines = listing[:end] if self._walks_every_ref() else b""
+        self.names.paths = metadata.listing_paths(listing, end)
         self.listing = listing  # for the blobs to scan again under another name (_aliases)
         # Objects absent from a partial clone ("?<id>") are not stored: not counted.
         absent = listing.count(b"\n?") + listing.startswith(b"?")
@@ -642,12 +682,7 @@ class HistorySource:
             stored = git.popen(
                 ["count-objects", "-v"], self.repo, stdout=git.PIPE, stderr=git.DEVNULL
             )
-        rev_list = git.popen(
-            ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
-            self.repo,
-            stdout=git.PIPE,
-            stderr=errors,
-        )
+        rev_list = git.popen(self._listing_args(), self.repo, stdout=git.PIPE, stderr=errors)
         assert rev_list.stdout is not None
         _grow_pipe(rev_list.stdout.fileno())
         chunks: list[bytes] = []  # the whole listing, for its path names
@@ -768,12 +803,7 @@ class HistorySource:
     def _read_piped(self) -> None:
         """One git-to-git pipe, rev-list into cat-file; Python only reads its output."""
         self._start_aside()
-        rev_list = git.popen(
-            ["rev-list", "--objects", "--missing=print", *self.selection.rev_args(), "--"],
-            self.repo,
-            stdout=git.PIPE,
-            stderr=git.PIPE,
-        )
+        rev_list = git.popen(self._listing_args(), self.repo, stdout=git.PIPE, stderr=git.PIPE)
         assert rev_list.stdout is not None and rev_list.stderr is not None
         cat = git.popen(
             ["cat-file", f"--batch={_BATCH_FORMAT}", "--buffer"],
@@ -1140,8 +1170,15 @@ class HistorySource:
             return
         # Every ref and reflog (the default selection): one walk gives both the refs'
         # containment and the attribution's commit order.
-        shared = self.selection.rev_args() == ["--all", "--reflog", *self.selection.extra]
-        self.ref_walk = RefWalk(self.repo, reflog=shared, extra=self.hidden.tips)
+        shared = self._walks_every_ref()
+        self.ref_walk = RefWalk(
+            self.repo,
+            reflog=shared,
+            extra=self.hidden.tips,
+            listed=self._listed_walk if shared else None,
+        )
+        if shared:
+            self._walk_early()
         self.head_tree = git.Pending(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
         if self.ways > 1:
             if shared:
@@ -1364,6 +1401,19 @@ _SHARD_MIN_OBJECTS = 20_000
 # last run to finish leaves the other workers idle only briefly, large enough that handing
 # it out (~0.3 ms) is nothing beside reading it.
 _RUN_BYTES = 64 * 1024
+
+
+class _EarlyWalk(threading.Thread):
+    """listed_walk over every line of a listing's commit block, in a thread."""
+
+    def __init__(self, lines: bytes) -> None:
+        super().__init__(daemon=True)
+        self.lines = lines
+        self.walk: list[list[bytes]] | None = None
+        self.start()
+
+    def run(self) -> None:
+        self.walk = listed_walk(self.lines, self.lines.count(b"\n"))
 
 
 @dataclass

@@ -599,11 +599,13 @@ _REF_NAMES = ["for-each-ref", "--format=%(refname)"]
 _TAGGERS = ["for-each-ref", "--format=%(refname:short)%00%(taggername) %(taggeremail)", "refs/tags"]
 
 
-def listing_paths(listing: bytes) -> set[bytes]:
-    """The path names of a `git rev-list --objects` listing: every tree and blob name."""
+def listing_paths(listing: bytes, start: int = 0) -> set[bytes]:
+    """The path names of a `git rev-list --objects` listing from `start`: every tree and
+    blob name."""
+    lines = (listing[start:] if start else listing).split(b"\n")
     paths = {
         line.partition(b" ")[2]
-        for line in listing.split(b"\n")
+        for line in lines
         if b" " in line  # "<id> <path>": trees and blobs under a name
     }
     paths.discard(b"")
