@@ -69,7 +69,7 @@ def container_kind(head: bytes) -> str | None:
     # Most content starts with none of the magic bytes' first letters, nor has tar's
     # magic: said with one slice and one comparison each, for every blob of a history.
     if head[:1] not in _FIRST_BYTES and head[257:262] != b"ustar":
-        return None
+        return "tar" if _v7_tar(head) else None
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
     if head.startswith(b"\x1f\x8b\x08"):
@@ -88,9 +88,39 @@ def container_kind(head: bytes) -> str | None:
         return "xz"
     if head.startswith(b"SQLite format 3\x00"):
         return "sqlite"
-    if head[257:262] == b"ustar":
+    if head[257:262] == b"ustar" or _v7_tar(head):
         return "tar"
     return None
+
+
+# A tar header's checksum field holds octal digits, spaces and NULs only.
+_NOT_OCTAL = b"01234567 \x00"
+_HIGH = bytes(range(128, 256))
+
+
+def _v7_tar(head: bytes) -> bool:
+    """A tar without `ustar` at 257 (the v7 format, `tar --format=v7`), which GNU tar and
+    tarfile read by its header's checksum alone. Text seldom has only digits and spaces
+    at bytes 148-155, so the sum is rarely computed (one C-level translate otherwise)."""
+    if len(head) < 512 or head[148:156].translate(None, _NOT_OCTAL):
+        return False
+    return tar_checksum_ok(head[:512])
+
+
+def tar_checksum_ok(block: bytes) -> bool:
+    """Does a 512-byte block's checksum field hold its sum (as tarfile and GNU tar check
+    it: the field counted as spaces, bytes unsigned or signed)?"""
+    if len(block) < 512:
+        return False
+    field = block[148:156].split(b"\x00", 1)[0].strip()
+    if not field or field.translate(None, b"01234567"):
+        return False
+    told = int(field, 8)
+    unsigned = sum(block[:148]) + 256 + sum(block[156:])
+    if told == unsigned:
+        return True
+    low = len(block[:148].translate(None, _HIGH)) + len(block[156:].translate(None, _HIGH))
+    return told == unsigned - 256 * (504 - low)  # each byte above 127 counted negative
 
 
 # Containers behind something else (docs/containers.md, "Behind a prefix"). A zip is read
@@ -176,14 +206,7 @@ def _header_at(head: bytes, kind: str, at: int) -> bool:
         return method in _ZIP_METHODS and 0 < name <= 4096
     if kind == "bzip2":
         return head[at : at + 3] == b"BZh" and head[at + 3 : at + 4] in b"123456789"
-    block = head[at : at + 512]  # tar: the header's checksum
-    if len(block) < 512:
-        return False
-    try:
-        told = int(block[148:156].strip(b" \x00") or b"-1", 8)
-    except ValueError:
-        return False
-    return told == sum(block[:148]) + 256 + sum(block[156:])
+    return tar_checksum_ok(head[at : at + 512])  # tar: the header's checksum
 
 
 def _script_payload(head: bytes) -> tuple[str, int] | None:

@@ -306,12 +306,28 @@ def _tar(
 ) -> Iterator[Content | Skipped]:
     import tarfile
 
-    with tarfile.open(fileobj=data.stream(), mode="r:") as archive:
-        for info in archive:
-            # Directories, links and devices hold no bytes of their own.
-            if not info.isfile():
-                continue
+    # ignore_zeros: past a damaged header tarfile would end the archive without a word,
+    # where GNU tar says "Skipping to next header" and extracts the members after it. With
+    # it tarfile skips such blocks one by one as well (and reads on past zero blocks, a
+    # little more than GNU tar does); every stretch it skipped is checked below, and said
+    # when it is not zeros.
+    with tarfile.open(fileobj=data.stream(), mode="r:", ignore_zeros=True) as archive:
+        expected = 0  # where the next header should start
+        while (info := archive.next()) is not None:
+            yield from _tar_gap(data, path, expected, info.offset)
+            expected = archive.offset
             where = f"{path}!{info.name}"
+            # POSIX (and GNU tar) read a type they do not know as a regular file, and so
+            # does tarfile's extractfile(). Directories, links and devices hold no bytes
+            # of their own; one that declares some is said, not passed over.
+            if not (info.isreg() or info.type not in tarfile.SUPPORTED_TYPES):
+                if info.size > 0 and not info.isdir():
+                    yield Skipped(
+                        where,
+                        f"a tar entry of type {_tar_type(info.type)} declaring "
+                        f"{info.size} bytes, not read",
+                    )
+                continue
             budget.member(where)
             handle = archive.extractfile(info)
             if handle is None:
@@ -324,6 +340,45 @@ def _tar(
                 yield Skipped(where, f"could not be read ({why(exc)})")
                 continue
             yield from member(piece, where, base, budget, depth)
+        yield from _tar_gap(data, path, expected, data.size)
+
+
+def _tar_type(flag: bytes) -> str:
+    return repr(flag.decode("latin-1"))
+
+
+def _tar_gap(data: Data, path: str, start: int, end: int) -> Iterator[Skipped]:
+    """Bytes between two tar members (or after the last) that tarfile passed over: zeros
+    (the end-of-archive blocks, padding) are nothing; anything else is a damaged header
+    and what followed it, not read, and said."""
+    if end <= start:
+        return
+    at = _nonzero(data, start, end)
+    if at is None:
+        return
+    yield Skipped(
+        path,
+        f"bytes {at}-{end} of the tar are not a readable member (a damaged or truncated "
+        "header); skipped to the next header as GNU tar does, not read",
+    )
+
+
+def _nonzero(data: Data, start: int, end: int) -> int | None:
+    """The offset of the first byte in [start, end) that is not zero, if any."""
+    if data.raw is not None:
+        span = data.raw[start:end]
+        rest = span.lstrip(b"\x00")
+        return start + len(span) - len(rest) if rest else None
+    assert data.file is not None
+    with open(data.file.name, "rb") as handle:
+        handle.seek(start)
+        at = start
+        while at < end and (chunk := handle.read(min(_CHUNK, end - at))):
+            rest = chunk.lstrip(b"\x00")
+            if rest:
+                return at + len(chunk) - len(rest)
+            at += len(chunk)
+    return None
 
 
 _SUFFIXES = {

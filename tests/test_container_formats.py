@@ -1,0 +1,124 @@
+"""Archives read as GNU tar, xz and gzip read them (hostile review 6): tar members of an
+unknown type, damaged headers mid-archive, v7 tars, LZMA-alone and Unix compress files,
+SQLite schema text and containers stored in SQLite values, notebook sources split in two.
+
+Every file is built at run time, with keys from tests/keygen.py, and run through the real
+command line on real repositories (the gates: `staged`, then `range` on the commit).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+from typing import Any
+
+from tests.gitrepo import GitRepo, Run, run_cli
+from tests.keygen import moonshot_key
+
+
+def _json(run: Run) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(run.out)
+    return data
+
+
+def _paths(run: Run) -> list[str]:
+    return sorted(f["path"] for f in _json(run)["findings"])
+
+
+def _skips(run: Run) -> list[tuple[str, str]]:
+    return [(s["path"], s["reason"]) for s in _json(run)["stats"]["skipped"]]
+
+
+def _gates(repo: GitRepo, name: str, data: bytes) -> tuple[Run, Run]:
+    """`staged` with the file staged, then `range` over the commit that adds it."""
+    repo.commit_file("README.md", "demo\n", "start")
+    base = repo.head()
+    repo.write(name, data)
+    repo.add(name)
+    staged = run_cli("staged", "--format", "json", cwd=repo.path)
+    repo.commit("add " + name)
+    ranged = run_cli("range", f"{base}..HEAD", "--format", "json", cwd=repo.path)
+    return staged, ranged
+
+
+def _tar(members: list[tuple[str, bytes]], fmt: int = tarfile.USTAR_FORMAT) -> bytearray:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return bytearray(buf.getvalue())
+
+
+def _reseal(raw: bytearray, at: int) -> None:
+    """Write the checksum of the header at `at` again (after an edit of its fields)."""
+    raw[at + 148 : at + 156] = b" " * 8
+    raw[at + 148 : at + 156] = b"%06o\0 " % sum(raw[at : at + 512])
+
+
+def test_a_tar_member_of_an_unknown_type_is_read_as_a_file(repo: GitRepo) -> None:
+    # POSIX and GNU tar extract a type they do not know as a regular file.
+    key = moonshot_key()
+    raw = _tar([("app/.env", f"KIMI_API_KEY={key}\n".encode())])
+    raw[156:157] = b"Z"
+    _reseal(raw, 0)
+    for run in _gates(repo, "release.tar.gz", gzip.compress(bytes(raw))):
+        assert run.code == 1, run.all
+        assert _paths(run) == ["release.tar.gz!release.tar!app/.env"]
+        assert _skips(run) == []
+        assert key not in run.all
+
+
+def test_a_damaged_tar_header_midway_is_skipped_as_gnu_tar_does_and_said(
+    repo: GitRepo,
+) -> None:
+    key = moonshot_key()
+    raw = _tar(
+        [
+            ("README.txt", b"hello\n"),
+            ("junk.bin", b"x" * 10),
+            ("app/.env", f"KIMI_API_KEY={key}\n".encode()),
+        ]
+    )
+    raw[1024 + 148 : 1024 + 156] = b"0000000\0"  # the second header's checksum is wrong
+    for run in _gates(repo, "release.tar.gz", gzip.compress(bytes(raw))):
+        assert run.code == 1, run.all
+        # The member after the damaged header is read, as GNU tar extracts it ...
+        assert _paths(run) == ["release.tar.gz!release.tar!app/.env"]
+        # ... and what could not be read is said: the gate is incomplete.
+        [(path, reason)] = _skips(run)
+        assert path == "release.tar.gz!release.tar"
+        assert "bytes 1024-2048 of the tar are not a readable member" in reason
+        assert _json(run)["stats"]["complete"] is False
+
+
+def test_a_tar_that_does_not_end_cleanly_fails_the_gate(repo: GitRepo) -> None:
+    # No key anywhere that can be read: bytes after the last member that are neither a
+    # header nor the end-of-archive zeros make the gate exit 2, not 0.
+    raw = _tar([("README.txt", b"hello\n")])
+    end = 1024
+    raw[end : end + 512] = b"not a header, something hidden".ljust(512, b"!")
+    for run in _gates(repo, "docs.tar", bytes(raw)):
+        assert run.code == 2, run.all
+        [(path, reason)] = _skips(run)
+        assert path == "docs.tar"
+        assert f"bytes {end}-" in reason
+
+
+def test_a_v7_tar_is_opened(repo: GitRepo) -> None:
+    key = moonshot_key()
+    member = gzip.compress(f"KIMI_API_KEY={key}\n".encode())
+    raw = _tar([("app/.env.gz", member)], fmt=tarfile.USTAR_FORMAT)
+    # The v7 format: no magic, no version, no owner names (what `tar --format=v7` writes).
+    raw[257:512] = bytes(255)
+    _reseal(raw, 0)
+    assert raw[257:262] != b"ustar"
+    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:  # tarfile reads it, as GNU tar does
+        assert archive.getnames() == ["app/.env.gz"]
+    for run in _gates(repo, "bundle.tar", bytes(raw)):
+        assert run.code == 1, run.all
+        assert _paths(run) == ["bundle.tar!app/.env.gz!.env"]
+        assert key not in run.all
