@@ -122,3 +122,99 @@ def test_a_v7_tar_is_opened(repo: GitRepo) -> None:
         assert run.code == 1, run.all
         assert _paths(run) == ["bundle.tar!app/.env.gz!.env"]
         assert key not in run.all
+
+
+def lzw_compress(data: bytes, maxbits: int = 16) -> bytes:
+    """Unix compress (.Z, block mode) as ncompress writes it: codes low bit first, the rest
+    of a group of eight codes skipped when the width grows or the table is cleared. (The
+    machine has no `compress`; `gzip -dc` reads what this writes, checked below.)"""
+    table = {bytes((i,)): i for i in range(256)}
+    free, n_bits, maxmax = 257, 9, 1 << maxbits
+    maxcode = (1 << n_bits) - 1
+    acc = pos = group = 0
+
+    def emit(code: int, clear: bool = False) -> None:
+        nonlocal acc, pos, group, n_bits, maxcode
+        acc |= code << pos
+        pos += n_bits
+        if clear or free > maxcode:
+            size = n_bits * 8
+            pos = group + -(-(pos - group) // size) * size
+            group = pos
+            n_bits = 9 if clear else n_bits + 1
+            maxcode = maxmax if n_bits == maxbits else (1 << n_bits) - 1
+
+    word = b""
+    for c in data:
+        longer = word + bytes((c,))
+        if longer in table:
+            word = longer
+            continue
+        emit(table[word])
+        if free < maxmax:
+            table[longer] = free
+            free += 1
+        else:
+            emit(256, clear=True)
+            table = {bytes((i,)): i for i in range(256)}
+            free = 257
+        word = bytes((c,))
+    if word:
+        emit(table[word])
+    return b"\x1f\x9d" + bytes((0x80 | maxbits,)) + acc.to_bytes((pos + 7) // 8, "little")
+
+
+def _settings(key: str, lines: int) -> bytes:
+    text = "".join(f"OPTION_{n}=value_{n * 7919 % 1000}\n" for n in range(lines))
+    return (text + f"KIMI_API_KEY={key}\n").encode()
+
+
+def test_unix_compress_files_are_opened(repo: GitRepo) -> None:
+    import shutil
+    import subprocess
+
+    key = moonshot_key()
+    # Long enough for the codes to widen past 9 bits, and (12 bits at most) for the table
+    # to fill and be cleared: every path of the reader.
+    data = _settings(key, 3000)
+    packed = lzw_compress(data, maxbits=12)
+    if shutil.which("gzip"):
+        assert subprocess.run(["gzip", "-dc"], input=packed, capture_output=True).stdout == data
+    for run in _gates(repo, "app.env.Z", packed):
+        assert run.code == 1, run.all
+        assert _paths(run) == ["app.env.Z!app.env"]
+        assert _skips(run) == []
+        assert key not in run.all
+
+
+def test_a_damaged_unix_compress_file_fails_the_gate(repo: GitRepo) -> None:
+    packed = bytearray(lzw_compress(_settings("no key here", 50)))
+    packed[3:6] = b"\xff\xff\xff"  # the first code is not a byte: gzip -d says corrupt input
+    for run in _gates(repo, "notes.Z", bytes(packed)):
+        assert run.code == 2, run.all
+        [(path, reason)] = _skips(run)
+        assert path == "notes.Z"
+        assert "could not be read as compress" in reason
+
+
+def test_legacy_lzma_files_are_opened(repo: GitRepo) -> None:
+    import lzma
+
+    keys = [moonshot_key(), moonshot_key()]
+    plain = lzma.compress(_settings(keys[0], 40), format=lzma.FORMAT_ALONE)
+    # Other properties (lc/lp/pb) and a dictionary of 2^n + 2^(n-1): `xz -d` reads them.
+    odd = [{"id": lzma.FILTER_LZMA1, "lc": 0, "lp": 1, "pb": 4, "dict_size": 3 << 15}]
+    other = lzma.compress(_settings(keys[1], 5), format=lzma.FORMAT_ALONE, filters=odd)
+    tar = _tar([("conf/app.env.lzma", other)])
+    repo.commit_file("README.md", "demo\n", "start")
+    base = repo.head()
+    repo.write("app.env.lzma", plain)
+    repo.write("bundle.tar", bytes(tar))
+    repo.add()
+    staged = run_cli("staged", "--format", "json", cwd=repo.path)
+    repo.commit("add")
+    ranged = run_cli("range", f"{base}..HEAD", "--format", "json", cwd=repo.path)
+    for run in (staged, ranged):
+        assert run.code == 1, run.all
+        assert _paths(run) == ["app.env.lzma!app.env", "bundle.tar!conf/app.env.lzma!app.env"]
+        assert _skips(run) == []

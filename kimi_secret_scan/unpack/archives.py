@@ -13,6 +13,7 @@ import dataclasses
 import io
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import IO, Protocol
 
 from kimi_secret_scan.content import Content, Skipped
@@ -385,6 +386,8 @@ _SUFFIXES = {
     "gzip": {".gz": "", ".tgz": ".tar", ".gzip": "", ".z": ""},
     "bzip2": {".bz2": "", ".tbz2": ".tar", ".tbz": ".tar", ".bz": ""},
     "xz": {".xz": "", ".txz": ".tar", ".lzma": ""},
+    "lzma": {".lzma": "", ".tlz": ".tar"},
+    "compress": {".z": "", ".taz": ".tar"},
 }
 
 
@@ -401,17 +404,24 @@ def inner_name(path: str, kind: str) -> str:
 def _stream(
     kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
-    """gzip, bzip2 or xz: one compressed stream (concatenated members read as one)."""
+    """gzip, bzip2, xz, lzma or compress: one compressed stream (concatenated members
+    read as one)."""
     import bz2
+    import functools
     import gzip
     import lzma
 
+    from kimi_secret_scan.unpack.lzw import LZWReader
+
     where = f"{path}!{inner_name(path, kind)}"
     budget.member(where)
-    openers: dict[str, Callable[[IO[bytes]], io.BufferedIOBase]] = {
+    openers: dict[str, Callable[[IO[bytes]], AbstractContextManager[Reader]]] = {
         "gzip": lambda stream: gzip.GzipFile(fileobj=stream, mode="rb"),
         "bzip2": bz2.BZ2File,
         "xz": lzma.LZMAFile,
+        "lzma": functools.partial(lzma.LZMAFile, format=lzma.FORMAT_ALONE),
+        # compress (.Z): LZW, read whole (the standard library has no reader for it).
+        "compress": lambda stream: LZWReader(stream.read()),
     }
     with openers[kind](data.stream()) as reader:
         piece = drain(reader, budget, where)
