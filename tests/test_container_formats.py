@@ -11,7 +11,10 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import sqlite3
 import tarfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.gitrepo import GitRepo, Run, run_cli
@@ -218,3 +221,73 @@ def test_legacy_lzma_files_are_opened(repo: GitRepo) -> None:
         assert run.code == 1, run.all
         assert _paths(run) == ["app.env.lzma!app.env", "bundle.tar!conf/app.env.lzma!app.env"]
         assert _skips(run) == []
+
+
+def _db(tmp: Path, build: Callable[[sqlite3.Connection], None]) -> bytes:
+    path = tmp / "build.db"
+    conn = sqlite3.connect(path)
+    build(conn)
+    conn.commit()
+    conn.close()
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def test_sqlite_schema_text_is_scanned(repo: GitRepo, tmp_path: Path) -> None:
+    keys = [moonshot_key(), moonshot_key()]
+
+    def build(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE users (name TEXT)")
+        conn.execute("INSERT INTO users VALUES ('alice')")
+        # Held only by the schema: no row holds them.
+        conn.execute(f"CREATE VIEW settings_v AS SELECT 'kimi' AS provider, '{keys[0]}' AS k")
+        conn.execute(f"CREATE TABLE config (k TEXT, v TEXT DEFAULT '{keys[1]}')")
+
+    for run in _gates(repo, "app.db.gz", gzip.compress(_db(tmp_path, build))):
+        assert run.code == 1, run.all
+        assert _paths(run) == [
+            "app.db.gz!app.db!sqlite_master[row 2].sql",
+            "app.db.gz!app.db!sqlite_master[row 3].sql",
+        ]
+        assert _skips(run) == []
+
+
+def test_containers_stored_in_sqlite_values_are_opened(repo: GitRepo, tmp_path: Path) -> None:
+    import zipfile
+
+    keys = [moonshot_key(), moonshot_key()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("app.env", f"KIMI_API_KEY={keys[0]}\n")
+
+    def build(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE files (name TEXT, data BLOB)")
+        conn.execute("INSERT INTO files VALUES (?, ?)", ("bundle.zip", buf.getvalue()))
+        env = gzip.compress(f"KIMI_API_KEY={keys[1]}\n".encode())
+        conn.execute("INSERT INTO files VALUES (?, ?)", ("env.gz", env))
+
+    for run in _gates(repo, "app.db", _db(tmp_path, build)):
+        assert run.code == 1, run.all
+        assert _paths(run) == [
+            "app.db!files[row 1].data!app.env",
+            "app.db!files[row 2].data!(gzip content)",
+        ]
+        assert _skips(run) == []
+
+
+def test_a_container_in_a_sqlite_value_counts_against_the_depth_limit(tmp_path: Path) -> None:
+    key = moonshot_key()
+    data = f"KIMI_API_KEY={key}\n".encode()
+    for _ in range(6):
+        data = gzip.compress(data)
+
+    def build(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE t (v BLOB)")
+        conn.execute("INSERT INTO t VALUES (?)", (data,))
+
+    (tmp_path / "deep.db").write_bytes(_db(tmp_path, build))
+    run = run_cli("files", "deep.db", "--format", "json", cwd=tmp_path)
+    [(path, reason)] = _skips(run)
+    assert path.startswith("deep.db!t[row 1].v!(gzip content)!")
+    assert "max-unpack-depth 5" in reason

@@ -433,4 +433,4 @@ def _sqlite(
 ) -> Iterator[Content | Skipped]:
     from kimi_secret_scan.unpack import sqlite
 
-    yield from sqlite.rows(data, path, base, budget)
+    yield from sqlite.rows(data, path, base, budget, depth)
