@@ -291,3 +291,35 @@ def test_a_container_in_a_sqlite_value_counts_against_the_depth_limit(tmp_path: 
     [(path, reason)] = _skips(run)
     assert path.startswith("deep.db!t[row 1].v!(gzip content)!")
     assert "max-unpack-depth 5" in reason
+
+
+def test_a_key_split_between_strings_of_a_notebook_cell_is_joined(repo: GitRepo) -> None:
+    from tests.keygen import kimi_code_key
+
+    keys = [kimi_code_key(), moonshot_key()]
+    cells = [
+        # Cut mid-line, and then inside the prefix itself: Jupyter joins the strings with "".
+        ["import os\n", f"os.environ['KIMI_API_KEY'] = '{keys[0][:30]}", f"{keys[0][30:]}'\n"],
+        ["# Moonshot\n", "MOONSHOT_API_KEY = 's", f"{keys[1][1:]}'\n"],
+    ]
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "execution_count": n, "metadata": {}, "outputs": [], "source": s}
+            for n, s in enumerate(cells, 1)
+        ],
+        "metadata": {"tags": ["a", "b"]},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    text = json.dumps(notebook, indent=1) + "\n"
+    assert all(key not in text for key in keys)
+    lines = text.splitlines()
+    first = next(n for n, line in enumerate(lines, 1) if keys[0][:30] in line)
+    second = next(n for n, line in enumerate(lines, 1) if "MOONSHOT_API_KEY = 's" in line)
+    for run in _gates(repo, "demo.ipynb", text.encode()):
+        assert run.code == 1, run.all
+        found = sorted((f["path"], f["line"]) for f in _json(run)["findings"])
+        assert found == [("demo.ipynb", first), ("demo.ipynb", second)]
+        assert {f["encoding"] for f in _json(run)["findings"]} == {None}
+        assert all("Written in pieces" in f["note"] for f in _json(run)["findings"])
+        assert all(key not in run.all for key in keys)
