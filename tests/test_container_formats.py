@@ -323,3 +323,27 @@ def test_a_key_split_between_strings_of_a_notebook_cell_is_joined(repo: GitRepo)
         assert {f["encoding"] for f in _json(run)["findings"]} == {None}
         assert all("Written in pieces" in f["note"] for f in _json(run)["findings"])
         assert all(key not in run.all for key in keys)
+
+
+def test_tars_of_every_format_are_read_without_a_word(repo: GitRepo, tmp_path: Path) -> None:
+    # What `git archive` writes (a pax global header first), pax and GNU long names, and
+    # the zero blocks after the last member: nothing skipped, nothing said.
+    key = moonshot_key()
+    long = "deep/" * 30 + ".env"
+    repo.commit_file(long, f"KIMI_API_KEY={key}\n", "a file")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "release.tar").write_bytes(_git_archive(repo))
+    for fmt, name in ((tarfile.PAX_FORMAT, "pax.tar"), (tarfile.GNU_FORMAT, "gnu.tar")):
+        (out / name).write_bytes(bytes(_tar([(long, f"KIMI_API_KEY={key}\n".encode())], fmt)))
+    run = run_cli("files", ".", "--format", "json", cwd=out)
+    assert _paths(run) == [f"{name}!{long}" for name in ("gnu.tar", "pax.tar", "release.tar")]
+    assert _skips(run) == []
+
+
+def _git_archive(repo: GitRepo) -> bytes:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"], cwd=repo.path, capture_output=True, check=True
+    ).stdout

@@ -10,11 +10,15 @@ bomb is stopped at the limit, whatever sizes its headers declare.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    import tarfile
 
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.unpack import (
@@ -310,13 +314,10 @@ def _tar(
     # ignore_zeros: past a damaged header tarfile would end the archive without a word,
     # where GNU tar says "Skipping to next header" and extracts the members after it. With
     # it tarfile skips such blocks one by one as well (and reads on past zero blocks, a
-    # little more than GNU tar does); every stretch it skipped is checked below, and said
-    # when it is not zeros.
-    with tarfile.open(fileobj=data.stream(), mode="r:", ignore_zeros=True) as archive:
-        expected = 0  # where the next header should start
+    # little more than GNU tar does); every block it could not read is said.
+    with _tar_archive().open(fileobj=data.stream(), mode="r:", ignore_zeros=True) as archive:
         while (info := archive.next()) is not None:
-            yield from _tar_gap(data, path, expected, info.offset)
-            expected = archive.offset
+            yield from _tar_unread(archive, data, path)
             where = f"{path}!{info.name}"
             # POSIX (and GNU tar) read a type they do not know as a regular file, and so
             # does tarfile's extractfile(). Directories, links and devices hold no bytes
@@ -341,27 +342,46 @@ def _tar(
                 yield Skipped(where, f"could not be read ({why(exc)})")
                 continue
             yield from member(piece, where, base, budget, depth)
-        yield from _tar_gap(data, path, expected, data.size)
+        yield from _tar_unread(archive, data, path)
 
 
 def _tar_type(flag: bytes) -> str:
     return repr(flag.decode("latin-1"))
 
 
-def _tar_gap(data: Data, path: str, start: int, end: int) -> Iterator[Skipped]:
-    """Bytes between two tar members (or after the last) that tarfile passed over: zeros
-    (the end-of-archive blocks, padding) are nothing; anything else is a damaged header
-    and what followed it, not read, and said."""
-    if end <= start:
-        return
-    at = _nonzero(data, start, end)
-    if at is None:
-        return
-    yield Skipped(
-        path,
-        f"bytes {at}-{end} of the tar are not a readable member (a damaged or truncated "
-        "header); skipped to the next header as GNU tar does, not read",
-    )
+class _Unread(Protocol):
+    # Where each header block tarfile could not read starts, and whether it was cut short.
+    unread: list[tuple[int, bool]]
+
+
+@functools.cache
+def _tar_archive() -> type[tarfile.TarFile]:
+    """tarfile's reader, noting every header block it could not read (a bad checksum, a
+    block cut short) as it passes over it; zero blocks are the archive's end, not noted."""
+    import tarfile
+
+    # Not in tarfile's documented API (nor its type stubs), but there since Python 3.2.
+    invalid: type[Exception] = getattr(tarfile, "InvalidHeaderError")  # noqa: B009
+    truncated: type[Exception] = getattr(tarfile, "TruncatedHeaderError")  # noqa: B009
+
+    class Info(tarfile.TarInfo):
+        @classmethod
+        def fromtarfile(cls, tarfile: tarfile.TarFile) -> Info:
+            start = tarfile.fileobj.tell() if tarfile.fileobj is not None else -1
+            try:
+                return super().fromtarfile(tarfile)
+            except (invalid, truncated) as exc:
+                cast(_Unread, tarfile).unread.append((start, isinstance(exc, truncated)))
+                raise
+
+    class Archive(tarfile.TarFile):
+        tarinfo = Info
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.unread: list[tuple[int, bool]] = []  # before: the first header is read now
+            super().__init__(*args, **kwargs)
+
+    return Archive
 
 
 def _nonzero(data: Data, start: int, end: int) -> int | None:
@@ -373,13 +393,30 @@ def _nonzero(data: Data, start: int, end: int) -> int | None:
     assert data.file is not None
     with open(data.file.name, "rb") as handle:
         handle.seek(start)
-        at = start
-        while at < end and (chunk := handle.read(min(_CHUNK, end - at))):
-            rest = chunk.lstrip(b"\x00")
-            if rest:
-                return at + len(chunk) - len(rest)
-            at += len(chunk)
-    return None
+        rest = handle.read(end - start).lstrip(b"\x00")
+        return end - len(rest) if rest else None
+
+
+def _tar_unread(archive: object, data: Data, path: str) -> Iterator[Skipped]:
+    """The header blocks tarfile passed over since last asked, each stretch said once: a
+    damaged header and the blocks after it that are no header either."""
+    unread = cast(_Unread, archive).unread
+    stretches: list[list[int]] = []
+    for start, cut in unread:
+        end = data.size if cut else start + 512
+        if cut and _nonzero(data, start, end) is None:
+            continue  # zeros cut short at the end: padding, not a member
+        if stretches and stretches[-1][1] == start:
+            stretches[-1][1] = end
+        else:
+            stretches.append([start, end])
+    unread.clear()
+    for start, end in stretches:
+        yield Skipped(
+            path,
+            f"bytes {start}-{end} of the tar are not a readable member (a damaged or "
+            "truncated header); skipped to the next header as GNU tar does, not read",
+        )
 
 
 _SUFFIXES = {
