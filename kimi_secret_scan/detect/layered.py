@@ -19,7 +19,7 @@ import regex
 
 from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.detect import limits, marks, notebook
+from kimi_secret_scan.detect import limits, marks
 from kimi_secret_scan.detect.assigned import (
     SETTING_HEAD,
     find_kimi_settings,
@@ -380,8 +380,11 @@ def _detect_in(
     try:
         escaped = marked is None or bool(marked & marks.SK_ESCAPED)
         _scan_layer(scan, found, first_sk, b64_starts, folded, names, escaped)
-        if notebook.is_notebook(content.path):
-            # A line nbformat joins from two strings: read joined, as Jupyter shows it.
+        if content.path[-6:].lower() == ".ipynb":
+            # A line nbformat joins from two strings: read joined, as Jupyter shows it
+            # (imported only here: the hook's start-up does not pay for it).
+            from kimi_secret_scan.detect import notebook
+
             start = len(found)
             for decoded in notebook.split_lists(data):
                 _sublayer(scan, decoded, found)

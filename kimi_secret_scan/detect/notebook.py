@@ -10,29 +10,25 @@ file, so a key found in it is located where it starts in the notebook.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator
 
 from kimi_secret_scan.decoders import Decoded, WindowLimit, window_budget
 from kimi_secret_scan.detect.excerpt import Span
 from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.lazy_regex import lazy
 
 LABEL = "notebook"
 _PIECES = "Written in pieces (across strings or lines); reported joined."
 
 # A list opening after a key (`"source": [`); then its strings, each followed by `,` or `]`.
-_LIST = re.compile(rb":[ \t\r\n]*\[[ \t\r\n]*(?=\")")
-# (No possessive quantifier: Python 3.10's `re` has none. The two alternatives never match
-# the same byte, so a string without its closing quote costs one pass, not a backtrack.)
-_STRING = re.compile(rb'"((?:[^"\\\r\n]|\\.)*)"[ \t\r\n]*([,\]])[ \t\r\n]*')
+_LIST = lazy(rb":[ \t\r\n]*\[[ \t\r\n]*(?=\")")
+# (The two alternatives never match the same byte, so a string without its closing quote
+# costs one pass, not a backtrack.)
+_STRING = lazy(rb'"((?:[^"\\\r\n]|\\.)*)"[ \t\r\n]*([,\]])[ \t\r\n]*')
 _NEWLINE = b"\\n"  # a string that ends a line ends in this escape
 # A string that does not end a line, followed by another: what every candidate list holds
 # (one C-level search says most notebooks have none).
-_MID_LINE = re.compile(rb'(?<!\\n)"[ \t]*,[ \t\r\n]*"')
-
-
-def is_notebook(path: str) -> bool:
-    return path[-6:].lower() == ".ipynb"
+_MID_LINE = lazy(rb'(?<!\\n)"[ \t]*,[ \t\r\n]*"')
 
 
 def split_lists(data: bytes) -> Iterator[Decoded]:
