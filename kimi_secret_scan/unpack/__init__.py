@@ -1,11 +1,11 @@
 """Unpacking: one piece of content that is a container becomes the pieces it holds.
 
 A stage between the sources and the detectors (see docs/containers.md). Zip and its family
-(jar, whl, apk, docx, xlsx, epub…), tar, gzip, bzip2, xz and SQLite databases are told by
-their first bytes, never by their names alone, and opened with the standard library's
-readers; a zip after anything by its end record, an archive behind a script by its header
-(`find_container`). Each piece is a `Content` located inside its container
-(`backup.zip!config/.env`, `one-api.db!channels[row 12].key`).
+(jar, whl, apk, docx, xlsx, epub…), tar, gzip, bzip2, xz, lzma, compress (.Z) and SQLite
+databases are told by their first bytes, never by their names alone, and opened with the
+standard library's readers (compress: lzw.py); a zip after anything by its end record, an
+archive behind a script by its header (`find_container`). Each piece is a `Content`
+located inside its container (`backup.zip!config/.env`, `one-api.db!channels[row 12].key`).
 
 Containers are hostile input: what is unpacked is bounded (`Limits`), and whatever lies
 beyond a limit is a `Skipped` naming the limit, never dropped without a word.
@@ -69,11 +69,15 @@ def container_kind(head: bytes) -> str | None:
     # Most content starts with none of the magic bytes' first letters, nor has tar's
     # magic: said with one slice and one comparison each, for every blob of a history.
     if head[:1] not in _FIRST_BYTES and head[257:262] != b"ustar":
-        return None
+        if _v7_tar(head):
+            return "tar"
+        return "lzma" if _lzma_alone(head) else None
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
     if head.startswith(b"\x1f\x8b\x08"):
         return "gzip"
+    if head.startswith(b"\x1f\x9d"):
+        return "compress"  # Unix compress (.Z), read by `uncompress` and `gzip -d`
     if (
         head.startswith(b"BZh")
         and head[3:4].isdigit()
@@ -88,9 +92,69 @@ def container_kind(head: bytes) -> str | None:
         return "xz"
     if head.startswith(b"SQLite format 3\x00"):
         return "sqlite"
-    if head[257:262] == b"ustar":
+    if head[257:262] == b"ustar" or _v7_tar(head):
         return "tar"
-    return None
+    return "lzma" if _lzma_alone(head) else None
+
+
+def _lzma_alone(head: bytes) -> bool:
+    """A legacy .lzma file (LZMA-alone: `xz --format=lzma`, `lzma`), which has no magic:
+    told as `xz -d` tells it, by its 13-byte header (valid properties, a dictionary size of
+    2^n or 2^n + 2^(n-1), an uncompressed size that is unknown or below 2^38), the range
+    coder's first byte (always 0), and its first bytes decoding without an error. Text
+    never holds the three NULs or 0xFF bytes at 10-12 that the size puts there."""
+    if head[10:13] not in (b"\x00\x00\x00", b"\xff\xff\xff") or len(head) < 14 or head[13]:
+        return False
+    props = head[0]
+    lc, lp = props % 9, props // 9 % 5
+    if props > 224 or lc + lp > 4:
+        return False
+    dict_size, size = struct.unpack_from("<IQ", head, 1)
+    if dict_size != 0xFFFFFFFF:
+        n = dict_size.bit_length() - 1
+        if dict_size == 0 or dict_size not in (1 << n, (1 << n) | (1 << max(n - 1, 0))):
+            return False
+    if size != 0xFFFFFFFFFFFFFFFF and size >= 1 << 38:
+        return False
+    import lzma
+
+    try:
+        lzma.LZMADecompressor(lzma.FORMAT_ALONE).decompress(head, 1 << 16)
+    except lzma.LZMAError:
+        return False
+    except MemoryError:
+        pass  # the dictionary it names: opening it will say so, not a silent pass
+    return True
+
+
+# A tar header's checksum field holds octal digits, spaces and NULs only.
+_NOT_OCTAL = b"01234567 \x00"
+_HIGH = bytes(range(128, 256))
+
+
+def _v7_tar(head: bytes) -> bool:
+    """A tar without `ustar` at 257 (the v7 format, `tar --format=v7`), which GNU tar and
+    tarfile read by its header's checksum alone. Text seldom has only digits and spaces
+    at bytes 148-155, so the sum is rarely computed (one C-level translate otherwise)."""
+    if len(head) < 512 or head[148:156].translate(None, _NOT_OCTAL):
+        return False
+    return tar_checksum_ok(head[:512])
+
+
+def tar_checksum_ok(block: bytes) -> bool:
+    """Does a 512-byte block's checksum field hold its sum (as tarfile and GNU tar check
+    it: the field counted as spaces, bytes unsigned or signed)?"""
+    if len(block) < 512:
+        return False
+    field = block[148:156].split(b"\x00", 1)[0].strip()
+    if not field or field.translate(None, b"01234567"):
+        return False
+    told = int(field, 8)
+    unsigned = sum(block[:148]) + 256 + sum(block[156:])
+    if told == unsigned:
+        return True
+    low = len(block[:148].translate(None, _HIGH)) + len(block[156:].translate(None, _HIGH))
+    return told == unsigned - 256 * (504 - low)  # each byte above 127 counted negative
 
 
 # Containers behind something else (docs/containers.md, "Behind a prefix"). A zip is read
@@ -176,14 +240,7 @@ def _header_at(head: bytes, kind: str, at: int) -> bool:
         return method in _ZIP_METHODS and 0 < name <= 4096
     if kind == "bzip2":
         return head[at : at + 3] == b"BZh" and head[at + 3 : at + 4] in b"123456789"
-    block = head[at : at + 512]  # tar: the header's checksum
-    if len(block) < 512:
-        return False
-    try:
-        told = int(block[148:156].strip(b" \x00") or b"-1", 8)
-    except ValueError:
-        return False
-    return told == sum(block[:148]) + 256 + sum(block[156:])
+    return tar_checksum_ok(head[at : at + 512])  # tar: the header's checksum
 
 
 def _script_payload(head: bytes) -> tuple[str, int] | None:

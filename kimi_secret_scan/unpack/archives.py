@@ -10,10 +10,15 @@ bomb is stopped at the limit, whatever sizes its headers declare.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import tempfile
 from collections.abc import Callable, Iterator
-from typing import IO, Protocol
+from contextlib import AbstractContextManager
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    import tarfile
 
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.unpack import (
@@ -306,12 +311,25 @@ def _tar(
 ) -> Iterator[Content | Skipped]:
     import tarfile
 
-    with tarfile.open(fileobj=data.stream(), mode="r:") as archive:
-        for info in archive:
-            # Directories, links and devices hold no bytes of their own.
-            if not info.isfile():
-                continue
+    # ignore_zeros: past a damaged header tarfile would end the archive without a word,
+    # where GNU tar says "Skipping to next header" and extracts the members after it. With
+    # it tarfile skips such blocks one by one as well (and reads on past zero blocks, a
+    # little more than GNU tar does); every block it could not read is said.
+    with _tar_archive().open(fileobj=data.stream(), mode="r:", ignore_zeros=True) as archive:
+        while (info := archive.next()) is not None:
+            yield from _tar_unread(archive, data, path)
             where = f"{path}!{info.name}"
+            # POSIX (and GNU tar) read a type they do not know as a regular file, and so
+            # does tarfile's extractfile(). Directories, links and devices hold no bytes
+            # of their own; one that declares some is said, not passed over.
+            if not (info.isreg() or info.type not in tarfile.SUPPORTED_TYPES):
+                if info.size > 0 and not info.isdir():
+                    yield Skipped(
+                        where,
+                        f"a tar entry of type {_tar_type(info.type)} declaring "
+                        f"{info.size} bytes, not read",
+                    )
+                continue
             budget.member(where)
             handle = archive.extractfile(info)
             if handle is None:
@@ -324,12 +342,89 @@ def _tar(
                 yield Skipped(where, f"could not be read ({why(exc)})")
                 continue
             yield from member(piece, where, base, budget, depth)
+        yield from _tar_unread(archive, data, path)
+
+
+def _tar_type(flag: bytes) -> str:
+    return repr(flag.decode("latin-1"))
+
+
+class _Unread(Protocol):
+    # Where each header block tarfile could not read starts, and whether it was cut short.
+    unread: list[tuple[int, bool]]
+
+
+@functools.cache
+def _tar_archive() -> type[tarfile.TarFile]:
+    """tarfile's reader, noting every header block it could not read (a bad checksum, a
+    block cut short) as it passes over it; zero blocks are the archive's end, not noted."""
+    import tarfile
+
+    # Not in tarfile's documented API (nor its type stubs), but there since Python 3.2.
+    invalid: type[Exception] = getattr(tarfile, "InvalidHeaderError")  # noqa: B009
+    truncated: type[Exception] = getattr(tarfile, "TruncatedHeaderError")  # noqa: B009
+
+    class Info(tarfile.TarInfo):
+        @classmethod
+        def fromtarfile(cls, tarfile: tarfile.TarFile) -> Info:
+            start = tarfile.fileobj.tell() if tarfile.fileobj is not None else -1
+            try:
+                return super().fromtarfile(tarfile)
+            except (invalid, truncated) as exc:
+                cast(_Unread, tarfile).unread.append((start, isinstance(exc, truncated)))
+                raise
+
+    class Archive(tarfile.TarFile):
+        tarinfo = Info
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.unread: list[tuple[int, bool]] = []  # before: the first header is read now
+            super().__init__(*args, **kwargs)
+
+    return Archive
+
+
+def _nonzero(data: Data, start: int, end: int) -> int | None:
+    """The offset of the first byte in [start, end) that is not zero, if any."""
+    if data.raw is not None:
+        span = data.raw[start:end]
+        rest = span.lstrip(b"\x00")
+        return start + len(span) - len(rest) if rest else None
+    assert data.file is not None
+    with open(data.file.name, "rb") as handle:
+        handle.seek(start)
+        rest = handle.read(end - start).lstrip(b"\x00")
+        return end - len(rest) if rest else None
+
+
+def _tar_unread(archive: object, data: Data, path: str) -> Iterator[Skipped]:
+    """The header blocks tarfile passed over since last asked, each stretch said once: a
+    damaged header and the blocks after it that are no header either."""
+    unread = cast(_Unread, archive).unread
+    stretches: list[list[int]] = []
+    for start, cut in unread:
+        end = data.size if cut else start + 512
+        if cut and _nonzero(data, start, end) is None:
+            continue  # zeros cut short at the end: padding, not a member
+        if stretches and stretches[-1][1] == start:
+            stretches[-1][1] = end
+        else:
+            stretches.append([start, end])
+    unread.clear()
+    for start, end in stretches:
+        yield Skipped(
+            path,
+            f"bytes {start}-{end} of the tar are not a readable member (a damaged or "
+            "truncated header); skipped to the next header as GNU tar does, not read",
+        )
 
 
 _SUFFIXES = {
     "gzip": {".gz": "", ".tgz": ".tar", ".gzip": "", ".z": ""},
     "bzip2": {".bz2": "", ".tbz2": ".tar", ".tbz": ".tar", ".bz": ""},
     "xz": {".xz": "", ".txz": ".tar", ".lzma": ""},
+    "lzma": {".lzma": "", ".tlz": ".tar"},
+    "compress": {".z": "", ".taz": ".tar"},
 }
 
 
@@ -346,17 +441,24 @@ def inner_name(path: str, kind: str) -> str:
 def _stream(
     kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
-    """gzip, bzip2 or xz: one compressed stream (concatenated members read as one)."""
+    """gzip, bzip2, xz, lzma or compress: one compressed stream (concatenated members
+    read as one)."""
     import bz2
+    import functools
     import gzip
     import lzma
 
+    from kimi_secret_scan.unpack.lzw import LZWReader
+
     where = f"{path}!{inner_name(path, kind)}"
     budget.member(where)
-    openers: dict[str, Callable[[IO[bytes]], io.BufferedIOBase]] = {
+    openers: dict[str, Callable[[IO[bytes]], AbstractContextManager[Reader]]] = {
         "gzip": lambda stream: gzip.GzipFile(fileobj=stream, mode="rb"),
         "bzip2": bz2.BZ2File,
         "xz": lzma.LZMAFile,
+        "lzma": functools.partial(lzma.LZMAFile, format=lzma.FORMAT_ALONE),
+        # compress (.Z): LZW, read whole (the standard library has no reader for it).
+        "compress": lambda stream: LZWReader(stream.read()),
     }
     with openers[kind](data.stream()) as reader:
         piece = drain(reader, budget, where)
@@ -368,4 +470,4 @@ def _sqlite(
 ) -> Iterator[Content | Skipped]:
     from kimi_secret_scan.unpack import sqlite
 
-    yield from sqlite.rows(data, path, base, budget)
+    yield from sqlite.rows(data, path, base, budget, depth)

@@ -6,6 +6,8 @@ immutable (or deserialized into memory from the bytes already read), with
 Views are not queried, triggers never fire (nothing is written), virtual tables are not
 read (their data lives in shadow tables, which are read), and generated columns that are
 computed when read are left out. A progress handler stops a database that takes too long.
+The schema's text (sqlite_master) is read as a table is; a value that is itself a
+container is opened as an archive's member is, within the same limits.
 
 Each row becomes one piece whose cells are separate lines, so a key stored right before
 the next column's text keeps its boundary; a finding is then located in its cell
@@ -22,7 +24,8 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 from kimi_secret_scan.content import Content, Skipped
-from kimi_secret_scan.unpack.archives import Budget, Data, LimitHit, temp_file
+from kimi_secret_scan.unpack import find_container
+from kimi_secret_scan.unpack.archives import Budget, Data, LimitHit, member, temp_file
 
 _ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ}
 _PRAGMAS = {"table_xinfo"}
@@ -65,7 +68,9 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def rows(data: Data, path: str, base: Content, budget: Budget) -> Iterator[Content | Skipped]:
+def rows(
+    data: Data, path: str, base: Content, budget: Budget, depth: int
+) -> Iterator[Content | Skipped]:
     conn = _connect(data)
     try:
         conn.text_factory = bytes  # TEXT that is not valid UTF-8 is read, not refused
@@ -81,7 +86,10 @@ def rows(data: Data, path: str, base: Content, budget: Budget) -> Iterator[Conte
             name = raw_name.decode("utf-8", "replace")
             if (sql or b"").lstrip()[:14].upper() == b"CREATE VIRTUAL":
                 continue
-            yield from _table(conn, name, path, base, budget)
+            yield from _table(conn, name, path, base, budget, depth)
+        # The schema's own text: a view's literals, a column's DEFAULT, a CHECK hold
+        # values too (`CREATE VIEW v AS SELECT '<key>'`), read nowhere else.
+        yield from _table(conn, "sqlite_master", path, base, budget, depth)
     except sqlite3.OperationalError as exc:
         if "interrupted" in str(exc):
             seconds = budget.limits.max_seconds
@@ -93,7 +101,7 @@ def rows(data: Data, path: str, base: Content, budget: Budget) -> Iterator[Conte
 
 
 def _table(
-    conn: sqlite3.Connection, name: str, path: str, base: Content, budget: Budget
+    conn: sqlite3.Connection, name: str, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
     where = f"{path}!{name}"
     # A table counts as a member; its rows are bounded by the bytes they hold.
@@ -120,13 +128,21 @@ def _table(
         values = record[1:] if with_rowid else record
         parts: list[bytes] = []
         cells: list[tuple[int, str]] = []
+        nested: list[tuple[str, bytes]] = []
         line = 1
         for column, value in zip(columns, values, strict=False):
             if not isinstance(value, bytes) or not value:
                 continue
+            if find_container(value) is not None:
+                # A zip, a gzip… stored as a value: opened as any member is (below),
+                # within the same limits, instead of scanned as its compressed bytes.
+                nested.append((f"{where}[row {row}].{column}", value))
+                continue
             cells.append((line, f"[row {row}].{column}"))
             parts.append(value)
             line += value.count(b"\n") + 1
+        for cell, value in nested:
+            yield from member(Data(value, None, len(value)), cell, base, budget, depth)
         if not parts:
             continue
         text = b"\n".join(parts) + b"\n"
