@@ -99,11 +99,12 @@ _READ_ONLY_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.gitProxy", "false"),
 )
 
-# GIT_CONFIG_COUNT/KEY_n/VALUE_n is git's documented way to set command-line config from the
-# environment, from git 2.31. The README supports git from 2.20: before 2.31 the same
-# settings go into GIT_CONFIG_PARAMETERS, the variable `git -c` itself has always used (its
-# old 'key=value' form is still read by new gits).
-_CONFIG_COUNT_VERSION = (2, 31)
+# The settings reach git through GIT_CONFIG_PARAMETERS, the variable `git -c` itself has
+# always used, appended after what the caller's environment already holds there. Not through
+# GIT_CONFIG_COUNT/KEY_n/VALUE_n (git 2.31+): git reads GIT_CONFIG_PARAMETERS *after* those,
+# so a hook started by `git -c core.fsmonitor=PROGRAM commit` (hooks inherit the variable)
+# would have its PROGRAM beat ours. The old 'key=value' quoting is read by every git the
+# README supports (2.20+), and none of our keys or values holds a '=' or a quote.
 _version_found: tuple[int, int] | None = None
 _version_text = ""
 _version_asked = False
@@ -159,23 +160,13 @@ def _sq(text: str) -> str:
 def _add_config(
     env: dict[str, str], base: dict[str, str], settings: tuple[tuple[str, str], ...]
 ) -> None:
-    """Put into `env` the variables that append `settings` to the command-line config
-    `base` (the caller's environment) already carries: a hook run by `git -c x=y commit`
-    inherits those, and ours come after them (for git, the last value wins)."""
-    version = _git_version()
-    if version is not None and version >= _CONFIG_COUNT_VERSION:
-        try:
-            start = int(base.get("GIT_CONFIG_COUNT", "0"))
-        except ValueError:
-            start = 0
-        for n, (key, value) in enumerate(settings, start):
-            env[f"GIT_CONFIG_KEY_{n}"] = key
-            env[f"GIT_CONFIG_VALUE_{n}"] = value
-        env["GIT_CONFIG_COUNT"] = str(start + len(settings))
-    else:
-        ours = " ".join(_sq(f"{key}={value}") for key, value in settings)
-        before = base.get("GIT_CONFIG_PARAMETERS", "").strip()
-        env["GIT_CONFIG_PARAMETERS"] = f"{before} {ours}" if before else ours
+    """Put into `env` the GIT_CONFIG_PARAMETERS that appends `settings` to the command-line
+    config `base` (the caller's environment) already carries there. git reads it after
+    every config file and after GIT_CONFIG_COUNT's entries, and the last value wins: ours
+    beat the repository's config, a caller's GIT_CONFIG_COUNT and a caller's `git -c`."""
+    ours = " ".join(_sq(f"{key}={value}") for key, value in settings)
+    before = base.get("GIT_CONFIG_PARAMETERS", "").strip()
+    env["GIT_CONFIG_PARAMETERS"] = f"{before} {ours}" if before else ours
 
 
 # The variables git_env() and _read_env() set, built once per process (per caller config
