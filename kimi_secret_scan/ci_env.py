@@ -89,7 +89,8 @@ def github(env: Mapping[str, str]) -> CiRange:
     if event in ("pull_request", "pull_request_target"):
         base = _get(payload, "pull_request", "base", "sha")
         if not base and env.get("GITHUB_BASE_REF"):
-            base = f"origin/{env['GITHUB_BASE_REF']}"
+            # In full: a pushed tag `origin/<base>` comes before the remote-tracking ref.
+            base = f"refs/remotes/origin/{env['GITHUB_BASE_REF']}"
         head = _get(payload, "pull_request", "head", "sha") or sha
         if not base or not head:
             raise ScanError("the pull_request event file has no base and head commits")
@@ -149,7 +150,9 @@ def gitlab(env: Mapping[str, str]) -> CiRange:
     if diff_base and not is_zero(diff_base):
         return CiRange("GitLab CI", f"merge request !{iid}", head, diff_base)
     if target:
-        return CiRange("GitLab CI", f"merge request !{iid}", head, f"origin/{target}")
+        # In full: a pushed tag `origin/<target>` comes before the remote-tracking ref.
+        base = f"refs/remotes/origin/{target}"
+        return CiRange("GitLab CI", f"merge request !{iid}", head, base)
     branch = env.get("CI_COMMIT_BRANCH") or env.get("CI_COMMIT_REF_NAME") or None
     before = env.get("CI_COMMIT_BEFORE_SHA", "")
     shown = branch or "the pipeline's ref"
