@@ -637,6 +637,44 @@ def require_repo(path: Path, not_a_repo: str) -> bytes:
     raise ScanError(f"cannot read the repository at {path}: {message}")
 
 
+def refuse_a_repository_above(path: Path, found: Path, git_dir: Path, whole: bool) -> None:
+    """Refuse (ScanError) to read `found`, the repository git's discovery found from
+    `path`, when `path` is not in fact part of it. Discovery walks up: a repository whose
+    `.git` git does not accept (a damaged HEAD), or a plain directory the outer repository
+    ignores, would otherwise be read as the repository around it, under its own name.
+
+    `whole`: `path` must be the repository itself (its top level or its git directory), as
+    an audit target must. Otherwise a directory of the work tree is accepted as git accepts
+    it (`history` run from a subdirectory), unless it or a directory between it and the top
+    level holds a repository git did not take, or the outer repository ignores it.
+    """
+    here = path.resolve()
+    top = found.resolve()
+    if here in (top, git_dir.resolve()):
+        return
+    inside = top in here.parents
+    if not inside and not whole:
+        return  # GIT_DIR/GIT_WORK_TREE name the repository: no discovery walked up
+    for directory in (here, *here.parents) if inside else ():
+        if directory == top:
+            break
+        dot_git = directory / ".git"
+        bare = (directory / "HEAD").is_file() and (directory / "objects").is_dir()
+        if dot_git.exists() or dot_git.is_symlink() or bare:
+            raise ScanError(
+                f"{directory} is not a git repository git can read (damaged, or not one): "
+                f"git would read the repository {top} around it instead"
+            )
+    if whole:
+        raise ScanError(f"{here} is not a git repository: git would read {top} instead")
+    # Exit 0: ignored. A directory the outer repository ignores is no part of its work tree.
+    if try_git(["check-ignore", "-q", "--", str(here)], top) is not None:
+        raise ScanError(
+            f"{here} is not a git repository: it is a directory that the repository {top} "
+            "around it ignores"
+        )
+
+
 def has_commit(cwd: Path, rev: str = "HEAD") -> bool:
     return try_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd) is not None
 
