@@ -88,3 +88,36 @@ def test_names_no_push_can_redirect_still_resolve(ci_clone: tuple[GitRepo, str])
     run = run_cli("range", f"{base[:12]}..HEAD", cwd=clone.path)
     assert run.code == 2, run.all
     assert f"{base[:12]} is ambiguous" in run.err
+
+
+def test_a_tag_named_like_a_full_ref_neither_redirects_nor_blocks(
+    ci_clone: tuple[GitRepo, str], tmp_path: Path
+) -> None:
+    """A pushed tag `refs/remotes/origin/main` at the key commit: with the remote-tracking
+    ref in the clone, git takes the ref itself (not refused, the key is found); without
+    it, git would take the tag without a word: the base is then not in the clone (exit 2)."""
+    clone, tip = ci_clone
+    clone.git("update-ref", "refs/tags/refs/remotes/origin/main", tip)
+    env = gitlab_env(
+        CI_MERGE_REQUEST_IID="4", CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main", CI_COMMIT_SHA=tip
+    )
+    new_branch = gitlab_env(
+        CI_COMMIT_SHA=tip,
+        CI_COMMIT_BRANCH="feature",
+        CI_COMMIT_BEFORE_SHA="0" * 40,
+        CI_DEFAULT_BRANCH="main",
+    )
+    for run in (
+        run_cli("ci", cwd=clone.path, env=env),
+        run_cli("ci", cwd=clone.path, env=new_branch),
+        run_cli("range", "refs/remotes/origin/main..HEAD", cwd=clone.path),
+    ):
+        assert run.code == 1, run.all
+        assert "1 commit" in run.err
+    clone.git("update-ref", "-d", "refs/remotes/origin/main")
+    run = run_cli("ci", cwd=clone.path, env=env)
+    assert run.code == 2, run.all
+    assert "refs/remotes/origin/main is not a commit in this repository" in run.err
+    run = run_cli("ci", "--format", "json", cwd=clone.path, env=new_branch)
+    assert run.code == 1, run.all  # no default branch to compare with: every commit
+    assert "every commit of" in run.err

@@ -99,6 +99,9 @@ class _NewName:
 
 _AMBIGUOUS = re.compile(r"refname '(.*)' is ambiguous")
 _FULL_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+# A full ref name at the start of a revision (`refs/remotes/origin/main~2`): a ref name
+# holds none of ~ ^ : and no `@{`.
+_FULL_REF = re.compile(r"refs/(?:[^~^:@]|@(?!\{))+")
 
 
 def resolve_commit(cwd: Path, rev: str) -> str | None:
@@ -107,11 +110,17 @@ def resolve_commit(cwd: Path, rev: str) -> str | None:
     A name git finds ambiguous is refused (ScanError), never resolved by git's order: a
     pusher who also pushes a tag `origin/main` at their own tip would otherwise turn
     `range origin/main..HEAD` into an empty range (refs/tags/ comes before refs/remotes/).
-    Two names keep git's answer, which no push can change: HEAD (the repository's own HEAD
-    file comes first) and a full object id (the object comes before any ref so named).
+    Three names keep git's answer, which no push can change: HEAD (the repository's own HEAD
+    file comes first), a full object id (the object comes before any ref so named) and a
+    full ref name (`refs/remotes/origin/main`: the ref itself comes first). A full ref name
+    must exist as such: when it does not, git would take a pushed tag of that name
+    (refs/tags/refs/remotes/origin/main) without a word.
     """
     if not rev or rev.startswith("-"):
         return None  # never let a revision be read as an option
+    full = _FULL_REF.match(rev)
+    if full is not None and git.try_git(["show-ref", "--verify", "-q", full.group()], cwd) is None:
+        return None
     # Not --quiet: it silences the warning. Set here, so no config turns the warning off.
     out, errors = git.try_git_warnings(
         ["-c", "core.warnAmbiguousRefs=true", "rev-parse", "--verify", f"{rev}^{{commit}}"],
@@ -124,7 +133,7 @@ def resolve_commit(cwd: Path, rev: str) -> str | None:
         if match is None:
             continue
         name = match.group(1)
-        if name != "HEAD" and not _FULL_ID.fullmatch(name):
+        if name != "HEAD" and not _FULL_ID.fullmatch(name) and not name.startswith("refs/"):
             raise ambiguous_name_error(cwd, rev, name)
     return out.decode().strip()
 
