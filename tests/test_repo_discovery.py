@@ -110,3 +110,17 @@ def test_a_plain_directory_inside_a_repository(
         run_cli("history", "--repo", "src", cwd=outer.path),
     ):
         assert run.code == 1, run.all
+
+
+def test_the_gates_never_scan_the_repository_around_a_damaged_one(
+    nested: tuple[GitRepo, GitRepo], tmp_path: Path
+) -> None:
+    outer, inner = nested
+    outer.commit_file("b.txt", "clean\n")
+    (inner.path / ".git" / "HEAD").write_text("garbage\n")
+    for args in (["range", "HEAD~1..HEAD"], ["ci", "--base", "HEAD~1"]):
+        run = run_cli(*args, "--repo", str(inner.path), cwd=tmp_path)
+        assert run.code == 2, run.all  # it scanned outer's last commit: exit 0
+        assert f"{inner.path} is not a git repository git can read" in " ".join(run.err.split())
+        (outer.path / "src").mkdir(exist_ok=True)
+        assert run_cli(*args, "--repo", "src", cwd=outer.path).code == 0  # a subdirectory
