@@ -38,6 +38,12 @@ class CiRange:
     # CI_DEFAULT_BRANCH): the only branch a new branch's commits are compared with, since a
     # push cannot create it alongside the new branch without its own job scanning it.
     default_branch: str | None = None
+    # A pushed tag (refs/tags/NAME): what it publishes is its name, its tag object(s) and
+    # the commits it adds; `head` is what the CI says the tag names (GitHub's `after`, the
+    # tag object of an annotated tag; GitLab's CI_COMMIT_SHA, the commit).
+    tag: str | None = None
+    # GitHub's `after`: the object the push set the tag to (None: the clone's tag).
+    tag_object: str | None = None
 
 
 _GITHUB_NO_RANGE = (
@@ -89,7 +95,8 @@ def github(env: Mapping[str, str]) -> CiRange:
     if event in ("pull_request", "pull_request_target"):
         base = _get(payload, "pull_request", "base", "sha")
         if not base and env.get("GITHUB_BASE_REF"):
-            base = f"origin/{env['GITHUB_BASE_REF']}"
+            # In full: a pushed tag `origin/<base>` comes before the remote-tracking ref.
+            base = f"refs/remotes/origin/{env['GITHUB_BASE_REF']}"
         head = _get(payload, "pull_request", "head", "sha") or sha
         if not base or not head:
             raise ScanError("the pull_request event file has no base and head commits")
@@ -117,6 +124,17 @@ def github(env: Mapping[str, str]) -> CiRange:
         if payload.get("deleted") is True or not after or is_zero(after):
             return CiRange("GitHub Actions", f"deletion of {shown}", "", nothing=True)
         default = _get(payload, "repository", "default_branch")
+        if ref.startswith("refs/tags/"):
+            # A new tag or a moved one alike: its old target says nothing of what it adds.
+            tag = ref[len("refs/tags/") :]
+            return CiRange(
+                "GitHub Actions",
+                f"tag {tag}",
+                after,
+                tag=ref,
+                tag_object=after,
+                default_branch=default,
+            )
         if not before or is_zero(before):
             return CiRange(
                 "GitHub Actions",
@@ -149,13 +167,20 @@ def gitlab(env: Mapping[str, str]) -> CiRange:
     if diff_base and not is_zero(diff_base):
         return CiRange("GitLab CI", f"merge request !{iid}", head, diff_base)
     if target:
-        return CiRange("GitLab CI", f"merge request !{iid}", head, f"origin/{target}")
+        # In full: a pushed tag `origin/<target>` comes before the remote-tracking ref.
+        base = f"refs/remotes/origin/{target}"
+        return CiRange("GitLab CI", f"merge request !{iid}", head, base)
+    default = env.get("CI_DEFAULT_BRANCH") or None
+    tag = env.get("CI_COMMIT_TAG")
+    if tag:
+        return CiRange(
+            "GitLab CI", f"tag {tag}", head, tag=f"refs/tags/{tag}", default_branch=default
+        )
     branch = env.get("CI_COMMIT_BRANCH") or env.get("CI_COMMIT_REF_NAME") or None
     before = env.get("CI_COMMIT_BEFORE_SHA", "")
     shown = branch or "the pipeline's ref"
-    default = env.get("CI_DEFAULT_BRANCH") or None
     if not before or is_zero(before):
-        # A new branch, a tag, or a pipeline not started by a push.
+        # A new branch, or a pipeline not started by a push.
         return CiRange(
             "GitLab CI", f"new branch {shown}", head, branch=branch, default_branch=default
         )

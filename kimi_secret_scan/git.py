@@ -99,11 +99,12 @@ _READ_ONLY_CONFIG: tuple[tuple[str, str], ...] = (
     ("core.gitProxy", "false"),
 )
 
-# GIT_CONFIG_COUNT/KEY_n/VALUE_n is git's documented way to set command-line config from the
-# environment, from git 2.31. The README supports git from 2.20: before 2.31 the same
-# settings go into GIT_CONFIG_PARAMETERS, the variable `git -c` itself has always used (its
-# old 'key=value' form is still read by new gits).
-_CONFIG_COUNT_VERSION = (2, 31)
+# The settings reach git through GIT_CONFIG_PARAMETERS, the variable `git -c` itself has
+# always used, appended after what the caller's environment already holds there. Not through
+# GIT_CONFIG_COUNT/KEY_n/VALUE_n (git 2.31+): git reads GIT_CONFIG_PARAMETERS *after* those,
+# so a hook started by `git -c core.fsmonitor=PROGRAM commit` (hooks inherit the variable)
+# would have its PROGRAM beat ours. The old 'key=value' quoting is read by every git the
+# README supports (2.20+), and none of our keys or values holds a '=' or a quote.
 _version_found: tuple[int, int] | None = None
 _version_text = ""
 _version_asked = False
@@ -159,23 +160,13 @@ def _sq(text: str) -> str:
 def _add_config(
     env: dict[str, str], base: dict[str, str], settings: tuple[tuple[str, str], ...]
 ) -> None:
-    """Put into `env` the variables that append `settings` to the command-line config
-    `base` (the caller's environment) already carries: a hook run by `git -c x=y commit`
-    inherits those, and ours come after them (for git, the last value wins)."""
-    version = _git_version()
-    if version is not None and version >= _CONFIG_COUNT_VERSION:
-        try:
-            start = int(base.get("GIT_CONFIG_COUNT", "0"))
-        except ValueError:
-            start = 0
-        for n, (key, value) in enumerate(settings, start):
-            env[f"GIT_CONFIG_KEY_{n}"] = key
-            env[f"GIT_CONFIG_VALUE_{n}"] = value
-        env["GIT_CONFIG_COUNT"] = str(start + len(settings))
-    else:
-        ours = " ".join(_sq(f"{key}={value}") for key, value in settings)
-        before = base.get("GIT_CONFIG_PARAMETERS", "").strip()
-        env["GIT_CONFIG_PARAMETERS"] = f"{before} {ours}" if before else ours
+    """Put into `env` the GIT_CONFIG_PARAMETERS that appends `settings` to the command-line
+    config `base` (the caller's environment) already carries there. git reads it after
+    every config file and after GIT_CONFIG_COUNT's entries, and the last value wins: ours
+    beat the repository's config, a caller's GIT_CONFIG_COUNT and a caller's `git -c`."""
+    ours = " ".join(_sq(f"{key}={value}") for key, value in settings)
+    before = base.get("GIT_CONFIG_PARAMETERS", "").strip()
+    env["GIT_CONFIG_PARAMETERS"] = f"{before} {ours}" if before else ours
 
 
 # The variables git_env() and _read_env() set, built once per process (per caller config
@@ -644,6 +635,44 @@ def require_repo(path: Path, not_a_repo: str) -> bytes:
     if "not a git repository" in message:
         raise ScanError(not_a_repo)
     raise ScanError(f"cannot read the repository at {path}: {message}")
+
+
+def refuse_a_repository_above(path: Path, found: Path, git_dir: Path, whole: bool) -> None:
+    """Refuse (ScanError) to read `found`, the repository git's discovery found from
+    `path`, when `path` is not in fact part of it. Discovery walks up: a repository whose
+    `.git` git does not accept (a damaged HEAD), or a plain directory the outer repository
+    ignores, would otherwise be read as the repository around it, under its own name.
+
+    `whole`: `path` must be the repository itself (its top level or its git directory), as
+    an audit target must. Otherwise a directory of the work tree is accepted as git accepts
+    it (`history` run from a subdirectory), unless it or a directory between it and the top
+    level holds a repository git did not take, or the outer repository ignores it.
+    """
+    here = path.resolve()
+    top = found.resolve()
+    if here in (top, git_dir.resolve()):
+        return
+    inside = top in here.parents
+    if not inside and not whole:
+        return  # GIT_DIR/GIT_WORK_TREE name the repository: no discovery walked up
+    for directory in (here, *here.parents) if inside else ():
+        if directory == top:
+            break
+        dot_git = directory / ".git"
+        bare = (directory / "HEAD").is_file() and (directory / "objects").is_dir()
+        if dot_git.exists() or dot_git.is_symlink() or bare:
+            raise ScanError(
+                f"{directory} is not a git repository git can read (damaged, or not one): "
+                f"git would read the repository {top} around it instead"
+            )
+    if whole:
+        raise ScanError(f"{here} is not a git repository: git would read {top} instead")
+    # Exit 0: ignored. A directory the outer repository ignores is no part of its work tree.
+    if try_git(["check-ignore", "-q", "--", str(here)], top) is not None:
+        raise ScanError(
+            f"{here} is not a git repository: it is a directory that the repository {top} "
+            "around it ignores"
+        )
 
 
 def has_commit(cwd: Path, rev: str = "HEAD") -> bool:

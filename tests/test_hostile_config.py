@@ -629,3 +629,39 @@ def test_network_commands_keep_their_transports_but_never_ext(tmp_path: Path) ->
     with pytest.raises(ScanError, match="not allowed"):
         layer.run_git(["ls-remote", f"ext::sh -c touch% {marker}"], tmp_path)
     assert not marker.exists()
+
+
+def test_a_hook_under_git_dash_c_keeps_the_hardened_settings(tmp_path: Path) -> None:
+    """`git -c core.fsmonitor=PROGRAM commit` hands its -c settings to the hook in
+    GIT_CONFIG_PARAMETERS, which git reads after GIT_CONFIG_COUNT: the scanner's own gits
+    must still run no PROGRAM. The marker program names its file after GIT_ALLOW_PROTOCOL,
+    which only the scanner's gits set (to "none"): git commit's own run of it (`plain`)
+    shows that the setting is live."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit_file("a.txt", "first\n")
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    program = tmp_path / "fsmonitor"
+    program.write_text(f'#!/bin/sh\ntouch "{markers}/${{GIT_ALLOW_PROTOCOL:-plain}}"\nexit 1\n')
+    program.chmod(0o755)
+    hook = repo.path / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m kimi_secret_scan staged\n')
+    hook.chmod(0o755)
+    repo.write("b.txt", "second\n")
+    repo.add("b.txt")
+    env = dict(os.environ, GIT_AUTHOR_NAME="Ada", GIT_COMMITTER_NAME="Ada")
+    for variable in ("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT"):
+        env.pop(variable, None)
+    proc = subprocess.run(
+        ["git", "-c", f"core.fsmonitor={program}", "commit", "-q", "-m", "b"],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no Kimi keys found" in proc.stdout + proc.stderr  # the hook did scan
+    ran = sorted(path.name for path in markers.iterdir())
+    assert "plain" in ran  # git commit itself ran the program: the setting is live
+    assert "none" not in ran  # none of the scanner's gits did

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import click
@@ -31,6 +32,7 @@ from kimi_secret_scan.sources.commits import (
     missing_commit_error,
     resolve_commit,
 )
+from kimi_secret_scan.sources.metadata import PushedRef
 
 
 def default_branch_ref(cwd: Path, ci: CiRange) -> tuple[str | None, str]:
@@ -96,6 +98,51 @@ def choose_range(cwd: Path, ci: CiRange) -> tuple[RevRange, str]:
     return RevRange((head_id,), (base_id,)), f"{base_id[:12]}..{head_id[:12]}"
 
 
+def tag_push(cwd: Path, ci: CiRange) -> tuple[RevRange, str, PushedRef]:
+    """What a pushed tag publishes: its name, its tag object (the message and tagger, a
+    tag of a tag followed), and the commits it names that the default branch lacks (all of
+    them when there is no default branch to compare with; none for a tag of a blob or a
+    tree, whose objects scan_commits reads). A tag object that is not in the clone is an
+    error that says how to fetch it, never a pass on its name alone."""
+    assert ci.tag is not None
+    oid = ci.tag_object
+    if oid is None:
+        # GitLab names the commit only: the tag object is the one the clone fetched.
+        local = git.try_git(["rev-parse", "--verify", "-q", ci.tag], cwd)
+        oid = local.decode("ascii", "replace").strip() if local else None
+    elif git.try_git(["cat-file", "-e", oid], cwd) is None:
+        oid = None
+    if oid is None:
+        remote = "origin"
+        remotes = (git.try_git(["remote"], cwd) or b"").decode("utf-8", "surrogateescape")
+        if remotes.split() and "origin" not in remotes.split():
+            remote = remotes.split()[0]
+        spec = shlex.quote(f"+{ci.tag}:{ci.tag}")
+        pushed = f" ({ci.tag_object})" if ci.tag_object else ""
+        raise ScanError(
+            f"the pushed tag {ci.tag}{pushed} is not in this clone, so what it publishes "
+            f"cannot be read; fetch it (`git fetch {shlex.quote(remote)} {spec}`) and run again"
+        )
+    tips: list[str] = []
+    for name in (oid, None if ci.tag_object else ci.head):
+        if name is None:
+            continue
+        commit = resolve_commit(cwd, name)
+        if commit is None and name == ci.head:
+            raise missing_commit_error(cwd, ci.head, "head")
+        if commit is not None and commit not in tips:
+            tips.append(commit)
+    base, why = default_branch_ref(cwd, ci)
+    named = f"the tag {ci.tag.removeprefix('refs/tags/')} ({oid[:12]})"
+    if not tips:
+        what = f"{named}: it names no commit"
+    elif base is None:
+        what = f"{named} and every commit it names ({why})"
+    else:
+        what = f"{named} and the commits it names not on {why} (the default branch)"
+    return RevRange(tuple(tips), (base,) if base else ()), what, PushedRef(ci.tag, oid)
+
+
 @click.command("ci")
 @click.option("--base", help="Scan the commits HEAD has that BASE lacks (overrides CI detection).")
 @click.option("--head", default="HEAD", show_default=True, help="The tip to scan, with --base.")
@@ -117,6 +164,7 @@ def command(
 
     GitHub Actions (pull_request, pull_request_target, push, merge_group) and GitLab CI
     (merge requests and pushes) are detected from their environment; elsewhere pass --base.
+    A pushed tag's name and message are scanned with the commits it adds.
     The range chosen is printed. A shallow clone that lacks the base fails with exit 2 and the fix.
     """
     cwd = git_dir_cwd(repo)
@@ -131,6 +179,18 @@ def command(
             result = opts.scan("ci", f"{ci.provider} {ci.event}", [])
             opts.report(result)
             return ExitCode.CLEAN
+        if ci.tag is not None:
+            rev_range, shown, pushed = tag_push(cwd, ci)
+            scope = f"{ci.provider} {ci.event}: {shown}"
+            return scan_commits(
+                opts,
+                cwd,
+                rev_range,
+                "ci",
+                scope,
+                refs=[pushed],
+                no_new_suppressions=no_new_suppressions,
+            )
         rev_range, shown = choose_range(cwd, ci)
         scope = f"{ci.provider} {ci.event}: {shown}"
     return scan_commits(opts, cwd, rev_range, "ci", scope, no_new_suppressions=no_new_suppressions)

@@ -43,7 +43,15 @@ def git_dir_cwd(repo: str) -> Path:
     path = Path(repo)
     if not path.is_dir():
         raise ScanError(f"{repo} is not a directory")
-    git.require_repo(path, f"{path.resolve()} is not a git repository")
+    out = git.require_repo(path, f"{path.resolve()} is not a git repository")
+    git_dir = Path(out.decode("utf-8", "surrogateescape").removesuffix("\n"))
+    here = path.resolve()
+    if git_dir.resolve() not in (here, here / ".git"):
+        # Elsewhere (a subdirectory, a linked worktree, a damaged repository inside another
+        # that git's discovery walked out of): is PATH part of the repository git found?
+        top = git.try_git(["rev-parse", "--show-toplevel"], path)
+        found = Path(top.decode("utf-8", "surrogateescape").removesuffix("\n")) if top else None
+        git.refuse_a_repository_above(path, found or git_dir, git_dir, whole=False)
     return path
 
 

@@ -255,7 +255,7 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         root, note = mirror.ensure(target, Path(job.cache), report)
     else:
         assert target.path is not None
-        root = find_repo_dir(str(target.path))
+        root = find_repo_dir(str(target.path), whole=True)
     tips = fingerprint(root, job)
     previous = _previous(output, key)
     # --verify: a verdict is of the moment it was asked (a key revoked since, a service that

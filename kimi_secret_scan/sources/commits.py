@@ -97,12 +97,64 @@ class _NewName:
     path: str
 
 
+_AMBIGUOUS = re.compile(r"refname '(.*)' is ambiguous")
+_FULL_ID = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+# A full ref name at the start of a revision (`refs/remotes/origin/main~2`): a ref name
+# holds none of ~ ^ : and no `@{`.
+_FULL_REF = re.compile(r"refs/(?:[^~^:@]|@(?!\{))+")
+
+
 def resolve_commit(cwd: Path, rev: str) -> str | None:
-    """The full id of the commit `rev` names, or None when this repository lacks it."""
+    """The full id of the commit `rev` names, or None when this repository lacks it.
+
+    A name git finds ambiguous is refused (ScanError), never resolved by git's order: a
+    pusher who also pushes a tag `origin/main` at their own tip would otherwise turn
+    `range origin/main..HEAD` into an empty range (refs/tags/ comes before refs/remotes/).
+    Three names keep git's answer, which no push can change: HEAD (the repository's own HEAD
+    file comes first), a full object id (the object comes before any ref so named) and a
+    full ref name (`refs/remotes/origin/main`: the ref itself comes first). A full ref name
+    must exist as such: when it does not, git would take a pushed tag of that name
+    (refs/tags/refs/remotes/origin/main) without a word.
+    """
     if not rev or rev.startswith("-"):
         return None  # never let a revision be read as an option
-    out = git.try_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd)
-    return out.decode().strip() if out else None
+    full = _FULL_REF.match(rev)
+    if full is not None and git.try_git(["show-ref", "--verify", "-q", full.group()], cwd) is None:
+        return None
+    # Not --quiet: it silences the warning. Set here, so no config turns the warning off.
+    out, errors = git.try_git_warnings(
+        ["-c", "core.warnAmbiguousRefs=true", "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        cwd,
+    )
+    if out is None:
+        return None
+    for line in errors:
+        match = _AMBIGUOUS.search(line)
+        if match is None:
+            continue
+        name = match.group(1)
+        if name != "HEAD" and not _FULL_ID.fullmatch(name) and not name.startswith("refs/"):
+            raise ambiguous_name_error(cwd, rev, name)
+    return out.decode().strip()
+
+
+def ambiguous_name_error(cwd: Path, rev: str, name: str) -> ScanError:
+    """`rev` uses `name`, which more than one ref matches: which ones, and how to choose."""
+    # git's own order of the places a short name is looked for (git help revisions).
+    places = [f"refs/{name}", *(f"refs/{kind}/{name}" for kind in ("tags", "heads", "remotes"))]
+    places.append(f"refs/remotes/{name}/HEAD")
+    out = git.try_git(["for-each-ref", "--format=%(refname)", *places], cwd) or b""
+    listed = set(out.decode("utf-8", "surrogateescape").splitlines())
+    found = [place for place in places if place in listed]
+    named = " and ".join(found) if len(found) > 1 else "more than one ref"
+    example = next((place for place in found if place.startswith("refs/remotes/")), None)
+    example = example or (found[0] if found else f"refs/remotes/{name}")
+    where = name if rev == name else f"{name} (in {rev})"
+    return ScanError(
+        f"the name {where} is ambiguous: it names {named}, and git would take the first, "
+        "which anyone who can push a tag or a branch can choose; name the ref in full "
+        f"(for example {example}) and run again"
+    )
 
 
 def missing_commit_error(cwd: Path, rev: str, what: str) -> ScanError:

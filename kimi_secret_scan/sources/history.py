@@ -1504,13 +1504,17 @@ SHALLOW_ACCEPTED = (
 )
 
 
-def find_repo_dir(path: str) -> Path:
-    """The git directory to read: a work tree's top level, or a bare repository."""
+def find_repo_dir(path: str, whole: bool = False) -> Path:
+    """The git directory to read: a work tree's top level, or a bare repository.
+    `whole`: `path` must be that repository itself, not a directory inside one."""
     target = Path(path)
     if not target.exists():
         raise ScanError(f"{path} does not exist")
     out = git.require_repo(target, f"{target.resolve()} is not inside a git repository")
+    git_dir = Path(out.decode("utf-8", "surrogateescape").removesuffix("\n"))
     top = git.try_git(["rev-parse", "--show-toplevel"], target)
+    root = git_dir
     if top and top.strip():
-        return Path(top.decode("utf-8", "surrogateescape").removesuffix("\n"))
-    return Path(out.decode("utf-8", "surrogateescape").removesuffix("\n"))
+        root = Path(top.decode("utf-8", "surrogateescape").removesuffix("\n"))
+    git.refuse_a_repository_above(target, root, git_dir, whole)
+    return root
