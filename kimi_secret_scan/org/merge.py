@@ -52,10 +52,37 @@ def _strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
+_SCALAR = (str, int, float, bool, type(None))
+
+
+def _scalars(item: object, *fields: str) -> bool:
+    """`item` is a dict (or null) whose `fields` are a string, a number, a boolean or null."""
+    if item is None:
+        return True
+    return isinstance(item, dict) and all(isinstance(item.get(f), _SCALAR) for f in fields)
+
+
+def _count(value: object) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+
+
 def _well_formed(data: dict[str, Any]) -> bool:
-    """The fields merge reads have the types our reports give them (a report is input: it
-    may come from an artifact anyone could upload)."""
-    if not isinstance(data.get("target", {}), dict):
+    """Every field merge and its renderers read has the type our reports give it (a report
+    is input: it may come from an artifact anyone could upload). Checked here, on load, so
+    that a crafted file is refused naming it, in every format alike, rather than crashing
+    one renderer after the others ran."""
+    target = data.get("target", {})
+    if not isinstance(target, dict) or not _scalars(data, "error", "tool", "mode"):
+        return False
+    if not _scalars(target, "name", "key", "default_branch", "unreadable_reason"):
+        return False
+    if not _count(target.get("unreadable")) or not _strings(target.get("also_named", [])):
+        return False
+    stats = data.get("stats", {})
+    if not isinstance(stats, dict) or not isinstance(stats.get("complete", True), bool):
+        return False
+    incomplete = stats.get("incomplete", [])
+    if not isinstance(incomplete, list) or not all(_scalars(i, "reason") for i in incomplete):
         return False
     for name in ("groups", "findings"):
         items = data.get(name, [])
@@ -64,7 +91,21 @@ def _well_formed(data: dict[str, Any]) -> bool:
     for g in data.get("groups", []):
         if not all(_strings(g.get(field, [])) for field in ("refs", "head_paths")):
             return False
-        if not isinstance(g.get("first_appearance") or {}, dict):
+        scalars = ("secret_sha256", "key", "key_kind", "rule", "default_branch", "in_head")
+        if not _scalars(g, *scalars, "on_default_branch", "reflog_only"):
+            return False
+        if not _scalars(g.get("first_appearance"), "path", "line", "commit", "date"):
+            return False
+        removed = g.get("removed")
+        # The renderers name the commit and the date of a removal.
+        if removed is not None and not (
+            _scalars(removed, "commit", "date") and {"commit", "date"} <= set(removed)
+        ):
+            return False
+    for f in data.get("findings", []):
+        if not _scalars(f, "secret_sha256", "path", "commit", "date", "note"):
+            return False
+        if not all(_count(f.get(n)) for n in ("line", "column")):
             return False
     return True
 
@@ -90,6 +131,8 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     keys: dict[str, dict[str, Any]] = {}
     failed = []
     incomplete: list[dict[str, Any]] = []
+    # Other spellings of a target, audited once under the name kept: said, never dropped.
+    duplicates: list[dict[str, Any]] = []
     audited = []
     for entry in sorted(targets.values(), key=lambda e: str(e["info"].get("name"))):
         info, data = entry["info"], entry["data"]
@@ -98,6 +141,9 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             failed.append({"repository": name, "error": str(data["error"])})
             continue
         audited.append(name)
+        for other in info.get("also_named") or []:
+            duplicates.append({"target": other, "same_as": name})
+        unread = (data.get("stats") or {}).get("incomplete") or []
         if info.get("unreadable"):
             incomplete.append(
                 {
@@ -105,6 +151,12 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
                     "unreadable": int(info["unreadable"]),
                     "reason": str(info.get("unreadable_reason")),
                 }
+            )
+        elif unread or (data.get("stats") or {}).get("complete") is False:
+            # A plain `history --format json` report that could not read everything.
+            first = unread[0] if unread else {}
+            incomplete.append(
+                {"repository": name, "unreadable": len(unread), "reason": str(first.get("reason"))}
             )
         findings = data.get("findings") or []
         for g in data.get("groups") or []:
@@ -169,6 +221,10 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             "audited": len(audited),
             "failed": len(failed),
             "incomplete": len(incomplete),
+            # False when a target was not audited or not read whole: the keys listed are
+            # then not all there are.
+            "complete": not failed and not incomplete,
+            "duplicates": len(duplicates),
             "keys": len(merged_keys),
             "kinds": dict(sorted(kinds.items())),
             **verdicts,
@@ -178,6 +234,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         "keys": merged_keys,
         "failed": failed,
         "incomplete": incomplete,
+        "duplicates": duplicates,
         "plan": plan(merged_keys),
     }
 
