@@ -233,7 +233,11 @@ _VALUES = st.one_of(
     st.integers(-3, 3),
     st.text(max_size=3),
     st.lists(st.text(max_size=2), max_size=2),
-    st.dictionaries(st.sampled_from(["commit", "date", "x"]), st.text(max_size=2), max_size=2),
+    st.dictionaries(
+        st.sampled_from(["commit", "date", "status", "x"]),
+        st.one_of(st.sampled_from(["live", "revoked"]), st.lists(st.text(max_size=1), max_size=1)),
+        max_size=2,
+    ),
 )
 _FIELDS = [
     "error",
@@ -252,6 +256,7 @@ _FIELDS = [
     "groups.0.refs",
     "groups.0.in_head",
     "groups.0.verification",
+    "findings.0.verification",
     "findings.0.path",
     "findings.0.line",
     "findings.0.column",

@@ -114,7 +114,10 @@ def _verdict(entries: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     best: dict[str, Any] | None = None
     for entry in entries:
         v = entry.get("verification")
-        if not isinstance(v, dict) or v.get("status") not in _VERDICT_RANK:
+        # A verdict this tool did not write (another status, or not a string) is no verdict.
+        if not isinstance(v, dict) or not isinstance(v.get("status"), str):
+            continue
+        if v["status"] not in _VERDICT_RANK:
             continue
         if best is None or _VERDICT_RANK[v["status"]] > _VERDICT_RANK[best["status"]]:
             best = {"status": v["status"], "reason": v.get("reason"), "host": v.get("host")}
