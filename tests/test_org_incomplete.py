@@ -282,3 +282,27 @@ def test_load_names_the_file(tmp_path: Path) -> None:
     path.write_text(json.dumps(_report(**{"groups.0.removed": "x"})))
     with pytest.raises(ScanError, match=r"x\.json is not a history or audit report"):
         merge.load(path)
+
+
+def test_a_second_report_of_a_target_is_said_not_merged(tmp_path: Path) -> None:
+    """The first file named wins (an overlapping rerun), but a report of the same target
+    that says something else (a clean one, planted first) is never dropped unsaid."""
+    planted = tmp_path / "a-planted.json"
+    planted.write_text(json.dumps(_report(groups=[], findings=[])))
+    real = tmp_path / "b-real.json"
+    real.write_text(json.dumps(_report()))
+    copy = tmp_path / "c-copy.json"
+    copy.write_text(json.dumps(_report(groups=[], findings=[])))
+    for fmt in FORMATS:
+        run = run_cli("merge", str(planted), str(real), str(copy), "--format", fmt, cwd=tmp_path)
+        assert run.code == 2, (fmt, run.all)  # which of the two is right is not known
+        assert str(real) in run.out, (fmt, run.all)
+        assert "another report of" in run.out or fmt == "json", (fmt, run.all)
+        assert str(copy) not in run.out  # the same report twice: nothing to say
+    data = json.loads(
+        run_cli("merge", str(planted), str(real), "--format", "json", cwd=tmp_path).out
+    )
+    assert data["duplicates"] == [{"target": str(real), "same_as": "evil", "report": str(planted)}]
+    assert data["summary"]["complete"] is False and data["summary"]["conflicting"] == 1
+    same = run_cli("merge", str(planted), str(copy), cwd=tmp_path)
+    assert same.code == 0 and "not merged" not in same.out, same.all

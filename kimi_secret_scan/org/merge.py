@@ -127,15 +127,27 @@ def _verdict(entries: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
 def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     """The merged report (a plain dict: every renderer reads the same thing)."""
     targets: dict[str, dict[str, Any]] = {}
+    # Other spellings of a target, audited once under the name kept: said, never dropped.
+    duplicates: list[dict[str, Any]] = []
     for path, data in reports:
         info = data.get("target") or {"name": path.stem, "key": str(path.resolve())}
-        # The same target twice (an overlapping rerun): the first file named wins.
-        targets.setdefault(str(info.get("key") or info.get("name")), {"info": info, "data": data})
+        # The same target twice (an overlapping rerun): the first file named wins, and a
+        # second report that says anything else is said (an artifact anyone could upload
+        # must not take a target's place unseen).
+        first = targets.setdefault(
+            str(info.get("key") or info.get("name")), {"info": info, "data": data, "path": path}
+        )
+        if first["data"] is not data and first["data"] != data:
+            duplicates.append(
+                {
+                    "target": str(path),
+                    "same_as": str(first["info"].get("name")),
+                    "report": str(first["path"]),
+                }
+            )
     keys: dict[str, dict[str, Any]] = {}
     failed = []
     incomplete: list[dict[str, Any]] = []
-    # Other spellings of a target, audited once under the name kept: said, never dropped.
-    duplicates: list[dict[str, Any]] = []
     audited = []
     for entry in sorted(targets.values(), key=lambda e: str(e["info"].get("name"))):
         info, data = entry["info"], entry["data"]
@@ -196,6 +208,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
                 }
             )
     merged_keys = list(keys.values())
+    conflicting = [d for d in duplicates if d.get("report")]
     for key in merged_keys:
         key["verification"] = _verdict(key.pop("_verdicts"))
         key["repositories"].sort(key=_first_date)
@@ -224,9 +237,12 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             "audited": len(audited),
             "failed": len(failed),
             "incomplete": len(incomplete),
-            # False when a target was not audited or not read whole: the keys listed are
-            # then not all there are.
-            "complete": not failed and not incomplete,
+            # A second report of a target that says something else, not merged: which of
+            # the two is right is not known.
+            "conflicting": len(conflicting),
+            # False when a target was not audited or not read whole, or two reports of it
+            # disagree: the keys listed are then not all there may be.
+            "complete": not failed and not incomplete and not conflicting,
             "duplicates": len(duplicates),
             "keys": len(merged_keys),
             "kinds": dict(sorted(kinds.items())),
@@ -287,7 +303,10 @@ def printable(value: Any) -> Any:
 
 def exit_code(merged: dict[str, Any]) -> int:
     """2 when a target could not be audited or read whole (what was not read may hold a key:
-    never reported as done, even beside keys found elsewhere), else 1 with keys, else 0."""
+    never reported as done, even beside keys found elsewhere), or two reports of a target
+    disagree (the one not merged may hold a key), else 1 with keys, else 0."""
+    if not merged["summary"].get("complete", True):
+        return 2
     if merged["summary"]["failed"] or merged["summary"]["incomplete"]:
         return 2
     return 1 if merged["summary"]["keys"] else 0

@@ -170,6 +170,19 @@ def _key_section(key: dict[str, Any], start: dt.datetime, now: dt.datetime) -> s
     )
 
 
+def _duplicate(d: dict[str, Any]) -> str:
+    if d.get("report"):
+        return (
+            f'<li class="duplicate"><code>{_e(d["target"])}</code>: another report of '
+            f"<code>{_e(d['same_as'])}</code>, not merged (named first: "
+            f"<code>{_e(d['report'])}</code>)</li>"
+        )
+    return (
+        f'<li class="duplicate"><code>{_e(d["target"])}</code>: the same target as '
+        f"<code>{_e(d['same_as'])}</code> once normalised: audited once, as the latter</li>"
+    )
+
+
 def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
     s = merged["summary"]
@@ -192,6 +205,8 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
         cards.append(("failed", s["failed"], "could not be audited"))
     if s.get("incomplete"):
         cards.append(("incomplete", s["incomplete"], "read incompletely"))
+    if s.get("conflicting"):
+        cards.append(("conflicting", s["conflicting"], "reports not merged"))
     card_html = "".join(
         f'<div class="card" id="count-{name}"><b>{_e(value)}</b>{_e(text)}</div>'
         for name, value, text in cards
@@ -211,11 +226,7 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
             f"object(s) could not be read or scanned ({_e(p['reason'])})</li>"
             for p in merged.get("incomplete", [])
         )
-        + "".join(
-            f'<li class="duplicate"><code>{_e(d["target"])}</code>: the same target as '
-            f"<code>{_e(d['same_as'])}</code> once normalised: audited once, as the latter</li>"
-            for d in merged.get("duplicates", [])
-        )
+        + "".join(_duplicate(d) for d in merged.get("duplicates", []))
     )
     body = [
         "<h1>Kimi / Moonshot key audit</h1>",
@@ -257,7 +268,7 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
     body.extend(_key_section(k, start, now) for k in merged["keys"])
     if not merged["keys"]:
         clean = "No Kimi keys found."
-        if s["failed"] or s.get("incomplete"):
+        if not s.get("complete", True):
             # Not "clean": what was not audited or read may hold one.
             clean = "No Kimi keys found in what was read; the audit is incomplete (above)."
         body.append(f'<p id="clean">{clean}</p>')

@@ -45,7 +45,8 @@ def render_text(merged: dict[str, Any]) -> str:
         f"kimi-secret-scan merge: {s['keys']} distinct key(s) in {s['repositories_affected']} "
         f"of {s['audited']} audited repositories ({s['locations']} location(s))"
         + (f"; {s['failed']} could not be audited" if s["failed"] else "")
-        + (f"; {s['incomplete']} read incompletely" if s["incomplete"] else ""),
+        + (f"; {s['incomplete']} read incompletely" if s["incomplete"] else "")
+        + (f"; {s['conflicting']} report(s) not merged" if s.get("conflicting") else ""),
     ]
     if s["keys"]:
         kinds = ", ".join(f"{n} {kind}" for kind, n in s["kinds"].items())
@@ -94,6 +95,11 @@ def render_text(merged: dict[str, Any]) -> str:
 
 
 def _duplicate(dup: dict[str, Any]) -> str:
+    if dup.get("report"):
+        return (
+            f"not merged: {dup['target']} is another report of {dup['same_as']}, which "
+            f"{dup['report']} (named first) reports"
+        )
     return (
         f"named twice: {dup['target']} is the same target as {dup['same_as']} once "
         "normalised: audited once, as the latter"
@@ -188,7 +194,7 @@ def render_sarif(merged: dict[str, Any]) -> str:
                 # results is then not a clean organisation.
                 "invocations": [
                     {
-                        "executionSuccessful": not merged["failed"] and not merged["incomplete"],
+                        "executionSuccessful": bool(merged["summary"].get("complete", True)),
                         "toolExecutionNotifications": _notifications(merged),
                     }
                 ],
