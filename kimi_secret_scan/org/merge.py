@@ -81,9 +81,12 @@ def _well_formed(data: dict[str, Any]) -> bool:
     stats = data.get("stats", {})
     if not isinstance(stats, dict) or not isinstance(stats.get("complete", True), bool):
         return False
-    incomplete = stats.get("incomplete", [])
-    if not isinstance(incomplete, list) or not all(_scalars(i, "reason") for i in incomplete):
-        return False
+    for listed in ("incomplete", "skipped"):
+        items = stats.get(listed, [])
+        if not isinstance(items, list) or not all(
+            isinstance(i, dict) and _scalars(i, "path", "reason") for i in items
+        ):
+            return False
     for name in ("groups", "findings"):
         items = data.get(name, [])
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
@@ -148,6 +151,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     keys: dict[str, dict[str, Any]] = {}
     failed = []
     incomplete: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     audited = []
     for entry in sorted(targets.values(), key=lambda e: str(e["info"].get("name"))):
         info, data = entry["info"], entry["data"]
@@ -173,6 +177,12 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             incomplete.append(
                 {"repository": name, "unreadable": len(unread), "reason": str(first.get("reason"))}
             )
+        # Skipped by a choice (a size limit you set, a submodule, LFS accepted): not a gap,
+        # but said here as in the target's own report, so the merged one is not silent.
+        chosen = [s for s in (data.get("stats") or {}).get("skipped") or [] if s not in unread]
+        if chosen:
+            reason = str(chosen[0].get("reason"))
+            skipped.append({"repository": name, "skipped": len(chosen), "reason": reason})
         findings = data.get("findings") or []
         for g in data.get("groups") or []:
             sha = str(g.get("secret_sha256"))
@@ -244,6 +254,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             # disagree: the keys listed are then not all there may be.
             "complete": not failed and not incomplete and not conflicting,
             "duplicates": len(duplicates),
+            "skipped": len(skipped),
             "keys": len(merged_keys),
             "kinds": dict(sorted(kinds.items())),
             **verdicts,
@@ -254,6 +265,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         "failed": failed,
         "incomplete": incomplete,
         "duplicates": duplicates,
+        "skipped": skipped,
         "plan": plan(merged_keys),
     }
 

@@ -227,6 +227,11 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
             for p in merged.get("incomplete", [])
         )
         + "".join(_duplicate(d) for d in merged.get("duplicates", []))
+        + "".join(
+            f'<li class="skipped"><code>{_e(p["repository"])}</code>: {_e(p["skipped"])} '
+            f"item(s) not scanned, as asked ({_e(p['reason'])}); its report lists them</li>"
+            for p in merged.get("skipped", [])
+        )
     )
     body = [
         "<h1>Kimi / Moonshot key audit</h1>",
@@ -253,7 +258,8 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
         )
     if failed:
         body.append(
-            '<section id="failed"><h2>Could not be audited, not whole, or named twice</h2>'
+            '<section id="failed"><h2>Could not be audited, not whole, named twice, or skipped'
+            "</h2>"
             f"<ul>{failed}</ul>"
             "</section>"
         )

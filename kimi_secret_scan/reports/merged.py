@@ -86,6 +86,9 @@ def render_text(merged: dict[str, Any]) -> str:
     for dup in merged.get("duplicates", []):
         out.append("")
         out.append(_duplicate(dup))
+    for part in merged.get("skipped", []):
+        out.append("")
+        out.append(_skipped(part))
     if merged["keys"]:
         out.append("")
         out.append("Plan: revoke each key once, then purge each repository.")
@@ -106,6 +109,13 @@ def _duplicate(dup: dict[str, Any]) -> str:
     )
 
 
+def _skipped(part: dict[str, Any]) -> str:
+    return (
+        f"skipped: {part['repository']}: {part['skipped']} item(s) not scanned, as asked "
+        f"({part['reason']}); its report lists them"
+    )
+
+
 def _notifications(merged: dict[str, Any]) -> list[dict[str, Any]]:
     """What the audit did not do, as SARIF says what a scan skipped."""
     out = [
@@ -122,6 +132,7 @@ def _notifications(merged: dict[str, Any]) -> list[dict[str, Any]]:
         for p in merged["incomplete"]
     ]
     out += [("warning", "named-twice", _duplicate(d)) for d in merged.get("duplicates", [])]
+    out += [("note", "skipped", _skipped(p)) for p in merged.get("skipped", [])]
     return [
         {"level": level, "message": {"text": text}, "descriptor": {"id": kind}}
         for level, kind, text in out
