@@ -88,7 +88,7 @@ def test_a_blob_over_the_default_size_limit_leaves_history_and_audit_incomplete(
     ok = _audit(tmp_path, str(repo.path), "--max-file-size", "1000", out="accepted")
     assert ok.code == 0, ok.all
     # Accepted, and still said in the merged report, not only in the target's own.
-    assert f"skipped: {repo.path}: 1 item(s) not scanned, as asked (larger than" in ok.out
+    assert f"skipped: {repo.path}: 1 item(s), by a choice (larger than" in ok.out
 
 
 def test_two_repositories_that_once_normalised_looked_alike_are_both_audited(

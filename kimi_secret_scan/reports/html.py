@@ -229,7 +229,7 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
         + "".join(_duplicate(d) for d in merged.get("duplicates", []))
         + "".join(
             f'<li class="skipped"><code>{_e(p["repository"])}</code>: {_e(p["skipped"])} '
-            f"item(s) not scanned, as asked ({_e(p['reason'])}); its report lists them</li>"
+            f"item(s) skipped by a choice ({_e(p['reason'])}); its report lists them</li>"
             for p in merged.get("skipped", [])
         )
     )

@@ -111,7 +111,7 @@ def _duplicate(dup: dict[str, Any]) -> str:
 
 def _skipped(part: dict[str, Any]) -> str:
     return (
-        f"skipped: {part['repository']}: {part['skipped']} item(s) not scanned, as asked "
+        f"skipped: {part['repository']}: {part['skipped']} item(s), by a choice "
         f"({part['reason']}); its report lists them"
     )
 
