@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kimi_secret_scan import git, inert, remediation
+from kimi_secret_scan import gate_limits, git, inert, remediation
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
@@ -485,11 +485,14 @@ def run_history(
     allow_missing_lfs: bool = False,
     before_grouping: Callable[[ScanResult], None] | None = None,
     jobs: int | None = None,
+    size_limit_accepted: bool = False,
 ) -> HistoryReport:
     """The history audit of one repository: scan every reachable object, then group by key
     and attach refs and HEAD paths. Shared by `history` and the organisation audit, so both
     write the same report. `before_grouping` sees the findings first (--verify: each group
-    then shows its key's verdict)."""
+    then shows its key's verdict). A blob over a size limit nobody chose (the default) is
+    unread, as in the gates: the audit is then incomplete (exit 2 when nothing was found);
+    `size_limit_accepted` (a --max-file-size or `max-file-size` the user set) accepts it."""
     # What every ref and reflog leaves out (FETCH_HEAD, other worktrees' refs/bisect/*, …)
     # is walked with them, and located by its name.
     hidden = hidden_refs.find(root, selection.reflog) if not selection.revs else Hidden()
@@ -513,9 +516,12 @@ def run_history(
         # Names and identities too, as the gates read them for a push: the paths and
         # identities gathered while the objects were read, the refs asked after them.
         names = metadata.history_names(root, selection.rev_args(), source.names)
-        items = lfs.accepting(
-            itertools.chain(hidden.skipped, source.items(), names, hidden.names()),
-            allow_missing_lfs,
+        items = gate_limits.size_skips_unread(
+            lfs.accepting(
+                itertools.chain(hidden.skipped, source.items(), names, hidden.names()),
+                allow_missing_lfs,
+            ),
+            size_limit_accepted,
         )
         result = scanner("history", selection.describe(), items)
     finally:

@@ -236,7 +236,8 @@ def test_file_urls_local_paths_and_stdin(tmp_path: Path) -> None:
     data = json.loads(run.out)
     (only,) = data["keys"]
     assert sorted(r["repository"] for r in only["repositories"]) == sorted(
-        [str(local.path), str(bare.with_suffix(""))]  # a URL is named without `.git`
+        # A file:// URL is a path, named as written: `r` and `r.git` may be two repositories.
+        [str(local.path), str(bare)]
     )
     assert not (local.path / "kimi-secret-scan-audit").exists()
     # The mirrors hold the keys: the cache is this user's alone.

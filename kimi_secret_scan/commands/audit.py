@@ -15,6 +15,7 @@ from kimi_secret_scan.commands.merge import emit, format_option, output_option
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.org import merge, run, seal, targets
 from kimi_secret_scan.org.mirror_paths import default_cache
+from kimi_secret_scan.redaction import redact_text
 
 
 def _specs(given: tuple[str, ...], targets_file: str | None) -> list[str]:
@@ -152,13 +153,23 @@ def command(
     specs = _specs(target_args, targets_file)
     if not specs:
         raise click.UsageError("no targets: name them, or use --targets FILE")
-    everything = targets.unique(targets.parse(spec) for spec in specs)
+    parsed: list[targets.Target] = []
+    invalid: list[tuple[str, str]] = []
+    for spec in specs:
+        try:
+            parsed.append(targets.parse(spec))
+        except ScanError as exc:
+            # This target fails (said, exit 2 at the end); the others are still audited.
+            invalid.append((spec, str(exc)))
+    everything, also_named = targets.deduplicate(parsed)
     chosen_shard = targets.parse_shard(shard) if shard else targets.shard_from_ci(os.environ)
     selected = targets.select(everything, chosen_shard)
     if chosen_shard:
         k, n = chosen_shard
+        invalid = [(spec, e) for spec, e in invalid if targets.spec_shard(spec, n) == k]
         click.echo(
-            f"kimi-secret-scan audit: shard {k}/{n}: {len(selected)} of {len(everything)} targets",
+            f"kimi-secret-scan audit: shard {k}/{n}: {len(selected) + len(invalid)} of "
+            f"{len(everything) + len(invalid)} targets",
             err=True,
         )
     local = [t for t in everything if t.path is not None]
@@ -203,12 +214,25 @@ def command(
             max_file_size,
             verify,
             inline_allows,
+            tuple(also_named.get(t.key, ())),
         )
         for t in selected
     ]
+    for t in selected:
+        for other in also_named.get(t.key, ()):
+            line = f"kimi-secret-scan audit: {other}: the same target as {t.name}, audited once"
+            click.echo(redact_text(merge.printable(line)), err=True)
     live = run.wants_live() if progress is None else progress
-    display = run.Display(len(job_list), live)
-    outcomes = run.run(job_list, jobs or os.cpu_count() or 1, display) if job_list else []
+    display = run.Display(len(job_list) + len(invalid), live)
+    refused = [run.write_invalid(outdir.absolute(), spec, error) for spec, error in invalid]
+    for outcome in refused:
+        display.finished(outcome)
+    if job_list:
+        outcomes = run.run(job_list, jobs or os.cpu_count() or 1, display)
+    else:
+        outcomes = []
+        display.close()
+    outcomes = [*refused, *outcomes]
     for o in outcomes:
         if Path(o.output).is_symlink():
             # Never written as a link (outfile refuses to): one planted there is not ours.

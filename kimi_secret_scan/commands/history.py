@@ -140,6 +140,10 @@ def command(
         allow_missing_lfs=opts.allow_missing_lfs,
         before_grouping=opts.verify_keys,
         jobs=jobs,
+        # As in the gates: a limit the user set (not the audited repository's own) accepts
+        # the blobs over it; over the default one, the audit is incomplete.
+        size_limit_accepted=opts.max_file_size_option is not None
+        or bool(opts.config and opts.config.max_file_size_set),
     )
     # Said in every format, as the skips are: what was not applied, and how to apply it.
     report.result.stats.skipped.extend(left_out)

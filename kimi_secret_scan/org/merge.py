@@ -52,11 +52,41 @@ def _strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
+_SCALAR = (str, int, float, bool, type(None))
+
+
+def _scalars(item: object, *fields: str) -> bool:
+    """`item` is a dict (or null) whose `fields` are a string, a number, a boolean or null."""
+    if item is None:
+        return True
+    return isinstance(item, dict) and all(isinstance(item.get(f), _SCALAR) for f in fields)
+
+
+def _count(value: object) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+
+
 def _well_formed(data: dict[str, Any]) -> bool:
-    """The fields merge reads have the types our reports give them (a report is input: it
-    may come from an artifact anyone could upload)."""
-    if not isinstance(data.get("target", {}), dict):
+    """Every field merge and its renderers read has the type our reports give it (a report
+    is input: it may come from an artifact anyone could upload). Checked here, on load, so
+    that a crafted file is refused naming it, in every format alike, rather than crashing
+    one renderer after the others ran."""
+    target = data.get("target", {})
+    if not isinstance(target, dict) or not _scalars(data, "error", "tool", "mode"):
         return False
+    if not _scalars(target, "name", "key", "default_branch", "unreadable_reason"):
+        return False
+    if not _count(target.get("unreadable")) or not _strings(target.get("also_named", [])):
+        return False
+    stats = data.get("stats", {})
+    if not isinstance(stats, dict) or not isinstance(stats.get("complete", True), bool):
+        return False
+    for listed in ("incomplete", "skipped"):
+        items = stats.get(listed, [])
+        if not isinstance(items, list) or not all(
+            isinstance(i, dict) and _scalars(i, "path", "reason") for i in items
+        ):
+            return False
     for name in ("groups", "findings"):
         items = data.get(name, [])
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
@@ -64,7 +94,21 @@ def _well_formed(data: dict[str, Any]) -> bool:
     for g in data.get("groups", []):
         if not all(_strings(g.get(field, [])) for field in ("refs", "head_paths")):
             return False
-        if not isinstance(g.get("first_appearance") or {}, dict):
+        scalars = ("secret_sha256", "key", "key_kind", "rule", "default_branch", "in_head")
+        if not _scalars(g, *scalars, "on_default_branch", "reflog_only"):
+            return False
+        if not _scalars(g.get("first_appearance"), "path", "line", "commit", "date"):
+            return False
+        removed = g.get("removed")
+        # The renderers name the commit and the date of a removal.
+        if removed is not None and not (
+            _scalars(removed, "commit", "date") and {"commit", "date"} <= set(removed)
+        ):
+            return False
+    for f in data.get("findings", []):
+        if not _scalars(f, "secret_sha256", "path", "commit", "date", "note"):
+            return False
+        if not all(_count(f.get(n)) for n in ("line", "column")):
             return False
     return True
 
@@ -73,7 +117,10 @@ def _verdict(entries: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     best: dict[str, Any] | None = None
     for entry in entries:
         v = entry.get("verification")
-        if not isinstance(v, dict) or v.get("status") not in _VERDICT_RANK:
+        # A verdict this tool did not write (another status, or not a string) is no verdict.
+        if not isinstance(v, dict) or not isinstance(v.get("status"), str):
+            continue
+        if v["status"] not in _VERDICT_RANK:
             continue
         if best is None or _VERDICT_RANK[v["status"]] > _VERDICT_RANK[best["status"]]:
             best = {"status": v["status"], "reason": v.get("reason"), "host": v.get("host")}
@@ -83,13 +130,28 @@ def _verdict(entries: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
 def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     """The merged report (a plain dict: every renderer reads the same thing)."""
     targets: dict[str, dict[str, Any]] = {}
+    # Other spellings of a target, audited once under the name kept: said, never dropped.
+    duplicates: list[dict[str, Any]] = []
     for path, data in reports:
         info = data.get("target") or {"name": path.stem, "key": str(path.resolve())}
-        # The same target twice (an overlapping rerun): the first file named wins.
-        targets.setdefault(str(info.get("key") or info.get("name")), {"info": info, "data": data})
+        # The same target twice (an overlapping rerun): the first file named wins, and a
+        # second report that says anything else is said (an artifact anyone could upload
+        # must not take a target's place unseen).
+        first = targets.setdefault(
+            str(info.get("key") or info.get("name")), {"info": info, "data": data, "path": path}
+        )
+        if first["data"] is not data and first["data"] != data:
+            duplicates.append(
+                {
+                    "target": str(path),
+                    "same_as": str(first["info"].get("name")),
+                    "report": str(first["path"]),
+                }
+            )
     keys: dict[str, dict[str, Any]] = {}
     failed = []
     incomplete: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     audited = []
     for entry in sorted(targets.values(), key=lambda e: str(e["info"].get("name"))):
         info, data = entry["info"], entry["data"]
@@ -98,6 +160,9 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             failed.append({"repository": name, "error": str(data["error"])})
             continue
         audited.append(name)
+        for other in info.get("also_named") or []:
+            duplicates.append({"target": other, "same_as": name})
+        unread = (data.get("stats") or {}).get("incomplete") or []
         if info.get("unreadable"):
             incomplete.append(
                 {
@@ -106,6 +171,18 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
                     "reason": str(info.get("unreadable_reason")),
                 }
             )
+        elif unread or (data.get("stats") or {}).get("complete") is False:
+            # A plain `history --format json` report that could not read everything.
+            first = unread[0] if unread else {}
+            incomplete.append(
+                {"repository": name, "unreadable": len(unread), "reason": str(first.get("reason"))}
+            )
+        # Skipped by a choice (a size limit you set, a submodule, LFS accepted): not a gap,
+        # but said here as in the target's own report, so the merged one is not silent.
+        chosen = [s for s in (data.get("stats") or {}).get("skipped") or [] if s not in unread]
+        if chosen:
+            reason = str(chosen[0].get("reason"))
+            skipped.append({"repository": name, "skipped": len(chosen), "reason": reason})
         findings = data.get("findings") or []
         for g in data.get("groups") or []:
             sha = str(g.get("secret_sha256"))
@@ -141,6 +218,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
                 }
             )
     merged_keys = list(keys.values())
+    conflicting = [d for d in duplicates if d.get("report")]
     for key in merged_keys:
         key["verification"] = _verdict(key.pop("_verdicts"))
         key["repositories"].sort(key=_first_date)
@@ -169,6 +247,14 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             "audited": len(audited),
             "failed": len(failed),
             "incomplete": len(incomplete),
+            # A second report of a target that says something else, not merged: which of
+            # the two is right is not known.
+            "conflicting": len(conflicting),
+            # False when a target was not audited or not read whole, or two reports of it
+            # disagree: the keys listed are then not all there may be.
+            "complete": not failed and not incomplete and not conflicting,
+            "duplicates": len(duplicates),
+            "skipped": len(skipped),
             "keys": len(merged_keys),
             "kinds": dict(sorted(kinds.items())),
             **verdicts,
@@ -178,6 +264,8 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         "keys": merged_keys,
         "failed": failed,
         "incomplete": incomplete,
+        "duplicates": duplicates,
+        "skipped": skipped,
         "plan": plan(merged_keys),
     }
 
@@ -227,7 +315,10 @@ def printable(value: Any) -> Any:
 
 def exit_code(merged: dict[str, Any]) -> int:
     """2 when a target could not be audited or read whole (what was not read may hold a key:
-    never reported as done, even beside keys found elsewhere), else 1 with keys, else 0."""
+    never reported as done, even beside keys found elsewhere), or two reports of a target
+    disagree (the one not merged may hold a key), else 1 with keys, else 0."""
+    if not merged["summary"].get("complete", True):
+        return 2
     if merged["summary"]["failed"] or merged["summary"]["incomplete"]:
         return 2
     return 1 if merged["summary"]["keys"] else 0

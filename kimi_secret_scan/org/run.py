@@ -16,6 +16,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import sys
@@ -56,6 +57,9 @@ class Job:
     # --inline-allows: apply the targets' inline allow comments (else each key one covers is
     # reported, with a note saying so).
     inline_allows: bool = False
+    # Other spellings in the list that normalise to this target (`Target.shown`): audited
+    # once, and said in its report, so that a merge of the reports says it too.
+    also_named: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,7 @@ def fingerprint(root: Path, job: Job) -> str:
         "max_file_size": job.max_file_size,
         "verify": job.verify,
         "inline_allows": job.inline_allows,
+        "also_named": list(job.also_named),  # said in the report: a new list writes it again
         # The files' contents, not their names: an edited configuration is another setting.
         "config": _digest_of(job.config_file),
         "baseline": _digest_of(job.baseline_file),
@@ -177,9 +182,30 @@ def _digest_of(name: str | None) -> str | None:
     return hashlib.sha256(Path(name).read_bytes()).hexdigest() if name else None
 
 
-def _target_info(target: Target) -> dict[str, Any]:
+def _target_info(target: Target, also_named: tuple[str, ...] = ()) -> dict[str, Any]:
     # The normalised key has no password; `spec` is not written (it may hold a token).
-    return {"name": target.name, "key": target.key, "url": target.url is not None}
+    info = {"name": target.name, "key": target.key, "url": target.url is not None}
+    return {**info, "also_named": list(also_named)} if also_named else info
+
+
+def write_invalid(outdir: Path, spec: str, error: str) -> Outcome:
+    """A target git must not see (or that is no URL at all): not audited, and written as a
+    failed target's report, so that the run, and a merge of the shards' reports, exit 2
+    naming it while the other targets are audited."""
+    # The spec as given, but for what may be a credential before a host (`//token@`).
+    name = re.sub(r"(?<=//)[^/@]*@", "…@", spec)
+    error = error.removeprefix(f"{spec}: ")
+    digest = hashlib.sha256(spec.encode("utf-8", "surrogateescape")).hexdigest()
+    output = outdir / f"invalid-target-{digest[:12]}.json"
+    data = {
+        "tool": "kimi-secret-scan",
+        "version": __version__,
+        "mode": MODE,
+        "target": {"name": name, "key": f"invalid:{digest}", "url": False},
+        "error": error,
+    }
+    _write(output, data)
+    return Outcome(name, "failed", error=error, output=str(output))
 
 
 def _write(
@@ -229,7 +255,7 @@ def work(job: Job) -> Outcome:
         "tool": "kimi-secret-scan",
         "version": __version__,
         "mode": MODE,
-        "target": _target_info(target),
+        "target": _target_info(target, job.also_named),
         "error": error,
     }
     try:
@@ -303,6 +329,10 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         _Meter(report),
         before_grouping=opts.verify_keys,
         jobs=1,  # the repositories are already audited in parallel, one per worker
+        # --max-file-size, or `max-file-size` in --config: the user's; else the default's
+        # skips leave the target incomplete, as in `history`.
+        size_limit_accepted=job.max_file_size is not None
+        or bool(opts.config and opts.config.max_file_size_set),
     )
     data = history_json.render_dict(result, show_secrets=False)
     branch = timeline.default_branch(root)
@@ -312,7 +342,7 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         entry["removed"] = timeline.removal(root, g, branch) if branch else None
     unread = [sk for sk in result.result.stats.skipped if sk.unreadable]
     data["target"] = {
-        **_target_info(target),
+        **_target_info(target, job.also_named),
         "default_branch": branch,
         "tips": tips,
         # What could not be read may hold a key: the merge reports the target as incomplete.
@@ -361,7 +391,9 @@ class Display:
                     " (unchanged since the last run)" if outcome.status == "unchanged" else ""
                 )
                 if outcome.unreadable:
-                    what += f"; INCOMPLETE: {outcome.unreadable} object(s) could not be read"
+                    what += (
+                        f"; INCOMPLETE: {outcome.unreadable} object(s) could not be read or scanned"
+                    )
                 if outcome.note:
                     what += f"; {outcome.note}"
             self._clear()

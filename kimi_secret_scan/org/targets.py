@@ -58,6 +58,21 @@ class Target:
         """This target's shard, 1..total."""
         return int(self.digest[:16], 16) % total + 1
 
+    @property
+    def shown(self) -> str:
+        """The target as given, for saying it was named twice: with no password, no http(s)
+        user (often a token) and no query or fragment (which may hold one)."""
+        if self.url is None or "://" not in self.spec:
+            return self.spec  # a path, or `user@host:path` (no password in that form)
+        parts = urlsplit(self.spec)
+        netloc = parts.hostname or ""
+        if parts.username and parts.scheme.lower() not in ("http", "https"):
+            netloc = f"{parts.username}@{netloc}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        hidden = ("…" if parts.query else "", "…" if parts.fragment else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, *hidden))
+
 
 def is_url(spec: str) -> bool:
     return "://" in spec or "::" in spec or _scp_like(spec) is not None
@@ -94,7 +109,12 @@ def parse(spec: str, cwd: Path | None = None) -> Target:
         spec_url = f"ssh://{user}{match['host']}/{match['path'].lstrip('/')}"
     else:
         spec_url = spec
-    parts = urlsplit(spec_url)
+    try:
+        parts = urlsplit(spec_url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        # `ssh://[-oProxyCommand=…]/x`, `ssh://h:-o…/y`: this target fails, not the audit.
+        raise ScanError(f"{spec}: not a valid URL") from None
     scheme = parts.scheme.lower()
     if scheme not in URL_SCHEMES:
         raise ScanError(
@@ -113,7 +133,11 @@ def parse(spec: str, cwd: Path | None = None) -> Target:
         netloc = f"{parts.username}@{netloc}"
     if parts.port:
         netloc += f":{parts.port}"
-    clean = parts.path.rstrip("/").removesuffix(".git").rstrip("/")
+    clean = parts.path.rstrip("/")
+    if scheme != "file":
+        # On a hosting service `r` and `r.git` are one repository. A file:// path is read as
+        # written (`r` and `r.git` may be two repositories side by side), as a local path is.
+        clean = clean.removesuffix(".git").rstrip("/")
     key = urlunsplit((scheme, netloc, clean, "", ""))
     return Target(spec, spec, None, key)
 
@@ -130,10 +154,27 @@ def read_list(lines: Iterable[str]) -> list[str]:
 
 def unique(targets: Iterable[Target]) -> list[Target]:
     """The same repository named twice (a trailing slash, `.git`) is audited once."""
+    return deduplicate(targets)[0]
+
+
+def deduplicate(targets: Iterable[Target]) -> tuple[list[Target], dict[str, list[str]]]:
+    """`unique`, and for each target kept (by key) the other spellings that named it
+    (`shown`), so that a target left out as the same as another is said, never silent: two
+    spellings may still be two repositories (`host:srv/r` and `host:/srv/r` on a server)."""
     seen: dict[str, Target] = {}
+    also: dict[str, list[str]] = {}
     for t in targets:
-        seen.setdefault(t.key, t)
-    return list(seen.values())
+        first = seen.setdefault(t.key, t)
+        if first is not t and t.spec != first.spec and t.shown not in also.get(t.key, []):
+            also.setdefault(t.key, []).append(t.shown)
+    return list(seen.values()), also
+
+
+def spec_shard(spec: str, total: int) -> int:
+    """The shard of a target that could not be parsed (it has no key): by its text, so
+    exactly one shard reports it."""
+    digest = hashlib.sha256(spec.encode("utf-8", "surrogateescape")).hexdigest()
+    return int(digest[:16], 16) % total + 1
 
 
 def parse_shard(text: str) -> tuple[int, int]:

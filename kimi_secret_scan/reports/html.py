@@ -170,6 +170,19 @@ def _key_section(key: dict[str, Any], start: dt.datetime, now: dt.datetime) -> s
     )
 
 
+def _duplicate(d: dict[str, Any]) -> str:
+    if d.get("report"):
+        return (
+            f'<li class="duplicate"><code>{_e(d["target"])}</code>: another report of '
+            f"<code>{_e(d['same_as'])}</code>, not merged (named first: "
+            f"<code>{_e(d['report'])}</code>)</li>"
+        )
+    return (
+        f'<li class="duplicate"><code>{_e(d["target"])}</code>: the same target as '
+        f"<code>{_e(d['same_as'])}</code> once normalised: audited once, as the latter</li>"
+    )
+
+
 def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
     s = merged["summary"]
@@ -190,6 +203,10 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
     ]
     if s["failed"]:
         cards.append(("failed", s["failed"], "could not be audited"))
+    if s.get("incomplete"):
+        cards.append(("incomplete", s["incomplete"], "read incompletely"))
+    if s.get("conflicting"):
+        cards.append(("conflicting", s["conflicting"], "reports not merged"))
     card_html = "".join(
         f'<div class="card" id="count-{name}"><b>{_e(value)}</b>{_e(text)}</div>'
         for name, value, text in cards
@@ -199,13 +216,22 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
     checklist = "".join(
         f'<li><label><input type="checkbox"> {_e(step)}</label></li>' for step in steps
     )
-    failed = "".join(
-        f'<li class="failed"><code>{_e(f["repository"])}</code>: {_e(f["error"])}</li>'
-        for f in merged["failed"]
-    ) + "".join(
-        f'<li class="failed"><code>{_e(p["repository"])}</code>: {_e(p["unreadable"])} '
-        f"object(s) could not be read ({_e(p['reason'])})</li>"
-        for p in merged.get("incomplete", [])
+    failed = (
+        "".join(
+            f'<li class="failed"><code>{_e(f["repository"])}</code>: {_e(f["error"])}</li>'
+            for f in merged["failed"]
+        )
+        + "".join(
+            f'<li class="failed"><code>{_e(p["repository"])}</code>: {_e(p["unreadable"])} '
+            f"object(s) could not be read or scanned ({_e(p['reason'])})</li>"
+            for p in merged.get("incomplete", [])
+        )
+        + "".join(_duplicate(d) for d in merged.get("duplicates", []))
+        + "".join(
+            f'<li class="skipped"><code>{_e(p["repository"])}</code>: {_e(p["skipped"])} '
+            f"item(s) skipped by a choice ({_e(p['reason'])}); its report lists them</li>"
+            for p in merged.get("skipped", [])
+        )
     )
     body = [
         "<h1>Kimi / Moonshot key audit</h1>",
@@ -232,7 +258,9 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
         )
     if failed:
         body.append(
-            f'<section id="failed"><h2>Could not be audited, or not whole</h2><ul>{failed}</ul>'
+            '<section id="failed"><h2>Could not be audited, not whole, named twice, or skipped'
+            "</h2>"
+            f"<ul>{failed}</ul>"
             "</section>"
         )
     if merged["keys"]:
@@ -245,7 +273,11 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
         )
     body.extend(_key_section(k, start, now) for k in merged["keys"])
     if not merged["keys"]:
-        body.append('<p id="clean">No Kimi keys found.</p>')
+        clean = "No Kimi keys found."
+        if not s.get("complete", True):
+            # Not "clean": what was not audited or read may hold one.
+            clean = "No Kimi keys found in what was read; the audit is incomplete (above)."
+        body.append(f'<p id="clean">{clean}</p>')
     return (
         "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -45,7 +45,8 @@ def render_text(merged: dict[str, Any]) -> str:
         f"kimi-secret-scan merge: {s['keys']} distinct key(s) in {s['repositories_affected']} "
         f"of {s['audited']} audited repositories ({s['locations']} location(s))"
         + (f"; {s['failed']} could not be audited" if s["failed"] else "")
-        + (f"; {s['incomplete']} read incompletely" if s["incomplete"] else ""),
+        + (f"; {s['incomplete']} read incompletely" if s["incomplete"] else "")
+        + (f"; {s['conflicting']} report(s) not merged" if s.get("conflicting") else ""),
     ]
     if s["keys"]:
         kinds = ", ".join(f"{n} {kind}" for kind, n in s["kinds"].items())
@@ -80,14 +81,62 @@ def render_text(merged: dict[str, Any]) -> str:
         out.append("")
         out.append(
             f"incomplete: {part['repository']}: {part['unreadable']} object(s) could not be "
-            f"read ({part['reason']})"
+            f"read or scanned ({part['reason']})"
         )
+    for dup in merged.get("duplicates", []):
+        out.append("")
+        out.append(_duplicate(dup))
+    for part in merged.get("skipped", []):
+        out.append("")
+        out.append(_skipped(part))
     if merged["keys"]:
         out.append("")
         out.append("Plan: revoke each key once, then purge each repository.")
         for n, step in enumerate(merged["plan"]["revoke"] + merged["plan"]["purge"], 1):
             out.append(f"  {n}. {step}")
     return "\n".join(out) + "\n"
+
+
+def _duplicate(dup: dict[str, Any]) -> str:
+    if dup.get("report"):
+        return (
+            f"not merged: {dup['target']} is another report of {dup['same_as']}, which "
+            f"{dup['report']} (named first) reports"
+        )
+    return (
+        f"named twice: {dup['target']} is the same target as {dup['same_as']} once "
+        "normalised: audited once, as the latter"
+    )
+
+
+def _skipped(part: dict[str, Any]) -> str:
+    return (
+        f"skipped: {part['repository']}: {part['skipped']} item(s), by a choice "
+        f"({part['reason']}); its report lists them"
+    )
+
+
+def _notifications(merged: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the audit did not do, as SARIF says what a scan skipped."""
+    out = [
+        ("error", "failed", f"could not be audited: {f['repository']}: {f['error']}")
+        for f in merged["failed"]
+    ]
+    out += [
+        (
+            "error",
+            "incomplete",
+            f"incomplete: {p['repository']}: {p['unreadable']} object(s) could not be read or "
+            f"scanned ({p['reason']})",
+        )
+        for p in merged["incomplete"]
+    ]
+    out += [("warning", "named-twice", _duplicate(d)) for d in merged.get("duplicates", [])]
+    out += [("note", "skipped", _skipped(p)) for p in merged.get("skipped", [])]
+    return [
+        {"level": level, "message": {"text": text}, "descriptor": {"id": kind}}
+        for level, kind, text in out
+    ]
 
 
 def render_json(merged: dict[str, Any]) -> str:
@@ -152,6 +201,14 @@ def render_sarif(merged: dict[str, Any]) -> str:
             {
                 "tool": sarif.tool(list(rules.values())),
                 "results": results,
+                # A target not audited, or not read whole, is said here: a SARIF with no
+                # results is then not a clean organisation.
+                "invocations": [
+                    {
+                        "executionSuccessful": bool(merged["summary"].get("complete", True)),
+                        "toolExecutionNotifications": _notifications(merged),
+                    }
+                ],
             }
         ],
     }
