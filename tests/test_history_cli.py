@@ -249,6 +249,7 @@ def test_the_audited_repositorys_own_invalid_configuration_does_not_stop_the_aud
     [note] = data["stats"]["skipped"]
     assert note["path"] == name
     assert "own configuration, not applied" in note["reason"]
+    assert "it is not valid" in note["reason"]
     # Yours (the checkout you run it from, auditing another repository): an error.
     other = GitRepo(tmp_path / "other")
     other.commit_file("a.txt", "a\n")

@@ -251,7 +251,10 @@ def _without_the_audited_repositorys_own(
     if own_config:
         assert source is not None
         path = config_file.shown(source)
-        left.append(Skipped(path, why.format(what="configuration", option="--config", path=path)))
+        said = why.format(what="configuration", option="--config", path=path)
+        if unparsed is not None:
+            said += f" (as it is, it is not valid: {unparsed[1]})"  # not read for this run
+        left.append(Skipped(path, said))
     if own_baseline:
         path = config_file.shown(baseline)
         left.append(Skipped(path, why.format(what="baseline", option="--baseline", path=path)))
