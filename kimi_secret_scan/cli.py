@@ -11,12 +11,13 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from kimi_secret_scan import __version__, inert, record, suppressions
-from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
+from kimi_secret_scan import __version__, inert, record, repo_paths, suppressions
+from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config, discovered_file
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ExitCode, ScanError
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter
@@ -365,8 +366,15 @@ def report_targets(values: tuple[str, ...], output_file: str | None) -> list[Rep
     return targets
 
 
-def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the shared options; the command receives them as one `opts: ScanOptions`."""
+def scan_options(
+    command: Callable[..., Any], *, unparsed_config: bool = False
+) -> Callable[..., Any]:
+    """Add the shared options; the command receives them as one `opts: ScanOptions`.
+
+    `unparsed_config` (history): a configuration found at the root that cannot be read
+    does not stop the command here; it runs with the defaults and receives
+    `unparsed_config=(path, error)` (else None), and decides: a repository's own file does
+    not apply to an audit of it, so it is not parsed for it either."""
 
     @functools.wraps(command)
     def wrapper(
@@ -393,21 +401,44 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
             raise click.UsageError("--baseline and --no-baseline exclude each other")
         context = click.get_current_context(silent=True)
         sink = context.find_object(ResultSink) if context else None
+        unparsed: tuple[Path, ScanError] | None = None
         try:
-            opts = configure(
-                output_format,
-                output_file,
-                show_secrets,
-                config_file,
-                not no_config,
-                baseline_file,
-                not no_baseline,
-                min_confidence,
-                sink,
-                reports,
-                verbose,
-                quiet,
-            )
+            try:
+                opts = configure(
+                    output_format,
+                    output_file,
+                    show_secrets,
+                    config_file,
+                    not no_config,
+                    baseline_file,
+                    not no_baseline,
+                    min_confidence,
+                    sink,
+                    reports,
+                    verbose,
+                    quiet,
+                )
+            except ScanError as exc:
+                found = None
+                if unparsed_config and config_file is None and not no_config and sink is None:
+                    found = discovered_file(repo_paths.find_root())
+                if found is None:
+                    raise
+                opts = configure(
+                    output_format,
+                    output_file,
+                    show_secrets,
+                    None,
+                    False,
+                    baseline_file,
+                    not no_baseline,
+                    min_confidence,
+                    sink,
+                    reports,
+                    verbose,
+                    quiet,
+                )
+                unparsed = (found, exc)
             if verify:
                 from kimi_secret_scan import verify as verifier
 
@@ -419,6 +450,8 @@ def scan_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"kimi-secret-scan: error: {message}", err=True)
             sys.exit(ExitCode.ERROR)
         opts.config_given = config_file is not None
+        if unparsed_config:
+            kwargs["unparsed_config"] = unparsed
         opts.allow_missing_lfs = bool(kwargs.pop("allow_missing_lfs", False))
         opts.max_file_size_option = kwargs.get("max_file_size")
         if "max_file_size" in kwargs and kwargs["max_file_size"] is None:

@@ -307,6 +307,14 @@ def discover(root: Path) -> Config:
     return Config(root=root)
 
 
+def discovered_file(root: Path) -> Path | None:
+    """The file `discover` would read at `root` (None: none there), without reading it."""
+    for name in (DEDICATED_FILE, PYPROJECT):
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
 def load(root: Path, config_file: str | None = None, use_config: bool = True) -> Config:
     if config_file is not None:
         path = Path(config_file)

@@ -135,6 +135,9 @@ class Finding:
     # The other provider the key's context names with nothing tying it to Kimi
     # (`OPENAI_BASE_URL=https://api.openai.com/v1`): --verify does not send such a key.
     other_vendor: str | None = field(default=None, compare=False)
+    # Found in a piece of a container (unpack/): the outermost container's path, the file a
+    # plan or a code-scanning alert names (`path` is then `bundle.zip!app/.env`).
+    container: str | None = field(default=None, compare=False)
 
     def __init__(
         self,
@@ -152,6 +155,7 @@ class Finding:
         encoding: str | None = None,
         verification: Verdict | None = None,
         other_vendor: str | None = None,
+        container: str | None = None,
     ) -> None:
         record.assign(
             self,
@@ -169,7 +173,22 @@ class Finding:
             encoding=encoding,
             verification=verification,
             other_vendor=other_vendor,
+            container=container,
         )
+
+    @property
+    def member(self) -> str | None:
+        """Where in its container the key is (`app/.env` of `bundle.zip!app/.env`); None for
+        a key in a file itself, or when `path` no longer names the container (a source
+        that relocated the finding)."""
+        if self.container and self.path.startswith(self.container + "!"):
+            return self.path[len(self.container) + 1 :]
+        return None
+
+    @property
+    def file(self) -> str:
+        """The file of the repository that holds the key: the container for a member."""
+        return self.container if self.member is not None and self.container else self.path
 
     @property
     def secret_sha256(self) -> str:

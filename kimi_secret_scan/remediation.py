@@ -169,6 +169,9 @@ class Leak:
     places: list[tuple[str, int]] = field(default_factory=list)  # (path, line), in order
     commits: list[str] = field(default_factory=list)  # full ids, in commit order
     roots: set[str] = field(default_factory=set)  # those of `commits` with no parent
+    # A place inside a container (`bundle.zip!app/.env`) -> the container file: what a
+    # command names (no git command knows a member path).
+    containers: dict[str, str] = field(default_factory=dict)
 
     def __init__(
         self,
@@ -178,6 +181,7 @@ class Leak:
         places: list[tuple[str, int]] | None = None,
         commits: list[str] | None = None,
         roots: set[str] | None = None,
+        containers: dict[str, str] | None = None,
     ) -> None:
         self.shown = shown
         self.kind = kind
@@ -185,6 +189,7 @@ class Leak:
         self.places = [] if places is None else places
         self.commits = [] if commits is None else commits
         self.roots = set() if roots is None else roots
+        self.containers = {} if containers is None else containers
 
     @property
     def paths(self) -> list[str]:
@@ -204,6 +209,8 @@ def leaks_from(findings: Sequence[Finding], show_secrets: bool) -> list[Leak]:
             )
         if (f.path, f.line) not in leak.places:
             leak.places.append((f.path, f.line))
+        if f.member is not None:
+            leak.containers[f.path] = f.file
         if f.commit and f.commit.sha and f.commit.sha not in leak.commits:
             leak.commits.append(f.commit.sha)
             if f.commit.parents == ():
@@ -230,6 +237,7 @@ _SECRETS_NAMES = {".env", ".envrc", ".secrets", ".netrc", "secrets.toml", "secre
 _SECRETS_NAMES |= {"secrets.yaml", "secrets.yml", "secrets.ini"}
 
 CODE, SECRETS, EXAMPLE, MESSAGE, NAME = "code", "secrets", "example", "message", "name"
+_ARCHIVE = "archive"  # a file inside a container: the container is what is fixed and staged
 _KEYED = "keyed"  # a file whose own name holds a key (no command can name it unredacted)
 # Where the gates report what is not a file's content (sources/metadata.py): a commit's or a
 # tag's message, header lines and people, notes (reworded with the commit), and the names of
@@ -305,11 +313,18 @@ def file_steps(
     root); `then` ends each step ("commit", "stage the edit", ...); `rotated`: the keys were
     published, so a secrets file gets the new key, not the old value."""
     groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: [], NAME: [], _KEYED: []}
+    groups[_ARCHIVE] = []
+    members: dict[str, list[str]] = {}  # container -> its members that hold a key
     env_vars: list[str] = []
     for leak in leaks:
-        for path in leak.paths:
-            kind = file_kind(path)
-            if kind in (CODE, SECRETS, EXAMPLE) and redact_text(path) != path:
+        for place in leak.paths:
+            path = leak.containers.get(place, place)
+            kind = _ARCHIVE if place in leak.containers else file_kind(path)
+            if kind == _ARCHIVE:
+                inside = members.setdefault(path, [])
+                if place not in inside:
+                    inside.append(place)
+            if kind in (CODE, SECRETS, EXAMPLE, _ARCHIVE) and redact_text(path) != path:
                 # The file's name holds a key too (in any spelling the detectors read): it
                 # is printed redacted, so a command naming it could not be pasted.
                 kind = _KEYED
@@ -341,6 +356,18 @@ def file_steps(
                 f"the new name to .gitignore and `git rm --cached` it); then {then}."
             ]
         )
+    archives = groups[_ARCHIVE]
+    if archives:
+        held = _listed([m for a in archives for m in members[a]])
+        text = (
+            f"In {_listed(archives)} (the key is in {held}): a file inside an archive is "
+            "fixed in the archive: build it again without the key (leave the secrets file "
+            "out, or read the key from the environment)"
+        )
+        if commands:
+            steps.append([f"{text}; then {then}:", f"$ {_git(archives)} add -- {_paths(archives)}"])
+        else:
+            steps.append([f"{text}; then {then}."])
     code = groups[CODE]
     if code:
         text = (
@@ -611,7 +638,8 @@ def _comment_lines(
     lines = []
     for leak in leaks:
         for path, line in leak.places:
-            comment = allow_comment(path)
+            # A file inside an archive: no comment is added there without building it again.
+            comment = None if path in leak.containers else allow_comment(path)
             if comment is None:
                 continue
             text, before = comment

@@ -776,3 +776,117 @@ def test_a_configuration_linked_inside_the_base_commit_is_read_through_its_link(
     run = gate_run("range", work, base, "--no-new-suppressions", "--format", "json")
     assert run.code == 0, run.all
     assert report(run)["suppressed"] == [] and report(run)["stats"]["suppressed"] == 1
+
+
+# --- the hooks: what the staged change's own suppressions hide (round-6 review A #11) --------
+
+
+def stage_suppression(work: GitRepo, how: str, key: str) -> str:
+    """`suppress`, staged and not committed: the change the pre-commit hook sees."""
+    head = work.head()
+    kind = suppress(work, how, key)
+    work.git("reset", "-q", "--soft", head)
+    return kind
+
+
+@pytest.mark.parametrize("how", SUPPRESSIONS)
+def test_staged_says_a_suppression_the_change_adds_in_every_format(
+    tmp_path: Path, how: str
+) -> None:
+    """A staged `exclude` (or any suppression the staged change adds) hid a staged key with
+    only "1 allowed": JSON `suppressed: []`, no GitHub warning, where `range` said it."""
+    key = moonshot_key()
+    work = GitRepo(tmp_path / "work")
+    work.commit_file("README.md", "hello\n", "base")
+    kind = stage_suppression(work, how, key)
+
+    run = run_cli("staged", "--format", "json", cwd=work.path)
+    assert run.code == 0, run.all  # reported, not failing, by default
+    [hidden] = [h for h in report(run)["suppressed"] if h["path"] == "app.py"]
+    assert hidden["kind"] == kind and "this change" in hidden["justification"]
+    assert key not in run.all
+
+    text = run_cli("staged", cwd=work.path)
+    assert "suppressed by this change: app.py:1:" in text.out, text.all
+    assert "of them by suppressions this change added" in text.out
+    assert "hidden by suppressions this change added: reported, not failing" in text.err
+
+    sarif = json.loads(run_cli("staged", "--format", "sarif", cwd=work.path).out)
+    validate(sarif)
+    [result] = [
+        r
+        for r in sarif["runs"][0]["results"]
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "app.py"
+    ]
+    assert result["suppressions"][0]["kind"] == kind
+
+    github = run_cli("staged", "--format", "github", cwd=work.path)
+    assert "::warning file=app.py,line=1," in github.out, github.all
+
+    failing = run_cli("staged", "--no-new-suppressions", cwd=work.path)
+    assert failing.code == 1, failing.all
+    assert "hidden by suppressions this change added: failing" in failing.err
+    # Committed, range says the same of the same change.
+    work.commit("the change")
+    assert run_cli("range", "HEAD~1..HEAD", "--no-new-suppressions", cwd=work.path).code == 1
+
+
+def test_staged_heads_configuration_decides_to_fail_and_its_suppressions_stay_silent(
+    tmp_path: Path,
+) -> None:
+    key = moonshot_key()
+    work = GitRepo(tmp_path / "work")
+    work.commit_file(
+        ".kimi-secret-scan.toml",
+        'new-suppressions = "fail"\nexclude = ["fixtures/**"]\n',
+        "policy",
+    )
+    # HEAD's own exclude: trusted, silent, even with --no-new-suppressions.
+    work.write("fixtures/app.py", f'KEY = "{key}"\n')
+    work.add()
+    run = run_cli("staged", "--no-new-suppressions", "--format", "json", cwd=work.path)
+    assert run.code == 0, run.all
+    assert report(run)["suppressed"] == [] and report(run)["stats"]["suppressed"] == 1
+    work.commit("fixture")
+    # A staged change that relaxes the policy and excludes its own key: HEAD's policy fails it.
+    work.write(".kimi-secret-scan.toml", 'new-suppressions = "report"\nexclude = ["*.py"]\n')
+    work.write("app.py", f'KEY = "{moonshot_key()}"\n')
+    work.add()
+    run = run_cli("staged", cwd=work.path)
+    assert run.code == 1, run.all
+    assert "suppressed by this change: app.py:1:" in run.out
+
+
+def test_staged_a_container_the_staged_configuration_excludes_still_fails(
+    tmp_path: Path,
+) -> None:
+    """What the hook may leave unopened is what HEAD's configuration excludes, not the
+    staged change's (as the base side's in the commit gates)."""
+    work = GitRepo(tmp_path / "work")
+    work.commit_file("README.md", "hello\n", "base")
+    work.write(".kimi-secret-scan.toml", 'exclude = ["backup.bin"]\n')
+    work.write("backup.bin", _unopenable("truncated gzip", kimi_code_key()))
+    work.add()
+    run = run_cli("staged", cwd=work.path)
+    assert run.code == 2, run.all
+    work.commit("accept the backup")
+    work.write("backup.bin", _unopenable("truncated gzip", kimi_code_key()))
+    work.add()
+    assert run_cli("staged", cwd=work.path).code == 0
+
+
+def test_commit_msg_says_a_suppression_the_change_adds(tmp_path: Path) -> None:
+    key = moonshot_key()
+    work = GitRepo(tmp_path / "work")
+    work.commit_file("README.md", "hello\n", "base")
+    work.write(".kimi-secret-scan.toml", 'allow-regexes = ["."]\n')
+    work.add()
+    message = tmp_path / "MSG"
+    message.write_text(f"configure MOONSHOT_API_KEY={key}\n")
+    run = run_cli("commit-msg", str(message), "--format", "json", cwd=work.path)
+    assert run.code == 0, run.all
+    [hidden] = report(run)["suppressed"]
+    assert "allow-regexes" in hidden["justification"] and key not in run.all
+    failing = run_cli("commit-msg", str(message), "--no-new-suppressions", cwd=work.path)
+    assert failing.code == 1, failing.all
+    assert "suppressed by this change: " in failing.out

@@ -248,6 +248,42 @@ def test_the_audited_repositorys_own_configuration_cannot_hide_its_keys(
     assert "not applied" not in named.all
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (".kimi-secret-scan.toml", "no-such-key = 1\n"),
+        (".kimi-secret-scan.toml", "exclude = [\n"),
+        ("pyproject.toml", "[tool.kimi-secret-scan]\nmin-confidence = 7\n"),
+    ],
+)
+def test_the_audited_repositorys_own_invalid_configuration_does_not_stop_the_audit(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """A file the audit does not apply is not parsed for it either: its own invalid
+    configuration is left out, said as not applied, and the audit runs. The same file
+    outside the audited repository (the user's own) still stops it, as does --config."""
+    repo = GitRepo(tmp_path / "r")
+    key = keygen.kimi_code_key()
+    repo.commit_file(name, text)
+    repo.commit_file("cfg.env", f"KEY={key}\n")
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    data = json.loads(run.out)
+    assert [f["secret_sha256"] for f in data["findings"]] == [sha256_hex(key)]
+    [note] = data["stats"]["skipped"]
+    assert note["path"] == name
+    assert "own configuration, not applied" in note["reason"]
+    assert "it is not valid" in note["reason"]
+    # Yours (the checkout you run it from, auditing another repository): an error.
+    other = GitRepo(tmp_path / "other")
+    other.commit_file("a.txt", "a\n")
+    mine = run_cli("history", "--repo", str(other.path), cwd=repo.path)
+    assert mine.code == 2, mine.all
+    assert name in mine.err
+    named = run_cli("history", "--config", name, cwd=repo.path)
+    assert named.code == 2, named.all
+
+
 def test_the_audited_repositorys_own_baseline_applies_only_when_named(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "r")
     repo.commit_file("cfg.env", f"KEY={keygen.kimi_code_key()}\n")

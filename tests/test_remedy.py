@@ -695,3 +695,56 @@ def test_code_file_of_an_odd_name_git_add_as_printed(repo: GitRepo, name: str) -
     # Only the file named was staged again (a wildcard would have added other.py too).
     assert repo.git("diff", "--cached", "--name-only", "-z").split("\0")[:-1] == [name]
     assert run_cli("staged", cwd=repo.path).code == 0
+
+
+# -- a key inside an archive: the plan names the archive (round-6 review A #12) -------------
+
+
+def _zip(path: Path, members: dict[str, str]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in members.items():
+            z.writestr(name, text)
+
+
+@pytest.mark.parametrize("name", ["bundle.zip", ":!odd [1].zip"])
+def test_key_in_an_archive_member_plan_runs_as_printed(repo: GitRepo, name: str) -> None:
+    """`git rm --cached 'bundle.zip!app/.env'` named no path git knows: pasted, it failed
+    after adding a useless .gitignore line. The plan names the archive, and no allow comment
+    is offered inside it."""
+    repo.commit_file("README.md", "# app\n", "start")
+    key = kimi_code_key()
+    _zip(repo.path / name, {"app/.env": f"KIMI_API_KEY={key}\n", "README": "hi\n"})
+    repo.write(".env", f"MOONSHOT_API_KEY={moonshot_key()}\n")
+    repo.git("--literal-pathspecs", "add", "--", name, ".env")
+    run = run_cli("staged", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert f"{name}!app/.env" in run.out  # the finding still says where inside
+    cmds = plan_commands(run.out)
+    assert len(cmds) == 2, run.out
+    assert "!app" not in "".join(cmds), cmds
+    assert " add -- " in cmds[0] and " rm --cached -q -- .env" in cmds[1], cmds
+    # The comment route is not offered inside the archive; the baseline route is.
+    way_out = run.out.split(WAY_OUT, 1)[1]
+    assert f"in {name}!" not in way_out and "baseline add" in way_out
+    # The fix the plan asks for: the archive built again without the key.
+    _zip(repo.path / name, {"app/.env": "KIMI_API_KEY=\n", "README": "hi\n"})
+    for command in cmds:
+        run_ok(command, repo.path)
+    assert repo.git("--literal-pathspecs", "ls-files", "--", name) == name + "\n"
+    after = run_cli("staged", cwd=repo.path)
+    assert after.code == 0, after.all
+
+
+def test_key_in_an_archive_member_range_plan_names_the_archive(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.commit_file("README.md", "# app\n", "start")
+    _zip(repo.path / "bundle.zip", {"app/.env": f"KIMI_API_KEY={kimi_code_key()}\n"})
+    repo.git("add", "bundle.zip")
+    repo.commit("add the bundle")
+    run = run_cli("range", "HEAD~1..HEAD", cwd=repo.path)
+    assert run.code == 1, run.all
+    cmds = plan_commands(run.out)
+    assert cmds[0] == "git add -- bundle.zip", run.out
+    assert not any("!app" in c for c in cmds), cmds

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import moonshot_key
@@ -256,3 +257,51 @@ def test_the_message_keeps_the_console_names_capitalised(repo: GitRepo) -> None:
     messages = {r["ruleId"]: r["message"]["text"] for r in sarif["runs"][0]["results"]}
     assert "Revoke it in the Kimi Code Console (" in messages["kimi-code-api-key"]
     assert "Revoke it on the China platform (" in messages["moonshot-api-key"]
+
+
+@pytest.mark.parametrize("member", ["../../README", "a/../../../README", "./x/.env"])
+def test_a_key_inside_a_container_is_an_alert_on_the_container(repo: GitRepo, member: str) -> None:
+    """A member named `../../README` gave the URI `bundle.zip%21../../README`, which resolves
+    to the repository's README (round-6 review A #13): the alert is on the archive, the
+    member said in the message and the properties; the GitHub annotation likewise."""
+    import zipfile
+    from urllib.parse import urljoin
+
+    repo.commit_file("README", "the real readme\n")
+    key = moonshot_key()
+    with zipfile.ZipFile(repo.path / "bundle.zip", "w") as z:
+        z.writestr(member, f"MOONSHOT_API_KEY={key}\n")
+    repo.git("add", "bundle.zip")
+    run = run_cli("staged", "--format", "sarif", cwd=repo.path)
+    assert run.code == 1, run.all
+    sarif = json.loads(run.out)
+    validate(sarif)
+    [result] = sarif["runs"][0]["results"]
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "bundle.zip"
+    assert (
+        urljoin("file:///repo/", location["artifactLocation"]["uri"]) == "file:///repo/bundle.zip"
+    )
+    assert location["region"] == {"startLine": 1, "startColumn": 1}
+    assert result["properties"]["container"] == "bundle.zip"
+    assert result["properties"]["member"] == member
+    assert result["properties"]["memberRegion"]["startLine"] == 1
+    assert f"Inside bundle.zip: {member}, line 1" in result["message"]["text"]
+    github = run_cli("staged", "--format", "github", cwd=repo.path)
+    [error] = [line for line in github.out.splitlines() if line.startswith("::error")]
+    assert error.startswith("::error file=bundle.zip,line=1,title="), error
+    assert "README" not in error.split("::")[1], error
+
+
+def test_a_path_with_dot_segments_is_one_opaque_segment() -> None:
+    """However a finding's path reads, its URI names no other file of the repository."""
+    from urllib.parse import urljoin
+
+    from kimi_secret_scan.reports.sarif import artifact_uri
+
+    assert artifact_uri("my dir/a.py") == "my%20dir/a.py"
+    for path in ("x.zip!../../README", "x.tar!./a/../../b", "x//b", "x.zip!..", "/x/../y"):
+        uri = artifact_uri(path)
+        resolved = urljoin("file:///repo/", uri)
+        assert resolved.startswith("file:///repo/x"), (path, resolved)
+        assert "/" not in resolved.removeprefix("file:///repo/"), (path, resolved)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shlex
 import sys
 from collections.abc import Iterable
@@ -87,7 +88,7 @@ from kimi_secret_scan.sources.history import Selection, find_repo_dir
     default=None,
     help="Progress on stderr (default: only when stderr is a terminal).",
 )
-@scan_options
+@functools.partial(scan_options, unparsed_config=True)
 @handle_errors
 def command(
     revs: tuple[str, ...],
@@ -100,6 +101,7 @@ def command(
     progress: bool | None,
     jobs: int | None,
     inline_allows: bool,
+    unparsed_config: tuple[Path, ScanError] | None,
     opts: ScanOptions,
 ) -> int:
     """Audit history: every blob, commit and tag message reachable from every ref.
@@ -118,7 +120,9 @@ def command(
             # Passed on to git log / rev-list, an option such as --output=FILE would write.
             raise ScanError(f"{rev}: a revision cannot start with '-'")
     root = find_repo_dir(repo)
-    opts, max_file_size, left_out = _without_the_audited_repositorys_own(opts, root, max_file_size)
+    opts, max_file_size, left_out = _without_the_audited_repositorys_own(
+        opts, root, max_file_size, unparsed_config
+    )
     if not inline_allows and opts.sink is None:
         # The inline allow comments are the audited repository's content: said, not applied.
         # (`baseline create --from history` is the user's own run: it applies them.)
@@ -208,7 +212,7 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def _without_the_audited_repositorys_own(
-    opts: ScanOptions, root: Path, max_file_size: int
+    opts: ScanOptions, root: Path, max_file_size: int, unparsed: tuple[Path, ScanError] | None
 ) -> tuple[ScanOptions, int, list[Skipped]]:
     """An audit of history is not talked out of its findings by the repository audited.
 
@@ -218,15 +222,19 @@ def _without_the_audited_repositorys_own(
     rules or set `max-file-size = 1`. It applies only when the command line names it
     (`--config`, `--baseline`), as in `audit`, which never reads it; else it is left out and
     listed as skipped, saying how to apply it. A file outside the repository (`history
-    --repo downloaded.git` run from your own checkout) is yours, and applies."""
+    --repo downloaded.git` run from your own checkout) is yours, and applies.
+
+    `unparsed`: the configuration found that could not be read (scan_options): the
+    repository's own is left out unread, as it would be read; the user's own stops the run."""
+    if unparsed is not None and not _inside(unparsed[0], root):
+        raise unparsed[1]
     if opts.sink is not None:
         return opts, max_file_size, []  # `baseline create --from history`: the user's own
     params = click.get_current_context().params
     config = opts.config
     assert config is not None
-    own_config = (
-        not opts.config_given and config.source is not None and _inside(config.source, root)
-    )
+    source = unparsed[0] if unparsed is not None else config.source
+    own_config = not opts.config_given and source is not None and _inside(source, root)
     baseline_named = params.get("baseline_file") is not None
     # The baseline that applies when none is named: the one a configuration that still
     # applies names, else the default at the root.
@@ -245,9 +253,12 @@ def _without_the_audited_repositorys_own(
     why = "the audited repository's own {what}, not applied (a repository must not allow its "
     why += "own keys in an audit of it): to apply it, name it with {option} {path}"
     if own_config:
-        assert config.source is not None
-        path = config_file.shown(config.source)
-        left.append(Skipped(path, why.format(what="configuration", option="--config", path=path)))
+        assert source is not None
+        path = config_file.shown(source)
+        said = why.format(what="configuration", option="--config", path=path)
+        if unparsed is not None:
+            said += f" (as it is, it is not valid: {unparsed[1]})"  # not read for this run
+        left.append(Skipped(path, said))
     if own_baseline:
         path = config_file.shown(baseline)
         left.append(Skipped(path, why.format(what="baseline", option="--baseline", path=path)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,9 +14,11 @@ from kimi_secret_scan.cli import (
     handle_errors,
     lfs_option,
     max_size_option,
+    new_suppressions_option,
     scan_options,
 )
 from kimi_secret_scan.config import Config
+from kimi_secret_scan.gate_limits import head_side, watched
 from kimi_secret_scan.sources import lfs
 from kimi_secret_scan.sources.staged import (
     StagedChanges,
@@ -24,6 +27,9 @@ from kimi_secret_scan.sources.staged import (
     staged_changes,
     whole_file_paths,
 )
+
+if TYPE_CHECKING:
+    from kimi_secret_scan.gate import Trusted
 
 
 def _head_limits(
@@ -34,18 +40,19 @@ def _head_limits(
     changes: StagedChanges,
     max_file_size: int,
     accepted: bool,
-) -> tuple[int, bool, StagedChanges]:
+) -> tuple[int, bool, StagedChanges, Trusted | None]:
     """When the staged change edits the configuration file, its limits are the change's
     (`max-file-size = 1` would skip every file, `min-confidence = "high"` pass a medium
     finding): HEAD's apply instead, as the base side's do in the commit gates, unless the
-    command line sets them. (max size, whether a skip over it is accepted, the changes)."""
+    command line sets them. (max size, whether a skip over it is accepted, the changes,
+    HEAD's side when it was read)."""
     from kimi_secret_scan import gate
     from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE
 
     if not gate.changed_by(config, found.root, touched):
-        return max_file_size, accepted, changes
-    head = "HEAD" if found.head else None
-    trusted = gate.base_side(found.root, head, config, None, opts.config_given).config
+        return max_file_size, accepted, changes, None
+    side = head_side(found.root, config, opts.filters, opts.config_given)
+    trusted = side.config
     if opts.max_file_size_option is None:
         limit = trusted.max_file_size if trusted.max_file_size_set else DEFAULT_MAX_FILE_SIZE
         accepted = trusted.max_file_size_set
@@ -55,7 +62,7 @@ def _head_limits(
     opts.settings = dataclasses.replace(opts.settings, limits=trusted.settings.limits)
     if not opts.min_confidence_given:
         opts.min_confidence = trusted.min_confidence
-    return max_file_size, accepted, changes
+    return max_file_size, accepted, changes, side
 
 
 @click.command("staged")
@@ -68,12 +75,14 @@ def _head_limits(
 )
 @max_size_option
 @lfs_option
+@new_suppressions_option
 @scan_options
 @handle_errors
 def command(
     paths: tuple[str, ...],
     repo: str,
     max_file_size: int,
+    no_new_suppressions: bool,
     opts: ScanOptions,
 ) -> int:
     """Scan what the next commit adds: the index against HEAD, only added lines.
@@ -87,11 +96,12 @@ def command(
     # user set (--max-file-size, max-file-size) is skipped and said.
     config = opts.config
     accepted = opts.max_file_size_option is not None or bool(config and config.max_file_size_set)
+    head: Trusted | None = None
     if config is not None and config.source is not None:
         touched = {p for c, _ in changes for p in (c.path, c.old_path)}
         # A cheap look at the names first: the hook's usual run never loads gate.py.
         if config.source.name in {p.rpartition("/")[2] for p in touched}:
-            max_file_size, accepted, changes = _head_limits(
+            max_file_size, accepted, changes, head = _head_limits(
                 found, opts, config, touched, changes, max_file_size, accepted
             )
     whole = whole_file_paths(found, list(paths), changes) if paths else None
@@ -124,11 +134,18 @@ def command(
         gate_limits.size_skips_unread(items, accepted),
         gate_limits.new_path_names(created, "path name"),
     )
-    # A container not wholly unpacked fails the hook, as it fails every gate.
+    # What the change's own suppressions hide is said, as in the commit gates; and a
+    # container not wholly unpacked fails the hook unless HEAD's configuration excludes it.
+    hidden = watched(opts, found.root, head) if opts.sink is None else None
+    if hidden is not None:
+        opts.filters = hidden.filters()
     result = opts.scan(
         "staged",
         f"staged changes against {base}",
         all_items,
-        unread_containers=gate_limits.must_unpack(config),
+        unread_containers=gate_limits.must_unpack(head.config if head else config),
     )
+    if hidden is not None:
+        result.new_suppressions = hidden.found
+        opts.fail_new_suppressions = hidden.fails(no_new_suppressions)
     return opts.report(result)

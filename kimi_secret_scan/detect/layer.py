@@ -256,6 +256,7 @@ class Layer:
             # A `sk-kimi-` key's prefix is its own; any other token (a key of Kimi Code only
             # by its context, an Open Platform shape) may be another vendor's.
             other_vendor=None if secret.startswith("sk-kimi-") else self.other_vendor(start, end),
+            container=self.content.container,
         )
         root.spans[id(finding)] = span
         return finding

@@ -17,18 +17,23 @@ _escape_data = inert.workflow_data
 _escape_property = inert.workflow_property
 
 
+def _place(f: Finding) -> tuple[dict[str, str], str]:
+    """The annotation's file and lines, and what the message says first: a key inside a
+    container is annotated on the container (line 1), the member named in the message, so
+    that a member name such as `../../README` never puts it on another file."""
+    if f.member is None:
+        lines = {"line": str(f.line), "endLine": str(f.line)}
+        return {"file": f.path, **lines, "col": str(f.column), "endColumn": str(f.end_column)}, ""
+    inside = f"Inside {f.file}: {f.member}, line {f.line}, column {f.column}: "
+    return {"file": f.file, "line": "1"}, inside
+
+
 def annotation(f: Finding, show_secrets: bool) -> str:
     level = "warning" if f.confidence == Confidence.LOW else "error"
-    props = {
-        "file": f.path,
-        "line": str(f.line),
-        "endLine": str(f.line),
-        "col": str(f.column),
-        "endColumn": str(f.end_column),
-        "title": f"{f.rule.title} ({f.rule.id})",
-    }
+    place, inside = _place(f)
+    props = {**place, "title": f"{f.rule.title} ({f.rule.id})"}
     message = (
-        f"{f.shown_secret(show_secrets)} [{f.confidence} confidence]: "
+        f"{inside}{f.shown_secret(show_secrets)} [{f.confidence} confidence]: "
         f"{remediation.console_hint(f.key_kind)}."
     )
     if f.commit:
@@ -87,13 +92,10 @@ def markdown_summary(result: ScanResult, show_secrets: bool) -> str:
 def suppressed_annotation(hidden: NewSuppression) -> str:
     """A `::warning` on the line: a key hidden by a suppression the change added."""
     f = hidden.finding
-    props = {
-        "file": f.path,
-        "line": str(f.line),
-        "col": str(f.column),
-        "title": "Key hidden by a suppression this change added",
-    }
-    message = f"{f.rule.title}: {f.redacted} is suppressed by {hidden.justification}"
+    place, inside = _place(f)
+    props = {k: v for k, v in place.items() if k in ("file", "line", "col")}
+    props["title"] = "Key hidden by a suppression this change added"
+    message = f"{inside}{f.rule.title}: {f.redacted} is suppressed by {hidden.justification}"
     shown = ",".join(f"{key}={_escape_property(value)}" for key, value in props.items())
     return f"::warning {shown}::{_escape_data(message)}"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
 
 from kimi_secret_scan import remediation
 from kimi_secret_scan.org.merge import printable
@@ -161,7 +160,7 @@ def render_sarif(merged: dict[str, Any]) -> str:
             locations = [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": quote(str(loc["path"]).lstrip("/"))},
+                        "artifactLocation": {"uri": sarif.artifact_uri(str(loc["path"]))},
                         "region": {
                             "startLine": max(1, int(loc["line"] or 1)),
                             "startColumn": max(1, int(loc.get("column") or 1)),

@@ -53,7 +53,26 @@ def artifact_uri(path: str) -> str:
     """A relative URI reference for a repository path."""
     # Bytes, not text: a file name that is not UTF-8 keeps its own bytes, percent-encoded.
     raw = path.replace("\\", "/").lstrip("/").encode("utf-8", "surrogateescape")
+    if any(s in (b"", b".", b"..") for s in raw.split(b"/")):
+        # No path git stores has such a segment; a name inside a container can
+        # (`bundle.zip!../../README`), and resolving it would point the alert at another
+        # file of the repository. Then one opaque segment (`/` encoded): no other file.
+        return quote(raw, safe="-._~")
     return quote(raw, safe="/-._~")
+
+
+def _where(f: Finding) -> tuple[str, dict[str, Any]]:
+    """The file an alert is on and its region: for a key inside a container, the container
+    (line 1: its own lines say nothing of the member's), the member said in the message."""
+    if f.member is None:
+        region = {
+            "startLine": f.line,
+            "startColumn": f.column,
+            "endLine": f.line,
+            "endColumn": f.end_column,
+        }
+        return artifact_uri(f.path), region
+    return artifact_uri(f.file), {"startLine": 1, "startColumn": 1}
 
 
 def fingerprint(finding: Finding) -> str:
@@ -65,14 +84,11 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     hint = remediation.console_hint(f.key_kind)
     # Only the first letter: str.capitalize() would also lower "Kimi Code Console", "China".
     message = f"{f.rule.title}: {f.redacted}. {hint[:1].upper()}{hint[1:]}."
+    uri, region = _where(f)
+    if f.member is not None:
+        message += f" Inside {f.file}: {f.member}, line {f.line}, column {f.column}."
     if f.commit:
         message += f" Added in commit {f.commit.sha[:12]} by {f.commit.author}."
-    region: dict[str, Any] = {
-        "startLine": f.line,
-        "startColumn": f.column,
-        "endLine": f.line,
-        "endColumn": f.end_column,
-    }
     properties: dict[str, Any] = {
         "confidence": str(f.confidence),
         "keyKind": f.key_kind,
@@ -82,6 +98,14 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     }
     if f.commit:
         properties["commit"] = f.commit.sha
+    if f.member is not None:
+        properties["container"] = f.file
+        properties["member"] = f.member
+        properties["memberRegion"] = {
+            "startLine": f.line,
+            "startColumn": f.column,
+            "endColumn": f.end_column,
+        }
     if f.verification:
         properties["verification"] = f.verification.to_dict()
         message += f" Verification: {f.verification.describe()}."
@@ -95,7 +119,7 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": artifact_uri(f.path), "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
                     "region": region,
                 }
             }
