@@ -15,6 +15,7 @@ real repositories.
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zipfile
 import zlib
@@ -227,4 +228,36 @@ def test_ordinary_zips_are_read_without_a_word(tmp_path: Path) -> None:
     assert sorted(f["path"] for f in report(run)["findings"]) == [
         "plain.zip!a.env",
         "streamed.zip!app/.env",
+    ]
+
+
+def test_zips_larger_than_a_window_are_checked_the_same(tmp_path: Path) -> None:
+    """Through temporary files (the window is made small so a small test gets there)."""
+    noise = random.Random(7).randbytes(20_000)
+
+    def commented(data: bytes) -> bytes:  # a long comment makes the zip outgrow the window
+        raw = bytearray(data)
+        struct.pack_into("<H", raw, raw.rfind(b"PK\x05\x06") + 20, len(noise))
+        return bytes(raw) + noise
+
+    for name, build in (
+        ("method.zip", method_mismatch),
+        ("short.zip", short_size),
+        ("unlisted.zip", missing_from_directory),
+    ):
+        (tmp_path / name).write_bytes(commented(build(kimi_code_key())))
+    (tmp_path / "logo.png").write_bytes(noise + end_record("<HH", 8, 0, 0)(kimi_code_key()))
+    env = {"KIMI_SECRET_SCAN_WINDOW": "8192"}
+    run = run_cli("files", ".", "--format", "json", cwd=tmp_path, env=env)
+    assert run.code == 1, run.all
+    assert sorted(f["path"] for f in report(run)["findings"]) == [
+        "logo.png!app.env",
+        *["method.zip!app.env"] * 3,
+        "short.zip!app.env",
+        "unlisted.zip!app/.env",
+    ]
+    assert sorted(s["path"] for s in skipped(run)) == [
+        "method.zip!app.env",
+        "short.zip!app.env",
+        "unlisted.zip!app/.env",
     ]

@@ -380,17 +380,16 @@ class _Bytes:
         overlap = len(mark) - 1
         pos = start
         while pos < end:
-            chunk = self.at(pos, min(_CHUNK, end - pos))
-            if not chunk:
-                return
+            want = min(_CHUNK, end - pos)
+            chunk = self.at(pos, want)
             at = chunk.find(mark)
             while at >= 0:
                 if pos + at + len(mark) <= end:
                     yield pos + at
                 at = chunk.find(mark, at + 1)
-            if pos + len(chunk) >= end:
-                return
-            pos += len(chunk) - overlap
+            if len(chunk) < want or pos + len(chunk) >= end:
+                return  # the end asked for, or the file's
+            pos += max(1, len(chunk) - overlap)
 
 
 _LOCAL = b"PK\x03\x04"
@@ -550,6 +549,10 @@ def _orphans(
         except LimitHit:
             raise
         except _BROKEN as exc:
+            # Headers in the bytes it consumed are not tried again: each byte is
+            # inflated once, however many headers an attacker packs in (this one failing
+            # already fails a gate).
+            after = reader.pos
             yield Skipped(where, f"could not be decompressed ({why(exc)})")
             continue
         after = reader.pos - len(reader.decompressor.unused_data)
