@@ -142,6 +142,22 @@ def test_a_key_unzip_or_java_extracts_is_found_and_the_disagreement_said(
         assert key not in run.all
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=["bzip2", "lzma"])
+def test_a_bzip2_or_lzma_stream_longer_than_declared_fails_a_gate(
+    repo: GitRepo, method: int
+) -> None:
+    # Both headers declare 6 bytes: zipfile stops there, so the key after them is not
+    # read, and the gate says so instead of passing.
+    raw = bytearray(zip_bytes({"app.env": b"hello\n" + env_of(kimi_code_key())}, method))
+    for at, skip in ((central(raw), 2), (0, 0)):
+        struct.pack_into("<I", raw, at + 14 + skip, zlib.crc32(b"hello\n"))
+        struct.pack_into("<I", raw, at + 22 + skip, 6)
+    for run in commit_range(repo, "bundle.zip", bytes(raw)):
+        assert run.code == 2, run.all
+        assert [s["path"] for s in skipped(run)] == ["bundle.zip!app.env"]
+        assert "holds more than the 6 bytes declared" in skipped(run)[0]["reason"]
+
+
 def test_a_member_missing_from_the_central_directory_is_read_and_said(repo: GitRepo) -> None:
     key = kimi_code_key()
     data = missing_from_directory(key)

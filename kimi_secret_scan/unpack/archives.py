@@ -318,11 +318,7 @@ def _zip(
                 else:
                     with archive.open(info) as handle:
                         piece = drain(handle, budget, where)
-                        # The stream must end where zipfile stopped (private, so read
-                        # with a default: a Python that renames it checks nothing more).
-                        decompressor = getattr(handle, "_decompressor", None)
-                        if getattr(decompressor, "eof", True) is False:
-                            problem = problem or "its stream goes on past the declared size"
+                    problem = problem or _beyond(raw, start, info, method)
             except LimitHit:
                 raise
             except _BROKEN as exc:
@@ -490,6 +486,49 @@ class _Inflate:
         if self.crc != info.CRC:
             return "its CRC is not the one declared"
         return ""
+
+
+def _beyond(raw: _Bytes, start: int, info: ZipInfo, method: int) -> str:
+    """How a bzip2 or LZMA member's stream disagrees with its declared size ("" when it
+    does not): zipfile cuts what it inflates at that size without a word. Inflated once
+    more, counted and thrown away, in bounded steps, only as far as one byte past it."""
+    import bz2
+    import lzma
+    import struct
+
+    decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor
+    if method == 12:
+        decompressor = bz2.BZ2Decompressor()
+        pos, left = start, info.compress_size
+    else:  # zip's LZMA: a version, the properties' length and the properties, then raw
+        head = raw.at(start, 4)
+        if method != 14 or len(head) < 4:
+            return ""
+        props = struct.unpack_from("<H", head, 2)[0]
+        try:
+            lzma1 = lzma._decode_filter_properties(  # type: ignore[attr-defined]
+                lzma.FILTER_LZMA1, raw.at(start + 4, props)
+            )
+        except Exception:  # a Python without it (bad properties failed zipfile first)
+            return ""
+        decompressor = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
+        pos, left = start + 4 + props, info.compress_size - 4 - props
+    total = 0
+    while not decompressor.eof:
+        if decompressor.needs_input:
+            chunk = raw.at(pos, min(max(left, 0), 1 << 16))
+            if not chunk:
+                return "its stream does not end within its declared size"
+            pos += len(chunk)
+            left -= len(chunk)
+        else:
+            chunk = b""
+        total += len(decompressor.decompress(chunk, 1 << 20))
+        if total > info.file_size:
+            return f"its stream holds more than the {info.file_size} bytes declared"
+    if left or decompressor.unused_data:
+        return "its stream ends before its declared size"
+    return ""
 
 
 def _orphans(
