@@ -194,23 +194,23 @@ def zip_at_end(tail: bytes, start: int) -> bool:
     pos = tail.rfind(_EOCD, low)
     while pos >= 0:
         if pos + 22 <= len(tail):
-            disk, cd_disk, here, total, cd_size, cd_offset, comment = struct.unpack_from(
-                "<HHHHIIH", tail, pos + 4
-            )
-            if 0xFFFF in (here, total) or 0xFFFFFFFF in (cd_size, cd_offset):
-                # Zip64: its own locator sits right before the record.
-                if pos >= 20 and tail[pos - 20 : pos - 16] == b"PK\x06\x07":
-                    return True
-            elif (
-                disk == cd_disk == 0
-                and 0 < here == total
-                and cd_size >= 46 * total
-                and pos + 22 + comment <= len(tail)
-                and cd_offset <= start + pos - cd_size
+            _, _, here, total, cd_size, cd_offset = struct.unpack_from("<HHHHII", tail, pos + 4)
+            zip64 = 0xFFFF in (here, total) or 0xFFFFFFFF in (cd_size, cd_offset)
+            # Zip64: its own locator sits right before the record.
+            if zip64 and pos >= 20 and tail[pos - 20 : pos - 16] == b"PK\x06\x07":
+                return True
+            # Otherwise only the directory's size and offset are checked: zipfile reads
+            # the directory by them and looks at neither the entry counts, the disk
+            # numbers nor whether the comment fits (a zip claiming 0 entries is read in
+            # full). The directory starts where the record says, or before these bytes.
+            cd = pos - cd_size
+            if (
+                cd_size >= 46
+                and start + cd >= 0
+                and cd_offset <= start + cd
+                and (cd < 0 or tail[cd : cd + 4] == b"PK\x01\x02")
             ):
-                cd = pos - cd_size
-                if cd < 0 or tail[cd : cd + 4] == b"PK\x01\x02":
-                    return True
+                return True
         pos = tail.rfind(_EOCD, low, pos + 3)
     return False
 
@@ -236,7 +236,7 @@ def _header_at(head: bytes, kind: str, at: int) -> bool:
     if kind == "zip":
         if head[at : at + 4] != b"PK\x03\x04" or len(head) < at + 30:
             return False
-        method, name = struct.unpack_from("<H18xH", head, at + 8)
+        method, name = struct.unpack_from("<H16xH", head, at + 8)
         return method in _ZIP_METHODS and 0 < name <= 4096
     if kind == "bzip2":
         return head[at : at + 3] == b"BZh" and head[at + 3 : at + 4] in b"123456789"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.unpack import (
+    _ZIP_METHODS,
     HEAD,
     SCRIPT_SPAN,
     TAIL,
@@ -30,6 +31,9 @@ from kimi_secret_scan.unpack import (
     container_kind,
     find_container,
 )
+
+if TYPE_CHECKING:
+    from zipfile import ZipInfo
 
 _CHUNK = 1 << 20
 # A damaged or hostile container makes the standard library's readers raise nearly
@@ -286,24 +290,317 @@ def _zip(
 ) -> Iterator[Content | Skipped]:
     import zipfile
 
-    with zipfile.ZipFile(data.stream()) as archive:
+    with zipfile.ZipFile(data.stream()) as archive, _Bytes(data) as raw:
+        spans: list[tuple[int, int]] = []
         for info in archive.infolist():
-            if info.is_dir():
-                continue
             where = f"{path}!{info.filename}"
-            budget.member(where)
+            local = _local_header(raw, info)
+            if isinstance(local, str):
+                # Nothing to read where the directory points: zipfile would refuse it too.
+                yield Skipped(where, f"could not be decompressed ({local})")
+                continue
+            method, start, problem = local
+            spans.append((info.header_offset, start + info.compress_size))
+            # A directory holds no bytes (stored, or an empty deflate stream); one whose
+            # entry carries some is read like a file: a streaming reader (Java's
+            # ZipInputStream) takes the local header's name and inflates what follows.
+            if info.is_dir():
+                if not (problem or method or info.compress_size or info.file_size):
+                    continue
+            else:
+                budget.member(where)
             if info.flag_bits & 0x1:
                 yield Skipped(where, "encrypted, not read")
                 continue
             try:
-                with archive.open(info) as handle:
-                    piece = drain(handle, budget, where)
+                if method in (0, 8):
+                    # Read from the zip's own bytes, not through zipfile: zipfile stops
+                    # at the size the directory declares, without a word, where unzip
+                    # and Java inflate the stream to its end (hostile review 6).
+                    reader = _Inflate(raw, start, info.compress_size, method)
+                    piece = drain(reader, budget, where)
+                    problem = problem or reader.disagrees(info, piece.size)
+                else:
+                    with archive.open(info) as handle:
+                        piece = drain(handle, budget, where)
+                    problem = problem or _beyond(raw, start, info, method)
             except LimitHit:
                 raise
             except _BROKEN as exc:
                 yield Skipped(where, f"could not be decompressed ({why(exc)})")
                 continue
+            if problem:
+                yield Skipped(where, _DISAGREE.format(problem=problem))
+            if info.is_dir():
+                if not piece.size:
+                    piece.close()
+                    continue
+                budget.member(where)
             yield from member(piece, where, base, budget, depth)
+        yield from _orphans(raw, spans, archive.start_dir, path, base, budget, depth)
+
+
+_DISAGREE = (
+    "the zip's headers or data disagree ({problem}), so zip readers differ on what it "
+    "holds; read as unzip and Java's readers read it"
+)
+
+
+class _Bytes:
+    """The zip's own bytes, read at offsets: for what zipfile does not check."""
+
+    def __init__(self, data: Data) -> None:
+        self.raw = data.raw
+        self.handle: IO[bytes] | None = None
+        if data.raw is None:
+            assert data.file is not None
+            self.handle = open(data.file.name, "rb")  # noqa: SIM115 (closed by __exit__)
+
+    def __enter__(self) -> _Bytes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+    def at(self, offset: int, size: int) -> bytes:
+        if self.raw is not None:
+            return self.raw[offset : offset + size]
+        assert self.handle is not None
+        self.handle.seek(offset)
+        return self.handle.read(size)
+
+    def find_all(self, mark: bytes, start: int, end: int) -> Iterator[int]:
+        """Every offset of `mark` in [start, end)."""
+        if self.raw is not None:
+            at = self.raw.find(mark, start, end)
+            while at >= 0:
+                yield at
+                at = self.raw.find(mark, at + 1, end)
+            return
+        overlap = len(mark) - 1
+        pos = start
+        while pos < end:
+            want = min(_CHUNK, end - pos)
+            chunk = self.at(pos, want)
+            at = chunk.find(mark)
+            while at >= 0:
+                if pos + at + len(mark) <= end:
+                    yield pos + at
+                at = chunk.find(mark, at + 1)
+            if len(chunk) < want or pos + len(chunk) >= end:
+                return  # the end asked for, or the file's
+            pos += max(1, len(chunk) - overlap)
+
+
+_LOCAL = b"PK\x03\x04"
+
+
+def _local_header(raw: _Bytes, info: ZipInfo) -> tuple[int, int, str] | str:
+    """The method the member's local header names, where its data starts, and how the
+    header disagrees with the central directory ("" when it does not); or why there is
+    no header to read."""
+    import struct
+
+    head = raw.at(info.header_offset, 30)
+    if len(head) < 30 or head[:4] != _LOCAL:
+        return "no local header where the central directory says"
+    flags, method, _, _, crc, csize, size, name_len, extra_len = struct.unpack_from(
+        "<HHHHIIIHH", head, 6
+    )
+    start = info.header_offset + 30 + name_len + extra_len
+    name = raw.at(info.header_offset + 30, name_len)
+    problems = []
+    if name.decode("utf-8" if flags & 0x800 else "cp437", "replace") != info.orig_filename:
+        problems.append("the local header names another file")
+    if method != info.compress_type:
+        problems.append(
+            f"method {method} in the local header, {info.compress_type} in the directory"
+        )
+    if (flags ^ info.flag_bits) & 0x1:
+        problems.append("encrypted in one header only")
+    if not flags & 0x8:  # sizes in the local header, not in a descriptor after the data
+        for told, known, what in (
+            (crc, info.CRC, "CRC"),
+            (csize, info.compress_size, "compressed size"),
+            (size, info.file_size, "size"),
+        ):
+            if told != known and told != 0xFFFFFFFF:
+                problems.append(f"{what} {told} in the local header, {known} in the directory")
+    if method not in (0, 8):
+        method = info.compress_type
+    return method, start, "; ".join(problems)
+
+
+class _Inflate:
+    """A stored or deflated member read from the zip's bytes, as unzip and Java read it:
+    a deflate stream to its end, whatever size the directory declares."""
+
+    def __init__(self, raw: _Bytes, start: int, size: int, method: int) -> None:
+        import zlib
+
+        self.raw = raw
+        self.pos = start
+        self.left = size
+        self.stored = method == 0
+        self.decompressor = zlib.decompressobj(-15)
+        self.crc = 0
+        self.short = False  # the bytes end before the declared compressed size
+
+    def read(self, size: int = -1, /) -> bytes:
+        import zlib
+
+        out = self._next()
+        self.crc = zlib.crc32(out, self.crc)
+        return out
+
+    def _next(self) -> bytes:
+        decompressor = self.decompressor
+        while True:
+            if not self.stored and decompressor.unconsumed_tail:
+                out = decompressor.decompress(decompressor.unconsumed_tail, _CHUNK)
+            elif self.left and not (not self.stored and decompressor.eof):
+                chunk = self.raw.at(self.pos, min(self.left, _CHUNK))
+                if not chunk:
+                    self.short = True
+                    return b""
+                self.pos += len(chunk)
+                self.left -= len(chunk)
+                if self.stored:
+                    return chunk
+                out = decompressor.decompress(chunk, _CHUNK)
+            else:
+                return b""
+            if out:
+                return out
+            if decompressor.eof and not decompressor.unconsumed_tail:
+                return b""
+
+    def disagrees(self, info: ZipInfo, size: int) -> str:
+        """How what was read differs from what the directory declares ("" when not)."""
+        if self.short:
+            return "the data ends before its declared size"
+        if not self.stored:
+            decompressor = self.decompressor
+            if not decompressor.eof:
+                return "the deflate stream does not end within its declared size"
+            if self.left or decompressor.unused_data:
+                return "the deflate stream ends before its declared size"
+        if size != info.file_size:
+            return f"{size} bytes read, {info.file_size} declared"
+        if self.crc != info.CRC:
+            return "its CRC is not the one declared"
+        return ""
+
+
+def _beyond(raw: _Bytes, start: int, info: ZipInfo, method: int) -> str:
+    """How a bzip2 or LZMA member's stream disagrees with its declared size ("" when it
+    does not): zipfile cuts what it inflates at that size without a word. Inflated once
+    more, counted and thrown away, in bounded steps, only as far as one byte past it."""
+    import bz2
+    import lzma
+    import struct
+
+    decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor
+    if method == 12:
+        decompressor = bz2.BZ2Decompressor()
+        pos, left = start, info.compress_size
+    else:  # zip's LZMA: a version, the properties' length and the properties, then raw
+        head = raw.at(start, 4)
+        if method != 14 or len(head) < 4:
+            return ""
+        props = struct.unpack_from("<H", head, 2)[0]
+        try:
+            lzma1 = lzma._decode_filter_properties(  # type: ignore[attr-defined]
+                lzma.FILTER_LZMA1, raw.at(start + 4, props)
+            )
+        except Exception:  # a Python without it (bad properties failed zipfile first)
+            return ""
+        decompressor = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
+        pos, left = start + 4 + props, info.compress_size - 4 - props
+    total = 0
+    while not decompressor.eof:
+        if decompressor.needs_input:
+            chunk = raw.at(pos, min(max(left, 0), 1 << 16))
+            if not chunk:
+                return "its stream does not end within its declared size"
+            pos += len(chunk)
+            left -= len(chunk)
+        else:
+            chunk = b""
+        total += len(decompressor.decompress(chunk, 1 << 20))
+        if total > info.file_size:
+            return f"its stream holds more than the {info.file_size} bytes declared"
+    if left or decompressor.unused_data:
+        return "its stream ends before its declared size"
+    return ""
+
+
+def _orphans(
+    raw: _Bytes,
+    spans: list[tuple[int, int]],
+    end: int,
+    path: str,
+    base: Content,
+    budget: Budget,
+    depth: int,
+) -> Iterator[Content | Skipped]:
+    """Members that only a reader walking the local headers sees (Java's ZipInputStream):
+    a local header that no directory entry names, outside every listed member's bytes,
+    between the zip's first header and its central directory. Each is said (the headers
+    disagree) and read as such a reader reads it, when it is stored or deflated."""
+    import bisect
+    import struct
+
+    if raw.at(0, 4) == _LOCAL:
+        start = 0  # a streaming reader starts at the first byte
+    elif spans:
+        start = min(first for first, _ in spans)
+    else:
+        return
+    spans.sort()
+    firsts = [first for first, _ in spans]
+    after = start  # the end of the last unlisted member read
+    for at in raw.find_all(_LOCAL, start, end):
+        i = bisect.bisect_right(firsts, at) - 1
+        if at < after or (i >= 0 and (at == firsts[i] or at < spans[i][1])):
+            continue  # a listed member's header, or inside a member's data
+        head = raw.at(at, 30)
+        if len(head) < 30:
+            continue
+        flags, method, _, _, _, csize, _, name_len, extra_len = struct.unpack_from(
+            "<HHHHIIIHH", head, 6
+        )
+        if method not in _ZIP_METHODS or not 0 < name_len <= 4096:
+            continue
+        name = raw.at(at + 30, name_len).decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        where = f"{path}!{name}"
+        yield Skipped(
+            where,
+            f"a member at byte {at} that the zip's central directory does not list: "
+            "readers that walk the local headers (Java's ZipInputStream) extract it, "
+            "zipfile and unzip do not",
+        )
+        data = at + 30 + name_len + extra_len
+        if flags & 0x1 or method not in (0, 8) or (flags & 0x8 and method == 0):
+            continue  # said above; not read
+        budget.member(where)
+        if flags & 0x8 or csize == 0xFFFFFFFF:
+            csize = max(0, end - data)  # a deflate stream ends by itself
+        reader = _Inflate(raw, data, csize, method)
+        try:
+            piece = drain(reader, budget, where)
+        except LimitHit:
+            raise
+        except _BROKEN as exc:
+            # Headers in the bytes it consumed are not tried again: each byte is
+            # inflated once, however many headers an attacker packs in (this one failing
+            # already fails a gate).
+            after = reader.pos
+            yield Skipped(where, f"could not be decompressed ({why(exc)})")
+            continue
+        after = reader.pos - len(reader.decompressor.unused_data)
+        yield from member(piece, where, base, budget, depth)
 
 
 def _tar(
