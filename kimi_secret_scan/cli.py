@@ -402,42 +402,29 @@ def scan_options(
         context = click.get_current_context(silent=True)
         sink = context.find_object(ResultSink) if context else None
         unparsed: tuple[Path, ScanError] | None = None
+        configured = functools.partial(
+            configure,
+            output_format,
+            output_file,
+            show_secrets,
+            baseline_file=baseline_file,
+            use_baseline=not no_baseline,
+            min_confidence=min_confidence,
+            sink=sink,
+            reports=reports,
+            verbose=verbose,
+            quiet=quiet,
+        )
         try:
             try:
-                opts = configure(
-                    output_format,
-                    output_file,
-                    show_secrets,
-                    config_file,
-                    not no_config,
-                    baseline_file,
-                    not no_baseline,
-                    min_confidence,
-                    sink,
-                    reports,
-                    verbose,
-                    quiet,
-                )
+                opts = configured(config_file, not no_config)
             except ScanError as exc:
                 found = None
                 if unparsed_config and config_file is None and not no_config and sink is None:
                     found = discovered_file(repo_paths.find_root())
                 if found is None:
                     raise
-                opts = configure(
-                    output_format,
-                    output_file,
-                    show_secrets,
-                    None,
-                    False,
-                    baseline_file,
-                    not no_baseline,
-                    min_confidence,
-                    sink,
-                    reports,
-                    verbose,
-                    quiet,
-                )
+                opts = configured(None, False)  # the file left out unread: said by the command
                 unparsed = (found, exc)
             if verify:
                 from kimi_secret_scan import verify as verifier
