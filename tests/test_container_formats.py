@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.gitrepo import GitRepo, Run, run_cli
 from tests.keygen import moonshot_key
 
@@ -347,3 +349,19 @@ def _git_archive(repo: GitRepo) -> bytes:
     return subprocess.run(
         ["git", "archive", "--format=tar", "HEAD"], cwd=repo.path, capture_output=True, check=True
     ).stdout
+
+
+def test_a_unix_compress_file_is_read_in_bounded_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LZW reader holds its output and input whole: past lzw.py's caps it stops with an
+    error (the gate then says the file could not be read), never holding more. The caps are
+    made small here; the whole CLI path of an unreadable .Z is the test above."""
+    from kimi_secret_scan.unpack import lzw
+
+    packed = lzw_compress(b"0" * 200_000, maxbits=12)
+    assert lzw.LZWReader(packed).read() == b"0" * 200_000
+    monkeypatch.setattr(lzw, "MAX_OUTPUT", 100_000)
+    with pytest.raises(ValueError, match="decompressed: read in memory, so not read"):
+        lzw.LZWReader(packed).read()
+    monkeypatch.setattr(lzw, "MAX_INPUT", len(packed) - 1)
+    with pytest.raises(ValueError, match="compressed: read in memory, so not read"):
+        lzw.read_input(io.BytesIO(packed))

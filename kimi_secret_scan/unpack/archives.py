@@ -745,7 +745,7 @@ def _stream(
     import gzip
     import lzma
 
-    from kimi_secret_scan.unpack.lzw import LZWReader
+    from kimi_secret_scan.unpack.lzw import LZWReader, read_input
 
     where = f"{path}!{inner_name(path, kind)}"
     budget.member(where)
@@ -754,8 +754,8 @@ def _stream(
         "bzip2": bz2.BZ2File,
         "xz": lzma.LZMAFile,
         "lzma": functools.partial(lzma.LZMAFile, format=lzma.FORMAT_ALONE),
-        # compress (.Z): LZW, read whole (the standard library has no reader for it).
-        "compress": lambda stream: LZWReader(stream.read()),
+        # compress (.Z): LZW, read whole, up to lzw.py's caps (no standard library reader).
+        "compress": lambda stream: LZWReader(read_input(stream)),
     }
     with openers[kind](data.stream()) as reader:
         piece = drain(reader, budget, where)

@@ -13,9 +13,24 @@ bounded by the unpacking limits as it is read (archives.drain).
 from __future__ import annotations
 
 from collections.abc import Generator
+from typing import IO
 
 MAGIC = b"\x1f\x9d"
 _CHUNK = 1 << 20
+# The output is held whole (the table's strings are spans of it), and the input too: both
+# are capped so that a .Z costs at most ~100 MiB of memory, like every other reader
+# (bench/memory.py's bound is 150 MiB). Past a cap the file is not read further, which
+# is said as for any container that could not be read (a gate fails on it).
+MAX_INPUT = 32 << 20
+MAX_OUTPUT = 64 << 20
+
+
+def read_input(stream: IO[bytes]) -> bytes:
+    """The compressed bytes, refused past MAX_INPUT."""
+    data = stream.read(MAX_INPUT + 1)
+    if len(data) > MAX_INPUT:
+        raise ValueError(f"over {MAX_INPUT >> 20} MiB compressed: read in memory, so not read")
+    return data
 
 
 class LZWReader:
@@ -117,6 +132,9 @@ def _decompress(data: bytes) -> Generator[bytes, None, None]:
             lengths[free] = prev_len + 1
             free += 1
         prev_start, prev_len = here, length
+        if len(out) > MAX_OUTPUT:
+            held = MAX_OUTPUT >> 20
+            raise ValueError(f"over {held} MiB decompressed: read in memory, so not read")
         if len(out) - emitted >= _CHUNK:
             yield bytes(out[emitted:])
             emitted = len(out)
