@@ -91,6 +91,72 @@ def directory_named(key: str) -> bytes:
     return bytes(raw)
 
 
+def stored_zip(name: bytes, data: bytes, local: tuple[int, int, bytes], listed: bytes) -> bytes:
+    """One stored member: its local header gives (CRC, both sizes, extra fields), the
+    directory `listed`'s CRC and size."""
+    crc, size, extra = local
+    head = struct.pack(
+        "<4sHHHHHIIIHH", b"PK\x03\x04", 45, 0, 0, 0, 0, crc, size, size, len(name), len(extra)
+    )
+    first = head + name + extra + data
+    entry = struct.pack(
+        "<4sHHHHHHIIIHHHHHII",
+        *(b"PK\x01\x02", 45, 45, 0, 0, 0, 0, zlib.crc32(listed), len(listed), len(listed)),
+        *(len(name), 0, 0, 0, 0, 0o100644 << 16, 0),
+    )
+    entry += name
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(entry), len(first), 0)
+    return first + entry + end
+
+
+def zip64(size: int) -> bytes:
+    return struct.pack("<HHQQ", 1, 16, size, size)
+
+
+def zip64_local_longer(key: str) -> bytes:
+    """The directory lists `hello` (and its CRC); the local header's sizes are 0xFFFFFFFF
+    and its zip64 extra covers the key line after it, which Java and unzip extract."""
+    data = b"hello\n" + env_of(key)
+    crc = zlib.crc32(b"hello\n")
+    return stored_zip(b"app.env", data, (crc, 0xFFFFFFFF, zip64(len(data))), b"hello\n")
+
+
+def zip64_local_gzip(key: str) -> bytes:
+    """The directory lists an empty app.env.gz; the local zip64 extra a gzip of the key."""
+    import gzip
+
+    data = gzip.compress(env_of(key), mtime=0)
+    return stored_zip(b"app.env.gz", data, (0, 0xFFFFFFFF, zip64(len(data))), b"")
+
+
+def zip64_local_directory(key: str) -> bytes:
+    """The directory lists an empty directory `conf/`; its local zip64 extra the key."""
+    data = env_of(key)
+    return stored_zip(b"conf/", data, (0, 0xFFFFFFFF, zip64(len(data))), b"")
+
+
+def ffff_without_zip64(key: str) -> bytes:
+    """Sizes 0xFFFFFFFF in the local header and no zip64 extra: a streaming reader reads
+    on past the `hello` the directory lists."""
+    data = b"hello\n" + env_of(key)
+    return stored_zip(b"app.env", data, (zlib.crc32(b"hello\n"), 0xFFFFFFFF, b""), b"hello\n")
+
+
+def hidden_in_stored_span(key: str) -> bytes:
+    """README's directory size covers an unlisted local header and a deflated app.env;
+    README's local CRC is 0xFFFFFFFF and its zip64 extra covers README's text only."""
+    text = b"# project\n"
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = deflate.compress(env_of(key)) + deflate.flush()
+    hidden = struct.pack(
+        "<4sHHHHHIIIHH",
+        *(b"PK\x03\x04", 20, 0, 8, 0, 0, zlib.crc32(env_of(key)), len(packed)),
+        *(len(env_of(key)), 7, 0),
+    )
+    span = text + hidden + b"app.env" + packed
+    return stored_zip(b"README", span, (0xFFFFFFFF, 0xFFFFFFFF, zip64(len(text))), span)
+
+
 def end_record(fmt: str, offset: int, *values: int) -> Callable[[str], bytes]:
     """A zip behind a PNG signature, with end-record fields zipfile does not look at."""
 
@@ -125,8 +191,21 @@ def skipped(run: Run) -> list[dict[str, Any]]:
         (short_size, "size 92 in the local header, 6 in the directory", "app.env"),
         (lambda key: short_size(key, local_too=True), "92 bytes read, 6 declared", "app.env"),
         (directory_named, "the local header names another file", "config.env/"),
+        (zip64_local_longer, "compressed size 92 in the local header, 6", "app.env"),
+        (zip64_local_gzip, "in the local header, 0 in the directory", "app.env.gz!app.env"),
+        (zip64_local_directory, "in the local header, 0 in the directory", "conf/"),
+        (ffff_without_zip64, "sizes 0xFFFFFFFF in the local header and no zip64", "app.env"),
     ],
-    ids=["method", "short-size", "short-size-both-headers", "directory-name"],
+    ids=[
+        "method",
+        "short-size",
+        "short-size-both-headers",
+        "directory-name",
+        "local-zip64-size",
+        "local-zip64-gzip",
+        "local-zip64-directory",
+        "ffff-no-zip64",
+    ],
 )
 def test_a_key_unzip_or_java_extracts_is_found_and_the_disagreement_said(
     repo: GitRepo, build: Callable[[str], bytes], said: str, where: str
@@ -170,6 +249,20 @@ def test_a_member_missing_from_the_central_directory_is_read_and_said(repo: GitR
     # Said in text too, and a gate that finds no key there exits 2, not 0.
     text = run_cli("range", "HEAD~1..HEAD", cwd=repo.path)
     assert "site.zip!app/.env" in text.out and "Java's ZipInputStream" in text.out
+
+
+def test_a_member_hidden_in_a_stored_members_span_is_read_when_the_headers_disagree(
+    repo: GitRepo,
+) -> None:
+    # Java reads README by its local zip64 size, then the next local header: app.env.
+    data = hidden_in_stored_span(kimi_code_key())
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["README"]
+    for run in commit_range(repo, "bundle.zip", data):
+        assert run.code == 1, run.all
+        assert [f["path"] for f in report(run)["findings"]] == ["bundle.zip!app.env"]
+        reasons = {s["path"]: s["reason"] for s in skipped(run)}
+        assert "CRC 4294967295 in the local header" in reasons["bundle.zip!README"]
+        assert "does not list" in reasons["bundle.zip!app.env"]
 
 
 def test_a_member_only_a_streaming_reader_sees_fails_a_gate_when_unreadable(
@@ -238,12 +331,21 @@ def test_ordinary_zips_are_read_without_a_word(tmp_path: Path) -> None:
         archive.comment = b"release 1.0"
     (tmp_path / "streamed.zip").write_bytes(bytes(stream.out))
     (tmp_path / "plain.zip").write_bytes(zip_bytes({"d/": b"", "a.env": env_of(key)}))
+    # zip64 sizes in the local header (0xFFFFFFFF, then the zip64 extra), stored or not.
+    with zipfile.ZipFile(tmp_path / "zip64.zip", "w") as archive:
+        for name, method in (("s.env", zipfile.ZIP_STORED), ("d.env", zipfile.ZIP_DEFLATED)):
+            info = zipfile.ZipInfo(name)
+            info.compress_type = method
+            with archive.open(info, "w", force_zip64=True) as handle:
+                handle.write(env_of(key))
     run = run_cli("files", ".", "--format", "json", cwd=tmp_path)
     assert run.code == 1, run.all
     assert report(run)["stats"]["skipped"] == []
     assert sorted(f["path"] for f in report(run)["findings"]) == [
         "plain.zip!a.env",
         "streamed.zip!app/.env",
+        "zip64.zip!d.env",
+        "zip64.zip!s.env",
     ]
 
 
@@ -260,6 +362,8 @@ def test_zips_larger_than_a_window_are_checked_the_same(tmp_path: Path) -> None:
         ("method.zip", method_mismatch),
         ("short.zip", short_size),
         ("unlisted.zip", missing_from_directory),
+        ("zip64.zip", zip64_local_longer),
+        ("span.zip", hidden_in_stored_span),
     ):
         (tmp_path / name).write_bytes(commented(build(kimi_code_key())))
     (tmp_path / "logo.png").write_bytes(noise + end_record("<HH", 8, 0, 0)(kimi_code_key()))
@@ -270,10 +374,15 @@ def test_zips_larger_than_a_window_are_checked_the_same(tmp_path: Path) -> None:
         "logo.png!app.env",
         *["method.zip!app.env"] * 3,
         "short.zip!app.env",
+        "span.zip!app.env",
         "unlisted.zip!app/.env",
+        "zip64.zip!app.env",
     ]
     assert sorted(s["path"] for s in skipped(run)) == [
         "method.zip!app.env",
         "short.zip!app.env",
+        "span.zip!README",
+        "span.zip!app.env",
         "unlisted.zip!app/.env",
+        "zip64.zip!app.env",
     ]

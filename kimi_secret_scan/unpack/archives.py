@@ -299,8 +299,15 @@ def _zip(
                 # Nothing to read where the directory points: zipfile would refuse it too.
                 yield Skipped(where, f"could not be decompressed ({local})")
                 continue
-            method, start, problem = local
-            spans.append((info.header_offset, start + info.compress_size))
+            method, start, problem, told = local
+            if method == 0 and told != info.compress_size:
+                # A stored member's local header gives another size: a streaming reader
+                # (Java's ZipInputStream; unzip with a local zip64 size) reads that many
+                # bytes, then takes the next local header; so every header inside the
+                # span the directory gives is tried as an unlisted member.
+                spans.append((info.header_offset, start))
+            else:
+                spans.append((info.header_offset, start + info.compress_size))
             # A directory holds no bytes (stored, or an empty deflate stream); one whose
             # entry carries some is read like a file: a streaming reader (Java's
             # ZipInputStream) takes the local header's name and inflates what follows.
@@ -331,12 +338,23 @@ def _zip(
                 continue
             if problem:
                 yield Skipped(where, _DISAGREE.format(problem=problem))
-            if info.is_dir():
-                if not piece.size:
-                    piece.close()
+            if info.is_dir() and not piece.size:
+                piece.close()
+            else:
+                if info.is_dir():
+                    budget.member(where)
+                yield from member(piece, where, base, budget, depth)
+            if method == 0 and told != info.compress_size and not info.flag_bits & 0x1:
+                # The bytes the local header's size covers, read too: what the directory
+                # lists (zipfile) and what a streaming reader extracts both are scanned.
+                try:
+                    streamed = drain(_Inflate(raw, start, told, 0), budget, where)
+                except LimitHit:
+                    raise
+                except _BROKEN as exc:
+                    yield Skipped(where, f"could not be decompressed ({why(exc)})")
                     continue
-                budget.member(where)
-            yield from member(piece, where, base, budget, depth)
+                yield from member(streamed, where, base, budget, depth)
         yield from _orphans(raw, spans, archive.start_dir, path, base, budget, depth)
 
 
@@ -396,10 +414,11 @@ class _Bytes:
 _LOCAL = b"PK\x03\x04"
 
 
-def _local_header(raw: _Bytes, info: ZipInfo) -> tuple[int, int, str] | str:
-    """The method the member's local header names, where its data starts, and how the
-    header disagrees with the central directory ("" when it does not); or why there is
-    no header to read."""
+def _local_header(raw: _Bytes, info: ZipInfo) -> tuple[int, int, str, int] | str:
+    """The method the member's local header names, where its data starts, how the header
+    disagrees with the central directory ("" when it does not), and the compressed size
+    a streaming reader takes from it (the directory's when the data descriptor defers
+    it); or why there is no header to read."""
     import struct
 
     head = raw.at(info.header_offset, 30)
@@ -419,17 +438,55 @@ def _local_header(raw: _Bytes, info: ZipInfo) -> tuple[int, int, str] | str:
         )
     if (flags ^ info.flag_bits) & 0x1:
         problems.append("encrypted in one header only")
+    told = info.compress_size
     if not flags & 0x8:  # sizes in the local header, not in a descriptor after the data
-        for told, known, what in (
+        # 0xFFFFFFFF is no wildcard: a size that says so is in the local zip64 extra
+        # (which streaming readers and unzip follow), and a CRC is a CRC.
+        sizes = _zip64_local(raw.at(info.header_offset + 30 + name_len, extra_len), size, csize)
+        if sizes is None:
+            problems.append("sizes 0xFFFFFFFF in the local header and no zip64 extra")
+        else:
+            size, csize = sizes
+        for value, known, what in (
             (crc, info.CRC, "CRC"),
             (csize, info.compress_size, "compressed size"),
             (size, info.file_size, "size"),
         ):
-            if told != known and told != 0xFFFFFFFF:
-                problems.append(f"{what} {told} in the local header, {known} in the directory")
+            if value != known:
+                problems.append(f"{what} {value} in the local header, {known} in the directory")
+        told = csize
     if method not in (0, 8):
         method = info.compress_type
-    return method, start, "; ".join(problems)
+    return method, start, "; ".join(problems), told
+
+
+def _zip64_local(extra: bytes, size: int, csize: int) -> tuple[int, int] | None:
+    """The local header's sizes, read from its zip64 extra when one is 0xFFFFFFFF (the
+    size first, then the compressed size); None when such a size is not there."""
+    import struct
+
+    if size != 0xFFFFFFFF and csize != 0xFFFFFFFF:
+        return size, csize
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, pos)
+        body = extra[pos + 4 : pos + 4 + length]
+        pos += 4 + length
+        if tag != 1:
+            continue
+        if len(body) >= 16:  # both, as the format asks and Java reads them
+            return struct.unpack_from("<QQ", body)
+        values = [struct.unpack_from("<Q", body, at)[0] for at in range(0, len(body) - 7, 8)]
+        if size == 0xFFFFFFFF:
+            if not values:
+                return None
+            size = values.pop(0)
+        if csize == 0xFFFFFFFF:
+            if not values:
+                return None
+            csize = values.pop(0)
+        return size, csize
+    return None
 
 
 class _Inflate:
