@@ -1,6 +1,7 @@
 """Archives read as GNU tar, xz and gzip read them (hostile review 6): tar members of an
-unknown type, damaged headers mid-archive, v7 tars, LZMA-alone and Unix compress files,
-SQLite schema text and containers stored in SQLite values, notebook sources split in two.
+unknown type, damaged headers mid-archive, v7 tars, LZMA-alone and Unix compress files
+(and the formats only `gzip -d` reads, said as not opened: review 7 #3), SQLite schema
+text and containers stored in SQLite values, notebook sources split in two.
 
 Every file is built at run time, with keys from tests/keygen.py, and run through the real
 command line on real repositories (the gates: `staged`, then `range` on the commit).
@@ -200,6 +201,60 @@ def test_a_damaged_unix_compress_file_fails_the_gate(repo: GitRepo) -> None:
         [(path, reason)] = _skips(run)
         assert path == "notes.Z"
         assert "could not be read as compress" in reason
+
+
+def pack_file(text: bytes) -> bytes:
+    """The old `pack` format (.z, magic 1f 1e) that `gzip -d` reads: a flat 7-bit Huffman
+    code (byte v is code v, 127 ends the data); bytes below 127 only."""
+    head = b"\x1f\x1e" + len(text).to_bytes(4, "big") + bytes([7, 0, 0, 0, 0, 0, 0, 126])
+    bits = "".join(format(b, "07b") for b in text) + format(127, "07b")
+    bits += "0" * (-len(bits) % 8)
+    return head + bytes(range(127)) + int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def old_gzip(data: bytes) -> bytes:
+    raw = bytearray(gzip.compress(data))
+    raw[1] = 0x9E  # the magic gzip -d still reads as gzip
+    return bytes(raw)
+
+
+@pytest.mark.parametrize(
+    ("build", "kind"),
+    [
+        (pack_file, "pack"),
+        (old_gzip, "old gzip"),
+        # gzip -d's LZH: the magic, then a bit stream (here opaque bytes: not decoded)
+        (lambda data: b"\x1f\xa0" + bytes(b ^ 0x55 for b in data), "lzh"),
+    ],
+    ids=["pack", "old-gzip", "lzh"],
+)
+def test_files_only_gzip_d_reads_are_said_not_opened(
+    tmp_path: Path, build: Callable[[bytes], bytes], kind: str
+) -> None:
+    import shutil
+    import subprocess
+
+    text = _settings(moonshot_key(), 3)
+    data = build(text)
+    if kind != "lzh" and shutil.which("gzip"):
+        assert subprocess.run(["gzip", "-dc"], input=data, capture_output=True).stdout == text
+    tar = gzip.compress(bytes(_tar([("app/.env.z", data)])))
+    for name, where in (("app.env.z", "app.env.z"), ("b.tgz", "b.tgz!b.tar!app/.env.z")):
+        for run in _gates(GitRepo(tmp_path / name), name, data if name == "app.env.z" else tar):
+            assert run.code == 2, run.all
+            [(path, reason)] = _skips(run)
+            assert path == where
+            assert f"a {kind} file (`gzip -d` reads it), not opened" in reason
+
+
+def test_bytes_that_only_start_like_a_pack_file_are_not_taken_for_one(tmp_path: Path) -> None:
+    # 1f 1e, then no Huffman tree gzip -d would read (25 leaves of length 1; no length).
+    (tmp_path / "a.bin").write_bytes(b"\x1f\x1e\0\0\0\x05\x01\x19" + bytes(300))
+    (tmp_path / "b.bin").write_bytes(b"\x1f\x1e\0\0\0\x05\x00" + bytes(300))
+    (tmp_path / "c.bin").write_bytes(b"\x1f\x9e\x07" + bytes(300))  # not deflate
+    run = run_cli("files", ".", "--format", "json", cwd=tmp_path)
+    assert run.code == 0, run.all
+    assert _skips(run) == []
 
 
 def test_legacy_lzma_files_are_opened(repo: GitRepo) -> None:

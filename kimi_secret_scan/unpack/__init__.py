@@ -2,7 +2,8 @@
 
 A stage between the sources and the detectors (see docs/containers.md). Zip and its family
 (jar, whl, apk, docx, xlsx, epub…), tar, gzip, bzip2, xz, lzma, compress (.Z) and SQLite
-databases are told by their first bytes, never by their names alone, and opened with the
+databases are told by their first bytes (and `pack`, LZH and old-magic gzip files, which
+only `gzip -d` reads, to be said as not opened), never by their names alone, and opened with the
 standard library's readers (compress: lzw.py); a zip after anything by its end record, an
 archive behind a script by its header (`find_container`). Each piece is a `Content`
 located inside its container (`backup.zip!config/.env`, `one-api.db!channels[row 12].key`).
@@ -78,6 +79,11 @@ def container_kind(head: bytes) -> str | None:
         return "gzip"
     if head.startswith(b"\x1f\x9d"):
         return "compress"  # Unix compress (.Z), read by `uncompress` and `gzip -d`
+    if head.startswith((b"\x1f\x1e", b"\x1f\xa0", b"\x1f\x9e")):
+        # Formats only `gzip -d` still reads: not opened, said (archives.py `_unopened`).
+        kind = _GZIP_D_ONLY[head[1]]
+        if kind == "lzh" or (_pack_tree(head) if kind == "pack" else head[2:3] == b"\x08"):
+            return kind
     if (
         head.startswith(b"BZh")
         and head[3:4].isdigit()
@@ -95,6 +101,24 @@ def container_kind(head: bytes) -> str | None:
     if head[257:262] == b"ustar" or _v7_tar(head):
         return "tar"
     return "lzma" if _lzma_alone(head) else None
+
+
+_GZIP_D_ONLY = {0x1E: "pack", 0xA0: "lzh", 0x9E: "old gzip"}
+
+
+def _pack_tree(head: bytes) -> bool:
+    """A `pack` file's Huffman tree header, checked as gzip's unpack.c checks it: a
+    maximum code length of 1-25 and no more leaves at each length than can fit."""
+    if len(head) < 7 or not 0 < head[6] <= 25 or len(head) < 7 + head[6]:
+        return False
+    leaves, room = 0, 1
+    for length in range(1, head[6] + 1):
+        count = head[6 + length]
+        if room - (length == head[6]) < count:
+            return False
+        room = (room - count + 1) * 2 - 1
+        leaves += count
+    return leaves < 256
 
 
 def _lzma_alone(head: bytes) -> bool:
