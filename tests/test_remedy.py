@@ -805,7 +805,9 @@ def test_history_purge_of_a_key_inside_an_archive_runs_as_printed(
     assert f"printf '%s\\n' {' '.join(sorted(old_blobs))} > {blob_ids}" in purge, purge
     for command in purge:
         # Every one exits 0, `kimi-secret-scan history --repo <mirror>` included.
-        run_ok(command, work.path)
+        done = run_ok(command, work.path)
+        if "--write-replacements" in command:  # its own hint names the strip too
+            assert "--strip-blobs-with-ids" in done.out, done.out
     clean = tmp_path / "work-clean"
     audit = run_cli("history", "--repo", str(clean), cwd=tmp_path)
     assert audit.code == 0, audit.all
