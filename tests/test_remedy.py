@@ -817,3 +817,17 @@ def test_history_purge_of_a_key_inside_an_archive_runs_as_printed(
     assert git(clean, "rev-parse", f"HEAD:{name}").strip() == rebuilt
     assert not blob_ids.exists()
     assert not (clean / "PWNED").exists() and not (work.path / "PWNED").exists()
+
+
+def test_history_step_2_for_a_renamed_archive_says_to_build_it_again(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.commit_file("README.md", "# app\n", "start")
+    _zip(repo.path / "bundle.zip", {"app/.env": f"KIMI_API_KEY={kimi_code_key()}\n"})
+    repo.git("add", "bundle.zip")
+    repo.commit("add the bundle")
+    repo.git("mv", "bundle.zip", "dist.zip")  # the same blob, at another path
+    repo.commit("rename")
+    out = run_cli("history", cwd=repo.path).out
+    assert "In dist.zip (the key is in dist.zip!app/.env)" in out, out
+    assert "build it again without the key" in out and "instead of writing" not in out
+    assert "$ git add -- dist.zip" in out

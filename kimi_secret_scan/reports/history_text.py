@@ -110,8 +110,13 @@ def _head_leak(g: KeyGroup, show_secrets: bool) -> remediation.Leak:
     held the key is named by that member (`bundle.zip!app/.env`), so that the plan says to
     build the archive again, as the gates' plans do, rather than to edit it in place."""
     leak = remediation.Leak(g.shown(show_secrets), g.kind, g.sha256)
+    members = [f.member for f in g.occurrences if f.member is not None]
     for path in g.head_paths:
         inside = [f.path for f in g.occurrences if f.member is not None and f.file == path]
+        if not inside and members and len(members) == len(g.occurrences):
+            # Found only inside archives, and at another path than this one (the archive
+            # was renamed since): the version in HEAD is one of them.
+            inside = [f"{path}!{members[0]}"]
         for place in inside or [path]:
             if (place, 0) not in leak.places:
                 leak.places.append((place, 0))
