@@ -56,6 +56,14 @@ class KeyGroup:
     occurrences: list[Finding]
     refs: list[str] = field(default_factory=list)
     head_paths: list[str] = field(default_factory=list)
+    # The ids of the container blobs (a zip, a tar.gz, ...) that hold the key inside: the
+    # purge strips them, since no text replacement reaches a key in compressed bytes.
+    container_blobs: list[str] = field(default_factory=list)
+
+    @property
+    def archives(self) -> list[str]:
+        """The files of the repository (archives) whose members hold the key."""
+        return list(dict.fromkeys(f.file for f in self.occurrences if f.member is not None))
 
     @property
     def redacted(self) -> str:
@@ -250,6 +258,11 @@ class PurgeTarget:
         return self.root.parent / f"{self.name}-kimi-replacements.txt"
 
     @property
+    def blob_ids(self) -> Path:
+        """The ids of the archive versions to strip (no key in it: ids only)."""
+        return self.root.parent / f"{self.name}-kimi-blobs.txt"
+
+    @property
     def host(self) -> str | None:
         """The host of a remote URL (`https://host/…`, `ssh://user@host/…`, `user@host:…`)."""
         url = self.url or ""
@@ -350,6 +363,35 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
     in_messages = any(f.path.startswith("<") for g in groups for f in g.occurrences)
     local = [g for g in groups if g.local_only]
     source = _q(target.url or target.root)
+    # A key inside an archive is in compressed (or length-bound) bytes that --replace-text
+    # cannot reach (the mirror's audit would still find it): the archive versions that hold
+    # one are stripped by blob id instead, wherever and under whatever name they are.
+    strip = sorted({oid for g in groups for oid in g.container_blobs})
+    archives = list(dict.fromkeys(a for g in groups if g.container_blobs for a in g.archives))
+    rewrite = [
+        "Rewrite every ref (git-filter-repo 2.47 or later; on PyPI as git-filter-repo). "
+        f"Every key becomes {REPLACEMENT} in every file version"
+        + (" and in the commit and tag messages that hold one" if in_messages else "")
+        + (
+            f". A key inside an archive ({', '.join(archives) or 'a container'}) is in "
+            "compressed bytes no replacement reaches: the first command lists the "
+            f"{len(strip)} archive version(s) that hold one, and filter-repo removes them "
+            "from every commit (the archive built again without the key, committed since, is "
+            "another version and stays)"
+            if strip
+            else ""
+        )
+        + "; filter-repo expires the mirror's reflogs and repacks it:",
+    ]
+    stripped = ""
+    if strip:
+        blob_ids = _q(target.blob_ids)
+        rewrite.append(f"$ printf '%s\\n' {' '.join(strip)} > {blob_ids}")
+        stripped = f" --strip-blobs-with-ids {blob_ids}"
+    rewrite.append(
+        f"$ git -C {mirror} filter-repo --sensitive-data-removal --replace-text {file} "
+        f"--replace-message {file}{stripped}"
+    )
     steps = [
         [
             "Write the replacements file, outside the repository (it holds every key whole; "
@@ -366,14 +408,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
             ),
             f"$ git clone --mirror {source} {mirror}",
         ],
-        [
-            "Rewrite every ref (git-filter-repo 2.47 or later; on PyPI as git-filter-repo). "
-            f"Every key becomes {REPLACEMENT} in every file version"
-            + (" and in the commit and tag messages that hold one" if in_messages else "")
-            + "; filter-repo expires the mirror's reflogs and repacks it:",
-            f"$ git -C {mirror} filter-repo --sensitive-data-removal --replace-text {file} "
-            f"--replace-message {file}",
-        ],
+        rewrite,
         [
             "Check the rewritten mirror: it must find nothing (exit 0):",
             f"$ kimi-secret-scan history --repo {mirror}",
@@ -410,7 +445,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
         [
             "CI caches, build artifacts and logs may hold copies too: delete them. Then "
             "delete the replacements file (it holds the keys) and the mirror:",
-            f"$ rm -f {file} && rm -rf {mirror}",
+            f"$ rm -f {file}{' ' + _q(target.blob_ids) if strip else ''} && rm -rf {mirror}",
         ]
     )
     if local:
@@ -536,8 +571,13 @@ def run_history(
     groups = group(result.findings, _ages(source, result.findings))
     attach_refs(groups, root, source.ref_walk)
     head = source.head_paths()
+    in_containers: dict[str, list[str]] = {}
+    for oid in sorted(source.container_blobs):
+        for sha in source.blob_keys.get(oid, ()):
+            in_containers.setdefault(sha, []).append(oid)
     for g in groups:
         g.head_paths = sorted(head.get(g.sha256, []))
+        g.container_blobs = in_containers.get(g.sha256, [])
     skipped = result.stats.skipped
     for i, item in enumerate(skipped):
         if item.path != SHALLOW or item.unreadable:

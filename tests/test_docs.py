@@ -65,6 +65,7 @@ FOREIGN_OPTIONS = {
     "--sensitive-data-removal": "git filter-repo",
     "--soft": "git reset",
     "--staged": "git diff",
+    "--strip-blobs-with-ids": "git filter-repo",
     "--trailer": "git commit",
     "--unshallow": "git fetch",
     "--work-tree": "git",

@@ -748,3 +748,86 @@ def test_key_in_an_archive_member_range_plan_names_the_archive(tmp_path: Path) -
     cmds = plan_commands(run.out)
     assert cmds[0] == "git add -- bundle.zip", run.out
     assert not any("!app" in c for c in cmds), cmds
+
+
+@pytest.mark.parametrize("name", ["bundle.zip", "dir x/it's $(touch PWNED) 1.zip"])
+def test_history_purge_of_a_key_inside_an_archive_runs_as_printed(
+    tmp_path: Path, name: str
+) -> None:
+    """Round-7 review #7: the history plan purged with --replace-text, which cannot reach a
+    key in deflated zip bytes (the mirror's audit still exited 1), and its step 2 said to
+    edit the archive in place. Now step 2 says to build it again, and the purge strips the
+    archive versions that hold the key by blob id; a key in a plain file beside it is still
+    replaced. Every printed command is run as printed, the check of the mirror included."""
+    assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
+    origin, work = with_origin(tmp_path)
+    work.commit_file("README.md", "# service\n", "start")
+    archive = work.path / name
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    first, second, plain = kimi_code_key(), moonshot_key(), kimi_code_key()
+    _zip(archive, {"conf/app.env": f"KIMI_API_KEY={first}\n", "README": "hi\n"})
+    work.git("add", "--", name)
+    work.commit("add the bundle")
+    old_blobs = [work.git("rev-parse", f"HEAD:{name}").strip()]
+    # A second version of the archive, with another key: a second blob to strip.
+    _zip(archive, {"conf/app.env": f"MOONSHOT_API_KEY={second}\n", "README": "hi\n"})
+    work.git("add", "--", name)
+    work.commit("rotate the bundle's key")
+    old_blobs.append(work.git("rev-parse", f"HEAD:{name}").strip())
+    work.commit_file("client.py", f'KIMI_API_KEY = "{plain}"\n', "client")
+    work.git("push", "-q", "origin", "main")
+
+    run = run_cli("history", cwd=work.path)
+    assert run.code == 1, run.all
+    out = run.out
+    cmds = plan_commands(out)
+    assert "build it again without the key" in out, out
+    assert "read the key from the environment instead" in out  # client.py, a plain file
+    # Read by worker processes, the history gives the same plan (the blob ids included).
+    assert plan_commands(run_cli("history", "--jobs", "2", cwd=work.path).out) == cmds
+    # Step 2, as printed: the archive built again without the key, the code fixed; commit
+    # and push, so the mirror has the fix.
+    _zip(archive, {"conf/app.env": "KIMI_API_KEY=\n", "README": "hi\n"})
+    work.write("client.py", 'import os\nKIMI_API_KEY = os.environ["KIMI_API_KEY"]\n')
+    fixes = [c for c in cmds if c.startswith("git add")]
+    assert len(fixes) == 2, cmds
+    for command in fixes:
+        run_ok(command, work.path)
+    work.commit("no keys in the current files")
+    work.git("push", "-q", "origin", "main")
+    rebuilt = work.git("rev-parse", f"HEAD:{name}").strip()
+
+    purge = [c for c in cmds if c not in fixes]
+    blob_ids = tmp_path / "work-kimi-blobs.txt"
+    strip = [c for c in purge if "filter-repo" in c]
+    assert len(strip) == 1 and strip[0].endswith(f"--strip-blobs-with-ids {blob_ids}"), purge
+    assert "--replace-text" in strip[0]  # the plain file's key is still replaced
+    assert f"printf '%s\\n' {' '.join(sorted(old_blobs))} > {blob_ids}" in purge, purge
+    for command in purge:
+        # Every one exits 0, `kimi-secret-scan history --repo <mirror>` included.
+        done = run_ok(command, work.path)
+        if "--write-replacements" in command:  # its own hint names the strip too
+            assert "--strip-blobs-with-ids" in done.out, done.out
+    clean = tmp_path / "work-clean"
+    audit = run_cli("history", "--repo", str(clean), cwd=tmp_path)
+    assert audit.code == 0, audit.all
+    for blob in old_blobs:
+        assert sh(f"git cat-file -e {blob}", origin.path).code != 0
+    # The rebuilt archive is another version: it stays, at its name.
+    assert git(clean, "rev-parse", f"HEAD:{name}").strip() == rebuilt
+    assert not blob_ids.exists()
+    assert not (clean / "PWNED").exists() and not (work.path / "PWNED").exists()
+
+
+def test_history_step_2_for_a_renamed_archive_says_to_build_it_again(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.commit_file("README.md", "# app\n", "start")
+    _zip(repo.path / "bundle.zip", {"app/.env": f"KIMI_API_KEY={kimi_code_key()}\n"})
+    repo.git("add", "bundle.zip")
+    repo.commit("add the bundle")
+    repo.git("mv", "bundle.zip", "dist.zip")  # the same blob, at another path
+    repo.commit("rename")
+    out = run_cli("history", cwd=repo.path).out
+    assert "In dist.zip (the key is in dist.zip!app/.env)" in out, out
+    assert "build it again without the key" in out and "instead of writing" not in out
+    assert "$ git add -- dist.zip" in out

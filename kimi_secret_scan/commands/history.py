@@ -159,8 +159,14 @@ def command(
         click.echo(
             f"kimi-secret-scan: wrote {len(groups)} key(s), whole, to {written} (mode 0600). "
             f"Use it in a mirror clone: git filter-repo --sensitive-data-removal --replace-text "
-            f"{shown} --replace-message {shown} (`kimi-secret-scan history` prints every step); "
-            "delete it after the purge."
+            f"{shown} --replace-message {shown} (`kimi-secret-scan history` prints every step"
+            + (
+                # No replacement reaches a key in an archive's compressed bytes.
+                ", and the archive versions to strip with --strip-blobs-with-ids"
+                if any(g.container_blobs for g in groups)
+                else ""
+            )
+            + "); delete it after the purge."
         )
         return ExitCode.CLEAN
     return _report(opts, report)

@@ -105,6 +105,26 @@ def _key_block(g: KeyGroup, show_secrets: bool, color: bool) -> list[str]:
     return lines
 
 
+def _head_leak(g: KeyGroup, show_secrets: bool) -> remediation.Leak:
+    """The key's places in HEAD, for the fix of the current files: an archive whose member
+    held the key is named by that member (`bundle.zip!app/.env`), so that the plan says to
+    build the archive again, as the gates' plans do, rather than to edit it in place."""
+    leak = remediation.Leak(g.shown(show_secrets), g.kind, g.sha256)
+    members = [f.member for f in g.occurrences if f.member is not None]
+    for path in g.head_paths:
+        inside = [f.path for f in g.occurrences if f.member is not None and f.file == path]
+        if not inside and members and len(members) == len(g.occurrences):
+            # Found only inside archives, and at another path than this one (the archive
+            # was renamed since): the version in HEAD is one of them.
+            inside = [f"{path}!{members[0]}"]
+        for place in inside or [path]:
+            if (place, 0) not in leak.places:
+                leak.places.append((place, 0))
+            if inside:
+                leak.containers[place] = path
+    return leak
+
+
 def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
     # With --verify, live keys come first: they are the ones an attacker can use now.
     groups = sorted(report.groups, key=lambda g: rank(g.verification))
@@ -142,12 +162,7 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
     target = report.target
     if in_head:
         out.append(heading(f"Step {step}. Remove the keys from the current files"))
-        leaks = [
-            remediation.Leak(
-                g.shown(show_secrets), g.kind, g.sha256, [(p, 0) for p in g.head_paths]
-            )
-            for g in in_head
-        ]
+        leaks = [_head_leak(g, show_secrets) for g in in_head]
         commands = target is not None and not target.bare
         fixes = remediation.file_steps(
             leaks, commands=commands, then="stage the edit, commit and push", rotated=True

@@ -553,6 +553,9 @@ class HistorySource:
         # blob id -> the SHA-256 of each key its raw scan found (for "still in HEAD").
         self.blob_keys: dict[str, set[str]] = {}
         self.blob_path: dict[str, str] = {}
+        # The blobs that hold a key inside a container (a zip, a tar.gz, ...): replacing
+        # text cannot reach it there, so the purge plan strips these blobs (audit.py).
+        self.container_blobs: set[str] = set()
         # blob id -> size, for the blobs that held a key and are too large to hold.
         self.big_blobs: dict[str, int] = {}
         self.messages: list[_Message] = []
@@ -794,6 +797,7 @@ class HistorySource:
                 self.messages.append(message)
             self.blob_keys.update(shard.blob_keys)
             self.blob_path.update(shard.blob_path)
+            self.container_blobs |= shard.container_blobs
             self.big_blobs.update(shard.big_blobs)
             self.submodules |= shard.submodules
             self.count += shard.count
@@ -960,6 +964,8 @@ class HistorySource:
                         self.big_blobs[oid] = size
                     self.blob_keys[oid] = {f.secret_sha256 for f in found}
                     self.blob_path[oid] = path
+                    if any(f.member is not None for f in found):
+                        self.container_blobs.add(oid)
             elif size > WINDOW:
                 self._big_message(fields[0].decode(), kind.decode(), reader.pieces(size), size)
             else:
@@ -1430,6 +1436,7 @@ class _Shard:
     count: int
     identities: metadata.Identities
     entries: TreeNames
+    container_blobs: set[str]
 
 
 def _stored_objects(proc: git.Process) -> int:
@@ -1488,6 +1495,7 @@ def _scan_shard(repo: Path, run: bytes, settings: DetectorSettings, max_size: in
         source.count,
         source.names.identities,
         source.names.entries,
+        source.container_blobs,
     )
 
 
