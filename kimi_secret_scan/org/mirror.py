@@ -26,7 +26,7 @@ import git as gitpython  # GitPython
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from kimi_secret_scan.errors import ScanError
-from kimi_secret_scan.git import git_env, try_git
+from kimi_secret_scan.git import git_env
 from kimi_secret_scan.org import seal
 from kimi_secret_scan.org.targets import URL_SCHEMES, Target
 
@@ -124,6 +124,29 @@ def _remove(path: Path) -> None:
 _EXTENSIONS = {"objectformat": ("sha1", "sha256"), "refstorage": ("files", "reftable")}
 
 
+def _extensions(config: Path) -> dict[str, str]:
+    """`[extensions]` values git's clone wrote in `config`, read as text: no git runs on a
+    file this tool is about to replace (a value git would read otherwise only makes the
+    fetch fail, which is said)."""
+    found: dict[str, str] = {}
+    try:
+        fd = os.open(config, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            text = handle.read(1 << 16).decode("utf-8", "replace")
+    except OSError:
+        return found
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line.strip("[]").strip().lower()
+        elif section == "extensions" and "=" in line:
+            name, value = (part.strip().lower() for part in line.split("=", 1))
+            if name in _EXTENSIONS:
+                found[name] = value
+    return found
+
+
 def _fresh_config(entry: Path, url: str) -> None:
     """Write the entry's `config` from scratch: bare, the target's URL, the mirror refspec,
     and the repository format git needs to read it. Whoever sealed the entry (a key a
@@ -133,14 +156,11 @@ def _fresh_config(entry: Path, url: str) -> None:
     if any(c in url for c in "\n\0"):  # targets.parse refuses them; a config line cannot hold them
         raise ScanError(f"cannot write a config for {url!r}")
     config = entry / "config"
-    extensions = []
-    for name, allowed in _EXTENSIONS.items():
-        # `--file`: only this file, no includes; nothing in it is run.
-        ask = ["config", "--file", str(config), "--get", f"extensions.{name}"]
-        found = try_git(ask, entry.parent)
-        value = (found or b"").decode("ascii", "replace").strip().lower()
-        if value in allowed and value != allowed[0]:
-            extensions.append(f"\t{name} = {value}\n")
+    extensions = [
+        f"\t{name} = {value}\n"
+        for name, value in _extensions(config).items()
+        if value in _EXTENSIONS[name] and value != _EXTENSIONS[name][0]
+    ]
     quoted = url.replace("\\", "\\\\").replace('"', '\\"')
     text = (
         "[core]\n"
