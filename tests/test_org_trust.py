@@ -279,3 +279,22 @@ def test_the_sealing_key_is_made_0600_in_a_0700_directory(tmp_path: Path) -> Non
     assert run.code == 1, run.all
     assert (xdg / "kimi-secret-scan").stat().st_mode & 0o777 == 0o700
     assert (xdg / "kimi-secret-scan" / "audit-key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_fetch_names_git_upload_pack_whatever_the_config_says(tmp_path: Path) -> None:
+    """The second layer, alone: a mirror whose config (not rewritten here) names an
+    upload-pack program. The fetch passes --upload-pack (a `-c` would lose: git keeps the
+    first value, the repository's), so the program does not run."""
+    import git as gitpython
+
+    from kimi_secret_scan.org import mirror
+
+    url, _slug, _key = _leaking(tmp_path)
+    script, mark = _program(tmp_path)
+    entry = tmp_path / "m.git"
+    git(tmp_path, "clone", "-q", "--mirror", url, str(entry))
+    git(entry, "config", "remote.origin.uploadpack", str(script))
+    repo = gitpython.Repo(entry)
+    repo.git.update_environment(**mirror.mirror_env())
+    mirror.fetch(repo.remote("origin"), gitpython.RemoteProgress())
+    assert not mark.exists()

@@ -9,8 +9,9 @@ object; the history pipeline streams them through `cat-file --batch` instead).
 Every git it starts gets the project's environment (`kimi_secret_scan.git.git_env()`), plus:
 only the transports a target may name (no `ext::`, no remote helpers), no terminal prompt
 (a CI job must fail, not hang, on a repository that wants a password), ssh in batch mode,
-and git's own upload-pack on the far side. A cached mirror's `config` is written afresh
-before any git reads it (_fresh_config): git never runs with settings a cache entry carries.
+and git's own upload-pack on the far side of a fetch (`fetch`). A cached mirror's `config`
+is written afresh before any git reads it (_fresh_config): git never runs with settings a
+cache entry carries.
 """
 
 from __future__ import annotations
@@ -44,9 +45,6 @@ def mirror_env() -> dict[str, str]:
     extra = {
         "protocol.ext.allow": "never",
         "credential.interactive": "false",
-        # The program run on the far side of a local or ssh fetch: git's own, whatever a
-        # cached mirror's config says (that config is also rewritten first: _fresh_config).
-        "remote.origin.uploadpack": "git-upload-pack",
     }
     count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
     for name, value in extra.items():
@@ -118,6 +116,17 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
     else:
         shutil.rmtree(path)
+
+
+def fetch(origin: gitpython.Remote, progress: gitpython.RemoteProgress) -> None:
+    """The mirror's refspec (+refs/*:refs/*); prune drops refs deleted upstream. The program
+    on the far side of a local or ssh fetch is git's own, named on the command line: a
+    `-c remote.origin.uploadpack=` would not do, git keeps the *first* value it reads (the
+    repository's). GitPython calls --upload-pack unsafe for values a caller passes on; ours
+    is a constant."""
+    origin.fetch(
+        progress=progress, prune=True, upload_pack="git-upload-pack", allow_unsafe_options=True
+    )
 
 
 # What a mirror clone's config may carry that the fetch needs, with the values git writes.
@@ -207,8 +216,7 @@ def ensure(target: Target, cache: Path, report: Report) -> tuple[Path, str | Non
                 origin = repo.remote("origin")
                 if origin.url == target.url:
                     report("fetching", 0, 0)
-                    # The mirror's refspec (+refs/*:refs/*); prune drops refs deleted upstream.
-                    origin.fetch(progress=fetching, prune=True)
+                    fetch(origin, fetching)
                     seal.seal_entry(path, target.url, key)
                     return path, None
             except GitCommandError as exc:
