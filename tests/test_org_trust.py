@@ -196,3 +196,105 @@ def test_a_sealed_report_of_another_target_is_not_reused(tmp_path: Path) -> None
     assert again.err.count("unchanged since the last run") == 1
     (only,) = json.loads(again.out)["keys"]
     assert sorted(r["repository"] for r in only["repositories"]) == sorted([str(a.path), str(b)])
+
+
+def test_a_sealed_entry_never_runs_the_config_it_carries(tmp_path: Path) -> None:
+    """A cache entry sealed under this user's own key (a key someone learnt, a bug) whose
+    config runs a program on fetch and redirects it to a clean copy: the config is written
+    afresh before git reads it, so the program never runs and the leaking target is read."""
+    from kimi_secret_scan.org import seal
+
+    url, slug, key = _leaking(tmp_path)
+    script, mark = _program(tmp_path)
+    clean = GitRepo(tmp_path / "clean")
+    clean.commit_file("README", "hi\n")
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "targets.txt").write_text(url + "\n")
+    code, out, err = _audit(job, "--output-dir", str(tmp_path / "out"))
+    assert code == 1, out + err
+    entry = job / "mirror-cache" / f"{slug}.git"
+    git(entry, "config", "remote.origin.uploadpack", str(script))
+    git(entry, "config", f"url.file://{clean.path}.insteadOf", url)
+    git(entry, "config", "remote.origin.fetch", "+refs/heads/nothing-*:refs/heads/nothing-*")
+    git(entry, "update-ref", "-d", "refs/heads/main")
+    seal.seal_entry(entry, url, seal.load_key())  # the same HOME as the CLI's: its real key
+    code, out, err = _audit(job, "--output-dir", str(tmp_path / "out2"))
+    assert code == 1, out + err
+    assert not mark.exists()
+    assert "cloned again" not in err  # the seal held: the entry was fetched, with our config
+    assert redact(key) in out
+    config = git(entry, "config", "--list")
+    assert "uploadpack" not in config and "insteadof" not in config.lower()
+
+
+@pytest.mark.parametrize("how", ["in-checkout", "link", "mode", "dir-link"])
+def test_a_sealing_key_someone_else_may_know_stops_the_audit(tmp_path: Path, how: str) -> None:
+    """XDG_CACHE_HOME=$PWD/.cache in a checkout that commits `.cache/kimi-secret-scan/audit-key`
+    and a mirror sealed with it (its config runs a program): the key is refused, exit 2, before
+    any git runs. So is a key that is a link, not 0600, or in a directory that is a link."""
+    from kimi_secret_scan.org import seal
+
+    url, slug, _key = _leaking(tmp_path)
+    script, mark = _program(tmp_path)
+    checkout = GitRepo(tmp_path / "checkout")
+    xdg = checkout.path / ".cache" if how == "in-checkout" else tmp_path / "xdg"
+    keydir = xdg / "kimi-secret-scan"
+    if how == "dir-link":
+        (tmp_path / "real-keydir").mkdir(mode=0o700)
+        xdg.mkdir()
+        keydir.symlink_to(tmp_path / "real-keydir")
+    else:
+        keydir.mkdir(parents=True, mode=0o700)
+    known = b"A" * 32
+    if how == "link":
+        (tmp_path / "known").write_bytes(known)
+        (tmp_path / "known").chmod(0o600)
+        (keydir / "audit-key").symlink_to(tmp_path / "known")
+    else:
+        (keydir / "audit-key").write_bytes(known)
+        (keydir / "audit-key").chmod(0o644 if how == "mode" else 0o600)
+    entry = keydir / "mirrors" / f"{slug}.git"
+    git(tmp_path, "init", "-q", "--bare", str(entry))
+    git(entry, "config", "remote.origin.url", url)
+    git(entry, "config", "remote.origin.fetch", "+refs/*:refs/*")
+    git(entry, "config", "remote.origin.uploadpack", str(script))
+    seal.seal_entry(entry, url, known)
+    checkout.write("targets.txt", url + "\n")
+    checkout.add()
+    checkout.commit("audit job with its cache")
+    run = run_cli("audit", "--no-progress", "--targets", "targets.txt", "--output-dir",
+                  str(tmp_path / "out"), cwd=checkout.path,
+                  env={**NO_CI, "XDG_CACHE_HOME": str(xdg)})  # fmt: skip
+    assert run.code == 2, run.all
+    assert "the audit's sealing key cannot be trusted" in run.err
+    assert not mark.exists()
+
+
+def test_the_sealing_key_is_made_0600_in_a_0700_directory(tmp_path: Path) -> None:
+    url, _slug, _key = _leaking(tmp_path)
+    xdg = tmp_path / "xdg"
+    run = run_cli("audit", "--no-progress", url, "--output-dir", str(tmp_path / "o"),
+                  cwd=tmp_path, env={**NO_CI, "XDG_CACHE_HOME": str(xdg)})  # fmt: skip
+    assert run.code == 1, run.all
+    assert (xdg / "kimi-secret-scan").stat().st_mode & 0o777 == 0o700
+    assert (xdg / "kimi-secret-scan" / "audit-key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_fetch_names_git_upload_pack_whatever_the_config_says(tmp_path: Path) -> None:
+    """The second layer, alone: a mirror whose config (not rewritten here) names an
+    upload-pack program. The fetch passes --upload-pack (a `-c` would lose: git keeps the
+    first value, the repository's), so the program does not run."""
+    import git as gitpython
+
+    from kimi_secret_scan.org import mirror
+
+    url, _slug, _key = _leaking(tmp_path)
+    script, mark = _program(tmp_path)
+    entry = tmp_path / "m.git"
+    git(tmp_path, "clone", "-q", "--mirror", url, str(entry))
+    git(entry, "config", "remote.origin.uploadpack", str(script))
+    repo = gitpython.Repo(entry)
+    repo.git.update_environment(**mirror.mirror_env())
+    mirror.fetch(repo.remote("origin"), gitpython.RemoteProgress())
+    assert not mark.exists()

@@ -185,6 +185,16 @@ def command(
     except OSError as exc:
         raise ScanError(f"cannot create {outdir}: {exc.strerror}") from None
     outfile.check_directory(outdir)
+    if selected:
+        # Seals what this audit makes (cache entries, reports): see org/seal.py. First: the key's
+        # directory is made 0700 before the default cache is made inside it.
+        no_key = seal.ensure_key()
+        if no_key:
+            click.echo(
+                f"kimi-secret-scan audit: no key to seal this run's mirrors and reports "
+                f"({no_key}): every target is cloned and audited afresh, none reused",
+                err=True,
+            )
     if any(t.url is not None for t in selected):
         # The cache holds whole keys (the mirrors): never written through a link the checkout
         # commits (`mirror-cache -> /elsewhere`), nor into a git directory, as --output-dir.
@@ -194,15 +204,6 @@ def command(
         except OSError as exc:
             raise ScanError(f"cannot create {cache}: {exc.strerror}") from None
         outfile.check_directory(cache)
-    if selected:
-        # Seals what this audit makes (cache entries, reports): see org/seal.py.
-        no_key = seal.ensure_key()
-        if no_key:
-            click.echo(
-                f"kimi-secret-scan audit: no key to seal this run's mirrors and reports "
-                f"({no_key}): every target is cloned and audited afresh, none reused",
-                err=True,
-            )
     job_list = [
         run.Job(
             t,

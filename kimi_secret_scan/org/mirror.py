@@ -8,7 +8,10 @@ object; the history pipeline streams them through `cat-file --batch` instead).
 
 Every git it starts gets the project's environment (`kimi_secret_scan.git.git_env()`), plus:
 only the transports a target may name (no `ext::`, no remote helpers), no terminal prompt
-(a CI job must fail, not hang, on a repository that wants a password), and ssh in batch mode.
+(a CI job must fail, not hang, on a repository that wants a password), ssh in batch mode,
+and git's own upload-pack on the far side of a fetch (`fetch`). A cached mirror's `config`
+is written afresh before any git reads it (_fresh_config): git never runs with settings a
+cache entry carries.
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ def mirror_env() -> dict[str, str]:
     env["GIT_ALLOW_PROTOCOL"] = ":".join(URL_SCHEMES)
     env["GIT_PROTOCOL_FROM_USER"] = "0"
     # Appended to git_env()'s own command-line configuration, if it sets any.
-    extra = {"protocol.ext.allow": "never", "credential.interactive": "false"}
+    extra = {
+        "protocol.ext.allow": "never",
+        "credential.interactive": "false",
+    }
     count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
     for name, value in extra.items():
         env[f"GIT_CONFIG_KEY_{count}"] = name
@@ -112,6 +118,77 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
+def fetch(origin: gitpython.Remote, progress: gitpython.RemoteProgress) -> None:
+    """The mirror's refspec (+refs/*:refs/*); prune drops refs deleted upstream. The program
+    on the far side of a local or ssh fetch is git's own, named on the command line: a
+    `-c remote.origin.uploadpack=` would not do, git keeps the *first* value it reads (the
+    repository's). GitPython calls --upload-pack unsafe for values a caller passes on; ours
+    is a constant."""
+    origin.fetch(
+        progress=progress, prune=True, upload_pack="git-upload-pack", allow_unsafe_options=True
+    )
+
+
+# What a mirror clone's config may carry that the fetch needs, with the values git writes.
+_EXTENSIONS = {"objectformat": ("sha1", "sha256"), "refstorage": ("files", "reftable")}
+
+
+def _extensions(config: Path) -> dict[str, str]:
+    """`[extensions]` values git's clone wrote in `config`, read as text: no git runs on a
+    file this tool is about to replace (a value git would read otherwise only makes the
+    fetch fail, which is said)."""
+    found: dict[str, str] = {}
+    try:
+        fd = os.open(config, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            text = handle.read(1 << 16).decode("utf-8", "replace")
+    except OSError:
+        return found
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line.strip("[]").strip().lower()
+        elif section == "extensions" and "=" in line:
+            name, value = (part.strip().lower() for part in line.split("=", 1))
+            if name in _EXTENSIONS:
+                found[name] = value
+    return found
+
+
+def _fresh_config(entry: Path, url: str) -> None:
+    """Write the entry's `config` from scratch: bare, the target's URL, the mirror refspec,
+    and the repository format git needs to read it. Whoever sealed the entry (a key a
+    checkout commits, a bug), a setting that runs a program on fetch (remote.*.uploadpack,
+    credential.helper, core.gitProxy, remote.*.vcs), redirects it (url.*.insteadOf) or
+    narrows it (remote.*.fetch, include.path) is gone before git reads the file."""
+    if any(c in url for c in "\n\0"):  # targets.parse refuses them; a config line cannot hold them
+        raise ScanError(f"cannot write a config for {url!r}")
+    config = entry / "config"
+    extensions = [
+        f"\t{name} = {value}\n"
+        for name, value in _extensions(config).items()
+        if value in _EXTENSIONS[name] and value != _EXTENSIONS[name][0]
+    ]
+    quoted = url.replace("\\", "\\\\").replace('"', '\\"')
+    text = (
+        "[core]\n"
+        f"\trepositoryformatversion = {1 if extensions else 0}\n"
+        "\tbare = true\n"
+        '[remote "origin"]\n'
+        f'\turl = "{quoted}"\n'
+        "\tfetch = +refs/*:refs/*\n"
+        "\tmirror = true\n"
+    )
+    if extensions:
+        text += "[extensions]\n" + "".join(extensions)
+    tmp = entry / f".config.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+        handle.write(text)
+    os.replace(tmp, config)  # replaces a link itself, never writes through it
+
+
 def ensure(target: Target, cache: Path, report: Report) -> tuple[Path, str | None]:
     """The target's mirror in the cache, cloned or fetched now, and a note when a cache entry
     was found that this tool did not leave as it is (then cloned again). ScanError with git's
@@ -132,18 +209,19 @@ def ensure(target: Target, cache: Path, report: Report) -> tuple[Path, str | Non
         if seal.entry_is_ours(path, target.url, key):
             seal.unseal_entry(path)  # a fetch cut short leaves no seal that matches
             try:
+                # A seal says who wrote the entry, not that its config is safe to run.
+                _fresh_config(path, target.url)
                 repo = gitpython.Repo(path)
                 repo.git.update_environment(**env)
                 origin = repo.remote("origin")
                 if origin.url == target.url:
                     report("fetching", 0, 0)
-                    # The mirror's refspec (+refs/*:refs/*); prune drops refs deleted upstream.
-                    origin.fetch(progress=fetching, prune=True)
+                    fetch(origin, fetching)
                     seal.seal_entry(path, target.url, key)
                     return path, None
             except GitCommandError as exc:
                 raise ScanError(f"cannot fetch {target.name}: {reason(exc, fetching)}") from None
-            except (InvalidGitRepositoryError, NoSuchPathError, ValueError):
+            except (InvalidGitRepositoryError, NoSuchPathError, ValueError, OSError):
                 pass
         else:
             note = (
