@@ -420,3 +420,111 @@ def test_a_unix_compress_file_is_read_in_bounded_memory(monkeypatch: pytest.Monk
     monkeypatch.setattr(lzw, "MAX_INPUT", len(packed) - 1)
     with pytest.raises(ValueError, match="compressed: read in memory, so not read"):
         lzw.read_input(io.BytesIO(packed))
+
+
+def _tar_meta(key: str, what: str) -> bytes:
+    """A pax tar holding `key` in its metadata only: a link target, an xattr, a name."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        line = f"KIMI_API_KEY={key}"
+        if what == "link":
+            info = tarfile.TarInfo("app/key")
+            info.type = tarfile.SYMTYPE
+            info.linkname = line
+            archive.addfile(info)
+        else:
+            info = tarfile.TarInfo("app/x" if what == "xattr" else f"app/{line}")
+            info.size = 3
+            if what == "xattr":
+                info.pax_headers = {"SCHILY.xattr.user.kimi": line}
+            archive.addfile(info, io.BytesIO(b"hi\n"))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("what", ["link", "xattr", "name", "zip-name"])
+def test_names_links_and_pax_records_of_a_nested_archive_are_scanned(
+    repo: GitRepo, what: str
+) -> None:
+    # `tar --xattrs -x` of a .tar.gz writes these to disk as they are (readlink, getxattr,
+    # ls show the key); a nested archive's raw bytes are not scanned, so they are given
+    # as text of their own, located at the member.
+    import zipfile
+
+    key = moonshot_key()
+    if what == "zip-name":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"KIMI_API_KEY={key}", "hi\n")
+        name, raw, member = "b.zip.gz", buf.getvalue(), "b.zip!KIMI_API_KEY="
+    else:
+        name, raw = "bundle.tar.gz", _tar_meta(key, what)
+        member = {"link": "!app/key", "xattr": "!app/x", "name": "!app/KIMI_API_KEY="}[what]
+        member = "bundle.tar" + member
+    for run in _gates(repo, name, gzip.compress(raw)):
+        assert run.code == 1, run.all
+        [path] = _paths(run)
+        assert path.startswith(f"{name}!{member}"), path
+        assert key not in run.all
+        assert _skips(run) == []
+
+
+@pytest.mark.parametrize("fmt", ["ustar", "v7"])
+def test_a_tar_behind_junk_blocks_is_opened_as_gnu_tar_skips_to_it(repo: GitRepo, fmt: str) -> None:
+    # GNU tar: "This does not look like a tar archive", "Skipping to next header", and
+    # it extracts the member after the junk.
+    key = moonshot_key()
+    raw = _tar([("app/.env.gz", gzip.compress(f"KIMI_API_KEY={key}\n".encode()))])
+    if fmt == "v7":
+        raw[257:512] = bytes(255)
+        _reseal(raw, 0)
+    junk = (b"backup of app, see README\n" * 60)[: 512 * 3]
+    for run in _gates(repo, "bundle.tar", junk + bytes(raw)):
+        assert run.code == 1, run.all
+        assert _paths(run) == ["bundle.tar!app/.env.gz!.env"]
+        assert key not in run.all
+
+
+def test_a_v7_tar_with_a_base256_checksum_is_opened(repo: GitRepo) -> None:
+    # tarfile reads a checksum field written base-256 (0x80, then the sum), as any number
+    # field: `python -m tarfile -e` extracts the member.
+    key = moonshot_key()
+    raw = _tar([("app/.env.gz", gzip.compress(f"KIMI_API_KEY={key}\n".encode()))])
+    raw[257:512] = bytes(255)
+    raw[148:156] = b" " * 8
+    raw[148:156] = b"\x80" + sum(raw[:512]).to_bytes(7, "big")
+    with tarfile.open(fileobj=io.BytesIO(raw)) as archive:
+        assert archive.getnames() == ["app/.env.gz"]
+    for run in _gates(repo, "bundle.tar", bytes(raw)):
+        assert run.code == 1, run.all
+        assert _paths(run) == ["bundle.tar!app/.env.gz!.env"]
+
+
+def test_a_binary_block_with_an_empty_checksum_field_is_no_tar(repo: GitRepo) -> None:
+    # tarfile reads an empty checksum field as 0, which a block whose signed byte sum is 0
+    # matches; shared libraries and .mo files hold such blocks. GNU tar refuses it: no tar.
+    block = bytearray(512)
+    block[16:18] = b"\x80\x80"  # 256 (the field as spaces) + 256 - 2 * 256 = 0
+    binary = b"\x7fELF\x02\x01\x01" + bytes(505) + bytes(block) + bytes(1024)
+    for run in _gates(repo, "lib.so", binary):
+        assert run.code == 0, run.all
+        assert _skips(run) == []
+
+
+def test_history_opens_a_large_tar_behind_a_junk_block(repo: GitRepo) -> None:
+    # A blob over the scan window is read in pieces: the tar after the junk is told from
+    # the first piece, as a container's first bytes are.
+    from kimi_secret_scan.windows import WINDOW
+
+    key = moonshot_key()
+    raw = _tar(
+        [
+            ("app/.env.gz", gzip.compress(f"KIMI_API_KEY={key}\n".encode())),
+            ("pad.bin", bytes(WINDOW + (1 << 20))),
+        ]
+    )
+    repo.write("bundle.tar", b"J" * 1024 + bytes(raw))
+    repo.add("bundle.tar")
+    repo.commit("add bundle.tar")
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert _paths(run) == ["bundle.tar!app/.env.gz!.env"]

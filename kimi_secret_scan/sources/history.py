@@ -73,7 +73,14 @@ from kimi_secret_scan.sources.attribution import (
 from kimi_secret_scan.sources.hidden_refs import Hidden
 from kimi_secret_scan.sources.message import person as _person
 from kimi_secret_scan.sources.tree_names import TreeNames, widest
-from kimi_secret_scan.unpack import HEAD, TAIL, container_kind, find_container, zip_at_end
+from kimi_secret_scan.unpack import (
+    HEAD,
+    TAIL,
+    container_kind,
+    find_container,
+    tar_after_junk,
+    zip_at_end,
+)
 from kimi_secret_scan.windows import WINDOW, detect_chunks, detect_members
 
 if TYPE_CHECKING:
@@ -325,7 +332,12 @@ class _Tee:
                 head += piece
                 if len(head) >= HEAD:
                     deciding = False
-                    if container_kind(head[:HEAD]) is not None or head.startswith(b"#!"):
+                    # A tar behind junk blocks too (GNU tar skips to it), in these bytes.
+                    if (
+                        container_kind(head[:HEAD]) is not None
+                        or head.startswith(b"#!")
+                        or tar_after_junk(head)
+                    ):
                         import tempfile
 
                         self.spool = tempfile.NamedTemporaryFile(prefix="kimi-secret-scan-")  # noqa: SIM115

@@ -151,8 +151,10 @@ def _lzma_alone(head: bytes) -> bool:
     return True
 
 
-# A tar header's checksum field holds octal digits, spaces and NULs only.
-_NOT_OCTAL = b"01234567 \x00"
+# A tar header's checksum field holds what tarfile's number reader takes: octal digits,
+# spaces, NULs (and what int() takes beside them: a sign, underscores, whitespace), or a
+# base-256 number (its first byte 0x80 or 0xff), which tarfile reads and GNU tar does not.
+_NOT_OCTAL = b"01234567 \x00+-_\t\n\r\x0b\x0c"
 _HIGH = bytes(range(128, 256))
 
 
@@ -160,9 +162,28 @@ def _v7_tar(head: bytes) -> bool:
     """A tar without `ustar` at 257 (the v7 format, `tar --format=v7`), which GNU tar and
     tarfile read by its header's checksum alone. Text seldom has only digits and spaces
     at bytes 148-155, so the sum is rarely computed (one C-level translate otherwise)."""
-    if len(head) < 512 or head[148:156].translate(None, _NOT_OCTAL):
+    if len(head) < 512:
+        return False
+    if head[148] not in (0x80, 0xFF) and head[148:156].translate(None, _NOT_OCTAL):
         return False
     return tar_checksum_ok(head[:512])
+
+
+def _checksum_field(field: bytes) -> int | None:
+    """The number in a header's checksum field, read as tarfile reads it (nti)."""
+    if field[0] in (0x80, 0xFF):
+        told = int.from_bytes(field[1:], "big")
+        return told - (1 << 56) if field[0] == 0xFF else told
+    text = field.split(b"\x00", 1)[0].strip()
+    if not text or not text.isascii():
+        # tarfile reads an empty field as 0, which matches a block whose signed byte sum
+        # is 0: binaries hold such blocks (a shared library, a .mo file), and GNU tar
+        # refuses an empty field, so it is no header here.
+        return None
+    try:
+        return int(text, 8)
+    except ValueError:
+        return None
 
 
 def tar_checksum_ok(block: bytes) -> bool:
@@ -170,10 +191,9 @@ def tar_checksum_ok(block: bytes) -> bool:
     it: the field counted as spaces, bytes unsigned or signed)?"""
     if len(block) < 512:
         return False
-    field = block[148:156].split(b"\x00", 1)[0].strip()
-    if not field or field.translate(None, b"01234567"):
+    told = _checksum_field(block[148:156])
+    if told is None:
         return False
-    told = int(field, 8)
     unsigned = sum(block[:148]) + 256 + sum(block[156:])
     if told == unsigned:
         return True
@@ -297,8 +317,37 @@ def behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] 
     if tail_start + len(tail) >= 98 and zip_at_end(tail, tail_start):
         return "zip", 0  # zipfile finds the zip's start from its end
     if head.startswith(b"#!"):
-        return _script_payload(head)
-    return None
+        found = _script_payload(head)
+        if found is not None:
+            return found
+    at = tar_after_junk(head)
+    return ("tar", at) if at else None
+
+
+# A tar whose first block is no header: GNU tar says "This does not look like a tar
+# archive", skips block by block to the next header and extracts what follows (exit 2,
+# but the files are written). Looked for at 512-byte boundaries: a ustar header anywhere
+# in the first MiB (one search for its magic, which text seldom holds), a v7 header (no
+# magic: its checksum field is checked) in the first 16 blocks. A header's checksum must
+# hold, so ordinary files are not taken for tars.
+_V7_BLOCKS = 16
+
+
+def tar_after_junk(head: bytes) -> int:
+    """Where a tar starts behind junk blocks (0: none)."""
+    end = min(len(head), SCRIPT_SPAN)
+    for off in range(512, min(end, _V7_BLOCKS * 512) - 511, 512):
+        field = head[off + 148 : off + 156]  # as _v7_tar, without copying the block
+        octal = field[0] in (0x80, 0xFF) or not field.translate(None, _NOT_OCTAL)
+        if octal and tar_checksum_ok(head[off : off + 512]):
+            return off
+    at = head.find(b"ustar", 512 + 257, end)
+    while at >= 0:
+        off = at - 257
+        if not off % 512 and tar_checksum_ok(head[off : off + 512]):
+            return off
+        at = head.find(b"ustar", at + 1, end)
+    return 0
 
 
 def head_of(content: Content) -> bytes:

@@ -303,6 +303,56 @@ def member(
         data.close()
 
 
+class _Names:
+    """An archive's own text beside its members' bytes: member names, link targets, pax
+    records (xattrs, comments), zip comments. The outermost container's raw bytes hold
+    them too, but a nested one's are not scanned raw (a tar in a gzip): so they are given
+    as pieces of their own, each line located at its member's path (`cells`), at every
+    depth (at the outermost, a key found there is then not reported again at the
+    container's path). `tar -x` writes a name, a link target and (`--xattrs`) an xattr
+    to disk as they are."""
+
+    _FLUSH = 1 << 20
+
+    def __init__(self, path: str, base: Content, budget: Budget) -> None:
+        self.path = path
+        self.base = base
+        self.budget = budget
+        self.parts: list[bytes] = []
+        self.cells: list[tuple[int, str]] = []
+        self.line = 1
+        self.size = 0
+
+    def add(self, cell: str, texts: Iterator[str] | list[str]) -> Iterator[Content]:
+        for text in texts:
+            if not text:
+                continue
+            value = text.encode("utf-8", "surrogateescape")
+            self.cells.append((self.line, cell))
+            self.parts.append(value)
+            self.line += value.count(b"\n") + 1
+            self.size += len(value) + 1
+        if self.size >= self._FLUSH:
+            yield from self.flush()
+
+    def flush(self) -> Iterator[Content]:
+        if not self.parts:
+            return
+        text = b"\n".join(self.parts) + b"\n"
+        self.budget.take(len(text), self.path)
+        yield dataclasses.replace(
+            self.base,
+            path=self.path,
+            data=text,
+            lines=None,
+            chunks=None,
+            size=0,
+            container=self.base.container or self.base.path,
+            cells=tuple(self.cells),
+        )
+        self.parts, self.cells, self.line, self.size = [], [], 1, 0
+
+
 def _zip(
     kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
@@ -310,8 +360,13 @@ def _zip(
 
     with zipfile.ZipFile(data.stream()) as archive, _Bytes(data) as raw:
         spans: list[tuple[int, int]] = []
+        names = _Names(path, base, budget)
+        comment = archive.comment.decode("utf-8", "surrogateescape")
+        yield from names.add("", [comment])
         for info in archive.infolist():
             where = f"{path}!{info.filename}"
+            note = info.comment.decode("utf-8", "surrogateescape")
+            yield from names.add(f"!{info.filename}", [info.filename, note])
             local = _local_header(raw, info)
             if isinstance(local, str):
                 # Nothing to read where the directory points: zipfile would refuse it too.
@@ -373,6 +428,7 @@ def _zip(
                     yield Skipped(where, f"could not be decompressed ({why(exc)})")
                     continue
                 yield from member(streamed, where, base, budget, depth)
+        yield from names.flush()
         yield from _orphans(raw, spans, archive.start_dir, path, base, budget, depth)
 
 
@@ -688,9 +744,22 @@ def _tar(
     # it tarfile skips such blocks one by one as well (and reads on past zero blocks, a
     # little more than GNU tar does); every block it could not read is said.
     with _tar_archive().open(fileobj=data.stream(), mode="r:", ignore_zeros=True) as archive:
+        names = _Names(path, base, budget)
+        shared: dict[str, str] = {}  # the global pax records said so far, said once
         while (info := archive.next()) is not None:
             yield from _tar_unread(archive, data, path)
             where = f"{path}!{info.name}"
+            fresh = {k: v for k, v in archive.pax_headers.items() if shared.get(k) != v}
+            if fresh:
+                shared.update(fresh)
+                yield from names.add("", [f"{k}={v}" for k, v in fresh.items()])
+            # A member's own pax records (the globals are in each member's copy too).
+            records = [
+                f"{k}={v}"
+                for k, v in info.pax_headers.items()
+                if archive.pax_headers.get(k) != v and k not in ("path", "linkpath")
+            ]
+            yield from names.add(f"!{info.name}", [info.name, info.linkname, *records])
             # POSIX (and GNU tar) read a type they do not know as a regular file, and so
             # does tarfile's extractfile(). Directories, links and devices hold no bytes
             # of their own; one that declares some is said, not passed over.
@@ -714,6 +783,7 @@ def _tar(
                 yield Skipped(where, f"could not be read ({why(exc)})")
                 continue
             yield from member(piece, where, base, budget, depth)
+        yield from names.flush()
         yield from _tar_unread(archive, data, path)
 
 
