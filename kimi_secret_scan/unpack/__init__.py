@@ -331,22 +331,39 @@ def behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] 
 # magic: its checksum field is checked) in the first 16 blocks. A header's checksum must
 # hold, so ordinary files are not taken for tars.
 _V7_BLOCKS = 16
+# What a checksum field may start with (_NOT_OCTAL's bytes, or base-256's 0x80 / 0xff).
+_CHECKSUM_FIRST = _NOT_OCTAL + b"\x80\xff"
 
 
 def tar_after_junk(head: bytes) -> int:
     """Where a tar starts behind junk blocks (0: none)."""
     end = min(len(head), SCRIPT_SPAN)
-    for off in range(512, min(end, _V7_BLOCKS * 512) - 511, 512):
-        field = head[off + 148 : off + 156]  # as _v7_tar, without copying the block
-        octal = field[0] in (0x80, 0xFF) or not field.translate(None, _NOT_OCTAL)
-        if octal and tar_checksum_ok(head[off : off + 512]):
+    if end < 1024:
+        return 0  # no room for junk and a header
+    # Asked of every blob a history holds: one byte a block is looked at before anything
+    # else (a strided slice, no pass over the bytes): the first byte of a v7 header's
+    # checksum field, the first of a ustar header's magic. Searching every byte for
+    # `ustar` cost ~0.15 s over psf/requests' 284 MB.
+    last = min(end, _V7_BLOCKS * 512) - 511  # a v7 header starts before this
+    firsts = head[512 + 148 : last + 148 : 512]
+    # (One C call finds out whether any block is a candidate; most blobs have none.)
+    if len(firsts.translate(None, _CHECKSUM_FIRST)) != len(firsts):
+        for k, first in enumerate(firsts):
+            if first not in _CHECKSUM_FIRST:
+                continue
+            off = 512 * (k + 1)
+            field = head[off + 148 : off + 156]  # as _v7_tar, without copying the block
+            octal = field[0] in (0x80, 0xFF) or not field.translate(None, _NOT_OCTAL)
+            if octal and tar_checksum_ok(head[off : off + 512]):
+                return off
+    magics = head[512 + 257 : end : 512]  # byte 257 of each block after the first
+    k = magics.find(b"u")
+    while k >= 0:
+        off = 512 * (k + 1)
+        ustar = off + 262 <= end and head.startswith(b"ustar", off + 257)
+        if ustar and tar_checksum_ok(head[off : off + 512]):
             return off
-    at = head.find(b"ustar", 512 + 257, end)
-    while at >= 0:
-        off = at - 257
-        if not off % 512 and tar_checksum_ok(head[off : off + 512]):
-            return off
-        at = head.find(b"ustar", at + 1, end)
+        k = magics.find(b"u", k + 1)
     return 0
 
 
