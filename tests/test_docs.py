@@ -66,6 +66,7 @@ FOREIGN_OPTIONS = {
     "--soft": "git reset",
     "--staged": "git diff",
     "--strip-blobs-with-ids": "git filter-repo",
+    "--upload-pack": "git fetch",
     "--trailer": "git commit",
     "--unshallow": "git fetch",
     "--work-tree": "git",
