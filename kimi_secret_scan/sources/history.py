@@ -636,7 +636,7 @@ class HistorySource:
             walk = self.early_walk.walk
             if walk is not None and len(walk) == self.stats.commits:
                 return walk
-        return listed_walk(self.commit_lines, self.stats.commits)
+        return listed_walk(self.commit_lines, self.stats.commits, block=True)
 
     def _walk_early(self) -> None:
         """With the listing whole and the workers still reading: the walk from every
@@ -1431,7 +1431,7 @@ class _EarlyWalk(threading.Thread):
         self.start()
 
     def run(self) -> None:
-        self.walk = listed_walk(self.lines, self.lines.count(b"\n"))
+        self.walk = listed_walk(self.lines, self.lines.count(b"\n"), block=True)
 
 
 @dataclass
