@@ -5,7 +5,8 @@ settings found together from the `k`), runs the Kimi-setting pattern only where 
 head follows a name, the header pattern only on lines holding a header word, and finds base64
 triggers from their rarest letter. The full path, built here by swapping those pieces for
 the plain ones (SK_ANY and each word searched on its own, every name tried, the header
-pattern over the whole layer, every trigger found with bytes.find), must give the same
+pattern over the whole layer, every trigger found with bytes.find, and the layer scanned
+even where the survey found nothing it starts from), must give the same
 findings, or the same error, on generated content: keys in Kimi contexts, settings of any
 shape, headers, base64, escapes, UTF-16, project words.
 """
@@ -90,6 +91,7 @@ def _full_path() -> Iterator[None]:
         mock.patch.object(layered, "find_headers", _full_find_headers),
         mock.patch.object(decoders, "base64_starts", _full_base64_starts),
         mock.patch.object(layered, "_SHORT", 0),  # no gate for short content
+        mock.patch.object(layered, "_SKIP_EMPTY_LAYER", False),  # the layer scanned
     ):
         yield
 
