@@ -38,6 +38,9 @@ class Content:
     # A database row (unpack/sqlite.py): the line each cell starts on, and the cell's name
     # (`[row 12].key`), so a finding is located in its cell rather than in the row.
     cells: tuple[tuple[int, str], ...] = ()
+    # A window of a larger content (windows.py) whose content names Moonshot or a Kimi
+    # endpoint elsewhere: read as Kimi context, as the whole content would be.
+    kimi_context: bool = False
 
     def __init__(
         self,
@@ -52,6 +55,7 @@ class Content:
         metadata: bool = False,
         container: str | None = None,
         cells: tuple[tuple[int, str], ...] = (),
+        kimi_context: bool = False,
     ) -> None:
         record.assign(
             self,
@@ -66,6 +70,7 @@ class Content:
             metadata=metadata,
             container=container,
             cells=cells,
+            kimi_context=kimi_context,
         )
 
 

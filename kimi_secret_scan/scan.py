@@ -17,7 +17,14 @@ from kimi_secret_scan.unpack import (
     locate,
     relocate,
 )
-from kimi_secret_scan.windows import own_findings, part, shift, windows
+from kimi_secret_scan.windows import (
+    in_context,
+    merge_findings,
+    names_context,
+    own_findings,
+    shift,
+    windows,
+)
 
 __all__ = ["Allowed", "ScanResult", "Stats", "scan"]  # ScanResult and Stats live in result.py
 
@@ -193,8 +200,12 @@ def _scan_windows(
     newlines = 0
     tail = b""
     stats = Stats()
-    for win in windows(item.chunks()):
-        window = part(item, win)
+    # A content that names Moonshot or a Kimi endpoint anywhere is a Kimi context throughout
+    # (windows.detect_chunks): the windows before the one naming it are read again so.
+    context = item.kimi_context
+    late = 0
+    for n, win in enumerate(windows(item.chunks())):
+        window = in_context(item, win, context)
         try:
             found_here = redact_neighbours(own_findings(window, win, settings))
         except DetectionTimeout as exc:
@@ -210,6 +221,32 @@ def _scan_windows(
         own = win.data[win.own_start : win.own_end]
         newlines += own.count(b"\n")
         tail = own[-1:] or tail
+        if not context and names_context(win.data, settings):
+            context, late = True, n
+    if late:
+        again: list[Finding] = []
+        source = windows(item.chunks())
+        try:
+            for _, win in zip(range(late), source, strict=False):
+                window = in_context(item, win, True)
+                try:
+                    found_here = redact_neighbours(own_findings(window, win, settings))
+                except DetectionTimeout as exc:
+                    result.stats.skipped.append(_timed_out(item, exc))
+                    return False
+                if found is not None:
+                    found.update(f.secret for f in found_here)
+                more = Stats()
+                again += shift(_filter(window, found_here, filters, more), win)
+                known = {(a.finding.line, a.finding.column) for a in stats.allowed}
+                for allowed in more.allowed:
+                    moved_one = shift([allowed.finding], win)[0]
+                    if (moved_one.line, moved_one.column) not in known:
+                        stats.allowed.append(Allowed(moved_one, allowed.by))
+                        stats.suppressed += 1
+        finally:
+            source.close()
+        findings = merge_findings(findings, again)
     result.stats.suppressed += stats.suppressed
     result.stats.allowed.extend(stats.allowed)
     if item.lines is not None:

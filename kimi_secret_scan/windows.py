@@ -13,11 +13,13 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 
 from kimi_secret_scan import decoders, record
 from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.detect.context import patterns_for
 from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
@@ -94,7 +96,7 @@ class Window:
 
 def windows(
     chunks: Iterable[bytes], window: int | None = None, overlap: int = OVERLAP
-) -> Iterator[Window]:
+) -> Generator[Window, None, None]:
     """Windows over a stream of chunks of any size; never more than one window held."""
     size = window or WINDOW
     source = iter(chunks)
@@ -276,17 +278,79 @@ def shift(findings: list[Finding], win: Window) -> list[Finding]:
     return out
 
 
+# What makes a whole content a Kimi context for the detectors (layered._detect_in `kimi`:
+# Moonshot named, a Kimi endpoint, a project word), looked for in each window: a superset.
+_CONTEXT = re.compile(rb"moonshot|kimi\.com", re.IGNORECASE)
+
+
+def names_context(data: bytes, settings: DetectorSettings = DEFAULT_SETTINGS) -> bool:
+    """Whether a window names what makes its whole content a Kimi context."""
+    if _CONTEXT.search(data) is not None:
+        return True
+    words = patterns_for(settings).folded_words
+    return bool(words) and any(word in data.lower() for word in words)
+
+
+def in_context(content: Content, win: Window, context: bool) -> Content:
+    """The window as a content of its own (part), read as Kimi context when `context`."""
+    piece = part(content, win)
+    return dataclasses.replace(piece, kimi_context=True) if context else piece
+
+
 def detect_chunks(
     content: Content,
     chunks: Iterable[bytes],
     settings: DetectorSettings = DEFAULT_SETTINGS,
     window: int | None = None,
+    again: Callable[[], Iterable[bytes]] | None = None,
 ) -> list[Finding]:
-    """detect() over content given as chunks, window by window, before any filter."""
+    """detect() over content given as chunks, window by window, before any filter.
+
+    A content names Moonshot or a Kimi endpoint anywhere is a Kimi context throughout (base64
+    is searched in all of it), as when it is read whole: the windows after the one that names
+    it are read so, and the windows before it are read again from `again` (the same bytes
+    anew), when given."""
     out: list[Finding] = []
-    for win in windows(chunks, window):
-        out += shift(own_findings(part(content, win), win, settings), win)
+    context = content.kimi_context
+    late = 0  # the windows read before the context was met
+    for n, win in enumerate(windows(chunks, window)):
+        out += shift(own_findings(in_context(content, win, context), win, settings), win)
+        if not context and names_context(win.data, settings):
+            context, late = True, n
+    if late and again is not None:
+        out = merge_findings(out, _again(content, again(), late, settings, window))
     return out
+
+
+def _again(
+    content: Content,
+    chunks: Iterable[bytes],
+    count: int,
+    settings: DetectorSettings,
+    window: int | None,
+) -> list[Finding]:
+    """The first `count` windows' findings, read as Kimi context."""
+    out: list[Finding] = []
+    source = windows(chunks, window)
+    try:
+        for _, win in zip(range(count), source, strict=False):
+            out += shift(own_findings(in_context(content, win, True), win, settings), win)
+    finally:
+        source.close()
+        close = getattr(chunks, "close", None)  # a git process giving the bytes
+        if close is not None:
+            close()
+    return out
+
+
+def merge_findings(first: list[Finding], more: list[Finding]) -> list[Finding]:
+    """`first` and what `more` adds to it (another key, or the same key elsewhere), in the
+    content's order."""
+    seen = {(f.line, f.column, f.secret) for f in first}
+    added = [f for f in more if (f.line, f.column, f.secret) not in seen]
+    if not added:
+        return first
+    return sorted(first + added, key=lambda f: (f.line, f.column))
 
 
 def detect_members(
@@ -301,7 +365,7 @@ def detect_members(
         if isinstance(piece, Skipped):
             skipped.append(piece)
         elif piece.chunks is not None:
-            found += detect_chunks(piece, piece.chunks(), settings)
+            found += detect_chunks(piece, piece.chunks(), settings, again=piece.chunks)
         else:
             found += relocate(piece, detect(piece, settings))
     return found, skipped
@@ -314,7 +378,7 @@ def detect_all(
     """detect() over content as it is and, when it is a container, over what it holds:
     for the sources that compare keys with an earlier version (which keys a change adds)."""
     if content.chunks is not None:
-        found = detect_chunks(content, content.chunks(), settings)
+        found = detect_chunks(content, content.chunks(), settings, again=content.chunks)
     else:
         found = detect(content, settings)
     if locate(content) is not None:

@@ -368,7 +368,8 @@ def _detect_in(
     # Content that names Moonshot, a Kimi endpoint (kimi.com, which the survey found) or a
     # project word is read as Kimi context.
     kimi = (
-        moonshot
+        content.kimi_context
+        or moonshot
         or names[1]
         or (folded is not None and any(word in folded for word in patterns.folded_words))
     )

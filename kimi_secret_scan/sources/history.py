@@ -971,7 +971,9 @@ class HistorySource:
                 stats.bytes += size
                 if size > WINDOW:
                     tee = _Tee(reader.pieces(size))
-                    found = detect_chunks(Content(path, b""), tee, settings)
+                    # Read again from git only when its Kimi context comes after a window.
+                    anew = partial(git.blob_chunks, self.repo, oid, _CHUNK)
+                    found = detect_chunks(Content(path, b""), tee, settings, again=anew)
                     if tee.spool is not None:
                         whole = Content(path, b"", chunks=tee.replay, size=size)
                         found += self._members(whole, oid, found)
@@ -1032,7 +1034,8 @@ class HistorySource:
             path = wanted[oid]
             if data is None:
                 pieces = git.blob_chunks(self.repo, oid, _CHUNK)
-                found = detect_chunks(Content(path, b""), pieces, settings)
+                anew = partial(git.blob_chunks, self.repo, oid, _CHUNK)
+                found = detect_chunks(Content(path, b""), pieces, settings, again=anew)
                 for _ in pieces:  # the rest, when the scan stopped early: its git ends
                     pass
             else:
@@ -1054,7 +1057,7 @@ class HistorySource:
             self._skip(dataclasses.replace(behind, path=f"{pointer.path or oid} (blob {oid[:12]})"))
             return []
         if behind.chunks is not None:
-            return detect_chunks(behind, behind.chunks(), self.settings)
+            return detect_chunks(behind, behind.chunks(), self.settings, again=behind.chunks)
         found = detect(behind, self.settings)
         if find_container(behind.data) is not None:
             found += self._members(behind, oid, found)

@@ -125,7 +125,7 @@ def below_cut(path: str, cwd: Path, settings: DetectorSettings) -> Iterator[Cont
     shown = f"{path} (below the scissors line, lines counted from it)"
     probe = Content(path=shown, data=b"")
     pieces = partial(_chunks, path, size, start)
-    found = detect_chunks(probe, pieces(), settings)
+    found = detect_chunks(probe, pieces(), settings, again=pieces)
     known = frozenset(f.secret for f in found if _in_the_diff(f.secret, cwd))
     yield Content(path=shown, data=b"", chunks=pieces, size=size - start, known_secrets=known)
 
