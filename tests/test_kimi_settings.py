@@ -75,3 +75,30 @@ def test_the_shape_is_in_the_json_report(repo: GitRepo) -> None:
     assert finding["confidence"] == "medium"
     assert "shape: sk- + 32 hex digits, like DeepSeek / DashScope keys" in finding["note"]
     assert value not in run.out
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "KIMI_API_KEY_SHA256",
+        "KIMI_API_KEY_FINGERPRINT",
+        "KIMI_KEY_ID",
+        "KIMI_KEY_MD5",
+        "KIMI_KEY_COMMIT",
+        "KIMI_KEY_CHECKSUM",
+        "KIMI_KEY_B64_PUBLIC",
+        "kimiApiKeyId",
+        "moonshot.api_key.hash",
+    ],
+)
+def test_a_setting_named_for_what_describes_a_key_is_not_the_key(name: str) -> None:
+    # Its hash, fingerprint, id, commit or public half: no credential (review h8c
+    # finding 9: such settings failed the hook). The same value under the key's own name
+    # is reported, and an sk- value is judged as a token whatever its name.
+    rng = random.Random(name)
+    value = _hex(64, rng)
+    assert _one(f"{name}={value}\n") == []
+    assert [r for r, _, _ in _one(f"KIMI_API_KEY={value}\n")] == ["kimi-assigned-key"]
+    assert [r for r, _, _ in _one(f"KIMI_API_KEY_PROD={value}\n")] == ["kimi-assigned-key"]
+    token = keygen.kimi_code_key(rng)
+    assert [r for r, _, _ in _one(f"{name}={token}\n")] == ["kimi-code-api-key"]

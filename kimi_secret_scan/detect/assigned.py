@@ -46,6 +46,27 @@ _DOTTED = lazy(rb"[A-Za-z_$][A-Za-z_$]*+(?:\.[A-Za-z_$][A-Za-z_$]*+)++")
 _CODE_AFTER = (b"(", b"[", b"{", b"$")
 
 
+# A setting whose name goes on, after its key word, with what describes a key rather than
+# holding it: its hash, fingerprint or checksum, its id, a commit, its public half, its
+# version. A credential's value named so is not the credential (an `sk-` value is judged
+# with the other tokens whatever its name).
+_DESCRIBES = re.compile(
+    rb"(?:^|[._\-])(?:sha\d*|md5|hash|digest|fingerprint|checksum|ids?|uuid|commit|public|pub"
+    rb"|version|hint|prefix|suffix|last4|length|len)(?:$|[._\-])"
+)
+_KEY_WORD = re.compile(rb"(?i)key|token|secret|auth|passw(?:or)?d|credential")
+
+
+def _name_tail(head: bytes) -> bytes:
+    """What a setting's name says after its last key word, in lower case, camelCase words
+    cut as snake_case (`kimiApiKeyId` -> `_id`); `head` runs from the name to its value."""
+    name = re.match(rb"[\w.\-]*", head)
+    text = name.group() if name is not None else b""
+    words = list(_KEY_WORD.finditer(text))
+    tail = text[words[-1].end() :] if words else b""
+    return re.sub(rb"(?<=[a-z0-9])(?=[A-Z])", b"_", tail).lower()
+
+
 def _encodes_sk(value: bytes) -> bool:
     """Is the value base64 of an sk- token (`c2st…`)? The base64 layer reads it decoded."""
     if not value.startswith(b"c2st"):
@@ -185,6 +206,8 @@ def find_kimi_settings(scan: Layer, found: list[tuple[int, Finding]], starts: li
             continue  # a call, an index or a template, or a masked value
         if _VARIABLE.fullmatch(value) is not None or _DOTTED.fullmatch(value) is not None:
             continue
+        if _DESCRIBES.search(_name_tail(data[pos:start])) is not None:
+            continue  # KIMI_API_KEY_SHA256, KIMI_KEY_ID, kimiKeyFingerprint: about a key
         text = decode_text(value)
         if not secret_looking(text):
             continue
