@@ -197,3 +197,38 @@ def test_pre_receive_holds_a_branch_from_an_orphan_root_to_the_servers_policy(
     work.commit_file(path, text, "orphan root with a key")
     proc = push(work, "origin", "pr-orphan")
     assert proc.returncode != 0 and "failing" in proc.stderr, proc.stderr
+
+
+def test_pre_push_under_pre_commit_does_not_trust_its_fork_point(tmp_path: Path) -> None:
+    # pre-commit hands a new branch's push FROM_REF = the fork point it computes: the
+    # remote's default branch is trusted instead.
+    p = project(tmp_path, None, {})
+    clone = p.clone("dev")
+    path, text = allowed_key().split("\0")
+    clone.git("checkout", "-q", "-b", "pr-old", p.old)
+    clone.commit_file(path, text, "add a.env")
+    env = {
+        "PRE_COMMIT_FROM_REF": p.old,
+        "PRE_COMMIT_TO_REF": clone.head(),
+        "PRE_COMMIT_REMOTE_NAME": "origin",
+        "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/pr-old",
+        "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/pr-old",
+    }
+    run = run_cli("pre-push", "--format", "json", env=env, cwd=clone.path)
+    failing_on_suppression(run)
+
+
+def test_ci_new_branch_push_trusts_the_default_branch(tmp_path: Path) -> None:
+    p = project(tmp_path, None, {"pr-old": allowed_key()})
+    clone = p.clone("ci")
+    head = clone.git("rev-parse", "origin/pr-old").strip()
+    payload = {
+        "ref": "refs/heads/pr-old",
+        "before": ZERO,
+        "after": head,
+        "repository": {"default_branch": "main"},
+    }
+    run = run_cli(
+        "ci", "--format", "json", env=github_env(p.tmp, "push", payload, head), cwd=clone.path
+    )
+    failing_on_suppression(run)
