@@ -44,6 +44,10 @@ class CiRange:
     tag: str | None = None
     # GitHub's `after`: the object the push set the tag to (None: the clone's tag).
     tag_object: str | None = None
+    # A GitLab merge request: its diff base is the fork point, which the merge request
+    # chooses, so the configuration trusted is its target branch's tip (the first of these
+    # the clone has; none named: the default branch's).
+    target: tuple[str, ...] | None = None
 
 
 _GITHUB_NO_RANGE = (
@@ -164,13 +168,17 @@ def gitlab(env: Mapping[str, str]) -> CiRange:
     iid = env.get("CI_MERGE_REQUEST_IID")
     diff_base = env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", "")
     target = env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "")
-    if diff_base and not is_zero(diff_base):
-        return CiRange("GitLab CI", f"merge request !{iid}", head, diff_base)
-    if target:
-        # In full: a pushed tag `origin/<target>` comes before the remote-tracking ref.
-        base = f"refs/remotes/origin/{target}"
-        return CiRange("GitLab CI", f"merge request !{iid}", head, base)
     default = env.get("CI_DEFAULT_BRANCH") or None
+    # In full: a pushed tag `origin/<target>` comes before the remote-tracking ref.
+    target_ref = f"refs/remotes/origin/{target}" if target else ""
+    target_sha = env.get("CI_MERGE_REQUEST_TARGET_BRANCH_SHA", "")  # merged results only
+    targets = tuple(t for t in (target_ref, target_sha) if t and not is_zero(t))
+    if diff_base and not is_zero(diff_base):
+        shown = f"merge request !{iid}"
+        return CiRange("GitLab CI", shown, head, diff_base, default_branch=default, target=targets)
+    if target:
+        shown = f"merge request !{iid}"
+        return CiRange("GitLab CI", shown, head, target_ref, default_branch=default, target=targets)
     tag = env.get("CI_COMMIT_TAG")
     if tag:
         return CiRange(

@@ -4,8 +4,12 @@ A pull request can carry its own `.kimi-secret-scan.toml` (`exclude = ["*"]`,
 `allow-values`, `max-file-size = 1`), its own baseline entry or an inline allow comment.
 The gates (range, ci, pre-push, pre-receive) still apply the configuration they are given,
 as every command does, but they also read the configuration and baseline of the *base
-side* (the parent of the oldest commit scanned; for pre-receive, the server's own files)
+side* (the base the user or the CI names: range's BASE, the pull request's base, the merge
+request's target branch, the remote's old tip; for pre-receive, the server's own files)
 and compare: a finding that only the change's suppressions hide is a *new suppression*.
+Never the parent of the oldest commit scanned: the change picks that by where it forks (an
+old commit whose configuration excluded a path the target has since un-excluded, or set no
+`new-suppressions = "fail"` yet; an orphan root with no configuration at all).
 It is reported in every format, and fails the gate with `--no-new-suppressions` or
 `new-suppressions = "fail"` in the base side's configuration.
 
@@ -128,10 +132,10 @@ def base_side(
     baseline: BaselineFilter | None,
     explicit_config: bool,
 ) -> Trusted:
-    """The configuration and baseline as the base commit `base` has them (None: the range
-    starts at a root commit, so there is no base side: nothing is trusted). A file outside
+    """The configuration and baseline as the base commit `base` has them (None: no base
+    was named, as for a first push, so there is no base side: nothing is trusted). A file outside
     the repository (`--config /etc/...`) is not the change's to edit, and is trusted."""
-    where = f"the base side ({base[:12]})" if base else "the base side (none: a root commit)"
+    where = f"the base side ({base[:12]})" if base else "the base side (none named)"
     try:
         return _base_side(cwd, base, effective, baseline, explicit_config, where)
     except ScanError as exc:

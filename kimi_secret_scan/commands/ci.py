@@ -62,17 +62,48 @@ def default_branch_ref(cwd: Path, ci: CiRange) -> tuple[str | None, str]:
     return ref, f"origin/{name}"
 
 
-def _new_branch(cwd: Path, ci: CiRange, head_id: str) -> tuple[RevRange, str]:
+def _new_branch(cwd: Path, ci: CiRange, head_id: str) -> tuple[RevRange, str, str | None]:
     base, why = default_branch_ref(cwd, ci)
     if base is None:
         # No base a push cannot forge: the whole history is scanned (more than needed,
-        # never less), and the scope says so.
-        return RevRange((head_id,)), f"every commit of {head_id[:12]} ({why})"
+        # never less), and the scope says so; no configuration is trusted.
+        return RevRange((head_id,)), f"every commit of {head_id[:12]} ({why})", None
     what = f"commits of {head_id[:12]} not on {why} (the default branch; other branches' too)"
-    return RevRange((head_id,), (base,)), what
+    return RevRange((head_id,), (base,)), what, resolve_commit(cwd, base)
 
 
-def choose_range(cwd: Path, ci: CiRange) -> tuple[RevRange, str]:
+def merge_request_target(cwd: Path, ci: CiRange) -> str:
+    """The commit whose configuration a GitLab merge request's scan trusts: its target
+    branch's tip. Not the diff base: that is where the merge request forked, which it
+    chooses (an old commit whose configuration still excluded a path main has since
+    un-excluded, or set no `new-suppressions = "fail"` yet)."""
+    assert ci.target is not None
+    for name in ci.target:
+        found = resolve_commit(cwd, name)
+        if found is not None:
+            return found
+    if not ci.target:
+        # GitLab names the target branch in every merge request pipeline; without it,
+        # the default branch is the likeliest target.
+        ref, _why = default_branch_ref(cwd, ci)
+        found = resolve_commit(cwd, ref) if ref else None
+        if found is not None:
+            return found
+    named = ci.target[0].removeprefix("refs/remotes/") if ci.target else "the target branch"
+    branch = named.removeprefix("origin/")
+    spec = shlex.quote(f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+    raise ScanError(
+        f"the merge request's target branch ({named}) is not in this clone: its configuration "
+        "is the one the scan trusts (not the diff base's, which the merge request chooses); "
+        f"set `GIT_DEPTH: 0` in the job's variables, or fetch it (`git fetch origin {spec}`) "
+        "and run again"
+    )
+
+
+def choose_range(cwd: Path, ci: CiRange) -> tuple[RevRange, str, str | None]:
+    """The range to scan, in words, and the commit whose configuration is trusted (the
+    base the CI names: the pull request's base, the target branch's tip, `before`, the
+    default branch for a new branch; None when there is none)."""
     head_id = resolve_commit(cwd, ci.head)
     base_id = resolve_commit(cwd, ci.base) if ci.base is not None else None
     if head_id is None and ci.fallback_head:
@@ -95,10 +126,11 @@ def choose_range(cwd: Path, ci: CiRange) -> tuple[RevRange, str]:
             # The old tip of a force push is often gone from every ref the clone fetched.
             return _new_branch(cwd, ci, head_id)
         raise missing_commit_error(cwd, ci.base, "base")
-    return RevRange((head_id,), (base_id,)), f"{base_id[:12]}..{head_id[:12]}"
+    trusted = merge_request_target(cwd, ci) if ci.target is not None else base_id
+    return RevRange((head_id,), (base_id,)), f"{base_id[:12]}..{head_id[:12]}", trusted
 
 
-def tag_push(cwd: Path, ci: CiRange) -> tuple[RevRange, str, PushedRef]:
+def tag_push(cwd: Path, ci: CiRange) -> tuple[RevRange, str, PushedRef, str | None]:
     """What a pushed tag publishes: its name, its tag object (the message and tagger, a
     tag of a tag followed), and the commits it names that the default branch lacks (all of
     them when there is no default branch to compare with; none for a tag of a blob or a
@@ -140,7 +172,8 @@ def tag_push(cwd: Path, ci: CiRange) -> tuple[RevRange, str, PushedRef]:
         what = f"{named} and every commit it names ({why})"
     else:
         what = f"{named} and the commits it names not on {why} (the default branch)"
-    return RevRange(tuple(tips), (base,) if base else ()), what, PushedRef(ci.tag, oid)
+    trusted = resolve_commit(cwd, base) if base else None  # the default branch's tip
+    return RevRange(tuple(tips), (base,) if base else ()), what, PushedRef(ci.tag, oid), trusted
 
 
 @click.command("ci")
@@ -170,6 +203,7 @@ def command(
     cwd = git_dir_cwd(repo)
     if base is not None:
         rev_range, shown = range_between(cwd, base, head)
+        trusted: str | None = rev_range.exclude[0]  # --base as resolved
         scope = f"--base: commits in {shown}"
     else:
         ci = detect_range(os.environ)
@@ -180,7 +214,7 @@ def command(
             opts.report(result)
             return ExitCode.CLEAN
         if ci.tag is not None:
-            rev_range, shown, pushed = tag_push(cwd, ci)
+            rev_range, shown, pushed, trusted = tag_push(cwd, ci)
             scope = f"{ci.provider} {ci.event}: {shown}"
             return scan_commits(
                 opts,
@@ -190,7 +224,16 @@ def command(
                 scope,
                 refs=[pushed],
                 no_new_suppressions=no_new_suppressions,
+                base=trusted,
             )
-        rev_range, shown = choose_range(cwd, ci)
+        rev_range, shown, trusted = choose_range(cwd, ci)
         scope = f"{ci.provider} {ci.event}: {shown}"
-    return scan_commits(opts, cwd, rev_range, "ci", scope, no_new_suppressions=no_new_suppressions)
+    return scan_commits(
+        opts,
+        cwd,
+        rev_range,
+        "ci",
+        scope,
+        no_new_suppressions=no_new_suppressions,
+        base=trusted,
+    )

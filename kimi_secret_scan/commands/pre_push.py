@@ -49,6 +49,24 @@ def _on_remote(cwd: Path, remote_shas: list[str]) -> tuple[str, ...]:
     return tuple(sha for sha in remote_shas if resolve_commit(cwd, sha))
 
 
+def remote_default_tip(cwd: Path, remote: str) -> str | None:
+    """The remote's default branch as this clone knows it (`<remote>/HEAD`, set by clone or
+    `git remote set-head`), or None: the configuration a new branch's push trusts."""
+    target = git.try_git(["symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD"], cwd)
+    name = target.decode("utf-8", "surrogateescape").strip() if target else ""
+    return resolve_commit(cwd, name) if name.startswith("refs/remotes/") else None
+
+
+def trusted_base(cwd: Path, remote: str, rev_range: RevRange, updated: bool) -> str | None:
+    """The commit whose configuration the push is checked against: the remote's old tip of
+    the first ref it updates (what the remote holds and the change goes onto), or for new
+    branches only, the remote's default branch; never the parent of the oldest pushed
+    commit, which the change chooses by where it forks (docs/suppressions.md)."""
+    if updated and rev_range.exclude:
+        return rev_range.exclude[0]
+    return remote_default_tip(cwd, remote)
+
+
 def from_stdin(
     cwd: Path, remote: str, text: str, refs: list[PushedRef] | None = None
 ) -> tuple[RevRange, list[str]]:
@@ -92,6 +110,18 @@ def from_pre_commit(cwd: Path, env: Mapping[str, str]) -> tuple[RevRange, list[s
     # pre-commit passes no refs when the push includes a root commit (it runs "all files").
     local = env.get("PRE_COMMIT_LOCAL_BRANCH") or "HEAD"
     return RevRange((local,), ()), [f"new {branch}"]
+
+
+def pre_commit_updates(cwd: Path, remote: str, env: Mapping[str, str]) -> bool:
+    """Whether pre-commit's FROM_REF is the remote branch's old tip (an update), not the
+    fork point pre-commit computes for a new branch (which the change chooses): the
+    remote-tracking ref of the pushed branch points at it."""
+    from_ref = env.get("PRE_COMMIT_FROM_REF") or ""
+    branch = env.get("PRE_COMMIT_REMOTE_BRANCH") or ""
+    if not from_ref or is_zero(from_ref) or not branch.startswith("refs/heads/"):
+        return False
+    tracking = resolve_commit(cwd, f"refs/remotes/{remote}/{branch.removeprefix('refs/heads/')}")
+    return tracking is not None and tracking == resolve_commit(cwd, from_ref)
 
 
 def pre_commit_scope(remote: str, described: list[str], env: Mapping[str, str]) -> str:
@@ -154,6 +184,7 @@ def command(
     if env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_REMOTE_NAME"):
         rev_range, described = from_pre_commit(cwd, env)
         remote = env.get("PRE_COMMIT_REMOTE_NAME") or remote or "origin"
+        updated = pre_commit_updates(cwd, remote, env)
         tip = rev_range.include[0]
         for name in ("PRE_COMMIT_LOCAL_BRANCH", "PRE_COMMIT_REMOTE_BRANCH"):
             if env.get(name):
@@ -167,6 +198,7 @@ def command(
         # remote-tracking branches may be stale), so HEAD's every commit is scanned.
         rev_range = RevRange(("HEAD",), ())
         described = ["HEAD, run by hand: no tips of the remote given"]
+        updated = False
         branch = git.try_git(["symbolic-ref", "-q", "HEAD"], cwd)
         if branch:
             name = branch.decode("utf-8", "surrogateescape").removesuffix("\n")
@@ -174,11 +206,19 @@ def command(
     else:
         remote = remote or "origin"
         rev_range, described = from_stdin(cwd, remote, sys.stdin.read(), refs)
+        updated = any(what.startswith("update ") for what in described)
     if not scope:
         what = ", ".join(described) or "nothing"
         scope = f"push to {remote} ({what}): commits not known to be on {remote}"
     code = scan_commits(
-        opts, cwd, rev_range, "pre-push", scope, refs, no_new_suppressions=no_new_suppressions
+        opts,
+        cwd,
+        rev_range,
+        "pre-push",
+        scope,
+        refs,
+        no_new_suppressions=no_new_suppressions,
+        base=trusted_base(cwd, remote, rev_range, updated),
     )
     if code == ExitCode.FINDINGS and not opts.quiet:
         click.echo(

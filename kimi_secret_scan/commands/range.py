@@ -64,14 +64,20 @@ def scan_commits(
     refs: Sequence[PushedRef] | None = None,
     server: bool = False,
     no_new_suppressions: bool = False,
+    base: str | None = None,
 ) -> int:
     """List the range's commits, say on stderr what is scanned, scan, and report.
 
     Everything the commits publish is scanned: the blobs they add, the names of those
     paths, their messages and people, the annotated tags and names of `refs` (the refs a
     push updates; None: the refs that point into the range, and the notes on its commits).
-    The base side's suppressions are trusted (`server`: this repository's own, for
-    pre-receive); what only the change's own suppressions hide is reported (gate.py).
+    The suppressions, limits and policy of `base` are trusted (`server`: this repository's
+    own, for pre-receive); what only the change's own suppressions hide is reported
+    (gate.py). `base` is the commit the user or the CI names as what the change goes onto
+    (range's BASE, a pull request's base, the remote's old tip), never one the commits
+    choose: the parent of the oldest of them is wherever the change forked (an old commit
+    whose configuration still excluded a path, or set no `new-suppressions = "fail"` yet; an
+    orphan root with none). None: no base is named (a first push), so nothing is trusted.
     """
     commits = list_commits(cwd, rev_range)
     n = len(commits)
@@ -81,11 +87,9 @@ def scan_commits(
         click.echo(inert.text(redact_text(line)), err=True)
     config = opts.config or Config(root=repo_paths.find_root())
     baseline = next((f for f in opts.filters if isinstance(f, BaselineFilter)), None)
-    if server or not commits:
+    if server:
         trusted = gate.server_side(config, baseline)
     else:
-        first = commits[0]  # parents come before children: its parent is the base side
-        base = first.parents[0] if first.parents else None
         trusted = gate.base_side(cwd, base, config, baseline, opts.config_given)
     # A size limit the change sets does not apply; one the user set is accepted.
     if opts.max_file_size_option is not None:
@@ -202,5 +206,11 @@ def command(
     rev_range, shown = range_between(cwd, base, head)
     scope = f"commits in {shown} ({spec})"
     return scan_commits(
-        opts, cwd, rev_range, "range", scope, no_new_suppressions=no_new_suppressions
+        opts,
+        cwd,
+        rev_range,
+        "range",
+        scope,
+        no_new_suppressions=no_new_suppressions,
+        base=rev_range.exclude[0],  # BASE as resolved: the configuration trusted
     )
