@@ -292,3 +292,27 @@ def test_a_file_named_like_an_option(tmp_path: Path) -> None:
     assert found.code == 1 and "--help:1:14" in found.out, found.all
     dotted = run_cli("files", "./--help", cwd=tmp_path)
     assert dotted.code == 1, dotted.all
+
+
+def test_a_named_pipe_or_fifo_is_read(tmp_path: Path) -> None:
+    """Hostile review 8: `files <(echo KEY=...)` and a named FIFO exited 0 with no file
+    scanned and the run called complete. They are read, up to the size limit."""
+    line = f"MOONSHOT_API_KEY={kimi_code_key()}\n"
+    piped = subprocess.run(
+        ["bash", "-c", f'{sys.executable} -m kimi_secret_scan files <(printf %s "$K")'],
+        cwd=tmp_path,
+        env={**os.environ, "K": line},
+        capture_output=True,
+        text=True,
+    )
+    assert piped.returncode == 1 and ":1:18: " in piped.stdout, piped.stdout + piped.stderr
+    fifo = tmp_path / "p"
+    os.mkfifo(fifo)
+    for limit, code in (("1000", 1), ("10", 2)):
+        writer = subprocess.Popen(
+            ["bash", "-c", 'printf %s "$K" > p'], cwd=tmp_path, env={**os.environ, "K": line}
+        )
+        run = run_cli("files", "--max-file-size", limit, "p", cwd=tmp_path)
+        writer.wait(timeout=60)
+        assert run.code == code, run.all
+    assert "more than the size limit (10 bytes)" in run.err
