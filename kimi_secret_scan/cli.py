@@ -631,10 +631,38 @@ _COMMANDS = {
 }
 
 
+def option_like_files(argv: Iterable[str]) -> list[str]:
+    """The arguments before `--` that look like options and name a file here.
+
+    click reads `--help`, `-q` or `--config=x.toml` as options wherever they stand, so a
+    file of that name handed over as a path (pre-commit appends the staged names after
+    its arguments, a shell glob expands `*` to them) would change what the command does
+    (`--help` exits 0 having scanned nothing). Such a word is refused rather than guessed."""
+    found = []
+    for arg in argv:
+        if arg == "--":
+            break
+        if len(arg) > 1 and arg.startswith("-") and os.path.lexists(arg):
+            found.append(arg)
+    return found
+
+
 class _LazyGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Click's own usage errors quote what was typed: redact keys in them too."""
         _stop_on_sigterm()
+        argv = kwargs.get("args", args[0] if args else None)
+        clash = option_like_files(sys.argv[1:] if argv is None else argv)
+        if clash:
+            name = redact_text(shown_path(clash[0]))
+            click.echo(
+                f"kimi-secret-scan: `{name}` is an option and also a file here: as a path it "
+                f"would be read as that option, so nothing was scanned. Write the file as "
+                f"`./{name}`, or put `--` before the file names (the pre-commit hook "
+                "passes them after `--`; a hook `args:` of your own must end with `--`).",
+                err=True,
+            )
+            sys.exit(ExitCode.ERROR)
         if kwargs.get("standalone_mode", True) is False:
             return super().main(*args, **kwargs)
         kwargs["standalone_mode"] = False

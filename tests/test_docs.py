@@ -321,7 +321,7 @@ def test_plain_push_hook_install_block_checks_every_pushed_ref(tmp_path: Path) -
     work.git("push", "-q", "origin", "main")
     [block] = sh_blocks("git rev-parse --git-path hooks")
     env = shell_env()
-    run_lines(block, work.path, [0, 0], env)
+    run_lines(block, work.path, [0], env)
     work.git("checkout", "-q", "-b", "zzz")
     work.commit_file("k.env", key_line()[0])
     work.git("checkout", "-q", "main")
@@ -411,3 +411,53 @@ def test_acknowledge_revoked_keys_block(repo: GitRepo) -> None:
     outputs = run_lines(block, repo.path, [1, 0, 0, 0], shell_env())
     assert "no Kimi keys found" in outputs[-1]
     assert ZERO not in outputs[-1]
+
+
+def test_push_hook_install_never_overwrites_a_hook(tmp_path: Path) -> None:
+    """Hostile review 8: the install line overwrote Git LFS's pre-push hook, and under husky
+    (core.hooksPath) the committed `.husky/pre-push`. It refuses, changing nothing; the
+    chained hook docs/ci.md shows then runs the scan and hands the refs on to the other."""
+    [block] = sh_blocks("git rev-parse --git-path hooks")
+    env = shell_env()
+    _origin, work = with_origin(tmp_path)
+    work.commit_file("a.txt", "hi\n")
+    lfs_hook = work.path / ".git" / "hooks" / "pre-push"
+    lfs_hook.write_text('#!/bin/sh\ngit lfs pre-push "$@"\n')
+    [out] = run_lines(block, work.path, [1], env)
+    assert "NOT installed" in out and lfs_hook.read_text() == '#!/bin/sh\ngit lfs pre-push "$@"\n'
+
+    husky = GitRepo(tmp_path / "husky")
+    husky.write(".husky/pre-push", "#!/bin/sh\nnpm test\n")
+    husky.add(".husky/pre-push")
+    husky.commit("husky")
+    husky.git("config", "core.hooksPath", ".husky")
+    [out] = run_lines(block, husky.path, [1], env)
+    assert "NOT installed" in out and husky.git("status", "--porcelain") == ""
+    husky.git("rm", "-q", "--cached", ".husky/pre-push")
+    (husky.path / ".husky" / "pre-push").unlink()
+    run_lines(block, husky.path, [1], env)  # core.hooksPath alone: another tool's hooks
+    assert not (husky.path / ".husky" / "pre-push").exists()
+
+    # The chained hook, verbatim, with a stand-in for git-lfs that records its stdin.
+    [chain] = sh_blocks("printf '%s\\n' \"$refs\" | kimi-secret-scan pre-push")
+    lfs_hook.write_text(chain)
+    lfs_hook.chmod(0o755)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    got = tmp_path / "lfs-stdin"
+    (bin_dir / "git-lfs").write_text(f'#!/bin/sh\ncat > "{got}"\n')
+    (bin_dir / "git-lfs").chmod(0o755)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    work.commit_file("b.txt", "clean\n")
+    pushed = subprocess.run(
+        ["git", "push", "-q", "origin", "main"], cwd=work.path, env=env, capture_output=True
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"refs/heads/main {work.head()}" in got.read_text()
+    got.unlink()
+    work.commit_file("k.env", key_line()[0])
+    blocked = subprocess.run(
+        ["git", "push", "origin", "main"], cwd=work.path, env=env, capture_output=True, text=True
+    )
+    assert blocked.returncode != 0 and "k.env:1:" in blocked.stdout, blocked.stderr
+    assert not got.exists()

@@ -278,3 +278,41 @@ def test_what_git_ignores_is_counted_and_said_in_every_format(tmp_path: Path) ->
     run, report = files(".", "--include-ignored", cwd=tree)
     assert run.code == 1 and paths(report) == ["cfg.env", "sub/x.py"]
     assert report["stats"]["skipped"] == []
+
+
+def test_a_file_named_like_an_option(tmp_path: Path) -> None:
+    """A shell glob hands `files` a name such as `--help`: read as the option it exited 0
+    having scanned nothing. Before `--` such a name is refused; after it, it is a path."""
+    (tmp_path / "--help").write_text(f"KIMI_API_KEY={kimi_code_key()}\n")
+    (tmp_path / "a.txt").write_text("clean\n")
+    refused = run_cli("files", "a.txt", "--help", cwd=tmp_path)
+    assert refused.code == 2, refused.all
+    assert "`--help` is an option and also a file here" in refused.err
+    found = run_cli("files", "--", "a.txt", "--help", cwd=tmp_path)
+    assert found.code == 1 and "--help:1:14" in found.out, found.all
+    dotted = run_cli("files", "./--help", cwd=tmp_path)
+    assert dotted.code == 1, dotted.all
+
+
+def test_a_named_pipe_or_fifo_is_read(tmp_path: Path) -> None:
+    """Hostile review 8: `files <(echo KEY=...)` and a named FIFO exited 0 with no file
+    scanned and the run called complete. They are read, up to the size limit."""
+    line = f"MOONSHOT_API_KEY={kimi_code_key()}\n"
+    piped = subprocess.run(
+        ["bash", "-c", f'{sys.executable} -m kimi_secret_scan files <(printf %s "$K")'],
+        cwd=tmp_path,
+        env={**os.environ, "K": line},
+        capture_output=True,
+        text=True,
+    )
+    assert piped.returncode == 1 and ":1:18: " in piped.stdout, piped.stdout + piped.stderr
+    fifo = tmp_path / "p"
+    os.mkfifo(fifo)
+    for limit, code in (("1000", 1), ("10", 2)):
+        writer = subprocess.Popen(
+            ["bash", "-c", 'printf %s "$K" > p'], cwd=tmp_path, env={**os.environ, "K": line}
+        )
+        run = run_cli("files", "--max-file-size", limit, "p", cwd=tmp_path)
+        writer.wait(timeout=60)
+        assert run.code == code, run.all
+    assert "more than the size limit (10 bytes)" in run.err

@@ -140,8 +140,13 @@ def test_the_github_actions_workflow(org: tuple[Path, str], tmp_path: Path) -> N
         codes = run_job(jobs["audit"], job_dir, {"matrix.shard": str(shard), **secrets})
         assert codes == [0], f"shard {shard}: a shard job passes when it found keys"
     assert sorted(p.name for p in artifacts.iterdir()) == [f"kimi-audit-shard-{s}" for s in shards]
-    reports = [p.name for p in artifacts.glob("kimi-audit-shard-*/*.json")]
+    reports = [
+        p.name for p in artifacts.glob("kimi-audit-shard-*/*.json") if "-shard-" not in p.name
+    ]
     assert len(reports) == len(set(reports)) == 6  # each repository in exactly one shard
+    # and each shard says what it is, so the merge can tell when one is missing
+    said = list(artifacts.glob("kimi-audit-shard-*/kimi-secret-scan-shard-*.json"))
+    assert len(said) == len(shards)
     merge_dir = tmp_path / "runner-merge"
     merge_dir.mkdir()
     codes = run_job(jobs["merge"], merge_dir, secrets)
@@ -170,7 +175,7 @@ def test_the_gitlab_pipeline(org: tuple[Path, str], tmp_path: Path) -> None:
         for pattern in audit["artifacts"]["paths"]:
             for found in job_dir.glob(pattern.rstrip("/")):
                 shutil.copytree(found, merge_dir / found.name)
-    reports = [p.name for p in merge_dir.glob("shard-*/*.json")]
+    reports = [p.name for p in merge_dir.glob("shard-*/*.json") if "-shard-" not in p.name]
     assert len(reports) == len(set(reports)) == 6
     codes = []
     for line in report["script"]:

@@ -308,3 +308,35 @@ def test_a_second_report_of_a_target_is_said_not_merged(tmp_path: Path) -> None:
     assert data["summary"]["complete"] is False and data["summary"]["conflicting"] == 1
     same = run_cli("merge", str(planted), str(copy), cwd=tmp_path)
     assert same.code == 0 and "not merged" not in same.out, same.all
+
+
+def test_merge_names_a_missing_shard_and_a_missing_report(tmp_path: Path) -> None:
+    """Hostile review 8: a shard whose job was cancelled uploads nothing, and a merge of the
+    others exited 0, complete. Each shard writes what it is (even with no target): merge
+    names the shard missing, and a target report missing from a shard, exit 2."""
+    repos = []
+    for n in range(6):
+        repo = GitRepo(tmp_path / f"r{n}")
+        repo.commit_file("f", f"{n}\n")
+        repos.append(str(repo.path))
+    (tmp_path / "repos.txt").write_text("\n".join(repos) + "\n")
+    for k in (1, 2, 3):
+        run = _audit(tmp_path, "--targets", "repos.txt", "--shard", f"{k}/3", out=f"s{k}")
+        assert run.code == 0, run.all
+        assert (tmp_path / f"s{k}" / f"kimi-secret-scan-shard-{k}-of-3.json").is_file()
+    every = run_cli("merge", "s1", "s2", "s3", cwd=tmp_path)
+    assert every.code == 0, every.all
+    for fmt in FORMATS:
+        gone = run_cli("merge", "s1", "s3", "--format", fmt, cwd=tmp_path)
+        assert gone.code == 2 and "shard 2 of 3" in gone.out, (fmt, gone.all)
+    fuller = next(k for k in (1, 2, 3) if len(list((tmp_path / f"s{k}").glob("*.json"))) > 1)
+    report = next(p for p in (tmp_path / f"s{fuller}").glob("*.json") if "-shard-" not in p.name)
+    report.unlink()
+    lost = run_cli("merge", "s1", "s2", "s3", "--format", "json", cwd=tmp_path)
+    assert lost.code == 2, lost.all
+    [failed] = json.loads(lost.out)["failed"]
+    assert f"shard {fuller} of 3 audited it" in failed["error"]
+    other = _audit(tmp_path, "--targets", "repos.txt", "--shard", "1/2", out="t1")
+    assert other.code == 0, other.all
+    mixed = run_cli("merge", "s1", "s2", "s3", "t1", cwd=tmp_path)
+    assert mixed.code == 2 and "shards of different audits" in mixed.out, mixed.all

@@ -278,3 +278,87 @@ def test_push_hook_says_what_pre_commit_hands_it_and_the_plain_hook_checks_every
     assert blocked.returncode != 0, output
     assert "k.env:1:5" in output
     assert git(origin.path, "branch", "--list", "zzz").strip() == ""
+
+
+def _installed(repo: GitRepo, hooks_repo: tuple[Path, str]) -> None:
+    hooks_path, rev = hooks_repo
+    repo.write(".pre-commit-config.yaml", _config(hooks_path, rev))
+    repo.commit_file("r.txt", "hi\n", message="start")
+    repo.add(".pre-commit-config.yaml")
+    repo.commit("add pre-commit")
+    installed = pre_commit("install", cwd=repo.path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+
+def test_a_file_named_like_an_option_is_a_path_not_an_option(
+    repo: GitRepo, hooks_repo: tuple[Path, str]
+) -> None:
+    """Hostile review 8: pre-commit appends the names after the hook's arguments; a staged
+    file named `--help` made click print the help and exit 0, the key committed."""
+    _installed(repo, hooks_repo)
+    start = repo.head()
+    repo.write("k.env", f"K={moonshot_key()}\n")
+    repo.write("--help", "")
+    repo.write("-q", "")
+    repo.git("add", "--", "k.env", "--help", "-q")
+    blocked = git_commit(repo, "-m", "key and --help")
+    assert blocked.returncode != 0, blocked.stdout + blocked.stderr
+    assert "k.env:1:3" in blocked.stderr, blocked.stdout + blocked.stderr
+    assert repo.head() == start
+    repo.git("commit", "-q", "--no-verify", "-m", "committed past the hook")
+    # pre-commit.ci's run: every tracked file, `--help` among them, is scanned whole.
+    everything = pre_commit("run", "kimi-secret-scan", "--all-files", cwd=repo.path)
+    assert everything.returncode == 1, everything.stdout + everything.stderr
+    assert "k.env:1:3" in everything.stdout
+
+
+def test_option_looking_names_are_refused_when_not_after_double_dash(
+    repo: GitRepo, hooks_repo: tuple[Path, str]
+) -> None:
+    """A hook of the user's own (`repo: local`, or `args:` without `--`): the name would be
+    read as an option, so it is refused, exit 2, rather than passed."""
+    repo.write(
+        ".pre-commit-config.yaml",
+        "repos:\n- repo: local\n  hooks:\n  - id: kimi-secret-scan\n"
+        "    name: local\n    entry: kimi-secret-scan staged\n    language: system\n",
+    )
+    repo.commit_file("r.txt", "hi\n", message="start")
+    repo.write("k.env", f"K={moonshot_key()}\n")
+    repo.write("--help", "")
+    repo.git("add", "--", "k.env", "--help")
+    env = {**_env(), **scanner_path_env()}
+    run = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "kimi-secret-scan"],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1 and "Failed" in run.stdout, run.stdout + run.stderr
+    assert "`--help` is an option and also a file here" in run.stdout, run.stdout
+    assert "exit code: 2" in run.stdout
+
+
+def test_a_staged_symlink_or_gitlink_is_scanned_under_pre_commit(
+    repo: GitRepo, hooks_repo: tuple[Path, str]
+) -> None:
+    """Hostile review 8: pre-commit's default `types: [file]` never passed a symbolic link,
+    and it never lists a gitlink: alone they skipped the hook, beside a clean file they
+    passed (`staged` narrowed the scan to the names it was given)."""
+    _installed(repo, hooks_repo)
+    start = repo.head()
+    (repo.path / "lnk").symlink_to(f"/etc/{moonshot_key()}")
+    repo.add("lnk")
+    alone = git_commit(repo, "-m", "link")
+    assert alone.returncode != 0 and "lnk:1:6" in alone.stderr, alone.stdout + alone.stderr
+    repo.write("c.txt", "clean\n")
+    repo.add("c.txt")
+    both = git_commit(repo, "-m", "link and a clean file")
+    assert both.returncode != 0 and "lnk:1:6" in both.stderr, both.stdout + both.stderr
+    assert repo.head() == start
+    repo.git("rm", "-q", "--cached", "lnk", "c.txt")
+    name = moonshot_key()
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{start},{name}")
+    gitlink = git_commit(repo, "-m", "gitlink")
+    assert gitlink.returncode != 0, gitlink.stdout + gitlink.stderr
+    assert name not in gitlink.stdout + gitlink.stderr and repo.head() == start

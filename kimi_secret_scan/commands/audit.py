@@ -13,7 +13,7 @@ from kimi_secret_scan import outfile
 from kimi_secret_scan.cli import handle_errors, max_size_option
 from kimi_secret_scan.commands.merge import emit, format_option, output_option
 from kimi_secret_scan.errors import ScanError
-from kimi_secret_scan.org import merge, run, seal, targets
+from kimi_secret_scan.org import merge, run, seal, shards, targets
 from kimi_secret_scan.org.mirror_paths import default_cache
 from kimi_secret_scan.redaction import redact_text
 
@@ -162,6 +162,10 @@ def command(
             # This target fails (said, exit 2 at the end); the others are still audited.
             invalid.append((spec, str(exc)))
     everything, also_named = targets.deduplicate(parsed)
+    # Of the whole list, before the shard is chosen: every shard's job computes the same.
+    digest = shards.list_digest(
+        [t.key for t in everything] + [run.invalid_key(s) for s, _ in invalid]
+    )
     chosen_shard = targets.parse_shard(shard) if shard else targets.shard_from_ci(os.environ)
     selected = targets.select(everything, chosen_shard)
     if chosen_shard:
@@ -226,6 +230,9 @@ def command(
     live = run.wants_live() if progress is None else progress
     display = run.Display(len(job_list) + len(invalid), live)
     refused = [run.write_invalid(outdir.absolute(), spec, error) for spec, error in invalid]
+    if chosen_shard:
+        # Written first, and with no target too: a merge can then tell a shard is missing.
+        run.write_shard(outdir.absolute(), chosen_shard, digest, selected, invalid)
     for outcome in refused:
         display.finished(outcome)
     if job_list:

@@ -26,7 +26,7 @@ def command(
     opts: ScanOptions,
 ) -> int:
     """Scan files and directories, the current directory when none is named (dotfiles
-    included; git-ignored files skipped)."""
+    included; git-ignored files skipped). Put `--` before PATHS that may begin with `-`."""
     paths = paths or (".",)
     # Every path here was named by the user: a named symbolic link is followed (as cat
     # would); only links met while walking a directory are not.

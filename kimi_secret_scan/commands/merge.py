@@ -55,7 +55,8 @@ def command(reports: tuple[str, ...], output_format: str, output_file: str | Non
     For each distinct key: its kind, every repository, ref and path where it appears, where it
     first appeared in each, whether a default branch still holds it, and whether it is live
     (where the audit ran with verification). Exit 2 when an input lists a repository that
-    could not be audited, else 1 when keys were found, else 0.
+    could not be audited, or a shard of a sharded audit (or a report it wrote) is missing,
+    else 1 when keys were found, else 0.
     """
     files = merge.input_files(reports)
     if not files:

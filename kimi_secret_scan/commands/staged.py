@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 from typing import TYPE_CHECKING
 
 import click
@@ -87,8 +88,10 @@ def command(
 ) -> int:
     """Scan what the next commit adds: the index against HEAD, only added lines.
 
-    PATHS limit the scan. A PATH the commit does not change is scanned whole, from disk:
-    that is how `pre-commit run --all-files` and `--files` are honoured.
+    PATHS limit the scan (not under the pre-commit framework, where the whole staged
+    change is scanned). A PATH the commit does not change is scanned whole, from disk:
+    that is how `pre-commit run --all-files` and `--files` are honoured. Put `--` before
+    PATHS that may begin with `-`.
     """
     found = git.find_repo(repo)
     changes = staged_changes(found, max_file_size)
@@ -105,6 +108,12 @@ def command(
                 found, opts, config, touched, changes, max_file_size, accepted
             )
     whole = whole_file_paths(found, list(paths), changes) if paths else None
+    if whole is None and os.environ.get("PRE_COMMIT"):
+        # pre-commit hands over the staged names it selected: never a gitlink, a symbolic
+        # link only if the hook's `types` let it through, none that `exclude:` leaves out.
+        # Its names choose what `--all-files` / `--files` read whole, never what a commit
+        # adds: the whole staged change is scanned, as the plain git hook scans it.
+        paths = ()
     if whole is not None:
         # pre-commit --all-files / --files: the named files, whole, as `files` would.
         items = iter_whole_files(found, whole, max_size=max_file_size)

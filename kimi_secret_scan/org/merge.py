@@ -15,6 +15,7 @@ from typing import Any
 
 from kimi_secret_scan import __version__, remediation
 from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.org import shards
 
 # Which verdict wins when reports disagree (one target verified later than another).
 _VERDICT_RANK = {"live": 3, "revoked": 2, "unknown": 1}
@@ -41,6 +42,11 @@ def load(path: Path) -> dict[str, Any]:
         raise ScanError(f"{path} is not JSON") from None
     if not isinstance(data, dict) or data.get("tool") != "kimi-secret-scan":
         raise ScanError(f"{path} is not a kimi-secret-scan report")
+    if data.get("mode") == shards.MODE:
+        # What a sharded audit says about itself: checked against the other inputs in merge().
+        if not shards.well_formed(data):
+            raise ScanError(f"{path} is not a shard report (its fields have other types)")
+        return data
     if "error" not in data and not isinstance(data.get("groups"), list):
         raise ScanError(f"{path} is not a history or audit report (no `groups`)")
     if not _well_formed(data):
@@ -129,6 +135,8 @@ def _verdict(entries: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
 
 def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     """The merged report (a plain dict: every renderer reads the same thing)."""
+    manifests = [(p, d) for p, d in reports if d.get("mode") == shards.MODE]
+    reports = [(p, d) for p, d in reports if d.get("mode") != shards.MODE]
     targets: dict[str, dict[str, Any]] = {}
     # Other spellings of a target, audited once under the name kept: said, never dropped.
     duplicates: list[dict[str, Any]] = []
@@ -217,6 +225,8 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
                     ],
                 }
             )
+    # A shard, or a shard's target, with no report here: not audited as far as we know.
+    failed.extend(shards.missing(manifests, set(targets)))
     merged_keys = list(keys.values())
     conflicting = [d for d in duplicates if d.get("report")]
     for key in merged_keys:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from kimi_secret_scan import __version__, audit, git, outfile
 from kimi_secret_scan.errors import ScanError
-from kimi_secret_scan.org import seal, timeline
+from kimi_secret_scan.org import seal, shards, timeline
 from kimi_secret_scan.org.merge import printable
 from kimi_secret_scan.org.targets import Target
 from kimi_secret_scan.progress import Progress
@@ -186,6 +186,30 @@ def _target_info(target: Target, also_named: tuple[str, ...] = ()) -> dict[str, 
     # The normalised key has no password; `spec` is not written (it may hold a token).
     info = {"name": target.name, "key": target.key, "url": target.url is not None}
     return {**info, "also_named": list(also_named)} if also_named else info
+
+
+def invalid_key(spec: str) -> str:
+    """The key of a target that could not be parsed: its text's digest."""
+    return f"invalid:{hashlib.sha256(spec.encode('utf-8', 'surrogateescape')).hexdigest()}"
+
+
+def _invalid_name(spec: str) -> str:
+    # The spec as given, but for what may be a credential before a host (`//token@`).
+    return re.sub(r"(?<=//)[^/@]*@", "…@", spec)
+
+
+def write_shard(
+    outdir: Path,
+    shard: tuple[int, int],
+    digest: str,
+    selected: list[Target],
+    invalid: list[tuple[str, str]],
+) -> None:
+    """The shard's own report (org/shards.py): which shard of which run, and its targets."""
+    members = [(t.name, t.key) for t in selected]
+    members += [(_invalid_name(spec), invalid_key(spec)) for spec, _ in invalid]
+    k, n = shard
+    _write(outdir / shards.file_name(k, n), shards.manifest(k, n, digest, members))
 
 
 def write_invalid(outdir: Path, spec: str, error: str) -> Outcome:

@@ -56,6 +56,29 @@ def _read(path: Path, shown: str, max_size: int, named: bool = False) -> Content
     return Content(path=shown, data=data)
 
 
+def _read_stream(path: Path, shown: str, max_size: int) -> Content:
+    """A named pipe, FIFO or character device: it can be read only once and has no size, so
+    it is read whole (up to `max_size`) before the scan; more than that, or what cannot be
+    opened (a socket), stops the scan (exit 2): it was not all read."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_size + 1)
+    except OSError as exc:
+        raise ScanError(
+            f"{shown}: not a regular file, and could not be read as a stream "
+            f"({exc.strerror or exc.__class__.__name__})"
+        ) from None
+    if len(data) > max_size:
+        raise ScanError(
+            f"{shown}: a pipe or device giving more than the size limit ({max_size} bytes): "
+            "not scanned whole; save it to a file or raise --max-file-size"
+        )
+    if len(data) > WINDOW:
+        # scan() reads large content one window at a time, from chunks given anew.
+        return Content(path=shown, data=b"", chunks=lambda: iter((data,)), size=len(data))
+    return Content(path=shown, data=data)
+
+
 def _chunks(path: Path, shown: str) -> Iterator[bytes]:
     try:
         with path.open("rb") as handle:
@@ -175,7 +198,10 @@ def iter_files(
         if not path.exists():
             raise ScanError(f"{given}: no such file or directory")
         if not path.is_dir():
-            yield Skipped(_display(path, relative_to), "not a regular file")
+            # A pipe or device the user named (`files <(cmd)`, a FIFO) holds the content
+            # they mean: it is read, once, up to the size limit; never a pass unread.
+            if first_time(path):
+                yield _read_stream(path, _display(path, relative_to), max_size)
             continue
         if not os.access(path, os.R_OK | os.X_OK):
             raise ScanError(f"{_display(path.absolute(), relative_to)}: permission denied")
