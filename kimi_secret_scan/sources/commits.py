@@ -349,9 +349,19 @@ def _added(
                 f"{item.commit.sha[:12]}, which has {len(item.parents)} parents"
             )
         # A path is the commit's own change only when it differs from every parent.
-        by_path = [{c.path: c for c in block if c.status != "D"} for block in blocks]
-        for path, first in by_path[0].items():
-            versions = [changes.get(path) for changes in by_path]
+        by_path: list[dict[str, list[_Change]]] = []
+        for block in blocks:
+            rows: dict[str, list[_Change]] = {}
+            for c in block:
+                if c.status != "D":
+                    rows.setdefault(c.path, []).append(c)
+            by_path.append(rows)
+        for path, firsts in by_path[0].items():
+            if any(len(rows.get(path, ())) > 1 for rows in by_path):
+                yield from _named_twice(item, path, [rows.get(path, []) for rows in by_path])
+                continue
+            first = firsts[0]
+            versions = [rows[path][0] if path in rows else None for rows in by_path]
             if any(v is None or v.new_id != first.new_id for v in versions):
                 continue
             new_name = all(v is not None and v.status in "ARC" for v in versions)
@@ -365,6 +375,31 @@ def _added(
                 continue
             baseline = tuple(v.old_id for v in versions if v is not None and not is_zero(v.old_id))
             yield _Added(item.commit, path, first.new_id, baseline, new_name)
+
+
+def _named_twice(
+    item: RangeCommit, path: str, rows: list[list[_Change]]
+) -> Iterator[_Added | _NewName | Skipped]:
+    """A hand-made tree naming `path` more than once (the same name twice, a directory
+    twice, or an entry whose own name holds a slash beside a real directory): git stores and
+    serves every entry (`git show` prints the first, a checkout writes the last), and
+    diff-tree prints a row for each. Every blob is published, so each one is scanned; a key
+    any parent's version of the path held is not new."""
+    changes = [c for block in rows for c in block]
+    baseline = tuple(dict.fromkeys(c.old_id for c in changes if not is_zero(c.old_id)))
+    seen: set[str] = set()
+    for c in changes:
+        if c.new_id in seen:
+            continue
+        seen.add(c.new_id)
+        if c.new_mode == _SUBMODULE:
+            yield Skipped(
+                f"{item.commit.sha[:12]}:{path}",
+                "submodule (its commits are scanned in its own repository)",
+            )
+            yield _NewName(item.commit, path)
+            continue
+        yield _Added(item.commit, path, c.new_id, baseline, True)
 
 
 def iter_commit_contents(
@@ -383,6 +418,7 @@ def iter_commit_contents(
     # The commit each name came with: a finding in a name names its commit, so a plan can
     # say which commit to redo.
     name_commit: dict[str, Commit] = {}
+    named: set[tuple[str, str]] = set()
     for entry in _added(commits, per_commit):
         if isinstance(entry, Skipped):
             yield entry
@@ -391,7 +427,9 @@ def iter_commit_contents(
             name_commit[entry.commit.sha] = entry.commit
         else:
             added.append(entry)
-            if entry.new_name:
+            # A path named twice in a tree (_named_twice) is one name.
+            if entry.new_name and (entry.commit.sha, entry.path) not in named:
+                named.add((entry.commit.sha, entry.path))
                 names.setdefault(entry.commit.sha, []).append(entry.path)
                 name_commit[entry.commit.sha] = entry.commit
     for sha, paths in names.items():
