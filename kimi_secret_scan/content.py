@@ -38,6 +38,13 @@ class Content:
     # A database row (unpack/sqlite.py): the line each cell starts on, and the cell's name
     # (`[row 12].key`), so a finding is located in its cell rather than in the row.
     cells: tuple[tuple[int, str], ...] = ()
+    # A commit range's blobs (sources/commits.py): this version's name in the run (blob id
+    # and path), and the earlier versions of the same run it was compared with. A key one
+    # of those held counts as known only where it was reported there, or known there in
+    # turn (scan.py): a copy hidden by an exclude, an allow comment or the size limit is
+    # not "already published", so moving it to another path reports it.
+    version: str | None = None
+    inherits: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -52,6 +59,8 @@ class Content:
         metadata: bool = False,
         container: str | None = None,
         cells: tuple[tuple[int, str], ...] = (),
+        version: str | None = None,
+        inherits: tuple[str, ...] = (),
     ) -> None:
         record.assign(
             self,
@@ -66,6 +75,8 @@ class Content:
             metadata=metadata,
             container=container,
             cells=cells,
+            version=version,
+            inherits=inherits,
         )
 
 
