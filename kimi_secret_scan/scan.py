@@ -87,8 +87,9 @@ def scan(
                 item = replace(item, known_secrets=item.known_secrets | inside)
         done = _scan_one(item, filters, settings, result, seen)
         if item.version is not None:
-            reported = {f.secret for f in result.findings[start:]}
-            passed[item.version] = frozenset(reported | (seen & known))
+            reported = {f.secret for f in result.findings[start:]} | (seen & known)
+            if reported:  # most versions hold no key: absent means none passed
+                passed[item.version] = frozenset(reported)
         if done and item.metadata:
             stats.metadata += 1
         elif done:

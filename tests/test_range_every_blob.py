@@ -70,6 +70,13 @@ def test_a_path_named_twice_is_scanned_entry_by_entry(tmp_path: Path, name: str)
     run = run_cli("pre-push", "origin", "x", cwd=work.path, input=line.encode())
     assert run.code == 1, run.all
 
+    # `history` reads every object: the same key is found there (a bare copy holding
+    # only main and this branch, so no other branch carries the key blob).
+    copy = GitRepo(tmp_path / "copy.git", bare=True)
+    copy.git("fetch", "-q", str(work.path), "main:main", f"{name}:{name}")
+    run = run_cli("history", cwd=copy.path)
+    assert run.code == 1 and f"{path}:1:" in run.out, run.all
+
     push = ["git", "push", "origin", f"refs/heads/{name}"]
     proc = subprocess.run(push, cwd=work.path, env=env, capture_output=True, text=True)
     assert proc.returncode != 0 and "pre-receive hook declined" in proc.stderr, proc.stderr
