@@ -94,3 +94,18 @@ def test_a_reported_key_is_reported_once_however_often_it_moves(tmp_path: Path) 
     assert run.code == 1, run.all
     [finding] = json.loads(run.out)["findings"]
     assert finding["path"] == "d.env" and finding["commit"] == moved
+
+
+def test_a_large_version_is_compared_after_the_version_it_inherits(tmp_path: Path) -> None:
+    """A blob over a scanning window is read in chunks, apart from the others: it still
+    waits for the earlier version of the range it is compared with (one finding, not two)."""
+    repo = GitRepo(tmp_path / "r")
+    base = repo.commit_file("a.env", "A=1\n", "base")
+    line = key_line()[0]
+    added = repo.commit_file("a.env", "A=1\n" + line, "add a key")
+    repo.commit_file("a.env", "A=1\n" + line + "row of a large file\n" * 10_000, "grow")
+    env = {"KIMI_SECRET_SCAN_WINDOW": str(64 << 10)}
+    run = run_cli("range", f"{base}..HEAD", "--format", "json", cwd=repo.path, env=env)
+    assert run.code == 1, run.all
+    [finding] = json.loads(run.out)["findings"]
+    assert finding["path"] == "a.env" and finding["commit"] == added

@@ -467,6 +467,10 @@ def iter_commit_contents(
     except ScanError:
         sizes = {}
     small: list[_Added] = []
+    # Versions are scanned in commit order where one inherits another's keys (scan.py):
+    # a large blob that does waits with the pending ones below.
+    order = {id(entry): i for i, entry in enumerate(added)}
+    big: list[_Added] = []
     for entry in added:
         size = sizes.get(entry.blob, 0)
         if size > max_size:
@@ -474,6 +478,8 @@ def iter_commit_contents(
                 f"{entry.commit.sha[:12]}:{entry.path}",
                 f"larger than the size limit ({size} > {max_size} bytes)",
             )
+        elif size > WINDOW and _inherits(entry, in_range):
+            big.append(entry)
         elif size > WINDOW:
             yield _windowed(cwd, entry, size, settings, in_range)
         else:
@@ -520,7 +526,11 @@ def iter_commit_contents(
         if kind == "blob":
             secrets = {f.secret for f in detect_all(Content("", data), settings)}
             known_by_blob[oid] = frozenset(secrets)
-    for entry, data in pending:
+    later: list[tuple[_Added, bytes | None]] = [*pending, *((entry, None) for entry in big)]
+    for entry, held in sorted(later, key=lambda item: order[id(item[0])]):
+        if held is None:
+            yield _windowed(cwd, entry, sizes[entry.blob], settings, in_range)
+            continue
         outside = _outside(entry, in_range)
         missing = [oid for oid in outside if oid not in known_by_blob]
         if missing:
@@ -534,7 +544,7 @@ def iter_commit_contents(
         known = frozenset(s for oid in outside for s in known_by_blob[oid])
         yield Content(
             path=entry.path,
-            data=data,
+            data=held,
             commit=entry.commit,
             known_secrets=known,
             version=_version(entry.blob, entry.path),
