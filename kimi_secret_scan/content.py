@@ -41,6 +41,13 @@ class Content:
     # A window of a larger content (windows.py) whose content names Moonshot or a Kimi
     # endpoint elsewhere: read as Kimi context, as the whole content would be.
     kimi_context: bool = False
+    # A commit range's blobs (sources/commits.py): this version's name in the run (blob id
+    # and path), and the earlier versions of the same run it was compared with. A key one
+    # of those held counts as known only where it was reported there, or known there in
+    # turn (scan.py): a copy hidden by an exclude, an allow comment or the size limit is
+    # not "already published", so moving it to another path reports it.
+    version: str | None = None
+    inherits: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -56,6 +63,8 @@ class Content:
         container: str | None = None,
         cells: tuple[tuple[int, str], ...] = (),
         kimi_context: bool = False,
+        version: str | None = None,
+        inherits: tuple[str, ...] = (),
     ) -> None:
         record.assign(
             self,
@@ -71,6 +80,8 @@ class Content:
             container=container,
             cells=cells,
             kimi_context=kimi_context,
+            version=version,
+            inherits=inherits,
         )
 
 

@@ -66,10 +66,17 @@ def scan(
     inside may be going in. `trusted` names the configuration whose exclude accepts it."""
     result = ScanResult(mode=mode, scope=scope)
     stats = result.stats
+    # Per version of a commit range (Content.version): the keys that passed there, reported
+    # or known; only those are known to the later versions that inherit from it.
+    passed: dict[str, frozenset[str]] = {}
     for item in items:
         if isinstance(item, Skipped):
             stats.skipped.append(item)
             continue
+        if item.inherits:
+            carried = frozenset().union(*(passed.get(v, frozenset()) for v in item.inherits))
+            item = replace(item, known_secrets=item.known_secrets | carried)
+        known, start, seen = item.known_secrets, len(result.findings), set[str]()
         # Only content whose first bytes name a container, or whose end is a zip's, or
         # a script with an archive behind it, is unpacked (unpack.locate: a few byte
         # comparisons and one search of the last 64 KiB per item otherwise).
@@ -79,12 +86,17 @@ def scan(
                 item.container or item.path
             )
             inside = _scan_members(item, filters, settings, result, unread, trusted, found)
+            seen |= inside
             if inside:
                 # The container's own bytes are scanned too (a stored member, a deleted
                 # database row still on its page), but a key found in a member is
                 # reported there, once, not again at the container's path.
                 item = replace(item, known_secrets=item.known_secrets | inside)
-        done = _scan_one(item, filters, settings, result)
+        done = _scan_one(item, filters, settings, result, seen)
+        if item.version is not None:
+            reported = {f.secret for f in result.findings[start:]} | (seen & known)
+            if reported:  # most versions hold no key: absent means none passed
+                passed[item.version] = frozenset(reported)
         if done and item.metadata:
             stats.metadata += 1
         elif done:

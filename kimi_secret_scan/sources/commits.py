@@ -11,7 +11,10 @@ from one side of the merge is not (that side's commits carry it).
 What counts: each new blob is scanned whole, and a key is reported only when no parent's
 version of that path (the rename source for a renamed file) already held it. Keys are
 compared, not lines: a key moved within a file, or a file renamed, adds nothing; a key
-copied into another file does. Deleting a key adds nothing. The names of the paths a
+copied into another file does. Deleting a key adds nothing. A parent's version counts
+only when it is outside the range, or where the scan reported the key in it (scan.py
+follows Content.inherits): a key first committed where an exclude hid it, or in a file
+over the size limit, is reported where the range moves it. The names of the paths a
 commit adds are yielded too (sources/metadata.py yields the rest of what a push publishes).
 
 Reading is two streams of `git cat-file --batch`: the new blobs, then only for the few
@@ -75,6 +78,8 @@ class _Change:
     old_id: str
     new_id: str
     path: str
+    # Where old_id was: the rename or copy source, else `path`.
+    old_path: str
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,9 @@ class _Added:
     commit: Commit
     path: str
     blob: str
-    baseline: tuple[str, ...]
+    # The parents' versions it is compared with: (blob id, path), the path being the
+    # rename or copy source for a renamed or copied file.
+    baseline: tuple[tuple[str, str], ...]
     # The path is a name no parent had (added, or the target of a rename or copy).
     new_name: bool = True
 
@@ -302,15 +309,22 @@ def _parse_diff_tree(raw: bytes) -> list[tuple[str, list[_Change]]]:
             continue
         _old_mode, new_mode, old_id, new_id, status = field[1:].decode().split()[:5]
         if status[0] in "RC":
-            path = fields[i + 2]
+            old_path, path = fields[i + 1], fields[i + 2]
             i += 3
         else:
-            path = fields[i + 1]
+            old_path = path = fields[i + 1]
             i += 2
         if not blocks:
             raise ScanError("unexpected output from git diff-tree (no commit header)")
         blocks[-1][1].append(
-            _Change(status[0], new_mode, old_id, new_id, path.decode("utf-8", "surrogateescape"))
+            _Change(
+                status[0],
+                new_mode,
+                old_id,
+                new_id,
+                path.decode("utf-8", "surrogateescape"),
+                old_path.decode("utf-8", "surrogateescape"),
+            )
         )
     return blocks
 
@@ -349,9 +363,19 @@ def _added(
                 f"{item.commit.sha[:12]}, which has {len(item.parents)} parents"
             )
         # A path is the commit's own change only when it differs from every parent.
-        by_path = [{c.path: c for c in block if c.status != "D"} for block in blocks]
-        for path, first in by_path[0].items():
-            versions = [changes.get(path) for changes in by_path]
+        by_path: list[dict[str, list[_Change]]] = []
+        for block in blocks:
+            rows: dict[str, list[_Change]] = {}
+            for c in block:
+                if c.status != "D":
+                    rows.setdefault(c.path, []).append(c)
+            by_path.append(rows)
+        for path, firsts in by_path[0].items():
+            if any(len(rows.get(path, ())) > 1 for rows in by_path):
+                yield from _named_twice(item, path, [rows.get(path, []) for rows in by_path])
+                continue
+            first = firsts[0]
+            versions = [rows[path][0] if path in rows else None for rows in by_path]
             if any(v is None or v.new_id != first.new_id for v in versions):
                 continue
             new_name = all(v is not None and v.status in "ARC" for v in versions)
@@ -363,8 +387,36 @@ def _added(
                 if new_name:  # its name is published all the same
                     yield _NewName(item.commit, path)
                 continue
-            baseline = tuple(v.old_id for v in versions if v is not None and not is_zero(v.old_id))
+            baseline = tuple(
+                (v.old_id, v.old_path) for v in versions if v is not None and not is_zero(v.old_id)
+            )
             yield _Added(item.commit, path, first.new_id, baseline, new_name)
+
+
+def _named_twice(
+    item: RangeCommit, path: str, rows: list[list[_Change]]
+) -> Iterator[_Added | _NewName | Skipped]:
+    """A hand-made tree naming `path` more than once (the same name twice, a directory
+    twice, or an entry whose own name holds a slash beside a real directory): git stores and
+    serves every entry (`git show` prints the first, a checkout writes the last), and
+    diff-tree prints a row for each. Every blob is published, so each one is scanned; a key
+    any parent's version of the path held is not new."""
+    changes = [c for block in rows for c in block]
+    earlier = ((c.old_id, c.old_path) for c in changes if not is_zero(c.old_id))
+    baseline = tuple(dict.fromkeys(earlier))
+    seen: set[str] = set()
+    for c in changes:
+        if c.new_id in seen:
+            continue
+        seen.add(c.new_id)
+        if c.new_mode == _SUBMODULE:
+            yield Skipped(
+                f"{item.commit.sha[:12]}:{path}",
+                "submodule (its commits are scanned in its own repository)",
+            )
+            yield _NewName(item.commit, path)
+            continue
+        yield _Added(item.commit, path, c.new_id, baseline, True)
 
 
 def iter_commit_contents(
@@ -383,6 +435,7 @@ def iter_commit_contents(
     # The commit each name came with: a finding in a name names its commit, so a plan can
     # say which commit to redo.
     name_commit: dict[str, Commit] = {}
+    named: set[tuple[str, str]] = set()
     for entry in _added(commits, per_commit):
         if isinstance(entry, Skipped):
             yield entry
@@ -391,12 +444,19 @@ def iter_commit_contents(
             name_commit[entry.commit.sha] = entry.commit
         else:
             added.append(entry)
-            if entry.new_name:
+            # A path named twice in a tree (_named_twice) is one name.
+            if entry.new_name and (entry.commit.sha, entry.path) not in named:
+                named.add((entry.commit.sha, entry.path))
                 names.setdefault(entry.commit.sha, []).append(entry.path)
                 name_commit[entry.commit.sha] = entry.commit
     for sha, paths in names.items():
         text = "\n".join(paths).encode("utf-8", "surrogateescape")
         yield Content(metadata.commit_path_names(sha), text, commit=name_commit[sha], metadata=True)
+    # The versions this range adds. A key a parent's version held is known only when that
+    # version is outside the range (published before it), or, when it is one of these, where
+    # the key was reported there (scan.py follows Content.inherits): an earlier copy that an
+    # exclude hid, or that was over the size limit, is not a reason to pass its move.
+    in_range = {_version(a.blob, a.path) for a in added}
 
     # Blobs over the limit are skipped from their size alone, never read: a pushed 4 GiB
     # file costs the hook nothing. Blobs over a window are scanned one window at a time,
@@ -407,6 +467,10 @@ def iter_commit_contents(
     except ScanError:
         sizes = {}
     small: list[_Added] = []
+    # Versions are scanned in commit order where one inherits another's keys (scan.py):
+    # a large blob that does waits with the pending ones below.
+    order = {id(entry): i for i, entry in enumerate(added)}
+    big: list[_Added] = []
     for entry in added:
         size = sizes.get(entry.blob, 0)
         if size > max_size:
@@ -414,8 +478,10 @@ def iter_commit_contents(
                 f"{entry.commit.sha[:12]}:{entry.path}",
                 f"larger than the size limit ({size} > {max_size} bytes)",
             )
+        elif size > WINDOW and _inherits(entry, in_range):
+            big.append(entry)
         elif size > WINDOW:
-            yield _windowed(cwd, entry, size, settings)
+            yield _windowed(cwd, entry, size, settings, in_range)
         else:
             small.append(entry)
     added = small
@@ -436,10 +502,16 @@ def iter_commit_contents(
             yield Skipped(shown, f"larger than the size limit ({len(data)} > {max_size} bytes)")
             continue
         # Containers are unpacked here too: a key a parent's version already held is not new.
+        # (Pending ones keep their order: a version is scanned before those inheriting it.)
         if entry.baseline and detect_all(Content(entry.path, data), settings):
             pending.append((entry, data))
             continue
-        yield Content(path=entry.path, data=data, commit=entry.commit)
+        yield Content(
+            path=entry.path,
+            data=data,
+            commit=entry.commit,
+            version=_version(entry.blob, entry.path),
+        )
     for entry in added[read:]:
         yield Skipped(
             f"{entry.commit.sha[:12]}:{entry.path}",
@@ -448,14 +520,19 @@ def iter_commit_contents(
         )
 
     # Second pass: the parents' versions of the few blobs with candidates.
-    wanted = sorted({oid for entry, _ in pending for oid in entry.baseline})
+    wanted = sorted({oid for entry, _ in pending for oid in _outside(entry, in_range)})
     known_by_blob: dict[str, frozenset[str]] = {}
     for oid, kind, data in git.cat_file(cwd, wanted):
         if kind == "blob":
             secrets = {f.secret for f in detect_all(Content("", data), settings)}
             known_by_blob[oid] = frozenset(secrets)
-    for entry, data in pending:
-        missing = [oid for oid in entry.baseline if oid not in known_by_blob]
+    later: list[tuple[_Added, bytes | None]] = [*pending, *((entry, None) for entry in big)]
+    for entry, held in sorted(later, key=lambda item: order[id(item[0])]):
+        if held is None:
+            yield _windowed(cwd, entry, sizes[entry.blob], settings, in_range)
+            continue
+        outside = _outside(entry, in_range)
+        missing = [oid for oid in outside if oid not in known_by_blob]
         if missing:
             yield Skipped(
                 f"{entry.commit.sha[:12]}:{entry.path}",
@@ -464,15 +541,39 @@ def iter_commit_contents(
                 unreadable=True,
             )
             continue
-        known = frozenset(s for oid in entry.baseline for s in known_by_blob[oid])
-        yield Content(path=entry.path, data=data, commit=entry.commit, known_secrets=known)
+        known = frozenset(s for oid in outside for s in known_by_blob[oid])
+        yield Content(
+            path=entry.path,
+            data=held,
+            commit=entry.commit,
+            known_secrets=known,
+            version=_version(entry.blob, entry.path),
+            inherits=_inherits(entry, in_range),
+        )
 
 
-def _windowed(cwd: Path, entry: _Added, size: int, settings: DetectorSettings) -> Content:
+def _version(blob: str, path: str) -> str:
+    """A blob at a path, as Content.version names it (an object id holds no colon)."""
+    return f"{blob}:{path}"
+
+
+def _outside(entry: _Added, in_range: set[str]) -> list[str]:
+    """The parents' versions published before the range: their keys are known as they are."""
+    return [oid for oid, path in entry.baseline if _version(oid, path) not in in_range]
+
+
+def _inherits(entry: _Added, in_range: set[str]) -> tuple[str, ...]:
+    """The parents' versions the range itself adds: known only as far as they passed."""
+    return tuple(v for v in (_version(*b) for b in entry.baseline) if v in in_range)
+
+
+def _windowed(
+    cwd: Path, entry: _Added, size: int, settings: DetectorSettings, in_range: set[str]
+) -> Content:
     """A blob larger than a window, read in chunks each time it is scanned; the keys its
     parents' versions held (read in chunks too) are not new."""
     known: set[str] = set()
-    for oid in entry.baseline:
+    for oid in _outside(entry, in_range):
         earlier = Content(entry.path, b"", chunks=partial(git.blob_chunks, cwd, oid))
         known.update(f.secret for f in detect_all(earlier, settings))
     return Content(
@@ -482,4 +583,6 @@ def _windowed(cwd: Path, entry: _Added, size: int, settings: DetectorSettings) -
         known_secrets=frozenset(known),
         chunks=partial(git.blob_chunks, cwd, entry.blob),
         size=size,
+        version=_version(entry.blob, entry.path),
+        inherits=_inherits(entry, in_range),
     )
