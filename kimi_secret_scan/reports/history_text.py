@@ -174,7 +174,8 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
     out.append(heading(f"Step {step}. Once every key is revoked, purge history"))
     out.append(f"  {audit.USELESS_WITHOUT_REVOKE}")
     if target is not None:
-        for letter, purge in zip("abcdefghijkl", audit.purge_steps(groups, target), strict=False):
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        for letter, purge in zip(letters, audit.purge_steps(groups, target), strict=False):
             out.extend(step_lines(f"{letter}.", purge))
     out.append("")
     return out

@@ -1,0 +1,378 @@
+"""What filter-repo's `--replace-text` cannot reach, and the purge plan's answer to each.
+
+The purge replaces each key's plain spelling (`literal:KEY`) in file versions and messages.
+That misses a key
+- written in another spelling the detectors read (base64, percent-encoding, `\\u002d`, a key
+  split across notebook strings, UTF-16): no literal line matches those bytes;
+- in a binary file: filter-repo leaves a blob alone when its first 8 KiB hold a NUL byte;
+- in a Git LFS object: the blob in history is a pointer, the key is on the LFS server;
+- in a file's name or a person's name or email: `--replace-text` reads contents only;
+- in a blob or tree a ref names directly (`git tag t <blob>`): filter-repo skips such refs;
+- on another remote than the one the mirror is cloned from (a fork's `upstream`).
+
+Each blob version is tried here as filter-repo would treat it (its bytes, the replacement,
+the detectors again), and what would survive is stripped by blob id, as archives are; names
+and identities get filter-repo callbacks that read the replacements file (no printed command
+holds a key); refs at a blob or tree are deleted in the mirror; other remotes get their own
+mirror and push.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kimi_secret_scan import git, inert
+from kimi_secret_scan.content import Content
+from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.settings import DetectorSettings
+from kimi_secret_scan.sources import lfs
+
+if TYPE_CHECKING:
+    from kimi_secret_scan.audit import KeyGroup, PurgeTarget
+
+REPLACEMENT = "***REMOVED-KIMI-KEY***"
+# filter-repo's test for a binary blob (git_filter_repo.py, _tweak_blob).
+_BINARY_WINDOW = 8192
+_IDENTITY_PLACES = ("author of ", "committer of ", "tagger of ")
+_NAME_PLACES = ("path names", "path name in ")
+GITHUB_LFS_DOCS = (
+    "https://docs.github.com/en/repositories/working-with-files/managing-large-files/"
+    "removing-files-from-git-large-file-storage"
+)
+GITLAB_ORPHAN_LFS = (
+    "https://docs.gitlab.com/administration/raketasks/cleanup/#remove-unreferenced-lfs-files"
+)
+
+
+def _q(path: Path | str) -> str:
+    return inert.shell_word(str(path))
+
+
+def attach(
+    groups: Sequence[KeyGroup],
+    repo: Path,
+    blob_keys: Mapping[str, set[str]],
+    blob_path: Mapping[str, str],
+    containers: set[str],
+    settings: DetectorSettings,
+) -> None:
+    """Set each group's `unreached` (blob id -> path: versions `--replace-text` leaves the
+    key in), `lfs_objects` (the LFS objects whose content holds it) and `object_refs` (refs
+    naming a blob or tree that holds it)."""
+    by_sha = {g.sha256: g for g in groups}
+    if not by_sha:
+        return
+    keys = [g.secret.encode("utf-8", "surrogateescape") for g in groups]
+    wanted = sorted(
+        oid for oid, shas in blob_keys.items() if oid not in containers and shas & by_sha.keys()
+    )
+    for oid, kind, data in git.cat_file(repo, wanted):
+        if kind != "blob":
+            continue
+        own = [by_sha[sha] for sha in sorted(blob_keys[oid] & by_sha.keys())]
+        path = blob_path.get(oid, "")
+        pointer = lfs.parse_pointer(data)
+        plain = [g.secret.encode("utf-8", "surrogateescape") in data for g in own]
+        if pointer is not None and not all(plain):
+            for g in own:
+                g.unreached[oid] = path
+                if pointer.oid not in g.lfs_objects:
+                    g.lfs_objects.append(pointer.oid)
+            continue
+        if b"\0" in data[:_BINARY_WINDOW] or not all(plain):
+            survives = own
+        else:
+            replaced = data
+            for key in keys:
+                replaced = replaced.replace(key, REPLACEMENT.encode())
+            left = {f.secret_sha256 for f in detect(Content(path, replaced), settings)}
+            survives = [g for g in own if g.sha256 in left]
+        for g in survives:
+            g.unreached[oid] = path
+    _attach_object_refs(groups, repo, blob_keys, settings)
+
+
+_REF_FORMAT = "%(objecttype) %(*objecttype) %(objectname) %(*objectname) %(refname)"
+
+
+def _attach_object_refs(
+    groups: Sequence[KeyGroup],
+    repo: Path,
+    blob_keys: Mapping[str, set[str]],
+    settings: DetectorSettings,
+) -> None:
+    """Refs (tags, mostly) that name a blob or a tree, not a commit: filter-repo skips them
+    ("Unexpected object of type blob"), so what they hold stays unless they are deleted."""
+    out = git.try_git(["for-each-ref", f"--format={_REF_FORMAT}"], repo) or b""
+    by_sha = {g.sha256: g for g in groups}
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        parts = line.split(" ", 4)
+        if len(parts) != 5:
+            continue
+        kind, peeled_kind, oid, peeled, ref = parts
+        if peeled_kind:
+            kind, oid = peeled_kind, peeled
+        if kind not in ("blob", "tree") or ref.startswith("refs/remotes/"):
+            continue
+        shas: set[str] = set(blob_keys.get(oid, ()))
+        if kind == "tree":
+            listing = git.try_git(["ls-tree", "-r", "-t", "-z", oid], repo) or b""
+            names: list[str] = []
+            for entry in listing.split(b"\0"):
+                meta, _, name = entry.partition(b"\t")
+                fields = meta.split()
+                if len(fields) == 3:
+                    shas |= blob_keys.get(fields[2].decode("ascii", "replace"), set())
+                    names.append(name.decode("utf-8", "surrogateescape"))
+            text = "\n".join(names).encode("utf-8", "surrogateescape")
+            shas |= {f.secret_sha256 for f in detect(Content("path names", text), settings)}
+        for sha in sorted(shas & by_sha.keys()):
+            if ref not in by_sha[sha].object_refs:
+                by_sha[sha].object_refs.append(ref)
+
+
+# -- what the plan prints -------------------------------------------------------------------
+
+
+def unreached_blobs(groups: Sequence[KeyGroup]) -> dict[str, str]:
+    return {oid: path for g in groups for oid, path in sorted(g.unreached.items())}
+
+
+def _in_names(groups: Sequence[KeyGroup]) -> bool:
+    return any(f.path.startswith(_NAME_PLACES) for g in groups for f in g.occurrences)
+
+
+def _in_identities(groups: Sequence[KeyGroup]) -> bool:
+    return any(f.path.startswith(_IDENTITY_PLACES) for g in groups for f in g.occurrences)
+
+
+def _callback(file: Path, var: str) -> str:
+    """A filter-repo callback body that replaces every `literal:` line of the replacements
+    file in `var` (bytes): the key is read from the file, never printed. The lines are read
+    once (kept in the callback's globals)."""
+    # Double quotes only, and the path as a JSON string (a valid Python literal; a name
+    # that is not UTF-8 as surrogate escapes, which open() turns back into its bytes): the
+    # shell word around it stays one plain '...' for the usual paths.
+    name = json.dumps(str(file))
+    lines = (
+        f'[l[8:].split(b"==>", 1) for l in open({name}, "rb").read().splitlines() '
+        'if l.startswith(b"literal:")]'
+    )
+    return (
+        f'r = globals().get("kimi_r") or globals().setdefault("kimi_r", {lines}); '
+        f'return __import__("functools").reduce(lambda s, kv: s.replace(*kv), r, {var})'
+    )
+
+
+def rewrite_notes(groups: Sequence[KeyGroup]) -> str:
+    """What the rewrite step's text adds for what `--replace-text` cannot reach."""
+    notes = []
+    unreached = unreached_blobs(groups)
+    lfs_paths = {oid: path for g in groups if g.lfs_objects for oid, path in g.unreached.items()}
+    other = {oid: p for oid, p in unreached.items() if oid not in lfs_paths}
+    if other:
+        paths = ", ".join(dict.fromkeys(inert.text(p) or "?" for p in other.values()))
+        notes.append(
+            f"{len(other)} version(s) of {paths} hold a key in a form no text replacement "
+            "reaches (a binary file, which filter-repo does not edit, or an encoded, escaped, "
+            "split or UTF-16 spelling): they are stripped by id too, so those versions "
+            "disappear from the commits that hold them (commit the file again without the "
+            "key first if you still need it)"
+        )
+    if lfs_paths:
+        paths = ", ".join(dict.fromkeys(inert.text(p) or "?" for p in lfs_paths.values()))
+        notes.append(
+            f"{paths} is stored in Git LFS: the commits hold a pointer, so the pointer "
+            "versions are stripped by id (the LFS objects themselves are on the LFS "
+            "server: see the step after the push)"
+        )
+    if _in_names(groups):
+        notes.append("a key in a file or folder name is replaced in the name (--filename-callback)")
+    if _in_identities(groups):
+        notes.append(
+            "a key in an author, committer or tagger is replaced in the name and email "
+            "(--name-callback, --email-callback)"
+        )
+    refs = list(dict.fromkeys(r for g in groups for r in g.object_refs))
+    if refs:
+        notes.append(
+            f"{', '.join(inert.text(r) for r in refs)} name a file or folder directly, not "
+            "a commit; filter-repo skips such refs, so they are deleted in the mirror first "
+            "(the mirror push then deletes them on the remote)"
+        )
+    return "".join(f". {note[0].upper()}{note[1:]}" for note in notes)
+
+
+def rewrite_commands(
+    groups: Sequence[KeyGroup],
+    target: PurgeTarget,
+    mirror: Path,
+    strip: Sequence[str],
+    write_ids: bool = True,
+) -> list[str]:
+    """The rewrite of one mirror: the blob ids to strip written (`write_ids`), refs that
+    name a blob or tree deleted, then filter-repo with what each key's places need."""
+    file = _q(target.replacements)
+    m = _q(mirror)
+    ids = sorted(set(strip) | unreached_blobs(groups).keys())
+    commands = []
+    extra = ""
+    if ids:
+        blob_ids = _q(target.blob_ids)
+        if write_ids:
+            commands.append(f"printf '%s\\n' {' '.join(ids)} > {blob_ids}")
+        extra += f" --strip-blobs-with-ids {blob_ids}"
+    refs = list(dict.fromkeys(r for g in groups for r in g.object_refs))
+    for ref in refs:
+        commands.append(f"git -C {m} update-ref -d {_q(ref)}")
+    if _in_names(groups):
+        extra += f" --filename-callback {_q(_callback(target.replacements, 'filename'))}"
+    if _in_identities(groups):
+        extra += f" --name-callback {_q(_callback(target.replacements, 'name'))}"
+        extra += f" --email-callback {_q(_callback(target.replacements, 'email'))}"
+    commands.append(
+        f"git -C {m} filter-repo --sensitive-data-removal --replace-text {file} "
+        f"--replace-message {file}{extra}"
+    )
+    return commands
+
+
+def strips(groups: Sequence[KeyGroup], strip: Sequence[str]) -> bool:
+    return bool(strip) or bool(unreached_blobs(groups))
+
+
+def lfs_steps(groups: Sequence[KeyGroup], target: PurgeTarget) -> list[list[str]]:
+    """The LFS objects that hold a key: no push deletes them from an LFS server."""
+    objects = list(dict.fromkeys(o for g in groups for o in g.lfs_objects))
+    if not objects:
+        return []
+    listed = ", ".join(f"sha256:{o}" for o in objects)
+    host = target.host
+    lines = [
+        f"Git LFS: the content that holds the key is LFS object {listed}. Rewriting "
+        "history removes only the pointers; the object stays on the LFS server, served to "
+        "anyone who asks for it by id, until it is deleted there"
+    ]
+    if host in ("github.com", "www.github.com"):
+        lines[0] += (
+            ". On GitHub an LFS object is deleted only by deleting the repository (and "
+            "pushing the rewritten mirror to a new one) or by GitHub Support "
+            f"({GITHUB_LFS_DOCS}):"
+        )
+    elif host == "gitlab.com" or (host or "").startswith("gitlab."):
+        lines[0] += (
+            ". On GitLab, run the repository cleanup with the commit map (above) or "
+            "housekeeping after the push: it removes LFS objects no commit names any more; a "
+            "self-managed instance's administrators can also run `gitlab-rake "
+            f"gitlab:cleanup:orphan_lfs_file_references` ({GITLAB_ORPHAN_LFS}):"
+        )
+    elif target.local_remote is not None:
+        lines[0] += ". Where the remote lives, delete the object files:"
+        for o in objects:
+            lines.append(f"$ rm -f {_q(target.local_remote / _lfs_path(o))}")
+    else:
+        lines[0] += (
+            ". Ask the server's administrators to delete it from the LFS store (on a server "
+            f"that keeps them beside the repository: lfs/objects/{_lfs_path(objects[0])})"
+        )
+    lines.append(
+        "This clone's own LFS store holds it too, under "
+        f"{inert.text(str(git_dir_lfs(target)))}: delete this clone after cloning again, as "
+        "below."
+    )
+    return [lines]
+
+
+def _lfs_path(oid: str) -> str:
+    return f"lfs/objects/{oid[:2]}/{oid[2:4]}/{oid}"
+
+
+def git_dir_lfs(target: PurgeTarget) -> Path:
+    return (target.root if target.bare else target.root / ".git") / "lfs" / "objects"
+
+
+# -- other remotes ------------------------------------------------------------------------
+
+
+def _remotes(root: Path) -> list[str]:
+    out = git.try_git(["remote"], root) or b""
+    return [r for r in out.decode("utf-8", "surrogateescape").splitlines() if r]
+
+
+def other_remotes(groups: Sequence[KeyGroup], target: PurgeTarget) -> dict[str, list[str]]:
+    """Remote -> the remote-tracking refs of it that reach a key, for every remote but the
+    one the mirror is cloned from: its mirror does not hold them."""
+    names = sorted(_remotes(target.root), key=len, reverse=True)
+    found: dict[str, list[str]] = {}
+    for g in groups:
+        for ref in g.refs:
+            name = next((n for n in names if ref.startswith(f"refs/remotes/{n}/")), None)
+            if name is None or name == target.remote:
+                continue
+            refs = found.setdefault(name, [])
+            if ref not in refs:
+                refs.append(ref)
+    return found
+
+
+def _remote_url(root: Path, name: str) -> str | None:
+    out = git.try_git(["config", "--get", f"remote.{name}.url"], root)
+    if not out:
+        return None
+    url = out.decode("utf-8", "surrogateescape").strip()
+    if "://" in url and not url.startswith("file://"):
+        return url
+    if "://" not in url and ":" in url.split("/", 1)[0]:
+        return url  # user@host:path
+    local = Path(url.removeprefix("file://"))
+    return str(local if local.is_absolute() else (root / local).resolve())
+
+
+def other_remote_steps(
+    groups: Sequence[KeyGroup], target: PurgeTarget, strip: Sequence[str]
+) -> list[list[str]]:
+    """The same rewrite for each other remote whose refs reach a key: its own mirror, the
+    same replacements and blob ids, its own push (the mirror names its remote `origin`)."""
+    steps = []
+    for name, refs in other_remotes(groups, target).items():
+        url = _remote_url(target.root, name)
+        listed = ", ".join(inert.text(r) for r in refs)
+        if url is None:
+            steps.append(
+                [
+                    f"Remote {inert.text(name)} holds a key too ({listed}) but has no URL here: "
+                    "rewrite it the same way from a clone of it, or ask its owners to."
+                ]
+            )
+            continue
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+        mirror = target.root.parent / f"{target.name}-{safe}-purge.git"
+        m = _q(mirror)
+        lines = [
+            f"Remote {inert.text(name)} holds a key too ({listed}), and the mirror above is "
+            f"{target.remote or 'this repository'}'s only: rewrite {inert.text(name)} the "
+            "same way, with the same files (you need push rights there; without them, ask "
+            "its owners to, and the key stays revoked either way):",
+            f"$ git clone --mirror {_q(url)} {m}",
+            *(f"$ {c}" for c in rewrite_commands(groups, target, mirror, strip, False)),
+            f"$ kimi-secret-scan history --repo {m}",
+            f"$ git -C {m} push --force --mirror origin",
+        ]
+        if "://" not in url and ":" not in url.split("/", 1)[0]:
+            here = _q(url)
+            lines.append(
+                f"$ git -C {here} reflog expire --expire=now --all && git -C {here} gc --prune=now"
+            )
+            lines.append(f"$ kimi-secret-scan history --repo {here}")
+        else:
+            lines.append(
+                "  Then have that host drop the old commits as the step after the push above "
+                "says for yours."
+            )
+        lines.append(f"$ rm -rf {m}")
+        steps.append(lines)
+    return steps
