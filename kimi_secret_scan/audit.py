@@ -64,6 +64,9 @@ class KeyGroup:
     unreached: dict[str, str] = field(default_factory=dict)
     lfs_objects: list[str] = field(default_factory=list)
     object_refs: list[str] = field(default_factory=list)
+    # Spellings of the key other than the plain one, as the bytes hold them (escaped,
+    # base64): written to the replacements file too.
+    spellings: list[bytes] = field(default_factory=list)
 
     @property
     def archives(self) -> list[str]:
@@ -488,6 +491,7 @@ def write_replacements(groups: list[KeyGroup], target: str, repo: Path) -> Path:
             "whole; write it outside (for example ../kimi-replacements.txt)"
         )
     text = "".join(f"literal:{g.secret}==>{REPLACEMENT}\n" for g in groups)
+    text += purge_reach.spelling_lines(groups)
     from kimi_secret_scan import outfile
 
     # Created 0600, never through a link nor into a git directory.

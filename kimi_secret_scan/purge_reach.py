@@ -19,6 +19,7 @@ mirror and push.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -83,17 +84,68 @@ def attach(
                 if pointer.oid not in g.lfs_objects:
                     g.lfs_objects.append(pointer.oid)
             continue
-        if b"\0" in data[:_BINARY_WINDOW] or not all(plain):
+        if b"\0" in data[:_BINARY_WINDOW]:
             survives = own
         else:
-            replaced = data
-            for key in keys:
-                replaced = replaced.replace(key, REPLACEMENT.encode())
-            left = {f.secret_sha256 for f in detect(Content(path, replaced), settings)}
-            survives = [g for g in own if g.sha256 in left]
+            survives = _survivors(data, path, own, keys, settings)
+            if survives:
+                # Another spelling of the key, written as it is in the bytes, may reach it
+                # where the plain one does not: the file then stays, its key replaced.
+                found = {g.sha256: [s for s in _spellings(g.secret) if s in data] for g in own}
+                more = [s for spelled in found.values() for s in spelled]
+                if more and not _survivors(data, path, own, keys + more, settings):
+                    for g in own:
+                        g.spellings.extend(s for s in found[g.sha256] if s not in g.spellings)
+                    survives = []
         for g in survives:
             g.unreached[oid] = path
     _attach_object_refs(groups, repo, blob_keys, settings)
+
+
+def _survivors(
+    data: bytes,
+    path: str,
+    own: Sequence[KeyGroup],
+    spellings: Sequence[bytes],
+    settings: DetectorSettings,
+) -> list[KeyGroup]:
+    """The keys of `own` the detectors still find in `data` after filter-repo's literal
+    replacement of each spelling, in the order of the replacements file."""
+    replaced = data
+    for spelled in spellings:
+        replaced = replaced.replace(spelled, REPLACEMENT.encode())
+    left = {f.secret_sha256 for f in detect(Content(path, replaced), settings)}
+    return [g for g in own if g.sha256 in left]
+
+
+# What a hyphen is written as in escapes the detectors undo (JSON/JS/Python, percent, HTML
+# entities, octal): each gives one literal spelling of the key.
+_HYPHENS = ("%2D", "%2d", "\\u002d", "\\u002D", "\\x2d", "\\x2D", "&#45;", "&#x2d;", "&#x2D;")
+
+
+def _spellings(secret: str) -> list[bytes]:
+    """Literal spellings of a key other than the plain one: the hyphens escaped, and the
+    characters of its base64 encoding that depend only on the key (at each of the three
+    offsets it can start at in an encoded string; standard and URL-safe alphabets)."""
+    key = secret.encode("utf-8", "surrogateescape")
+    out = [key.replace(b"-", h.encode()) for h in _HYPHENS if b"-" in key]
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + key + b"\0\0")
+        start = -(-8 * shift // 6)
+        end = 8 * (shift + len(key)) // 6
+        core = encoded[start:end]
+        out += [core, core.replace(b"+", b"-").replace(b"/", b"_")]
+    return list(dict.fromkeys(out))
+
+
+def spelling_lines(groups: Sequence[KeyGroup]) -> str:
+    """The replacements file's lines for the other spellings found (`literal:` each)."""
+    lines = []
+    for g in groups:
+        for spelled in g.spellings:
+            text = spelled.decode("ascii")
+            lines.append(f"literal:{text}==>{REPLACEMENT}\n")
+    return "".join(dict.fromkeys(lines))
 
 
 _REF_FORMAT = "%(objecttype) %(*objecttype) %(objectname) %(*objectname) %(refname)"
@@ -189,6 +241,11 @@ def rewrite_notes(groups: Sequence[KeyGroup]) -> str:
             f"{paths} is stored in Git LFS: the commits hold a pointer, so the pointer "
             "versions are stripped by id (the LFS objects themselves are on the LFS "
             "server: see the step after the push)"
+        )
+    if any(g.spellings for g in groups):
+        notes.append(
+            "a key written escaped or base64-encoded is replaced as it is written (the "
+            "replacements file holds those spellings too)"
         )
     if _in_names(groups):
         notes.append("a key in a file or folder name is replaced in the name (--filename-callback)")

@@ -111,6 +111,12 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     assert "***REMOVED-KIMI-KEY***" in (clean / ".env").read_text()
     assert (clean / "dir" / "***REMOVED-KIMI-KEY***.txt").exists()
     assert "Ada ***REMOVED-KIMI-KEY***" in git(clean, "log", "--format=%an")
+    # The escaped, percent-encoded and base64 spellings were replaced as written: those
+    # files stay; the binary, UTF-16 and split ones were stripped.
+    for name in ("call.sh", "esc.py", "secret.yaml"):
+        assert "***REMOVED-KIMI-KEY***" in (clean / name).read_text(), name
+    for name in ("blob.bin", "win.env", "nb.ipynb"):
+        assert not (clean / name).exists(), name
 
 
 def test_purge_of_a_key_in_a_git_lfs_object(tmp_path: Path) -> None:
