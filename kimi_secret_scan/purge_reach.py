@@ -36,10 +36,12 @@ if TYPE_CHECKING:
     from kimi_secret_scan.audit import KeyGroup, PurgeTarget
 
 REPLACEMENT = "***REMOVED-KIMI-KEY***"
+NAME_REPLACEMENT = "REMOVED-KIMI-KEY"
 # filter-repo's test for a binary blob (git_filter_repo.py, _tweak_blob).
 _BINARY_WINDOW = 8192
 _IDENTITY_PLACES = ("author of ", "committer of ", "tagger of ")
 _NAME_PLACES = ("path names", "path name in ")
+_REF_PLACES = ("ref names", "ref name")
 GITHUB_LFS_DOCS = (
     "https://docs.github.com/en/repositories/working-with-files/managing-large-files/"
     "removing-files-from-git-large-file-storage"
@@ -88,12 +90,17 @@ def attach(
             survives = own
         else:
             survives = _survivors(data, path, own, keys, settings)
+            # A key not in the bytes as written plainly survives too, whatever the detectors
+            # say of the blob under this one path (it may have been found under another
+            # name, where base64 is searched).
+            survives += [g for g, p in zip(own, plain, strict=True) if not p and g not in survives]
             if survives:
                 # Another spelling of the key, written as it is in the bytes, may reach it
                 # where the plain one does not: the file then stays, its key replaced.
                 found = {g.sha256: [s for s in _spellings(g.secret) if s in data] for g in own}
                 more = [s for spelled in found.values() for s in spelled]
-                if more and not _survivors(data, path, own, keys + more, settings):
+                spelled_out = all(found[g.sha256] for g in survives)
+                if spelled_out and not _survivors(data, path, own, keys + more, settings):
                     for g in own:
                         g.spellings.extend(s for s in found[g.sha256] if s not in g.spellings)
                     survives = []
@@ -202,21 +209,27 @@ def _in_identities(groups: Sequence[KeyGroup]) -> bool:
     return any(f.path.startswith(_IDENTITY_PLACES) for g in groups for f in g.occurrences)
 
 
-def _callback(file: Path, var: str) -> str:
+def _in_ref_names(groups: Sequence[KeyGroup]) -> bool:
+    return any(f.path.startswith(_REF_PLACES) for g in groups for f in g.occurrences)
+
+
+def _callback(file: Path, var: str, name_safe: bool = False) -> str:
     """A filter-repo callback body that replaces every `literal:` line of the replacements
     file in `var` (bytes): the key is read from the file, never printed. The lines are read
-    once (kept in the callback's globals)."""
+    once (kept in the callback's globals). `name_safe`: a file or ref name gets
+    REMOVED-KIMI-KEY (no `*`, which no ref name and no Windows file name may hold)."""
     # Double quotes only, and the path as a JSON string (a valid Python literal; a name
     # that is not UTF-8 as surrogate escapes, which open() turns back into its bytes): the
     # shell word around it stays one plain '...' for the usual paths.
     name = json.dumps(str(file))
+    how = f'kv[0], b"{NAME_REPLACEMENT}"' if name_safe else "*kv"
     lines = (
         f'[l[8:].split(b"==>", 1) for l in open({name}, "rb").read().splitlines() '
         'if l.startswith(b"literal:")]'
     )
     return (
         f'r = globals().get("kimi_r") or globals().setdefault("kimi_r", {lines}); '
-        f'return __import__("functools").reduce(lambda s, kv: s.replace(*kv), r, {var})'
+        f'return __import__("functools").reduce(lambda s, kv: s.replace({how}), r, {var})'
     )
 
 
@@ -248,7 +261,15 @@ def rewrite_notes(groups: Sequence[KeyGroup]) -> str:
             "replacements file holds those spellings too)"
         )
     if _in_names(groups):
-        notes.append("a key in a file or folder name is replaced in the name (--filename-callback)")
+        notes.append(
+            f"a key in a file or folder name becomes {NAME_REPLACEMENT} in the name "
+            "(--filename-callback)"
+        )
+    if _in_ref_names(groups):
+        notes.append(
+            f"a key in a branch or tag name becomes {NAME_REPLACEMENT} in the name "
+            "(--refname-callback; the mirror push deletes the old name on the remote)"
+        )
     if _in_identities(groups):
         notes.append(
             "a key in an author, committer or tagger is replaced in the name and email "
@@ -287,7 +308,11 @@ def rewrite_commands(
     for ref in refs:
         commands.append(f"git -C {m} update-ref -d {_q(ref)}")
     if _in_names(groups):
-        extra += f" --filename-callback {_q(_callback(target.replacements, 'filename'))}"
+        callback = _callback(target.replacements, "filename", name_safe=True)
+        extra += f" --filename-callback {_q(callback)}"
+    if _in_ref_names(groups):
+        callback = _callback(target.replacements, "refname", name_safe=True)
+        extra += f" --refname-callback {_q(callback)}"
     if _in_identities(groups):
         extra += f" --name-callback {_q(_callback(target.replacements, 'name'))}"
         extra += f" --email-callback {_q(_callback(target.replacements, 'email'))}"
@@ -427,8 +452,10 @@ def other_remote_steps(
             lines.append(f"$ kimi-secret-scan history --repo {here}")
         else:
             lines.append(
-                "  Then have that host drop the old commits as the step after the push above "
-                "says for yours."
+                f"  Then make {inert.text(name)}'s host forget the old commits, as the step "
+                f"after the push above says for {target.remote or 'yours'} (its commit map, "
+                f"for GitLab's repository cleanup: {inert.text(str(mirror))}/filter-repo/"
+                "commit-map); then delete the mirror:"
             )
         lines.append(f"$ rm -rf {m}")
         steps.append(lines)

@@ -69,6 +69,7 @@ FOREIGN_OPTIONS = {
     "--filename-callback": "git filter-repo",
     "--name-callback": "git filter-repo",
     "--email-callback": "git filter-repo",
+    "--refname-callback": "git filter-repo",
     "--upload-pack": "git fetch",
     "--trailer": "git commit",
     "--unshallow": "git fetch",

@@ -51,7 +51,7 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     """Review A #5: 7 of 9 keys stayed in the rewritten mirror, and step d exited 1."""
     assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
     origin, work = with_origin(tmp_path)
-    keys = [moonshot_key() for _ in range(11)]
+    keys = [moonshot_key() for _ in range(12)]
     work.commit_file(".env", f"MOONSHOT_API_KEY={keys[0]}\n", "plain")
     b64 = base64.b64encode(keys[1].encode()).decode()
     work.commit_file("secret.yaml", f"MOONSHOT_API_KEY: {b64}\n", "base64")
@@ -86,7 +86,8 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     inner = work.git("hash-object", "-w", "--stdin", input=held)
     tree = work.git("mktree", input=f"100644 blob {inner.strip()}\tsecret.env\n".encode()).strip()
     work.git("tag", "treetag", tree)
-    work.git("push", "-q", "origin", "main", "blobtag", "treetag")
+    work.git("branch", f"fix/{keys[11]}")
+    work.git("push", "-q", "origin", "main", "blobtag", "treetag", f"fix/{keys[11]}")
 
     run = run_cli("history", cwd=work.path)
     assert run.code == 1, run.all
@@ -109,7 +110,8 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     # The plain key was replaced, its file kept; the name renamed, the author kept.
     clean = tmp_path / "work-clean"
     assert "***REMOVED-KIMI-KEY***" in (clean / ".env").read_text()
-    assert (clean / "dir" / "***REMOVED-KIMI-KEY***.txt").exists()
+    assert (clean / "dir" / "REMOVED-KIMI-KEY.txt").exists()
+    assert "refs/heads/fix/REMOVED-KIMI-KEY" in git(origin.path, "for-each-ref")
     assert "Ada ***REMOVED-KIMI-KEY***" in git(clean, "log", "--format=%an")
     # The escaped, percent-encoded and base64 spellings were replaced as written: those
     # files stay; the binary, UTF-16 and split ones were stripped.

@@ -56,11 +56,13 @@ def _where(f: Finding) -> str:
 
 # Names a history audit reads as one piece each (sources/metadata.history_names).
 _NAMES = {
-    "ref names": "in the name of a ref (rename or delete the ref, here and on every remote)",
+    "ref names": (
+        "in the name of a ref (the purge below renames it in the mirror; rename or delete it "
+        "here and on every other remote)"
+    ),
     "path names": (
-        "in the name of a file some commit holds (the purge below replaces keys in contents "
-        "and messages, not in names: rename the path in history too, with filter-repo's "
-        "--path-rename)"
+        "in the name of a file some commit holds (the purge below renames it in history "
+        "too, with filter-repo's --filename-callback)"
     ),
 }
 
