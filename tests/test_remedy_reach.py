@@ -93,6 +93,8 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     assert run.code == 1, run.all
     assert "stripped by id too" in run.out and "--filename-callback" in run.out
     purge = _purge(plan_commands(run.out))
+    # Read by worker processes, the history gives the same plan.
+    assert _purge(plan_commands(run_cli("history", "--jobs", "2", cwd=work.path).out)) == purge
     mirror = tmp_path / "work-purge.git"
     assert f"git -C {mirror} update-ref -d refs/tags/blobtag" in purge, purge
     assert f"git -C {mirror} update-ref -d refs/tags/treetag" in purge, purge
@@ -154,6 +156,22 @@ def test_purge_of_a_key_in_a_git_lfs_object(tmp_path: Path) -> None:
     assert sh(f"git cat-file -e {old}", origin.path).code != 0
     assert not (served / oid).exists()
     assert run_cli("history", "--repo", str(origin.path), cwd=tmp_path).code == 0
+
+
+def test_lfs_object_on_github_says_how_it_is_deleted(tmp_path: Path) -> None:
+    work = GitRepo(tmp_path / "work")
+    work.git("remote", "add", "origin", "https://github.com/example/service.git")
+    content = f"MOONSHOT_API_KEY={moonshot_key()}\n".encode()
+    oid = hashlib.sha256(content).hexdigest()
+    store = work.path / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4]
+    store.mkdir(parents=True)
+    (store / oid).write_bytes(content)
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(content)}\n"
+    work.commit_file("secret.env", pointer, "lfs")
+    out = run_cli("history", cwd=work.path).out
+    assert f"LFS object sha256:{oid}" in out, out
+    assert "only by deleting the repository" in out and "GitHub Support" in out, out
+    assert "removing-files-from-git-large-file-storage" in out
 
 
 def test_purge_names_every_remote_that_holds_the_key(tmp_path: Path) -> None:
