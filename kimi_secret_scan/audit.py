@@ -63,7 +63,7 @@ class KeyGroup:
     # (id -> path), the LFS objects holding the key, refs naming a blob or tree holding it.
     unreached: dict[str, str] = field(default_factory=dict)
     lfs_objects: list[str] = field(default_factory=list)
-    object_refs: list[str] = field(default_factory=list)
+    object_refs: dict[str, str] = field(default_factory=dict)  # ref -> the blob or tree
     # Spellings of the key other than the plain one, as the bytes hold them (escaped,
     # base64): written to the replacements file too.
     spellings: list[bytes] = field(default_factory=list)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from kimi_secret_scan import git, inert
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.settings import DetectorSettings
 from kimi_secret_scan.sources import lfs
 
@@ -53,6 +54,11 @@ GITLAB_ORPHAN_LFS = (
 
 def _q(path: Path | str) -> str:
     return inert.shell_word(str(path))
+
+
+def _shown(name: str) -> str:
+    """A path or ref name in the plan's text: a key in it redacted, as everywhere."""
+    return redact_text(inert.text(name))
 
 
 def attach(
@@ -190,8 +196,7 @@ def _attach_object_refs(
             text = "\n".join(names).encode("utf-8", "surrogateescape")
             shas |= {f.secret_sha256 for f in detect(Content("path names", text), settings)}
         for sha in sorted(shas & by_sha.keys()):
-            if ref not in by_sha[sha].object_refs:
-                by_sha[sha].object_refs.append(ref)
+            by_sha[sha].object_refs[ref] = oid
 
 
 # -- what the plan prints -------------------------------------------------------------------
@@ -240,7 +245,7 @@ def rewrite_notes(groups: Sequence[KeyGroup]) -> str:
     lfs_paths = {oid: path for g in groups if g.lfs_objects for oid, path in g.unreached.items()}
     other = {oid: p for oid, p in unreached.items() if oid not in lfs_paths}
     if other:
-        paths = ", ".join(dict.fromkeys(inert.text(p) or "?" for p in other.values()))
+        paths = ", ".join(dict.fromkeys(_shown(p) or "?" for p in other.values()))
         notes.append(
             f"{len(other)} version(s) of {paths} hold a key in a form no text replacement "
             "reaches (a binary file, which filter-repo does not edit, or an encoded, escaped, "
@@ -249,7 +254,7 @@ def rewrite_notes(groups: Sequence[KeyGroup]) -> str:
             "key first if you still need it)"
         )
     if lfs_paths:
-        paths = ", ".join(dict.fromkeys(inert.text(p) or "?" for p in lfs_paths.values()))
+        paths = ", ".join(dict.fromkeys(_shown(p) or "?" for p in lfs_paths.values()))
         notes.append(
             f"{paths} is stored in Git LFS: the commits hold a pointer, so the pointer "
             "versions are stripped by id (the LFS objects themselves are on the LFS "
@@ -278,7 +283,7 @@ def rewrite_notes(groups: Sequence[KeyGroup]) -> str:
     refs = list(dict.fromkeys(r for g in groups for r in g.object_refs))
     if refs:
         notes.append(
-            f"{', '.join(inert.text(r) for r in refs)} name a file or folder directly, not "
+            f"{', '.join(_shown(r) for r in refs)} name a file or folder directly, not "
             "a commit; filter-repo skips such refs, so they are deleted in the mirror first "
             "(the mirror push then deletes them on the remote)"
         )
@@ -304,9 +309,19 @@ def rewrite_commands(
         if write_ids:
             commands.append(f"printf '%s\\n' {' '.join(ids)} > {blob_ids}")
         extra += f" --strip-blobs-with-ids {blob_ids}"
-    refs = list(dict.fromkeys(r for g in groups for r in g.object_refs))
-    for ref in refs:
-        commands.append(f"git -C {m} update-ref -d {_q(ref)}")
+    refs = {r: oid for g in groups for r, oid in sorted(g.object_refs.items())}
+    by_id = []
+    for ref, oid in refs.items():
+        if redact_text(ref) == ref:
+            commands.append(f"git -C {m} update-ref -d {_q(ref)}")
+        elif oid not in by_id:
+            # The ref's name holds a key, which no command prints: every ref that names
+            # this object is deleted (each of them holds the key).
+            by_id.append(oid)
+            commands.append(
+                f"git -C {m} for-each-ref --format='delete %(refname)' --points-at {oid} | "
+                f"git -C {m} update-ref --stdin"
+            )
     if _in_names(groups):
         callback = _callback(target.replacements, "filename", name_safe=True)
         extra += f" --filename-callback {_q(callback)}"
@@ -354,8 +369,12 @@ def lfs_steps(groups: Sequence[KeyGroup], target: PurgeTarget) -> list[list[str]
         )
     elif target.local_remote is not None:
         lines[0] += ". Where the remote lives, delete the object files:"
+        # git-lfs keeps them in the git directory: a bare repository's own, or `.git`.
+        store = target.local_remote
+        if (store / ".git").is_dir():
+            store = store / ".git"
         for o in objects:
-            lines.append(f"$ rm -f {_q(target.local_remote / _lfs_path(o))}")
+            lines.append(f"$ rm -f {_q(store / _lfs_path(o))}")
     else:
         lines[0] += (
             ". Ask the server's administrators to delete it from the LFS store (on a server "
@@ -422,7 +441,7 @@ def other_remote_steps(
     steps = []
     for name, refs in other_remotes(groups, target).items():
         url = _remote_url(target.root, name)
-        listed = ", ".join(inert.text(r) for r in refs)
+        listed = ", ".join(_shown(r) for r in refs)
         if url is None:
             steps.append(
                 [
