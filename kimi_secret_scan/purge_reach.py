@@ -43,6 +43,18 @@ _BINARY_WINDOW = 8192
 _IDENTITY_PLACES = ("author of ", "committer of ", "tagger of ")
 _NAME_PLACES = ("path names", "path name in ")
 _REF_PLACES = ("ref names", "ref name")
+# Where the detectors report what is not a file version (sources/metadata.py, history's
+# `<commit message>`): messages, headers, people, names.
+_NOT_BLOBS = (
+    "<",
+    "commit message of ",
+    "commit header of ",
+    "tag message of ",
+    "tag header of ",
+    *_IDENTITY_PLACES,
+    *_NAME_PLACES,
+    *_REF_PLACES,
+)
 GITHUB_LFS_DOCS = (
     "https://docs.github.com/en/repositories/working-with-files/managing-large-files/"
     "removing-files-from-git-large-file-storage"
@@ -112,6 +124,11 @@ def attach(
                     survives = []
         for g in survives:
             g.unreached[oid] = path
+    for g in groups:
+        # A message, name or identity holds the key in another spelling: the same literal
+        # lines reach it there (--replace-message and the callbacks read the same file).
+        if any(f.encoding and f.path.startswith(_NOT_BLOBS) for f in g.occurrences):
+            g.spellings.extend(s for s in _spellings(g.secret) if s not in g.spellings)
     _attach_object_refs(groups, repo, blob_keys, settings)
 
 

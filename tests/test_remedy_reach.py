@@ -51,7 +51,7 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     """Review A #5: 7 of 9 keys stayed in the rewritten mirror, and step d exited 1."""
     assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
     origin, work = with_origin(tmp_path)
-    keys = [moonshot_key() for _ in range(12)]
+    keys = [moonshot_key() for _ in range(13)]
     work.commit_file(".env", f"MOONSHOT_API_KEY={keys[0]}\n", "plain")
     b64 = base64.b64encode(keys[1].encode()).decode()
     work.commit_file("secret.yaml", f"MOONSHOT_API_KEY: {b64}\n", "base64")
@@ -78,6 +78,8 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     work.git(
         "commit", "-q", "--allow-empty", "--author", f"Ada {keys[7]} <ada@example.com>", "-m", "id"
     )
+    bearer = keys[12].replace("-", "%2D")
+    work.git("commit", "-q", "--allow-empty", "-m", f"curl -H 'Authorization: Bearer {bearer}'")
     binary = b"\0\0\x01MOONSHOT_API_KEY=" + keys[8].encode() + b"\0\0"
     work.commit_file("blob.bin", binary, "binary")
     blob = work.git("hash-object", "-w", "--stdin", input=f"K={keys[9]}\n".encode()).strip()
