@@ -442,6 +442,12 @@ def _remote_url(root: Path, name: str) -> str | None:
     if not out:
         return None
     url = out.decode("utf-8", "surrogateescape").strip()
+    if url.lower().startswith(("http://", "https://")):
+        # A token kept in the URL (`https://user:TOKEN@host/…`) is not printed: git asks
+        # the credential helper for it.
+        scheme, rest = url.split("://", 1)
+        host, slash, path = rest.partition("/")
+        return f"{scheme}://{host.rsplit('@', 1)[-1]}{slash}{path}"
     if "://" in url and not url.startswith("file://"):
         return url
     if "://" not in url and ":" in url.split("/", 1)[0]:
@@ -468,7 +474,8 @@ def other_remote_steps(
             )
             continue
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
-        mirror = target.root.parent / f"{target.name}-{safe}-purge.git"
+        # Beside the main mirror, wherever the plan puts that one.
+        mirror = target.mirror.parent / f"{target.name}-{safe}-purge.git"
         m = _q(mirror)
         lines = [
             f"Remote {inert.text(name)} holds a key too ({listed}), and the mirror above is "

@@ -222,3 +222,20 @@ def test_purge_plan_unchanged_for_a_kimi_code_key_in_plain_text(tmp_path: Path) 
     work.git("push", "-q", "origin", "main")
     out = run_cli("history", cwd=work.path).out
     assert "--strip-blobs-with-ids" not in out and "callback" not in out, out
+
+
+def test_another_remote_on_a_host_is_named_without_its_token(tmp_path: Path) -> None:
+    _origin, work = with_origin(tmp_path)
+    work.commit_file("README", "hi\n", "init")
+    work.git("push", "-q", "origin", "main")
+    token = "glpat-" + "x" * 20
+    work.git("remote", "add", "upstream", f"https://ci:{token}@gitlab.example.com/g/s.git")
+    work.commit_file(".env", f"MOONSHOT_API_KEY={moonshot_key()}\n", "hotfix")
+    work.git("update-ref", "refs/remotes/upstream/hotfix", "HEAD")
+    work.git("reset", "-q", "--hard", "HEAD^")
+    out = run_cli("history", "--no-reflog", cwd=work.path).out
+    assert "Remote upstream holds a key too (refs/remotes/upstream/hotfix)" in out, out
+    assert token not in out
+    other = tmp_path / "work-upstream-purge.git"
+    assert f"$ git clone --mirror https://gitlab.example.com/g/s.git {other}" in out, out
+    assert f"$ git -C {other} push --force --mirror origin" in out
