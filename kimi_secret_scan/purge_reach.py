@@ -20,6 +20,7 @@ mirror and push.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -158,7 +159,14 @@ def _spellings(secret: str) -> list[bytes]:
     characters of its base64 encoding that depend only on the key (at each of the three
     offsets it can start at in an encoded string; standard and URL-safe alphabets)."""
     key = secret.encode("utf-8", "surrogateescape")
-    out = [key.replace(b"-", h.encode()) for h in _HYPHENS if b"-" in key]
+    pieces = key.split(b"-")
+    out = []
+    if 1 < len(pieces) <= 4:  # `sk-kimi-`: each hyphen escaped or not (one escape a spelling)
+        for hyphen in _HYPHENS:
+            for joins in itertools.product((b"-", hyphen.encode()), repeat=len(pieces) - 1):
+                if any(j != b"-" for j in joins):
+                    rest = zip(joins, pieces[1:], strict=True)
+                    out.append(pieces[0] + b"".join(j + p for j, p in rest))
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + key + b"\0\0")
         start = -(-8 * shift // 6)
@@ -173,6 +181,8 @@ def spelling_lines(groups: Sequence[KeyGroup]) -> str:
     lines = []
     for g in groups:
         for spelled in g.spellings:
+            if not spelled.isascii():
+                continue  # a key is ASCII; nothing else is written
             text = spelled.decode("ascii")
             lines.append(f"literal:{text}==>{REPLACEMENT}\n")
     return "".join(dict.fromkeys(lines))

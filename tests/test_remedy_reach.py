@@ -51,7 +51,7 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     """Review A #5: 7 of 9 keys stayed in the rewritten mirror, and step d exited 1."""
     assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
     origin, work = with_origin(tmp_path)
-    keys = [moonshot_key() for _ in range(13)]
+    keys = [moonshot_key() for _ in range(13)] + [kimi_code_key()]
     work.commit_file(".env", f"MOONSHOT_API_KEY={keys[0]}\n", "plain")
     b64 = base64.b64encode(keys[1].encode()).decode()
     work.commit_file("secret.yaml", f"MOONSHOT_API_KEY: {b64}\n", "base64")
@@ -74,6 +74,8 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     )
     esc = "sk\\u002d" + keys[5].removeprefix("sk-")
     work.commit_file("esc.py", f'KIMI_API_KEY = "{esc}"\n', "escaped")
+    mixed = "sk-kimi\\u002d" + keys[13].removeprefix("sk-kimi-")  # one hyphen of two
+    work.commit_file("esc.js", f'const KIMI_API_KEY = "{mixed}";\n', "escaped once")
     work.commit_file(f"dir/{keys[6]}.txt", "x\n", "a key in a name")
     work.git(
         "commit", "-q", "--allow-empty", "--author", f"Ada {keys[7]} <ada@example.com>", "-m", "id"
@@ -124,7 +126,7 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     assert "Ada ***REMOVED-KIMI-KEY***" in git(clean, "log", "--format=%an")
     # The escaped, percent-encoded and base64 spellings were replaced as written: those
     # files stay; the binary, UTF-16 and split ones were stripped.
-    for name in ("call.sh", "esc.py", "secret.yaml"):
+    for name in ("call.sh", "esc.py", "esc.js", "secret.yaml"):
         assert "***REMOVED-KIMI-KEY***" in (clean / name).read_text(), name
     for name in ("blob.bin", "win.env", "nb.ipynb"):
         assert not (clean / name).exists(), name
