@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kimi_secret_scan import gate_limits, git, inert, remediation
+from kimi_secret_scan import gate_limits, git, inert, purge_reach, remediation
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
@@ -59,6 +59,14 @@ class KeyGroup:
     # The ids of the container blobs (a zip, a tar.gz, ...) that hold the key inside: the
     # purge strips them, since no text replacement reaches a key in compressed bytes.
     container_blobs: list[str] = field(default_factory=list)
+    # What --replace-text cannot reach (purge_reach.py): blob versions to strip by id
+    # (id -> path), the LFS objects holding the key, refs naming a blob or tree holding it.
+    unreached: dict[str, str] = field(default_factory=dict)
+    lfs_objects: list[str] = field(default_factory=list)
+    object_refs: dict[str, str] = field(default_factory=dict)  # ref -> the blob or tree
+    # Spellings of the key other than the plain one, as the bytes hold them (escaped,
+    # base64): written to the replacements file too.
+    spellings: list[bytes] = field(default_factory=list)
 
     @property
     def archives(self) -> list[str]:
@@ -381,17 +389,11 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
             if strip
             else ""
         )
+        + purge_reach.rewrite_notes(groups)
         + "; filter-repo expires the mirror's reflogs and repacks it:",
     ]
-    stripped = ""
-    if strip:
-        blob_ids = _q(target.blob_ids)
-        rewrite.append(f"$ printf '%s\\n' {' '.join(strip)} > {blob_ids}")
-        stripped = f" --strip-blobs-with-ids {blob_ids}"
-    rewrite.append(
-        f"$ git -C {mirror} filter-repo --sensitive-data-removal --replace-text {file} "
-        f"--replace-message {file}{stripped}"
-    )
+    rewritten = purge_reach.rewrite_commands(groups, target, target.mirror, strip)
+    rewrite += [f"$ {c}" for c in rewritten]
     steps = [
         [
             "Write the replacements file, outside the repository (it holds every key whole; "
@@ -425,6 +427,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
             ]
         )
         steps.extend(_server_steps(target))
+        steps.extend(purge_reach.lfs_steps(groups, target))
         steps.append(
             [
                 "Replace every clone, this one included: each still holds the old commits, "
@@ -441,11 +444,13 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
                 "where this one is, and move uncommitted work over by hand)."
             ]
         )
+    steps.extend(purge_reach.other_remote_steps(groups, target, strip))
+    stripping = purge_reach.strips(groups, strip)
     steps.append(
         [
             "CI caches, build artifacts and logs may hold copies too: delete them. Then "
             "delete the replacements file (it holds the keys) and the mirror:",
-            f"$ rm -f {file}{' ' + _q(target.blob_ids) if strip else ''} && rm -rf {mirror}",
+            f"$ rm -f {file}{' ' + _q(target.blob_ids) if stripping else ''} && rm -rf {mirror}",
         ]
     )
     if local:
@@ -486,6 +491,7 @@ def write_replacements(groups: list[KeyGroup], target: str, repo: Path) -> Path:
             "whole; write it outside (for example ../kimi-replacements.txt)"
         )
     text = "".join(f"literal:{g.secret}==>{REPLACEMENT}\n" for g in groups)
+    text += purge_reach.spelling_lines(groups)
     from kimi_secret_scan import outfile
 
     # Created 0600, never through a link nor into a git directory.
@@ -578,6 +584,9 @@ def run_history(
     for g in groups:
         g.head_paths = sorted(head.get(g.sha256, []))
         g.container_blobs = in_containers.get(g.sha256, [])
+    purge_reach.attach(
+        groups, root, source.blob_keys, source.blob_path, source.container_blobs, settings
+    )
     skipped = result.stats.skipped
     for i, item in enumerate(skipped):
         if item.path != SHALLOW or item.unreadable:

@@ -162,8 +162,8 @@ def command(
             f"{shown} --replace-message {shown} (`kimi-secret-scan history` prints every step"
             + (
                 # No replacement reaches a key in an archive's compressed bytes.
-                ", and the archive versions to strip with --strip-blobs-with-ids"
-                if any(g.container_blobs for g in groups)
+                ", and the versions to strip with --strip-blobs-with-ids"
+                if any(g.container_blobs or g.unreached for g in groups)
                 else ""
             )
             + "); delete it after the purge."

@@ -56,11 +56,13 @@ def _where(f: Finding) -> str:
 
 # Names a history audit reads as one piece each (sources/metadata.history_names).
 _NAMES = {
-    "ref names": "in the name of a ref (rename or delete the ref, here and on every remote)",
+    "ref names": (
+        "in the name of a ref (the purge below renames it in the mirror; rename or delete it "
+        "here and on every other remote)"
+    ),
     "path names": (
-        "in the name of a file some commit holds (the purge below replaces keys in contents "
-        "and messages, not in names: rename the path in history too, with filter-repo's "
-        "--path-rename)"
+        "in the name of a file some commit holds (the purge below renames it in history "
+        "too, with filter-repo's --filename-callback)"
     ),
 }
 
@@ -174,7 +176,8 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
     out.append(heading(f"Step {step}. Once every key is revoked, purge history"))
     out.append(f"  {audit.USELESS_WITHOUT_REVOKE}")
     if target is not None:
-        for letter, purge in zip("abcdefghijkl", audit.purge_steps(groups, target), strict=False):
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        for letter, purge in zip(letters, audit.purge_steps(groups, target), strict=False):
             out.extend(step_lines(f"{letter}.", purge))
     out.append("")
     return out
