@@ -449,18 +449,77 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
         ]
     )
     if local:
-        listed = ", ".join(str(g.number) for g in local)
-        steps.append(
-            [
-                f"Key {listed}: only in this clone's stash or reflogs (an older stash entry, "
-                "or a commit amended or reset away), so the mirror does not hold it. If you "
-                "keep this clone, clear it here (if it was ever pushed, it is leaked all the "
-                "same):",
-                f"$ git -C {_q(target.root)} stash clear && git -C {_q(target.root)} reflog "
-                f"expire --expire=now --all && git -C {_q(target.root)} gc --prune=now",
-            ]
-        )
+        steps.append(_local_clear_step(local, target.root))
     return steps
+
+
+def _stash_entries(root: Path) -> list[tuple[str, set[str]]]:
+    """This clone's stash, stash@{0} first: each entry's commit, and the commits it is made
+    of (itself, its index and its untracked files), which the scan names as a key's commit."""
+    out = git.try_git(["log", "-g", "--format=%H %P", "refs/stash", "--"], root)
+    entries: list[tuple[str, set[str]]] = []
+    for line in _lines(out or b""):
+        ids = line.split()
+        # Its first parent is the commit it was made on: a branch's, not the entry's own.
+        entries.append((ids[0], {ids[0], *ids[2:]}))
+    return entries
+
+
+def _local_clear_step(local: list[KeyGroup], root: Path) -> list[str]:
+    """The clean-up of keys only in this clone: the stash entries that hold one dropped,
+    each by its position checked against its id (a stash made or dropped since the scan moves
+    the positions: the check then fails and drops nothing), never the whole stash; reflog
+    entries of commits no branch holds expired for every ref but the stash (whose older
+    entries git counts as unreachable too); then the objects pruned."""
+    repo = _q(root)
+    commits = {f.commit.sha for g in local for f in g.occurrences if f.commit and f.commit.sha}
+    entries = _stash_entries(root)
+    drop = [(n, entry) for n, (entry, made_of) in enumerate(entries) if made_of & commits]
+    in_stash = set().union(*(entries[n][1] for n, _ in drop))
+    elsewhere = commits - in_stash
+    commands: list[str] = []
+    # The highest position first: dropping one renumbers only the entries above it.
+    for n, entry in reversed(drop):
+        at = _q(f"stash@{{{n}}}")
+        commands.append(
+            f'test "$(git -C {repo} rev-parse -q --verify {at})" = {entry} && '
+            f"git -C {repo} stash drop -q {at}"
+        )
+    said = []
+    if drop:
+        said.append(
+            f"drops the stash entr{'y' if len(drop) == 1 else 'ies'} that hold a key ("
+            + ", ".join(f"stash@{{{n}}}" for n, _ in drop)
+            + "; the other entries stay; if you stashed or dropped since this scan, the check "
+            "fails and nothing is dropped: run history again)"
+        )
+    if elsewhere or not drop:
+        refs = _lines(
+            git.try_git(
+                ["for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes", "refs/notes"],
+                root,
+            )
+            or b""
+        )
+        commands.append(
+            f"git -C {repo} reflog expire --expire-unreachable=now HEAD "
+            + " ".join(_q(r) for r in refs)
+        )
+        said.append(
+            "expires the reflog entries of every commit no branch holds any more (amended or "
+            "reset away: their undo history, this key's and any other's; the stash is kept)"
+        )
+    commands.append(f"git -C {repo} gc --prune=now")
+    listed = ", ".join(str(g.number) for g in local)
+    return [
+        f"Key {listed}: only in this clone's stash or reflogs (a stash entry, or a commit "
+        "amended or reset away), so the mirror does not hold it. If you keep this clone, clear "
+        "it here (if it was ever pushed, it is leaked all the same). This "
+        + " and ".join(said)
+        + ", then deletes for good every object nothing refers to (whatever you dropped or "
+        "reset away before and might still have recovered):",
+        "$ " + " && ".join(commands),
+    ]
 
 
 USELESS_WITHOUT_REVOKE = (

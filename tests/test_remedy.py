@@ -584,12 +584,15 @@ def test_key_only_in_the_reflog_clear_step_as_printed(repo: GitRepo) -> None:
     repo.commit_file("README.md", "# app\n", "start")
     repo.commit_file("client.py", f'KIMI_API_KEY = "{kimi_code_key()}"\n', "oops")
     repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.write("README.md", "# app\nunrelated work\n")
+    repo.git("stash", "-q")
     run = run_cli("history", cwd=repo.path)
     assert run.code == 1
     (clear,) = [c for c in plan_commands(run.out) if "reflog expire" in c]
-    assert clear.startswith(f"git -C {repo.path} stash clear && ")
+    assert "stash clear" not in clear and "--expire=now" not in clear
     run_ok(clear, repo.path)
     assert run_cli("history", cwd=repo.path).code == 0
+    assert repo.git("stash", "list").count("\n") == 1  # the unrelated stash entry stays
 
 
 def test_pre_push_plan_for_a_key_in_a_message_or_a_file_name_runs_as_printed(
