@@ -4,11 +4,13 @@ contexts disagree on its console. Each printed command runs here as printed."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import moonshot_key
-from tests.test_remedy import plan_commands, run_ok
+from tests.remotes import install_hook, with_origin
+from tests.test_remedy import plan_commands, run_ok, sh
 
 
 def _stored_objects_hold(repo: GitRepo, text: str) -> bool:
@@ -57,7 +59,73 @@ def test_stash_drop_checks_the_entry_before_dropping(repo: GitRepo) -> None:
     (clear,) = [c for c in plan_commands(run.out) if "stash drop" in c]
     repo.write("README.md", "# app\nnewer work\n")
     repo.git("stash", "-q", "-m", "WIP: newer")
-    from tests.test_remedy import sh
-
     assert sh(clear, repo.path).code != 0
     assert repo.git("stash", "list").count("\n") == 3
+
+
+# -- a key in an annotated tag -------------------------------------------------------------
+
+
+def _tag_commands(out: str) -> list[str]:
+    return [c for c in plan_commands(out) if c.startswith("git tag ")]
+
+
+def test_pre_receive_plan_for_a_key_in_a_tag_message_re_creates_the_tag(tmp_path: Path) -> None:
+    # The plan called the tag object a commit (`Take the keys out of commits <commit>,
+    # <tag>`) and never said to make the tag again: pasted, `git push origin main v1` was
+    # rejected again, v1 still naming the old commit and holding the key.
+    server = GitRepo(tmp_path / "server.git", bare=True)
+    install_hook(server.path, "pre-receive", "#!/bin/sh\nexec kimi-secret-scan pre-receive\n")
+    work = GitRepo(tmp_path / "work")
+    work.git("remote", "add", "origin", str(server.path))
+    work.commit_file("README.md", "# app\n", "start")
+    run_ok("git push -q origin main", work.path)
+    work.commit_file("my app.env", f"MOONSHOT_API_KEY={moonshot_key()}\n", "config")
+    work.git("tag", "-a", "v1", "-m", f"release, base https://api.moonshot.cn/v1 {moonshot_key()}")
+    tag = work.git("rev-parse", "v1").strip()
+    told = sh("git push origin main v1", work.path).all
+    # What the pusher reads: git prefixes the hook's lines with `remote: ` and pads them.
+    out = "\n".join(re.sub(r"^remote: ?", "", line).rstrip() for line in told.splitlines())
+    assert "annotated tag v1" in out
+    (redo,) = [line for line in out.splitlines() if "Take the key" in line]
+    assert tag[:12] not in redo  # the tag object is no commit to redo
+    assert len(_tag_commands(out)) == 1
+    for command in plan_commands(out):
+        run_ok(command, work.path)
+    pushed = sh("git push origin main v1", work.path)
+    assert pushed.code == 0, pushed.all
+    assert server.git("rev-parse", "v1^{}") == work.git("rev-parse", "main")
+
+
+def test_pre_push_plan_for_a_key_in_a_tag_message_only(tmp_path: Path) -> None:
+    """The tag names a commit already pushed: made again on that same commit."""
+    origin, work = with_origin(tmp_path)
+    work.commit_file("README.md", "# app\n", "start")
+    work.commit_file("b.txt", "b\n", "two")
+    work.git("push", "-q", "origin", "main")
+    work.git("tag", "-a", "v2", "-m", f"key {moonshot_key()}", "HEAD~1")
+    install_hook(work.path / ".git", "pre-push", '#!/bin/sh\nexec kimi-secret-scan pre-push "$@"\n')
+    out = sh("git push origin v2", work.path).all
+    assert "Take the key" not in out  # no commit to redo
+    cmds = plan_commands(out)
+    assert cmds == _tag_commands(out) and len(cmds) == 1
+    run_ok(cmds[0], work.path)
+    run_ok("git push origin v2", work.path)
+    assert origin.git("rev-parse", "v2^{}") == work.git("rev-parse", "HEAD~1")
+
+
+def test_range_plan_for_a_key_in_a_pushed_tag_force_pushes_it(tmp_path: Path) -> None:
+    origin, work = with_origin(tmp_path)
+    work.commit_file("README.md", "# app\n", "start")
+    work.git("push", "-q", "origin", "main")
+    work.commit_file("b.txt", "b\n", "two")
+    work.git("tag", "-a", "v1", "-m", f"key {moonshot_key()}")
+    work.git("push", "-q", "origin", "main", "v1")
+    run = run_cli("range", "origin/main~1..v1", cwd=work.path)
+    assert run.code == 1
+    assert "`git push --force origin v1`" in run.out
+    (command,) = _tag_commands(run.out)
+    run_ok(command, work.path)
+    run_ok("git push --force origin v1", work.path)
+    assert run_cli("range", "origin/main~1..v1", cwd=work.path).code == 0
+    assert origin.git("rev-parse", "v1^{}") == work.git("rev-parse", "main")
