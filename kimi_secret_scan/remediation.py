@@ -305,14 +305,36 @@ def _listed(items: Sequence[str]) -> str:
     return ", ".join(items)
 
 
+# Where a gate's commands start: its paths are from the work tree's top level, and the user
+# pastes them where they typed `git commit` (often a subdirectory; the hook ran at the top).
+TOP_LEVEL = '"$(git rev-parse --show-toplevel)"'
+
+
+def at_top(steps: list[list[str]], top: str) -> list[list[str]]:
+    """Each command of `steps` run from the top level `top` (a shell word): pasted from any
+    directory of the work tree, its paths (and the .gitignore it writes) are the right ones."""
+    return [[f"$ cd {top} && {ln[2:]}" if ln.startswith("$ ") else ln for ln in s] for s in steps]
+
+
 def file_steps(
-    leaks: Sequence[Leak], commands: bool, then: str, rotated: bool = False
+    leaks: Sequence[Leak],
+    commands: bool,
+    then: str,
+    rotated: bool = False,
+    top: str = TOP_LEVEL,
 ) -> list[list[str]]:
     """How to take the keys out of the files that hold them, and keep them out: one step
     per way of fixing (code, secrets file, example), each listing its files once.
     `commands`: print the git commands (the files are in a git work tree, paths from its
-    root); `then` ends each step ("commit", "stage the edit", ...); `rotated`: the keys were
-    published, so a secrets file gets the new key, not the old value."""
+    root, each command starting with a `cd` to `top`); `then` ends each step ("commit",
+    "stage the edit", ...); `rotated`: the keys were published, so a secrets file gets the
+    new key, not the old value."""
+    return at_top(_file_steps(leaks, commands, then, rotated), top)
+
+
+def _file_steps(
+    leaks: Sequence[Leak], commands: bool, then: str, rotated: bool = False
+) -> list[list[str]]:
     groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: [], NAME: [], _KEYED: []}
     groups[_ARCHIVE] = []
     members: dict[str, list[str]] = {}  # container -> its members that hold a key

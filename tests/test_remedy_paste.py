@@ -129,3 +129,51 @@ def test_range_plan_for_a_key_in_a_pushed_tag_force_pushes_it(tmp_path: Path) ->
     run_ok("git push --force origin v1", work.path)
     assert run_cli("range", "origin/main~1..v1", cwd=work.path).code == 0
     assert origin.git("rev-parse", "v1^{}") == work.git("rev-parse", "main")
+
+
+# -- pasted from a subdirectory --------------------------------------------------------------
+
+
+def test_staged_plan_pasted_in_the_subdirectory_of_the_commit(repo: GitRepo) -> None:
+    # The hook runs at the top level and names paths from there; the user pastes where they
+    # typed `git commit`: `printf … >> .gitignore` wrote app/.gitignore (matching
+    # app/app/.env), then `git rm --cached -- app/.env` failed (exit 128).
+    repo.commit_file("README.md", "# app\n", "start")
+    repo.write("app/.env", f"MOONSHOT_API_KEY={moonshot_key()}\n")
+    repo.write("app/client.py", f'KEY = "{moonshot_key()}"  # https://api.moonshot.cn/v1\n')
+    repo.add()
+    sub = repo.path / "app"
+    run = run_cli("staged", cwd=sub)
+    assert run.code == 1, run.all
+    sub.joinpath("client.py").write_text('import os\nKEY = os.environ["MOONSHOT_API_KEY"]\n')
+    cmds = plan_commands(run.out)
+    assert len(cmds) == 2
+    for command in cmds:
+        run_ok(command, sub)
+    assert not (sub / ".gitignore").exists()
+    assert repo.git("check-ignore", "app/.env").strip() == "app/.env"
+    assert repo.git("ls-files", "--", "app/.env") == ""
+    assert run_cli("staged", cwd=sub).code == 0
+
+
+def test_history_step_2_pasted_in_a_subdirectory(repo: GitRepo) -> None:
+    """docs/after-a-leak.md: each command works pasted from any directory."""
+    repo.commit_file("README.md", "# app\n", "start")
+    repo.write(".env", f"MOONSHOT_API_KEY={moonshot_key()}\n")
+    repo.write("src/client.py", f'KEY = "{moonshot_key()}"  # https://api.moonshot.cn/v1\n')
+    repo.add()
+    repo.commit("app")
+    sub = repo.path / "src"
+    run = run_cli("history", cwd=sub)
+    assert run.code == 1, run.all
+    step2 = run.out.split("Step 2.", 1)[1].split("Step 3.", 1)[0]
+    cmds = plan_commands(step2)
+    assert len(cmds) == 2, step2
+    sub.joinpath("client.py").write_text('import os\nKEY = os.environ["MOONSHOT_API_KEY"]\n')
+    for command in cmds:
+        run_ok(command, sub)
+    assert not (sub / ".gitignore").exists()
+    assert repo.git("check-ignore", ".env").strip() == ".env"
+    repo.commit("read the key from the environment")
+    assert "src/client.py" not in repo.git("ls-files", "--modified")
+    assert run_cli("staged", cwd=sub).code == 0

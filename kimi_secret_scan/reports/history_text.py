@@ -165,7 +165,12 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
         leaks = [_head_leak(g, show_secrets) for g in in_head]
         commands = target is not None and not target.bare
         fixes = remediation.file_steps(
-            leaks, commands=commands, then="stage the edit, commit and push", rotated=True
+            leaks,
+            commands=commands,
+            then="stage the edit, commit and push",
+            rotated=True,
+            # This repository's own path: pasted from any directory, even outside it.
+            top=inert.shell_word(str(target.root)) if target else remediation.TOP_LEVEL,
         )
         for letter, fix in zip("abc", fixes, strict=False):
             out.extend(step_lines(f"{letter}.", fix))  # step_lines makes each line inert
