@@ -19,8 +19,9 @@ from typing import Any
 from kimi_secret_scan import gate_limits, git, inert, remediation
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
-from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
+from kimi_secret_scan.finding import Commit, Finding, KeyKind, Rule, redact
 from kimi_secret_scan.progress import Progress
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.result import ScanResult
 from kimi_secret_scan.settings import DetectorSettings
 from kimi_secret_scan.sources import hidden_refs, lfs, metadata
@@ -59,6 +60,8 @@ class KeyGroup:
     # The ids of the container blobs (a zip, a tar.gz, ...) that hold the key inside: the
     # purge strips them, since no text replacement reaches a key in compressed bytes.
     container_blobs: list[str] = field(default_factory=list)
+    # The names (redacted) HEAD's tree still holds, of a key found in a file or folder name.
+    head_names: list[str] = field(default_factory=list)
 
     @property
     def archives(self) -> list[str]:
@@ -104,8 +107,8 @@ class KeyGroup:
             "occurrences": len(self.occurrences),
             "refs": self.refs,
             "reflog_only": self.reflog_only,
-            "in_head": bool(self.head_paths),
-            "head_paths": self.head_paths,
+            "in_head": bool(self.head_paths or self.head_names),
+            "head_paths": self.head_paths + self.head_names,
             "verification": self.verification.to_dict() if self.verification else None,
         }
 
@@ -628,6 +631,7 @@ def run_history(
     result.stats.bytes = stats.bytes
     result.stats.commits = stats.commits
     groups = group(result.findings, _ages(source, result.findings))
+    in_head_names = _locate_path_names(groups, root, selection.rev_args(), source.names.paths)
     attach_refs(groups, root, source.ref_walk)
     head = source.head_paths()
     in_containers: dict[str, list[str]] = {}
@@ -637,6 +641,7 @@ def run_history(
     for g in groups:
         g.head_paths = sorted(head.get(g.sha256, []))
         g.container_blobs = in_containers.get(g.sha256, [])
+        g.head_names = in_head_names.get(g.sha256, [])
     skipped = result.stats.skipped
     for i, item in enumerate(skipped):
         if item.path != SHALLOW or item.unreadable:
@@ -655,6 +660,36 @@ def run_history(
         if note is not None:
             skipped.append(note)
     return HistoryReport(result, groups, stats.blobs, stats.commits, stats.tags, target)
+
+
+def _locate_path_names(
+    groups: list[KeyGroup], root: Path, rev_args: list[str], paths: set[bytes] | None
+) -> dict[str, list[str]]:
+    """A key in a file or folder name is found in the list of every path name (one piece of
+    content, `path names`, a name a line), which no commit carries: each such finding is
+    given the oldest commit that added the name, so that its refs are found as for any
+    commit; returns, per key, the names (redacted) that HEAD still holds."""
+    if paths is None:
+        return {}
+    names = sorted(paths)  # the lines of `path names`, as metadata.history_names wrote them
+    in_head: dict[str, list[str]] = {}
+    for g in groups:
+        for i, f in enumerate(g.occurrences):
+            if f.path != "path names" or f.commit is not None:
+                continue
+            if not 0 < f.line <= len(names):
+                continue
+            name = os.fsdecode(names[f.line - 1])
+            literal = f":(literal){name}"
+            added = ["log", "--reverse", "--format=%H%x00%an%x00%ae%x00%aI", "--diff-filter=A"]
+            out = git.try_git([*added, *rev_args, "--", literal], root)
+            first = _lines(out or b"")[:1]
+            if first and first[0].count("\0") == 3:
+                sha, author, email, date = first[0].split("\0")
+                g.occurrences[i] = replace(f, commit=Commit(sha, author, email, date))
+            if git.try_git(["cat-file", "-e", f"HEAD:{name}"], root) is not None:
+                in_head.setdefault(g.sha256, []).append(redact_text(name))
+    return in_head
 
 
 UNREACHABLE = "unreachable objects"

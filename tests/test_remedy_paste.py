@@ -4,6 +4,7 @@ contexts disagree on its console. Each printed command runs here as printed."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -177,3 +178,26 @@ def test_history_step_2_pasted_in_a_subdirectory(repo: GitRepo) -> None:
     repo.commit("read the key from the environment")
     assert "src/client.py" not in repo.git("ls-files", "--modified")
     assert run_cli("staged", cwd=sub).code == 0
+
+
+# -- a key in a file name: where it is -------------------------------------------------------
+
+
+def test_history_locates_a_key_in_a_file_name(repo: GitRepo) -> None:
+    # Found in the list of path names, which no commit carries: the report said "on no ref",
+    # "not in the current HEAD tree", commit null, while HEAD held dir/<key>.txt.
+    repo.commit_file("README.md", "# app\n", "start")
+    key = moonshot_key()
+    added = repo.commit_file(f"dir/{key}.txt", "data\n", "fixture")
+    repo.commit_file("README.md", "# app\nmore\n", "more")
+    repo.git("tag", "v1")
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    (g,) = json.loads(run.out)["groups"]
+    assert g["first_appearance"]["commit"] == added
+    assert g["refs"] == ["refs/heads/main", "refs/tags/v1"]
+    assert g["in_head"] is True
+    assert key not in run.out
+    text = run_cli("history", cwd=repo.path).out
+    assert "on no ref" not in text and "(in its name)" in text
+    assert key not in text
