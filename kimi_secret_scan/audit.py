@@ -150,6 +150,19 @@ def _ages(source: HistorySource, findings: list[Finding]) -> Mapping[str, int]:
     return walk.oldest_first(dates) or source.commit_age
 
 
+_PLATFORM_KINDS = {KeyKind.PLATFORM_CN, KeyKind.PLATFORM_INTL, KeyKind.PLATFORM}
+
+
+def _kind_of(kinds: set[str]) -> str:
+    """The most specific kind the occurrences give; but one key seen both beside a Kimi Code
+    endpoint and beside an Open Platform one is said as of unknown region (whose revoke
+    step names both platform consoles and the Kimi Code one), not as a Kimi Code key whose
+    step says it is not on the platform the other context sends it to."""
+    if KeyKind.KIMI_CODE in kinds and kinds & _PLATFORM_KINDS:
+        return KeyKind.PLATFORM
+    return max(kinds, key=lambda k: _KIND_RANK.get(k, 0))
+
+
 def group(findings: list[Finding], age: Mapping[str, int] | None = None) -> list[KeyGroup]:
     """One group per distinct key, oldest first appearance first."""
     by_key: dict[str, list[Finding]] = {}
@@ -158,7 +171,7 @@ def group(findings: list[Finding], age: Mapping[str, int] | None = None) -> list
     groups: list[KeyGroup] = []
     for sha, occurrences in by_key.items():
         occurrences.sort(key=lambda f: _when(f, age))
-        kind = max((f.key_kind for f in occurrences), key=lambda k: _KIND_RANK.get(k, 0))
+        kind = _kind_of({f.key_kind for f in occurrences})
         first = occurrences[0]
         groups.append(KeyGroup(0, first.secret, sha, kind, first.rule, occurrences))
     groups.sort(key=lambda g: _when(g.first, age))
