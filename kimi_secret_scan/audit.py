@@ -190,11 +190,17 @@ def attach_refs(groups: list[KeyGroup], repo: Path, walk: RefWalk | None = None)
         if f.commit and f.commit.sha and not _is_tag(f)
     }
     containing = (walk or RefWalk(repo)).containing(commits)
+    trees: dict[str, set[bytes]] | None = None
     for g in groups:
         refs: set[str] = set()
         for f in g.occurrences:
             if not f.commit and f.path.startswith("refs/"):
                 refs.add(f.path)  # a blob no commit adds, located by the ref that tags it
+            elif not f.commit and remediation.file_kind(f.file) not in _NOT_FILES:
+                # In a tree a tag names, with no commit: located by that ref.
+                trees = _tree_listings(repo) if trees is None else trees
+                name = os.fsencode(f.file)
+                refs.update(ref for ref, held in trees.items() if name in held)
             if not f.commit or not f.commit.sha:
                 continue
             if f.commit.sha in tags:
@@ -205,6 +211,22 @@ def attach_refs(groups: list[KeyGroup], repo: Path, walk: RefWalk | None = None)
             else:
                 refs.update(containing.get(f.commit.sha, ()))
         g.refs = sorted(refs)
+
+
+_NOT_FILES = (remediation.MESSAGE, remediation.NAME)  # a message, identity or name
+
+
+def _tree_listings(repo: Path) -> dict[str, set[bytes]]:
+    """The refs naming a tree (directly or through an annotated tag; no commit), each with
+    the paths it holds: where a file no commit adds is reachable from (`git tag t <tree>`)."""
+    out = git.try_git(["for-each-ref", "--format=%(objecttype) %(*objecttype) %(refname)"], repo)
+    listings: dict[str, set[bytes]] = {}
+    for line in _lines(out or b""):
+        kind, peeled, name = line.split(" ", 2)
+        if "tree" in (kind, peeled):
+            listing = git.try_git(["ls-tree", "-r", "-z", "--name-only", f"{name}^{{tree}}"], repo)
+            listings[name] = set((listing or b"").split(b"\0"))
+    return listings
 
 
 def _is_tag(f: Finding) -> bool:

@@ -218,3 +218,19 @@ def test_one_key_whose_contexts_disagree_names_every_console(repo: GitRepo) -> N
     assert "https://platform.moonshot.ai/console/api-keys" in plan
     assert "https://www.kimi.com/code/console" in plan
     assert "not managed on platform.moonshot" not in plan
+
+
+def test_history_locates_a_key_in_a_tree_a_tag_names(repo: GitRepo) -> None:
+    """`git tag t <tree>`: no commit adds the file; the tag is where it is reachable from
+    (it said "on no ref")."""
+    repo.commit_file("README.md", "# app\n", "start")
+    blob = repo.git(
+        "hash-object", "-w", "--stdin", input=f"MOONSHOT_API_KEY={moonshot_key()}\n".encode()
+    ).strip()
+    tree = repo.git("mktree", input=f"100644 blob {blob}\tsecret.env\n".encode()).strip()
+    repo.git("tag", "treetag", tree)
+    repo.git("tag", "-a", "-m", "a tree", "annotated", tree)
+    run = run_cli("history", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    (g,) = json.loads(run.out)["groups"]
+    assert g["refs"] == ["refs/tags/annotated", "refs/tags/treetag"]

@@ -69,7 +69,10 @@ def _by(f: Finding) -> str:
     if not f.commit:
         if f.path in _NAMES:
             return _NAMES[f.path]
-        return "no commit adds it (reachable through a tag or ref that points at the blob)"
+        return (
+            "no commit adds it (reachable through a tag or ref that points at the blob, or at "
+            "a tree that holds it)"
+        )
     who = inert.text(f"{f.commit.author} <{f.commit.email}> on {f.commit.date}")
     if f.path in _NAMES:  # a path name, located at the commit that added it
         return f"{_NAMES[f.path]}; added by {who}"
