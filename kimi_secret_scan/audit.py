@@ -503,6 +503,21 @@ def _stash_entries(root: Path) -> list[tuple[str, set[str]]]:
     return entries
 
 
+def _with_reflog(root: Path) -> list[str]:
+    """HEAD and the branches, remote-tracking branches and notes refs that have a reflog:
+    `git reflog expire` fails (and the clean-up's && chain stops) on a ref without one."""
+    listed = git.try_git(
+        ["for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes", "refs/notes"], root
+    )
+    refs = ["HEAD", *_lines(listed or b"")]
+    asked = "".join(f"{ref}@{{0}}\n" for ref in refs).encode()
+    answers = _lines(git.try_git(["cat-file", "--batch-check"], root, input=asked) or b"")
+    if len(answers) != len(refs):
+        return refs
+    logged = zip(refs, answers, strict=True)
+    return [ref for ref, answer in logged if not answer.endswith(" missing")]
+
+
 def _local_clear_step(local: list[KeyGroup], root: Path) -> list[str]:
     """The clean-up of keys only in this clone: the stash entries that hold one dropped,
     each by its position checked against its id (a stash made or dropped since the scan moves
@@ -532,17 +547,12 @@ def _local_clear_step(local: list[KeyGroup], root: Path) -> list[str]:
             "fails and nothing is dropped: run history again)"
         )
     if elsewhere or not drop:
-        refs = _lines(
-            git.try_git(
-                ["for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes", "refs/notes"],
-                root,
+        refs = _with_reflog(root)
+        if refs:
+            commands.append(
+                f"git -C {repo} reflog expire --expire-unreachable=now "
+                + " ".join(_q(r) for r in refs)
             )
-            or b""
-        )
-        commands.append(
-            f"git -C {repo} reflog expire --expire-unreachable=now HEAD "
-            + " ".join(_q(r) for r in refs)
-        )
         said.append(
             "expires the reflog entries of every commit no branch holds any more (amended or "
             "reset away: their undo history, this key's and any other's; the stash is kept)"

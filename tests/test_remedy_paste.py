@@ -234,3 +234,18 @@ def test_history_locates_a_key_in_a_tree_a_tag_names(repo: GitRepo) -> None:
     assert run.code == 1, run.all
     (g,) = json.loads(run.out)["groups"]
     assert g["refs"] == ["refs/tags/annotated", "refs/tags/treetag"]
+
+
+def test_reflog_clear_with_a_branch_that_has_no_reflog(repo: GitRepo) -> None:
+    """`git reflog expire` fails on a ref without a reflog (a branch made with
+    core.logAllRefUpdates=false): such refs are left out of the printed command."""
+    repo.commit_file("README.md", "# app\n", "start")
+    repo.git("-c", "core.logAllRefUpdates=false", "branch", "nolog")
+    repo.commit_file("client.py", f'KEY = "{moonshot_key()}"  # api.moonshot.cn\n', "oops")
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    run = run_cli("history", cwd=repo.path)
+    assert run.code == 1, run.all
+    (clear,) = [c for c in plan_commands(run.out) if "reflog expire" in c]
+    assert "refs/heads/nolog" not in clear
+    run_ok(clear, Path("/"))
+    assert run_cli("history", cwd=repo.path).code == 0
