@@ -541,7 +541,8 @@ def _local_clear_step(local: list[KeyGroup], root: Path) -> list[str]:
     said = []
     if drop:
         said.append(
-            f"drops the stash entr{'y' if len(drop) == 1 else 'ies'} that hold a key ("
+            f"drops the stash {'entry that holds' if len(drop) == 1 else 'entries that hold'} "
+            "a key ("
             + ", ".join(f"stash@{{{n}}}" for n, _ in drop)
             + "; the other entries stay; if you stashed or dropped since this scan, the check "
             "fails and nothing is dropped: run history again)"
