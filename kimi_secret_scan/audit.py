@@ -19,8 +19,9 @@ from typing import Any
 from kimi_secret_scan import gate_limits, git, inert, purge_reach, remediation
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
-from kimi_secret_scan.finding import Finding, KeyKind, Rule, redact
+from kimi_secret_scan.finding import Commit, Finding, KeyKind, Rule, redact
 from kimi_secret_scan.progress import Progress
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.result import ScanResult
 from kimi_secret_scan.settings import DetectorSettings
 from kimi_secret_scan.sources import hidden_refs, lfs, metadata
@@ -67,6 +68,8 @@ class KeyGroup:
     # Spellings of the key other than the plain one, as the bytes hold them (escaped,
     # base64): written to the replacements file too.
     spellings: list[bytes] = field(default_factory=list)
+    # The names (redacted) HEAD's tree still holds, of a key found in a file or folder name.
+    head_names: list[str] = field(default_factory=list)
 
     @property
     def archives(self) -> list[str]:
@@ -112,8 +115,8 @@ class KeyGroup:
             "occurrences": len(self.occurrences),
             "refs": self.refs,
             "reflog_only": self.reflog_only,
-            "in_head": bool(self.head_paths),
-            "head_paths": self.head_paths,
+            "in_head": bool(self.head_paths or self.head_names),
+            "head_paths": self.head_paths + self.head_names,
             "verification": self.verification.to_dict() if self.verification else None,
         }
 
@@ -155,6 +158,19 @@ def _ages(source: HistorySource, findings: list[Finding]) -> Mapping[str, int]:
     return walk.oldest_first(dates) or source.commit_age
 
 
+_PLATFORM_KINDS = {KeyKind.PLATFORM_CN, KeyKind.PLATFORM_INTL, KeyKind.PLATFORM}
+
+
+def _kind_of(kinds: set[str]) -> str:
+    """The most specific kind the occurrences give; but one key seen both beside a Kimi Code
+    endpoint and beside an Open Platform one is said as of unknown region (whose revoke
+    step names both platform consoles and the Kimi Code one), not as a Kimi Code key whose
+    step says it is not on the platform the other context sends it to."""
+    if KeyKind.KIMI_CODE in kinds and kinds & _PLATFORM_KINDS:
+        return KeyKind.PLATFORM
+    return max(kinds, key=lambda k: _KIND_RANK.get(k, 0))
+
+
 def group(findings: list[Finding], age: Mapping[str, int] | None = None) -> list[KeyGroup]:
     """One group per distinct key, oldest first appearance first."""
     by_key: dict[str, list[Finding]] = {}
@@ -163,7 +179,7 @@ def group(findings: list[Finding], age: Mapping[str, int] | None = None) -> list
     groups: list[KeyGroup] = []
     for sha, occurrences in by_key.items():
         occurrences.sort(key=lambda f: _when(f, age))
-        kind = max((f.key_kind for f in occurrences), key=lambda k: _KIND_RANK.get(k, 0))
+        kind = _kind_of({f.key_kind for f in occurrences})
         first = occurrences[0]
         groups.append(KeyGroup(0, first.secret, sha, kind, first.rule, occurrences))
     groups.sort(key=lambda g: _when(g.first, age))
@@ -182,11 +198,17 @@ def attach_refs(groups: list[KeyGroup], repo: Path, walk: RefWalk | None = None)
         if f.commit and f.commit.sha and not _is_tag(f)
     }
     containing = (walk or RefWalk(repo)).containing(commits)
+    trees: dict[str, set[bytes]] | None = None
     for g in groups:
         refs: set[str] = set()
         for f in g.occurrences:
             if not f.commit and f.path.startswith("refs/"):
                 refs.add(f.path)  # a blob no commit adds, located by the ref that tags it
+            elif not f.commit and remediation.file_kind(f.file) not in _NOT_FILES:
+                # In a tree a tag names, with no commit: located by that ref.
+                trees = _tree_listings(repo) if trees is None else trees
+                name = os.fsencode(f.file)
+                refs.update(ref for ref, held in trees.items() if name in held)
             if not f.commit or not f.commit.sha:
                 continue
             if f.commit.sha in tags:
@@ -197,6 +219,22 @@ def attach_refs(groups: list[KeyGroup], repo: Path, walk: RefWalk | None = None)
             else:
                 refs.update(containing.get(f.commit.sha, ()))
         g.refs = sorted(refs)
+
+
+_NOT_FILES = (remediation.MESSAGE, remediation.NAME)  # a message, identity or name
+
+
+def _tree_listings(repo: Path) -> dict[str, set[bytes]]:
+    """The refs naming a tree (directly or through an annotated tag; no commit), each with
+    the paths it holds: where a file no commit adds is reachable from (`git tag t <tree>`)."""
+    out = git.try_git(["for-each-ref", "--format=%(objecttype) %(*objecttype) %(refname)"], repo)
+    listings: dict[str, set[bytes]] = {}
+    for line in _lines(out or b""):
+        kind, peeled, name = line.split(" ", 2)
+        if "tree" in (kind, peeled):
+            listing = git.try_git(["ls-tree", "-r", "-z", "--name-only", f"{name}^{{tree}}"], repo)
+            listings[name] = set((listing or b"").split(b"\0"))
+    return listings
 
 
 def _is_tag(f: Finding) -> bool:
@@ -454,18 +492,88 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
         ]
     )
     if local:
-        listed = ", ".join(str(g.number) for g in local)
-        steps.append(
-            [
-                f"Key {listed}: only in this clone's stash or reflogs (an older stash entry, "
-                "or a commit amended or reset away), so the mirror does not hold it. If you "
-                "keep this clone, clear it here (if it was ever pushed, it is leaked all the "
-                "same):",
-                f"$ git -C {_q(target.root)} stash clear && git -C {_q(target.root)} reflog "
-                f"expire --expire=now --all && git -C {_q(target.root)} gc --prune=now",
-            ]
-        )
+        steps.append(_local_clear_step(local, target.root))
     return steps
+
+
+def _stash_entries(root: Path) -> list[tuple[str, set[str]]]:
+    """This clone's stash, stash@{0} first: each entry's commit, and the commits it is made
+    of (itself, its index and its untracked files), which the scan names as a key's commit."""
+    out = git.try_git(["log", "-g", "--format=%H %P", "refs/stash", "--"], root)
+    entries: list[tuple[str, set[str]]] = []
+    for line in _lines(out or b""):
+        ids = line.split()
+        # Its first parent is the commit it was made on: a branch's, not the entry's own.
+        entries.append((ids[0], {ids[0], *ids[2:]}))
+    return entries
+
+
+def _with_reflog(root: Path) -> list[str]:
+    """HEAD and the branches, remote-tracking branches and notes refs that have a reflog:
+    `git reflog expire` fails (and the clean-up's && chain stops) on a ref without one."""
+    listed = git.try_git(
+        ["for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes", "refs/notes"], root
+    )
+    refs = ["HEAD", *_lines(listed or b"")]
+    asked = "".join(f"{ref}@{{0}}\n" for ref in refs).encode()
+    answers = _lines(git.try_git(["cat-file", "--batch-check"], root, input=asked) or b"")
+    if len(answers) != len(refs):
+        return refs
+    logged = zip(refs, answers, strict=True)
+    return [ref for ref, answer in logged if not answer.endswith(" missing")]
+
+
+def _local_clear_step(local: list[KeyGroup], root: Path) -> list[str]:
+    """The clean-up of keys only in this clone: the stash entries that hold one dropped,
+    each by its position checked against its id (a stash made or dropped since the scan moves
+    the positions: the check then fails and drops nothing), never the whole stash; reflog
+    entries of commits no branch holds expired for every ref but the stash (whose older
+    entries git counts as unreachable too); then the objects pruned."""
+    repo = _q(root)
+    commits = {f.commit.sha for g in local for f in g.occurrences if f.commit and f.commit.sha}
+    entries = _stash_entries(root)
+    drop = [(n, entry) for n, (entry, made_of) in enumerate(entries) if made_of & commits]
+    in_stash = set().union(*(entries[n][1] for n, _ in drop))
+    elsewhere = commits - in_stash
+    commands: list[str] = []
+    # The highest position first: dropping one renumbers only the entries above it.
+    for n, entry in reversed(drop):
+        at = _q(f"stash@{{{n}}}")
+        commands.append(
+            f'test "$(git -C {repo} rev-parse -q --verify {at})" = {entry} && '
+            f"git -C {repo} stash drop -q {at}"
+        )
+    said = []
+    if drop:
+        said.append(
+            f"drops the stash {'entry that holds' if len(drop) == 1 else 'entries that hold'} "
+            "a key ("
+            + ", ".join(f"stash@{{{n}}}" for n, _ in drop)
+            + "; the other entries stay; if you stashed or dropped since this scan, the check "
+            "fails and nothing is dropped: run history again)"
+        )
+    if elsewhere or not drop:
+        refs = _with_reflog(root)
+        if refs:
+            commands.append(
+                f"git -C {repo} reflog expire --expire-unreachable=now "
+                + " ".join(_q(r) for r in refs)
+            )
+        said.append(
+            "expires the reflog entries of every commit no branch holds any more (amended or "
+            "reset away: their undo history, this key's and any other's; the stash is kept)"
+        )
+    commands.append(f"git -C {repo} gc --prune=now")
+    listed = ", ".join(str(g.number) for g in local)
+    return [
+        f"Key {listed}: only in this clone's stash or reflogs (a stash entry, or a commit "
+        "amended or reset away), so the mirror does not hold it. If you keep this clone, clear "
+        "it here (if it was ever pushed, it is leaked all the same). This "
+        + " and ".join(said)
+        + ", then deletes for good every object nothing refers to (whatever you dropped or "
+        "reset away before and might still have recovered):",
+        "$ " + " && ".join(commands),
+    ]
 
 
 USELESS_WITHOUT_REVOKE = (
@@ -575,6 +683,7 @@ def run_history(
     result.stats.bytes = stats.bytes
     result.stats.commits = stats.commits
     groups = group(result.findings, _ages(source, result.findings))
+    in_head_names = _locate_path_names(groups, root, selection.rev_args(), source.names.paths)
     attach_refs(groups, root, source.ref_walk)
     head = source.head_paths()
     in_containers: dict[str, list[str]] = {}
@@ -584,6 +693,7 @@ def run_history(
     for g in groups:
         g.head_paths = sorted(head.get(g.sha256, []))
         g.container_blobs = in_containers.get(g.sha256, [])
+        g.head_names = in_head_names.get(g.sha256, [])
     purge_reach.attach(
         groups, root, source.blob_keys, source.blob_path, source.container_blobs, settings
     )
@@ -605,6 +715,36 @@ def run_history(
         if note is not None:
             skipped.append(note)
     return HistoryReport(result, groups, stats.blobs, stats.commits, stats.tags, target)
+
+
+def _locate_path_names(
+    groups: list[KeyGroup], root: Path, rev_args: list[str], paths: set[bytes] | None
+) -> dict[str, list[str]]:
+    """A key in a file or folder name is found in the list of every path name (one piece of
+    content, `path names`, a name a line), which no commit carries: each such finding is
+    given the oldest commit that added the name, so that its refs are found as for any
+    commit; returns, per key, the names (redacted) that HEAD still holds."""
+    if paths is None:
+        return {}
+    names = sorted(paths)  # the lines of `path names`, as metadata.history_names wrote them
+    in_head: dict[str, list[str]] = {}
+    for g in groups:
+        for i, f in enumerate(g.occurrences):
+            if f.path != "path names" or f.commit is not None:
+                continue
+            if not 0 < f.line <= len(names):
+                continue
+            name = os.fsdecode(names[f.line - 1])
+            literal = f":(literal){name}"
+            added = ["log", "--reverse", "--format=%H%x00%an%x00%ae%x00%aI", "--diff-filter=A"]
+            out = git.try_git([*added, *rev_args, "--", literal], root)
+            first = _lines(out or b"")[:1]
+            if first and first[0].count("\0") == 3:
+                sha, author, email, date = first[0].split("\0")
+                g.occurrences[i] = replace(f, commit=Commit(sha, author, email, date))
+            if git.try_git(["cat-file", "-e", f"HEAD:{name}"], root) is not None:
+                in_head.setdefault(g.sha256, []).append(redact_text(name))
+    return in_head
 
 
 UNREACHABLE = "unreachable objects"

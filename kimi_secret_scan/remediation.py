@@ -211,7 +211,8 @@ def leaks_from(findings: Sequence[Finding], show_secrets: bool) -> list[Leak]:
             leak.places.append((f.path, f.line))
         if f.member is not None:
             leak.containers[f.path] = f.file
-        if f.commit and f.commit.sha and f.commit.sha not in leak.commits:
+        # A tag's object is no commit to redo: tag_steps re-creates the tag instead.
+        if f.commit and f.commit.sha and f.commit.sha not in leak.commits and not _tagged(f.path):
             leak.commits.append(f.commit.sha)
             if f.commit.parents == ():
                 leak.roots.add(f.commit.sha)
@@ -304,14 +305,36 @@ def _listed(items: Sequence[str]) -> str:
     return ", ".join(items)
 
 
+# Where a gate's commands start: its paths are from the work tree's top level, and the user
+# pastes them where they typed `git commit` (often a subdirectory; the hook ran at the top).
+TOP_LEVEL = '"$(git rev-parse --show-toplevel)"'
+
+
+def at_top(steps: list[list[str]], top: str) -> list[list[str]]:
+    """Each command of `steps` run from the top level `top` (a shell word): pasted from any
+    directory of the work tree, its paths (and the .gitignore it writes) are the right ones."""
+    return [[f"$ cd {top} && {ln[2:]}" if ln.startswith("$ ") else ln for ln in s] for s in steps]
+
+
 def file_steps(
-    leaks: Sequence[Leak], commands: bool, then: str, rotated: bool = False
+    leaks: Sequence[Leak],
+    commands: bool,
+    then: str,
+    rotated: bool = False,
+    top: str = TOP_LEVEL,
 ) -> list[list[str]]:
     """How to take the keys out of the files that hold them, and keep them out: one step
     per way of fixing (code, secrets file, example), each listing its files once.
     `commands`: print the git commands (the files are in a git work tree, paths from its
-    root); `then` ends each step ("commit", "stage the edit", ...); `rotated`: the keys were
-    published, so a secrets file gets the new key, not the old value."""
+    root, each command starting with a `cd` to `top`); `then` ends each step ("commit",
+    "stage the edit", ...); `rotated`: the keys were published, so a secrets file gets the
+    new key, not the old value."""
+    return at_top(_file_steps(leaks, commands, then, rotated), top)
+
+
+def _file_steps(
+    leaks: Sequence[Leak], commands: bool, then: str, rotated: bool = False
+) -> list[list[str]]:
     groups: dict[str, list[str]] = {CODE: [], SECRETS: [], EXAMPLE: [], NAME: [], _KEYED: []}
     groups[_ARCHIVE] = []
     members: dict[str, list[str]] = {}  # container -> its members that hold a key
@@ -458,7 +481,9 @@ def rewrite_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
         return []
     first = commits[0]
     short = [c[:12] for c in commits]
-    in_message = any(file_kind(p) == MESSAGE for leak in leaks for p in leak.paths)
+    in_message = any(
+        file_kind(p) == MESSAGE and not _tagged(p) for leak in leaks for p in leak.paths
+    )
     # A key in an author or committer: a new commit takes them from user.name / user.email.
     in_identity = any(
         p.startswith(("author of ", "committer of ")) for leak in leaks for p in leak.paths
@@ -503,6 +528,60 @@ def rewrite_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
     return [lines]
 
 
+_TAG_PLACES = ("tag message of ", "tag header of ", "tagger of ")
+
+
+def _tagged(path: str) -> bool:
+    """The place is an annotated tag's (its message, header or tagger), not a commit's."""
+    return path.startswith(_TAG_PLACES)
+
+
+def tag_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
+    """A key in an annotated tag (its message, header or tagger): the tag object holds it,
+    so the tag is made again without it; on the new commit when it named one the step
+    before redoes (from the first commit redone on), else on the commit it named."""
+    names: list[str] = []
+    tagger = False
+    for leak in leaks:
+        for place in leak.paths:
+            if not _tagged(place):
+                continue
+            name = place.split(" of ", 1)[1]
+            while name.endswith("^{}"):  # a tag of a tag: the outer one is re-created
+                name = name[: -len("^{}")]
+            tagger = tagger or place.startswith("tagger of ")
+            if name not in names:
+                names.append(name)
+    if not names:
+        return []
+    first = _commits_named(leaks)[0][:12] if _commits_named(leaks) else None
+    shown = [n for n in names if redact_text(n) == n]  # a name holding a key gets no command
+    lines = [
+        f"The key is in the annotated tag {_listed(names)} (its "
+        + ("tagger" if tagger else "message")
+        + "): the tag object holds it, so make the tag again, with a message that does not "
+        "hold the key (edit the `-m`)"
+        + ("; set `user.name` and `user.email` first: the key is in the tagger" if tagger else "")
+        + (
+            f", on the new commit if it named one of the commits redone above (from {first} "
+            "on), else on the commit it names"
+            if first
+            else ", on the commit it names"
+        )
+        + f"; then {then.replace('<tag>', ' '.join(_q(n) for n in shown) or '<tag>')}"
+        + (":" if shown else ".")
+    ]
+    for name in shown:
+        peeled = _q(name + "^{}")
+        target = (
+            f'"$(git merge-base --is-ancestor {first} {peeled} && echo HEAD || echo {peeled})"'
+            if first
+            else peeled
+        )
+        lines.append(f"$ git tag -f -a -m {_q('Release ' + name)} -- {_q(name)} {target}")
+    return [lines]
+
+
 def plan(mode: str, leaks: Sequence[Leak], remote: str | None = None) -> list[list[str]]:
     """The numbered steps of a report on `mode`'s findings, in order. Each step is a list of
     lines; a line starting with `$ ` is a command, runnable as printed."""
@@ -542,6 +621,7 @@ def plan(mode: str, leaks: Sequence[Leak], remote: str | None = None) -> list[li
         )
         steps.extend(file_steps(leaks, commands=True, then="stage the edit"))
         steps.extend(rewrite_steps(leaks, "push again"))
+        steps.extend(tag_steps(leaks, "push again"))
         return steps
     if stage == PUBLISHED:
         if mode == "pre-receive":
@@ -554,6 +634,14 @@ def plan(mode: str, leaks: Sequence[Leak], remote: str | None = None) -> list[li
         steps.extend(_revoke_first(leaks, why))
         steps.extend(file_steps(leaks, commands=True, then="stage the edit", rotated=True))
         steps.extend(rewrite_steps(leaks, after))
+        steps.extend(
+            tag_steps(
+                leaks,
+                "push it with the branch"
+                if mode == "pre-receive"
+                else "force-push it too (`git push --force origin <tag>`)",
+            )
+        )
         if mode != "pre-receive":
             steps.append(
                 [

@@ -103,7 +103,7 @@ def test_text_report(leaky: tuple[GitRepo, str, str]) -> None:
     assert "https://www.kimi.com/code/console" in out
     assert "https://platform.moonshot.cn/console/api-keys" in out
     assert "In app/client.py, app/kimi.py: read the key from the environment" in out
-    assert "$ git add -- app/client.py app/kimi.py" in out
+    assert "&& git add -- app/client.py app/kimi.py" in out
     last = out.rstrip("\n").splitlines()[-1]
     assert last == (
         "kimi-secret-scan: 2 findings (2 distinct keys) in 2 files; "

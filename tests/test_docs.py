@@ -63,6 +63,7 @@ FOREIGN_OPTIONS = {
     "--replace-text": "git filter-repo",
     "--seeds": "hypothesis",
     "--sensitive-data-removal": "git filter-repo",
+    "--show-toplevel": "git rev-parse",
     "--soft": "git reset",
     "--staged": "git diff",
     "--strip-blobs-with-ids": "git filter-repo",

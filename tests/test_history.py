@@ -329,7 +329,8 @@ def test_text_output_leads_with_the_plan(built: Built) -> None:
     assert "Replace this repository with a clone of the mirror" in out
     assert "https://www.kimi.com/code/console" in out
     assert "only in reflogs" in out
-    assert f"$ git -C {built.repo.path} stash clear && " in out
+    assert f"git -C {built.repo.path} gc --prune=now" in out
+    assert "stash clear" not in out
     for key in built.keys.values():
         assert key not in out
     assert out.rstrip().splitlines()[-1].startswith("kimi-secret-scan: 14 findings (13 distinct")

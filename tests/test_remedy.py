@@ -116,9 +116,11 @@ def test_staged_plan_commands_run_as_printed(repo: GitRepo) -> None:
     repo.write("client.py", 'import os\nKIMI_API_KEY = os.environ["KIMI_API_KEY"]\n')
     repo.write("cn.py", 'client = OpenAI(api_key=os.environ["MOONSHOT_API_KEY"])\n')
     cmds = plan_commands(run.out)
+    top = 'cd "$(git rev-parse --show-toplevel)" && '
     assert cmds == [
-        "git add -- client.py cn.py",
-        "printf '\\n%s\\n' /.env >> .gitignore && git rm --cached -q -- .env && git add .gitignore",
+        top + "git add -- client.py cn.py",
+        top + "printf '\\n%s\\n' /.env >> .gitignore && git rm --cached -q -- .env "
+        "&& git add .gitignore",
     ]
     for command in cmds:
         run_ok(command, repo.path)
@@ -231,7 +233,7 @@ def test_pre_push_plan_runs_as_printed(tmp_path: Path) -> None:
     work.write("client.py", 'import os\nKIMI_API_KEY = os.environ["KIMI_API_KEY"]\n')
     cmds = plan_commands(out)
     assert cmds == [
-        "git add -- client.py",
+        'cd "$(git rev-parse --show-toplevel)" && git add -- client.py',
         f"git reset --soft {keyed[:12]}^",
         f"git commit -q -C {keyed[:12]}",
     ]
@@ -407,7 +409,7 @@ def test_purge_recipe_runs_as_printed_and_the_key_is_gone_everywhere(tmp_path: P
     cmds = plan_commands(out)
     # Step 2 first: fix the current file, commit and push, so the mirror has the fix.
     work.write("client.py", 'import os\nKIMI_API_KEY = os.environ["KIMI_API_KEY"]\n')
-    assert cmds[0] == "git add -- client.py"
+    assert cmds[0] == f"cd {work.path} && git add -- client.py"
     run_ok(cmds[0], work.path)
     work.commit("read the key from the environment")
     work.git("push", "-q", "origin", "main")
@@ -584,12 +586,15 @@ def test_key_only_in_the_reflog_clear_step_as_printed(repo: GitRepo) -> None:
     repo.commit_file("README.md", "# app\n", "start")
     repo.commit_file("client.py", f'KIMI_API_KEY = "{kimi_code_key()}"\n', "oops")
     repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.write("README.md", "# app\nunrelated work\n")
+    repo.git("stash", "-q")
     run = run_cli("history", cwd=repo.path)
     assert run.code == 1
     (clear,) = [c for c in plan_commands(run.out) if "reflog expire" in c]
-    assert clear.startswith(f"git -C {repo.path} stash clear && ")
+    assert "stash clear" not in clear and "--expire=now" not in clear
     run_ok(clear, repo.path)
     assert run_cli("history", cwd=repo.path).code == 0
+    assert repo.git("stash", "list").count("\n") == 1  # the unrelated stash entry stays
 
 
 def test_pre_push_plan_for_a_key_in_a_message_or_a_file_name_runs_as_printed(
@@ -746,7 +751,7 @@ def test_key_in_an_archive_member_range_plan_names_the_archive(tmp_path: Path) -
     run = run_cli("range", "HEAD~1..HEAD", cwd=repo.path)
     assert run.code == 1, run.all
     cmds = plan_commands(run.out)
-    assert cmds[0] == "git add -- bundle.zip", run.out
+    assert cmds[0].endswith(" && git add -- bundle.zip"), run.out
     assert not any("!app" in c for c in cmds), cmds
 
 
@@ -789,7 +794,7 @@ def test_history_purge_of_a_key_inside_an_archive_runs_as_printed(
     # and push, so the mirror has the fix.
     _zip(archive, {"conf/app.env": "KIMI_API_KEY=\n", "README": "hi\n"})
     work.write("client.py", 'import os\nKIMI_API_KEY = os.environ["KIMI_API_KEY"]\n')
-    fixes = [c for c in cmds if c.startswith("git add")]
+    fixes = [c for c in cmds if c.startswith(f"cd {work.path} && git add")]
     assert len(fixes) == 2, cmds
     for command in fixes:
         run_ok(command, work.path)
@@ -830,4 +835,4 @@ def test_history_step_2_for_a_renamed_archive_says_to_build_it_again(tmp_path: P
     out = run_cli("history", cwd=repo.path).out
     assert "In dist.zip (the key is in dist.zip!app/.env)" in out, out
     assert "build it again without the key" in out and "instead of writing" not in out
-    assert "$ git add -- dist.zip" in out
+    assert f"$ cd {repo.path} && git add -- dist.zip" in out

@@ -71,8 +71,13 @@ def _by(f: Finding) -> str:
     if not f.commit:
         if f.path in _NAMES:
             return _NAMES[f.path]
-        return "no commit adds it (reachable through a tag or ref that points at the blob)"
+        return (
+            "no commit adds it (reachable through a tag or ref that points at the blob, or at "
+            "a tree that holds it)"
+        )
     who = inert.text(f"{f.commit.author} <{f.commit.email}> on {f.commit.date}")
+    if f.path in _NAMES:  # a path name, located at the commit that added it
+        return f"{_NAMES[f.path]}; added by {who}"
     return f"by {who}"
 
 
@@ -95,10 +100,9 @@ def _key_block(g: KeyGroup, show_secrets: bool, color: bool) -> list[str]:
         f"     first appeared: {_where(first)}, {_by(first)}",
         f"     {plural(len(g.occurrences), 'occurrence')}; {_refs(g)}",
     ]
-    if g.head_paths:
-        lines.append(
-            f"     still in the current HEAD tree: {', '.join(map(shown_path, g.head_paths))}"
-        )
+    if g.head_paths or g.head_names:
+        held = [*map(shown_path, g.head_paths), *(f"{n} (in its name)" for n in g.head_names)]
+        lines.append(f"     still in the current HEAD tree: {', '.join(held)}")
     else:
         lines.append("     not in the current HEAD tree (history only)")
     if g.verification:
@@ -113,6 +117,8 @@ def _head_leak(g: KeyGroup, show_secrets: bool) -> remediation.Leak:
     build the archive again, as the gates' plans do, rather than to edit it in place."""
     leak = remediation.Leak(g.shown(show_secrets), g.kind, g.sha256)
     members = [f.member for f in g.occurrences if f.member is not None]
+    for name in g.head_names:  # no command names it: the name holds the key
+        leak.places.append((f"path name in HEAD ({name})", 0))
     for path in g.head_paths:
         inside = [f.path for f in g.occurrences if f.member is not None and f.file == path]
         if not inside and members and len(members) == len(g.occurrences):
@@ -160,14 +166,19 @@ def _plan(report: HistoryReport, show_secrets: bool, color: bool) -> list[str]:
         )
         out.append("")
     step = 2
-    in_head = [g for g in groups if g.head_paths]
+    in_head = [g for g in groups if g.head_paths or g.head_names]
     target = report.target
     if in_head:
         out.append(heading(f"Step {step}. Remove the keys from the current files"))
         leaks = [_head_leak(g, show_secrets) for g in in_head]
         commands = target is not None and not target.bare
         fixes = remediation.file_steps(
-            leaks, commands=commands, then="stage the edit, commit and push", rotated=True
+            leaks,
+            commands=commands,
+            then="stage the edit, commit and push",
+            rotated=True,
+            # This repository's own path: pasted from any directory, even outside it.
+            top=inert.shell_word(str(target.root)) if target else remediation.TOP_LEVEL,
         )
         for letter, fix in zip("abc", fixes, strict=False):
             out.extend(step_lines(f"{letter}.", fix))  # step_lines makes each line inert
