@@ -1,0 +1,137 @@
+"""zlib streams: a bare zlib file (`zlib.compress`'s output, `.zz`, a git loose object) and
+the FlateDecode streams of a PDF (page contents, object streams, embedded files).
+
+A key shown on a PDF page is in its content stream, deflated; a key in a zlib file is
+deflated from its third byte on. Neither was opened nor said (hostile review 8a, finding
+19): a gate exited 0 on them. Both are inflated here within the container's budget, as
+gzip is: bytes are counted as they come out, so a bomb stops at the limit.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator
+
+from kimi_secret_scan.content import Content, Skipped
+from kimi_secret_scan.unpack.archives import Budget, Data, drain, inner_name, member
+
+_CHUNK = 1 << 20
+
+
+class _Inflater:
+    """A reader of what a deflated stream holds, up to its first error or its end; what
+    went wrong (an error, a stream cut short) is kept in `problem`, not raised, so what
+    was inflated before it is still scanned."""
+
+    def __init__(self, data: bytes, wbits: int = 15) -> None:
+        self._data = data
+        self._inflater = zlib.decompressobj(wbits)
+        self._pending = data
+        self.problem = ""
+
+    def read(self, size: int = -1, /) -> bytes:
+        size = _CHUNK if size < 0 else size
+        inflater = self._inflater
+        while not inflater.eof and not self.problem:
+            try:
+                out = inflater.decompress(self._pending, size)
+            except zlib.error as exc:
+                self.problem = f"damaged ({exc})"
+                return b""
+            self._pending = inflater.unconsumed_tail
+            if out:
+                return out
+            if not self._pending:
+                out = inflater.flush()
+                if not inflater.eof:
+                    self.problem = "cut short (the stream does not end)"
+                return out
+        return b""
+
+
+def read_zlib(
+    kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
+) -> Iterator[Content | Skipped]:
+    """A bare zlib stream: what it holds, as gzip's."""
+    where = f"{path}!{inner_name(path, kind)}"
+    budget.member(where)
+    reader = _Inflater(data.stream().read())
+    piece = drain(reader, budget, where)
+    yield from member(piece, where, base, budget, depth)
+    if reader.problem:
+        yield Skipped(where, f"the zlib stream is {reader.problem}; what came before was scanned")
+
+
+# A stream's dictionary, from the end of its `N G obj` to the `stream` keyword.
+_OBJ = re.compile(rb"(\d+)\s+\d+\s+obj\b")
+_STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
+_FLATE_ONLY = re.compile(rb"/Filter\s*(?:\[\s*)?/(?:FlateDecode|Fl)\s*\]?\s*(?:/|>>)")
+_FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
+_LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
+# Filters of images and fonts: pixels and glyphs, not text (images are not read for text
+# anywhere: docs/detection.md).
+_PICTURES = (b"/DCTDecode", b"/JPXDecode", b"/JBIG2Decode", b"/CCITTFaxDecode", b"/DCT")
+_NOT_TEXT = (b"/Image", b"/FontFile", b"/Length1", b"/Length2", b"/Length3")
+_DICT_SPAN = 4096
+
+
+def read_pdf(
+    kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
+) -> Iterator[Content | Skipped]:
+    """A PDF's FlateDecode streams, each a piece `doc.pdf!(stream 4)` (its object number).
+
+    Image and font streams are left out (pixels and glyphs). A stream in a filter not
+    read here that may hold text (ASCII85, ASCIIHex, LZW, RunLength, a chain of filters)
+    and an encrypted PDF's streams are said, so a gate fails on them rather than passing."""
+    raw = data.stream().read()
+    if re.search(rb"/Encrypt\s*(?:\d+\s+\d+\s+R|<<)", raw):
+        yield Skipped(path, "an encrypted PDF: its streams were not read")
+        return
+    unread: dict[str, int] = {}
+    for match in _STREAM.finditer(raw):
+        at = match.start()
+        if raw[at - 3 : at] == b"end":
+            continue
+        if not raw[max(0, at - 64) : at].rstrip().endswith(b">>"):
+            continue
+        before = raw[max(0, at - _DICT_SPAN) : at]
+        objects = list(_OBJ.finditer(before))
+        name = objects[-1].group(1).decode() if objects else str(at)
+        head = before[objects[-1].end() :] if objects else before
+        found = _FILTER.search(head)
+        if found is None or any(mark in head for mark in _NOT_TEXT):
+            continue  # not compressed (scanned as the PDF's own bytes), or not text
+        start = match.end()
+        end = _stream_end(raw, head, start)
+        where = f"{path}!(stream {name})"
+        if _FLATE_ONLY.search(head) is None:
+            filters = found.group(1)
+            if not any(mark in filters for mark in _PICTURES):
+                label = " ".join(filters.strip(b"[]").replace(b"/", b" ").decode("latin-1").split())
+                unread[label] = unread.get(label, 0) + 1
+            continue
+        budget.member(where)
+        reader = _Inflater(raw[start:end])
+        piece = drain(reader, budget, where)
+        yield from member(piece, where, base, budget, depth)
+        if reader.problem:
+            yield Skipped(
+                where, f"its FlateDecode stream is {reader.problem}; what came before was scanned"
+            )
+    for label, count in sorted(unread.items()):
+        yield Skipped(
+            path, f"{count} stream(s) in a filter not read ({label}): not opened (could hold text)"
+        )
+
+
+def _stream_end(raw: bytes, head: bytes, start: int) -> int:
+    """Where a stream's bytes end: its direct /Length when `endstream` follows there,
+    else the next `endstream`."""
+    length = _LENGTH.search(head)
+    if length is not None:
+        end = start + int(length.group(1))
+        if raw[end : end + 32].lstrip().startswith(b"endstream"):
+            return end
+    end = raw.find(b"endstream", start)
+    return len(raw) if end < 0 else end
