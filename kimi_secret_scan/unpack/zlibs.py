@@ -63,8 +63,9 @@ def read_zlib(
         yield Skipped(where, f"the zlib stream is {reader.problem}; what came before was scanned")
 
 
-# A stream's dictionary, from the end of its `N G obj` to the `stream` keyword.
-_OBJ = re.compile(rb"(\d+)\s+\d+\s+obj\b")
+# A stream's dictionary: from the end of its `N G obj` to the `stream` keyword.
+_NUMBER = re.compile(rb"(\d{1,10})\s{1,4}\d{1,5}\s{0,4}$")
+_NAME = re.compile(rb"/([A-Za-z0-9]{1,40})")
 _STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
 _FLATE_ONLY = re.compile(rb"/Filter\s*(?:\[\s*)?/(?:FlateDecode|Fl)\s*\]?\s*(?:/|>>)")
 _FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
@@ -89,26 +90,31 @@ def read_pdf(
         yield Skipped(path, "an encrypted PDF: its streams were not read")
         return
     unread: dict[str, int] = {}
-    for match in _STREAM.finditer(raw):
-        at = match.start()
-        if raw[at - 3 : at] == b"end":
+    # Each search starts where the last stream's bytes ended, and a dictionary is looked
+    # for back to there only: a hostile file of many `stream` keywords costs one pass.
+    done = 0
+    match = _STREAM.search(raw)
+    while match is not None:
+        at, start = match.span()
+        if raw[at - 3 : at] == b"end" or not raw[max(done, at - 64) : at].rstrip().endswith(b">>"):
+            match = _STREAM.search(raw, start)
             continue
-        if not raw[max(0, at - 64) : at].rstrip().endswith(b">>"):
-            continue
-        before = raw[max(0, at - _DICT_SPAN) : at]
-        objects = list(_OBJ.finditer(before))
-        name = objects[-1].group(1).decode() if objects else str(at)
-        head = before[objects[-1].end() :] if objects else before
+        before = raw[max(done, at - _DICT_SPAN) : at]
+        obj = before.rfind(b"obj")
+        number = _NUMBER.search(before, max(0, obj - 24), max(0, obj))
+        name = number.group(1).decode() if obj >= 0 and number is not None else str(at)
+        head = before[obj + 3 :] if obj >= 0 else before
+        end = _stream_end(raw, head, start)
+        done = end
+        match = _STREAM.search(raw, end)
         found = _FILTER.search(head)
         if found is None or any(mark in head for mark in _NOT_TEXT):
             continue  # not compressed (scanned as the PDF's own bytes), or not text
-        start = match.end()
-        end = _stream_end(raw, head, start)
         where = f"{path}!(stream {name})"
         if _FLATE_ONLY.search(head) is None:
             filters = found.group(1)
             if not any(mark in filters for mark in _PICTURES):
-                label = " ".join(filters.strip(b"[]").replace(b"/", b" ").decode("latin-1").split())
+                label = " ".join(m.decode() for m in _NAME.findall(filters)[:4])
                 unread[label] = unread.get(label, 0) + 1
             continue
         budget.member(where)
