@@ -1,13 +1,14 @@
-"""zlib streams: a PDF's FlateDecode streams and a bare zlib file are opened (hostile
-review 8a, finding 19: a key shown on a PDF page, or in `zlib.compress`'s output, passed
-the commit hook with exit 0). What is not read (an encrypted PDF, a stream in a filter
-chain, a damaged stream, a bomb) is said, so gates exit 2. Built at run time, keys from
-keygen."""
+"""zlib streams: a PDF's FlateDecode streams, a PNG's compressed text chunks and a bare
+zlib file are opened (hostile review 8a, finding 19: a key shown on a PDF page, in a PNG
+comment or in `zlib.compress`'s output passed the commit hook with exit 0). What is not
+read (an encrypted PDF, a stream in a filter chain, a damaged stream, a bomb) is said, so
+gates exit 2. Built at run time, keys from keygen."""
 
 from __future__ import annotations
 
 import base64
 import json
+import struct
 import zlib
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,17 @@ def page(text: str) -> bytes:
     return b"BT /F1 12 Tf 72 712 Td (" + text.encode() + b") Tj ET"
 
 
+def png_bytes(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    body = b"".join(chunk(kind, data) for kind, data in chunks)
+    idat = chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + idat + body + chunk(b"IEND", b"")
+
+
 def _report(out: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(out)
     return data
@@ -61,8 +73,23 @@ def test_pdf_page_and_zlib_file_in_staged_and_history(repo: GitRepo) -> None:
         ),
     )
     repo.write("data.zz", zlib.compress(f"MOONSHOT_API_KEY={in_zz}\n".encode()))
+    in_z, in_i = moonshot_key().encode(), moonshot_key().encode()
+    repo.write(
+        "img.png",
+        png_bytes(
+            [
+                (b"zTXt", b"Comment\x00\x00" + zlib.compress(b"MOONSHOT_API_KEY=" + in_z)),
+                (b"iTXt", b"Settings\x00\x01\x00en\x00\x00" + zlib.compress(b"KIMI_KEY=" + in_i)),
+            ]
+        ),
+    )
     repo.add()
-    expected = {("doc.pdf!(stream 6)", in_pdf), ("data.zz!data", in_zz)}
+    expected = {
+        ("doc.pdf!(stream 6)", in_pdf),
+        ("data.zz!data", in_zz),
+        ("img.png!(zTXt Comment)", in_z.decode()),
+        ("img.png!(iTXt Settings)", in_i.decode()),
+    }
     for args in (("staged",), ("history",)):
         run = run_cli(*args, "--format", "json", "--show-secrets", cwd=repo.path)
         assert run.code == 1, run.all

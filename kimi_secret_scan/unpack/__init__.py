@@ -2,7 +2,7 @@
 
 A stage between the sources and the detectors (see docs/containers.md). Zip and its family
 (jar, whl, apk, docx, xlsx, epub…), tar, gzip, bzip2, xz, lzma, compress (.Z), zlib, PDF
-(its FlateDecode streams: zlibs.py) and SQLite databases are told by their first bytes
+and PNG (their zlib streams: zlibs.py) and SQLite databases are told by their first bytes
 (and `pack`, LZH and old-magic gzip files, which only `gzip -d` reads, to be said as not
 opened), never by their names alone, and opened with the standard library's readers
 (compress: lzw.py); a zip after anything by its end record, an archive behind a script
@@ -67,7 +67,7 @@ DEFAULT_LIMITS = Limits()
 _ZLIB_CMF = frozenset(bytes((n << 4 | 8,)) for n in range(8))
 
 
-_FIRST_BYTES = frozenset((b"P", b"\x1f", b"B", b"\xfd", b"S", b"%"))
+_FIRST_BYTES = frozenset((b"P", b"\x1f", b"B", b"\xfd", b"S", b"%", b"\x89"))
 
 
 def container_kind(head: bytes) -> str | None:
@@ -107,6 +107,8 @@ def container_kind(head: bytes) -> str | None:
         return "sqlite"
     if head.startswith(b"%PDF-"):
         return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"  # for its compressed text chunks (zlibs.read_png)
     if head[257:262] == b"ustar" or _v7_tar(head):
         return "tar"
     return "lzma" if _lzma_alone(head) else None

@@ -237,6 +237,7 @@ def _open(
     readers = {
         "zlib": zlibs.read_zlib,
         "pdf": zlibs.read_pdf,
+        "png": zlibs.read_png,
         "zip": _zip,
         "tar": _tar,
         "sqlite": _sqlite,

@@ -1,5 +1,6 @@
-"""zlib streams: a bare zlib file (`zlib.compress`'s output, `.zz`, a git loose object) and
-the FlateDecode streams of a PDF (page contents, object streams, embedded files).
+"""zlib streams: a bare zlib file (`zlib.compress`'s output, `.zz`, a git loose object),
+the FlateDecode streams of a PDF (page contents, object streams, embedded files) and a
+PNG's compressed text chunks (zTXt, compressed iTXt: a comment, a tool's settings).
 
 A key shown on a PDF page is in its content stream, deflated; a key in a zlib file is
 deflated from its third byte on. Neither was opened nor said (hostile review 8a, finding
@@ -10,6 +11,7 @@ gzip is: bytes are counted as they come out, so a bomb stops at the limit.
 from __future__ import annotations
 
 import re
+import struct
 import zlib
 from collections.abc import Iterator
 
@@ -141,3 +143,40 @@ def _stream_end(raw: bytes, head: bytes, start: int) -> int:
             return end
     end = raw.find(b"endstream", start)
     return len(raw) if end < 0 else end
+
+
+_PNG_TEXT = (b"zTXt", b"iTXt")
+
+
+def read_png(
+    kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
+) -> Iterator[Content | Skipped]:
+    """A PNG's compressed text chunks, each a piece `img.png!(zTXt Comment)`. The image
+    data (IDAT) is pixels, not read; plain text chunks (tEXt, an uncompressed iTXt) are
+    in the PNG's own bytes, scanned as they are. Chunks are walked by their lengths: one
+    step a chunk."""
+    raw = data.stream().read()
+    pos = 8
+    while pos + 12 <= len(raw):
+        size, ctype = struct.unpack_from(">I4s", raw, pos)
+        start, pos = pos + 8, pos + 12 + size
+        if ctype == b"IEND" or pos > len(raw):
+            break
+        if ctype not in _PNG_TEXT:
+            continue
+        chunk = raw[start : start + size]
+        keyword, _, rest = chunk.partition(b"\x00")
+        if ctype == b"iTXt":
+            if rest[:1] != b"\x01":
+                continue  # not compressed: in the PNG's own bytes
+            rest = rest[2:].split(b"\x00", 2)[-1]  # past the language and translated keyword
+        else:
+            rest = rest[1:]  # past the compression method
+        label = "".join(c if c.isalnum() else "_" for c in keyword[:40].decode("latin-1"))
+        where = f"{path}!({ctype.decode()} {label})"
+        budget.member(where)
+        reader = _Inflater(rest)
+        piece = drain(reader, budget, where)
+        yield from member(piece, where, base, budget, depth)
+        if reader.problem:
+            yield Skipped(where, f"its text is {reader.problem}; what came before was scanned")
