@@ -52,13 +52,18 @@ class _Inflater:
         return b""
 
 
+def _whole(data: Data) -> bytes:
+    """The bytes, without a copy when in memory (a history reads every PNG it holds)."""
+    return data.raw if data.raw is not None else data.stream().read()
+
+
 def read_zlib(
     kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
     """A bare zlib stream: what it holds, as gzip's."""
     where = f"{path}!{inner_name(path, kind)}"
     budget.member(where)
-    reader = _Inflater(data.stream().read())
+    reader = _Inflater(_whole(data))
     piece = drain(reader, budget, where)
     yield from member(piece, where, base, budget, depth)
     if reader.problem:
@@ -87,7 +92,7 @@ def read_pdf(
     Image and font streams are left out (pixels and glyphs). A stream in a filter not
     read here that may hold text (ASCII85, ASCIIHex, LZW, RunLength, a chain of filters)
     and an encrypted PDF's streams are said, so a gate fails on them rather than passing."""
-    raw = data.stream().read()
+    raw = _whole(data)
     if re.search(rb"/Encrypt\s*(?:\d+\s+\d+\s+R|<<)", raw):
         yield Skipped(path, "an encrypted PDF: its streams were not read")
         return
@@ -155,7 +160,7 @@ def read_png(
     data (IDAT) is pixels, not read; plain text chunks (tEXt, an uncompressed iTXt) are
     in the PNG's own bytes, scanned as they are. Chunks are walked by their lengths: one
     step a chunk."""
-    raw = data.stream().read()
+    raw = _whole(data)
     pos = 8
     while pos + 12 <= len(raw):
         size, ctype = struct.unpack_from(">I4s", raw, pos)
