@@ -67,7 +67,7 @@ DEFAULT_LIMITS = Limits()
 _ZLIB_CMF = frozenset(bytes((n << 4 | 8,)) for n in range(8))
 
 
-_FIRST_BYTES = frozenset((b"P", b"\x1f", b"B", b"\xfd", b"S", b"%", b"\x89"))
+_FIRST_BYTES = frozenset((b"P", b"\x1f", b"B", b"\xfd", b"S", b"%"))
 
 
 def container_kind(head: bytes) -> str | None:
@@ -107,8 +107,6 @@ def container_kind(head: bytes) -> str | None:
         return "sqlite"
     if head.startswith(b"%PDF-"):
         return "pdf"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"  # for its compressed text chunks (zlibs.read_png)
     if head[257:262] == b"ustar" or _v7_tar(head):
         return "tar"
     return "lzma" if _lzma_alone(head) else None
@@ -363,7 +361,11 @@ def behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] 
         if found is not None:
             return found
     at = tar_after_junk(head)
-    return ("tar", at) if at else None
+    if at:
+        return "tar", at
+    # A PNG, for its compressed text chunks (zlibs.read_png); asked last, so that a zip
+    # behind a PNG's signature (a polyglot) is opened as the zip it is.
+    return ("png", 0) if head.startswith(b"\x89PNG\r\n\x1a\n") else None
 
 
 # A tar whose first block is no header: GNU tar says "This does not look like a tar
