@@ -74,7 +74,10 @@ def read_zlib(
 _NUMBER = re.compile(rb"(\d{1,10})\s{1,4}\d{1,5}\s{0,4}$")
 _NAME = re.compile(rb"/([A-Za-z0-9]{1,40})")
 _STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
-_FLATE_ONLY = re.compile(rb"/Filter\s*(?:\[\s*)?/(?:FlateDecode|Fl)\s*\]?\s*(?:/|>>)")
+# Filters read here, by their full names (the short ones are inline images' and some
+# writers'); FlateDecode only as the last (it is inflated as it streams, within the
+# budget), the ASCII ones before it (their output is smaller than their input).
+_SHORT = {b"Fl": b"FlateDecode", b"A85": b"ASCII85Decode", b"AHx": b"ASCIIHexDecode"}
 _FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
 _LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
 # Filters of images and fonts: pixels and glyphs, not text (images are not read for text
@@ -89,9 +92,10 @@ def read_pdf(
 ) -> Iterator[Content | Skipped]:
     """A PDF's FlateDecode streams, each a piece `doc.pdf!(stream 4)` (its object number).
 
-    Image and font streams are left out (pixels and glyphs). A stream in a filter not
-    read here that may hold text (ASCII85, ASCIIHex, LZW, RunLength, a chain of filters)
-    and an encrypted PDF's streams are said, so a gate fails on them rather than passing."""
+    Image and font streams are left out (pixels and glyphs). ASCII85 and ASCIIHex before
+    the FlateDecode are undone. A stream in a filter not read here that may hold text
+    (LZW, RunLength) and an encrypted PDF's streams are said, so a gate fails on them
+    rather than passing."""
     raw = _whole(data)
     if re.search(rb"/Encrypt\s*(?:\d+\s+\d+\s+R|<<)", raw):
         yield Skipped(path, "an encrypted PDF: its streams were not read")
@@ -118,14 +122,20 @@ def read_pdf(
         if found is None or any(mark in head for mark in _NOT_TEXT):
             continue  # not compressed (scanned as the PDF's own bytes), or not text
         where = f"{path}!(stream {name})"
-        if _FLATE_ONLY.search(head) is None:
-            filters = found.group(1)
-            if not any(mark in filters for mark in _PICTURES):
-                label = " ".join(m.decode() for m in _NAME.findall(filters)[:4])
-                unread[label] = unread.get(label, 0) + 1
+        filters = [_SHORT.get(m, m) for m in _NAME.findall(found.group(1))]
+        if not filters or any(mark in found.group(1) for mark in _PICTURES):
+            continue  # no filter named, or an image
+        text = _unwrapped(raw[start:end], filters)
+        if text is None:
+            label = " ".join(m.decode() for m in filters[:4])
+            unread[label] = unread.get(label, 0) + 1
             continue
         budget.member(where)
-        reader = _Inflater(raw[start:end])
+        if filters[-1:] != [b"FlateDecode"]:
+            budget.take(len(text), where)
+            yield from member(Data(text, None, len(text)), where, base, budget, depth)
+            continue
+        reader = _Inflater(text)
         piece = drain(reader, budget, where)
         yield from member(piece, where, base, budget, depth)
         if reader.problem:
@@ -185,3 +195,29 @@ def read_png(
         yield from member(piece, where, base, budget, depth)
         if reader.problem:
             yield Skipped(where, f"its text is {reader.problem}; what came before was scanned")
+
+
+def _unwrapped(raw: bytes, filters: list[bytes]) -> bytes | None:
+    """A stream's bytes with its ASCII filters undone (the FlateDecode after them is left
+    to _Inflater), or None when a filter is not read here (LZW, RunLength, Flate before
+    another) or its bytes are not what it says: said as not opened."""
+    import base64
+    import binascii
+
+    *ascii_filters, last = filters
+    if last != b"FlateDecode":
+        ascii_filters.append(last)
+    for name in ascii_filters:
+        try:
+            if name == b"ASCII85Decode":
+                raw = base64.a85decode(
+                    raw.strip().removesuffix(b"~>"), ignorechars=b" \t\n\r\x0c\x00"
+                )
+            elif name == b"ASCIIHexDecode":
+                hexes = raw.split(b">", 1)[0].translate(None, b" \t\n\r\x0c\x00")
+                raw = binascii.unhexlify(hexes + b"0" * (len(hexes) % 2))
+            else:
+                return None
+        except (ValueError, binascii.Error):
+            return None
+    return raw
