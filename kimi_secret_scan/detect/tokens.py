@@ -279,6 +279,7 @@ def _exact(data: bytes, start: int, end: int) -> bool:
 def find_sk_tokens(scan: Layer, found: list[tuple[int, Finding]]) -> None:
     """Every sk- token of the layer, judged; keys written in pieces are joined first."""
     data = scan.data
+    prefixed = _length_prefixed(data)
     for match in SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT):
         # A token holding further keys glued to it (`sk-…_sk-kimi-…`, `__sk-…__sk-…__`) is
         # judged piece by piece: each `sk-` after `_`/`-`, and each exact Kimi Code shape,
@@ -286,8 +287,59 @@ def find_sk_tokens(scan: Layer, found: list[tuple[int, Finding]]) -> None:
         # every time (quadratic in a line of glued keys) and missed a key after a piece
         # that was not one.
         start, end = match.span()
+        if start in prefixed:
+            continue  # its string ends where its length says, judged below
         for piece_start, piece_end in _pieces(data, start, end):
             _judge_token(scan, found, piece_start, piece_end)
+    for start, end in prefixed.items():
+        finding = sk_token(scan, start, end)
+        if finding is not None:
+            found.append((scan.to_root(start), finding))
+
+
+_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _length_prefixed(data: bytes) -> dict[int, int]:
+    """Start -> end of each sk- string of binary data that its own length precedes as a
+    letter, digit, `_` or `-`.
+
+    Compiled code and serialised data write a string's length right before it: a Java
+    class's constant pool (u2 big-endian: `\x00` `3` for 51 bytes), Python's marshal in a
+    .pyc (a type byte, then one length byte: `z3sk-…`, `ZHsk-kimi-…`), protobuf, pickle,
+    msgpack. For `sk-` + 48 that byte is `3`: the left boundary that keeps `task-…` slugs
+    out dropped the key. And the next value's type or tag byte may be a letter or digit
+    glued to the key's right end (marshal's `r`, `i`, `N`; protobuf field 6's `2`). Such a
+    string is read as exactly the bytes its length says: the byte before `sk-` must be the
+    length of a run of letters, digits, `_` and `-`. A length byte that is not a letter,
+    digit, `_` or `-` already passes the left boundary (the token may then run on; it is
+    judged as before: cutting it shorter by a byte that merely equals some length made
+    findings of the middle of stored text). Only in binary data (_BINARY): in text `3sk-…`
+    stays unreported as before; every .pyc, class file and protobuf message holds control
+    bytes. Only a one-byte length (the low byte of a u2) is read: 255 bytes is more than
+    any key.
+    """
+    out: dict[int, int] = {}
+    binary: bool | None = None
+    at = data.find(b"sk-", 1)
+    while at >= 0:
+        size = data[at - 1]
+        end = at + size
+        if size in _TOKEN_BYTES and end <= len(data):
+            run = _PIECE.match(data, at + 3, end, timeout=limits.REGEX_TIMEOUT)
+            if run is not None and run.end() == end:
+                if binary is None:
+                    binary = _BINARY.search(data) is not None
+                if not binary:
+                    return out
+                out[at] = end
+        at = data.find(b"sk-", at + 3)
+    return out
+
+
+# Binary data: a NUL or a control byte that text does not hold (tab, line breaks, form feed
+# and the escape of terminal colours are text). A protobuf message need have no NUL byte.
+_BINARY = lazy(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 
 
 def _pieces(data: bytes, start: int, end: int) -> list[tuple[int, int]]:

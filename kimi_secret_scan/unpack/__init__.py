@@ -1,11 +1,12 @@
 """Unpacking: one piece of content that is a container becomes the pieces it holds.
 
 A stage between the sources and the detectors (see docs/containers.md). Zip and its family
-(jar, whl, apk, docx, xlsx, epub…), tar, gzip, bzip2, xz, lzma, compress (.Z) and SQLite
-databases are told by their first bytes (and `pack`, LZH and old-magic gzip files, which
-only `gzip -d` reads, to be said as not opened), never by their names alone, and opened with the
-standard library's readers (compress: lzw.py); a zip after anything by its end record, an
-archive behind a script by its header (`find_container`). Each piece is a `Content`
+(jar, whl, apk, docx, xlsx, epub…), tar, gzip, bzip2, xz, lzma, compress (.Z), zlib, PDF
+and PNG (their zlib streams: zlibs.py) and SQLite databases are told by their first bytes
+(and `pack`, LZH and old-magic gzip files, which only `gzip -d` reads, to be said as not
+opened), never by their names alone, and opened with the standard library's readers
+(compress: lzw.py); a zip after anything by its end record, an archive behind a script
+by its header (`find_container`). Each piece is a `Content`
 located inside its container (`backup.zip!config/.env`, `one-api.db!channels[row 12].key`).
 
 Containers are hostile input: what is unpacked is bounded (`Limits`), and whatever lies
@@ -61,8 +62,12 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+# A zlib stream's first byte: deflate with a window of 256 bytes to 32 KiB (`x` is zlib's
+# default, 32 KiB).
+_ZLIB_CMF = frozenset(bytes((n << 4 | 8,)) for n in range(8))
 
-_FIRST_BYTES = frozenset((b"P", b"\x1f", b"B", b"\xfd", b"S"))
+
+_FIRST_BYTES = frozenset((b"P", b"\x1f", b"B", b"\xfd", b"S", b"%"))
 
 
 def container_kind(head: bytes) -> str | None:
@@ -72,6 +77,8 @@ def container_kind(head: bytes) -> str | None:
     if head[:1] not in _FIRST_BYTES and head[257:262] != b"ustar":
         if _v7_tar(head):
             return "tar"
+        if head[:1] in _ZLIB_CMF and zlib_header(head):
+            return "zlib"
         return "lzma" if _lzma_alone(head) else None
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
@@ -98,9 +105,42 @@ def container_kind(head: bytes) -> str | None:
         return "xz"
     if head.startswith(b"SQLite format 3\x00"):
         return "sqlite"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
     if head[257:262] == b"ustar" or _v7_tar(head):
         return "tar"
     return "lzma" if _lzma_alone(head) else None
+
+
+# Control bytes that text never holds (tab, line breaks, form feed and escape are text).
+_CONTROL = bytes(range(32)).translate(None, b"\t\n\x0b\x0c\r\x1b")
+
+
+def zlib_header(head: bytes) -> bool:
+    """Does `head` (a content's first bytes) start a zlib stream?
+
+    Its two-byte header (deflate, a window of at most 32 KiB, FCHECK: the pair a multiple
+    of 31, no preset dictionary), its first bytes inflating without an error, and then
+    either the whole stream in `head` (a short content; its checksum holding) or a
+    control byte among these bytes: text may start `x^` and inflate for a while as fixed
+    Huffman codes, but holds no control byte, while 500 deflated bytes always do."""
+    if len(head) < 3:
+        return False
+    cmf, flg = head[0], head[1]
+    if cmf & 0x0F != 8 or cmf >> 4 > 7 or (cmf << 8 | flg) % 31 or flg & 0x20:
+        return False
+    # (Said before inflating: a history's text blob that starts `x^` costs one translate.)
+    binary = len(head.translate(None, _CONTROL)) < len(head)
+    if len(head) >= HEAD and not binary:
+        return False
+    import zlib
+
+    inflater = zlib.decompressobj()
+    try:
+        inflater.decompress(head, 1 << 16)
+    except zlib.error:
+        return False
+    return inflater.eof or (binary and len(head) >= HEAD)
 
 
 _GZIP_D_ONLY = {0x1E: "pack", 0xA0: "lzh", 0x9E: "old gzip"}
@@ -321,7 +361,11 @@ def behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] 
         if found is not None:
             return found
     at = tar_after_junk(head)
-    return ("tar", at) if at else None
+    if at:
+        return "tar", at
+    # A PNG, for its compressed text chunks (zlibs.read_png); asked last, so that a zip
+    # behind a PNG's signature (a polyglot) is opened as the zip it is.
+    return ("png", 0) if head.startswith(b"\x89PNG\r\n\x1a\n") else None
 
 
 # A tar whose first block is no header: GNU tar says "This does not look like a tar

@@ -1,4 +1,5 @@
-"""The readers behind unpack.expand(): zip, tar, gzip, bzip2, xz (and SQLite, sqlite.py).
+"""The readers behind unpack.expand(): zip, tar, gzip, bzip2, xz (SQLite: sqlite.py; zlib
+and PDF: zlibs.py).
 
 Every container is read whole from memory or from a temporary file, never extracted to
 disk under its members' names (they are an attacker's): a member is read into memory when
@@ -231,7 +232,12 @@ def expand(
 def _open(
     kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
+    from kimi_secret_scan.unpack import zlibs
+
     readers = {
+        "zlib": zlibs.read_zlib,
+        "pdf": zlibs.read_pdf,
+        "png": zlibs.read_png,
         "zip": _zip,
         "tar": _tar,
         "sqlite": _sqlite,
@@ -867,6 +873,7 @@ _SUFFIXES = {
     "xz": {".xz": "", ".txz": ".tar", ".lzma": ""},
     "lzma": {".lzma": "", ".tlz": ".tar"},
     "compress": {".z": "", ".taz": ".tar"},
+    "zlib": {".zz": "", ".zlib": "", ".z": "", ".deflate": ""},
 }
 
 
