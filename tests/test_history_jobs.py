@@ -103,41 +103,6 @@ def test_attribution_split_among_processes_is_the_single_walk(built: Built) -> N
         assert attribution.introductions(built.repo.path, blobs, rev_args, order, ways) == one
 
 
-@pytest.mark.parametrize("read", [7, 100, 8 << 20])
-def test_diffs_made_early_attribute_as_the_single_walk(
-    built: Built,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-    read: int,
-) -> None:
-    """Every diff of the walk, made before the blobs to attribute are known (EarlyDiffs,
-    started at the history audit's first key) and read back for the wanted blobs only, in
-    pieces of `read` bytes (records cut anywhere), gives what one `git log -m
-    --find-object` gives: the same (commit, path, age) for every blob."""
-    monkeypatch.setattr(attribution, "_RECORDS_READ", read)
-    rev_args = history.Selection().rev_args()
-    listing = built.repo.git("rev-list", "--objects", *rev_args, "--")
-    named = "".join(line.split(" ", 1)[0] + "\n" for line in listing.splitlines() if " " in line)
-    kinds = built.repo.git(
-        "cat-file", "--batch-check=%(objecttype) %(objectname)", input=named.encode()
-    )
-    # Blobs only, as the audit asks (--find-object of a tree shows the tree's own entry).
-    blobs = [line.split()[1] for line in kinds.splitlines() if line.startswith("blob ")]
-    one = attribution.introductions(built.repo.path, blobs, rev_args)
-    assert sum(len(places) for places in one.values()) >= 15
-    order = attribution.commit_order(built.repo.path, rev_args).result()
-    walk = order.splitlines(keepends=True)
-    for ways in (1, 2, 3, 64):
-        diffs = attribution.EarlyDiffs(built.repo.path, lambda: walk, ways)
-        assert diffs.usable(walk)
-        found = attribution.introductions(built.repo.path, blobs, rev_args, diffs=diffs)
-        assert found == one
-        assert not diffs.shares  # its processes ended, its files closed
-    # A walk that was not the whole walk is not used.
-    diffs = attribution.EarlyDiffs(built.repo.path, lambda: walk[1:], 2)
-    assert not diffs.usable(walk)
-    diffs.close()
-
-
 @pytest.mark.parametrize("stores_many", [True, False])
 def test_without_jobs_the_store_decides_when_workers_start(
     built: Built,  # noqa: F811

@@ -15,10 +15,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from kimi_secret_scan import git
-from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Commit
 
 # One record per commit (per parent, for merges): the header fields, then raw diff pairs.
@@ -74,129 +72,6 @@ class WalkOrder:
         return b"".join(ids[0] + b"\n" for ids in reversed(self.walk.walk) if ids)
 
 
-class EarlyDiffs:
-    """Every diff introductions() would make, started at the history audit's first key
-    while the other objects are still read, so that they are not made after the read,
-    on the audit's critical path (~0.1 s of psf/requests' 1.2 s on 2 cores).
-
-    The blobs to attribute are not all known then, so every pair is written, not only
-    the wanted blobs' (--find-object): git's cost is the trees' diffs either way (0.16 s
-    of CPU for requests' 11,059 commits with the filter, 0.17 s without, 4.9 MB). The
-    output goes to temporary files, not memory: it grows with the history. records()
-    then reads, in the walk's order, only the records that name a wanted blob: what the
-    filtered diffs would have printed, and perhaps a few more records (an id in a path or
-    a name), which _parse reads as it reads any record.
-
-    `walk()` gives the walk's commits, children first as git's --topo-order lists them;
-    it is called in this object's thread. The caller must check, once the objects are
-    read, that the walk it gave was the whole walk (usable()); if not, close() this and
-    attribute as before."""
-
-    def __init__(self, cwd: Path, walk: Callable[[], list[bytes] | None], ways: int) -> None:
-        self.cwd = cwd
-        self.walk = walk
-        self.ways = max(1, ways)
-        self.order: list[bytes] | None = None
-        self.shares: list[tuple[git.Process, IO[bytes], IO[bytes]]] = []
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._start, daemon=True)
-        self.thread.start()
-
-    def _start(self) -> None:
-        import tempfile
-
-        try:
-            order = self.walk()
-            if order is None:
-                return
-            self.order = order
-            merges = _merge_diffs()
-            cuts = [len(order) * w // self.ways for w in range(self.ways + 1)]
-            for w in range(self.ways):
-                if cuts[w] == cuts[w + 1]:
-                    continue
-                with tempfile.TemporaryFile(prefix="kimi-secret-scan-") as given:
-                    given.writelines(order[cuts[w] : cuts[w + 1]])
-                    given.seek(0)
-                    out = tempfile.TemporaryFile(prefix="kimi-secret-scan-")  # noqa: SIM115
-                    err = tempfile.TemporaryFile(prefix="kimi-secret-scan-")  # noqa: SIM115
-                    proc = git.popen(
-                        ["diff-tree", "--stdin", "--root", "-r", *merges, *_DIFF],
-                        self.cwd,
-                        stdin=given,
-                        stdout=out,
-                        stderr=err,
-                    )
-                self.shares.append((proc, out, err))
-        except BaseException as exc:  # said where records() is asked
-            self.error = exc
-
-    def usable(self, commits: Sequence[bytes]) -> bool:
-        """Whether the walk this diffed is `commits` (the whole walk, known now)."""
-        self.thread.join()
-        return self.error is None and self.order is not None and self.order == list(commits)
-
-    def records(self, wanted: set[str]) -> bytes:
-        """The diffs' records that name a wanted blob, in the walk's order, each behind
-        the \\x01 that begins it (as _parse splits them)."""
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        needles = [oid.encode() for oid in sorted(wanted)]
-        found: list[bytes] = []
-        try:
-            for proc, out, err in self.shares:
-                proc.wait()
-                if proc.returncode != 0:
-                    err.seek(0)
-                    raise ScanError(f"git diff-tree failed: {git._first_line(err.read())}")
-                out.seek(0)
-                found += _records_naming(out, needles)
-        finally:
-            self.close()
-        return b"".join(found)
-
-    def close(self) -> None:
-        self.thread.join()
-        for proc, out, err in self.shares:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            out.close()
-            err.close()
-        self.shares = []
-
-
-# How much of the diffs records() reads at a time.
-_RECORDS_READ = 8 << 20
-
-
-def _records_naming(out: IO[bytes], needles: list[bytes]) -> list[bytes]:
-    """The records (each from a \\x01 to the next) of `out` that hold a needle, in order.
-    bytes.find per needle, not one pattern of them all: the `re` alternation of five
-    ids took 0.07 s over requests' 4.9 MB of diffs, the finds 4 ms."""
-    found: list[bytes] = []
-    carry = b""
-    while True:
-        chunk = out.read(_RECORDS_READ)
-        data = carry + chunk
-        # Whole records only: up to the last record's start, all of them at the end.
-        end = max(data.rfind(b"\x01"), 0) if chunk else len(data)
-        starts: set[int] = set()
-        for needle in needles:
-            at = data.find(needle, 0, end)
-            while at >= 0:
-                starts.add(max(data.rfind(b"\x01", 0, at), 0))
-                at = data.find(needle, at + len(needle), end)
-        for start in sorted(starts):
-            stop = data.find(b"\x01", start + 1, end)
-            record = data[start : stop if stop >= 0 else end]
-            found.append(record if record[:1] == b"\x01" else b"\x01" + record)
-        carry = data[end:]
-        if not chunk:
-            return found
-
-
 def _merge_diffs() -> list[str]:
     """How the walk diffs a merge: against its first parent only (git 2.31+), the other
     parents asked afterwards of the few merges that showed a wanted blob (_parse); with an
@@ -211,7 +86,6 @@ def introductions(
     rev_args: list[str],
     order: git.Pending | WalkOrder | None = None,
     ways: int = 1,
-    diffs: EarlyDiffs | None = None,
 ) -> dict[str, list[Introduction]]:
     """For each blob id, every (commit, path) that introduced it, oldest first.
 
@@ -225,19 +99,14 @@ def introductions(
     from that parent, so the merge did not introduce it. The merges that do show a wanted
     blob (psf/requests' history: none of 3,100 for a typical key) are diffed again against
     every parent (-m): an introduction there is one against all of them. The diffs of a
-    merge's other parents were ~20 % of the walk's CPU.
-
-    `diffs`: the same diffs, every pair of them, made while the objects were read
-    (EarlyDiffs); only their records that name a wanted blob are read here."""
+    merge's other parents were ~20 % of the walk's CPU."""
     wanted = set(blob_ids)
     found: dict[str, list[Introduction]] = {oid: [] for oid in wanted}
     if not wanted:
         return found
     objects = [f"--find-object={oid}" for oid in sorted(wanted)]
     merges = _merge_diffs()
-    if diffs is not None:
-        out = diffs.records(wanted)
-    elif order is None or ways <= 1:
+    if order is None or ways <= 1:
         out = git.run_git(["log", "--topo-order", *merges, *_DIFF, *objects, *rev_args, "--"], cwd)
     else:
         visited = order.result().splitlines(keepends=True)

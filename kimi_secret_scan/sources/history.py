@@ -63,7 +63,6 @@ from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.sources import lfs, metadata, reencode
 from kimi_secret_scan.sources.attribution import (
     _COMMIT_LINES,
-    EarlyDiffs,
     Introduction,
     RefWalk,
     WalkOrder,
@@ -592,8 +591,6 @@ class HistorySource:
         # Its first lines, the commits and their parents (_listed_walk), kept after it.
         self.commit_lines = b""
         self.early_walk: _EarlyWalk | None = None
-        # The attribution's diffs, started at the first key (_found).
-        self.early_diffs: EarlyDiffs | None = None
         # Reads that need nothing the scan finds, started while the objects are read
         # (_start_aside) or at the first key found (_found): the walk of every ref's
         # commits, HEAD's tree, whether the clone is shallow. False in a worker process.
@@ -640,27 +637,6 @@ class HistorySource:
             if walk is not None and len(walk) == self.stats.commits:
                 return walk
         return listed_walk(self.commit_lines, self.stats.commits, block=True)
-
-    def _early_order(self) -> list[bytes] | None:
-        """The commits of the early walk, children first (in EarlyDiffs' thread: checked
-        against the count of commits read once it is known, _diffs)."""
-        if self.early_walk is None:
-            return None
-        self.early_walk.join()
-        walk = self.early_walk.walk
-        return None if walk is None else [ids[0] + b"\n" for ids in reversed(walk) if ids]
-
-    def _diffs(self) -> EarlyDiffs | None:
-        """The early diffs, when they diffed the whole walk: the listing's commit lines
-        were every commit read (as _listed_walk checks)."""
-        diffs, self.early_diffs = self.early_diffs, None
-        if diffs is None:
-            return None
-        walk = self._listed_walk() if self.blob_keys else None
-        if walk is not None and diffs.usable([ids[0] + b"\n" for ids in reversed(walk) if ids]):
-            return diffs
-        diffs.close()
-        return None
 
     def _walk_early(self) -> None:
         """With the listing whole and the workers still reading: the walk from every
@@ -1228,8 +1204,6 @@ class HistorySource:
         if self.ways > 1:
             if shared:
                 self.commit_order = self.ref_walk.order()
-                # The attribution's diffs, made now, beside the read (EarlyDiffs).
-                self.early_diffs = EarlyDiffs(self.repo, self._early_order, self.ways)
             else:
                 self.commit_order = commit_order(self.repo, self.selection.rev_args())
 
@@ -1302,12 +1276,7 @@ class HistorySource:
             # Runs while the blobs are attributed.
             self.ref_walk = RefWalk(self.repo, extra=self.hidden.tips)
         intros = introductions(
-            self.repo,
-            self.blob_keys,
-            self.selection.rev_args(),
-            self.commit_order,
-            self.ways,
-            self._diffs(),
+            self.repo, self.blob_keys, self.selection.rev_args(), self.commit_order, self.ways
         )
         for blob_intros in intros.values():
             for intro in blob_intros:
