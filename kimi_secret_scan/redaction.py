@@ -169,9 +169,12 @@ def _seen(text: str) -> tuple[str, list[int], list[int]]:
 def _escaped_keys(run: str) -> list[tuple[str, int, int]]:
     """(key or hidden run, start, end in `run`) of each key `run` spells with escapes."""
     text, starts, ends = run, list(range(len(run))), list(range(1, len(run) + 1))
+    # An escape of punctuation (`&#95;`, as the job summary writes `_`) separates as the
+    # punctuation would: blanked (same length) before _ANY_ESCAPED reads the run.
+    masked = _ESCAPE_TOKEN.sub(_separator, run)
     found = [
         (m.group(1), m.start(1), m.end(1))
-        for m in _ANY_ESCAPED.finditer(run)
+        for m in _ANY_ESCAPED.finditer(masked)
         if _ESCAPE_TOKEN.search(m.group(1)) and not _commit_like(m.group(1))
     ]
     for round_ in range(_DECODE_ROUNDS + 1):
@@ -194,6 +197,13 @@ def _escaped_keys(run: str) -> list[tuple[str, int, int]]:
         for key, a, b in spans:
             found.append((key, starts[s_starts[a]], ends[s_ends[b - 1] - 1]))
     return found
+
+
+def _separator(match: re.Match[str]) -> str:
+    decoded = _unescape(match.group(0))
+    if len(decoded) == 1 and decoded.isascii() and not decoded.isalnum():
+        return " " * len(match.group(0))
+    return match.group(0)
 
 
 def _escaped_spellings(text: str) -> list[tuple[str, int, int]]:
