@@ -81,7 +81,7 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
 # invisible characters dropped (what a human sees); each key found in it, or a run of 40+
 # letters and digits within 16 characters after `sk` / `kimi`, hides the run's whole spelling.
 _ESCAPE = (
-    r"&\#[xX][0-9A-Fa-f]{1,6};?|&\#[0-9]{1,7};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
+    r"&\#[xX][0-9A-Fa-f]{1,12};?|&\#[0-9]{1,12};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
     r"|%[uU][0-9A-Fa-f]{4}|%[0-9A-Fa-f]{2}"
     r"|\\(?:[uUxo]\{[0-9A-Fa-f]{1,8}\}|N\{[A-Za-z0-9 -]{1,80}\}|u[0-9A-Fa-f]{4}"
     r"|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|[^\r\n])"
@@ -93,6 +93,7 @@ _ESCAPE_HINTS = re.compile(r"[&%\\]")
 _ESCAPED_RUN = re.compile(r"[A-Za-z0-9_#;&%\\{}\u00ad\u200b-\u200f\u2060-\u2064\ufeff-]{24,}")
 _DECODE_ROUNDS = 3
 _LONGEST_DECODED = 4096
+_NON_BLANK = re.compile(r"[^\s\"'<>]{24,}")
 # _ANY_SPELLING with escapes among the run's letters, each one a character whatever it
 # decodes to (`&#731O…`, where a browser reads `&#731`, still shows the key to a reader).
 _ANY_ESCAPED = re.compile(
@@ -218,6 +219,19 @@ def _escaped_spellings(text: str) -> list[tuple[str, int, int]]:
             out.append((run, m.start(), m.end()))
             continue
         out += [(k, m.start() + a, m.start() + b) for k, a, b in _escaped_keys(run)]
+    if not text.isascii():
+        # Letters a person reads as a key's (fullwidth `ｓｋ－ｋｉｍｉ－…`, `&Aopf;`'s 𝔸):
+        # each stretch of non-blank text holding any, read as NFKC, then as above.
+        for m in _NON_BLANK.finditer(text):
+            if m.group(0).isascii() or len(m.group(0)) > _LONGEST_DECODED:
+                continue
+            seen, starts, ends = _seen(m.group(0))
+            if seen == m.group(0):
+                continue
+            for key, a, b in _escaped_spellings(seen) + [
+                (k.group(0), k.start(), k.end()) for k in _KEY_SHAPED.finditer(seen)
+            ]:
+                out.append((key, m.start() + starts[a], m.start() + ends[b - 1]))
     return out
 
 

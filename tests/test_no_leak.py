@@ -304,6 +304,11 @@ def _body_spellings(key: str) -> dict[str, str]:
         "json escape": f"{prefix}{head}\\u{ord(c):04x}{tail}",
         "shell backslash": f"{prefix}{head}\\{c}{tail}",
         "zero-width space": f"{prefix}{head}\u200b{body[12:]}",
+        "fullwidth": prefix
+        + head
+        + "".join(chr(ord(ch) + 0xFEE0) for ch in body[12:20])
+        + tail[7:],
+        "padded hex entity": f"{prefix}{head}&#x0000000{ord(c):x};{tail}",
     }
 
 
@@ -311,13 +316,14 @@ def _read_back(text: str) -> list[str]:
     """`text` and what a reader decodes it to: HTML references, percent, backslash escapes
     (each up to three times), invisible characters dropped."""
     import html
+    import unicodedata
     from urllib.parse import unquote
 
     def backslashes(s: str) -> str:
         s = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), s)
         return re.sub(r"\\(.)", r"\1", s)
 
-    views = [text]
+    views = [text, unicodedata.normalize("NFKC", text)]
     for decode in (html.unescape, unquote, backslashes):
         view = text
         for _ in range(3):
@@ -385,6 +391,12 @@ def test_names_spelling_a_key_with_escapes_in_its_body(tmp_path: Path) -> None:
     check(run, baseline)
     run = run_cli("files", "d", "--baseline", str(baseline), cwd=repo.path)
     assert run.code == 0, run.all
+    # The organisation audit: each target's JSON report, and the merged report printed.
+    reports = outside / "audit"
+    run = run_cli("audit", str(repo.path), "--output-dir", str(reports), "-j", "1", cwd=tmp_path)
+    assert run.code == 1, run.all
+    assert list(reports.glob("*.json"))
+    check(run, *reports.glob("*.json"))
 
 
 def test_redact_text_reads_escapes_inside_a_body() -> None:
