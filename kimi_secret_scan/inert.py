@@ -52,6 +52,18 @@ def path(value: str) -> str:
     return text(json.dumps(value, ensure_ascii=False))
 
 
+# What JSON writes raw with ensure_ascii off (it escapes only C0 controls): DEL, C1
+# controls, the bidi controls, and U+2028/U+2029 (line breaks to many viewers).
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029]")
+
+
+def json_text(rendered: str) -> str:
+    """A JSON document (json.dumps, ensure_ascii off) with the characters above written as
+    `\\u202e`: a program reads the same values, a terminal or viewer shows no reordering.
+    Outside strings a JSON document holds none of them, so the document stays valid."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", rendered)
+
+
 # GitHub's runner reads a line starting with `::` (after blanks) as a workflow command, and
 # `##[` as a log command. Shown with the same escape as a control: still readable, inert.
 _WORKFLOW_START = re.compile(r"^([ \t]*):(?=:)", re.MULTILINE)
@@ -84,22 +96,31 @@ def workflow_property(value: str) -> str:
     return workflow_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# What Markdown (GitHub's: GFM, with math) reads in text, inline HTML's content included:
+# emphasis, strike-through, links and images, code spans, table pipes, backslash escapes,
+# `$` math, `#` (and `##[`, a log command to the runner), quotes, and what starts an
+# autolink: `@` (an email), `:` before `/` (`http://`), the `.` after `www`. Each is written
+# as a numeric character reference: shown as itself, read as no syntax (a backslash escape
+# would be, inside a code element, shown).
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]()~|!#$@\"'<>&]|:(?=/)|(?<=[wW]{3})\.")
+
+
+def _reference(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"&": "&amp;", "<": "&lt;", ">": "&gt;"}.get(char) or f"&#{ord(char)};"
 
 
 def markdown(value: str) -> str:
-    """Plain text in a Markdown table cell: no HTML, emphasis, link, code span or `|` can
-    come from it, and it stays on one line."""
-    escaped = _html_escape(text(value)).replace("##[", "#\\x23[")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)
+    """Plain text in a Markdown table cell: no HTML, emphasis, link, autolink, code span or
+    `|` can come from it, and it stays on one line."""
+    return _MARKDOWN_SPECIAL.sub(_reference, text(value))
 
 
 def markdown_code(value: str) -> str:
     """Text shown as code in a Markdown table cell. A backtick inside a code span would end
-    it and `\\|` is not undone inside one, so this is an HTML <code> element instead."""
-    escaped = _html_escape(text(value)).replace("|", "&#124;")
-    escaped = escaped.replace("##[", "#\\x23[")
-    return f"<code>{escaped}</code>"
+    it and `\\|` is not undone inside one, so this is an HTML <code> element instead; GitHub
+    reads Markdown inside it, so its text is escaped as a cell's is (markdown)."""
+    return f"<code>{markdown(value)}</code>"
 
 
 # --- commands to paste ---------------------------------------------------------------------

@@ -51,6 +51,8 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
     name holds one base64- or percent-encoded, and every key the detectors find in it in
     any spelling. `hidden`: a rendered report's net (hidden_in); the text itself is then not
     run through the detectors (what it renders was, before its format escaped it)."""
+    if _ESCAPE_HINTS.search(text) or not text.isascii():
+        text = _hide_escaped(text)  # first: the other layers would hide only its pieces
     if hidden is not None:
         text = hidden.apply(text)
     elif _worth_detecting(text):
@@ -66,6 +68,187 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
     if "sk" in text or "kimi" in text:
         text = _ANY_SPELLING.sub(_hidden_run, text)
     return text
+
+
+# -- keys written with escapes inside them -------------------------------------------------
+
+# A key can be spelled with any of its characters escaped, not only its hyphen: a name
+# `sk-kimi-<12>&#81;<51>` is the key to a browser or html.unescape, and its first piece is
+# too short for _ANY_SPELLING. A run of a key's characters and escapes (HTML references,
+# `%XX` / `%uXXXX`, backslash escapes of every language the detectors read, and a backslash
+# before any character as a shell drops it) is decoded, up to three times (a report's format
+# escapes once more: `&amp;#81;`, GitHub's `%25`, JSON's `\\`), and read as NFKC with
+# invisible characters dropped (what a human sees); each key found in it, or a run of 40+
+# letters and digits within 16 characters after `sk` / `kimi`, hides the run's whole spelling.
+_ESCAPE = (
+    r"&\#[xX][0-9A-Fa-f]{1,12};?|&\#[0-9]{1,12};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
+    r"|%[uU][0-9A-Fa-f]{4}|%[0-9A-Fa-f]{2}"
+    r"|\\(?:[uUxo]\{[0-9A-Fa-f]{1,8}\}|N\{[A-Za-z0-9 -]{1,80}\}|u[0-9A-Fa-f]{4}"
+    r"|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|[^\r\n])"
+)
+_ESCAPE_TOKEN = re.compile(_ESCAPE)
+_ESCAPE_HINTS = re.compile(r"[&%\\]")
+# A run that may spell a key: its characters, escapes, and what an escape is made of (a
+# doubled escape's `&amp;#81;` holds `#` and `;`). Invisible characters are part of it.
+_ESCAPED_RUN = re.compile(r"[A-Za-z0-9_#;&%\\{}\u00ad\u200b-\u200f\u2060-\u2064\ufeff-]{24,}")
+_DECODE_ROUNDS = 3
+_LONGEST_DECODED = 4096
+_NON_BLANK = re.compile(r"[^\s\"'<>]{24,}")
+# _ANY_SPELLING with escapes among the run's letters, each one a character whatever it
+# decodes to (`&#731O…`, where a browser reads `&#731`, still shows the key to a reader).
+_ANY_ESCAPED = re.compile(
+    rf"(?:sk|kimi)[^\r\n\"'<>]{{0,16}}?(?<![A-Za-z0-9])((?:[A-Za-z0-9]|{_ESCAPE}){{40,}})"
+)
+
+
+def _unescape(token: str) -> str:
+    import html
+    import unicodedata
+
+    if token[0] == "&":
+        return html.unescape(token if token.endswith(";") else token + ";")
+    if token[0] == "%":
+        return chr(int(token[2:] if token[1] in "uU" else token[1:], 16))
+    kind, rest = token[1], token[2:]
+    try:
+        if kind == "N":
+            return unicodedata.lookup(rest.strip("{}"))
+        if kind in "uUx" and rest:
+            return chr(int(rest.strip("{}"), 16))
+        if kind == "o" and rest:
+            return chr(int(rest.strip("{}"), 8))
+        if kind in "01234567":
+            return chr(int(token[1:], 8))
+    except (KeyError, ValueError, OverflowError):
+        return token
+    # Any other character (`\\n` too): as a shell reads it, and a key across a JSON line
+    # break (`\\n`) read whole, as the detectors read a name's lines.
+    return kind
+
+
+def _decoded(text: str) -> tuple[str, list[int], list[int]]:
+    """`text` with each escape decoded once, and for each character of the result, the
+    start and end in `text` of what spelled it."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for m in _ESCAPE_TOKEN.finditer(text):
+        out.append(text[pos : m.start()])
+        starts.extend(range(pos, m.start()))
+        ends.extend(range(pos + 1, m.start() + 1))
+        decoded = _unescape(m.group(0))
+        out.append(decoded)
+        starts.extend([m.start()] * len(decoded))
+        ends.extend([m.end()] * len(decoded))
+        pos = m.end()
+    out.append(text[pos:])
+    starts.extend(range(pos, len(text)))
+    ends.extend(range(pos + 1, len(text) + 1))
+    return "".join(out), starts, ends
+
+
+def _seen(text: str) -> tuple[str, list[int], list[int]]:
+    """`text` as a human reads it: NFKC, invisible (format) characters dropped."""
+    import unicodedata
+
+    if text.isascii():
+        return text, list(range(len(text))), list(range(1, len(text) + 1))
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cf":
+            continue
+        for seen in unicodedata.normalize("NFKC", ch) if ord(ch) > 0x7F else ch:
+            out.append(seen)
+            starts.append(i)
+            ends.append(i + 1)
+    return "".join(out), starts, ends
+
+
+def _escaped_keys(run: str) -> list[tuple[str, int, int]]:
+    """(key or hidden run, start, end in `run`) of each key `run` spells with escapes."""
+    text, starts, ends = run, list(range(len(run))), list(range(1, len(run) + 1))
+    # An escape of punctuation (`&#95;`, as the job summary writes `_`) separates as the
+    # punctuation would: blanked (same length) before _ANY_ESCAPED reads the run.
+    masked = _ESCAPE_TOKEN.sub(_separator, run)
+    found = [
+        (m.group(1), m.start(1), m.end(1))
+        for m in _ANY_ESCAPED.finditer(masked)
+        if _ESCAPE_TOKEN.search(m.group(1)) and not _commit_like(m.group(1))
+    ]
+    for round_ in range(_DECODE_ROUNDS + 1):
+        if round_:
+            if not _ESCAPE_HINTS.search(text):
+                break
+            decoded, d_starts, d_ends = _decoded(text)
+            if decoded == text:
+                break
+            text = decoded
+            starts = [starts[s] for s in d_starts]
+            ends = [ends[e - 1] for e in d_ends]
+        seen, s_starts, s_ends = _seen(text)
+        spans = [(m.group(0), m.start(), m.end()) for m in _KEY_SHAPED.finditer(seen)]
+        spans += [
+            (m.group(1), m.start(1), m.end(1))
+            for m in _ANY_SPELLING.finditer(seen)
+            if not _commit_like(m.group(1))
+        ]
+        for key, a, b in spans:
+            found.append((key, starts[s_starts[a]], ends[s_ends[b - 1] - 1]))
+    return found
+
+
+def _separator(match: re.Match[str]) -> str:
+    decoded = _unescape(match.group(0))
+    if len(decoded) == 1 and decoded.isascii() and not decoded.isalnum():
+        return " " * len(match.group(0))
+    return match.group(0)
+
+
+def _escaped_spellings(text: str) -> list[tuple[str, int, int]]:
+    """(key, start, end in `text`) of each key spelled with escapes in `text`."""
+    out: list[tuple[str, int, int]] = []
+    for m in _ESCAPED_RUN.finditer(text):
+        run = m.group(0)
+        if not _ESCAPE_HINTS.search(run) and run.isascii():
+            continue
+        if len(run) > _LONGEST_DECODED:
+            # No name or excerpt is this long: hidden whole rather than decoded (the time).
+            out.append((run, m.start(), m.end()))
+            continue
+        out += [(k, m.start() + a, m.start() + b) for k, a, b in _escaped_keys(run)]
+    if not text.isascii():
+        # Letters a person reads as a key's (fullwidth `ｓｋ－ｋｉｍｉ－…`, `&Aopf;`'s 𝔸):
+        # each stretch of non-blank text holding any, read as NFKC, then as above.
+        for m in _NON_BLANK.finditer(text):
+            if m.group(0).isascii() or len(m.group(0)) > _LONGEST_DECODED:
+                continue
+            seen, starts, ends = _seen(m.group(0))
+            if seen == m.group(0):
+                continue
+            for key, a, b in _escaped_spellings(seen) + [
+                (k.group(0), k.start(), k.end()) for k in _KEY_SHAPED.finditer(seen)
+            ]:
+                out.append((key, m.start() + starts[a], m.start() + ends[b - 1]))
+    return out
+
+
+def _hide_escaped(text: str) -> str:
+    spans = _escaped_spellings(text)
+    if not spans:
+        return text
+    # The widest spelling of each place first; a span inside one already hidden is dropped.
+    spans.sort(key=lambda s: (s[1], -s[2]))
+    out: list[str] = []
+    done = 0
+    for key, start, end in spans:
+        if start < done:
+            continue
+        out += [text[done:start], redact(key)]
+        done = end
+    return "".join(out) + text[done:]
 
 
 def _key_runs(text: str) -> list[str]:
@@ -221,6 +404,14 @@ class Hidden:
     def add_text(self, text: str) -> None:
         """The keys the detectors find in `text` (when it could hold one), and the runs of a
         key behind any spelling of its prefix (_ANY_SPELLING), wherever a format prints them."""
+        if _ESCAPE_HINTS.search(text) or not text.isascii():
+            # A key spelled with escapes inside its body: the spelling in each format's
+            # escaping, and its pieces wherever they are printed.
+            for secret, start, end in _escaped_spellings(text):
+                spelling = text[start:end]
+                self.add_key(secret, [p for p in _ALNUM_RUN.findall(spelling) if p in secret])
+                for form in _escaped(spelling):
+                    self.spellings.setdefault(form, redact(secret))
         for key_run in _key_runs(text):
             self.add_key(key_run, [key_run])
         if not _worth_detecting(text):

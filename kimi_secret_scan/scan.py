@@ -171,6 +171,24 @@ def _timed_out(item: Content, exc: DetectionTimeout) -> Skipped:
     return Skipped(where, exc.reason, unreadable=True)
 
 
+def _behind_allow_comments(
+    item: Content, findings: list[Finding], settings: DetectorSettings
+) -> list[Finding]:
+    """`findings`, and the keys an allow comment hid by standing between a key's pieces
+    (pragma.without_allow_comments): found with the comments blanked, they go through the
+    filters, where the comment allows them and the run counts and says so."""
+    from kimi_secret_scan.filters.pragma import without_allow_comments
+
+    blanked = without_allow_comments(item)
+    if blanked is None:
+        return findings
+    known = {f.secret for f in findings}
+    more = [f for f in relocate(item, detect(blanked, settings)) if f.secret not in known]
+    if not more:
+        return findings
+    return redact_neighbours(sorted([*findings, *more], key=lambda f: (f.line, f.column)))
+
+
 def _scan_whole(
     item: Content,
     filters: Sequence[Filter],
@@ -185,6 +203,7 @@ def _scan_whole(
             findings: list[Finding] = []
         else:
             findings = redact_neighbours(relocate(item, detect(item, settings)))
+            findings = _behind_allow_comments(item, findings, settings)
     except DetectionTimeout as exc:
         result.stats.skipped.append(_timed_out(item, exc))
         return False

@@ -94,3 +94,38 @@ def test_annotations_and_text_on_one_terminal_say_the_summary_once(repo: GitRepo
     # Alone, the annotations keep their own summary line.
     alone = run_cli("files", ".", "--report", "github", cwd=repo.path)
     assert alone.out.splitlines()[-1].startswith("kimi-secret-scan: 1 finding")
+
+
+def test_job_summary_takes_no_markdown_from_names(repo: GitRepo, tmp_path: Path) -> None:
+    """A file name is text in the job summary: no link, autolink, emphasis, image, math or
+    heading from it, in the findings table or the skipped list (round-8 review C #8: the
+    <code> element held live Markdown, which GitHub renders)."""
+    from markdown_it import MarkdownIt
+
+    hostile = "[All clear](http:evil.example) **ok** _x_ ~~y~~ $z$ www.evil.example a@b.example"
+    line, key = key_line()
+    repo.write(f"{hostile}.env", line)
+    repo.write(f"big/![i](http:evil.example) {hostile}.bin", "x" * 300)
+    repo.add()
+    summary = tmp_path / "summary.md"
+    run = run_cli(
+        "staged",
+        "--format",
+        "github",
+        "--max-file-size",
+        "200",
+        cwd=repo.path,
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert run.code == 1, run.all
+    text = summary.read_text(encoding="utf-8")
+    assert "- skipped <code>big/" in text and "| <code>" in text, text
+    # What starts an autolink in GitHub's Markdown is not there as it is.
+    for autolink in ("www.", "@", "://", "$z"):
+        assert autolink not in text, (autolink, text)
+    page = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+    for tag in ("<a ", "<img", "<strong>", "<em>", "<s>", "<del>", "<h"):
+        assert tag not in page.replace("<h2>kimi-secret-scan</h2>", ""), (tag, page)
+    # Shown as it is: the name's characters, as text.
+    assert "[All clear](http:evil.example) **ok** _x_" in page.replace("&quot;", '"'), page
+    assert key not in text

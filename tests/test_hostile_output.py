@@ -147,6 +147,31 @@ def test_json_and_sarif_stay_exact(hostile: GitRepo) -> None:
     assert any("%1B%5D52%3Bc%3BZXZpbA%3D%3D%07" in u and "%E2%80%AE" in u for u in uris)
 
 
+def test_json_writes_no_raw_bidi_nor_c1(hostile: GitRepo, tmp_path: Path) -> None:
+    """JSON escaped C0 controls only: a path's U+202E was written raw, and a terminal or
+    viewer showed `src/<RLO>gnp.env` as `src/vne.png` (round-8 review C #11). Now every
+    character RAW names is a `\\u` escape in JSON and SARIF: the values are exact."""
+    key = moonshot_key()
+    hostile.commit_file("src/\u202egnp\u2066\x85.env", f"KIMI_API_KEY={key}\n")
+    reports = tmp_path / "audit"
+    runs = [
+        (fmt, run_cli(*args, "--format", fmt, cwd=hostile.path))
+        for fmt in ("json", "sarif")
+        for args in (["files", "."], ["history"], ["range", "HEAD~1..HEAD"])
+    ]
+    for fmt, run in runs:
+        assert run.code == 1, run.all
+        assert RAW.search(run.out) is None, RAW.search(run.out)
+        assert fmt == "sarif" or "\\u202e" in run.out
+    report = json.loads(runs[0][1].out)
+    assert "src/\u202egnp\u2066\x85.env" in {f["path"] for f in report["findings"]}
+    run = run_cli("audit", str(hostile.path), "--output-dir", str(reports), "-j", "1", cwd=tmp_path)
+    assert run.code == 1, run.all
+    written = [p.read_text(encoding="utf-8") for p in reports.glob("*.json")]
+    assert written and all(RAW.search(text) is None for text in written)
+    assert RAW.search(run.out) is None
+
+
 # --- files the tool writes ----------------------------------------------------------------
 
 

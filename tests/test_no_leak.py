@@ -280,3 +280,145 @@ def test_redact_text_reads_every_spelling_the_detectors_find() -> None:
     # What holds no key is left as it is (no detector pass for a plain summary line).
     line = "kimi-secret-scan: no Kimi keys found; scanned 3 files (src/kimi_client_config.py)"
     assert redact_text(line) == line
+
+
+def _body_spellings(key: str) -> dict[str, str]:
+    """A key with escapes INSIDE its body, as a browser, html.unescape, a URL or a shell reads
+    it back whole (round-8 review C #5): a 12-character first piece escapes the catch-all,
+    and the detectors read none of these spellings."""
+    prefix = "sk-kimi-" if key.startswith("sk-kimi-") else "sk-"
+    body = key[len(prefix) :]
+    head, c, tail = body[:12], body[12], body[13:]
+    # Without `;`, a reference ends at the first character no digit: one before a letter.
+    i = next(i for i in range(12, len(body)) if body[i + 1].isalpha())
+    every = "".join(f"&#{ord(ch)};" if n % 9 == 4 else ch for n, ch in enumerate(body))
+    return {
+        "entity": f"{prefix}{head}&#{ord(c)};{tail}",
+        "hex entity": f"{prefix}{head}&#x{ord(c):x};{tail}",
+        "entity without ;": f"{prefix}{body[:i]}&#{ord(body[i])}{body[i + 1 :]}",
+        "entity twice": f"{prefix}{head}&#{ord(c)};{tail[:20]}&#{ord(tail[20])};{tail[21:]}",
+        "entity every 9": f"{prefix}{every}",
+        "escaped entity": f"{prefix}{head}&amp;#{ord(c)};{tail}",
+        "percent": f"{prefix}{head}%{ord(c):02X}{tail}",
+        "percent twice": f"{prefix}{head}%25{ord(c):02X}{tail}",
+        "json escape": f"{prefix}{head}\\u{ord(c):04x}{tail}",
+        "shell backslash": f"{prefix}{head}\\{c}{tail}",
+        "zero-width space": f"{prefix}{head}\u200b{body[12:]}",
+        "fullwidth": prefix
+        + head
+        + "".join(chr(ord(ch) + 0xFEE0) for ch in body[12:20])
+        + tail[7:],
+        "padded hex entity": f"{prefix}{head}&#x0000000{ord(c):x};{tail}",
+    }
+
+
+def _read_back(text: str) -> list[str]:
+    """`text` and what a reader decodes it to: HTML references, percent, backslash escapes
+    (each up to three times), invisible characters dropped."""
+    import html
+    import unicodedata
+    from urllib.parse import unquote
+
+    def backslashes(s: str) -> str:
+        s = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), s)
+        return re.sub(r"\\(.)", r"\1", s)
+
+    views = [text, unicodedata.normalize("NFKC", text)]
+    for decode in (html.unescape, unquote, backslashes):
+        view = text
+        for _ in range(3):
+            view = decode(view)
+            views.append(view)
+    return views + [re.sub("[\u200b\u00ad]", "", v) for v in views]
+
+
+def test_names_spelling_a_key_with_escapes_in_its_body(tmp_path: Path) -> None:
+    """A file and a branch named `sk-kimi-<12>&#NN;<51>` (and other escapes inside the body):
+    no report of any format, no job summary, --output, history's ref list, or baseline file
+    holds the key in a spelling a reader decodes back to it."""
+    from kimi_secret_scan.reports import FORMATS
+    from tests.keygen import moonshot_key
+
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit_file("README.md", "# app\n", "start")
+    keys: list[str] = []
+    labels = list(_body_spellings("sk-kimi-" + "a" * 64))
+    for n, label in enumerate(labels):
+        key = kimi_code_key() if n % 3 else moonshot_key()
+        keys.append(key)
+        # Each file also holds a key in its content, so the name is printed as its place.
+        repo.write(f"d/{_body_spellings(key)[label]}.env", f"KIMI_API_KEY={kimi_code_key()}\n")
+    repo.add()
+    summary = tmp_path / "step-summary.md"
+    outside = tmp_path / "out"
+    outside.mkdir()
+
+    def check(run: gitrepo.Run, *files: Path) -> None:
+        text = run.all + "".join(f.read_text() for f in files if f.exists())
+        for view in _read_back(text):
+            for key in keys:
+                assert key not in view, (key, run.all)
+                assert key[-30:] not in view, (key, run.all)
+
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+    for fmt in sorted(FORMATS):
+        run = run_cli("staged", "--format", fmt, cwd=repo.path, env=env)
+        assert run.code == 1, run.all
+        check(run, summary)
+    repo.commit("names")
+    # Branches so named (no backslash nor space in a ref): listed as a key's refs.
+    for label in ("entity", "entity twice", "entity every 9", "percent twice", "escaped entity"):
+        key = kimi_code_key()
+        keys.append(key)
+        repo.git("branch", _body_spellings(key)[label])
+    for fmt in sorted(FORMATS):
+        output = outside / f"report.{fmt}"
+        for args in (["range", "HEAD~1..HEAD"], ["history"], ["files", "d"]):
+            summary.unlink(missing_ok=True)
+            run = run_cli(*args, "--format", fmt, cwd=repo.path, env=env)
+            assert run.code == 1, (args, run.all)
+            check(run, summary)
+        run = run_cli("history", "--format", fmt, "--output", str(output), cwd=repo.path)
+        check(run, output)
+    # Skipped (too large), the name is printed in the skipped list of every format.
+    for fmt in sorted(FORMATS):
+        run = run_cli("files", "d", "--max-file-size", "10", "--format", fmt, cwd=repo.path)
+        assert "skipped" in run.all, run.all
+        check(run)
+    baseline = outside / "baseline.toml"
+    run = run_cli("baseline", "create", "--file", str(baseline), cwd=repo.path)
+    assert run.code == 0, run.all
+    check(run, baseline)
+    run = run_cli("files", "d", "--baseline", str(baseline), cwd=repo.path)
+    assert run.code == 0, run.all
+    # The organisation audit: each target's JSON report, and the merged report printed.
+    reports = outside / "audit"
+    run = run_cli("audit", str(repo.path), "--output-dir", str(reports), "-j", "1", cwd=tmp_path)
+    assert run.code == 1, run.all
+    assert list(reports.glob("*.json"))
+    check(run, *reports.glob("*.json"))
+
+
+def test_redact_text_reads_escapes_inside_a_body() -> None:
+    from kimi_secret_scan.redaction import redact_text
+
+    for _ in range(20):
+        key = kimi_code_key()
+        for label, spelled in _body_spellings(key).items():
+            for text in (f"d/{spelled}.bin", f"refs/heads/{spelled}", json_escaped(spelled)):
+                shown = redact_text(text)
+                assert all(key not in view for view in _read_back(shown)), (label, shown)
+                assert key[-30:] not in shown, (label, shown)
+    # Escapes in ordinary names are left as they are.
+    for line in (
+        "scanned src/a&amp;b/kimi_client_config%20v2.py",
+        "skipped docs/R&#233;sum&#233;-kimi-notes-for-the-moonshot-integration.md",
+        "commit 0123456789abcdef0123456789abcdef01234567 (kimi\\u00e9)",
+    ):
+        assert redact_text(line) == line
+
+
+def json_escaped(text: str) -> str:
+    import json
+
+    return json.dumps(text)[1:-1]

@@ -148,3 +148,59 @@ def test_inline_allow_can_be_turned_off(repo: GitRepo) -> None:
     repo.write(".kimi-secret-scan.toml", "inline-allow = false\n")
     run = run_cli("files", ".", cwd=repo.path)
     assert run.code == 1 and "settings.py:1:" in run.out
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "second"),
+    [
+        ("a.py", 'k = ("{a}"', '     "{b}")'),
+        ("a.js", 'const k = "{a}" +', '  "{b}";'),
+    ],
+)
+def test_advice_for_a_key_in_pieces_is_a_said_suppression(
+    repo: GitRepo, name: str, first: str, second: str
+) -> None:
+    """The plan for a key in pieces over two lines says to add the allow comment at the end
+    of line 1: between the pieces, where the comment stopped the detectors joining them and
+    the key vanished, neither allowed nor said (round-8 review C #3). Followed verbatim, it
+    is an allow comment like any other: counted, said, and failing --no-new-suppressions."""
+    key = kimi_code_key()
+    a, b = key[:38], key[38:]
+    repo.write(name, f"{first}\n{second}\n".format(a=a, b=b))
+    repo.add()
+    run = run_cli("staged", cwd=repo.path)
+    assert run.code == 1 and f"{name}:1:" in run.out, run.all
+    advice = [line for line in run.out.splitlines() if "allow` at the end of line 1" in line]
+    assert advice, run.out
+    comment = advice[0].split("`")[1]
+    repo.write(name, f"{first}  {comment}\n{second}\n".format(a=a, b=b))
+    repo.add()
+    run = run_cli("staged", cwd=repo.path)
+    assert run.code == 0, run.all
+    assert f"suppressed by this change: {name}:1:" in run.out, run.out
+    assert "1 allowed" in run.out, run.out
+    run = run_cli("staged", "--no-new-suppressions", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert key not in run.all
+    repo.commit("pieces")
+    # Read as a whole file too: allowed, and said so.
+    run = run_cli("files", name, cwd=repo.path)
+    assert run.code == 0 and "1 allowed" in run.all, run.all
+
+
+def test_a_comment_between_pieces_covers_only_a_key_starting_before_it() -> None:
+    """The comment covers a key in pieces whose first piece starts before it; a key whose
+    pieces start inside or after the comment is not covered."""
+    key = kimi_code_key()
+    text = f'k = ("{key[:38]}"  # kimi-secret-scan: allow\n     "{key[38:]}")\n'
+    content = Content(path="a.py", data=text.encode())
+    from kimi_secret_scan.filters.pragma import without_allow_comments
+
+    blanked = without_allow_comments(content)
+    assert blanked is not None and len(blanked.data) == len(content.data)
+    findings = detect(blanked)
+    assert [f.secret for f in findings] == [key]
+    assert allow_comments(content, findings) == []
+    inside = f'k = 1  # kimi-secret-scan: allow ("{key[:38]}"\n     "{key[38:]}")\n'
+    content = Content(path="a.py", data=inside.encode())
+    assert [f.secret for f in allow_comments(content, detect(content))] == [key]

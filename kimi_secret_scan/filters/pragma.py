@@ -116,11 +116,18 @@ def _lines(data: bytes, wanted: set[int]) -> dict[int, str]:
     return found
 
 
-def _cover(findings: list[Finding], allow: _Allow) -> tuple[set[int], set[int]]:
+def _before(f: Finding, allow: _Allow, width: int) -> bool:
+    """Whether the comment's part of the line holds the finding: it ends before the comment,
+    or (a key in pieces over several lines: it ends past its first line, `width` long) its
+    first piece starts before the comment, where a plan says to put one."""
+    if allow.start is None or f.end_column - 1 <= allow.start:
+        return True
+    return f.end_column - 1 > width and f.column - 1 < allow.start
+
+
+def _cover(findings: list[Finding], allow: _Allow, width: int) -> tuple[set[int], set[int]]:
     """(covered, ambiguous) indexes of the findings of one line under one comment."""
-    before = [
-        i for i, f in enumerate(findings) if allow.start is None or f.end_column - 1 <= allow.start
-    ]
+    before = [i for i, f in enumerate(findings) if _before(f, allow, width)]
     if allow.named:
         return {i for i in before if allow.names(findings[i])}, set()
     if len({findings[i].secret_sha256 for i in before}) == 1:
@@ -141,6 +148,33 @@ def allow_comments(content: Content, findings: list[Finding]) -> list[Finding]:
             f = replace(f, note=f"{f.note} {note}" if f.note else note)
         kept.append(f)
     return kept
+
+
+# An allow comment with what opens it (`#`, `//`, `--`, `;`, `/*`, `<!--`, `%`, `'`, `REM`) and
+# the blanks before it, to the end of its line.
+_COMMENT = (
+    rb"[ \t]*(?:#+|//+|--+|;+|/\*+|<!--|%+|'|(?i:rem\b))?[ \t]*(?i:"
+    + (_SAME_LINE + "|" + _NEXT_LINE).encode()
+    + rb")[^\r\n]*"
+)
+
+
+def without_allow_comments(content: Content) -> Content | None:
+    """`content` with each allow comment blanked (spaces, so lines and columns stay), or None
+    when it holds none. An allow comment must not hide a key by being there: written after
+    the first piece of a key in pieces (`"sk-kimi-…"  # kimi-secret-scan: allow` ⏎ `"…"`,
+    as a plan advises), it stands between the pieces, and the detectors would not join
+    them. The scan also reads the content so blanked, and each key found only there goes
+    through the filters like any other: the comment's allowing it is counted and said."""
+    import dataclasses
+
+    if not any(word in content.data for word in _QUICK):
+        return None
+    pattern = regex.compile(_COMMENT)
+    blanked = pattern.sub(lambda m: b" " * len(m.group(0)), content.data)
+    if blanked == content.data:
+        return None
+    return dataclasses.replace(content, data=blanked)
 
 
 NOT_APPLIED = "an inline allow comment in the audited repository covers this key: not applied"
@@ -190,7 +224,7 @@ def _judge(content: Content, findings: list[Finding]) -> tuple[set[int], set[int
         ):
             if allow is None:
                 continue
-            hit, unclear = _cover(line_findings, allow)
+            hit, unclear = _cover(line_findings, allow, len(text.get(number, "")))
             covered |= {indexes[i] for i in hit}
             ambiguous |= {indexes[i] for i in unclear}
     return covered, ambiguous

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from kimi_secret_scan import __version__, audit, git, outfile
+from kimi_secret_scan import __version__, audit, git, inert, outfile
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.org import seal, shards, timeline
 from kimi_secret_scan.org.merge import printable
@@ -236,7 +236,7 @@ def _write(
     path: Path, data: dict[str, Any], hidden: Hidden | None = None, key: bytes | None = None
 ) -> None:
     """`key`: seal the report (a failure's report is never sealed: never reused)."""
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = inert.json_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     # A path, a ref or a message may be named after a key, in any spelling (redaction.py).
     text = redact_text(text, hidden)
@@ -244,6 +244,7 @@ def _write(
         # Sealed as it will be read back (redacted): a rerun reuses only a report this tool
         # wrote, never one a checkout committed in the output directory.
         text = json.dumps(seal.seal_report(json.loads(text), key), indent=2, ensure_ascii=False)
+        text = inert.json_text(text)
         text += "\n"
     # outfile's checks: never through a link (the file's or a directory's the audited
     # checkout commits), never into a git directory; written beside and renamed over.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kimi_secret_scan import inert
 from kimi_secret_scan.audit import HistoryReport
 from kimi_secret_scan.reports.json_report import as_dict
 
@@ -18,4 +19,7 @@ def render_dict(report: HistoryReport, show_secrets: bool) -> dict[str, Any]:
 
 
 def render(report: HistoryReport, show_secrets: bool, color: bool = False) -> str:
-    return json.dumps(render_dict(report, show_secrets), indent=2, ensure_ascii=False) + "\n"
+    return (
+        inert.json_text(json.dumps(render_dict(report, show_secrets), indent=2, ensure_ascii=False))
+        + "\n"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kimi_secret_scan import __version__
+from kimi_secret_scan import __version__, inert
 from kimi_secret_scan.result import ScanResult
 
 
@@ -40,4 +40,7 @@ def as_dict(result: ScanResult, show_secrets: bool) -> dict[str, Any]:
 
 
 def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
-    return json.dumps(as_dict(result, show_secrets), indent=2, ensure_ascii=False) + "\n"
+    return (
+        inert.json_text(json.dumps(as_dict(result, show_secrets), indent=2, ensure_ascii=False))
+        + "\n"
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kimi_secret_scan import remediation
+from kimi_secret_scan import inert, remediation
 from kimi_secret_scan.org.merge import printable
 from kimi_secret_scan.reports import sarif
 from kimi_secret_scan.reports.sarif import SCHEMA
@@ -139,7 +139,7 @@ def _notifications(merged: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def render_json(merged: dict[str, Any]) -> str:
-    return json.dumps(merged, indent=2, ensure_ascii=False) + "\n"
+    return inert.json_text(json.dumps(merged, indent=2, ensure_ascii=False)) + "\n"
 
 
 def render_sarif(merged: dict[str, Any]) -> str:
@@ -211,7 +211,7 @@ def render_sarif(merged: dict[str, Any]) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return inert.json_text(json.dumps(log, indent=2, ensure_ascii=False)) + "\n"
 
 
 def render(merged: dict[str, Any], output_format: str) -> str:

@@ -14,7 +14,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from kimi_secret_scan import __version__, remediation
+from kimi_secret_scan import __version__, inert, remediation
 from kimi_secret_scan.content import Skipped
 from kimi_secret_scan.finding import Confidence, Finding
 from kimi_secret_scan.result import NewSuppression, ScanResult
@@ -197,4 +197,4 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
 
 
 def render(result: ScanResult, show_secrets: bool, color: bool = False) -> str:
-    return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"
+    return inert.json_text(json.dumps(as_dict(result), indent=2, ensure_ascii=False)) + "\n"
