@@ -244,23 +244,32 @@ class PurgeTarget:
     remote: str | None = None  # the remote's name (origin when there is one)
     url: str | None = None  # as configured
     local_remote: Path | None = None  # the remote's directory when it is on this machine
+    # Where the mirror and the replacements file go when the repository's own directory is
+    # inside another work tree (a submodule, a clone inside a clone): above every one.
+    outside: Path | None = None
 
     @property
     def name(self) -> str:
         return self.root.name.removesuffix(".git") or "repository"
 
     @property
+    def beside(self) -> Path:
+        """The directory the plan's files and clones go in: next to the repository, unless
+        that is in a work tree (the superproject's), where one `git add -A` commits them."""
+        return self.outside or self.root.parent
+
+    @property
     def mirror(self) -> Path:
-        return self.root.parent / f"{self.name}-purge.git"
+        return self.beside / f"{self.name}-purge.git"
 
     @property
     def replacements(self) -> Path:
-        return self.root.parent / f"{self.name}-kimi-replacements.txt"
+        return self.beside / f"{self.name}-kimi-replacements.txt"
 
     @property
     def blob_ids(self) -> Path:
         """The ids of the archive versions to strip (no key in it: ids only)."""
-        return self.root.parent / f"{self.name}-kimi-blobs.txt"
+        return self.beside / f"{self.name}-kimi-blobs.txt"
 
     @property
     def host(self) -> str | None:
@@ -286,7 +295,17 @@ class PurgeTarget:
 
 def purge_target(root: Path) -> PurgeTarget:
     """The audited repository and its remote (origin, else the first one), read with git."""
-    root = root.absolute()
+    target = _purge_target(root.absolute())
+    from kimi_secret_scan import outfile
+
+    parent = target.root.parent
+    outside = outfile.outside_work_trees(parent)
+    if outside != Path(os.path.realpath(parent)):
+        target.outside = outside
+    return target
+
+
+def _purge_target(root: Path) -> PurgeTarget:
     bare = git.try_git(["rev-parse", "--is-bare-repository"], root) == b"true\n"
     names = _lines(git.try_git(["remote"], root) or b"")
     remote = "origin" if "origin" in names else (names[0] if names else None)
@@ -359,6 +378,12 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
     `$ ` lines are commands, with absolute paths, runnable as printed from anywhere."""
     file = _q(target.replacements)
     mirror = _q(target.mirror)
+    # In a submodule or a clone inside a clone, "next to it" is the outer work tree.
+    beside = (
+        "next to this repository"
+        if target.outside is None
+        else f"in {target.outside}, outside the work tree this repository sits in"
+    )
     spaces = _affected_namespaces(groups)
     in_messages = any(f.path.startswith("<") for g in groups for f in g.occurrences)
     local = [g for g in groups if g.local_only]
@@ -394,17 +419,18 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
     )
     steps = [
         [
-            "Write the replacements file, outside the repository (it holds every key whole; "
-            "mode 0600):",
+            "Write the replacements file, outside the repository"
+            + ("" if target.outside is None else f" and every work tree around it ({beside})")
+            + " (it holds every key whole; mode 0600):",
             f"$ kimi-secret-scan history --repo {_q(target.root)} --write-replacements {file}",
         ],
         [
             (
-                f"Mirror-clone the remote ({target.remote}) next to this repository, never "
-                "inside a working copy. Refs that exist only here (branches never pushed) are "
-                "not in it: push them first, or delete them:"
+                f"Mirror-clone the remote ({target.remote}) {beside}, never inside a "
+                "working copy. Refs that exist only here (branches never pushed) are not in "
+                "it: push them first, or delete them:"
                 if target.remote
-                else "This repository has no remote: rewrite a mirror clone of it, next to it:"
+                else f"This repository has no remote: rewrite a mirror clone of it, {beside}:"
             ),
             f"$ git clone --mirror {source} {mirror}",
         ],
@@ -431,7 +457,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
                 "and a pull or push from it brings the keys back. Clone again (move "
                 "uncommitted work over by hand), and ask every collaborator to do the same; "
                 "close or re-create open pull requests:",
-                f"$ git clone {source} {_q(target.root.parent / (target.name + '-clean'))}",
+                f"$ git clone {source} {_q(target.beside / (target.name + '-clean'))}",
             ]
         )
     else:
@@ -485,8 +511,19 @@ def write_replacements(groups: list[KeyGroup], target: str, repo: Path) -> Path:
             f"refusing to write {target} inside the scanned repository: it holds the keys "
             "whole; write it outside (for example ../kimi-replacements.txt)"
         )
-    text = "".join(f"literal:{g.secret}==>{REPLACEMENT}\n" for g in groups)
     from kimi_secret_scan import outfile
+
+    # Any other work tree too (the superproject around a submodule, the clone a clone sits
+    # in, an unrelated checkout): there the file is one `git add -A` from being committed.
+    around = outfile.work_tree_around(absolute.parent)
+    if around is not None:
+        beside = outfile.outside_work_trees(repo.resolve().parent)
+        raise ScanError(
+            f"refusing to write {target} inside the git work tree {around}: it holds the keys "
+            "whole, and there it is one `git add -A` from being committed; write it outside "
+            f"every work tree (for example {beside / 'kimi-replacements.txt'})"
+        )
+    text = "".join(f"literal:{g.secret}==>{REPLACEMENT}\n" for g in groups)
 
     # Created 0600, never through a link nor into a git directory.
     outfile.write(absolute, text, whole_keys=True)

@@ -65,7 +65,7 @@ from kimi_secret_scan.sources.history import Selection, find_repo_dir
     metavar="FILE",
     type=click.Path(dir_okay=False),
     help="Write the keys found, whole, as a `git filter-repo --replace-text` file (mode "
-    "0600, refused inside the repository), print one line saying where, and exit 0 instead "
+    "0600, refused inside any git work tree), print one line saying where, and exit 0 instead "
     "of printing the report. Delete it after the purge.",
 )
 @click.option(

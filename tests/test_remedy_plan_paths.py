@@ -1,0 +1,98 @@
+"""Where `history`'s purge plan puts what it writes, and what its printed commands name.
+
+Review h8a: in a submodule (or a clone inside a clone) the plan wrote the whole-key
+replacements file and the mirror next to the repository, i.e. inside the superproject's
+work tree, one `git add -A` from committing every key; `--write-replacements` accepted any
+path outside the scanned repository itself. The plans here are pasted as printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import GitRepo, git, run_cli
+from tests.keygen import moonshot_key
+from tests.test_remedy import HAS_FILTER_REPO, plan_commands, run_ok
+
+KEY_LINE = "MOONSHOT_API_KEY={}\n"
+
+
+def _library(tmp_path: Path, key: str) -> Path:
+    """A bare `lib.git` whose history (not its HEAD) holds `key`."""
+    server = GitRepo(tmp_path / "lib.git", bare=True)
+    src = GitRepo(tmp_path / "libsrc")
+    src.commit_file(".env", KEY_LINE.format(key), "env")
+    src.git("rm", "-q", ".env")
+    src.commit_file("lib.py", "x = 1\n", "code")
+    src.git("push", "-q", str(server.path), "main")
+    return server.path
+
+
+def _superproject_with(tmp_path: Path, server: Path) -> GitRepo:
+    app = GitRepo(tmp_path / "app")
+    app.commit_file("README", "app\n", "init")
+    app.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(server), "vendor/lib")
+    app.commit("submodule")
+    return app
+
+
+def test_purge_plan_in_a_submodule_writes_nothing_into_the_superproject(tmp_path: Path) -> None:
+    assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
+    key = moonshot_key()
+    server = _library(tmp_path, key)
+    app = _superproject_with(tmp_path, server)
+    sub = app.path / "vendor" / "lib"
+    run = run_cli("history", cwd=sub)
+    assert run.code == 1, run.all
+    cmds = plan_commands(run.out)
+    outside = tmp_path.resolve()
+    replacements = outside / "lib-kimi-replacements.txt"
+    mirror = outside / "lib-purge.git"
+    assert f"kimi-secret-scan history --repo {sub} --write-replacements {replacements}" in cmds, (
+        run.out
+    )
+    assert f"git clone --mirror {server} {mirror}" in cmds, run.out
+    assert "outside the work tree this repository sits in" in run.out
+    assert str(app.path / "vendor" / "lib-") not in run.out
+    for command in cmds:
+        if command.startswith("rm "):
+            # Before the clean-up: nothing of the purge is in the superproject's work tree.
+            assert app.git("status", "--porcelain", "--ignored", "--untracked-files=all") == ""
+        run_ok(command, sub)
+    assert app.git("status", "--porcelain", "--ignored", "--untracked-files=all") == ""
+    app.git("add", "-A")
+    assert key not in app.git("diff", "--cached")
+    assert run_cli("history", "--repo", str(server), cwd=tmp_path).code == 0
+    assert key not in git(server, "log", "-p", "--all")
+
+
+def test_purge_plan_of_a_clone_inside_a_clone_goes_above_both(tmp_path: Path) -> None:
+    outer = GitRepo(tmp_path / "outer")
+    outer.commit_file("README", "outer\n", "init")
+    server = _library(tmp_path, moonshot_key())
+    git(outer.path, "clone", "-q", str(server), "deps/lib")
+    run = run_cli("history", cwd=outer.path / "deps" / "lib")
+    assert run.code == 1, run.all
+    assert f"--write-replacements {tmp_path.resolve() / 'lib-kimi-replacements.txt'}" in run.out
+    assert f"git clone --mirror {server} {tmp_path.resolve() / 'lib-purge.git'}" in run.out
+
+
+@pytest.mark.parametrize("where", ["superproject", "other checkout"])
+def test_write_replacements_refuses_any_work_tree(tmp_path: Path, where: str) -> None:
+    key = moonshot_key()
+    app = _superproject_with(tmp_path, _library(tmp_path, key))
+    other = GitRepo(tmp_path / "other")
+    inside = (app.path if where == "superproject" else other.path) / "keys.txt"
+    run = run_cli("history", "--write-replacements", str(inside), cwd=app.path / "vendor" / "lib")
+    assert run.code == 2, run.all
+    assert "inside the git work tree" in run.err and "git add -A" in run.err, run.err
+    assert not inside.exists()
+    assert key not in run.all
+    # The place it suggests is outside every work tree, and accepted.
+    suggested = tmp_path.resolve() / "kimi-replacements.txt"
+    assert str(suggested) in run.err
+    run = run_cli("history", "--write-replacements", str(suggested), cwd=app.path / "vendor/lib")
+    assert run.code == 0, run.all
+    assert key in suggested.read_text()
