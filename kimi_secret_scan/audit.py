@@ -247,6 +247,14 @@ class PurgeTarget:
     # Where the mirror and the replacements file go when the repository's own directory is
     # inside another work tree (a submodule, a clone inside a clone): above every one.
     outside: Path | None = None
+    # The audit's own options that change what it reads (--max-file-size, --config, …): the
+    # plan's `kimi-secret-scan history` commands carry them, so they read what it read.
+    options: list[str] = field(default_factory=list)
+
+    @property
+    def history(self) -> str:
+        """`kimi-secret-scan history` with the audit's options, for the plan to print."""
+        return " ".join(["kimi-secret-scan history", *(_q(o) for o in self.options)])
 
     @property
     def name(self) -> str:
@@ -336,7 +344,7 @@ def _server_steps(target: PurgeTarget) -> list[list[str]]:
                 "On the server: the old commits are unreachable now but still stored (a "
                 "force-push deletes nothing); prune them where the remote lives, then check it:",
                 f"$ {prune_command(target.local_remote)}",
-                f"$ kimi-secret-scan history --repo {remote}",
+                f"$ {target.history} --repo {remote}",
             ]
         ]
     if host in ("github.com", "www.github.com"):
@@ -422,7 +430,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
             "Write the replacements file, outside the repository"
             + ("" if target.outside is None else f" and every work tree around it ({beside})")
             + " (it holds every key whole; mode 0600):",
-            f"$ kimi-secret-scan history --repo {_q(target.root)} --write-replacements {file}",
+            f"$ {target.history} --repo {_q(target.root)} --write-replacements {file}",
         ],
         [
             (
@@ -437,7 +445,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
         rewrite,
         [
             "Check the rewritten mirror: it must find nothing (exit 0):",
-            f"$ kimi-secret-scan history --repo {mirror}",
+            f"$ {target.history} --repo {mirror}",
         ],
     ]
     if target.remote:

@@ -14,6 +14,8 @@ import pytest
 
 from tests.gitrepo import GitRepo, git, run_cli
 from tests.keygen import moonshot_key
+from tests.remotes import with_origin
+from tests.test_lfs import stage_lfs
 from tests.test_remedy import HAS_FILTER_REPO, plan_commands, run_ok
 
 KEY_LINE = "MOONSHOT_API_KEY={}\n"
@@ -96,3 +98,52 @@ def test_write_replacements_refuses_any_work_tree(tmp_path: Path, where: str) ->
     run = run_cli("history", "--write-replacements", str(suggested), cwd=app.path / "vendor/lib")
     assert run.code == 0, run.all
     assert key in suggested.read_text()
+
+
+# -- the options the audit needed, and an incomplete scan behind the replacements file ------
+
+
+def _with_an_unread_lfs_object(tmp_path: Path) -> tuple[GitRepo, str]:
+    """A pushed history holding a key in `.env` and an LFS pointer whose object this clone
+    does not have: an audit of it is incomplete unless --allow-missing-lfs accepts it."""
+    _, work = with_origin(tmp_path)
+    key = moonshot_key()
+    work.commit_file(".env", KEY_LINE.format(key), "env")
+    work.git("rm", "-q", ".env")
+    work.commit("no env")
+    stage_lfs(work, "data.bin", b"payload nobody fetched\n", store=False)
+    work.commit("lfs")
+    work.git("push", "-q", "origin", "main")
+    return work, key
+
+
+def test_write_replacements_from_an_incomplete_scan_exits_2(tmp_path: Path) -> None:
+    work, key = _with_an_unread_lfs_object(tmp_path)
+    file = tmp_path / "r.txt"
+    run = run_cli("history", "--write-replacements", str(file), cwd=work.path)
+    assert run.code == 2, run.all
+    assert "INCOMPLETE" in run.err and "data.bin" in run.err, run.err
+    assert "holds only the keys found" in run.err
+    assert key not in run.all
+
+
+def test_the_plan_carries_the_options_the_audit_needed(tmp_path: Path) -> None:
+    """Review h8a #3: the plan's `history` commands dropped --max-file-size (and the rest):
+    pasted, the replacements file lacked the key the option had let the audit read."""
+    assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
+    work, key = _with_an_unread_lfs_object(tmp_path)
+    (tmp_path / "kimi.toml").write_text("")
+    options = ["--allow-missing-lfs", "--max-file-size", "5000000", "--config", "../kimi.toml"]
+    run = run_cli("history", *options, cwd=work.path)
+    assert run.code == 1, run.all
+    carried = f"--max-file-size 5000000 --allow-missing-lfs --config {tmp_path / 'kimi.toml'}"
+    history = [c for c in plan_commands(run.out) if c.startswith("kimi-secret-scan history")]
+    assert len(history) == 3 and all(
+        c.startswith(f"kimi-secret-scan history {carried} --repo") for c in history
+    ), history
+    cmds = plan_commands(run.out)
+    check = cmds.index(history[1])
+    for command in cmds[: check + 1]:  # a-d: write, mirror, rewrite, check (exit 0)
+        run_ok(command, Path("/"))
+    mirror = tmp_path / "work-purge.git"
+    assert key not in git(mirror, "log", "-p", "--all")
