@@ -381,6 +381,18 @@ def _server_steps(target: PurgeTarget) -> list[list[str]]:
     ]
 
 
+def _clone_source(target: PurgeTarget) -> str:
+    """What the plan's clone commands name: the remote's URL, unless it carries a
+    credential (a CI job's `https://gitlab-ci-token:TOKEN@…`, a token kept in the URL),
+    which a printed plan would put in a job log or a saved report. Then the command asks
+    this clone for the URL when it runs, and the token works without being shown."""
+    from kimi_secret_scan.org.targets import without_credentials
+
+    if target.url and target.remote and without_credentials(target.url) != target.url:
+        return f'"$(git -C {_q(target.root)} remote get-url {_q(target.remote)})"'
+    return _q(target.url or target.root)
+
+
 def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
     """History purge, to run once every key above is revoked. Each step is a list of lines;
     `$ ` lines are commands, with absolute paths, runnable as printed from anywhere."""
@@ -395,7 +407,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
     spaces = _affected_namespaces(groups)
     in_messages = any(f.path.startswith("<") for g in groups for f in g.occurrences)
     local = [g for g in groups if g.local_only]
-    source = _q(target.url or target.root)
+    source = _clone_source(target)
     # A key inside an archive is in compressed (or length-bound) bytes that --replace-text
     # cannot reach (the mirror's audit would still find it): the archive versions that hold
     # one are stripped by blob id instead, wherever and under whatever name they are.

@@ -8,6 +8,10 @@ path outside the scanned repository itself. The plans here are pasted as printed
 
 from __future__ import annotations
 
+import base64
+import functools
+import http.server
+import threading
 from pathlib import Path
 
 import pytest
@@ -147,3 +151,62 @@ def test_the_plan_carries_the_options_the_audit_needed(tmp_path: Path) -> None:
         run_ok(command, Path("/"))
     mirror = tmp_path / "work-purge.git"
     assert key not in git(mirror, "log", "-p", "--all")
+
+
+# -- a credential in the remote's URL ----------------------------------------------------------
+
+
+class _AuthHandler(http.server.SimpleHTTPRequestHandler):
+    """git's dumb HTTP protocol, behind basic authentication."""
+
+    expected = ""
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_token_in_the_remote_url_is_not_printed_and_the_clone_works(tmp_path: Path) -> None:
+    """Review h8a #13: the plan printed `git clone --mirror https://user:TOKEN@host/…` (a
+    CI job's log then holds the token). Now the clone command reads the URL from the clone
+    when it runs: pasted, it clones with the token, which the plan never shows."""
+    token = "tok" + "en" + "1234567890abcdef"  # not key-shaped: no detector reads it
+    served = tmp_path / "served"
+    server_repo = GitRepo(served / "s.git", bare=True)
+    key = moonshot_key()
+    src = GitRepo(tmp_path / "src")
+    src.commit_file(".env", KEY_LINE.format(key), "env")
+    src.git("rm", "-q", ".env")
+    src.commit("no env")
+    src.git("push", "-q", str(server_repo.path), "main")
+    server_repo.git("update-server-info")
+    _AuthHandler.expected = "Basic " + base64.b64encode(f"ci-token:{token}".encode()).decode()
+    handler = functools.partial(_AuthHandler, directory=str(served))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://ci-token:{token}@127.0.0.1:{httpd.server_address[1]}/s.git"
+        no_prompt = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
+        git(tmp_path, "-c", "credential.helper=", "clone", "-q", url, "work")
+        work = tmp_path / "work"
+        run = run_cli("history", cwd=work)
+        assert run.code == 1, run.all
+        assert token not in run.all
+        clones = [c for c in plan_commands(run.out) if c.startswith("git clone")]
+        assert len(clones) == 2, run.out
+        for command in clones:
+            run_ok(command, Path("/"), env=no_prompt)
+        for made in (tmp_path / "work-purge.git", tmp_path / "work-clean"):
+            assert key in git(made, "log", "-p", "--all")  # the whole history, cloned
+    finally:
+        httpd.shutdown()
+        thread.join()
