@@ -244,6 +244,7 @@ class PurgeTarget:
     remote: str | None = None  # the remote's name (origin when there is one)
     url: str | None = None  # as configured
     local_remote: Path | None = None  # the remote's directory when it is on this machine
+    local_work_tree: bool = False  # that directory is a repository with a work tree
     # Where the mirror and the replacements file go when the repository's own directory is
     # inside another work tree (a submodule, a clone inside a clone): above every one.
     outside: Path | None = None
@@ -327,6 +328,9 @@ def _purge_target(root: Path) -> PurgeTarget:
         local = Path(url.removeprefix("file://"))
         target.local_remote = local if local.is_absolute() else (root / local).resolve()
         target.url = str(target.local_remote)
+        # A clone of another checkout: git refuses a push to its checked-out branch.
+        answer = git.try_git(["rev-parse", "--is-bare-repository"], target.local_remote)
+        target.local_work_tree = answer == b"false\n"
     return target
 
 
@@ -378,6 +382,23 @@ def _server_steps(target: PurgeTarget) -> list[list[str]]:
             "`git reflog expire --expire=now --all && git gc --prune=now`, or ask the "
             f"server's administrators to. Details: {AFTER_A_LEAK_DOCS}."
         ]
+    ]
+
+
+def _push_to_a_work_tree(target: PurgeTarget, mirror: str) -> list[str]:
+    """Step e when the remote is a repository with a work tree (cloned from another
+    checkout): a plain push is refused for its checked-out branch ("branch is currently
+    checked out"). receive.denyCurrentBranch=updateInstead, for this push only, updates
+    that branch and its work tree together, and refuses while the work tree has changes."""
+    where = _q(target.local_remote or "")
+    return [
+        f"Force-push every rewritten ref. The remote, {where}, is a repository with a work "
+        "tree, whose checked-out branch git refuses to overwrite by a plain push: this push "
+        "tells it to update that branch and its files too (commit or set aside any "
+        "uncommitted change there first, or the push is refused; or rewrite it in place "
+        "as this plan rewrites the mirror):",
+        f"$ git -C {mirror} push --force --mirror --receive-pack='git -c "
+        "receive.denyCurrentBranch=updateInstead receive-pack' origin",
     ]
 
 
@@ -467,8 +488,12 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
                 + (f" (affected here: {', '.join(sorted(spaces))})" if spaces else "")
                 + ". Lift branch protection for the push; a host rejects refs/pull/* "
                 "(read-only), which is expected:",
-                f"$ git -C {mirror} push --force --mirror {_q(target.remote)}",
+                # The mirror's own name for the remote: `git clone` names it origin (and
+                # filter-repo wants a fresh clone's origin), whatever this clone calls it.
+                f"$ git -C {mirror} push --force --mirror origin",
             ]
+            if not target.local_work_tree
+            else _push_to_a_work_tree(target, mirror)
         )
         steps.extend(_server_steps(target))
         steps.append(

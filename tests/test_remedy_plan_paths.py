@@ -210,3 +210,53 @@ def test_a_token_in_the_remote_url_is_not_printed_and_the_clone_works(tmp_path: 
     finally:
         httpd.shutdown()
         thread.join()
+
+
+# -- the force-push: the mirror's remote, and a remote with a work tree -----------------------
+
+
+def _stored(repo: Path) -> str:
+    """Every object the repository stores, reachable or not."""
+    return git(repo, "cat-file", "--batch-all-objects", "--batch")
+
+
+def _paste_the_plan(work: Path) -> str:
+    run = run_cli("history", cwd=work)
+    assert run.code == 1, run.all
+    for command in plan_commands(run.out):
+        run_ok(command, Path("/"))
+    return run.out
+
+
+def test_purge_plan_of_a_remote_not_named_origin_runs_as_printed(tmp_path: Path) -> None:
+    """Review h8a #8: the push named this clone's remote (`upstream`); in the mirror git
+    calls it origin, so it failed and the key stayed on the server."""
+    assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
+    server = GitRepo(tmp_path / "server.git", bare=True)
+    work = GitRepo(tmp_path / "s")
+    work.git("remote", "add", "upstream", str(server.path))
+    key = moonshot_key()
+    work.commit_file(".env", KEY_LINE.format(key), "env")
+    work.git("rm", "-q", ".env")
+    work.commit("no env")
+    work.git("push", "-q", "upstream", "main")
+    out = _paste_the_plan(work.path)
+    assert "push --force --mirror origin" in out
+    assert key not in _stored(server.path)
+
+
+def test_purge_plan_of_a_remote_with_a_work_tree_runs_as_printed(tmp_path: Path) -> None:
+    """Review h8a #16: cloned from another checkout, the remote refused the push to its
+    checked-out branch. The plan says so and pushes with updateInstead."""
+    assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
+    upstream = GitRepo(tmp_path / "upstream")
+    key = moonshot_key()
+    upstream.commit_file(".env", KEY_LINE.format(key), "env")
+    upstream.git("rm", "-q", ".env")
+    upstream.commit_file("README", "r\n", "no env")
+    git(tmp_path, "clone", "-q", str(upstream.path), "s")
+    out = _paste_the_plan(tmp_path / "s")
+    assert "is a repository with a work tree" in out, out
+    assert key not in _stored(upstream.path)
+    assert upstream.git("status", "--porcelain") == ""
+    assert (upstream.path / "README").read_text() == "r\n"
