@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kimi_secret_scan import audit
+from kimi_secret_scan import audit, inert
 from kimi_secret_scan import config as config_file
 from kimi_secret_scan.cli import (
     ScanOptions,
@@ -29,6 +29,7 @@ from kimi_secret_scan.filters.pragma import NotedAllowComments, allow_comments
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.gate import _under
 from kimi_secret_scan.progress import Progress
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import Selection, find_repo_dir
 
@@ -175,15 +176,17 @@ def command(
         if unread:
             # The file holds only the keys found in what was read: a purge with it would
             # leave any key in the rest, while every check of the plan says clean.
-            listed = "; ".join(f"{s.path}: {s.reason}" for s in unread[:5])
+            # Paths and reasons are the repository's text: made inert, and redacted (a path
+            # may be named after a key).
+            listed = "; ".join(f"{inert.path(s.path)}: {inert.text(s.reason)}" for s in unread[:5])
             more = f"; and {len(unread) - 5} more" if len(unread) > 5 else ""
-            click.echo(
+            line = (
                 f"kimi-secret-scan: INCOMPLETE: {len(unread)} item(s) of the history were not "
                 f"scanned, so {written} holds only the keys found in the rest (a purge with it "
                 f"would leave any key in them): {listed}{more}. Run `kimi-secret-scan history` "
-                "for the whole report, and write the file again with the options that read them.",
-                err=True,
+                "for the whole report, and write the file again with the options that read them."
             )
+            click.echo(redact_text(line), err=True)
             return ExitCode.ERROR
         return ExitCode.CLEAN
     return _report(opts, report)
