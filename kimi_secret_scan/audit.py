@@ -461,7 +461,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
     steps = [
         [
             "Write the replacements file, outside the repository"
-            + ("" if target.outside is None else f" and every work tree around it ({beside})")
+            + ("" if target.outside is None else " and every work tree around it")
             + " (it holds every key whole; mode 0600):",
             f"$ {target.history} --repo {_q(target.root)} --write-replacements {file}",
         ],
