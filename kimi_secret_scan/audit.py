@@ -290,23 +290,41 @@ class PurgeTarget:
     remote: str | None = None  # the remote's name (origin when there is one)
     url: str | None = None  # as configured
     local_remote: Path | None = None  # the remote's directory when it is on this machine
+    local_work_tree: bool = False  # that directory is a repository with a work tree
+    # Where the mirror and the replacements file go when the repository's own directory is
+    # inside another work tree (a submodule, a clone inside a clone): above every one.
+    outside: Path | None = None
+    # The audit's own options that change what it reads (--max-file-size, --config, …): the
+    # plan's `kimi-secret-scan history` commands carry them, so they read what it read.
+    options: list[str] = field(default_factory=list)
+
+    @property
+    def history(self) -> str:
+        """`kimi-secret-scan history` with the audit's options, for the plan to print."""
+        return " ".join(["kimi-secret-scan history", *(_q(o) for o in self.options)])
 
     @property
     def name(self) -> str:
         return self.root.name.removesuffix(".git") or "repository"
 
     @property
+    def beside(self) -> Path:
+        """The directory the plan's files and clones go in: next to the repository, unless
+        that is in a work tree (the superproject's), where one `git add -A` commits them."""
+        return self.outside or self.root.parent
+
+    @property
     def mirror(self) -> Path:
-        return self.root.parent / f"{self.name}-purge.git"
+        return self.beside / f"{self.name}-purge.git"
 
     @property
     def replacements(self) -> Path:
-        return self.root.parent / f"{self.name}-kimi-replacements.txt"
+        return self.beside / f"{self.name}-kimi-replacements.txt"
 
     @property
     def blob_ids(self) -> Path:
         """The ids of the archive versions to strip (no key in it: ids only)."""
-        return self.root.parent / f"{self.name}-kimi-blobs.txt"
+        return self.beside / f"{self.name}-kimi-blobs.txt"
 
     @property
     def host(self) -> str | None:
@@ -332,7 +350,17 @@ class PurgeTarget:
 
 def purge_target(root: Path) -> PurgeTarget:
     """The audited repository and its remote (origin, else the first one), read with git."""
-    root = root.absolute()
+    target = _purge_target(root.absolute())
+    from kimi_secret_scan import outfile
+
+    parent = target.root.parent
+    outside = outfile.outside_work_trees(parent)
+    if outside != Path(os.path.realpath(parent)):
+        target.outside = outside
+    return target
+
+
+def _purge_target(root: Path) -> PurgeTarget:
     bare = git.try_git(["rev-parse", "--is-bare-repository"], root) == b"true\n"
     names = _lines(git.try_git(["remote"], root) or b"")
     remote = "origin" if "origin" in names else (names[0] if names else None)
@@ -346,6 +374,9 @@ def purge_target(root: Path) -> PurgeTarget:
         local = Path(url.removeprefix("file://"))
         target.local_remote = local if local.is_absolute() else (root / local).resolve()
         target.url = str(target.local_remote)
+        # A clone of another checkout: git refuses a push to its checked-out branch.
+        answer = git.try_git(["rev-parse", "--is-bare-repository"], target.local_remote)
+        target.local_work_tree = answer == b"false\n"
     return target
 
 
@@ -363,7 +394,7 @@ def _server_steps(target: PurgeTarget) -> list[list[str]]:
                 "On the server: the old commits are unreachable now but still stored (a "
                 "force-push deletes nothing); prune them where the remote lives, then check it:",
                 f"$ {prune_command(target.local_remote)}",
-                f"$ kimi-secret-scan history --repo {remote}",
+                f"$ {target.history} --repo {remote}",
             ]
         ]
     if host in ("github.com", "www.github.com"):
@@ -400,15 +431,50 @@ def _server_steps(target: PurgeTarget) -> list[list[str]]:
     ]
 
 
+def _push_to_a_work_tree(target: PurgeTarget, mirror: str) -> list[str]:
+    """Step e when the remote is a repository with a work tree (cloned from another
+    checkout): a plain push is refused for its checked-out branch ("branch is currently
+    checked out"). receive.denyCurrentBranch=updateInstead, for this push only, updates
+    that branch and its work tree together, and refuses while the work tree has changes."""
+    where = _q(target.local_remote or "")
+    return [
+        f"Force-push every rewritten ref. The remote, {where}, is a repository with a work "
+        "tree, whose checked-out branch git refuses to overwrite by a plain push: this push "
+        "tells it to update that branch and its files too (commit or set aside any "
+        "uncommitted change there first, or the push is refused; or rewrite it in place "
+        "as this plan rewrites the mirror):",
+        f"$ git -C {mirror} push --force --mirror --receive-pack='git -c "
+        "receive.denyCurrentBranch=updateInstead receive-pack' origin",
+    ]
+
+
+def _clone_source(target: PurgeTarget) -> str:
+    """What the plan's clone commands name: the remote's URL, unless it carries a
+    credential (a CI job's `https://gitlab-ci-token:TOKEN@…`, a token kept in the URL),
+    which a printed plan would put in a job log or a saved report. Then the command asks
+    this clone for the URL when it runs, and the token works without being shown."""
+    from kimi_secret_scan.org.targets import without_credentials
+
+    if target.url and target.remote and without_credentials(target.url) != target.url:
+        return f'"$(git -C {_q(target.root)} remote get-url {_q(target.remote)})"'
+    return _q(target.url or target.root)
+
+
 def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
     """History purge, to run once every key above is revoked. Each step is a list of lines;
     `$ ` lines are commands, with absolute paths, runnable as printed from anywhere."""
     file = _q(target.replacements)
     mirror = _q(target.mirror)
+    # In a submodule or a clone inside a clone, "next to it" is the outer work tree.
+    beside = (
+        "next to this repository"
+        if target.outside is None
+        else f"in {target.outside}, outside the work tree this repository sits in"
+    )
     spaces = _affected_namespaces(groups)
     in_messages = any(f.path.startswith("<") for g in groups for f in g.occurrences)
     local = [g for g in groups if g.local_only]
-    source = _q(target.url or target.root)
+    source = _clone_source(target)
     # A key inside an archive is in compressed (or length-bound) bytes that --replace-text
     # cannot reach (the mirror's audit would still find it): the archive versions that hold
     # one are stripped by blob id instead, wherever and under whatever name they are.
@@ -434,24 +500,25 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
     rewrite += [f"$ {c}" for c in rewritten]
     steps = [
         [
-            "Write the replacements file, outside the repository (it holds every key whole; "
-            "mode 0600):",
-            f"$ kimi-secret-scan history --repo {_q(target.root)} --write-replacements {file}",
+            "Write the replacements file, outside the repository"
+            + ("" if target.outside is None else " and every work tree around it")
+            + " (it holds every key whole; mode 0600):",
+            f"$ {target.history} --repo {_q(target.root)} --write-replacements {file}",
         ],
         [
             (
-                f"Mirror-clone the remote ({target.remote}) next to this repository, never "
-                "inside a working copy. Refs that exist only here (branches never pushed) are "
-                "not in it: push them first, or delete them:"
+                f"Mirror-clone the remote ({target.remote}) {beside}, never inside a "
+                "working copy. Refs that exist only here (branches never pushed) are not in "
+                "it: push them first, or delete them:"
                 if target.remote
-                else "This repository has no remote: rewrite a mirror clone of it, next to it:"
+                else f"This repository has no remote: rewrite a mirror clone of it, {beside}:"
             ),
             f"$ git clone --mirror {source} {mirror}",
         ],
         rewrite,
         [
             "Check the rewritten mirror: it must find nothing (exit 0):",
-            f"$ kimi-secret-scan history --repo {mirror}",
+            f"$ {target.history} --repo {mirror}",
         ],
     ]
     if target.remote:
@@ -461,8 +528,12 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
                 + (f" (affected here: {', '.join(sorted(spaces))})" if spaces else "")
                 + ". Lift branch protection for the push; a host rejects refs/pull/* "
                 "(read-only), which is expected:",
-                f"$ git -C {mirror} push --force --mirror {_q(target.remote)}",
+                # The mirror's own name for the remote: `git clone` names it origin (and
+                # filter-repo wants a fresh clone's origin), whatever this clone calls it.
+                f"$ git -C {mirror} push --force --mirror origin",
             ]
+            if not target.local_work_tree
+            else _push_to_a_work_tree(target, mirror)
         )
         steps.extend(_server_steps(target))
         steps.extend(purge_reach.lfs_steps(groups, target))
@@ -472,7 +543,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
                 "and a pull or push from it brings the keys back. Clone again (move "
                 "uncommitted work over by hand), and ask every collaborator to do the same; "
                 "close or re-create open pull requests:",
-                f"$ git clone {source} {_q(target.root.parent / (target.name + '-clean'))}",
+                f"$ git clone {source} {_q(target.beside / (target.name + '-clean'))}",
             ]
         )
     else:
@@ -598,9 +669,20 @@ def write_replacements(groups: list[KeyGroup], target: str, repo: Path) -> Path:
             f"refusing to write {target} inside the scanned repository: it holds the keys "
             "whole; write it outside (for example ../kimi-replacements.txt)"
         )
+    from kimi_secret_scan import outfile
+
+    # Any other work tree too (the superproject around a submodule, the clone a clone sits
+    # in, an unrelated checkout): there the file is one `git add -A` from being committed.
+    around = outfile.work_tree_around(absolute.parent)
+    if around is not None:
+        beside = outfile.outside_work_trees(repo.resolve().parent)
+        raise ScanError(
+            f"refusing to write {target} inside the git work tree {around}: it holds the keys "
+            "whole, and there it is one `git add -A` from being committed; write it outside "
+            f"every work tree (for example {beside / 'kimi-replacements.txt'})"
+        )
     text = "".join(f"literal:{g.secret}==>{REPLACEMENT}\n" for g in groups)
     text += purge_reach.spelling_lines(groups)
-    from kimi_secret_scan import outfile
 
     # Created 0600, never through a link nor into a git directory.
     outfile.write(absolute, text, whole_keys=True)

@@ -327,6 +327,12 @@ def configure(
 ) -> ScanOptions:
     """ScanOptions from the command line and the project configuration (the command line
     wins). Under a ResultSink the sink's configuration is used and no baseline applies."""
+    # `--output -` is standard output, as `--report FORMAT:-` is (click's convention): not a
+    # file named `-` in the current directory, often the work tree being scanned.
+    main_report_asked = output_format is not None or output_file is not None
+    output_file = None if output_file == "-" else output_file
+    if show_secrets:
+        _whole_keys_outside_work_trees(output_format, output_file, reports)
     config = sink.config if sink else suppressions.load_config(config_file, use_config)
     use_baseline = use_baseline and sink is None
     baseline = suppressions.baseline_filter(config, baseline_file) if use_baseline else None
@@ -343,7 +349,7 @@ def configure(
         config=config,
         sink=sink,
         reports=report_targets(reports, output_file),
-        main_report_asked=output_format is not None or output_file is not None,
+        main_report_asked=main_report_asked,
         verbose=verbose,
         quiet=quiet,
     )
@@ -351,6 +357,30 @@ def configure(
     if conflict:
         raise click.UsageError(conflict)
     return opts
+
+
+def _whole_keys_outside_work_trees(
+    output_format: str | None, output_file: str | None, reports: tuple[str, ...]
+) -> None:
+    """--show-secrets: a report file holding keys whole is refused inside a git work tree
+    (the scanned one, or any other), where it is one `git add -A` from being committed, as
+    the replacements file is. Checked before the scan. SARIF never holds a key whole."""
+    paths: list[tuple[str | None, str | None]] = [(output_format, output_file)]
+    for value in reports:
+        kind, _, given = value.partition(":")
+        paths.append((kind, None if given in ("", "-") else given))
+    from kimi_secret_scan import outfile
+
+    for name, path in paths:
+        if path is None or name == "sarif":
+            continue
+        around = outfile.work_tree_around(os.path.dirname(os.path.abspath(path)))
+        if around is not None:
+            raise ScanError(
+                f"refusing to write {path} with --show-secrets inside the git work tree "
+                f"{around}: it would hold the keys whole, one `git add -A` from being "
+                "committed; write it outside every work tree, or leave out --show-secrets"
+            )
 
 
 def report_targets(values: tuple[str, ...], output_file: str | None) -> list[ReportTarget]:
@@ -458,7 +488,7 @@ def scan_options(
             "--output",
             "output_file",
             type=click.Path(dir_okay=False, writable=True),
-            help="Write the report to this file instead of standard output.",
+            help="Write the report to this file instead of standard output (`-`: standard output).",
         ),
         click.option(
             "--report",

@@ -52,6 +52,29 @@ def _in_work_tree(directory: str) -> bool:
     return git.toplevel(real) is not None
 
 
+def work_tree_around(directory: str | Path) -> Path | None:
+    """The top level of the git work tree `directory` lies in (resolved; the nearest one,
+    a submodule's or a nested clone's), or None outside every work tree."""
+    real = Path(os.path.realpath(directory))
+    for place in (real, *real.parents):
+        if os.path.lexists(place / ".git"):
+            return place
+    top = git.toplevel(real)
+    return top.resolve() if top is not None else None
+
+
+def outside_work_trees(directory: str | Path) -> Path:
+    """`directory`, or the nearest directory above it that lies in no git work tree: a
+    repository inside another (a submodule, a clone inside a clone) has its superproject's
+    work tree around it, where a file is one `git add -A` from being committed."""
+    here = Path(os.path.realpath(directory))
+    while True:
+        top = work_tree_around(here)
+        if top is None or top.parent == top or top not in (here, *here.parents):
+            return here
+        here = top.parent
+
+
 def _linked_directory(path: Path) -> str | None:
     """The first directory of `path`, as typed, that is a symbolic link in a work tree (a
     committed `reports -> /elsewhere` would have `reports/ks.json` written outside the

@@ -58,6 +58,7 @@ FOREIGN_OPTIONS = {
     "--objects": "git rev-list",
     "--prune": "git gc",
     "--raw": "git log",
+    "--receive-pack": "git push",
     "--refetch": "git fetch",
     "--replace-message": "git filter-repo",
     "--replace-text": "git filter-repo",

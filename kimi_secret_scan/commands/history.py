@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shlex
 import sys
 from collections.abc import Iterable
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kimi_secret_scan import audit
+from kimi_secret_scan import audit, inert
 from kimi_secret_scan import config as config_file
 from kimi_secret_scan.cli import (
     ScanOptions,
@@ -28,6 +29,7 @@ from kimi_secret_scan.filters.pragma import NotedAllowComments, allow_comments
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.gate import _under
 from kimi_secret_scan.progress import Progress
+from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.reports import history_json, history_text
 from kimi_secret_scan.sources.history import Selection, find_repo_dir
 
@@ -65,7 +67,7 @@ from kimi_secret_scan.sources.history import Selection, find_repo_dir
     metavar="FILE",
     type=click.Path(dir_okay=False),
     help="Write the keys found, whole, as a `git filter-repo --replace-text` file (mode "
-    "0600, refused inside the repository), print one line saying where, and exit 0 instead "
+    "0600, refused inside any git work tree), print one line saying where, and exit 0 instead "
     "of printing the report. Delete it after the purge.",
 )
 @click.option(
@@ -153,6 +155,8 @@ def command(
     report.result.stats.skipped.extend(left_out)
     report.result.stats.skipped.extend(inline_allows_not_applied(report.result.findings, opts))
     groups = report.groups
+    if report.target is not None:
+        report.target.options = _plan_options(opts, allow_shallow, inline_allows)
     if replacements and groups:
         written = audit.write_replacements(groups, replacements, root)
         shown = shlex.quote(str(written))
@@ -168,8 +172,50 @@ def command(
             )
             + "); delete it after the purge."
         )
+        unread = report.result.unread
+        if unread:
+            # The file holds only the keys found in what was read: a purge with it would
+            # leave any key in the rest, while every check of the plan says clean.
+            # Paths and reasons are the repository's text: made inert, and redacted (a path
+            # may be named after a key).
+            listed = "; ".join(f"{inert.path(s.path)}: {inert.text(s.reason)}" for s in unread[:5])
+            more = f"; and {len(unread) - 5} more" if len(unread) > 5 else ""
+            line = (
+                f"kimi-secret-scan: INCOMPLETE: {len(unread)} item(s) of the history were not "
+                f"scanned, so {written} holds only the keys found in the rest (a purge with it "
+                f"would leave any key in them): {listed}{more}. Run `kimi-secret-scan history` "
+                "for the whole report, and write the file again with the options that read them."
+            )
+            click.echo(redact_text(line), err=True)
+            return ExitCode.ERROR
         return ExitCode.CLEAN
     return _report(opts, report)
+
+
+def _plan_options(opts: ScanOptions, allow_shallow: bool, inline_allows: bool) -> list[str]:
+    """This run's options that change what `history` reads or reports, for the plan's own
+    `kimi-secret-scan history` commands: without the --max-file-size the audit needed, the
+    replacements file would lack the key in the big file, and the check of the rewritten
+    mirror would not read it either. Paths made absolute (pasted from any directory)."""
+    params = click.get_current_context().params
+    options: list[str] = []
+    if opts.max_file_size_option is not None:
+        options += ["--max-file-size", str(opts.max_file_size_option)]
+    if opts.allow_missing_lfs:
+        options.append("--allow-missing-lfs")
+    if allow_shallow:
+        options.append("--allow-shallow")
+    if inline_allows:
+        options.append("--inline-allows")
+    for name, option in (("config_file", "--config"), ("baseline_file", "--baseline")):
+        if params.get(name):
+            options += [option, os.path.abspath(params[name])]
+    for name, option in (("no_config", "--no-config"), ("no_baseline", "--no-baseline")):
+        if params.get(name):
+            options.append(option)
+    if params.get("min_confidence"):
+        options += ["--min-confidence", str(params["min_confidence"])]
+    return options
 
 
 def _report(opts: ScanOptions, report: audit.HistoryReport) -> int:

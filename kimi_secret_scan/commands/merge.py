@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from kimi_secret_scan.cli import handle_errors, valid_utf8
@@ -24,18 +22,18 @@ output_option = click.option(
     "--output",
     "output_file",
     type=click.Path(dir_okay=False),
-    help="Write the merged report to this file instead of standard output.",
+    help="Write the merged report to this file instead of standard output (`-`: standard output).",
 )
 
 
 def emit(merged: dict[str, object], output_format: str, output_file: str | None) -> int:
     """Render, write, and return the exit code (2 when a target could not be audited)."""
     text = redact_text(valid_utf8(merged_report.render(merged, output_format)))
-    if output_file:
-        try:
-            Path(output_file).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ScanError(f"cannot write {output_file}: {exc.strerror}") from None
+    if output_file and output_file != "-":  # `-`: standard output, as for the scans
+        from kimi_secret_scan import outfile
+
+        # Never through a link nor into a git directory, as every report file.
+        outfile.write(output_file, text, whole_keys=False)
         if output_format != "text":
             first = merged_report.render_text(merged).splitlines()[0]
             click.echo(redact_text(first), err=True)

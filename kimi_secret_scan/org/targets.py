@@ -62,16 +62,29 @@ class Target:
     def shown(self) -> str:
         """The target as given, for saying it was named twice: with no password, no http(s)
         user (often a token) and no query or fragment (which may hold one)."""
-        if self.url is None or "://" not in self.spec:
-            return self.spec  # a path, or `user@host:path` (no password in that form)
-        parts = urlsplit(self.spec)
-        netloc = parts.hostname or ""
-        if parts.username and parts.scheme.lower() not in ("http", "https"):
-            netloc = f"{parts.username}@{netloc}"
-        if parts.port:
-            netloc += f":{parts.port}"
-        hidden = ("…" if parts.query else "", "…" if parts.fragment else "")
-        return urlunsplit((parts.scheme, netloc, parts.path, *hidden))
+        if self.url is None:
+            return self.spec
+        return without_credentials(self.spec)
+
+
+def without_credentials(url: str) -> str:
+    """A clone URL as it may be shown: with no password, no http(s) user (often a token)
+    and no query or fragment (which may hold one). A path, or `user@host:path` (no password
+    in that form), is returned as it is."""
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url.split("://", 1)[0] + "://…"  # not a URL git could use: nothing of it
+    netloc = parts.hostname or ""
+    if parts.username and parts.scheme.lower() not in ("http", "https"):
+        netloc = f"{parts.username}@{netloc}"
+    if port:
+        netloc += f":{port}"
+    hidden = ("…" if parts.query else "", "…" if parts.fragment else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, *hidden))
 
 
 def is_url(spec: str) -> bool:
