@@ -81,8 +81,17 @@ def _fixed_chars(plain: bytes) -> list[tuple[bytes, int, int]]:
     return out
 
 
-# "sk-" base64-encoded: c2st at alignment 0, NrL at 1, zay at 2.
-SK_TRIGGERS = _fixed_chars(b"sk-")
+def _sk_triggers() -> list[tuple[bytes, int, int]]:
+    out: list[tuple[bytes, int, int]] = []
+    for third in b"-%\\`&":
+        out.extend(t for t in _fixed_chars(b"sk" + bytes([third])) if t not in out)
+    return out
+
+
+# "sk-" base64-encoded: c2st at alignment 0, NrL at 1, zay at 2; and `sk` followed by the
+# first character of an escaped hyphen (HYPHEN_*: `%`, `\`, `` ` ``, `&`), so base64 of
+# `sk\u002dkimi-…` or `sk&#45;…` is opened as base64 of `sk-…` is (c2sl, c2tc, NrX, za1…).
+SK_TRIGGERS = _sk_triggers()
 # A base64 run that holds a JSON object ({"…) is opened whole: Docker and Kubernetes wrap
 # credentials (which may themselves be base64) in such objects.
 JSON_TRIGGER = b"eyJ"
@@ -138,24 +147,30 @@ def _decode_b64(chars: bytearray, where: list[int], label: str) -> Decoded | Non
     return Decoded(decoded, positions, label)
 
 
-# For each `sk-` trigger, how many of its last letters the search pattern starts with (the
-# rest is looked behind for): `re` finds a literal by scanning for its first letter with
-# memchr, and "c" is far more common in text than "2" ("eyJ": "e" against "J"), so the
-# pattern starts at the rarer letter. Both find exactly the needle's occurrences (none
-# overlaps itself), each reported at the needle's start.
-_TRIGGER_TAILS = {b"c2st": 3, b"NrL": 3, b"zay": 3}
+# Each alignment's triggers are searched together, from their second letter on at alignment
+# 0 (the `c` is looked behind for): `re` finds a pattern's literal start by scanning for its
+# first letter, and "c" is far more common in text than "2" ("eyJ": "e" against "J"). Each
+# search finds exactly its needles' occurrences (none overlaps itself or another of its
+# alignment), each reported at the needle's start; every needle of an alignment has the
+# same length and index in its group.
+_TRIGGER_SKIP = {0: 1, 1: 0, 2: 0}
 
 
 @functools.cache
-def _trigger_searches() -> tuple[Callable[..., re.Match[bytes] | None], ...]:
+def _trigger_searches() -> tuple[tuple[int, Callable[..., re.Match[bytes] | None]], ...]:
+    """(how far the group starts before a match, search) for each alignment."""
     out = []
-    for needle, _, _ in SK_TRIGGERS:
-        tail = _TRIGGER_TAILS[needle]
-        head = needle[: len(needle) - tail]
-        pattern = re.escape(needle[len(needle) - tail :])
-        if head:
-            pattern += b"(?<=" + re.escape(needle) + b")"
-        out.append(re.compile(pattern).search)
+    for align in range(3):
+        needles = [(n, i) for n, i, a in SK_TRIGGERS if a == align]
+        size, index = len(needles[0][0]), needles[0][1]
+        assert all(len(n) == size and i == index for n, i in needles)
+        skip = _TRIGGER_SKIP[align]
+        pattern = b"(?:" + b"|".join(re.escape(n[skip:]) for n, _ in needles) + b")"
+        if skip:
+            heads = {n[:skip] for n, _ in needles}
+            assert len(heads) == 1
+            pattern += b"(?<=" + re.escape(heads.pop()) + b"." * (size - skip) + b")"
+        out.append((index + skip, re.compile(pattern, re.DOTALL).search))
     return tuple(out)
 
 
@@ -176,9 +191,8 @@ def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
     starts: list[int] = []
     if not (deep or broad):
         return starts
-    for (needle, index, _), search in zip(SK_TRIGGERS, _trigger_searches(), strict=True):
-        # `search` finds the needle from its rarest letter on (see _trigger_searches).
-        back = index + len(needle) - _TRIGGER_TAILS[needle]
+    for back, search in _trigger_searches():
+        # `search` finds the needles from their rarest letter on (see _trigger_searches).
         match = search(data)
         while match is not None:
             starts.append(match.start() - back)
@@ -413,6 +427,28 @@ def escape_window(data: bytes, pos: int) -> Decoded:
     """Undo string-literal escapes (JSON, JavaScript, Python, C) on the line around `pos`."""
     lo, hi = _window_bounds(data, pos, b"\n")
     return _rewrite(data, lo, hi, _ESCAPE, "escape", _unescape)
+
+
+# An escape that stands for a key's body character (a letter or digit), right after a plain
+# `sk-` token: a code escape in a string literal (`\u0041`, `\x41`, `\101`, `\u{41}`,
+# `\N{…}`, PowerShell `` `u{41} ``), a percent code or a numeric character reference.
+# Escapes that stand for no key character (`\n`, `\"`) start no window.
+BODY_ESCAPE = lazy(
+    rb"(\\(?:u|U[0-9A-Fa-f]|x|[0-7]|[oN]\{)|\x60u\{)|(%(?:[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}))|(&#)"
+)
+
+
+def body_escape_window(data: bytes, end: int) -> Callable[[bytes, int], Decoded] | None:
+    """The decoder for the escape at `end`, just after a plain `sk-` token cut short by it
+    (`sk-kimi-abc\\u0044ef…`: one body character escaped), or None when none starts there.
+
+    The escaped-hyphen triggers (SK_ESCAPED) never see such a key: its `sk-` is plain."""
+    match = BODY_ESCAPE.match(data, end)
+    if match is None:
+        return None
+    if match.group(1) is not None:
+        return escape_window
+    return percent_window if match.group(2) is not None else entity_window
 
 
 # A browser reads a reference with any leading zeros and without its `;`.

@@ -63,7 +63,16 @@ def _scan_layer(
     if first_sk is not None:
         # No "sk-" lies before SK_ANY's first match (it would be one).
         if first_sk.group() == b"sk-" or data.find(b"sk-", first_sk.start()) >= 0:
-            find_sk_tokens(scan, found)
+            # A plain `sk-` whose body goes on escaped (`sk-kimi-abc\u0044…`) is decoded
+            # from the escape on: no escaped hyphen (SK_ESCAPED) triggers it. Found in the
+            # token pass itself, so content without such a token pays nothing more.
+            cut_short: list[int] = []
+            find_sk_tokens(scan, found, cut_short)
+            if scan.depth < limits.MAX_DEPTH:
+                for end in cut_short:
+                    body_window = decoders.body_escape_window(data, end)
+                    if body_window is not None:
+                        hits.append((end, body_window))
         if escaped and scan.depth < limits.MAX_DEPTH:
             at = first_sk.start()
             for match in decoders.SK_ESCAPED.finditer(data, at, timeout=timeout):
@@ -427,10 +436,21 @@ def _detect_in(
     found.sort(key=lambda item: (item[0], item[1].encoding is not None))
     # The same key at the same place may be reached plainly and through a decoder (a JSON
     # string with other escapes in it): keep the first, plainest report.
+    # A plain token that an escape cut short (`sk-kimi-abc\x44…`) is the start of the key
+    # its decoded window holds at the same place: only the whole key is reported.
+    at_offset: dict[int, list[str]] = {}
+    for offset, finding in found:
+        at_offset.setdefault(offset, []).append(finding.secret)
     seen: set[tuple[int, str]] = set()
     out: list[Finding] = []
     for offset, finding in found:
         key = (offset, finding.secret)
+        longer = at_offset[offset]
+        if len(longer) > 1 and any(
+            len(other) > len(finding.secret) and other.startswith(finding.secret)
+            for other in longer
+        ):
+            continue
         if key not in seen:
             seen.add(key)
             out.append(finding)

@@ -83,14 +83,25 @@ def other_vendor_body(body: str) -> str | None:
 
 # Pieces of one key written as several strings or across a line break. Each alternative
 # ends where the next piece starts:
-#   "sk-" + "…", 'sk-' . '…', "sk-" "…" (also JSON-escaped quotes), optionally over a newline
+#   "sk-" + "…", 'sk-' . '…', "sk-" "…" (also JSON-escaped quotes), over line breaks, blank
+#   lines and comments (`# …`, `// …`, `/* … */`), each string with its prefix or quotes
+#   (f"…", rb'…', @"…", $"…", triple quotes), or separated by commas (Rust
+#   `concat!("…", "…")`, `["…", "…"].join("")`): at most 12 such items, each bounded;
 #   shell line continuation: sk-\⏎…
 #   a line break inside a quoted string (curl -H "Authorization: Bearer sk-⏎…")
 #   notebook source lines: …sk-\n",⏎ "…
+_GAP_ITEM = (
+    rb"[ \t]++|\+|\.\.?|&|\|\||,|\\?\r?\n"
+    rb"|(?:#|//)[^\r\n]{0,160}+|/\*(?:[^*]|\*(?!/)){0,160}+\*/"
+)
+_QUOTE = rb"(?:\"\"\"|'''|\\?[\"'\x60])"
 _GLUE = lazy(
-    rb"\\?[\"'\x60][ \t]*(?:\+|\.\.?|&|\|\|)?[ \t]*"
-    rb"(?:\\?\r?\n[ \t]*(?:(?:\+|\.\.?|&)[ \t]*)?)?\\?[\"'\x60]"
-    rb"|\\\r?\n[ \t]*"
+    _QUOTE
+    + rb"(?:"
+    + _GAP_ITEM
+    + rb"){0,12}+(?:[rRbBuUfF]{1,2}|[@$]{1,2})?"
+    + _QUOTE
+    + rb"|\\\r?\n[ \t]*"
     rb"|\r?\n[ \t]*"
     rb"|\\n\\?\"[ \t]*,[ \t]*\r?\n[ \t]*\""
 )
@@ -276,11 +287,27 @@ def _exact(data: bytes, start: int, end: int) -> bool:
     )
 
 
-def find_sk_tokens(scan: Layer, found: list[tuple[int, Finding]]) -> None:
-    """Every sk- token of the layer, judged; keys written in pieces are joined first."""
+# What may start an escape (decoders.BODY_ESCAPE) that cuts a plain `sk-` token short.
+_ESCAPE_STARTS = frozenset(b"\\%&\x60")
+
+
+def find_sk_tokens(
+    scan: Layer, found: list[tuple[int, Finding]], cut_short: list[int] | None = None
+) -> None:
+    """Every sk- token of the layer, judged; keys written in pieces are joined first.
+
+    `cut_short` gets the end of each token shorter than a Kimi Code key that an escape's
+    first character ends (`sk-kimi-abc\\x44…`): its key may go on, escaped, after it."""
     data = scan.data
     prefixed = _length_prefixed(data)
     for match in SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT):
+        if (
+            cut_short is not None
+            and match.end() < len(data)
+            and data[match.end()] in _ESCAPE_STARTS
+            and match.end() - match.start() < _KIMI_CODE_LENGTH
+        ):
+            cut_short.append(match.end())
         # A token holding further keys glued to it (`sk-…_sk-kimi-…`, `__sk-…__sk-…__`) is
         # judged piece by piece: each `sk-` after `_`/`-`, and each exact Kimi Code shape,
         # starts a piece. Searching again after each glued key re-read the rest of the run
