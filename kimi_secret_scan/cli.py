@@ -165,6 +165,7 @@ class ScanOptions:
             self.settings,
             unread_containers=unread_containers,
             trusted="the project's configuration",
+            min_confidence=self.min_confidence,
         )
 
     def targets(self) -> list[ReportTarget]:

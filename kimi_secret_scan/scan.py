@@ -9,7 +9,7 @@ from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detect.layered import holds_nothing
 from kimi_secret_scan.detectors import DetectionTimeout, detect
 from kimi_secret_scan.filters import DEFAULT_FILTERS, Filter, counted_lines
-from kimi_secret_scan.finding import Finding, redact_neighbours
+from kimi_secret_scan.finding import Confidence, Finding, redact_neighbours
 from kimi_secret_scan.result import Allowed, ScanResult, Stats
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.unpack import (
@@ -59,15 +59,20 @@ def scan(
     settings: DetectorSettings = DEFAULT_SETTINGS,
     unread_containers: Callable[[str], bool] | None = None,
     trusted: str = "the base side's configuration",
+    min_confidence: Confidence = Confidence.LOW,
 ) -> ScanResult:
     """`unread_containers` (every gate): for a container path it says True of, what the
     container holds but could not be unpacked (a limit, an encrypted member, a damaged
     archive) makes the scan incomplete, exit 2, instead of a pass with a note: a key
-    inside may be going in. `trusted` names the configuration whose exclude accepts it."""
+    inside may be going in. `trusted` names the configuration whose exclude accepts it.
+    `min_confidence`: the run's gate; a finding below it fails nothing, so it does not make
+    its key known to a later version of a commit range (where it may be high)."""
     result = ScanResult(mode=mode, scope=scope)
     stats = result.stats
     # Per version of a commit range (Content.version): the keys that passed there, reported
-    # or known; only those are known to the later versions that inherit from it.
+    # as failing or known; only those are known to the later versions that inherit from it.
+    # A finding below the minimum confidence is reported but fails nothing: were its key
+    # known, the version making it high (a Moonshot base_url added) would pass the gate.
     passed: dict[str, frozenset[str]] = {}
     for item in items:
         if isinstance(item, Skipped):
@@ -94,7 +99,8 @@ def scan(
                 item = replace(item, known_secrets=item.known_secrets | inside)
         done = _scan_one(item, filters, settings, result, seen)
         if item.version is not None:
-            reported = {f.secret for f in result.findings[start:]} | (seen & known)
+            failing = (f for f in result.findings[start:] if f.confidence >= min_confidence)
+            reported = {f.secret for f in failing} | (seen & known)
             if reported:  # most versions hold no key: absent means none passed
                 passed[item.version] = frozenset(reported)
         if done and item.metadata:

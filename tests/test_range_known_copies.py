@@ -109,3 +109,47 @@ def test_a_large_version_is_compared_after_the_version_it_inherits(tmp_path: Pat
     assert run.code == 1, run.all
     [finding] = json.loads(run.out)["findings"]
     assert finding["path"] == "a.env" and finding["commit"] == added
+
+
+def _raised(repo: GitRepo) -> tuple[str, str]:
+    """A branch whose first commit holds a key below `high` (a plain `token = ...`), and
+    whose second makes the same key a Moonshot setting (high)."""
+    from tests.keygen import moonshot_key
+
+    key = moonshot_key()
+    repo.git("checkout", "-q", "-b", "raised", "main")
+    repo.commit_file("conf.py", f'token = "{key}"\n', "medium")
+    setting = f'MOONSHOT_API_KEY = "{key}"\nbase_url = "https://api.moonshot.cn/v1"\n'
+    return key, repo.commit_file("conf.py", setting, "high")
+
+
+def test_a_key_below_the_minimum_confidence_is_not_known_to_a_later_version(
+    tmp_path: Path,
+) -> None:
+    """Review h9a, finding 1: with `min-confidence = "high"`, an earlier version reporting
+    the key at medium (reported, not failing) made the high version in HEAD known: exit 0."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit_file("pyproject.toml", '[tool.kimi-secret-scan]\nmin-confidence = "high"\n', "c")
+    key, tip = _raised(repo)
+    shown = f"{tip[:12]}:conf.py:1:"
+    for args in (
+        ["range", "refs/heads/main..refs/heads/raised"],
+        ["ci", "--base", "refs/heads/main"],
+    ):
+        run = run_cli(*args, cwd=repo.path)
+        assert run.code == 1, (args, run.all)
+        assert shown in run.out and "high confidence" in run.out and key not in run.all
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "o.git")], check=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "o.git"))
+    repo.git("push", "-q", "origin", "main")
+    line = f"refs/heads/raised {tip} refs/heads/raised {ZERO}\n"
+    run = run_cli("pre-push", "origin", "x", cwd=repo.path, input=line.encode())
+    assert run.code == 1, run.all
+
+    # The same through the command line's option (the action's `min-confidence` input).
+    other = GitRepo(tmp_path / "o")
+    other.commit_file("r.txt", "hi\n", "base")
+    _, tip = _raised(other)
+    args = ["range", "--min-confidence", "high", "refs/heads/main..refs/heads/raised"]
+    run = run_cli(*args, cwd=other.path)
+    assert run.code == 1 and f"{tip[:12]}:conf.py:1:" in run.out, run.all

@@ -130,7 +130,15 @@ def scan_commits(
     )
     # What the base side (or the server) excludes may stay unopened; nothing else may.
     must_unpack = gate_limits.must_unpack(trusted.config)
-    result = scan(mode, scope, items, hidden.filters(), settings, unread_containers=must_unpack)
+    result = scan(
+        mode,
+        scope,
+        items,
+        hidden.filters(),
+        settings,
+        unread_containers=must_unpack,
+        min_confidence=opts.min_confidence,
+    )
     result.stats.commits = n
     result.new_suppressions = hidden.found
     opts.fail_new_suppressions = no_new_suppressions or trusted.config.new_suppressions == "fail"
