@@ -305,3 +305,26 @@ def test_pre_commit_hooks_file_declares_the_push_and_history_hooks() -> None:
     history = hooks["kimi-secret-scan-history"]
     assert history["entry"] == "kimi-secret-scan history"
     assert history["stages"] == ["manual"] and history["pass_filenames"] is False
+
+
+def test_a_push_to_a_url_with_a_token_never_prints_the_token(
+    pushed: tuple[GitRepo, GitRepo, str],
+) -> None:
+    """Review h9a, finding 8: `git push https://bob:TOKEN@host/r.git` passes that URL to the
+    hook as the remote; the token was printed in every format. A real push (insteadOf points
+    the URL at the local origin, and git still hands the hook the URL as typed)."""
+    origin, work, line = pushed
+    token = "ghp_" + "T0KEN" * 6
+    url = f"https://bob:{token}@example.invalid/r.git"
+    work.git("config", f"url.{origin.path}.insteadOf", url)
+    work.commit_file("new.py", line.replace("legacy", "new") + "# more\n", "a key")
+    hook = readme_block(".git/hooks/pre-push:", "sh")
+    for fmt in ("text", "json", "github", "sarif"):
+        script = hook.replace('pre-push "$@"', f'pre-push "$@" --format {fmt}')
+        install_hook(work.path / ".git", "pre-push", script)
+        proc = push(work, url, "HEAD:refs/heads/other")
+        assert proc.returncode != 0, (fmt, proc.stderr)
+        out = proc.stdout + proc.stderr
+        assert "new.py" in out and token not in out and "bob" not in out, (fmt, out)
+        assert "https://example.invalid/r.git" in out, (fmt, out)
+    assert remote_tip(origin, "other") is None

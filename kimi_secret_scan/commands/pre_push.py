@@ -34,6 +34,7 @@ from kimi_secret_scan.cli import (
 )
 from kimi_secret_scan.commands.range import git_dir_cwd, repo_option, scan_commits
 from kimi_secret_scan.errors import ExitCode, ScanError
+from kimi_secret_scan.org.targets import without_credentials
 from kimi_secret_scan.sources.commits import (
     RevRange,
     is_zero,
@@ -189,7 +190,7 @@ def command(
         for name in ("PRE_COMMIT_LOCAL_BRANCH", "PRE_COMMIT_REMOTE_BRANCH"):
             if env.get(name):
                 refs.append(PushedRef(env[name], tip))
-        scope = pre_commit_scope(remote, described, env)
+        scope = pre_commit_scope(without_credentials(remote), described, env)
     elif sys.stdin is None or sys.stdin.isatty():
         remote = remote or "origin"
         if resolve_commit(cwd, "HEAD") is None:
@@ -207,9 +208,12 @@ def command(
         remote = remote or "origin"
         rev_range, described = from_stdin(cwd, remote, sys.stdin.read(), refs)
         updated = any(what.startswith("update ") for what in described)
+    # A push straight to a URL (`git push https://user:TOKEN@host/r.git`) passes that URL as
+    # the remote: shown without its credentials, in every format.
+    shown = without_credentials(remote)
     if not scope:
         what = ", ".join(described) or "nothing"
-        scope = f"push to {remote} ({what}): commits not known to be on {remote}"
+        scope = f"push to {shown} ({what}): commits not known to be on {shown}"
     code = scan_commits(
         opts,
         cwd,
@@ -223,7 +227,7 @@ def command(
     if code == ExitCode.FINDINGS and not opts.quiet:
         click.echo(
             "kimi-secret-scan: push blocked: the key(s) above are in commits not known to be "
-            f"on {remote}; nothing was sent. Take them out of those commits (the steps above), "
+            f"on {shown}; nothing was sent. Take them out of those commits (the steps above), "
             "then push again.",
             err=True,
         )
