@@ -224,6 +224,58 @@ def leaks_from(findings: Sequence[Finding], show_secrets: bool) -> list[Leak]:
     return leaks
 
 
+def at_head(
+    leaks: Sequence[Leak], moved: dict[str, str | None]
+) -> tuple[list[Leak], list[list[str]]]:
+    """`leaks` with each file a later commit of the range renamed named as HEAD holds it
+    now, and one deleted left out (a command naming the old path fails: exit 128); and the
+    step saying so (ScanResult.at_head)."""
+    if not moved:
+        return list(leaks), []
+    out: list[Leak] = []
+    deleted: list[str] = []
+    renamed: list[str] = []
+    for leak in leaks:
+        places: list[tuple[str, int]] = []
+        containers: dict[str, str] = {}
+        for place, line in leak.places:
+            path = leak.containers.get(place, place)
+            if path not in moved:
+                places.append((place, line))
+                if place in leak.containers:
+                    containers[place] = path
+                continue
+            now = moved[path]
+            if now is None:
+                if path not in deleted:
+                    deleted.append(path)
+                continue
+            if f"{path} (now {now})" not in renamed:
+                renamed.append(f"{path} (now {now})")
+            if place in leak.containers:
+                places.append((place, line))
+                containers[place] = now
+            else:
+                places.append((now, line))
+        copy = Leak(leak.shown, leak.kind, leak.sha256, places, list(leak.commits))
+        copy.roots, copy.containers = set(leak.roots), containers
+        out.append(copy)
+    lines: list[str] = []
+    if renamed:
+        lines.append(
+            f"Renamed by a later commit of these: {_listed(renamed)}: the steps below name "
+            "each file as HEAD holds it now."
+        )
+    if deleted:
+        lines.append(
+            f"Deleted by a later commit of these: {_listed(deleted)}: nothing to stage for "
+            "it; redoing the commits as one (below) leaves it out. If `git commit` then says "
+            "there is nothing to commit, those commits added nothing else: the branch is "
+            "already back where it was before them, without the key."
+        )
+    return out, [lines]
+
+
 def _by_kind(leaks: Sequence[Leak]) -> dict[str, list[str]]:
     kinds: dict[str, list[str]] = {}
     for leak in leaks:

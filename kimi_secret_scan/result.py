@@ -95,6 +95,10 @@ class ScanResult:
     # adds); the way out of a false positive is then the server's to give.
     server_baseline: str | None = None
     refuses_new_suppressions: bool = False
+    # Gates in a work tree: a file a finding names that HEAD no longer holds at that path ->
+    # where HEAD holds it now (renamed later in the range), or None (deleted): the plan's
+    # commands name the file as the index holds it.
+    at_head: dict[str, str | None] = field(default_factory=dict)
 
     def __init__(
         self,
@@ -113,6 +117,7 @@ class ScanResult:
         self.new_suppressions = [] if new_suppressions is None else new_suppressions
         self.server_baseline = server_baseline
         self.refuses_new_suppressions = refuses_new_suppressions
+        self.at_head = {}
 
     @property
     def unread(self) -> list[Skipped]:

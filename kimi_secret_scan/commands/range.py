@@ -25,6 +25,7 @@ from kimi_secret_scan.config import DEFAULT_MAX_FILE_SIZE, Config
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.filters.baseline import BaselineFilter
+from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.redaction import redact_text
 from kimi_secret_scan.scan import scan
 from kimi_secret_scan.sources import lfs, metadata
@@ -159,7 +160,42 @@ def scan_commits(
     result.findings.sort(
         key=lambda f: (order.get(f.commit.sha, n) if f.commit else n, f.path, f.line, f.column)
     )
+    if not server and result.findings:
+        result.at_head = where_at_head(cwd, result.findings)
     return opts.report(result)
+
+
+def where_at_head(cwd: Path, findings: Sequence[Finding]) -> dict[str, str | None]:
+    """The files of `findings` that HEAD no longer holds at the path the commit had: where
+    HEAD holds each now (renamed later in the range) or None (deleted). The plan's `git rm
+    --cached` / `git add` act on the index: naming the old path, they fail (exit 128)."""
+    listing = git.try_git(["ls-tree", "-r", "-z", "--name-only", "HEAD"], cwd)
+    if listing is None:
+        return {}
+    held = set(listing.decode("utf-8", "surrogateescape").split("\0"))
+    gone: dict[str, set[str]] = {}  # commit -> its files HEAD does not hold there
+    for f in findings:
+        if f.commit and f.commit.sha and f.file not in held:
+            gone.setdefault(f.commit.sha, set()).add(f.file)
+    moved: dict[str, str | None] = {}
+    for sha, files in gone.items():
+        args = ["diff", "-z", "--no-ext-diff", "--no-textconv", "--name-status", "-M", sha]
+        out = git.try_git([*args, "HEAD", "--"], cwd)
+        if out is None:
+            continue
+        fields = out.decode("utf-8", "surrogateescape").split("\0")
+        i = 0
+        while i < len(fields) - 1:
+            status, first = fields[i], fields[i + 1]
+            if status[:1] in "RC" and i + 2 < len(fields):
+                if status[0] == "R" and first in files:
+                    moved.setdefault(first, fields[i + 2])
+                i += 3
+                continue
+            if status == "D" and first in files:
+                moved.setdefault(first, None)
+            i += 2
+    return moved
 
 
 def parse_range(spec: str) -> tuple[str, str]:

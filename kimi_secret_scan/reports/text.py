@@ -145,7 +145,11 @@ def plan_lines(result: ScanResult, show_secrets: bool, color: bool) -> list[str]
     leaks = remediation.leaks_from(result.findings, show_secrets)
     title = remediation.plan_title(result.mode, len(leaks))
     out = [click.style(title, bold=True) if color else title]
-    for n, step in enumerate(remediation.plan(result.mode, leaks), 1):
+    now, moved = remediation.at_head(leaks, result.at_head)
+    steps = remediation.plan(result.mode, now)
+    if moved and steps:
+        steps.insert(1, *moved)  # after whether to revoke, before the files' steps
+    for n, step in enumerate(steps, 1):
         out.extend(step_lines(f"{n}.", step))
     out.append("")
     lines: dict[tuple[str, int], set[str]] = {}
