@@ -81,3 +81,16 @@ def test_a_file_deleted_later_in_the_range_gets_no_command(tmp_path: Path) -> No
     run_ok(cmds[0], other.path)
     assert sh(cmds[1], other.path).code == 1
     assert other.git("rev-parse", "HEAD").strip() == base
+
+
+def test_a_range_of_another_branch_says_nothing_of_what_head_holds(tmp_path: Path) -> None:
+    """HEAD not built on the range's commits (checked out elsewhere): nothing renamed or
+    deleted is said, the files are named as the commits hold them."""
+    repo, _base, key = _repo(tmp_path)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit_file("k.env", f"KIMI_API_KEY={key}\n", "add")
+    repo.git("checkout", "-q", "main")
+    run = run_cli("range", "main..feature", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert "Deleted by" not in run.out and "Renamed by" not in run.out, run.out
+    assert any("git rm --cached -q -- k.env" in c for c in _gate_commands(run.out))

@@ -179,6 +179,10 @@ def where_at_head(cwd: Path, findings: Sequence[Finding]) -> dict[str, str | Non
             gone.setdefault(f.commit.sha, set()).add(f.file)
     moved: dict[str, str | None] = {}
     for sha, files in gone.items():
+        # Only where HEAD is built on the commit (the branch the plan's reset redoes); a
+        # range of another branch says nothing about what HEAD renamed.
+        if git.try_git(["merge-base", "--is-ancestor", sha, "HEAD"], cwd) is None:
+            continue
         args = ["diff", "-z", "--no-ext-diff", "--no-textconv", "--name-status", "-M", sha]
         out = git.try_git([*args, "HEAD", "--"], cwd)
         if out is None:
