@@ -102,3 +102,29 @@ def test_a_setting_named_for_what_describes_a_key_is_not_the_key(name: str) -> N
     assert [r for r, _, _ in _one(f"KIMI_API_KEY_PROD={value}\n")] == ["kimi-assigned-key"]
     token = keygen.kimi_code_key(rng)
     assert [r for r, _, _ in _one(f"{name}={token}\n")] == ["kimi-code-api-key"]
+
+
+@pytest.mark.parametrize("spelling", ["standard", "urlsafe-unpadded"])
+@pytest.mark.parametrize("path", ["settings.py", ".env"])
+def test_a_kimi_setting_holding_base64_of_a_key_is_decoded_in_any_file(
+    repo: GitRepo, spelling: str, path: str
+) -> None:
+    # Review h9b finding 4: the setting's value was left to the base64 pass, which does not
+    # search a program file that names only "kimi": `files`, `range`, `history` exited 0.
+    import base64
+
+    from kimi_secret_scan.detect import layered
+
+    key = keygen.kimi_code_key(random.Random(spelling + path))
+    raw = base64.b64encode(key.encode()).decode()
+    if spelling != "standard":
+        raw = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    text = f'KIMI_API_KEY = "{raw}"\n'
+    assert [r for r, _, _ in _one(text, path)] == ["kimi-code-api-key"]
+    assert not layered.holds_nothing(path, text.encode())
+    repo.commit_file("README.md", "notes\n", "start")
+    repo.commit_file(path, text, "settings")
+    for args in (("files", path), ("range", "HEAD~1..HEAD"), ("history",)):
+        run = run_cli(*args, cwd=repo.path)
+        assert run.code == 1, (args, run.out, run.err)
+        assert key not in run.out

@@ -185,9 +185,15 @@ def setting_starts(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int]
     return at, kimi_com
 
 
-def find_kimi_settings(scan: Layer, found: list[tuple[int, Finding]], starts: list[int]) -> None:
+def find_kimi_settings(
+    scan: Layer,
+    found: list[tuple[int, Finding]],
+    starts: list[int],
+    encoded: list[int] | None = None,
+) -> None:
     """Every non-sk- value of a setting named for Kimi in the layer, tried only at `starts`
-    (from `setting_starts`)."""
+    (from `setting_starts`). Where a value is base64 of an sk- token, its start is added to
+    `encoded`: the caller decodes it (its base64 pass does not search every file)."""
     data = scan.data
     setting = _setting()
     done = -1
@@ -200,8 +206,14 @@ def find_kimi_settings(scan: Layer, found: list[tuple[int, Finding]], starts: li
         start, end = match.span(1)
         done = end
         value = match.group(1)
-        if value[:3].lower() == b"sk-" or _encodes_sk(value):
-            continue  # judged with every other sk- token (decoded from base64 if need be)
+        if value[:3].lower() == b"sk-":
+            continue  # judged with every other sk- token
+        if _encodes_sk(value):
+            # Judged decoded, with the other sk- tokens; decoded here whatever the file (a
+            # program naming only "kimi" has no base64 pass of its own).
+            if encoded is not None:
+                encoded.append(start)
+            continue
         if data.startswith(_CODE_AFTER, end) or scan.masked(end):
             continue  # a call, an index or a template, or a masked value
         if _VARIABLE.fullmatch(value) is not None or _DOTTED.fullmatch(value) is not None:
