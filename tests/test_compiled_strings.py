@@ -135,3 +135,30 @@ def test_length_bytes_that_are_not_the_length_still_guard_the_left() -> None:
     # A longer string with its own length before it is not cut to a key's length.
     longer = key + body(4)
     assert _detect(b"\x00\x01\x00" + bytes([len(longer)]) + longer.encode() + b"\x01") == []
+
+
+def test_a_key_after_its_length_in_serialised_data_without_control_bytes() -> None:
+    """msgpack, CBOR, a one-field protobuf and Avro write no control byte around a string:
+    a key after its length byte (`3` for `sk-` + 48, `H` for a Kimi Code key, Avro's
+    zigzag `f`) passed every command (review h9b finding 3). Bytes written by hand."""
+    platform, code = moonshot_key(), kimi_code_key()
+    k, kc = platform.encode(), code.encode()
+    cases = {
+        # msgpack {"name": "prod", "key": K}: fixmap, fixstr headers, str8 (0xd9) + length.
+        "msgpack": b"\x82\xa4name\xa4prod\xa3key\xd9\x33" + k,
+        "msgpack-code": b"\x81\xa3key\xd9\x48" + kc,
+        # msgpack ["…", K, "…"]: fixarray, then each fixstr/str8.
+        "msgpack-array": b"\x93\xa2ab\xd9\x33" + k + b"\xa4next",
+        # CBOR {"key": K, "name": "prod"}: a text string with a one-byte length (0x78).
+        "cbor": b"\xa2\x63key\x78\x33" + k + b"\x64name\x64prod",
+        # protobuf: field 1 (tag 0x0a), length, bytes, and nothing else.
+        "protobuf": b"\x0a\x33" + k,
+        # Avro datum of two strings: zigzag lengths (4 -> 0x08, 51 -> 0x66 `f`).
+        "avro": b"\x08prod\x66" + k,
+    }
+    for name, data in cases.items():
+        expected = [code] if name == "msgpack-code" else [platform]
+        assert _detect(data, f"{name}.bin") == expected, name
+    # Text keeps its left boundary: a key glued to a word, a number or a letter.
+    for text in (f"version 3{platform} build\n", f"v f{platform} x\n", f"_3{platform}\n"):
+        assert _detect(text.encode(), "notes.txt") == [], text

@@ -77,28 +77,100 @@ def test_the_shape_is_in_the_json_report(repo: GitRepo) -> None:
     assert value not in run.out
 
 
+def _described(shape: str, rng: random.Random) -> str:
+    if shape == "uuid":
+        h = _hex(32, rng)
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    if shape == "public":
+        return "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE" + keygen.body(40, rng)
+    if shape == "digits":
+        return "".join(rng.choice("0123456789") for _ in range(18))
+    return _hex(int(shape), rng)
+
+
 @pytest.mark.parametrize(
-    "name",
+    ("name", "shape"),
     [
-        "KIMI_API_KEY_SHA256",
-        "KIMI_API_KEY_FINGERPRINT",
-        "KIMI_KEY_ID",
-        "KIMI_KEY_MD5",
-        "KIMI_KEY_COMMIT",
-        "KIMI_KEY_CHECKSUM",
-        "KIMI_KEY_B64_PUBLIC",
-        "kimiApiKeyId",
-        "moonshot.api_key.hash",
+        ("KIMI_API_KEY_SHA256", "64"),
+        ("KIMI_API_KEY_FINGERPRINT", "40"),
+        ("KIMI_KEY_ID", "uuid"),
+        ("KIMI_KEY_MD5", "32"),
+        ("KIMI_KEY_COMMIT", "40"),
+        ("KIMI_KEY_CHECKSUM", "64"),
+        ("KIMI_KEY_B64_PUBLIC", "public"),
+        ("kimiApiKeyId", "uuid"),
+        ("moonshot.api_key.hash", "128"),
     ],
 )
-def test_a_setting_named_for_what_describes_a_key_is_not_the_key(name: str) -> None:
+def test_a_setting_named_for_what_describes_a_key_is_not_the_key(name: str, shape: str) -> None:
     # Its hash, fingerprint, id, commit or public half: no credential (review h8c
     # finding 9: such settings failed the hook). The same value under the key's own name
     # is reported, and an sk- value is judged as a token whatever its name.
     rng = random.Random(name)
-    value = _hex(64, rng)
+    value = _described(shape, rng)
     assert _one(f"{name}={value}\n") == []
     assert [r for r, _, _ in _one(f"KIMI_API_KEY={value}\n")] == ["kimi-assigned-key"]
     assert [r for r, _, _ in _one(f"KIMI_API_KEY_PROD={value}\n")] == ["kimi-assigned-key"]
     token = keygen.kimi_code_key(rng)
     assert [r for r, _, _ in _one(f"{name}={token}\n")] == ["kimi-code-api-key"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "KIMI_API_KEY_ID",
+        "KIMI_API_KEY_PUBLIC",
+        "kimiApiKeyPrefix",
+        "KIMI_TOKEN_V2_SHA256",
+        "KIMI_KEY_MD5",
+        "KIMI_KEY_UUID",
+    ],
+)
+@pytest.mark.parametrize("spelling", ["hex", "base32", "reversed", "body", "relay"])
+@pytest.mark.parametrize("path", ["settings.py", ".env"])
+def test_a_describing_name_does_not_hide_a_value_of_another_shape(
+    name: str, spelling: str, path: str
+) -> None:
+    # Review h9b finding 5: any non-sk value under such a name passed (the key in hex or
+    # base32, reversed, its body without `sk-kimi-`, a relay's 32-hex key under `…_ID`).
+    import base64
+
+    rng = random.Random(name + spelling)
+    key = keygen.kimi_code_key(rng)
+    value = {
+        "hex": key.encode().hex(),
+        "base32": base64.b32encode(key.encode()).decode().rstrip("="),
+        "reversed": key[::-1],
+        "body": key[len("sk-kimi-") :],
+        "relay": _hex(40 if name == "KIMI_KEY_MD5" else 32, rng),
+    }[spelling]
+    if name == "KIMI_TOKEN_V2_SHA256" and spelling == "relay":
+        value = _hex(32, rng)  # an MD5's length, not a SHA-256's
+    line = f'{name} = "{value}"\n' if path.endswith(".py") else f"{name}={value}\n"
+    assert [r for r, _, _ in _one(line, path)] == ["kimi-assigned-key"]
+
+
+@pytest.mark.parametrize("spelling", ["standard", "urlsafe-unpadded"])
+@pytest.mark.parametrize("path", ["settings.py", ".env"])
+def test_a_kimi_setting_holding_base64_of_a_key_is_decoded_in_any_file(
+    repo: GitRepo, spelling: str, path: str
+) -> None:
+    # Review h9b finding 4: the setting's value was left to the base64 pass, which does not
+    # search a program file that names only "kimi": `files`, `range`, `history` exited 0.
+    import base64
+
+    from kimi_secret_scan.detect import layered
+
+    key = keygen.kimi_code_key(random.Random(spelling + path))
+    raw = base64.b64encode(key.encode()).decode()
+    if spelling != "standard":
+        raw = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    text = f'KIMI_API_KEY = "{raw}"\n'
+    assert [r for r, _, _ in _one(text, path)] == ["kimi-code-api-key"]
+    assert not layered.holds_nothing(path, text.encode())
+    repo.commit_file("README.md", "notes\n", "start")
+    repo.commit_file(path, text, "settings")
+    for args in (("files", path), ("range", "HEAD~1..HEAD"), ("history",)):
+        run = run_cli(*args, cwd=repo.path)
+        assert run.code == 1, (args, run.out, run.err)
+        assert key not in run.out

@@ -48,12 +48,46 @@ _CODE_AFTER = (b"(", b"[", b"{", b"$")
 
 # A setting whose name goes on, after its key word, with what describes a key rather than
 # holding it: its hash, fingerprint or checksum, its id, a commit, its public half, its
-# version. A credential's value named so is not the credential (an `sk-` value is judged
-# with the other tokens whatever its name).
+# version. A credential's value named so is not the credential, when the value has the shape
+# the name says (a key in hex or base32, reversed, without its `sk-kimi-`, or a relay's key
+# named `…_ID` is still reported; an `sk-` value is judged with the other tokens whatever
+# its name).
 _DESCRIBES = re.compile(
-    rb"(?:^|[._\-])(?:sha\d*|md5|hash|digest|fingerprint|checksum|ids?|uuid|commit|public|pub"
-    rb"|version|hint|prefix|suffix|last4|length|len)(?:$|[._\-])"
+    rb"(?:^|[._\-])(?:(sha\d*|md5|hash|digest|fingerprint|checksum|commit)|(ids?|uuid)"
+    rb"|(public|pub)|(version|hint|prefix|suffix|last4|length|len))(?=$|[._\-])"
 )
+# Hex digits a digest of each name has (any of them where the name says no algorithm).
+_DIGEST_HEX = {b"md5": (32,), b"sha1": (40,), b"sha224": (56,), b"sha256": (64,)}
+_DIGEST_HEX |= {b"sha384": (96,), b"sha512": (128,)}
+_ANY_DIGEST = (32, 40, 56, 64, 96, 128)
+_HEX = re.compile(rb"(?:(?:sha\d*|md5)[:=\-])?([0-9a-fA-F]++)")
+_ID = re.compile(rb"[0-9]++|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+# A public key's spellings: base64 DER (`MF…`, `MII…`), OpenSSH (`ssh-…`, `ecdsa-…`).
+_PUBLIC = re.compile(rb"M(?:F|II)[A-Za-z0-9+/]++=*|(?:ssh|ecdsa|sk-ssh)-[\w.@+/=-]++")
+_SHORT_DESCRIPTION = 12
+
+
+def _describes(tail: bytes, value: bytes) -> bool:
+    """Does the setting's name, after its key word (`tail`, from _name_tail), describe the
+    key rather than hold it, and the value have the shape the name says?"""
+    for match in _DESCRIBES.finditer(tail):
+        digest, ident, public, short = match.groups()
+        if digest is not None:
+            hexed = _HEX.fullmatch(value)
+            sizes = _DIGEST_HEX.get(digest, _ANY_DIGEST)
+            if hexed is not None and len(hexed.group(1)) in sizes:
+                return True
+        elif ident is not None:
+            if _ID.fullmatch(value) is not None:
+                return True
+        elif public is not None:
+            if _PUBLIC.fullmatch(value) is not None:
+                return True
+        elif short is not None and len(value) <= _SHORT_DESCRIPTION:
+            return True
+    return False
+
+
 _KEY_WORD = re.compile(rb"(?i)key|token|secret|auth|passw(?:or)?d|credential")
 
 
@@ -185,9 +219,15 @@ def setting_starts(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int]
     return at, kimi_com
 
 
-def find_kimi_settings(scan: Layer, found: list[tuple[int, Finding]], starts: list[int]) -> None:
+def find_kimi_settings(
+    scan: Layer,
+    found: list[tuple[int, Finding]],
+    starts: list[int],
+    encoded: list[int] | None = None,
+) -> None:
     """Every non-sk- value of a setting named for Kimi in the layer, tried only at `starts`
-    (from `setting_starts`)."""
+    (from `setting_starts`). Where a value is base64 of an sk- token, its start is added to
+    `encoded`: the caller decodes it (its base64 pass does not search every file)."""
     data = scan.data
     setting = _setting()
     done = -1
@@ -200,13 +240,19 @@ def find_kimi_settings(scan: Layer, found: list[tuple[int, Finding]], starts: li
         start, end = match.span(1)
         done = end
         value = match.group(1)
-        if value[:3].lower() == b"sk-" or _encodes_sk(value):
-            continue  # judged with every other sk- token (decoded from base64 if need be)
+        if value[:3].lower() == b"sk-":
+            continue  # judged with every other sk- token
+        if _encodes_sk(value):
+            # Judged decoded, with the other sk- tokens; decoded here whatever the file (a
+            # program naming only "kimi" has no base64 pass of its own).
+            if encoded is not None:
+                encoded.append(start)
+            continue
         if data.startswith(_CODE_AFTER, end) or scan.masked(end):
             continue  # a call, an index or a template, or a masked value
         if _VARIABLE.fullmatch(value) is not None or _DOTTED.fullmatch(value) is not None:
             continue
-        if _DESCRIBES.search(_name_tail(data[pos:start])) is not None:
+        if _describes(_name_tail(data[pos:start]), value):
             continue  # KIMI_API_KEY_SHA256, KIMI_KEY_ID, kimiKeyFingerprint: about a key
         text = decode_text(value)
         if not secret_looking(text):

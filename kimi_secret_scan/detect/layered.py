@@ -98,8 +98,9 @@ def _scan_layer(
         folded = data.lower() if folded is None else folded
         names = _names(folded, b"kimi" in folded, b"moonshot" in folded)
     settings, endpoint = names
+    encoded: list[int] = []
     if settings:
-        find_kimi_settings(scan, found, settings)
+        find_kimi_settings(scan, found, settings, encoded)
     if endpoint:
         find_headers(scan, found, data.lower() if folded is None else folded)
     if scan.depth < limits.MAX_DEPTH:
@@ -108,6 +109,9 @@ def _scan_layer(
             if b64_starts is not None
             else decoders.base64_starts(data, deep=True, broad=True)
         )
+        if encoded:
+            # A Kimi-named setting's base64 of an sk- token (find_kimi_settings).
+            starts = starts + encoded
         for decoded in decoders.base64_windows(data, starts):
             _sublayer(scan, decoded, found)
 

@@ -357,11 +357,49 @@ def _length_prefixed(data: bytes) -> dict[int, int]:
             if run is not None and run.end() == end:
                 if binary is None:
                     binary = _BINARY.search(data) is not None
-                if not binary:
-                    return out
-                out[at] = end
+                if binary:
+                    out[at] = end
+        if at not in out and size in _HELD_LENGTHS:
+            held = _held_length(data, at)
+            if held is not None:
+                out[at] = held
         at = data.find(b"sk-", at + 3)
     return out
+
+
+# A key's exact length as the byte before it writes it: msgpack (`\xd9` `3`), CBOR (`x`
+# `3`), protobuf (`\n` `3`) write it as it is, Avro zigzag-doubled (`f` for 51).
+_HELD_LENGTHS = {
+    _OPEN_PLATFORM_LENGTH: _OPEN_PLATFORM_LENGTH,
+    _KIMI_CODE_LENGTH: _KIMI_CODE_LENGTH,
+    2 * _OPEN_PLATFORM_LENGTH: _OPEN_PLATFORM_LENGTH,
+}
+
+
+def _held_length(data: bytes, at: int) -> int | None:
+    """The end of the key at `at` in data with no control byte (msgpack, CBOR, a one-field
+    protobuf, Avro: their headers are printable or high bytes) when the byte before it is
+    that key's exact length and the key's shape is exact: `sk-` + 48 after `3`, `sk-kimi-`
+    + 64 after `H`, `sk-` + 48 after Avro's `f`. The byte before the length must be no
+    text (a msgpack or CBOR header, 0x80 and up, or protobuf's field-1 tag, a line break),
+    or CBOR's `x` (a text string with a one-byte length): `version 3sk-…` in text stays
+    unreported. Avro's previous value may end in anything, so after `f` the key must end
+    the data or a byte that is no text follow it."""
+    size = data[at - 1]
+    length = _HELD_LENGTHS.get(size)
+    if length is None or at < 2:
+        return None
+    end = at + length
+    if end > len(data) or not _exact(data, at, end):
+        return None
+    if size == 2 * _OPEN_PLATFORM_LENGTH:
+        return end if end == len(data) or data[end] not in _TEXT_BYTES else None
+    before = data[at - 2]
+    return end if before not in _TEXT_BYTES or before in b"\nx" else None
+
+
+# Printable ASCII, tab and carriage return.
+_TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0D}
 
 
 # Binary data: a NUL or a control byte that text does not hold (tab, line breaks, form feed
