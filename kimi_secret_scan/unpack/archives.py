@@ -238,6 +238,7 @@ def _open(
         "zlib": zlibs.read_zlib,
         "pdf": zlibs.read_pdf,
         "png": zlibs.read_png,
+        "png+zip": _png_zip,
         "zip": _zip,
         "tar": _tar,
         "sqlite": _sqlite,
@@ -255,6 +256,17 @@ def _open(
         yield Skipped(path, f"could not be read as {kind} ({why(exc)}); {said}")
         if depth > 1:  # the outermost container's own bytes are scanned by the pipeline
             yield leaf(data, path, base)
+
+
+def _png_zip(
+    kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
+) -> Iterator[Content | Skipped]:
+    """A PNG with a zip appended (a polyglot): what each holds, its text chunks and the
+    zip's members (review h9b, finding 6: the zip alone was read, a zTXt key passed)."""
+    from kimi_secret_scan.unpack import zlibs
+
+    yield from zlibs.read_png("png", data, path, base, budget, depth)
+    yield from _open("zip", data, path, base, budget, depth)
 
 
 def _unopened(
