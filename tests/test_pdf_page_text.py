@@ -135,17 +135,24 @@ def test_pdf_text_shapes_are_read_as_shown(tmp_path: Path) -> None:
     assert found == sorted([("two.pdf!(stream 4)", key), ("two.pdf!(stream 4 text)", other)])
 
 
-def test_a_predictor_not_read_is_said(repo: GitRepo) -> None:
+def test_a_predictor_or_filter_not_read_is_said(repo: GitRepo) -> None:
     content = _show(b"(" + kimi_code_key().encode() + b") Tj")
     repo.commit_file("README.md", "demo\n", "start")
     repo.write(
         "tiff.pdf", _pdf(content, rows=0, extra=b"/DecodeParms << /Predictor 2 /Columns 20 >> ")
     )
+    # An indirect /Filter over bytes that are not deflated (here, ASCIIHex): said too.
+    hexed = _pdf(content, filter_=b"6 0 R", more=[b"/ASCIIHexDecode"])
+    head, _, rest = hexed.partition(b"stream\n")
+    raw, _, tail = rest.partition(b"\nendstream")
+    plain = zlib.decompress(raw).hex().encode() + b">"
+    repo.write("indirect.pdf", head + b"stream\n" + plain + b"\nendstream" + tail)
     repo.add()
     gate = run_cli("staged", "--format", "json", cwd=repo.path)
     assert gate.code == 2, gate.all
-    (skipped,) = json.loads(gate.out)["stats"]["skipped"]
-    assert "(FlateDecode /Predictor 2)" in skipped["reason"]
+    skipped = {s["path"]: s["reason"] for s in json.loads(gate.out)["stats"]["skipped"]}
+    assert "(FlateDecode /Predictor 2)" in skipped["tiff.pdf"]
+    assert "(an indirect /Filter)" in skipped["indirect.pdf"]
 
 
 def _png(key: bytes) -> bytes:

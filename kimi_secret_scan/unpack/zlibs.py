@@ -87,6 +87,7 @@ _LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
 # indirect /Filter or a dictionary over 4 KiB hid a page's text).
 _PICTURES = (b"/DCTDecode", b"/JPXDecode", b"/JBIG2Decode", b"/CCITTFaxDecode", b"/DCT")
 _IMAGE = re.compile(rb"/Subtype\s*/Image\b")
+_INDIRECT = re.compile(rb"/Filter\s*\d+\s+\d+\s+R")
 _PREDICTOR = re.compile(rb"/Predictor\s+(\d+)")
 _DICT_SPAN = 4096
 
@@ -135,9 +136,13 @@ def read_pdf(
         if not filters:
             # No filter in sight (an indirect one, a dictionary the search did not
             # reach): deflated bytes are read as such; other bytes are the PDF's own.
-            if not zlib_header(raw[start : start + 512]):
+            if zlib_header(raw[start : start + 512]):
+                filters = [b"FlateDecode"]
+            elif _INDIRECT.search(head):
+                unread["an indirect /Filter"] = unread.get("an indirect /Filter", 0) + 1
                 continue
-            filters = [b"FlateDecode"]
+            else:
+                continue
         where = f"{path}!(stream {name})"
         text = _unwrapped(raw[start:end], filters)
         predictor = _PREDICTOR.search(head)
