@@ -82,6 +82,7 @@ def _variants(key: str) -> dict[str, bytes]:
         "indirect_filter.pdf": _pdf(plain, filter_=b"6 0 R", more=[b"/FlateDecode"]),
         "length1.pdf": _pdf(plain, extra=b"/Length1 0 "),
         "image_name.pdf": _pdf(plain, extra=b"/Note /Image "),
+        "subtype_image.pdf": _pdf(plain, extra=b"/Subtype /Image /Width 1 /Height 1 "),
         "long_dict.pdf": _pdf(plain, extra=b"/Pad (" + b"x" * 5000 + b") "),
         "predictor_none.pdf": _pdf(
             plain, rows=0, extra=b"/DecodeParms << /Predictor 10 /Columns 20 >> "

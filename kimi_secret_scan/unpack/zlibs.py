@@ -130,7 +130,7 @@ def read_pdf(
         found = _FILTER.search(head)
         if found is not None and any(mark in found.group(1) for mark in _PICTURES):
             continue  # an image
-        if _IMAGE.search(head) and b"/Width" in head:
+        if _IMAGE.search(head) and b"/Width" in head and not _drawn(raw[start:end]):
             continue  # an image
         filters = [_SHORT.get(m, m) for m in _NAME.findall(found.group(1))] if found else []
         if not filters:
@@ -175,22 +175,48 @@ def read_pdf(
         )
 
 
+_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\n\r\x0c"
+
+
+def _drawn(raw: bytes) -> bool:
+    """Does a stream named an image hold a content stream's operators instead? Its first
+    64 KiB inflated are all ASCII, spaced words of more than one kind: pixels seldom are,
+    and such a stream is read (a page's text does not hide behind `/Subtype /Image`)."""
+    try:
+        peek = zlib.decompressobj().decompress(raw, 1 << 16)
+    except zlib.error:
+        return False
+    if not peek or peek.translate(None, _PRINTABLE):
+        return False
+    return len(set(peek.split())) > 2
+
+
 # A content stream's text operators: when present, the strings shown are given as a
 # piece of their own, as a reader extracts them (the key is in the stream's bytes as it
 # is only when one literal `(…) Tj` shows it whole).
 _SHOWS = re.compile(rb"T[jJ]|['\"]\s")
-_TOKEN = re.compile(
-    rb"\((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)"  # a literal string (one level of nesting)
-    rb"|<[0-9A-Fa-f\s]*>"  # a hex string
-    rb"|/[^\s/\[\]()<>{}%]*"  # a name
-    rb"|-?(?:\d+\.?\d*|\.\d+)"  # a number
-    rb"|[\[\]]"
-    rb"|[A-Za-z'\"*]+",  # an operator
+_LITERAL = rb"\((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)"  # one level of nesting
+_HEXES = rb"<[0-9A-Fa-f\s]*>"
+_NUMBER_TOKEN = rb"-?(?:\d+(?:\.\d*)?|\.\d+)(?![\d.])"  # (no two numbers from one: linear)
+# A show operator and its operands, found by one C-level search: the bytes between two
+# are looked at only for a text position's change (a new line).
+_SHOW = re.compile(
+    rb"\[((?:" + _LITERAL + b"|" + _HEXES + b"|" + _NUMBER_TOKEN + rb"|\s)*)\]\s*TJ"
+    rb"|("
+    + _LITERAL
+    + b"|"
+    + _HEXES
+    + rb")\s*(?:Tj|'|"
+    + _NUMBER_TOKEN
+    + rb"\s+"
+    + _NUMBER_TOKEN
+    + rb"\s+\")",
     re.S,
 )
+_PIECE = re.compile(_LITERAL + b"|" + _HEXES + b"|" + _NUMBER_TOKEN, re.S)
+_MOVE = re.compile(rb"\b(?:Td|TD|Tm|BT|ET)\b|T\*|'|\"")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 _ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r\n|.)", re.S)
-_MOVES = frozenset((b"Td", b"TD", b"T*", b"Tm", b"BT", b"ET", b"'", b'"'))
 
 
 def _string(token: bytes) -> bytes:
@@ -217,28 +243,21 @@ def shown_text(stream: bytes) -> bytes:
     read as a space). Glyph ids of a CID font (Identity-H) are not mapped to letters."""
     lines: list[bytes] = []
     line: list[bytes] = []
-    operands: list[bytes] = []
-    array: list[bytes] | None = None
-    for m in _TOKEN.finditer(stream):
-        token = m.group()
-        first = token[:1]
-        if first in b"(<":
-            (array if array is not None else operands).append(_string(token))
-        elif first == b"[":
-            array = []
-        elif first == b"]":
-            operands = [b"".join(array or [])]
-            array = None
-        elif first in b"-.0123456789":
-            if array is not None and float(token) < -250:
-                array.append(b" ")
-        elif first != b"/":
-            if token in _MOVES and line:
-                lines.append(b"".join(line))
-                line = []
-            if token in (b"Tj", b"TJ", b"'", b'"') and operands:
-                line.append(operands[-1])
-            operands = []
+    last = 0
+    for m in _SHOW.finditer(stream):
+        if line and _MOVE.search(stream, last, m.start()):
+            lines.append(b"".join(line))
+            line = []
+        last = m.end()
+        if m.group(2) is not None:
+            line.append(_string(m.group(2)))
+            continue
+        for piece in _PIECE.finditer(m.group(1)):
+            token = piece.group()
+            if token[:1] in b"(<":
+                line.append(_string(token))
+            elif float(token) < -250:
+                line.append(b" ")
     if line:
         lines.append(b"".join(line))
     return b"\n".join(lines)
