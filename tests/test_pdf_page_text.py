@@ -184,3 +184,19 @@ def test_png_with_a_zip_appended_is_read_as_both(repo: GitRepo) -> None:
         assert {(f["path"], f["secret"]) for f in report["findings"]} == expected, args
         if args == ("staged",):
             repo.commit("logo")
+
+
+def test_pdf_with_a_zip_appended_is_read_as_both(tmp_path: Path) -> None:
+    expected = set()
+    for name, prefix in (("plain.pdf", b""), ("junk.pdf", b"junk1234")):
+        on_page, in_zip = kimi_code_key(), kimi_code_key()
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("notes.txt", f"key {in_zip}\n")
+        page = _show(b"<" + on_page.encode().hex().encode() + b"> Tj")
+        (tmp_path / name).write_bytes(_pdf(page, prefix=prefix) + archive.getvalue())
+        expected |= {(f"{name}!(stream 4 text)", on_page), (f"{name}!notes.txt", in_zip)}
+    run = run_cli("files", ".", "--format", "json", "--show-secrets", cwd=tmp_path)
+    assert run.code == 1, run.all
+    report = json.loads(run.out)
+    assert {(f["path"], f["secret"]) for f in report["findings"]} == expected

@@ -355,9 +355,12 @@ def find_container(data: bytes) -> tuple[str, int] | None:
 def behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] | None:
     # A zip with a member is at least 98 bytes (a local header, a directory entry, an end).
     if tail_start + len(tail) >= 98 and zip_at_end(tail, tail_start):
-        # zipfile finds the zip's start from its end. A PNG before it (a polyglot: the
-        # image shows, `unzip` lists the zip) is read as both: its text chunks too.
-        return ("png+zip" if head.startswith(_PNG) else "zip"), 0
+        # zipfile finds the zip's start from its end. A PNG or PDF before it (a
+        # polyglot: the image or page shows, `unzip` lists the zip) is read as both:
+        # its reader opens the zip after it (archives._open).
+        if head.startswith(_PNG):
+            return "png", 0
+        return ("pdf" if head.find(b"%PDF-", 0, 1024) >= 0 else "zip"), 0
     if head.startswith(b"#!"):
         found = _script_payload(head)
         if found is not None:

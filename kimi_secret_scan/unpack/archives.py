@@ -238,7 +238,6 @@ def _open(
         "zlib": zlibs.read_zlib,
         "pdf": zlibs.read_pdf,
         "png": zlibs.read_png,
-        "png+zip": _png_zip,
         "zip": _zip,
         "tar": _tar,
         "sqlite": _sqlite,
@@ -249,6 +248,9 @@ def _open(
     reader = readers.get(kind, _stream)
     try:
         yield from reader(kind, data, path, base, budget, depth)
+        if kind in ("png", "pdf") and _zip_after(data):
+            # A polyglot (review h9b, finding 6): what the zip holds too.
+            yield from _open("zip", data, path, base, budget, depth)
     except LimitHit:
         raise
     except _BROKEN as exc:
@@ -258,15 +260,18 @@ def _open(
             yield leaf(data, path, base)
 
 
-def _png_zip(
-    kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
-) -> Iterator[Content | Skipped]:
-    """A PNG with a zip appended (a polyglot): what each holds, its text chunks and the
-    zip's members (review h9b, finding 6: the zip alone was read, a zTXt key passed)."""
-    from kimi_secret_scan.unpack import zlibs
+def _zip_after(data: Data) -> bool:
+    """Is there a zip at the end of these bytes (a PNG or PDF with a zip appended)?"""
+    from kimi_secret_scan.unpack import zip_at_end
 
-    yield from zlibs.read_png("png", data, path, base, budget, depth)
-    yield from _open("zip", data, path, base, budget, depth)
+    if data.size < 98:
+        return False
+    start = max(0, data.size - TAIL)
+    if data.raw is not None:
+        return zip_at_end(data.raw[start:], start)
+    assert data.file is not None
+    data.file.seek(start)
+    return zip_at_end(data.file.read(), start)
 
 
 def _unopened(
