@@ -88,6 +88,8 @@ _LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
 _PICTURES = (b"/DCTDecode", b"/JPXDecode", b"/JBIG2Decode", b"/CCITTFaxDecode", b"/DCT")
 _IMAGE = re.compile(rb"/Subtype\s*/Image\b")
 _INDIRECT = re.compile(rb"/Filter\s*\d+\s+\d+\s+R")
+_TEXT_MAX = 32 << 20
+_XREF = re.compile(rb"/Type\s*/XRef\b")
 _PREDICTOR = re.compile(rb"/Predictor\s+(\d+)")
 _DICT_SPAN = 4096
 
@@ -147,6 +149,8 @@ def read_pdf(
         text = _unwrapped(raw[start:end], filters)
         predictor = _PREDICTOR.search(head)
         step = int(predictor.group(1)) if predictor is not None else 1
+        if step != 1 and _XREF.search(head):
+            step = 1  # offsets, not text: scanned as inflated (undoing costs a loop a byte)
         if text is None or step not in (1, 10, 11, 12, 13, 14, 15):
             label = " ".join(m.decode() for m in filters[:4])
             label += f" /Predictor {step}" if step != 1 else ""
@@ -159,7 +163,11 @@ def read_pdf(
             continue
         reader = _Inflater(text)
         piece = drain(reader, budget, where)
-        if step != 1 or not _font_program(head, piece.head()):
+        if piece.size > _TEXT_MAX:
+            # Held whole and walked in Python: past this, the stream's bytes are still
+            # scanned, the text it shows is said as not extracted.
+            yield Skipped(where, f"over {_TEXT_MAX >> 20} MiB: the text it shows was not read")
+        elif step != 1 or not _font_program(head, piece.head()):
             piece, shown = _decoded(piece, head, step)
             if shown:
                 budget.take(len(shown), where)
