@@ -355,7 +355,12 @@ def find_container(data: bytes) -> tuple[str, int] | None:
 def behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] | None:
     # A zip with a member is at least 98 bytes (a local header, a directory entry, an end).
     if tail_start + len(tail) >= 98 and zip_at_end(tail, tail_start):
-        return "zip", 0  # zipfile finds the zip's start from its end
+        # zipfile finds the zip's start from its end. A PNG or PDF before it (a
+        # polyglot: the image or page shows, `unzip` lists the zip) is read as both:
+        # its reader opens the zip after it (archives._open).
+        if head.startswith(_PNG):
+            return "png", 0
+        return ("pdf" if head.find(b"%PDF-", 0, 1024) >= 0 else "zip"), 0
     if head.startswith(b"#!"):
         found = _script_payload(head)
         if found is not None:
@@ -363,9 +368,15 @@ def behind_prefix(head: bytes, tail: bytes, tail_start: int) -> tuple[str, int] 
     at = tar_after_junk(head)
     if at:
         return "tar", at
-    # A PNG, for its compressed text chunks (zlibs.read_png); asked last, so that a zip
-    # behind a PNG's signature (a polyglot) is opened as the zip it is.
-    return ("png", 0) if head.startswith(b"\x89PNG\r\n\x1a\n") else None
+    # A PNG, for its compressed text chunks (zlibs.read_png).
+    if head.startswith(_PNG):
+        return "png", 0
+    # A PDF whose `%PDF-` follows junk or a byte-order mark: readers look for it in the
+    # first 1024 bytes (review h9b, finding 1). One bounded find per content.
+    return ("pdf", 0) if head.find(b"%PDF-", 0, 1024) > 0 else None
+
+
+_PNG = b"\x89PNG\r\n\x1a\n"
 
 
 # A tar whose first block is no header: GNU tar says "This does not look like a tar

@@ -248,6 +248,9 @@ def _open(
     reader = readers.get(kind, _stream)
     try:
         yield from reader(kind, data, path, base, budget, depth)
+        if kind in ("png", "pdf") and _zip_after(data):
+            # A polyglot (review h9b, finding 6): what the zip holds too.
+            yield from _open("zip", data, path, base, budget, depth)
     except LimitHit:
         raise
     except _BROKEN as exc:
@@ -255,6 +258,20 @@ def _open(
         yield Skipped(path, f"could not be read as {kind} ({why(exc)}); {said}")
         if depth > 1:  # the outermost container's own bytes are scanned by the pipeline
             yield leaf(data, path, base)
+
+
+def _zip_after(data: Data) -> bool:
+    """Is there a zip at the end of these bytes (a PNG or PDF with a zip appended)?"""
+    from kimi_secret_scan.unpack import zip_at_end
+
+    if data.size < 98:
+        return False
+    start = max(0, data.size - TAIL)
+    if data.raw is not None:
+        return zip_at_end(data.raw[start:], start)
+    assert data.file is not None
+    data.file.seek(start)
+    return zip_at_end(data.file.read(), start)
 
 
 def _unopened(

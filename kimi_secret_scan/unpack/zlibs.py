@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 
 from kimi_secret_scan.content import Content, Skipped
-from kimi_secret_scan.unpack.archives import Budget, Data, drain, inner_name, member
+from kimi_secret_scan.unpack.archives import Budget, Data, drain, inner_name, leaf, member
 
 _CHUNK = 1 << 20
 
@@ -80,22 +80,33 @@ _STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
 _SHORT = {b"Fl": b"FlateDecode", b"A85": b"ASCII85Decode", b"AHx": b"ASCIIHexDecode"}
 _FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[A-Za-z0-9]+)")
 _LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
-# Filters of images and fonts: pixels and glyphs, not text (images are not read for text
-# anywhere: docs/detection.md).
+# Filters of images: pixels, not text (images are not read for text anywhere:
+# docs/detection.md). An image is known by its filter or its /Subtype with a /Width;
+# any other stream whose bytes are deflated is read whatever else its dictionary says
+# (review h9b, finding 1: `/Length1`, `/Image` in a ProcSet, `(obj)` in a string, an
+# indirect /Filter or a dictionary over 4 KiB hid a page's text).
 _PICTURES = (b"/DCTDecode", b"/JPXDecode", b"/JBIG2Decode", b"/CCITTFaxDecode", b"/DCT")
-_NOT_TEXT = (b"/Image", b"/FontFile", b"/Length1", b"/Length2", b"/Length3")
+_IMAGE = re.compile(rb"/Subtype\s*/Image\b")
+_INDIRECT = re.compile(rb"/Filter\s*\d+\s+\d+\s+R")
+_TEXT_MAX = 32 << 20
+_XREF = re.compile(rb"/Type\s*/XRef\b")
+_PREDICTOR = re.compile(rb"/Predictor\s+(\d+)")
 _DICT_SPAN = 4096
 
 
 def read_pdf(
     kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
-    """A PDF's FlateDecode streams, each a piece `doc.pdf!(stream 4)` (its object number).
+    """A PDF's FlateDecode streams, each a piece `doc.pdf!(stream 4)` (its object number),
+    and the strings a content stream shows (hex strings, TJ arrays' pieces joined) as a
+    piece `doc.pdf!(stream 4 text)`.
 
-    Image and font streams are left out (pixels and glyphs). ASCII85 and ASCIIHex before
-    the FlateDecode are undone. A stream in a filter not read here that may hold text
-    (LZW, RunLength) and an encrypted PDF's streams are said, so a gate fails on them
-    rather than passing."""
+    Image streams are left out (pixels). ASCII85 and ASCIIHex before the FlateDecode are
+    undone, and PNG predictors after it. A stream in a filter not read here that may
+    hold text (LZW, RunLength) and an encrypted PDF's streams are said, so a gate fails
+    on them rather than passing."""
+    from kimi_secret_scan.unpack import zlib_header
+
     raw = _whole(data)
     if re.search(rb"/Encrypt\s*(?:\d+\s+\d+\s+R|<<)", raw):
         yield Skipped(path, "an encrypted PDF: its streams were not read")
@@ -119,15 +130,30 @@ def read_pdf(
         done = end
         match = _STREAM.search(raw, end)
         found = _FILTER.search(head)
-        if found is None or any(mark in head for mark in _NOT_TEXT):
-            continue  # not compressed (scanned as the PDF's own bytes), or not text
+        if found is not None and any(mark in found.group(1) for mark in _PICTURES):
+            continue  # an image
+        if _IMAGE.search(head) and b"/Width" in head and not _drawn(raw[start:end]):
+            continue  # an image
+        filters = [_SHORT.get(m, m) for m in _NAME.findall(found.group(1))] if found else []
+        if not filters:
+            # No filter in sight (an indirect one, a dictionary the search did not
+            # reach): deflated bytes are read as such; other bytes are the PDF's own.
+            if zlib_header(raw[start : start + 512]):
+                filters = [b"FlateDecode"]
+            elif _INDIRECT.search(head):
+                unread["an indirect /Filter"] = unread.get("an indirect /Filter", 0) + 1
+                continue
+            else:
+                continue
         where = f"{path}!(stream {name})"
-        filters = [_SHORT.get(m, m) for m in _NAME.findall(found.group(1))]
-        if not filters or any(mark in found.group(1) for mark in _PICTURES):
-            continue  # no filter named, or an image
         text = _unwrapped(raw[start:end], filters)
-        if text is None:
+        predictor = _PREDICTOR.search(head)
+        step = int(predictor.group(1)) if predictor is not None else 1
+        if step != 1 and _XREF.search(head):
+            step = 1  # offsets, not text: scanned as inflated (undoing costs a loop a byte)
+        if text is None or step not in (1, 10, 11, 12, 13, 14, 15):
             label = " ".join(m.decode() for m in filters[:4])
+            label += f" /Predictor {step}" if step != 1 else ""
             unread[label] = unread.get(label, 0) + 1
             continue
         budget.member(where)
@@ -137,6 +163,15 @@ def read_pdf(
             continue
         reader = _Inflater(text)
         piece = drain(reader, budget, where)
+        if piece.size > _TEXT_MAX:
+            # Held whole and walked in Python: past this, the stream's bytes are still
+            # scanned, the text it shows is said as not extracted.
+            yield Skipped(where, f"over {_TEXT_MAX >> 20} MiB: the text it shows was not read")
+        elif step != 1 or not _font_program(head, piece.head()):
+            piece, shown = _decoded(piece, head, step)
+            if shown:
+                budget.take(len(shown), where)
+                yield leaf(Data(shown, None, len(shown)), f"{where[:-1]} text)", base)
         yield from member(piece, where, base, budget, depth)
         if reader.problem:
             yield Skipped(
@@ -146,6 +181,156 @@ def read_pdf(
         yield Skipped(
             path, f"{count} stream(s) in a filter not read ({label}): not opened (could hold text)"
         )
+
+
+_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\n\r\x0c"
+
+
+def _drawn(raw: bytes) -> bool:
+    """Does a stream named an image hold a content stream's operators instead? Its first
+    64 KiB inflated are all ASCII, spaced words of more than one kind: pixels seldom are,
+    and such a stream is read (a page's text does not hide behind `/Subtype /Image`)."""
+    try:
+        peek = zlib.decompressobj().decompress(raw, 1 << 16)
+    except zlib.error:
+        return False
+    if not peek or peek.translate(None, _PRINTABLE):
+        return False
+    return len(set(peek.split())) > 2
+
+
+# A content stream's text operators: when present, the strings shown are given as a
+# piece of their own, as a reader extracts them (the key is in the stream's bytes as it
+# is only when one literal `(…) Tj` shows it whole).
+_SHOWS = re.compile(rb"T[jJ]|['\"]\s")
+_LITERAL = rb"\((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)"  # one level of nesting
+_HEXES = rb"<[0-9A-Fa-f\s]*>"
+_NUMBER_TOKEN = rb"-?(?:\d+(?:\.\d*)?|\.\d+)(?![\d.])"  # (no two numbers from one: linear)
+# A show operator and its operands, found by one C-level search: the bytes between two
+# are looked at only for a text position's change (a new line).
+_SHOW = re.compile(
+    rb"\[((?:" + _LITERAL + b"|" + _HEXES + b"|" + _NUMBER_TOKEN + rb"|\s)*)\]\s*TJ"
+    rb"|("
+    + _LITERAL
+    + b"|"
+    + _HEXES
+    + rb")\s*(?:Tj|'|"
+    + _NUMBER_TOKEN
+    + rb"\s+"
+    + _NUMBER_TOKEN
+    + rb"\s+\")",
+    re.S,
+)
+_PIECE = re.compile(_LITERAL + b"|" + _HEXES + b"|" + _NUMBER_TOKEN, re.S)
+_MOVE = re.compile(rb"\b(?:Td|TD|Tm|BT|ET)\b|T\*|'|\"")
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+_ESCAPE = re.compile(rb"\\([0-7]{1,3}|\r\n|.)", re.S)
+
+
+def _string(token: bytes) -> bytes:
+    if token[:1] == b"<":
+        import binascii
+
+        hexes = token[1:-1].translate(None, b" \t\n\r\x0c\x00")
+        return binascii.unhexlify(hexes + b"0" * (len(hexes) % 2))
+
+    def one(m: re.Match[bytes]) -> bytes:
+        c = m.group(1)
+        if c[:1] in b"01234567":
+            return bytes((int(c, 8) & 0xFF,))
+        if c in (b"\n", b"\r", b"\r\n"):
+            return b""  # a line continued
+        return _ESCAPES.get(c, c)
+
+    return _ESCAPE.sub(one, token[1:-1])
+
+
+def shown_text(stream: bytes) -> bytes:
+    """The strings a content stream shows, a line per text position: hex strings
+    decoded, escapes undone, a TJ array's pieces joined (a wide gap, as a reader does,
+    read as a space). Glyph ids of a CID font (Identity-H) are not mapped to letters."""
+    lines: list[bytes] = []
+    line: list[bytes] = []
+    last = 0
+    for m in _SHOW.finditer(stream):
+        if line and _MOVE.search(stream, last, m.start()):
+            lines.append(b"".join(line))
+            line = []
+        last = m.end()
+        if m.group(2) is not None:
+            line.append(_string(m.group(2)))
+            continue
+        for piece in _PIECE.finditer(m.group(1)):
+            token = piece.group()
+            if token[:1] in b"(<":
+                line.append(_string(token))
+            elif float(token) < -250:
+                line.append(b" ")
+    if line:
+        lines.append(b"".join(line))
+    return b"\n".join(lines)
+
+
+_FONT = re.compile(rb"/Length[123]\b|/Subtype\s*/(?:Type1C|CIDFontType0C|OpenType)\b")
+_CONTROL = bytes(range(32)).translate(None, b"\t\n\x0c\r")
+
+
+def _font_program(head: bytes, first: bytes) -> bool:
+    """A font file (binary glyph programs): its text is not looked for. Its dictionary
+    and binary first bytes both say so: a content stream named a font is still read."""
+    first = first[:1024]
+    return bool(_FONT.search(head)) and len(first.translate(None, _CONTROL)) < len(first)
+
+
+def _decoded(piece: Data, head: bytes, step: int) -> tuple[Data, bytes]:
+    """The inflated stream with its PNG predictor undone, and the text it shows that its
+    bytes do not hold as they are (a hex string, TJ pieces, escapes)."""
+    stream = _whole(piece)
+    if step != 1:
+        stream = _unpredicted(stream, head)
+        piece.close()
+        piece = Data(stream, None, len(stream))
+    if not _SHOWS.search(stream):
+        return piece, b""
+    # Lines the stream's bytes hold as they are are left out: found there, once.
+    lines = [line for line in shown_text(stream).split(b"\n") if line not in stream]
+    return piece, b"\n".join(lines)
+
+
+def _parameter(head: bytes, key: bytes, default: int) -> int:
+    found = re.search(rb"/" + key + rb"\s+(\d{1,6})", head)
+    return int(found.group(1)) if found is not None else default
+
+
+def _unpredicted(data: bytes, head: bytes) -> bytes:
+    """PNG predictor rows (a filter byte, then the row) undone, as PNG does."""
+    colors = _parameter(head, b"Colors", 1)
+    bits = _parameter(head, b"BitsPerComponent", 8)
+    columns = _parameter(head, b"Columns", 1)
+    bpp = max(1, colors * bits // 8)
+    width = max(1, (colors * bits * columns + 7) // 8)
+    out = bytearray()
+    prior = bytearray(width)
+    for pos in range(0, len(data), width + 1):
+        kind, row = data[pos], bytearray(data[pos + 1 : pos + 1 + width].ljust(width, b"\0"))
+        for i in range(width) if kind else ():
+            left = row[i - bpp] if i >= bpp else 0
+            up = prior[i]
+            if kind == 1:
+                row[i] = (row[i] + left) & 0xFF
+            elif kind == 2:
+                row[i] = (row[i] + up) & 0xFF
+            elif kind == 3:
+                row[i] = (row[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                corner = prior[i - bpp] if i >= bpp else 0
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                best = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                row[i] = (row[i] + best) & 0xFF
+        out += row
+        prior = row
+    return bytes(out)
 
 
 def _stream_end(raw: bytes, head: bytes, start: int) -> int:
