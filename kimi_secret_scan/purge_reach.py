@@ -448,10 +448,14 @@ def other_remotes(groups: Sequence[KeyGroup], target: PurgeTarget) -> dict[str, 
 
 
 def _remote_url(root: Path, name: str) -> str | None:
-    out = git.try_git(["config", "--get", f"remote.{name}.url"], root)
-    if not out:
-        return None
-    url = out.decode("utf-8", "surrogateescape").strip()
+    """Where `git push` to this remote goes (its first push URL), as the plan shows it."""
+    from kimi_secret_scan.audit import remote_urls
+
+    urls = remote_urls(root, name, push=True)
+    return shown_url(root, urls[0]) if urls else None
+
+
+def shown_url(root: Path, url: str) -> str:
     if url.lower().startswith(("http://", "https://")):
         # A token kept in the URL (`https://user:TOKEN@host/…`) is not printed: git asks
         # the credential helper for it.
@@ -464,6 +468,16 @@ def _remote_url(root: Path, name: str) -> str | None:
         return url  # user@host:path
     local = Path(url.removeprefix("file://"))
     return str(local if local.is_absolute() else (root / local).resolve())
+
+
+def _source(root: Path, raw: str, shown: str, get_url: str) -> str:
+    """What a clone command names: the URL, or, when it carries a credential (stripped from
+    `shown`), the clone's own `git remote get-url …` when run (works; prints no token)."""
+    from kimi_secret_scan.org.targets import without_credentials
+
+    if raw.lower().startswith(("http://", "https://")) and without_credentials(raw) != raw:
+        return f'"$(git -C {_q(root)} remote {get_url})"'
+    return _q(shown)
 
 
 def other_remote_steps(
@@ -483,33 +497,90 @@ def other_remote_steps(
                 ]
             )
             continue
+        from kimi_secret_scan.audit import remote_urls
+
+        raw = remote_urls(target.root, name, push=True)[0]
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
-        # Beside the main mirror, wherever the plan puts that one.
-        mirror = target.mirror.parent / f"{target.name}-{safe}-purge.git"
-        m = _q(mirror)
-        lines = [
+        intro = (
             f"Remote {inert.text(name)} holds a key too ({listed}), and the mirror above is "
             f"{target.remote or 'this repository'}'s only: rewrite {inert.text(name)} the "
             "same way, with the same files (you need push rights there; without them, ask "
-            "its owners to, and the key stays revoked either way):",
-            f"$ git clone --mirror {_q(url)} {m}",
-            *(f"$ {c}" for c in rewrite_commands(groups, target, mirror, strip, False)),
-            f"$ kimi-secret-scan history --repo {m}",
-            f"$ git -C {m} push --force --mirror origin",
-        ]
-        if "://" not in url and ":" not in url.split("/", 1)[0]:
-            here = _q(url)
-            lines.append(
-                f"$ git -C {here} reflog expire --expire=now --all && git -C {here} gc --prune=now"
-            )
-            lines.append(f"$ kimi-secret-scan history --repo {here}")
-        else:
-            lines.append(
-                f"  Then make {inert.text(name)}'s host forget the old commits, as the step "
-                f"after the push above says for {target.remote or 'yours'} (its commit map, "
-                f"for GitLab's repository cleanup: {inert.text(str(mirror))}/filter-repo/"
-                "commit-map); then delete the mirror:"
-            )
-        lines.append(f"$ rm -rf {m}")
-        steps.append(lines)
+            "its owners to, and the key stays revoked either way):"
+        )
+        source = _source(target.root, raw, url, f"get-url --push {_q(name)}")
+        steps.append(_rewrite_elsewhere(groups, target, strip, intro, source, url, safe, name))
     return steps
+
+
+def more_url_steps(
+    groups: Sequence[KeyGroup], target: PurgeTarget, strip: Sequence[str]
+) -> list[list[str]]:
+    """The remote's other URLs (a second push URL, or the fetch URL when pushes go
+    elsewhere): each is another repository holding the same history, rewritten the same way."""
+    steps = []
+    remote = target.remote or ""
+    name = inert.text(remote)
+    for push, i, raw in target.more_urls:
+        url = shown_url(target.root, raw)
+        if push:
+            intro = (
+                f"{name} has several push URLs (`git push` writes to each of them); the steps "
+                f"above rewrote the first, {inert.text(_shown_url_of(target))}. {inert.text(url)} "
+                "is another repository holding the same history: rewrite it the same way:"
+            )
+        else:
+            intro = (
+                f"{name} fetches from {inert.text(url)}, but pushes go to "
+                f"{inert.text(_shown_url_of(target))}, which the steps above rewrote: the fetch "
+                "URL is another repository holding the same history (a read mirror takes the "
+                "rewritten one only when it next syncs, and may bring the old one back). "
+                "Rewrite it the same way (or ask whoever runs it to):"
+            )
+        get_url = f"get-url {'--push ' if push else ''}--all {_q(remote)} | sed -n {i + 1}p"
+        source = _source(target.root, raw, url, get_url)
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"{remote}-{'push' if push else 'fetch'}{i + 1}")
+        steps.append(_rewrite_elsewhere(groups, target, strip, intro, source, url, safe, remote))
+    return steps
+
+
+def _shown_url_of(target: PurgeTarget) -> str:
+    return shown_url(target.root, target.url) if target.url else "its URL"
+
+
+def _rewrite_elsewhere(
+    groups: Sequence[KeyGroup],
+    target: PurgeTarget,
+    strip: Sequence[str],
+    intro: str,
+    source: str,
+    url: str,
+    safe: str,
+    name: str,
+) -> list[str]:
+    """One more repository's rewrite: its own mirror, beside the main one, cloned from
+    `source`; rewritten with the same files, checked, force-pushed, then pruned."""
+    mirror = target.mirror.parent / f"{target.name}-{safe}-purge.git"
+    m = _q(mirror)
+    local = "://" not in url and ":" not in url.split("/", 1)[0]
+    lines = [
+        intro,
+        f"$ git clone --mirror {source} {m}",
+        *([f"$ git -C {m} update-ref -d refs/stash"] if local else []),
+        *(f"$ {c}" for c in rewrite_commands(groups, target, mirror, strip, False)),
+        f"$ kimi-secret-scan history --repo {m}",
+        f"$ git -C {m} push --force --mirror origin",
+    ]
+    if local:
+        from kimi_secret_scan.audit import prune_for
+
+        lines.append(f"$ {prune_for(Path(url))}")
+        lines.append(f"$ kimi-secret-scan history --repo {_q(url)}")
+    else:
+        lines.append(
+            f"  Then make {inert.text(name)}'s host forget the old commits, as the step "
+            f"after the push above says for {target.remote or 'yours'} (its commit map, "
+            f"for GitLab's repository cleanup: {inert.text(str(mirror))}/filter-repo/"
+            "commit-map); then delete the mirror:"
+        )
+    lines.append(f"$ rm -rf {m}")
+    return lines
