@@ -188,6 +188,10 @@ def spelling_lines(groups: Sequence[KeyGroup]) -> str:
     return "".join(dict.fromkeys(lines))
 
 
+def _lines(out: bytes) -> list[str]:
+    return [line for line in out.decode("utf-8", "surrogateescape").splitlines() if line]
+
+
 _REF_FORMAT = "%(objecttype) %(*objecttype) %(objectname) %(*objectname) %(refname)"
 
 
@@ -201,16 +205,25 @@ def _attach_object_refs(
     ("Unexpected object of type blob"), so what they hold stays unless they are deleted."""
     out = git.try_git(["for-each-ref", f"--format={_REF_FORMAT}"], repo) or b""
     by_sha = {g.sha256: g for g in groups}
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
-        parts = line.split(" ", 4)
-        if len(parts) != 5:
-            continue
-        kind, peeled_kind, oid, peeled, ref = parts
+    rows = [p for p in (line.split(" ", 4) for line in _lines(out)) if len(p) == 5]
+    # `*` peels one level: a tag of a tag is peeled the rest of the way here, in one batch.
+    deeper = [p[3] for p in rows if p[1] == "tag"]
+    asked = "".join(f"{oid}^{{}}\n" for oid in deeper).encode()
+    answers = _lines(git.try_git(["cat-file", "--batch-check"], repo, input=asked) or b"")
+    peeled_fully = dict(zip(deeper, answers, strict=False)) if deeper else {}
+    for kind, peeled_kind, oid, peeled, ref in rows:
+        if peeled_kind == "tag":
+            answer = peeled_fully.get(peeled, "").split()
+            peeled_kind, peeled = (answer[1], answer[0]) if len(answer) == 3 else ("", "")
         if peeled_kind:
             kind, oid = peeled_kind, peeled
         if kind not in ("blob", "tree") or ref.startswith("refs/remotes/"):
             continue
-        shas: set[str] = set(blob_keys.get(oid, ()))
+        # A key in the ref's own name: filter-repo's --refname-callback never sees a ref to
+        # a tree or blob, so the ref is deleted, whatever it names.
+        named = ref.encode("utf-8", "surrogateescape")
+        shas: set[str] = {f.secret_sha256 for f in detect(Content("ref names", named), settings)}
+        shas |= blob_keys.get(oid, set())
         if kind == "tree":
             listing = git.try_git(["ls-tree", "-r", "-t", "-z", oid], repo) or b""
             names: list[str] = []

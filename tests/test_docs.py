@@ -43,6 +43,7 @@ FOREIGN_OPTIONS = {
     "--deepen": "git fetch",
     "--expire": "git reflog expire",
     "--files": "pre-commit",
+    "--points-at": "git for-each-ref",
     "--push": "git remote get-url",
     "--find-object": "git log",
     "--git-dir": "git",

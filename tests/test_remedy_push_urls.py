@@ -160,3 +160,49 @@ def test_a_second_remotes_token_is_read_when_its_clone_runs(tmp_path: Path) -> N
     finally:
         httpd.shutdown()
         thread.join()
+
+
+# -- refs to trees and blobs (review h9a #6) ---------------------------------------------------
+
+
+def _refs(repo: Path) -> str:
+    return git(repo, "for-each-ref", "--format=%(refname)")
+
+
+def test_a_key_in_the_name_of_a_tag_at_a_clean_tree_or_blob_is_deleted(tmp_path: Path) -> None:
+    """filter-repo's --refname-callback never sees a ref to a tree or blob: the tag named
+    with a key stayed on origin. Now such a ref is deleted in the mirror and pushed so."""
+    from tests.keygen import kimi_code_key
+    from tests.remotes import with_origin
+
+    assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
+    origin, work = with_origin(tmp_path)
+    work.commit_file("a.py", "x = 1\n", "init")
+    k1, k2 = kimi_code_key(), kimi_code_key()
+    work.git("tag", f"t-{k1}", work.git("rev-parse", "HEAD^{tree}").strip())
+    work.git("tag", f"b-{k2}", work.git("rev-parse", "HEAD:a.py").strip())
+    work.git("tag", "keep", "HEAD")
+    work.git("push", "-q", "origin", "main", "--tags")
+    out = _paste(work.path)
+    assert k1 not in out and k2 not in out
+    left = _refs(origin.path)
+    assert k1 not in left and k2 not in left
+    assert "refs/tags/keep" in left and "refs/heads/main" in left
+
+
+def test_a_tag_of_a_tag_at_a_tree_holding_a_key_is_deleted(tmp_path: Path) -> None:
+    """`%(*objecttype)` peels one level: a tag of a tag at a tree was never named."""
+    from tests.remotes import with_origin
+
+    assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
+    origin, work = with_origin(tmp_path)
+    work.commit_file("a.py", "x = 1\n", "init")
+    key = moonshot_key()
+    blob = work.git("hash-object", "-w", "--stdin", input=KEY_LINE.format(key).encode()).strip()
+    tree = work.git("mktree", input=f"100644 blob {blob}\tk.env\n".encode()).strip()
+    work.git("tag", "-a", "-m", "a tree", "treetag", tree)
+    work.git("tag", "-a", "-m", "tag of tag", "tagtag", "treetag")
+    work.git("push", "-q", "origin", "main", "--tags")
+    _paste(work.path)
+    assert "tagtag" not in _refs(origin.path)
+    assert key not in _stored(origin.path)
