@@ -581,6 +581,7 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
                 "where this one is, and move uncommitted work over by hand)."
             ]
         )
+    steps.extend(purge_reach.submodule_steps(target))
     steps.extend(purge_reach.more_url_steps(groups, target, strip))
     steps.extend(purge_reach.other_remote_steps(groups, target, strip))
     stripping = purge_reach.strips(groups, strip)

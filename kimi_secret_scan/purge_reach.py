@@ -597,3 +597,40 @@ def _rewrite_elsewhere(
         )
     lines.append(f"$ rm -rf {m}")
     return lines
+
+
+def submodule_steps(target: PurgeTarget) -> list[list[str]]:
+    """A submodule's rewrite leaves its superproject naming commits the remote no longer
+    has (a `git clone --recurse-submodules` then fails for that path): what to do there."""
+    if target.bare or not target.remote:
+        return []
+    out = git.try_git(["rev-parse", "--show-superproject-working-tree"], target.root)
+    top = _lines(out or b"")
+    if not top:
+        return []
+    superproject = Path(top[0])
+    try:
+        path = target.root.resolve().relative_to(superproject.resolve()).as_posix()
+    except ValueError:
+        return []
+    gitdir = _lines(git.try_git(["rev-parse", "--absolute-git-dir"], target.root) or b"")
+    copy = gitdir[0] if gitdir else f"{superproject}/.git/modules/…"
+    commit_map = target.mirror / "filter-repo" / "commit-map"
+    s, p = _q(superproject), _q(path)
+    return [
+        [
+            f"This repository is the submodule {inert.text(path)} of "
+            f"{inert.text(str(superproject))}: "
+            "the superproject's commits record submodule commits that the rewrite replaced and "
+            "the remote no longer serves (`git clone --recurse-submodules` then fails for "
+            f"{inert.text(path)}). Before deleting the mirror, look up the rewritten commit of "
+            "the one the superproject's HEAD records (filter-repo's commit map: old id, new id):",
+            f"$ awk -v old=\"$(git -C {s} rev-parse HEAD:{p})\" '$1 == old {{print $2}}' "
+            f"{_q(commit_map)}",
+            f"  Then, in the superproject: replace its copy of the submodule ({inert.text(copy)} "
+            f"holds the old commits: `git submodule deinit -f {p}`, delete that directory, "
+            f"`git submodule update --init {p}`), check out that commit in {inert.text(path)}, "
+            f"`git add {p}`, commit and push. Older superproject commits still name the old "
+            "ids: checking them out leaves the submodule empty.",
+        ]
+    ]

@@ -45,6 +45,7 @@ FOREIGN_OPTIONS = {
     "--files": "pre-commit",
     "--points-at": "git for-each-ref",
     "--push": "git remote get-url",
+    "--recurse-submodules": "git clone",
     "--find-object": "git log",
     "--git-dir": "git",
     "--git-path": "git rev-parse",

@@ -206,3 +206,28 @@ def test_a_tag_of_a_tag_at_a_tree_holding_a_key_is_deleted(tmp_path: Path) -> No
     _paste(work.path)
     assert "tagtag" not in _refs(origin.path)
     assert key not in _stored(origin.path)
+
+
+def test_a_submodules_plan_says_what_the_superproject_needs(tmp_path: Path) -> None:
+    """Review h9a #7: the superproject's gitlink named a commit the rewrite replaced; the
+    plan never said so. It now prints the lookup of the rewritten commit (run here)."""
+    import re
+
+    from tests.test_remedy_plan_paths import _library, _superproject_with
+
+    assert HAS_FILTER_REPO, "git-filter-repo is missing: pip install -e '.[test]'"
+    server = _library(tmp_path, moonshot_key())
+    app = _superproject_with(tmp_path, server)
+    sub = app.path / "vendor" / "lib"
+    old = app.git("rev-parse", "HEAD:vendor/lib").strip()
+    run = run_cli("history", cwd=sub)
+    assert run.code == 1, run.all
+    assert "is the submodule vendor/lib of" in run.out, run.out
+    new = ""
+    for command in plan_commands(run.out):
+        done = run_ok(command, sub)
+        if command.startswith("awk "):
+            new = done.out.strip()
+    assert re.fullmatch(r"[0-9a-f]{40}", new), new
+    assert new != old
+    assert git(server, "cat-file", "-t", new).strip() == "commit"
