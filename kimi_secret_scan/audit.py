@@ -372,6 +372,13 @@ def remote_urls(root: Path, remote: str, push: bool) -> list[str]:
     return [u for u in out.decode("utf-8", "surrogateescape").splitlines() if u]
 
 
+def _nowhere(root: Path, url: str) -> bool:
+    """A local path (no scheme, not user@host:path) where nothing exists."""
+    if "://" in url or ":" in url.split("/", 1)[0]:
+        return False
+    return not (root / url).exists()
+
+
 def _purge_target(root: Path) -> PurgeTarget:
     bare = git.try_git(["rev-parse", "--is-bare-repository"], root) == b"true\n"
     names = _lines(git.try_git(["remote"], root) or b"")
@@ -380,12 +387,16 @@ def _purge_target(root: Path) -> PurgeTarget:
         return PurgeTarget(root, bare)
     # Where pushes go (a pushurl, every url when there are several), which is the
     # repository the force-push must rewrite; not the fetch URL alone.
-    pushes = remote_urls(root, remote, push=True)
+    # A push URL naming no repository (`pushurl = no_push`, the idiom that disables
+    # pushing) is left out: the fetch URL is then the one to rewrite.
+    pushes = [u for u in remote_urls(root, remote, push=True) if not _nowhere(root, u)]
     fetches = remote_urls(root, remote, push=False)
     url = (pushes or fetches or [""])[0] or None
     target = PurgeTarget(root, bare, remote, url)
     target.more_urls = [(True, i, u) for i, u in enumerate(pushes) if i > 0]
-    target.more_urls += [(False, i, u) for i, u in enumerate(fetches) if u not in pushes]
+    target.more_urls += [
+        (False, i, u) for i, u in enumerate(fetches) if u not in pushes and u != url
+    ]
     if url and target.host is None:
         # A path, or file://: the remote lives on this machine, and the plan can name it.
         local = Path(url.removeprefix("file://"))

@@ -231,3 +231,16 @@ def test_a_submodules_plan_says_what_the_superproject_needs(tmp_path: Path) -> N
     assert re.fullmatch(r"[0-9a-f]{40}", new), new
     assert new != old
     assert git(server, "cat-file", "-t", new).strip() == "commit"
+
+
+def test_a_push_url_that_disables_pushing_leaves_the_fetch_url_to_rewrite(
+    tmp_path: Path,
+) -> None:
+    """`pushurl = no_push` names no repository: the plan rewrites the fetch URL."""
+    work, _primary, readmirror, key = _two_servers(tmp_path)
+    work.git("remote", "add", "origin", str(readmirror))
+    work.git("remote", "set-url", "--push", "origin", "no_push")
+    work.git("fetch", "-q", "origin")
+    out = _paste(work.path)
+    assert f"git clone --mirror {readmirror} " in out, out
+    assert key not in _stored(readmirror)
