@@ -355,12 +355,18 @@ def rewrite_commands(
         if redact_text(ref) == ref:
             commands.append(f"git -C {m} update-ref -d {_q(ref)}")
         elif oid not in by_id:
-            # The ref's name holds a key, which no command prints: every ref that names
-            # this object is deleted (each of them holds the key).
+            # The ref's name holds a key, which no command prints: the refs at this object
+            # whose names hold a key of the replacements file are deleted (a clean name at
+            # an object that holds a key is deleted by name above; one at a clean object
+            # stays).
             by_id.append(oid)
+            pick = (
+                '\'NR == FNR { if (sub(/^literal:/, "", $1)) k[$1]; next } '
+                '{ for (x in k) if (index($0, x)) { print "delete " $0; next } }\''
+            )
             commands.append(
-                f"git -C {m} for-each-ref --format='delete %(refname)' --points-at {oid} | "
-                f"git -C {m} update-ref --stdin"
+                f"git -C {m} for-each-ref --format='%(refname)' --points-at {oid} | "
+                f"awk -F'==>' {pick} {file} - | git -C {m} update-ref --stdin"
             )
     if _in_names(groups):
         callback = _callback(target.replacements, "filename", name_safe=True)

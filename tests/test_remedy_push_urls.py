@@ -182,12 +182,14 @@ def test_a_key_in_the_name_of_a_tag_at_a_clean_tree_or_blob_is_deleted(tmp_path:
     work.git("tag", f"t-{k1}", work.git("rev-parse", "HEAD^{tree}").strip())
     work.git("tag", f"b-{k2}", work.git("rev-parse", "HEAD:a.py").strip())
     work.git("tag", "keep", "HEAD")
+    work.git("tag", "tree", "HEAD^{tree}")  # a clean name at the same clean tree: kept
     work.git("push", "-q", "origin", "main", "--tags")
     out = _paste(work.path)
     assert k1 not in out and k2 not in out
     left = _refs(origin.path)
     assert k1 not in left and k2 not in left
     assert "refs/tags/keep" in left and "refs/heads/main" in left
+    assert "refs/tags/tree\n" in left
 
 
 def test_a_tag_of_a_tag_at_a_tree_holding_a_key_is_deleted(tmp_path: Path) -> None:

@@ -104,7 +104,7 @@ def test_purge_reaches_encoded_binary_names_identities_and_tags(tmp_path: Path) 
     mirror = tmp_path / "work-purge.git"
     assert f"git -C {mirror} update-ref -d refs/tags/blobtag" in purge, purge
     assert f"git -C {mirror} update-ref -d refs/tags/treetag" in purge, purge
-    assert f"git -C {mirror} for-each-ref --format='delete %(refname)' --points-at {blob} | " in (
+    assert f"git -C {mirror} for-each-ref --format='%(refname)' --points-at {blob} | awk " in (
         "".join(purge)
     )
     # No printed command holds a key: the callbacks read the replacements file.
