@@ -297,6 +297,10 @@ class PurgeTarget:
     # The audit's own options that change what it reads (--max-file-size, --config, …): the
     # plan's `kimi-secret-scan history` commands carry them, so they read what it read.
     options: list[str] = field(default_factory=list)
+    # The remote's other URLs, each another repository holding the same history: a second
+    # push URL (`git push` writes every one) or a fetch URL pushes never reach (a read
+    # mirror). (push?, its position in `git remote get-url [--push] --all`, the URL.)
+    more_urls: list[tuple[bool, int, str]] = field(default_factory=list)
 
     @property
     def history(self) -> str:
@@ -360,15 +364,39 @@ def purge_target(root: Path) -> PurgeTarget:
     return target
 
 
+def remote_urls(root: Path, remote: str, push: bool) -> list[str]:
+    """`git remote get-url [--push] --all`: the URLs git fetches from or pushes to, in
+    order, with url.*.insteadOf applied (what git really uses)."""
+    args = ["remote", "get-url", *(["--push"] if push else []), "--all", remote]
+    out = git.try_git(args, root) or b""
+    return [u for u in out.decode("utf-8", "surrogateescape").splitlines() if u]
+
+
+def _nowhere(root: Path, url: str) -> bool:
+    """A local path (no scheme, not user@host:path) where nothing exists."""
+    if "://" in url or ":" in url.split("/", 1)[0]:
+        return False
+    return not (root / url).exists()
+
+
 def _purge_target(root: Path) -> PurgeTarget:
     bare = git.try_git(["rev-parse", "--is-bare-repository"], root) == b"true\n"
     names = _lines(git.try_git(["remote"], root) or b"")
     remote = "origin" if "origin" in names else (names[0] if names else None)
     if remote is None:
         return PurgeTarget(root, bare)
-    out = git.try_git(["config", "--get", f"remote.{remote}.url"], root)
-    url = out.decode("utf-8", "surrogateescape").strip() if out else None
+    # Where pushes go (a pushurl, every url when there are several), which is the
+    # repository the force-push must rewrite; not the fetch URL alone.
+    # A push URL naming no repository (`pushurl = no_push`, the idiom that disables
+    # pushing) is left out: the fetch URL is then the one to rewrite.
+    pushes = [u for u in remote_urls(root, remote, push=True) if not _nowhere(root, u)]
+    fetches = remote_urls(root, remote, push=False)
+    url = (pushes or fetches or [""])[0] or None
     target = PurgeTarget(root, bare, remote, url)
+    target.more_urls = [(True, i, u) for i, u in enumerate(pushes) if i > 0]
+    target.more_urls += [
+        (False, i, u) for i, u in enumerate(fetches) if u not in pushes and u != url
+    ]
     if url and target.host is None:
         # A path, or file://: the remote lives on this machine, and the plan can name it.
         local = Path(url.removeprefix("file://"))
@@ -392,8 +420,16 @@ def _server_steps(target: PurgeTarget) -> list[list[str]]:
         return [
             [
                 "On the server: the old commits are unreachable now but still stored (a "
-                "force-push deletes nothing); prune them where the remote lives, then check it:",
-                f"$ {prune_command(target.local_remote)}",
+                "force-push deletes nothing); prune them where the remote lives, then check it"
+                + (
+                    " (it is a checkout: its stash entries are kept; one made on the old "
+                    "commits keeps them, and the check then finds the key: drop that entry "
+                    "there)"
+                    if target.local_work_tree
+                    else ""
+                )
+                + ":",
+                f"$ {prune_for(target.local_remote)}",
                 f"$ {target.history} --repo {remote}",
             ]
         ]
@@ -456,7 +492,7 @@ def _clone_source(target: PurgeTarget) -> str:
     from kimi_secret_scan.org.targets import without_credentials
 
     if target.url and target.remote and without_credentials(target.url) != target.url:
-        return f'"$(git -C {_q(target.root)} remote get-url {_q(target.remote)})"'
+        return f'"$(git -C {_q(target.root)} remote get-url --push {_q(target.remote)})"'
     return _q(target.url or target.root)
 
 
@@ -514,6 +550,9 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
                 else f"This repository has no remote: rewrite a mirror clone of it, {beside}:"
             ),
             f"$ git clone --mirror {source} {mirror}",
+            # A clone of a local checkout copies its refs/stash, and filter-repo refuses a
+            # repository with one ("has stashed changes"): the mirror is a copy, drop it there.
+            *([f"$ git -C {mirror} update-ref -d refs/stash"] if not target.host else []),
         ],
         rewrite,
         [
@@ -553,6 +592,8 @@ def purge_steps(groups: list[KeyGroup], target: PurgeTarget) -> list[list[str]]:
                 "where this one is, and move uncommitted work over by hand)."
             ]
         )
+    steps.extend(purge_reach.submodule_steps(target))
+    steps.extend(purge_reach.more_url_steps(groups, target, strip))
     steps.extend(purge_reach.other_remote_steps(groups, target, strip))
     stripping = purge_reach.strips(groups, strip)
     steps.append(
@@ -830,6 +871,26 @@ def _locate_path_names(
 
 
 UNREACHABLE = "unreachable objects"
+
+
+def prune_keeping_stash(repo: Path) -> str:
+    """prune_command for a repository with a work tree (someone's checkout): `--all` would
+    expire its stash reflog, which is where every stash entry but the newest lives (their
+    work, dropped). Every other ref's reflog is expired, each only if it has one (a ref
+    without one fails `reflog expire`)."""
+    r = _q(repo)
+    return (
+        f"for r in HEAD $(git -C {r} for-each-ref --format='%(refname)' refs/heads refs/remotes "
+        f'refs/notes); do if git -C {r} reflog exists "$r"; then git -C {r} reflog expire '
+        f'--expire=now "$r"; fi; done && git -C {r} gc --prune=now'
+    )
+
+
+def prune_for(repo: Path) -> str:
+    """The prune a repository on this machine needs: its stash kept when it has a work tree."""
+    if git.try_git(["rev-parse", "--is-bare-repository"], repo) == b"false\n":
+        return prune_keeping_stash(repo)
+    return prune_command(repo)
 
 
 def prune_command(repo: Path) -> str:

@@ -188,6 +188,10 @@ def spelling_lines(groups: Sequence[KeyGroup]) -> str:
     return "".join(dict.fromkeys(lines))
 
 
+def _lines(out: bytes) -> list[str]:
+    return [line for line in out.decode("utf-8", "surrogateescape").splitlines() if line]
+
+
 _REF_FORMAT = "%(objecttype) %(*objecttype) %(objectname) %(*objectname) %(refname)"
 
 
@@ -201,16 +205,25 @@ def _attach_object_refs(
     ("Unexpected object of type blob"), so what they hold stays unless they are deleted."""
     out = git.try_git(["for-each-ref", f"--format={_REF_FORMAT}"], repo) or b""
     by_sha = {g.sha256: g for g in groups}
-    for line in out.decode("utf-8", "surrogateescape").splitlines():
-        parts = line.split(" ", 4)
-        if len(parts) != 5:
-            continue
-        kind, peeled_kind, oid, peeled, ref = parts
+    rows = [p for p in (line.split(" ", 4) for line in _lines(out)) if len(p) == 5]
+    # `*` peels one level: a tag of a tag is peeled the rest of the way here, in one batch.
+    deeper = [p[3] for p in rows if p[1] == "tag"]
+    asked = "".join(f"{oid}^{{}}\n" for oid in deeper).encode()
+    answers = _lines(git.try_git(["cat-file", "--batch-check"], repo, input=asked) or b"")
+    peeled_fully = dict(zip(deeper, answers, strict=False)) if deeper else {}
+    for kind, peeled_kind, oid, peeled, ref in rows:
+        if peeled_kind == "tag":
+            answer = peeled_fully.get(peeled, "").split()
+            peeled_kind, peeled = (answer[1], answer[0]) if len(answer) == 3 else ("", "")
         if peeled_kind:
             kind, oid = peeled_kind, peeled
         if kind not in ("blob", "tree") or ref.startswith("refs/remotes/"):
             continue
-        shas: set[str] = set(blob_keys.get(oid, ()))
+        # A key in the ref's own name: filter-repo's --refname-callback never sees a ref to
+        # a tree or blob, so the ref is deleted, whatever it names.
+        named = ref.encode("utf-8", "surrogateescape")
+        shas: set[str] = {f.secret_sha256 for f in detect(Content("ref names", named), settings)}
+        shas |= blob_keys.get(oid, set())
         if kind == "tree":
             listing = git.try_git(["ls-tree", "-r", "-t", "-z", oid], repo) or b""
             names: list[str] = []
@@ -342,12 +355,18 @@ def rewrite_commands(
         if redact_text(ref) == ref:
             commands.append(f"git -C {m} update-ref -d {_q(ref)}")
         elif oid not in by_id:
-            # The ref's name holds a key, which no command prints: every ref that names
-            # this object is deleted (each of them holds the key).
+            # The ref's name holds a key, which no command prints: the refs at this object
+            # whose names hold a key of the replacements file are deleted (a clean name at
+            # an object that holds a key is deleted by name above; one at a clean object
+            # stays).
             by_id.append(oid)
+            pick = (
+                '\'NR == FNR { if (sub(/^literal:/, "", $1)) k[$1]; next } '
+                '{ for (x in k) if (index($0, x)) { print "delete " $0; next } }\''
+            )
             commands.append(
-                f"git -C {m} for-each-ref --format='delete %(refname)' --points-at {oid} | "
-                f"git -C {m} update-ref --stdin"
+                f"git -C {m} for-each-ref --format='%(refname)' --points-at {oid} | "
+                f"awk -F'==>' {pick} {file} - | git -C {m} update-ref --stdin"
             )
     if _in_names(groups):
         callback = _callback(target.replacements, "filename", name_safe=True)
@@ -448,10 +467,14 @@ def other_remotes(groups: Sequence[KeyGroup], target: PurgeTarget) -> dict[str, 
 
 
 def _remote_url(root: Path, name: str) -> str | None:
-    out = git.try_git(["config", "--get", f"remote.{name}.url"], root)
-    if not out:
-        return None
-    url = out.decode("utf-8", "surrogateescape").strip()
+    """Where `git push` to this remote goes (its first push URL), as the plan shows it."""
+    from kimi_secret_scan.audit import remote_urls
+
+    urls = remote_urls(root, name, push=True)
+    return shown_url(root, urls[0]) if urls else None
+
+
+def shown_url(root: Path, url: str) -> str:
     if url.lower().startswith(("http://", "https://")):
         # A token kept in the URL (`https://user:TOKEN@host/…`) is not printed: git asks
         # the credential helper for it.
@@ -464,6 +487,16 @@ def _remote_url(root: Path, name: str) -> str | None:
         return url  # user@host:path
     local = Path(url.removeprefix("file://"))
     return str(local if local.is_absolute() else (root / local).resolve())
+
+
+def _source(root: Path, raw: str, shown: str, get_url: str) -> str:
+    """What a clone command names: the URL, or, when it carries a credential (stripped from
+    `shown`), the clone's own `git remote get-url …` when run (works; prints no token)."""
+    from kimi_secret_scan.org.targets import without_credentials
+
+    if raw.lower().startswith(("http://", "https://")) and without_credentials(raw) != raw:
+        return f'"$(git -C {_q(root)} remote {get_url})"'
+    return _q(shown)
 
 
 def other_remote_steps(
@@ -483,33 +516,127 @@ def other_remote_steps(
                 ]
             )
             continue
+        from kimi_secret_scan.audit import remote_urls
+
+        raw = remote_urls(target.root, name, push=True)[0]
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
-        # Beside the main mirror, wherever the plan puts that one.
-        mirror = target.mirror.parent / f"{target.name}-{safe}-purge.git"
-        m = _q(mirror)
-        lines = [
+        intro = (
             f"Remote {inert.text(name)} holds a key too ({listed}), and the mirror above is "
             f"{target.remote or 'this repository'}'s only: rewrite {inert.text(name)} the "
             "same way, with the same files (you need push rights there; without them, ask "
-            "its owners to, and the key stays revoked either way):",
-            f"$ git clone --mirror {_q(url)} {m}",
-            *(f"$ {c}" for c in rewrite_commands(groups, target, mirror, strip, False)),
-            f"$ kimi-secret-scan history --repo {m}",
-            f"$ git -C {m} push --force --mirror origin",
-        ]
-        if "://" not in url and ":" not in url.split("/", 1)[0]:
-            here = _q(url)
-            lines.append(
-                f"$ git -C {here} reflog expire --expire=now --all && git -C {here} gc --prune=now"
-            )
-            lines.append(f"$ kimi-secret-scan history --repo {here}")
-        else:
-            lines.append(
-                f"  Then make {inert.text(name)}'s host forget the old commits, as the step "
-                f"after the push above says for {target.remote or 'yours'} (its commit map, "
-                f"for GitLab's repository cleanup: {inert.text(str(mirror))}/filter-repo/"
-                "commit-map); then delete the mirror:"
-            )
-        lines.append(f"$ rm -rf {m}")
-        steps.append(lines)
+            "its owners to, and the key stays revoked either way):"
+        )
+        source = _source(target.root, raw, url, f"get-url --push {_q(name)}")
+        steps.append(_rewrite_elsewhere(groups, target, strip, intro, source, url, safe, name))
     return steps
+
+
+def more_url_steps(
+    groups: Sequence[KeyGroup], target: PurgeTarget, strip: Sequence[str]
+) -> list[list[str]]:
+    """The remote's other URLs (a second push URL, or the fetch URL when pushes go
+    elsewhere): each is another repository holding the same history, rewritten the same way."""
+    steps = []
+    remote = target.remote or ""
+    name = inert.text(remote)
+    for push, i, raw in target.more_urls:
+        url = shown_url(target.root, raw)
+        if push:
+            intro = (
+                f"{name} has several push URLs (`git push` writes to each of them); the steps "
+                f"above rewrote the first, {inert.text(_shown_url_of(target))}. {inert.text(url)} "
+                "is another repository holding the same history: rewrite it the same way:"
+            )
+        else:
+            intro = (
+                f"{name} fetches from {inert.text(url)}, but pushes go to "
+                f"{inert.text(_shown_url_of(target))}, which the steps above rewrote: the fetch "
+                "URL is another repository holding the same history (a read mirror takes the "
+                "rewritten one only when it next syncs, and may bring the old one back). "
+                "Rewrite it the same way (or ask whoever runs it to):"
+            )
+        get_url = f"get-url {'--push ' if push else ''}--all {_q(remote)} | sed -n {i + 1}p"
+        source = _source(target.root, raw, url, get_url)
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", f"{remote}-{'push' if push else 'fetch'}{i + 1}")
+        steps.append(_rewrite_elsewhere(groups, target, strip, intro, source, url, safe, remote))
+    return steps
+
+
+def _shown_url_of(target: PurgeTarget) -> str:
+    return shown_url(target.root, target.url) if target.url else "its URL"
+
+
+def _rewrite_elsewhere(
+    groups: Sequence[KeyGroup],
+    target: PurgeTarget,
+    strip: Sequence[str],
+    intro: str,
+    source: str,
+    url: str,
+    safe: str,
+    name: str,
+) -> list[str]:
+    """One more repository's rewrite: its own mirror, beside the main one, cloned from
+    `source`; rewritten with the same files, checked, force-pushed, then pruned."""
+    mirror = target.mirror.parent / f"{target.name}-{safe}-purge.git"
+    m = _q(mirror)
+    local = "://" not in url and ":" not in url.split("/", 1)[0]
+    lines = [
+        intro,
+        f"$ git clone --mirror {source} {m}",
+        *([f"$ git -C {m} update-ref -d refs/stash"] if local else []),
+        *(f"$ {c}" for c in rewrite_commands(groups, target, mirror, strip, False)),
+        f"$ kimi-secret-scan history --repo {m}",
+        f"$ git -C {m} push --force --mirror origin",
+    ]
+    if local:
+        from kimi_secret_scan.audit import prune_for
+
+        lines.append(f"$ {prune_for(Path(url))}")
+        lines.append(f"$ kimi-secret-scan history --repo {_q(url)}")
+    else:
+        lines.append(
+            f"  Then make {inert.text(name)}'s host forget the old commits, as the step "
+            f"after the push above says for {target.remote or 'yours'} (its commit map, "
+            f"for GitLab's repository cleanup: {inert.text(str(mirror))}/filter-repo/"
+            "commit-map); then delete the mirror:"
+        )
+    lines.append(f"$ rm -rf {m}")
+    return lines
+
+
+def submodule_steps(target: PurgeTarget) -> list[list[str]]:
+    """A submodule's rewrite leaves its superproject naming commits the remote no longer
+    has (a `git clone --recurse-submodules` then fails for that path): what to do there."""
+    if target.bare or not target.remote:
+        return []
+    out = git.try_git(["rev-parse", "--show-superproject-working-tree"], target.root)
+    top = _lines(out or b"")
+    if not top:
+        return []
+    superproject = Path(top[0])
+    try:
+        path = target.root.resolve().relative_to(superproject.resolve()).as_posix()
+    except ValueError:
+        return []
+    gitdir = _lines(git.try_git(["rev-parse", "--absolute-git-dir"], target.root) or b"")
+    copy = gitdir[0] if gitdir else f"{superproject}/.git/modules/…"
+    commit_map = target.mirror / "filter-repo" / "commit-map"
+    s, p = _q(superproject), _q(path)
+    return [
+        [
+            f"This repository is the submodule {inert.text(path)} of "
+            f"{inert.text(str(superproject))}: "
+            "the superproject's commits record submodule commits that the rewrite replaced and "
+            "the remote no longer serves (`git clone --recurse-submodules` then fails for "
+            f"{inert.text(path)}). Before deleting the mirror, look up the rewritten commit of "
+            "the one the superproject's HEAD records (filter-repo's commit map: old id, new id):",
+            f"$ awk -v old=\"$(git -C {s} rev-parse HEAD:{p})\" '$1 == old {{print $2}}' "
+            f"{_q(commit_map)}",
+            f"  Then, in the superproject: replace its copy of the submodule ({inert.text(copy)} "
+            f"holds the old commits: `git submodule deinit -f {p}`, delete that directory, "
+            f"`git submodule update --init {p}`), check out that commit in {inert.text(path)}, "
+            f"`git add {p}`, commit and push. Older superproject commits still name the old "
+            "ids: checking them out leaves the submodule empty.",
+        ]
+    ]

@@ -33,6 +33,7 @@ NOT_RUN = {
 
 # Options of other tools that the pages quote (git, pre-commit, filter-repo).
 FOREIGN_OPTIONS = {
+    "--add": "git remote set-url",
     "--all": "git",
     "--all-files": "pre-commit",
     "--amend": "git commit",
@@ -42,6 +43,9 @@ FOREIGN_OPTIONS = {
     "--deepen": "git fetch",
     "--expire": "git reflog expire",
     "--files": "pre-commit",
+    "--points-at": "git for-each-ref",
+    "--push": "git remote get-url",
+    "--recurse-submodules": "git clone",
     "--find-object": "git log",
     "--git-dir": "git",
     "--git-path": "git rev-parse",

@@ -421,6 +421,7 @@ def test_purge_recipe_runs_as_printed_and_the_key_is_gone_everywhere(tmp_path: P
     assert purge == [
         f"kimi-secret-scan history --repo {work.path} --write-replacements {replacements}",
         f"git clone --mirror {origin.path} {mirror}",
+        f"git -C {mirror} update-ref -d refs/stash",
         f"git -C {mirror} filter-repo --sensitive-data-removal --replace-text {replacements} "
         f"--replace-message {replacements}",
         f"kimi-secret-scan history --repo {mirror}",
