@@ -52,7 +52,8 @@ _CODE_AFTER = (b"(", b"[", b"{", b"$")
 # the name says (a key in hex or base32, reversed, without its `sk-kimi-`, or a relay's key
 # named `…_ID` is still reported; an `sk-` value is judged with the other tokens whatever
 # its name).
-_DESCRIBES = re.compile(
+# (Compiled on first use, as the other patterns here: the hook's start-up pays nothing.)
+_DESCRIBES = lazy(
     rb"(?:^|[._\-])(?:(sha\d*|md5|hash|digest|fingerprint|checksum|commit)|(ids?|uuid)"
     rb"|(public|pub)|(version|hint|prefix|suffix|last4|length|len))(?=$|[._\-])"
 )
@@ -60,10 +61,10 @@ _DESCRIBES = re.compile(
 _DIGEST_HEX = {b"md5": (32,), b"sha1": (40,), b"sha224": (56,), b"sha256": (64,)}
 _DIGEST_HEX |= {b"sha384": (96,), b"sha512": (128,)}
 _ANY_DIGEST = (32, 40, 56, 64, 96, 128)
-_HEX = re.compile(rb"(?:(?:sha\d*|md5)[:=\-])?([0-9a-fA-F]++)")
-_ID = re.compile(rb"[0-9]++|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_HEX = lazy(rb"(?:(?:sha\d*|md5)[:=\-])?([0-9a-fA-F]++)")
+_ID = lazy(rb"[0-9]++|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # A public key's spellings: base64 DER (`MF…`, `MII…`), OpenSSH (`ssh-…`, `ecdsa-…`).
-_PUBLIC = re.compile(rb"M(?:F|II)[A-Za-z0-9+/]++=*|(?:ssh|ecdsa|sk-ssh)-[\w.@+/=-]++")
+_PUBLIC = lazy(rb"M(?:F|II)[A-Za-z0-9+/]++=*|(?:ssh|ecdsa|sk-ssh)-[\w.@+/=-]++")
 _SHORT_DESCRIPTION = 12
 
 
@@ -88,7 +89,7 @@ def _describes(tail: bytes, value: bytes) -> bool:
     return False
 
 
-_KEY_WORD = re.compile(rb"(?i)key|token|secret|auth|passw(?:or)?d|credential")
+_KEY_WORD = lazy(rb"(?i)key|token|secret|auth|passw(?:or)?d|credential")
 
 
 def _name_tail(head: bytes) -> bytes:
