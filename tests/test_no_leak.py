@@ -286,6 +286,8 @@ def _body_spellings(key: str) -> dict[str, str]:
     """A key with escapes INSIDE its body, as a browser, html.unescape, a URL or a shell reads
     it back whole (round-8 review C #5): a 12-character first piece escapes the catch-all,
     and the detectors read none of these spellings."""
+    import unicodedata
+
     prefix = "sk-kimi-" if key.startswith("sk-kimi-") else "sk-"
     body = key[len(prefix) :]
     head, c, tail = body[:12], body[12], body[13:]
@@ -309,6 +311,10 @@ def _body_spellings(key: str) -> dict[str, str]:
         + "".join(chr(ord(ch) + 0xFEE0) for ch in body[12:20])
         + tail[7:],
         "padded hex entity": f"{prefix}{head}&#x0000000{ord(c):x};{tail}",
+        # Python's named escape, CSS's hex escape and its blank, bash's ANSI-C quoting.
+        "named escape": f"{prefix}{head}\\N{{{unicodedata.name(c)}}}{tail}",
+        "css escape": f"{prefix}{head}\\{ord(c):x} {tail}",
+        "ansi-c quoting": f"{prefix}{head}$'\\x{ord(c):02x}'{tail}",
     }
 
 
