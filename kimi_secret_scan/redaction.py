@@ -352,6 +352,8 @@ _SPELLING_HINTS = ("sk", "\\", "&#", "%", "kimi", "moonshot", "\x00", "c2st", "n
 # A key's letters and digits, as every format's escaping leaves them (JSON, HTML, GitHub's
 # `%25`, the inert escapes): a run this long of a key is hidden wherever it is printed.
 _FRAGMENT = 12
+# How many first characters of a spelling Hidden indexes it by (_replace_spellings).
+_HEAD = 8
 _ALNUM_RUN = re.compile(rf"[A-Za-z0-9]{{{_FRAGMENT},}}")
 _LONG_ALNUM = re.compile(r"[A-Za-z0-9]{12}")
 _HEX = frozenset("0123456789abcdef")
@@ -425,6 +427,12 @@ class Hidden:
         self.spellings: dict[str, str] = {}
         self.fragments: dict[str, str] = {}
         self._heads: dict[str, list[str]] = {}
+        # The spellings indexed by their first _HEAD characters (each head: the spellings'
+        # lengths, longest first), rebuilt when spellings were added (_index).
+        self._indexed = -1
+        self._by_head: dict[str, list[int]] = {}
+        self._short: list[str] = []
+        self._first = re.compile("(?!)")
 
     def __bool__(self) -> bool:
         return bool(self.spellings or self.fragments)
@@ -471,11 +479,49 @@ class Hidden:
 
     def apply(self, text: str) -> str:
         if self.spellings:
-            for spelling in sorted(self.spellings, key=len, reverse=True):
-                if spelling in text:
-                    text = text.replace(spelling, self.spellings[spelling])
+            text = self._replace_spellings(text)
         if self.fragments:
             text = _ALNUM_RUN.sub(self._hide, text)
+        return text
+
+    def _index(self) -> None:
+        if self._indexed == len(self.spellings):
+            return
+        by_head: dict[str, set[int]] = {}
+        for spelling in self.spellings:
+            if len(spelling) >= _HEAD:
+                by_head.setdefault(spelling[:_HEAD], set()).add(len(spelling))
+        self._by_head = {head: sorted(lengths, reverse=True) for head, lengths in by_head.items()}
+        self._short = sorted((s for s in self.spellings if len(s) < _HEAD), key=len, reverse=True)
+        firsts = {head[0] for head in self._by_head}
+        self._first = re.compile("[" + "".join(re.escape(c) for c in sorted(firsts)) + "]")
+        self._indexed = len(self.spellings)
+
+    def _replace_spellings(self, text: str) -> str:
+        """Each spelling in `text` replaced, the longest at each place, in one pass: a report
+        can hold tens of thousands of names, each with its spellings, and a search of the
+        whole report for each spelling took minutes (review h9b #7). Each place whose first
+        _HEAD characters begin a spelling is looked up once per length of such spellings."""
+        self._index()
+        by_head, spellings = self._by_head, self.spellings
+        out: list[str] = []
+        done = 0
+        if by_head:
+            for m in self._first.finditer(text):
+                i = m.start()
+                if i < done:
+                    continue
+                for length in by_head.get(text[i : i + _HEAD], ()):
+                    shown = spellings.get(text[i : i + length])
+                    if shown is not None:
+                        out += [text[done:i], shown]
+                        done = i + length
+                        break
+        if out:
+            text = "".join(out) + text[done:]
+        for spelling in self._short:  # none in practice: a spelling this short is not kept
+            if spelling in text:
+                text = text.replace(spelling, self.spellings[spelling])
         return text
 
     def _hide(self, match: re.Match[str]) -> str:
