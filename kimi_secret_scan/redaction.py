@@ -404,17 +404,28 @@ def _detected(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def _escaped(spelling: str) -> set[str]:
-    """`spelling` as each report format writes it: as it is, JSON- and HTML-escaped, and
-    in a GitHub workflow command (`%` as `%25`)."""
+def _escaped(spelling: str, shown: str) -> dict[str, str]:
+    """`spelling` as each report format writes it (as it is, JSON- and HTML-escaped, and in
+    a GitHub workflow command: `%` as `%25`), each with `shown` escaped the same way: a
+    spelling's redacted form can hold a backslash or `%`, which unescaped would break the
+    JSON string or workflow command it replaces a piece of."""
     import json
 
-    forms = {spelling}
-    forms.add(json.dumps(spelling)[1:-1])
-    forms.add(json.dumps(spelling, ensure_ascii=False)[1:-1])
-    html = spelling.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    forms |= {html, html.replace('"', "&quot;").replace("'", "&#x27;")}
-    forms |= {form.replace("%", "%25") for form in list(forms)}
+    def html(text: str) -> str:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def html_quotes(text: str) -> str:
+        return html(text).replace('"', "&quot;").replace("'", "&#x27;")
+
+    forms = {spelling: shown}
+    forms.setdefault(json.dumps(spelling)[1:-1], json.dumps(shown)[1:-1])
+    forms.setdefault(
+        json.dumps(spelling, ensure_ascii=False)[1:-1], json.dumps(shown, ensure_ascii=False)[1:-1]
+    )
+    forms.setdefault(html(spelling), html(shown))
+    forms.setdefault(html_quotes(spelling), html_quotes(shown))
+    for form, form_shown in list(forms.items()):
+        forms.setdefault(form.replace("%", "%25"), form_shown.replace("%", "%25"))
     return forms
 
 
@@ -452,8 +463,8 @@ class Hidden:
             for secret, start, end in _escaped_spellings(text):
                 spelling = text[start:end]
                 self.add_key(secret, [p for p in _ALNUM_RUN.findall(spelling) if p in secret])
-                for form in _escaped(spelling):
-                    self.spellings.setdefault(form, redact(secret))
+                for form, shown in _escaped(spelling, redact(secret)).items():
+                    self.spellings.setdefault(form, shown)
         for key_run in _key_runs(text):
             self.add_key(key_run, [key_run])
         if not _worth_detecting(text):
@@ -469,8 +480,7 @@ class Hidden:
             spelling = text[start:end]
             if len(spelling) < 8:
                 continue
-            shown = redact(secret)
-            for form in _escaped(spelling):
+            for form, shown in _escaped(spelling, redact(secret)).items():
                 self.spellings.setdefault(form, shown)
         # The keys' pieces in the text (a key in string pieces, on several lines, `\\x2d`
         # before its body): each long piece of one is hidden wherever it is printed.

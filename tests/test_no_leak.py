@@ -500,3 +500,21 @@ def test_a_report_with_many_hidden_spellings_is_read_once() -> None:
     assert _CountedStr.searches <= 1
     for key in keys:
         assert key[13:] not in shown
+
+
+def test_a_hidden_name_with_backslashes_leaves_the_json_report_valid(tmp_path: Path) -> None:
+    """A name's hidden run holding a backslash (`sk&#97;%41\\x41kimi…`): its redacted form is
+    escaped as the spelling it replaces, so the JSON and SARIF reports still parse (the
+    redacted `%41\\…` broke the JSON string: review h9b's report_perf.sh output)."""
+    import json
+
+    from tests.keygen import moonshot_key
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    name = ("sk&#97;%41\\x41kimi" * 12)[:200] + "00001.env"
+    (folder / name).write_text(f"KIMI_API_KEY={moonshot_key()}\n")
+    for fmt in ("json", "sarif"):
+        run = run_cli("files", "--format", fmt, str(folder), cwd=tmp_path)
+        assert run.code == 1, run.all
+        json.loads(run.out)
