@@ -81,12 +81,23 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
 # invisible characters dropped (what a human sees); each key found in it, or a run of 40+
 # letters and digits within 16 characters after `sk` / `kimi`, hides the run's whole spelling.
 _ESCAPE = (
+    r"\$'(?:[^'\\\r\n]|\\[^\r\n]){0,64}'|"
     r"&\#[xX][0-9A-Fa-f]{1,12};?|&\#[0-9]{1,12};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
     r"|%[uU][0-9A-Fa-f]{4}|%[0-9A-Fa-f]{2}"
     r"|\\(?:[uUxo]\{[0-9A-Fa-f]{1,8}\}|N\{[A-Za-z0-9 -]{1,80}\}|u[0-9A-Fa-f]{4}"
     r"|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|[^\r\n])"
 )
 _ESCAPE_TOKEN = re.compile(_ESCAPE)
+# CSS reads `\\5a ` as `Z`: 1-6 hex digits and one optional blank, where a shell or C reads
+# `\\5` (octal) then `a`. Both readings are tried (_escaped_keys).
+_CSS_TOKEN = re.compile(r"\\[0-9A-Fa-f]{1,6}[ \t]?|" + _ESCAPE)
+_CSS_HINT = re.compile(r"\\[0-9A-Fa-f]")
+# Escapes that hold a blank or a quote, which _ESCAPED_RUN's characters exclude: Python's
+# `\\N{LATIN SMALL LETTER P}`, CSS's `\\5a `, bash's ANSI-C `$'\\x73'`. A run is found in
+# the text with these masked (same length), and decoded from the text itself.
+_BLANK_ESCAPE = re.compile(
+    r"\\N\{[A-Za-z0-9 -]{1,80}\}|\\[0-9A-Fa-f]{1,6}[ \t]|\$'(?:[^'\\\r\n]|\\[^\r\n]){0,64}'"
+)
 _ESCAPE_HINTS = re.compile(r"[&%\\]")
 # A run that may spell a key: its characters, escapes, and what an escape is made of (a
 # doubled escape's `&amp;#81;` holds `#` and `;`). Invisible characters are part of it.
@@ -105,6 +116,9 @@ def _unescape(token: str) -> str:
     import html
     import unicodedata
 
+    if token[0] == "$":
+        # bash's `$'…'`: the quotes dropped, the escapes inside decoded.
+        return _ESCAPE_TOKEN.sub(lambda m: _unescape(m.group(0)), token[2:-1])
     if token[0] == "&":
         return html.unescape(token if token.endswith(";") else token + ";")
     if token[0] == "%":
@@ -126,18 +140,29 @@ def _unescape(token: str) -> str:
     return kind
 
 
-def _decoded(text: str) -> tuple[str, list[int], list[int]]:
-    """`text` with each escape decoded once, and for each character of the result, the
-    start and end in `text` of what spelled it."""
+def _css_unescape(token: str) -> str:
+    digits = token[1:].rstrip(" \t")
+    if token[0] == "\\" and digits and all(ch in "0123456789abcdefABCDEF" for ch in digits):
+        try:
+            return chr(int(digits, 16))
+        except (ValueError, OverflowError):
+            return token
+    return _unescape(token)
+
+
+def _decoded(text: str, css: bool = False) -> tuple[str, list[int], list[int]]:
+    """`text` with each escape decoded once (`css`: a backslash before hex digits as CSS
+    reads it), and for each character of the result, the start and end in `text` of what
+    spelled it."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     pos = 0
-    for m in _ESCAPE_TOKEN.finditer(text):
+    for m in (_CSS_TOKEN if css else _ESCAPE_TOKEN).finditer(text):
         out.append(text[pos : m.start()])
         starts.extend(range(pos, m.start()))
         ends.extend(range(pos + 1, m.start() + 1))
-        decoded = _unescape(m.group(0))
+        decoded = (_css_unescape if css else _unescape)(m.group(0))
         out.append(decoded)
         starts.extend([m.start()] * len(decoded))
         ends.extend([m.end()] * len(decoded))
@@ -169,7 +194,6 @@ def _seen(text: str) -> tuple[str, list[int], list[int]]:
 
 def _escaped_keys(run: str) -> list[tuple[str, int, int]]:
     """(key or hidden run, start, end in `run`) of each key `run` spells with escapes."""
-    text, starts, ends = run, list(range(len(run))), list(range(1, len(run) + 1))
     # An escape of punctuation (`&#95;`, as the job summary writes `_`) separates as the
     # punctuation would: blanked (same length) before _ANY_ESCAPED reads the run.
     masked = _ESCAPE_TOKEN.sub(_separator, run)
@@ -178,11 +202,20 @@ def _escaped_keys(run: str) -> list[tuple[str, int, int]]:
         for m in _ANY_ESCAPED.finditer(masked)
         if _ESCAPE_TOKEN.search(m.group(1)) and not _commit_like(m.group(1))
     ]
+    found += _decoded_keys(run, css=False)
+    if _CSS_HINT.search(run):
+        found += _decoded_keys(run, css=True)
+    return found
+
+
+def _decoded_keys(run: str, css: bool) -> list[tuple[str, int, int]]:
+    found: list[tuple[str, int, int]] = []
+    text, starts, ends = run, list(range(len(run))), list(range(1, len(run) + 1))
     for round_ in range(_DECODE_ROUNDS + 1):
         if round_:
             if not _ESCAPE_HINTS.search(text):
                 break
-            decoded, d_starts, d_ends = _decoded(text)
+            decoded, d_starts, d_ends = _decoded(text, css)
             if decoded == text:
                 break
             text = decoded
@@ -210,8 +243,9 @@ def _separator(match: re.Match[str]) -> str:
 def _escaped_spellings(text: str) -> list[tuple[str, int, int]]:
     """(key, start, end in `text`) of each key spelled with escapes in `text`."""
     out: list[tuple[str, int, int]] = []
-    for m in _ESCAPED_RUN.finditer(text):
-        run = m.group(0)
+    masked = _BLANK_ESCAPE.sub(lambda m: "_" * len(m.group(0)), text) if "\\" in text else text
+    for m in _ESCAPED_RUN.finditer(masked):
+        run = text[m.start() : m.end()]
         if not _ESCAPE_HINTS.search(run) and run.isascii():
             continue
         if len(run) > _LONGEST_DECODED:
@@ -318,6 +352,8 @@ _SPELLING_HINTS = ("sk", "\\", "&#", "%", "kimi", "moonshot", "\x00", "c2st", "n
 # A key's letters and digits, as every format's escaping leaves them (JSON, HTML, GitHub's
 # `%25`, the inert escapes): a run this long of a key is hidden wherever it is printed.
 _FRAGMENT = 12
+# How many first characters of a spelling Hidden indexes it by (_replace_spellings).
+_HEAD = 8
 _ALNUM_RUN = re.compile(rf"[A-Za-z0-9]{{{_FRAGMENT},}}")
 _LONG_ALNUM = re.compile(r"[A-Za-z0-9]{12}")
 _HEX = frozenset("0123456789abcdef")
@@ -368,17 +404,28 @@ def _detected(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def _escaped(spelling: str) -> set[str]:
-    """`spelling` as each report format writes it: as it is, JSON- and HTML-escaped, and
-    in a GitHub workflow command (`%` as `%25`)."""
+def _escaped(spelling: str, shown: str) -> dict[str, str]:
+    """`spelling` as each report format writes it (as it is, JSON- and HTML-escaped, and in
+    a GitHub workflow command: `%` as `%25`), each with `shown` escaped the same way: a
+    spelling's redacted form can hold a backslash or `%`, which unescaped would break the
+    JSON string or workflow command it replaces a piece of."""
     import json
 
-    forms = {spelling}
-    forms.add(json.dumps(spelling)[1:-1])
-    forms.add(json.dumps(spelling, ensure_ascii=False)[1:-1])
-    html = spelling.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    forms |= {html, html.replace('"', "&quot;").replace("'", "&#x27;")}
-    forms |= {form.replace("%", "%25") for form in list(forms)}
+    def html(text: str) -> str:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def html_quotes(text: str) -> str:
+        return html(text).replace('"', "&quot;").replace("'", "&#x27;")
+
+    forms = {spelling: shown}
+    forms.setdefault(json.dumps(spelling)[1:-1], json.dumps(shown)[1:-1])
+    forms.setdefault(
+        json.dumps(spelling, ensure_ascii=False)[1:-1], json.dumps(shown, ensure_ascii=False)[1:-1]
+    )
+    forms.setdefault(html(spelling), html(shown))
+    forms.setdefault(html_quotes(spelling), html_quotes(shown))
+    for form, form_shown in list(forms.items()):
+        forms.setdefault(form.replace("%", "%25"), form_shown.replace("%", "%25"))
     return forms
 
 
@@ -391,6 +438,12 @@ class Hidden:
         self.spellings: dict[str, str] = {}
         self.fragments: dict[str, str] = {}
         self._heads: dict[str, list[str]] = {}
+        # The spellings indexed by their first _HEAD characters (each head: the spellings'
+        # lengths, longest first), rebuilt when spellings were added (_index).
+        self._indexed = -1
+        self._by_head: dict[str, list[int]] = {}
+        self._short: list[str] = []
+        self._first = re.compile("(?!)")
 
     def __bool__(self) -> bool:
         return bool(self.spellings or self.fragments)
@@ -410,8 +463,8 @@ class Hidden:
             for secret, start, end in _escaped_spellings(text):
                 spelling = text[start:end]
                 self.add_key(secret, [p for p in _ALNUM_RUN.findall(spelling) if p in secret])
-                for form in _escaped(spelling):
-                    self.spellings.setdefault(form, redact(secret))
+                for form, shown in _escaped(spelling, redact(secret)).items():
+                    self.spellings.setdefault(form, shown)
         for key_run in _key_runs(text):
             self.add_key(key_run, [key_run])
         if not _worth_detecting(text):
@@ -427,8 +480,7 @@ class Hidden:
             spelling = text[start:end]
             if len(spelling) < 8:
                 continue
-            shown = redact(secret)
-            for form in _escaped(spelling):
+            for form, shown in _escaped(spelling, redact(secret)).items():
                 self.spellings.setdefault(form, shown)
         # The keys' pieces in the text (a key in string pieces, on several lines, `\\x2d`
         # before its body): each long piece of one is hidden wherever it is printed.
@@ -437,11 +489,49 @@ class Hidden:
 
     def apply(self, text: str) -> str:
         if self.spellings:
-            for spelling in sorted(self.spellings, key=len, reverse=True):
-                if spelling in text:
-                    text = text.replace(spelling, self.spellings[spelling])
+            text = self._replace_spellings(text)
         if self.fragments:
             text = _ALNUM_RUN.sub(self._hide, text)
+        return text
+
+    def _index(self) -> None:
+        if self._indexed == len(self.spellings):
+            return
+        by_head: dict[str, set[int]] = {}
+        for spelling in self.spellings:
+            if len(spelling) >= _HEAD:
+                by_head.setdefault(spelling[:_HEAD], set()).add(len(spelling))
+        self._by_head = {head: sorted(lengths, reverse=True) for head, lengths in by_head.items()}
+        self._short = sorted((s for s in self.spellings if len(s) < _HEAD), key=len, reverse=True)
+        firsts = {head[0] for head in self._by_head}
+        self._first = re.compile("[" + "".join(re.escape(c) for c in sorted(firsts)) + "]")
+        self._indexed = len(self.spellings)
+
+    def _replace_spellings(self, text: str) -> str:
+        """Each spelling in `text` replaced, the longest at each place, in one pass: a report
+        can hold tens of thousands of names, each with its spellings, and a search of the
+        whole report for each spelling took minutes (review h9b #7). Each place whose first
+        _HEAD characters begin a spelling is looked up once per length of such spellings."""
+        self._index()
+        by_head, spellings = self._by_head, self.spellings
+        out: list[str] = []
+        done = 0
+        if by_head:
+            for m in self._first.finditer(text):
+                i = m.start()
+                if i < done:
+                    continue
+                for length in by_head.get(text[i : i + _HEAD], ()):
+                    shown = spellings.get(text[i : i + length])
+                    if shown is not None:
+                        out += [text[done:i], shown]
+                        done = i + length
+                        break
+        if out:
+            text = "".join(out) + text[done:]
+        for spelling in self._short:  # none in practice: a spelling this short is not kept
+            if spelling in text:
+                text = text.replace(spelling, self.spellings[spelling])
         return text
 
     def _hide(self, match: re.Match[str]) -> str:

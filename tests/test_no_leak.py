@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
 from click.testing import CliRunner
 
+from kimi_secret_scan import redaction
 from kimi_secret_scan.cli import handle_errors
+from kimi_secret_scan.redaction import Hidden
 from tests import gitrepo, scenario
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key
@@ -286,6 +289,8 @@ def _body_spellings(key: str) -> dict[str, str]:
     """A key with escapes INSIDE its body, as a browser, html.unescape, a URL or a shell reads
     it back whole (round-8 review C #5): a 12-character first piece escapes the catch-all,
     and the detectors read none of these spellings."""
+    import unicodedata
+
     prefix = "sk-kimi-" if key.startswith("sk-kimi-") else "sk-"
     body = key[len(prefix) :]
     head, c, tail = body[:12], body[12], body[13:]
@@ -309,6 +314,10 @@ def _body_spellings(key: str) -> dict[str, str]:
         + "".join(chr(ord(ch) + 0xFEE0) for ch in body[12:20])
         + tail[7:],
         "padded hex entity": f"{prefix}{head}&#x0000000{ord(c):x};{tail}",
+        # Python's named escape, CSS's hex escape and its blank, bash's ANSI-C quoting.
+        "named escape": f"{prefix}{head}\\N{{{unicodedata.name(c)}}}{tail}",
+        "css escape": f"{prefix}{head}\\{ord(c):x} {tail}",
+        "ansi-c quoting": f"{prefix}{head}$'\\x{ord(c):02x}'{tail}",
     }
 
 
@@ -422,3 +431,90 @@ def json_escaped(text: str) -> str:
     import json
 
     return json.dumps(text)[1:-1]
+
+
+def _apply_per_spelling(hidden: Hidden, text: str) -> str:
+    """Hidden.apply as it was: the whole text searched and replaced once per spelling."""
+    for spelling in sorted(hidden.spellings, key=len, reverse=True):
+        if spelling in text:
+            text = text.replace(spelling, hidden.spellings[spelling])
+    if hidden.fragments:
+        text = redaction._ALNUM_RUN.sub(hidden._hide, text)
+    return text
+
+
+def test_hidden_apply_in_one_pass_hides_as_one_replace_per_spelling() -> None:
+    """A report's net hides what it hid when it searched the report once per spelling, in
+    every format's escaping of every escaped name (review h9b #7 made it one pass)."""
+    import html
+    import json
+
+    from tests.keygen import moonshot_key
+
+    names: list[str] = []
+    for n in range(3):
+        key = kimi_code_key() if n % 2 else moonshot_key()
+        names += [f"d/{spelled}.env" for spelled in _body_spellings(key).values()]
+        names.append(f"d/sk\\u002d{key[3:]}.txt")
+        names.append(f"d/sk&#45;{key[3:]}-{n}.txt")
+    hidden = Hidden()
+    for name in names:
+        hidden.add_text(name)
+    assert len(hidden.spellings) > 50
+    report = "\n".join(
+        f"{name}\t{json.dumps(name)}\t{html.escape(name)}\t{name.replace('%', '%25')}"
+        for name in names * 2
+    )
+    assert hidden.apply(report) == _apply_per_spelling(hidden, report)
+
+
+class _CountedStr(str):
+    """A report that counts the whole-text searches made in it."""
+
+    searches = 0
+
+    def __contains__(self, part: object) -> bool:
+        _CountedStr.searches += 1
+        return super().__contains__(part)  # type: ignore[operator]
+
+    def replace(self, *args: Any, **kwargs: Any) -> str:
+        _CountedStr.searches += 1
+        return super().replace(*args, **kwargs)
+
+    def find(self, *args: Any, **kwargs: Any) -> int:
+        _CountedStr.searches += 1
+        return super().find(*args, **kwargs)
+
+
+def test_a_report_with_many_hidden_spellings_is_read_once() -> None:
+    """Thousands of names each spelling a key (a hostile pull request): the report is read
+    once, not once per spelling (that took 98 s for 12,000 names), and each is hidden."""
+    hidden = Hidden()
+    keys = [kimi_code_key() for _ in range(2000)]
+    names = [f"d/sk&#45;{key[3:12]}&#97;{key[13:]}.env" for key in keys]
+    for name in names:
+        hidden.add_text(name)
+    assert len(hidden.spellings) >= 2000
+    _CountedStr.searches = 0
+    shown = hidden.apply(_CountedStr("\n".join(names)))
+    assert _CountedStr.searches <= 1
+    for key in keys:
+        assert key[13:] not in shown
+
+
+def test_a_hidden_name_with_backslashes_leaves_the_json_report_valid(tmp_path: Path) -> None:
+    """A name's hidden run holding a backslash (`sk&#97;%41\\x41kimi…`): its redacted form is
+    escaped as the spelling it replaces, so the JSON and SARIF reports still parse (the
+    redacted `%41\\…` broke the JSON string: review h9b's report_perf.sh output)."""
+    import json
+
+    from tests.keygen import moonshot_key
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    name = ("sk&#97;%41\\x41kimi" * 12)[:200] + "00001.env"
+    (folder / name).write_text(f"KIMI_API_KEY={moonshot_key()}\n")
+    for fmt in ("json", "sarif"):
+        run = run_cli("files", "--format", fmt, str(folder), cwd=tmp_path)
+        assert run.code == 1, run.all
+        json.loads(run.out)
