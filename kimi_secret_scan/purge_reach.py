@@ -192,7 +192,9 @@ def _lines(out: bytes) -> list[str]:
     return [line for line in out.decode("utf-8", "surrogateescape").splitlines() if line]
 
 
-_REF_FORMAT = "%(objecttype) %(*objecttype) %(objectname) %(*objectname) %(refname)"
+# The type, not `%(*objecttype)`: peeling makes git parse the object of every ref (~0.04 s
+# of a history audit's tail on psf/requests' 4,516 refs); only tags are peeled, below.
+_REF_FORMAT = "%(objecttype) %(objectname) %(refname)"
 
 
 def _attach_object_refs(
@@ -205,18 +207,19 @@ def _attach_object_refs(
     ("Unexpected object of type blob"), so what they hold stays unless they are deleted."""
     out = git.try_git(["for-each-ref", f"--format={_REF_FORMAT}"], repo) or b""
     by_sha = {g.sha256: g for g in groups}
-    rows = [p for p in (line.split(" ", 4) for line in _lines(out)) if len(p) == 5]
-    # `*` peels one level: a tag of a tag is peeled the rest of the way here, in one batch.
-    deeper = [p[3] for p in rows if p[1] == "tag"]
-    asked = "".join(f"{oid}^{{}}\n" for oid in deeper).encode()
+    listed = [p for p in (line.split(" ", 2) for line in _lines(out)) if len(p) == 3]
+    # A tag (of a tag, …) is peeled all the way, in one batch: `<id>^{}` names its end.
+    tags = [oid for kind, oid, _ in listed if kind == "tag"]
+    asked = "".join(f"{oid}^{{}}\n" for oid in tags).encode()
     answers = _lines(git.try_git(["cat-file", "--batch-check"], repo, input=asked) or b"")
-    peeled_fully = dict(zip(deeper, answers, strict=False)) if deeper else {}
-    for kind, peeled_kind, oid, peeled, ref in rows:
-        if peeled_kind == "tag":
-            answer = peeled_fully.get(peeled, "").split()
-            peeled_kind, peeled = (answer[1], answer[0]) if len(answer) == 3 else ("", "")
-        if peeled_kind:
-            kind, oid = peeled_kind, peeled
+    peeled_fully = dict(zip(tags, answers, strict=False)) if tags else {}
+    rows: list[tuple[str, str, str]] = []  # (the end's type, the end's id, the ref)
+    for kind, oid, ref in listed:
+        if kind == "tag":
+            answer = peeled_fully.get(oid, "").split()  # "<id> <type> <size>", or missing
+            kind, oid = (answer[1], answer[0]) if len(answer) == 3 else ("", "")
+        rows.append((kind, oid, ref))
+    for kind, oid, ref in rows:
         if kind not in ("blob", "tree") or ref.startswith("refs/remotes/"):
             continue
         # A key in the ref's own name: filter-repo's --refname-callback never sees a ref to
