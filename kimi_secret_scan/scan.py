@@ -18,6 +18,7 @@ from kimi_secret_scan.unpack import (
     relocate,
 )
 from kimi_secret_scan.windows import (
+    Window,
     in_context,
     merge_findings,
     names_context,
@@ -222,6 +223,29 @@ def _scan_whole(
     return True
 
 
+def _window(
+    item: Content,
+    win: Window,
+    context: bool,
+    filters: Sequence[Filter],
+    settings: DetectorSettings,
+    stats: Stats,
+    found: set[str] | None,
+) -> list[Finding]:
+    """One window's findings after the filters, located in the whole content; what the
+    filters allow is counted in `stats`, located the same way. DetectionTimeout passes."""
+    window = in_context(item, win, context)
+    found_here = redact_neighbours(own_findings(window, win, settings))
+    if found is not None:
+        found.update(f.secret for f in found_here)
+    seen = len(stats.allowed)
+    kept = shift(_filter(window, found_here, filters, stats), win)
+    new = stats.allowed[seen:]
+    moved = shift([a.finding for a in new], win)
+    stats.allowed[seen:] = [Allowed(f, a.by) for a, f in zip(new, moved, strict=True)]
+    return kept
+
+
 def _scan_windows(
     item: Content,
     filters: Sequence[Filter],
@@ -241,49 +265,33 @@ def _scan_windows(
     # (windows.detect_chunks): the windows before the one naming it are read again so.
     context = item.kimi_context
     late = 0
-    for n, win in enumerate(windows(item.chunks())):
-        window = in_context(item, win, context)
-        try:
-            found_here = redact_neighbours(own_findings(window, win, settings))
-        except DetectionTimeout as exc:
-            result.stats.skipped.append(_timed_out(item, exc))
-            return False
-        if found is not None:
-            found.update(f.secret for f in found_here)
-        seen = len(stats.allowed)
-        findings += shift(_filter(window, found_here, filters, stats), win)
-        new = stats.allowed[seen:]
-        moved = shift([a.finding for a in new], win)
-        stats.allowed[seen:] = [Allowed(f, a.by) for a, f in zip(new, moved, strict=True)]
-        own = win.data[win.own_start : win.own_end]
-        newlines += own.count(b"\n")
-        tail = own[-1:] or tail
-        if not context and names_context(win.data, settings):
-            context, late = True, n
-    if late:
-        again: list[Finding] = []
-        source = windows(item.chunks())
-        try:
-            for _, win in zip(range(late), source, strict=False):
-                window = in_context(item, win, True)
-                try:
-                    found_here = redact_neighbours(own_findings(window, win, settings))
-                except DetectionTimeout as exc:
-                    result.stats.skipped.append(_timed_out(item, exc))
-                    return False
-                if found is not None:
-                    found.update(f.secret for f in found_here)
-                more = Stats()
-                again += shift(_filter(window, found_here, filters, more), win)
-                known = {(a.finding.line, a.finding.column) for a in stats.allowed}
-                for allowed in more.allowed:
-                    moved_one = shift([allowed.finding], win)[0]
-                    if (moved_one.line, moved_one.column) not in known:
-                        stats.allowed.append(Allowed(moved_one, allowed.by))
-                        stats.suppressed += 1
-        finally:
-            source.close()
-        findings = merge_findings(findings, again)
+    try:
+        for n, win in enumerate(windows(item.chunks())):
+            findings += _window(item, win, context, filters, settings, stats, found)
+            own = win.data[win.own_start : win.own_end]
+            newlines += own.count(b"\n")
+            tail = own[-1:] or tail
+            if not context and names_context(win.data, settings):
+                context, late = True, n
+        if late:
+            # The windows before the one naming the context, read again as Kimi context: what
+            # they add (a base64 key) joins the findings; an allow comment counted once.
+            again: list[Finding] = []
+            more = Stats()
+            source = windows(item.chunks())
+            try:
+                for _, win in zip(range(late), source, strict=False):
+                    again += _window(item, win, True, filters, settings, more, found)
+            finally:
+                source.close()
+            known = {(a.finding.line, a.finding.column) for a in stats.allowed}
+            added = [a for a in more.allowed if (a.finding.line, a.finding.column) not in known]
+            stats.allowed += added
+            stats.suppressed += len(added)
+            findings = merge_findings(findings, again)
+    except DetectionTimeout as exc:
+        result.stats.skipped.append(_timed_out(item, exc))
+        return False
     result.stats.suppressed += stats.suppressed
     result.stats.allowed.extend(stats.allowed)
     if item.lines is not None:
