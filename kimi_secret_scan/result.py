@@ -109,6 +109,7 @@ class ScanResult:
         new_suppressions: list[NewSuppression] | None = None,
         server_baseline: str | None = None,
         refuses_new_suppressions: bool = False,
+        at_head: dict[str, str | None] | None = None,
     ) -> None:
         self.mode = mode
         self.scope = scope
@@ -117,7 +118,7 @@ class ScanResult:
         self.new_suppressions = [] if new_suppressions is None else new_suppressions
         self.server_baseline = server_baseline
         self.refuses_new_suppressions = refuses_new_suppressions
-        self.at_head = {}
+        self.at_head = {} if at_head is None else at_head
 
     @property
     def unread(self) -> list[Skipped]:
