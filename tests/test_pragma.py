@@ -5,11 +5,13 @@ from __future__ import annotations
 import string
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.detectors import detect
+from kimi_secret_scan.filters import pragma
 from kimi_secret_scan.filters.pragma import allow_comments
 from kimi_secret_scan.finding import sha256_hex
 from tests.gitrepo import GitRepo, run_cli
@@ -204,3 +206,59 @@ def test_a_comment_between_pieces_covers_only_a_key_starting_before_it() -> None
     inside = f'k = 1  # kimi-secret-scan: allow ("{key[:38]}"\n     "{key[38:]}")\n'
     content = Content(path="a.py", data=inside.encode())
     assert [f.secret for f in allow_comments(content, detect(content))] == [key]
+
+
+# The comment blanked for the second read (pragma.without_allow_comments) is found by its
+# words first and its opener read back; this one pattern, tried at every byte, is the
+# meaning it keeps (and was the code, until it cost half a second of a history audit).
+_ONE_PATTERN = (
+    rb"[ \t]*(?:#+|//+|--+|;+|/\*+|<!--|%+|'|(?i:rem\b))?[ \t]*(?i:"
+    + (pragma._SAME_LINE + "|" + pragma._NEXT_LINE).encode()
+    + rb")[^\r\n]*"
+)
+_PIECES = [
+    "kimi-secret-scan: allow",
+    "KIMI-SECRET-SCAN:\tALLOW",
+    "kimi-secret-scan:allow-next-line",
+    "pragma: allowlist secret",
+    "pragma:allowlist  nextline secret",
+    "gitleaks:allow",
+    "Allow",
+    "#",
+    "##",
+    "//",
+    "--",
+    ";",
+    "/*",
+    "/**",
+    "<!--",
+    "<!---",
+    "<!",
+    "%",
+    "'",
+    "REM",
+    "ReM",
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "x",
+    "-",
+    "/",
+    "*",
+    "sk-",
+    "allow-",
+    "allowx",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=14))
+def test_comments_blanked_as_the_one_pattern_would(pieces: list[str]) -> None:
+    data = "".join(pieces).encode()
+    blanked = pragma.without_allow_comments(Content("app.py", data))
+    if not any(word in data for word in (b"allow", b"ALLOW", b"Allow")):
+        assert blanked is None
+        return
+    expected = regex.sub(_ONE_PATTERN, lambda m: b" " * len(m.group(0)), data)
+    assert (blanked.data if blanked is not None else data) == expected
