@@ -191,11 +191,12 @@ def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
     starts: list[int] = []
     if not (deep or broad):
         return starts
-    for back, search in _trigger_searches():
+    for align, (back, search) in enumerate(_trigger_searches()):
         # `search` finds the needles from their rarest letter on (see _trigger_searches).
         match = search(data)
         while match is not None:
-            starts.append(match.start() - back)
+            if _spells_sk(data, match.start() - back, align):
+                starts.append(match.start() - back)
             match = search(data, match.end())
     search = _json_search()
     match = search(data)
@@ -207,6 +208,29 @@ def base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
     if deep:
         starts.extend(match.start() for match in _B64_RUN.finditer(data))
     return starts
+
+
+# What may follow `sk` where a trigger was found: `-`, or the first character of an escaped one.
+_AFTER_SK = frozenset(b"-%\\`&")
+
+
+def _spells_sk(data: bytes, group: int, align: int) -> bool:
+    """Do the base64 groups at `group` decode to `sk` and a hyphen (or an escape's first
+    character) at `align`, as the window opened there would decode them? A needle holds only
+    the characters `sk-` fixes whole; at alignments 1 and 2 its neighbours hold the rest of
+    those bits, so in other base64 (images in a notebook or a JSON log) a 3-letter needle
+    comes every 260,000 characters, and each opened a window of 4,096 characters for
+    nothing (8 of them in one 3 MB log of MoonshotAI/kimi-cli: 8 ms of its 11)."""
+    if group < 0:
+        return False
+    chars, _ = _collect_forward(data, group, 8)
+    if len(chars) < 8:
+        return False  # no whole key follows
+    try:
+        decoded = binascii.a2b_base64(bytes(chars).replace(b"-", b"+").replace(b"_", b"/"))
+    except binascii.Error:
+        return False
+    return decoded[align : align + 2] == b"sk" and decoded[align + 2] in _AFTER_SK
 
 
 # Characters of base64 that hold a whole key after a trigger group (sk-kimi- + 64 is 72

@@ -359,7 +359,7 @@ def _length_prefixed(data: bytes) -> dict[int, int]:
             # Whether the data is binary first (one search, once): in text, a match per
             # `sk-` made a megabyte of `xsk-…` spellings take minutes (test_hyphen_spellings).
             if binary is None:
-                binary = _BINARY.search(data) is not None
+                binary = _is_binary(data)
             if binary:
                 run = _PIECE.match(data, at + 3, end, timeout=limits.REGEX_TIMEOUT)
                 if run is not None and run.end() == end:
@@ -409,7 +409,15 @@ _TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0D}
 
 # Binary data: a NUL or a control byte that text does not hold (tab, line breaks, form feed
 # and the escape of terminal colours are text). A protobuf message need have no NUL byte.
-_BINARY = lazy(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_BINARY = bytes([*range(0x00, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20)])
+
+
+def _is_binary(data: bytes) -> bool:
+    # Deleting the bytes and comparing lengths: 30 µs for 74 KB of Markdown, where a
+    # regex character-class search took 430 µs. Text that merely holds `task-` or `risk-`
+    # asks (a `k` before `sk-` reads as a length): a third of a second of a history audit
+    # of MoonshotAI/kimi-cli's Markdown.
+    return len(data.translate(None, _BINARY)) != len(data)
 
 
 def _pieces(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
