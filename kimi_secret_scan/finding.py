@@ -7,13 +7,13 @@ redacted form and the key's SHA-256 unless the caller explicitly asks for the ke
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from kimi_secret_scan import record
+from kimi_secret_scan.lazy_regex import lazy_re
 
 if TYPE_CHECKING:
     from kimi_secret_scan.verdict import Verdict
@@ -94,7 +94,7 @@ def redact(secret: str) -> str:
 
 # Any sk- token long enough to be a key: excerpts are redacted of these too, so a line with
 # a second key (suppressed, or of another vendor) never shows it whole.
-_SK_TOKEN = re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{12,}|sk-(?:kimi-)?[A-Za-z0-9]{20,}")
+_SK_TOKEN = lazy_re(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{12,}|sk-(?:kimi-)?[A-Za-z0-9]{20,}")
 
 
 def sha256_hex(secret: str) -> str:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 
+from kimi_secret_scan.lazy_regex import lazy_re
+
 # C0 controls but TAB (which only moves to the next tab stop) and LF (the report's own line
 # breaks are not in fields; a field's LF is escaped by text()), DEL, C1 controls (0x9b is a
 # one-byte CSI to many terminals), and the invisible characters that reorder or mark
 # direction: U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_BIDI}]")
-_UNSAFE_KEEP_LF = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_UNSAFE = lazy_re(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_BIDI}]")
+_UNSAFE_KEEP_LF = lazy_re(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 
 
 def _html_escape(value: str) -> str:
@@ -54,7 +56,7 @@ def path(value: str) -> str:
 
 # What JSON writes raw with ensure_ascii off (it escapes only C0 controls): DEL, C1
 # controls, the bidi controls, and U+2028/U+2029 (line breaks to many viewers).
-_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029]")
+_JSON_UNSAFE = lazy_re(f"[\x7f-\x9f{_BIDI}\u2028\u2029]")
 
 
 def json_text(rendered: str) -> str:
@@ -66,7 +68,7 @@ def json_text(rendered: str) -> str:
 
 # GitHub's runner reads a line starting with `::` (after blanks) as a workflow command, and
 # `##[` as a log command. Shown with the same escape as a control: still readable, inert.
-_WORKFLOW_START = re.compile(r"^([ \t]*):(?=:)", re.MULTILINE)
+_WORKFLOW_START = lazy_re(r"^([ \t]*):(?=:)", re.MULTILINE)
 
 
 def lines(report: str) -> str:
@@ -102,7 +104,7 @@ def workflow_property(value: str) -> str:
 # autolink: `@` (an email), `:` before `/` (`http://`), the `.` after `www`. Each is written
 # as a numeric character reference: shown as itself, read as no syntax (a backslash escape
 # would be, inside a code element, shown).
-_MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]()~|!#$@\"'<>&]|:(?=/)|(?<=[wW]{3})\.")
+_MARKDOWN_SPECIAL = lazy_re(r"[\\`*_\[\]()~|!#$@\"'<>&]|:(?=/)|(?<=[wW]{3})\.")
 
 
 def _reference(match: re.Match[str]) -> str:

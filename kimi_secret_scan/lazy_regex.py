@@ -9,6 +9,8 @@ its methods or attributes is read, after which the methods are the compiled patt
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any, AnyStr, cast
 
 import regex
@@ -28,9 +30,12 @@ _METHODS = (
 
 
 class _LazyPattern:
-    def __init__(self, pattern: str | bytes, flags: int) -> None:
+    def __init__(
+        self, pattern: str | bytes, flags: int, compile: Callable[..., Any] = regex.compile
+    ) -> None:
         self._source = pattern
         self._flags = flags
+        self._compile = compile
         self._compiled: Any = None
 
     def __getattr__(self, name: str) -> Any:
@@ -40,12 +45,18 @@ class _LazyPattern:
             raise AttributeError(name)
         compiled = self._compiled
         if compiled is None:
-            compiled = self._compiled = regex.compile(self._source, self._flags)
+            compiled = self._compiled = self._compile(self._source, self._flags)
             for method in _METHODS:
-                setattr(self, method, getattr(compiled, method))
+                if hasattr(compiled, method):  # `re` has no splititer
+                    setattr(self, method, getattr(compiled, method))
         return getattr(compiled, name)
 
 
 def lazy(pattern: AnyStr, flags: int = 0) -> regex.Pattern[AnyStr]:
     """A pattern that behaves as `regex.compile(pattern, flags)` and compiles when first used."""
     return cast("regex.Pattern[AnyStr]", _LazyPattern(pattern, flags))
+
+
+def lazy_re(pattern: AnyStr, flags: int = 0) -> re.Pattern[AnyStr]:
+    """As `lazy`, for a pattern of the standard library's `re` (its syntax and speed)."""
+    return cast("re.Pattern[AnyStr]", _LazyPattern(pattern, flags, re.compile))

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from kimi_secret_scan.finding import Finding, redact
+from kimi_secret_scan.lazy_regex import lazy_re
 
 if TYPE_CHECKING:
     from kimi_secret_scan.result import ScanResult
@@ -25,13 +26,13 @@ if TYPE_CHECKING:
 # An sk- token with a run of 20+ letters and digits: the shape of every key the detectors
 # report, and not of ordinary names such as `sk-learn-notes.md`. No left boundary: a
 # branch may be named `xsk-<key>`, and hiding a harmless `task-…` costs nothing.
-_KEY_SHAPED = re.compile(r"sk-(?:kimi-)?[A-Za-z0-9]{20,}")
+_KEY_SHAPED = lazy_re(r"sk-(?:kimi-)?[A-Za-z0-9]{20,}")
 # A name can hold a key encoded, as the detectors find it in a branch or file name: a run
 # of base64 (standard or URL-safe) long enough to encode `sk-` and 20 more characters, or
 # a run of percent-encoded text. Such a run is shown as the keys it decodes to, redacted.
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{31,}={0,2}")
-_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~+-]){23,}")
-_PERCENT_SK = re.compile(r"(?:s|%73)(?:k|%6[bB])(?:-|%2[dD])")
+_BASE64_RUN = lazy_re(r"[A-Za-z0-9+/_-]{31,}={0,2}")
+_PERCENT_RUN = lazy_re(r"(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9._~+-]){23,}")
+_PERCENT_SK = lazy_re(r"(?:s|%73)(?:k|%6[bB])(?:-|%2[dD])")
 _URLSAFE = str.maketrans("-_", "+/")
 # A key behind any spelling of its prefix, read by the detectors or not (`sk&hyphen;kimi-…`,
 # `sk\\u{2d}…` once a report's format has doubled its backslash, a spelling no decoder
@@ -40,7 +41,7 @@ _URLSAFE = str.maketrans("-_", "+/")
 # own: its first character follows no letter or digit). The run is hidden, unless it is
 # exactly 40 or 64 hex digits of one case: a commit id or a SHA-256, which reports print
 # after names, and never a key's body.
-_ANY_SPELLING = re.compile(r"(?:sk|kimi)[^\r\n\"'<>]{0,16}?(?<![A-Za-z0-9])([A-Za-z0-9]{40,})")
+_ANY_SPELLING = lazy_re(r"(?:sk|kimi)[^\r\n\"'<>]{0,16}?(?<![A-Za-z0-9])([A-Za-z0-9]{40,})")
 # What `sk-` encodes to whatever bytes surround it, at each of its three places in a
 # 3-byte group: a run holding none of these cannot hold a key, and is not decoded.
 _ENCODED_SK = ("c2st", "NrL", "zay")
@@ -87,27 +88,27 @@ _ESCAPE = (
     r"|\\(?:[uUxo]\{[0-9A-Fa-f]{1,8}\}|N\{[A-Za-z0-9 -]{1,80}\}|u[0-9A-Fa-f]{4}"
     r"|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|[^\r\n])"
 )
-_ESCAPE_TOKEN = re.compile(_ESCAPE)
+_ESCAPE_TOKEN = lazy_re(_ESCAPE)
 # CSS reads `\\5a ` as `Z`: 1-6 hex digits and one optional blank, where a shell or C reads
 # `\\5` (octal) then `a`. Both readings are tried (_escaped_keys).
-_CSS_TOKEN = re.compile(r"\\[0-9A-Fa-f]{1,6}[ \t]?|" + _ESCAPE)
-_CSS_HINT = re.compile(r"\\[0-9A-Fa-f]")
+_CSS_TOKEN = lazy_re(r"\\[0-9A-Fa-f]{1,6}[ \t]?|" + _ESCAPE)
+_CSS_HINT = lazy_re(r"\\[0-9A-Fa-f]")
 # Escapes that hold a blank or a quote, which _ESCAPED_RUN's characters exclude: Python's
 # `\\N{LATIN SMALL LETTER P}`, CSS's `\\5a `, bash's ANSI-C `$'\\x73'`. A run is found in
 # the text with these masked (same length), and decoded from the text itself.
-_BLANK_ESCAPE = re.compile(
+_BLANK_ESCAPE = lazy_re(
     r"\\N\{[A-Za-z0-9 -]{1,80}\}|\\[0-9A-Fa-f]{1,6}[ \t]|\$'(?:[^'\\\r\n]|\\[^\r\n]){0,64}'"
 )
-_ESCAPE_HINTS = re.compile(r"[&%\\]")
+_ESCAPE_HINTS = lazy_re(r"[&%\\]")
 # A run that may spell a key: its characters, escapes, and what an escape is made of (a
 # doubled escape's `&amp;#81;` holds `#` and `;`). Invisible characters are part of it.
-_ESCAPED_RUN = re.compile(r"[A-Za-z0-9_#;&%\\{}\u00ad\u200b-\u200f\u2060-\u2064\ufeff-]{24,}")
+_ESCAPED_RUN = lazy_re(r"[A-Za-z0-9_#;&%\\{}\u00ad\u200b-\u200f\u2060-\u2064\ufeff-]{24,}")
 _DECODE_ROUNDS = 3
 _LONGEST_DECODED = 4096
-_NON_BLANK = re.compile(r"[^\s\"'<>]{24,}")
+_NON_BLANK = lazy_re(r"[^\s\"'<>]{24,}")
 # _ANY_SPELLING with escapes among the run's letters, each one a character whatever it
 # decodes to (`&#731O…`, where a browser reads `&#731`, still shows the key to a reader).
-_ANY_ESCAPED = re.compile(
+_ANY_ESCAPED = lazy_re(
     rf"(?:sk|kimi)[^\r\n\"'<>]{{0,16}}?(?<![A-Za-z0-9])((?:[A-Za-z0-9]|{_ESCAPE}){{40,}})"
 )
 
@@ -347,15 +348,15 @@ def _decoded_base64(match: re.Match[str]) -> str:
 # `%73`), a setting named for Kimi or Moonshot, base64 of `sk-`, or UTF-16's NULs; and a
 # run of 20 characters a key or its encoding is written with. Text with none of these (a
 # summary line, most paths and refs) is not handed to the detectors: the hook stays fast.
-_SPELLING_RUN = re.compile(r"[A-Za-z0-9+/=_\\%&#;-]{20,}")
+_SPELLING_RUN = lazy_re(r"[A-Za-z0-9+/=_\\%&#;-]{20,}")
 _SPELLING_HINTS = ("sk", "\\", "&#", "%", "kimi", "moonshot", "\x00", "c2st", "nrl", "zay")
 # A key's letters and digits, as every format's escaping leaves them (JSON, HTML, GitHub's
 # `%25`, the inert escapes): a run this long of a key is hidden wherever it is printed.
 _FRAGMENT = 12
 # How many first characters of a spelling Hidden indexes it by (_replace_spellings).
 _HEAD = 8
-_ALNUM_RUN = re.compile(rf"[A-Za-z0-9]{{{_FRAGMENT},}}")
-_LONG_ALNUM = re.compile(r"[A-Za-z0-9]{12}")
+_ALNUM_RUN = lazy_re(rf"[A-Za-z0-9]{{{_FRAGMENT},}}")
+_LONG_ALNUM = lazy_re(r"[A-Za-z0-9]{12}")
 _HEX = frozenset("0123456789abcdef")
 _HEX_UPPER = frozenset("0123456789ABCDEF")
 
