@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from unittest import mock
@@ -56,7 +57,8 @@ def _full_find_headers(scan: Layer, found: list[tuple[int, Finding]], folded: by
             found.append((scan.to_root(start), finding))
 
 
-def _full_base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
+def _full_base64_starts(data: bytes, deep: bool, broad: bool, wrapped: bool = True) -> list[int]:
+    # (`wrapped` is the marks' hint; the full path searches the cut triggers always.)
     if not (deep or broad):
         return []
     starts: list[int] = []
@@ -65,6 +67,8 @@ def _full_base64_starts(data: bytes, deep: bool, broad: bool) -> list[int]:
         while pos >= 0:
             starts.append(pos - index)
             pos = data.find(needle, pos + 1)
+    for pattern, index, _ in decoders.WRAPPED_TRIGGERS:
+        starts.extend(m.start() - index for m in re.finditer(pattern, data))
     pos = data.find(decoders.JSON_TRIGGER)
     while pos >= 0:
         if pos == 0 or data[pos - 1] not in decoders._B64_CHARS:

@@ -265,11 +265,16 @@ _SHORT = 256
 @functools.cache
 def _short_gate() -> Callable[..., re.Match[bytes] | None]:
     triggers = [needle for needle, _, _ in decoders.SK_TRIGGERS] + [decoders.JSON_TRIGGER]
+    # (The triggers a line break cuts, lower-cased as the data searched is: their escaped
+    # letters are letters still, `\r?\n[ \t]*` holds none.)
+    wrapped = [pattern.lower() for pattern, _, _ in decoders.WRAPPED_TRIGGERS]
     return re.compile(
         rb"k(?:"
         + _SK_TAIL
         + rb"|imi)|moonshot|"
         + b"|".join(re.escape(needle.lower()) for needle in triggers)
+        + b"|"
+        + b"|".join(wrapped)
     ).search
 
 
@@ -388,7 +393,9 @@ def _detect_in(
     )
     broad = kimi or _is_config(content.path)
     b64_starts = (
-        decoders.base64_starts(data, deep=False, broad=broad)
+        decoders.base64_starts(
+            data, deep=False, broad=broad, wrapped=marks.may_hold_wrapped_base64(data)
+        )
         if broad and marks.may_hold_base64(data)
         else []
     )

@@ -76,8 +76,12 @@ class _Scanner:
         # base64 of "sk-" at each alignment, and of a JSON object: decoders.base64_starts
         # finds nothing in content that holds none of them.
         needles = [needle for needle, _, _ in decoders.SK_TRIGGERS] + [decoders.JSON_TRIGGER]
-        pattern = b"|".join(re.escape(n) for n in needles)
+        wrapped = b"|".join(pattern for pattern, _, _ in decoders.WRAPPED_TRIGGERS)
+        pattern = b"|".join(re.escape(n) for n in needles) + b"|" + wrapped
         self.base64 = database(pattern, 1, caseless=False).scan
+        # The triggers a line break cuts alone: their own pass (decoders.base64_starts)
+        # runs only where this finds one.
+        self.wrapped = database(wrapped, 1, caseless=False).scan
 
 
 def _note(mark: int, start: int, end: int, flags: int, found: list[int]) -> None:
@@ -147,6 +151,17 @@ def _remember(data: bytes, result: int) -> None:
     global _last_marks
     if type(data) is bytes:  # not a buffer that could change under the same identity
         _last_marks = (data, result)
+
+
+def may_hold_wrapped_base64(data: bytes) -> bool:
+    """False only when the marks are on and no base64 trigger that a line break cuts is in
+    `data` (decoders.WRAPPED_TRIGGERS)."""
+    scanner = _scanner
+    if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
+        return True
+    found: list[int] = []
+    scanner.wrapped(data, _note, 0, found)
+    return bool(found)
 
 
 def may_hold_base64(data: bytes) -> bool:
