@@ -223,7 +223,9 @@ def base64_starts(data: bytes, deep: bool, broad: bool, wrapped: bool = True) ->
     starts: list[int] = []
     if not (deep or broad):
         return starts
-    if wrapped and b"\n" in data:
+    # (A cut trigger is read only after a line of a wrapping width, _WRAP_WIDTHS, and a
+    # window needs 16 characters: shorter content, most commit messages, holds none.)
+    if wrapped and len(data) > _WRAP_WIDTHS[0] + 16 and b"\n" in data:
         search, where = _wrapped_search()
         match = search(data)
         while match is not None:

@@ -30,6 +30,9 @@ SK = 4  # `sk` and a hyphen in any spelling the survey's `k` pass knows (_SK_TAI
 KIMI_NAMED = 8  # "kimi.com", or "kimi" where a setting's head may follow
 MOONSHOT_NAMED = 16  # "moonshot.", or "moonshot" where a setting's head may follow
 SK_ESCAPED = 32  # `sk` and an escaped hyphen (decoders.SK_ESCAPED, tokens.SK_ENTITY), any case
+# base64_marks(): a base64 trigger as it is, or one a line break cuts.
+BASE64 = 1
+BASE64_WRAPPED = 2
 
 # A setting's head after the name (assigned.SETTING_HEAD), loosened to a superset that
 # compiles in ~2 ms instead of ~35 (no bounded repetitions): name characters, a key word,
@@ -75,13 +78,19 @@ class _Scanner:
         self.moonshot_named = database(rb"moonshot(?:\.|" + _HEAD + rb")", MOONSHOT_NAMED).scan
         # base64 of "sk-" at each alignment, and of a JSON object: decoders.base64_starts
         # finds nothing in content that holds none of them.
+        # The triggers a line break cuts (decoders.WRAPPED_TRIGGERS) are another mark of
+        # the same pass: their own `re` pass (decoders.base64_starts) runs only where it
+        # is set.
         needles = [needle for needle, _, _ in decoders.SK_TRIGGERS] + [decoders.JSON_TRIGGER]
         wrapped = b"|".join(pattern for pattern, _, _ in decoders.WRAPPED_TRIGGERS)
-        pattern = b"|".join(re.escape(n) for n in needles) + b"|" + wrapped
-        self.base64 = database(pattern, 1, caseless=False).scan
-        # The triggers a line break cuts alone: their own pass (decoders.base64_starts)
-        # runs only where this finds one.
-        self.wrapped = database(wrapped, 1, caseless=False).scan
+        db: Any = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=[b"|".join(re.escape(n) for n in needles), wrapped],
+            ids=[BASE64, BASE64_WRAPPED],
+            elements=2,
+            flags=[hyperscan.HS_FLAG_SINGLEMATCH] * 2,
+        )
+        self.base64 = db.scan
 
 
 def _note(mark: int, start: int, end: int, flags: int, found: list[int]) -> None:
@@ -111,6 +120,7 @@ def disable() -> None:
     global _scanner
     _scanner = None
     _remember(b"", 0)
+    _remember_base64(b"", 0)
 
 
 def marks(data: bytes) -> int | None:
@@ -153,23 +163,43 @@ def _remember(data: bytes, result: int) -> None:
         _last_marks = (data, result)
 
 
+def base64_marks(data: bytes) -> int | None:
+    """BASE64 when a base64 trigger as it is, or one a line break cuts, is in `data`, and
+    BASE64_WRAPPED when one a line break cuts is; None when the marks are off or the content
+    is short. One pass, remembered for the same bytes asked again (_detect_in asks both)."""
+    scanner = _scanner
+    if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
+        return None
+    last = _last_base64
+    if last[0] is data:
+        return last[1]
+    found: list[int] = []
+    scanner.base64(data, _note, 0, found)
+    result = BASE64 if found else 0
+    if BASE64_WRAPPED in found:
+        result |= BASE64_WRAPPED
+    _remember_base64(data, result)
+    return result
+
+
+_last_base64: tuple[object, int] = (None, 0)
+
+
+def _remember_base64(data: bytes, result: int) -> None:
+    global _last_base64
+    if type(data) is bytes:
+        _last_base64 = (data, result)
+
+
 def may_hold_wrapped_base64(data: bytes) -> bool:
     """False only when the marks are on and no base64 trigger that a line break cuts is in
     `data` (decoders.WRAPPED_TRIGGERS)."""
-    scanner = _scanner
-    if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
-        return True
-    found: list[int] = []
-    scanner.wrapped(data, _note, 0, found)
-    return bool(found)
+    found = base64_marks(data)
+    return found is None or bool(found & BASE64_WRAPPED)
 
 
 def may_hold_base64(data: bytes) -> bool:
     """False only when the marks are on and `decoders.base64_starts(data, deep=False, …)`
     can find nothing in `data`."""
-    scanner = _scanner
-    if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
-        return True
-    found: list[int] = []
-    scanner.base64(data, _note, 0, found)
-    return bool(found)
+    found = base64_marks(data)
+    return found is None or bool(found)
