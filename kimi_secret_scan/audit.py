@@ -818,7 +818,13 @@ def run_history(
         g.container_blobs = in_containers.get(g.sha256, [])
         g.head_names = in_head_names.get(g.sha256, [])
     purge_reach.attach(
-        groups, root, source.blob_keys, source.blob_path, source.container_blobs, settings
+        groups,
+        root,
+        source.blob_keys,
+        source.blob_path,
+        source.container_blobs,
+        settings,
+        source.ref_walk.ends if source.ref_walk is not None else None,
     )
     skipped = result.stats.skipped
     for i, item in enumerate(skipped):

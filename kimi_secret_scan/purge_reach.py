@@ -23,7 +23,7 @@ import base64
 import itertools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,6 +81,7 @@ def attach(
     blob_path: Mapping[str, str],
     containers: set[str],
     settings: DetectorSettings,
+    ref_ends: Callable[[], list[tuple[str, str, str]]] | None = None,
 ) -> None:
     """Set each group's `unreached` (blob id -> path: versions `--replace-text` leaves the
     key in), `lfs_objects` (the LFS objects whose content holds it) and `object_refs` (refs
@@ -130,7 +131,7 @@ def attach(
         # lines reach it there (--replace-message and the callbacks read the same file).
         if any(f.encoding and f.path.startswith(_NOT_BLOBS) for f in g.occurrences):
             g.spellings.extend(s for s in _spellings(g.secret) if s not in g.spellings)
-    _attach_object_refs(groups, repo, blob_keys, settings)
+    _attach_object_refs(groups, repo, blob_keys, settings, ref_ends)
 
 
 def _survivors(
@@ -197,16 +198,9 @@ def _lines(out: bytes) -> list[str]:
 _REF_FORMAT = "%(objecttype) %(objectname) %(refname)"
 
 
-def _attach_object_refs(
-    groups: Sequence[KeyGroup],
-    repo: Path,
-    blob_keys: Mapping[str, set[str]],
-    settings: DetectorSettings,
-) -> None:
-    """Refs (tags, mostly) that name a blob or a tree, not a commit: filter-repo skips them
-    ("Unexpected object of type blob"), so what they hold stays unless they are deleted."""
+def _ref_ends(repo: Path) -> list[tuple[str, str, str]]:
+    """(type, id, name) of each ref, a tag by what it names at its end (RefWalk.ends)."""
     out = git.try_git(["for-each-ref", f"--format={_REF_FORMAT}"], repo) or b""
-    by_sha = {g.sha256: g for g in groups}
     listed = [p for p in (line.split(" ", 2) for line in _lines(out)) if len(p) == 3]
     # A tag (of a tag, …) is peeled all the way, in one batch: `<id>^{}` names its end.
     tags = [oid for kind, oid, _ in listed if kind == "tag"]
@@ -219,6 +213,21 @@ def _attach_object_refs(
             answer = peeled_fully.get(oid, "").split()  # "<id> <type> <size>", or missing
             kind, oid = (answer[1], answer[0]) if len(answer) == 3 else ("", "")
         rows.append((kind, oid, ref))
+    return rows
+
+
+def _attach_object_refs(
+    groups: Sequence[KeyGroup],
+    repo: Path,
+    blob_keys: Mapping[str, set[str]],
+    settings: DetectorSettings,
+    ref_ends: Callable[[], list[tuple[str, str, str]]] | None = None,
+) -> None:
+    """Refs (tags, mostly) that name a blob or a tree, not a commit: filter-repo skips them
+    ("Unexpected object of type blob"), so what they hold stays unless they are deleted.
+    `ref_ends`: the history's own reading of the refs (RefWalk.ends), else read here."""
+    by_sha = {g.sha256: g for g in groups}
+    rows = ref_ends() if ref_ends is not None else _ref_ends(repo)
     for kind, oid, ref in rows:
         if kind not in ("blob", "tree") or ref.startswith("refs/remotes/"):
             continue

@@ -305,6 +305,7 @@ class RefWalk:
         self.refs = git.Pending(
             ["for-each-ref", "--format=%(objectname) %(objecttype) %(refname)"], cwd
         )
+        self._ends: list[tuple[str, str, str]] | None = None
 
     def _start(self) -> None:
         self.proc = git.popen(
@@ -354,28 +355,45 @@ class RefWalk:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
+    def ends(self) -> list[tuple[str, str, str]]:
+        """(type, id, name) of every ref, an annotated tag (of a tag, …) by what it names
+        at its end (("", "") when that object is missing). Read once: the containment's
+        tips and the purge plan's refs to blobs and trees (purge_reach) both ask."""
+        if self._ends is None:
+            rows: list[tuple[str, str, str]] = []
+            tags: list[int] = []
+            for line in self.refs.result().decode("utf-8", "surrogateescape").splitlines():
+                oid, kind, name = line.split(" ", 2)
+                if kind == "tag":
+                    tags.append(len(rows))
+                rows.append((kind, oid, name))
+            if tags:
+                # `<id>^{}` peels every level; one answer a line, in order ("… missing" for
+                # a tag whose object is not here: no commit, so no containment).
+                out = git.run_git(
+                    ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                    self.cwd,
+                    input=b"".join(rows[i][1].encode() + b"^{}\n" for i in tags),
+                )
+                answers = out.decode("ascii", "replace").splitlines()
+                for i, answer in zip(tags, answers, strict=True):
+                    peeled = answer.split()
+                    if answer.endswith(" missing") or len(peeled) != 2:
+                        rows[i] = ("", "", rows[i][2])
+                    else:
+                        rows[i] = (peeled[1], peeled[0], rows[i][2])
+            self._ends = rows
+        return self._ends
+
     def tips(self) -> dict[bytes, list[str]]:
         """Commit id -> the refs whose tip it is; an annotated tag's ref by the commit its
         tag (or a tag of its tag) names."""
         tips: dict[bytes, list[str]] = {}
-        tags: list[tuple[str, str]] = []
-        for line in self.refs.result().decode("utf-8", "replace").splitlines():
-            oid, kind, name = line.split(" ", 2)
-            if kind == "tag":
-                tags.append((oid, name))
-            else:
+        for _, oid, name in self.ends():
+            if oid:
+                if not name.isascii():  # said as before: an undecodable byte as U+FFFD
+                    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 tips.setdefault(oid.encode(), []).append(name)
-        if tags:
-            # `<id>^{}` peels every level; one answer a line, in order ("… missing" for a
-            # tag whose object is not here: no commit, so no containment).
-            out = git.run_git(
-                ["cat-file", "--batch-check=%(objectname)"],
-                self.cwd,
-                input=b"".join(oid.encode() + b"^{}\n" for oid, _ in tags),
-            )
-            for (_, name), peeled in zip(tags, out.splitlines(), strict=True):
-                if not peeled.endswith(b" missing"):
-                    tips.setdefault(peeled, []).append(name)
         return tips
 
     def _reach(self, wanted: list[str]) -> tuple[dict[bytes, int], dict[bytes, int]]:
