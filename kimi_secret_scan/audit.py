@@ -168,6 +168,8 @@ def _kind_of(kinds: set[str]) -> str:
     step says it is not on the platform the other context sends it to."""
     if KeyKind.KIMI_CODE in kinds and kinds & _PLATFORM_KINDS:
         return KeyKind.PLATFORM
+    if {KeyKind.PLATFORM_CN, KeyKind.PLATFORM_INTL} <= kinds:
+        return KeyKind.PLATFORM  # both regions named: unknown, as --verify takes it
     return max(kinds, key=lambda k: _KIND_RANK.get(k, 0))
 
 

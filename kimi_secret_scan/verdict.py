@@ -15,8 +15,8 @@ LIVE = "live"
 REVOKED = "revoked"
 UNKNOWN = "unknown"
 
-# How each status reads in text: "revoked" is what a 401/403 means only for a key that was
-# once valid; the service cannot tell a revoked key from a wrong one.
+# How each status reads in text: "revoked" is what a 401 means only for a key that was once
+# valid; the service cannot tell a revoked key from a wrong one.
 WORDS = {LIVE: "live", REVOKED: "revoked or invalid", UNKNOWN: "unknown"}
 # Live keys first: they are the ones to revoke now.
 RANK = {LIVE: 0, UNKNOWN: 1, REVOKED: 2}
@@ -33,9 +33,19 @@ class Verdict:
     # Why an unknown is unknown: "network" (no HTTP answer), "deadline" (the time limit
     # ended it), "http" (an answer that says neither), "not-sent". Not part of the JSON.
     cause: str = field(default="http", compare=False)
+    # The official hosts that answered 401 (an Open Platform region the key is not live in).
+    # Not part of the JSON either: the reason says it for people.
+    refused: tuple[str, ...] = field(default=(), compare=False)
 
-    def __init__(self, status: str, reason: str, host: str | None, cause: str = "http") -> None:
-        record.assign(self, status=status, reason=reason, host=host, cause=cause)
+    def __init__(
+        self,
+        status: str,
+        reason: str,
+        host: str | None,
+        cause: str = "http",
+        refused: tuple[str, ...] = (),
+    ) -> None:
+        record.assign(self, status=status, reason=reason, host=host, cause=cause, refused=refused)
 
     @property
     def word(self) -> str:

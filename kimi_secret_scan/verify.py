@@ -3,10 +3,13 @@
 What is sent, and where (docs/verify.md says the same, for users):
 
 - An Open Platform key (`sk-` + 48): `GET /v1/models` on `api.moonshot.cn` and, only when
-  that says 401, on `api.moonshot.ai` (China and international keys live in separate
+  that says 401 or 403, on `api.moonshot.ai` (China and international keys live in separate
   accounts; a key whose context names the international platform is tried there first).
-- A Kimi Code key (`sk-kimi-` + 64, or a key the context ties to Kimi Code):
-  `GET https://api.kimi.com/coding/v1/models`.
+  It is revoked only when both regions say 401.
+- A Kimi Code key (`sk-kimi-` + 64; or a token of neither shape the context ties to Kimi
+  Code; an `sk-` + 48 key never is one): `GET https://api.kimi.com/coding/v1/models`; only
+  401 means revoked (its 403s are a usage limit, a client not allowed, or a terminated
+  account).
 - A key of unknown issuer is sent nowhere, nor an Open Platform-shaped key whose context
   names another provider (`api.openai.com` nearby, an `OPENAI_API_KEY=` setting) and
   nothing ties to Kimi: OpenAI's legacy keys and relay keys share its shape.
@@ -14,7 +17,7 @@ What is sent, and where (docs/verify.md says the same, for users):
 The key goes only to the official host of its kind, over HTTPS with certificate and host
 name verification, in an `Authorization: Bearer` header: never in a URL, never in a log,
 never in an error message (errors are described by their kind, not their text). One
-request per distinct key (two when the first region says 401), at most `WORKERS` at a
+request per distinct key (two when the first region says 401 or 403), at most `WORKERS` at a
 time, all within `TOTAL_SECONDS`. Redirects are not followed. Through an `http://`
 HTTPS_PROXY the request runs in a CONNECT tunnel: TLS is still end to end with the official
 host, so the proxy sees its name, never the key.
@@ -86,6 +89,10 @@ class Key:
         return f"Key(kind={self.kind!r}, sha256={self.sha256[:12]!r})"
 
 
+# The Open Platform shape: never a Kimi Code key (every one is `sk-kimi-` + 64).
+_PLATFORM_SHAPE = re.compile(r"sk-[A-Za-z0-9]{48}")
+
+
 def hosts_for(key: Key) -> list[str]:
     """The official hosts to ask, in order; none for a key of unknown issuer."""
     if key.secret.startswith("sk-kimi-") or key.kind == KeyKind.KIMI_CODE:
@@ -100,7 +107,9 @@ def hosts_for(key: Key) -> list[str]:
 
 def distinct_keys(findings: Iterable[Finding]) -> list[Key]:
     """One Key per distinct key, first seen first. Occurrences may disagree on the region
-    (context differs by file): both regions named means the region is unknown."""
+    (context differs by file): both regions named means the region is unknown. An Open
+    Platform shape is never Kimi Code's, whatever an occurrence's label says: it is not sent
+    to api.kimi.com."""
     kinds: dict[str, set[str]] = {}
     secrets: dict[str, str] = {}
     # One occurrence tied to Kimi (a MOONSHOT_API_KEY= elsewhere) is enough to send it.
@@ -113,7 +122,9 @@ def distinct_keys(findings: Iterable[Finding]) -> list[Key]:
     keys = []
     for sha, secret in secrets.items():
         seen = kinds[sha]
-        if KeyKind.KIMI_CODE in seen:
+        if secret.startswith("sk-kimi-") or (
+            KeyKind.KIMI_CODE in seen and not _PLATFORM_SHAPE.fullmatch(secret)
+        ):
             kind = KeyKind.KIMI_CODE
         elif KeyKind.PLATFORM_CN in seen and KeyKind.PLATFORM_INTL not in seen:
             kind = KeyKind.PLATFORM_CN
@@ -121,6 +132,8 @@ def distinct_keys(findings: Iterable[Finding]) -> list[Key]:
             kind = KeyKind.PLATFORM_INTL
         elif seen & {KeyKind.PLATFORM, KeyKind.PLATFORM_CN, KeyKind.PLATFORM_INTL}:
             kind = KeyKind.PLATFORM
+        elif KeyKind.KIMI_CODE in seen and _PLATFORM_SHAPE.fullmatch(secret):
+            kind = KeyKind.PLATFORM  # labelled Kimi Code by its context alone
         else:
             kind = KeyKind.UNKNOWN
         keys.append(Key(secret, kind, sha, vendors[sha]))
@@ -305,11 +318,19 @@ def _ask(tr: _Transport, host: str, secret: str, timeout: float) -> tuple[int | 
         return None, f"request failed ({type(exc).__name__})", "network"
 
 
-def _meaning(status: int) -> tuple[str, str]:
+def _meaning(status: int, host: str) -> tuple[str, str]:
     if 200 <= status < 300:
         return LIVE, f"HTTP {status}"
-    if status in (401, 403):
+    if status == 401:
         return REVOKED, f"HTTP {status}"
+    if status == 403:
+        # Not proof of revocation. Kimi Code's 403s (its error reference): "only available
+        # for Coding Agents", "usage limit" (a leaked key being abused hits it) and "Access
+        # terminated"; the first two are a working key. On the platform a 403 is a refusal
+        # that is not "invalid authentication", so the other region is asked too.
+        if host == KIMI_CODE_HOST:
+            return UNKNOWN, "HTTP 403: usage limit, client not allowed or access terminated"
+        return UNKNOWN, "HTTP 403: refused, not a revocation"
     if status == 429:
         return UNKNOWN, "HTTP 429 (rate limited)"
     if status >= 500:
@@ -326,21 +347,27 @@ def verify_one(key: Key, tr: _Transport, deadline: float) -> Verdict:
     if key.other_vendor and not key.secret.startswith("sk-kimi-"):
         return Verdict(UNKNOWN, f"not sent: context names {key.other_vendor}", None, "not-sent")
     earlier = ""  # ", after HTTP 401 on api.moonshot.cn" after a region fallback
+    refused: tuple[str, ...] = ()  # the hosts that said 401 (not this key's region)
     for i, host in enumerate(hosts):
         remaining = deadline - time.monotonic()
         if remaining <= 0.05:
-            return Verdict(UNKNOWN, "time limit reached" + earlier, None, "deadline")
+            return Verdict(UNKNOWN, "time limit reached" + earlier, None, "deadline", refused)
         timeout = min(REQUEST_SECONDS, remaining)
         status, error, cause = _ask(tr, host, key.secret, timeout)
         if status is None:
-            return Verdict(UNKNOWN, error + earlier, host, cause)
-        verdict, reason = _meaning(status)
-        if status == 401 and i + 1 < len(hosts):
+            return Verdict(UNKNOWN, error + earlier, host, cause, refused)
+        verdict, reason = _meaning(status, host)
+        if status in (401, 403) and i + 1 < len(hosts):
             # The key may belong to the other region: China and international keys are
             # separate credential domains, and each says 401 to the other's keys.
-            earlier = f", after {reason} on {host}"
+            earlier = f", after HTTP {status} on {host}"
+            refused += (host,) if status == 401 else ()
             continue
-        return Verdict(verdict, reason + earlier, host, "http")
+        refused += (host,) if status == 401 else ()
+        if verdict == REVOKED and len(refused) < len(hosts):
+            # 401 here, but an earlier region refused with 403: not "401 from both".
+            verdict, earlier = UNKNOWN, earlier + " (a 403 is not a revocation)"
+        return Verdict(verdict, reason + earlier, host, "http", refused)
     raise AssertionError("unreachable: the last host always returns")
 
 
@@ -396,10 +423,16 @@ _REGION_OF_HOST = {PLATFORM_CN_HOST: KeyKind.PLATFORM_CN, PLATFORM_INTL_HOST: Ke
 
 def confirmed_kind(kind: str, verdict: Verdict | None) -> str:
     """An Open Platform key that works on one region belongs to it, whatever the context
-    suggested: the report then names that console. Refusals tell nothing (each region
-    refuses the other's keys), so only a live answer changes the kind."""
-    if verdict is not None and verdict.status == LIVE and kind in _PLATFORM_KINDS:
+    suggested: the report then names that console. A 401 from the region the context named,
+    with no verdict from the other (rate limited, a 403, no answer), says the key is not a
+    live key of that region: its region is unknown, and the report names both consoles.
+    A key both regions refused keeps its kind (each region refuses the other's keys)."""
+    if verdict is None or kind not in _PLATFORM_KINDS:
+        return kind
+    if verdict.status == LIVE:
         return _REGION_OF_HOST.get(verdict.host or "", kind)
+    if verdict.status == UNKNOWN and any(_REGION_OF_HOST.get(h) == kind for h in verdict.refused):
+        return KeyKind.PLATFORM
     return kind
 
 

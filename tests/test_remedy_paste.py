@@ -204,19 +204,23 @@ def test_history_locates_a_key_in_a_file_name(repo: GitRepo) -> None:
 
 
 def test_one_key_whose_contexts_disagree_names_every_console(repo: GitRepo) -> None:
-    # Sent to api.moonshot.ai in one file, beside the Kimi Code endpoint in another: the plan
-    # said only the Kimi Code console, and that the key is not on the platform.
+    # Sent to api.moonshot.ai in one file, beside api.moonshot.cn in another: the plan names
+    # both platform consoles. Beside the Kimi Code endpoint in a third, it is still an Open
+    # Platform key (every Kimi Code key is sk-kimi- + 64): the plan once sent its user to
+    # the Kimi Code console alone, and said the key is not on the platform.
     key = moonshot_key()
     repo.write(
         "intl.sh", f'curl https://api.moonshot.ai/v1/models -H "Authorization: Bearer {key}"\n'
     )
+    repo.write("cn.env", f"MOONSHOT_BASE_URL=https://api.moonshot.cn/v1\nMOONSHOT_API_KEY={key}\n")
     repo.write("code.env", f"KIMI_BASE_URL=https://api.kimi.com/coding/v1\nKIMI_API_KEY={key}\n")
     repo.add()
     repo.commit("k")
     out = run_cli("history", cwd=repo.path).out
     plan = out.split("Step 2.", 1)[0]
     assert "https://platform.moonshot.ai/console/api-keys" in plan
-    assert "https://www.kimi.com/code/console" in plan
+    assert "https://platform.moonshot.cn/console/api-keys" in plan
+    assert "(region unknown)" in plan and "Kimi Code key" not in plan
     assert "not managed on platform.moonshot" not in plan
 
 

@@ -83,20 +83,22 @@ def _notice(run: Run) -> str:
 
 def test_every_outcome_for_both_kinds(service: KeyService, tmp_path: Path) -> None:
     code_live, code_revoked, code_busy = kimi_code_key(), kimi_code_key(), kimi_code_key()
+    code_forbidden = kimi_code_key()
     cn_live, cn_forbidden, cn_broken = moonshot_key(), moonshot_key(), moonshot_key()
     service.answer(code_live, 200)
     service.answer(code_revoked, 401)
     service.answer(code_busy, 429)
+    service.answer(code_forbidden, 403)
     service.answer(cn_live, {CN: 200})
     service.answer(cn_forbidden, {CN: 403})
     service.answer(cn_broken, {CN: 500})
-    keys = [code_live, code_revoked, code_busy, cn_live, cn_forbidden, cn_broken]
+    keys = [code_live, code_revoked, code_busy, code_forbidden, cn_live, cn_forbidden, cn_broken]
     src = _files(
         tmp_path,
         **{
-            "code.py": "".join(f'KIMI_API_KEY = "{k}"\n' for k in keys[:3]),
+            "code.py": "".join(f'KIMI_API_KEY = "{k}"\n' for k in keys[:4]),
             "cn.py": 'BASE = "https://api.moonshot.cn/v1"\n'
-            + "".join(f'MOONSHOT_API_KEY = "{k}"\n' for k in keys[3:]),
+            + "".join(f'MOONSHOT_API_KEY = "{k}"\n' for k in keys[4:]),
             # The same two keys again: still one request each.
             "again.env": f"KIMI_API_KEY={code_live}\nMOONSHOT_API_KEY={cn_live}\n",
         },
@@ -108,13 +110,27 @@ def test_every_outcome_for_both_kinds(service: KeyService, tmp_path: Path) -> No
         code_live: ("live", CODE, "HTTP 200"),
         code_revoked: ("revoked", CODE, "HTTP 401"),
         code_busy: ("unknown", CODE, "HTTP 429 (rate limited)"),
+        # Kimi Code's 403s: usage limit, agents only, access terminated; not a revocation.
+        code_forbidden: (
+            "unknown",
+            CODE,
+            "HTTP 403: usage limit, client not allowed or access terminated",
+        ),
         cn_live: ("live", CN, "HTTP 200"),
-        cn_forbidden: ("revoked", CN, "HTTP 403"),
+        # Revoked only on 401 from both regions: a 403 asks the other region too.
+        cn_forbidden: (
+            "unknown",
+            INTL,
+            "HTTP 401, after HTTP 403 on api.moonshot.cn (a 403 is not a revocation)",
+        ),
         cn_broken: ("unknown", CN, "HTTP 500 (service error)"),
     }
     for key, (status, host, reason) in expected.items():
         assert verdicts[_sha(key)] == {"status": status, "host": host, "reason": reason}
         asked = service.requests(key)
+        if key == cn_forbidden:
+            assert [a["host"] for a in asked] == [CN, INTL]
+            continue
         # One request per distinct key, to its kind's official host and path, the key in
         # the Authorization header (the server hashed the bearer token it received).
         assert len(asked) == 1, asked
@@ -124,7 +140,7 @@ def test_every_outcome_for_both_kinds(service: KeyService, tmp_path: Path) -> No
         assert asked[0]["scheme"] == "Bearer"
         assert "sk-" not in asked[0]["path"]
     assert _notice(run) == (
-        "kimi-secret-scan: --verify: 6 distinct keys asked: 2 live, 2 revoked or invalid, 2 unknown"
+        "kimi-secret-scan: --verify: 7 distinct keys asked: 2 live, 1 revoked or invalid, 4 unknown"
     )
     _no_key_in(keys, run.out, run.err)
 
@@ -526,7 +542,8 @@ def test_the_ipv6_loopback_is_accepted_and_nothing_else_parses(service: KeyServi
 
 def test_occurrences_that_disagree_on_the_region_make_it_unknown() -> None:
     """One key found with China context in one file and international in another: the
-    region is unknown (China first); Kimi Code context wins; no platform kind, no request."""
+    region is unknown (China first); a Kimi Code label never makes an Open Platform shape
+    Kimi Code's (only `sk-kimi-` or a token of neither shape); no platform kind, no request."""
     from kimi_secret_scan import verify
     from kimi_secret_scan.finding import Confidence, Finding, KeyKind
     from kimi_secret_scan.rules import MOONSHOT_KEY
@@ -535,6 +552,8 @@ def test_occurrences_that_disagree_on_the_region_make_it_unknown() -> None:
         return Finding(MOONSHOT_KEY, Confidence.HIGH, kind, "a.py", 1, 1, 52, secret)
 
     a, b, c, d = moonshot_key(), moonshot_key(), moonshot_key(), moonshot_key()
+    e = moonshot_key()
+    odd = "sk-" + moonshot_key()[3:25]  # a token of neither shape in a Kimi Code setting
     keys = verify.distinct_keys(
         [
             found(a, KeyKind.PLATFORM_CN),
@@ -544,13 +563,17 @@ def test_occurrences_that_disagree_on_the_region_make_it_unknown() -> None:
             found(c, KeyKind.PLATFORM),
             found(c, KeyKind.KIMI_CODE),
             found(d, KeyKind.UNKNOWN),
+            found(e, KeyKind.KIMI_CODE),
+            found(odd, KeyKind.KIMI_CODE),
         ]
     )
     assert [(k.kind, verify.hosts_for(k)) for k in keys] == [
         (KeyKind.PLATFORM, [CN, INTL]),
         (KeyKind.PLATFORM_INTL, [INTL, CN]),
-        (KeyKind.KIMI_CODE, [CODE]),
+        (KeyKind.PLATFORM, [CN, INTL]),
         (KeyKind.UNKNOWN, []),
+        (KeyKind.PLATFORM, [CN, INTL]),
+        (KeyKind.KIMI_CODE, [CODE]),
     ]
     assert all(k.secret not in repr(k) for k in keys)
 

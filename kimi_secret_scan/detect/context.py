@@ -32,6 +32,8 @@ ASSIGN_TAIL = (
     rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
 )
 KIMI_CODE_HINT = lazy(rb"(?i)api\.kimi\.com|kimi\.com/code|kimi[_-]?code|kimi-for-coding")
+# The Open Platform key's shape: never a Kimi Code key (those are all `sk-kimi-` + 64).
+PLATFORM_SHAPE = lazy(r"sk-[A-Za-z0-9]{48}")
 CN_HINT = lazy(rb"(?i)moonshot\.cn|platform\.kimi\.com")
 INTL_HINT = lazy(rb"(?i)moonshot\.ai|platform\.kimi\.ai")
 ENDPOINT = lazy(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com|moonshot\.(?:cn|ai)/")

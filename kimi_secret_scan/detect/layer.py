@@ -17,6 +17,7 @@ from kimi_secret_scan.detect.context import (
     INTL_HINT,
     KIMI_CODE_HINT,
     OTHER_VENDOR_HOST,
+    PLATFORM_SHAPE,
     Patterns,
     api_host,
     other_vendor_setting,
@@ -157,7 +158,15 @@ class Layer:
         return prefix[-200:]
 
     def key_kind(self, start: int, end: int, secret: str) -> str:
-        if secret.startswith("sk-kimi-") or self.near(KIMI_CODE_HINT, start, end):
+        """Every Kimi Code key is `sk-kimi-` + 64, so an Open Platform shape (`sk-` + 48) is
+        never one, whatever Kimi Code URL or setting is nearby (Claude Code on Kimi Code
+        beside a `MOONSHOT_API_KEY=`, a kimi-cli config with both providers): calling it
+        Kimi Code sent it to api.kimi.com and its user to the wrong console. Its region
+        comes from the platform hosts nearby, else it is unknown. Only a token of neither
+        shape (a bearer token sent to api.kimi.com) takes Kimi Code from its context."""
+        if secret.startswith("sk-kimi-"):
+            return KeyKind.KIMI_CODE
+        if not PLATFORM_SHAPE.fullmatch(secret) and self.near(KIMI_CODE_HINT, start, end):
             return KeyKind.KIMI_CODE
         cn = self.near(CN_HINT, start, end)
         intl = self.near(INTL_HINT, start, end)

@@ -128,8 +128,13 @@ def _verdict(entries: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
             continue
         if v["status"] not in _VERDICT_RANK:
             continue
-        if best is None or _VERDICT_RANK[v["status"]] > _VERDICT_RANK[best["status"]]:
-            best = {"status": v["status"], "reason": v.get("reason"), "host": v.get("host")}
+        status = v["status"]
+        if status == "revoked" and "403" in str(v.get("reason")):
+            # Written by a version that took a 403 for a revocation: not proven (a Kimi Code
+            # 403 is a usage limit or a client not allowed), so the plan keeps its revoke step.
+            status = "unknown"
+        if best is None or _VERDICT_RANK[status] > _VERDICT_RANK[best["status"]]:
+            best = {"status": status, "reason": v.get("reason"), "host": v.get("host")}
     return best
 
 
