@@ -345,6 +345,8 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     max_size = job.max_file_size
     if max_size is None:
         max_size = opts.config.max_file_size if opts.config else DEFAULT_MAX_FILE_SIZE
+    # Asked before the audit: "still in the default branch" is of its tree.
+    branch, branch_note = timeline.main_line(root)
     result = audit.run_history(
         root,
         _selection(),
@@ -358,9 +360,9 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         # skips leave the target incomplete, as in `history`.
         size_limit_accepted=job.max_file_size is not None
         or bool(opts.config and opts.config.max_file_size_set),
+        head_ref=branch if branch_note and branch else "HEAD",
     )
     data = history_json.render_dict(result, show_secrets=False)
-    branch = timeline.default_branch(root)
     for g, entry in zip(result.groups, data["groups"], strict=True):
         entry["default_branch"] = branch
         entry["on_default_branch"] = branch is not None and branch in g.refs
@@ -369,6 +371,9 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     data["target"] = {
         **_target_info(target, job.also_named),
         "default_branch": branch,
+        # Why the default branch was inferred (HEAD names a branch that does not exist),
+        # or why it is unknown (branch None); None when HEAD names it.
+        "default_branch_note": branch_note,
         "tips": tips,
         # What could not be read may hold a key: the merge reports the target as incomplete.
         "unreadable": len(unread),
