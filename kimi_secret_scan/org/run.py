@@ -36,6 +36,9 @@ from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.redaction import Hidden, hidden_in, redact_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kimi_secret_scan.result import ScanResult
     from kimi_secret_scan.sources.history import Selection
 
 # A target's file is the history command's JSON plus `target`; for a target that could not
@@ -354,7 +357,9 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         opts.settings,
         max_size,
         _Meter(report),
-        before_grouping=opts.verify_keys,
+        before_grouping=_naming_target(opts.verify_keys, target.name)
+        if job.verify
+        else opts.verify_keys,
         jobs=1,  # the repositories are already audited in parallel, one per worker
         # --max-file-size, or `max-file-size` in --config: the user's; else the default's
         # skips leave the target incomplete, as in `history`.
@@ -383,6 +388,29 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     _write(output, data, hidden_in(result.result, refs), key)
     report("done", 0, 0)
     return Outcome(target.name, "audited", len(result.groups), None, str(output), len(unread), note)
+
+
+def _naming_target(
+    verify_keys: Callable[[ScanResult], None], name: str
+) -> Callable[[ScanResult], None]:
+    """--verify's stderr line, naming its target: each target's audit asks its own keys (a
+    key in two repositories is asked twice, docs/verify.md), and its line, unnamed, could
+    not be told from the other targets' lines printed at the same time."""
+    import io
+
+    import click
+
+    def verify(result: ScanResult) -> None:
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            verify_keys(result)
+        lead = "kimi-secret-scan: --verify: "
+        for line in said.getvalue().splitlines():
+            if line.startswith(lead):
+                line = f"{lead}{inert.text(name)}: {line[len(lead) :]}"
+            click.echo(redact_text(line), err=True)
+
+    return verify
 
 
 # -- in the parent ---------------------------------------------------------------------------
