@@ -760,19 +760,23 @@ def run_history(
     before_grouping: Callable[[ScanResult], None] | None = None,
     jobs: int | None = None,
     size_limit_accepted: bool = False,
+    head_ref: str = "HEAD",
 ) -> HistoryReport:
     """The history audit of one repository: scan every reachable object, then group by key
     and attach refs and HEAD paths. Shared by `history` and the organisation audit, so both
     write the same report. `before_grouping` sees the findings first (--verify: each group
     then shows its key's verdict). A blob over a size limit nobody chose (the default) is
     unread, as in the gates: the audit is then incomplete (exit 2 when nothing was found);
-    `size_limit_accepted` (a --max-file-size or `max-file-size` the user set) accepts it."""
+    `size_limit_accepted` (a --max-file-size or `max-file-size` the user set) accepts it.
+    `head_ref`: the ref whose tree "still holds" a key (the org audit's inferred default branch
+    when HEAD names a branch that does not exist)."""
     # What every ref and reflog leaves out (FETCH_HEAD, other worktrees' refs/bisect/*, …)
     # is walked with them, and located by its name.
     hidden = hidden_refs.find(root, selection.reflog) if not selection.revs else Hidden()
     selection = replace(selection, extra=hidden.ids)
     source = HistorySource(root, selection, settings, max_file_size, meter, jobs)
     source.hidden = hidden
+    source.head = head_ref
     every = not (selection.revs or selection.since) and selection.reflog
     # The purge plan's target, and in a bare repository the count of stored objects,
     # asked while the history is read rather than after it.
@@ -808,7 +812,9 @@ def run_history(
     result.stats.bytes = stats.bytes
     result.stats.commits = stats.commits
     groups = group(result.findings, _ages(source, result.findings))
-    in_head_names = _locate_path_names(groups, root, selection.rev_args(), source.names.paths)
+    in_head_names = _locate_path_names(
+        groups, root, selection.rev_args(), source.names.paths, head_ref
+    )
     attach_refs(groups, root, source.ref_walk)
     head = source.head_paths()
     in_containers: dict[str, list[str]] = {}
@@ -849,7 +855,11 @@ def run_history(
 
 
 def _locate_path_names(
-    groups: list[KeyGroup], root: Path, rev_args: list[str], paths: set[bytes] | None
+    groups: list[KeyGroup],
+    root: Path,
+    rev_args: list[str],
+    paths: set[bytes] | None,
+    head: str = "HEAD",
 ) -> dict[str, list[str]]:
     """A key in a file or folder name is found in the list of every path name (one piece of
     content, `path names`, a name a line), which no commit carries: each such finding is
@@ -873,7 +883,7 @@ def _locate_path_names(
             if first and first[0].count("\0") == 3:
                 sha, author, email, date = first[0].split("\0")
                 g.occurrences[i] = replace(f, commit=Commit(sha, author, email, date))
-            if git.try_git(["cat-file", "-e", f"HEAD:{name}"], root) is not None:
+            if git.try_git(["cat-file", "-e", f"{head}:{name}"], root) is not None:
                 in_head.setdefault(g.sha256, []).append(redact_text(name))
     return in_head
 

@@ -186,6 +186,7 @@ def _report(**fields: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "tool": "kimi-secret-scan",
         "mode": "history",
+        "scope": "history of every ref and reflog",  # as every audit writes it
         "target": {"name": "evil", "key": "evil", "unreadable": 0},
         "groups": [group],
         "findings": [finding],

@@ -54,6 +54,7 @@ def command(reports: tuple[str, ...], output_format: str, output_file: str | Non
     first appeared in each, whether a default branch still holds it, and whether it is live
     (where the audit ran with verification). Exit 2 when an input lists a repository that
     could not be audited, or a shard of a sharded audit (or a report it wrote) is missing,
+    or no key was found and a report covers part of a history only (`history --since`),
     else 1 when keys were found, else 0.
     """
     files = merge.input_files(reports)

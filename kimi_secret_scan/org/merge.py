@@ -17,6 +17,11 @@ from kimi_secret_scan import __version__, remediation
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.org import shards
 
+# What a report of a whole history says it read (`history` with no REVS, --since nor
+# --no-reflog, and every audit: `Selection().describe()`, not imported so that merging
+# loads no detector): any other scope read part of the history only.
+WHOLE_HISTORY = "history of every ref and reflog"
+
 # Which verdict wins when reports disagree (one target verified later than another).
 _VERDICT_RANK = {"live": 3, "revoked": 2, "unknown": 1}
 
@@ -78,9 +83,11 @@ def _well_formed(data: dict[str, Any]) -> bool:
     that a crafted file is refused naming it, in every format alike, rather than crashing
     one renderer after the others ran."""
     target = data.get("target", {})
-    if not isinstance(target, dict) or not _scalars(data, "error", "tool", "mode"):
+    if not isinstance(target, dict) or not _scalars(data, "error", "tool", "mode", "scope"):
         return False
-    if not _scalars(target, "name", "key", "default_branch", "unreadable_reason"):
+    if not _scalars(
+        target, "name", "key", "default_branch", "default_branch_note", "unreadable_reason"
+    ):
         return False
     if not _count(target.get("unreadable")) or not _strings(target.get("also_named", [])):
         return False
@@ -165,6 +172,9 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     failed = []
     incomplete: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
+    # Reports of part of a history (`history --since v1`, `history main`, --no-reflog): what
+    # they did not read may hold a key, so the merge is not a whole audit of that repository.
+    narrowed: list[dict[str, Any]] = []
     audited = []
     for entry in sorted(targets.values(), key=lambda e: str(e["info"].get("name"))):
         info, data = entry["info"], entry["data"]
@@ -175,6 +185,10 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         audited.append(name)
         for other in info.get("also_named") or []:
             duplicates.append({"target": other, "same_as": name})
+        scope = data.get("scope")
+        if scope != WHOLE_HISTORY:
+            # A report that does not say what it read is not taken as whole either.
+            narrowed.append({"repository": name, "scope": None if scope is None else str(scope)})
         unread = (data.get("stats") or {}).get("incomplete") or []
         if info.get("unreadable"):
             incomplete.append(
@@ -217,6 +231,9 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
                 {
                     "repository": name,
                     "default_branch": g.get("default_branch", info.get("default_branch")),
+                    # Why the default branch is inferred or unknown (HEAD names a branch
+                    # that does not exist), said beside it.
+                    "default_branch_note": info.get("default_branch_note"),
                     "first_appearance": g.get("first_appearance"),
                     "refs": g.get("refs") or [],
                     "in_default_branch": bool(g.get("in_head")),
@@ -265,9 +282,12 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
             # A second report of a target that says something else, not merged: which of
             # the two is right is not known.
             "conflicting": len(conflicting),
-            # False when a target was not audited or not read whole, or two reports of it
-            # disagree: the keys listed are then not all there may be.
-            "complete": not failed and not incomplete and not conflicting,
+            # Reports that read part of a history only (their scope says which part).
+            "narrowed": len(narrowed),
+            # False when a target was not audited or not read whole, its report covers part
+            # of its history, or two reports of it disagree: the keys listed are then not all
+            # there may be.
+            "complete": not failed and not incomplete and not conflicting and not narrowed,
             "duplicates": len(duplicates),
             "skipped": len(skipped),
             "keys": len(merged_keys),
@@ -279,6 +299,7 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         "keys": merged_keys,
         "failed": failed,
         "incomplete": incomplete,
+        "narrowed": narrowed,
         "duplicates": duplicates,
         "skipped": skipped,
         "plan": plan(merged_keys),
@@ -331,9 +352,13 @@ def printable(value: Any) -> Any:
 def exit_code(merged: dict[str, Any]) -> int:
     """2 when a target could not be audited or read whole (what was not read may hold a key:
     never reported as done, even beside keys found elsewhere), or two reports of a target
-    disagree (the one not merged may hold a key), else 1 with keys, else 0."""
-    if not merged["summary"].get("complete", True):
+    disagree (the one not merged may hold a key); 2 also when a report covers part of a
+    history only (`history --since`) and no key was found, as for an incomplete scan (the
+    user chose the narrowing; a merge of it must not read as a clean whole audit), else 1
+    with keys, else 0."""
+    s = merged["summary"]
+    if s["failed"] or s["incomplete"] or s.get("conflicting"):
         return 2
-    if merged["summary"]["failed"] or merged["summary"]["incomplete"]:
+    if not s.get("complete", True) and not s["keys"]:
         return 2
-    return 1 if merged["summary"]["keys"] else 0
+    return 1 if s["keys"] else 0

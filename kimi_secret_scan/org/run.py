@@ -36,6 +36,9 @@ from kimi_secret_scan.progress import Progress
 from kimi_secret_scan.redaction import Hidden, hidden_in, redact_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kimi_secret_scan.result import ScanResult
     from kimi_secret_scan.sources.history import Selection
 
 # A target's file is the history command's JSON plus `target`; for a target that could not
@@ -345,6 +348,8 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     max_size = job.max_file_size
     if max_size is None:
         max_size = opts.config.max_file_size if opts.config else DEFAULT_MAX_FILE_SIZE
+    # Asked before the audit: "still in the default branch" is of its tree.
+    branch, branch_note = timeline.main_line(root)
     result = audit.run_history(
         root,
         _selection(),
@@ -352,15 +357,17 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         opts.settings,
         max_size,
         _Meter(report),
-        before_grouping=opts.verify_keys,
+        before_grouping=_naming_target(opts.verify_keys, target.name)
+        if job.verify
+        else opts.verify_keys,
         jobs=1,  # the repositories are already audited in parallel, one per worker
         # --max-file-size, or `max-file-size` in --config: the user's; else the default's
         # skips leave the target incomplete, as in `history`.
         size_limit_accepted=job.max_file_size is not None
         or bool(opts.config and opts.config.max_file_size_set),
+        head_ref=branch if branch_note and branch else "HEAD",
     )
     data = history_json.render_dict(result, show_secrets=False)
-    branch = timeline.default_branch(root)
     for g, entry in zip(result.groups, data["groups"], strict=True):
         entry["default_branch"] = branch
         entry["on_default_branch"] = branch is not None and branch in g.refs
@@ -369,6 +376,9 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     data["target"] = {
         **_target_info(target, job.also_named),
         "default_branch": branch,
+        # Why the default branch was inferred (HEAD names a branch that does not exist),
+        # or why it is unknown (branch None); None when HEAD names it.
+        "default_branch_note": branch_note,
         "tips": tips,
         # What could not be read may hold a key: the merge reports the target as incomplete.
         "unreadable": len(unread),
@@ -378,6 +388,29 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     _write(output, data, hidden_in(result.result, refs), key)
     report("done", 0, 0)
     return Outcome(target.name, "audited", len(result.groups), None, str(output), len(unread), note)
+
+
+def _naming_target(
+    verify_keys: Callable[[ScanResult], None], name: str
+) -> Callable[[ScanResult], None]:
+    """--verify's stderr line, naming its target: each target's audit asks its own keys (a
+    key in two repositories is asked twice, docs/verify.md), and its line, unnamed, could
+    not be told from the other targets' lines printed at the same time."""
+    import io
+
+    import click
+
+    def verify(result: ScanResult) -> None:
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            verify_keys(result)
+        lead = "kimi-secret-scan: --verify: "
+        for line in said.getvalue().splitlines():
+            if line.startswith(lead):
+                line = f"{lead}{inert.text(name)}: {line[len(lead) :]}"
+            click.echo(redact_text(line), err=True)
+
+    return verify
 
 
 # -- in the parent ---------------------------------------------------------------------------

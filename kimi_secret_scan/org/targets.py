@@ -156,10 +156,13 @@ def parse(spec: str, cwd: Path | None = None) -> Target:
 
 
 def read_list(lines: Iterable[str]) -> list[str]:
-    """Targets from a file or stdin: one per line; blank lines and `#` comments ignored."""
+    """Targets from a file or stdin: one per line; blank lines and `#` comments ignored.
+    A byte order mark before the first (what Notepad and PowerShell 5's `Set-Content
+    -Encoding utf8` write) is not part of it: kept, it made the first target a URL of an
+    unknown transport, not audited. CRLF line ends are stripped with the blanks."""
     out = []
-    for line in lines:
-        text = line.strip()
+    for number, line in enumerate(lines):
+        text = (line.removeprefix("\ufeff") if number == 0 else line).strip()
         if text and not text.startswith("#"):
             out.append(text)
     return out

@@ -26,6 +26,35 @@ def default_branch(root: Path) -> str | None:
     return name or None
 
 
+def main_line(root: Path) -> tuple[str | None, str | None]:
+    """(the default branch, why it was inferred or is unknown; None when HEAD names it).
+
+    A server repository made with `git init --bare` names `master` in HEAD; when only `main`
+    was pushed, HEAD names a branch that does not exist, and "not in the default branch"
+    would be said of a key in the tip of the only branch everybody clones. The default
+    branch is then one that exists: the only branch, else `main`, else `master`; with none
+    of them it is unknown (None), never a branch that is not there."""
+    head = default_branch(root)
+    out = git.try_git(["for-each-ref", "--format=%(objecttype) %(refname)", "refs/heads"], root)
+    branches = [
+        name
+        for kind, _, name in (
+            line.partition(" ")
+            for line in (out or b"").decode("utf-8", "surrogateescape").splitlines()
+        )
+        if kind == "commit"
+    ]
+    if head is not None and head in branches:
+        return head, None
+    said = f"HEAD names {head}, which does not exist" if head else "HEAD names no branch"
+    if len(branches) == 1:
+        return branches[0], f"{said}: inferred, the only branch"
+    for name in ("refs/heads/main", "refs/heads/master"):
+        if name in branches:
+            return name, f"{said}: inferred, one of {len(branches)} branches"
+    return None, f"{said}, and no branch is the default one: unknown"
+
+
 def removal(root: Path, group: KeyGroup, branch: str) -> dict[str, Any] | None:
     """{"commit", "date"} of the default-branch commit that removed the key, or None when
     it never reached the default branch (or is still there)."""

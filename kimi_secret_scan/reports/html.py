@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from kimi_secret_scan import __version__, inert, remediation
+from kimi_secret_scan.reports.merged import default_branch, narrowed_what
 
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;
@@ -36,6 +37,9 @@ svg text{font:11px system-ui,sans-serif;fill:#333}
 """
 
 _BAR = {"present": "#d93025", "removed": "#8ab4a0", "offbranch": "#e8a33d", "reflog": "#b0b0b8"}
+# In the default branch's history, in none of its files now (a commit message): the colour
+# of a removal, still there until purged.
+_BAR["history"] = _BAR["removed"]
 
 
 def _kind(key: dict[str, Any]) -> str:
@@ -63,12 +67,14 @@ def _state(repo: dict[str, Any]) -> str:
         return "present"
     if repo.get("removed"):
         return "removed"
+    if repo["refs"] and repo.get("on_default_branch"):
+        return "history"
     return "offbranch" if repo["refs"] else "reflog"
 
 
 def _state_text(repo: dict[str, Any]) -> str:
     state = _state(repo)
-    branch = _e(repo.get("default_branch") or "the default branch")
+    branch = _e(default_branch(repo))
     if state == "present":
         paths = ", ".join(f"<code>{_e(p)}</code>" for p in repo["head_paths"])
         return f'<span class="present">still in {branch}</span>: {paths}'
@@ -78,8 +84,19 @@ def _state_text(repo: dict[str, Any]) -> str:
             f'<span class="removed">removed from {branch}</span> by '
             f"<code>{_e(str(removed.get('commit'))[:12])}</code> ({_e(removed.get('date'))})"
         )
+    refs = ", ".join(f"<code>{_e(r)}</code>" for r in repo["refs"])
+    if state == "history":
+        return (
+            f'<span class="removed">in {branch}\'s history, not in its files now</span>: only '
+            f"a rewrite of it removes the key; reachable from {refs}"
+        )
+    unknown = not repo.get("default_branch") and repo.get("default_branch_note")
+    if state == "offbranch" and unknown:
+        note = _e(repo["default_branch_note"])
+        return (
+            f'<span class="offbranch">default branch unknown</span> ({note}); reachable from {refs}'
+        )
     if state == "offbranch":
-        refs = ", ".join(f"<code>{_e(r)}</code>" for r in repo["refs"])
         return f'<span class="offbranch">not in {branch}</span>; reachable from {refs}'
     return '<span class="offbranch">only in reflogs</span>'
 
@@ -205,6 +222,8 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
         cards.append(("failed", s["failed"], "could not be audited"))
     if s.get("incomplete"):
         cards.append(("incomplete", s["incomplete"], "read incompletely"))
+    if s.get("narrowed"):
+        cards.append(("narrowed", s["narrowed"], "of part of a history only"))
     if s.get("conflicting"):
         cards.append(("conflicting", s["conflicting"], "reports not merged"))
     card_html = "".join(
@@ -225,6 +244,11 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
             f'<li class="failed"><code>{_e(p["repository"])}</code>: {_e(p["unreadable"])} '
             f"object(s) could not be read or scanned ({_e(p['reason'])})</li>"
             for p in merged.get("incomplete", [])
+        )
+        + "".join(
+            f'<li class="failed"><code>{_e(p["repository"])}</code>: '
+            f"{_e(narrowed_what(p))}; the rest of its history was not audited</li>"
+            for p in merged.get("narrowed", [])
         )
         + "".join(_duplicate(d) for d in merged.get("duplicates", []))
         + "".join(
@@ -268,7 +292,8 @@ def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
             '<p class="legend">Timelines, from first commit to now: '
             f'<span style="color:{_BAR["present"]}">■</span> still in the default branch, '
             f'<span style="color:{_BAR["removed"]}">■</span> removed from it (still in its '
-            f'history until purged), <span style="color:{_BAR["offbranch"]}">■</span> only on '
+            "history until purged, as a key in a commit message of it), "
+            f'<span style="color:{_BAR["offbranch"]}">■</span> only on '
             "other refs.</p>"
         )
     body.extend(_key_section(k, start, now) for k in merged["keys"])

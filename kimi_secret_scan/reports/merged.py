@@ -23,17 +23,36 @@ def _status(key: dict[str, Any]) -> str:
     return str(v.get("status") or "not verified")
 
 
+def default_branch(repo: dict[str, Any]) -> str:
+    """The default branch as a report names it, with why it was inferred when HEAD names a
+    branch that does not exist (HTML says it in the same words)."""
+    branch = repo.get("default_branch") or "the default branch"
+    note = repo.get("default_branch_note")
+    return f"{branch} ({note})" if note and repo.get("default_branch") else str(branch)
+
+
 def _end(repo: dict[str, Any]) -> str:
+    branch = default_branch(repo)
     if repo["in_default_branch"]:
-        return f"still in {repo.get('default_branch') or 'the default branch'}: " + ", ".join(
-            repo["head_paths"]
-        )
+        return f"still in {branch}: " + ", ".join(repo["head_paths"])
     if repo.get("removed"):
         removed = repo["removed"]
         commit = str(removed["commit"])[:12]
-        return f"removed from {repo.get('default_branch')} by {commit} ({removed['date']})"
-    if repo["refs"]:
-        return "not in the default branch; still reachable from " + ", ".join(repo["refs"])
+        return f"removed from {branch} by {commit} ({removed['date']})"
+    refs = ", ".join(repo["refs"])
+    if not repo.get("default_branch") and repo.get("default_branch_note") and refs:
+        # Never a claim about a branch that is not there.
+        note = repo["default_branch_note"]
+        return f"the default branch is unknown ({note}); reachable from {refs}"
+    if repo.get("on_default_branch") and refs:
+        # In the default branch's history but in none of its files now (a commit message):
+        # "not in the default branch" would read as out of the main line.
+        return (
+            f"in {branch}'s history, not in its files now: only a rewrite of it removes the "
+            f"key; reachable from {refs}"
+        )
+    if refs:
+        return "not in the default branch; still reachable from " + refs
     return "only in reflogs"
 
 
@@ -45,6 +64,7 @@ def render_text(merged: dict[str, Any]) -> str:
         f"of {s['audited']} audited repositories ({s['locations']} location(s))"
         + (f"; {s['failed']} could not be audited" if s["failed"] else "")
         + (f"; {s['incomplete']} read incompletely" if s["incomplete"] else "")
+        + (f"; {s['narrowed']} report(s) of part of a history only" if s.get("narrowed") else "")
         + (f"; {s['conflicting']} report(s) not merged" if s.get("conflicting") else ""),
     ]
     if s["keys"]:
@@ -82,6 +102,9 @@ def render_text(merged: dict[str, Any]) -> str:
             f"incomplete: {part['repository']}: {part['unreadable']} object(s) could not be "
             f"read or scanned ({part['reason']})"
         )
+    for part in merged.get("narrowed", []):
+        out.append("")
+        out.append(_narrowed(part))
     for dup in merged.get("duplicates", []):
         out.append("")
         out.append(_duplicate(dup))
@@ -108,6 +131,20 @@ def _duplicate(dup: dict[str, Any]) -> str:
     )
 
 
+def narrowed_what(part: dict[str, Any]) -> str:
+    """What a report of part of a history read (HTML says it in the same words)."""
+    if part.get("scope") is None:
+        return "its report does not say what of the history it read"
+    return f"its report read the {part['scope']} only"
+
+
+def _narrowed(part: dict[str, Any]) -> str:
+    return (
+        f"part of a history only: {part['repository']}: {narrowed_what(part)}; "
+        "the rest of its history was not audited (a key there is not listed)"
+    )
+
+
 def _skipped(part: dict[str, Any]) -> str:
     return (
         f"skipped: {part['repository']}: {part['skipped']} item(s), by a choice "
@@ -130,6 +167,7 @@ def _notifications(merged: dict[str, Any]) -> list[dict[str, Any]]:
         )
         for p in merged["incomplete"]
     ]
+    out += [("error", "narrowed", _narrowed(p)) for p in merged.get("narrowed", [])]
     out += [("warning", "named-twice", _duplicate(d)) for d in merged.get("duplicates", [])]
     out += [("note", "skipped", _skipped(p)) for p in merged.get("skipped", [])]
     return [

@@ -596,6 +596,9 @@ class HistorySource:
         # commits, HEAD's tree, whether the clone is shallow. False in a worker process.
         self.parent = True
         self.head_tree: git.Pending | None = None
+        # The commit whose tree is "HEAD's" (the org audit names the inferred default branch
+        # of a mirror whose HEAD names a branch that does not exist).
+        self.head = "HEAD"
         self.shallow: git.Pending | None = None
         # The attribution walk's commits, and how many processes share its diffs.
         self.commit_order: git.Pending | WalkOrder | None = None
@@ -1200,7 +1203,7 @@ class HistorySource:
         )
         if shared:
             self._walk_early()
-        self.head_tree = git.Pending(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
+        self.head_tree = git.Pending(["ls-tree", "-r", "-z", "--full-tree", self.head], self.repo)
         if self.ways > 1:
             if shared:
                 self.commit_order = self.ref_walk.order()
@@ -1394,12 +1397,12 @@ class HistorySource:
 
     def head_paths(self) -> dict[str, list[str]]:
         """Key SHA-256 -> the paths of HEAD's tree that hold it."""
-        if not self.blob_keys or not git.has_commit(self.repo):
+        if not self.blob_keys or not git.has_commit(self.repo, self.head):
             return {}
         if self.head_tree is not None:
             out = self.head_tree.result()  # started at the first key found
         else:
-            out = git.run_git(["ls-tree", "-r", "-z", "--full-tree", "HEAD"], self.repo)
+            out = git.run_git(["ls-tree", "-r", "-z", "--full-tree", self.head], self.repo)
         found: dict[str, list[str]] = {}
         for entry in out.split(b"\0"):
             meta, _, path = entry.partition(b"\t")
