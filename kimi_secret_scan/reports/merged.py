@@ -24,6 +24,26 @@ def _status(key: dict[str, Any]) -> str:
 
 
 def _end(repo: dict[str, Any]) -> str:
+    return earlier_text(repo) or _now(repo)
+
+
+def earlier_text(repo: dict[str, Any]) -> str | None:
+    """What an earlier run found that this one could not see (HTML says it too), or None."""
+    stale = repo.get("stale")
+    if stale:
+        return f"from the run of {stale.get('since')}; this run could not fetch it: " + _now(repo)
+    if repo.get("unreachable"):
+        return _now(repo)
+    return None
+
+
+def _now(repo: dict[str, Any]) -> str:
+    carried = repo.get("unreachable")
+    if carried:
+        return (
+            f"{carried.get('note')} (last reachable in the run of {carried.get('since')}); once "
+            f"it is purged and pruned there, audit again with --purged {carried.get('target')}"
+        )
     if repo["in_default_branch"]:
         return f"still in {repo.get('default_branch') or 'the default branch'}: " + ", ".join(
             repo["head_paths"]
