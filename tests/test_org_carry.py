@@ -171,3 +171,20 @@ def test_a_target_that_cannot_be_fetched_keeps_its_last_good_keys(tmp_path: Path
         # The failed fetch changed nothing: not taken for a planted or changed mirror.
         assert "was not as this audit left it" not in back.err
         assert "this run could not fetch" not in back.out
+
+
+def test_merge_refuses_a_crafted_last_good(tmp_path: Path) -> None:
+    """A report is input: a `last_good` that nests another, or is no report, is refused."""
+    inner: dict[str, Any] = {"target": {"name": "x", "key": "k"}, "groups": []}
+    for bad in ({**inner, "last_good": inner}, {**inner, "error": "e"}, "text"):
+        report = {
+            "tool": "kimi-secret-scan",
+            "mode": "history",
+            "target": {"name": "x", "key": "k"},
+            "error": "cannot fetch x",
+            "last_good": bad,
+        }
+        path = tmp_path / "x.json"
+        path.write_text(json.dumps(report))
+        merged = run_cli("merge", str(path), cwd=tmp_path)
+        assert merged.code == 2 and "is not a history or audit report" in merged.err, merged.all

@@ -119,7 +119,10 @@ def _well_formed(data: dict[str, Any]) -> bool:
         if not all(_count(f.get(n)) for n in ("line", "column")):
             return False
     last = data.get("last_good")  # a failed target's last good report (run.py)
-    return last is None or (isinstance(last, dict) and "error" not in last and _well_formed(last))
+    if last is None:
+        return True
+    # One level only: run.py never nests one (a crafted file would recurse without end).
+    return isinstance(last, dict) and not {"error", "last_good"} & set(last) and _well_formed(last)
 
 
 def _last_good(data: dict[str, Any]) -> dict[str, Any] | None:
