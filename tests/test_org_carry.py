@@ -63,6 +63,7 @@ def test_a_key_on_a_branch_deleted_on_the_server_stays_listed_until_purged(
         second = _audit(tmp_path)
         assert second.code == 1, second.all  # was 0, "0 distinct key(s)"
         assert "1 distinct key(s)" in second.out
+        assert "1 of them no longer reachable from any ref (listed until --purged)" in second.err
         assert "no longer reachable from any ref on the server" in second.out
         assert key not in second.all
         # The note names the server and what to run there, never the audit's own cache.

@@ -345,6 +345,7 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     ):
         report("unchanged", 0, 0)
         keys = len(previous.get("groups", []))
+        note = _with_carried(note, previous)
         return Outcome(target.name, "unchanged", keys, None, str(output), note=note)
     opts = configure(
         output_format="json",
@@ -400,7 +401,18 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     _write(output, data, hidden_in(result.result, refs), key)
     report("done", 0, 0)
     keys = len(data["groups"])
+    note = _with_carried(note, data)
     return Outcome(target.name, "audited", keys, None, str(output), len(unread), note)
+
+
+def _with_carried(note: str | None, data: dict[str, Any]) -> str | None:
+    """The target's line says how many of its keys only an earlier run saw reachable."""
+    groups = data.get("groups") or []
+    carried = sum(isinstance(g, dict) and bool(g.get("unreachable")) for g in groups)
+    if not carried:
+        return note
+    said = f"{carried} of them no longer reachable from any ref (listed until --purged)"
+    return f"{said}; {note}" if note else said
 
 
 def _good_part(report: dict[str, Any]) -> dict[str, Any] | None:
