@@ -131,7 +131,7 @@ def _last_good(data: dict[str, Any]) -> dict[str, Any] | None:
     last = data.get("last_good")
     if not isinstance(last, dict) or not last.get("groups"):
         return None
-    when = (last.get("target") or {}).get("audited_at") or "an earlier run"
+    when = (last.get("target") or {}).get("audited_at")  # None: a version that did not date it
     stale = {"since": when, "error": str(data.get("error"))}
     return {**last, "groups": [{**g, "stale": stale} for g in last["groups"]]}
 
