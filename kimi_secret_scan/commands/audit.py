@@ -48,6 +48,49 @@ def _outside(directory: Path, local: list[targets.Target], what: str) -> None:
             )
 
 
+def _purged(specs: tuple[str, ...], listed: list[targets.Target]) -> set[str]:
+    """The keys of the targets `--purged` names; one that names no listed target is an
+    error (a typo must not leave the keys carried with the user thinking them dropped)."""
+    keys = {t.key for t in listed}
+    found = set()
+    for spec in specs:
+        key = targets.parse(spec).key
+        if key not in keys:
+            raise click.UsageError(f"--purged {spec}: not one of the targets")
+        found.add(key)
+    return found
+
+
+def _not_listed(outdir: Path, listed: set[str]) -> list[str]:
+    """Reports in the output directory of targets the list no longer names (renamed,
+    dropped): `merge` of the directory still reads them (a failed one makes it exit 2), so
+    each is said, with the command that deletes it."""
+    import json
+    import shlex
+
+    lines = []
+    for path in sorted(outdir.glob("*.json")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or data.get("mode") != run.MODE:
+            continue
+        target = data.get("target")
+        if not isinstance(target, dict):
+            continue
+        if target.get("key") in listed:
+            continue
+        lines.append(
+            f"kimi-secret-scan audit: {path} is the report of {target.get('name')}, which the "
+            f"targets no longer name: a merge of {outdir} still reads it; delete it: "
+            f"rm -- {shlex.quote(str(path))}"
+        )
+    return lines
+
+
 @click.command("audit")
 @click.argument("target_args", metavar="TARGET...", nargs=-1)
 @click.option(
@@ -118,6 +161,14 @@ def _outside(directory: Path, local: list[targets.Target], what: str) -> None:
     "`gitleaks:allow`, …). Default: a key such a comment covers is reported, with a note "
     "saying so: a repository must not allow its own keys in an audit of it.",
 )
+@click.option(
+    "--purged",
+    "purged_specs",
+    metavar="TARGET",
+    multiple=True,
+    help="TARGET was purged and pruned where it is served: forget the keys earlier runs "
+    "reported that no ref of it reaches now (kept listed until then), and clone it afresh.",
+)
 @format_option
 @output_option
 @handle_errors
@@ -136,6 +187,7 @@ def command(
     inline_allows: bool,
     output_format: str,
     output_file: str | None,
+    purged_specs: tuple[str, ...] = (),
 ) -> int:
     """Audit the history of many repositories: local paths or clone URLs (https://,
     ssh://, git@host:path, git://, file://).
@@ -161,6 +213,7 @@ def command(
         except ScanError as exc:
             # This target fails (said, exit 2 at the end); the others are still audited.
             invalid.append((spec, str(exc)))
+    ok = {t.spec for t in parsed}
     everything, also_named = targets.deduplicate(parsed)
     # Of the whole list, before the shard is chosen: every shard's job computes the same.
     digest = shards.list_digest(
@@ -176,6 +229,7 @@ def command(
             f"{len(everything) + len(invalid)} targets",
             err=True,
         )
+    purged = _purged(purged_specs, everything)
     local = [t for t in everything if t.path is not None]
     cache = Path(cache_dir) if cache_dir else default_cache()
     outdir = Path(output_dir)
@@ -220,6 +274,7 @@ def command(
             verify,
             inline_allows,
             tuple(also_named.get(t.key, ())),
+            t.key in purged,
         )
         for t in selected
     ]
@@ -246,4 +301,7 @@ def command(
             # Never written as a link (outfile refuses to): one planted there is not ours.
             raise ScanError(f"{o.output} is a symbolic link, not a report this audit wrote")
     loaded = [(Path(o.output), merge.load(Path(o.output))) for o in outcomes]
+    listed = {t.key for t in everything} | {run.invalid_key(s) for s in specs if s not in ok}
+    for line in _not_listed(outdir, listed):
+        click.echo(redact_text(merge.printable(line)), err=True)
     return emit(merge.merge(loaded), output_format, output_file)

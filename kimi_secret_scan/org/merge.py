@@ -112,6 +112,8 @@ def _well_formed(data: dict[str, Any]) -> bool:
             return False
         if not _scalars(g.get("first_appearance"), "path", "line", "commit", "date"):
             return False
+        if not _scalars(g.get("unreachable"), "since", "note", "target"):
+            return False
         removed = g.get("removed")
         # The renderers name the commit and the date of a removal.
         if removed is not None and not (
@@ -123,7 +125,22 @@ def _well_formed(data: dict[str, Any]) -> bool:
             return False
         if not all(_count(f.get(n)) for n in ("line", "column")):
             return False
-    return True
+    last = data.get("last_good")  # a failed target's last good report (run.py)
+    if last is None:
+        return True
+    # One level only: run.py never nests one (a crafted file would recurse without end).
+    return isinstance(last, dict) and not {"error", "last_good"} & set(last) and _well_formed(last)
+
+
+def _last_good(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A failed target's last good report (run.py keeps it beside the failure), each key
+    marked as of that run: a fetch that failed now does not take the keys out of the list."""
+    last = data.get("last_good")
+    if not isinstance(last, dict) or not last.get("groups"):
+        return None
+    when = (last.get("target") or {}).get("audited_at")  # None: a version that did not date it
+    stale = {"since": when, "error": str(data.get("error"))}
+    return {**last, "groups": [{**g, "stale": stale} for g in last["groups"]]}
 
 
 def _verdict(entries: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
@@ -181,8 +198,12 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
         name = str(info.get("name"))
         if "error" in data:
             failed.append({"repository": name, "error": str(data["error"])})
-            continue
-        audited.append(name)
+            last = _last_good(data)
+            if last is None:
+                continue
+            data = last  # its keys still listed, marked (the failure still exits 2)
+        else:
+            audited.append(name)
         for other in info.get("also_named") or []:
             duplicates.append({"target": other, "same_as": name})
         scope = data.get("scope")
@@ -241,6 +262,10 @@ def merge(reports: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
                     "head_paths": g.get("head_paths") or [],
                     "removed": g.get("removed"),
                     "reflog_only": bool(g.get("reflog_only")),
+                    # No ref reaches it now; an earlier run found it (run.py's _carry).
+                    "unreachable": g.get("unreachable"),
+                    # From the last good run: this one could not fetch the target.
+                    "stale": g.get("stale"),
                     "locations": [
                         {k: f.get(k) for k in ("path", "line", "column", "commit", "date", "note")}
                         for f in mine
@@ -322,8 +347,14 @@ def plan(keys: list[dict[str, Any]]) -> dict[str, list[str]]:
     for kind, listed in by_kind.items():
         revoke.extend(remediation.revoke_steps(kind, listed))
     repos: dict[str, list[str]] = {}
+    carried: dict[str, list[str]] = {}
     for key in keys:
         for r in key["repositories"]:
+            if r.get("unreachable"):  # no ref holds it: nothing to rewrite, the server to prune
+                carried.setdefault(str(r["unreachable"].get("target")), []).append(
+                    f"#{key['number']}"
+                )
+                continue
             repos.setdefault(r["repository"], []).append(f"#{key['number']}")
     purge = [
         f"{name}: purge key(s) {', '.join(numbers)} from its history (the history audit of a "
@@ -331,7 +362,17 @@ def plan(keys: list[dict[str, Any]]) -> dict[str, list[str]]:
         "re-made."
         for name, numbers in sorted(repos.items())
     ]
+    purge += _prune_steps(carried)
     return {"revoke": revoke, "purge": purge}
+
+
+def _prune_steps(carried: dict[str, list[str]]) -> list[str]:
+    return [
+        f"{target}: no ref holds key(s) {', '.join(numbers)} any more, but their objects may "
+        "still be served by id: prune the repository where it is served (docs/after-a-leak.md "
+        f"step 5), then audit again with --purged {target}."
+        for target, numbers in sorted(carried.items())
+    ]
 
 
 def printable(value: Any) -> Any:

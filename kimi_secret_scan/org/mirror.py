@@ -118,6 +118,32 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
 
 
+_FETCH_HEAD = "FETCH_HEAD"
+
+
+def _read_fetch_head(entry: Path) -> bytes | None:
+    try:
+        fd = os.open(entry / _FETCH_HEAD, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _put_fetch_head(entry: Path, content: bytes | None) -> None:
+    """A fetch that failed has emptied FETCH_HEAD (git truncates it first) and changed
+    nothing else: put it back as it was, so the entry can be sealed again unchanged."""
+    with contextlib.suppress(OSError):
+        if content is None:
+            (entry / _FETCH_HEAD).unlink(missing_ok=True)
+            return
+        tmp = entry / f".{_FETCH_HEAD}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, entry / _FETCH_HEAD)
+
+
 def fetch(origin: gitpython.Remote, progress: gitpython.RemoteProgress) -> None:
     """The mirror's refspec (+refs/*:refs/*); prune drops refs deleted upstream. The program
     on the far side of a local or ssh fetch is git's own, named on the command line: a
@@ -189,6 +215,14 @@ def _fresh_config(entry: Path, url: str) -> None:
     os.replace(tmp, config)  # replaces a link itself, never writes through it
 
 
+def forget(target: Target, cache: Path) -> None:
+    """Drop the target's mirror (`--purged`): the next clone holds only what the server
+    still reaches, not the objects earlier fetches brought that it may have pruned since."""
+    path = cache / f"{target.slug}.git"
+    if os.path.lexists(path):
+        _remove(path)
+
+
 def ensure(target: Target, cache: Path, report: Report) -> tuple[Path, str | None]:
     """The target's mirror in the cache, cloned or fetched now, and a note when a cache entry
     was found that this tool did not leave as it is (then cloned again). ScanError with git's
@@ -208,9 +242,13 @@ def ensure(target: Target, cache: Path, report: Report) -> tuple[Path, str | Non
         # last clone or fetch left it.
         if seal.entry_is_ours(path, target.url, key):
             seal.unseal_entry(path)  # a fetch cut short leaves no seal that matches
+            before = None
+            fetch_head: bytes | None = None
             try:
                 # A seal says who wrote the entry, not that its config is safe to run.
                 _fresh_config(path, target.url)
+                before = seal.digest_now(path, target.url, key)
+                fetch_head = _read_fetch_head(path)
                 repo = gitpython.Repo(path)
                 repo.git.update_environment(**env)
                 origin = repo.remote("origin")
@@ -220,6 +258,8 @@ def ensure(target: Target, cache: Path, report: Report) -> tuple[Path, str | Non
                     seal.seal_entry(path, target.url, key)
                     return path, None
             except GitCommandError as exc:
+                _put_fetch_head(path, fetch_head)
+                seal.reseal_unchanged(path, target.url, key, before)
                 raise ScanError(f"cannot fetch {target.name}: {reason(exc, fetching)}") from None
             except (InvalidGitRepositoryError, NoSuchPathError, ValueError, OSError):
                 pass

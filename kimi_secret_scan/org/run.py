@@ -63,6 +63,10 @@ class Job:
     # Other spellings in the list that normalise to this target (`Target.shown`): audited
     # once, and said in its report, so that a merge of the reports says it too.
     also_named: tuple[str, ...] = ()
+    # --purged: the user purged this target where it is served (and pruned it there): the
+    # keys earlier runs reported and this one no longer reaches are dropped (see _carry),
+    # and its cached mirror is cloned afresh (the old one still holds their objects).
+    purged: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,11 @@ def work(job: Job) -> Outcome:
     output = Path(job.output)
     report = _Reporter(target.name)
     try:
+        key = seal.load_key()
+        previous = _previous(output, key)
+    except Exception:
+        key, previous = None, None
+    try:
         return _work(job, target, output, report)
     except ScanError as exc:
         error = redact_text(str(exc))
@@ -286,8 +295,14 @@ def work(job: Job) -> Outcome:
         "target": _target_info(target, job.also_named),
         "error": error,
     }
+    last_good = _last_good(previous, target)
+    if last_good is not None:
+        # The keys the last good run found are still to be revoked: kept beside the failure
+        # (merge lists them "from the run of <date>"), never dropped by a fetch that failed.
+        failed["last_good"] = last_good
     try:
-        _write(output, failed)
+        # Sealed: the next run carries the last good keys from it (_carry), never reuses it.
+        _write(output, failed, None, key if last_good is not None else None)
     except ScanError as exc:  # outfile refused the place: the parent then cannot read it
         error = f"{error}; {redact_text(str(exc))}"
     report("failed", 0, 0)
@@ -306,6 +321,8 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
     if target.url is not None:
         from kimi_secret_scan.org import mirror
 
+        if job.purged:
+            mirror.forget(target, Path(job.cache))
         root, note = mirror.ensure(target, Path(job.cache), report)
     else:
         assert target.path is not None
@@ -327,9 +344,11 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         and "error" not in previous
         and not stale_verdicts
         and not incomplete
+        and not job.purged
     ):
         report("unchanged", 0, 0)
         keys = len(previous.get("groups", []))
+        note = _with_carried(note, previous)
         return Outcome(target.name, "unchanged", keys, None, str(output), note=note)
     opts = configure(
         output_format="json",
@@ -383,11 +402,132 @@ def _work(job: Job, target: Target, output: Path, report: _Reporter) -> Outcome:
         # What could not be read may hold a key: the merge reports the target as incomplete.
         "unreadable": len(unread),
         "unreadable_reason": unread[0].reason if unread else None,
+        "audited_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+    _server_note(data, target)
+    if not job.purged and previous and previous.get("target", {}).get("key") == target.key:
+        _carry(previous, data, target, root)
     refs = {name for g in result.groups for name in (*g.refs, *g.head_paths)}
     _write(output, data, hidden_in(result.result, refs), key)
     report("done", 0, 0)
-    return Outcome(target.name, "audited", len(result.groups), None, str(output), len(unread), note)
+    keys = len(data["groups"])
+    note = _with_carried(note, data)
+    return Outcome(target.name, "audited", keys, None, str(output), len(unread), note)
+
+
+def _with_carried(note: str | None, data: dict[str, Any]) -> str | None:
+    """The target's line says how many of its keys only an earlier run saw reachable."""
+    groups = data.get("groups") or []
+    carried = sum(isinstance(g, dict) and bool(g.get("unreachable")) for g in groups)
+    if not carried:
+        return note
+    said = f"{carried} of them no longer reachable from any ref (listed until --purged)"
+    return f"{said}; {note}" if note else said
+
+
+def _good_part(report: dict[str, Any]) -> dict[str, Any] | None:
+    """What a good report holds that a later run must not forget: its keys, where, when."""
+    if "error" in report:
+        last = report.get("last_good")
+        return last if isinstance(last, dict) else None
+    info = report.get("target") or {}
+    return {
+        "target": {k: info.get(k) for k in ("name", "key", "default_branch", "audited_at")},
+        "groups": [g for g in report.get("groups") or [] if isinstance(g, dict)],
+        "findings": [f for f in report.get("findings") or [] if isinstance(f, dict)],
+    }
+
+
+def _last_good(previous: dict[str, Any] | None, target: Target) -> dict[str, Any] | None:
+    """The last good report of this target (this tool's, sealed), for a run that failed."""
+    if not previous or previous.get("target", {}).get("key") != target.key:
+        return None
+    good = _good_part(previous)
+    return good if good and good.get("groups") else None
+
+
+def _reached(root: Path, commits: set[str]) -> bool:
+    """Whether a ref still reaches one of the commits a key was found in: then the key is
+    not reported now for another reason (an allow comment applied, a baseline, another
+    version), not because the server no longer reaches it."""
+    for commit in sorted(commits)[:20]:
+        if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+            continue
+        args = ["for-each-ref", "--count=1", "--format=%(refname)", "--contains", commit]
+        if git.try_git(args, root):
+            return True
+    return False
+
+
+def _carry(
+    previous: dict[str, Any] | None, data: dict[str, Any], target: Target, root: Path
+) -> None:
+    """Keys an earlier run reported that no ref reaches now (a branch deleted, history
+    rewritten and force-pushed) stay listed, marked: their objects are still stored, and a
+    server serves them to anyone who asks by id, until it is pruned. Only the user knows it
+    was (`--purged`): a run never drops a key silently."""
+    good = _good_part(previous) if previous else None
+    if not good:
+        return
+    found = {g.get("secret_sha256") for g in data["groups"]}
+    since = (good.get("target") or {}).get("audited_at")
+    where = " on the server" if target.url is not None else ""
+    for g in good.get("groups") or []:
+        sha = g.get("secret_sha256")
+        if sha in found:
+            continue
+        mine = [f for f in good.get("findings") or [] if f.get("secret_sha256") == sha]
+        commits = {str(f.get("commit")) for f in mine if f.get("commit")}
+        first = g.get("first_appearance")
+        if isinstance(first, dict) and first.get("commit"):
+            commits.add(str(first["commit"]))
+        if _reached(root, commits):
+            continue
+        found.add(sha)
+        earlier = g.get("unreachable")
+        mark = (
+            {**earlier, "target": target.shown}
+            if isinstance(earlier, dict)
+            else {
+                "since": since,
+                "note": f"no longer reachable from any ref{where}; may still be served by "
+                "object id until it is pruned there",
+                "target": target.shown,  # what --purged takes (a report's name is not one)
+            }
+        )
+        data["groups"].append(
+            {
+                **g,
+                "refs": [],
+                "head_paths": [],
+                "in_head": None,
+                "on_default_branch": False,
+                "reflog_only": False,
+                "unreachable": mark,
+            }
+        )
+        data.setdefault("findings", []).extend(mine)
+
+
+def _server_note(data: dict[str, Any], target: Target) -> None:
+    """For a URL target, the objects no ref reaches are in this tool's mirror: the server is
+    what serves them (or no longer does: only the user knows). The note names the server and
+    what to do there, never the cache (pruning the cache changes nothing on the server)."""
+    if target.url is None:
+        return
+    for item in (data.get("stats") or {}).get("skipped") or []:
+        if item.get("path") != audit.UNREACHABLE:
+            continue
+        count = re.match(r"\d+", str(item.get("reason")))
+        item["reason"] = (
+            f"{count.group() if count else 'some'} objects this audit fetched from "
+            f"{target.name} are no longer reachable from any ref there (a deleted branch, a "
+            "force-push), not scanned; the server may still serve them to anyone who asks by "
+            "id until it prunes them. On the server, in that repository: git reflog expire "
+            "--expire=now --all && git gc --prune=now (a hosting service: its own "
+            "housekeeping or support, docs/after-a-leak.md step 5); then audit again with "
+            f"--purged {target.shown}"
+        )
 
 
 def _naming_target(

@@ -231,6 +231,23 @@ def entry_is_ours(entry: Path, url: str, key: bytes | None) -> bool:
     return digest is not None and hmac.compare_digest(recorded, digest)
 
 
+def digest_now(entry: Path, url: str, key: bytes | None) -> str | None:
+    """The entry's digest as it is now (before a fetch), for reseal_unchanged."""
+    return _entry_digest(entry, url, key) if key is not None else None
+
+
+def reseal_unchanged(entry: Path, url: str, key: bytes | None, before: str | None) -> None:
+    """After a fetch that failed: seal the entry again when not one byte of it changed (the
+    server could not be reached, the repository was not there), so that the next run does
+    not take this tool's own failed fetch for a planted or changed entry. One the fetch
+    changed stays unsealed (cloned again, and said)."""
+    if key is None or before is None:
+        return
+    now = _entry_digest(entry, url, key)
+    if now is not None and hmac.compare_digest(now, before):
+        seal_entry(entry, url, key)
+
+
 def unseal_entry(entry: Path) -> None:
     """Before git changes the entry: a fetch cut short leaves no seal that would match."""
     with contextlib.suppress(FileNotFoundError):

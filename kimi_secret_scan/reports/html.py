@@ -73,6 +73,11 @@ def _state(repo: dict[str, Any]) -> str:
 
 
 def _state_text(repo: dict[str, Any]) -> str:
+    from kimi_secret_scan.reports.merged import earlier_text
+
+    earlier = earlier_text(repo)  # an earlier run's finding, not seen now: said as such
+    if earlier:
+        return f'<span class="offbranch">{_e(earlier)}</span>'
     state = _state(repo)
     branch = _e(default_branch(repo))
     if state == "present":

@@ -32,6 +32,32 @@ def default_branch(repo: dict[str, Any]) -> str:
 
 
 def _end(repo: dict[str, Any]) -> str:
+    return earlier_text(repo) or _now(repo)
+
+
+def _since(carried: dict[str, Any]) -> str:
+    since = carried.get("since")  # None from a report of a version that did not date it
+    return f"last reachable in the run of {since}" if since else "reachable in an earlier run"
+
+
+def earlier_text(repo: dict[str, Any]) -> str | None:
+    """What an earlier run found that this one could not see (HTML says it too), or None."""
+    stale = repo.get("stale")
+    if stale:
+        when = f"the run of {stale['since']}" if stale.get("since") else "an earlier run"
+        return f"from {when}; this run could not fetch it: " + _now(repo)
+    if repo.get("unreachable"):
+        return _now(repo)
+    return None
+
+
+def _now(repo: dict[str, Any]) -> str:
+    carried = repo.get("unreachable")
+    if carried:
+        return (
+            f"{carried.get('note')} ({_since(carried)}); once it is purged and pruned there, "
+            f"audit again with --purged {carried.get('target')}"
+        )
     branch = default_branch(repo)
     if repo["in_default_branch"]:
         return f"still in {branch}: " + ", ".join(repo["head_paths"])
