@@ -85,6 +85,11 @@ HARDENED_CONFIG: tuple[tuple[str, str], ...] = (
     # forged graph hides a key commit's tree or cuts the history short (only `git
     # commit-graph verify` notices). Costs about 3% more CPU on a walk of 46,000 objects.
     ("core.commitGraph", "false"),
+    # The repository's own core.useReplaceRefs=true is read after GIT_NO_REPLACE_OBJECTS
+    # (set in _overlay) and would turn replace refs back on, hiding a replaced commit's real
+    # tree; command-line config is read last and wins. (Grafts have no setting: only
+    # GIT_GRAFT_FILE names the file, and the environment is ours.)
+    ("core.useReplaceRefs", "false"),
 )
 
 # Added for the commands the scanner itself runs (it only reads): no network at all, so a
