@@ -24,6 +24,7 @@ ATTACKS = (
     "commit message",
     "tag message",
     "tag of a tag",
+    "tag outside refs/tags",
     "ref name",
     "path name",
     "author",
@@ -68,6 +69,14 @@ def attack(work: GitRepo, kind: str, key: str) -> tuple[list[str], str]:
         work.git("tag", "-a", "outer", "-m", "signed off", "inner")
         work.git("tag", "-d", "inner")
         return ["refs/heads/main", "refs/tags/outer"], "tag message of outer^{}"
+    if kind == "tag outside refs/tags":
+        # `git push R <tag id>:refs/custom/x`: the tag's message is published under a
+        # name outside refs/tags/ (it once passed every gate unread).
+        work.commit("release", allow_empty=True)
+        work.git("tag", "-a", "t9", "-m", f"release key {key}")
+        work.git("update-ref", "refs/custom/x", work.git("rev-parse", "t9").strip())
+        work.git("tag", "-d", "t9")
+        return ["refs/heads/main", "refs/custom/x"], "tag message of refs/custom/x"
     if kind == "ref name":
         work.commit("work", allow_empty=True)
         work.git("branch", f"wip/{key}")
@@ -135,6 +144,28 @@ def test_gates_scan_everything_a_push_publishes(tmp_path: Path, gate: str, kind:
     else:
         assert any(p.startswith(where) for p in paths), paths
     assert key not in run.all
+
+
+# Objects only a hand-made push publishes, through the documented plain pre-push hook: the
+# push is stopped and nothing reaches the remote.
+PLAIN_HOOK_ATTACKS = ("tag outside refs/tags",)
+
+
+@pytest.mark.parametrize("kind", PLAIN_HOOK_ATTACKS)
+def test_the_plain_pre_push_hook_stops_odd_objects(tmp_path: Path, kind: str) -> None:
+    key = kimi_code_key()
+    server, work, _base = setup(tmp_path, hook=False)
+    install_hook(work.path / ".git", "pre-push", readme_block(".git/hooks/pre-push:", "sh"))
+    refs, where = attack(work, kind, key)
+    proc = push(work, "origin", *refs)
+    shown = proc.stdout + proc.stderr
+    assert proc.returncode != 0, shown
+    assert where in shown and key not in shown
+    for ref in refs[1:]:
+        assert not server.git("for-each-ref", ref).strip()
+    if kind == "tag outside refs/tags":
+        # `git tag` cannot make refs/custom/x again (it would make refs/tags/refs/custom/x).
+        assert "refs/custom/x is not under refs/tags/" in shown and "git tag -f" not in shown
 
 
 def test_a_commit_message_alone_is_no_longer_nothing_to_scan(repo: GitRepo) -> None:

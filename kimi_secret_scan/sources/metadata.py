@@ -221,6 +221,34 @@ class _BigObject:
         return cls(bytes(held[:WINDOW]), None, 0)
 
 
+def annotated_tags(cwd: Path, refs: Sequence[PushedRef]) -> list[PushedRef]:
+    """The refs among `refs` that name a tag object, chosen by the object's type, not the
+    ref's name: `git push R <tag id>:refs/custom/x` publishes the tag's message under a name
+    outside refs/tags/. One ref per tag object (a refs/tags/ name first, then any refs/
+    name: pre-push names the local and the remote ref); a ref whose object is missing is
+    kept, for tag_metadata to say so."""
+
+    def rank(ref: PushedRef) -> int:
+        # pre-push names a pushed id's local side by the id itself: the remote ref says more.
+        return 2 if ref.name.startswith("refs/tags/") else 1 if ref.name.startswith("refs/") else 0
+
+    if not refs:
+        return []
+    out = git.run_git(
+        ["cat-file", "--batch-check=%(objecttype)"],
+        cwd,
+        input="".join(f"{ref.oid}\n" for ref in refs).encode("utf-8", "surrogateescape"),
+    )
+    chosen: dict[str, PushedRef] = {}
+    for ref, line in zip(refs, out.decode("utf-8", "surrogateescape").splitlines(), strict=False):
+        if line.rsplit(" ", 1)[-1] in ("commit", "tree", "blob"):
+            continue
+        held = chosen.get(ref.oid)
+        if held is None or rank(ref) > rank(held):
+            chosen[ref.oid] = ref
+    return list(chosen.values())
+
+
 def tag_metadata(
     cwd: Path, tags: Sequence[PushedRef], hint: str = ""
 ) -> Iterator[Content | Skipped]:
