@@ -735,11 +735,12 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
 
 
 def cat_file_bounded(
-    cwd: Path, object_ids: Iterable[str], hold: int | None = None
+    cwd: Path, object_ids: Iterable[str], hold: int | None = None, flush: bool = False
 ) -> Iterator[tuple[str, str, bytes | None, int]]:
     """cat_file, with each object's size; an object larger than `hold` bytes is passed
     over in the stream and yielded with None for its data (the caller reads it in chunks:
-    object_chunks)."""
+    object_chunks). `flush`: each id is sent as it comes, for `object_ids` that wait on
+    what was read (a tag of a tag's target is asked once its tag is read)."""
     proc = popen(["cat-file", "--batch"], cwd, stdin=PIPE, stdout=PIPE, stderr=DEVNULL)
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
@@ -748,6 +749,8 @@ def cat_file_bounded(
         try:
             for oid in object_ids:
                 stdin.write(oid.encode() + b"\n")
+                if flush:
+                    stdin.flush()
             stdin.close()
         except (BrokenPipeError, ValueError):
             pass

@@ -25,6 +25,7 @@ ATTACKS = (
     "tag message",
     "tag of a tag",
     "tag outside refs/tags",
+    "deep tag chain",
     "ref name",
     "path name",
     "author",
@@ -77,6 +78,18 @@ def attack(work: GitRepo, kind: str, key: str) -> tuple[list[str], str]:
         work.git("update-ref", "refs/custom/x", work.git("rev-parse", "t9").strip())
         work.git("tag", "-d", "t9")
         return ["refs/heads/main", "refs/custom/x"], "tag message of refs/custom/x"
+    if kind == "deep tag chain":
+        # A tag of a tag of ... twelve levels: the innermost message holds the key (the
+        # gates once followed eight levels and passed the rest unsaid).
+        work.commit("release", allow_empty=True)
+        work.git("-c", "advice.nestedTag=false", "tag", "-a", "l0", "-m", f"inner {key}")
+        for level in range(1, 13):
+            work.git(
+                "-c", "advice.nestedTag=false", "tag", "-a", f"l{level}", "-m", "signed off",
+                f"l{level - 1}",
+            )  # fmt: skip
+            work.git("tag", "-d", f"l{level - 1}")
+        return ["refs/heads/main", "refs/tags/l12"], "tag message of l12^{}"
     if kind == "ref name":
         work.commit("work", allow_empty=True)
         work.git("branch", f"wip/{key}")
@@ -148,7 +161,7 @@ def test_gates_scan_everything_a_push_publishes(tmp_path: Path, gate: str, kind:
 
 # Objects only a hand-made push publishes, through the documented plain pre-push hook: the
 # push is stopped and nothing reaches the remote.
-PLAIN_HOOK_ATTACKS = ("tag outside refs/tags",)
+PLAIN_HOOK_ATTACKS = ("tag outside refs/tags", "deep tag chain")
 
 
 @pytest.mark.parametrize("kind", PLAIN_HOOK_ATTACKS)
