@@ -27,6 +27,7 @@ ATTACKS = (
     "tag outside refs/tags",
     "deep tag chain",
     "ref name",
+    "empty directory name",
     "path name",
     "author",
     "note",
@@ -90,6 +91,17 @@ def attack(work: GitRepo, kind: str, key: str) -> tuple[list[str], str]:
             )  # fmt: skip
             work.git("tag", "-d", f"l{level - 1}")
         return ["refs/heads/main", "refs/tags/l12"], "tag message of l12^{}"
+    if kind == "empty directory name":
+        # A directory holding only an empty directory (`git mktree`, `commit-tree`): no file
+        # is under it, so `diff-tree -r` once gave no row for its published name.
+        empty = work.git("mktree", input=b"").strip()
+        inner = work.git("mktree", input=f"040000 tree {empty}\tsub\n".encode()).strip()
+        readme = work.git("rev-parse", "HEAD:README.md").strip()
+        listing = f"100644 blob {readme}\tREADME.md\n040000 tree {inner}\tcfg-{key}\n"
+        tree = work.git("mktree", input=listing.encode()).strip()
+        commit = work.git("commit-tree", tree, "-p", "HEAD", "-m", "add a folder").strip()
+        work.git("update-ref", "refs/heads/main", commit)
+        return ["refs/heads/main"], "path name in "
     if kind == "ref name":
         work.commit("work", allow_empty=True)
         work.git("branch", f"wip/{key}")
@@ -161,7 +173,7 @@ def test_gates_scan_everything_a_push_publishes(tmp_path: Path, gate: str, kind:
 
 # Objects only a hand-made push publishes, through the documented plain pre-push hook: the
 # push is stopped and nothing reaches the remote.
-PLAIN_HOOK_ATTACKS = ("tag outside refs/tags", "deep tag chain")
+PLAIN_HOOK_ATTACKS = ("tag outside refs/tags", "deep tag chain", "empty directory name")
 
 
 @pytest.mark.parametrize("kind", PLAIN_HOOK_ATTACKS)
