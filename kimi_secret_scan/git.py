@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
-from kimi_secret_scan import record
+from kimi_secret_scan import record, special_files
 from kimi_secret_scan.errors import ScanError
 
 if TYPE_CHECKING:
@@ -580,6 +580,7 @@ def find_repo(path: Path | str = ".") -> Repo:
     if remembered is not None:
         return remembered
     check_version()
+    special_files.refuse_special_files(cwd)  # a FIFO where git opens a file: git would hang
     try:
         # One process answers all three questions; `--verify -q` makes an unborn HEAD exit 1
         # quietly after the first two answers, instead of failing the whole call.
@@ -633,6 +634,7 @@ def _find_repo_slowly(cwd: Path) -> Repo:
 def require_repo(path: Path, not_a_repo: str) -> bytes:
     """`git rev-parse --absolute-git-dir` in `path`; when git refuses, why, in one line:
     `not_a_repo` when it is no repository, else git's own reason (dubious ownership…)."""
+    special_files.refuse_special_files(path)  # a FIFO where git opens a file: git would hang
     out, errors = try_git_warnings(["rev-parse", "--absolute-git-dir"], path)
     if out is not None:
         return out
