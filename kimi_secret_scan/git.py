@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
-from kimi_secret_scan import record
+from kimi_secret_scan import record, special_files
 from kimi_secret_scan.errors import ScanError
 
 if TYPE_CHECKING:
@@ -85,6 +85,11 @@ HARDENED_CONFIG: tuple[tuple[str, str], ...] = (
     # forged graph hides a key commit's tree or cuts the history short (only `git
     # commit-graph verify` notices). Costs about 3% more CPU on a walk of 46,000 objects.
     ("core.commitGraph", "false"),
+    # The repository's own core.useReplaceRefs=true is read after GIT_NO_REPLACE_OBJECTS
+    # (set in _overlay) and would turn replace refs back on, hiding a replaced commit's real
+    # tree; command-line config is read last and wins. (Grafts have no setting: only
+    # GIT_GRAFT_FILE names the file, and the environment is ours.)
+    ("core.useReplaceRefs", "false"),
 )
 
 # Added for the commands the scanner itself runs (it only reads): no network at all, so a
@@ -575,6 +580,7 @@ def find_repo(path: Path | str = ".") -> Repo:
     if remembered is not None:
         return remembered
     check_version()
+    special_files.refuse_special_files(cwd)  # a FIFO where git opens a file: git would hang
     try:
         # One process answers all three questions; `--verify -q` makes an unborn HEAD exit 1
         # quietly after the first two answers, instead of failing the whole call.
@@ -628,6 +634,7 @@ def _find_repo_slowly(cwd: Path) -> Repo:
 def require_repo(path: Path, not_a_repo: str) -> bytes:
     """`git rev-parse --absolute-git-dir` in `path`; when git refuses, why, in one line:
     `not_a_repo` when it is no repository, else git's own reason (dubious ownership…)."""
+    special_files.refuse_special_files(path)  # a FIFO where git opens a file: git would hang
     out, errors = try_git_warnings(["rev-parse", "--absolute-git-dir"], path)
     if out is not None:
         return out
@@ -730,11 +737,12 @@ def cat_file(cwd: Path, object_ids: Iterable[str]) -> Iterator[tuple[str, str, b
 
 
 def cat_file_bounded(
-    cwd: Path, object_ids: Iterable[str], hold: int | None = None
+    cwd: Path, object_ids: Iterable[str], hold: int | None = None, flush: bool = False
 ) -> Iterator[tuple[str, str, bytes | None, int]]:
     """cat_file, with each object's size; an object larger than `hold` bytes is passed
     over in the stream and yielded with None for its data (the caller reads it in chunks:
-    object_chunks)."""
+    object_chunks). `flush`: each id is sent as it comes, for `object_ids` that wait on
+    what was read (a tag of a tag's target is asked once its tag is read)."""
     proc = popen(["cat-file", "--batch"], cwd, stdin=PIPE, stdout=PIPE, stderr=DEVNULL)
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
@@ -743,6 +751,8 @@ def cat_file_bounded(
         try:
             for oid in object_ids:
                 stdin.write(oid.encode() + b"\n")
+                if flush:
+                    stdin.flush()
             stdin.close()
         except (BrokenPipeError, ValueError):
             pass

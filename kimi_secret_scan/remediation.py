@@ -608,6 +608,10 @@ def tag_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
         return []
     first = _commits_named(leaks)[0][:12] if _commits_named(leaks) else None
     shown = [n for n in names if redact_text(n) == n]  # a name holding a key gets no command
+    # A tag object under a ref outside refs/tags/ (`git push R <tag>:refs/custom/x`) is
+    # named by its full ref name: `git tag` would make refs/tags/refs/custom/x instead.
+    elsewhere = [n for n in shown if n.startswith("refs/")]
+    shown = [n for n in shown if n not in elsewhere]
     lines = [
         f"The key is in the annotated tag {_listed(names)} (its "
         + ("tagger" if tagger else "message")
@@ -631,6 +635,12 @@ def tag_steps(leaks: Sequence[Leak], then: str) -> list[list[str]]:
             else peeled
         )
         lines.append(f"$ git tag -f -a -m {_q('Release ' + name)} -- {_q(name)} {target}")
+    if elsewhere:
+        lines.append(
+            f"{_listed(elsewhere)} {'is' if len(elsewhere) == 1 else 'are'} not under "
+            "refs/tags/, so no `git tag` makes it again: make a new tag object without the "
+            "key, push it to that ref in its place, or push no such ref."
+        )
     return [lines]
 
 

@@ -24,7 +24,10 @@ ATTACKS = (
     "commit message",
     "tag message",
     "tag of a tag",
+    "tag outside refs/tags",
+    "deep tag chain",
     "ref name",
+    "empty directory name",
     "path name",
     "author",
     "note",
@@ -68,6 +71,37 @@ def attack(work: GitRepo, kind: str, key: str) -> tuple[list[str], str]:
         work.git("tag", "-a", "outer", "-m", "signed off", "inner")
         work.git("tag", "-d", "inner")
         return ["refs/heads/main", "refs/tags/outer"], "tag message of outer^{}"
+    if kind == "tag outside refs/tags":
+        # `git push R <tag id>:refs/custom/x`: the tag's message is published under a
+        # name outside refs/tags/ (it once passed every gate unread).
+        work.commit("release", allow_empty=True)
+        work.git("tag", "-a", "t9", "-m", f"release key {key}")
+        work.git("update-ref", "refs/custom/x", work.git("rev-parse", "t9").strip())
+        work.git("tag", "-d", "t9")
+        return ["refs/heads/main", "refs/custom/x"], "tag message of refs/custom/x"
+    if kind == "deep tag chain":
+        # A tag of a tag of ... twelve levels: the innermost message holds the key (the
+        # gates once followed eight levels and passed the rest unsaid).
+        work.commit("release", allow_empty=True)
+        work.git("-c", "advice.nestedTag=false", "tag", "-a", "l0", "-m", f"inner {key}")
+        for level in range(1, 13):
+            work.git(
+                "-c", "advice.nestedTag=false", "tag", "-a", f"l{level}", "-m", "signed off",
+                f"l{level - 1}",
+            )  # fmt: skip
+            work.git("tag", "-d", f"l{level - 1}")
+        return ["refs/heads/main", "refs/tags/l12"], "tag message of l12^{}"
+    if kind == "empty directory name":
+        # A directory holding only an empty directory (`git mktree`, `commit-tree`): no file
+        # is under it, so `diff-tree -r` once gave no row for its published name.
+        empty = work.git("mktree", input=b"").strip()
+        inner = work.git("mktree", input=f"040000 tree {empty}\tsub\n".encode()).strip()
+        readme = work.git("rev-parse", "HEAD:README.md").strip()
+        listing = f"100644 blob {readme}\tREADME.md\n040000 tree {inner}\tcfg-{key}\n"
+        tree = work.git("mktree", input=listing.encode()).strip()
+        commit = work.git("commit-tree", tree, "-p", "HEAD", "-m", "add a folder").strip()
+        work.git("update-ref", "refs/heads/main", commit)
+        return ["refs/heads/main"], "path name in "
     if kind == "ref name":
         work.commit("work", allow_empty=True)
         work.git("branch", f"wip/{key}")
@@ -135,6 +169,28 @@ def test_gates_scan_everything_a_push_publishes(tmp_path: Path, gate: str, kind:
     else:
         assert any(p.startswith(where) for p in paths), paths
     assert key not in run.all
+
+
+# Objects only a hand-made push publishes, through the documented plain pre-push hook: the
+# push is stopped and nothing reaches the remote.
+PLAIN_HOOK_ATTACKS = ("tag outside refs/tags", "deep tag chain", "empty directory name")
+
+
+@pytest.mark.parametrize("kind", PLAIN_HOOK_ATTACKS)
+def test_the_plain_pre_push_hook_stops_odd_objects(tmp_path: Path, kind: str) -> None:
+    key = kimi_code_key()
+    server, work, _base = setup(tmp_path, hook=False)
+    install_hook(work.path / ".git", "pre-push", readme_block(".git/hooks/pre-push:", "sh"))
+    refs, where = attack(work, kind, key)
+    proc = push(work, "origin", *refs)
+    shown = proc.stdout + proc.stderr
+    assert proc.returncode != 0, shown
+    assert where in shown and key not in shown
+    for ref in refs[1:]:
+        assert not server.git("for-each-ref", ref).strip()
+    if kind == "tag outside refs/tags":
+        # `git tag` cannot make refs/custom/x again (it would make refs/tags/refs/custom/x).
+        assert "refs/custom/x is not under refs/tags/" in shown and "git tag -f" not in shown
 
 
 def test_a_commit_message_alone_is_no_longer_nothing_to_scan(repo: GitRepo) -> None:

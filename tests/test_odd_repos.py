@@ -465,7 +465,12 @@ def test_submodule_notice_in_sarif_and_github(with_submodule: Layout) -> None:
 # --- replace refs and grafts: what history shows is not what is stored --------------------
 
 
-def test_key_hidden_behind_a_replace_ref_is_found(tmp_path: Path) -> None:
+@pytest.mark.parametrize("use_replace_refs", [None, "true"])
+def test_key_hidden_behind_a_replace_ref_is_found(
+    tmp_path: Path, use_replace_refs: str | None
+) -> None:
+    """Also when the repository's own config says core.useReplaceRefs=true: git reads it
+    after the GIT_NO_REPLACE_OBJECTS variable, so the variable alone lost to it."""
     repo = GitRepo(tmp_path / "repo")
     repo.commit_file("README.md", "clean\n", "base")
     base = repo.head()
@@ -477,11 +482,20 @@ def test_key_hidden_behind_a_replace_ref_is_found(tmp_path: Path) -> None:
     tree = repo.git("rev-parse", f"{base}^{{tree}}").strip()
     stand_in = repo.git("commit-tree", tree, "-p", base, "-m", "key").strip()
     repo.git("replace", leaky, stand_in)
+    if use_replace_refs is not None:
+        repo.git("config", "core.useReplaceRefs", use_replace_refs)
     assert "conf.py" not in repo.git("log", "--all", "--name-only", "--format=")
     for args in (["history"], ["range", f"{base}..{tip}"], ["ci", "--base", base]):
         run = run_cli(*args, "--format", "json", cwd=repo.path)
         expect(run, 1)
         assert finding_paths(run) == {"conf.py"}, args
+    out = tmp_path / "out"
+    run = run_cli(
+        "audit", "--format", "json", "--output-dir", str(out), str(repo.path), cwd=tmp_path
+    )
+    expect(run, 1)
+    [found] = json.loads(run.out)["keys"]
+    assert found["repositories"][0]["first_appearance"]["path"] == "conf.py"
 
 
 def test_key_hidden_by_a_graft_is_found(tmp_path: Path) -> None:

@@ -109,7 +109,7 @@ def scan_commits(
     shas = [c.commit.sha for c in commits]
     notes = refs is None
     pushed = list(metadata.refs_at(cwd, shas) if refs is None else refs)
-    tags = [ref for ref in pushed if ref.name.startswith("refs/tags/")]
+    tags = metadata.annotated_tags(cwd, pushed)
     items: Iterable[Content | Skipped] = itertools.chain(
         gate_limits.size_skips_unread(
             # A file tracked by Git LFS is committed as a pointer: its content, in the LFS

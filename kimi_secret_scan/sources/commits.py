@@ -98,10 +98,12 @@ class _Added:
 
 @dataclass(frozen=True)
 class _NewName:
-    """A path name a commit creates that holds no blob (a submodule's)."""
+    """A path name a commit creates that holds no blob (a submodule's), or a directory's
+    (`directory`: named only when no other name of the commit starts with it)."""
 
     commit: Commit
     path: str
+    directory: bool = False
 
 
 _AMBIGUOUS = re.compile(r"refname '(.*)' is ambiguous")
@@ -329,7 +331,10 @@ def _parse_diff_tree(raw: bytes) -> list[tuple[str, list[_Change]]]:
     return blocks
 
 
-_DIFF_TREE = ["diff-tree", "--stdin", "-r", "--raw", "-z", "--no-abbrev", "-M", "--root"]
+# -t: a row for each tree too. An empty directory (a hand-made `040000 tree 4b825dc…` entry)
+# holds no file, so without it its name, published with the commit, had no row at all.
+_DIFF_TREE = ["diff-tree", "--stdin", "-r", "-t", "--raw", "-z", "--no-abbrev", "-M", "--root"]
+_TREE = "040000"
 
 
 def _changes_per_parent(
@@ -364,12 +369,20 @@ def _added(
             )
         # A path is the commit's own change only when it differs from every parent.
         by_path: list[dict[str, list[_Change]]] = []
+        new_dirs: list[set[str]] = []  # per parent: the directories new against it
         for block in blocks:
             rows: dict[str, list[_Change]] = {}
+            dirs: set[str] = set()
             for c in block:
-                if c.status != "D":
+                if c.new_mode == _TREE:
+                    if c.status == "A":
+                        dirs.add(c.path)
+                elif c.status != "D":
                     rows.setdefault(c.path, []).append(c)
             by_path.append(rows)
+            new_dirs.append(dirs)
+        for path in sorted(set.intersection(*new_dirs)):
+            yield _NewName(item.commit, path, directory=True)
         for path, firsts in by_path[0].items():
             if any(len(rows.get(path, ())) > 1 for rows in by_path):
                 yield from _named_twice(item, path, [rows.get(path, []) for rows in by_path])
@@ -436,9 +449,13 @@ def iter_commit_contents(
     # say which commit to redo.
     name_commit: dict[str, Commit] = {}
     named: set[tuple[str, str]] = set()
+    dirs: dict[str, list[str]] = {}
     for entry in _added(commits, per_commit):
         if isinstance(entry, Skipped):
             yield entry
+        elif isinstance(entry, _NewName) and entry.directory:
+            dirs.setdefault(entry.commit.sha, []).append(entry.path)
+            name_commit[entry.commit.sha] = entry.commit
         elif isinstance(entry, _NewName):
             names.setdefault(entry.commit.sha, []).append(entry.path)
             name_commit[entry.commit.sha] = entry.commit
@@ -449,7 +466,15 @@ def iter_commit_contents(
                 named.add((entry.commit.sha, entry.path))
                 names.setdefault(entry.commit.sha, []).append(entry.path)
                 name_commit[entry.commit.sha] = entry.commit
+    for sha, found in dirs.items():
+        # A new directory's name is published as the start of its files' names; one no
+        # name starts with (empty, or holding only directories) is named itself.
+        paths = names.setdefault(sha, [])
+        starts = {p[:i] for p in (*paths, *found) for i, c in enumerate(p) if c == "/"}
+        paths.extend(d for d in found if d not in starts)
     for sha, paths in names.items():
+        if not paths:
+            continue
         text = "\n".join(paths).encode("utf-8", "surrogateescape")
         yield Content(metadata.commit_path_names(sha), text, commit=name_commit[sha], metadata=True)
     # The versions this range adds. A key a parent's version held is known only when that

@@ -16,8 +16,10 @@ be read is skipped as unreadable: the scan is then incomplete, never clean.
 from __future__ import annotations
 
 import contextlib
+import queue
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as _field
@@ -221,71 +223,138 @@ class _BigObject:
         return cls(bytes(held[:WINDOW]), None, 0)
 
 
+def annotated_tags(cwd: Path, refs: Sequence[PushedRef]) -> list[PushedRef]:
+    """The refs among `refs` that name a tag object, chosen by the object's type, not the
+    ref's name: `git push R <tag id>:refs/custom/x` publishes the tag's message under a name
+    outside refs/tags/. One ref per tag object (a refs/tags/ name first, then any refs/
+    name: pre-push names the local and the remote ref); a ref whose object is missing is
+    kept, for tag_metadata to say so."""
+
+    def rank(ref: PushedRef) -> int:
+        # pre-push names a pushed id's local side by the id itself: the remote ref says more.
+        return 2 if ref.name.startswith("refs/tags/") else 1 if ref.name.startswith("refs/") else 0
+
+    if not refs:
+        return []
+    out = git.run_git(
+        ["cat-file", "--batch-check=%(objecttype)"],
+        cwd,
+        input="".join(f"{ref.oid}\n" for ref in refs).encode("utf-8", "surrogateescape"),
+    )
+    chosen: dict[str, PushedRef] = {}
+    for ref, line in zip(refs, out.decode("utf-8", "surrogateescape").splitlines(), strict=False):
+        if line.rsplit(" ", 1)[-1] in ("commit", "tree", "blob"):
+            continue
+        held = chosen.get(ref.oid)
+        if held is None or rank(ref) > rank(held):
+            chosen[ref.oid] = ref
+    return list(chosen.values())
+
+
 def tag_metadata(
     cwd: Path, tags: Sequence[PushedRef], hint: str = ""
 ) -> Iterator[Content | Skipped]:
     """Each annotated tag's message and tagger (the tags among `tags`; lightweight ones are
-    passed over: their names are scanned as ref names). A tag of a tag is followed, a few
-    levels deep, so a message one level down is not left out."""
-    pending = list(tags)
-    for _depth in range(8):
-        if not pending:
-            return
-        nested: list[PushedRef] = []
-        read = 0
-        for (oid, kind, data, size), ref in zip(
-            git.cat_file_bounded(cwd, [t.oid for t in pending], WINDOW), pending, strict=False
-        ):
-            read += 1
-            if kind == "missing":
-                yield _unreadable("tag", oid, hint)
-                continue
-            if kind != "tag":
-                continue
-            big = None
-            if data is None:  # larger than a window: its message is read in chunks
-                big = _BigObject.read(cwd, "tag", oid, size)
-                head, text = big.head, b""
-            else:
-                head, _, text = data.partition(b"\n\n")
-            name = ref.name.removeprefix("refs/tags/")
-            tagger = person(head, b"tagger")
-            who = Commit(
-                oid,
-                tagger.author if tagger else "",
-                tagger.email if tagger else "",
-                tagger.date if tagger else "",
-            )
-            if text.strip():
-                yield Content(f"tag message of {name}", text, commit=who, metadata=True)
-            extra, people = _header_pieces(head, (b"tagger",))
-            if big is not None and big.message is None:
-                chunks = partial(git.object_chunks, cwd, "tag", oid)
-                shown = f"tag header of {name}"
-                yield Content(shown, b"", commit=who, metadata=True, chunks=chunks, size=size)
-            elif extra.strip():
-                yield Content(f"tag header of {name}", extra, commit=who, metadata=True)
-            if big is not None and big.message is not None:
-                shown = f"tag message of {name}"
-                yield Content(
-                    shown, b"", commit=who, metadata=True, chunks=big.message, size=big.size
-                )
-            if big is None:
-                yield from _decoded(f"tag message of {name}", head, text, who)
-            elif big.message is None:
-                shown = f"tag header of {name}"
-                yield from _decoded(shown, head, b"", who, chunks, size, head_too=False)
-            else:
-                shown = f"tag message of {name}"
-                yield from _decoded(shown, head, b"", who, big.message, big.size)
-            for ident in sorted({ident for _, ident in people}):
-                yield Content(f"tagger of {name}", ident, commit=who, metadata=True)
-            if b"\ntype tag" in head:
-                target = head.split(b"\n", 1)[0].removeprefix(b"object ").decode()
-                nested.append(PushedRef(f"{ref.name}^{{}}", target))
-        if read != len(pending):
-            yield _unreadable("tag", pending[read].oid, hint)
-        pending = nested
+    passed over: their names are scanned as ref names). A tag of a tag is followed to the
+    end of the chain, however long (a key in the innermost of nine tags once went unread),
+    through one `git cat-file --batch` asked one level at a time."""
+    asked: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    waiting: deque[tuple[PushedRef, int]] = deque()  # asked, not read yet; with its depth
+    seen: set[str] = set()
+
+    def ask(ref: PushedRef, depth: int) -> None:
+        waiting.append((ref, depth))
+        asked.put(ref.oid)
+
+    def ids() -> Iterator[str]:
+        while (oid := asked.get()) is not None:
+            yield oid
+
+    for ref in tags:
+        seen.add(ref.oid)
+        ask(ref, 0)
+    if not waiting:
+        return
+    try:
+        for oid, kind, data, size in git.cat_file_bounded(cwd, ids(), WINDOW, flush=True):
+            ref, depth = waiting.popleft()
+            inner: list[str] = []
+            yield from _tag_contents(cwd, ref, oid, kind, data, size, hint, inner)
+            for target in inner:
+                if target not in seen:  # git cannot make a cycle; a hash collision could
+                    seen.add(target)
+                    # The name says a tag of a tag; past a few levels it stops growing (a
+                    # chain of thousands would otherwise name each level by thousands).
+                    name = f"{ref.name}^{{}}" if depth < _NAMED_LEVELS else ref.name
+                    ask(PushedRef(name, target), depth + 1)
+            if not waiting:
+                asked.put(None)  # every level read: cat-file ends on its closed input
+    finally:
+        asked.put(None)
+    if waiting:
+        yield _unreadable("tag", waiting[0][0].oid, hint)
+
+
+# How many `^{}` a tag of a tag's name shows (each level deeper is read all the same).
+_NAMED_LEVELS = 8
+
+
+def _tag_contents(
+    cwd: Path,
+    ref: PushedRef,
+    oid: str,
+    kind: str,
+    data: bytes | None,
+    size: int,
+    hint: str,
+    inner: list[str],
+) -> Iterator[Content | Skipped]:
+    """One tag object's message, header and tagger (nothing for another kind of object);
+    the object a tag of a tag names is added to `inner`."""
+    if kind == "missing":
+        yield _unreadable("tag", oid, hint)
+        return
+    if kind != "tag":
+        return
+    big = None
+    if data is None:  # larger than a window: its message is read in chunks
+        big = _BigObject.read(cwd, "tag", oid, size)
+        head, text = big.head, b""
+    else:
+        head, _, text = data.partition(b"\n\n")
+    name = ref.name.removeprefix("refs/tags/")
+    tagger = person(head, b"tagger")
+    who = Commit(
+        oid,
+        tagger.author if tagger else "",
+        tagger.email if tagger else "",
+        tagger.date if tagger else "",
+    )
+    if text.strip():
+        yield Content(f"tag message of {name}", text, commit=who, metadata=True)
+    extra, people = _header_pieces(head, (b"tagger",))
+    if big is not None and big.message is None:
+        chunks = partial(git.object_chunks, cwd, "tag", oid)
+        shown = f"tag header of {name}"
+        yield Content(shown, b"", commit=who, metadata=True, chunks=chunks, size=size)
+    elif extra.strip():
+        yield Content(f"tag header of {name}", extra, commit=who, metadata=True)
+    if big is not None and big.message is not None:
+        shown = f"tag message of {name}"
+        yield Content(shown, b"", commit=who, metadata=True, chunks=big.message, size=big.size)
+    if big is None:
+        yield from _decoded(f"tag message of {name}", head, text, who)
+    elif big.message is None:
+        shown = f"tag header of {name}"
+        yield from _decoded(shown, head, b"", who, chunks, size, head_too=False)
+    else:
+        shown = f"tag message of {name}"
+        yield from _decoded(shown, head, b"", who, big.message, big.size)
+    for ident in sorted({ident for _, ident in people}):
+        yield Content(f"tagger of {name}", ident, commit=who, metadata=True)
+    if b"\ntype tag" in head:
+        target = head.split(b"\n", 1)[0].removeprefix(b"object ").decode()
+        inner.append(target)
 
 
 def ref_names(refs: Iterable[PushedRef]) -> Iterator[Content]:
