@@ -143,6 +143,24 @@ def test_stream_dictionaries_spelt_as_readers_take_them(tmp_path: Path) -> None:
     _found(tmp_path, {name: (key, make(key)) for (name, make), key in zip(made, keys, strict=True)})
 
 
+def test_a_dictionary_not_parsed_is_said(repo: GitRepo) -> None:
+    """Over 64 KiB of dictionary before the stream: its ASCIIHex digits are said, not
+    passed as text; a page it shows is read."""
+    key, pad = kimi_code_key(), b"/Pad (" + b"x" * 70_000 + b") "
+    repo.commit_file("README.md", "demo\n", "start")
+    repo.write("hexed.pdf", _pdf(_literal(kimi_code_key()), "ahx", after=pad))
+    repo.write("shown.pdf", _pdf(_hex(key), None, after=pad))
+    repo.add()
+    gate = run_cli("staged", "--format", "json", "--show-secrets", cwd=repo.path)
+    assert gate.code == 1, gate.all
+    report = json.loads(gate.out)
+    assert {(f["path"].split("!")[0], f["secret"]) for f in report["findings"]} == {
+        ("shown.pdf", key)
+    }
+    skipped = {s["path"]: s["reason"] for s in report["stats"]["skipped"]}
+    assert "(a dictionary not read)" in skipped["hexed.pdf"], skipped
+
+
 def test_page_text_in_a_stream_not_deflated(tmp_path: Path) -> None:
     keys = [kimi_code_key() for _ in range(4)]
     made = [

@@ -312,7 +312,9 @@ def read_pdf(
             elif info.indirect:
                 unread["an indirect /Filter"] = unread.get("an indirect /Filter", 0) + 1
                 continue
-            elif body[:1024].translate(None, _PRINTABLE + bytes(range(0x80, 0x100))):
+            elif not info.known and not _SHOW.search(body[: 1 << 16]):
+                # (Its filter unknown: text is read only when it shows a string; hex
+                # or ASCII85 digits behind a dictionary not parsed are said.)
                 unread["a dictionary not read"] = unread.get("a dictionary not read", 0) + 1
                 continue
         where = f"{path}!(stream {name})"
