@@ -179,18 +179,23 @@ def test_page_text_in_a_stream_not_deflated(tmp_path: Path) -> None:
 
 
 def test_a_key_drawn_as_two_strings(tmp_path: Path) -> None:
-    keys = [kimi_code_key() for _ in range(5)]
+    keys = [kimi_code_key() for _ in range(6)]
     shapes = {
         "td.pdf": b"BT /F1 12 Tf 72 700 Td (%s) Tj 150 0 Td (%s) Tj ET",
         "two_bt.pdf": b"BT /F1 12 Tf 72 700 Td (%s) Tj ET BT /F1 12 Tf 222 700 Td (%s) Tj ET",
         "tm.pdf": b"BT /F1 12 Tf 1 0 0 1 72 700 Tm (%s) Tj 1 0 0 1 222 700 Tm (%s) Tj ET",
         "wrapped.pdf": b"BT /F1 12 Tf 72 700 Td (%s) Tj 0 -14 Td (%s) Tj ET",
         "cut_sk.pdf": b"BT /F1 12 Tf 72 700 Td (token: s) Tj 0 -14 Td (%s) Tj ET",
+        "three.pdf": b"BT 72 700 Td (%s) Tj 0 -14 Td (%s) Tj 0 -14 Td (%s) Tj (, next) Tj ET",
     }
     files = {}
     for (name, shape), key in zip(shapes.items(), keys, strict=True):
         k = key.encode()
-        pieces = (k[1:],) if name == "cut_sk.pdf" else (k[:30], k[30:])
+        pieces = (k[:30], k[30:])
+        if name == "cut_sk.pdf":
+            pieces = (k[1:],)
+        elif name == "three.pdf":
+            pieces = (k[:20], k[20:45], k[45:])
         files[name] = (key, _pdf(shape % pieces))
     _found(tmp_path, files)
 

@@ -14,7 +14,6 @@ import re
 import struct
 import zlib
 from collections.abc import Iterator
-from itertools import pairwise
 
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.unpack.archives import Budget, Data, drain, inner_name, leaf, member
@@ -509,40 +508,60 @@ _GLUED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-="
 _WHOLE = 72  # a Kimi Code key's length, the longest
 
 
-def _seam(first: bytes, then: bytes) -> bytes:
-    """Where two strings meet, the key they may hold between them: the end of the first
-    from its last `sk-` (with the setting glued before it) when shorter than a whole key,
-    or the `s` or `sk` of a cut `sk-` it ends with, and the start of the second up to
-    a `sk-` of its own. A key either holds whole is found there, not again here."""
-    tail = first[-256:]
+def _key_start(line: bytes) -> bytes:
+    """The end of a string a key may start in: from its last `sk-` (with the setting
+    glued before it) when shorter than a whole key, or the `s` or `sk` of a cut `sk-`
+    it ends with; else nothing (a key it holds whole is found in it)."""
+    tail = line[-256:]
     tail = tail[len(tail.rstrip(_GLUED)) :]
     key = tail.rfind(b"sk-")
     if key < 0:
-        tail = b"sk" if tail.endswith(b"sk") else b"s" if tail.endswith(b"s") else b""
-    elif len(tail) - key >= _WHOLE:
-        return b""
-    head = then[:256]
+        return b"sk" if tail.endswith(b"sk") else b"s" if tail.endswith(b"s") else b""
+    return tail if len(tail) - key < _WHOLE else b""
+
+
+def _key_rest(line: bytes) -> bytes:
+    """The start of a string a key's rest may be in: up to a `sk-` of its own."""
+    head = line[:256]
     head = head[: len(head) - len(head.lstrip(_GLUED))]
     own = head.find(b"sk-")
-    head = head if own < 0 else head[:own]
-    return tail + head if tail and head else b""
+    return head if own < 0 else head[:own]
+
+
+def _seams(lines: list[tuple[bytes, bool]]) -> list[bytes]:
+    """Where strings meet, the key they may hold between them: a key's start at the end
+    of one and its rest at the start of the next (or of several: a key cut in three),
+    joined; given when a string in it is held as it is (the others are in the piece)."""
+    out: list[bytes] = []
+    carry, held_in, joins = b"", False, 0
+    for line, held in lines:
+        rest = _key_rest(line) if carry else b""
+        if rest:
+            joined = carry + rest
+            if len(rest) == len(line) and len(joined) - joined.rfind(b"sk-") < _WHOLE:
+                # The whole string is more of the key, still short of a whole one.
+                carry, held_in, joins = joined, held_in or held, joins + 1
+                continue
+            if held_in or held:
+                out.append(joined)
+        elif joins and held_in:
+            out.append(carry)
+        carry, held_in, joins = _key_start(line), held, 0
+    if joins and held_in:
+        out.append(carry)
+    return out
 
 
 def _shown(stream: bytes) -> bytes:
     """The text a stream shows that its bytes do not hold as it is (a hex string, TJ
-    pieces, escapes), and where two strings meet, their edges joined: a key drawn as
-    two strings (side by side, or wrapped to the next line) is read whole (review h10c,
-    finding 4). A string held as it is is found in the stream's bytes, once."""
+    pieces, escapes), and where strings meet, their edges joined: a key drawn as two
+    strings or more (side by side, or wrapped to the next line) is read whole (review
+    h10c, finding 4). A string held as it is is found in the stream's bytes, once."""
     if not _shows(stream):
         return b""
     lines = _shown_lines(stream)
     out = [line for line, held in lines if not held]
-    for (first, held), (then, held_too) in pairwise(lines):
-        if held or held_too:  # (two lines in the piece are joined as a wrap is)
-            seam = _seam(first, then)
-            if seam:
-                out.append(seam)
-    return b"\n".join(out)
+    return b"\n".join(out + _seams(lines))
 
 
 def _unpredicted(data: bytes, info: _Stream, work: list[int]) -> bytes | None:
@@ -653,6 +672,8 @@ def read_png(
         yield from member(piece, where, base, budget, depth)
         if reader.problem:
             yield Skipped(where, f"its text is {reader.problem}; what came before was scanned")
+        elif reader.rest:
+            yield Skipped(where, f"{reader.rest} byte(s) after its zlib stream: not inflated")
 
 
 def _unwrapped(raw: bytes, filters: list[bytes]) -> bytes | None:
