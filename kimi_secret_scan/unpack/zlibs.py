@@ -395,7 +395,8 @@ _PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\n\r\x0c"
 
 def _drawn(body: bytes, flate: bool) -> bool:
     """Does a stream named an image hold a content stream's operators instead? Its first
-    64 KiB (inflated) show a string, or are all ASCII, spaced words of more than one
+    64 KiB (inflated) show a string by Tj or TJ in a text block (not `'`: pixels hold
+    `(…)'` by chance in one image of three), or are all ASCII, spaced words of more than one
     kind: pixels seldom are, and such a stream is read (a page's text does not hide
     behind `/Subtype /Image`, nor behind a comment of other bytes: review h10c)."""
     peek = body[: 1 << 16]
@@ -404,11 +405,26 @@ def _drawn(body: bytes, flate: bool) -> bool:
             peek = zlib.decompressobj().decompress(body, 1 << 16)
         except zlib.error:
             return False
-    if _SHOW.search(peek):
+    if b"BT" in peek and _shown_by_tj(peek):
         return True
     if not peek or peek.translate(None, _PRINTABLE):
         return False
     return len(set(peek.split())) > 2
+
+
+def _shown_by_tj(peek: bytes) -> bool:
+    """Does a `Tj` or `TJ` in `peek` show a string? Looked for before its first few
+    occurrences only (a search of the whole 64 KiB of pixels costs milliseconds)."""
+    for op in (b"Tj", b"TJ"):
+        at = peek.find(op)
+        for _ in range(16):
+            if at < 0:
+                break
+            found = _SHOWN_HERE.search(peek, max(0, at - 2048), at + 2)
+            if found is not None and (found.group(2) or b"(" in found.group(1)):
+                return True
+            at = peek.find(op, at + 2)
+    return False
 
 
 # A content stream's text operators: when present, the strings shown are given as a
@@ -442,6 +458,7 @@ _SHOW = re.compile(
     + rb"\s+\")",
     re.S,
 )
+_SHOWN_HERE = re.compile(b"(?:" + _SHOW.pattern + rb")\Z", re.S)  # (up to a search's end)
 _PIECE = re.compile(_LITERAL + b"|" + _HEXES + b"|" + _NUMBER_TOKEN, re.S)
 _MOVE = re.compile(rb"\b(?:Td|TD|Tm|BT|ET)\b|T\*|'|\"")
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
