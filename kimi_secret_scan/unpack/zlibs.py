@@ -295,6 +295,11 @@ def read_pdf(
     match = _STREAM.search(raw)
     while match is not None:
         close, start = match.start() + 2, match.end()
+        first = raw.find(b"endstream", start)
+        if first >= 0 and _spaced(raw, start) >= first:
+            done = first  # an empty stream: nothing to read, whatever its dictionary
+            match = _STREAM.search(raw, done)
+            continue
         found = _dictionary(raw, max(done, close - _DICT_SPAN), close)
         name, info = (found[0], _Stream(found[1])) if found else (str(close), _Stream(None))
         end, done = _stream_end(raw, info.length, start)
@@ -436,8 +441,8 @@ _SHOWS = re.compile(rb"T[jJ]|['\"]\s")
 def _shows(stream: bytes) -> bool:
     """Any text operator? (Byte searches first: a stream of 31 MiB costs a regex pass
     only when one of them is there.)"""
-    marks = (b"Tj", b"TJ", b"'", b'"')
-    return any(mark in stream for mark in marks) and _SHOWS.search(stream) is not None
+    marked = b"Tj" in stream or b"TJ" in stream or b"'" in stream or b'"' in stream
+    return marked and _SHOWS.search(stream) is not None
 
 
 _LITERAL = rb"\((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)"  # one level of nesting
