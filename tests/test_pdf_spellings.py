@@ -106,9 +106,22 @@ def test_a_length_over_the_next_object_and_a_second_zlib_stream(
         + second
         + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
     )
+    # Object 4's /Length runs to object 7's `endstream`, the only one (7 has no other).
+    shared_key = kimi_code_key()
+    hidden = zlib.compress(_literal(shared_key))
+    inner = b"\n7 0 obj\n<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(hidden)
+    shared = (
+        b"%%PDF-1.4\n4 0 obj\n<< /Filter /FlateDecode /Length %d >>\nstream\n"
+        % (len(first) + len(inner) + len(hidden))
+        + first
+        + inner
+        + hidden
+        + b"\nendstream\nendobj\n%%EOF\n"
+    )
     again = kimi_code_key()
     files = {
         "long.pdf": (key, long),
+        "shared.pdf": (shared_key, shared),
         "two.zz": (again, zlib.compress(b"hello\n" * 50) + zlib.compress(b"k " + again.encode())),
     }
     _found(tmp_path, files)
@@ -121,7 +134,7 @@ def test_a_length_over_the_next_object_and_a_second_zlib_stream(
     gate = run_cli("staged", "--format", "json", "--show-secrets", cwd=repo.path)
     assert gate.code == 1, gate.all
     report = json.loads(gate.out)
-    assert {f["secret"] for f in report["findings"]} == {key, again}
+    assert {f["secret"] for f in report["findings"]} == {key, shared_key, again}
     skipped = {s["path"]: s["reason"] for s in report["stats"]["skipped"]}
     assert "after the zlib stream's end are not a zlib stream" in skipped["junk.zz!junk"]
 

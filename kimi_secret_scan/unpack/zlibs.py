@@ -289,6 +289,7 @@ def read_pdf(
         return
     unread: dict[str, int] = {}
     work = [0, 0]  # predictor rows and Average / Paeth bytes undone in this PDF
+    again = 0  # bytes read twice, under a /Length over an `endstream`
     # Each search starts where the last stream's bytes ended (or at the first `endstream`
     # in them), and a dictionary is looked for back to there only: one pass.
     done = 0
@@ -303,6 +304,13 @@ def read_pdf(
         found = _dictionary(raw, max(done, close - _DICT_SPAN), close)
         name, info = (found[0], _Stream(found[1])) if found else (str(close), _Stream(None))
         end, done = _stream_end(raw, info.length, start)
+        if not info.known and (inner := _STREAM.search(raw, start, end)) is not None:
+            end = done = inner.start()  # (a dictionary not parsed: up to the next stream)
+        elif end > done:
+            # A /Length over an `endstream`: what follows is read again as the next
+            # objects, up to the file's size in all (nested lengths would be quadratic).
+            again += end - done
+            end = end if again <= len(raw) else done
         match = _STREAM.search(raw, done)
         body = raw[start:end]
         filters = info.filters
@@ -383,7 +391,14 @@ def read_pdf(
             yield Skipped(where, f"{reader.rest} byte(s) after its FlateDecode stream: not read")
         elif reader.rest and raw[start + reader.end : done].strip(_WHITE):
             # (Bytes after `done` are read as the PDF's own: a /Length over the next
-            # object leaves it to be read as itself.)
+            # object leaves it to be read as itself.) Streams in the bytes after the
+            # zlib stream are read as themselves, within the same bound.
+            after = start + reader.end
+            inner = _STREAM.search(raw, after, end)
+            if inner is not None and again + end - after <= len(raw):
+                again += end - after
+                match, done = inner, after
+                continue
             yield Skipped(
                 where,
                 f"{reader.rest} byte(s) after its FlateDecode stream: not inflated "
