@@ -245,6 +245,9 @@ _ROWS_MAX = 1 << 18
 _SLOW_MAX = 2 << 20
 
 
+_INTEGER = re.compile(rb"\+?\d{1,9}(?:\.0*)?")
+
+
 class _Stream:
     """What a stream's dictionary says that is read here."""
 
@@ -267,7 +270,9 @@ class _Stream:
 
     def number(self, key: bytes, default: int) -> int:
         value = self.parms.get(key)
-        return int(value) if type(value) is bytes and value.isdigit() else default
+        if type(value) is bytes and _INTEGER.fullmatch(value):
+            return int(float(value))  # (`12.0` too, as readers take it)
+        return default
 
 
 def read_pdf(
