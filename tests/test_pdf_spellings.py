@@ -238,9 +238,16 @@ def test_png_predictor_rows_undone_and_their_limit_said(tmp_path: Path, repo: Gi
     parms = b"/DecodeParms << /Predictor 15 /Colors 3 /Columns 8 >> "
     page = _show(b"(" + key.encode() + b") Tj") * 3
     (tmp_path / "rows.pdf").write_bytes(_pdf(_predicted(page, 24, 3), after=parms))
-    run = run_cli("files", "rows.pdf", "--format", "json", "--show-secrets", cwd=tmp_path)
+    # The same parameters in an object of their own (`/DecodeParms 6 0 R`).
+    other = kimi_code_key()
+    rows = _predicted(_show(b"(" + other.encode() + b") Tj") * 3, 24, 3)
+    head, _, tail = _pdf(rows, after=b"/DecodeParms 6 0 R ").rpartition(b"xref\n")
+    six = b"6 0 obj\n<< /Predictor 15 /Colors 3 /Columns 8 >>\nendobj\n"
+    (tmp_path / "indirect.pdf").write_bytes(head + six + b"xref\n" + tail)
+    run = run_cli("files", ".", "--format", "json", "--show-secrets", cwd=tmp_path)
     assert run.code == 1, run.all
-    assert {f["secret"] for f in json.loads(run.out)["findings"]} == {key}
+    found = {(f["path"].split("!")[0], f["secret"]) for f in json.loads(run.out)["findings"]}
+    assert found == {("rows.pdf", key), ("indirect.pdf", other)}
     # One-byte Paeth rows past the limit: scanned as inflated, said; the gate fails.
     many = b"\x04A" * 300_000
     repo.commit_file("README.md", "demo\n", "start")

@@ -146,10 +146,13 @@ class _Name(bytes):
 
 
 class _Ref:
-    """An indirect reference (`6 0 R`): what it names is not looked up."""
+    """An indirect reference (`6 0 R`): what it names is looked up for a stream's
+    /DecodeParms only (_looked_up)."""
+
+    def __init__(self, number: bytes) -> None:
+        self.number = number
 
 
-_REF = _Ref()
 _Value = object
 
 
@@ -198,12 +201,10 @@ def _parse(raw: bytes, at: int, stop: int, depth: int = 0) -> tuple[_Value, int]
         if one is None or one[0] is None:
             return None
         value, at = one
-        if (
-            value == b"R"
-            and len(items) >= 2
-            and all(type(v) is bytes and v.isdigit() for v in items[-2:])
-        ):
-            items[-2:] = [_REF]
+        number = items[-2] if len(items) >= 2 else None
+        numbers = all(type(v) is bytes and v.isdigit() for v in items[-2:])
+        if value == b"R" and numbers and isinstance(number, bytes):
+            items[-2:] = [_Ref(number)]
             continue
         items.append(value)
     if close == b"]":
@@ -226,6 +227,27 @@ def _dictionary(raw: bytes, low: int, close: int) -> tuple[str, dict[bytes, _Val
         if one is not None and one[1] == close and isinstance(one[0], dict):
             return found.group(1).decode(), one[0]
     return None
+
+
+_LOOKUPS = 32
+
+
+def _looked_up(raw: bytes, ref: _Value, objects: dict[bytes, _Value]) -> _Value:
+    """What an indirect reference names: its object's last definition (an update's),
+    parsed; the reference itself when not found or past _LOOKUPS objects a PDF (each
+    costs a search of the file)."""
+    if not isinstance(ref, _Ref):
+        return ref
+    if ref.number not in objects:
+        if len(objects) >= _LOOKUPS:
+            return ref
+        white = rb"[\0\t\n\x0c\r ]+"
+        spelled = re.compile(rb"(?<![0-9])" + ref.number + white + rb"\d{1,5}" + white + b"obj")
+        found = list(spelled.finditer(raw))
+        at = found[-1].end() if found else -1
+        one = _parse(raw, at, min(len(raw), at + _DICT_SPAN)) if at >= 0 else None
+        objects[ref.number] = one[0] if one is not None and one[0] is not None else ref
+    return objects[ref.number]
 
 
 # Filters read here, by their full names (the short ones are inline images' and some
@@ -295,6 +317,7 @@ def read_pdf(
     unread: dict[str, int] = {}
     work = [0, 0]  # predictor rows and Average / Paeth bytes undone in this PDF
     again = 0  # bytes read twice, under a /Length over an `endstream`
+    objects: dict[bytes, _Value] = {}  # indirect /DecodeParms looked up
     # Each search starts where the last stream's bytes ended (or at the first `endstream`
     # in them), and a dictionary is looked for back to there only: one pass.
     done = 0
@@ -307,6 +330,8 @@ def read_pdf(
             match = _STREAM.search(raw, done)
             continue
         found = _dictionary(raw, max(done, close - _DICT_SPAN), close)
+        if found is not None and isinstance(found[1].get(b"DecodeParms"), _Ref):
+            found[1][b"DecodeParms"] = _looked_up(raw, found[1][b"DecodeParms"], objects)
         name, info = (found[0], _Stream(found[1])) if found else (str(close), _Stream(None))
         end, done = _stream_end(raw, info.length, start)
         if not info.known and (inner := _STREAM.search(raw, start, end)) is not None:
