@@ -203,7 +203,7 @@ def _parse(raw: bytes, at: int, stop: int, depth: int = 0) -> tuple[_Value, int]
         value, at = one
         number = items[-2] if len(items) >= 2 else None
         numbers = all(type(v) is bytes and v.isdigit() for v in items[-2:])
-        if value == b"R" and numbers and isinstance(number, bytes):
+        if type(value) is bytes and value == b"R" and numbers and isinstance(number, bytes):
             items[-2:] = [_Ref(number)]
             continue
         items.append(value)
