@@ -490,6 +490,35 @@ def expand(
     yield from archives.expand(found[0], content, limits, found[1])
 
 
+class Found:
+    """The keys found so far in the pieces expand() gives, by the container they are in:
+    a nested container's own bytes come after what it holds (archives.member), and a key
+    found in a member is reported there, not again at its container's path, at every
+    depth as at the outermost (scan.py)."""
+
+    __slots__ = ("under",)
+
+    def __init__(self) -> None:
+        self.under: dict[str, set[str]] = {}
+
+    def known(self, piece: Content) -> frozenset[str]:
+        """The keys found inside the container whose own bytes `piece` is (none for an
+        archive's text: its cells are the members' own places)."""
+        if piece.cells or not self.under:
+            return frozenset()
+        return frozenset(self.under.get(piece.path, ()))
+
+    def add(self, piece: Content, keys: set[str] | frozenset[str]) -> None:
+        if not keys:
+            return
+        path = piece.path
+        # An archive's text (cells) lies at its container's own path.
+        at = len(path) if piece.cells else path.rfind("!")
+        while at > 0:
+            self.under.setdefault(path[:at], set()).update(keys)
+            at = path.rfind("!", 0, at)
+
+
 def relocate(content: Content, findings: list[Finding]) -> list[Finding]:
     """Findings in a database row, located in their cell: path `…!table[row N].column`,
     line counted from the cell's first line."""
