@@ -3,9 +3,9 @@
 A stage between the sources and the detectors (see docs/containers.md). Zip and its family
 (jar, whl, apk, docx, xlsx, epub…), tar, gzip, bzip2, xz, lzma, compress (.Z), zlib, PDF
 and PNG (their zlib streams: zlibs.py) and SQLite databases are told by their first bytes
-(and `pack`, LZH and old-magic gzip files, which only `gzip -d` reads, and git bundles
-and pack files, to be said as not opened), never by their names alone, and opened with
-the standard library's readers (compress: lzw.py); a zip after anything by its end
+(and `pack`, LZH and old-magic gzip files, which only `gzip -d` reads, to be said as not
+opened), never by their names alone, and opened with the standard library's readers
+(compress: lzw.py; git bundles and pack files: gitpack.py); a zip after anything by its end
 record, an archive behind a script by its header (`find_container`). Each piece is a
 `Content` located inside its container (`backup.zip!config/.env`,
 `one-api.db!channels[row 12].key`).
@@ -83,7 +83,7 @@ def container_kind(head: bytes) -> str | None:
     # magic: said with one slice and one comparison each, for every blob of a history.
     if head[:1] not in _FIRST_BYTES and head[257:262] != b"ustar":
         if head.startswith(_GIT_BUNDLE):
-            return "git bundle"  # not opened, said (archives.py `_git_objects`)
+            return "git bundle"  # gitpack.py
         if _v7_tar(head):
             return "tar"
         if head[:1] in _ZLIB_CMF and zlib_header(head):
@@ -113,7 +113,7 @@ def container_kind(head: bytes) -> str | None:
     if head.startswith(b"\xfd7zXZ\x00"):
         return "xz"
     if head.startswith(_GIT_PACK):
-        return "git pack"  # not opened, said (archives.py `_git_objects`)
+        return "git pack"  # gitpack.py
     if head.startswith(b"SQLite format 3\x00"):
         return "sqlite"
     if head.startswith(b"%PDF-"):

@@ -234,7 +234,7 @@ def expand(
 def _open(
     kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
-    from kimi_secret_scan.unpack import zlibs
+    from kimi_secret_scan.unpack import gitpack, zlibs
 
     readers = {
         "zlib": zlibs.read_zlib,
@@ -246,8 +246,8 @@ def _open(
         "pack": _unopened,
         "lzh": _unopened,
         "old gzip": _unopened,
-        "git bundle": _git_objects,
-        "git pack": _git_objects,
+        "git bundle": gitpack.read_pack,
+        "git pack": gitpack.read_pack,
     }
     reader = readers.get(kind, _stream)
     try:
@@ -284,19 +284,6 @@ def _unopened(
     said, so a gate that finds no key exits 2, never 0."""
     said = "its bytes were scanned as they are"  # (by the pipeline, or by member())
     yield Skipped(path, f"a {kind} file (`gzip -d` reads it), not opened; {said}")
-
-
-def _git_objects(
-    kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
-) -> Iterator[Content | Skipped]:
-    """A git bundle or pack file: its objects (each a zlib stream, most of them deltas
-    against another) are not unpacked here, so it is said, and a gate that finds no key
-    exits 2, never 0 (review h10c #10: `git clone backup.bundle` gave the key back)."""
-    yield Skipped(
-        path,
-        f"a {kind} file (`git clone` or `git index-pack` reads it), not opened: the files "
-        "and commits it holds were not scanned; its bytes were scanned as they are",
-    )
 
 
 def leaf(data: Data, path: str, base: Content) -> Content:
