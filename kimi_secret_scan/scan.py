@@ -13,6 +13,7 @@ from kimi_secret_scan.finding import Confidence, Finding, redact_neighbours
 from kimi_secret_scan.result import Allowed, ScanResult, Stats
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.unpack import (
+    Found,
     expand,
     locate,
     relocate,
@@ -134,6 +135,7 @@ def _scan_members(
 ) -> frozenset[str]:
     """Scan what a container holds; the keys found in it, before any filter."""
     found: set[str] = set()
+    inside = Found()
     for piece in expand(item, settings.limits, where):
         if isinstance(piece, Skipped):
             if unread and not piece.unreadable:
@@ -141,7 +143,14 @@ def _scan_members(
                 piece = Skipped(piece.path, why, unreadable=True)
             result.stats.skipped.append(piece)
         else:
-            _scan_one(piece, filters, settings, result, found)
+            # A nested container's own bytes: a key found in what it holds is known there.
+            known = inside.known(piece)
+            if known:
+                piece = replace(piece, known_secrets=piece.known_secrets | known)
+            keys: set[str] = set()
+            _scan_one(piece, filters, settings, result, keys)
+            inside.add(piece, keys)
+            found |= keys
     return frozenset(found)
 
 

@@ -24,6 +24,7 @@ from kimi_secret_scan.detectors import detect
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 from kimi_secret_scan.unpack import (
+    Found,
     expand,
     locate,
     relocate,
@@ -361,13 +362,19 @@ def detect_members(
     any filter, each finding located in its piece; and what could not be unpacked."""
     found: list[Finding] = []
     skipped: list[Skipped] = []
+    inside = Found()
     for piece in expand(content, settings.limits):
         if isinstance(piece, Skipped):
             skipped.append(piece)
-        elif piece.chunks is not None:
-            found += detect_chunks(piece, piece.chunks(), settings, again=piece.chunks)
+            continue
+        if piece.chunks is not None:
+            got = detect_chunks(piece, piece.chunks(), settings, again=piece.chunks)
         else:
-            found += relocate(piece, detect(piece, settings))
+            got = relocate(piece, detect(piece, settings))
+        # A nested container's own bytes: a key found in what it holds is reported there.
+        known = inside.known(piece)
+        inside.add(piece, {f.secret for f in got})
+        found += [f for f in got if f.secret not in known] if known else got
     return found, skipped
 
 

@@ -5,9 +5,10 @@ A stage between the sources and the detectors (see docs/containers.md). Zip and 
 and PNG (their zlib streams: zlibs.py) and SQLite databases are told by their first bytes
 (and `pack`, LZH and old-magic gzip files, which only `gzip -d` reads, to be said as not
 opened), never by their names alone, and opened with the standard library's readers
-(compress: lzw.py); a zip after anything by its end record, an archive behind a script
-by its header (`find_container`). Each piece is a `Content`
-located inside its container (`backup.zip!config/.env`, `one-api.db!channels[row 12].key`).
+(compress: lzw.py; git bundles and pack files: gitpack.py); a zip after anything by its end
+record, an archive behind a script by its header (`find_container`). Each piece is a
+`Content` located inside its container (`backup.zip!config/.env`,
+`one-api.db!channels[row 12].key`).
 
 Containers are hostile input: what is unpacked is bounded (`Limits`), and whatever lies
 beyond a limit is a `Skipped` naming the limit, never dropped without a word.
@@ -67,6 +68,12 @@ DEFAULT_LIMITS = Limits()
 _ZLIB_CMF = frozenset(bytes((n << 4 | 8,)) for n in range(8))
 
 
+# A git bundle (`git bundle create`: its header, then a pack) and a pack file
+# (`.git/objects/pack/*.pack`): their objects are zlib streams behind pack headers, which
+# `git clone backup.bundle` or `git index-pack` gives back (review h10c #10).
+_GIT_BUNDLE = (b"# v2 git bundle\n", b"# v3 git bundle\n")
+_GIT_PACK = (b"PACK\x00\x00\x00\x02", b"PACK\x00\x00\x00\x03")
+
 _FIRST_BYTES = frozenset((b"P", b"\x1f", b"B", b"\xfd", b"S", b"%"))
 
 
@@ -75,6 +82,8 @@ def container_kind(head: bytes) -> str | None:
     # Most content starts with none of the magic bytes' first letters, nor has tar's
     # magic: said with one slice and one comparison each, for every blob of a history.
     if head[:1] not in _FIRST_BYTES and head[257:262] != b"ustar":
+        if head.startswith(_GIT_BUNDLE):
+            return "git bundle"  # gitpack.py
         if _v7_tar(head):
             return "tar"
         if head[:1] in _ZLIB_CMF and zlib_header(head):
@@ -103,6 +112,8 @@ def container_kind(head: bytes) -> str | None:
         return "bzip2"
     if head.startswith(b"\xfd7zXZ\x00"):
         return "xz"
+    if head.startswith(_GIT_PACK):
+        return "git pack"  # gitpack.py
     if head.startswith(b"SQLite format 3\x00"):
         return "sqlite"
     if head.startswith(b"%PDF-"):
@@ -488,6 +499,35 @@ def expand(
     from kimi_secret_scan.unpack import archives  # only now: zipfile, tarfile…
 
     yield from archives.expand(found[0], content, limits, found[1])
+
+
+class Found:
+    """The keys found so far in the pieces expand() gives, by the container they are in:
+    a nested container's own bytes come after what it holds (archives.member), and a key
+    found in a member is reported there, not again at its container's path, at every
+    depth as at the outermost (scan.py)."""
+
+    __slots__ = ("under",)
+
+    def __init__(self) -> None:
+        self.under: dict[str, set[str]] = {}
+
+    def known(self, piece: Content) -> frozenset[str]:
+        """The keys found inside the container whose own bytes `piece` is (none for an
+        archive's text: its cells are the members' own places)."""
+        if piece.cells or not self.under:
+            return frozenset()
+        return frozenset(self.under.get(piece.path, ()))
+
+    def add(self, piece: Content, keys: set[str] | frozenset[str]) -> None:
+        if not keys:
+            return
+        path = piece.path
+        # An archive's text (cells) lies at its container's own path.
+        at = len(path) if piece.cells else path.rfind("!")
+        while at > 0:
+            self.under.setdefault(path[:at], set()).update(keys)
+            at = path.rfind("!", 0, at)
 
 
 def relocate(content: Content, findings: list[Finding]) -> list[Finding]:

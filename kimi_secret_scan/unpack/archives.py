@@ -133,8 +133,9 @@ class Data:
         self.file.seek(start)
         return behind_prefix(head, self.file.read(), start)
 
-    def after(self, offset: int) -> Data:
-        """The bytes from `offset` on (a container behind a prefix); this one is closed."""
+    def after(self, offset: int, keep: bool = False) -> Data:
+        """The bytes from `offset` on (a container behind a prefix); this one is closed
+        unless `keep`."""
         if not offset:
             return self
         if self.raw is not None:
@@ -150,7 +151,8 @@ class Data:
             spool.close()
             raise
         finally:
-            self.close()
+            if not keep:
+                self.close()
         return Data(None, spool, self.size - offset)
 
 
@@ -232,7 +234,7 @@ def expand(
 def _open(
     kind: str, data: Data, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
-    from kimi_secret_scan.unpack import zlibs
+    from kimi_secret_scan.unpack import gitpack, zlibs
 
     readers = {
         "zlib": zlibs.read_zlib,
@@ -244,6 +246,8 @@ def _open(
         "pack": _unopened,
         "lzh": _unopened,
         "old gzip": _unopened,
+        "git bundle": gitpack.read_pack,
+        "git pack": gitpack.read_pack,
     }
     reader = readers.get(kind, _stream)
     try:
@@ -254,10 +258,9 @@ def _open(
     except LimitHit:
         raise
     except _BROKEN as exc:
+        # Its bytes: the outermost container's by the pipeline, a nested one's by member().
         said = "its bytes were scanned as they are"
         yield Skipped(path, f"could not be read as {kind} ({why(exc)}); {said}")
-        if depth > 1:  # the outermost container's own bytes are scanned by the pipeline
-            yield leaf(data, path, base)
 
 
 def _zip_after(data: Data) -> bool:
@@ -279,10 +282,8 @@ def _unopened(
 ) -> Iterator[Content | Skipped]:
     """A format `gzip -d` and `zcat` still read (review 7 #3) that has no reader here:
     said, so a gate that finds no key exits 2, never 0."""
-    said = "its bytes were scanned as they are"
+    said = "its bytes were scanned as they are"  # (by the pipeline, or by member())
     yield Skipped(path, f"a {kind} file (`gzip -d` reads it), not opened; {said}")
-    if depth > 1:  # the outermost container's own bytes are scanned by the pipeline
-        yield leaf(data, path, base)
 
 
 def leaf(data: Data, path: str, base: Content) -> Content:
@@ -300,7 +301,7 @@ def leaf(data: Data, path: str, base: Content) -> Content:
 def member(
     data: Data, path: str, base: Content, budget: Budget, depth: int
 ) -> Iterator[Content | Skipped]:
-    """A member: scanned as it is, or opened when it is a container itself."""
+    """A member: scanned as it is, and opened too when it is a container itself."""
     try:
         found = data.where()
         if found is None:
@@ -315,22 +316,27 @@ def member(
                 "they are",
             )
             yield leaf(data, path, base)
-        else:
-            if container_kind(data.head()) is None:
-                # Behind a prefix (a launch script, an installer's lines): those bytes are
-                # the member's own, scanned as the outermost container's bytes are.
-                yield leaf(data, path, base)
-            data = data.after(offset)
-            yield from _open(kind, data, path, base, budget, depth + 1)
+            return
+        inner = data.after(offset, keep=True)
+        try:
+            yield from _open(kind, inner, path, base, budget, depth + 1)
+        finally:
+            if inner is not data:
+                inner.close()
+        # Then its own bytes, as the outermost container's are scanned (review h10c #1):
+        # a reader reads only part of them (a PDF's uncompressed page, its /Info, an
+        # attachment; a launch script before an archive). Yielded after what it holds,
+        # so a key found there is reported at the member only (unpack.Found).
+        yield leaf(data, path, base)
     finally:
         data.close()
 
 
 class _Names:
     """An archive's own text beside its members' bytes: member names, link targets, pax
-    records (xattrs, comments), zip comments. The outermost container's raw bytes hold
-    them too, but a nested one's are not scanned raw (a tar in a gzip): so they are given
-    as pieces of their own, each line located at its member's path (`cells`), at every
+    records (xattrs, comments), zip comments. The container's raw bytes hold them too,
+    but not always as read (a pax record, a name's encoding): so they are given as pieces
+    of their own, each line located at its member's path (`cells`), at every
     depth (at the outermost, a key found there is then not reported again at the
     container's path). `tar -x` writes a name, a link target and (`--xattrs`) an xattr
     to disk as they are."""
