@@ -22,9 +22,14 @@ from kimi_secret_scan.lazy_regex import lazy
 from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secret_looking
 
 # An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
-# follow an escape (`\n`, `%20`, `\u0020`) so JSON strings and URLs are still read.
+# follow an escape (`\n`, `%20`, `\u0020`, `\b`, `\0`) so JSON strings and URLs are still
+# read, and a terminal colour (an SGR sequence, `ESC[32m`, raw or escaped as `\e`, `\033`,
+# `\x1b`, `\u001b`, `%1B%5B`, `&#27;`): its `m` is no letter of the key (a key printed in
+# colour in a CI log, an asciinema cast, a notebook's output passed: hostile review 10).
 SK_TOKEN = lazy(
-    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4})"
+    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbfv0]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}"
+    rb"|(?:\x1b|\\(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\})|%1[bB]|&#0*27;|&#[xX]0*1[bB];)"
+    rb"(?:\[|%5[bB])[0-9;]{0,24}m)"
     # The exact Kimi Code shape needs no left boundary: glued to what precedes it
     # (`Jsk-kimi-…`, an escape code, a name) it is still a key, and no random text holds it.
     # Its right end is judged in find_sk_tokens (`sk-kimi-…-old`, `__sk-kimi-…__`).
@@ -186,7 +191,7 @@ def sk_token(
             "OpenAI-compatible relays (New-API) issue keys of the same shape.",
             secret=token,
         )
-    if joined or scan.masked(end):
+    if joined or (scan.masked(end) and not _holds_key(scan.data, start)):
         return None
     if body.startswith("ki"):
         tail = body[5:] if body.startswith("kimi-") else body[2:]
@@ -276,6 +281,14 @@ def _glued_key(scan: Layer, start: int, end: int) -> tuple[Finding, int] | None:
     return None
 
 
+def _holds_key(data: bytes, start: int) -> bool:
+    """Does the token at `start` begin with a whole key's exact shape? Then what follows it
+    (`<key>A<`, `<key>x[0]`, a PNG chunk's CRC) does not make it a masked key."""
+    return _exact(data, start, start + _KIMI_CODE_LENGTH) or _exact(
+        data, start, start + _OPEN_PLATFORM_LENGTH
+    )
+
+
 def _exact(data: bytes, start: int, end: int) -> bool:
     """Is [start, end) exactly a Kimi Code or an Open Platform key's shape?"""
     if end - start == _OPEN_PLATFORM_LENGTH:
@@ -303,6 +316,12 @@ def find_sk_tokens(
     # layer's: a window of decoded escapes (`sk&#0045;` a megabyte long) read one per `sk-`
     # took 4 s a megabyte instead of 0.9 s.
     prefixed = _length_prefixed(data) if scan.depth == 0 else {}
+    # Other readings of binary data (length-prefixed strings, keys packed between other
+    # literals) are judged beside the token as written, never in its place: a `-` (45)
+    # before `prod-sk-kimi-…` reads as a length and cut the key short (hostile review 10).
+    readings = {start: (end, False) for start, end in prefixed.items()}
+    if scan.depth == 0:
+        _packed(data, readings)
     for match in SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT):
         if (
             cut_short is not None
@@ -317,14 +336,71 @@ def find_sk_tokens(
         # every time (quadratic in a line of glued keys) and missed a key after a piece
         # that was not one.
         start, end = match.span()
-        if start in prefixed:
-            continue  # its string ends where its length says, judged below
+        written: list[tuple[int, Finding]] = []
         for piece_start, piece_end in _pieces(data, start, end):
-            _judge_token(scan, found, piece_start, piece_end)
-    for start, end in prefixed.items():
-        finding = sk_token(scan, start, end)
-        if finding is not None:
-            found.append((scan.to_root(start), finding))
+            _judge_token(scan, written, piece_start, piece_end)
+        other = readings.pop(start, None)
+        if other is not None and other[0] != end:
+            written = _stronger(scan, written, _reading(scan, start, *other))
+        found.extend(written)
+    for start, (end, high_only) in readings.items():
+        found.extend(_reading(scan, start, end, high_only))
+
+
+def _reading(scan: Layer, start: int, end: int, high_only: bool) -> list[tuple[int, Finding]]:
+    """The finding of another reading of binary data's bytes [start, end), if any."""
+    finding = sk_token(scan, start, end)
+    if finding is None:
+        return []
+    if high_only and finding.confidence is not Confidence.HIGH:
+        scan.root.spans.pop(id(finding), None)
+        return []
+    return [(scan.to_root(start), finding)]
+
+
+def _stronger(
+    scan: Layer, written: list[tuple[int, Finding]], other: list[tuple[int, Finding]]
+) -> list[tuple[int, Finding]]:
+    """The written token's findings, or the other reading's when it is more confident: both
+    name the same key (the other reading is the written token cut shorter)."""
+    if not other:
+        return written
+    at = other[0][0]
+    rivals = [f for pos, f in written if pos == at]
+    if rivals and max(f.confidence for f in rivals) >= other[0][1].confidence:
+        drop = [f for _, f in other]
+    else:
+        drop = rivals
+        written = [(pos, f) for pos, f in written if pos != at] + other
+    for finding in drop:
+        # Its span is keyed by the object's id, which Python may reuse.
+        scan.root.spans.pop(id(finding), None)
+    return written
+
+
+# An exact key shape glued to letters or digits, as compilers pack string literals together
+# in a binary's read-only data (rustc: `…Bearer<key>Authorization…`, Go: `error<key>unexpected
+# EOF`): SK_TOKEN's guards read no key there.
+_PACKED = lazy(
+    rb"(?<=[A-Za-z0-9])sk-kimi-[A-Za-z0-9]{64}"
+    rb"|sk-kimi-[A-Za-z0-9]{64}(?=[A-Za-z0-9])"
+    rb"|(?<=[A-Za-z0-9])sk-[A-Za-z0-9]{48}(?![_-])"
+    rb"|(?<![A-Za-z0-9_-])sk-[A-Za-z0-9]{48}(?=[A-Za-z0-9])"
+)
+
+
+def _packed(data: bytes, readings: dict[int, tuple[int, bool]]) -> None:
+    """Add each exact key shape packed between other bytes of binary data (see _PACKED):
+    a Kimi Code shape is a key wherever it is (no random or compiled text holds
+    `sk-kimi-` + 64); `sk-` + 48 glued to a letter or digit only with Moonshot context
+    nearby (`task-…`-like identifiers of 48 characters exist), so it is kept only when
+    judged at high confidence. Only in binary data: in text a glued key is judged as before."""
+    if not _is_binary(data):
+        return
+    for match in _PACKED.finditer(data, timeout=limits.REGEX_TIMEOUT):
+        if match.start() not in readings:
+            end = match.end()
+            readings[match.start()] = (end, end - match.start() == _OPEN_PLATFORM_LENGTH)
 
 
 _TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
