@@ -122,3 +122,27 @@ def test_the_rust_binary_through_history(repo: GitRepo, tmp_path: Path) -> None:
     run = run_cli("history", "--format", "json", cwd=repo.path)
     assert run.code == 1, run.all
     assert k not in run.all
+
+
+def test_a_key_split_after_sk_or_with_an_escape_in_a_later_piece(repo: GitRepo) -> None:
+    k, m = kimi_code_key(), moonshot_key()
+    b = k[8:]
+
+    def escaped(c: str) -> str:
+        return f"\\u{ord(c):04x}"
+
+    found = _staged(
+        repo,
+        {
+            "a.py": f'KIMI_API_KEY = "sk" + "-kimi-{b}"\n',
+            "b.py": f'KIMI_API_KEY = "s" + "k-kimi-{b}"\n',
+            "c.py": f'MOONSHOT_API_KEY = "sk" + "-{m[3:]}"\n',
+            "d.js": f'const k = "{k[:30]}" + "{k[30:40]}{escaped(k[40])}{k[41:]}";\n',
+        },
+    )
+    assert found == {"a.py": ["high"], "b.py": ["high"], "c.py": ["high"], "d.js": ["high"]}
+    data = f'KIMI_API_KEY = "sk" + "-kimi-{b}"\n'.encode()
+    assert _secrets(data, "a.py") == [k]
+    # Pieces that make no exact shape stay unreported.
+    assert _secrets(f'KIMI_API_KEY = "sk" + "-kimi-{b[:60]}"\n'.encode(), "a.py") == []
+    assert _secrets(b'name = "s" + "k-" + "kimi"\n', "a.py") == []
