@@ -10,6 +10,8 @@ Keys are built at run time (tests/keygen.py).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from kimi_secret_scan.content import Content
@@ -146,3 +148,22 @@ def test_a_key_split_after_sk_or_with_an_escape_in_a_later_piece(repo: GitRepo) 
     # Pieces that make no exact shape stay unreported.
     assert _secrets(f'KIMI_API_KEY = "sk" + "-kimi-{b[:60]}"\n'.encode(), "a.py") == []
     assert _secrets(b'name = "s" + "k-" + "kimi"\n', "a.py") == []
+
+
+def test_a_megabyte_run_of_sk_stays_in_bounded_memory(tmp_path: Path) -> None:
+    """6 MB of `sk-` (one token of two million glued pieces) held a list of every piece:
+    430 MB of memory. The scan's peak stays under the 150 MiB goal, measured by a process
+    of its own whose only child is the scan."""
+    (tmp_path / "sk_many.txt").write_bytes(b"sk-" * 2_000_000)
+    probe = (
+        "import resource, subprocess, sys\n"
+        "run = subprocess.run([sys.executable, '-m', 'kimi_secret_scan', 'files', 'sk_many.txt'],"
+        " capture_output=True)\n"
+        "print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    code, peak_kib = (int(x) for x in run.stdout.split())
+    assert code == 0, run.stdout
+    assert peak_kib < 150 * 1024, peak_kib

@@ -4,6 +4,7 @@ the judgement of one token (rule and confidence) from its shape and its context.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 from kimi_secret_scan import decoders, rules
 from kimi_secret_scan.detect import limits
@@ -504,28 +505,25 @@ def _is_binary(data: bytes) -> bool:
     return len(data.translate(None, _BINARY)) != len(data)
 
 
-def _pieces(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
-    """The token [start, end) cut before each further key it holds glued (see above)."""
-    cuts: list[tuple[int, int]] = []
+def _pieces(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """The token [start, end) cut before each further key it holds glued (see above).
+
+    Yielded one by one: a list of a megabyte-long run's pieces (`sk-sk-sk-…`) held two
+    tuples of two ints per `sk-`, 80 bytes per byte of content (6 MB: 430 MB of memory)."""
     at = data.find(b"sk-", start + 1, end)
     while at >= 0:
         if data[at - 1 : at] in (b"_", b"-"):
-            cuts.append((at, at - 1))  # the piece before ends before its `_`/`-`
+            yield start, at - 1  # the piece before ends before its `_`/`-`
+            start = at
         elif (
             at + _KIMI_CODE_LENGTH <= end
             and _exact(data, at, at + _KIMI_CODE_LENGTH)
             and not data[at + _KIMI_CODE_LENGTH : at + _KIMI_CODE_LENGTH + 1].isalnum()
         ):
-            cuts.append((at, at))  # an exact Kimi Code key needs no left boundary
+            yield start, at  # an exact Kimi Code key needs no left boundary
+            start = at
         at = data.find(b"sk-", at + 3, end)
-    if not cuts:
-        return [(start, end)]
-    pieces = []
-    for at, before in cuts:
-        pieces.append((start, before))
-        start = at
-    pieces.append((start, end))
-    return pieces
+    yield start, end
 
 
 def _judge_token(
