@@ -32,7 +32,7 @@ from kimi_secret_scan.detect.excerpt import SpanIndex
 from kimi_secret_scan.detect.headers import find_headers
 from kimi_secret_scan.detect.layer import Layer, Origin
 from kimi_secret_scan.detect.limits import DetectionTimeout
-from kimi_secret_scan.detect.tokens import SK_ANY, SK_ENTITY, find_sk_tokens
+from kimi_secret_scan.detect.tokens import SK_ANY, SK_ENTITY, find_sk_tokens, find_split_heads
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
@@ -101,6 +101,8 @@ def _scan_layer(
     encoded: list[int] = []
     if settings:
         find_kimi_settings(scan, found, settings, encoded)
+    if settings or endpoint:
+        find_split_heads(scan, found)
     if endpoint:
         find_headers(scan, found, data.lower() if folded is None else folded)
     if scan.depth < limits.MAX_DEPTH:

@@ -4,6 +4,7 @@ the judgement of one token (rule and confidence) from its shape and its context.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 from kimi_secret_scan import decoders, rules
 from kimi_secret_scan.detect import limits
@@ -18,13 +19,18 @@ from kimi_secret_scan.detect.excerpt import decode_text
 from kimi_secret_scan.detect.headers import HEADER_BEFORE
 from kimi_secret_scan.detect.layer import Layer
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind
-from kimi_secret_scan.lazy_regex import lazy
+from kimi_secret_scan.lazy_regex import lazy, lazy_re
 from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secret_looking
 
 # An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
-# follow an escape (`\n`, `%20`, `\u0020`) so JSON strings and URLs are still read.
+# follow an escape (`\n`, `%20`, `\u0020`, `\b`, `\0`) so JSON strings and URLs are still
+# read, and a terminal colour (an SGR sequence, `ESC[32m`, raw or escaped as `\e`, `\033`,
+# `\x1b`, `\u001b`, `%1B%5B`, `&#27;`): its `m` is no letter of the key (a key printed in
+# colour in a CI log, an asciinema cast, a notebook's output passed: hostile review 10).
 SK_TOKEN = lazy(
-    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4})"
+    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbfv0]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}"
+    rb"|(?:\x1b|\\(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\})|%1[bB]|&#0*27;|&#[xX]0*1[bB];)"
+    rb"(?:\[|%5[bB])[0-9;]{0,24}m)"
     # The exact Kimi Code shape needs no left boundary: glued to what precedes it
     # (`Jsk-kimi-…`, an escape code, a name) it is still a key, and no random text holds it.
     # Its right end is judged in find_sk_tokens (`sk-kimi-…-old`, `__sk-kimi-…__`).
@@ -95,7 +101,7 @@ _GAP_ITEM = (
     rb"|(?:#|//)[^\r\n]{0,160}+|/\*(?:[^*]|\*(?!/)){0,160}+\*/"
 )
 _QUOTE = rb"(?:\"\"\"|'''|\\?[\"'\x60])"
-_GLUE = lazy(
+_GLUE_TEXT = (
     _QUOTE
     + rb"(?:"
     + _GAP_ITEM
@@ -105,23 +111,31 @@ _GLUE = lazy(
     rb"|\r?\n[ \t]*"
     rb"|\\n\\?\"[ \t]*,[ \t]*\r?\n[ \t]*\""
 )
+_GLUE = lazy(_GLUE_TEXT)
 _GLUE_STARTS = frozenset((b"\\", b'"', b"'", b"\x60", b"\r", b"\n"))
 _PIECE = lazy(rb"[A-Za-z0-9_-]++")
 _MAX_PIECES = 4
 _JOINED_BODIES = (48, 69)  # sk- + 48, sk-kimi- + 64
 
 
-def joined_token(scan: Layer, end: int, token: str) -> tuple[str, int] | None:
+def joined_token(
+    scan: Layer, end: int, token: str, escaped: list[int] | None = None
+) -> tuple[str, int] | None:
     """The key continued after `end` in further strings or lines, when that makes a key.
 
     Only joins that produce exactly a Kimi Code or Open Platform shape are returned: a
-    prefix followed by unrelated text must not become a finding.
+    prefix followed by unrelated text must not become a finding. `escaped` gets where a
+    later piece is cut short by an escape (`"sk-kimi-…" + "…\u0041…"`): its line is decoded
+    and joined again (as for an escape in the first piece: find_sk_tokens' `cut_short`).
     """
     data = scan.data
     pieces = [token]
     length = len(token) - 3
     pos = end
     for _ in range(_MAX_PIECES - 1):
+        if escaped is not None and pos != end and decoders.BODY_ESCAPE.match(data, pos):
+            escaped.append(pos)
+            return None
         if data[pos : pos + 1] not in _GLUE_STARTS:
             return None
         glue = _GLUE.match(data, pos, timeout=limits.REGEX_TIMEOUT)
@@ -186,7 +200,7 @@ def sk_token(
             "OpenAI-compatible relays (New-API) issue keys of the same shape.",
             secret=token,
         )
-    if joined or scan.masked(end):
+    if joined or (scan.masked(end) and not _holds_key(scan.data, start)):
         return None
     if body.startswith("ki"):
         tail = body[5:] if body.startswith("kimi-") else body[2:]
@@ -276,6 +290,14 @@ def _glued_key(scan: Layer, start: int, end: int) -> tuple[Finding, int] | None:
     return None
 
 
+def _holds_key(data: bytes, start: int) -> bool:
+    """Does the token at `start` begin with a whole key's exact shape? Then what follows it
+    (`<key>A<`, `<key>x[0]`, a PNG chunk's CRC) does not make it a masked key."""
+    return _exact(data, start, start + _KIMI_CODE_LENGTH) or _exact(
+        data, start, start + _OPEN_PLATFORM_LENGTH
+    )
+
+
 def _exact(data: bytes, start: int, end: int) -> bool:
     """Is [start, end) exactly a Kimi Code or an Open Platform key's shape?"""
     if end - start == _OPEN_PLATFORM_LENGTH:
@@ -303,6 +325,12 @@ def find_sk_tokens(
     # layer's: a window of decoded escapes (`sk&#0045;` a megabyte long) read one per `sk-`
     # took 4 s a megabyte instead of 0.9 s.
     prefixed = _length_prefixed(data) if scan.depth == 0 else {}
+    # Other readings of binary data (length-prefixed strings, keys packed between other
+    # literals) are judged beside the token as written, never in its place: a `-` (45)
+    # before `prod-sk-kimi-…` reads as a length and cut the key short (hostile review 10).
+    readings = {start: (end, False) for start, end in prefixed.items()}
+    if scan.depth == 0:
+        _packed(data, readings)
     for match in SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT):
         if (
             cut_short is not None
@@ -317,14 +345,82 @@ def find_sk_tokens(
         # every time (quadratic in a line of glued keys) and missed a key after a piece
         # that was not one.
         start, end = match.span()
-        if start in prefixed:
-            continue  # its string ends where its length says, judged below
+        written: list[tuple[int, Finding]] = []
         for piece_start, piece_end in _pieces(data, start, end):
-            _judge_token(scan, found, piece_start, piece_end)
-    for start, end in prefixed.items():
-        finding = sk_token(scan, start, end)
-        if finding is not None:
-            found.append((scan.to_root(start), finding))
+            _judge_token(scan, written, piece_start, piece_end, cut_short)
+        other = readings.pop(start, None)
+        if other is not None and other[0] != end:
+            written = _stronger(scan, written, _reading(scan, start, *other))
+        found.extend(written)
+    for start, (end, high_only) in readings.items():
+        found.extend(_reading(scan, start, end, high_only))
+
+
+def _reading(scan: Layer, start: int, end: int, high_only: bool) -> list[tuple[int, Finding]]:
+    """The finding of another reading of binary data's bytes [start, end), if any."""
+    finding = sk_token(scan, start, end)
+    if finding is None:
+        return []
+    if high_only and finding.confidence is not Confidence.HIGH:
+        scan.root.spans.pop(id(finding), None)
+        return []
+    return [(scan.to_root(start), finding)]
+
+
+def _stronger(
+    scan: Layer, written: list[tuple[int, Finding]], other: list[tuple[int, Finding]]
+) -> list[tuple[int, Finding]]:
+    """The written token's findings, or the other reading's when it is more confident: both
+    name the same key (the other reading is the written token cut shorter)."""
+    if not other:
+        return written
+    at = other[0][0]
+    rivals = [f for pos, f in written if pos == at]
+    if rivals and max(f.confidence for f in rivals) >= other[0][1].confidence:
+        drop = [f for _, f in other]
+    else:
+        drop = rivals
+        written = [(pos, f) for pos, f in written if pos != at] + other
+    for finding in drop:
+        # Its span is keyed by the object's id, which Python may reuse.
+        scan.root.spans.pop(id(finding), None)
+    return written
+
+
+# An exact key shape, glued (below) to letters or digits as compilers pack string literals
+# together in a binary's read-only data (rustc: `…Bearer<key>Authorization…`, Go:
+# `error<key>unexpected EOF`): SK_TOKEN's guards read no key there. A literal first: the
+# glue asked in the same regex (lookbehinds first) took 40 ms a megabyte of any text.
+_EXACT_SHAPE = lazy(rb"sk-(?:kimi-[A-Za-z0-9]{64}|[A-Za-z0-9]{48})")
+
+
+def _packed(data: bytes, readings: dict[int, tuple[int, bool]]) -> None:
+    """Add each exact key shape packed between other bytes of binary data: a Kimi Code
+    shape glued to a letter or digit on either side is a key (no random or compiled text
+    holds `sk-kimi-` + 64); `sk-` + 48 glued to one on the left (and no `_`/`-` on the
+    right) or on the right only with Moonshot context nearby (`task…`-like identifiers of
+    48 characters exist, and a longer run cut at 48 is a guess), so it is kept only when
+    judged at high confidence. Only in binary data: in text a glued key is judged as
+    before."""
+    binary: bool | None = None
+    for match in _EXACT_SHAPE.finditer(data, timeout=limits.REGEX_TIMEOUT):
+        at, end = match.span()
+        left, right = data[at - 1 : at] if at else b"", data[end : end + 1]
+        if end - at == _KIMI_CODE_LENGTH:
+            if not (left.isalnum() or right.isalnum()):
+                continue
+        elif not (
+            (left.isalnum() and right not in (b"_", b"-"))
+            or (left not in (b"_", b"-") and not left.isalnum() and right.isalnum())
+        ):
+            continue
+        if binary is None:
+            # Asked only once a glued shape is found (the test copies the data).
+            binary = _is_binary(data)
+        if not binary:
+            return
+        if at not in readings:
+            readings[at] = (end, end - at == _OPEN_PLATFORM_LENGTH)
 
 
 _TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -420,31 +516,34 @@ def _is_binary(data: bytes) -> bool:
     return len(data.translate(None, _BINARY)) != len(data)
 
 
-def _pieces(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
-    """The token [start, end) cut before each further key it holds glued (see above)."""
-    cuts: list[tuple[int, int]] = []
+def _pieces(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """The token [start, end) cut before each further key it holds glued (see above).
+
+    Yielded one by one: a list of a megabyte-long run's pieces (`sk-sk-sk-…`) held two
+    tuples of two ints per `sk-`, 80 bytes per byte of content (6 MB: 430 MB of memory)."""
     at = data.find(b"sk-", start + 1, end)
     while at >= 0:
         if data[at - 1 : at] in (b"_", b"-"):
-            cuts.append((at, at - 1))  # the piece before ends before its `_`/`-`
+            yield start, at - 1  # the piece before ends before its `_`/`-`
+            start = at
         elif (
             at + _KIMI_CODE_LENGTH <= end
             and _exact(data, at, at + _KIMI_CODE_LENGTH)
             and not data[at + _KIMI_CODE_LENGTH : at + _KIMI_CODE_LENGTH + 1].isalnum()
         ):
-            cuts.append((at, at))  # an exact Kimi Code key needs no left boundary
+            yield start, at  # an exact Kimi Code key needs no left boundary
+            start = at
         at = data.find(b"sk-", at + 3, end)
-    if not cuts:
-        return [(start, end)]
-    pieces = []
-    for at, before in cuts:
-        pieces.append((start, before))
-        start = at
-    pieces.append((start, end))
-    return pieces
+    yield start, end
 
 
-def _judge_token(scan: Layer, found: list[tuple[int, Finding]], start: int, end: int) -> None:
+def _judge_token(
+    scan: Layer,
+    found: list[tuple[int, Finding]],
+    start: int,
+    end: int,
+    cut_short: list[int] | None = None,
+) -> None:
     """The finding, if any, for the sk- token at [start, end) of the layer."""
     data = scan.data
     glued = _glued_key(scan, start, end)
@@ -461,7 +560,7 @@ def _judge_token(scan: Layer, found: list[tuple[int, Finding]], start: int, end:
     # setting); the whole key, when the pieces make one, is the better finding.
     weak = finding is None or finding.confidence is not Confidence.HIGH
     if weak and end - start < 3 + max(_JOINED_BODIES):
-        joined = joined_token(scan, end, decode_text(data[start:end]))
+        joined = joined_token(scan, end, decode_text(data[start:end]), cut_short)
         if joined is not None:
             token, joined_end = joined
             piece = finding
@@ -472,14 +571,45 @@ def _judge_token(scan: Layer, found: list[tuple[int, Finding]], start: int, end:
                 if piece is not None:
                     # Its span is keyed by the object's id, which Python may reuse.
                     scan.root.spans.pop(id(piece), None)
-                note = "Written in pieces (across strings or lines); reported joined."
-                note = f"{note} {finding.note}" if finding.note else note
-                joined_finding = dataclasses.replace(finding, note=note)
-                spans = scan.root.spans
-                spans[id(joined_finding)] = spans.pop(id(finding))
-                finding = joined_finding
+                finding = _noted_joined(scan, finding)
     if finding is not None:
         found.append((scan.to_root(start), finding))
+
+
+def _noted_joined(scan: Layer, finding: Finding) -> Finding:
+    note = "Written in pieces (across strings or lines); reported joined."
+    note = f"{note} {finding.note}" if finding.note else note
+    joined_finding = dataclasses.replace(finding, note=note)
+    spans = scan.root.spans
+    spans[id(joined_finding)] = spans.pop(id(finding))
+    return joined_finding
+
+
+# A string ending in `sk` or `s` (no `sk-` token: `"sk" + "-kimi-…"`, `"s" + "k-…"`).
+# A string ending in `sk` or `s` (no `sk-` token: `"sk" + "-kimi-…"`, `"s" + "k-…"`). The
+# glue and the next piece's start are part of the search (a match per string ending in `s`,
+# joined in Python, took 20 s for 6 MB of code); `re`, from the literal `s`, takes 11 ms a
+# megabyte where `regex` with the left guard first took 35 (the guard is asked in Python).
+_SPLIT_HEAD = lazy_re(rb"s(?:k(?=(?:" + _GLUE_TEXT + rb")-)|(?=(?:" + _GLUE_TEXT + rb")k-))")
+
+
+def find_split_heads(scan: Layer, found: list[tuple[int, Finding]]) -> None:
+    """Keys split right after `s` or `sk`, joined when the pieces make exactly a Kimi Code
+    or an Open Platform shape. Content with no `sk-` never reaches the token pass, so
+    this runs apart, and only on content naming a Kimi setting or endpoint (a search of
+    every string ending in `s` in every file is not worth its time elsewhere)."""
+    data = scan.data
+    for match in _SPLIT_HEAD.finditer(data):
+        start, end = match.span()
+        if start and data[start - 1] in _TOKEN_BYTES:
+            continue  # `task" + "-…`: a word's end, not a key's head
+        joined = joined_token(scan, end, match.group().decode())
+        if joined is None or not joined[0].startswith("sk-"):
+            continue
+        token, joined_end = joined
+        finding = sk_token(scan, start, joined_end, token, joined=True)
+        if finding is not None:
+            found.append((scan.to_root(start), _noted_joined(scan, finding)))
 
 
 _HEX = frozenset("0123456789abcdef")
