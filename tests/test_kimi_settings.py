@@ -174,3 +174,27 @@ def test_a_kimi_setting_holding_base64_of_a_key_is_decoded_in_any_file(
         run = run_cli(*args, cwd=repo.path)
         assert run.code == 1, (args, run.out, run.err)
         assert key not in run.out
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        ("client.py", 'KIMI_API_KEY = base64.b64decode("{b}").decode()'),
+        ("client.js", 'const KIMI_API_KEY = atob("{b}");'),
+        ("client.js", 'const moonshotApiKey = Buffer.from("{b}", "base64").toString();'),
+        ("env.py", 'os.environ.setdefault("KIMI_API_KEY", base64.b64decode("{b}").decode())'),
+        ("setup.sh", 'export KIMI_API_KEY="$(echo {b} | base64 -d)"'),
+        ("setup.sh", 'KIMI_API_KEY=$(base64 -d <<< "{b}")'),
+    ],
+)
+def test_a_kimi_setting_assigned_a_decode_call_of_base64_of_a_key(path: str, line: str) -> None:
+    # Review h10c finding 13: the call's name was read as the value (and a call is skipped),
+    # so the base64 argument was never decoded in a file naming only "kimi".
+    import base64
+
+    from kimi_secret_scan.detect import layered
+
+    key = keygen.kimi_code_key(random.Random(line))
+    text = line.format(b=base64.b64encode(key.encode()).decode()) + "\n"
+    assert [r for r, _, _ in _one(text, path)] == ["kimi-code-api-key"], text
+    assert not layered.holds_nothing(path, text.encode())
