@@ -60,3 +60,13 @@ def test_a_file_name_spelling_a_key_so_is_never_printed_or_written_whole(repo: G
     assert run_cli("baseline", "create", cwd=repo.path).code == 0
     written = (repo.path / ".kimi-secret-scan-baseline.toml").read_text()
     assert body[11:] not in written and body[20:40] not in written
+
+
+def test_zero_padded_escapes_that_spell_no_key_finish_in_redaction() -> None:
+    # Zeros that both `0*` and the digits after could take made the redaction's run pattern
+    # try 8 ** 39 splits of this text (it never finished); each must finish.
+    from kimi_secret_scan.redaction import redact_text
+
+    for escape in (B + "u{" + "0" * 40 + "41}", "&#" + "0" * 40 + "65", "&#x" + "0" * 40 + "41"):
+        text = "kimi-" + escape * 39 + "!"
+        assert redact_text(text)
