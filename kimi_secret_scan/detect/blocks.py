@@ -32,6 +32,7 @@ _KIMI_WORD = lazy_re(rb"(?i)" + _KIMI)
 # The model a LiteLLM / OpenAI-compatible entry names: Kimi's or Moonshot's own.
 _KIMI_MODEL = lazy_re(rb"(?i)[\"']?(?:" + _KIMI + rb"|openai/kimi)[\w./-]*[\"']?[ \t]*(?:#.*)?")
 _LINES_BACK = 12
+_LONGEST_LINE = 1000
 
 
 def _lines_before(data: bytes, line_start: int) -> list[bytes]:
@@ -39,7 +40,9 @@ def _lines_before(data: bytes, line_start: int) -> list[bytes]:
     out: list[bytes] = []
     end = line_start - 1
     while end >= 0 and len(out) < _LINES_BACK:
-        start = data.rfind(b"\n", 0, end) + 1
+        start = data.rfind(b"\n", max(0, end - _LONGEST_LINE), end) + 1
+        if start == 0 and end > _LONGEST_LINE:
+            break  # no line of a setting's file: stop (and copy no megabyte line per token)
         out.append(data[start:end].rstrip(b"\r"))
         end = start - 1
     return out
@@ -49,7 +52,9 @@ def _lines_after(data: bytes, line_end: int) -> list[bytes]:
     out: list[bytes] = []
     start = line_end + 1
     while 0 < start <= len(data) and len(out) < _LINES_BACK:
-        end = data.find(b"\n", start)
+        end = data.find(b"\n", start, start + _LONGEST_LINE)
+        if end < 0 and len(data) - start > _LONGEST_LINE:
+            break
         end = len(data) if end < 0 else end
         out.append(data[start:end].rstrip(b"\r"))
         start = end + 1
