@@ -387,12 +387,14 @@ _PERCENT = lazy(rb"%(?:u[0-9A-Fa-f]{4}|[0-9A-Fa-f]{2})")
 # differently, the reading that can make a key: C's `\x002d` (leading zeros, then no hex
 # digit) and CSS's `\2d ` (before octal `\2` and `d`).
 _ESCAPE = lazy(
-    rb"\\(?:u+[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|u\{[0-9A-Fa-f_]{1,8}\}"
-    rb"|x\{[ \t]*[0-9A-Fa-f]{1,8}[ \t]*\}|x0+[0-9A-Fa-f]{2}(?![0-9A-Fa-f])|x[0-9A-Fa-f]{2}"
-    rb"|o\{[0-7]{1,8}\}|N\{[A-Za-z0-9 +-]{1,60}\}|0{0,4}2[dD](?:\r\n|[ \t\r\n\f])?"
+    rb"\\(?:u+[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|u\{[0_]*[0-9A-Fa-f_]{1,8}\}"
+    rb"|x\{[ \t]*0*[0-9A-Fa-f]{1,8}[ \t]*\}|x0+[0-9A-Fa-f]{2}(?![0-9A-Fa-f])|x[0-9A-Fa-f]{2}"
+    rb"|o\{0*[0-7]{1,8}\}|N\{[A-Za-z0-9 +-]{1,60}\}|0{0,4}2[dD](?:\r\n|[ \t\r\n\f])?"
     rb"|[0-7]{1,3}|[nrt\"'\\/\x60-])"
-    rb"|\x60(?:u\{[0-9A-Fa-f]{1,6}\}|-)"
+    rb"|\x60(?:u\{0*[0-9A-Fa-f]{1,6}\}|-)"
 )
+# (`\u{0000000041}` is `A` to JavaScript: leading zeros of any count, before the digits a
+# code needs; review h10c found 8 passed, and a file name spelling a key so went unhidden.)
 
 
 def _rewrite(
@@ -423,6 +425,65 @@ def _rewrite(
     positions.extend(range(pos, hi))
     positions.append(hi)
     return Decoded(bytes(out), positions, encoding)
+
+
+def _rewrite_reaching(
+    data: bytes,
+    pos: int,
+    pattern: regex.Pattern[bytes],
+    head: bytes,
+    encoding: str,
+    replace: Callable[[bytes], bytes | None],
+) -> Decoded:
+    """_rewrite of the line around `pos`, whose end is WINDOW // 2 *decoded* bytes after
+    `pos` (or the line's end): escapes padded with leading zeros (`&#000…0107;`, any count,
+    as a browser reads them) reach as far as plain ones; a window of WINDOW bytes held no
+    key written that way with 60 zeros (review h10c). `head`: the bytes an escape of
+    `pattern` starts with. Each step searches only as far as the decoded budget left could
+    reach, so the cost stays the bytes the window reads."""
+    lo, _ = _window_bounds(data, pos, b"\n")
+    before = _rewrite(data, lo, pos, pattern, encoding, replace)
+    out = bytearray(before.data)
+    positions = before.positions[:-1]
+    left = WINDOW // 2
+    cur = pos
+    heads = b"[" + b"".join(re.escape(bytes([c])) for c in head) + b"]"
+    find = _heads(heads)
+    while left > 0:
+        reach = min(len(data), cur + left)
+        start = find(data, cur, reach)
+        stop = start.start() if start is not None else reach
+        line = data.find(b"\n", cur, stop)
+        if line >= 0:
+            stop, start = line, None
+        out += data[cur:stop]
+        positions.extend(range(cur, stop))
+        left -= stop - cur
+        cur = stop
+        if start is None:
+            break
+        match = pattern.match(data, cur)
+        if match is not None and b"\n" in match.group():
+            # CSS's `\2d` then the line's end: the escape without it, as on one line.
+            match = pattern.match(data, cur, cur + match.group().index(b"\n"))
+        text = replace(match.group()) if match is not None else None
+        if match is None or text is None:
+            out += data[cur : cur + 1]
+            positions.append(cur)
+            left -= 1
+            cur += 1
+            continue
+        out += text
+        positions.extend([cur] * len(text))
+        left -= len(text)
+        cur = match.end()
+    positions.append(cur)
+    return Decoded(bytes(out), positions, encoding)
+
+
+@functools.cache
+def _heads(pattern: bytes) -> Callable[..., re.Match[bytes] | None]:
+    return re.compile(pattern).search
 
 
 def percent_window(data: bytes, pos: int) -> Decoded:
@@ -492,8 +553,7 @@ def _named(name: str) -> bytes | None:
 
 def escape_window(data: bytes, pos: int) -> Decoded:
     """Undo string-literal escapes (JSON, JavaScript, Python, C) on the line around `pos`."""
-    lo, hi = _window_bounds(data, pos, b"\n")
-    return _rewrite(data, lo, hi, _ESCAPE, "escape", _unescape)
+    return _rewrite_reaching(data, pos, _ESCAPE, b"\\\x60", "escape", _unescape)
 
 
 # An escape that stands for a key's body character (a letter or digit), right after a plain
@@ -530,8 +590,7 @@ def _entity(reference: bytes) -> bytes:
 
 def entity_window(data: bytes, pos: int) -> Decoded:
     """Undo numeric HTML / XML character references on the line around `pos`."""
-    lo, hi = _window_bounds(data, pos, b"\n")
-    return _rewrite(data, lo, hi, _ENTITY, "html-entity", _entity)
+    return _rewrite_reaching(data, pos, _ENTITY, b"&", "html-entity", _entity)
 
 
 # Byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).

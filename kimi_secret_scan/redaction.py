@@ -81,11 +81,15 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
 # escapes once more: `&amp;#81;`, GitHub's `%25`, JSON's `\\`), and read as NFKC with
 # invisible characters dropped (what a human sees); each key found in it, or a run of 40+
 # letters and digits within 16 characters after `sk` / `kimi`, hides the run's whole spelling.
+# Leading zeros of any count (`\u{0000000067}`, `&#000…0107;`), as JavaScript and browsers
+# read them, taken whole by `0*` before a digit that is no zero: zeros that the digits after
+# could take too made _ANY_ESCAPED try 8 ** n splits of n escapes.
 _ESCAPE = (
     r"\$'(?:[^'\\\r\n]|\\[^\r\n]){0,64}'|"
-    r"&\#[xX][0-9A-Fa-f]{1,12};?|&\#[0-9]{1,12};?|&[A-Za-z][A-Za-z0-9]{1,31};?"
+    r"&\#[xX]0*[1-9A-Fa-f][0-9A-Fa-f]{0,11};?|&\#0*[1-9][0-9]{0,11};?"
+    r"|&[A-Za-z][A-Za-z0-9]{1,31};?"
     r"|%[uU][0-9A-Fa-f]{4}|%[0-9A-Fa-f]{2}"
-    r"|\\(?:[uUxo]\{[0-9A-Fa-f]{1,8}\}|N\{[A-Za-z0-9 -]{1,80}\}|u[0-9A-Fa-f]{4}"
+    r"|\\(?:[uUxo]\{(?:0*[1-9A-Fa-f][0-9A-Fa-f]{0,7}|0+)\}|N\{[A-Za-z0-9 -]{1,80}\}|u[0-9A-Fa-f]{4}"
     r"|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|[^\r\n])"
 )
 _ESCAPE_TOKEN = lazy_re(_ESCAPE)

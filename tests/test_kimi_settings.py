@@ -174,3 +174,77 @@ def test_a_kimi_setting_holding_base64_of_a_key_is_decoded_in_any_file(
         run = run_cli(*args, cwd=repo.path)
         assert run.code == 1, (args, run.out, run.err)
         assert key not in run.out
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        ("client.py", 'KIMI_API_KEY = base64.b64decode("{b}").decode()'),
+        ("client.js", 'const KIMI_API_KEY = atob("{b}");'),
+        ("client.js", 'const moonshotApiKey = Buffer.from("{b}", "base64").toString();'),
+        ("env.py", 'os.environ.setdefault("KIMI_API_KEY", base64.b64decode("{b}").decode())'),
+        ("setup.sh", 'export KIMI_API_KEY="$(echo {b} | base64 -d)"'),
+        ("setup.sh", 'KIMI_API_KEY=$(base64 -d <<< "{b}")'),
+    ],
+)
+def test_a_kimi_setting_assigned_a_decode_call_of_base64_of_a_key(path: str, line: str) -> None:
+    # Review h10c finding 13: the call's name was read as the value (and a call is skipped),
+    # so the base64 argument was never decoded in a file naming only "kimi".
+    import base64
+
+    from kimi_secret_scan.detect import layered
+
+    key = keygen.kimi_code_key(random.Random(line))
+    text = line.format(b=base64.b64encode(key.encode()).decode()) + "\n"
+    assert [r for r, _, _ in _one(text, path)] == ["kimi-code-api-key"], text
+    assert not layered.holds_nothing(path, text.encode())
+
+
+_FORMS = [
+    (".github/deploy.yaml", "env:\n  - name: KIMI_API_KEY\n    value: {v}\n"),
+    ("k8s/deploy.yaml", 'env:\n  - name: "MOONSHOT_API_KEY"\n    value: "{v}"\n'),
+    ("setup.bat", 'setx KIMI_API_KEY "{v}"\n'),
+    ("setup.sh", 'gh secret set KIMI_API_KEY --body "{v}"\n'),
+    ("config.yaml", "kimi:\n  api_key: {v}\n"),
+    ("config.yaml", "providers:\n  moonshot:\n    base_url: https://x\n    apiKey: '{v}'\n"),
+    ("config.toml", '[moonshot]\napi_key = "{v}"\n'),
+    ("config.toml", '[providers.kimi]\nmodel = "k2"\napi_key = "{v}"\n'),
+    (
+        "litellm.yaml",
+        "model_list:\n  - model_name: kimi\n    litellm_params:\n"
+        "      model: moonshot/kimi-k2\n      api_key: {v}\n",
+    ),
+    (
+        "litellm.yaml",
+        "model_list:\n  - litellm_params:\n      api_key: {v}\n      model: moonshot/kimi-k2\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "text"), _FORMS)
+def test_a_relay_key_in_a_kimi_setting_over_lines_or_by_a_command(path: str, text: str) -> None:
+    # Review h10c finding 14: only `NAME=` on one line was read as a Kimi setting.
+    value = "sk-" + _hex(32, random.Random(text))
+    assert [r for r, _, _ in _one(text.format(v=value), path)] == ["kimi-assigned-key"], text
+
+
+@pytest.mark.parametrize(("path", "text"), _FORMS)
+def test_the_same_forms_named_for_another_provider_are_not_kimi_settings(
+    path: str, text: str
+) -> None:
+    other = (
+        text.replace("KIMI", "DEEPSEEK")
+        .replace("MOONSHOT", "OPENAI")
+        .replace("kimi", "deepseek")
+        .replace("moonshot", "openai")
+    )
+    value = "sk-" + _hex(32, random.Random(text))
+    assert _one(other.format(v=value), path) == [], other
+
+
+def test_a_kimi_section_ends_where_the_next_section_starts() -> None:
+    value = "sk-" + _hex(32, random.Random(3))
+    text = f"kimi:\n  model: k2\nopenai:\n  api_key: {value}\n"
+    assert _one(text, "config.yaml") == []
+    text = f'[kimi]\nmodel = "k2"\n\n[deepseek]\napi_key = "{value}"\n'
+    assert _one(text, "config.toml") == []

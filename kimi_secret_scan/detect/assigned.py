@@ -39,6 +39,27 @@ def _setting() -> regex.Pattern[bytes]:
     return _compiled[0]
 
 
+_called: list[regex.Pattern[bytes]] = []
+
+
+def _setting_call() -> regex.Pattern[bytes]:
+    """A setting named for Kimi assigned what code decodes from base64 on the same line:
+    `KIMI_API_KEY = base64.b64decode("c2st…")`, `atob("c2st…")`, `Buffer.from("c2st…",
+    "base64")`, `$(base64 -d <<< c2st…)`, `setdefault("KIMI_API_KEY", b64decode("c2st…"))`.
+    Group 1: the first base64 run of `sk-` (`c2st`) within 80 characters of the assignment
+    (review h10c: the call's name was read as the value, and a call is skipped)."""
+    if not _called:
+        _called.append(
+            regex.compile(
+                rb"(?i)(?:kimi|moonshot)[\w.\-]{0,30}?"
+                rb"(?:key|token|secret|auth|passw(?:or)?d|credential)[\w.\-]{0,16}"
+                rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,)"
+                rb"[^\r\n]{0,80}?(?<![A-Za-z0-9+/_=-])(c2st[A-Za-z0-9+/_-]{12,300}+)"
+            )
+        )
+    return _called[0]
+
+
 # A value that names something instead of holding it: another variable (`KIMI_KEY_PROD`),
 # or a dotted path without digits (`settings.kimi_api_key`, `process.env.KIMI_API_KEY`).
 _VARIABLE = lazy(rb"[A-Z][A-Z0-9]*+(?:_[A-Z0-9]++)++")
@@ -236,6 +257,12 @@ def find_kimi_settings(
         if pos < done:
             continue
         match = setting.match(data, pos, timeout=limits.REGEX_TIMEOUT)
+        if encoded is not None and (match is None or data.startswith(_CODE_AFTER, match.end(1))):
+            # What a call or a command substitution decodes (`atob("c2st…")`): the base64
+            # argument is read as the value itself would be.
+            call = _setting_call().match(data, pos, timeout=limits.REGEX_TIMEOUT)
+            if call is not None and _encodes_sk(call.group(1)):
+                encoded.append(call.start(1))
         if match is None:
             continue
         start, end = match.span(1)

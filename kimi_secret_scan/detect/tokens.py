@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from kimi_secret_scan import decoders, rules
 from kimi_secret_scan.detect import limits
+from kimi_secret_scan.detect.blocks import in_kimi_block
 from kimi_secret_scan.detect.context import (
     ENDPOINT,
     KEY_ASSIGNMENT,
@@ -217,7 +218,7 @@ def sk_token(
         # Not that shape: judged as any other token below. A random body starts with `ki`
         # once in 3,844 tokens; returning here dropped such a key even in KIMI_API_KEY=.
     prefix = scan.line_prefix(start)
-    if scan.patterns.assignment.search(prefix):
+    if scan.patterns.assignment.search(prefix) or in_kimi_block(scan.data, start):
         if not secret_looking(body):
             return None
         return scan.finding(
@@ -242,8 +243,11 @@ def sk_token(
 
 
 def kimi_setting(scan: Layer, start: int) -> bool:
-    """Is the text at `start` the value of a setting named for Kimi (KIMI_API_KEY=)?"""
-    return scan.patterns.assignment.search(scan.line_prefix(start)) is not None
+    """Is the text at `start` the value of a setting named for Kimi (KIMI_API_KEY=, or over
+    lines and in commands: detect/blocks.py)?"""
+    return scan.patterns.assignment.search(scan.line_prefix(start)) is not None or in_kimi_block(
+        scan.data, start
+    )
 
 
 # What may follow an exact Open Platform shape glued to `_`/`-` for it to be read as that
