@@ -14,8 +14,9 @@ Builds, in a temporary directory and at run time (nothing is stored in this repo
 Each command that reads files or blobs runs once in a fresh process with the size limit
 raised above the file (it is scanned: exit 1, the planted key found), and once with the
 default limit (100 MiB: the file is skipped and said: exit 0 for `files`, 2 for a gate and
-for `history`, whose scan is then incomplete; `commit-msg` has no limit). `staged` runs again with a `* diff`
-attribute, which makes git print the file into the patch whatever its size.
+for `history`, whose scan is then incomplete; `commit-msg` has no limit). `staged` runs
+again with a `* diff` attribute, which makes git print the file into the patch whatever its
+size.
 `pre-push` and `pre-receive` run as real hooks: `git push` to a bare remote gives them their
 arguments and stdin, and the remote runs `pre-receive` on the pushed (quarantined) objects.
 
