@@ -833,6 +833,7 @@ def run_history(
         source.container_blobs,
         settings,
         source.ref_walk.ends if source.ref_walk is not None else None,
+        source.big_blobs,
     )
     skipped = result.stats.skipped
     for i, item in enumerate(skipped):

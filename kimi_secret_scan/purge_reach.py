@@ -23,7 +23,7 @@ import base64
 import itertools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,17 +82,27 @@ def attach(
     containers: set[str],
     settings: DetectorSettings,
     ref_ends: Callable[[], list[tuple[str, str, str]]] | None = None,
+    big: Container[str] = (),
 ) -> None:
     """Set each group's `unreached` (blob id -> path: versions `--replace-text` leaves the
     key in), `lfs_objects` (the LFS objects whose content holds it) and `object_refs` (refs
-    naming a blob or tree that holds it)."""
+    naming a blob or tree that holds it). A blob in `big` (larger than a window) is not read
+    whole again: it is taken as one the replacement leaves the key in, as a binary blob is
+    (its id is stripped), so that a 500 MiB blob is not held two or three times over (the
+    history audit's memory stays bounded: bench/memory.py, 1.6 GB before)."""
     by_sha = {g.sha256: g for g in groups}
     if not by_sha:
         return
     keys = [g.secret.encode("utf-8", "surrogateescape") for g in groups]
-    wanted = sorted(
-        oid for oid, shas in blob_keys.items() if oid not in containers and shas & by_sha.keys()
-    )
+    wanted = []
+    for oid, shas in sorted(blob_keys.items()):
+        if oid in containers or not shas & by_sha.keys():
+            continue
+        if oid in big:
+            for sha in sorted(shas & by_sha.keys()):
+                by_sha[sha].unreached[oid] = blob_path.get(oid, "")
+            continue
+        wanted.append(oid)
     for oid, kind, data in git.cat_file(repo, wanted):
         if kind != "blob":
             continue

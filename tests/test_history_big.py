@@ -66,3 +66,35 @@ def test_a_large_blob_is_judged_by_its_configuration_name_too(repo: GitRepo, job
     assert run.code == 1, run.all
     found = {(f["path"], f["commit"]) for f in json.loads(run.out)["findings"]}
     assert found == {("values.yaml", sha)}
+
+
+_PEAK = """\
+import resource, subprocess, sys
+proc = subprocess.run([sys.executable, "-m", "kimi_secret_scan", *sys.argv[1:]],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(proc.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+"""
+
+
+def test_a_blob_larger_than_a_window_is_not_read_whole_again_for_the_plan(repo: GitRepo) -> None:
+    # The purge plan asks which versions a literal replacement leaves a key in; a blob over
+    # a window was read whole for that, two or three copies at once (a 500 MiB blob: 1.6 GB
+    # in bench/memory.py). It is now taken as left in (its id stripped), unread.
+    key = kimi_code_key()
+    line = "row: an ordinary line of a large generated file, nothing in it at all\n"
+    half = line * ((32 << 20) // len(line))
+    repo.commit_file("big.txt", half + f"KIMI_API_KEY={key}\n" + half)
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK, "history", "--format", "json"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out[0] == "1"  # the key found
+    assert int(out[1]) < 150, f"peak RSS {out[1]} MiB"  # the Python process, and git's
+    run = run_cli("history", cwd=repo.path)
+    assert "strip-blobs-with-ids" in run.out or "big.txt" in run.out, run.out
