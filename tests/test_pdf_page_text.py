@@ -200,3 +200,16 @@ def test_pdf_with_a_zip_appended_is_read_as_both(tmp_path: Path) -> None:
     assert run.code == 1, run.all
     report = json.loads(run.out)
     assert {(f["path"], f["secret"]) for f in report["findings"]} == expected
+
+
+def test_text_after_an_inline_image_at_a_streams_start_is_read(repo: GitRepo) -> None:
+    # A stream binary from its start has only its text blocks read (speed: fonts and an
+    # application's private data are not parsed as page text); a page that starts with an
+    # inline image still shows its text, so its text blocks are read.
+    k = kimi_code_key().encode()
+    image = b"q 1 0 0 1 0 0 cm BI /W 4 /H 4 /BPC 8 /CS /G ID " + bytes(range(16)) + b" EI Q "
+    shown = b"BT /F1 12 Tf 72 712 Td [(" + k[:20] + b")-30(" + k[20:] + b")]TJ ET"
+    repo.write("inline.pdf", _pdf(image + shown))
+    run = run_cli("files", "inline.pdf", "--format", "json", cwd=repo.path)
+    assert run.code == 1, run.all
+    assert any(f["path"].startswith("inline.pdf") for f in json.loads(run.out)["findings"])

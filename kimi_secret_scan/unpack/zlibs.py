@@ -626,9 +626,35 @@ def _shown(stream: bytes) -> bytes:
     h10c, finding 4). A string held as it is is found in the stream's bytes, once."""
     if not _shows(stream):
         return b""
+    head = stream[:4096]
+    if len(head.translate(None, _CONTROL)) < len(head):
+        # Binary from its start (a font program, pixels, an application's private data):
+        # only its text blocks are read, `BT` to `ET`, where text operators are; the show
+        # pattern's pass over the rest cost ~0.08 s for one 2 MB Illustrator file of
+        # psf/requests (29 streams of compressed data). A content stream that starts
+        # with an inline image has its text blocks read all the same.
+        stream = _text_blocks(stream)
     lines = _shown_lines(stream)
     out = [line for line, held in lines if not held]
     return b"\n".join(out + _seams(lines))
+
+
+# Bytes text does not hold (line breaks, tab and form feed are text).
+_CONTROL = bytes(range(32)).translate(None, b"\t\n\x0c\r")
+
+
+def _text_blocks(stream: bytes) -> bytes:
+    """Each `BT` … `ET` stretch of the stream, a line apart."""
+    out = []
+    at = stream.find(b"BT")
+    while at >= 0:
+        end = stream.find(b"ET", at + 2)
+        if end < 0:
+            out.append(stream[at:])
+            break
+        out.append(stream[at : end + 2])
+        at = stream.find(b"BT", end + 2)
+    return b"\n".join(out)
 
 
 def _unpredicted(data: bytes, info: _Stream, work: list[int]) -> bytes | None:
