@@ -14,13 +14,12 @@ import contextlib
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
-from kimi_secret_scan import record, special_files
+from kimi_secret_scan import record, special_files, threads
 from kimi_secret_scan.errors import ScanError
 
 if TYPE_CHECKING:
@@ -435,8 +434,7 @@ def stream_git(args: list[str], cwd: Path | str, chunk: int = 1 << 20) -> Iterat
     stdout, stderr = proc.stdout, proc.stderr
     errors: list[bytes] = []
     # stderr is drained beside stdout: git blocks on a full pipe of warnings otherwise.
-    drain = threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)
-    drain.start()
+    drain = threads.start(lambda: errors.append(stderr.read()))
     read_all = False
     try:
         while data := os.read(stdout.fileno(), chunk):
@@ -520,15 +518,14 @@ class Pending:
                 self.proc = popen(args, cwd, stdin=given, stdout=PIPE, stderr=PIPE)
         self.out = b""
         self.err = b""
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
+        self.thread = threads.start(self._read)
 
     def _read(self) -> None:
         self.out, self.err = self.proc.communicate()
 
     def answer(self) -> bytes | None:
         """Its output; None when git exited non-zero (try_git)."""
-        self.thread.join()
+        threads.join(self.thread)
         return self.out if self.proc.returncode == 0 else None
 
     def result(self) -> bytes:
@@ -757,8 +754,7 @@ def cat_file_bounded(
         except (BrokenPipeError, ValueError):
             pass
 
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
+    writer = threads.start(feed)
     try:
         yield from _parse_batch_sized(stdout, hold)
     finally:

@@ -239,7 +239,12 @@ def _decoded_keys(run: str, css: bool) -> list[tuple[str, int, int]]:
 
 
 def _separator(match: re.Match[str]) -> str:
-    decoded = _unescape(match.group(0))
+    token = match.group(0)
+    if token[0] == "\\" and token[1:2].isdigit():
+        # `\7` is BEL to C and Python (octal) but `7` to a shell, which drops the backslash:
+        # a character of the key, not a break in it.
+        return token
+    decoded = _unescape(token)
     if len(decoded) == 1 and decoded.isascii() and not decoded.isalnum():
         return " " * len(match.group(0))
     return match.group(0)

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from kimi_secret_scan import __version__
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.finding import Finding, KeyKind
+from kimi_secret_scan.threads import started
 from kimi_secret_scan.verdict import LIVE, REVOKED, UNKNOWN, Verdict
 
 PLATFORM_CN_HOST = "api.moonshot.cn"
@@ -403,7 +404,7 @@ def verify(
         for _ in range(max(1, min(workers, len(keys))))
     ]
     for t in threads:
-        t.start()
+        started(t)
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
     with lock:

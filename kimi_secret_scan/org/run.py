@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from kimi_secret_scan import __version__, audit, git, inert, outfile
+from kimi_secret_scan import __version__, audit, git, inert, outfile, threads
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.org import seal, shards, timeline
 from kimi_secret_scan.org.merge import printable
@@ -645,8 +645,7 @@ def run(jobs: list[Job], workers: int, display: Display) -> list[Outcome]:
                 return
             display.update(*message)
 
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
+    reader = threads.start(pump)
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="kimi-secret-scan-audit-") as temp_dir:
         _run_pool(ctx, queue, jobs, workers, display, outcomes, temp_dir, reader)

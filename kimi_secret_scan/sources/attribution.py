@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kimi_secret_scan import git
+from kimi_secret_scan import git, threads
 from kimi_secret_scan.finding import Commit
 
 # One record per commit (per parent, for merges): the header fields, then raw diff pairs.
@@ -314,8 +314,7 @@ class RefWalk:
             stdout=git.PIPE,
             stderr=git.DEVNULL,
         )
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
+        self.thread = threads.start(self._read)
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None

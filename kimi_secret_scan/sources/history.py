@@ -52,7 +52,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from kimi_secret_scan import git
+from kimi_secret_scan import git, threads
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.detect import marks
 from kimi_secret_scan.detect.layered import holds_nothing
@@ -734,15 +734,25 @@ class HistorySource:
                 if not many:
                     _preload_for_workers()
                 pool = git.worker_pool(jobs, temp_dir, partial(_worker_batch, self.repo))
-                with git.worker_start_guard():
-                    # Forks every worker now (a fork pool starts them all at its first
-                    # submit), each starting its cat-file, before the first run is ready.
-                    pool.submit(int)
-                # The workers are forked by now: the reads aside may start threads.
-                self._start_aside()
-                bounds, shards = self._run_shards(
-                    itertools.chain(first, runs), pool, rev_list, errors, chunks
-                )
+                # From its creation on: a Ctrl-C as the reads aside start left the pool
+                # running, and the interpreter's exit then waited for its workers to read
+                # their shards to the end (and raced its wake-up pipe: a traceback).
+                try:
+                    with git.worker_start_guard():
+                        # Forks every worker now (a fork pool starts them all at its first
+                        # submit), each starting its cat-file, before the first run is ready.
+                        pool.submit(int)
+                    # The workers are forked by now: the reads aside may start threads.
+                    self._start_aside()
+                    bounds, shards = self._run_shards(
+                        itertools.chain(first, runs), pool, rev_list, errors, chunks
+                    )
+                except BaseException:
+                    for process in list(getattr(pool, "_processes", {}).values()):
+                        process.kill()  # a worker's cat-file then ends on its closed pipe
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+                pool.shutdown(wait=True)
         finally:
             if rev_list.poll() is None:
                 rev_list.kill()
@@ -769,35 +779,25 @@ class HistorySource:
         errors: IO[bytes],
         chunks: list[bytes],
     ) -> tuple[list[int], list[_Shard]]:
-        import concurrent.futures
-
-        try:
-            futures = []
-            bounds: list[int] = []
-            for start, run in runs:
-                with git.worker_start_guard():  # a submit may fork the workers
-                    future = pool.submit(_scan_shard, self.repo, run, self.settings, self.max_size)
-                futures.append(future)
-                bounds.append(start)
-            self._listing_done(rev_list, errors)
-            self._listing_names(b"".join(chunks))  # while the workers read
-            read = 0
-            for done in concurrent.futures.as_completed(futures):
-                part = done.result()
-                read += part.count
-                if part.blob_keys or part.messages:
-                    self._found()
-                if self.progress is not None:
-                    self.progress(read, self.stats.bytes + part.stats.bytes)
-                self.stats.bytes += part.stats.bytes
-            shards = [future.result() for future in futures]
-        except BaseException:
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.kill()  # a worker's cat-file then ends on its closed pipe
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-        return bounds, shards
+        futures = []
+        bounds: list[int] = []
+        for start, run in runs:
+            with git.worker_start_guard():  # a submit may fork the workers
+                future = pool.submit(_scan_shard, self.repo, run, self.settings, self.max_size)
+            futures.append(future)
+            bounds.append(start)
+        self._listing_done(rev_list, errors)
+        self._listing_names(b"".join(chunks))  # while the workers read
+        read = 0
+        for done in _as_completed(futures):
+            part = done.result()
+            read += part.count
+            if part.blob_keys or part.messages:
+                self._found()
+            if self.progress is not None:
+                self.progress(read, self.stats.bytes + part.stats.bytes)
+            self.stats.bytes += part.stats.bytes
+        return bounds, [future.result() for future in futures]
 
     def _merge_shards(self, bounds: list[int], shards: list[_Shard]) -> None:
         for start, shard in zip(bounds, shards, strict=False):
@@ -839,13 +839,11 @@ class HistorySource:
         # it, ~3 MB for 46,000 objects), so that its path names are the listing's own:
         # cat-file's %(rest) drops a name's leading blanks and trailing CR.
         listing: list[bytes] = []
-        tee = threading.Thread(target=_tee, args=(rev_list.stdout, cat.stdin, listing))
-        tee.start()
+        tee = threads.start(_tee, rev_list.stdout, cat.stdin, listing, daemon=False)
         # rev-list reports on stderr; read it aside so a full pipe never blocks it.
         errors: list[bytes] = []
         stderr = rev_list.stderr
-        drain = threading.Thread(target=lambda: errors.append(stderr.read()))
-        drain.start()
+        drain = threads.start(lambda: errors.append(stderr.read()), daemon=False)
         try:
             self._consume(_ChunkReader(cat.stdout.fileno()))
         finally:
@@ -894,8 +892,7 @@ class HistorySource:
         else:
             # Written aside: the commands may not fit in the pipe while the objects fill
             # the other one.
-            writer = threading.Thread(target=_write, args=(cat.stdin.fileno(), commands))
-            writer.start()
+            writer = threads.start(_write, cat.stdin.fileno(), commands, daemon=False)
         try:
             self._consume(_RunReader(reader, lines))
         except BaseException:
@@ -1434,7 +1431,7 @@ class _EarlyWalk(threading.Thread):
         super().__init__(daemon=True)
         self.lines = lines
         self.walk: list[list[bytes]] | None = None
-        self.start()
+        threads.started(self)
 
     def run(self) -> None:
         self.walk = listed_walk(self.lines, self.lines.count(b"\n"), block=True)
@@ -1455,6 +1452,22 @@ class _Shard:
     identities: metadata.Identities
     entries: TreeNames
     container_blobs: set[str]
+
+
+def _as_completed(
+    futures: list[concurrent.futures.Future[_Shard]],
+) -> Iterator[concurrent.futures.Future[_Shard]]:
+    """concurrent.futures.as_completed, its wait woken every threads.TICK: a Ctrl-C that
+    another thread took (one not started by threads.start) is then handled within a tick,
+    not after the next shard is read (threads.py says why)."""
+    import concurrent.futures
+
+    pending = set(futures)
+    while pending:
+        done, pending = concurrent.futures.wait(
+            pending, timeout=threads.TICK, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        yield from done
 
 
 def _stored_objects(proc: git.Process) -> int:
