@@ -14,11 +14,13 @@ import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-import regex
+from typing import TYPE_CHECKING
 
 from kimi_secret_scan import record
 from kimi_secret_scan.lazy_regex import lazy
+
+if TYPE_CHECKING:
+    import regex  # only annotations here: importing it costs a hook run ~5 ms
 
 # Bounds that keep one decode cheap whatever the input: the size of a window, and how many
 # windows one piece of content may open (a megabyte of triggers must not mean a million).

@@ -320,18 +320,29 @@ def _subcommand(args: list[str]) -> str:
     return args[0] if args else "git"
 
 
-# A read started before it was asked for (prefetch): its arguments, directory, environment.
+# Reads started before they were asked for (prefetch): arguments, directory, environment.
 _PREFETCH_PIPE = 1 << 20  # /proc/sys/fs/pipe-max-size by default
-_prefetched: tuple[list[str], str, dict[str, str], subprocess.Popen[bytes]] | None = None
+_prefetched: list[tuple[list[str], str, dict[str, str], subprocess.Popen[bytes]]] = []
+
+# find_repo's one question (top level, git directory, HEAD), asked in a directory.
+_REPO_QUESTION = [
+    "rev-parse",
+    "--show-toplevel",
+    "--absolute-git-dir",
+    "--verify",
+    "-q",
+    "HEAD^{commit}",
+]
 
 
 def prefetch(args: list[str], cwd: str) -> None:
-    """Start `git ARGS` in `cwd` now, for the next run_git() to use when it asks for exactly
-    the same command, in the same directory, with the same environment; any other call
-    discards it (killed, never read). The hook's entry point starts its `git diff` this way,
-    so that git works while Python imports the scanner. Only a read is ever prefetched."""
-    global _prefetched
-    discard_prefetched()
+    """Start `git ARGS` in `cwd` now, for the next call that asks for exactly the same
+    command, in the same directory, with the same environment; a call that asks for
+    anything else discards every prefetched git (killed, never read). The hook's entry
+    point starts its `rev-parse` and its `git diff` this way, so that git works while
+    Python imports the scanner. Only a read is ever prefetched, and none is waited for
+    before the command's own checks (find_repo's walk for FIFOs) have passed: one that
+    hangs is killed (discard_prefetched, on every exit)."""
     found = _git_version()  # not check_version(): its refusal is the command's to say
     if found is None or found < MIN_VERSION:
         return
@@ -342,7 +353,7 @@ def prefetch(args: list[str], cwd: str) -> None:
         )
     except (ScanError, OSError):
         return  # the command itself will meet (and report) the same trouble
-    _prefetched = (list(args), cwd, env, proc)
+    _prefetched.append((list(args), os.path.abspath(cwd), env, proc))
     # Nobody reads the pipe until the command asks: a pipe of 64 KiB would stop git a
     # quarter of the way through the hook's 250 KiB patch. Linux lets a pipe grow to 1 MiB.
     try:
@@ -355,12 +366,15 @@ def prefetch(args: list[str], cwd: str) -> None:
             fcntl.fcntl(proc.stdout.fileno(), grow, _PREFETCH_PIPE)
 
 
+def prefetch_repo(cwd: str) -> None:
+    """Start find_repo's `git rev-parse` for `cwd` now (prefetch)."""
+    prefetch(_REPO_QUESTION, cwd)
+
+
 def discard_prefetched() -> None:
-    """Stop a prefetched git nobody asked for (before exit, or when another call comes)."""
-    global _prefetched
-    if _prefetched is not None:
-        proc = _prefetched[3]
-        _prefetched = None
+    """Stop every prefetched git nobody asked for (before exit, or when another call comes)."""
+    while _prefetched:
+        proc = _prefetched.pop()[3]
         proc.kill()
         proc.communicate()
 
@@ -368,18 +382,14 @@ def discard_prefetched() -> None:
 def _take_prefetched(
     args: list[str], cwd: Path | str, input: bytes | None
 ) -> subprocess.Popen[bytes] | None:
-    global _prefetched
-    if _prefetched is None:
+    if not _prefetched:
         return None
-    want_args, want_cwd, want_env, proc = _prefetched
-    if (
-        input is None
-        and args == want_args
-        and os.fspath(cwd) == want_cwd
-        and _env_for(args) == want_env
-    ):
-        _prefetched = None
-        return proc
+    if input is None:
+        here = os.path.abspath(cwd)
+        for n, (want_args, want_cwd, want_env, proc) in enumerate(_prefetched):
+            if args == want_args and here == want_cwd and _env_for(args) == want_env:
+                del _prefetched[n]
+                return proc
     discard_prefetched()
     return None
 
@@ -578,34 +588,28 @@ def find_repo(path: Path | str = ".") -> Repo:
         return remembered
     check_version()
     special_files.refuse_special_files(cwd)  # a FIFO where git opens a file: git would hang
-    try:
-        # One process answers all three questions; `--verify -q` makes an unborn HEAD exit 1
-        # quietly after the first two answers, instead of failing the whole call.
-        proc = subprocess.run(
-            [
-                "git",
-                "rev-parse",
-                "--show-toplevel",
-                "--absolute-git-dir",
-                "--verify",
-                "-q",
-                "HEAD^{commit}",
-            ],
-            cwd=cwd,
-            capture_output=True,
-            env=_read_env(),
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise spawn_error(exc) from None
-    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
-    quiet = proc.returncode in (0, 1) and not proc.stderr.strip()
-    if quiet and len(lines) > 3 - proc.returncode:
+    # One process answers all three questions; `--verify -q` makes an unborn HEAD exit 1
+    # quietly after the first two answers, instead of failing the whole call.
+    early = _take_prefetched(_REPO_QUESTION, cwd, None)
+    if early is not None:
+        stdout, stderr = early.communicate()
+        code = early.returncode
+    else:
+        try:
+            proc = subprocess.run(
+                ["git", *_REPO_QUESTION], cwd=cwd, capture_output=True, env=_read_env(), check=False
+            )
+        except FileNotFoundError as exc:
+            raise spawn_error(exc) from None
+        stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
+    lines = stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
+    quiet = code in (0, 1) and not stderr.strip()
+    if quiet and len(lines) > 3 - code:
         # A path holding a newline: the joint answer cannot be split, so ask one at a time.
         return _find_repo_slowly(cwd)
-    unborn = proc.returncode == 1 and len(lines) == 2 and quiet
-    if proc.returncode != 0 and not unborn:
-        message = _first_line(proc.stderr)
+    unborn = code == 1 and len(lines) == 2 and quiet
+    if code != 0 and not unborn:
+        message = _first_line(stderr)
         if "not a git repository" in message:
             raise ScanError(f"{path.resolve()} is not inside a git repository")
         if "work tree" in message:

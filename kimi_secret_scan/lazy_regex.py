@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, AnyStr, cast
+from typing import TYPE_CHECKING, Any, AnyStr, cast
 
-import regex
+if TYPE_CHECKING:
+    import regex  # only annotations here: importing it costs a hook run ~5 ms
+
 
 _METHODS = (
     "search",
@@ -31,7 +33,7 @@ _METHODS = (
 
 class _LazyPattern:
     def __init__(
-        self, pattern: str | bytes, flags: int, compile: Callable[..., Any] = regex.compile
+        self, pattern: str | bytes, flags: int, compile: Callable[..., Any] | None = None
     ) -> None:
         self._source = pattern
         self._flags = flags
@@ -45,7 +47,14 @@ class _LazyPattern:
             raise AttributeError(name)
         compiled = self._compiled
         if compiled is None:
-            compiled = self._compiled = self._compile(self._source, self._flags)
+            compile = self._compile
+            if compile is None:
+                # `regex` imported at the first compile, not with this module: a hook run
+                # that compiles none of its patterns never pays its import (~5 ms).
+                import regex
+
+                compile = regex.compile
+            compiled = self._compiled = compile(self._source, self._flags)
             for method in _METHODS:
                 if hasattr(compiled, method):  # `re` has no splititer
                     setattr(self, method, getattr(compiled, method))

@@ -52,13 +52,15 @@ NEVER_ON_A_CLEAN_RUN = (
     "kimi_secret_scan.reports.history_json",
     "kimi_secret_scan.reports.merged",
     "hyperscan",  # the history audit's survey (detect/marks.py): ~6 ms of import
+    "regex",  # ~5 ms of import: imported where a pattern of its is first compiled
 )
 
-# Still not loaded when the run finds a key (the text report then loads remediation).
+# Still not loaded when the run finds a key (the text report then loads remediation; a key
+# assigned to a Kimi setting is read with the context patterns, which are `regex`'s).
 NEVER_WITH_A_FINDING = tuple(
     m
     for m in NEVER_ON_A_CLEAN_RUN
-    if m not in ("hashlib", "kimi_secret_scan.remediation", "kimi_secret_scan.verdict")
+    if m not in ("hashlib", "kimi_secret_scan.remediation", "kimi_secret_scan.verdict", "regex")
 )
 
 _PROBE = """\
@@ -177,4 +179,32 @@ def test_the_diff_started_early_is_used_only_when_it_is_the_commands(
         starts, other = _starts_and_output(repo, tmp_path, cwd, *args)
         assert other.returncode == 1, other.stderr
         assert sum(s.startswith("-c core.bigFileThreshold") for s in starts) == 2, starts
+        # The rev-parse started early is the command's own in either case: asked once.
+        assert sum(s.startswith("rev-parse") for s in starts) == 1, starts
         assert other.stdout == top.stdout
+
+
+def test_find_repo_takes_the_rev_parse_started_early(repo: GitRepo, tmp_path: Path) -> None:
+    """The entry point starts find_repo's `rev-parse` with the diff (asked after the imports,
+    it was ~8 ms the hook waited for): find_repo answers from it in the same directory, and
+    discards it (killed, never read) when asked about another one."""
+    from kimi_secret_scan import git
+
+    repo.commit_file("a.txt", "hello\n")
+    git.prefetch_repo(str(repo.path))
+    assert len(git._prefetched) == 1
+    early = git._prefetched[0][3]
+    found = git.find_repo(repo.path)
+    assert git._prefetched == []
+    assert early.returncode == 0  # read to its end: its answer is the one returned
+    assert found.root.resolve() == repo.path.resolve()
+    assert found.head == repo.git("rev-parse", "HEAD").strip()
+
+    other = GitRepo(tmp_path / "other")
+    other.commit_file("b.txt", "x\n")
+    git.prefetch_repo(str(other.path))
+    early = git._prefetched[0][3]
+    found = git.find_repo(repo.path)
+    assert git._prefetched == []
+    assert early.returncode is not None  # ended (killed, or done and not read)
+    assert found.root.resolve() == repo.path.resolve()

@@ -10,8 +10,7 @@ import binascii
 import functools
 import re
 from collections.abc import Callable
-
-import regex
+from typing import TYPE_CHECKING
 
 from kimi_secret_scan import rules
 from kimi_secret_scan.detect import limits
@@ -22,12 +21,17 @@ from kimi_secret_scan.finding import Confidence, Finding
 from kimi_secret_scan.lazy_regex import lazy
 from kimi_secret_scan.randomness import secret_looking
 
+if TYPE_CHECKING:
+    import regex  # imported where a pattern is compiled: it costs a hook run ~5 ms
+
 _compiled: list[regex.Pattern[bytes]] = []
 
 
 def _setting() -> regex.Pattern[bytes]:
     # Compiled on first use: only content that names Kimi or Moonshot is searched with it.
     if not _compiled:
+        import regex
+
         _compiled.append(
             regex.compile(
                 rb"(?i)(?:kimi|moonshot)[\w.\-]{0,30}?"
@@ -49,6 +53,8 @@ def _setting_call() -> regex.Pattern[bytes]:
     Group 1: the first base64 run of `sk-` (`c2st`) within 80 characters of the assignment
     (review h10c: the call's name was read as the value, and a call is skipped)."""
     if not _called:
+        import regex
+
         _called.append(
             regex.compile(
                 rb"(?i)(?:kimi|moonshot)[\w.\-]{0,30}?"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
-
-import regex
+import re
+from typing import TYPE_CHECKING
 
 from kimi_secret_scan.lazy_regex import lazy
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
+
+if TYPE_CHECKING:
+    import regex  # imported where a pattern is compiled: it costs a hook run ~5 ms
 
 # Chinese documentation and code name Moonshot AI 月之暗面 (its company name, 北京月之暗面科技
 # 有限公司; pinyin yuezhianmian); "Kimi 开放平台" and "Moonshot AI 开放平台" already hold
@@ -58,12 +61,16 @@ KEY_ASSIGNMENT = lazy(
 @functools.cache
 def api_host() -> regex.Pattern[bytes]:
     """The API hosts code calls (a console page, platform.moonshot.cn, is not one)."""
+    import regex
+
     return regex.compile(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com")
 
 
 @functools.cache
 def _assigned_name() -> regex.Pattern[bytes]:
     # The name a value is assigned to, at the end of the text before the value.
+    import regex
+
     return regex.compile(
         rb"([A-Za-z0-9_.\-]{1,80})\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
         rb"\\?[\"'\x60]?[ \t]*(?:(?i:bearer)[ \t]+)?$"
@@ -73,6 +80,8 @@ def _assigned_name() -> regex.Pattern[bytes]:
 @functools.cache
 def _other_vendor_name() -> regex.Pattern[bytes]:
     # Words in a setting's name that name another provider (OPENAI_API_KEY, GEMINI_API_KEY).
+    import regex
+
     return regex.compile(
         rb"(?i)openai|azure|gemini|google|anthropic|claude|deepseek|dashscope|qwen|zhipu|glm"
         rb"|baichuan|minimax|groq|mistral|cohere|together|openrouter|siliconflow|perplexity"
@@ -159,7 +168,7 @@ _OTHER_VENDOR_HOSTS = (
 )
 OTHER_VENDOR_HOST = lazy(
     rb"(?i)(?<![A-Za-z0-9-])(?:[A-Za-z0-9-]+\.)?(?:"
-    + b"|".join(regex.escape(host) for host, _ in _OTHER_VENDOR_HOSTS)
+    + b"|".join(re.escape(host) for host, _ in _OTHER_VENDOR_HOSTS)
     + rb")(?![A-Za-z0-9-])"
 )
 
@@ -180,6 +189,8 @@ class Patterns:
         self.folded_words = tuple(w.lower().encode() for w in settings.context_words)
         self.context = CONTEXT
         self.assignment = KIMI_ASSIGNMENT
+        if settings.context_words or settings.variable_names:
+            import regex
         if settings.context_words:
             words = b"|".join(regex.escape(w.encode()) for w in settings.context_words)
             self.context = regex.compile(rb"(?i)" + _NAMES + b"|" + words)

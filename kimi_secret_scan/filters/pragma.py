@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
-
-import regex
+from typing import TYPE_CHECKING
 
 from kimi_secret_scan import record
 from kimi_secret_scan.content import Content
 from kimi_secret_scan.finding import Finding
+from kimi_secret_scan.lazy_regex import lazy
 from kimi_secret_scan.rules import RULES_BY_ID
+
+if TYPE_CHECKING:
+    import regex  # imported where a pattern is compiled: it costs a hook run ~5 ms
 
 _SAME_LINE = (
     r"kimi-secret-scan:[ \t]*allow(?![\w-])|pragma:[ \t]*allowlist[ \t]+secret|gitleaks:allow"
@@ -42,6 +45,8 @@ _TARGET = r"sha256:([0-9a-fA-F]{8,64})\b|([a-z0-9]+(?:-[a-z0-9]+)+)"
 @functools.cache
 def _compiled(pattern: str) -> regex.Pattern[str]:
     # Compiled on first use: a clean hook run never needs them.
+    import regex
+
     return regex.compile(pattern, regex.IGNORECASE if pattern != _TARGET else 0)
 
 
@@ -157,6 +162,7 @@ def allow_comments(content: Content, findings: list[Finding]) -> list[Finding]:
 # `allow_redirects` makes every file a candidate: half a second of a history audit); the
 # words alone are found by their literal text (0.4 ms).
 _WORDS = rb"(?i:" + (_SAME_LINE + "|" + _NEXT_LINE).encode() + rb")[^\r\n]*"
+_WORDS_FOUND = lazy(_WORDS)
 _BLANKS = b" \t"
 
 
@@ -204,7 +210,7 @@ def without_allow_comments(content: Content) -> Content | None:
         return None
     blanked = bytearray()
     done = 0
-    for m in regex.finditer(_WORDS, data):
+    for m in _WORDS_FOUND.finditer(data):
         # A comment does not reach back past its line's start.
         line = max(data.rfind(b"\n", done, m.start()), data.rfind(b"\r", done, m.start()))
         start = _comment_start(data, m.start(), max(done, line + 1))

@@ -1501,7 +1501,8 @@ def _preload_for_workers() -> None:
 
     from kimi_secret_scan.unpack import archives  # noqa: F401  (zipfile, tarfile, gzip…)
 
-    for name in ("zipfile", "tarfile", "gzip", "bz2", "lzma"):
+    # `regex` too: no module imports it at its own import any more (lazy_regex.py).
+    for name in ("regex", "zipfile", "tarfile", "gzip", "bz2", "lzma"):
         with contextlib.suppress(ImportError):  # a Python built without one
             __import__(name)
     for codec in ("utf-16-le", "utf-16-be", "cp437"):
