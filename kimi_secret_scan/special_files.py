@@ -28,20 +28,20 @@ from kimi_secret_scan.errors import ScanError
 # configuration's look-up asks first and falls back; the command then asks again).
 _checked: dict[str, ScanError | None] = {}
 _SKIP_TOP = frozenset({"modules", "lfs"})
-# What the scanner reads itself, never waiting (sources/hidden_refs.py says a FIFO there as
-# not read): no git command it runs opens them. The same list as hidden_refs.PSEUDOREFS.
-PSEUDOREFS = frozenset(
-    {
-        "FETCH_HEAD",
-        "MERGE_HEAD",
-        "ORIG_HEAD",
-        "CHERRY_PICK_HEAD",
-        "REVERT_HEAD",
-        "REBASE_HEAD",
-        "AUTO_MERGE",
-        "BISECT_HEAD",
-        "MERGE_AUTOSTASH",
-    }
+# What the scanner reads itself, never waiting (sources/hidden_refs.py, which reads them
+# from this list, says a FIFO there as not read): no git command it runs opens them. The
+# list lives here, not in hidden_refs, as this module is on the pre-commit hook's import
+# path and hidden_refs is not.
+PSEUDOREFS = (
+    "FETCH_HEAD",
+    "MERGE_HEAD",
+    "ORIG_HEAD",
+    "CHERRY_PICK_HEAD",
+    "REVERT_HEAD",
+    "REBASE_HEAD",
+    "AUTO_MERGE",
+    "BISECT_HEAD",
+    "MERGE_AUTOSTASH",
 )
 _SECTION = re.compile(r"\s*\[\s*(include|includeif)\b[^\]]*\]", re.IGNORECASE)
 _OTHER_SECTION = re.compile(r"\s*\[")

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from kimi_secret_scan import special_files
-from kimi_secret_scan.sources import hidden_refs
 from tests.gitrepo import GitRepo, Run
 from tests.remotes import key_line
 
@@ -117,8 +115,3 @@ def test_a_device_as_the_index_is_refused(tmp_path: Path) -> None:
     index.symlink_to("/dev/zero")
     got = run("staged", cwd=repo.path)
     assert got.code == 2 and "is a link to a device" in got.err, got.all
-
-
-def test_the_pseudorefs_the_scanner_reads_itself_are_the_same_list() -> None:
-    # A FIFO as FETCH_HEAD is said by history's own reader (a skip, exit 2), not refused.
-    assert frozenset(hidden_refs.PSEUDOREFS) == special_files.PSEUDOREFS
