@@ -84,6 +84,16 @@ def linked_ref(repo: GitRepo, tmp: Path) -> Path:
     return link
 
 
+def in_a_linked_directory(repo: GitRepo, tmp: Path) -> Path:
+    # The walk stats only links: a directory reached through one is walked all the same.
+    elsewhere = tmp / "elsewhere"
+    elsewhere.mkdir()
+    fifo = elsewhere / "z"
+    os.mkfifo(fifo)
+    (repo.path / ".git" / "refs" / "linked").symlink_to(elsewhere)
+    return fifo
+
+
 PLACES: dict[str, Callable[[GitRepo, Path], Path]] = {
     "packed-refs": packed_refs,
     "loose ref": loose_ref,
@@ -91,6 +101,7 @@ PLACES: dict[str, Callable[[GitRepo, Path], Path]] = {
     "alternate's pack index": alternate_pack_index,
     "config include": config_include,
     "link to a FIFO as a ref": linked_ref,
+    "FIFO in a linked directory": in_a_linked_directory,
 }
 
 
@@ -115,3 +126,15 @@ def test_a_device_as_the_index_is_refused(tmp_path: Path) -> None:
     index.symlink_to("/dev/zero")
     got = run("staged", cwd=repo.path)
     assert got.code == 2 and "is a link to a device" in got.err, got.all
+
+
+def test_links_in_a_loop_end_the_walk(tmp_path: Path) -> None:
+    # Each linked directory is walked once: links back to the git directory, to a plain
+    # directory of it and to themselves end the walk before git starts.
+    repo = leaky(tmp_path)
+    git_dir = repo.path / ".git"
+    (git_dir / "objects" / "info" / "up").symlink_to("../..")
+    (git_dir / "logs" / "back").symlink_to("../objects")
+    (git_dir / "hooks" / "self").symlink_to(".")
+    got = run("staged", cwd=repo.path)
+    assert got.code == 0, got.all
