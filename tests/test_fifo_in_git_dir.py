@@ -6,29 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import GitRepo, Run
+from tests.gitrepo import GitRepo, Run, run_cli
 from tests.remotes import key_line
 
 
 def run(*args: str, cwd: Path) -> Run:
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "kimi_secret_scan", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,  # a hang is the bug; the scanner answers in about a second
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
+    # A hang is the bug: the scanner answers in about a second.
+    return run_cli(*args, cwd=cwd, timeout=120)
 
 
 def leaky(tmp_path: Path) -> GitRepo:
