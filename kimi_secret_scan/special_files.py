@@ -28,20 +28,20 @@ from kimi_secret_scan.errors import ScanError
 # configuration's look-up asks first and falls back; the command then asks again).
 _checked: dict[str, ScanError | None] = {}
 _SKIP_TOP = frozenset({"modules", "lfs"})
-# What the scanner reads itself, never waiting (sources/hidden_refs.py says a FIFO there as
-# not read): no git command it runs opens them. The same list as hidden_refs.PSEUDOREFS.
-PSEUDOREFS = frozenset(
-    {
-        "FETCH_HEAD",
-        "MERGE_HEAD",
-        "ORIG_HEAD",
-        "CHERRY_PICK_HEAD",
-        "REVERT_HEAD",
-        "REBASE_HEAD",
-        "AUTO_MERGE",
-        "BISECT_HEAD",
-        "MERGE_AUTOSTASH",
-    }
+# What the scanner reads itself, never waiting (sources/hidden_refs.py, which reads them
+# from this list, says a FIFO there as not read): no git command it runs opens them. The
+# list lives here, not in hidden_refs, as this module is on the pre-commit hook's import
+# path and hidden_refs is not.
+PSEUDOREFS = (
+    "FETCH_HEAD",
+    "MERGE_HEAD",
+    "ORIG_HEAD",
+    "CHERRY_PICK_HEAD",
+    "REVERT_HEAD",
+    "REBASE_HEAD",
+    "AUTO_MERGE",
+    "BISECT_HEAD",
+    "MERGE_AUTOSTASH",
 )
 _SECTION = re.compile(r"\s*\[\s*(include|includeif)\b[^\]]*\]", re.IGNORECASE)
 _OTHER_SECTION = re.compile(r"\s*\[")
@@ -65,45 +65,58 @@ def _refuse(path: str, what: str) -> ScanError:
 
 
 def _walk(top: str, seen: set[tuple[int, int]], skip_top: bool) -> None:
-    """Every entry under `top` (links followed, each directory once): a FIFO or a device
-    raises ScanError."""
+    """Every entry under `top` (links followed, each linked directory once): a FIFO or a
+    device raises ScanError.
+
+    Run before every git the hook starts, so kept to the kernel's directory reads: an
+    entry's type comes from the listing (d_type: no stat for a regular file or a plain
+    directory, the loose objects being most of a git directory's entries); only a link or
+    an odd type is stat'ed. Only `top` and a linked directory are stat'ed for `seen`: a
+    loop needs a link, so a plain subdirectory (each of 256 loose-object directories) is
+    walked without one."""
+    try:
+        info = os.stat(top)
+    except OSError:
+        return
+    if (info.st_dev, info.st_ino) in seen:
+        return
+    seen.add((info.st_dev, info.st_ino))
     stack = [(top, 0)]  # (directory, depth: 1 under worktrees/ holds a worktree's files)
     while stack:
         directory, depth = stack.pop()
-        first = depth == 0
-        # Where a worktree's pseudorefs live: the git directory, and worktrees/<name>.
-        pseudo = skip_top and (first or (depth == 2 and Path(directory).parent.name == "worktrees"))
+        # Where git's own names are passed over: the top (modules/, lfs/, and the
+        # pseudorefs the scanner reads itself) and a worktree's directory (its pseudorefs).
+        top_level = skip_top and depth == 0
+        pseudo = top_level or (
+            skip_top and depth == 2 and os.path.basename(os.path.dirname(directory)) == "worktrees"
+        )
         try:
-            info = os.stat(directory)
-        except OSError:
-            continue
-        if (info.st_dev, info.st_ino) in seen:
-            continue
-        seen.add((info.st_dev, info.st_ino))
-        try:
-            entries = list(os.scandir(directory))
+            scan = os.scandir(directory)
         except OSError:
             continue  # git cannot read it either: it says so itself
-        for entry in entries:
-            if first and skip_top and entry.name in _SKIP_TOP:
-                continue
-            if pseudo and entry.name in PSEUDOREFS:
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, depth + 1))
+        with scan:
+            for entry in scan:
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        continue  # the common case, from d_type alone
+                    if pseudo and (
+                        entry.name in PSEUDOREFS or (top_level and entry.name in _SKIP_TOP)
+                    ):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, depth + 1))
+                        continue
+                    linked = os.stat(entry.path)  # a link (followed), or an odd type
+                except OSError:
+                    continue  # a dangling link: git finds nothing there either
+                if stat.S_ISDIR(linked.st_mode):
+                    if (linked.st_dev, linked.st_ino) not in seen:
+                        seen.add((linked.st_dev, linked.st_ino))
+                        stack.append((entry.path, depth + 1))
                     continue
-                if entry.is_file(follow_symlinks=False):
-                    continue
-                mode = os.stat(entry.path).st_mode  # a link (followed), or an odd type
-            except OSError:
-                continue  # a dangling link: git finds nothing there either
-            if stat.S_ISDIR(mode):
-                stack.append((entry.path, depth + 1))
-                continue
-            what = _odd(mode)
-            if what is not None:
-                raise _refuse(entry.path, f"a link to {what}" if entry.is_symlink() else what)
+                what = _odd(linked.st_mode)
+                if what is not None:
+                    raise _refuse(entry.path, f"a link to {what}" if entry.is_symlink() else what)
 
 
 def _regular_text(path: Path) -> str | None:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.gitrepo import GitRepo
+from tests.key_service import KeyService, make_certs, running
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +58,12 @@ def dist(
     from tests import packaging
 
     return packaging.build(source_snapshot, tmp_path_factory.mktemp("dist"), wheelhouse)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyService]:
+    """The loopback key service of the --verify tests (tests/key_service.py), one per test
+    module."""
+    folder = tmp_path_factory.mktemp("key-service")
+    with running(folder / "server", make_certs(folder / "certs")) as svc:
+        yield svc

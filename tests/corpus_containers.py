@@ -6,36 +6,23 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import lzma
 import random
 import sqlite3
-import tarfile
 import tempfile
-import zipfile
 from pathlib import Path
 
 from tests import keygen
+from tests.archives import tar_gz_bytes, zip_bytes
 from tests.corpus import KIMI_CODE, MOONSHOT, Case, Expect
 
 
 def _zip(members: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in members.items():
-            archive.writestr(name, text)
-    return buf.getvalue()
+    return zip_bytes({name: text.encode() for name, text in members.items()})
 
 
 def _tar_gz(members: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as archive:
-        for name, text in members.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return tar_gz_bytes({name: text.encode() for name, text in members.items()})
 
 
 def _sqlite(rows: list[tuple[int, str, str, str]]) -> bytes:

@@ -69,9 +69,14 @@ class GitRepo:
 
 
 def run_cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, input: bytes | None = None
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input: bytes | None = None,
+    timeout: float | None = None,
 ) -> Run:
-    """The real command line, in a real process."""
+    """The real command line, in a real process (killed, failing the test, after `timeout`
+    seconds: where a hang is the bug)."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
     if env:
@@ -83,6 +88,7 @@ def run_cli(
         input=input,
         capture_output=True,
         check=False,
+        timeout=timeout,
     )
     return Run(
         proc.returncode,

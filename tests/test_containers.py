@@ -8,37 +8,18 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
 import lzma
 import sqlite3
-import tarfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.archives import tar_gz_bytes, zip_bytes
 from tests.gitrepo import GitRepo, Run, run_cli
 from tests.keygen import kimi_code_key, moonshot_key
-
-
-def zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", method) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buf.getvalue()
-
-
-def tar_gz_bytes(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def one_api_db(path: Path, key: str, row: int = 12) -> None:

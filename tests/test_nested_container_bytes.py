@@ -8,15 +8,14 @@ reported once, at the member."""
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import struct
-import tarfile
-import zipfile
 import zlib
 
 import pytest
 
+from tests import pdfs
+from tests.archives import tar_gz_bytes, zip_bytes
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key
 
@@ -28,26 +27,8 @@ def _pdf(
     `flate`; `info` goes into the trailer's /Info dictionary."""
     data = zlib.compress(stream) if flate else stream
     filter_ = b"/Filter /FlateDecode " if flate else b""
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< %s%s/Length %d >>\nstream\n" % (filter_, stream_dict, len(data))
-        + data
-        + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, obj in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\n" % (len(objs) + 1, info)
-    return out + b"startxref\n%d\n%%%%EOF\n" % xref
+    content = b"<< %s%s/Length %d >>\nstream\n" % (filter_, stream_dict, len(data))
+    return pdfs.assemble(pdfs.one_page(content + data + b"\nendstream"), trailer=b" " + info)
 
 
 def _png_text(text: bytes) -> bytes:
@@ -67,22 +48,6 @@ def _png_text(text: bytes) -> bytes:
     )
 
 
-def _zip(name: str, data: bytes) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, data)
-    return buf.getvalue()
-
-
-def _tgz(name: str, data: bytes) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as archive:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def _cases(key: str) -> dict[str, tuple[str, bytes, str]]:
     """name -> (file, its bytes, the path the key is reported at)."""
     k = key.encode()
@@ -95,12 +60,20 @@ def _cases(key: str) -> dict[str, tuple[str, bytes, str]]:
     attached = _pdf(b"KIMI_API_KEY=" + k + b"\n", stream_dict=b"/Type /EmbeddedFile ")
     png = _png_text(b"KIMI_API_KEY=" + k)
     return {
-        "page-in-zip": ("docs.zip", _zip("manual.pdf", page), "docs.zip!manual.pdf"),
-        "page-in-tar-gz": ("docs.tar.gz", _tgz("manual.pdf", page), "docs.tar.gz!docs.tar"),
+        "page-in-zip": ("docs.zip", zip_bytes({"manual.pdf": page}), "docs.zip!manual.pdf"),
+        "page-in-tar-gz": (
+            "docs.tar.gz",
+            tar_gz_bytes({"manual.pdf": page}),
+            "docs.tar.gz!docs.tar",
+        ),
         "page-in-gz": ("manual.pdf.gz", gzip.compress(page), "manual.pdf.gz!manual.pdf"),
-        "info-in-zip": ("info.zip", _zip("report.pdf", info), "info.zip!report.pdf"),
-        "attachment-in-zip": ("attach.zip", _zip("report.pdf", attached), "attach.zip!report.pdf"),
-        "png-text-in-zip": ("shots.zip", _zip("shot.png", png), "shots.zip!shot.png"),
+        "info-in-zip": ("info.zip", zip_bytes({"report.pdf": info}), "info.zip!report.pdf"),
+        "attachment-in-zip": (
+            "attach.zip",
+            zip_bytes({"report.pdf": attached}),
+            "attach.zip!report.pdf",
+        ),
+        "png-text-in-zip": ("shots.zip", zip_bytes({"shot.png": png}), "shots.zip!shot.png"),
     }
 
 
@@ -142,7 +115,7 @@ def test_a_key_in_a_nested_archive_is_reported_at_its_member_once(repo: GitRepo)
     # reported at the member only.
     key = kimi_code_key()
     env = f"KIMI_API_KEY={key}\n".encode()
-    repo.write("conf.zip", _zip("conf.tar.gz", _tgz("app/.env", env)))
+    repo.write("conf.zip", zip_bytes({"conf.tar.gz": tar_gz_bytes({"app/.env": env})}))
     repo.add("conf.zip")
     staged = run_cli("staged", "--format", "json", cwd=repo.path)
     repo.commit("add conf.zip")

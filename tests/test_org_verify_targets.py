@@ -3,23 +3,13 @@ said in docs/verify.md, and each target's `--verify:` line on stderr names its t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.gitrepo import GitRepo, run_cli
-from tests.key_service import KeyService, make_certs, running
+from tests.key_service import KeyService
 from tests.keygen import kimi_code_key
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyService]:
-    folder = tmp_path_factory.mktemp("key-service")
-    with running(folder / "server", make_certs(folder / "certs")) as svc:
-        yield svc
 
 
 def test_each_targets_verify_line_names_it_and_the_docs_say_per_target(

@@ -17,6 +17,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from tests import pdfs
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key
 
@@ -34,27 +35,9 @@ def _pdf(
     the stream's dictionary, `more` are objects 6, 7… (5 is the font)."""
     data = content if rows is None else _predicted(content, 20, rows)
     raw = zlib.compress(data)
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> /ProcSet [/PDF /Text /ImageB] >> >>",
-        b"<< /Length %d /Filter %s %s>>\nstream\n" % (len(raw), filter_, extra)
-        + raw
-        + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        *(more or []),
-    ]
-    out = prefix + b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
-    offsets = []
-    for number, obj in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objs) + 1)
-    return out + b"startxref\n%d\n%%%%EOF\n" % xref
+    stream = b"<< /Length %d /Filter %s %s>>\nstream\n" % (len(raw), filter_, extra)
+    objs = pdfs.one_page(stream + raw + b"\nendstream", b" /ProcSet [/PDF /Text /ImageB]")
+    return pdfs.assemble([*objs, *(more or [])], header=prefix + pdfs.BINARY_HEADER)
 
 
 def _predicted(data: bytes, columns: int, kind: int) -> bytes:

@@ -13,6 +13,7 @@ import json
 import zlib
 from pathlib import Path
 
+from tests import pdfs
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key
 
@@ -40,22 +41,7 @@ def _pdf(
     filt = name or filt
     entry = b"/Filter " + filt + b" " if filt else b""
     stream = b"<< %s%s%s/Length %d >>" % (before, entry, after, len(data))
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        stream + gap + b"stream" + eol + data + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, obj in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 6\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    return out + b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return pdfs.assemble(pdfs.one_page(stream + gap + b"stream" + eol + data + b"\nendstream"))
 
 
 def _show(text: bytes) -> bytes:
@@ -88,6 +74,13 @@ def _found(tmp_path: Path, files: dict[str, tuple[str, bytes]]) -> None:
     assert report["stats"]["complete"] is True, report["stats"]["skipped"]
 
 
+def _over(first: bytes, between: bytes, second: bytes, end: bytes) -> bytes:
+    """Object 4, deflated, whose /Length runs from `first` over `between` to the end of
+    `second`; then `end`."""
+    head = b"%%PDF-1.4\n4 0 obj\n<< /Filter /FlateDecode /Length %d >>\nstream\n"
+    return head % (len(first) + len(between) + len(second)) + first + between + second + end
+
+
 def test_a_length_over_the_next_object_and_a_second_zlib_stream(
     tmp_path: Path, repo: GitRepo
 ) -> None:
@@ -98,26 +91,12 @@ def test_a_length_over_the_next_object_and_a_second_zlib_stream(
     seven = b"\nendstream\nendobj\n7 0 obj\n<< /Filter /FlateDecode /Length %d >>\nstream\n" % (
         len(second)
     )
-    long = (
-        b"%%PDF-1.4\n4 0 obj\n<< /Filter /FlateDecode /Length %d >>\nstream\n"
-        % (len(first) + len(seven) + len(second))
-        + first
-        + seven
-        + second
-        + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-    )
+    long = _over(first, seven, second, b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
     # Object 4's /Length runs to object 7's `endstream`, the only one (7 has no other).
     shared_key = kimi_code_key()
     hidden = zlib.compress(_literal(shared_key))
     inner = b"\n7 0 obj\n<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(hidden)
-    shared = (
-        b"%%PDF-1.4\n4 0 obj\n<< /Filter /FlateDecode /Length %d >>\nstream\n"
-        % (len(first) + len(inner) + len(hidden))
-        + first
-        + inner
-        + hidden
-        + b"\nendstream\nendobj\n%%EOF\n"
-    )
+    shared = _over(first, inner, hidden, b"\nendstream\nendobj\n%%EOF\n")
     again = kimi_code_key()
     files = {
         "long.pdf": (key, long),

@@ -28,8 +28,6 @@ from tests.key_service import (
     CA_ENV,
     KeyService,
     make_ca,
-    make_certs,
-    running,
 )
 from tests.key_service import sha as _sha
 from tests.keygen import kimi_code_key, moonshot_key
@@ -37,13 +35,6 @@ from tests.remotes import scanner_path_env
 
 CN, INTL, CODE = "api.moonshot.cn", "api.moonshot.ai", "api.kimi.com"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyService]:
-    folder = tmp_path_factory.mktemp("key-service")
-    with running(folder / "server", make_certs(folder / "certs")) as svc:
-        yield svc
 
 
 def _files(tmp_path: Path, **files: str) -> Path:

@@ -11,26 +11,16 @@ Real CLI, real loopback HTTPS key service (tests/key_service.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.gitrepo import GitRepo, Run, run_cli
-from tests.key_service import KeyService, make_certs, running
+from tests.key_service import KeyService
 from tests.key_service import sha as _sha
 from tests.keygen import kimi_code_key, moonshot_key
 
 CN, INTL, CODE = "api.moonshot.cn", "api.moonshot.ai", "api.kimi.com"
 CODE_CONSOLE = "https://www.kimi.com/code/console"
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyService]:
-    folder = tmp_path_factory.mktemp("key-service")
-    with running(folder / "server", make_certs(folder / "certs")) as svc:
-        yield svc
 
 
 def _json(run: Run) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from tests import pdfs
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import body, moonshot_key
 
@@ -27,16 +28,7 @@ def pdf_bytes(streams: list[tuple[bytes, bytes]], trailer_extra: bytes = b"") ->
         objs.append(b"<< /Type /Page /Parent 2 0 R /Contents %d 0 R >>" % content)
         head = b"<< /Length %d /Filter %s >>\nstream\n" % (len(raw), filter_)
         objs.append(head + raw + b"\nendstream")
-    out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
-    offsets = []
-    for number, obj in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\n" % (len(objs) + 1, trailer_extra)
-    return out + b"startxref\n%d\n%%%%EOF\n" % xref
+    return pdfs.assemble(objs, header=pdfs.BINARY_HEADER, trailer=trailer_extra + b" ")
 
 
 def page(text: str) -> bytes:

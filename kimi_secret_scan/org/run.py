@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from kimi_secret_scan import __version__, audit, git, inert, outfile, threads
+from kimi_secret_scan import __version__, audit, git, inert, outfile, special_files, threads
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.org import seal, shards, timeline
 from kimi_secret_scan.org.merge import printable
@@ -158,7 +158,7 @@ def fingerprint(root: Path, job: Job) -> str:
     from kimi_secret_scan.sources import hidden_refs  # the pipeline: in the worker
 
     hidden = hidden_refs.find(root, reflog=_selection().reflog)
-    fixed = {*hidden_refs.PSEUDOREFS, *hidden_refs.STATE_FILES, *hidden_refs.LIST_FILES}
+    fixed = {*special_files.PSEUDOREFS, *hidden_refs.STATE_FILES, *hidden_refs.LIST_FILES}
     outside = {
         "names": sorted(hidden.every_name - fixed),
         "walked": sorted(hidden.named),

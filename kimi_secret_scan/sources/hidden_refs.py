@@ -39,18 +39,8 @@ from pathlib import Path
 from kimi_secret_scan import git
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
+from kimi_secret_scan.special_files import PSEUDOREFS  # each worktree's: git's own names
 
-PSEUDOREFS = (
-    "FETCH_HEAD",
-    "MERGE_HEAD",
-    "ORIG_HEAD",
-    "CHERRY_PICK_HEAD",
-    "REVERT_HEAD",
-    "REBASE_HEAD",
-    "AUTO_MERGE",
-    "BISECT_HEAD",
-    "MERGE_AUTOSTASH",
-)
 # Files of an operation in progress that hold one commit id each.
 STATE_FILES = (
     "rebase-merge/onto",
