@@ -247,6 +247,11 @@ def setting_starts(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int]
     return at, kimi_com
 
 
+# The longest setting read: a name, an operator, up to 80 characters of a call and a 300-
+# character value are ~500; the rest is room for blanks around the operator.
+_SETTING_REACH = 4096
+
+
 def find_kimi_settings(
     scan: Layer,
     found: list[tuple[int, Finding]],
@@ -262,11 +267,17 @@ def find_kimi_settings(
     for pos in starts:
         if pos < done:
             continue
-        match = setting.match(data, pos, timeout=limits.REGEX_TIMEOUT)
+        # A setting is one line, and no longer than _SETTING_REACH but for blanks: `regex`
+        # looks for a pattern's required letters (`c2st`) to the end of what it is given
+        # before it tries to match, and every setting of a file read to its end made
+        # 2 MiB of `KIMI_API_KEY=…` lines take 30 s (quadratic).
+        stop = data.find(b"\n", pos, pos + _SETTING_REACH)
+        stop = min(len(data), pos + _SETTING_REACH) if stop < 0 else stop
+        match = setting.match(data, pos, stop, timeout=limits.REGEX_TIMEOUT)
         if encoded is not None and (match is None or data.startswith(_CODE_AFTER, match.end(1))):
             # What a call or a command substitution decodes (`atob("c2st…")`): the base64
             # argument is read as the value itself would be.
-            call = _setting_call().match(data, pos, timeout=limits.REGEX_TIMEOUT)
+            call = _setting_call().match(data, pos, stop, timeout=limits.REGEX_TIMEOUT)
             if call is not None and _encodes_sk(call.group(1)):
                 encoded.append(call.start(1))
         if match is None:
