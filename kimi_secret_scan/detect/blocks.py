@@ -68,10 +68,13 @@ def _indent(lead: bytes) -> int:
 def in_kimi_block(data: bytes, start: int) -> bool:
     """Is the value at `start` (a token, already known to follow nothing named for Kimi on
     its line) a setting named for Kimi by a command or by the lines around it?"""
-    line_start = data.rfind(b"\n", 0, start) + 1
-    prefix = data[line_start:start]
-    if len(prefix) > 200:
+    # Looked for within the 200 bytes a setting's line may hold before its value: a search
+    # to the content's start, and a copy of it, for every token of a long line made a line
+    # of 2 MiB of tokens take time growing with the square of its length.
+    line_start = data.rfind(b"\n", max(0, start - 201), start) + 1
+    if start - line_start > 200:
         return False
+    prefix = data[line_start:start]
     if _COMMAND.search(prefix) is not None:
         return True
     head = _KEY_LINE.fullmatch(prefix)

@@ -208,9 +208,14 @@ class Layer:
         window either on the key's own line or the value of a setting named for `vendor`,
         the provider the key's own setting names (OPENAI_BASE_URL for OPENAI_API_KEY)?"""
         data = self.data
-        own_start = data.rfind(b"\n", 0, start) + 1
-        own_end = data.find(b"\n", end)
-        own_end = len(data) if own_end < 0 else own_end
+        # The key's own line, looked for only as far as a host this asks about can be (one
+        # ending within the window): to the content's ends, each key of a long line made
+        # it time growing with the square of its length.
+        reach = limits.CONTEXT_WINDOW + 256
+        low = max(0, start - reach)
+        own_start = data.rfind(b"\n", low, start) + 1 or low
+        own_end = data.find(b"\n", end, end + reach)
+        own_end = min(len(data), end + reach) if own_end < 0 else own_end
         starts, ends = self._positions(api_host(), code_only=True)
         i = bisect.bisect_right(ends, start - limits.CONTEXT_WINDOW)
         while i < len(starts) and starts[i] < end + limits.CONTEXT_WINDOW:
