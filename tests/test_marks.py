@@ -412,6 +412,13 @@ _TOKEN_PIECES = [
     "\n",
     " ",
     '"',
+    "s",
+    "k-",
+    '" + "',
+    "' '",
+    "`",
+    "\\\n",
+    "\r\n",
 ]
 
 
@@ -464,3 +471,45 @@ def test_detect_of_tokens_with_marks_is_detect(data: bytes, path: str) -> None:
     marked = detect(content)
     marks.disable()
     assert marked == detect(content)
+
+
+def _split_heads(data: bytes) -> list[tuple[int, int]]:
+    # tokens.find_split_heads' search, as it was: every match after no word byte.
+    return [
+        m.span()
+        for m in tokens._SPLIT_HEAD.finditer(data)
+        if not (m.start() and data[m.start() - 1] in tokens._TOKEN_BYTES)
+    ]
+
+
+# A key's head split from its rest, after a word byte or not, by every kind of glue.
+_GLUES = ['" + "', "' '", '"\n"', "\\\n  ", "\n", "\r\n", "`, `", '" /* x */ "', '\\"', '"""']
+
+
+@st.composite
+def _split_content(draw: st.DrawFn) -> bytes:
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    parts: list[str] = []
+    for _ in range(draw(st.integers(0, 12))):
+        head = rng.choice(["sk", "s", "sk", "S", "ss"])
+        tail = "-" if head.endswith("k") else rng.choice(["k-", "-", "K-"])
+        parts.append(
+            rng.choice(["", " ", "a", "(", "_", "-", "\\n", '"', "\n"])
+            + head
+            + rng.choice(_GLUES)
+            + tail
+            + "".join(rng.choice(keygen.ALNUM) for _ in range(rng.randint(0, 50)))
+        )
+    return "".join(parts).encode()
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.one_of(_split_content(), _token_content(), _content()))
+def test_split_heads_are_tried_where_the_search_matched(data: bytes) -> None:
+    heads = marks.split_heads(data)
+    assert heads is not None
+    tried = [tokens._SPLIT_HEAD.match(data, at) for at in heads]
+    assert [m.span() for m in tried if m is not None] == [
+        span for span in _split_heads(data) if span[0] in heads
+    ]
+    assert {start for start, _ in _split_heads(data)} <= set(heads)

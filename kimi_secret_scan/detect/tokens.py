@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from kimi_secret_scan import decoders, rules
@@ -26,6 +26,8 @@ from kimi_secret_scan.lazy_regex import lazy, lazy_re
 from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secret_looking
 
 if TYPE_CHECKING:
+    import re
+
     import regex
 
 # An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
@@ -666,7 +668,18 @@ def find_split_heads(scan: Layer, found: list[tuple[int, Finding]]) -> None:
     this runs apart, and only on content naming a Kimi setting or endpoint (a search of
     every string ending in `s` in every file is not worth its time elsewhere)."""
     data = scan.data
-    for match in _SPLIT_HEAD.finditer(data):
+    heads = marks.split_heads(data)
+    matches: Iterable[re.Match[bytes] | None] = (
+        _SPLIT_HEAD.finditer(data)
+        if heads is None
+        # Tried only where Hyperscan saw an `s` after no word byte, then a glue's start:
+        # `_SPLIT_HEAD` matches `s` or `sk` (no other `s` inside), so its matches there are
+        # its search's.
+        else (_SPLIT_HEAD.match(data, at) for at in heads)
+    )
+    for match in matches:
+        if match is None:
+            continue
         start, end = match.span()
         if start and data[start - 1] in _TOKEN_BYTES:
             continue  # `task" + "-…`: a word's end, not a key's head
