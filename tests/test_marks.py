@@ -389,3 +389,127 @@ def test_the_same_bytes_asked_twice_are_scanned_once(monkeypatch: pytest.MonkeyP
     assert marks.marks(buffer) == first  # type: ignore[arg-type]
     buffer[:4] = b"xxxx"
     assert marks.marks(buffer) != first  # type: ignore[arg-type]
+
+
+# Pieces around `sk-` for the token pass's starts: glued, escaped, after a length byte, in
+# binary data, cut and run together.
+_TOKEN_PIECES = [
+    "sk-",
+    "sk-kimi-",
+    "sk",
+    "-",
+    "_",
+    "task-",
+    "3",
+    "H",
+    "f",
+    "x",
+    "\x00",
+    "\x01",
+    "\x1b[32m",
+    "\\n",
+    "%20",
+    "\n",
+    " ",
+    '"',
+    "s",
+    "k-",
+    '" + "',
+    "' '",
+    "`",
+    "\\\n",
+    "\r\n",
+]
+
+
+@st.composite
+def _token_content(draw: st.DrawFn) -> bytes:
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    parts: list[str] = []
+    for _ in range(draw(st.integers(0, 24))):
+        kind = draw(st.integers(0, 5))
+        if kind == 0:
+            parts.append(rng.choice([keygen.moonshot_key(rng), keygen.kimi_code_key(rng)]))
+        elif kind == 1:
+            parts.append("".join(rng.choice(keygen.ALNUM) for _ in range(rng.randint(1, 70))))
+        else:
+            parts.append(rng.choice(_TOKEN_PIECES))
+    return "".join(parts).encode()
+
+
+def _finds(data: bytes) -> list[int]:
+    out = []
+    at = data.find(b"sk-")
+    while at >= 0:
+        out.append(at)
+        at = data.find(b"sk-", at + 3)
+    return out
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.one_of(_token_content(), _content()))
+def test_the_token_pass_starts_where_its_searches_did(data: bytes) -> None:
+    # tokens.find_sk_tokens tries its patterns only at the `sk-` starts Hyperscan lists:
+    # the same matches as each pattern's own search of the whole content.
+    marked = marks.sk_starts(data)
+    assert marked == _finds(data)
+    for starts in (marked, tokens._sk_starts(data)):
+        for pattern in (tokens.SK_TOKEN, tokens._EXACT_SHAPE):
+            assert [m.span() for m in tokens._matches_at(pattern, data, starts)] == [
+                m.span() for m in pattern.finditer(data)
+            ]
+    assert marks.holds_control(data) == (
+        len(data.translate(None, tokens.CONTROL_BYTES)) != len(data)
+    )
+    assert list(tokens._sk_starts(data)) == _finds(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=_token_content(), path=st.sampled_from(["main.py", "blob.bin"]))
+def test_detect_of_tokens_with_marks_is_detect(data: bytes, path: str) -> None:
+    content = Content(path=path, data=data)
+    marked = detect(content)
+    marks.disable()
+    assert marked == detect(content)
+
+
+def _split_heads(data: bytes) -> list[tuple[int, int]]:
+    # tokens.find_split_heads' search, as it was: every match after no word byte.
+    return [
+        m.span()
+        for m in tokens._SPLIT_HEAD.finditer(data)
+        if not (m.start() and data[m.start() - 1] in tokens._TOKEN_BYTES)
+    ]
+
+
+# A key's head split from its rest, after a word byte or not, by every kind of glue.
+_GLUES = ['" + "', "' '", '"\n"', "\\\n  ", "\n", "\r\n", "`, `", '" /* x */ "', '\\"', '"""']
+
+
+@st.composite
+def _split_content(draw: st.DrawFn) -> bytes:
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    parts: list[str] = []
+    for _ in range(draw(st.integers(0, 12))):
+        head = rng.choice(["sk", "s", "sk", "S", "ss"])
+        tail = "-" if head.endswith("k") else rng.choice(["k-", "-", "K-"])
+        parts.append(
+            rng.choice(["", " ", "a", "(", "_", "-", "\\n", '"', "\n"])
+            + head
+            + rng.choice(_GLUES)
+            + tail
+            + "".join(rng.choice(keygen.ALNUM) for _ in range(rng.randint(0, 50)))
+        )
+    return "".join(parts).encode()
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.one_of(_split_content(), _token_content(), _content()))
+def test_split_heads_are_tried_where_the_search_matched(data: bytes) -> None:
+    heads = marks.split_heads(data)
+    assert heads is not None
+    tried = [tokens._SPLIT_HEAD.match(data, at) for at in heads]
+    assert [m.span() for m in tried if m is not None] == [
+        span for span in _split_heads(data) if span[0] in heads
+    ]
+    assert {start for start, _ in _split_heads(data)} <= set(heads)

@@ -58,10 +58,10 @@ class _Scanner:
     def __init__(self) -> None:
         import hyperscan
 
-        def database(pattern: bytes, mark: int, caseless: bool = True) -> Any:
+        def database(pattern: bytes, mark: int, caseless: bool = True, single: bool = True) -> Any:
             # The pattern's id is its mark: a match reports the mark itself (_note).
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            flags = hyperscan.HS_FLAG_SINGLEMATCH
+            flags = hyperscan.HS_FLAG_SINGLEMATCH if single else 0
             if caseless:
                 flags |= hyperscan.HS_FLAG_CASELESS
             db.compile(expressions=[pattern], ids=[mark], elements=1, flags=[flags])
@@ -91,10 +91,30 @@ class _Scanner:
             flags=[hyperscan.HS_FLAG_SINGLEMATCH] * 2,
         )
         self.base64 = db.scan
+        # For the token pass (tokens.find_sk_tokens): every `sk-` as written, where each of
+        # its patterns starts (three `re`/`find` passes over the content before, ~0.7 ms a
+        # megabyte each: 10 times Hyperscan's one), and whether the content holds a control
+        # byte (tokens._is_binary: a copy without them before, 4 times slower).
+        from kimi_secret_scan.detect.tokens import CONTROL_BYTES
+
+        self.sk_starts = database(b"sk-", 0, caseless=False, single=False).scan
+        control = b"[" + b"".join(b"\\x%02x" % byte for byte in CONTROL_BYTES) + b"]"
+        self.control = database(control, 1, caseless=False).scan
+        # The heads of keys split after `s` or `sk` (tokens.find_split_heads): an `s` after
+        # no letter, digit, `_` or `-`, then an optional `k` and the first character of any
+        # glue (a quote, a backslash, a line break). Its `re` search from every `s` took
+        # ~2.4 ms a megabyte of a Kimi project's text; most `s` end a word.
+        self.split_heads = database(
+            rb"(?:^|[^A-Za-z0-9_\-])sk?[\"'\x60\\\r\n]", 0, caseless=False, single=False
+        ).scan
 
 
 def _note(mark: int, start: int, end: int, flags: int, found: list[int]) -> None:
     found.append(mark)
+
+
+def _start(mark: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    found.append(end - 3)  # the end of an `sk-`: Hyperscan reports ends, in order
 
 
 # The scans below pass their arguments by position, (data, handler, flags, context): the
@@ -189,6 +209,45 @@ def _remember_base64(data: bytes, result: int) -> None:
     global _last_base64
     if type(data) is bytes:
         _last_base64 = (data, result)
+
+
+def sk_starts(data: bytes) -> list[int] | None:
+    """Where each `sk-` of `data` starts, in order (never overlapping: no `sk-` holds
+    another); None when the marks are off or the content is short."""
+    scanner = _scanner
+    if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
+        return None
+    found: list[int] = []
+    scanner.sk_starts(data, _start, 0, found)
+    return found
+
+
+def _end(mark: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    found.append(end)
+
+
+def split_heads(data: bytes) -> list[int] | None:
+    """Where each `s` that may head a split key starts (a superset of where
+    tokens._SPLIT_HEAD matches after no letter, digit, `_` or `-`), in order; None when the
+    marks are off or the content is short."""
+    scanner = _scanner
+    if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
+        return None
+    ends: list[int] = []
+    scanner.split_heads(data, _end, 0, ends)
+    # The match ends after the glue's first character, and `k` or `s` before it.
+    return [end - 2 if data[end - 2] == 0x73 else end - 3 for end in ends]
+
+
+def holds_control(data: bytes) -> bool | None:
+    """Whether `data` holds any of tokens.CONTROL_BYTES; None when the marks are off or the
+    content is short."""
+    scanner = _scanner
+    if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
+        return None
+    found: list[int] = []
+    scanner.control(data, _note, 0, found)
+    return bool(found)
 
 
 def may_hold_wrapped_base64(data: bytes) -> bool:

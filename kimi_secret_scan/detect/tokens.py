@@ -4,10 +4,12 @@ the judgement of one token (rule and confidence) from its shape and its context.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from kimi_secret_scan import decoders, rules
-from kimi_secret_scan.detect import limits
+from kimi_secret_scan.detect import limits, marks
 from kimi_secret_scan.detect.blocks import in_kimi_block
 from kimi_secret_scan.detect.context import (
     ENDPOINT,
@@ -22,6 +24,11 @@ from kimi_secret_scan.detect.layer import Layer
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind
 from kimi_secret_scan.lazy_regex import lazy, lazy_re
 from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secret_looking
+
+if TYPE_CHECKING:
+    import re
+
+    import regex
 
 # An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
 # follow an escape (`\n`, `%20`, `\u0020`, `\b`, `\0`) so JSON strings and URLs are still
@@ -325,17 +332,28 @@ def find_sk_tokens(
     `cut_short` gets the end of each token shorter than a Kimi Code key that an escape's
     first character ends (`sk-kimi-abc\\x44…`): its key may go on, escaped, after it."""
     data = scan.data
-    # Length prefixes are the stored bytes' (compiled code, serialised data), not a decoded
-    # layer's: a window of decoded escapes (`sk&#0045;` a megabyte long) read one per `sk-`
-    # took 4 s a megabyte instead of 0.9 s.
-    prefixed = _length_prefixed(data) if scan.depth == 0 else {}
     # Other readings of binary data (length-prefixed strings, keys packed between other
     # literals) are judged beside the token as written, never in its place: a `-` (45)
     # before `prod-sk-kimi-…` reads as a length and cut the key short (hostile review 10).
-    readings = {start: (end, False) for start, end in prefixed.items()}
+    readings: dict[int, tuple[int, bool]] = {}
+    matches: Iterator[regex.Match[bytes]]
     if scan.depth == 0:
-        _packed(data, readings)
-    for match in SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT):
+        # Every pattern below starts at an `sk-` as written: found once (by Hyperscan where
+        # the marks are on), each pattern is then tried only there. Three passes over the
+        # content cost ~0.2 s of a history audit of MoonshotAI/kimi-cli (`task-` in every
+        # Markdown file). A decoded layer (a window of a few KiB) keeps its one search.
+        starts = _sk_starts(data)
+        binary = _Binary(data)
+        # Length prefixes are the stored bytes' (compiled code, serialised data), not a
+        # decoded layer's: a window of decoded escapes (`sk&#0045;` a megabyte long) read
+        # one per `sk-` took 4 s a megabyte instead of 0.9 s.
+        for start, end in _length_prefixed(data, starts, binary).items():
+            readings[start] = (end, False)
+        _packed(data, readings, starts, binary)
+        matches = _matches_at(SK_TOKEN, data, starts)
+    else:
+        matches = SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT)
+    for match in matches:
         if (
             cut_short is not None
             and match.end() < len(data)
@@ -358,6 +376,55 @@ def find_sk_tokens(
         found.extend(written)
     for start, (end, high_only) in readings.items():
         found.extend(_reading(scan, start, end, high_only))
+
+
+def _sk_starts(data: bytes) -> Sequence[int]:
+    """Where each `sk-` of `data` starts, in order (an array: a megabyte of `sk-sk-…` is
+    8 bytes a start, not a Python int each)."""
+    found = marks.sk_starts(data)
+    if found is not None:
+        return found
+    starts = array("q")
+    at = data.find(b"sk-")
+    while at >= 0:
+        starts.append(at)
+        at = data.find(b"sk-", at + 3)
+    return starts
+
+
+def _matches_at(
+    pattern: regex.Pattern[bytes], data: bytes, starts: Sequence[int]
+) -> Iterator[regex.Match[bytes]]:
+    """What `pattern.finditer(data)` yields, for a pattern whose every match starts with
+    `sk-`: tried at each `sk-` past the previous match's end (a look-behind still sees the
+    bytes before it: `match` does not cut the data). Where `sk-` is dense (more than one a
+    4 KiB: a megabyte of `xsk-`), one search of the whole content costs less than a call
+    per start (~3 µs each)."""
+    if len(starts) > len(data) >> 12:
+        yield from pattern.finditer(data, timeout=limits.REGEX_TIMEOUT)
+        return
+    last = 0
+    for at in starts:
+        if at >= last:
+            match = pattern.match(data, at, timeout=limits.REGEX_TIMEOUT)
+            if match is not None:
+                last = match.end()
+                yield match
+
+
+class _Binary:
+    """Whether the data is binary (_is_binary), asked at most once."""
+
+    __slots__ = ("answer", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.answer: bool | None = None
+
+    def __bool__(self) -> bool:
+        if self.answer is None:
+            self.answer = _is_binary(self.data)
+        return self.answer
 
 
 def _reading(scan: Layer, start: int, end: int, high_only: bool) -> list[tuple[int, Finding]]:
@@ -398,7 +465,9 @@ def _stronger(
 _EXACT_SHAPE = lazy(rb"sk-(?:kimi-[A-Za-z0-9]{64}|[A-Za-z0-9]{48})")
 
 
-def _packed(data: bytes, readings: dict[int, tuple[int, bool]]) -> None:
+def _packed(
+    data: bytes, readings: dict[int, tuple[int, bool]], starts: Sequence[int], binary: _Binary
+) -> None:
     """Add each exact key shape packed between other bytes of binary data: a Kimi Code
     shape glued to a letter or digit on either side is a key (no random or compiled text
     holds `sk-kimi-` + 64); `sk-` + 48 glued to one on the left (and no `_`/`-` on the
@@ -406,8 +475,7 @@ def _packed(data: bytes, readings: dict[int, tuple[int, bool]]) -> None:
     48 characters exist, and a longer run cut at 48 is a guess), so it is kept only when
     judged at high confidence. Only in binary data: in text a glued key is judged as
     before."""
-    binary: bool | None = None
-    for match in _EXACT_SHAPE.finditer(data, timeout=limits.REGEX_TIMEOUT):
+    for match in _matches_at(_EXACT_SHAPE, data, starts):
         at, end = match.span()
         left, right = data[at - 1 : at] if at else b"", data[end : end + 1]
         if end - at == _KIMI_CODE_LENGTH:
@@ -418,9 +486,7 @@ def _packed(data: bytes, readings: dict[int, tuple[int, bool]]) -> None:
             or (left not in (b"_", b"-") and not left.isalnum() and right.isalnum())
         ):
             continue
-        if binary is None:
-            # Asked only once a glued shape is found (the test copies the data).
-            binary = _is_binary(data)
+        # Asked only once a glued shape is found (the test reads the whole data).
         if not binary:
             return
         if at not in readings:
@@ -430,7 +496,7 @@ def _packed(data: bytes, readings: dict[int, tuple[int, bool]]) -> None:
 _TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
-def _length_prefixed(data: bytes) -> dict[int, int]:
+def _length_prefixed(data: bytes, starts: Sequence[int], binary: _Binary) -> dict[int, int]:
     """Start -> end of each sk- string of binary data that its own length precedes as a
     letter, digit, `_` or `-`.
 
@@ -444,31 +510,27 @@ def _length_prefixed(data: bytes) -> dict[int, int]:
     length of a run of letters, digits, `_` and `-`. A length byte that is not a letter,
     digit, `_` or `-` already passes the left boundary (the token may then run on; it is
     judged as before: cutting it shorter by a byte that merely equals some length made
-    findings of the middle of stored text). Only in binary data (_BINARY): in text `3sk-…`
+    findings of the middle of stored text). Only in binary data (CONTROL_BYTES): in text `3sk-…`
     stays unreported as before; every .pyc, class file and protobuf message holds control
     bytes. Only a one-byte length (the low byte of a u2) is read: 255 bytes is more than
     any key.
     """
     out: dict[int, int] = {}
-    binary: bool | None = None
-    at = data.find(b"sk-", 1)
-    while at >= 0:
+    for at in starts:
+        if not at:
+            continue
         size = data[at - 1]
         end = at + size
-        if size in _TOKEN_BYTES and end <= len(data):
-            # Whether the data is binary first (one search, once): in text, a match per
-            # `sk-` made a megabyte of `xsk-…` spellings take minutes (test_hyphen_spellings).
-            if binary is None:
-                binary = _is_binary(data)
-            if binary:
-                run = _PIECE.match(data, at + 3, end, timeout=limits.REGEX_TIMEOUT)
-                if run is not None and run.end() == end:
-                    out[at] = end
+        # Whether the data is binary first (one search, once): in text, a match per `sk-`
+        # made a megabyte of `xsk-…` spellings take minutes (test_hyphen_spellings).
+        if size in _TOKEN_BYTES and end <= len(data) and binary:
+            run = _PIECE.match(data, at + 3, end, timeout=limits.REGEX_TIMEOUT)
+            if run is not None and run.end() == end:
+                out[at] = end
         if at not in out and size in _HELD_LENGTHS:
             held = _held_length(data, at)
             if held is not None:
                 out[at] = held
-        at = data.find(b"sk-", at + 3)
     return out
 
 
@@ -509,15 +571,18 @@ _TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0D}
 
 # Binary data: a NUL or a control byte that text does not hold (tab, line breaks, form feed
 # and the escape of terminal colours are text). A protobuf message need have no NUL byte.
-_BINARY = bytes([*range(0x00, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20)])
+CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20)])
 
 
 def _is_binary(data: bytes) -> bool:
     # Deleting the bytes and comparing lengths: 30 µs for 74 KB of Markdown, where a
     # regex character-class search took 430 µs. Text that merely holds `task-` or `risk-`
     # asks (a `k` before `sk-` reads as a length): a third of a second of a history audit
-    # of MoonshotAI/kimi-cli's Markdown.
-    return len(data.translate(None, _BINARY)) != len(data)
+    # of MoonshotAI/kimi-cli's Markdown. Hyperscan, where the marks are on: 4 times less.
+    found = marks.holds_control(data)
+    if found is not None:
+        return found
+    return len(data.translate(None, CONTROL_BYTES)) != len(data)
 
 
 def _pieces(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -603,7 +668,18 @@ def find_split_heads(scan: Layer, found: list[tuple[int, Finding]]) -> None:
     this runs apart, and only on content naming a Kimi setting or endpoint (a search of
     every string ending in `s` in every file is not worth its time elsewhere)."""
     data = scan.data
-    for match in _SPLIT_HEAD.finditer(data):
+    heads = marks.split_heads(data)
+    matches: Iterable[re.Match[bytes] | None] = (
+        _SPLIT_HEAD.finditer(data)
+        if heads is None
+        # Tried only where Hyperscan saw an `s` after no word byte, then a glue's start:
+        # `_SPLIT_HEAD` matches `s` or `sk` (no other `s` inside), so its matches there are
+        # its search's.
+        else (_SPLIT_HEAD.match(data, at) for at in heads)
+    )
+    for match in matches:
+        if match is None:
+            continue
         start, end = match.span()
         if start and data[start - 1] in _TOKEN_BYTES:
             continue  # `task" + "-…`: a word's end, not a key's head
