@@ -1,0 +1,92 @@
+"""Keys with terminal control sequences inside them, read as the terminal shows them.
+
+`grep --color=always sk-kimi- .env` colours the match only, so a saved log holds
+`KEY=ESC[01;31mESC[Ksk-kimi-ESC[mESC[K<body>`: the key's prefix and body are apart in the
+bytes and whole on the screen (hostile review 11). A CSI sequence (ESC `[` parameters, final
+byte) that sits between two characters of a key is dropped in a window of its line, and the
+window is scanned as a decoded layer, so the finding's span covers the key as written (the
+sequences included) and its excerpt shows the key in place of that spelling.
+
+Only content holding an ESC byte or an escaped spelling of one (`\\e`, `\\033`, `\\x1b`,
+`\\u001b`, `\\x{1b}`) followed by `[` pays anything: a few `bytes.find`s of literals, then
+a regex only where one of them is found.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kimi_secret_scan import decoders
+from kimi_secret_scan.lazy_regex import lazy
+
+# ESC, raw or as a string literal spells it, then `[`: the start of a CSI sequence.
+_ESC_SPELLED = lazy(rb"\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\})\[")
+# A whole CSI sequence: parameter bytes (0x30-0x3F), intermediate bytes (0x20-0x2F), the
+# final byte (0x40-0x7E); SGR (`m`) and erase-in-line (`K`, what grep adds) among them.
+_CSI = lazy(rb"(?:\x1b|\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\}))\[[0-?]{0,32}[ -/]{0,4}[@-~]")
+# What a key's characters are (either side of a sequence inside a key).
+_KEY_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+# How far before a sequence the key's `sk` may be: a key's 72 characters and a sequence after
+# every few of them (`\u001b[01;31m`: 13 bytes, nine times).
+_REACH = 400
+
+
+# The `[` of an escaped ESC spelling, found from a literal `[` (the engine skips to each at
+# memory speed; the lookbehind is asked at a `[` only), then read whole by _ESC_SPELLED: a
+# search from every backslash of a JSON file took 40 ns a byte, a few `bytes.find`s of
+# literals 2 us on a 2.5 KiB blob (a history has many).
+_SPELLED_END = re.compile(rb"\[(?<=(?:\\e|33|1[bB]|[bB]\})\[)").search
+
+
+def may_hold(data: bytes) -> bool:
+    """Does `data` hold the start of a CSI sequence, raw or escaped?"""
+    if b"\x1b" in data and b"\x1b[" in data:
+        return True
+    match = _SPELLED_END(data)
+    while match is not None:
+        at = match.start()
+        if _ESC_SPELLED.search(data, max(0, at - 7), at + 1) is not None:
+            return True
+        match = _SPELLED_END(data, at + 1)
+    return False
+
+
+def hits(data: bytes) -> list[int]:
+    """Where a run of CSI sequences sits between two key characters with an `sk` before it
+    (within _REACH): the places a key may be cut by them. Colour around a whole key is read
+    by tokens.SK_TOKEN's left guard and starts nothing here."""
+    if not may_hold(data):
+        return []
+    out: list[int] = []
+    run_start = run_end = -1
+    for match in _CSI.finditer(data):
+        if match.start() == run_end:
+            run_end = match.end()
+            continue
+        if run_start >= 0:
+            _check(data, run_start, run_end, out)
+        run_start, run_end = match.span()
+    if run_start >= 0:
+        _check(data, run_start, run_end, out)
+    return out
+
+
+def _check(data: bytes, start: int, end: int, out: list[int]) -> None:
+    if (
+        start > 0
+        and end < len(data)
+        and data[start - 1] in _KEY_CHARS
+        and data[end] in _KEY_CHARS
+        and data.rfind(b"sk", max(0, start - _REACH), start) >= 0
+    ):
+        out.append(start)
+
+
+def window(data: bytes, pos: int) -> decoders.Decoded:
+    """The line around `pos` with every CSI sequence dropped, each byte's origin kept."""
+    lo, hi = decoders._window_bounds(data, pos, b"\n")
+    return decoders._rewrite(data, lo, hi, _CSI, "terminal-escape", _drop)
+
+
+def _drop(sequence: bytes) -> bytes:
+    return b""
