@@ -89,6 +89,13 @@ def test_colour_without_a_key_stays_clean(tmp_path: Path) -> None:
         "\x1b[32mPASSED\x1b[0m task\x1b[1m-runner\x1b[0m disk\x1b[31m-full\x1b[0m\n"
         "sk-\x1b[1mabc\x1b[0mdef risk\\e[1m-free\\e[0m\n"
     ) * 50
+    # A coloured CI log of a few MiB: colour between letters beside `sk`-words on every line
+    # (each such place opened a window, and the content ran out of them: exit 2).
+    words = ["task", "disk", "risk", "PASSED", "sk-learn", "desk-top"]
+    text += "".join(
+        f"\x1b[32m{w}\x1b[0m \x1b[1m{words[i % 5]}\x1b[0m-{w[:2]}\x1b[31m{w}\x1b[0m ok {i}\n"
+        for i, w in ((i, words[i * 7 % 6]) for i in range(60000))
+    )
     (tmp_path / "ci.log").write_text(text)
     run = run_cli("files", str(tmp_path / "ci.log"), cwd=tmp_path)
     assert run.code == 0, run.all

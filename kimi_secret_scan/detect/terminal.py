@@ -17,18 +17,20 @@ from __future__ import annotations
 import re
 
 from kimi_secret_scan import decoders
-from kimi_secret_scan.lazy_regex import lazy
+from kimi_secret_scan.lazy_regex import lazy, lazy_re
 
 # ESC, raw or as a string literal spells it, then `[`: the start of a CSI sequence.
 _ESC_SPELLED = lazy(rb"\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\})\[")
 # A whole CSI sequence: parameter bytes (0x30-0x3F), intermediate bytes (0x20-0x2F), the
 # final byte (0x40-0x7E); SGR (`m`) and erase-in-line (`K`, what grep adds) among them.
-_CSI = lazy(rb"(?:\x1b|\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\}))\[[0-?]{0,32}[ -/]{0,4}[@-~]")
-# What a key's characters are (either side of a sequence inside a key).
-_KEY_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-# How far before a sequence the key's `sk` may be: a key's 72 characters and a sequence after
-# every few of them (`\u001b[01;31m`: 13 bytes, nine times).
-_REACH = 400
+_CSI_PATTERN = rb"(?:\x1b|\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\}))\[[0-?]{0,32}[ -/]{0,4}[@-~]"
+_CSI = lazy(_CSI_PATTERN)
+# An `sk-` token with sequences anywhere in it (between `sk` and `-` too: grep's match of
+# `API_KEY=sk` coloured). Key characters and sequences start with different bytes, so the
+# alternation never backtracks.
+_CUT_TOKEN = lazy_re(rb"sk(?:" + _CSI_PATTERN + rb")*-(?:[A-Za-z0-9_-]+|" + _CSI_PATTERN + rb")*")
+# The shortest token worth a window: `sk-` and 20 characters (no key is shorter).
+_SHORTEST = 23
 
 
 # The `[` of an escaped ESC spelling, found from a literal `[` (the engine skips to each at
@@ -52,34 +54,20 @@ def may_hold(data: bytes) -> bool:
 
 
 def hits(data: bytes) -> list[int]:
-    """Where a run of CSI sequences sits between two key characters with an `sk` before it
-    (within _REACH): the places a key may be cut by them. Colour around a whole key is read
-    by tokens.SK_TOKEN's left guard and starts nothing here."""
+    """Where an `sk-` token that terminal sequences cut starts: `sk`, then (sequences and)
+    `-`, then key characters and sequences, holding at least one sequence and, without them,
+    long enough to be a key. Colour around a whole key is read by tokens.SK_TOKEN's left
+    guard and starts nothing here. One pass from each literal `sk`: a coloured CI log full
+    of `task`, `disk`, `risk` (every sequence between two letters checked against the text
+    before it opened a window each, and 3 MiB of such a log ran out of windows)."""
     if not may_hold(data):
         return []
     out: list[int] = []
-    run_start = run_end = -1
-    for match in _CSI.finditer(data):
-        if match.start() == run_end:
-            run_end = match.end()
-            continue
-        if run_start >= 0:
-            _check(data, run_start, run_end, out)
-        run_start, run_end = match.span()
-    if run_start >= 0:
-        _check(data, run_start, run_end, out)
+    for match in _CUT_TOKEN.finditer(data):
+        token = match.group()
+        if (b"[" in token or b"\x1b" in token) and len(_CSI.sub(b"", token)) >= _SHORTEST:
+            out.append(match.start())
     return out
-
-
-def _check(data: bytes, start: int, end: int, out: list[int]) -> None:
-    if (
-        start > 0
-        and end < len(data)
-        and data[start - 1] in _KEY_CHARS
-        and data[end] in _KEY_CHARS
-        and data.rfind(b"sk", max(0, start - _REACH), start) >= 0
-    ):
-        out.append(start)
 
 
 def window(data: bytes, pos: int) -> decoders.Decoded:
