@@ -388,7 +388,7 @@ def _detect_in(
             len(data) < _SHORT
             and not patterns.folded_words
             and _short_gate()(folded) is None
-            and not terminal.may_hold(data)
+            and not terminal.cuts_sk(data)
         ):
             return []
         first_sk, kimi_word, moonshot, names = _survey(data, folded)
@@ -415,7 +415,7 @@ def _detect_in(
         and not b64_starts
         and not kimi
         and not kimi_word
-        and not terminal.may_hold(data)
+        and not terminal.cuts_sk(data)
     ):
         return []
     if (
@@ -425,7 +425,7 @@ def _detect_in(
         and not names[0]
         and not names[1]
         and content.path[-6:].lower() != ".ipynb"
-        and not terminal.may_hold(data)  # `sk` ESC[m `-kimi-…`: no `sk-` as written
+        and not terminal.cuts_sk(data)  # `sk` ESC[m `-kimi-…`: no `sk-` as written
     ):
         # Kimi or Moonshot is named, but nothing _scan_layer starts from is here: no `sk`
         # (tokens, escaped hyphens), no setting's head, no endpoint (headers), no base64,
@@ -495,11 +495,15 @@ def holds_nothing(path: str, data: bytes, settings: DetectorSettings = DEFAULT_S
         return False  # read as UTF-16/32 or in wide stretches: detect()'s own way
     if patterns_for(settings).folded_words:
         return False
-    if terminal.may_hold(data):
-        return False  # a key cut by colour codes may spell no `sk-` as written
     marked = marks.marks(data)
     if marked is None:
-        return len(data) < _SHORT and _short_gate()(data.lower()) is None
+        # (`sk` ESC[m `-kimi-…`, a key cut by colour codes, spells no `sk-` as written; the
+        # marks' SK holds it.)
+        return (
+            len(data) < _SHORT
+            and _short_gate()(data.lower()) is None
+            and not terminal.cuts_sk(data)
+        )
     # No mark: every pass of the survey finds nothing (_marked_survey), no Kimi context;
     # base64 is then searched only in a configuration file (`broad`).
     if not marked:

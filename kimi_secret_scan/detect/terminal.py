@@ -53,6 +53,17 @@ def may_hold(data: bytes) -> bool:
     return False
 
 
+# `sk` then a sequence: the only key terminal sequences cut that holds no `sk-` as written
+# (grep's coloured match of `API_KEY=sk`). A literal start, searched at memory speed.
+_SK_THEN_CSI = lazy_re(rb"sk(?=\x1b\[|\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\})\[)")
+
+
+def cuts_sk(data: bytes) -> bool:
+    """Does a terminal sequence follow an `sk` (`sk` ESC[m `-kimi-…`)? The gates that skip
+    content without `sk-` ask this (a key with a plain `sk-` passes them anyway)."""
+    return _SK_THEN_CSI.search(data) is not None
+
+
 def hits(data: bytes) -> list[int]:
     """Where an `sk-` token that terminal sequences cut starts: `sk`, then (sequences and)
     `-`, then key characters and sequences, holding at least one sequence and, without them,
