@@ -2,19 +2,16 @@
 
 `grep --color=always sk-kimi- .env` colours the match only, so a saved log holds
 `KEY=ESC[01;31mESC[Ksk-kimi-ESC[mESC[K<body>`: the key's prefix and body are apart in the
-bytes and whole on the screen (hostile review 11). A CSI sequence (ESC `[` parameters, final
-byte) that sits between two characters of a key is dropped in a window of its line, and the
-window is scanned as a decoded layer, so the finding's span covers the key as written (the
-sequences included) and its excerpt shows the key in place of that spelling.
+bytes and whole on the screen (hostile review 11). Where CSI sequences (ESC `[` parameters,
+final byte) sit inside an `sk-` token, the token's line is read with them dropped, as a
+decoded layer, so the finding's span covers the key as written (the sequences included) and
+its excerpt shows the key in place of that spelling.
 
 Only content holding an ESC byte or an escaped spelling of one (`\\e`, `\\033`, `\\x1b`,
-`\\u001b`, `\\x{1b}`) followed by `[` pays anything: a few `bytes.find`s of literals, then
-a regex only where one of them is found.
+`\\u001b`, `\\x{1b}`) followed by `[` pays more than a search for the sequences' start.
 """
 
 from __future__ import annotations
-
-import re
 
 from kimi_secret_scan import decoders
 from kimi_secret_scan.lazy_regex import lazy, lazy_re
@@ -37,19 +34,19 @@ _SHORTEST = 23
 # memory speed; the lookbehind is asked at a `[` only), then read whole by _ESC_SPELLED: a
 # search from every backslash of a JSON file took 40 ns a byte, a few `bytes.find`s of
 # literals 2 us on a 2.5 KiB blob (a history has many).
-_SPELLED_END = re.compile(rb"\[(?<=(?:\\e|33|1[bB]|[bB]\})\[)").search
+_SPELLED_END = lazy_re(rb"\[(?<=(?:\\e|33|1[bB]|[bB]\})\[)")
 
 
 def may_hold(data: bytes) -> bool:
     """Does `data` hold the start of a CSI sequence, raw or escaped?"""
     if b"\x1b" in data and b"\x1b[" in data:
         return True
-    match = _SPELLED_END(data)
+    match = _SPELLED_END.search(data)
     while match is not None:
         at = match.start()
         if _ESC_SPELLED.search(data, max(0, at - 7), at + 1) is not None:
             return True
-        match = _SPELLED_END(data, at + 1)
+        match = _SPELLED_END.search(data, at + 1)
     return False
 
 
