@@ -104,7 +104,10 @@ def _is_b64(byte: int) -> bool:
 
 
 _B64_SEGMENT = lazy(rb"[A-Za-z0-9+/_-]+")
-_WRAP = lazy(rb"\r?\n[ \t]*(?=[A-Za-z0-9+/_-])")
+# A line break between base64 lines: real (LF, CRLF, an indented block), written as a JSON
+# or string-literal escape (`\n`, `\r\n`: `json.dumps(base64.encodebytes(...))`), or a
+# shell continuation (` \` then the break).
+_WRAP = lazy(rb"(?:(?:\\r)?\\n|[ \t]*\\?\r?\n[ \t]*)(?=[A-Za-z0-9+/_-])")
 
 
 def _collect_forward(data: bytes, start: int, limit: int) -> tuple[bytearray, list[int]]:
@@ -122,7 +125,13 @@ def _collect_forward(data: bytes, start: int, limit: int) -> tuple[bytearray, li
         # Continue on the next line only after a line of a standard wrapping width (the
         # window may start inside the first line's run: measure that run whole).
         run_start = segment.start()
-        while run_start > 0 and segment.start() - run_start < 80 and _is_b64(data[run_start - 1]):
+        while (
+            run_start > 0
+            and segment.start() == start  # only the window's first line
+            and segment.start() - run_start < 80
+            and _is_b64(data[run_start - 1])
+            and data[run_start - 2 : run_start] not in _ESCAPED_BREAKS  # `\n` ends a line
+        ):
             run_start -= 1
         if segment.end() - run_start not in _WRAP_WIDTHS:
             break
@@ -183,7 +192,8 @@ def _json_search() -> Callable[..., re.Match[bytes] | None]:
 
 # A line break of wrapped base64 (`base64` wraps at 76 columns, PEM and `openssl` at 64, a
 # YAML block scalar indents): _collect_forward reads across it, so a window does too.
-WRAP = rb"\r?\n[ \t]*"
+WRAP = rb"(?:[ \t]*\\?\r?\n[ \t]*|(?:\\r)?\\n)"
+_ESCAPED_BREAKS = (b"\\n", b"\\r")
 
 
 def _wrapped_triggers() -> list[tuple[bytes, int, int]]:
@@ -219,6 +229,32 @@ def _wrapped_search() -> tuple[
     return re.compile(rb"\n[ \t]*(?=" + ahead + b")").search, tails
 
 
+@functools.cache
+def _escaped_wrap_search() -> Callable[..., re.Match[bytes] | None]:
+    """_wrapped_search's line break written as an escape, `\\n` (a literal start)."""
+    _, tails = _wrapped_search()
+    ahead = b"|".join(re.escape(tail) for tail in sorted(tails, key=len, reverse=True))
+    return re.compile(rb"\\n(?=" + ahead + b")").search
+
+
+def _cut_starts(
+    data: bytes,
+    end: int,
+    tail_at: int,
+    tails: dict[bytes, list[tuple[bytes, int, int]]],
+    starts: list[int],
+) -> None:
+    """Add the group of each trigger a line break cuts: its head ends at `end`, its tail
+    starts at `tail_at`."""
+    for tail, cuts in tails.items():
+        if data.startswith(tail, tail_at):
+            for head, index, align in cuts:
+                if data.endswith(head, 0, end):
+                    group = end - len(head) - index
+                    if _spells_sk(data, group, align):
+                        starts.append(group)
+
+
 def base64_starts(data: bytes, deep: bool, broad: bool, wrapped: bool = True) -> list[int]:
     """Where base64 groups that may hold a key start: cheap finds only, usually none.
 
@@ -235,20 +271,27 @@ def base64_starts(data: bytes, deep: bool, broad: bool, wrapped: bool = True) ->
         return starts
     # (A cut trigger is read only after a line of a wrapping width, _WRAP_WIDTHS, and a
     # window needs 16 characters: shorter content, most commit messages, holds none.)
-    if wrapped and len(data) > _WRAP_WIDTHS[0] + 16 and b"\n" in data:
+    if wrapped and len(data) > _WRAP_WIDTHS[0] + 16:
         search, tails = _wrapped_search()
-        match = search(data)
+        match = search(data) if b"\n" in data else None
         while match is not None:
-            # The head ends before the break's `\r`, if any; the tail starts after the blanks.
+            # The head ends before the break's `\r`, if any (and a shell continuation's
+            # ` \`); the tail starts after the blanks.
             end = match.start() - (match.start() > 0 and data[match.start() - 1] == 13)
-            for tail, cuts in tails.items():
-                if data.startswith(tail, match.end()):
-                    for head, index, align in cuts:
-                        if data.endswith(head, 0, end):
-                            group = end - len(head) - index
-                            if _spells_sk(data, group, align):
-                                starts.append(group)
+            if end > 0 and data[end - 1] == 92:
+                end -= 1
+                while end > 0 and data[end - 1] in b" \t":
+                    end -= 1
+            _cut_starts(data, end, match.end(), tails, starts)
             match = search(data, match.end())
+        if b"\\n" in data:
+            # Breaks written as escapes (`\n`, `\r\n`: base64 wrapped in a JSON string).
+            search = _escaped_wrap_search()
+            match = search(data)
+            while match is not None:
+                end = match.start() - 2 * (data[match.start() - 2 : match.start()] == b"\\r")
+                _cut_starts(data, end, match.end(), tails, starts)
+                match = search(data, match.end())
     for align, (back, search) in enumerate(_trigger_searches()):
         # `search` finds the needles from their rarest letter on (see _trigger_searches).
         match = search(data)

@@ -52,6 +52,11 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
     name holds one base64- or percent-encoded, and every key the detectors find in it in
     any spelling. `hidden`: a rendered report's net (hidden_in); the text itself is then not
     run through the detectors (what it renders was, before its format escaped it)."""
+    if hidden is None and ("\x1b" in text or "\\" in text) and _CSI_TEXT.search(text):
+        # Terminal sequences inside a key (`sk-kimi-\\e[1m…`): the detectors read it as a
+        # terminal shows it, and its whole spelling is hidden (the layers below would hide
+        # only its pieces). A report's net (`hidden`) holds such spellings already.
+        text = _hide_spans(text, _detected(text))
     if _ESCAPE_HINTS.search(text) or not text.isascii():
         text = _hide_escaped(text)  # first: the other layers would hide only its pieces
     if hidden is not None:
@@ -69,6 +74,24 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
     if "sk" in text or "kimi" in text:
         text = _ANY_SPELLING.sub(_hidden_run, text)
     return text
+
+
+# A CSI sequence, raw or with its ESC escaped (as detect/terminal.py reads them).
+_CSI_TEXT = lazy_re(
+    r"(?:\x1b|\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\}))\[[0-?]{0,32}[ -/]{0,4}[@-~]"
+)
+
+
+def _hide_spans(text: str, found: list[tuple[str, int, int]]) -> str:
+    """`text` with each found key's spelling (start, end) replaced by the redacted key."""
+    out: list[str] = []
+    done = 0
+    for secret, start, end in sorted(found, key=lambda item: item[1]):
+        if start < done or not start < end:
+            continue
+        out += [text[done:start], redact(secret)]
+        done = end
+    return "".join(out) + text[done:]
 
 
 # -- keys written with escapes inside them -------------------------------------------------
@@ -378,6 +401,8 @@ def _worth_detecting(text: str) -> bool:
         return False
     if "\x00" in text or '"' in text or "'" in text:
         return True  # UTF-16; a key in string pieces (no long run, but quotes)
+    if ("\x1b" in text or "\\" in text) and _CSI_TEXT.search(text):
+        return True  # a key in pieces between terminal sequences (`sk-…\\033[0m…`)
     if _SPELLING_RUN.search(text) is None:
         return False
     # A key's body in letters and digits, or written in escapes (most paths have neither).
@@ -434,6 +459,13 @@ def _escaped(spelling: str, shown: str) -> dict[str, str]:
     )
     forms.setdefault(html(spelling), html(shown))
     forms.setdefault(html_quotes(spelling), html_quotes(shown))
+    if _CSI_TEXT.search(spelling):
+        # A key with terminal sequences inside (its pieces can be shorter than a fragment):
+        # also as the text report writes control bytes and the job summary writes Markdown.
+        from kimi_secret_scan import inert
+
+        forms.setdefault(inert.text(spelling), inert.text(shown))
+        forms.setdefault(inert.markdown(spelling), inert.markdown(shown))
     for form, form_shown in list(forms.items()):
         forms.setdefault(form.replace("%", "%25"), form_shown.replace("%", "%25"))
     return forms

@@ -40,6 +40,7 @@ FOREIGN_OPTIONS = {
     "--batch": "git cat-file",
     "--batch-all-objects": "git cat-file",
     "--cached": "git diff / git rm",
+    "--color": "grep",
     "--deepen": "git fetch",
     "--expire": "git reflog expire",
     "--files": "pre-commit",

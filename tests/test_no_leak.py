@@ -318,6 +318,11 @@ def _body_spellings(key: str) -> dict[str, str]:
         "named escape": f"{prefix}{head}\\N{{{unicodedata.name(c)}}}{tail}",
         "css escape": f"{prefix}{head}\\{ord(c):x} {tail}",
         "ansi-c quoting": f"{prefix}{head}$'\\x{ord(c):02x}'{tail}",
+        # Terminal colour inside the key, as `grep --color` or a log writes it (review h11).
+        "sgr after prefix": f"{prefix}\x1b[01;31m\x1b[K{body}",
+        "escaped sgr": f"{prefix}{head}\\e[1;31m{body[12:]}",
+        "escaped sgr every 8": prefix
+        + "".join(body[i : i + 8] + "\\033[0m" for i in range(0, len(body), 8)),
     }
 
 
@@ -338,7 +343,10 @@ def _read_back(text: str) -> list[str]:
         for _ in range(3):
             view = decode(view)
             views.append(view)
-    return views + [re.sub("[\u200b\u00ad]", "", v) for v in views]
+    views += [re.sub("[\u200b\u00ad]", "", v) for v in views]
+    # As a terminal shows it: control sequences (raw, or their ESC escaped) drawn as nothing.
+    csi = r"(?:\x1b|\\(?:e|0?33|x1[bB]|u001[bB]))\[[0-?]*[ -/]*[@-~]"
+    return views + [re.sub(csi, "", v) for v in views]
 
 
 def test_names_spelling_a_key_with_escapes_in_its_body(tmp_path: Path) -> None:

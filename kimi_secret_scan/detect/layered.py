@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
-from kimi_secret_scan.detect import limits, marks
+from kimi_secret_scan.detect import limits, marks, terminal
 from kimi_secret_scan.detect.assigned import (
     SETTING_HEAD,
     find_kimi_settings,
@@ -94,6 +94,9 @@ def _scan_layer(
                 else decoders.escape_window
             )
             hits.append((match.start(), window))
+    if scan.depth < limits.MAX_DEPTH:
+        # A key cut by terminal colour codes (`sk-kimi-ESC[mESC[K…`: grep's coloured match).
+        hits.extend((pos, terminal.window) for pos in terminal.hits(data))
     _open_windows(scan, hits, found)
     if names is None:
         folded = data.lower() if folded is None else folded
@@ -388,7 +391,12 @@ def _detect_in(
     folded: bytes | None
     if marked is None:
         folded = data.lower()
-        if len(data) < _SHORT and not patterns.folded_words and _short_gate()(folded) is None:
+        if (
+            len(data) < _SHORT
+            and not patterns.folded_words
+            and _short_gate()(folded) is None
+            and not terminal.cuts_sk(data)
+        ):
             return []
         first_sk, kimi_word, moonshot, names = _survey(data, folded)
     else:
@@ -409,7 +417,13 @@ def _detect_in(
         if broad and marks.may_hold_base64(data)
         else []
     )
-    if first_sk is None and not b64_starts and not kimi and not kimi_word:
+    if (
+        first_sk is None
+        and not b64_starts
+        and not kimi
+        and not kimi_word
+        and not terminal.cuts_sk(data)
+    ):
         return []
     if (
         _SKIP_EMPTY_LAYER
@@ -418,6 +432,7 @@ def _detect_in(
         and not names[0]
         and not names[1]
         and content.path[-6:].lower() != ".ipynb"
+        and not terminal.cuts_sk(data)  # `sk` ESC[m `-kimi-…`: no `sk-` as written
     ):
         # Kimi or Moonshot is named, but nothing _scan_layer starts from is here: no `sk`
         # (tokens, escaped hyphens), no setting's head, no endpoint (headers), no base64,
@@ -489,7 +504,13 @@ def holds_nothing(path: str, data: bytes, settings: DetectorSettings = DEFAULT_S
         return False
     marked = marks.marks(data)
     if marked is None:
-        return len(data) < _SHORT and _short_gate()(data.lower()) is None
+        # (`sk` ESC[m `-kimi-…`, a key cut by colour codes, spells no `sk-` as written; the
+        # marks' SK holds it.)
+        return (
+            len(data) < _SHORT
+            and _short_gate()(data.lower()) is None
+            and not terminal.cuts_sk(data)
+        )
     # No mark: every pass of the survey finds nothing (_marked_survey), no Kimi context;
     # base64 is then searched only in a configuration file (`broad`).
     if not marked:

@@ -45,7 +45,8 @@ _HEAD = rb"[\w.\-]*(?:key|token|secret|auth|passw|credential)[\w.\-]*\\?[\"'\x60
 # long (0.11 s against 0.054 s over psf/requests' blobs); the survey's patterns decide after.
 _HYPHEN = rb"%(?:2d|25|u0)|\\+(?:[-ux]|[on]\{|0*2d|0?55)|&(?:#|amp)|\x60[u-]"
 _SK_ESCAPED = rb"sk(?:-kimi)?(?:" + _HYPHEN + rb")"
-_SK = rb"sk(?:-|" + _HYPHEN + rb")"
+# (And `sk` before a terminal sequence: `sk` ESC[m `-kimi-…`, detect/terminal.py.)
+_SK = rb"sk(?:-|" + _HYPHEN + rb"|\x1b\[|\\\\?(?:e|0?33|x1b|u001b|x\{1b\})\[)"
 
 # Larger content goes the survey's way (Hyperscan takes a length of 32 bits), and so does
 # short content: below a few hundred bytes, the lower-cased copy and the `re` passes cost
