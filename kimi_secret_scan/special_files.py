@@ -63,9 +63,32 @@ def _refuse(path: str, what: str) -> ScanError:
     )
 
 
+_LINKED_TOP = frozenset({"objects", "refs", "logs", "info", "worktrees"})
+
+
+def _opened_through(names: tuple[str, ...]) -> bool:
+    """Whether git opens files through a linked directory at `names` under a git directory:
+    the top's objects/, refs/, logs/, info/ and worktrees/ (as git-new-workdir links them),
+    anything under refs/ and logs/ (refs and reflogs are read through linked directories),
+    objects/pack, objects/info and a loose-object directory, and the same in a worktree's
+    directory. A link elsewhere (`.git/x -> /usr`) is never walked: git never reads it."""
+    while len(names) > 2 and names[0] == "worktrees":
+        names = names[2:]  # a worktree's own files, laid out as the top's
+    if len(names) == 1:
+        return names[0] in _LINKED_TOP
+    if names[0] in ("refs", "logs") or names[0] == "worktrees":
+        return True
+    if names[0] == "objects" and len(names) == 2:
+        name = names[1]
+        return name in ("pack", "info") or (
+            len(name) == 2 and all(c in "0123456789abcdef" for c in name)
+        )
+    return False
+
+
 def _walk(top: str, seen: set[tuple[int, int]], skip_top: bool) -> None:
-    """Every entry under `top` (links followed, each linked directory once): a FIFO or a
-    device raises ScanError.
+    """Every entry under `top` (a linked directory followed, once, only where git opens
+    files through it: _opened_through): a FIFO or a device raises ScanError.
 
     Run before every git the hook starts, so kept to the kernel's directory reads: an
     entry's type comes from the listing (d_type: no stat for a regular file or a plain
@@ -80,15 +103,15 @@ def _walk(top: str, seen: set[tuple[int, int]], skip_top: bool) -> None:
     if (info.st_dev, info.st_ino) in seen:
         return
     seen.add((info.st_dev, info.st_ino))
-    stack = [(top, 0)]  # (directory, depth: 1 under worktrees/ holds a worktree's files)
+    # (directory, its names under `top`: ("worktrees", NAME) holds a worktree's files)
+    stack: list[tuple[str, tuple[str, ...]]] = [(top, ())]
     while stack:
-        directory, depth = stack.pop()
+        directory, names = stack.pop()
+        depth = len(names)
         # Where git's own names are passed over: the top (modules/, lfs/, and the
         # pseudorefs the scanner reads itself) and a worktree's directory (its pseudorefs).
         top_level = skip_top and depth == 0
-        pseudo = top_level or (
-            skip_top and depth == 2 and os.path.basename(os.path.dirname(directory)) == "worktrees"
-        )
+        pseudo = top_level or (skip_top and depth == 2 and names[0] == "worktrees")
         try:
             scan = os.scandir(directory)
         except OSError:
@@ -103,15 +126,18 @@ def _walk(top: str, seen: set[tuple[int, int]], skip_top: bool) -> None:
                     ):
                         continue
                     if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, depth + 1))
+                        stack.append((entry.path, (*names, entry.name)))
                         continue
                     linked = os.stat(entry.path)  # a link (followed), or an odd type
                 except OSError:
                     continue  # a dangling link: git finds nothing there either
                 if stat.S_ISDIR(linked.st_mode):
+                    inner = (*names, entry.name)
+                    if not _opened_through(inner if skip_top else ("objects", *inner)):
+                        continue  # git never opens a file through it: not walked
                     if (linked.st_dev, linked.st_ino) not in seen:
                         seen.add((linked.st_dev, linked.st_ino))
-                        stack.append((entry.path, depth + 1))
+                        stack.append((entry.path, inner))
                     continue
                 what = _odd(linked.st_mode)
                 if what is not None:

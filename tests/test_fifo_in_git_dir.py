@@ -248,3 +248,24 @@ def test_a_config_include_of_a_regular_file_is_read(tmp_path: Path) -> None:
     _append_config(repo, f'[include]\n\tpath = "{tmp_path}/plain.cfg" ; a comment\n')
     got = run("history", cwd=repo.path)
     assert got.code == 1, got.all
+
+
+def test_a_linked_directory_git_never_reads_is_not_walked(tmp_path: Path) -> None:
+    # `.git/x -> /usr` walked all of /usr before git started, and a device or FIFO found
+    # there refused a readable repository: git never opens a file through `.git/x`.
+    repo = leaky(tmp_path)
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    os.mkfifo(stray / "pipe")
+    (stray / "null").symlink_to(os.devnull)
+    git_dir = repo.path / ".git"
+    (git_dir / "x").symlink_to(stray)
+    (git_dir / "hooks" / "y").symlink_to(stray)
+    (git_dir / "objects" / "info" / "z").symlink_to(stray)
+    got = run("range", "HEAD~1..HEAD", cwd=repo.path)
+    assert got.code == 1, got.all
+    # Where git does read through a link (refs/, logs/, a linked objects/pack), it is walked.
+    (git_dir / "x").unlink()
+    (git_dir / "logs" / "refs" / "linked").symlink_to(stray)
+    got = run("range", "HEAD~1..HEAD", cwd=repo.path)
+    assert got.code == 2 and "not a regular file" in got.err, got.all
