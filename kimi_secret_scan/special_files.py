@@ -218,7 +218,7 @@ def _config_entries(path: Path) -> list[tuple[str, str | None]]:
 
     # --git-dir names no repository: git discovers none, so it reads no config of the
     # scanned repository (whose includes are what is being checked), only `path`.
-    args = ["--git-dir", os.devnull, "config", "--file", str(path), "--no-includes", "-z"]
+    args = [f"--git-dir={os.devnull}", "config", "--file", str(path), "--no-includes", "-z"]
     out, errors = git.try_git_warnings([*args, "--get-regexp", _CONFIG_KEYS], path.parent)
     if out is None:
         said = [line for line in errors if line.strip()]

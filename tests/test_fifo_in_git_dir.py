@@ -269,3 +269,11 @@ def test_a_linked_directory_git_never_reads_is_not_walked(tmp_path: Path) -> Non
     (git_dir / "logs" / "refs" / "linked").symlink_to(stray)
     got = run("range", "HEAD~1..HEAD", cwd=repo.path)
     assert got.code == 2 and "not a regular file" in got.err, got.all
+
+
+def test_a_config_git_cannot_parse_is_refused_by_name(tmp_path: Path) -> None:
+    # git stops at the bad line after opening the includes before it: said, never waited on.
+    repo = leaky(tmp_path)
+    _append_config(repo, f"[include]\n\tpath = {_outside_fifo(tmp_path)}\n[broken\n")
+    got = run("history", cwd=repo.path)
+    assert got.code == 2 and "git cannot parse this config file" in got.err, got.all
