@@ -187,7 +187,7 @@ def _regular_bytes(path: Path) -> bytes | None:
 # sections are plain letters, never escaped or continued: a file without one of these words
 # (any case) sets none of them, and costs no git process (the hook's plain config).
 _CONFIG_WORDS = (b"include", b"attributesfile", b"excludesfile")
-_CONFIG_KEYS = r"^(include\.path|includeif\..*\.path|core\.attributesfile|core\.excludesfile)$"
+_CONFIG_FILES = frozenset({"include.path", "core.attributesfile", "core.excludesfile"})
 _OPTIONAL = ":(optional)"  # git 2.50+: an include that may be missing
 
 
@@ -219,21 +219,22 @@ def _config_entries(path: Path) -> list[tuple[str, str | None]]:
     # --git-dir names no repository: git discovers none, so it reads no config of the
     # scanned repository (whose includes are what is being checked), only `path`.
     args = [f"--git-dir={os.devnull}", "config", "--file", str(path), "--no-includes", "-z"]
-    out, errors = git.try_git_warnings([*args, "--get-regexp", _CONFIG_KEYS], path.parent)
+    # --list, not --get-regexp: it exits 0 on a file without the keys, so a failure is
+    # always git's refusal of the file (a warning on stderr alone is not).
+    out, errors = git.try_git_warnings([*args, "--list"], path.parent)
     if out is None:
-        said = [line for line in errors if line.strip()]
-        if not said:
-            return []  # exit 1, quietly: no such key
+        said = [line.strip() for line in errors if line.strip()] or ["no message"]
         raise ScanError(
-            f"{path}: git cannot parse this config file ({said[0].strip()}); "
-            "the repository is not read"
+            f"{path}: git cannot parse this config file ({said[-1]}); the repository is not read"
         )
     found: list[tuple[str, str | None]] = []
     for item in out.decode("utf-8", "surrogateescape").split("\0"):
         if not item:
             continue
         key, newline, value = item.partition("\n")
-        found.append((key, value if newline else None))
+        # Keys come with the section and name in lower case (a subsection as written).
+        if key in _CONFIG_FILES or (key.startswith("includeif.") and key.endswith(".path")):
+            found.append((key, value if newline else None))
     return found
 
 
