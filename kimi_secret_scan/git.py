@@ -78,6 +78,13 @@ HARDENED_CONFIG: tuple[tuple[str, str], ...] = (
     ("diff.algorithm", "myers"),
     # Authors as the commits store them, not as the repository's .mailmap renames them.
     ("log.mailmap", "false"),
+    # Files the repository's config could name as a FIFO (git would wait on it forever),
+    # whose answers the scanner never needs: the order of a patch's files (our parser reads
+    # any order) and a mailmap (authors are read as stored). An empty file, never waiting.
+    # (core.attributesFile and core.excludesFile, a user's own lists, are checked instead:
+    # special_files.)
+    ("diff.orderFile", os.devnull),
+    ("mailmap.file", os.devnull),
     # Each commit's root tree and parents as its commit object stores them: with a
     # commit-graph file (objects/info/commit-graph, or a commit-graphs/ chain) every walk
     # (rev-list, log) takes them from the file, unchecked, so a downloaded repository's

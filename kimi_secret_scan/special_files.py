@@ -6,8 +6,10 @@ waits forever on a FIFO nobody writes, or reads a device that never ends. A repo
 delivered as a directory (an unpacked tarball, a downloaded `.git`) is the attacker's to
 shape, so every git the scanner starts on it would hang, saying nothing. Before the first
 git call on a repository, its git directory, the object directories its alternates name
-(and theirs) and the files its config includes are walked, without opening anything but
-the small text files that name the others; any FIFO or device is refused, by name (exit 2).
+(and theirs, read as git reads them) and the files its config includes or names as
+core.attributesFile / core.excludesFile are walked, without opening anything but the text
+files that name the others (each config file parsed by git itself, without its includes,
+only when it holds one of those words); any FIFO or device is refused, by name (exit 2).
 
 Not checked: a receiving server's own repository (pre-receive, under git's quarantine: a
 push cannot create one); `modules/` (submodules' git directories, never read) and `lfs/`
@@ -18,7 +20,6 @@ global and system config.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from pathlib import Path
 
@@ -43,10 +44,8 @@ PSEUDOREFS = (
     "BISECT_HEAD",
     "MERGE_AUTOSTASH",
 )
-_SECTION = re.compile(r"\s*\[\s*(include|includeif)\b[^\]]*\]", re.IGNORECASE)
-_OTHER_SECTION = re.compile(r"\s*\[")
-_PATH = re.compile(r"\s*path\s*=\s*(.*?)\s*$", re.IGNORECASE)
-_SMALL = 1 << 20  # a text file that names others (alternates, a config) is read up to this
+# A `.git` file or `commondir` is read up to this (git refuses a larger `.git` file).
+_SMALL = 1 << 20
 
 
 def _odd(mode: int) -> str | None:
@@ -64,9 +63,32 @@ def _refuse(path: str, what: str) -> ScanError:
     )
 
 
+_LINKED_TOP = frozenset({"objects", "refs", "logs", "info", "worktrees"})
+
+
+def _opened_through(names: tuple[str, ...]) -> bool:
+    """Whether git opens files through a linked directory at `names` under a git directory:
+    the top's objects/, refs/, logs/, info/ and worktrees/ (as git-new-workdir links them),
+    anything under refs/ and logs/ (refs and reflogs are read through linked directories),
+    objects/pack, objects/info and a loose-object directory, and the same in a worktree's
+    directory. A link elsewhere (`.git/x -> /usr`) is never walked: git never reads it."""
+    while len(names) > 2 and names[0] == "worktrees":
+        names = names[2:]  # a worktree's own files, laid out as the top's
+    if len(names) == 1:
+        return names[0] in _LINKED_TOP
+    if names[0] in ("refs", "logs") or names[0] == "worktrees":
+        return True
+    if names[0] == "objects" and len(names) == 2:
+        name = names[1]
+        return name in ("pack", "info") or (
+            len(name) == 2 and all(c in "0123456789abcdef" for c in name)
+        )
+    return False
+
+
 def _walk(top: str, seen: set[tuple[int, int]], skip_top: bool) -> None:
-    """Every entry under `top` (links followed, each linked directory once): a FIFO or a
-    device raises ScanError.
+    """Every entry under `top` (a linked directory followed, once, only where git opens
+    files through it: _opened_through): a FIFO or a device raises ScanError.
 
     Run before every git the hook starts, so kept to the kernel's directory reads: an
     entry's type comes from the listing (d_type: no stat for a regular file or a plain
@@ -81,15 +103,15 @@ def _walk(top: str, seen: set[tuple[int, int]], skip_top: bool) -> None:
     if (info.st_dev, info.st_ino) in seen:
         return
     seen.add((info.st_dev, info.st_ino))
-    stack = [(top, 0)]  # (directory, depth: 1 under worktrees/ holds a worktree's files)
+    # (directory, its names under `top`: ("worktrees", NAME) holds a worktree's files)
+    stack: list[tuple[str, tuple[str, ...]]] = [(top, ())]
     while stack:
-        directory, depth = stack.pop()
+        directory, names = stack.pop()
+        depth = len(names)
         # Where git's own names are passed over: the top (modules/, lfs/, and the
         # pseudorefs the scanner reads itself) and a worktree's directory (its pseudorefs).
         top_level = skip_top and depth == 0
-        pseudo = top_level or (
-            skip_top and depth == 2 and os.path.basename(os.path.dirname(directory)) == "worktrees"
-        )
+        pseudo = top_level or (skip_top and depth == 2 and names[0] == "worktrees")
         try:
             scan = os.scandir(directory)
         except OSError:
@@ -104,15 +126,18 @@ def _walk(top: str, seen: set[tuple[int, int]], skip_top: bool) -> None:
                     ):
                         continue
                     if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, depth + 1))
+                        stack.append((entry.path, (*names, entry.name)))
                         continue
                     linked = os.stat(entry.path)  # a link (followed), or an odd type
                 except OSError:
                     continue  # a dangling link: git finds nothing there either
                 if stat.S_ISDIR(linked.st_mode):
+                    inner = (*names, entry.name)
+                    if not _opened_through(inner if skip_top else ("objects", *inner)):
+                        continue  # git never opens a file through it: not walked
                     if (linked.st_dev, linked.st_ino) not in seen:
                         seen.add((linked.st_dev, linked.st_ino))
-                        stack.append((entry.path, depth + 1))
+                        stack.append((entry.path, inner))
                     continue
                 what = _odd(linked.st_mode)
                 if what is not None:
@@ -120,16 +145,9 @@ def _walk(top: str, seen: set[tuple[int, int]], skip_top: bool) -> None:
 
 
 def _regular_text(path: Path) -> str | None:
-    """The text of a regular file (links followed), None when there is none; a FIFO or a
-    device raises ScanError (it is never opened)."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    what = _odd(info.st_mode)
-    if what is not None:
-        raise _refuse(str(path), what)
-    if not stat.S_ISREG(info.st_mode):
+    """The text of a regular file (links followed; its first _SMALL bytes), None when there
+    is none; a FIFO or a device raises ScanError (it is never opened)."""
+    if not _is_regular(path):
         return None
     try:
         with open(path, "rb") as handle:
@@ -138,48 +156,210 @@ def _regular_text(path: Path) -> str | None:
         return None
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    return value.replace('\\"', '"').replace("\\\\", "\\")
+def _is_regular(path: Path | str) -> bool:
+    """Whether `path` is a regular file (links followed); a FIFO or a device raises
+    ScanError, anything else (missing, a directory) is False."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    what = _odd(info.st_mode)
+    if what is not None:
+        raise _refuse(str(path), what)
+    return stat.S_ISREG(info.st_mode)
 
 
-def _included(config: Path, depth: int = 0) -> list[Path]:
-    """The files `config` includes (include.path, includeIf.*.path), and theirs."""
-    text = _regular_text(config)
-    if text is None or depth > 10:
+def _regular_bytes(path: Path) -> bytes | None:
+    """The whole content of a regular file, as git reads it (links followed); None when
+    there is none. git reads every byte of the files that name others, so a name after
+    any amount of padding counts."""
+    if not _is_regular(path):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+# The config keys that make git open a file named in the repository's config: the files it
+# includes, and (for `staged` and `files`) the attributes and exclude files. Names and
+# sections are plain letters, never escaped or continued: a file without one of these words
+# (any case) sets none of them, and costs no git process (the hook's plain config).
+_CONFIG_WORDS = (b"include", b"attributesfile", b"excludesfile")
+_CONFIG_FILES = frozenset({"include.path", "core.attributesfile", "core.excludesfile"})
+_OPTIONAL = ":(optional)"  # git 2.50+: an include that may be missing
+
+
+def _may_name_files(path: Path) -> bool:
+    """Whether the regular file `path` holds one of _CONFIG_WORDS (any case): the whole file
+    is read, in chunks."""
+    longest = max(len(word) for word in _CONFIG_WORDS)
+    tail = b""
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                text = tail + chunk.lower()
+                if any(word in text for word in _CONFIG_WORDS):
+                    return True
+                tail = text[-(longest - 1) :]
+    except OSError:
+        return False  # git cannot read it either: it says so itself
+    return False
+
+
+def _config_entries(path: Path) -> list[tuple[str, str | None]]:
+    """The include paths and the attributes/exclude file names that the config file `path`
+    itself sets, parsed by git (its grammar: comments, quotes, escapes, continuations),
+    without following its includes; nothing when the file names none."""
+    if not _may_name_files(path):
         return []
-    found: list[Path] = []
-    inside = False
-    for line in text.splitlines():
-        if _OTHER_SECTION.match(line):
-            inside = _SECTION.match(line) is not None
-            line = line[line.index("]") + 1 :] if "]" in line else ""
-        match = _PATH.match(line) if inside else None
-        if match is None:
+    from kimi_secret_scan import git  # git imports this module: asked only when needed
+
+    # --git-dir names no repository: git discovers none, so it reads no config of the
+    # scanned repository (whose includes are what is being checked), only `path`.
+    args = [f"--git-dir={os.devnull}", "config", "--file", str(path), "--no-includes", "-z"]
+    # --list, not --get-regexp: it exits 0 on a file without the keys, so a failure is
+    # always git's refusal of the file (a warning on stderr alone is not).
+    out, errors = git.try_git_warnings([*args, "--list"], path.parent)
+    if out is None:
+        said = [line.strip() for line in errors if line.strip()] or ["no message"]
+        raise ScanError(
+            f"{path}: git cannot parse this config file ({said[-1]}); the repository is not read"
+        )
+    found: list[tuple[str, str | None]] = []
+    for item in out.decode("utf-8", "surrogateescape").split("\0"):
+        if not item:
             continue
-        value = _unquote(match.group(1).split(" #")[0].split(" ;")[0].strip())
+        key, newline, value = item.partition("\n")
+        # Keys come with the section and name in lower case (a subsection as written).
+        if key in _CONFIG_FILES or (key.startswith("includeif.") and key.endswith(".path")):
+            found.append((key, value if newline else None))
+    return found
+
+
+def _expand(value: str) -> str:
+    """A path value as git interpolates it: `~/` and `~user/`, and `%(prefix)/`."""
+    if value.startswith("%(prefix)/"):
+        import shutil
+
+        program = shutil.which("git") or "/usr/bin/git"
+        prefix = os.path.dirname(os.path.dirname(os.path.realpath(program)))
+        return os.path.join(prefix, value[len("%(prefix)/") :])
+    return os.path.expanduser(value)
+
+
+def _check_config(config: Path, work_tree: Path | None, visited: set[str], depth: int = 0) -> None:
+    """Refuse a FIFO or a device that `config`, or a file it includes (and theirs), names
+    as a file git opens: an include, core.attributesFile, core.excludesFile."""
+    try:
+        key = os.path.realpath(config)
+    except (OSError, ValueError):
+        return
+    if key in visited or depth > 10 or not _is_regular(config):
+        return
+    visited.add(key)
+    for name, value in _config_entries(config):
         if not value:
+            continue  # git refuses an empty or missing value; it opens nothing
+        if name.endswith(".path"):
+            # Relative to the including file's directory; `:(optional)` is a prefix on a
+            # new git and part of a relative name on an old one: both are looked at.
+            values = [value]
+            if value.startswith(_OPTIONAL):
+                values.append(value[len(_OPTIONAL) :])
+            for each in values:
+                target = Path(_expand(each))
+                if not target.is_absolute():
+                    target = config.parent / target
+                _check_config(target, work_tree, visited, depth + 1)
             continue
-        target = Path(os.path.expanduser(value))
-        if not target.is_absolute():
-            target = config.parent / target
-        found.append(target)
-        found.extend(_included(target, depth + 1))
+        # A file git opens from the work tree's top (where it runs our commands).
+        target = Path(_expand(value))
+        if target.is_absolute() or work_tree is None:
+            _is_regular(target)
+        else:
+            _is_regular(work_tree / target)
+
+
+def _unquote_c(data: bytes, at: int) -> tuple[bytes, int] | None:
+    """git's unquote_c_style: the C-quoted string starting at data[at] ('"'), and the
+    index just past its closing quote; None when it is not one (git then reads the line as
+    it is)."""
+    escapes = {
+        ord("a"): 7,
+        ord("b"): 8,
+        ord("f"): 12,
+        ord("n"): 10,
+        ord("r"): 13,
+        ord("t"): 9,
+        ord("v"): 11,
+        ord("\\"): ord("\\"),
+        ord('"'): ord('"'),
+    }
+    out = bytearray()
+    i = at + 1
+    while True:
+        if i >= len(data):
+            return None
+        byte = data[i]
+        i += 1
+        if byte == ord('"'):
+            return bytes(out), i
+        if byte != ord("\\"):
+            out.append(byte)
+            continue
+        if i >= len(data):
+            return None
+        byte = data[i]
+        i += 1
+        if byte in escapes:
+            out.append(escapes[byte])
+        elif ord("0") <= byte <= ord("3"):
+            digits = data[i - 1 : i + 2]
+            if len(digits) < 3 or any(not ord("0") <= d <= ord("7") for d in digits):
+                return None
+            out.append(int(digits, 8))
+            i += 2
+        else:
+            return None
+
+
+def _alternate_entries(data: bytes) -> list[bytes]:
+    """The object directories an alternates file names, as git's parse_alt_odb_entry reads
+    it: one a line, as it is (no trimming), `#` lines skipped, a line starting with '"'
+    C-unquoted (when it is a valid quoted string, which may span lines)."""
+    data = data.split(b"\0", 1)[0]  # git reads it as a C string
+    found: list[bytes] = []
+    at = 0
+    while at < len(data):
+        end = data.find(b"\n", at)
+        end = len(data) if end < 0 else end
+        quoted = _unquote_c(data, at) if data[at] == ord('"') else None
+        if data[at] == ord("#"):
+            entry = b""
+        elif quoted is not None:
+            entry, end = quoted
+        else:
+            entry = data[at:end]
+        if entry:
+            found.append(entry)
+            stripped = entry.strip()
+            if stripped and stripped != entry:
+                found.append(stripped)  # as earlier versions of this check read it
+        at = end + 1 if end < len(data) else end
     return found
 
 
 def _alternates(objects: Path, seen: set[tuple[int, int]], depth: int = 0) -> None:
-    text = _regular_text(objects / "info" / "alternates")
-    if text is None or depth > 5:  # git follows five levels
+    data = _regular_bytes(objects / "info" / "alternates")
+    if data is None or depth > 5:  # git follows five levels
         return
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        other = Path(_unquote(line))
-        if not other.is_absolute():
-            other = objects / other
+    base = os.path.realpath(objects)
+    for entry in _alternate_entries(data):
+        name = os.fsdecode(entry)
+        # Relative to the (real) objects directory, then normalised, as git does.
+        other = Path(os.path.normpath(os.path.join(base, name)))
         _walk(str(other), seen, skip_top=False)
         _alternates(other, seen, depth + 1)
 
@@ -207,7 +387,9 @@ def _git_dir_of(start: Path) -> Path | None:
             if text is not None and text.startswith("gitdir:"):
                 target = Path(text[len("gitdir:") :].strip())
                 return target if target.is_absolute() else directory / target
-        if (directory / "HEAD").is_file() and (directory / "objects").is_dir():
+        # git takes a directory with `objects/` and a HEAD for a bare repository, opening
+        # that HEAD to see: a HEAD of any type (a FIFO is refused by the walk).
+        if os.path.lexists(directory / "HEAD") and (directory / "objects").is_dir():
             return directory
     return None
 
@@ -249,7 +431,9 @@ def _check(git_dir: Path) -> None:
         dirs.append(other if other.is_absolute() else git_dir / other)
     for directory in dirs:
         _walk(str(directory), seen, skip_top=True)
+    work_tree = git_dir.parent if git_dir.name == ".git" else None
+    visited: set[str] = set()
     for directory in dirs:
         _alternates(directory / "objects", seen)
         for name in ("config", "config.worktree"):
-            _included(directory / name)  # each included file is checked as it is read
+            _check_config(directory / name, work_tree, visited)

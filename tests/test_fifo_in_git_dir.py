@@ -83,6 +83,79 @@ def in_a_linked_directory(repo: GitRepo, tmp: Path) -> Path:
     return fifo
 
 
+def _append_config(repo: GitRepo, text: str) -> None:
+    with (repo.path / ".git" / "config").open("a") as config:
+        config.write(text)
+
+
+def _outside_fifo(tmp: Path) -> Path:
+    fifo = tmp / "outside"
+    os.mkfifo(fifo)
+    return fifo
+
+
+# The include forms of git's config grammar (hostile review h11): the check asks git to parse
+# each config file, so each is read as git reads it.
+def include_ended_by_a_comment(repo: GitRepo, tmp: Path) -> Path:
+    fifo = _outside_fifo(tmp)
+    _append_config(repo, f"[include]\n\tpath = {fifo}#not part of the name\n")
+    return fifo
+
+
+def include_quoted_mid_value(repo: GitRepo, tmp: Path) -> Path:
+    fifo = _outside_fifo(tmp)
+    _append_config(repo, f'[include]\n\tpath = {tmp}/"{fifo.name}"\n')
+    return fifo
+
+
+def include_continued_on_the_next_line(repo: GitRepo, tmp: Path) -> Path:
+    fifo = _outside_fifo(tmp)
+    _append_config(repo, f"[InClUdE]\n\tpath = {tmp}/\\\n{fifo.name}\n")
+    return fifo
+
+
+def include_after_a_mebibyte(repo: GitRepo, tmp: Path) -> Path:
+    fifo = _outside_fifo(tmp)
+    _append_config(repo, "#" + "x" * (1 << 20) + f"\n[include]\n\tpath = {fifo}\n")
+    return fifo
+
+
+def include_of_an_include(repo: GitRepo, tmp: Path) -> Path:
+    # A relative include is relative to the including file's directory.
+    fifo = _outside_fifo(tmp)
+    (tmp / "first.cfg").write_text(f"[include]\n\tpath = {fifo.name}\n")
+    _append_config(repo, f"[include]\n\tpath = {tmp / 'first.cfg'}\n")
+    return fifo
+
+
+def alternates_c_quoted(repo: GitRepo, tmp: Path) -> Path:
+    fifo = alternate_pack_index(repo, tmp)
+    # \141 is 'a': git unquotes the line to {tmp}/alt.
+    (repo.path / ".git" / "objects" / "info" / "alternates").write_text(f'"{tmp}/\\141lt"\n')
+    return fifo
+
+
+def alternates_after_a_mebibyte(repo: GitRepo, tmp: Path) -> Path:
+    fifo = alternate_pack_index(repo, tmp)
+    (repo.path / ".git" / "objects" / "info" / "alternates").write_text(
+        "\n" * (1 << 20) + f"{tmp / 'alt'}\n"
+    )
+    return fifo
+
+
+def attributes_file(repo: GitRepo, tmp: Path) -> Path:
+    fifo = _outside_fifo(tmp)
+    repo.git("config", "core.attributesFile", str(fifo))
+    return fifo
+
+
+def excludes_file_in_an_include(repo: GitRepo, tmp: Path) -> Path:
+    fifo = _outside_fifo(tmp)
+    (tmp / "more.cfg").write_text(f"[core]\n\texcludesFile = {fifo}\n")
+    _append_config(repo, f"[include]\n\tpath = {tmp / 'more.cfg'}\n")
+    return fifo
+
+
 PLACES: dict[str, Callable[[GitRepo, Path], Path]] = {
     "packed-refs": packed_refs,
     "loose ref": loose_ref,
@@ -91,6 +164,15 @@ PLACES: dict[str, Callable[[GitRepo, Path], Path]] = {
     "config include": config_include,
     "link to a FIFO as a ref": linked_ref,
     "FIFO in a linked directory": in_a_linked_directory,
+    "include ended by a comment": include_ended_by_a_comment,
+    "include quoted mid-value": include_quoted_mid_value,
+    "include continued on the next line": include_continued_on_the_next_line,
+    "include after 1 MiB": include_after_a_mebibyte,
+    "include of an include": include_of_an_include,
+    "alternates C-quoted": alternates_c_quoted,
+    "alternates after 1 MiB": alternates_after_a_mebibyte,
+    "core.attributesFile": attributes_file,
+    "core.excludesFile in an include": excludes_file_in_an_include,
 }
 
 
@@ -98,7 +180,7 @@ PLACES: dict[str, Callable[[GitRepo, Path], Path]] = {
 def test_a_fifo_where_git_opens_a_file_is_refused_not_waited_on(tmp_path: Path, place: str) -> None:
     repo = leaky(tmp_path)
     fifo = PLACES[place](repo, tmp_path)
-    for args in (["history"], ["range", "HEAD~1..HEAD"], ["staged"]):
+    for args in (["history"], ["range", "HEAD~1..HEAD"], ["staged"], ["files", "."]):
         got = run(*args, cwd=repo.path)
         assert got.code == 2, (args, got.all)
         assert "not a regular file" in got.err and fifo.name in got.err, (args, got.err)
@@ -127,3 +209,71 @@ def test_links_in_a_loop_end_the_walk(tmp_path: Path) -> None:
     (git_dir / "hooks" / "self").symlink_to(".")
     got = run("staged", cwd=repo.path)
     assert got.code == 0, got.all
+
+
+def test_a_bare_repository_whose_head_is_a_fifo_is_refused(tmp_path: Path) -> None:
+    # git opens a bare repository's HEAD to recognise it: any HEAD, not only a regular file.
+    repo = leaky(tmp_path)
+    bare = tmp_path / "bare.git"
+    repo.git("clone", "-q", "--bare", str(repo.path), str(bare))
+    (bare / "HEAD").unlink()
+    os.mkfifo(bare / "HEAD")
+    for args in (["history"], ["range", "main~0"]):
+        got = run(*args, cwd=bare)
+        assert got.code == 2 and "HEAD is a FIFO" in got.err, (args, got.all)
+    got = run(
+        "audit", "--format", "json", "--output-dir", str(tmp_path / "out"), str(bare), cwd=tmp_path
+    )
+    assert got.code == 2 and "HEAD is a FIFO" in json.dumps(json.loads(got.out)["failed"]), got.all
+
+
+def test_an_order_file_or_mailmap_that_is_a_fifo_is_never_opened(tmp_path: Path) -> None:
+    # Overridden for every git the scanner starts (git.HARDENED_CONFIG): read as empty.
+    repo = leaky(tmp_path)
+    fifo = _outside_fifo(tmp_path)
+    repo.git("config", "diff.orderFile", str(fifo))
+    repo.git("config", "mailmap.file", str(fifo))
+    repo.write("new.py", "x = 1\n")
+    repo.add("new.py")
+    for args in (["history"], ["range", "HEAD~1..HEAD"]):
+        got = run(*args, cwd=repo.path)
+        assert got.code == 1, (args, got.all)
+    assert run("staged", cwd=repo.path).code == 0
+
+
+def test_a_config_include_of_a_regular_file_is_read(tmp_path: Path) -> None:
+    # The include forms are parsed by git: a regular included file still lets the scan run.
+    repo = leaky(tmp_path)
+    (tmp_path / "plain.cfg").write_text("[core]\n\tattributesFile = ~/no-such-file\n")
+    _append_config(repo, f'[include]\n\tpath = "{tmp_path}/plain.cfg" ; a comment\n')
+    got = run("history", cwd=repo.path)
+    assert got.code == 1, got.all
+
+
+def test_a_linked_directory_git_never_reads_is_not_walked(tmp_path: Path) -> None:
+    # `.git/x -> /usr` walked all of /usr before git started, and a device or FIFO found
+    # there refused a readable repository: git never opens a file through `.git/x`.
+    repo = leaky(tmp_path)
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    os.mkfifo(stray / "pipe")
+    (stray / "null").symlink_to(os.devnull)
+    git_dir = repo.path / ".git"
+    (git_dir / "x").symlink_to(stray)
+    (git_dir / "hooks" / "y").symlink_to(stray)
+    (git_dir / "objects" / "info" / "z").symlink_to(stray)
+    got = run("range", "HEAD~1..HEAD", cwd=repo.path)
+    assert got.code == 1, got.all
+    # Where git does read through a link (refs/, logs/, a linked objects/pack), it is walked.
+    (git_dir / "x").unlink()
+    (git_dir / "logs" / "refs" / "linked").symlink_to(stray)
+    got = run("range", "HEAD~1..HEAD", cwd=repo.path)
+    assert got.code == 2 and "not a regular file" in got.err, got.all
+
+
+def test_a_config_git_cannot_parse_is_refused_by_name(tmp_path: Path) -> None:
+    # git stops at the bad line after opening the includes before it: said, never waited on.
+    repo = leaky(tmp_path)
+    _append_config(repo, f"[include]\n\tpath = {_outside_fifo(tmp_path)}\n[broken\n")
+    got = run("history", cwd=repo.path)
+    assert got.code == 2 and "git cannot parse this config file" in got.err, got.all

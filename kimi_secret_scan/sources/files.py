@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
-from kimi_secret_scan import git
+from kimi_secret_scan import git, special_files
 from kimi_secret_scan.content import Content, Skipped
 from kimi_secret_scan.errors import ScanError
 from kimi_secret_scan.windows import WINDOW
@@ -135,6 +135,8 @@ def _walk_git(directory: Path) -> Iterator[Path | Skipped] | None:
             return None
         git_dir, work_tree = found
         named = [f"--git-dir={git_dir}", f"--work-tree={work_tree}"]
+    # A FIFO where git opens a file (an include, core.excludesFile): ls-files would hang.
+    special_files.refuse_special_files(directory)
     listing = [*named, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."]
     out, warnings = git.try_git_warnings(listing, directory)
     if out is None:
