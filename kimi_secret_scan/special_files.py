@@ -253,7 +253,10 @@ def _check_config(config: Path, work_tree: Path | None, visited: set[str], depth
     """Refuse a FIFO or a device that `config`, or a file it includes (and theirs), names
     as a file git opens: an include, core.attributesFile, core.excludesFile."""
     try:
-        key = os.path.realpath(config)
+        # The file, and the directory it was named in: git reads a relative include from
+        # the path it included, so one file reached through a link elsewhere names other
+        # files (review h12: a link to a config already read hid a FIFO its include named).
+        key = os.path.realpath(config) + "\0" + os.path.abspath(config.parent)
     except (OSError, ValueError):
         return
     if key in visited or depth > 10 or not _is_regular(config):
@@ -368,9 +371,17 @@ def _git_dir_of(start: Path) -> Path | None:
     """The git directory git would find from `start`, as far as a walk up the directories
     tells (GIT_DIR, a `.git` directory or `gitdir:` file, a bare repository); None when
     none is seen (git then says what it finds)."""
+    found = _repository_of(start)
+    return None if found is None else found[0]
+
+
+def _repository_of(start: Path) -> tuple[Path, Path | None] | None:
+    """(_git_dir_of, the work tree's top where it is known: the directory holding `.git`,
+    a directory or a linked worktree's `gitdir:` file; GIT_WORK_TREE with GIT_DIR)."""
     named = os.environ.get("GIT_DIR")
     if named:
-        return start / named
+        tree = os.environ.get("GIT_WORK_TREE")
+        return start / named, (start / tree if tree else None)
     for directory in (start, *start.parents):
         dot = directory / ".git"
         try:
@@ -382,15 +393,15 @@ def _git_dir_of(start: Path) -> Path | None:
             if what is not None:
                 raise _refuse(str(dot), what)
             if stat.S_ISDIR(mode):
-                return dot
+                return dot, directory
             text = _regular_text(dot)
             if text is not None and text.startswith("gitdir:"):
                 target = Path(text[len("gitdir:") :].strip())
-                return target if target.is_absolute() else directory / target
+                return (target if target.is_absolute() else directory / target), directory
         # git takes a directory with `objects/` and a HEAD for a bare repository, opening
         # that HEAD to see: a HEAD of any type (a FIFO is refused by the walk).
         if os.path.lexists(directory / "HEAD") and (directory / "objects").is_dir():
-            return directory
+            return directory, None
     return None
 
 
@@ -406,13 +417,14 @@ def refuse_special_files(start: Path) -> None:
         return
     if not here.is_dir():
         here = here.parent
-    git_dir = _git_dir_of(here)
-    if git_dir is None:
+    repository = _repository_of(here)
+    if repository is None:
         return
-    key = str(git_dir)
+    git_dir, work_tree = repository
+    key = f"{git_dir}\0{work_tree}"
     if key not in _checked:
         try:
-            _check(git_dir)
+            _check(git_dir, work_tree)
         except ScanError as exc:
             _checked[key] = exc
         else:
@@ -422,7 +434,7 @@ def refuse_special_files(start: Path) -> None:
         raise ScanError(str(found))
 
 
-def _check(git_dir: Path) -> None:
+def _check(git_dir: Path, work_tree: Path | None) -> None:
     seen: set[tuple[int, int]] = set()
     dirs = [git_dir]
     common = _regular_text(git_dir / "commondir")
@@ -431,7 +443,8 @@ def _check(git_dir: Path) -> None:
         dirs.append(other if other.is_absolute() else git_dir / other)
     for directory in dirs:
         _walk(str(directory), seen, skip_top=True)
-    work_tree = git_dir.parent if git_dir.name == ".git" else None
+    # (A linked worktree's git directory is .git/worktrees/NAME: its top is where the
+    # `gitdir:` file was found, from which git opens a relative excludesFile; review h12.)
     visited: set[str] = set()
     for directory in dirs:
         _alternates(directory / "objects", seen)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import GitRepo, Run, run_cli
+from tests.gitrepo import GitRepo, Run, git, run_cli
 from tests.remotes import key_line
 
 
@@ -156,6 +156,21 @@ def excludes_file_in_an_include(repo: GitRepo, tmp: Path) -> Path:
     return fifo
 
 
+def include_through_a_link_to_a_file_read_already(repo: GitRepo, tmp: Path) -> Path:
+    """Review h12: b/inc links to a/inc, read already; git reads its relative `path = pipe-b`
+    from b/, where it is a FIFO (a/pipe-b is a regular file)."""
+    a, b = tmp / "a", tmp / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "inc").write_text("[include]\n\tpath = pipe-b\n")
+    (a / "pipe-b").write_text("")
+    (b / "inc").symlink_to(a / "inc")
+    fifo = b / "pipe-b"
+    os.mkfifo(fifo)
+    _append_config(repo, f"[include]\n\tpath = {a / 'inc'}\n[include]\n\tpath = {b / 'inc'}\n")
+    return fifo
+
+
 PLACES: dict[str, Callable[[GitRepo, Path], Path]] = {
     "packed-refs": packed_refs,
     "loose ref": loose_ref,
@@ -173,6 +188,7 @@ PLACES: dict[str, Callable[[GitRepo, Path], Path]] = {
     "alternates after 1 MiB": alternates_after_a_mebibyte,
     "core.attributesFile": attributes_file,
     "core.excludesFile in an include": excludes_file_in_an_include,
+    "include through a link to a file read already": include_through_a_link_to_a_file_read_already,
 }
 
 
@@ -277,3 +293,22 @@ def test_a_config_git_cannot_parse_is_refused_by_name(tmp_path: Path) -> None:
     _append_config(repo, f"[include]\n\tpath = {_outside_fifo(tmp_path)}\n[broken\n")
     got = run("history", cwd=repo.path)
     assert got.code == 2 and "git cannot parse this config file" in got.err, got.all
+
+
+def test_a_relative_excludes_file_of_a_linked_worktree_is_read_from_its_top(
+    tmp_path: Path,
+) -> None:
+    """Review h12: run from a subdirectory of a linked worktree, a relative core.excludesFile
+    was looked for from the scanner's directory; git opens it from the worktree's top."""
+    repo = leaky(tmp_path)
+    tree = tmp_path / "wt"
+    repo.git("worktree", "add", "-q", str(tree))
+    (tree / "sub").mkdir()
+    (tree / "sub" / "a.txt").write_text("x\n")
+    git(tree, "add", "sub/a.txt")  # before the FIFO: git itself would wait on it
+    repo.git("config", "core.excludesFile", "ex-pipe")
+    os.mkfifo(tree / "ex-pipe")
+    for args in (["staged"], ["files", "."]):
+        got = run(*args, cwd=tree / "sub")
+        assert got.code == 2, (args, got.all)
+        assert "ex-pipe" in got.err and "not a regular file" in got.err, (args, got.err)

@@ -83,6 +83,21 @@ def test_sgr_inside_a_key_in_every_spelling(tmp_path: Path, spelling: str) -> No
         assert not _shown_whole(key, run.all), run.all
 
 
+@pytest.mark.parametrize("cut", [20, 28, 32, 40, 48])
+def test_a_first_piece_long_enough_to_be_a_key_hides_no_rest(tmp_path: Path, cut: int) -> None:
+    """`KIMI_API_KEY=sk-kimi-<cut>ESC[01;31m<rest>` (review h12): the piece before the code is a
+    token of its own; the excerpt showed it (redacted) for the whole key and printed the
+    rest of the key as written, in text and JSON."""
+    key = kimi_code_key()
+    at = len("sk-kimi-") + cut
+    (tmp_path / "k.log").write_text(f"INFO KIMI_API_KEY={key[:at]}\x1b[01;31m{key[at:]}\n")
+    for fmt in ("text", "json", "sarif", "github"):
+        run = run_cli("files", "--format", fmt, "k.log", cwd=tmp_path)
+        assert run.code == 1, (fmt, run.all)
+        plain = _CSI.sub("", run.all)
+        assert key[at:] not in plain and not _shown_whole(key, run.all), (fmt, run.all)
+
+
 def test_colour_without_a_key_stays_clean(tmp_path: Path) -> None:
     # Coloured words beside `sk`-words, mid-word colour, a short token cut by colour.
     text = (

@@ -128,7 +128,13 @@ def excerpt_spans(data: bytes, focus: Span, spans: list[Span]) -> str:
     line_start, line_end = focus.line_start, focus.line_end
     lo = max(line_start, focus.start - 80)
     hi = min(line_end, max(focus.end, focus.start) + 80)
-    on_line = [sp for sp in spans if sp.start < line_end and sp.end > line_start]
+    # The longest of keys starting at one place first: a shorter key inside it (the part of
+    # a key before a colour code, read as a key of its own) must not stand for it, leaving
+    # the rest of its spelling printed as written (review h12).
+    on_line = sorted(
+        (sp for sp in spans if sp.start < line_end and sp.end > line_start),
+        key=lambda sp: (sp.start, -sp.end),
+    )
     for sp in on_line:  # never cut a key in half at the window's edge
         if sp.start < lo < sp.end:
             lo = max(line_start, sp.start)
@@ -137,6 +143,10 @@ def excerpt_spans(data: bytes, focus: Span, spans: list[Span]) -> str:
     out: list[str] = ["…"] if lo > line_start else []
     pos = lo
     for sp in on_line:
+        if sp.start < pos < sp.end:
+            # Overlaps a key shown already: what reaches past it is key too, never shown.
+            pos = min(sp.end, hi)
+            continue
         if sp.start < pos or sp.start >= hi:
             continue
         out += [decode_text(data[pos : sp.start]), sp.secret]
