@@ -125,9 +125,9 @@ def _date(date: str) -> dt.datetime:
     try:
         when = dt.datetime.fromisoformat(date)
     except ValueError:
-        when = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+        when = dt.datetime.max.replace(tzinfo=dt.UTC)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return when
 
 
@@ -137,7 +137,7 @@ def _when(
     """Oldest first: by the commit graph where the commit's place in it is known, else by
     date (commit and tag messages)."""
     if finding.commit is None or not finding.commit.date:
-        return (1, 0, dt.datetime.max.replace(tzinfo=dt.timezone.utc), finding.path, finding.line)
+        return (1, 0, dt.datetime.max.replace(tzinfo=dt.UTC), finding.path, finding.line)
     graph = -age[finding.commit.sha] if age and finding.commit.sha in age else 0
     return (0, graph, _date(finding.commit.date), finding.path, finding.line)
 

@@ -14,7 +14,6 @@ the key that was acknowledged.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -170,10 +169,7 @@ def _entry(path: Path, index: int, raw: Any) -> Entry:
 
 def load(path: Path) -> Baseline:
     # Imported here: the module is loaded by every command (for `baseline`), read rarely.
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python 3.10 has no tomllib; tomli is its backport
-        import tomli as tomllib
+    import tomllib
 
     name = shown(path)
     try:

@@ -16,7 +16,6 @@ ScanError naming the file and key: a typo must not silently turn a suppression o
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,11 +256,8 @@ def _parse(source: Path, where: str, table: dict[str, Any], root: Path) -> Confi
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    # Imported here: most runs find no configuration file.
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python 3.10 has no tomllib; tomli is its backport
-        import tomli as tomllib
+    import tomllib  # imported here: most runs find no configuration file
+
     try:
         with path.open("rb") as handle:
             data: dict[str, Any] = tomllib.load(handle)

@@ -19,10 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _runtime_dependencies() -> tuple[str, ...]:
     """pyproject.toml's own list, so the wheelhouse never lags behind a new dependency."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # the scanner's own dependency on 3.10
-        import tomli as tomllib
+    import tomllib
 
     with (ROOT / "pyproject.toml").open("rb") as f:
         return tuple(tomllib.load(f)["project"]["dependencies"])

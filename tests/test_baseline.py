@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,11 +12,6 @@ from kimi_secret_scan import baseline as bl
 from kimi_secret_scan.finding import sha256_hex
 from tests.gitrepo import GitRepo, run_cli
 from tests.keygen import kimi_code_key, moonshot_key
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
 
 BASELINE = ".kimi-secret-scan-baseline.toml"
 

@@ -14,11 +14,11 @@ import re
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
-import tomllib
 import yaml
 
 from tests import packaging
@@ -124,7 +124,8 @@ def test_sdist_and_wheel_pass_twine_and_the_wheel_holds_only_the_package(
     assert {"Homepage", "Source", "Issues", "Changelog", "Documentation"} <= set(urls)
     classifiers = metadata.get_all("Classifier")
     assert "Topic :: Security" in classifiers
-    assert "Programming Language :: Python :: 3.10" in classifiers
+    assert "Programming Language :: Python :: 3.11" in classifiers
+    assert metadata["Requires-Python"] == ">=3.11"
     assert {"kimi", "moonshot", "secret-scanning", "pre-commit"} <= set(
         metadata["Keywords"].split(",")
     )

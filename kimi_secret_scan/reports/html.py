@@ -59,7 +59,7 @@ def _date(text: object) -> dt.datetime | None:
         when = dt.datetime.fromisoformat(str(text))
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _state(repo: dict[str, Any]) -> str:
@@ -206,7 +206,7 @@ def _duplicate(d: dict[str, Any]) -> str:
 
 
 def render(merged: dict[str, Any], now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     s = merged["summary"]
     dates = [
         d
