@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kimi_secret_scan import record
-from kimi_secret_scan.lazy_regex import lazy
+from kimi_secret_scan.lazy_regex import lazy, lazy_re
 
 if TYPE_CHECKING:
     import regex  # only annotations here: importing it costs a hook run ~5 ms
@@ -419,7 +419,7 @@ def any_case(pattern: bytes) -> bytes:
 
 HYPHEN_ANY_CASE = any_case(HYPHEN_PERCENT + b"|" + HYPHEN_ESCAPE)
 # Escaped forms of the `-` after `sk` (or after `sk-kimi`), in URLs and string literals.
-SK_ESCAPED = lazy(rb"sk(?:-kimi)?(?:" + HYPHEN_ANY_CASE + rb")")
+SK_ESCAPED = lazy_re(rb"sk(?:-kimi)?(?:" + HYPHEN_ANY_CASE + rb")")
 # The whole `sk-` escaped, found only inside already-decoded text (rare, and costly to look
 # for in every file).
 SK_FULLY_ESCAPED = lazy(

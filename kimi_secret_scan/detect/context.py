@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING
 
-from kimi_secret_scan.lazy_regex import lazy
+from kimi_secret_scan.lazy_regex import lazy, lazy_re
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
-
-if TYPE_CHECKING:
-    import regex  # imported where a pattern is compiled: it costs a hook run ~5 ms
 
 # Chinese documentation and code name Moonshot AI 月之暗面 (its company name, 北京月之暗面科技
 # 有限公司; pinyin yuezhianmian); "Kimi 开放平台" and "Moonshot AI 开放平台" already hold
@@ -26,7 +22,7 @@ CHINESE_NAMES = (
 )
 _NAMES = rb"moonshot|kimi|" + b"|".join(CHINESE_NAMES)
 # Words that tie a place to Kimi / Moonshot, and hints at which console issued the key.
-CONTEXT = lazy(rb"(?i)" + _NAMES)
+CONTEXT = lazy_re(rb"(?i)" + _NAMES)
 # What may follow a Kimi name in a setting's name: ASCII name characters, or Chinese
 # (`月之暗面密钥:`), up to 40 bytes; then the assignment.
 # A type annotation may come between (`kimiApiKey: string =`, `kimi_api_key: str =`).
@@ -34,13 +30,13 @@ ASSIGN_TAIL = (
     rb"(?:[\w.\-\[\]]|[\x80-\xff]){0,40}(?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\]|]{0,30}[ \t]*(?==))?"
     rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
 )
-KIMI_CODE_HINT = lazy(rb"(?i)api\.kimi\.com|kimi\.com/code|kimi[_-]?code|kimi-for-coding")
+KIMI_CODE_HINT = lazy_re(rb"(?i)api\.kimi\.com|kimi\.com/code|kimi[_-]?code|kimi-for-coding")
 # The Open Platform key's shape: never a Kimi Code key (those are all `sk-kimi-` + 64).
-PLATFORM_SHAPE = lazy(r"sk-[A-Za-z0-9]{48}")
-CN_HINT = lazy(rb"(?i)moonshot\.cn|platform\.kimi\.com")
-INTL_HINT = lazy(rb"(?i)moonshot\.ai|platform\.kimi\.ai")
-ENDPOINT = lazy(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com|moonshot\.(?:cn|ai)/")
-OTHER_VENDOR = lazy(
+PLATFORM_SHAPE = lazy_re(r"sk-[A-Za-z0-9]{48}")
+CN_HINT = lazy_re(rb"(?i)moonshot\.cn|platform\.kimi\.com")
+INTL_HINT = lazy_re(rb"(?i)moonshot\.ai|platform\.kimi\.ai")
+ENDPOINT = lazy_re(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com|moonshot\.(?:cn|ai)/")
+OTHER_VENDOR = lazy_re(
     rb"(?i)api\.openai\.com|openrouter|deepseek|dashscope|siliconflow|one-?api|new-?api"
     rb"|api\.anthropic\.com|api\.together|groq"
 )
@@ -59,30 +55,24 @@ KEY_ASSIGNMENT = lazy(
 
 
 @functools.cache
-def api_host() -> regex.Pattern[bytes]:
+def api_host() -> re.Pattern[bytes]:
     """The API hosts code calls (a console page, platform.moonshot.cn, is not one)."""
-    import regex
-
-    return regex.compile(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com")
+    return re.compile(rb"(?i)api\.moonshot\.(?:cn|ai)|api\.kimi\.com")
 
 
 @functools.cache
-def _assigned_name() -> regex.Pattern[bytes]:
+def _assigned_name() -> re.Pattern[bytes]:
     # The name a value is assigned to, at the end of the text before the value.
-    import regex
-
-    return regex.compile(
+    return re.compile(
         rb"([A-Za-z0-9_.\-]{1,80})\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
         rb"\\?[\"'\x60]?[ \t]*(?:(?i:bearer)[ \t]+)?$"
     )
 
 
 @functools.cache
-def _other_vendor_name() -> regex.Pattern[bytes]:
+def _other_vendor_name() -> re.Pattern[bytes]:
     # Words in a setting's name that name another provider (OPENAI_API_KEY, GEMINI_API_KEY).
-    import regex
-
-    return regex.compile(
+    return re.compile(
         rb"(?i)openai|azure|gemini|google|anthropic|claude|deepseek|dashscope|qwen|zhipu|glm"
         rb"|baichuan|minimax|groq|mistral|cohere|together|openrouter|siliconflow|perplexity"
         rb"|xai|grok|hunyuan|doubao|volc|ernie|stepfun|huggingface|replicate|fireworks"
@@ -166,7 +156,7 @@ _OTHER_VENDOR_HOSTS = (
     (b"api.cohere.com", "Cohere"),
     (b"api.cohere.ai", "Cohere"),
 )
-OTHER_VENDOR_HOST = lazy(
+OTHER_VENDOR_HOST = lazy_re(
     rb"(?i)(?<![A-Za-z0-9-])(?:[A-Za-z0-9-]+\.)?(?:"
     + b"|".join(re.escape(host) for host, _ in _OTHER_VENDOR_HOSTS)
     + rb")(?![A-Za-z0-9-])"
@@ -189,17 +179,17 @@ class Patterns:
         self.folded_words = tuple(w.lower().encode() for w in settings.context_words)
         self.context = CONTEXT
         self.assignment = KIMI_ASSIGNMENT
-        if settings.context_words or settings.variable_names:
-            import regex
+        # Compiled on first use as the defaults are (`re.escape` escapes the same bytes
+        # `regex.escape` would for a literal): a project's words cost a hook run that never
+        # asks for context nothing.
         if settings.context_words:
-            words = b"|".join(regex.escape(w.encode()) for w in settings.context_words)
-            self.context = regex.compile(rb"(?i)" + _NAMES + b"|" + words)
+            words = b"|".join(re.escape(w.encode()) for w in settings.context_words)
+            self.context = lazy_re(rb"(?i)" + _NAMES + b"|" + words)
         if settings.variable_names or settings.context_words:
             names = b"|".join(
-                regex.escape(n.encode())
-                for n in (*settings.variable_names, *settings.context_words)
+                re.escape(n.encode()) for n in (*settings.variable_names, *settings.context_words)
             )
-            self.assignment = regex.compile(
+            self.assignment = lazy(
                 rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + b"|" + names + rb")" + ASSIGN_TAIL
             )
 

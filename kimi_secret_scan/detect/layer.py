@@ -24,9 +24,11 @@ from kimi_secret_scan.detect.context import (
 )
 from kimi_secret_scan.detect.excerpt import Locator, Span, decode_text
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
-from kimi_secret_scan.lazy_regex import lazy
+from kimi_secret_scan.lazy_regex import finditer_bounded, lazy
 
 if TYPE_CHECKING:
+    import re
+
     import regex  # only annotations here: importing it costs a hook run ~5 ms
 
 # Masked keys (`sk-kimi-abcd…`, `sk-…***`) are what people paste into docs on purpose.
@@ -92,7 +94,7 @@ class Layer:
         return offset
 
     def _positions(
-        self, pattern: regex.Pattern[bytes], code_only: bool = False
+        self, pattern: regex.Pattern[bytes] | re.Pattern[bytes], code_only: bool = False
     ) -> tuple[list[int], list[int]]:
         """Starts and ends of the pattern's matches (both increasing: matches never overlap);
         with `code_only`, only those outside comment lines."""
@@ -106,7 +108,7 @@ class Layer:
                         starts.append(s)
                         ends.append(e)
             else:
-                for m in pattern.finditer(self.data, timeout=limits.REGEX_TIMEOUT):
+                for m in finditer_bounded(pattern, self.data, limits.REGEX_TIMEOUT):
                     starts.append(m.start())
                     ends.append(m.end())
             self._near_cache[key] = (starts, ends)
@@ -121,7 +123,11 @@ class Layer:
         return data[line_start:offset].lstrip(b" \t").startswith(_COMMENT_MARKS)
 
     def near(
-        self, pattern: regex.Pattern[bytes], start: int, end: int, code_only: bool = False
+        self,
+        pattern: regex.Pattern[bytes] | re.Pattern[bytes],
+        start: int,
+        end: int,
+        code_only: bool = False,
     ) -> bool:
         """Is there a match of `pattern` within the context window, outside [start, end)?
 
@@ -135,7 +141,11 @@ class Layer:
         return self.near_text(pattern, start, end, code_only) is not None
 
     def near_text(
-        self, pattern: regex.Pattern[bytes], start: int, end: int, code_only: bool = False
+        self,
+        pattern: regex.Pattern[bytes] | re.Pattern[bytes],
+        start: int,
+        end: int,
+        code_only: bool = False,
     ) -> bytes | None:
         """The first match `near` finds, or None."""
         lo, hi = start - limits.CONTEXT_WINDOW, end + limits.CONTEXT_WINDOW

@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from kimi_secret_scan import decoders
 from kimi_secret_scan.content import Content
@@ -34,16 +34,13 @@ from kimi_secret_scan.detect.tokens import SK_ANY, SK_ENTITY, find_sk_tokens, fi
 from kimi_secret_scan.finding import Finding
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
-if TYPE_CHECKING:
-    import regex  # only annotations here: importing it costs a hook run ~5 ms
-
 _Found = list[tuple[int, Finding]]
 
 
 def _scan_layer(
     scan: Layer,
     found: _Found,
-    first_sk: regex.Match[bytes] | None = None,
+    first_sk: re.Match[bytes] | None = None,
     b64_starts: list[int] | None = None,
     folded: bytes | None = None,
     names: tuple[list[int], bool] | None = None,
@@ -76,12 +73,12 @@ def _scan_layer(
                         hits.append((end, body_window))
         if escaped and scan.depth < limits.MAX_DEPTH:
             at = first_sk.start()
-            for match in decoders.SK_ESCAPED.finditer(data, at, timeout=timeout):
+            for match in decoders.SK_ESCAPED.finditer(data, at):
                 percent = b"%" in match.group()  # after `sk` or `sk-kimi`
                 hits.append(
                     (match.start(), decoders.percent_window if percent else decoders.escape_window)
                 )
-            for match in SK_ENTITY.finditer(data, at, timeout=timeout):
+            for match in SK_ENTITY.finditer(data, at):
                 hits.append((match.start(), decoders.entity_window))
     if deep and scan.depth < limits.MAX_DEPTH:
         for match in decoders.SK_FULLY_ESCAPED.finditer(data, timeout=timeout):
@@ -292,7 +289,7 @@ def _short_gate() -> Callable[..., re.Match[bytes] | None]:
 
 
 class _Survey(NamedTuple):
-    first_sk: regex.Match[bytes] | None  # SK_ANY.search(data)
+    first_sk: re.Match[bytes] | None  # SK_ANY.search(data)
     kimi: bool  # "kimi" in the lower-cased data
     moonshot: bool  # "moonshot" in it
     names: tuple[list[int], bool]  # as _names gives
@@ -310,9 +307,7 @@ def _survey(data: bytes, folded: bytes) -> _Survey:
     return _Survey(first_sk, kimi, moonshot, (starts, endpoint))
 
 
-def _k_survey(
-    data: bytes, folded: bytes
-) -> tuple[regex.Match[bytes] | None, bool, list[int], bool]:
+def _k_survey(data: bytes, folded: bytes) -> tuple[re.Match[bytes] | None, bool, list[int], bool]:
     """The `k` pass: SK_ANY's first match, whether "kimi" is named, where a Kimi setting may
     start, whether kimi.com is named."""
     hit = _k_first()(folded)

@@ -28,37 +28,97 @@ from kimi_secret_scan.randomness import is_placeholder_body, looks_random, secre
 if TYPE_CHECKING:
     import re
 
-    import regex
 
-# An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
-# follow an escape (`\n`, `%20`, `\u0020`, `\b`, `\0`) so JSON strings and URLs are still
-# read, and a terminal colour (an SGR sequence, `ESC[32m`, raw or escaped as `\e`, `\033`,
-# `\x1b`, `\u001b`, `%1B%5B`, `&#27;`): its `m` is no letter of the key (a key printed in
-# colour in a CI log, an asciinema cast, a notebook's output passed: hostile review 10).
-SK_TOKEN = lazy(
-    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbfv0]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}"
-    rb"|(?:\x1b|\\(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\})|%1[bB]|&#0*27;|&#[xX]0*1[bB];)"
-    rb"(?:\[|%5[bB])[0-9;]{0,24}m)"
+# SK_TOKEN's pattern for `re`: `regex`'s one variable-width look-behind becomes a look-behind
+# of one width each, and the terminal colour's (whose width varies) a look at the `m` alone,
+# its sequence checked by _sgr_ends_at. A hook run that finds a key used to import `regex`
+# (~5 ms) and compile its patterns (~3 ms more than `re`) for this and the few below; no
+# pattern here can backtrack without bound, so none needs `regex`'s time-out.
+_SK_TOKEN_RE = lazy_re(
+    rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbfv0])|(?<=%[0-9A-Fa-f]{2})|(?<=\\u[0-9A-Fa-f]{4})"
     # The exact Kimi Code shape needs no left boundary: glued to what precedes it
     # (`Jsk-kimi-…`, an escape code, a name) it is still a key, and no random text holds it.
     # Its right end is judged in find_sk_tokens (`sk-kimi-…-old`, `__sk-kimi-…__`).
     rb"|(?=sk-kimi-[A-Za-z0-9]{64}(?![A-Za-z0-9]))"
     # The exact Open Platform shape after `_` (`__sk-…__` Markdown bold, `MOONSHOT_sk-…`) or
     # after a `-` that follows no letter or digit (`--sk-…`); `task-sk-…` stays a slug.
-    rb"|(?<=_|(?<![A-Za-z0-9])-)(?=sk-[A-Za-z0-9]{48}(?![A-Za-z0-9])))sk-[A-Za-z0-9_-]*+"
+    rb"|(?:(?<=_)|(?<=-)(?<![A-Za-z0-9]-))(?=sk-[A-Za-z0-9]{48}(?![A-Za-z0-9]))"
+    # Last, so that its (empty) group is set only where no other guard holds.
+    rb"|(?<=m)())sk-[A-Za-z0-9_-]*"
 )
+# A terminal colour (SGR) before an `sk-`: `[` (or `%5B`), up to 24 parameters, `m`; then
+# ESC before the `[`, raw or as code and markup spell it.
+_SGR_TAIL = lazy_re(rb"(?:\[|%5[bB])[0-9;]{0,24}m\Z")
+_ESC_TAIL = lazy_re(
+    rb"(?:\x1b|\\(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\})|%1[bB]|&#0*27;|&#[xX]0*1[bB];)\Z"
+)
+
+
+def _sgr_ends_at(data: bytes, at: int) -> bool:
+    """Does a terminal colour (`ESC[32m`, raw or escaped as `\\e`, `\\033`, `\\x1b`, `\\u001b`,
+    `%1B%5B`, `&#27;`) end at `at`? Its `m` is no letter of the key (a key printed in colour in
+    a CI log, an asciinema cast, a notebook's output passed: hostile review 10)."""
+    tail = _SGR_TAIL.search(data, max(0, at - 28), at)
+    if tail is None:
+        return False
+    esc_end = tail.start()
+    if _ESC_TAIL.search(data, max(0, esc_end - 8), esc_end) is not None:
+        return True
+    # An entity with more leading zeros than 8 bytes hold (`&#0000027;`): read back over them.
+    head = data[max(0, esc_end - 3) : esc_end]
+    if head == b"27;":
+        pos, hexa = esc_end - 3, False
+    elif head.lower() == b"1b;":
+        pos, hexa = esc_end - 3, True
+    else:
+        return False
+    while pos > 0 and data[pos - 1] == 0x30:  # each zero once: it precedes one token only
+        pos -= 1
+    if hexa:
+        if data[pos - 1 : pos] not in (b"x", b"X"):
+            return False
+        pos -= 1
+    return pos >= 2 and data[pos - 2 : pos] == b"&#"
+
+
+class _SkTokens:
+    """An sk- token. The left guard keeps `task-…`, `csk-…` and `desk-…` out, but lets a token
+    follow an escape (`\\n`, `%20`, `\\u0020`, `\\b`, `\\0`) so JSON strings and URLs are still
+    read, and a terminal colour (an SGR sequence, `ESC[32m`; _sgr_ends_at). `finditer` and
+    `match` are a compiled pattern's (a look-behind sees the bytes before `pos`)."""
+
+    def finditer(self, data: bytes, pos: int = 0) -> Iterator[re.Match[bytes]]:
+        search = _SK_TOKEN_RE.search
+        match = search(data, pos)
+        while match is not None:
+            if match.start(1) < 0 or _sgr_ends_at(data, match.start()):
+                yield match
+                match = search(data, match.end())
+            else:
+                # Only the `m` was before it, no colour: what a pattern that looked behind
+                # for the whole sequence would do, go on from the next byte.
+                match = search(data, match.start() + 1)
+
+    def match(self, data: bytes, pos: int) -> re.Match[bytes] | None:
+        match = _SK_TOKEN_RE.match(data, pos)
+        if match is None or match.start(1) < 0 or _sgr_ends_at(data, pos):
+            return match
+        return None
+
+
+SK_TOKEN = _SkTokens()
 
 # Any `sk` followed by a hyphen, plain or escaped: one search tells whether a file needs the
 # token pass, the escape decoders, or neither.
 # (decoders.HYPHEN_PERCENT and the rest: every spelling a program reads as `-`.)
-SK_ANY = lazy(
+SK_ANY = lazy_re(
     rb"sk(?:-|"
     + decoders.HYPHEN_ANY_CASE
     + rb"|"
     + decoders.any_case(decoders.HYPHEN_ENTITY)
     + rb")"
 )
-SK_ENTITY = lazy(rb"sk(?:-kimi)?" + decoders.any_case(decoders.HYPHEN_ENTITY))
+SK_ENTITY = lazy_re(rb"sk(?:-kimi)?" + decoders.any_case(decoders.HYPHEN_ENTITY))
 
 _OTHER_VENDOR_PREFIXES = (
     "ant-",
@@ -336,7 +396,7 @@ def find_sk_tokens(
     # literals) are judged beside the token as written, never in its place: a `-` (45)
     # before `prod-sk-kimi-…` reads as a length and cut the key short (hostile review 10).
     readings: dict[int, tuple[int, bool]] = {}
-    matches: Iterator[regex.Match[bytes]]
+    matches: Iterator[re.Match[bytes]]
     if scan.depth == 0:
         # Every pattern below starts at an `sk-` as written: found once (by Hyperscan where
         # the marks are on), each pattern is then tried only there. Three passes over the
@@ -352,7 +412,7 @@ def find_sk_tokens(
         _packed(data, readings, starts, binary)
         matches = _matches_at(SK_TOKEN, data, starts)
     else:
-        matches = SK_TOKEN.finditer(data, timeout=limits.REGEX_TIMEOUT)
+        matches = SK_TOKEN.finditer(data)
     for match in matches:
         if (
             cut_short is not None
@@ -393,20 +453,20 @@ def _sk_starts(data: bytes) -> Sequence[int]:
 
 
 def _matches_at(
-    pattern: regex.Pattern[bytes], data: bytes, starts: Sequence[int]
-) -> Iterator[regex.Match[bytes]]:
+    pattern: _SkTokens | re.Pattern[bytes], data: bytes, starts: Sequence[int]
+) -> Iterator[re.Match[bytes]]:
     """What `pattern.finditer(data)` yields, for a pattern whose every match starts with
     `sk-`: tried at each `sk-` past the previous match's end (a look-behind still sees the
     bytes before it: `match` does not cut the data). Where `sk-` is dense (more than one a
     4 KiB: a megabyte of `xsk-`), one search of the whole content costs less than a call
     per start (~3 µs each)."""
     if len(starts) > len(data) >> 12:
-        yield from pattern.finditer(data, timeout=limits.REGEX_TIMEOUT)
+        yield from pattern.finditer(data)
         return
     last = 0
     for at in starts:
         if at >= last:
-            match = pattern.match(data, at, timeout=limits.REGEX_TIMEOUT)
+            match = pattern.match(data, at)
             if match is not None:
                 last = match.end()
                 yield match
@@ -462,7 +522,7 @@ def _stronger(
 # together in a binary's read-only data (rustc: `…Bearer<key>Authorization…`, Go:
 # `error<key>unexpected EOF`): SK_TOKEN's guards read no key there. A literal first: the
 # glue asked in the same regex (lookbehinds first) took 40 ms a megabyte of any text.
-_EXACT_SHAPE = lazy(rb"sk-(?:kimi-[A-Za-z0-9]{64}|[A-Za-z0-9]{48})")
+_EXACT_SHAPE = lazy_re(rb"sk-(?:kimi-[A-Za-z0-9]{64}|[A-Za-z0-9]{48})")
 
 
 def _packed(
