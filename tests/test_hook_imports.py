@@ -60,7 +60,7 @@ NEVER_ON_A_CLEAN_RUN = (
 NEVER_WITH_A_FINDING = tuple(
     m
     for m in NEVER_ON_A_CLEAN_RUN
-    if m not in ("hashlib", "kimi_secret_scan.remediation", "kimi_secret_scan.verdict", "regex")
+    if m not in ("hashlib", "kimi_secret_scan.remediation", "kimi_secret_scan.verdict")
 )
 
 _PROBE = """\

@@ -15,7 +15,7 @@ import regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kimi_secret_scan.detect import headers, tokens
+from kimi_secret_scan.detect import assigned, headers, tokens
 
 _SK_TOKEN_REGEX = regex.compile(
     rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbfv0]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}"
@@ -28,6 +28,19 @@ _HEADER_REGEX = regex.compile(
     rb"(?i)(?:authorization\\?[\"'\x60]?[ \t]*(?::|=>?|,)[ \t]*\\?[\"'\x60]?[ \t]*bearer[ \t]+"
     rb"|x-api-key\\?[\"'\x60]?[ \t]*(?::|=>?|,)[ \t]*\\?[\"'\x60]?[ \t]*)"
     rb"([A-Za-z0-9._~+/=-]{20,512})"
+)
+
+_SETTING_REGEX = regex.compile(
+    rb"(?i)(?:kimi|moonshot)[\w.\-]{0,30}?"
+    rb"(?:key|token|secret|auth|passw(?:or)?d|credential)[\w.\-]{0,16}"
+    rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,)[ \t]*(?:\\?[\"'\x60][ \t]*)?"
+    rb"(?:bearer[ \t]+)?([A-Za-z0-9][A-Za-z0-9._~+/=-]{15,300}+)"
+)
+_SETTING_CALL_REGEX = regex.compile(
+    rb"(?i)(?:kimi|moonshot)[\w.\-]{0,30}?"
+    rb"(?:key|token|secret|auth|passw(?:or)?d|credential)[\w.\-]{0,16}"
+    rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,)"
+    rb"[^\r\n]{0,80}?(?<![A-Za-z0-9+/_=-])(c2st[A-Za-z0-9+/_-]{12,300}+)"
 )
 
 # Bodies of the exact shapes, built here (no key-shaped literal in the repository).
@@ -112,6 +125,36 @@ HEADER_PIECES = [
 ]
 
 
+SETTING_PIECES = [
+    "KIMI",
+    "moonshot",
+    "_API_",
+    "key",
+    "Token",
+    "_id",
+    ".",
+    "-",
+    "=",
+    ":=",
+    "=>",
+    ":",
+    ",",
+    " ",
+    "\t",
+    '"',
+    "'",
+    "\\",
+    "bearer ",
+    "Bearer\t",
+    "c2st",
+    "atob(",
+    _BODY48[:16],
+    _BODY48,
+    "/+=~",
+    "\n",
+]
+
+
 def _content(pieces: list[str]) -> st.SearchStrategy[bytes]:
     return st.lists(st.sampled_from(pieces), max_size=24).map(lambda p: "".join(p).encode())
 
@@ -157,3 +200,20 @@ def test_a_line_of_blanks_after_a_header_word_is_read_once() -> None:
     # `re` has no time-out, so the new form must not: a megabyte line finishes at once.
     line = b"Authorization:" + b" " * (1 << 20) + b"x"
     assert list(headers._HEADER.finditer(line)) == []
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_content(SETTING_PIECES))
+@example(b"KIMI_API_KEY = '" + _BODY48.encode() + b"'\nmoonshot.token: Bearer " + _BODY48.encode())
+@example(b'kimi_key = atob("c2st' + _BODY48.encode() + b'")')
+def test_setting_patterns_find_what_their_regex_forms_found(data: bytes) -> None:
+    for new, old in (
+        (assigned._setting(), _SETTING_REGEX),
+        (assigned._setting_call(), _SETTING_CALL_REGEX),
+    ):
+        for at in range(len(data)):
+            stop = data.find(b"\n", at)
+            stop = len(data) if stop < 0 else stop
+            want = old.match(data, at, stop)
+            got = new.match(data, at, stop)
+            assert (got and got.span(1)) == (want and want.span(1))

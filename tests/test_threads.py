@@ -9,6 +9,8 @@ thread that took the signal held a `history --jobs` Ctrl-C until a whole shard w
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -42,3 +44,31 @@ def test_join_returns_when_the_thread_ends() -> None:
     timer.start()
     threads.join(thread)
     assert not thread.is_alive()
+
+
+# A Ctrl-C the kernel gave to another thread, while the main thread waits in join: the
+# main thread blocks SIGINT (after starting a plain thread, which does not), so only that
+# thread can take it. A plain `thread.join()` is not woken until the thread ends (here a
+# wait of 10 minutes); threads.join runs the handler within a tick.
+_JOIN_PROBE = """
+import os, signal, sys, threading
+from kimi_secret_scan import threads
+hold = threading.Event()
+helper = threading.Thread(target=hold.wait, args=(600,), daemon=True)
+helper.start()
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    threads.join(helper)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    os._exit(130)
+print("joined", flush=True)
+"""
+
+
+def test_join_handles_a_ctrl_c_another_thread_took() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _JOIN_PROBE], capture_output=True, text=True, timeout=120
+    )
+    assert (proc.returncode, proc.stdout) == (130, "interrupted\n"), proc.stderr

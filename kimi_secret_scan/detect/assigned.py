@@ -10,30 +10,27 @@ import binascii
 import functools
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from kimi_secret_scan import rules
-from kimi_secret_scan.detect import limits
 from kimi_secret_scan.detect.excerpt import decode_text
 from kimi_secret_scan.detect.layer import Layer
 from kimi_secret_scan.detect.tokens import setting_note
 from kimi_secret_scan.finding import Confidence, Finding
-from kimi_secret_scan.lazy_regex import lazy
+from kimi_secret_scan.lazy_regex import lazy_re
 from kimi_secret_scan.randomness import secret_looking
 
-if TYPE_CHECKING:
-    import regex  # imported where a pattern is compiled: it costs a hook run ~5 ms
-
-_compiled: list[regex.Pattern[bytes]] = []
+_compiled: list[re.Pattern[bytes]] = []
 
 
-def _setting() -> regex.Pattern[bytes]:
+def _setting() -> re.Pattern[bytes]:
     # Compiled on first use: only content that names Kimi or Moonshot is searched with it.
+    # `re`'s, as the hook's other patterns are (importing `regex` cost a run ~5 ms): it is
+    # matched at a setting's head within one line, and no two of its repeats can share
+    # the bytes they take (blanks, name characters and the value are told apart by the
+    # separator and the quotes), so it needs no time-out.
     if not _compiled:
-        import regex
-
         _compiled.append(
-            regex.compile(
+            re.compile(
                 rb"(?i)(?:kimi|moonshot)[\w.\-]{0,30}?"
                 rb"(?:key|token|secret|auth|passw(?:or)?d|credential)[\w.\-]{0,16}"
                 rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,)[ \t]*(?:\\?[\"'\x60][ \t]*)?"
@@ -43,20 +40,18 @@ def _setting() -> regex.Pattern[bytes]:
     return _compiled[0]
 
 
-_called: list[regex.Pattern[bytes]] = []
+_called: list[re.Pattern[bytes]] = []
 
 
-def _setting_call() -> regex.Pattern[bytes]:
+def _setting_call() -> re.Pattern[bytes]:
     """A setting named for Kimi assigned what code decodes from base64 on the same line:
     `KIMI_API_KEY = base64.b64decode("c2st…")`, `atob("c2st…")`, `Buffer.from("c2st…",
     "base64")`, `$(base64 -d <<< c2st…)`, `setdefault("KIMI_API_KEY", b64decode("c2st…"))`.
     Group 1: the first base64 run of `sk-` (`c2st`) within 80 characters of the assignment
     (review h10c: the call's name was read as the value, and a call is skipped)."""
     if not _called:
-        import regex
-
         _called.append(
-            regex.compile(
+            re.compile(
                 rb"(?i)(?:kimi|moonshot)[\w.\-]{0,30}?"
                 rb"(?:key|token|secret|auth|passw(?:or)?d|credential)[\w.\-]{0,16}"
                 rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,)"
@@ -68,8 +63,8 @@ def _setting_call() -> regex.Pattern[bytes]:
 
 # A value that names something instead of holding it: another variable (`KIMI_KEY_PROD`),
 # or a dotted path without digits (`settings.kimi_api_key`, `process.env.KIMI_API_KEY`).
-_VARIABLE = lazy(rb"[A-Z][A-Z0-9]*+(?:_[A-Z0-9]++)++")
-_DOTTED = lazy(rb"[A-Za-z_$][A-Za-z_$]*+(?:\.[A-Za-z_$][A-Za-z_$]*+)++")
+_VARIABLE = lazy_re(rb"[A-Z][A-Z0-9]*+(?:_[A-Z0-9]++)++")
+_DOTTED = lazy_re(rb"[A-Za-z_$][A-Za-z_$]*+(?:\.[A-Za-z_$][A-Za-z_$]*+)++")
 _CODE_AFTER = (b"(", b"[", b"{", b"$")
 
 
@@ -80,7 +75,7 @@ _CODE_AFTER = (b"(", b"[", b"{", b"$")
 # named `…_ID` is still reported; an `sk-` value is judged with the other tokens whatever
 # its name).
 # (Compiled on first use, as the other patterns here: the hook's start-up pays nothing.)
-_DESCRIBES = lazy(
+_DESCRIBES = lazy_re(
     rb"(?:^|[._\-])(?:(sha\d*|md5|hash|digest|fingerprint|checksum|commit)|(ids?|uuid)"
     rb"|(public|pub)|(version|hint|prefix|suffix|last4|length|len))(?=$|[._\-])"
 )
@@ -88,10 +83,10 @@ _DESCRIBES = lazy(
 _DIGEST_HEX = {b"md5": (32,), b"sha1": (40,), b"sha224": (56,), b"sha256": (64,)}
 _DIGEST_HEX |= {b"sha384": (96,), b"sha512": (128,)}
 _ANY_DIGEST = (32, 40, 56, 64, 96, 128)
-_HEX = lazy(rb"(?:(?:sha\d*|md5)[:=\-])?([0-9a-fA-F]++)")
-_ID = lazy(rb"[0-9]++|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_HEX = lazy_re(rb"(?:(?:sha\d*|md5)[:=\-])?([0-9a-fA-F]++)")
+_ID = lazy_re(rb"[0-9]++|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # A public key's spellings: base64 DER (`MF…`, `MII…`), OpenSSH (`ssh-…`, `ecdsa-…`).
-_PUBLIC = lazy(rb"M(?:F|II)[A-Za-z0-9+/]++=*|(?:ssh|ecdsa|sk-ssh)-[\w.@+/=-]++")
+_PUBLIC = lazy_re(rb"M(?:F|II)[A-Za-z0-9+/]++=*|(?:ssh|ecdsa|sk-ssh)-[\w.@+/=-]++")
 _SHORT_DESCRIPTION = 12
 
 
@@ -116,7 +111,7 @@ def _describes(tail: bytes, value: bytes) -> bool:
     return False
 
 
-_KEY_WORD = lazy(rb"(?i)key|token|secret|auth|passw(?:or)?d|credential")
+_KEY_WORD = lazy_re(rb"(?i)key|token|secret|auth|passw(?:or)?d|credential")
 
 
 def _name_tail(head: bytes) -> bytes:
@@ -273,11 +268,11 @@ def find_kimi_settings(
         # 2 MiB of `KIMI_API_KEY=…` lines take 30 s (quadratic).
         stop = data.find(b"\n", pos, pos + _SETTING_REACH)
         stop = min(len(data), pos + _SETTING_REACH) if stop < 0 else stop
-        match = setting.match(data, pos, stop, timeout=limits.REGEX_TIMEOUT)
+        match = setting.match(data, pos, stop)
         if encoded is not None and (match is None or data.startswith(_CODE_AFTER, match.end(1))):
             # What a call or a command substitution decodes (`atob("c2st…")`): the base64
             # argument is read as the value itself would be.
-            call = _setting_call().match(data, pos, stop, timeout=limits.REGEX_TIMEOUT)
+            call = _setting_call().match(data, pos, stop)
             if call is not None and _encodes_sk(call.group(1)):
                 encoded.append(call.start(1))
         if match is None:
