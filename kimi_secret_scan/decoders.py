@@ -104,10 +104,28 @@ def _is_b64(byte: int) -> bool:
 
 
 _B64_SEGMENT = lazy(rb"[A-Za-z0-9+/_-]+")
+# Base64 lines kept as string pieces in source code: a piece's closing quote, blanks and
+# line breaks, an optional concatenation operator (`+`: JavaScript, Java, C#, Go; `..`:
+# Lua; `.`: PHP, Perl; `&`, `& _`: Visual Basic; `\`: a Python line continuation) and more
+# blanks, then the next piece's opening quote with an optional prefix (Python b r f u, C#
+# @ $, C L):
+# `"<64 characters>\n"` ⏎ `"<64 characters>\n"` (implicit concatenation), or pieces cut
+# at the width with no escape. Each blank run is taken once (the second only after an
+# operator): a failed match costs the length of its run, never its square.
+_QUOTES = (b'"', b"'", b"\x60")
+_STRING_JOIN_REST = (
+    rb"[ \t\r\n]*(?:(?:\+|\.\.?|&(?:[ \t]+_)?|\\)[ \t\r\n]*)?[bBrRfFuUL@$]{0,2}[\"'\x60]"
+)
+_STRING_JOIN = rb"[\"'\x60]" + _STRING_JOIN_REST
 # A line break between base64 lines: real (LF, CRLF, an indented block), written as a JSON
-# or string-literal escape (`\n`, `\r\n`: `json.dumps(base64.encodebytes(...))`), or a
-# shell continuation (` \` then the break).
-_WRAP = lazy(rb"(?:(?:\\r)?\\n|[ \t]*\\?\r?\n[ \t]*)(?=[A-Za-z0-9+/_-])")
+# or string-literal escape (`\n`, `\r\n`: `json.dumps(base64.encodebytes(...))`), a
+# shell continuation (` \` then the break), or the join of two string pieces, after such
+# an escape or not (_STRING_JOIN).
+_WRAP = lazy(
+    rb"(?:(?:(?:\\r)?\\n)?"
+    + _STRING_JOIN
+    + rb"|(?:\\r)?\\n|[ \t]*\\?\r?\n[ \t]*)(?=[A-Za-z0-9+/_-])"
+)
 
 
 def _collect_forward(data: bytes, start: int, limit: int) -> tuple[bytearray, list[int]]:
@@ -192,7 +210,9 @@ def _json_search() -> Callable[..., re.Match[bytes] | None]:
 
 # A line break of wrapped base64 (`base64` wraps at 76 columns, PEM and `openssl` at 64, a
 # YAML block scalar indents): _collect_forward reads across it, so a window does too.
-WRAP = rb"(?:[ \t]*\\?\r?\n[ \t]*|(?:\\r)?\\n)"
+# (And string pieces joined across a break, _STRING_JOIN: Hyperscan's mark of these
+# triggers, detect/marks.py, must hold every break base64_starts reads.)
+WRAP = rb"(?:[ \t]*\\?\r?\n[ \t]*|(?:(?:\\r)?\\n)?" + _STRING_JOIN + rb"|(?:\\r)?\\n)"
 _ESCAPED_BREAKS = (b"\\n", b"\\r")
 
 
@@ -235,6 +255,21 @@ def _escaped_wrap_search() -> Callable[..., re.Match[bytes] | None]:
     _, tails = _wrapped_search()
     ahead = b"|".join(re.escape(tail) for tail in sorted(tails, key=len, reverse=True))
     return re.compile(rb"\\n(?=" + ahead + b")").search
+
+
+@functools.cache
+def _string_join_searches() -> tuple[tuple[bytes, Callable[..., re.Match[bytes] | None]], ...]:
+    """_wrapped_search's line break as the join of two string pieces (_STRING_JOIN), from
+    the first piece's closing quote to the tail of a cut trigger: (quote, search) for each
+    kind of closing quote, a literal start `re` scans for as it scans for the `\\n` of
+    _escaped_wrap_search (one search starting with the class of all three took twice as
+    long: 20 ms against 11 over 4 MiB of Python, a class member test at every byte)."""
+    _, tails = _wrapped_search()
+    ahead = b"|".join(re.escape(tail) for tail in sorted(tails, key=len, reverse=True))
+    return tuple(
+        (quote, re.compile(re.escape(quote) + _STRING_JOIN_REST + b"(?=" + ahead + b")").search)
+        for quote in _QUOTES
+    )
 
 
 def _cut_starts(
@@ -290,6 +325,18 @@ def base64_starts(data: bytes, deep: bool, broad: bool, wrapped: bool = True) ->
             match = search(data)
             while match is not None:
                 end = match.start() - 2 * (data[match.start() - 2 : match.start()] == b"\\r")
+                _cut_starts(data, end, match.end(), tails, starts)
+                match = search(data, match.end())
+        # Breaks as the join of two string pieces (`"…\n"` ⏎ `"…"`, `"…" +` ⏎ `"…"`): the
+        # head ends before the first piece's closing quote and its `\n` / `\r\n`, if any.
+        for quote, search in _string_join_searches():
+            match = search(data) if quote in data else None
+            while match is not None:
+                end = match.start()
+                if data.endswith(b"\\n", 0, end):
+                    end -= 2
+                    if data.endswith(b"\\r", 0, end):
+                        end -= 2
                 _cut_starts(data, end, match.end(), tails, starts)
                 match = search(data, match.end())
     for align, (back, search) in enumerate(_trigger_searches()):

@@ -43,6 +43,16 @@ def test_a_megabyte_of_base64_triggers() -> None:
         assert _detect(unit * (MB // 4) + b"\n.dockerconfigjson") == []
 
 
+def test_a_megabyte_of_string_joins() -> None:
+    # Base64 wrapped as string pieces is read across `"…\n"` ⏎ `+ "…"` (decoders._WRAP):
+    # quotes, blanks and operators in bulk, and random base64 in such pieces, finish.
+    for unit in (b"'", b'" "', b'"\n+ "', b'"' + b" " * 200 + b'"t', b'AAAA\\n" "c2', b"`\t..`"):
+        assert _detect(unit * (MB // len(unit))) == []
+    enc = base64.b64encode(random.Random(2).randbytes(MB)).decode()
+    pieces = "".join(f'    "{enc[i : i + 76]}\\n"\n' for i in range(0, len(enc), 76))
+    assert _detect(b"moonshot.cn\n" + pieces.encode()) == []
+
+
 def test_one_ten_megabyte_line_reports_the_right_column() -> None:
     key = keygen.kimi_code_key()
     filler = b"var a=function(b){return b*2};" * (10 * MB // 31)
