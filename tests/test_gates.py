@@ -5,6 +5,7 @@ real pushes through the documented pre-receive hook."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -438,9 +439,13 @@ def run_timed(*args: str, cwd: Path, input: bytes | None = None) -> Run:
 
 
 def dense(key: str) -> bytes:
-    """The issue's attack: many key-shaped tokens, and one key."""
+    """The issue's attack: many key-shaped tokens, and one key. The key's line is there
+    base64-encoded too: text decoded from base64 is read by a pattern that `regex` runs
+    with the time-out (the token and setting patterns are `re`'s, which have none)."""
     tokens = "\n".join(moonshot_key() for _ in range(2000))
-    return (tokens + f"\nKIMI_API_KEY = {key}\n").encode()
+    line = f"KIMI_API_KEY = {key}\n"
+    encoded = base64.b64encode(line.encode()).decode()
+    return (tokens + "\n" + line + f"ENV_B64={encoded}\n").encode()
 
 
 @pytest.mark.parametrize("gate", ("staged", *GATES))

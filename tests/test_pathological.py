@@ -96,9 +96,10 @@ def test_random_base64_megabyte() -> None:
 
 def test_a_regex_timeout_skips_the_file_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     key = keygen.kimi_code_key()
-    # Settings named for Kimi: read by a `regex` pattern, asked with the time-out (the token
-    # pattern is `re`'s, which cannot backtrack without bound and has none).
-    data = (b"KIMI_API_KEY=" + b"a" * 40 + b"\n") * (2 * MB // 54) + key.encode()
+    # Text decoded from base64 is read by a pattern that `regex` runs with the time-out (the
+    # token and setting patterns are `re`'s, which cannot backtrack without bound: none).
+    encoded = base64.b64encode(b"KIMI_API_KEY=" + key.encode())
+    data = (b"sk-" + b"a" * 40 + b" ") * (2 * MB // 44) + key.encode() + b"\n" + encoded
     monkeypatch.setattr(detectors, "REGEX_TIMEOUT", 1e-9)
     with pytest.raises(detectors.DetectionTimeout):
         _detect(data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from kimi_secret_scan.lazy_regex import lazy, lazy_re
+from kimi_secret_scan.lazy_regex import lazy_re
 from kimi_secret_scan.settings import DEFAULT_SETTINGS, DetectorSettings
 
 # Chinese documentation and code name Moonshot AI 月之暗面 (its company name, 北京月之暗面科技
@@ -42,9 +42,9 @@ OTHER_VENDOR = lazy_re(
 )
 
 # `KIMI_API_KEY=`, `"moonshot_key": "`, `kimi.api_key = '`: a Kimi-named setting being assigned.
-KIMI_ASSIGNMENT = lazy(rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + rb")" + ASSIGN_TAIL)
+KIMI_ASSIGNMENT = lazy_re(rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + rb")" + ASSIGN_TAIL)
 # A key-like setting being assigned (api_key, apiKey, AUTH_TOKEN, x-api-key, …).
-KEY_ASSIGNMENT = lazy(
+KEY_ASSIGNMENT = lazy_re(
     rb"(?i)(?:key|token|secret|auth\w*|password)\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
     rb"\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
 )
@@ -189,7 +189,7 @@ class Patterns:
             names = b"|".join(
                 re.escape(n.encode()) for n in (*settings.variable_names, *settings.context_words)
             )
-            self.assignment = lazy(
+            self.assignment = lazy_re(
                 rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + b"|" + names + rb")" + ASSIGN_TAIL
             )
 

@@ -24,7 +24,7 @@ from kimi_secret_scan.detect.context import (
 )
 from kimi_secret_scan.detect.excerpt import Locator, Span, decode_text
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
-from kimi_secret_scan.lazy_regex import finditer_bounded, lazy
+from kimi_secret_scan.lazy_regex import finditer_bounded, lazy_re
 
 if TYPE_CHECKING:
     import re
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # Masked keys (`sk-kimi-abcd…`, `sk-…***`) are what people paste into docs on purpose.
 _MASK_AFTER = (b"*", b"\xe2\x80\xa6", b"...", b"<", b"{", b"$", b"[")
 # A URL's scheme, at the end of the text before its host.
-_SCHEME_AT_END = lazy(rb"(?i)[a-z][a-z0-9+.\-]{0,15}://$")
+_SCHEME_AT_END = lazy_re(rb"(?i)[a-z][a-z0-9+.\-]{0,15}://$")
 # How comment lines start in shell, YAML, .env, Python, C-family, SQL, INI and HTML.
 _COMMENT_MARKS = (b"#", b"//", b"/*", b"*", b"--", b";", b"<!--")
 

@@ -179,9 +179,9 @@ _GLUE_TEXT = (
     rb"|\r?\n[ \t]*"
     rb"|\\n\\?\"[ \t]*,[ \t]*\r?\n[ \t]*\""
 )
-_GLUE = lazy(_GLUE_TEXT)
+_GLUE = lazy_re(_GLUE_TEXT)  # its repeats possessive: no time-out needed
 _GLUE_STARTS = frozenset((b"\\", b'"', b"'", b"\x60", b"\r", b"\n"))
-_PIECE = lazy(rb"[A-Za-z0-9_-]++")
+_PIECE = lazy_re(rb"[A-Za-z0-9_-]++")
 _MAX_PIECES = 4
 _JOINED_BODIES = (48, 69)  # sk- + 48, sk-kimi- + 64
 
@@ -206,10 +206,10 @@ def joined_token(
             return None
         if data[pos : pos + 1] not in _GLUE_STARTS:
             return None
-        glue = _GLUE.match(data, pos, timeout=limits.REGEX_TIMEOUT)
+        glue = _GLUE.match(data, pos)
         if glue is None:
             return None
-        piece = _PIECE.match(data, glue.end(), timeout=limits.REGEX_TIMEOUT)
+        piece = _PIECE.match(data, glue.end())
         if piece is None or data.startswith(b"sk-", piece.start()):
             return None  # nothing follows, or the next key begins
         pieces.append(decode_text(piece.group()))
@@ -584,7 +584,7 @@ def _length_prefixed(data: bytes, starts: Sequence[int], binary: _Binary) -> dic
         # Whether the data is binary first (one search, once): in text, a match per `sk-`
         # made a megabyte of `xsk-…` spellings take minutes (test_hyphen_spellings).
         if size in _TOKEN_BYTES and end <= len(data) and binary:
-            run = _PIECE.match(data, at + 3, end, timeout=limits.REGEX_TIMEOUT)
+            run = _PIECE.match(data, at + 3, end)
             if run is not None and run.end() == end:
                 out[at] = end
         if at not in out and size in _HELD_LENGTHS:
