@@ -75,9 +75,11 @@ def test_the_platform_key_and_staged_through_the_hook(tmp_path: Path) -> None:
     repo.commit_file("README", "hi\n", "base")
     keys = []
     for form, seq in sorted(FORMS.items()):
-        for place in ("after_prefix", "between_s_k"):
-            key = moonshot_key() if place == "between_s_k" else kimi_code_key()
-            at = 3 if place == "after_prefix" and key[3:8] != "kimi-" else PLACES[place]
+        # "before": a whole Open Platform key right after the sequence (`ESC[K`, `ESC(B` and
+        # `[32m` end in a letter, which the token's left guard took for a word).
+        for place in ("after_prefix", "between_s_k", "before"):
+            key = kimi_code_key() if place == "after_prefix" else moonshot_key()
+            at = 0 if place == "before" else PLACES[place]
             keys.append(key)
             repo.write(f"{form}.{place}.log", f"MOONSHOT_API_KEY={_cut(key, at, seq)}\n".encode())
     repo.add()

@@ -90,10 +90,10 @@ _ESC_SPELLED = lazy(rb"(?:" + _SPELLED + rb")\[")
 # search from every backslash of a JSON file took 40 ns a byte, a few `bytes.find`s of
 # literals 2 us on a 2.5 KiB blob (a history has many).
 _SPELLED_END = lazy_re(rb"\[(?<=(?:\\[eE]|33|1[bB]|[bB]\}|\^\[)\[)")
-# An ESC-less SGR or erase-in-line glued to a key's characters on both sides (a browser's
-# copy of a coloured log), from a literal `[`: with a parameter, or a pair (`[m[K`); a
-# lone `[m` or `[K` glued to letters is code (`seq[mid]`, `Dict[KT]`).
-_BARE_GLUED = lazy_re(rb"\[(?<=[A-Za-z0-9_-]\[)(?:[0-9;]{1,256}[mK]|[mK](?=\[))(?=[A-Za-z0-9_\[-])")
+# An ESC-less SGR or erase-in-line before a key's character (a browser's copy of a coloured
+# log: `sk-kimi-[0m…`, `[32msk-…`), from a literal `[`: with a parameter, or a pair
+# (`[m[K`); a lone `[m` or `[K` before letters is code (`seq[mid]`, `Dict[KT]`).
+_BARE_GLUED = lazy_re(rb"\[(?:[0-9;]{1,256}[mK]|[mK](?=\[))(?=[A-Za-z0-9_\[-])")
 
 
 def may_hold(data: bytes) -> bool:
@@ -141,9 +141,40 @@ def hits(data: bytes) -> list[int]:
         if len(token) < _SHORTEST:
             continue
         plain = _SEQ.sub(b"", token)
-        if len(plain) != len(token) and len(plain) >= _SHORTEST:
+        if len(plain) != len(token):
+            if len(plain) >= _SHORTEST:
+                out.append(match.start())
+        elif _after_sequence(data, match.start()):
             out.append(match.start())
     return out
+
+
+# The longest sequence that ends in a letter or digit (a CSI; a string sequence ends in BEL
+# or ST, which no guard stops).
+_LONGEST_SEQUENCE = _CSI_PARAMETERS + 32
+# What can stand before a sequence's final byte: a parameter or intermediate byte, `[`,
+# an 8-bit CSI, ESC, and the last character of each ESC spelling (`\e`, `\E`, `\033`,
+# `\x1b`, `\x{1b}`, `^[`).
+_BEFORE_FINAL = frozenset(range(0x20, 0x40)) | frozenset(b"[\x9b\x1beEbB}")
+# Where a sequence that ends at a given place may start: up to this many bytes before it
+# (an ESC spelling, intermediates, a final), or before its last `[` or 8-bit CSI.
+_SPELLING = 14
+
+
+def _after_sequence(data: bytes, at: int) -> bool:
+    """Is the whole token at `at` right after a sequence that ends in a letter or digit
+    (`ESC[K`, `ESC(B`, `ESC7`, ESC-less `[32m`)? SK_TOKEN's left guard reads only a raw or
+    escaped SGR's `m` so, and an Open Platform key after any other stood glued to a word.
+    A few anchored matches: a coloured log full of `task-<id>` tokens asks at each."""
+    if at < 2 or not data[at - 1 : at].isalnum() or data[at - 2] not in _BEFORE_FINAL:
+        return False
+    lo = max(0, at - _LONGEST_SEQUENCE)
+    starts = set(range(max(lo, at - _SPELLING), at - 1))
+    for introducer in (b"[", b"\x9b"):
+        found = data.rfind(introducer, lo, at - 1)
+        if found >= 0:
+            starts.update(range(max(lo, found - _SPELLING), found + 1))
+    return any(_SEQ.fullmatch(data, start, at) is not None for start in starts)
 
 
 def window(data: bytes, pos: int) -> decoders.Decoded:
