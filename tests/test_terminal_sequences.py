@@ -106,3 +106,18 @@ def test_sequences_beside_no_key_stay_clean(tmp_path: Path) -> None:
     (tmp_path / "ci.log").write_text(text)
     run = run_cli("files", "ci.log", cwd=tmp_path)
     assert run.code == 0, run.all
+
+
+def test_a_file_named_with_a_cut_key_is_never_shown(tmp_path: Path) -> None:
+    # The report's net reads names with the same sequences (redaction's _CSI_TEXT).
+    names = {}
+    for n, form in enumerate(("charset_only", "osc_title", "c1_csi", "caret", "no_esc_0m")):
+        named = moonshot_key()
+        name = f"{_cut(named, 1, FORMS[form])}.{n}.txt"
+        names[name] = named
+        (tmp_path / name).write_text(f"MOONSHOT_API_KEY={moonshot_key()}\n")
+    for fmt in ("text", "json", "sarif", "github"):
+        run = run_cli("files", "--format", fmt, ".", cwd=tmp_path)
+        assert run.code == 1, (fmt, run.all)
+        for name, key in names.items():
+            assert key not in run.all and _leaks(key, run.all) == [], (fmt, name, run.all)
