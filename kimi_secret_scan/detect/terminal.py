@@ -44,24 +44,32 @@ def _sequence(c1: tuple[bytes, bytes, bytes]) -> bytes:
     """A terminal sequence's pattern; `c1`: the 8-bit CSI, OSC and ST as the text holds them
     (UTF-8 bytes, or the characters of a str pattern)."""
     csi, osc, st = c1
+    end = rb"(?:" + _BEL + rb"|" + _ESC + rb"\\|" + st + rb")"
+    body = rb"{0,%d}?" % _STRING_BODY
     return (
         rb"(?:(?:"
         + _ESC
         + rb"\[|"
         + csi
         + rb")[0-?]{0,%d}[ -/]{0,4}[@-~]" % _CSI_PARAMETERS
+        # A string's body stops at the next start of its own kind (an ESC, a backslash or
+        # caret, an 8-bit OSC's last byte), so the searches from starts never overlap: a
+        # line of `\e]a\e]a…` is read once, not once per start.
+        + rb"|\x1b[\]PX^_][^\x07\x1b\n]"
+        + body
+        + end
         + rb"|(?:"
-        + _ESC
-        + rb"[\]PX^_]|"
-        + osc
-        + rb")[^\x07\x1b\n]{0,%d}?" % _STRING_BODY
-        + rb"(?:"
-        + _BEL
+        + _SPELLED
+        + rb")[\]PX^_][^\x07\x1b\n\\^]"
+        + body
+        + end
         + rb"|"
-        + _ESC
-        + rb"\\|"
-        + st
-        + rb")"
+        + osc
+        + rb"[^\x07\x1b\n"
+        + osc[-4:]
+        + rb"]"
+        + body
+        + end
         + rb"|"
         + _ESC
         + rb"(?:[ -/]{1,2}[0-~]|[0-Z\\^-~])"
