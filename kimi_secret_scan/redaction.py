@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from kimi_secret_scan.detect.terminal import SEQUENCE_TEXT
 from kimi_secret_scan.finding import Finding, redact
 from kimi_secret_scan.lazy_regex import lazy_re
 
@@ -52,7 +53,7 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
     name holds one base64- or percent-encoded, and every key the detectors find in it in
     any spelling. `hidden`: a rendered report's net (hidden_in); the text itself is then not
     run through the detectors (what it renders was, before its format escaped it)."""
-    if hidden is None and ("\x1b" in text or "\\" in text) and _CSI_TEXT.search(text):
+    if hidden is None and _holds_sequence(text):
         # Terminal sequences inside a key (`sk-kimi-\\e[1m…`): the detectors read it as a
         # terminal shows it, and its whole spelling is hidden (the layers below would hide
         # only its pieces). A report's net (`hidden`) holds such spellings already.
@@ -76,10 +77,15 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
     return text
 
 
-# A CSI sequence, raw or with its ESC escaped (as detect/terminal.py reads them).
-_CSI_TEXT = lazy_re(
-    r"(?:\x1b|\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\}))\[[0-?]{0,32}[ -/]{0,4}[@-~]"
-)
+# A terminal sequence, raw, with its ESC escaped or dropped (as detect/terminal.py reads them).
+_CSI_TEXT = lazy_re(SEQUENCE_TEXT)
+# What each of them holds (`^[` and an ESC-less code: `[`): most names hold none of these,
+# and are not searched (the pattern has no literal start).
+_SEQUENCE_BYTES = ("\x1b", "\\", "[", "\x9b", "\x9d")
+
+
+def _holds_sequence(text: str) -> bool:
+    return any(c in text for c in _SEQUENCE_BYTES) and _CSI_TEXT.search(text) is not None
 
 
 def _hide_spans(text: str, found: list[tuple[str, int, int]]) -> str:
@@ -396,13 +402,14 @@ _HEX_UPPER = frozenset("0123456789ABCDEF")
 def _worth_detecting(text: str) -> bool:
     if len(text) < 20:
         return False
+    if _holds_sequence(text):
+        # A key in pieces between terminal sequences (`s` ESC(B `k-…` holds no `sk`).
+        return True
     folded = text.lower()
     if not any(hint in folded for hint in _SPELLING_HINTS):
         return False
     if "\x00" in text or '"' in text or "'" in text:
         return True  # UTF-16; a key in string pieces (no long run, but quotes)
-    if ("\x1b" in text or "\\" in text) and _CSI_TEXT.search(text):
-        return True  # a key in pieces between terminal sequences (`sk-…\\033[0m…`)
     if _SPELLING_RUN.search(text) is None:
         return False
     # A key's body in letters and digits, or written in escapes (most paths have neither).
@@ -459,7 +466,7 @@ def _escaped(spelling: str, shown: str) -> dict[str, str]:
     )
     forms.setdefault(html(spelling), html(shown))
     forms.setdefault(html_quotes(spelling), html_quotes(shown))
-    if _CSI_TEXT.search(spelling):
+    if _holds_sequence(spelling):
         # A key with terminal sequences inside (its pieces can be shorter than a fragment):
         # also as the text report writes control bytes and the job summary writes Markdown.
         from kimi_secret_scan import inert

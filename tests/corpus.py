@@ -1643,6 +1643,24 @@ def negatives(seed: int = 60) -> list[Case]:
         "月之暗面 API Key 示例：sk-" + "x" * 48 + "\n",
         "placeholder in Chinese docs",
     )
+    # Terminal sequences beside `sk`-words and inside short tokens (review h12): raw, 8-bit,
+    # `cat -v`'s caret spelling, and the ESC-less codes a browser's copy of a CI log leaves.
+    add(
+        "ci-log-web-copy",
+        "ci.log",
+        "[32mPASSED[0m tests/test_sk.py::test_task[1m-runner[0m risk[0m-free\n"
+        "pip install scikit-learn[31m sk-learn[0m==1.4.2[0m sk-[0m"
+        + _chars(rng, hexd, 12)
+        + "[m[K x[1m]\n"
+        "task\x1b(B-done disk\u009b1m-full s\x1b]0;title\x07k-short ^[[1msk^[[0m-ok\n",
+        "colour codes beside sk-words",
+    )
+    add(
+        "ci-log-openai-coloured",
+        "ci.log",
+        "export OPENAI_API_KEY=" + proj[:20] + "\x1b[0m" + proj[20:] + "[0m\n",
+        "another provider's key cut by colour",
+    )
     return cases
 
 

@@ -347,6 +347,18 @@ def test_holds_nothing_of_keys_detect_finds() -> None:
                     _holds_nothing_agrees(text, path, marked, wide)
 
 
+def test_holds_nothing_of_keys_terminal_sequences_cut() -> None:
+    # `s` SEQ `k-…`, `sk` SEQ `-…`: no `sk-` as written; the SK mark must be set (review h12).
+    for seq in ("\x1b(B", "\x1b]0;t\x07", "\u009b1m", "^[[1m", "\\E[1m", "[0m", "[m[K"):
+        for at in (1, 2):
+            key = keygen.kimi_code_key()
+            data = f"LOG {key[:at]}{seq}{key[at:]}\n{'#' * 300}".encode()
+            assert marks.enable()
+            assert marks.marks(data) & marks.SK, seq
+            assert not layered.holds_nothing("ci.log", data), seq
+            assert [f.secret for f in detect(Content(path="ci.log", data=data))] == [key], seq
+
+
 def _holds_nothing_agrees(data: bytes, path: str, marked: bool, wide: int) -> None:
     if wide == 1:
         data = data.decode().encode("utf-16-le")
@@ -407,6 +419,13 @@ _TOKEN_PIECES = [
     "\x00",
     "\x01",
     "\x1b[32m",
+    # Terminal sequences detect/terminal.py reads beside `s` and `sk` (review h12).
+    "\x1b(B",
+    "\x1b]0;t\x07",
+    "\u009b1m",
+    "^[[1m",
+    "[0m",
+    "[m[K",
     "\\n",
     "%20",
     "\n",

@@ -45,8 +45,12 @@ _HEAD = rb"[\w.\-]*(?:key|token|secret|auth|passw|credential)[\w.\-]*\\?[\"'\x60
 # long (0.11 s against 0.054 s over psf/requests' blobs); the survey's patterns decide after.
 _HYPHEN = rb"%(?:2d|25|u0)|\\+(?:[-ux]|[on]\{|0*2d|0?55)|&(?:#|amp)|\x60[u-]"
 _SK_ESCAPED = rb"sk(?:-kimi)?(?:" + _HYPHEN + rb")"
-# (And `sk` before a terminal sequence: `sk` ESC[m `-kimi-…`, detect/terminal.py.)
-_SK = rb"sk(?:-|" + _HYPHEN + rb"|\x1b\[|\\\\?(?:e|0?33|x1b|u001b|x\{1b\})\[)"
+# (And `s` or `sk` before the start of a terminal sequence: `sk` ESC[m `-kimi-…`, `s` ESC(B
+# `k-…`, raw, 8-bit, spelled or ESC-less, detect/terminal.py: a superset of its cuts_sk.)
+_SK = (
+    rb"sk(?:-|" + _HYPHEN + rb")|sk?(?:\x1b|\xc2[\x9b\x9d]|\\\\?(?:e|0?33|x1b|u001b|[xu]\{)"
+    rb"|\^\[|\[[0-9;]*[mk])"
+)
 
 # Larger content goes the survey's way (Hyperscan takes a length of 32 bits), and so does
 # short content: below a few hundred bytes, the lower-cased copy and the `re` passes cost

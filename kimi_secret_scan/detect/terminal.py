@@ -2,13 +2,27 @@
 
 `grep --color=always sk-kimi- .env` colours the match only, so a saved log holds
 `KEY=ESC[01;31mESC[Ksk-kimi-ESC[mESC[K<body>`: the key's prefix and body are apart in the
-bytes and whole on the screen (hostile review 11). Where CSI sequences (ESC `[` parameters,
-final byte) sit inside an `sk-` token, the token's line is read with them dropped, as a
-decoded layer, so the finding's span covers the key as written (the sequences included) and
-its excerpt shows the key in place of that spelling.
+bytes and whole on the screen (hostile review 11). Where terminal sequences sit inside an
+`sk-` token (or between its `s` and `k`: grep colouring a match that starts at `k`), the
+token's line is read with them dropped, as a decoded layer, so the finding's span covers
+the key as written (the sequences included) and its excerpt shows the key in place of that
+spelling.
 
-Only content holding an ESC byte or an escaped spelling of one (`\\e`, `\\033`, `\\x1b`,
-`\\u001b`, `\\x{1b}`) followed by `[` pays more than a search for the sequences' start.
+The sequences read (review h12 found each of the others passed a key silently):
+- CSI: ESC `[`, up to 256 parameter bytes (a truecolour SGR runs past 32), up to 4
+  intermediates, a final byte; the 8-bit CSI U+009B;
+- OSC and the other strings (ESC `]`, `P`, `X`, `^`, `_`; the 8-bit OSC U+009D): a body of
+  up to 2 KiB ended by BEL or ST (ESC `\\`, U+009C): hyperlinks, window titles;
+- ESC, intermediates (0x20-0x2F), a final byte (`tput sgr0`'s charset `ESC(B`), and the
+  two-byte escapes (ESC `=`, ESC `>`, ESC `7`);
+- ESC spelled as a string literal, terminfo or `cat -v` write it: `\\e`, `\\E`, `\\033`,
+  `\\x1b`, `\\u001b`, `\\x{1b}`, `\\u{1b}`, `^[` (one backslash or two);
+- with the ESC dropped (a CI log copied from a browser): `[01;31m`, `[m`, `[K`: `[`,
+  digits and `;`, then `m` or `K`. None of these is a key character, and they are read so
+  only inside an `sk-` token that is long enough to be a key without them.
+
+Only content holding an ESC byte, an 8-bit introducer, an ESC spelling followed by `[`, or
+an ESC-less SGR glued to letters pays more than the searches for those starts.
 """
 
 from __future__ import annotations
@@ -16,72 +30,165 @@ from __future__ import annotations
 from kimi_secret_scan import decoders
 from kimi_secret_scan.lazy_regex import lazy, lazy_re
 
-# ESC, raw or as a string literal spells it, then `[`: the start of a CSI sequence.
-_ESC_SPELLED = lazy(rb"\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\})\[")
-# A whole CSI sequence: parameter bytes (0x30-0x3F), intermediate bytes (0x20-0x2F), the
-# final byte (0x40-0x7E); SGR (`m`) and erase-in-line (`K`, what grep adds) among them.
-_CSI_PATTERN = rb"(?:\x1b|\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\}))\[[0-?]{0,32}[ -/]{0,4}[@-~]"
-_CSI = lazy(_CSI_PATTERN)
-# An `sk-` token with sequences anywhere in it (between `sk` and `-` too: grep's match of
-# `API_KEY=sk` coloured). Key characters and sequences start with different bytes, so the
-# alternation never backtracks.
-_CUT_TOKEN = lazy_re(rb"sk(?:" + _CSI_PATTERN + rb")*-(?:[A-Za-z0-9_-]+|" + _CSI_PATTERN + rb")*")
+# ESC spelled as string literals, terminfo and `cat -v` write it (one backslash or two).
+_SPELLED = rb"\\\\?(?:[eE]|0?33|x1[bB]|u001[bB]|[xu]\{0{0,4}1[bB]\})|\^\["
+_ESC = rb"(?:\x1b|" + _SPELLED + rb")"
+# BEL, raw or spelled: the end of an OSC string, as ST is.
+_BEL = rb"(?:\x07|\^G|\\\\?(?:a|0?07|x07|u0007))"
+# OSC bodies are bounded: a lone `ESC]` must not make a window run to the content's end.
+_STRING_BODY = 2048
+_CSI_PARAMETERS = 256
+
+
+def _sequence(c1: tuple[bytes, bytes, bytes]) -> bytes:
+    """A terminal sequence's pattern; `c1`: the 8-bit CSI, OSC and ST as the text holds them
+    (UTF-8 bytes, or the characters of a str pattern)."""
+    csi, osc, st = c1
+    end = rb"(?:" + _BEL + rb"|" + _ESC + rb"\\|" + st + rb")"
+    body = rb"{0,%d}?" % _STRING_BODY
+    return (
+        rb"(?:(?:"
+        + _ESC
+        + rb"\[|"
+        + csi
+        + rb")[0-?]{0,%d}[ -/]{0,4}[@-~]" % _CSI_PARAMETERS
+        # A string's body stops at the next start of its own kind (an ESC, a backslash or
+        # caret, an 8-bit OSC's last byte), so the searches from starts never overlap: a
+        # line of `\e]a\e]a…` is read once, not once per start.
+        + rb"|\x1b[\]PX^_][^\x07\x1b\n]"
+        + body
+        + end
+        + rb"|(?:"
+        + _SPELLED
+        + rb")[\]PX^_][^\x07\x1b\n\\^]"
+        + body
+        + end
+        + rb"|"
+        + osc
+        + rb"[^\x07\x1b\n"
+        + osc[-4:]
+        + rb"]"
+        + body
+        + end
+        + rb"|"
+        + _ESC
+        + rb"(?:[ -/]{1,2}[0-~]|[0-Z\\^-~])"
+        # ESC-less SGR and erase-in-line: read only inside a token (hits)
+        + rb"|\[[0-9;]{0,%d}[mK])" % _CSI_PARAMETERS
+    )
+
+
+_SEQUENCE = _sequence((rb"\xc2\x9b", rb"\xc2\x9d", rb"\xc2\x9c"))
+# The same sequences in text (redaction's reading of names and messages).
+SEQUENCE_TEXT = _sequence((rb"\x9b", rb"\x9d", rb"\x9c")).decode("ascii")
+_SEQ = lazy(_SEQUENCE)
+# An `sk-` token with sequences anywhere in it, also between `s` and `k` and between `sk`
+# and `-`. Key characters and sequences start with different bytes, so the alternation
+# never backtracks.
+_CUT_TOKEN = lazy_re(
+    rb"s(?:" + _SEQUENCE + rb")*k(?:" + _SEQUENCE + rb")*-(?:[A-Za-z0-9_-]+|" + _SEQUENCE + rb")*"
+)
 # The shortest token worth a window: `sk-` and 20 characters (no key is shorter).
 _SHORTEST = 23
 
-
+# ESC spelled, then `[`: the start of a CSI sequence written in a string literal.
+_ESC_SPELLED = lazy(rb"(?:" + _SPELLED + rb")\[")
 # The `[` of an escaped ESC spelling, found from a literal `[` (the engine skips to each at
 # memory speed; the lookbehind is asked at a `[` only), then read whole by _ESC_SPELLED: a
 # search from every backslash of a JSON file took 40 ns a byte, a few `bytes.find`s of
 # literals 2 us on a 2.5 KiB blob (a history has many).
-_SPELLED_END = lazy_re(rb"\[(?<=(?:\\e|33|1[bB]|[bB]\})\[)")
+_SPELLED_END = lazy_re(rb"\[(?<=(?:\\[eE]|33|1[bB]|[bB]\}|\^\[)\[)")
+# An ESC-less SGR or erase-in-line before a key's character (a browser's copy of a coloured
+# log: `sk-kimi-[0m…`, `[32msk-…`), from a literal `[`: with a parameter, or a pair
+# (`[m[K`); a lone `[m` or `[K` before letters is code (`seq[mid]`, `Dict[KT]`).
+_BARE_GLUED = lazy_re(rb"\[(?:[0-9;]{1,256}[mK]|[mK](?=\[))(?=[A-Za-z0-9_\[-])")
 
 
 def may_hold(data: bytes) -> bool:
-    """Does `data` hold the start of a CSI sequence, raw or escaped?"""
-    if b"\x1b" in data and b"\x1b[" in data:
+    """Does `data` hold the start of a terminal sequence: ESC, an 8-bit CSI or OSC, an
+    escaped ESC before `[`, or an ESC-less SGR glued to letters?"""
+    if b"\x1b" in data:
+        return True
+    # (One byte first: a search for two bytes is several times slower than memchr.)
+    if (b"\x9b" in data and b"\xc2\x9b" in data) or (b"\x9d" in data and b"\xc2\x9d" in data):
         return True
     match = _SPELLED_END.search(data)
     while match is not None:
         at = match.start()
-        if _ESC_SPELLED.search(data, max(0, at - 7), at + 1) is not None:
+        if _ESC_SPELLED.search(data, max(0, at - 12), at + 1) is not None:
             return True
         match = _SPELLED_END.search(data, at + 1)
-    return False
+    return _BARE_GLUED.search(data) is not None
 
 
-# `sk` then a sequence: the only key terminal sequences cut that holds no `sk-` as written
-# (grep's coloured match of `API_KEY=sk`). A literal start, searched at memory speed.
-_SK_THEN_CSI = lazy_re(rb"sk(?=\x1b\[|\\\\?(?:e|0?33|x1[bB]|u001[bB]|x\{1[bB]\})\[)")
+# `s` or `sk` then a sequence: the keys terminal sequences cut that hold no `sk-` as written
+# (grep's coloured match of `API_KEY=sk`, or of one that starts at `k`).
+_S_THEN_SEQUENCE = lazy_re(rb"sk?(?=" + _SEQUENCE + rb")")
 
 
 def cuts_sk(data: bytes) -> bool:
-    """Does a terminal sequence follow an `sk` (`sk` ESC[m `-kimi-…`)? The gates that skip
-    content without `sk-` ask this (a key with a plain `sk-` passes them anyway)."""
-    return _SK_THEN_CSI.search(data) is not None
+    """Does a terminal sequence follow an `s` or `sk` (`sk` ESC[m `-kimi-…`)? The gates that
+    skip content without `sk-` ask this (a key with a plain `sk-` passes them anyway).
+    Searched only where may_hold says a sequence may be: a search from every `s` costs."""
+    return may_hold(data) and _S_THEN_SEQUENCE.search(data) is not None
 
 
 def hits(data: bytes) -> list[int]:
-    """Where an `sk-` token that terminal sequences cut starts: `sk`, then (sequences and)
-    `-`, then key characters and sequences, holding at least one sequence and, without them,
-    long enough to be a key. Colour around a whole key is read by tokens.SK_TOKEN's left
-    guard and starts nothing here. One pass from each literal `sk`: a coloured CI log full
-    of `task`, `disk`, `risk` (every sequence between two letters checked against the text
-    before it opened a window each, and 3 MiB of such a log ran out of windows)."""
+    """Where an `sk-` token that terminal sequences cut starts: `s`, (sequences,) `k`,
+    (sequences,) `-`, then key characters and sequences, holding at least one sequence and,
+    without them, long enough to be a key. Colour around a whole key is read by
+    tokens.SK_TOKEN's left guard and starts nothing here. One pass from each literal `s`,
+    only in content that may hold a sequence: a coloured CI log full of `task`, `disk`,
+    `risk` (every sequence between two letters checked against the text before it opened a
+    window each, and 3 MiB of such a log ran out of windows)."""
     if not may_hold(data):
         return []
     out: list[int] = []
     for match in _CUT_TOKEN.finditer(data):
         token = match.group()
-        if (b"[" in token or b"\x1b" in token) and len(_CSI.sub(b"", token)) >= _SHORTEST:
+        if len(token) < _SHORTEST:
+            continue
+        plain = _SEQ.sub(b"", token)
+        if len(plain) != len(token):
+            if len(plain) >= _SHORTEST:
+                out.append(match.start())
+        elif _after_sequence(data, match.start()):
             out.append(match.start())
     return out
 
 
+# The longest sequence that ends in a letter or digit (a CSI; a string sequence ends in BEL
+# or ST, which no guard stops).
+_LONGEST_SEQUENCE = _CSI_PARAMETERS + 32
+# What can stand before a sequence's final byte: a parameter or intermediate byte, `[`,
+# an 8-bit CSI, ESC, and the last character of each ESC spelling (`\e`, `\E`, `\033`,
+# `\x1b`, `\x{1b}`, `^[`).
+_BEFORE_FINAL = frozenset(range(0x20, 0x40)) | frozenset(b"[\x9b\x1beEbB}")
+# Where a sequence that ends at a given place may start: up to this many bytes before it
+# (an ESC spelling, intermediates, a final), or before its last `[` or 8-bit CSI.
+_SPELLING = 14
+
+
+def _after_sequence(data: bytes, at: int) -> bool:
+    """Is the whole token at `at` right after a sequence that ends in a letter or digit
+    (`ESC[K`, `ESC(B`, `ESC7`, ESC-less `[32m`)? SK_TOKEN's left guard reads only a raw or
+    escaped SGR's `m` so, and an Open Platform key after any other stood glued to a word.
+    A few anchored matches: a coloured log full of `task-<id>` tokens asks at each."""
+    if at < 2 or not data[at - 1 : at].isalnum() or data[at - 2] not in _BEFORE_FINAL:
+        return False
+    lo = max(0, at - _LONGEST_SEQUENCE)
+    starts = set(range(max(lo, at - _SPELLING), at - 1))
+    for introducer in (b"[", b"\x9b"):
+        found = data.rfind(introducer, lo, at - 1)
+        if found >= 0:
+            starts.update(range(max(lo, found - _SPELLING), found + 1))
+    return any(_SEQ.fullmatch(data, start, at) is not None for start in starts)
+
+
 def window(data: bytes, pos: int) -> decoders.Decoded:
-    """The line around `pos` with every CSI sequence dropped, each byte's origin kept."""
+    """The line around `pos` with every terminal sequence dropped, each byte's origin kept."""
     lo, hi = decoders._window_bounds(data, pos, b"\n")
-    return decoders._rewrite(data, lo, hi, _CSI, "terminal-escape", _drop)
+    return decoders._rewrite(data, lo, hi, _SEQ, "terminal-escape", _drop)
 
 
 def _drop(sequence: bytes) -> bytes:
