@@ -5,6 +5,7 @@ history can (deleted files, renames, a large file, messages, tags, notes, stashe
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -217,3 +218,19 @@ def test_the_walk_diffs_a_merge_against_its_first_parent_only(
     else:
         out = real_run(options, built.repo.path, input=f"{merge}\n".encode())
     assert out.count(b"\x01") == 1, out  # one diff: against the first parent
+
+
+def test_the_walk_is_cut_into_shares_of_about_equal_cost() -> None:
+    """The walk is newest first and a newer commit costs more to diff: the newest share
+    holds fewer commits (two shares: 40 % and 60 %); every commit is in one share, in
+    order, and an empty share is possible only when there are fewer commits than ways."""
+    assert attribution._cuts(11_059, 2) == [0, 4395, 11_059]
+    for commits in (0, 1, 2, 5, 97, 6147):
+        for ways in (1, 2, 3, 4, 8):
+            cuts = attribution._cuts(commits, ways)
+            assert cuts[0] == 0 and cuts[-1] == commits and len(cuts) == ways + 1
+            assert cuts == sorted(cuts)
+            sizes = [b - a for a, b in itertools.pairwise(cuts)]
+            if commits >= 4 * ways:
+                assert all(sizes), (commits, ways, cuts)
+                assert sizes[0] <= sizes[-1]
