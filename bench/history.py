@@ -166,6 +166,7 @@ def plant(repo: Path, seed: int) -> tuple[set[str], int]:
 # stderr is the log; stdout also holds the findings, i.e. the corpus's own lines, so only
 # a line shaped as a log record (a time, then an error level) or git's "fatal:" counts.
 ANSI = re.compile(rb"\x1b\[[0-9;]*m")
+LOG_TIME = re.compile(rb"^\s*\d[\d.TZ+-]*:[\d:.TZ+-]*(?:\s*[AP]M)?\s+")  # "2:32PM ", not the reason
 FAILED = re.compile(
     rb"incomplete scan|failed to scan|unable to read|fatal:|\bERR\b|\bpanic:", re.IGNORECASE
 )
@@ -220,7 +221,7 @@ def incomplete(code: int, ok_exits: frozenset[int], stderr: bytes, stdout: bytes
     lines += [(line, FAILED_LOG) for line in ANSI.sub(b"", stdout).splitlines()]
     for line, pattern in lines:
         if pattern.search(line):
-            text = " ".join(line.decode(errors="replace").split())
+            text = " ".join(LOG_TIME.sub(b"", line).decode(errors="replace").split())
             return text if len(text) <= 100 else text[:97] + "..."
     return f"exit {code}" if code not in ok_exits else ""
 
