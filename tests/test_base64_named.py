@@ -33,13 +33,22 @@ def _pieces(encoded: str, width: int) -> str:
     return "ENV = (\n" + "".join(f'    "{line}\\n"\n' for line in lines) + ")\n"
 
 
+# Code before the pieces: a file past marks._MIN_LENGTH, which `history` asks Hyperscan's
+# marks about (the review's files are shorter: the survey's own way).
+_MODULE = '"""Settings of the app."""\n\nimport base64\nimport os\n\n' + "".join(
+    f"OPTION_{n} = os.environ.get('OPTION_{n}', '{n}')\n" for n in range(12)
+)
+
+
 def _reviewer_cases(rng: random.Random) -> list[tuple[str, str, str]]:
-    """(file name, content, key): the review's two files, the .env's key not at the start."""
+    """(file name, content, key): the review's two files, the .env's key not at the start,
+    as they are and after a module's code."""
     out = []
     for width in (64, 76):
-        key = keygen.kimi_code_key(rng)
-        env = f"# app\nDEBUG=0\nKIMI_API_KEY={key}\n".encode()
-        out.append((f"py_concat_{width}.py", _pieces(base64.b64encode(env).decode(), width), key))
+        for name, head in ((f"py_concat_{width}.py", ""), (f"app_{width}.py", _MODULE)):
+            key = keygen.kimi_code_key(rng)
+            env = f"# app\nDEBUG=0\nKIMI_API_KEY={key}\n".encode()
+            out.append((name, head + _pieces(base64.b64encode(env).decode(), width), key))
     return out
 
 
