@@ -98,6 +98,74 @@ SK_TRIGGERS = _sk_triggers()
 # credentials (which may themselves be base64) in such objects.
 JSON_TRIGGER = b"eyJ"
 
+# Long plaintexts that name Kimi or Moonshot: program source, where base64 is not searched
+# (three times the cost over a history), has its base64 searched as a configuration file's
+# is when it holds the base64 of one of them (a .env encoded into a .py, review 12 #5).
+# (`api.moonshot.` for both endpoints: its needles are as long as theirs.)
+_NAMED_PLAINTEXTS = (
+    b"sk-kimi-",
+    b"KIMI_API_KEY",
+    b"MOONSHOT_API_KEY",
+    b"api.moonshot.",
+    b"api.kimi.com",
+)
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
+@functools.cache
+def named_triggers() -> tuple[bytes, ...]:
+    """The characters each of _NAMED_PLAINTEXTS fixes whole at each alignment (10 to 21 of
+    them), in the standard and the URL-safe alphabet. A wrap inside one (a line break, the
+    join of two string pieces) hides it: `KIMI_API_KEY=sk-kimi-` spells two within 30
+    characters, and a wrap at 64 or 76 columns cuts at most one."""
+    out: list[bytes] = []
+    for plain in _NAMED_PLAINTEXTS:
+        for needle, _, _ in _fixed_chars(plain):
+            assert len(needle) >= 8
+            for spelling in (needle, needle.translate(_URL_SAFE)):
+                if spelling not in out:
+                    out.append(spelling)
+    return tuple(out)
+
+
+# Letters and digits from the rarest in program source on (counted over 8 MiB each of
+# Python, C headers and JavaScript): each named trigger is found from its rarest character
+# with `find` of one byte (memchr), not with a `find` of its own (~0.3 ms a megabyte each,
+# 13 ms over 4 MiB of Python for all of them: more than detect()'s whole pass there).
+_RARE_FIRST = b"JQZXY798K6V5W43GHBqUzjM2"
+
+
+@functools.cache
+def _named_plan() -> tuple[tuple[bytes, tuple[tuple[bytes, int], ...]], ...]:
+    """(a character, ((named trigger, where the character is in it), ...)) for each
+    character some named trigger is found from: its first in _RARE_FIRST."""
+    groups: dict[bytes, list[tuple[bytes, int]]] = {}
+    for needle in named_triggers():
+        anchor = next((bytes([c]) for c in _RARE_FIRST if c in needle), needle[:1])
+        groups.setdefault(anchor, []).append((needle, needle.index(anchor)))
+    return tuple((anchor, tuple(group)) for anchor, group in groups.items())
+
+
+def holds_named_base64(data: bytes) -> bool:
+    """Does `data` hold one of named_triggers()? (Hyperscan's mark of the same needles,
+    detect/marks.py NAMED_BASE64, answers it in the history audit.)"""
+    for anchor, group in _named_plan():
+        # Past one occurrence a KiB the loop costs more than each needle's own `find`.
+        budget = 16 + (len(data) >> 10)
+        pos = data.find(anchor)
+        while pos >= 0:
+            for needle, at in group:
+                if pos >= at and data.startswith(needle, pos - at):
+                    return True
+            budget -= 1
+            if not budget:
+                # (Each needle not found yet has its character past `pos`.)
+                if any(data.find(needle, max(0, pos - at)) >= 0 for needle, at in group):
+                    return True
+                break
+            pos = data.find(anchor, pos + 1)
+    return False
+
 
 def _is_b64(byte: int) -> bool:
     return byte in _B64_CHARS

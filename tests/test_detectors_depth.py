@@ -141,8 +141,12 @@ def test_base64_in_source_code_needs_context() -> None:
     moon = keygen.moonshot_key()
     code = f'K = b64decode("{_b64(kimi)}")\nM = b64decode("{_b64(moon)}")\n'
     # Base64 in source code is decoded only where the file names Moonshot or a Kimi
-    # endpoint; in configuration files always.
-    assert detect(Content(path="app/keys.py", data=code.encode())) == []
+    # endpoint, or holds the base64 of a long Kimi name (the Kimi key's `sk-kimi-`); in
+    # configuration files always.
+    moon_only = f'M = b64decode("{_b64(moon)}")\n'
+    assert detect(Content(path="app/keys.py", data=moon_only.encode())) == []
+    found = detect(Content(path="app/keys.py", data=code.encode()))
+    assert [f.secret for f in found] == [kimi, moon]
     with_context = code + "BASE = 'https://api.moonshot.cn/v1'\n"
     found = detect(Content(path="app/keys.py", data=with_context.encode()))
     assert [f.secret for f in found] == [kimi, moon]

@@ -79,6 +79,10 @@ def _full_base64_starts(data: bytes, deep: bool, broad: bool, wrapped: bool = Tr
     return starts
 
 
+def _full_holds_named_base64(data: bytes) -> bool:
+    return any(needle in data for needle in decoders.named_triggers())
+
+
 def _full_survey(data: bytes, folded: bytes) -> layered._Survey:
     names = _full_setting_starts(folded, True, True)
     endpoint = b"kimi.com" in folded or b"moonshot." in folded
@@ -94,6 +98,7 @@ def _full_path() -> Iterator[None]:
         mock.patch.object(layered, "setting_starts", _full_setting_starts),
         mock.patch.object(layered, "find_headers", _full_find_headers),
         mock.patch.object(decoders, "base64_starts", _full_base64_starts),
+        mock.patch.object(decoders, "holds_named_base64", _full_holds_named_base64),
         mock.patch.object(layered, "_SHORT", 0),  # no gate for short content
         mock.patch.object(layered, "_SKIP_EMPTY_LAYER", False),  # the layer scanned
     ):
@@ -213,7 +218,9 @@ def _value(rng: random.Random, kind: int) -> str:
         return "".join(rng.choice("0123456789abcdef") for _ in range(32))
     if kind == 5:
         return "AIza" + keygen.body(35, rng)
-    return "KIMI_API_KEY_PROD"
+    if kind == 6:
+        return "KIMI_API_KEY_PROD"
+    return "MOONSHOT_API_KEY=" + keygen.moonshot_key(rng)
 
 
 # Spellings of `-` that programs decode (decoders.HYPHEN_*), and `&hyphen;` (U+2010).
@@ -246,7 +253,7 @@ HYPHENS = [
 def _piece(draw: st.DrawFn) -> str:
     rng = random.Random(draw(st.integers(0, 2**32)))
     shape = draw(st.integers(0, 6))
-    value = _value(rng, draw(st.integers(0, 6)))
+    value = _value(rng, draw(st.integers(0, 7)))
     if shape == 0:  # a setting of any shape
         name = draw(st.sampled_from(NAMES)) + draw(st.sampled_from(TAILS))
         text = name + draw(st.sampled_from(OPERATORS)) + value
@@ -312,6 +319,7 @@ def test_the_full_path_is_the_plain_one() -> None:
     # The swap takes effect (else the property above compares the fast path with itself).
     with _full_path():
         assert decoders.base64_starts is _full_base64_starts
+        assert decoders.holds_named_base64 is _full_holds_named_base64
         assert layered.setting_starts is _full_setting_starts
         assert layered._survey is _full_survey
         assert layered._SHORT == 0

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.gitrepo import GitRepo, run_cli
-from tests.keygen import kimi_code_key
+from tests.keygen import kimi_code_key, moonshot_key
 
 SMALL = {"KIMI_SECRET_SCAN_WINDOW": str(128 << 10)}
 
@@ -53,8 +53,9 @@ def test_history_reads_large_commit_and_tag_messages_in_windows(repo: GitRepo, j
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_large_blob_is_judged_by_its_configuration_name_too(repo: GitRepo, jobs: str) -> None:
     """The same blob larger than a window at notes.md (listed first) and values.yaml: read
-    again in chunks under the configuration name, where base64 is searched."""
-    key = kimi_code_key()
+    again in chunks under the configuration name, where base64 is searched. (A Moonshot-
+    shaped key: a Kimi key's base64 holds the base64 of `sk-kimi-`, searched at any name.)"""
+    key = moonshot_key()
     token = base64.b64encode(key.encode()).decode()
     text = "data:\n" + "".join(f"  row{i}: plain\n" for i in range(12_000))
     text += f"  token: {token}\n"

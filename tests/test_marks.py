@@ -183,6 +183,10 @@ def _content(draw: st.DrawFn) -> bytes:
             parts.append(
                 rng.choice(["", " ", "a", ":"]) + rng.choice(["c2st", "NrL", "zay", "eyJ"])
             )
+            if rng.random() < 0.3:  # the base64 of a Kimi name, whole or cut
+                named = rng.choice(decoders.named_triggers()).decode()
+                cut = rng.randrange(len(named) + 1) if rng.random() < 0.3 else len(named)
+                parts.append(named[:cut])
         elif kind == 2:  # a setting's head, at and past its bounds
             parts.append(
                 _case(rng.choice(["kimi", "moonshot", "xkimi", "kimi.com"]), rng)
@@ -235,6 +239,8 @@ def test_the_marked_survey_is_the_survey(data: bytes) -> None:
         assert tokens.SK_ENTITY.search(data, first.start()) is None
     if not marks.may_hold_base64(data):
         assert decoders.base64_starts(data, deep=False, broad=True) == []
+    if not found & marks.MOONSHOT:
+        assert bool(found & marks.NAMED_BASE64) == decoders.holds_named_base64(data)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -258,6 +264,12 @@ def test_each_mark() -> None:
     assert marks.marks(b"a sk-b") == marks.SK
     assert marks.marks(b"a sk&#X2D; b") == marks.SK | marks.SK_ESCAPED
     assert marks.marks(b"a desk-b") == marks.SK  # a superset: the survey decides
+    for needle in decoders.named_triggers():
+        assert marks.marks(b"x " + needle + b" y") == marks.NAMED_BASE64
+        assert marks.marks(b"x " + needle[1:] + b" y") == 0
+        # (Base64 is searched where Moonshot is named anyway: the pass ends there.)
+        assert marks.marks(needle + b" moonshot") == marks.MOONSHOT
+        assert marks.marks(b"moonshot " + needle) == marks.MOONSHOT
     assert not marks.may_hold_base64(b"plain text")
     assert marks.may_hold_base64(b"x eyJhIjoxfQ==")
 

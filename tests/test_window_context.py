@@ -13,7 +13,7 @@ import json
 import pytest
 
 from tests.gitrepo import GitRepo, run_cli
-from tests.keygen import kimi_code_key
+from tests.keygen import kimi_code_key, moonshot_key
 
 SMALL = {"KIMI_SECRET_SCAN_WINDOW": str(128 << 10)}
 FILLER = "var a = 1;\n" * 250_000  # 2.75 MB: more than a read (1 MiB) and a window apart
@@ -57,8 +57,9 @@ def test_every_command_reads_a_large_file_naming_moonshot_as_kimi_context(
 
 def test_a_large_file_naming_no_kimi_context_is_not_searched_for_base64(repo: GitRepo) -> None:
     # The control: the same program source without Moonshot named (base64 in source is
-    # searched only in a Kimi context: docs/detection.md).
-    text, _ = _js(kimi_code_key(), "late")
+    # searched only in a Kimi context, or beside the base64 of a long Kimi name such as
+    # `sk-kimi-`: docs/detection.md), holding a key of the Moonshot shape (`sk-` + 48).
+    text, _ = _js(moonshot_key(), "late")
     repo.write("app.js", text.replace("api.moonshot.cn", "api.example.com"))
     repo.add()
     run = run_cli("staged", "--format", "json", cwd=repo.path, env=SMALL)

@@ -158,9 +158,11 @@ def _sublayer(scan: Layer, decoded: decoders.Decoded, found: _Found) -> None:
 
 # Configuration, data and scripts: where base64 values are often credentials (Kubernetes
 # Secrets, Docker configs, .env files, HTTP requests, notebooks) and few of a history's
-# bytes are. Base64 is searched there, and in any content that names Moonshot or a Kimi
-# endpoint; not in the rest (source code, documents, media: most of the bytes), where the
-# four short searches for its spellings would make detect() about three times slower.
+# bytes are. Base64 is searched there, in any content that names Moonshot or a Kimi
+# endpoint, and in any that holds the base64 of a long Kimi name (`sk-kimi-`,
+# `KIMI_API_KEY`, …: decoders.named_triggers); not in the rest (source code, documents,
+# media: most of the bytes), where the four short searches for its spellings would make
+# detect() about three times slower.
 _CONFIG_SUFFIXES = frozenset(
     [
         "yaml",
@@ -217,6 +219,15 @@ def _is_config(path: str) -> bool:
 
 
 _WIDE_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _names_in_base64(data: bytes, marked: int | None) -> bool:
+    """Does content whose base64 is not searched otherwise (program source) hold the base64
+    of a long plaintext naming Kimi or Moonshot (decoders.named_triggers)? Then its base64
+    is searched as a configuration file's is. From the marks where they are on."""
+    if marked is not None:
+        return bool(marked & marks.NAMED_BASE64)
+    return decoders.holds_named_base64(data)
 
 
 def _names(folded: bytes, kimi: bool, moonshot: bool) -> tuple[list[int], bool]:
@@ -404,7 +415,7 @@ def _detect_in(
         or names[1]
         or (folded is not None and any(word in folded for word in patterns.folded_words))
     )
-    broad = kimi or _is_config(content.path)
+    broad = kimi or _is_config(content.path) or _names_in_base64(data, marked)
     b64_starts = (
         decoders.base64_starts(
             data, deep=False, broad=broad, wrapped=marks.may_hold_wrapped_base64(data)
@@ -507,17 +518,20 @@ def holds_nothing(path: str, data: bytes, settings: DetectorSettings = DEFAULT_S
             and not terminal.cuts_sk(data)
         )
     # No mark: every pass of the survey finds nothing (_marked_survey), no Kimi context;
-    # base64 is then searched only in a configuration file (`broad`).
+    # base64 is then searched only in a configuration file or where the base64 of a Kimi
+    # name is (`broad`).
+    named = bool(marked & marks.NAMED_BASE64)
+    marked &= ~marks.NAMED_BASE64
     if not marked:
-        return not (_is_config(path) and marks.may_hold_base64(data))
+        return not ((named or _is_config(path)) and marks.may_hold_base64(data))
     # Only "kimi" or "moonshot" named: nothing _scan_layer starts from (_SKIP_EMPTY_LAYER),
-    # unless base64 may be (searched where Moonshot is named, or in a configuration file)
-    # or it is a notebook. Most blobs of a Kimi project.
+    # unless base64 may be (searched where Moonshot is named, in a configuration file, or
+    # beside a Kimi name's base64) or it is a notebook. Most blobs of a Kimi project.
     if marked & ~(marks.KIMI | marks.MOONSHOT) or not _SKIP_EMPTY_LAYER:
         return False
     if path[-6:].lower() == ".ipynb":
         return False
-    broad = bool(marked & marks.MOONSHOT) or _is_config(path)
+    broad = bool(marked & marks.MOONSHOT) or named or _is_config(path)
     return not (broad and marks.may_hold_base64(data))
 
 

@@ -30,6 +30,9 @@ SK = 4  # `sk` and a hyphen in any spelling the survey's `k` pass knows (_SK_TAI
 KIMI_NAMED = 8  # "kimi.com", or "kimi" where a setting's head may follow
 MOONSHOT_NAMED = 16  # "moonshot.", or "moonshot" where a setting's head may follow
 SK_ESCAPED = 32  # `sk` and an escaped hyphen (decoders.SK_ESCAPED, tokens.SK_ENTITY), any case
+# The base64 of a long Kimi name (decoders.named_triggers: holds_named_base64's answer),
+# looked for only where MOONSHOT is not set (base64 is searched there anyway).
+NAMED_BASE64 = 64
 # base64_marks(): a base64 trigger as it is, or one a line break cuts.
 BASE64 = 1
 BASE64_WRAPPED = 2
@@ -76,7 +79,20 @@ class _Scanner:
         # project's "kimi") stops at its first match, and the others stay fast (together
         # in one database, 2-3 times slower on kimi-cli). SINGLEMATCH: one call per mark.
         self.kimi = database(b"kimi", KIMI).scan
-        self.moonshot = database(b"moonshot", MOONSHOT).scan
+        # The named base64 triggers in the same pass as "moonshot" (no pass of their own
+        # over every blob), which still ends at the first "moonshot" (_until_moonshot).
+        moonshot: Any = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        moonshot.compile(
+            expressions=[b"moonshot", b"|".join(re.escape(n) for n in decoders.named_triggers())],
+            ids=[MOONSHOT, NAMED_BASE64],
+            elements=2,
+            flags=[
+                hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS,
+                hyperscan.HS_FLAG_SINGLEMATCH,
+            ],
+        )
+        self.moonshot = moonshot.scan
+        self.terminated = hyperscan.ScanTerminated
         self.sk = database(_SK, SK).scan
         self.sk_escaped = database(_SK_ESCAPED, SK_ESCAPED).scan
         self.kimi_named = database(rb"kimi(?:\.com|" + _HEAD + rb")", KIMI_NAMED).scan
@@ -118,6 +134,11 @@ def _note(mark: int, start: int, end: int, flags: int, found: list[int]) -> None
     found.append(mark)
 
 
+def _until_moonshot(mark: int, start: int, end: int, flags: int, found: list[int]) -> bool:
+    found.append(mark)
+    return mark == MOONSHOT  # stop: NAMED_BASE64 is asked only where MOONSHOT is not
+
+
 def _start(mark: int, start: int, end: int, flags: int, found: list[int]) -> None:
     found.append(end - 3)  # the end of an `sk-`: Hyperscan reports ends, in order
 
@@ -153,7 +174,7 @@ def marks(data: bytes) -> int | None:
     survey then runs whole).
 
     KIMI_NAMED is looked for only where KIMI is set, MOONSHOT_NAMED where MOONSHOT is,
-    SK_ESCAPED where SK is."""
+    SK_ESCAPED where SK is, NAMED_BASE64 where MOONSHOT is not."""
     scanner = _scanner
     if scanner is None or not _MIN_LENGTH <= len(data) <= _MAX_LENGTH:
         return None
@@ -166,8 +187,13 @@ def marks(data: bytes) -> int | None:
     scanner.kimi(data, _note, 0, found)
     if found:
         scanner.kimi_named(data, _note, 0, found)
-    scanner.moonshot(data, _note, 0, found)
+    try:  # (not contextlib.suppress: a context manager's calls on every blob)  # noqa: SIM105
+        scanner.moonshot(data, _until_moonshot, 0, found)
+    except scanner.terminated:
+        pass
     if MOONSHOT in found:
+        if NAMED_BASE64 in found:
+            found.remove(NAMED_BASE64)
         scanner.moonshot_named(data, _note, 0, found)
     scanner.sk(data, _note, 0, found)
     if SK in found:
