@@ -138,3 +138,12 @@ def test_short_content_of_doubly_escaped_hyphens_opens_a_window_per_line_not_per
     monkeypatch.setattr(layered, "_sublayer", counted)
     assert detect(Content(path="a.txt", data=b"sk%252d" * 146)) == []
     assert len(layers) <= 10, len(layers)
+
+
+def test_a_line_of_tokens_after_an_m_is_read_once() -> None:
+    # `msk-msk-…`: each `msk-` looks like a token after a colour's `m`; the body was read to
+    # the line's end from each before the colour was found missing (quadratic: a MiB took
+    # tens of minutes, review h13a). The key after it is found.
+    key = keygen.moonshot_key()
+    data = b"x = '" + b"msk-" * (MB // 4) + b"'\nMOONSHOT_API_KEY=" + key.encode() + b"\n"
+    assert [f.secret for f in _detect(data)] == [key]

@@ -15,7 +15,7 @@ import regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kimi_secret_scan.detect import assigned, headers, tokens
+from kimi_secret_scan.detect import assigned, context, headers, tokens
 
 _SK_TOKEN_REGEX = regex.compile(
     rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbfv0]|%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}"
@@ -43,6 +43,30 @@ _SETTING_CALL_REGEX = regex.compile(
     rb"[^\r\n]{0,80}?(?<![A-Za-z0-9+/_=-])(c2st[A-Za-z0-9+/_-]{12,300}+)"
 )
 
+# The prefix patterns (asked of the 200 bytes before a token), as `regex` ran them: their
+# blanks around a quote could meet.
+_SEP = rb"[ \t]*\\?[\"'\x60]?[ \t]*"
+_PREFIX_REGEX = {
+    "KIMI_ASSIGNMENT": regex.compile(
+        rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + rb")"
+        rb"(?:[\w.\-\[\]]|[\x80-\xff]){0,40}(?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\]|]{0,30}[ \t]*(?==))?"
+        rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()" + _SEP + rb"(?:bearer[ \t]+)?$"
+    ),
+    "KEY_ASSIGNMENT": regex.compile(
+        rb"(?i)(?:key|token|secret|auth\w*|password)\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()"
+        + _SEP
+        + rb"(?:bearer[ \t]+)?$"
+    ),
+    "assigned_name": regex.compile(
+        rb"([A-Za-z0-9_.\-]{1,80})\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()"
+        + _SEP
+        + rb"(?:(?i:bearer)[ \t]+)?$"
+    ),
+    "HEADER_BEFORE": regex.compile(
+        rb"(?i)(?:bearer[ \t]+|x-api-key\\?[\"'\x60]?[ \t]*(?::|=>?|,)" + _SEP + rb")$"
+    ),
+}
+
 # Bodies of the exact shapes, built here (no key-shaped literal in the repository).
 _BODY48 = "aB3" * 16
 _BODY64 = "Zy9x" * 16
@@ -60,6 +84,8 @@ TOKEN_PIECES = [
     "m",
     "task",
     "task-",
+    "msk-",
+    "msk-msk-",
     "x-",
     "_sk-",
     "x",
@@ -217,3 +243,54 @@ def test_setting_patterns_find_what_their_regex_forms_found(data: bytes) -> None
             want = old.match(data, at, stop)
             got = new.match(data, at, stop)
             assert (got and got.span(1)) == (want and want.span(1))
+
+
+PREFIX_PIECES = [
+    "KIMI",
+    "moonshot",
+    "月之暗面",
+    "_api_",
+    "Key",
+    "token",
+    "authorization",
+    "password",
+    "x-api-key",
+    "bearer",
+    "Bearer ",
+    ": str",
+    ": string",
+    ":",
+    "=",
+    ":=",
+    "=>",
+    ",",
+    "(",
+    " ",
+    "\t",
+    " " * 20,
+    '"',
+    "'",
+    "`",
+    "\\",
+    "[0]",
+    ".",
+    "-",
+    "x",
+]
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_content(PREFIX_PIECES))
+@example(b"KIMI_API_KEY: str = ")
+@example(b'Authorization: \\"Bearer ')
+def test_prefix_patterns_find_what_their_regex_forms_found(data: bytes) -> None:
+    new = {
+        "KIMI_ASSIGNMENT": context.KIMI_ASSIGNMENT,
+        "KEY_ASSIGNMENT": context.KEY_ASSIGNMENT,
+        "assigned_name": context._assigned_name(),
+        "HEADER_BEFORE": headers.HEADER_BEFORE,
+    }
+    for name, old in _PREFIX_REGEX.items():
+        want = old.search(data)
+        got = new[name].search(data)
+        assert (got and (got.span(), got.groups())) == (want and (want.span(), want.groups())), name

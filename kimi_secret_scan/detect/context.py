@@ -23,12 +23,17 @@ CHINESE_NAMES = (
 _NAMES = rb"moonshot|kimi|" + b"|".join(CHINESE_NAMES)
 # Words that tie a place to Kimi / Moonshot, and hints at which console issued the key.
 CONTEXT = lazy_re(rb"(?i)" + _NAMES)
+# After an assignment's separator: blanks, then a backslash and/or a quote and blanks again,
+# written so that no two runs of blanks meet (`[ \t]*\\?["']?[ \t]*` is tried a quadratic
+# number of ways on a run of blanks: review h13a timed 33 ms a token on a 200-byte prefix).
+# These patterns are `re`'s, which has no time-out.
+AFTER_SEPARATOR = rb"[ \t]*(?:(?:\\[\"'\x60]?|[\"'\x60])[ \t]*)?"
 # What may follow a Kimi name in a setting's name: ASCII name characters, or Chinese
 # (`月之暗面密钥:`), up to 40 bytes; then the assignment.
 # A type annotation may come between (`kimiApiKey: string =`, `kimi_api_key: str =`).
 ASSIGN_TAIL = (
-    rb"(?:[\w.\-\[\]]|[\x80-\xff]){0,40}(?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\]|]{0,30}[ \t]*(?==))?"
-    rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
+    rb"(?:[\w.\-\[\]]|[\x80-\xff]){0,40}(?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\]|]{0,30}(?=[ \t]*=))?"
+    rb"\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()" + AFTER_SEPARATOR + rb"(?:bearer[ \t]+)?$"
 )
 KIMI_CODE_HINT = lazy_re(rb"(?i)api\.kimi\.com|kimi\.com/code|kimi[_-]?code|kimi-for-coding")
 # The Open Platform key's shape: never a Kimi Code key (those are all `sk-kimi-` + 64).
@@ -45,8 +50,9 @@ OTHER_VENDOR = lazy_re(
 KIMI_ASSIGNMENT = lazy_re(rb"(?i)(?:kimi|moonshot|" + "月之暗面".encode() + rb")" + ASSIGN_TAIL)
 # A key-like setting being assigned (api_key, apiKey, AUTH_TOKEN, x-api-key, …).
 KEY_ASSIGNMENT = lazy_re(
-    rb"(?i)(?:key|token|secret|auth\w*|password)\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
-    rb"\\?[\"'\x60]?[ \t]*(?:bearer[ \t]+)?$"
+    rb"(?i)(?:key|token|secret|auth\w*|password)\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()"
+    + AFTER_SEPARATOR
+    + rb"(?:bearer[ \t]+)?$"
 )
 
 
@@ -64,8 +70,9 @@ def api_host() -> re.Pattern[bytes]:
 def _assigned_name() -> re.Pattern[bytes]:
     # The name a value is assigned to, at the end of the text before the value.
     return re.compile(
-        rb"([A-Za-z0-9_.\-]{1,80})\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()[ \t]*"
-        rb"\\?[\"'\x60]?[ \t]*(?:(?i:bearer)[ \t]+)?$"
+        rb"([A-Za-z0-9_.\-]{1,80})\\?[\"'\x60]?[ \t]*(?::=|=>|=|:|,|\()"
+        + AFTER_SEPARATOR
+        + rb"(?:(?i:bearer)[ \t]+)?$"
     )
 
 

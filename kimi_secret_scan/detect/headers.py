@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kimi_secret_scan import rules
-from kimi_secret_scan.detect.context import ENDPOINT
+from kimi_secret_scan.detect.context import AFTER_SEPARATOR, ENDPOINT
 from kimi_secret_scan.detect.excerpt import decode_text
 from kimi_secret_scan.detect.layer import Layer
 from kimi_secret_scan.finding import Confidence, Finding
@@ -12,18 +12,15 @@ from kimi_secret_scan.randomness import looks_random
 
 # Literal tokens in Authorization / x-api-key headers, in the forms curl, raw HTTP, and the
 # header maps of Python, JS, Go, Ruby and Java write them (quotes may be JSON-escaped).
-# After the separator: blanks, then a backslash and/or a quote and blanks again, written so
-# that no two runs of blanks meet (`[ \t]*\\?["']?[ \t]*` is tried a quadratic number of
-# ways on a line of blanks): `re` has no time-out, and this pattern is its (a hook run that
-# finds a key no longer imports `regex`).
-_AFTER_SEPARATOR = rb"[ \t]*(?:(?:\\[\"'\x60]?|[\"'\x60])[ \t]*)?"
+# After the separator: context.AFTER_SEPARATOR (no two runs of blanks meet: `re` has no
+# time-out, and these are its patterns).
 _HEADER = lazy_re(
-    rb"(?i)(?:authorization\\?[\"'\x60]?[ \t]*(?::|=>?|,)" + _AFTER_SEPARATOR + rb"bearer[ \t]+"
-    rb"|x-api-key\\?[\"'\x60]?[ \t]*(?::|=>?|,)" + _AFTER_SEPARATOR + rb")"
+    rb"(?i)(?:authorization\\?[\"'\x60]?[ \t]*(?::|=>?|,)" + AFTER_SEPARATOR + rb"bearer[ \t]+"
+    rb"|x-api-key\\?[\"'\x60]?[ \t]*(?::|=>?|,)" + AFTER_SEPARATOR + rb")"
     rb"([A-Za-z0-9._~+/=-]{20,512})"
 )
 HEADER_BEFORE = lazy_re(
-    rb"(?i)(?:bearer[ \t]+|x-api-key\\?[\"'\x60]?[ \t]*(?::|=>?|,)[ \t]*\\?[\"'\x60]?[ \t]*)$"
+    rb"(?i)(?:bearer[ \t]+|x-api-key\\?[\"'\x60]?[ \t]*(?::|=>?|,)" + AFTER_SEPARATOR + rb")$"
 )
 
 

@@ -29,12 +29,15 @@ if TYPE_CHECKING:
     import re
 
 
-# SK_TOKEN's pattern for `re`: `regex`'s one variable-width look-behind becomes a look-behind
+# SK_TOKEN's guards for `re`: `regex`'s one variable-width look-behind becomes look-behinds
 # of one width each, and the terminal colour's (whose width varies) a look at the `m` alone,
 # its sequence checked by _sgr_ends_at. A hook run that finds a key used to import `regex`
 # (~5 ms) and compile its patterns (~3 ms more than `re`) for this and the few below; no
-# pattern here can backtrack without bound, so none needs `regex`'s time-out.
-_SK_TOKEN_RE = lazy_re(
+# pattern here can backtrack without bound, so none needs `regex`'s time-out. The guards
+# and `sk-` are matched first, the body only where they hold: a rejected `m` guard read the
+# body to its end from each `msk-` of a line of them (quadratic: review h13a, a MiB took
+# minutes).
+_SK_HEAD_RE = lazy_re(
     rb"(?:(?<![A-Za-z0-9_-])|(?<=\\[nrtbfv0])|(?<=%[0-9A-Fa-f]{2})|(?<=\\u[0-9A-Fa-f]{4})"
     # The exact Kimi Code shape needs no left boundary: glued to what precedes it
     # (`Jsk-kimi-…`, an escape code, a name) it is still a key, and no random text holds it.
@@ -44,8 +47,10 @@ _SK_TOKEN_RE = lazy_re(
     # after a `-` that follows no letter or digit (`--sk-…`); `task-sk-…` stays a slug.
     rb"|(?:(?<=_)|(?<=-)(?<![A-Za-z0-9]-))(?=sk-[A-Za-z0-9]{48}(?![A-Za-z0-9]))"
     # Last, so that its (empty) group is set only where no other guard holds.
-    rb"|(?<=m)())sk-[A-Za-z0-9_-]*"
+    rb"|(?<=m)())sk-"
 )
+# The token: `sk-` and its body, matched where the guards hold.
+_SK_BODY = lazy_re(rb"sk-[A-Za-z0-9_-]*")
 # A terminal colour (SGR) before an `sk-`: `[` (or `%5B`), up to 24 parameters, `m`; then
 # ESC before the `[`, raw or as code and markup spell it.
 _SGR_TAIL = lazy_re(rb"(?:\[|%5[bB])[0-9;]{0,24}m\Z")
@@ -88,22 +93,26 @@ class _SkTokens:
     `match` are a compiled pattern's (a look-behind sees the bytes before `pos`)."""
 
     def finditer(self, data: bytes, pos: int = 0) -> Iterator[re.Match[bytes]]:
-        search = _SK_TOKEN_RE.search
-        match = search(data, pos)
-        while match is not None:
-            if match.start(1) < 0 or _sgr_ends_at(data, match.start()):
-                yield match
-                match = search(data, match.end())
+        search = _SK_HEAD_RE.search
+        body = _SK_BODY.match
+        head = search(data, pos)
+        while head is not None:
+            at = head.start()
+            if head.start(1) < 0 or _sgr_ends_at(data, at):
+                token = body(data, at)
+                assert token is not None  # the head is its start
+                yield token
+                head = search(data, token.end())
             else:
                 # Only the `m` was before it, no colour: what a pattern that looked behind
                 # for the whole sequence would do, go on from the next byte.
-                match = search(data, match.start() + 1)
+                head = search(data, at + 1)
 
     def match(self, data: bytes, pos: int) -> re.Match[bytes] | None:
-        match = _SK_TOKEN_RE.match(data, pos)
-        if match is None or match.start(1) < 0 or _sgr_ends_at(data, pos):
-            return match
-        return None
+        head = _SK_HEAD_RE.match(data, pos)
+        if head is None or (head.start(1) >= 0 and not _sgr_ends_at(data, pos)):
+            return None
+        return _SK_BODY.match(data, pos)
 
 
 SK_TOKEN = _SkTokens()
