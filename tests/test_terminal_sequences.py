@@ -121,3 +121,67 @@ def test_a_file_named_with_a_cut_key_is_never_shown(tmp_path: Path) -> None:
         assert run.code == 1, (fmt, run.all)
         for name, key in names.items():
             assert key not in run.all and _leaks(key, run.all) == [], (fmt, name, run.all)
+
+
+def _found_all(tmp_path: Path, keys: dict[str, str]) -> None:
+    for fmt in ("json", "text"):
+        run = run_cli("files", "--format", fmt, ".", cwd=tmp_path)
+        assert run.code == 1, (fmt, run.all)
+        if fmt == "json":
+            found = {(f["path"], f["secret"]) for f in json.loads(run.out)["findings"]}
+            assert found == {(p, redact(k)) for p, k in keys.items()}, run.all
+        for place, key in keys.items():
+            assert key not in run.all and _leaks(key, run.all) == [], (fmt, place, run.all)
+
+
+def test_sequences_past_a_window_inside_one_key(tmp_path: Path) -> None:
+    # Review h13b #1: each sequence within its bound, together past the 4 KiB window that
+    # was centred on the `s` (the key's body stood past its end): exit 0.
+    csi = E + "[" + "1;" * 100 + "1m"  # 201 parameter bytes
+    osc = E + "]8;;http://example.invalid/" + "a" * 1000 + E + "\\"
+    cuts = {
+        "osc2030.log": [E + "]0;" + "t" * 2030 + "\x07"],
+        "two_links.log": [osc, osc],
+        "ten_sgr.log": [csi] * 10,
+        "spread.log": [csi] * 30,  # one every 2 body characters: 6 KiB in all
+    }
+    keys = {}
+    for name, seqs in cuts.items():
+        key = kimi_code_key()
+        keys[name] = key
+        if name == "spread.log":
+            body = key[8:]
+            cut = key[:8] + "".join(s + body[2 * i : 2 * i + 2] for i, s in enumerate(seqs))
+            cut += body[2 * len(seqs) :]
+        else:
+            cut = key[:8] + "".join(seqs) + key[8:]
+        (tmp_path / name).write_text(f"2026-12-02 INFO KIMI_API_KEY={cut} ok\n")
+    _found_all(tmp_path, keys)
+
+
+def test_a_token_past_the_sequence_limit_is_said_unread(tmp_path: Path) -> None:
+    # Sequences past 64 KiB in one token: not read, and said so (exit 2), never passed.
+    key = kimi_code_key()
+    cut = key[:8] + (E + "[" + "1;" * 100 + "1m") * 400 + key[8:]
+    (tmp_path / "long.log").write_text(f"KIMI_API_KEY={cut}\n")
+    run = run_cli("files", "--format", "json", ".", cwd=tmp_path)
+    assert run.code == 2, run.all
+    assert json.loads(run.out)["stats"]["complete"] is False, run.all
+    assert key not in run.all and _leaks(key, run.all) == [], run.all
+
+
+@pytest.mark.parametrize(
+    "st",
+    ["\\e]8;;http://x\\e\\\\", "\\\\e]8;;http://x\\\\e\\\\\\\\", "\\033]0;t\\033\\\\"],
+    ids=["e", "json_e", "033"],
+)
+def test_an_osc_ended_by_a_spelled_st(tmp_path: Path, st: str) -> None:
+    # Review h13b #3: `\e\\` (ST as a shell or C string writes it) left a backslash glued
+    # to the key. An escaped CSI elsewhere in the file makes it read.
+    keys = {}
+    for place, at in (("after_prefix", 8), ("between_s_k", 1), ("mid", 30)):
+        key = kimi_code_key()
+        keys[f"{place}.sh"] = key
+        text = 'echo -e "\\e[1mbuild\\e[0m"\nprintf "KIMI_API_KEY=' + _cut(key, at, st) + '"\n'
+        (tmp_path / f"{place}.sh").write_text(text)
+    _found_all(tmp_path, keys)

@@ -44,7 +44,9 @@ def _sequence(c1: tuple[bytes, bytes, bytes]) -> bytes:
     """A terminal sequence's pattern; `c1`: the 8-bit CSI, OSC and ST as the text holds them
     (UTF-8 bytes, or the characters of a str pattern)."""
     csi, osc, st = c1
-    end = rb"(?:" + _BEL + rb"|" + _ESC + rb"\\|" + st + rb")"
+    # ST: ESC `\`; with ESC spelled, its backslash is escaped too (`\e\\`, JSON's
+    # `\\e\\\\`): one backslash took, the second stood glued to the key (review h13b #3).
+    end = rb"(?:" + _BEL + rb"|\x1b\\|(?:" + _SPELLED + rb")\\{1,4}|" + st + rb")"
     body = rb"{0,%d}?" % _STRING_BODY
     return (
         rb"(?:(?:"
@@ -185,9 +187,37 @@ def _after_sequence(data: bytes, at: int) -> bool:
     return any(_SEQ.fullmatch(data, start, at) is not None for start in starts)
 
 
+# The most a token's sequences and characters are read for: past it the content is said
+# not scanned whole (decoders.WindowLimit: the gate exits 2), never passed.
+TOKEN_LIMIT = 64 * 1024
+
+
+class SequenceLimit(decoders.WindowLimit):
+    """An `sk` token cut by terminal sequences runs past TOKEN_LIMIT bytes."""
+
+    def __init__(self, at: int) -> None:
+        Exception.__init__(
+            self, f"an sk- token at byte {at} holds over {TOKEN_LIMIT} bytes of terminal sequences"
+        )
+        self.opened = 0
+
+
 def window(data: bytes, pos: int) -> decoders.Decoded:
-    """The line around `pos` with every terminal sequence dropped, each byte's origin kept."""
+    """The line around `pos` with every terminal sequence dropped, each byte's origin kept.
+    It reaches past the token's end (its sequences however many, each within its bound) as
+    far as a plain window past its `s`: a window of 4 KiB around the `s` ended inside a key
+    cut by 2 KiB of sequences (review h13b #1)."""
     lo, hi = decoders._window_bounds(data, pos, b"\n")
+    line_end = data.find(b"\n", pos)
+    if line_end < 0:
+        line_end = len(data)
+    bound = min(line_end, pos + TOKEN_LIMIT)
+    token = _CUT_TOKEN.match(data, pos, bound)
+    if token is not None:
+        # (A sequence cut by the bound does not match: the token stops short of it.)
+        if bound < line_end and token.end() > bound - _STRING_BODY - 16:
+            raise SequenceLimit(pos)
+        hi = max(hi, min(line_end, token.end() + decoders.WINDOW // 2))
     return decoders._rewrite(data, lo, hi, _SEQ, "terminal-escape", _drop)
 
 
