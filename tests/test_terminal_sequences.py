@@ -37,6 +37,23 @@ FORMS = {
     "no_esc_0m": "[0m",
     "no_esc_green": "[32m",
     "sgr_between": E + "[01;31m",
+    # Review h13b #2: an ESC before a sequence's ESC, C0 inside a CSI (CAN ends it), 16
+    # intermediates, 8-bit DCS/SOS/PM/APC, Lua's `\27`, and spellings that were read only
+    # from the token's `-` on.
+    "esc_esc": E + E + "[31m",
+    "csi_bel_inside": E + "[31\x07m",
+    "csi_can": E + "[31\x18",
+    "csi_5_intermediates": E + '[1 !"#$q',
+    "c1_dcs": "\u0090q\u009c",
+    "c1_apc": "\u009fx\u009c",
+    "c1_pm_sos": "\u009ex\u009c\u0098y\u009c",
+    "lua": "\\27[31m",
+    "html_dec": "&#27;[31m",
+    "html_hex": "&#x1b;[31m",
+    "percent": "%1B%5B31m",
+    "py_U": "\\U0000001b[31m",
+    "c1_csi_spelled": "\\x9b31m",
+    "c1_csi_u": "\\u009b31m",
 }
 PLACES = {"after_prefix": 8, "mid": 40, "between_s_k": 1, "between_sk_dash": 2}
 
@@ -111,7 +128,8 @@ def test_sequences_beside_no_key_stay_clean(tmp_path: Path) -> None:
 def test_a_file_named_with_a_cut_key_is_never_shown(tmp_path: Path) -> None:
     # The report's net reads names with the same sequences (redaction's _CSI_TEXT).
     names = {}
-    for n, form in enumerate(("charset_only", "osc_title", "c1_csi", "caret", "no_esc_0m")):
+    forms = ("charset_only", "osc_title", "c1_csi", "caret", "no_esc_0m", "csi_5_intermediates")
+    for n, form in enumerate(forms):
         named = moonshot_key()
         name = f"{_cut(named, 1, FORMS[form])}.{n}.txt"
         names[name] = named
