@@ -115,8 +115,16 @@ _SEQ = lazy(_SEQUENCE)
 # An `sk-` token with sequences anywhere in it, also between `s` and `k` and between `sk`
 # and `-`. Key characters and sequences start with different bytes, so the alternation
 # never backtracks.
+# (At most 8 sequences between `s` and `k` and between `k` and `-`: a sequence may end in
+# `s`, and a line of `s%1B%5B1s%1B%5B1…` was read to its end from each `s`.)
 _CUT_TOKEN = lazy_re(
-    rb"s(?:" + _SEQUENCE + rb")*k(?:" + _SEQUENCE + rb")*-(?:[A-Za-z0-9_-]+|" + _SEQUENCE + rb")*"
+    rb"s(?:"
+    + _SEQUENCE
+    + rb"){0,8}k(?:"
+    + _SEQUENCE
+    + rb"){0,8}-(?:[A-Za-z0-9_-]+|"
+    + _SEQUENCE
+    + rb")*"
 )
 # The shortest token worth a window: `sk-` and 20 characters (no key is shorter).
 _SHORTEST = 23
