@@ -81,7 +81,7 @@ def redact_text(text: str, hidden: Hidden | None = None) -> str:
 _CSI_TEXT = lazy_re(SEQUENCE_TEXT)
 # What each of them holds (`^[` and an ESC-less code: `[`): most names hold none of these,
 # and are not searched (the pattern has no literal start).
-_SEQUENCE_BYTES = ("\x1b", "\\", "[", "\x9b", "\x9d")
+_SEQUENCE_BYTES = ("\x1b", "\\", "[", "&", "%", "\x9b", "\x9c", "\x9d")
 
 
 def _holds_sequence(text: str) -> bool:

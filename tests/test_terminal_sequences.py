@@ -37,6 +37,23 @@ FORMS = {
     "no_esc_0m": "[0m",
     "no_esc_green": "[32m",
     "sgr_between": E + "[01;31m",
+    # Review h13b #2: an ESC before a sequence's ESC, C0 inside a CSI (CAN ends it), 16
+    # intermediates, 8-bit DCS/SOS/PM/APC, Lua's `\27`, and spellings that were read only
+    # from the token's `-` on.
+    "esc_esc": E + E + "[31m",
+    "csi_bel_inside": E + "[31\x07m",
+    "csi_can": E + "[31\x18",
+    "csi_5_intermediates": E + '[1 !"#$q',
+    "c1_dcs": "\u0090q\u009c",
+    "c1_apc": "\u009fx\u009c",
+    "c1_pm_sos": "\u009ex\u009c\u0098y\u009c",
+    "lua": "\\27[31m",
+    "html_dec": "&#27;[31m",
+    "html_hex": "&#x1b;[31m",
+    "percent": "%1B%5B31m",
+    "py_U": "\\U0000001b[31m",
+    "c1_csi_spelled": "\\x9b31m",
+    "c1_csi_u": "\\u009b31m",
 }
 PLACES = {"after_prefix": 8, "mid": 40, "between_s_k": 1, "between_sk_dash": 2}
 
@@ -111,7 +128,8 @@ def test_sequences_beside_no_key_stay_clean(tmp_path: Path) -> None:
 def test_a_file_named_with_a_cut_key_is_never_shown(tmp_path: Path) -> None:
     # The report's net reads names with the same sequences (redaction's _CSI_TEXT).
     names = {}
-    for n, form in enumerate(("charset_only", "osc_title", "c1_csi", "caret", "no_esc_0m")):
+    forms = ("charset_only", "osc_title", "c1_csi", "caret", "no_esc_0m", "csi_5_intermediates")
+    for n, form in enumerate(forms):
         named = moonshot_key()
         name = f"{_cut(named, 1, FORMS[form])}.{n}.txt"
         names[name] = named
@@ -121,3 +139,67 @@ def test_a_file_named_with_a_cut_key_is_never_shown(tmp_path: Path) -> None:
         assert run.code == 1, (fmt, run.all)
         for name, key in names.items():
             assert key not in run.all and _leaks(key, run.all) == [], (fmt, name, run.all)
+
+
+def _found_all(tmp_path: Path, keys: dict[str, str]) -> None:
+    for fmt in ("json", "text"):
+        run = run_cli("files", "--format", fmt, ".", cwd=tmp_path)
+        assert run.code == 1, (fmt, run.all)
+        if fmt == "json":
+            found = {(f["path"], f["secret"]) for f in json.loads(run.out)["findings"]}
+            assert found == {(p, redact(k)) for p, k in keys.items()}, run.all
+        for place, key in keys.items():
+            assert key not in run.all and _leaks(key, run.all) == [], (fmt, place, run.all)
+
+
+def test_sequences_past_a_window_inside_one_key(tmp_path: Path) -> None:
+    # Review h13b #1: each sequence within its bound, together past the 4 KiB window that
+    # was centred on the `s` (the key's body stood past its end): exit 0.
+    csi = E + "[" + "1;" * 100 + "1m"  # 201 parameter bytes
+    osc = E + "]8;;http://example.invalid/" + "a" * 1000 + E + "\\"
+    cuts = {
+        "osc2030.log": [E + "]0;" + "t" * 2030 + "\x07"],
+        "two_links.log": [osc, osc],
+        "ten_sgr.log": [csi] * 10,
+        "spread.log": [csi] * 30,  # one every 2 body characters: 6 KiB in all
+    }
+    keys = {}
+    for name, seqs in cuts.items():
+        key = kimi_code_key()
+        keys[name] = key
+        if name == "spread.log":
+            body = key[8:]
+            cut = key[:8] + "".join(s + body[2 * i : 2 * i + 2] for i, s in enumerate(seqs))
+            cut += body[2 * len(seqs) :]
+        else:
+            cut = key[:8] + "".join(seqs) + key[8:]
+        (tmp_path / name).write_text(f"2026-12-02 INFO KIMI_API_KEY={cut} ok\n")
+    _found_all(tmp_path, keys)
+
+
+def test_a_token_past_the_sequence_limit_is_said_unread(tmp_path: Path) -> None:
+    # Sequences past 64 KiB in one token: not read, and said so (exit 2), never passed.
+    key = kimi_code_key()
+    cut = key[:8] + (E + "[" + "1;" * 100 + "1m") * 400 + key[8:]
+    (tmp_path / "long.log").write_text(f"KIMI_API_KEY={cut}\n")
+    run = run_cli("files", "--format", "json", ".", cwd=tmp_path)
+    assert run.code == 2, run.all
+    assert json.loads(run.out)["stats"]["complete"] is False, run.all
+    assert key not in run.all and _leaks(key, run.all) == [], run.all
+
+
+@pytest.mark.parametrize(
+    "st",
+    ["\\e]8;;http://x\\e\\\\", "\\\\e]8;;http://x\\\\e\\\\\\\\", "\\033]0;t\\033\\\\"],
+    ids=["e", "json_e", "033"],
+)
+def test_an_osc_ended_by_a_spelled_st(tmp_path: Path, st: str) -> None:
+    # Review h13b #3: `\e\\` (ST as a shell or C string writes it) left a backslash glued
+    # to the key. An escaped CSI elsewhere in the file makes it read.
+    keys = {}
+    for place, at in (("after_prefix", 8), ("between_s_k", 1), ("mid", 30)):
+        key = kimi_code_key()
+        keys[f"{place}.sh"] = key
+        text = 'echo -e "\\e[1mbuild\\e[0m"\nprintf "KIMI_API_KEY=' + _cut(key, at, st) + '"\n'
+        (tmp_path / f"{place}.sh").write_text(text)
+    _found_all(tmp_path, keys)

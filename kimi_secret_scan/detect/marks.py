@@ -51,8 +51,8 @@ _SK_ESCAPED = rb"sk(?:-kimi)?(?:" + _HYPHEN + rb")"
 # (And `s` or `sk` before the start of a terminal sequence: `sk` ESC[m `-kimi-…`, `s` ESC(B
 # `k-…`, raw, 8-bit, spelled or ESC-less, detect/terminal.py: a superset of its cuts_sk.)
 _SK = (
-    rb"sk(?:-|" + _HYPHEN + rb")|sk?(?:\x1b|\xc2[\x9b\x9d]|\\\\?(?:e|0?33|x1b|u001b|[xu]\{)"
-    rb"|\^\[|\[[0-9;]*[mk])"
+    rb"sk(?:-|" + _HYPHEN + rb")|sk?(?:\x1b|\xc2[\x90\x98\x9b\x9d-\x9f]"
+    rb"|\\\\?(?:e|0?33|27|x1b|x9b|u009b|u001b|U0000001b|[xu]\{)|\^\[|\[[0-9;]*[mk]|&#|%1b)"
 )
 
 # Larger content goes the survey's way (Hyperscan takes a length of 32 bits), and so does
