@@ -45,13 +45,15 @@ def _scan_layer(
     folded: bytes | None = None,
     names: tuple[list[int], bool] | None = None,
     escaped: bool = True,
+    cut: bool = True,
 ) -> None:
     """Findings of one layer, then of every encoded text inside it, to MAX_DEPTH.
 
     The top layer comes with what _detect_in already knows of it (its first `sk`, its base64
-    starts, its lower-cased copy if one was made, `names`: see _names, and `escaped`: False
-    when the marks say it holds no escaped `sk` and hyphen); a decoded layer finds them
-    here."""
+    starts, its lower-cased copy if one was made, `names`: see _names, `escaped`: False
+    when the marks say it holds no escaped `sk` and hyphen, and `cut`: False when they say it
+    holds no `sk-` and no `s` or `sk` before a terminal sequence's start, so no token a
+    sequence cuts); a decoded layer finds them here."""
     data = scan.data
     deep = scan.depth > 0
     timeout = limits.REGEX_TIMEOUT
@@ -91,7 +93,7 @@ def _scan_layer(
                 else decoders.escape_window
             )
             hits.append((match.start(), window))
-    if scan.depth < limits.MAX_DEPTH:
+    if scan.depth < limits.MAX_DEPTH and (deep or cut):
         # A key cut by terminal colour codes (`sk-kimi-ESC[mESC[K…`: grep's coloured match).
         hits.extend((pos, terminal.window) for pos in terminal.hits(data))
     _open_windows(scan, hits, found)
@@ -394,6 +396,10 @@ def _detect_in(
     # Where the marks are on (a history audit), they tell which passes can find anything,
     # and most content needs neither the copy nor any pass (project words: the plain way).
     marked = None if patterns.folded_words else marks.marks(data)
+    # Whether a token terminal sequences cut may be here: the marks' SK holds every `sk-` and
+    # every `s`/`sk` before a sequence's start (terminal.may_hold's searches of every blob
+    # that reaches the survey cost a history ~0.2 s of CPU on psf/requests).
+    cut = marked is None or bool(marked & marks.SK)
     folded: bytes | None
     if marked is None:
         folded = data.lower()
@@ -428,7 +434,7 @@ def _detect_in(
         and not b64_starts
         and not kimi
         and not kimi_word
-        and not terminal.cuts_sk(data)
+        and not (cut and terminal.cuts_sk(data))
     ):
         return []
     if (
@@ -438,7 +444,7 @@ def _detect_in(
         and not names[0]
         and not names[1]
         and content.path[-6:].lower() != ".ipynb"
-        and not terminal.cuts_sk(data)  # `sk` ESC[m `-kimi-…`: no `sk-` as written
+        and not (cut and terminal.cuts_sk(data))  # `sk` ESC[m `-kimi-…`: no `sk-` as written
     ):
         # Kimi or Moonshot is named, but nothing _scan_layer starts from is here: no `sk`
         # (tokens, escaped hyphens), no setting's head, no endpoint (headers), no base64,
@@ -449,7 +455,7 @@ def _detect_in(
     scan = Layer(content, data, patterns, label=label)
     try:
         escaped = marked is None or bool(marked & marks.SK_ESCAPED)
-        _scan_layer(scan, found, first_sk, b64_starts, folded, names, escaped)
+        _scan_layer(scan, found, first_sk, b64_starts, folded, names, escaped, cut)
         if content.path[-6:].lower() == ".ipynb":
             # A line nbformat joins from two strings: read joined, as Jupyter shows it
             # (imported only here: the hook's start-up does not pay for it).
