@@ -10,7 +10,7 @@ its methods or attributes is read, after which the methods are the compiled patt
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, AnyStr, cast
 
 if TYPE_CHECKING:
@@ -69,28 +69,3 @@ def lazy(pattern: AnyStr, flags: int = 0) -> regex.Pattern[AnyStr]:
 def lazy_re(pattern: AnyStr, flags: int = 0) -> re.Pattern[AnyStr]:
     """As `lazy`, for a pattern of the standard library's `re` (its syntax and speed)."""
     return cast("re.Pattern[AnyStr]", _LazyPattern(pattern, flags, re.compile))
-
-
-def is_re(pattern: object) -> bool:
-    """Is `pattern` the standard library's (`re.compile`d or `lazy_re`), not `regex`'s?"""
-    if isinstance(pattern, _LazyPattern):
-        return pattern._compile is re.compile
-    return isinstance(pattern, re.Pattern)
-
-
-def finditer_bounded(
-    pattern: regex.Pattern[bytes] | re.Pattern[bytes], data: bytes, timeout: float
-) -> Iterator[regex.Match[bytes] | re.Match[bytes]]:
-    """`pattern.finditer(data)`, with `timeout` where the engine takes one (`regex`'s).
-
-    A `re` pattern runs without: only patterns that cannot backtrack without bound (an
-    alternation of literals, bounded classes) are made `re` patterns, because `re` compiles
-    them 3 to 9 times faster (a hook run that finds a key compiles a dozen of them) and its
-    literal-prefix search is faster too.
-    """
-    if is_re(pattern):
-        return cast("re.Pattern[bytes]", pattern).finditer(data)
-    matches: Iterator[regex.Match[bytes]] = cast("regex.Pattern[bytes]", pattern).finditer(
-        data, timeout=timeout
-    )
-    return matches

@@ -24,12 +24,10 @@ from kimi_secret_scan.detect.context import (
 )
 from kimi_secret_scan.detect.excerpt import Locator, Span, decode_text
 from kimi_secret_scan.finding import Confidence, Finding, KeyKind, Rule
-from kimi_secret_scan.lazy_regex import finditer_bounded, lazy_re
+from kimi_secret_scan.lazy_regex import lazy_re
 
 if TYPE_CHECKING:
     import re
-
-    import regex  # only annotations here: importing it costs a hook run ~5 ms
 
 # Masked keys (`sk-kimi-abcd…`, `sk-…***`) are what people paste into docs on purpose.
 _MASK_AFTER = (b"*", b"\xe2\x80\xa6", b"...", b"<", b"{", b"$", b"[")
@@ -94,10 +92,11 @@ class Layer:
         return offset
 
     def _positions(
-        self, pattern: regex.Pattern[bytes] | re.Pattern[bytes], code_only: bool = False
+        self, pattern: re.Pattern[bytes], code_only: bool = False
     ) -> tuple[list[int], list[int]]:
         """Starts and ends of the pattern's matches (both increasing: matches never overlap);
-        with `code_only`, only those outside comment lines."""
+        with `code_only`, only those outside comment lines. Context patterns are `re`'s:
+        alternations of words and hosts, which cannot backtrack without bound (no time-out)."""
         key = (id(pattern), code_only)
         if key not in self._near_cache:
             starts: list[int] = []
@@ -108,7 +107,7 @@ class Layer:
                         starts.append(s)
                         ends.append(e)
             else:
-                for m in finditer_bounded(pattern, self.data, limits.REGEX_TIMEOUT):
+                for m in pattern.finditer(self.data):
                     starts.append(m.start())
                     ends.append(m.end())
             self._near_cache[key] = (starts, ends)
@@ -124,7 +123,7 @@ class Layer:
 
     def near(
         self,
-        pattern: regex.Pattern[bytes] | re.Pattern[bytes],
+        pattern: re.Pattern[bytes],
         start: int,
         end: int,
         code_only: bool = False,
@@ -142,7 +141,7 @@ class Layer:
 
     def near_text(
         self,
-        pattern: regex.Pattern[bytes] | re.Pattern[bytes],
+        pattern: re.Pattern[bytes],
         start: int,
         end: int,
         code_only: bool = False,
